@@ -1,0 +1,9 @@
+/* cmd.h - subcommands of the iotad binary. Each returns the process exit code. */
+#ifndef IOTAD_CMD_H
+#define IOTAD_CMD_H
+
+int cmd_run(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_sim(int argc, char **argv);
+
+#endif

@@ -1,0 +1,57 @@
+/* codec.h - wire formats: telemetry JSON in, alert/state JSON out, and the
+ * device id from a topic. Bad input is classified by reason, never trusted. */
+#ifndef IOTAD_CODEC_H
+#define IOTAD_CODEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "iotad/detector.h"
+#include "iotad/error.h"
+#include "iotad/model.h"
+
+typedef enum reject_reason {
+	REJ_NONE = 0,
+	REJ_OVERSIZE,        /* payload larger than the limit */
+	REJ_NOT_JSON,        /* not parseable JSON */
+	REJ_NOT_OBJECT,      /* JSON but not an object */
+	REJ_MISSING_FEATURE, /* a model feature is absent */
+	REJ_NOT_NUMBER,      /* a feature is a string, bool, null, ... */
+	REJ_NOT_FINITE,      /* NaN or +-Inf (e.g. 1e999) */
+	REJ_BAD_TS,          /* ts present but not a number/RFC 3339 string */
+	REJ_BAD_TOPIC,       /* topic has no usable device id */
+	REJ_DEVICE_CAP,      /* new device beyond the configured maximum */
+	REJ__COUNT
+} reject_reason;
+
+/* Stable snake_case name of a reason (used in metrics and logs). */
+const char *codec_reject_name(reject_reason r);
+
+/* Device id = the topic level `level` (0-based, split on '/'). The id must
+ * be 1..DET_DEVICE_ID_MAX-1 bytes of printable ASCII without '+', '#', '/'
+ * or spaces. Returns REJ_NONE or REJ_BAD_TOPIC. */
+reject_reason codec_device_from_topic(const char *topic, int level, char *out, size_t outlen);
+
+/* Parse a telemetry payload of len bytes (not NUL-terminated) into values
+ * (m->n_features floats, in the model's feature order) and *ts. Features are
+ * looked up at top level or under "values"; unknown fields are ignored. ts
+ * is epoch seconds (number) or RFC 3339 text; if absent *ts = now and
+ * *has_ts = false. Returns REJ_NONE on success; on failure values is
+ * untouched and detail (if not NULL) names the field. */
+reject_reason codec_parse_sample(const char *payload, size_t len, size_t max_len, const model *m,
+				 double now, double *ts, bool *has_ts, float *values,
+				 char *detail, size_t detail_len);
+
+/* Parse RFC 3339 (e.g. 2024-05-01T12:00:00.5Z or +02:00 offset) to epoch seconds. 0 on success. */
+int codec_parse_rfc3339(const char *s, double *out);
+/* Format epoch seconds as RFC 3339 UTC with milliseconds. */
+void codec_format_rfc3339(double ts, char *out, size_t outlen);
+
+/* Alert event JSON: {"device","state","ts","time","score","threshold",
+ * "contrib":{feature: share},"top":[...],"model":{"id","version"},"seq"}.
+ * Returns bytes written (excluding NUL) or -1 if buf is too small. */
+int codec_format_event(char *buf, size_t len, const char *device, const char *state, double ts,
+		       const det_result *res, const model *m);
+
+#endif

@@ -1,0 +1,56 @@
+/* config.h - the service configuration (YAML). Every key is type- and
+ * range-checked; unknown keys are errors reported as file:line:col. */
+#ifndef IOTAD_CONFIG_H
+#define IOTAD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "iotad/error.h"
+#include "iotad/threshold.h"
+
+#define CFG_STR 256
+#define CFG_PATH 1024
+
+typedef struct iotad_config {
+	/* mqtt: */
+	char broker_uri[CFG_STR];     /* tcp://127.0.0.1:1883 */
+	char client_id[CFG_STR];      /* iotad */
+	char username[CFG_STR];       /* empty: none */
+	char password[CFG_STR];       /* resolved from password_env at load */
+	char password_env[CFG_STR];   /* name of the environment variable */
+	int keepalive;                /* seconds, 1..3600 (30) */
+	bool clean_session;           /* false: persistent session */
+	int max_inflight;             /* outgoing QoS>0 publishes in flight, 1..65535 (1024) */
+	/* topics: */
+	char telemetry_filter[CFG_STR]; /* telemetry/+ */
+	int device_level;             /* topic level holding the device id (1) */
+	char alert_prefix[CFG_STR];   /* alerts -> alerts/{device} */
+	char state_prefix[CFG_STR];   /* state -> state/{device}, retained */
+	char status_topic[CFG_STR];   /* iotad/status, retained online/offline, last will */
+	int qos_in, qos_out;          /* 0..1 (1, 1) */
+	/* model / detector: */
+	char model_path[CFG_PATH];
+	int window;                   /* 0: from model; otherwise must match it */
+	int stride;                   /* 0: from model */
+	int alert_k, alert_n, alert_m;/* 3, 3, 5 */
+	thr_kind threshold;           /* adaptive */
+	float threshold_alpha;        /* 0.01 */
+	double stale_after;           /* seconds, 0 = off (0) */
+	uint32_t max_devices;         /* 10000 */
+	/* service: */
+	size_t max_payload;           /* bytes (4096) */
+	uint32_t queue_size;          /* messages buffered between MQTT and scorer (65536) */
+	int log_level;                /* LOG_INFO */
+} iotad_config;
+
+/* Defaults as commented above. */
+void config_defaults(iotad_config *c);
+/* Load a YAML file over the defaults. On error err holds "file:line:col: message". */
+iotad_err config_load(const char *path, iotad_config *c, char *err, size_t errlen);
+/* Same from a string; name is used in messages in place of the file. */
+iotad_err config_load_string(const char *name, const char *yaml, size_t len, iotad_config *c,
+			     char *err, size_t errlen);
+
+#endif

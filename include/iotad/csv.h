@@ -1,0 +1,24 @@
+/* csv.h - reading numeric CSV files with a header row. */
+#ifndef IOTAD_CSV_H
+#define IOTAD_CSV_H
+
+#include <stddef.h>
+
+#include "iotad/error.h"
+
+typedef struct csv_table {
+	int n_cols;         /* selected columns */
+	size_t n_rows;
+	float *data;        /* owned, n_rows * n_cols, row-major */
+	char **names;       /* owned, n_cols column names */
+} csv_table;
+
+/* Read the columns named in cols (n_cols names; NULL/0 = every column but
+ * those named in skip, which may be NULL) from a CSV file whose first row
+ * is a header. sep is the separator character. Every selected cell must be
+ * a finite number: an error names file:line and the column. */
+iotad_err csv_read(const char *path, char sep, const char *const *cols, int n_cols,
+		   const char *const *skip, int n_skip, csv_table *out, char *err, size_t errlen);
+void csv_free(csv_table *t);
+
+#endif

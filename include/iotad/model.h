@@ -1,0 +1,60 @@
+/* model.h - a trained detector: features, window, normalization, network,
+ * and the calibrated threshold. Stored as JSON (format below). */
+#ifndef IOTAD_MODEL_H
+#define IOTAD_MODEL_H
+
+#include <stddef.h>
+
+#include "iotad/error.h"
+#include "iotad/nn.h"
+
+#define MODEL_FORMAT_VERSION 1
+#define MODEL_MAX_FEATURES 32
+#define MODEL_NAME_MAX 64
+#define MODEL_MAX_WINDOW 1024
+#define MODEL_MAX_CALIB 100000
+/* Normalized inputs are clamped to [NORM_CLAMP_LO, NORM_CLAMP_HI] so no value
+ * can produce NaN or Inf downstream; beyond that range it is anomalous anyway. */
+#define NORM_CLAMP_LO (-4.0f)
+#define NORM_CLAMP_HI (5.0f)
+
+typedef enum norm_kind { NORM_MINMAX = 0, NORM_ZSCORE } norm_kind;
+
+typedef struct model {
+	char id[MODEL_NAME_MAX];                       /* e.g. "temp-ae" */
+	int version;                                   /* model version (user's) */
+	int n_features;
+	char features[MODEL_MAX_FEATURES][MODEL_NAME_MAX];
+	int window;                                    /* W samples per window */
+	int stride;                                    /* score every stride samples */
+	norm_kind norm;
+	/* minmax: a = min, b = max; zscore: a = mean, b = std */
+	float norm_a[MODEL_MAX_FEATURES];
+	float norm_b[MODEL_MAX_FEATURES];
+	nn net;                                        /* input = window * n_features */
+	float threshold;                               /* calibrated threshold */
+	float percentile;                              /* percentile it came from */
+	float *calib;                                  /* owned, sorted training scores */
+	int n_calib;
+} model;
+
+/* Parse norm kind names "minmax", "zscore". */
+int model_norm_parse(const char *name, norm_kind *out);
+const char *model_norm_name(norm_kind k);
+
+/* Load and validate a model file. On error, err receives a message naming
+ * the offending field (e.g. "layers[1].weights: expected 72 numbers, got 70"). */
+iotad_err model_load(const char *path, model *m, char *err, size_t errlen);
+/* Same from a buffer of len bytes (need not be NUL-terminated). */
+iotad_err model_load_buffer(const char *json, size_t len, model *m, char *err, size_t errlen);
+/* Write the model as JSON (atomically: temp file + rename). */
+iotad_err model_save(const model *m, const char *path);
+/* Free owned memory; accepts a zeroed struct. */
+void model_free(model *m);
+
+/* Normalize one raw sample (n_features floats) into out, clamped. No allocation. */
+void model_normalize(const model *m, const float *raw, float *out);
+/* Fraction of calibration scores <= score (0..1); 0.5 if there are none. */
+float model_calib_rank(const model *m, float score);
+
+#endif

@@ -1,0 +1,32 @@
+/* train.h - fit an autoencoder model to normal data with mini-batch Adam. */
+#ifndef IOTAD_TRAIN_H
+#define IOTAD_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "iotad/error.h"
+#include "iotad/model.h"
+
+typedef struct train_opts {
+	int window, stride;
+	int n_hidden;              /* hidden layers of the encoder+decoder */
+	int hidden[NN_MAX_LAYERS]; /* their widths, e.g. {12, 6, 12} */
+	norm_kind norm;
+	int epochs, batch;
+	float lr;
+	uint64_t seed;
+	float percentile;          /* threshold = this percentile of calib scores (99.0) */
+	float holdout;             /* fraction of windows held out for calibration (0.2) */
+	int verbose;               /* print loss per epoch to stderr */
+} train_opts;
+
+void train_opts_default(train_opts *o);
+
+/* Train on rows (n_rows x n_features raw values, time-ordered) and fill m:
+ * normalization from the data, network, calibration scores and threshold.
+ * Deterministic for a given seed. m->id/features must be set by the caller. */
+iotad_err train_model(const float *rows, size_t n_rows, int n_features, const train_opts *o,
+		      model *m, char *err, size_t errlen);
+
+#endif

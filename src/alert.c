@@ -1,0 +1,2 @@
+/* alert.c */
+#include "iotad/error.h"

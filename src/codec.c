@@ -1,0 +1,2 @@
+/* codec.c */
+#include "iotad/error.h"

@@ -1,0 +1,2 @@
+/* detector.c */
+#include "iotad/error.h"

@@ -1,0 +1,43 @@
+/* main.c - iotad: subcommand dispatch. */
+#include <stdio.h>
+#include <string.h>
+
+#include "iotad/cmd.h"
+
+static const char usage[] =
+	"usage: iotad COMMAND [OPTIONS]\n"
+	"\n"
+	"Streaming anomaly detection for IoT telemetry over MQTT.\n"
+	"\n"
+	"commands:\n"
+	"  run     subscribe to telemetry, score it, publish alerts\n"
+	"  train   train an autoencoder model on normal data (CSV)\n"
+	"  sim     publish or write simulated telemetry with labelled anomalies\n"
+	"\n"
+	"  iotad COMMAND --help    options of one command\n"
+	"  iotad --version         print the version\n";
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+		printf("iotad %s\n", IOTAD_VERSION);
+		return 0;
+	}
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "train"))
+		return cmd_train(argc - 1, argv + 1);
+	if (!strcmp(cmd, "sim"))
+		return cmd_sim(argc - 1, argv + 1);
+	fprintf(stderr, "iotad: unknown command '%s'\n\n%s", cmd, usage);
+	return 2;
+}

@@ -1,0 +1,2 @@
+/* model.c */
+#include "iotad/error.h"

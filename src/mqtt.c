@@ -1,0 +1,2 @@
+/* mqtt.c */
+#include "iotad/error.h"

@@ -1,0 +1,2 @@
+/* nn.c */
+#include "iotad/error.h"

@@ -1,0 +1,2 @@
+/* ring.c */
+#include "iotad/error.h"

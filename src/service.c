@@ -1,0 +1,2 @@
+/* service.c */
+#include "iotad/error.h"

@@ -1,0 +1,2 @@
+/* sim.c */
+#include "iotad/error.h"

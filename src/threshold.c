@@ -1,0 +1,2 @@
+/* threshold.c */
+#include "iotad/error.h"

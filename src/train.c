@@ -1,0 +1,2 @@
+/* train.c */
+#include "iotad/error.h"

@@ -1,0 +1,6 @@
+/* test_csv.c - unit tests of csv. */
+#include "test.h"
+
+void init_csv_tests(void)
+{
+}

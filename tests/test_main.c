@@ -1,0 +1,56 @@
+/* test_main.c - CUnit runner: `test_unit [SUITE...]` runs the named suites
+ * (all when none is named) and exits non-zero on any failure. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include "test.h"
+
+const char *test_fixture_dir = "tests/fixtures";
+
+static const struct {
+	const char *name;
+	void (*init)(void);
+} suites[] = {
+	{"ring", init_ring_tests},           {"nn", init_nn_tests},
+	{"model", init_model_tests},         {"threshold", init_threshold_tests},
+	{"alert", init_alert_tests},         {"detector", init_detector_tests},
+	{"codec", init_codec_tests},         {"config", init_config_tests},
+	{"csv", init_csv_tests},             {"train", init_train_tests},
+	{"sim", init_sim_tests},
+};
+
+int main(int argc, char **argv)
+{
+	const char *dir = getenv("IOTAD_FIXTURES");
+	if (dir)
+		test_fixture_dir = dir;
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	size_t n = sizeof suites / sizeof suites[0];
+	for (size_t i = 0; i < n; i++) {
+		int want = argc < 2;
+		for (int a = 1; a < argc; a++)
+			want |= strcmp(argv[a], suites[i].name) == 0;
+		if (want)
+			suites[i].init();
+	}
+	if (CU_get_registry()->uiNumberOfSuites == 0) {
+		fprintf(stderr, "test_unit: no suite matches\n");
+		CU_cleanup_registry();
+		return 2;
+	}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed() +
+			  CU_get_number_of_tests_failed();
+	unsigned ran = CU_get_number_of_tests_run();
+	CU_cleanup_registry();
+	if (ran == 0) {
+		fprintf(stderr, "test_unit: no test ran\n");
+		return 2;
+	}
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,6 @@
+/* test_ring.c - unit tests of ring. */
+#include "test.h"
+
+void init_ring_tests(void)
+{
+}
