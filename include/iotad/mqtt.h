@@ -13,8 +13,9 @@
 typedef struct mq mq;
 
 /* Called on Paho's thread for every message: copy what is needed and
- * return quickly; never block. */
-typedef void (*mq_msg_cb)(void *ud, const char *topic, size_t topic_len, const void *payload,
+ * return quickly; never block. Return false to refuse the message for now
+ * (back-pressure): Paho keeps it unacknowledged and offers it again. */
+typedef bool (*mq_msg_cb)(void *ud, const char *topic, size_t topic_len, const void *payload,
 			  size_t len, int qos, bool retained);
 
 typedef struct mq_opts {
@@ -24,6 +25,7 @@ typedef struct mq_opts {
 	const char *password;       /* NULL: none */
 	const char *will_topic;     /* NULL: no last will */
 	const char *will_payload;   /* retained, QoS 1 */
+	const char *online_payload; /* if set, published retained on will_topic at every connect */
 	int keepalive;              /* seconds */
 	bool clean_session;
 	int max_inflight;           /* application window of unacknowledged publishes */
