@@ -1,2 +1,365 @@
-/* detector.c */
-#include "iotad/error.h"
+/* detector.c - the detector core: device table, windows, scoring,
+ * thresholds and alerts.
+ *
+ * Devices live in a pool of max_devices slots. A slot's device (struct and
+ * window storage in one block) is allocated the first time the device is
+ * seen; nothing is allocated per sample. Lookup is a FNV-1a hash over a
+ * power-of-two bucket array with chaining through the next[] index array;
+ * freed slots are chained on a free list through the same array. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iotad/detector.h"
+#include "iotad/ring.h"
+
+#define DET_MAX_DEVICES 10000000u
+#define DET_NIL UINT32_MAX
+
+typedef struct det_device {
+	char id[DET_DEVICE_ID_MAX];
+	uint32_t hash;
+	uint32_t since_score;   /* samples pushed since the last scored window */
+	ring win;               /* normalized samples */
+	thr_state thr;
+	alert_state alert;
+	double last_ts;
+	uint64_t seq;           /* events emitted so far */
+	float storage[];        /* window * features floats */
+} det_device;
+
+struct det {
+	const model *m;
+	det_config cfg;
+	uint32_t stride;
+	uint32_t window;
+	uint32_t features;
+	size_t win_floats;      /* window * features */
+	/* table */
+	uint32_t n_buckets;     /* power of two */
+	uint32_t *buckets;      /* n_buckets heads, DET_NIL when empty */
+	uint32_t *next;         /* max_devices: chain, or free list */
+	det_device **slots;     /* max_devices */
+	uint32_t high;          /* slots [0, high) have been handed out once */
+	uint32_t free_head;     /* freed slots, DET_NIL when none */
+	size_t count;
+	/* scratch, one window each */
+	float *x;
+	float *err;
+	float *nn_scratch;
+	float sample[MODEL_MAX_FEATURES];
+};
+
+void det_config_default(det_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->max_devices = 10000;
+	cfg->stride = 0;
+	cfg->alert.k = 3;
+	cfg->alert.n = 3;
+	cfg->alert.m = 5;
+	thr_params_default(&cfg->thr, THR_ADAPTIVE, 0.0f, 0.0f);
+	cfg->stale_after = 0.0;
+}
+
+static uint32_t det_hash(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static bool det_finite_nonneg(float v)
+{
+	return isfinite(v) && v >= 0.0f;
+}
+
+/* Fill the threshold parameters left at 0 from the model and check them. */
+static iotad_err det_resolve_thr(const model *m, thr_params *p)
+{
+	thr_params def;
+
+	thr_params_default(&def, p->kind, 0.0f, 0.0f);
+	if (p->kind != THR_STATIC && p->kind != THR_ADAPTIVE)
+		return IOTAD_ERR_INVAL;
+	if (!det_finite_nonneg(p->base) || !det_finite_nonneg(p->base_level) ||
+	    !det_finite_nonneg(p->alpha) || !det_finite_nonneg(p->min_ratio) ||
+	    !det_finite_nonneg(p->max_ratio))
+		return IOTAD_ERR_INVAL;
+	if (p->base == 0.0f)
+		p->base = m->threshold;
+	if (p->base_level == 0.0f) {
+		if (m->calib && m->n_calib > 0) {
+			double sum = 0.0;
+			for (int i = 0; i < m->n_calib; i++)
+				sum += m->calib[i];
+			p->base_level = (float)(sum / m->n_calib);
+		} else {
+			p->base_level = p->base / 2.0f;
+		}
+	}
+	if (p->alpha == 0.0f)
+		p->alpha = def.alpha;
+	if (p->min_ratio == 0.0f)
+		p->min_ratio = def.min_ratio;
+	if (p->max_ratio == 0.0f)
+		p->max_ratio = def.max_ratio;
+	if (!(isfinite(p->base) && p->base > 0.0f) || !isfinite(p->base_level) ||
+	    p->alpha > 1.0f || p->min_ratio > p->max_ratio)
+		return IOTAD_ERR_INVAL;
+	return IOTAD_OK;
+}
+
+static iotad_err det_check_model(const model *m)
+{
+	const nn *net;
+
+	if (!m)
+		return IOTAD_ERR_INVAL;
+	net = &m->net;
+	if (!net->params || net->n_layers < 1 || net->n_layers > NN_MAX_LAYERS)
+		return IOTAD_ERR_INVAL;
+	if (m->n_features < 1 || m->n_features > MODEL_MAX_FEATURES ||
+	    m->window < 1 || m->window > MODEL_MAX_WINDOW || m->stride < 0)
+		return IOTAD_ERR_INVAL;
+	if ((long)m->window * m->n_features != net->sizes[0] ||
+	    net->sizes[net->n_layers] != net->sizes[0])
+		return IOTAD_ERR_INVAL;
+	return IOTAD_OK;
+}
+
+iotad_err det_create(const model *m, const det_config *cfg, det **out)
+{
+	det_config def;
+	det *d;
+	iotad_err err;
+	size_t nbytes;
+
+	if (!out)
+		return IOTAD_ERR_INVAL;
+	*out = NULL;
+	if (!cfg) {
+		det_config_default(&def);
+		cfg = &def;
+	}
+	err = det_check_model(m);
+	if (err != IOTAD_OK)
+		return err;
+	if (cfg->max_devices == 0 || cfg->max_devices > DET_MAX_DEVICES || cfg->stride < 0 ||
+	    alert_params_check(&cfg->alert) != 0 ||
+	    !(isfinite(cfg->stale_after) && cfg->stale_after >= 0.0))
+		return IOTAD_ERR_INVAL;
+
+	d = calloc(1, sizeof *d);
+	if (!d)
+		return IOTAD_ERR_NOMEM;
+	d->m = m;
+	d->cfg = *cfg;
+	err = det_resolve_thr(m, &d->cfg.thr);
+	if (err != IOTAD_OK) {
+		free(d);
+		return err;
+	}
+	d->window = (uint32_t)m->window;
+	d->features = (uint32_t)m->n_features;
+	d->win_floats = (size_t)d->window * d->features;
+	d->stride = (uint32_t)(cfg->stride > 0 ? cfg->stride : m->stride > 0 ? m->stride : 1);
+
+	d->n_buckets = 1;
+	while (d->n_buckets < cfg->max_devices)
+		d->n_buckets <<= 1;
+	d->buckets = malloc(d->n_buckets * sizeof *d->buckets);
+	d->next = malloc(cfg->max_devices * sizeof *d->next);
+	d->slots = calloc(cfg->max_devices, sizeof *d->slots);
+	nbytes = nn_scratch_floats(&m->net);
+	d->x = malloc(d->win_floats * sizeof(float));
+	d->err = malloc(d->win_floats * sizeof(float));
+	d->nn_scratch = malloc((nbytes ? nbytes : 1) * sizeof(float));
+	if (!d->buckets || !d->next || !d->slots || !d->x || !d->err || !d->nn_scratch) {
+		det_destroy(d);
+		return IOTAD_ERR_NOMEM;
+	}
+	memset(d->buckets, 0xff, d->n_buckets * sizeof *d->buckets);
+	d->free_head = DET_NIL;
+	*out = d;
+	return IOTAD_OK;
+}
+
+void det_destroy(det *d)
+{
+	if (!d)
+		return;
+	if (d->slots) {
+		for (uint32_t i = 0; i < d->high; i++)
+			free(d->slots[i]);
+	}
+	free(d->slots);
+	free(d->next);
+	free(d->buckets);
+	free(d->x);
+	free(d->err);
+	free(d->nn_scratch);
+	free(d);
+}
+
+/* Slot of the device, or DET_NIL. */
+static uint32_t det_find(const det *d, const char *id, size_t len, uint32_t h)
+{
+	for (uint32_t i = d->buckets[h & (d->n_buckets - 1)]; i != DET_NIL; i = d->next[i]) {
+		const det_device *dev = d->slots[i];
+		if (dev->hash == h && memcmp(dev->id, id, len + 1) == 0)
+			return i;
+	}
+	return DET_NIL;
+}
+
+static iotad_err det_add(det *d, const char *id, size_t len, uint32_t h, det_device **out)
+{
+	uint32_t slot;
+	det_device *dev;
+
+	if (d->free_head == DET_NIL && d->high == d->cfg.max_devices)
+		return IOTAD_ERR_FULL;
+	dev = malloc(sizeof *dev + ring_storage_bytes(d->window, d->features));
+	if (!dev)
+		return IOTAD_ERR_NOMEM;
+	memset(dev, 0, sizeof *dev);
+	memcpy(dev->id, id, len + 1);
+	dev->hash = h;
+	ring_init(&dev->win, dev->storage, d->window, d->features);
+	dev->since_score = d->stride;   /* the first full window is scored */
+	thr_init(&dev->thr, &d->cfg.thr);
+	alert_init(&dev->alert);
+
+	if (d->free_head != DET_NIL) {
+		slot = d->free_head;
+		d->free_head = d->next[slot];
+	} else {
+		slot = d->high++;
+	}
+	d->slots[slot] = dev;
+	d->next[slot] = d->buckets[h & (d->n_buckets - 1)];
+	d->buckets[h & (d->n_buckets - 1)] = slot;
+	d->count++;
+	*out = dev;
+	return IOTAD_OK;
+}
+
+/* Score the device's window: MSE, per-feature share of the error. */
+static float det_score(det *d, const float *x, float *contrib)
+{
+	uint32_t F = d->features;
+	double sum[MODEL_MAX_FEATURES] = {0};
+	double total = 0.0;
+	float score;
+
+	score = nn_forward(&d->m->net, x, d->nn_scratch, d->err);
+	for (size_t i = 0; i < d->win_floats; i++)
+		sum[i % F] += d->err[i];
+	for (uint32_t f = 0; f < F; f++)
+		total += sum[f];
+	for (uint32_t f = 0; f < F; f++)
+		contrib[f] = isfinite(total) && total > 0.0 ? (float)(sum[f] / total) : 1.0f / (float)F;
+	return score;
+}
+
+iotad_err det_push(det *d, const char *device, double ts, const float *raw, det_result *res)
+{
+	det_result local;
+	det_device *dev;
+	size_t len;
+	uint32_t h, slot;
+	iotad_err err;
+
+	if (!res)
+		res = &local;
+	memset(res, 0, sizeof *res);
+	if (!d || !device || !raw || !isfinite(ts))
+		return IOTAD_ERR_INVAL;
+	len = strnlen(device, DET_DEVICE_ID_MAX);
+	if (len == 0 || len >= DET_DEVICE_ID_MAX)
+		return IOTAD_ERR_INVAL;
+
+	h = det_hash(device, len);
+	slot = det_find(d, device, len, h);
+	if (slot != DET_NIL) {
+		dev = d->slots[slot];
+	} else {
+		err = det_add(d, device, len, h, &dev);
+		if (err != IOTAD_OK)
+			return err;
+	}
+	dev->last_ts = ts;
+
+	if (dev->alert.status == ALERT_STALE) {
+		/* The old window spans the silence: start a fresh one. */
+		res->event = alert_resume(&dev->alert);
+		res->seq = ++dev->seq;
+		ring_clear(&dev->win);
+		dev->since_score = d->stride;
+	}
+
+	model_normalize(d->m, raw, d->sample);
+	ring_push(&dev->win, d->sample);
+	if (dev->since_score < UINT32_MAX)
+		dev->since_score++;
+	res->threshold = dev->thr.value;
+	if (!ring_full(&dev->win) || dev->since_score < d->stride)
+		return IOTAD_OK;
+
+	dev->since_score = 0;
+	ring_copy(&dev->win, d->x);
+	res->scored = true;
+	res->score = det_score(d, d->x, res->contrib);
+	res->anomalous = thr_update(&dev->thr, &d->cfg.thr, res->score);
+	/* A window scored on the sample that resumed a stale device keeps the
+	 * CLEARED event; its verdict is not fed to the alert machine. */
+	if (res->event == ALERT_EV_NONE) {
+		res->event = alert_step(&dev->alert, &d->cfg.alert, res->anomalous);
+		if (res->event != ALERT_EV_NONE)
+			res->seq = ++dev->seq;
+	}
+	return IOTAD_OK;
+}
+
+void det_sweep(det *d, double now, det_stale_cb cb, void *ud)
+{
+	if (!d || !(d->cfg.stale_after > 0.0) || !isfinite(now))
+		return;
+	for (uint32_t i = 0; i < d->high; i++) {
+		det_device *dev = d->slots[i];
+		if (!dev || dev->alert.status == ALERT_STALE || !(now - dev->last_ts > d->cfg.stale_after))
+			continue;
+		if (alert_stale(&dev->alert) == ALERT_EV_STALE) {
+			dev->seq++;
+			if (cb)
+				cb(ud, dev->id, dev->last_ts, dev->seq);
+		}
+	}
+}
+
+size_t det_device_count(const det *d)
+{
+	return d ? d->count : 0;
+}
+
+size_t det_bytes_per_device(const det *d)
+{
+	size_t table, per_slot;
+
+	if (!d)
+		return 0;
+	table = (size_t)d->n_buckets * sizeof *d->buckets +
+		(size_t)d->cfg.max_devices * (sizeof *d->next + sizeof *d->slots);
+	per_slot = (table + d->cfg.max_devices - 1) / d->cfg.max_devices;
+	return sizeof(det_device) + ring_storage_bytes(d->window, d->features) + per_slot;
+}
+
+const model *det_model(const det *d)
+{
+	return d ? d->m : NULL;
+}
