@@ -1,2 +1,727 @@
-/* model.c */
-#include "iotad/error.h"
+/* model.c - the model file: JSON load with full validation, atomic save,
+ * input normalization and calibration rank.
+ *
+ * Format version 1:
+ *   {"format":"iotad-model","format_version":1,"id":"...","version":1,
+ *    "features":[...],"window":W,"stride":S,
+ *    "normalization":{"kind":"minmax"|"zscore","a":[F],"b":[F]},
+ *    "layers":[{"in":I,"out":O,"activation":"relu","weights":[O*I],"bias":[O]},...],
+ *    "threshold":{"value":T,"percentile":P},
+ *    "calibration":{"scores":[...]}}
+ * "version", "stride" (1) and "calibration" (none) are optional. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "iotad/model.h"
+
+#define MODEL_FORMAT_NAME "iotad-model"
+#define MODEL_FILE_MAX (64u << 20)
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (!err || errlen == 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+int model_norm_parse(const char *name, norm_kind *out)
+{
+	if (!name)
+		return -1;
+	if (!strcmp(name, "minmax")) {
+		*out = NORM_MINMAX;
+		return 0;
+	}
+	if (!strcmp(name, "zscore")) {
+		*out = NORM_ZSCORE;
+		return 0;
+	}
+	return -1;
+}
+
+const char *model_norm_name(norm_kind k)
+{
+	return k == NORM_ZSCORE ? "zscore" : "minmax";
+}
+
+void model_free(model *m)
+{
+	if (!m)
+		return;
+	nn_free(&m->net);
+	free(m->calib);
+	m->calib = NULL;
+	m->n_calib = 0;
+}
+
+/* ---- loading ---- */
+
+static int cmp_float(const void *pa, const void *pb)
+{
+	float a = *(const float *)pa, b = *(const float *)pb;
+	return (a > b) - (a < b);
+}
+
+/* A JSON number that is finite once converted to float. */
+static int json_float(const cJSON *it, float *out)
+{
+	if (!cJSON_IsNumber(it))
+		return -1;
+	double d = it->valuedouble;
+	if (!isfinite(d) || fabs(d) > 3.4028234663852886e38)
+		return -1;
+	*out = (float)d;
+	return 0;
+}
+
+/* Integer field: required unless def is non-NULL. */
+static iotad_err get_int(const cJSON *obj, const char *key, const char *path, long lo, long hi,
+			 const int *def, int *out, char *err, size_t errlen)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+	if (!it) {
+		if (def) {
+			*out = *def;
+			return IOTAD_OK;
+		}
+		seterr(err, errlen, "%s: missing", path);
+		return IOTAD_ERR_MODEL;
+	}
+	if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble) ||
+	    it->valuedouble != floor(it->valuedouble)) {
+		seterr(err, errlen, "%s: expected an integer", path);
+		return IOTAD_ERR_MODEL;
+	}
+	double d = it->valuedouble;
+	if (d < (double)lo || d > (double)hi) {
+		seterr(err, errlen, "%s: %.17g out of range [%ld, %ld]", path, d, lo, hi);
+		return IOTAD_ERR_MODEL;
+	}
+	*out = (int)d;
+	return IOTAD_OK;
+}
+
+/* Array of exactly n finite numbers into out. */
+static iotad_err get_floats(const cJSON *obj, const char *key, const char *path, float *out,
+			    int n, char *err, size_t errlen)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, key);
+	if (!arr) {
+		seterr(err, errlen, "%s: missing", path);
+		return IOTAD_ERR_MODEL;
+	}
+	if (!cJSON_IsArray(arr)) {
+		seterr(err, errlen, "%s: expected an array of %d numbers", path, n);
+		return IOTAD_ERR_MODEL;
+	}
+	int got = cJSON_GetArraySize(arr);
+	if (got != n) {
+		seterr(err, errlen, "%s: expected %d numbers, got %d", path, n, got);
+		return IOTAD_ERR_MODEL;
+	}
+	int i = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, arr) {
+		if (json_float(it, &out[i]) < 0) {
+			seterr(err, errlen, "%s[%d]: not a finite number", path, i);
+			return IOTAD_ERR_MODEL;
+		}
+		i++;
+	}
+	return IOTAD_OK;
+}
+
+static const cJSON *get_object(const cJSON *obj, const char *key, const char *path,
+			       char *err, size_t errlen)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+	if (!it)
+		seterr(err, errlen, "%s: missing", path);
+	else if (!cJSON_IsObject(it))
+		seterr(err, errlen, "%s: expected an object", path);
+	else
+		return it;
+	return NULL;
+}
+
+static const char *get_string(const cJSON *obj, const char *key, const char *path,
+			      char *err, size_t errlen)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+	if (!it)
+		seterr(err, errlen, "%s: missing", path);
+	else if (!cJSON_IsString(it) || !it->valuestring)
+		seterr(err, errlen, "%s: expected a string", path);
+	else
+		return it->valuestring;
+	return NULL;
+}
+
+static iotad_err load_header(const cJSON *root, model *m, char *err, size_t errlen)
+{
+	const char *s = get_string(root, "format", "format", err, errlen);
+	if (!s)
+		return IOTAD_ERR_MODEL;
+	if (strcmp(s, MODEL_FORMAT_NAME)) {
+		seterr(err, errlen, "format: expected \"%s\", got \"%.40s\"", MODEL_FORMAT_NAME, s);
+		return IOTAD_ERR_MODEL;
+	}
+	int fv;
+	iotad_err rc = get_int(root, "format_version", "format_version", 0, INT_MAX, NULL, &fv,
+			       err, errlen);
+	if (rc)
+		return rc;
+	if (fv != MODEL_FORMAT_VERSION) {
+		seterr(err, errlen, "format_version: %d not supported (supported: %d)", fv,
+		       MODEL_FORMAT_VERSION);
+		return IOTAD_ERR_MODEL;
+	}
+	s = get_string(root, "id", "id", err, errlen);
+	if (!s)
+		return IOTAD_ERR_MODEL;
+	size_t len = strlen(s);
+	if (len == 0 || len >= MODEL_NAME_MAX) {
+		seterr(err, errlen, "id: length must be 1..%d", MODEL_NAME_MAX - 1);
+		return IOTAD_ERR_MODEL;
+	}
+	memcpy(m->id, s, len + 1);
+	int one = 1;
+	return get_int(root, "version", "version", 0, INT_MAX, &one, &m->version, err, errlen);
+}
+
+static iotad_err load_features(const cJSON *root, model *m, char *err, size_t errlen)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "features");
+	if (!arr) {
+		seterr(err, errlen, "features: missing");
+		return IOTAD_ERR_MODEL;
+	}
+	if (!cJSON_IsArray(arr)) {
+		seterr(err, errlen, "features: expected an array of names");
+		return IOTAD_ERR_MODEL;
+	}
+	int n = cJSON_GetArraySize(arr);
+	if (n < 1 || n > MODEL_MAX_FEATURES) {
+		seterr(err, errlen, "features: expected 1..%d names, got %d", MODEL_MAX_FEATURES, n);
+		return IOTAD_ERR_MODEL;
+	}
+	int i = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, arr) {
+		if (!cJSON_IsString(it) || !it->valuestring) {
+			seterr(err, errlen, "features[%d]: expected a string", i);
+			return IOTAD_ERR_MODEL;
+		}
+		size_t len = strlen(it->valuestring);
+		if (len == 0 || len >= MODEL_NAME_MAX) {
+			seterr(err, errlen, "features[%d]: length must be 1..%d", i,
+			       MODEL_NAME_MAX - 1);
+			return IOTAD_ERR_MODEL;
+		}
+		for (int j = 0; j < i; j++) {
+			if (!strcmp(m->features[j], it->valuestring)) {
+				seterr(err, errlen, "features[%d]: duplicate name \"%s\"", i,
+				       it->valuestring);
+				return IOTAD_ERR_MODEL;
+			}
+		}
+		memcpy(m->features[i], it->valuestring, len + 1);
+		i++;
+	}
+	m->n_features = n;
+	return IOTAD_OK;
+}
+
+static iotad_err load_norm(const cJSON *root, model *m, char *err, size_t errlen)
+{
+	const cJSON *nobj = get_object(root, "normalization", "normalization", err, errlen);
+	if (!nobj)
+		return IOTAD_ERR_MODEL;
+	const char *kind = get_string(nobj, "kind", "normalization.kind", err, errlen);
+	if (!kind)
+		return IOTAD_ERR_MODEL;
+	if (model_norm_parse(kind, &m->norm) < 0) {
+		seterr(err, errlen, "normalization.kind: unknown \"%.40s\" (minmax, zscore)", kind);
+		return IOTAD_ERR_MODEL;
+	}
+	int f = m->n_features;
+	iotad_err rc = get_floats(nobj, "a", "normalization.a", m->norm_a, f, err, errlen);
+	if (!rc)
+		rc = get_floats(nobj, "b", "normalization.b", m->norm_b, f, err, errlen);
+	if (rc)
+		return rc;
+	for (int i = 0; i < f; i++) {
+		if (m->norm == NORM_MINMAX && !(m->norm_b[i] >= m->norm_a[i])) {
+			seterr(err, errlen, "normalization.b[%d]: max %g below min %g", i,
+			       (double)m->norm_b[i], (double)m->norm_a[i]);
+			return IOTAD_ERR_MODEL;
+		}
+		if (m->norm == NORM_ZSCORE && !(m->norm_b[i] > 0.0f)) {
+			seterr(err, errlen, "normalization.b[%d]: std must be > 0", i);
+			return IOTAD_ERR_MODEL;
+		}
+	}
+	return IOTAD_OK;
+}
+
+static iotad_err load_layers(const cJSON *root, model *m, char *err, size_t errlen)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "layers");
+	if (!arr) {
+		seterr(err, errlen, "layers: missing");
+		return IOTAD_ERR_MODEL;
+	}
+	if (!cJSON_IsArray(arr)) {
+		seterr(err, errlen, "layers: expected an array");
+		return IOTAD_ERR_MODEL;
+	}
+	int nl = cJSON_GetArraySize(arr);
+	if (nl < 1 || nl > NN_MAX_LAYERS) {
+		seterr(err, errlen, "layers: expected 1..%d layers, got %d", NN_MAX_LAYERS, nl);
+		return IOTAD_ERR_MODEL;
+	}
+	int d = m->window * m->n_features;
+	if (d > NN_MAX_WIDTH) {
+		seterr(err, errlen, "window: window * features = %d exceeds %d inputs", d,
+		       NN_MAX_WIDTH);
+		return IOTAD_ERR_MODEL;
+	}
+	int sizes[NN_MAX_LAYERS + 1];
+	nn_act act[NN_MAX_LAYERS];
+	const cJSON *lay[NN_MAX_LAYERS];
+	char path[64];
+	int l = 0;
+	const cJSON *it;
+	iotad_err rc;
+	cJSON_ArrayForEach(it, arr) {
+		lay[l] = it;
+		snprintf(path, sizeof path, "layers[%d]", l);
+		if (!cJSON_IsObject(it)) {
+			seterr(err, errlen, "%s: expected an object", path);
+			return IOTAD_ERR_MODEL;
+		}
+		int in, out;
+		snprintf(path, sizeof path, "layers[%d].in", l);
+		if ((rc = get_int(it, "in", path, 1, NN_MAX_WIDTH, NULL, &in, err, errlen)))
+			return rc;
+		snprintf(path, sizeof path, "layers[%d].out", l);
+		if ((rc = get_int(it, "out", path, 1, NN_MAX_WIDTH, NULL, &out, err, errlen)))
+			return rc;
+		int want = l == 0 ? d : sizes[l];
+		if (in != want) {
+			snprintf(path, sizeof path, "layers[%d].in", l);
+			seterr(err, errlen, "%s: %d does not match %s (%d)", path, in,
+			       l == 0 ? "window * features" : "the previous layer's out", want);
+			return IOTAD_ERR_MODEL;
+		}
+		if (l == 0)
+			sizes[0] = in;
+		sizes[l + 1] = out;
+		snprintf(path, sizeof path, "layers[%d].activation", l);
+		const char *a = get_string(it, "activation", path, err, errlen);
+		if (!a)
+			return IOTAD_ERR_MODEL;
+		if (nn_act_parse(a, &act[l]) < 0) {
+			seterr(err, errlen, "%s: unknown \"%.40s\" (linear, relu, sigmoid)", path, a);
+			return IOTAD_ERR_MODEL;
+		}
+		l++;
+	}
+	if (sizes[nl] != d) {
+		seterr(err, errlen, "layers[%d].out: %d does not match window * features (%d)",
+		       nl - 1, sizes[nl], d);
+		return IOTAD_ERR_MODEL;
+	}
+	if ((rc = nn_init(&m->net, nl, sizes, act))) {
+		seterr(err, errlen, "layers: cannot build the network: %s", iotad_strerror(rc));
+		return rc == IOTAD_ERR_NOMEM ? rc : IOTAD_ERR_MODEL;
+	}
+	for (l = 0; l < nl; l++) {
+		float *w = m->net.params + nn_layer_offset(&m->net, l);
+		int in = sizes[l], out = sizes[l + 1];
+		snprintf(path, sizeof path, "layers[%d].weights", l);
+		if ((rc = get_floats(lay[l], "weights", path, w, out * in, err, errlen)))
+			return rc;
+		snprintf(path, sizeof path, "layers[%d].bias", l);
+		if ((rc = get_floats(lay[l], "bias", path, w + (size_t)out * in, out, err, errlen)))
+			return rc;
+	}
+	return IOTAD_OK;
+}
+
+static iotad_err load_threshold(const cJSON *root, model *m, char *err, size_t errlen)
+{
+	const cJSON *t = get_object(root, "threshold", "threshold", err, errlen);
+	if (!t)
+		return IOTAD_ERR_MODEL;
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(t, "value");
+	if (!v) {
+		seterr(err, errlen, "threshold.value: missing");
+		return IOTAD_ERR_MODEL;
+	}
+	if (json_float(v, &m->threshold) < 0 || !(m->threshold > 0.0f)) {
+		seterr(err, errlen, "threshold.value: expected a finite number > 0");
+		return IOTAD_ERR_MODEL;
+	}
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(t, "percentile");
+	if (!p) {
+		seterr(err, errlen, "threshold.percentile: missing");
+		return IOTAD_ERR_MODEL;
+	}
+	if (json_float(p, &m->percentile) < 0 || !(m->percentile > 0.0f) ||
+	    m->percentile > 100.0f) {
+		seterr(err, errlen, "threshold.percentile: expected a number in (0, 100]");
+		return IOTAD_ERR_MODEL;
+	}
+	return IOTAD_OK;
+}
+
+static iotad_err load_calib(const cJSON *root, model *m, char *err, size_t errlen)
+{
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "calibration");
+	if (!c)
+		return IOTAD_OK;
+	if (!cJSON_IsObject(c)) {
+		seterr(err, errlen, "calibration: expected an object");
+		return IOTAD_ERR_MODEL;
+	}
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(c, "scores");
+	if (!arr) {
+		seterr(err, errlen, "calibration.scores: missing");
+		return IOTAD_ERR_MODEL;
+	}
+	if (!cJSON_IsArray(arr)) {
+		seterr(err, errlen, "calibration.scores: expected an array of numbers");
+		return IOTAD_ERR_MODEL;
+	}
+	int n = cJSON_GetArraySize(arr);
+	if (n > MODEL_MAX_CALIB) {
+		seterr(err, errlen, "calibration.scores: %d scores, at most %d", n,
+		       MODEL_MAX_CALIB);
+		return IOTAD_ERR_MODEL;
+	}
+	if (n == 0)
+		return IOTAD_OK;
+	m->calib = malloc((size_t)n * sizeof *m->calib);
+	if (!m->calib) {
+		seterr(err, errlen, "calibration.scores: out of memory");
+		return IOTAD_ERR_NOMEM;
+	}
+	int i = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, arr) {
+		if (json_float(it, &m->calib[i]) < 0 || !(m->calib[i] >= 0.0f)) {
+			seterr(err, errlen, "calibration.scores[%d]: expected a finite number >= 0",
+			       i);
+			return IOTAD_ERR_MODEL;
+		}
+		i++;
+	}
+	m->n_calib = n;
+	qsort(m->calib, (size_t)n, sizeof *m->calib, cmp_float);
+	return IOTAD_OK;
+}
+
+static iotad_err load_root(const cJSON *root, model *m, char *err, size_t errlen)
+{
+	if (!cJSON_IsObject(root)) {
+		seterr(err, errlen, "model: top level is not a JSON object");
+		return IOTAD_ERR_MODEL;
+	}
+	iotad_err rc;
+	if ((rc = load_header(root, m, err, errlen)) || (rc = load_features(root, m, err, errlen)))
+		return rc;
+	if ((rc = get_int(root, "window", "window", 1, MODEL_MAX_WINDOW, NULL, &m->window, err,
+			  errlen)))
+		return rc;
+	int one = 1;
+	if ((rc = get_int(root, "stride", "stride", 1, m->window, &one, &m->stride, err, errlen)))
+		return rc;
+	if ((rc = load_norm(root, m, err, errlen)) || (rc = load_layers(root, m, err, errlen)) ||
+	    (rc = load_threshold(root, m, err, errlen)) || (rc = load_calib(root, m, err, errlen)))
+		return rc;
+	return IOTAD_OK;
+}
+
+/* Line and column (1-based) of byte offset off in buf. */
+static void text_pos(const char *buf, size_t off, int *line, int *col)
+{
+	*line = 1;
+	*col = 1;
+	for (size_t i = 0; i < off; i++) {
+		if (buf[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else {
+			(*col)++;
+		}
+	}
+}
+
+iotad_err model_load_buffer(const char *json, size_t len, model *m, char *err, size_t errlen)
+{
+	memset(m, 0, sizeof *m);
+	if (!json || len == 0) {
+		seterr(err, errlen, "model: empty file");
+		return IOTAD_ERR_PARSE;
+	}
+	if (len > MODEL_FILE_MAX) {
+		seterr(err, errlen, "model: %zu bytes exceeds the %u byte limit", len,
+		       MODEL_FILE_MAX);
+		return IOTAD_ERR_RANGE;
+	}
+	/* A private NUL-terminated copy: the caller's buffer need not be. */
+	char *buf = malloc(len + 1);
+	if (!buf) {
+		seterr(err, errlen, "model: out of memory");
+		return IOTAD_ERR_NOMEM;
+	}
+	memcpy(buf, json, len);
+	buf[len] = '\0';
+	const char *end = NULL;
+	cJSON *root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+	size_t off = 0;
+	if (root) {
+		off = (size_t)(end - buf);
+		while (off < len && strchr(" \t\r\n", buf[off]) && buf[off])
+			off++;
+	}
+	if (!root || off < len) {
+		if (!root)
+			off = end && end >= buf && end <= buf + len ? (size_t)(end - buf) : len;
+		int line, col;
+		text_pos(buf, off, &line, &col);
+		if (!root && off >= len)
+			seterr(err, errlen, "model: JSON parse error: unexpected end of input at "
+			       "line %d col %d (byte %zu)", line, col, off);
+		else if (!root)
+			seterr(err, errlen, "model: JSON parse error at line %d col %d (byte %zu)",
+			       line, col, off);
+		else
+			seterr(err, errlen, "model: trailing data after the JSON object at line %d "
+			       "col %d (byte %zu)", line, col, off);
+		cJSON_Delete(root);
+		free(buf);
+		return IOTAD_ERR_PARSE;
+	}
+	iotad_err rc = load_root(root, m, err, errlen);
+	cJSON_Delete(root);
+	free(buf);
+	if (rc) {
+		model_free(m);
+		memset(m, 0, sizeof *m);
+	}
+	return rc;
+}
+
+iotad_err model_load(const char *path, model *m, char *err, size_t errlen)
+{
+	memset(m, 0, sizeof *m);
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return errno == ENOENT ? IOTAD_ERR_NOTFOUND : IOTAD_ERR_IO;
+	}
+	size_t cap = 1 << 16, len = 0;
+	char *buf = malloc(cap);
+	iotad_err rc = buf ? IOTAD_OK : IOTAD_ERR_NOMEM;
+	while (!rc) {
+		if (len == cap) {
+			if (cap > MODEL_FILE_MAX) {
+				seterr(err, errlen, "%s: larger than the %u byte limit", path,
+				       MODEL_FILE_MAX);
+				rc = IOTAD_ERR_RANGE;
+				break;
+			}
+			char *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				rc = IOTAD_ERR_NOMEM;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		size_t got = fread(buf + len, 1, cap - len, f);
+		len += got;
+		if (got == 0) {
+			if (ferror(f)) {
+				seterr(err, errlen, "%s: read error: %s", path, strerror(errno));
+				rc = IOTAD_ERR_IO;
+			}
+			break;
+		}
+	}
+	fclose(f);
+	if (rc == IOTAD_ERR_NOMEM)
+		seterr(err, errlen, "%s: out of memory", path);
+	if (!rc) {
+		char sub[512];
+		rc = model_load_buffer(buf, len, m, sub, sizeof sub);
+		if (rc)
+			seterr(err, errlen, "%s: %s", path, sub);
+	}
+	free(buf);
+	return rc;
+}
+
+/* ---- saving ---- */
+
+static void put_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+static void put_floats(FILE *f, const float *v, size_t n)
+{
+	fputc('[', f);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, i ? ",%.9g" : "%.9g", (double)v[i]);
+	fputc(']', f);
+}
+
+static void write_model(FILE *f, const model *m)
+{
+	fputs("{\"format\":\"" MODEL_FORMAT_NAME "\",\"format_version\":", f);
+	fprintf(f, "%d,\n\"id\":", MODEL_FORMAT_VERSION);
+	put_string(f, m->id);
+	fprintf(f, ",\"version\":%d,\n\"features\":[", m->version);
+	for (int i = 0; i < m->n_features; i++) {
+		if (i)
+			fputc(',', f);
+		put_string(f, m->features[i]);
+	}
+	fprintf(f, "],\n\"window\":%d,\"stride\":%d,\n", m->window, m->stride);
+	fprintf(f, "\"normalization\":{\"kind\":\"%s\",\n \"a\":", model_norm_name(m->norm));
+	put_floats(f, m->norm_a, (size_t)m->n_features);
+	fputs(",\n \"b\":", f);
+	put_floats(f, m->norm_b, (size_t)m->n_features);
+	fputs("},\n\"layers\":[", f);
+	for (int l = 0; l < m->net.n_layers; l++) {
+		int in = m->net.sizes[l], out = m->net.sizes[l + 1];
+		const float *w = m->net.params + nn_layer_offset(&m->net, l);
+		fprintf(f, "%s\n {\"in\":%d,\"out\":%d,\"activation\":\"%s\",\n  \"weights\":",
+			l ? "," : "", in, out, nn_act_name(m->net.act[l]));
+		put_floats(f, w, (size_t)out * in);
+		fputs(",\n  \"bias\":", f);
+		put_floats(f, w + (size_t)out * in, (size_t)out);
+		fputc('}', f);
+	}
+	fprintf(f, "],\n\"threshold\":{\"value\":%.9g,\"percentile\":%.9g},\n",
+		(double)m->threshold, (double)m->percentile);
+	fputs("\"calibration\":{\"scores\":", f);
+	put_floats(f, m->calib, m->calib ? (size_t)m->n_calib : 0);
+	fputs("}}\n", f);
+}
+
+iotad_err model_save(const model *m, const char *path)
+{
+	if (!m || !path || !m->net.params)
+		return IOTAD_ERR_INVAL;
+	size_t plen = strlen(path);
+	char *tmp = malloc(plen + 16);
+	if (!tmp)
+		return IOTAD_ERR_NOMEM;
+	memcpy(tmp, path, plen);
+	memcpy(tmp + plen, ".tmp.XXXXXX", 12);
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		free(tmp);
+		return IOTAD_ERR_IO;
+	}
+	FILE *f = fchmod(fd, 0644) == 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		close(fd);
+		unlink(tmp);
+		free(tmp);
+		return IOTAD_ERR_IO;
+	}
+	write_model(f, m);
+	int bad = ferror(f) || fflush(f) != 0 || fsync(fd) != 0;
+	bad |= fclose(f) != 0;
+	if (bad || rename(tmp, path) != 0) {
+		unlink(tmp);
+		free(tmp);
+		return IOTAD_ERR_IO;
+	}
+	free(tmp);
+	/* Make the rename durable too (best effort). */
+	char *dcopy = strdup(path);
+	if (dcopy) {
+		int dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY);
+		if (dfd >= 0) {
+			fsync(dfd);
+			close(dfd);
+		}
+		free(dcopy);
+	}
+	return IOTAD_OK;
+}
+
+/* ---- hot path ---- */
+
+void model_normalize(const model *m, const float *raw, float *out)
+{
+	for (int i = 0; i < m->n_features; i++) {
+		double x = raw[i], v;
+		if (!isfinite(x)) {
+			out[i] = NORM_CLAMP_HI;
+			continue;
+		}
+		double a = m->norm_a[i], b = m->norm_b[i];
+		if (m->norm == NORM_ZSCORE) {
+			v = (x - a) / (b > 0.0 ? b : 1.0);
+		} else {
+			double r = b - a;
+			v = (x - a) / (r < 1e-12 ? 1.0 : r);
+		}
+		if (!(v <= NORM_CLAMP_HI))
+			v = NORM_CLAMP_HI;
+		else if (v < NORM_CLAMP_LO)
+			v = NORM_CLAMP_LO;
+		out[i] = (float)v;
+	}
+}
+
+float model_calib_rank(const model *m, float score)
+{
+	if (!m->calib || m->n_calib <= 0)
+		return 0.5f;
+	if (isnan(score))
+		return 1.0f;
+	/* First index whose score is > score. */
+	size_t lo = 0, hi = (size_t)m->n_calib;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->calib[mid] <= score)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (float)((double)lo / (double)m->n_calib);
+}
