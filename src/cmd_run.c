@@ -1,3 +1,139 @@
-/* cmd_run.c */
+/* cmd_run.c - `iotad run`: load config and model, run the service. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "iotad/cmd.h"
-int cmd_run(int argc, char **argv) { (void)argc; (void)argv; return 1; }
+#include "iotad/config.h"
+#include "iotad/log.h"
+#include "iotad/model.h"
+#include "iotad/service.h"
+
+static const char usage[] =
+	"usage: iotad run -c FILE [--log-level LEVEL]\n"
+	"\n"
+	"Subscribe to device telemetry on an MQTT broker, score every window with the\n"
+	"model's autoencoder, and publish anomaly events (raised, cleared, stale) to\n"
+	"{alerts}/{device} and the current state, retained, to {state}/{device}.\n"
+	"The service status (online/offline) is kept retained on the status topic.\n"
+	"\n"
+	"options:\n"
+	"  -c, --config FILE      YAML configuration (see config/iotad.yaml)\n"
+	"  -l, --log-level LEVEL  error, warn, info or debug (overrides the config)\n"
+	"  -h, --help             show this help\n"
+	"  -V, --version          print the version\n"
+	"\n"
+	"signals: SIGINT and SIGTERM stop the service in order: input stops, accepted\n"
+	"messages are scored, alerts in flight are delivered, 'offline' is published.\n"
+	"\n"
+	"exit status: 0 after an orderly stop, 1 on a runtime error, 2 on bad usage,\n"
+	"configuration or model.\n";
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"log-level", required_argument, NULL, 'l'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *config_path = NULL;
+	const char *level_name = NULL;
+	int opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:l:hV", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'l':
+			level_name = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		case 'V':
+			printf("iotad %s\n", IOTAD_VERSION);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "iotad run: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (!config_path) {
+		fprintf(stderr, "iotad run: a configuration file is required (-c FILE)\n");
+		return 2;
+	}
+
+	static iotad_config cfg;
+	char err[512];
+	if (config_load(config_path, &cfg, err, sizeof err) != IOTAD_OK) {
+		fprintf(stderr, "iotad run: %s\n", err);
+		return 2;
+	}
+	log_set_level(cfg.log_level);
+	if (level_name) {
+		int level;
+		if (log_level_parse(level_name, &level) != 0) {
+			fprintf(stderr, "iotad run: unknown log level '%s'\n", level_name);
+			return 2;
+		}
+		log_set_level(level);
+	}
+
+	static model m;
+	if (model_load(cfg.model_path, &m, err, sizeof err) != IOTAD_OK) {
+		fprintf(stderr, "iotad run: model %s: %s\n", cfg.model_path, err);
+		return 2;
+	}
+	if (cfg.window && cfg.window != m.window) {
+		fprintf(stderr, "iotad run: %s: model.window %d does not match the model's window %d\n",
+			config_path, cfg.window, m.window);
+		model_free(&m);
+		return 2;
+	}
+
+	svc *s;
+	iotad_err e = svc_create(&cfg, &m, &s);
+	if (e != IOTAD_OK) {
+		fprintf(stderr, "iotad run: cannot start: %s\n", iotad_strerror(e));
+		model_free(&m);
+		return e == IOTAD_ERR_INVAL ? 2 : 1;
+	}
+	install_signals();
+	e = svc_run(s, &stop_flag);
+	svc_destroy(s);
+	model_free(&m);
+	if (e != IOTAD_OK) {
+		LOG_ERR("run: %s", iotad_strerror(e));
+		return 1;
+	}
+	LOG_INFO("stopped");
+	return 0;
+}

@@ -1,2 +1,385 @@
-/* service.c */
-#include "iotad/error.h"
+/* service.c - the `iotad run` pipeline: queue between Paho's thread and
+ * the scorer, decode, score, publish alerts and retained state. */
+#include "iotad/service.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "iotad/detector.h"
+#include "iotad/log.h"
+#include "iotad/mqtt.h"
+
+#define SVC_BATCH 256
+#define SVC_TOPIC_MAX 512
+#define SVC_EVENT_MAX 2048
+#define SVC_STATS_EVERY 60.0
+
+/* One queued message: topic and payload copied out of Paho's buffers. */
+typedef struct svc_msg {
+	uint32_t topic_len;
+	uint32_t len;        /* payload bytes stored */
+	uint32_t oversize;   /* payload was larger than max_payload (not stored) */
+	char data[];         /* topic, NUL, payload */
+} svc_msg;
+
+typedef struct svc_queue {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	svc_msg **slots;
+	uint32_t cap, head, count;
+	bool closed;         /* refuse new messages (shutting down) */
+} svc_queue;
+
+struct svc {
+	const iotad_config *cfg;
+	const model *m;
+	det *det;
+	mq *mq;
+	svc_queue q;
+	float *values;       /* one sample, n_features */
+	_Atomic uint64_t received, scored, publish_failed, refused_full;
+	_Atomic uint64_t rejected[REJ__COUNT];
+	_Atomic uint64_t events[4];
+};
+
+static double wall_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+#define COUNT(field) atomic_fetch_add_explicit(&(field), 1, memory_order_relaxed)
+
+/* --- queue --------------------------------------------------------------- */
+
+static iotad_err queue_init(svc_queue *q, uint32_t cap)
+{
+	memset(q, 0, sizeof *q);
+	q->slots = calloc(cap, sizeof *q->slots);
+	if (!q->slots)
+		return IOTAD_ERR_NOMEM;
+	q->cap = cap;
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&q->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	return IOTAD_OK;
+}
+
+static void queue_free(svc_queue *q)
+{
+	if (!q->slots)
+		return;
+	for (uint32_t i = 0; i < q->count; i++)
+		free(q->slots[(q->head + i) % q->cap]);
+	free(q->slots);
+	pthread_cond_destroy(&q->cond);
+	pthread_mutex_destroy(&q->lock);
+}
+
+/* Take up to max messages, waiting up to wait_ms for the first. */
+static uint32_t queue_take(svc_queue *q, svc_msg **out, uint32_t max, int wait_ms)
+{
+	pthread_mutex_lock(&q->lock);
+	if (q->count == 0 && wait_ms > 0) {
+		struct timespec dl;
+		clock_gettime(CLOCK_MONOTONIC, &dl);
+		dl.tv_nsec += (long)wait_ms * 1000000L;
+		dl.tv_sec += dl.tv_nsec / 1000000000L;
+		dl.tv_nsec %= 1000000000L;
+		while (q->count == 0 && pthread_cond_timedwait(&q->cond, &q->lock, &dl) != ETIMEDOUT)
+			;
+	}
+	uint32_t n = 0;
+	while (n < max && q->count > 0) {
+		out[n++] = q->slots[q->head];
+		q->head = (q->head + 1) % q->cap;
+		q->count--;
+	}
+	pthread_mutex_unlock(&q->lock);
+	return n;
+}
+
+/* Paho's thread: copy the message in, or refuse it (queue full or closing). */
+static bool on_message(void *ud, const char *topic, size_t topic_len, const void *payload,
+		       size_t len, int qos, bool retained)
+{
+	(void)qos;
+	(void)retained;
+	svc *s = ud;
+	if (topic_len >= SVC_TOPIC_MAX)
+		topic_len = SVC_TOPIC_MAX - 1; /* still too long for any device id: rejected later */
+	bool oversize = len > s->cfg->max_payload;
+	size_t stored = oversize ? 0 : len;
+	svc_queue *q = &s->q;
+	pthread_mutex_lock(&q->lock);
+	if (q->closed || q->count == q->cap) {
+		bool closed = q->closed;
+		pthread_mutex_unlock(&q->lock);
+		if (!closed)
+			COUNT(s->refused_full);
+		return false;
+	}
+	pthread_mutex_unlock(&q->lock);
+
+	svc_msg *msg = malloc(sizeof *msg + topic_len + 1 + stored);
+	if (!msg)
+		return false;
+	msg->topic_len = (uint32_t)topic_len;
+	msg->len = (uint32_t)stored;
+	msg->oversize = oversize;
+	memcpy(msg->data, topic, topic_len);
+	msg->data[topic_len] = '\0';
+	if (stored)
+		memcpy(msg->data + topic_len + 1, payload, stored);
+
+	pthread_mutex_lock(&q->lock);
+	/* Only this thread adds, so the room seen above is still there. */
+	q->slots[(q->head + q->count) % q->cap] = msg;
+	q->count++;
+	pthread_cond_signal(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+	return true;
+}
+
+/* --- scoring ------------------------------------------------------------- */
+
+static void publish_event(svc *s, const char *device, const char *state, double ts,
+			  const det_result *res)
+{
+	char topic[SVC_TOPIC_MAX], payload[SVC_EVENT_MAX];
+	int n = codec_format_event(payload, sizeof payload, device, state, ts, res, s->m);
+	if (n < 0) {
+		LOG_RATELIMITED(LOG_ERROR, "event for %s does not fit %d bytes", device, SVC_EVENT_MAX);
+		COUNT(s->publish_failed);
+		return;
+	}
+	const iotad_config *c = s->cfg;
+	snprintf(topic, sizeof topic, "%s/%s", c->alert_prefix, device);
+	if (mq_publish(s->mq, topic, payload, (size_t)n, c->qos_out, false, -1) != IOTAD_OK)
+		COUNT(s->publish_failed);
+	if (c->state_prefix[0]) {
+		snprintf(topic, sizeof topic, "%s/%s", c->state_prefix, device);
+		if (mq_publish(s->mq, topic, payload, (size_t)n, c->qos_out, true, -1) != IOTAD_OK)
+			COUNT(s->publish_failed);
+	}
+	LOG_INFO("alert %s %s score=%.5g threshold=%.5g", device, state, res->score,
+		 res->threshold);
+}
+
+static void reject(svc *s, const svc_msg *msg, reject_reason why, const char *detail)
+{
+	COUNT(s->rejected[why]);
+	LOG_RATELIMITED(LOG_WARN, "rejected message on '%.*s': %s%s%s", (int)(msg->topic_len > 128 ? 128 : msg->topic_len),
+			msg->data, codec_reject_name(why), detail && *detail ? ": " : "",
+			detail ? detail : "");
+}
+
+static void handle(svc *s, const svc_msg *msg)
+{
+	char device[DET_DEVICE_ID_MAX];
+	char detail[160] = "";
+	COUNT(s->received);
+	if (msg->oversize) {
+		reject(s, msg, REJ_OVERSIZE, NULL);
+		return;
+	}
+	reject_reason why = codec_device_from_topic(msg->data, s->cfg->device_level, device,
+						    sizeof device);
+	if (why != REJ_NONE) {
+		reject(s, msg, why, NULL);
+		return;
+	}
+	double ts;
+	bool has_ts;
+	why = codec_parse_sample(msg->data + msg->topic_len + 1, msg->len, s->cfg->max_payload, s->m,
+				 wall_now(), &ts, &has_ts, s->values, detail, sizeof detail);
+	if (why != REJ_NONE) {
+		reject(s, msg, why, detail);
+		return;
+	}
+	det_result res;
+	iotad_err err = det_push(s->det, device, ts, s->values, &res);
+	if (err == IOTAD_ERR_FULL) {
+		reject(s, msg, REJ_DEVICE_CAP, NULL);
+		return;
+	}
+	if (err != IOTAD_OK) {
+		reject(s, msg, REJ_BAD_TOPIC, iotad_strerror(err));
+		return;
+	}
+	if (res.scored)
+		COUNT(s->scored);
+	if (res.event != ALERT_EV_NONE) {
+		COUNT(s->events[res.event]);
+		publish_event(s, device, alert_event_name(res.event), ts, &res);
+	}
+}
+
+static void on_stale(void *ud, const char *device, double last_ts, uint64_t seq)
+{
+	svc *s = ud;
+	det_result res;
+	memset(&res, 0, sizeof res);
+	res.event = ALERT_EV_STALE;
+	res.seq = seq;
+	COUNT(s->events[ALERT_EV_STALE]);
+	publish_event(s, device, alert_event_name(ALERT_EV_STALE), last_ts, &res);
+}
+
+static void log_stats(svc *s, const char *when)
+{
+	svc_counters c;
+	svc_get_counters(s, &c);
+	char rej[512];
+	size_t off = 0;
+	rej[0] = '\0';
+	for (int r = 1; r < REJ__COUNT && off < sizeof rej; r++)
+		if (c.rejected[r])
+			off += (size_t)snprintf(rej + off, sizeof rej - off, " %s=%llu",
+						codec_reject_name((reject_reason)r),
+						(unsigned long long)c.rejected[r]);
+	LOG_INFO("stats (%s): received=%llu scored=%llu devices=%zu raised=%llu cleared=%llu "
+		 "stale=%llu publish_failed=%llu refused_full=%llu rejected:%s",
+		 when, (unsigned long long)c.received, (unsigned long long)c.scored,
+		 det_device_count(s->det), (unsigned long long)c.events[ALERT_EV_RAISED],
+		 (unsigned long long)c.events[ALERT_EV_CLEARED],
+		 (unsigned long long)c.events[ALERT_EV_STALE],
+		 (unsigned long long)c.publish_failed, (unsigned long long)c.refused_full,
+		 off ? rej : " none");
+}
+
+/* --- lifecycle ----------------------------------------------------------- */
+
+iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out)
+{
+	*out = NULL;
+	svc *s = calloc(1, sizeof *s);
+	if (!s)
+		return IOTAD_ERR_NOMEM;
+	s->cfg = cfg;
+	s->m = m;
+	det_config dc;
+	det_config_default(&dc);
+	dc.max_devices = cfg->max_devices;
+	dc.stride = cfg->stride;
+	dc.alert.k = (uint8_t)cfg->alert_k;
+	dc.alert.n = (uint8_t)cfg->alert_n;
+	dc.alert.m = (uint8_t)cfg->alert_m;
+	thr_params_default(&dc.thr, cfg->threshold, 0.0f, 0.0f);
+	dc.thr.alpha = cfg->threshold_alpha;
+	dc.stale_after = cfg->stale_after;
+	iotad_err err = IOTAD_ERR_NOMEM;
+	s->values = calloc((size_t)m->n_features, sizeof *s->values);
+	if (!s->values || (err = queue_init(&s->q, cfg->queue_size)) != IOTAD_OK ||
+	    (err = det_create(m, &dc, &s->det)) != IOTAD_OK)
+		goto fail;
+	mq_opts mo = {
+		.uri = cfg->broker_uri,
+		.client_id = cfg->client_id,
+		.username = cfg->username,
+		.password = cfg->password,
+		.will_topic = cfg->status_topic[0] ? cfg->status_topic : NULL,
+		.will_payload = "offline",
+		.online_payload = "online",
+		.keepalive = cfg->keepalive,
+		.clean_session = cfg->clean_session,
+		.max_inflight = cfg->max_inflight,
+		.on_message = on_message,
+		.ud = s,
+	};
+	if ((err = mq_create(&mo, &s->mq)) != IOTAD_OK)
+		goto fail;
+	*out = s;
+	return IOTAD_OK;
+fail:
+	svc_destroy(s);
+	return err;
+}
+
+iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
+{
+	const iotad_config *c = s->cfg;
+	iotad_err err = mq_subscribe(s->mq, c->telemetry_filter, c->qos_in);
+	if (err == IOTAD_OK)
+		err = mq_start(s->mq);
+	if (err != IOTAD_OK)
+		return err;
+	LOG_INFO("scoring %s with model %s v%d (window %d x %d features), alerts on %s/+",
+		 c->telemetry_filter, s->m->id, s->m->version, s->m->window, s->m->n_features,
+		 c->alert_prefix);
+
+	svc_msg *batch[SVC_BATCH];
+	double next_sweep = mono_now() + 1.0, next_stats = mono_now() + SVC_STATS_EVERY;
+	while (!*stop) {
+		uint32_t n = queue_take(&s->q, batch, SVC_BATCH, 200);
+		for (uint32_t i = 0; i < n; i++) {
+			handle(s, batch[i]);
+			free(batch[i]);
+		}
+		double now = mono_now();
+		if (now >= next_sweep) {
+			if (c->stale_after > 0)
+				det_sweep(s->det, wall_now(), on_stale, s);
+			next_sweep = now + 1.0;
+		}
+		if (now >= next_stats) {
+			log_stats(s, "periodic");
+			next_stats = now + SVC_STATS_EVERY;
+		}
+	}
+
+	/* Orderly shutdown: refuse new input (the broker keeps it for our
+	 * persistent session), score what was accepted, then say goodbye. */
+	pthread_mutex_lock(&s->q.lock);
+	s->q.closed = true;
+	pthread_mutex_unlock(&s->q.lock);
+	uint32_t n;
+	while ((n = queue_take(&s->q, batch, SVC_BATCH, 0)) > 0)
+		for (uint32_t i = 0; i < n; i++) {
+			handle(s, batch[i]);
+			free(batch[i]);
+		}
+	if (c->status_topic[0])
+		mq_publish(s->mq, c->status_topic, "offline", 7, 1, true, 2000);
+	log_stats(s, "final");
+	return IOTAD_OK;
+}
+
+void svc_get_counters(svc *s, svc_counters *out)
+{
+	out->received = atomic_load(&s->received);
+	out->scored = atomic_load(&s->scored);
+	out->publish_failed = atomic_load(&s->publish_failed);
+	out->refused_full = atomic_load(&s->refused_full);
+	for (int i = 0; i < REJ__COUNT; i++)
+		out->rejected[i] = atomic_load(&s->rejected[i]);
+	for (int i = 0; i < 4; i++)
+		out->events[i] = atomic_load(&s->events[i]);
+}
+
+void svc_destroy(svc *s)
+{
+	if (!s)
+		return;
+	mq_destroy(s->mq, 5000);
+	det_destroy(s->det);
+	queue_free(&s->q);
+	free(s->values);
+	free(s);
+}

@@ -1,0 +1,40 @@
+/* service.h - `iotad run`: MQTT in, detector core, MQTT out.
+ *
+ * Threads: Paho's thread only copies each message into a bounded queue;
+ * one scorer thread (the caller of svc_run) owns the detector, decodes,
+ * scores and publishes. A full queue refuses messages so the broker keeps
+ * them (back-pressure instead of loss). */
+#ifndef IOTAD_SERVICE_H
+#define IOTAD_SERVICE_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "iotad/alert.h"
+#include "iotad/codec.h"
+#include "iotad/config.h"
+#include "iotad/error.h"
+#include "iotad/model.h"
+
+typedef struct svc svc;
+
+typedef struct svc_counters {
+	uint64_t received;              /* messages taken from the queue */
+	uint64_t scored;                /* windows scored */
+	uint64_t rejected[REJ__COUNT];  /* by reason */
+	uint64_t events[4];             /* by alert_event */
+	uint64_t publish_failed;        /* alert/state publishes refused */
+	uint64_t refused_full;          /* offers refused because the queue was full */
+} svc_counters;
+
+/* Build the service from a validated config and a loaded model (borrowed;
+ * must outlive the service). Connects nothing yet. */
+iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out);
+/* Connect, subscribe and score until *stop becomes non-zero; then drain,
+ * publish the offline status and disconnect. Returns IOTAD_OK or an error. */
+iotad_err svc_run(svc *s, volatile sig_atomic_t *stop);
+/* Snapshot of the counters. Any thread. */
+void svc_get_counters(svc *s, svc_counters *out);
+void svc_destroy(svc *s);
+
+#endif
