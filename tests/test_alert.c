@@ -1,6 +1,181 @@
-/* test_alert.c - unit tests of alert. */
+/* test_alert.c - unit tests of the alert state machine. */
+#include <string.h>
+
+#include "iotad/alert.h"
 #include "test.h"
+
+/* Feed a verdict string ('A' anomalous, 'N' normal); record each event in
+ * evs (one char per step: '.', 'R', 'C') and return the number of events. */
+static int feed(alert_state *s, const alert_params *p, const char *verdicts, char *evs)
+{
+	int n = 0;
+
+	for (size_t i = 0; verdicts[i]; i++) {
+		alert_event ev = alert_step(s, p, verdicts[i] == 'A');
+		evs[i] = ev == ALERT_EV_RAISED ? 'R' : ev == ALERT_EV_CLEARED ? 'C' : ev == ALERT_EV_NONE ? '.' : '?';
+		n += ev != ALERT_EV_NONE;
+	}
+	evs[strlen(verdicts)] = '\0';
+	return n;
+}
+
+static void test_params_check(void)
+{
+	const struct { uint8_t k, n, m; int ok; } cases[] = {
+		{1, 1, 1, 0}, {3, 3, 5, 0}, {2, 5, 1, 0}, {32, 32, 255, 0}, {1, 32, 1, 0},
+		{0, 3, 5, -1}, {4, 3, 5, -1}, {3, 3, 0, -1}, {1, 33, 1, -1}, {33, 33, 1, -1},
+		{0, 0, 0, -1}, {255, 255, 1, -1},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		alert_params p = {cases[i].k, cases[i].n, cases[i].m};
+		CU_ASSERT_EQUAL(alert_params_check(&p), cases[i].ok);
+	}
+	CU_ASSERT_EQUAL(alert_params_check(NULL), -1);
+}
+
+static void test_k_of_n(void)
+{
+	alert_params p = {2, 3, 2};
+	alert_state s;
+	char ev[64];
+
+	/* two anomalous within three windows */
+	alert_init(&s);
+	CU_ASSERT_EQUAL(feed(&s, &p, "NANA", ev), 1);
+	CU_ASSERT_STRING_EQUAL(ev, "...R");
+	CU_ASSERT_EQUAL(s.status, ALERT_RAISED);
+
+	/* two anomalous but four windows apart: never two in the last three */
+	alert_init(&s);
+	CU_ASSERT_EQUAL(feed(&s, &p, "ANNANNANNA", ev), 0);
+	CU_ASSERT_EQUAL(s.status, ALERT_NORMAL);
+
+	/* k = n = 3: only a run of three raises */
+	p = (alert_params){3, 3, 5};
+	alert_init(&s);
+	CU_ASSERT_EQUAL(feed(&s, &p, "AANAANAAA", ev), 1);
+	CU_ASSERT_STRING_EQUAL(ev, "........R");
+
+	/* n = 32 looks at the whole mask */
+	p = (alert_params){2, 32, 1};
+	alert_init(&s);
+	CU_ASSERT_EQUAL(feed(&s, &p, "ANNNNNNNNNNNNNNNNNNNNNNNNNNNNNNA", ev), 1);
+	CU_ASSERT_EQUAL(ev[31], 'R');
+	alert_init(&s);
+	CU_ASSERT_EQUAL(feed(&s, &p, "ANNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNA", ev), 0);
+}
+
+static void test_one_raise_per_run(void)
+{
+	alert_params p = {3, 3, 5};
+	alert_state s;
+	int raised = 0, other = 0;
+
+	alert_init(&s);
+	for (int i = 0; i < 1000; i++) {
+		alert_event ev = alert_step(&s, &p, true);
+		if (ev == ALERT_EV_RAISED) {
+			raised++;
+			CU_ASSERT_EQUAL(i, 2);
+		} else if (ev != ALERT_EV_NONE) {
+			other++;
+		}
+	}
+	CU_ASSERT_EQUAL(raised, 1);
+	CU_ASSERT_EQUAL(other, 0);
+	/* and a long normal run from NORMAL produces nothing */
+	alert_init(&s);
+	for (int i = 0; i < 1000; i++)
+		CU_ASSERT_EQUAL(alert_step(&s, &p, false), ALERT_EV_NONE);
+}
+
+static void test_clear_after_m(void)
+{
+	alert_params p = {3, 3, 5};
+	alert_state s;
+	char ev[64];
+
+	alert_init(&s);
+	CU_ASSERT_EQUAL(feed(&s, &p, "AAANNNNN", ev), 2);
+	CU_ASSERT_STRING_EQUAL(ev, "..R....C");
+	CU_ASSERT_EQUAL(s.status, ALERT_NORMAL);
+	CU_ASSERT_EQUAL(s.history, 0);
+
+	/* an anomalous window interrupts the normal run: count starts over */
+	alert_init(&s);
+	CU_ASSERT_EQUAL(feed(&s, &p, "AAANNNNANNNNN", ev), 2);
+	CU_ASSERT_STRING_EQUAL(ev, "..R.........C");
+
+	/* m = 1 clears on the first normal */
+	p = (alert_params){1, 1, 1};
+	alert_init(&s);
+	CU_ASSERT_EQUAL(feed(&s, &p, "ANAAN", ev), 4);
+	CU_ASSERT_STRING_EQUAL(ev, "RCR.C");
+}
+
+static void test_no_reraise_from_old_bits(void)
+{
+	alert_params p = {2, 4, 1};
+	alert_state s;
+	char ev[64];
+
+	/* after the clear, the history A A N would hold two anomalous bits in
+	 * the last four windows with one more A; the reset prevents a raise */
+	alert_init(&s);
+	CU_ASSERT_EQUAL(feed(&s, &p, "AANA", ev), 2);
+	CU_ASSERT_STRING_EQUAL(ev, ".RC.");
+	CU_ASSERT_EQUAL(s.status, ALERT_NORMAL);
+	CU_ASSERT_EQUAL(feed(&s, &p, "A", ev), 1);
+	CU_ASSERT_STRING_EQUAL(ev, "R");
+}
+
+static void test_stale_and_resume(void)
+{
+	alert_params p = {3, 3, 5};
+	alert_state s;
+	char ev[64];
+
+	alert_init(&s);
+	CU_ASSERT_EQUAL(alert_resume(&s), ALERT_EV_NONE);    /* not stale */
+	CU_ASSERT_EQUAL(alert_stale(&s), ALERT_EV_STALE);
+	CU_ASSERT_EQUAL(s.status, ALERT_STALE);
+	for (int i = 0; i < 10; i++)
+		CU_ASSERT_EQUAL(alert_stale(&s), ALERT_EV_NONE);
+	CU_ASSERT_EQUAL(alert_resume(&s), ALERT_EV_CLEARED);
+	CU_ASSERT_EQUAL(s.status, ALERT_NORMAL);
+	CU_ASSERT_EQUAL(alert_resume(&s), ALERT_EV_NONE);
+
+	/* stale while raised, then resumed: history is gone, raising again
+	 * needs k fresh anomalous windows */
+	alert_init(&s);
+	CU_ASSERT_EQUAL(feed(&s, &p, "AAAA", ev), 1);
+	CU_ASSERT_EQUAL(alert_stale(&s), ALERT_EV_STALE);
+	CU_ASSERT_EQUAL(alert_resume(&s), ALERT_EV_CLEARED);
+	CU_ASSERT_EQUAL(s.history, 0);
+	CU_ASSERT_EQUAL(feed(&s, &p, "AAA", ev), 1);
+	CU_ASSERT_STRING_EQUAL(ev, "..R");
+}
+
+static void test_names(void)
+{
+	CU_ASSERT_STRING_EQUAL(alert_event_name(ALERT_EV_NONE), "none");
+	CU_ASSERT_STRING_EQUAL(alert_event_name(ALERT_EV_RAISED), "raised");
+	CU_ASSERT_STRING_EQUAL(alert_event_name(ALERT_EV_CLEARED), "cleared");
+	CU_ASSERT_STRING_EQUAL(alert_event_name(ALERT_EV_STALE), "stale");
+	CU_ASSERT_STRING_EQUAL(alert_status_name(ALERT_NORMAL), "normal");
+	CU_ASSERT_STRING_EQUAL(alert_status_name(ALERT_RAISED), "raised");
+	CU_ASSERT_STRING_EQUAL(alert_status_name(ALERT_STALE), "stale");
+}
 
 void init_alert_tests(void)
 {
+	CU_pSuite s = CU_add_suite("alert", NULL, NULL);
+	TEST_ADD(s, test_params_check);
+	TEST_ADD(s, test_k_of_n);
+	TEST_ADD(s, test_one_raise_per_run);
+	TEST_ADD(s, test_clear_after_m);
+	TEST_ADD(s, test_no_reraise_from_old_bits);
+	TEST_ADD(s, test_stale_and_resume);
+	TEST_ADD(s, test_names);
 }
