@@ -1,6 +1,560 @@
-/* test_detector.c - unit tests of detector. */
+/* test_detector.c - unit tests of the detector core.
+ *
+ * The model is built by hand: 3 features, window 4, min-max normalization,
+ * and a one-layer network whose weights and biases are all zero with a
+ * sigmoid output, so it reconstructs every input as 0.5 and the score of a
+ * window is mean((x - 0.5)^2) over its 12 normalized values. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iotad/detector.h"
 #include "test.h"
+
+#define TW 4   /* window */
+#define TF 3   /* features */
+
+/* min-max ranges of the test features */
+static const float norm_lo[TF] = {10.0f, 0.0f, -1.0f};
+static const float norm_hi[TF] = {20.0f, 100.0f, 1.0f};
+
+static int build_model(model *m, int window, int stride, float threshold)
+{
+	int sizes[2] = {window * TF, window * TF};
+	nn_act act[1] = {NN_SIGMOID};
+
+	memset(m, 0, sizeof *m);
+	strcpy(m->id, "test-ae");
+	m->version = 1;
+	m->n_features = TF;
+	strcpy(m->features[0], "temperature");
+	strcpy(m->features[1], "humidity");
+	strcpy(m->features[2], "battery");
+	m->window = window;
+	m->stride = stride;
+	m->norm = NORM_MINMAX;
+	for (int f = 0; f < TF; f++) {
+		m->norm_a[f] = norm_lo[f];
+		m->norm_b[f] = norm_hi[f];
+	}
+	m->threshold = threshold;
+	m->percentile = 99.0f;
+	return nn_init(&m->net, 1, sizes, act);
+}
+
+/* Raw value of feature f whose normalized value is v. */
+static float raw_of(int f, double v)
+{
+	return (float)(norm_lo[f] + v * (norm_hi[f] - norm_lo[f]));
+}
+
+/* A raw sample whose normalized values are (v0, v1, v2). */
+static void sample_of(float *raw, double v0, double v1, double v2)
+{
+	raw[0] = raw_of(0, v0);
+	raw[1] = raw_of(1, v1);
+	raw[2] = raw_of(2, v2);
+}
+
+static det *make_det(model *m, det_config *cfg)
+{
+	det *d = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(det_create(m, cfg, &d), IOTAD_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	return d;
+}
+
+static void test_config_default(void)
+{
+	det_config cfg;
+
+	det_config_default(&cfg);
+	CU_ASSERT_EQUAL(cfg.max_devices, 10000);
+	CU_ASSERT_EQUAL(cfg.stride, 0);
+	CU_ASSERT_EQUAL(cfg.alert.k, 3);
+	CU_ASSERT_EQUAL(cfg.alert.n, 3);
+	CU_ASSERT_EQUAL(cfg.alert.m, 5);
+	CU_ASSERT_EQUAL(cfg.thr.kind, THR_ADAPTIVE);
+	CU_ASSERT_EQUAL(cfg.thr.base, 0.0f);
+	CU_ASSERT_EQUAL(cfg.thr.base_level, 0.0f);
+	CU_ASSERT_EQUAL(alert_params_check(&cfg.alert), 0);
+}
+
+static void test_create_validation(void)
+{
+	model m, bad;
+	det_config cfg;
+	det *d = (det *)&m;
+
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
+	det_config_default(&cfg);
+	CU_ASSERT_EQUAL(det_create(NULL, &cfg, &d), IOTAD_ERR_INVAL);
+	CU_ASSERT_PTR_NULL(d);
+	CU_ASSERT_EQUAL(det_create(&m, &cfg, NULL), IOTAD_ERR_INVAL);
+
+	/* no network */
+	bad = m;
+	memset(&bad.net, 0, sizeof bad.net);
+	CU_ASSERT_EQUAL(det_create(&bad, &cfg, &d), IOTAD_ERR_INVAL);
+	/* window * features does not match the network input */
+	bad = m;
+	bad.window = TW + 1;
+	CU_ASSERT_EQUAL(det_create(&bad, &cfg, &d), IOTAD_ERR_INVAL);
+	bad = m;
+	bad.n_features = TF - 1;
+	CU_ASSERT_EQUAL(det_create(&bad, &cfg, &d), IOTAD_ERR_INVAL);
+	/* no usable threshold */
+	bad = m;
+	bad.threshold = NAN;
+	CU_ASSERT_EQUAL(det_create(&bad, &cfg, &d), IOTAD_ERR_INVAL);
+
+	cfg.max_devices = 0;
+	CU_ASSERT_EQUAL(det_create(&m, &cfg, &d), IOTAD_ERR_INVAL);
+	cfg.max_devices = 10000001;
+	CU_ASSERT_EQUAL(det_create(&m, &cfg, &d), IOTAD_ERR_INVAL);
+	det_config_default(&cfg);
+	cfg.alert.k = 4;
+	CU_ASSERT_EQUAL(det_create(&m, &cfg, &d), IOTAD_ERR_INVAL);
+	det_config_default(&cfg);
+	cfg.alert.m = 0;
+	CU_ASSERT_EQUAL(det_create(&m, &cfg, &d), IOTAD_ERR_INVAL);
+	det_config_default(&cfg);
+	cfg.stride = -1;
+	CU_ASSERT_EQUAL(det_create(&m, &cfg, &d), IOTAD_ERR_INVAL);
+	det_config_default(&cfg);
+	cfg.stale_after = -1.0;
+	CU_ASSERT_EQUAL(det_create(&m, &cfg, &d), IOTAD_ERR_INVAL);
+	det_config_default(&cfg);
+	cfg.thr.alpha = 1.5f;
+	CU_ASSERT_EQUAL(det_create(&m, &cfg, &d), IOTAD_ERR_INVAL);
+	CU_ASSERT_PTR_NULL(d);
+
+	/* NULL config means the defaults */
+	CU_ASSERT_EQUAL(det_create(&m, NULL, &d), IOTAD_OK);
+	CU_ASSERT_PTR_EQUAL(det_model(d), &m);
+	CU_ASSERT_EQUAL(det_device_count(d), 0);
+	det_destroy(d);
+	det_destroy(NULL);
+	nn_free(&m.net);
+}
+
+static void test_scoring_schedule(void)
+{
+	model m;
+	det_config cfg;
+	det_result r;
+	float raw[TF];
+	det *d;
+
+	/* model stride 2: first window at sample 4, then every 2 samples */
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 2, 0.1f), IOTAD_OK);
+	det_config_default(&cfg);
+	d = make_det(&m, &cfg);
+	sample_of(raw, 0.5, 0.5, 0.5);
+	for (int i = 1; i <= 12; i++) {
+		CU_ASSERT_EQUAL(det_push(d, "dev", i, raw, &r), IOTAD_OK);
+		CU_ASSERT_EQUAL(r.scored, i >= TW && (i - TW) % 2 == 0);
+	}
+	/* another device has its own window and counter */
+	for (int i = 1; i <= 5; i++) {
+		CU_ASSERT_EQUAL(det_push(d, "other", i, raw, &r), IOTAD_OK);
+		CU_ASSERT_EQUAL(r.scored, i == TW);
+	}
+	CU_ASSERT_EQUAL(det_device_count(d), 2);
+	det_destroy(d);
+
+	/* config stride overrides the model's */
+	cfg.stride = 3;
+	d = make_det(&m, &cfg);
+	for (int i = 1; i <= 13; i++) {
+		CU_ASSERT_EQUAL(det_push(d, "dev", i, raw, &r), IOTAD_OK);
+		CU_ASSERT_EQUAL(r.scored, i == 4 || i == 7 || i == 10 || i == 13);
+	}
+	det_destroy(d);
+
+	/* stride larger than the window: still the first full window, then
+	 * every stride samples */
+	cfg.stride = 6;
+	d = make_det(&m, &cfg);
+	for (int i = 1; i <= 16; i++) {
+		CU_ASSERT_EQUAL(det_push(d, "dev", i, raw, &r), IOTAD_OK);
+		CU_ASSERT_EQUAL(r.scored, i == 4 || i == 10 || i == 16);
+	}
+	det_destroy(d);
+	nn_free(&m.net);
+}
+
+static void test_score_closed_form(void)
+{
+	/* normalized values pushed, one sample per row; the last one exceeds the
+	 * clamp (7 -> NORM_CLAMP_HI) and another is below it (-6 -> -4) */
+	static const double v[6][TF] = {
+		{0.1, 0.9, 0.5}, {0.2, 0.8, 0.4}, {0.3, 0.7, 0.3},
+		{0.4, 0.6, 0.2}, {0.5, 0.5, -6.0}, {0.6, 0.4, 7.0},
+	};
+	model m;
+	det_config cfg;
+	det_result r;
+	float raw[TF];
+	det *d;
+
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 100.0f), IOTAD_OK);
+	det_config_default(&cfg);
+	d = make_det(&m, &cfg);
+	for (int i = 0; i < 6; i++) {
+		sample_of(raw, v[i][0], v[i][1], v[i][2]);
+		CU_ASSERT_EQUAL(det_push(d, "dev", i, raw, &r), IOTAD_OK);
+		CU_ASSERT_EQUAL(r.scored, i >= TW - 1);
+		if (!r.scored)
+			continue;
+		double fsum[TF] = {0}, total = 0.0;
+		for (int t = i - TW + 1; t <= i; t++) {
+			for (int f = 0; f < TF; f++) {
+				double x = fmin(fmax(v[t][f], NORM_CLAMP_LO), NORM_CLAMP_HI);
+				fsum[f] += (x - 0.5) * (x - 0.5);
+			}
+		}
+		for (int f = 0; f < TF; f++)
+			total += fsum[f];
+		CU_ASSERT_DOUBLE_EQUAL(r.score, total / (TW * TF), 1e-5 * (total / (TW * TF)));
+		double csum = 0.0;
+		for (int f = 0; f < TF; f++) {
+			CU_ASSERT_DOUBLE_EQUAL(r.contrib[f], fsum[f] / total, 1e-5);
+			csum += r.contrib[f];
+		}
+		CU_ASSERT_DOUBLE_EQUAL(csum, 1.0, 1e-6);
+		for (int f = TF; f < MODEL_MAX_FEATURES; f++)
+			CU_ASSERT_EQUAL(r.contrib[f], 0.0f);
+		CU_ASSERT_FALSE(r.anomalous);
+		CU_ASSERT_EQUAL(r.event, ALERT_EV_NONE);
+	}
+	/* the window with the clamped battery values blames the battery */
+	CU_ASSERT(r.contrib[2] > 0.99f);
+	det_destroy(d);
+	nn_free(&m.net);
+}
+
+static void test_contrib_blame_and_zero(void)
+{
+	model m;
+	det_config cfg;
+	det_result r;
+	float raw[TF];
+	det *d;
+
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
+	det_config_default(&cfg);
+	d = make_det(&m, &cfg);
+	/* a perfect reconstruction: zero error, equal shares */
+	sample_of(raw, 0.5, 0.5, 0.5);
+	for (int i = 0; i < TW; i++)
+		det_push(d, "dev", i, raw, &r);
+	CU_ASSERT_TRUE(r.scored);
+	CU_ASSERT_EQUAL(r.score, 0.0f);
+	for (int f = 0; f < TF; f++)
+		CU_ASSERT_DOUBLE_EQUAL(r.contrib[f], 1.0 / TF, 1e-7);
+	/* only humidity off: all the blame on humidity */
+	sample_of(raw, 0.5, 1.5, 0.5);
+	det_push(d, "dev", 10, raw, &r);
+	CU_ASSERT_TRUE(r.scored);
+	CU_ASSERT_DOUBLE_EQUAL(r.score, 1.0 / (TW * TF), 1e-7);
+	CU_ASSERT_EQUAL(r.contrib[0], 0.0f);
+	CU_ASSERT_EQUAL(r.contrib[1], 1.0f);
+	CU_ASSERT_EQUAL(r.contrib[2], 0.0f);
+	det_destroy(d);
+	nn_free(&m.net);
+}
+
+static void test_device_cap_and_ids(void)
+{
+	char id[DET_DEVICE_ID_MAX + 8], name[16];
+	model m;
+	det_config cfg;
+	det_result r;
+	float raw[TF];
+	det *d;
+
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
+	det_config_default(&cfg);
+	cfg.max_devices = 3;
+	d = make_det(&m, &cfg);
+	sample_of(raw, 0.5, 0.5, 0.5);
+	for (int i = 0; i < 3; i++) {
+		snprintf(name, sizeof name, "dev-%d", i);
+		CU_ASSERT_EQUAL(det_push(d, name, 1, raw, &r), IOTAD_OK);
+	}
+	CU_ASSERT_EQUAL(det_push(d, "dev-3", 1, raw, &r), IOTAD_ERR_FULL);
+	CU_ASSERT_FALSE(r.scored);
+	CU_ASSERT_EQUAL(det_device_count(d), 3);
+	/* known devices still go through, and keep their own windows */
+	for (int k = 0; k < TW - 1; k++) {
+		for (int i = 0; i < 3; i++) {
+			snprintf(name, sizeof name, "dev-%d", i);
+			CU_ASSERT_EQUAL(det_push(d, name, 2 + k, raw, &r), IOTAD_OK);
+			CU_ASSERT_EQUAL(r.scored, k == TW - 2);
+		}
+	}
+
+	CU_ASSERT_EQUAL(det_push(d, "", 1, raw, &r), IOTAD_ERR_INVAL);
+	CU_ASSERT_EQUAL(det_push(d, NULL, 1, raw, &r), IOTAD_ERR_INVAL);
+	CU_ASSERT_EQUAL(det_push(d, "dev-0", NAN, raw, &r), IOTAD_ERR_INVAL);
+	CU_ASSERT_EQUAL(det_push(d, "dev-0", 1, NULL, &r), IOTAD_ERR_INVAL);
+	memset(id, 'x', sizeof id);
+	id[DET_DEVICE_ID_MAX] = '\0';          /* 128 chars: one too many */
+	CU_ASSERT_EQUAL(det_push(d, id, 1, raw, &r), IOTAD_ERR_INVAL);
+	id[DET_DEVICE_ID_MAX + 7] = '\0';
+	CU_ASSERT_EQUAL(det_push(d, id, 1, raw, &r), IOTAD_ERR_INVAL);
+	det_destroy(d);
+
+	/* the longest valid id, and ids differing only in the last byte */
+	cfg.max_devices = 2;
+	d = make_det(&m, &cfg);
+	memset(id, 'y', sizeof id);
+	id[DET_DEVICE_ID_MAX - 1] = '\0';
+	CU_ASSERT_EQUAL(det_push(d, id, 1, raw, &r), IOTAD_OK);
+	id[DET_DEVICE_ID_MAX - 2] = 'z';
+	CU_ASSERT_EQUAL(det_push(d, id, 1, raw, &r), IOTAD_OK);
+	CU_ASSERT_EQUAL(det_device_count(d), 2);
+	CU_ASSERT_EQUAL(det_push(d, id, 2, raw, NULL), IOTAD_OK);
+	CU_ASSERT_EQUAL(det_device_count(d), 2);
+	det_destroy(d);
+	nn_free(&m.net);
+}
+
+/* Many devices: every one is found again (hash chains). */
+static void test_many_devices(void)
+{
+	char name[32];
+	model m;
+	det_config cfg;
+	det_result r;
+	float raw[TF];
+	det *d;
+	int ok = 1;
+
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
+	det_config_default(&cfg);
+	cfg.max_devices = 5000;
+	d = make_det(&m, &cfg);
+	sample_of(raw, 0.5, 0.5, 0.5);
+	for (int k = 0; k < TW; k++) {
+		for (int i = 0; i < 5000; i++) {
+			snprintf(name, sizeof name, "sensor/%d", i);
+			ok &= det_push(d, name, k, raw, &r) == IOTAD_OK;
+			ok &= r.scored == (k == TW - 1);
+		}
+	}
+	CU_ASSERT_TRUE(ok);
+	CU_ASSERT_EQUAL(det_device_count(d), 5000);
+	CU_ASSERT_EQUAL(det_push(d, "sensor/5000", 9, raw, &r), IOTAD_ERR_FULL);
+	det_destroy(d);
+	nn_free(&m.net);
+}
+
+static void test_raise_then_clear(void)
+{
+	model m;
+	det_config cfg;
+	det_result r;
+	float normal[TF], bad[TF];
+	det *d;
+	int raised = 0, cleared = 0, anomalous = 0, i;
+	uint64_t last_seq = 0;
+
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
+	det_config_default(&cfg);
+	cfg.thr.kind = THR_STATIC;
+	cfg.alert = (alert_params){2, 3, 2};
+	d = make_det(&m, &cfg);
+	sample_of(normal, 0.5, 0.5, 0.5);
+	sample_of(bad, 0.5, 0.5, 2.5);  /* one such sample: 4/12 > 0.1 */
+	/* 10 normal, 3 bad, 20 normal: windows 4..13+3 hold a bad sample */
+	for (i = 0; i < 33; i++) {
+		const float *x = i >= 10 && i < 13 ? bad : normal;
+		CU_ASSERT_EQUAL(det_push(d, "dev", 100 + i, x, &r), IOTAD_OK);
+		CU_ASSERT_EQUAL(r.threshold, 0.1f);
+		if (!r.scored)
+			continue;
+		anomalous += r.anomalous;
+		CU_ASSERT_EQUAL(r.anomalous, i >= 10 && i < 13 + TW - 1);
+		if (r.event == ALERT_EV_RAISED) {
+			raised++;
+			CU_ASSERT_EQUAL(i, 11);         /* second anomalous window */
+			CU_ASSERT(r.contrib[2] > 0.999f);
+		}
+		if (r.event == ALERT_EV_CLEARED) {
+			cleared++;
+			CU_ASSERT_EQUAL(i, 13 + TW - 1 + 1);  /* second normal window */
+		}
+		if (r.event != ALERT_EV_NONE) {
+			CU_ASSERT(r.seq > last_seq);
+			last_seq = r.seq;
+		}
+	}
+	CU_ASSERT_EQUAL(anomalous, 3 + TW - 1);
+	CU_ASSERT_EQUAL(raised, 1);
+	CU_ASSERT_EQUAL(cleared, 1);
+	CU_ASSERT_EQUAL(last_seq, 2);
+	det_destroy(d);
+	nn_free(&m.net);
+}
+
+/* The adaptive threshold starts from the calibration mean when the model
+ * has calibration scores, from threshold / 2 otherwise. */
+static void test_threshold_from_model(void)
+{
+	model m;
+	det_config cfg;
+	det_result r;
+	float raw[TF];
+	det *d;
+	/* one value off by 0.5: score 0.25 / 12 */
+	const double s = 0.25 / (TW * TF);
+
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
+	det_config_default(&cfg);
+	for (int with_calib = 0; with_calib < 2; with_calib++) {
+		double level = 0.05;
+		if (with_calib) {
+			m.calib = malloc(2 * sizeof *m.calib);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(m.calib);
+			m.calib[0] = 0.02f;
+			m.calib[1] = 0.04f;
+			m.n_calib = 2;
+			level = 0.03;
+		}
+		d = make_det(&m, &cfg);
+		sample_of(raw, 0.5, 0.5, 0.5);
+		for (int i = 0; i < TW - 1; i++)
+			det_push(d, "dev", i, raw, &r);
+		sample_of(raw, 1.0, 0.5, 0.5);
+		det_push(d, "dev", 9, raw, &r);
+		CU_ASSERT_TRUE(r.scored);
+		CU_ASSERT_DOUBLE_EQUAL(r.score, s, 1e-8);
+		CU_ASSERT_FALSE(r.anomalous);
+		CU_ASSERT_DOUBLE_EQUAL(r.threshold, 0.1, 1e-8);
+		det_push(d, "dev", 10, raw, &r);
+		/* the next threshold moved by the EWMA of the normal score */
+		CU_ASSERT_DOUBLE_EQUAL(r.threshold, 0.1 * (0.99 * level + 0.01 * s) / level, 1e-7);
+		det_destroy(d);
+	}
+	free(m.calib);
+	m.calib = NULL;
+	nn_free(&m.net);
+}
+
+struct stale_log {
+	int calls;
+	char last[DET_DEVICE_ID_MAX];
+	double last_ts;
+	uint64_t seq;
+};
+
+static void on_stale(void *ud, const char *device, double last_ts, uint64_t seq)
+{
+	struct stale_log *log = ud;
+
+	log->calls++;
+	snprintf(log->last, sizeof log->last, "%s", device);
+	log->last_ts = last_ts;
+	log->seq = seq;
+}
+
+static void test_stale_and_resume(void)
+{
+	struct stale_log log = {0};
+	model m;
+	det_config cfg;
+	det_result r;
+	float raw[TF];
+	det *d;
+
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
+	det_config_default(&cfg);
+	cfg.stale_after = 10.0;
+	d = make_det(&m, &cfg);
+	sample_of(raw, 0.5, 0.5, 0.5);
+	for (int i = 0; i < TW; i++) {
+		det_push(d, "a", 100 + i, raw, &r);
+		det_push(d, "b", 105 + i, raw, &r);
+	}
+	/* a last spoke at 103, b at 108 */
+	det_sweep(d, 113.0, on_stale, &log);    /* exactly 10 s: not yet */
+	CU_ASSERT_EQUAL(log.calls, 0);
+	det_sweep(d, 114.0, on_stale, &log);
+	CU_ASSERT_EQUAL(log.calls, 1);
+	CU_ASSERT_STRING_EQUAL(log.last, "a");
+	CU_ASSERT_EQUAL(log.last_ts, 103.0);
+	CU_ASSERT_EQUAL(log.seq, 1);
+	det_sweep(d, 115.0, on_stale, &log);    /* a only once */
+	CU_ASSERT_EQUAL(log.calls, 1);
+	det_sweep(d, 500.0, on_stale, &log);
+	CU_ASSERT_EQUAL(log.calls, 2);
+	CU_ASSERT_STRING_EQUAL(log.last, "b");
+	det_sweep(d, 1000.0, on_stale, &log);
+	CU_ASSERT_EQUAL(log.calls, 2);
+
+	/* a speaks again: CLEARED once, with the next sequence number; its
+	 * window starts afresh, so no score until it is full again */
+	CU_ASSERT_EQUAL(det_push(d, "a", 600, raw, &r), IOTAD_OK);
+	CU_ASSERT_EQUAL(r.event, ALERT_EV_CLEARED);
+	CU_ASSERT_EQUAL(r.seq, 2);
+	CU_ASSERT_FALSE(r.scored);
+	for (int i = 1; i < TW; i++) {
+		CU_ASSERT_EQUAL(det_push(d, "a", 600 + i, raw, &r), IOTAD_OK);
+		CU_ASSERT_EQUAL(r.event, ALERT_EV_NONE);
+		CU_ASSERT_EQUAL(r.scored, i == TW - 1);
+	}
+	/* it can go stale again; no callback is fine */
+	det_sweep(d, 700.0, NULL, NULL);
+	CU_ASSERT_EQUAL(det_push(d, "a", 701, raw, &r), IOTAD_OK);
+	CU_ASSERT_EQUAL(r.event, ALERT_EV_CLEARED);
+	CU_ASSERT_EQUAL(r.seq, 4);
+
+	/* stale_after 0: sweeping never marks anything */
+	det_destroy(d);
+	cfg.stale_after = 0.0;
+	d = make_det(&m, &cfg);
+	det_push(d, "a", 1, raw, &r);
+	log.calls = 0;
+	det_sweep(d, 1e9, on_stale, &log);
+	CU_ASSERT_EQUAL(log.calls, 0);
+	det_destroy(d);
+	nn_free(&m.net);
+}
+
+static void test_bytes_per_device(void)
+{
+	model m;
+	det_config cfg;
+	det *d;
+	size_t b;
+
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, 10, 1, 0.1f), IOTAD_OK);
+	det_config_default(&cfg);
+	d = make_det(&m, &cfg);
+	b = det_bytes_per_device(d);
+	/* at least the id and the 10 x 3 window, and not much more */
+	CU_ASSERT(b >= DET_DEVICE_ID_MAX + 10 * TF * sizeof(float));
+	CU_ASSERT(b <= 512);
+	det_destroy(d);
+	nn_free(&m.net);
+}
 
 void init_detector_tests(void)
 {
+	CU_pSuite s = CU_add_suite("detector", NULL, NULL);
+	TEST_ADD(s, test_config_default);
+	TEST_ADD(s, test_create_validation);
+	TEST_ADD(s, test_scoring_schedule);
+	TEST_ADD(s, test_score_closed_form);
+	TEST_ADD(s, test_contrib_blame_and_zero);
+	TEST_ADD(s, test_device_cap_and_ids);
+	TEST_ADD(s, test_many_devices);
+	TEST_ADD(s, test_raise_then_clear);
+	TEST_ADD(s, test_threshold_from_model);
+	TEST_ADD(s, test_stale_and_resume);
+	TEST_ADD(s, test_bytes_per_device);
 }
