@@ -1,2 +1,463 @@
-/* codec.c */
-#include "iotad/error.h"
+/* codec.c - wire formats: device id from a topic, telemetry JSON in,
+ * RFC 3339 time, alert event JSON out (written straight into the caller's
+ * buffer, no allocation). */
+#include "iotad/codec.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+static const char *const reject_names[REJ__COUNT] = {
+	[REJ_NONE] = "none",
+	[REJ_OVERSIZE] = "oversize",
+	[REJ_NOT_JSON] = "not_json",
+	[REJ_NOT_OBJECT] = "not_object",
+	[REJ_MISSING_FEATURE] = "missing_feature",
+	[REJ_NOT_NUMBER] = "not_number",
+	[REJ_NOT_FINITE] = "not_finite",
+	[REJ_BAD_TS] = "bad_ts",
+	[REJ_BAD_TOPIC] = "bad_topic",
+	[REJ_DEVICE_CAP] = "device_cap",
+};
+
+const char *codec_reject_name(reject_reason r)
+{
+	if ((unsigned)r >= REJ__COUNT)
+		return "unknown";
+	return reject_names[r];
+}
+
+reject_reason codec_device_from_topic(const char *topic, int level, char *out, size_t outlen)
+{
+	if (!topic || level < 0 || !out || outlen == 0)
+		return REJ_BAD_TOPIC;
+	const char *s = topic;
+	for (int i = 0; i < level; i++) {
+		s = strchr(s, '/');
+		if (!s)
+			return REJ_BAD_TOPIC;
+		s++;
+	}
+	size_t n = strcspn(s, "/");
+	if (n == 0 || n >= DET_DEVICE_ID_MAX || n >= outlen)
+		return REJ_BAD_TOPIC;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch <= 0x20 || ch >= 0x7f || ch == '+' || ch == '#')
+			return REJ_BAD_TOPIC;
+	}
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return REJ_NONE;
+}
+
+__attribute__((format(printf, 3, 4))) static void set_detail(char *detail, size_t len,
+							      const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!detail || len == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(detail, len, fmt, ap);
+	va_end(ap);
+}
+
+static const char *json_kind(const cJSON *it)
+{
+	if (cJSON_IsString(it))
+		return "a string";
+	if (cJSON_IsBool(it))
+		return "a boolean";
+	if (cJSON_IsNull(it))
+		return "null";
+	if (cJSON_IsObject(it))
+		return "an object";
+	if (cJSON_IsArray(it))
+		return "an array";
+	return "not a number";
+}
+
+/* The ts field: epoch seconds in (0, 1e11) as a number or RFC 3339 text. */
+static reject_reason parse_ts(const cJSON *it, double *out, char *detail, size_t dlen)
+{
+	double v;
+
+	if (cJSON_IsNumber(it)) {
+		v = it->valuedouble;
+	} else if (cJSON_IsString(it) && it->valuestring) {
+		if (codec_parse_rfc3339(it->valuestring, &v) != 0) {
+			set_detail(detail, dlen, "ts is not RFC 3339 time");
+			return REJ_BAD_TS;
+		}
+	} else {
+		set_detail(detail, dlen, "ts is %s", json_kind(it));
+		return REJ_BAD_TS;
+	}
+	if (!isfinite(v) || v <= 0 || v >= 1e11) {
+		set_detail(detail, dlen, "ts is out of range");
+		return REJ_BAD_TS;
+	}
+	*out = v;
+	return REJ_NONE;
+}
+
+static reject_reason parse_object(const cJSON *root, const model *m, double *ts, bool *has_ts,
+				  float *vals, char *detail, size_t dlen)
+{
+	const cJSON *values = cJSON_GetObjectItemCaseSensitive(root, "values");
+	const cJSON *t;
+	reject_reason r;
+
+	if (!cJSON_IsObject(values))
+		values = NULL;
+	for (int i = 0; i < m->n_features; i++) {
+		const char *name = m->features[i];
+		const cJSON *it = cJSON_GetObjectItemCaseSensitive(root, name);
+		if (!it && values)
+			it = cJSON_GetObjectItemCaseSensitive(values, name);
+		if (!it) {
+			set_detail(detail, dlen, "feature \"%s\" missing", name);
+			return REJ_MISSING_FEATURE;
+		}
+		if (!cJSON_IsNumber(it)) {
+			set_detail(detail, dlen, "feature \"%s\" is %s", name, json_kind(it));
+			return REJ_NOT_NUMBER;
+		}
+		double v = it->valuedouble;
+		if (!isfinite(v) || fabs(v) > FLT_MAX) {
+			set_detail(detail, dlen, "feature \"%s\" is not a finite float", name);
+			return REJ_NOT_FINITE;
+		}
+		vals[i] = (float)v;
+	}
+	t = cJSON_GetObjectItemCaseSensitive(root, "ts");
+	*has_ts = t != NULL;
+	if (t && (r = parse_ts(t, ts, detail, dlen)) != REJ_NONE)
+		return r;
+	return REJ_NONE;
+}
+
+reject_reason codec_parse_sample(const char *payload, size_t len, size_t max_len, const model *m,
+				 double now, double *ts, bool *has_ts, float *values,
+				 char *detail, size_t detail_len)
+{
+	float tmp[MODEL_MAX_FEATURES];
+	const char *end = NULL;
+	double t = now;
+	bool got_ts = false;
+	reject_reason r;
+
+	if (detail && detail_len)
+		detail[0] = '\0';
+	if (len > max_len) {
+		set_detail(detail, detail_len, "payload of %zu bytes exceeds %zu", len, max_len);
+		return REJ_OVERSIZE;
+	}
+	if (!payload || !m || m->n_features < 1 || m->n_features > MODEL_MAX_FEATURES) {
+		set_detail(detail, detail_len, "no payload or no model");
+		return REJ_NOT_JSON;
+	}
+	cJSON *root = cJSON_ParseWithLengthOpts(payload, len, &end, 0);
+	if (!root) {
+		size_t at = end >= payload && end <= payload + len ? (size_t)(end - payload) : 0;
+		set_detail(detail, detail_len, "not JSON (error near byte %zu)", at);
+		return REJ_NOT_JSON;
+	}
+	/* Only whitespace (or C string terminators) may follow the value. */
+	for (const char *p = end; p < payload + len; p++) {
+		if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n' && *p != '\0') {
+			cJSON_Delete(root);
+			set_detail(detail, detail_len, "not JSON (trailing data at byte %zu)",
+				   (size_t)(p - payload));
+			return REJ_NOT_JSON;
+		}
+	}
+	if (!cJSON_IsObject(root)) {
+		set_detail(detail, detail_len, "payload is %s, not an object",
+			   cJSON_IsNumber(root) ? "a number" : json_kind(root));
+		r = REJ_NOT_OBJECT;
+	} else {
+		r = parse_object(root, m, &t, &got_ts, tmp, detail, detail_len);
+	}
+	cJSON_Delete(root);
+	if (r != REJ_NONE)
+		return r;
+	memcpy(values, tmp, (size_t)m->n_features * sizeof *values);
+	if (ts)
+		*ts = got_ts ? t : now;
+	if (has_ts)
+		*has_ts = got_ts;
+	return REJ_NONE;
+}
+
+/* n decimal digits at *s; advances *s. -1 if any is not a digit. */
+static int digits(const char **s, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		char c = (*s)[i];
+		if (c < '0' || c > '9')
+			return -1;
+		v = v * 10 + (c - '0');
+	}
+	*s += n;
+	return v;
+}
+
+static int days_in_month(int y, int mon)
+{
+	static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return mon == 2 && leap ? 29 : dm[mon - 1];
+}
+
+int codec_parse_rfc3339(const char *s, double *out)
+{
+	int y, mo, d, h, mi, sec, off = 0;
+	double frac = 0;
+
+	if (!s || !out)
+		return -1;
+	if ((y = digits(&s, 4)) < 0 || *s++ != '-' || (mo = digits(&s, 2)) < 0 || *s++ != '-' ||
+	    (d = digits(&s, 2)) < 0)
+		return -1;
+	if (*s != 'T' && *s != 't' && *s != ' ')
+		return -1;
+	s++;
+	if ((h = digits(&s, 2)) < 0 || *s++ != ':' || (mi = digits(&s, 2)) < 0 || *s++ != ':' ||
+	    (sec = digits(&s, 2)) < 0)
+		return -1;
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
+	    sec > 60)
+		return -1;
+	if (*s == '.') {
+		double scale = 0.1;
+		int n = 0;
+		for (s++; *s >= '0' && *s <= '9'; s++, n++) {
+			frac += (*s - '0') * scale;
+			scale /= 10;
+		}
+		if (n == 0 || n > 18)
+			return -1;
+	}
+	if (*s == 'Z' || *s == 'z') {
+		s++;
+	} else if (*s == '+' || *s == '-') {
+		int sign = *s++ == '-' ? -1 : 1;
+		int oh, om;
+		if ((oh = digits(&s, 2)) < 0 || *s++ != ':' || (om = digits(&s, 2)) < 0 || oh > 23 ||
+		    om > 59)
+			return -1;
+		off = sign * (oh * 3600 + om * 60);
+	} else {
+		return -1;
+	}
+	if (*s != '\0')
+		return -1;
+	struct tm tm = {
+		.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
+		.tm_hour = h, .tm_min = mi, .tm_sec = sec,
+	};
+	time_t t = timegm(&tm);
+	*out = (double)t - off + frac;
+	return 0;
+}
+
+void codec_format_rfc3339(double ts, char *out, size_t outlen)
+{
+	struct tm tm;
+
+	if (!out || outlen == 0)
+		return;
+	out[0] = '\0';
+	if (!isfinite(ts) || fabs(ts) > 2.5e11)
+		return;
+	long long ms = llround(ts * 1000.0);
+	long long secs = ms / 1000, rem = ms % 1000;
+	if (rem < 0) {
+		rem += 1000;
+		secs--;
+	}
+	time_t t = (time_t)secs;
+	if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
+		return;
+	int n = snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rem);
+	if (n < 0 || (size_t)n >= outlen)
+		out[0] = '\0';
+}
+
+/* Bounded writer over the caller's buffer; overflow is sticky. */
+typedef struct jw {
+	char *buf;
+	size_t len, pos;
+	bool full;
+} jw;
+
+static void jw_raw(jw *w, const char *s, size_t n)
+{
+	if (w->full || w->len - w->pos <= n) {
+		w->full = true;
+		return;
+	}
+	memcpy(w->buf + w->pos, s, n);
+	w->pos += n;
+	w->buf[w->pos] = '\0';
+}
+
+static void jw_lit(jw *w, const char *s)
+{
+	jw_raw(w, s, strlen(s));
+}
+
+__attribute__((format(printf, 2, 3))) static void jw_fmt(jw *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (w->full)
+		return;
+	va_start(ap, fmt);
+	int n = vsnprintf(w->buf + w->pos, w->len - w->pos, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= w->len - w->pos)
+		w->full = true;
+	else
+		w->pos += (size_t)n;
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), 0 if invalid. */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n;
+	unsigned cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+/* A JSON string: quotes, escapes, invalid UTF-8 replaced by U+FFFD. */
+static void jw_str(jw *w, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	jw_raw(w, "\"", 1);
+	while (*s && !w->full) {
+		size_t n = utf8_len(s);
+		if (n == 0) {
+			jw_lit(w, "\\ufffd");
+			s++;
+		} else if (*s == '"' || *s == '\\') {
+			jw_raw(w, "\\", 1);
+			jw_raw(w, (const char *)s++, 1);
+		} else if (*s == '\n') {
+			jw_lit(w, "\\n");
+			s++;
+		} else if (*s < 0x20) {
+			jw_fmt(w, "\\u%04x", *s++);
+		} else {
+			jw_raw(w, (const char *)s, n);
+			s += n;
+		}
+	}
+	jw_raw(w, "\"", 1);
+}
+
+/* A number with prec significant digits (prec < 0: -prec decimals), or null. */
+static void jw_num(jw *w, double v, int prec)
+{
+	if (isfinite(v) && prec < 0)
+		jw_fmt(w, "%.*f", -prec, v);
+	else if (isfinite(v))
+		jw_fmt(w, "%.*g", prec, v);
+	else
+		jw_lit(w, "null");
+}
+
+int codec_format_event(char *buf, size_t len, const char *device, const char *state, double ts,
+		       const det_result *res, const model *m)
+{
+	jw w = {buf, len, 0, len == 0};
+	char when[40];
+	bool scored = res && res->scored;
+	int nf = m && m->n_features > 0 && m->n_features <= MODEL_MAX_FEATURES ? m->n_features : 0;
+
+	if (!buf || !device || !state)
+		return -1;
+	if (len)
+		buf[0] = '\0';
+	codec_format_rfc3339(ts, when, sizeof when);
+	jw_lit(&w, "{\"device\":");
+	jw_str(&w, device);
+	jw_lit(&w, ",\"state\":");
+	jw_str(&w, state);
+	jw_lit(&w, ",\"ts\":");
+	jw_num(&w, ts, -3);
+	jw_lit(&w, ",\"time\":");
+	jw_str(&w, when);
+	jw_lit(&w, ",\"score\":");
+	jw_num(&w, scored ? res->score : NAN, 7);
+	jw_lit(&w, ",\"threshold\":");
+	jw_num(&w, scored ? res->threshold : NAN, 7);
+	jw_lit(&w, ",\"contrib\":{");
+	int order[MODEL_MAX_FEATURES], ntop = 0;
+	for (int i = 0; scored && i < nf; i++) {
+		if (i)
+			jw_raw(&w, ",", 1);
+		jw_str(&w, m->features[i]);
+		jw_raw(&w, ":", 1);
+		jw_num(&w, res->contrib[i], 6);
+		/* insertion sort by descending share; ties keep feature order */
+		if (!(res->contrib[i] > 0))
+			continue;
+		int j = ntop++;
+		while (j > 0 && res->contrib[order[j - 1]] < res->contrib[i]) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = i;
+	}
+	jw_lit(&w, "},\"top\":[");
+	for (int i = 0; i < ntop && i < 3; i++) {
+		if (i)
+			jw_raw(&w, ",", 1);
+		jw_str(&w, m->features[order[i]]);
+	}
+	jw_lit(&w, "],\"model\":");
+	if (m) {
+		jw_lit(&w, "{\"id\":");
+		jw_str(&w, m->id);
+		jw_fmt(&w, ",\"version\":%d}", m->version);
+	} else {
+		jw_lit(&w, "null");
+	}
+	jw_fmt(&w, ",\"seq\":%llu}", (unsigned long long)(res ? res->seq : 0));
+	if (w.full) {
+		if (len)
+			buf[0] = '\0';
+		return -1;
+	}
+	return (int)w.pos;
+}

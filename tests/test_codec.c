@@ -1,6 +1,442 @@
-/* test_codec.c - unit tests of codec. */
+/* test_codec.c - unit tests of codec: topics, telemetry payloads, RFC 3339
+ * time and the alert event JSON. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "iotad/codec.h"
 #include "test.h"
+
+#define SENTINEL 42.5f
+#define NOW 1700000000.0
+
+static model test_model; /* temperature, humidity */
+
+static void make_model(model *m, const char *const *names, int n)
+{
+	memset(m, 0, sizeof *m);
+	snprintf(m->id, sizeof m->id, "temp-ae");
+	m->version = 3;
+	m->n_features = n;
+	for (int i = 0; i < n; i++)
+		snprintf(m->features[i], sizeof m->features[i], "%s", names[i]);
+}
+
+static int setup(void)
+{
+	static const char *const names[] = {"temperature", "humidity"};
+	make_model(&test_model, names, 2);
+	return 0;
+}
+
+static reject_reason parse(const char *json, size_t max_len, double *ts, bool *has_ts,
+			   float *vals, char *detail, size_t dlen)
+{
+	return codec_parse_sample(json, strlen(json), max_len, &test_model, NOW, ts, has_ts, vals,
+				  detail, dlen);
+}
+
+static void test_reject_names(void)
+{
+	CU_ASSERT_STRING_EQUAL(codec_reject_name(REJ_NONE), "none");
+	CU_ASSERT_STRING_EQUAL(codec_reject_name(REJ_NOT_FINITE), "not_finite");
+	CU_ASSERT_STRING_EQUAL(codec_reject_name(REJ_DEVICE_CAP), "device_cap");
+	CU_ASSERT_STRING_EQUAL(codec_reject_name(REJ__COUNT), "unknown");
+	for (int r = 0; r < REJ__COUNT; r++) {
+		const char *name = codec_reject_name((reject_reason)r);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(name);
+		CU_ASSERT(strcmp(name, "unknown") != 0);
+		for (int q = 0; q < r; q++)
+			CU_ASSERT(strcmp(name, codec_reject_name((reject_reason)q)) != 0);
+	}
+}
+
+static const struct bad_payload {
+	const char *json;
+	reject_reason want;
+	const char *detail; /* substring expected in detail, or NULL */
+} bad_payloads[] = {
+	{"", REJ_NOT_JSON, "not JSON"},
+	{"hello", REJ_NOT_JSON, "not JSON"},
+	{"{\"temperature\": 1,", REJ_NOT_JSON, NULL},
+	{"{\"temperature\": 1, \"humidity\": 2", REJ_NOT_JSON, NULL},
+	{"{\"temperature\": 1, \"humidity\": 2} {}", REJ_NOT_JSON, "trailing"},
+	{"{\"temperature\": NaN, \"humidity\": 2}", REJ_NOT_JSON, NULL},
+	{"[1, 2]", REJ_NOT_OBJECT, "array"},
+	{"42", REJ_NOT_OBJECT, "number"},
+	{"\"temperature\"", REJ_NOT_OBJECT, "string"},
+	{"null", REJ_NOT_OBJECT, NULL},
+	{"{\"temperature\": 1}", REJ_MISSING_FEATURE, "feature \"humidity\" missing"},
+	{"{}", REJ_MISSING_FEATURE, "feature \"temperature\" missing"},
+	{"{\"Temperature\": 1, \"humidity\": 2}", REJ_MISSING_FEATURE, "\"temperature\""},
+	{"{\"values\": \"x\", \"humidity\": 2}", REJ_MISSING_FEATURE, "\"temperature\""},
+	{"{\"values\": {\"temperature\": 1}}", REJ_MISSING_FEATURE, "\"humidity\""},
+	{"{\"temperature\": \"21.5\", \"humidity\": 2}", REJ_NOT_NUMBER, "\"temperature\" is a string"},
+	{"{\"temperature\": 1, \"humidity\": true}", REJ_NOT_NUMBER, "\"humidity\" is a boolean"},
+	{"{\"temperature\": null, \"humidity\": 2}", REJ_NOT_NUMBER, "null"},
+	{"{\"temperature\": {\"v\": 1}, \"humidity\": 2}", REJ_NOT_NUMBER, "an object"},
+	{"{\"temperature\": [1], \"humidity\": 2}", REJ_NOT_NUMBER, "an array"},
+	{"{\"values\": {\"temperature\": 1, \"humidity\": \"x\"}}", REJ_NOT_NUMBER, "\"humidity\""},
+	{"{\"temperature\": 1e999, \"humidity\": 2}", REJ_NOT_FINITE, "\"temperature\""},
+	{"{\"temperature\": 1, \"humidity\": -1e999}", REJ_NOT_FINITE, "\"humidity\""},
+	{"{\"temperature\": 1e300, \"humidity\": 2}", REJ_NOT_FINITE, "\"temperature\""},
+	{"{\"temperature\": 1, \"humidity\": 2, \"ts\": \"yesterday\"}", REJ_BAD_TS, "ts"},
+	{"{\"temperature\": 1, \"humidity\": 2, \"ts\": -5}", REJ_BAD_TS, "ts"},
+	{"{\"temperature\": 1, \"humidity\": 2, \"ts\": 0}", REJ_BAD_TS, "ts"},
+	{"{\"temperature\": 1, \"humidity\": 2, \"ts\": 1e11}", REJ_BAD_TS, "ts"},
+	{"{\"temperature\": 1, \"humidity\": 2, \"ts\": 1e999}", REJ_BAD_TS, "ts"},
+	{"{\"temperature\": 1, \"humidity\": 2, \"ts\": {\"s\": 1}}", REJ_BAD_TS, "object"},
+	{"{\"temperature\": 1, \"humidity\": 2, \"ts\": null}", REJ_BAD_TS, "null"},
+	{"{\"temperature\": 1, \"humidity\": 2, \"ts\": true}", REJ_BAD_TS, NULL},
+	{"{\"temperature\": 1, \"humidity\": 2, \"ts\": \"2023-02-29T00:00:00Z\"}", REJ_BAD_TS, NULL},
+	{"{\"temperature\": 1, \"humidity\": 2, \"ts\": \"1960-01-01T00:00:00Z\"}", REJ_BAD_TS, NULL},
+};
+
+static void test_bad_payloads(void)
+{
+	for (size_t i = 0; i < sizeof bad_payloads / sizeof bad_payloads[0]; i++) {
+		const struct bad_payload *b = &bad_payloads[i];
+		float vals[2] = {SENTINEL, SENTINEL};
+		double ts = -1;
+		bool has_ts = true;
+		char detail[128];
+		reject_reason r = parse(b->json, 4096, &ts, &has_ts, vals, detail, sizeof detail);
+		if (r != b->want)
+			fprintf(stderr, "\npayload %s: got %s want %s (%s)\n", b->json,
+				codec_reject_name(r), codec_reject_name(b->want), detail);
+		CU_ASSERT_EQUAL(r, b->want);
+		CU_ASSERT_EQUAL(vals[0], SENTINEL);
+		CU_ASSERT_EQUAL(vals[1], SENTINEL);
+		CU_ASSERT(detail[0] != '\0');
+		if (b->detail && !strstr(detail, b->detail)) {
+			fprintf(stderr, "\npayload %s: detail '%s' lacks '%s'\n", b->json, detail,
+				b->detail);
+			CU_FAIL("detail text");
+		}
+	}
+}
+
+static void test_oversize_first(void)
+{
+	const char *ok = "{\"temperature\": 1, \"humidity\": 2}";
+	float vals[2] = {SENTINEL, SENTINEL};
+	double ts;
+	bool has_ts;
+	char detail[128];
+
+	/* not JSON, but too large: size is checked before parsing */
+	CU_ASSERT_EQUAL(parse("garbage!", 7, &ts, &has_ts, vals, detail, sizeof detail), REJ_OVERSIZE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(detail, "8 bytes exceeds 7"));
+	CU_ASSERT_EQUAL(parse(ok, strlen(ok) - 1, &ts, &has_ts, vals, NULL, 0), REJ_OVERSIZE);
+	CU_ASSERT_EQUAL(vals[0], SENTINEL);
+	CU_ASSERT_EQUAL(parse(ok, strlen(ok), &ts, &has_ts, vals, NULL, 0), REJ_NONE);
+	CU_ASSERT_EQUAL(vals[0], 1.0f);
+}
+
+static void test_good_payloads(void)
+{
+	float vals[2];
+	double ts;
+	bool has_ts;
+	char detail[128];
+
+	/* flat, numeric ts */
+	CU_ASSERT_EQUAL(parse("{\"ts\": 1714564800.25, \"temperature\": 21.5, \"humidity\": 40}", 4096,
+			      &ts, &has_ts, vals, detail, sizeof detail), REJ_NONE);
+	CU_ASSERT_EQUAL(vals[0], 21.5f);
+	CU_ASSERT_EQUAL(vals[1], 40.0f);
+	CU_ASSERT_TRUE(has_ts);
+	CU_ASSERT_DOUBLE_EQUAL(ts, 1714564800.25, 1e-6);
+	CU_ASSERT_STRING_EQUAL(detail, "");
+
+	/* under "values", RFC 3339 ts (2024-05-01T12:00:00Z = 1714564800) */
+	CU_ASSERT_EQUAL(parse("{\"ts\": \"2024-05-01T12:00:00Z\", \"values\": "
+			      "{\"temperature\": -3.25, \"humidity\": 55}}",
+			      4096, &ts, &has_ts, vals, NULL, 0), REJ_NONE);
+	CU_ASSERT_EQUAL(vals[0], -3.25f);
+	CU_ASSERT_EQUAL(vals[1], 55.0f);
+	CU_ASSERT_TRUE(has_ts);
+	CU_ASSERT_DOUBLE_EQUAL(ts, 1714564800.0, 1e-9);
+
+	/* unknown fields ignored; no ts: arrival time */
+	CU_ASSERT_EQUAL(parse("{\"foo\": [1, {\"a\": null}], \"humidity\": 2e1, \"bar\": \"x\", "
+			      "\"temperature\": 0}", 4096, &ts, &has_ts, vals, NULL, 0), REJ_NONE);
+	CU_ASSERT_EQUAL(vals[0], 0.0f);
+	CU_ASSERT_EQUAL(vals[1], 20.0f);
+	CU_ASSERT_FALSE(has_ts);
+	CU_ASSERT_EQUAL(ts, NOW);
+
+	/* top level wins over "values"; a mix of both places works */
+	CU_ASSERT_EQUAL(parse("{\"temperature\": 7, \"values\": {\"temperature\": 8, \"humidity\": 9}}",
+			      4096, &ts, &has_ts, vals, NULL, 0), REJ_NONE);
+	CU_ASSERT_EQUAL(vals[0], 7.0f);
+	CU_ASSERT_EQUAL(vals[1], 9.0f);
+}
+
+static void test_payload_not_terminated(void)
+{
+	/* len excludes the tail; trailing whitespace and NUL are allowed */
+	const char buf[] = "{\"temperature\": 1, \"humidity\": 2}XYZ";
+	const char nul[] = "{\"temperature\": 3, \"humidity\": 4}\n\0";
+	float vals[2] = {SENTINEL, SENTINEL};
+	double ts;
+	bool has_ts;
+
+	CU_ASSERT_EQUAL(codec_parse_sample(buf, sizeof buf - 4, 4096, &test_model, NOW, &ts, &has_ts,
+					   vals, NULL, 0), REJ_NONE);
+	CU_ASSERT_EQUAL(vals[1], 2.0f);
+	CU_ASSERT_EQUAL(codec_parse_sample(buf, sizeof buf - 1, 4096, &test_model, NOW, &ts, &has_ts,
+					   vals, NULL, 0), REJ_NOT_JSON);
+	CU_ASSERT_EQUAL(codec_parse_sample(nul, sizeof nul - 1, 4096, &test_model, NOW, &ts, &has_ts,
+					   vals, NULL, 0), REJ_NONE);
+	CU_ASSERT_EQUAL(vals[0], 3.0f);
+}
+
+static const struct topic_case {
+	const char *topic;
+	int level;
+	const char *want; /* NULL: REJ_BAD_TOPIC */
+} topic_cases[] = {
+	{"telemetry/dev1", 1, "dev1"},
+	{"dev1", 0, "dev1"},
+	{"site/a/dev-7_x.y/data", 2, "dev-7_x.y"},
+	{"telemetry/dev1/extra", 1, "dev1"},
+	{"telemetry/+", 1, NULL},
+	{"telemetry/#", 1, NULL},
+	{"telemetry/de+v", 1, NULL},
+	{"telemetry/d#", 1, NULL},
+	{"telemetry//x", 1, NULL},
+	{"telemetry/", 1, NULL},
+	{"telemetry", 1, NULL},
+	{"", 0, NULL},
+	{"telemetry/dev1", 5, NULL},
+	{"telemetry/dev1", -1, NULL},
+	{"telemetry/dev 1", 1, NULL},
+	{"telemetry/dev\x01", 1, NULL},
+	{"telemetry/dev\t1", 1, NULL},
+	{"telemetry/dev\x7f", 1, NULL},
+	{"telemetry/caf\xc3\xa9", 1, NULL},
+	{"telemetry/\xff", 1, NULL},
+};
+
+static void test_topics(void)
+{
+	for (size_t i = 0; i < sizeof topic_cases / sizeof topic_cases[0]; i++) {
+		const struct topic_case *t = &topic_cases[i];
+		char out[DET_DEVICE_ID_MAX] = "untouched";
+		reject_reason r = codec_device_from_topic(t->topic, t->level, out, sizeof out);
+		if (t->want) {
+			CU_ASSERT_EQUAL(r, REJ_NONE);
+			CU_ASSERT_STRING_EQUAL(out, t->want);
+		} else {
+			CU_ASSERT_EQUAL(r, REJ_BAD_TOPIC);
+			CU_ASSERT_STRING_EQUAL(out, "untouched");
+		}
+	}
+}
+
+static void test_topic_lengths(void)
+{
+	char topic[300], out[DET_DEVICE_ID_MAX];
+
+	/* longest id: DET_DEVICE_ID_MAX - 1 bytes */
+	memcpy(topic, "t/", 2);
+	memset(topic + 2, 'a', DET_DEVICE_ID_MAX - 1);
+	topic[2 + DET_DEVICE_ID_MAX - 1] = '\0';
+	CU_ASSERT_EQUAL(codec_device_from_topic(topic, 1, out, sizeof out), REJ_NONE);
+	CU_ASSERT_EQUAL(strlen(out), DET_DEVICE_ID_MAX - 1);
+	/* one more is too long */
+	memset(topic + 2, 'a', DET_DEVICE_ID_MAX);
+	topic[2 + DET_DEVICE_ID_MAX] = '\0';
+	CU_ASSERT_EQUAL(codec_device_from_topic(topic, 1, out, sizeof out), REJ_BAD_TOPIC);
+	/* the output buffer also bounds it */
+	char small[5];
+	CU_ASSERT_EQUAL(codec_device_from_topic("t/abcd", 1, small, sizeof small), REJ_NONE);
+	CU_ASSERT_STRING_EQUAL(small, "abcd");
+	CU_ASSERT_EQUAL(codec_device_from_topic("t/abcde", 1, small, sizeof small), REJ_BAD_TOPIC);
+	CU_ASSERT_EQUAL(codec_device_from_topic(NULL, 0, out, sizeof out), REJ_BAD_TOPIC);
+}
+
+static void test_rfc3339_parse(void)
+{
+	static const struct {
+		const char *s;
+		double want;
+	} good[] = {
+		{"1970-01-01T00:00:00Z", 0},
+		{"2024-05-01T12:00:00Z", 1714564800},
+		{"2024-05-01t12:00:00z", 1714564800},
+		{"2024-05-01 12:00:00Z", 1714564800},
+		{"2024-05-01T12:00:00.5Z", 1714564800.5},
+		{"2024-05-01T12:00:00.125+02:00", 1714564800.125 - 7200},
+		{"2024-05-01T12:00:00-05:30", 1714564800 + 5 * 3600 + 1800},
+		{"2000-02-29T00:00:00Z", 951782400},
+		{"2016-12-31T23:59:60Z", 1483228800},
+	};
+	static const char *const bad[] = {
+		"", "2024-05-01", "2024-05-01T12:00:00", "2024-05-01T12:00Z", "2024-13-01T00:00:00Z",
+		"2024-00-01T00:00:00Z", "2023-02-29T00:00:00Z", "2024-04-31T00:00:00Z",
+		"2024-05-01T24:00:00Z", "2024-05-01T12:60:00Z", "2024-05-01T12:00:61Z",
+		"2024-05-01T12:00:00.Z", "2024-05-01T12:00:00Zjunk", "2024-05-01T12:00:00+2:00",
+		"2024-05-01T12:00:00+24:00", "2024-05-01T12:00:00+02:60", "24-05-01T12:00:00Z",
+		"2024-05-01X12:00:00Z", " 2024-05-01T12:00:00Z", "2024-5-01T12:00:00Z",
+	};
+	double v;
+
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		v = -1;
+		CU_ASSERT_EQUAL(codec_parse_rfc3339(good[i].s, &v), 0);
+		CU_ASSERT_DOUBLE_EQUAL(v, good[i].want, 1e-6);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		if (codec_parse_rfc3339(bad[i], &v) == 0) {
+			fprintf(stderr, "\naccepted bad time '%s'\n", bad[i]);
+			CU_FAIL("bad RFC 3339 accepted");
+		}
+	}
+}
+
+static void test_rfc3339_format(void)
+{
+	char out[64], small[10];
+	double back;
+
+	codec_format_rfc3339(1714564800.5, out, sizeof out);
+	CU_ASSERT_STRING_EQUAL(out, "2024-05-01T12:00:00.500Z");
+	codec_format_rfc3339(0, out, sizeof out);
+	CU_ASSERT_STRING_EQUAL(out, "1970-01-01T00:00:00.000Z");
+	codec_format_rfc3339(951782399.9996, out, sizeof out); /* rounds up to the next second */
+	CU_ASSERT_STRING_EQUAL(out, "2000-02-29T00:00:00.000Z");
+	codec_format_rfc3339(-0.25, out, sizeof out);
+	CU_ASSERT_STRING_EQUAL(out, "1969-12-31T23:59:59.750Z");
+	codec_format_rfc3339(NAN, out, sizeof out);
+	CU_ASSERT_STRING_EQUAL(out, "");
+	codec_format_rfc3339(1714564800.5, small, sizeof small);
+	CU_ASSERT_STRING_EQUAL(small, "");
+	/* round trip */
+	codec_format_rfc3339(1234567890.123, out, sizeof out);
+	CU_ASSERT_EQUAL(codec_parse_rfc3339(out, &back), 0);
+	CU_ASSERT_DOUBLE_EQUAL(back, 1234567890.123, 1e-6);
+}
+
+static void test_event_json(void)
+{
+	static const char *const names[] = {"temperature", "humid\"ity", "battery", "rssi"};
+	model m;
+	det_result res;
+	char buf[1024];
+
+	make_model(&m, names, 4);
+	memset(&res, 0, sizeof res);
+	res.scored = true;
+	res.anomalous = true;
+	res.score = 0.25f;
+	res.threshold = 0.125f;
+	res.contrib[0] = 0.1f;
+	res.contrib[1] = 0.6f;
+	res.contrib[2] = 0.3f;
+	res.contrib[3] = 0.0f;
+	res.seq = 12345678901ULL;
+	const char *device = "dev\"1\\x\x01";
+	int n = codec_format_event(buf, sizeof buf, device, "raised", 1714564800.5, &res, &m);
+	CU_ASSERT_FATAL(n > 0);
+	CU_ASSERT_EQUAL((size_t)n, strlen(buf));
+
+	cJSON *j = cJSON_Parse(buf);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(j, "device")), device);
+	CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(j, "state")), "raised");
+	CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "ts")), 1714564800.5, 1e-9);
+	CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(j, "time")),
+			       "2024-05-01T12:00:00.500Z");
+	CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "score")), 0.25, 1e-9);
+	CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "threshold")), 0.125, 1e-9);
+	cJSON *contrib = cJSON_GetObjectItem(j, "contrib");
+	CU_ASSERT_FATAL(cJSON_IsObject(contrib));
+	CU_ASSERT_EQUAL(cJSON_GetArraySize(contrib), 4);
+	int i = 0;
+	for (cJSON *c = contrib->child; c; c = c->next, i++) { /* feature order */
+		CU_ASSERT_STRING_EQUAL(c->string, names[i]);
+		CU_ASSERT_DOUBLE_EQUAL(c->valuedouble, res.contrib[i], 1e-6);
+	}
+	cJSON *top = cJSON_GetObjectItem(j, "top");
+	CU_ASSERT_FATAL(cJSON_IsArray(top));
+	CU_ASSERT_EQUAL_FATAL(cJSON_GetArraySize(top), 3);
+	CU_ASSERT_STRING_EQUAL(cJSON_GetArrayItem(top, 0)->valuestring, "humid\"ity");
+	CU_ASSERT_STRING_EQUAL(cJSON_GetArrayItem(top, 1)->valuestring, "battery");
+	CU_ASSERT_STRING_EQUAL(cJSON_GetArrayItem(top, 2)->valuestring, "temperature");
+	cJSON *mo = cJSON_GetObjectItem(j, "model");
+	CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(mo, "id")), "temp-ae");
+	CU_ASSERT_EQUAL(cJSON_GetNumberValue(cJSON_GetObjectItem(mo, "version")), 3);
+	CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "seq")), 12345678901.0, 0.5);
+	CU_ASSERT_EQUAL(cJSON_GetArraySize(j), 10);
+	cJSON_Delete(j);
+
+	/* every shorter buffer fails cleanly; exactly n + 1 succeeds */
+	char exact[1024];
+	for (int len = 0; len <= n; len++)
+		CU_ASSERT_EQUAL(codec_format_event(exact, (size_t)len, device, "raised", 1714564800.5,
+						   &res, &m), -1);
+	CU_ASSERT_EQUAL(codec_format_event(exact, (size_t)n + 1, device, "raised", 1714564800.5, &res,
+					   &m), n);
+	CU_ASSERT_STRING_EQUAL(exact, buf);
+}
+
+static void test_event_unscored(void)
+{
+	static const char *const names[] = {"temperature", "caf\xc3\xa9", "bad\xff"};
+	model m;
+	det_result res;
+	char buf[512];
+
+	make_model(&m, names, 3);
+	memset(&res, 0, sizeof res);
+	res.seq = 7;
+	int n = codec_format_event(buf, sizeof buf, "dev1", "stale", 1714564800, &res, &m);
+	CU_ASSERT_FATAL(n > 0);
+	cJSON *j = cJSON_Parse(buf);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT(cJSON_IsNull(cJSON_GetObjectItem(j, "score")));
+	CU_ASSERT(cJSON_IsNull(cJSON_GetObjectItem(j, "threshold")));
+	CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(j, "contrib")), 0);
+	CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(j, "top")), 0);
+	CU_ASSERT_EQUAL(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "seq")), 7);
+	CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(j, "state")), "stale");
+	cJSON_Delete(j);
+
+	/* scored: valid UTF-8 passes through, an invalid byte becomes U+FFFD */
+	res.scored = true;
+	res.contrib[0] = 0.5f;
+	res.contrib[1] = 0.5f;
+	res.score = NAN;
+	n = codec_format_event(buf, sizeof buf, "dev1", "cleared", 1714564800, &res, &m);
+	CU_ASSERT_FATAL(n > 0);
+	j = cJSON_Parse(buf);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT(cJSON_IsNull(cJSON_GetObjectItem(j, "score")));
+	cJSON *contrib = cJSON_GetObjectItem(j, "contrib");
+	CU_ASSERT_PTR_NOT_NULL(cJSON_GetObjectItem(contrib, "caf\xc3\xa9"));
+	CU_ASSERT_PTR_NOT_NULL(cJSON_GetObjectItem(contrib, "bad\xef\xbf\xbd"));
+	cJSON *top = cJSON_GetObjectItem(j, "top");
+	CU_ASSERT_EQUAL_FATAL(cJSON_GetArraySize(top), 2); /* zero share is not blamed */
+	CU_ASSERT_STRING_EQUAL(cJSON_GetArrayItem(top, 0)->valuestring, "temperature"); /* tie: order */
+	cJSON_Delete(j);
+}
 
 void init_codec_tests(void)
 {
+	CU_pSuite s = CU_add_suite("codec", setup, NULL);
+	TEST_ADD(s, test_reject_names);
+	TEST_ADD(s, test_bad_payloads);
+	TEST_ADD(s, test_oversize_first);
+	TEST_ADD(s, test_good_payloads);
+	TEST_ADD(s, test_payload_not_terminated);
+	TEST_ADD(s, test_topics);
+	TEST_ADD(s, test_topic_lengths);
+	TEST_ADD(s, test_rfc3339_parse);
+	TEST_ADD(s, test_rfc3339_format);
+	TEST_ADD(s, test_event_json);
+	TEST_ADD(s, test_event_unscored);
 }

@@ -50,7 +50,10 @@ void codec_format_rfc3339(double ts, char *out, size_t outlen);
 
 /* Alert event JSON: {"device","state","ts","time","score","threshold",
  * "contrib":{feature: share},"top":[...],"model":{"id","version"},"seq"}.
- * Returns bytes written (excluding NUL) or -1 if buf is too small. */
+ * When res is NULL or not scored, score/threshold are null and contrib/top
+ * empty; non-finite numbers are written as null. "top" lists at most 3
+ * features with a positive share. No allocation. Returns bytes written
+ * (excluding NUL) or -1 if buf is too small. */
 int codec_format_event(char *buf, size_t len, const char *device, const char *state, double ts,
 		       const det_result *res, const model *m);
 
