@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs iotad's build and test dependencies from Debian when missing.
+set -euo pipefail
+pkgs=(build-essential meson ninja-build pkg-config libpaho-mqtt-dev libcjson-dev
+      libyaml-dev libcunit1-dev mosquitto mosquitto-clients)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	echo "installing: ${missing[*]}" >&2
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	export DEBIAN_FRONTEND=noninteractive
+	$sudo apt-get update -q
+	$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,77 @@
+/* harness.h - integration test helpers: a real mosquitto on a free
+ * loopback port, the real iotad binary as a child process, and an MQTT
+ * subscriber that records what it receives. */
+#ifndef IOTAD_HARNESS_H
+#define IOTAD_HARNESS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "iotad/mqtt.h"
+
+typedef struct hx_broker {
+	pid_t pid;
+	int port;
+	char uri[64];
+	char conf[512];
+	char log[512];
+} hx_broker;
+
+typedef struct hx_msg {
+	char *topic;
+	char *payload; /* NUL-terminated copy */
+	size_t len;
+	bool retained;
+} hx_msg;
+
+typedef struct hx_sub {
+	mq *client;
+	pthread_mutex_t lock;
+	hx_msg *msgs;
+	size_t n, cap;
+} hx_sub;
+
+/* The iotad binary under test ($IOTAD) and a fresh temporary directory. */
+const char *hx_iotad(void);
+const char *hx_tmpdir(void);
+/* Path in the temporary directory (static buffer rotation of 8). */
+const char *hx_path(const char *name);
+
+int hx_free_port(void);
+bool hx_wait_port(int port, int timeout_ms);
+/* Start mosquitto on port (0: a free one) with persistence on or off. 0 on success. */
+int hx_broker_start(hx_broker *b, int port, bool persistence);
+/* Stop it with sig (SIGTERM orderly, SIGKILL crash) and reap it. */
+void hx_broker_stop(hx_broker *b, int sig);
+
+/* Run argv with stdout+stderr to log (NULL: inherit). Returns the pid. */
+pid_t hx_spawn(char *const argv[], const char *log);
+/* Wait for exit up to timeout_ms: exit status, 128+signal, or -1 on timeout. */
+int hx_wait_exit(pid_t pid, int timeout_ms);
+/* Run to completion (timeout_ms) and return its exit status (-1 on timeout). */
+int hx_run(char *const argv[], const char *log, int timeout_ms);
+/* Read a whole file into a malloc'd NUL-terminated buffer (NULL on error). */
+char *hx_read_file(const char *path, size_t *len);
+/* Poll a file until it contains needle or timeout. */
+bool hx_wait_log(const char *path, const char *needle, int timeout_ms);
+/* Write text to a file. 0 on success. */
+int hx_write_file(const char *path, const char *text);
+
+/* Subscribe to filter at QoS 1 and record everything. 0 on success. */
+int hx_sub_start(hx_sub *s, const char *uri, const char *filter, const char *client_id);
+/* Messages whose topic starts with prefix and payload contains needle (NULL: any). */
+size_t hx_sub_count(hx_sub *s, const char *prefix, const char *needle);
+/* Wait until hx_sub_count(prefix, needle) >= n or timeout. */
+bool hx_sub_wait(hx_sub *s, const char *prefix, const char *needle, size_t n, int timeout_ms);
+void hx_sub_stop(hx_sub *s);
+
+/* Train a small model on simulated normal data (cached per run): returns its path. */
+const char *hx_model(void);
+/* Write an iotad config for broker b into the temp dir; extra is appended
+ * YAML inside the detector section (may be NULL). Returns its path. */
+const char *hx_config(const hx_broker *b, const char *name, const char *client_id,
+		      const char *detector_extra);
+
+#endif

@@ -1,0 +1,432 @@
+/* test_integration.c - the real iotad binary against a real mosquitto:
+ * alerts for injected anomalies, silence for clean devices, bad input
+ * counted without harm, reconnection after a broker restart, CLI errors.
+ * Usage: test_integration [SUITE...] (cli, e2e, clean, badinput, reconnect). */
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+#include <cjson/cJSON.h>
+
+#include "harness.h"
+
+#define WINDOW 10
+
+/* One anomaly of the ground truth file written by `iotad sim --truth`. */
+typedef struct truth {
+	char device[64];
+	char kind[16];
+	double start, end;
+} truth;
+
+static size_t read_truth(const char *path, truth *out, size_t max)
+{
+	char *text = hx_read_file(path, NULL);
+	size_t n = 0;
+	if (!text)
+		return 0;
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(line, "device,", 7) || n == max)
+			continue;
+		truth *t = &out[n];
+		if (sscanf(line, "%63[^,],%15[^,],%lf,%lf", t->device, t->kind, &t->start, &t->end) == 4)
+			n++;
+	}
+	free(text);
+	return n;
+}
+
+static pid_t start_iotad(const char *config, const char *log, hx_sub *status)
+{
+	char *argv[] = {(char *)hx_iotad(), "run", "-c", (char *)config, NULL};
+	pid_t pid = hx_spawn(argv, log);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_FATAL(hx_sub_wait(status, "iotad/status", "online", 1, 15000));
+	return pid;
+}
+
+static int stop_iotad(pid_t pid)
+{
+	kill(pid, SIGTERM);
+	return hx_wait_exit(pid, 20000);
+}
+
+static int run_sim(const hx_broker *b, const char *extra[], const char *log)
+{
+	char *argv[64];
+	int n = 0;
+	argv[n++] = (char *)hx_iotad();
+	argv[n++] = "sim";
+	argv[n++] = "--broker";
+	argv[n++] = (char *)b->uri;
+	argv[n++] = "--speed";
+	argv[n++] = "0";
+	argv[n++] = "--quiet";
+	for (int i = 0; extra[i] && n < 62; i++)
+		argv[n++] = (char *)extra[i];
+	argv[n] = NULL;
+	return hx_run(argv, log, 300000);
+}
+
+/* Wait until no new message has arrived on prefix for quiet_ms. */
+static void settle(hx_sub *s, const char *prefix, int quiet_ms, int max_ms)
+{
+	size_t last = hx_sub_count(s, prefix, NULL);
+	for (int waited = 0, still = 0; waited < max_ms && still < quiet_ms; waited += 100) {
+		usleep(100000);
+		size_t now = hx_sub_count(s, prefix, NULL);
+		still = now == last ? still + 100 : 0;
+		last = now;
+	}
+}
+
+/* ---- cli ---------------------------------------------------------------- */
+
+static void test_cli_help_and_version(void)
+{
+	const char *cmds[] = {"run", "train", "sim"};
+	const char *log = hx_path("cli.log");
+	char *top[] = {(char *)hx_iotad(), "--help", NULL};
+	CU_ASSERT_EQUAL(hx_run(top, log, 10000), 0);
+	char *ver[] = {(char *)hx_iotad(), "--version", NULL};
+	CU_ASSERT_EQUAL(hx_run(ver, log, 10000), 0);
+	for (int i = 0; i < 3; i++) {
+		char *help[] = {(char *)hx_iotad(), (char *)cmds[i], "--help", NULL};
+		CU_ASSERT_EQUAL(hx_run(help, log, 10000), 0);
+		char *v[] = {(char *)hx_iotad(), (char *)cmds[i], "--version", NULL};
+		CU_ASSERT_EQUAL(hx_run(v, log, 10000), 0);
+		char *bad[] = {(char *)hx_iotad(), (char *)cmds[i], "--no-such-flag", NULL};
+		CU_ASSERT_EQUAL(hx_run(bad, log, 10000), 2);
+	}
+	char *unknown[] = {(char *)hx_iotad(), "frobnicate", NULL};
+	CU_ASSERT_EQUAL(hx_run(unknown, log, 10000), 2);
+	char *text = hx_read_file(log, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "usage: iotad run"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "usage: iotad train"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "usage: iotad sim"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "iotad 0."));
+	free(text);
+}
+
+static void test_cli_bad_config(void)
+{
+	const char *cfg = hx_path("bad.yaml");
+	const char *log = hx_path("badcfg.log");
+	CU_ASSERT_EQUAL_FATAL(hx_write_file(cfg, "mqtt:\n  uri: tcp://127.0.0.1:1\n  keepalive: -4\n"), 0);
+	char *argv[] = {(char *)hx_iotad(), "run", "-c", (char *)cfg, NULL};
+	CU_ASSERT_EQUAL(hx_run(argv, log, 10000), 2);
+	char needle[600];
+	snprintf(needle, sizeof needle, "%s:3:", cfg);
+	CU_ASSERT_TRUE(hx_wait_log(log, needle, 0));
+
+	CU_ASSERT_EQUAL_FATAL(hx_write_file(cfg, "detector:\n  no_such_key: 1\n"), 0);
+	CU_ASSERT_EQUAL(hx_run(argv, log, 10000), 2);
+	snprintf(needle, sizeof needle, "%s:2:3:", cfg);
+	CU_ASSERT_TRUE(hx_wait_log(log, needle, 0));
+
+	/* A broken model file is refused with the field named. */
+	const char *model = hx_path("broken-model.json");
+	CU_ASSERT_EQUAL_FATAL(hx_write_file(model, "{\"format\":\"iotad-model\",\"format_version\":1,"
+						   "\"id\":\"x\",\"features\":[\"a\"],\"window\":0}"), 0);
+	char text[1200];
+	snprintf(text, sizeof text, "model:\n  path: %s\n", model);
+	CU_ASSERT_EQUAL_FATAL(hx_write_file(cfg, text), 0);
+	CU_ASSERT_EQUAL(hx_run(argv, log, 10000), 2);
+	CU_ASSERT_TRUE(hx_wait_log(log, "window", 0));
+	char *missing[] = {(char *)hx_iotad(), "run", NULL};
+	CU_ASSERT_EQUAL(hx_run(missing, log, 10000), 2);
+}
+
+/* ---- e2e: injected anomalies produce raised then cleared ---------------- */
+
+typedef struct dev_events {
+	int raised, cleared, matched, unmatched;
+	char last[16];
+	int order_errors;
+} dev_events;
+
+static void test_e2e_alerts_follow_truth(void)
+{
+	hx_broker b;
+	CU_ASSERT_FATAL(hx_model() != NULL);
+	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, 0, false), 0);
+	hx_sub alerts, state;
+	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&alerts, b.uri, "#", "it-e2e-sub"), 0);
+	const char *cfg = hx_config(&b, "e2e.yaml", "iotad-e2e", NULL);
+	const char *log = hx_path("e2e-iotad.log");
+	pid_t pid = start_iotad(cfg, log, &alerts);
+
+	const int devices = 6, clean = 2;
+	double start = (double)(time(NULL) - 7200);
+	char start_s[32];
+	snprintf(start_s, sizeof start_s, "%.0f", start);
+	const char *truth_path = hx_path("e2e-truth.csv");
+	const char *sim[] = {"--devices", "6", "--clean", "2", "--duration", "3600", "--interval", "1",
+			     "--seed", "3", "--start-ts", start_s, "--truth", truth_path, NULL};
+	CU_ASSERT_EQUAL_FATAL(run_sim(&b, sim, hx_path("e2e-sim.log")), 0);
+	settle(&alerts, "alerts/", 3000, 60000);
+
+	truth t[256];
+	size_t nt = read_truth(truth_path, t, 256);
+	CU_ASSERT_FATAL(nt >= 8);
+	int detected[256] = {0};
+	dev_events ev[16];
+	memset(ev, 0, sizeof ev);
+
+	pthread_mutex_lock(&alerts.lock);
+	for (size_t i = 0; i < alerts.n; i++) {
+		const hx_msg *m = &alerts.msgs[i];
+		if (strncmp(m->topic, "alerts/sensor-", 14) != 0)
+			continue;
+		int d = atoi(m->topic + 14);
+		CU_ASSERT_FATAL(d >= 0 && d < devices);
+		cJSON *j = cJSON_Parse(m->payload);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+		const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(j, "state"));
+		const char *dev = cJSON_GetStringValue(cJSON_GetObjectItem(j, "device"));
+		double ts = cJSON_GetNumberValue(cJSON_GetObjectItem(j, "ts"));
+		double score = cJSON_GetNumberValue(cJSON_GetObjectItem(j, "score"));
+		double thr = cJSON_GetNumberValue(cJSON_GetObjectItem(j, "threshold"));
+		cJSON *model = cJSON_GetObjectItem(j, "model");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(dev);
+		CU_ASSERT_STRING_EQUAL(dev, m->topic + 7);
+		CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(model, "id")), "it-model");
+		CU_ASSERT_FALSE(m->retained);
+		/* the state machine alternates raised, cleared, raised, ... */
+		const char *want = !strcmp(ev[d].last, "raised") ? "cleared" : "raised";
+		if (strcmp(st, want) != 0)
+			ev[d].order_errors++;
+		snprintf(ev[d].last, sizeof ev[d].last, "%s", st);
+		if (!strcmp(st, "raised")) {
+			ev[d].raised++;
+			CU_ASSERT(score >= thr);
+			cJSON *contrib = cJSON_GetObjectItem(j, "contrib");
+			double sum = 0;
+			for (cJSON *c = contrib ? contrib->child : NULL; c; c = c->next)
+				sum += c->valuedouble;
+			CU_ASSERT_DOUBLE_EQUAL(sum, 1.0, 0.01);
+			int hit = 0;
+			char name[32];
+			snprintf(name, sizeof name, "sensor-%03d", d);
+			for (size_t k = 0; k < nt; k++)
+				if (!strcmp(t[k].device, name) && ts >= t[k].start &&
+				    ts <= t[k].end + WINDOW + 5) {
+					detected[k] = 1;
+					hit = 1;
+				}
+			if (hit)
+				ev[d].matched++;
+			else
+				ev[d].unmatched++;
+		} else if (!strcmp(st, "cleared")) {
+			ev[d].cleared++;
+		}
+		cJSON_Delete(j);
+	}
+	pthread_mutex_unlock(&alerts.lock);
+
+	int n_detected = 0, raised = 0, unmatched = 0;
+	for (size_t k = 0; k < nt; k++)
+		n_detected += detected[k];
+	for (int d = 0; d < devices; d++) {
+		raised += ev[d].raised;
+		unmatched += ev[d].unmatched;
+		CU_ASSERT_EQUAL(ev[d].order_errors, 0);
+		/* every raise is cleared once its anomaly is over */
+		CU_ASSERT_EQUAL(ev[d].raised, ev[d].cleared);
+		if (d >= devices - clean)
+			CU_ASSERT_EQUAL(ev[d].raised + ev[d].cleared, 0);
+	}
+	printf("\n    e2e: %zu injected anomalies, %d detected, %d raised, %d not matching truth\n",
+	       nt, n_detected, raised, unmatched);
+	/* most injected anomalies are found; almost every alert is a true one */
+	CU_ASSERT(n_detected * 10 >= (int)nt * 7);
+	CU_ASSERT(unmatched * 10 <= raised);
+
+	/* the current state is retained: a late subscriber sees it */
+	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&state, b.uri, "state/#", "it-e2e-late"), 0);
+	CU_ASSERT_TRUE(hx_sub_wait(&state, "state/sensor-", NULL, (size_t)(devices - clean), 5000));
+	CU_ASSERT_EQUAL(hx_sub_count(&state, "state/sensor-004", NULL), 0);
+	hx_sub_stop(&state);
+
+	CU_ASSERT_EQUAL(stop_iotad(pid), 0);
+	CU_ASSERT_TRUE(hx_sub_wait(&alerts, "iotad/status", "offline", 1, 5000));
+	hx_sub_stop(&alerts);
+	hx_broker_stop(&b, SIGTERM);
+}
+
+/* ---- a long clean run raises nothing ------------------------------------ */
+
+static void test_clean_run_is_silent(void)
+{
+	hx_broker b;
+	CU_ASSERT_FATAL(hx_model() != NULL);
+	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, 0, false), 0);
+	hx_sub sub;
+	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&sub, b.uri, "#", "it-clean-sub"), 0);
+	const char *log = hx_path("clean-iotad.log");
+	pid_t pid = start_iotad(hx_config(&b, "clean.yaml", "iotad-clean", NULL), log, &sub);
+	const char *sim[] = {"--devices", "4", "--clean", "4", "--duration", "10000", "--interval", "1",
+			     "--seed", "21", NULL};
+	CU_ASSERT_EQUAL_FATAL(run_sim(&b, sim, hx_path("clean-sim.log")), 0);
+	CU_ASSERT_EQUAL(stop_iotad(pid), 0);
+	/* all 40,000 samples were scored and nothing was raised */
+	CU_ASSERT_TRUE(hx_wait_log(log, "received=40000 scored=39964", 0));
+	CU_ASSERT_EQUAL(hx_sub_count(&sub, "alerts/", NULL), 0);
+	hx_sub_stop(&sub);
+	hx_broker_stop(&b, SIGTERM);
+}
+
+/* ---- bad input is counted and harmless ---------------------------------- */
+
+static void publish(mq *c, const char *topic, const char *payload, size_t len)
+{
+	CU_ASSERT_EQUAL(mq_publish(c, topic, payload, len, 1, false, 5000), IOTAD_OK);
+}
+
+static void test_bad_input_counted(void)
+{
+	hx_broker b;
+	CU_ASSERT_FATAL(hx_model() != NULL);
+	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, 0, false), 0);
+	hx_sub sub;
+	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&sub, b.uri, "#", "it-bad-sub"), 0);
+	const char *log = hx_path("bad-iotad.log");
+	pid_t pid = start_iotad(hx_config(&b, "bad.yaml", "iotad-bad", NULL), log, &sub);
+
+	mq *pub;
+	mq_opts o = {.uri = b.uri, .client_id = "it-bad-pub", .keepalive = 10, .clean_session = true,
+		     .max_inflight = 64};
+	CU_ASSERT_EQUAL_FATAL(mq_create(&o, &pub), IOTAD_OK);
+	CU_ASSERT_EQUAL_FATAL(mq_start(pub), IOTAD_OK);
+	CU_ASSERT_FATAL(mq_wait_connected(pub, 10000));
+	static char big[8192];
+	memset(big, ' ', sizeof big);
+	big[0] = '{';
+	big[sizeof big - 1] = '}';
+	const char *d = "telemetry/dev-x";
+	publish(pub, d, "not json", 8);
+	publish(pub, d, "{\"temperature\": 21.0", 20);
+	publish(pub, d, "[1,2,3]", 7);
+	publish(pub, d, "42", 2);
+	publish(pub, d, "{\"temperature\":21,\"humidity\":50}", 32);
+	publish(pub, d, "{\"temperature\":\"hot\",\"humidity\":50,\"battery\":90}", 48);
+	publish(pub, d, "{\"temperature\":1e999,\"humidity\":50,\"battery\":90}", 48);
+	publish(pub, d, "{\"temperature\":null,\"humidity\":50,\"battery\":90}", 47);
+	publish(pub, d, big, sizeof big);
+	publish(pub, "telemetry/", "{\"temperature\":21,\"humidity\":50,\"battery\":90}", 45);
+	publish(pub, d, "{\"ts\":\"yesterday\",\"temperature\":21,\"humidity\":50,\"battery\":90}", 62);
+	publish(pub, d, "", 0);
+	mq_drain(pub, 5000);
+
+	/* The service still scores and alerts: a healthy device, then a hot one. */
+	char msg[160];
+	for (int i = 0; i < 60; i++) {
+		double temp = i < 30 ? 21.0 + 0.01 * (i % 3) : 60.0;
+		int n = snprintf(msg, sizeof msg,
+				 "{\"ts\":%d,\"temperature\":%.2f,\"humidity\":48.0,\"battery\":97.0}",
+				 1700000000 + i, temp);
+		publish(pub, "telemetry/dev-ok", msg, (size_t)n);
+	}
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/dev-ok", "\"raised\"", 1, 15000));
+	mq_destroy(pub, 2000);
+
+	CU_ASSERT_EQUAL(stop_iotad(pid), 0);
+	char *text = hx_read_file(log, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	const char *final = strstr(text, "stats (final)");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(final);
+	CU_ASSERT_PTR_NOT_NULL(strstr(final, "received=72 "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(final, " not_json=3"));     /* garbage, truncated, empty */
+	CU_ASSERT_PTR_NOT_NULL(strstr(final, " not_object=2"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(final, " missing_feature=1"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(final, " not_number=2"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(final, " not_finite=1"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(final, " oversize=1"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(final, " bad_topic=1"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(final, " bad_ts=1"));
+	/* no bad message created a device or touched a window */
+	CU_ASSERT_EQUAL(hx_sub_count(&sub, "alerts/dev-x", NULL), 0);
+	free(text);
+	hx_sub_stop(&sub);
+	hx_broker_stop(&b, SIGTERM);
+}
+
+/* ---- the service reconnects after the broker restarts ------------------- */
+
+static void test_reconnect_after_broker_restart(void)
+{
+	hx_broker b;
+	CU_ASSERT_FATAL(hx_model() != NULL);
+	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, 0, true), 0);
+	hx_sub sub;
+	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&sub, b.uri, "#", "it-rc-sub"), 0);
+	const char *log = hx_path("rc-iotad.log");
+	pid_t pid = start_iotad(hx_config(&b, "rc.yaml", "iotad-rc", NULL), log, &sub);
+	hx_sub_stop(&sub);
+
+	int port = b.port;
+	hx_broker_stop(&b, SIGKILL);
+	sleep(2); /* the service notices and keeps retrying */
+	CU_ASSERT_EQUAL(kill(pid, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, port, true), 0);
+	CU_ASSERT_TRUE(hx_wait_log(log, "reconnected", 40000));
+	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&sub, b.uri, "#", "it-rc-sub2"), 0);
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "iotad/status", "online", 1, 10000));
+
+	double start = (double)(time(NULL) - 3600);
+	char start_s[32];
+	snprintf(start_s, sizeof start_s, "%.0f", start);
+	const char *sim[] = {"--devices", "2", "--duration", "2400", "--interval", "1", "--seed", "8",
+			     "--start-ts", start_s, "--kinds", "spike", NULL};
+	CU_ASSERT_EQUAL_FATAL(run_sim(&b, sim, hx_path("rc-sim.log")), 0);
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/sensor-", "\"raised\"", 1, 20000));
+	CU_ASSERT_EQUAL(stop_iotad(pid), 0);
+	hx_sub_stop(&sub);
+	hx_broker_stop(&b, SIGTERM);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name, *test;
+		void (*fn)(void);
+	} tests[] = {
+		{"cli", "help, version and bad flags", test_cli_help_and_version},
+		{"cli", "bad config and model are refused", test_cli_bad_config},
+		{"e2e", "alerts follow the injected anomalies", test_e2e_alerts_follow_truth},
+		{"clean", "a long clean run raises nothing", test_clean_run_is_silent},
+		{"badinput", "bad input is counted and harmless", test_bad_input_counted},
+		{"reconnect", "reconnect after broker restart", test_reconnect_after_broker_restart},
+	};
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	CU_pSuite suite = NULL;
+	const char *last = NULL;
+	for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+		int want = argc < 2;
+		for (int a = 1; a < argc; a++)
+			want |= !strcmp(argv[a], tests[i].name);
+		if (!want)
+			continue;
+		if (!last || strcmp(last, tests[i].name)) {
+			suite = CU_add_suite(tests[i].name, NULL, NULL);
+			last = tests[i].name;
+		}
+		CU_add_test(suite, tests[i].test, tests[i].fn);
+	}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	unsigned ran = CU_get_number_of_tests_run();
+	CU_cleanup_registry();
+	return failed || ran == 0 ? 1 : 0;
+}
