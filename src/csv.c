@@ -1,2 +1,415 @@
-/* csv.c */
-#include "iotad/error.h"
+/* csv.c - numeric CSV reader: header row, one separator character, quoted
+ * fields ("..." with "" for a quote; a field does not span lines), CRLF or
+ * LF line ends, blank lines allowed only at the end. */
+#include <ctype.h>
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iotad/csv.h"
+
+struct csv_fields {
+	char **v;
+	int n, cap;
+};
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (!err || errlen == 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+void csv_free(csv_table *t)
+{
+	if (!t)
+		return;
+	if (t->names)
+		for (int i = 0; i < t->n_cols; i++)
+			free(t->names[i]);
+	free(t->names);
+	free(t->data);
+	memset(t, 0, sizeof *t);
+}
+
+static int fields_push(struct csv_fields *f, char *s)
+{
+	if (f->n == f->cap) {
+		int cap = f->cap ? f->cap * 2 : 32;
+		char **v = realloc(f->v, (size_t)cap * sizeof *v);
+		if (!v)
+			return -1;
+		f->v = v;
+		f->cap = cap;
+	}
+	f->v[f->n++] = s;
+	return 0;
+}
+
+/* Split line (no line end) in place into NUL-terminated fields.
+ * Returns 0, -1 on a malformed quoted field, -2 when out of memory. */
+static int csv_split(char *line, char sep, struct csv_fields *f)
+{
+	f->n = 0;
+	char *p = line;
+	for (;;) {
+		char *start = p;
+		if (*p == '"') {
+			char *q = p + 1, *w = p;
+			for (;;) {
+				if (*q == '\0')
+					return -1; /* unterminated quote */
+				if (*q == '"') {
+					if (q[1] == '"') {
+						*w++ = '"';
+						q += 2;
+						continue;
+					}
+					q++;
+					break;
+				}
+				*w++ = *q++;
+			}
+			while (*q == ' ' || *q == '\t')
+				q++;
+			if (*q != '\0' && *q != sep)
+				return -1; /* text after the closing quote */
+			int more = *q == sep;
+			*w = '\0';
+			if (fields_push(f, start) < 0)
+				return -2;
+			if (!more)
+				return 0;
+			p = q + 1;
+		} else {
+			while (*p && *p != sep)
+				p++;
+			int more = *p == sep;
+			*p = '\0';
+			if (fields_push(f, start) < 0)
+				return -2;
+			if (!more)
+				return 0;
+			p++;
+		}
+	}
+}
+
+static char *trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+	return s;
+}
+
+/* A finite number that also fits a float. */
+static int parse_float(const char *s, float *out)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '\0')
+		return -1;
+	char *end;
+	errno = 0;
+	double d = strtod(s, &end);
+	if (end == s)
+		return -1;
+	while (isspace((unsigned char)*end))
+		end++;
+	if (*end != '\0' || !isfinite(d) || fabs(d) > FLT_MAX)
+		return -1;
+	*out = (float)d;
+	return 0;
+}
+
+static int find_name(char *const *names, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(names[i], name))
+			return i;
+	return -1;
+}
+
+/* "a, b, c" of the header into buf for error messages. */
+static void list_names(char *const *names, int n, char *buf, size_t len)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < n && used + 1 < len; i++) {
+		int k = snprintf(buf + used, len - used, "%s\"%s\"", i ? ", " : "", names[i]);
+		if (k < 0)
+			break;
+		used += (size_t)k;
+	}
+	if (used >= len && len > 4)
+		memcpy(buf + len - 4, "...", 4);
+}
+
+/* Strip the line end; returns the new length. */
+static size_t chomp(char *line, size_t n)
+{
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	return n;
+}
+
+static int is_blank(const char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return *s == '\0';
+}
+
+struct csv_reader {
+	const char *path;
+	FILE *f;
+	char *line;
+	size_t linecap;
+	long lineno;
+	struct csv_fields fields;
+	char **header;     /* copies of the header names */
+	int n_header;
+	int *sel;          /* selected field index per output column */
+	int n_sel;
+	float *data;
+	size_t n_rows, cap_rows;
+};
+
+static void reader_free(struct csv_reader *r)
+{
+	if (r->f)
+		fclose(r->f);
+	free(r->line);
+	free(r->fields.v);
+	if (r->header)
+		for (int i = 0; i < r->n_header; i++)
+			free(r->header[i]);
+	free(r->header);
+	free(r->sel);
+	free(r->data);
+}
+
+static iotad_err read_header(struct csv_reader *r, char sep, char *err, size_t errlen)
+{
+	ssize_t got;
+	/* Blank lines before the header are tolerated. */
+	do {
+		got = getline(&r->line, &r->linecap, r->f);
+		if (got < 0) {
+			if (ferror(r->f)) {
+				seterr(err, errlen, "%s: read error: %s", r->path, strerror(errno));
+				return IOTAD_ERR_IO;
+			}
+			seterr(err, errlen, "%s: empty file (no header row)", r->path);
+			return IOTAD_ERR_PARSE;
+		}
+		r->lineno++;
+		chomp(r->line, (size_t)got);
+	} while (is_blank(r->line));
+	char *text = r->line;
+	if ((unsigned char)text[0] == 0xEF && (unsigned char)text[1] == 0xBB &&
+	    (unsigned char)text[2] == 0xBF)
+		text += 3; /* UTF-8 byte order mark */
+	int rc = csv_split(text, sep, &r->fields);
+	if (rc == -2)
+		return IOTAD_ERR_NOMEM;
+	if (rc < 0) {
+		seterr(err, errlen, "%s:%ld: malformed quoted field in the header", r->path,
+		       r->lineno);
+		return IOTAD_ERR_PARSE;
+	}
+	r->header = calloc((size_t)r->fields.n, sizeof *r->header);
+	if (!r->header)
+		return IOTAD_ERR_NOMEM;
+	for (int i = 0; i < r->fields.n; i++) {
+		r->header[i] = strdup(trim(r->fields.v[i]));
+		if (!r->header[i])
+			return IOTAD_ERR_NOMEM;
+		r->n_header = i + 1;
+	}
+	return IOTAD_OK;
+}
+
+static iotad_err select_columns(struct csv_reader *r, const char *const *cols, int n_cols,
+				const char *const *skip, int n_skip, char *err, size_t errlen)
+{
+	char avail[512];
+	r->sel = malloc((size_t)(n_cols > 0 ? n_cols : r->n_header) * sizeof *r->sel);
+	if (!r->sel)
+		return IOTAD_ERR_NOMEM;
+	if (cols && n_cols > 0) {
+		for (int c = 0; c < n_cols; c++) {
+			int idx = find_name(r->header, r->n_header, cols[c]);
+			if (idx < 0) {
+				list_names(r->header, r->n_header, avail, sizeof avail);
+				seterr(err, errlen, "%s: column \"%s\" not found (available: %s)",
+				       r->path, cols[c], avail);
+				return IOTAD_ERR_NOTFOUND;
+			}
+			for (int j = idx + 1; j < r->n_header; j++) {
+				if (!strcmp(r->header[j], cols[c])) {
+					seterr(err, errlen, "%s: column \"%s\" appears twice in the "
+					       "header", r->path, cols[c]);
+					return IOTAD_ERR_PARSE;
+				}
+			}
+			r->sel[r->n_sel++] = idx;
+		}
+		return IOTAD_OK;
+	}
+	/* A name to skip that is not in this file is not an error: one skip
+	 * list serves files with and without label columns. */
+	for (int i = 0; i < r->n_header; i++) {
+		int skipped = 0;
+		for (int s = 0; s < n_skip && !skipped; s++)
+			skipped = !strcmp(r->header[i], skip[s]);
+		if (!skipped)
+			r->sel[r->n_sel++] = i;
+	}
+	return IOTAD_OK;
+}
+
+/* Automatic selection: drop the columns whose first data cell is not a number. */
+static void drop_text_columns(struct csv_reader *r)
+{
+	int k = 0;
+	for (int c = 0; c < r->n_sel; c++) {
+		float v;
+		int idx = r->sel[c];
+		if (idx < r->fields.n && parse_float(r->fields.v[idx], &v) == 0)
+			r->sel[k++] = idx;
+	}
+	r->n_sel = k;
+}
+
+static iotad_err add_row(struct csv_reader *r, char *err, size_t errlen)
+{
+	if (r->n_rows == r->cap_rows) {
+		size_t cap = r->cap_rows ? r->cap_rows * 2 : 1024;
+		float *d = realloc(r->data, cap * (size_t)r->n_sel * sizeof *d);
+		if (!d) {
+			seterr(err, errlen, "%s:%ld: out of memory", r->path, r->lineno);
+			return IOTAD_ERR_NOMEM;
+		}
+		r->data = d;
+		r->cap_rows = cap;
+	}
+	float *row = r->data + r->n_rows * (size_t)r->n_sel;
+	for (int c = 0; c < r->n_sel; c++) {
+		const char *cell = r->fields.v[r->sel[c]];
+		if (parse_float(cell, &row[c]) < 0) {
+			seterr(err, errlen, "%s:%ld: column \"%s\": not a number: \"%.40s\"",
+			       r->path, r->lineno, r->header[r->sel[c]], cell);
+			return IOTAD_ERR_PARSE;
+		}
+	}
+	r->n_rows++;
+	return IOTAD_OK;
+}
+
+static iotad_err read_rows(struct csv_reader *r, char sep, int auto_select, char *err,
+			   size_t errlen)
+{
+	long blank_at = 0;
+	ssize_t got;
+	while ((got = getline(&r->line, &r->linecap, r->f)) >= 0) {
+		r->lineno++;
+		chomp(r->line, (size_t)got);
+		if (is_blank(r->line)) {
+			if (!blank_at)
+				blank_at = r->lineno;
+			continue;
+		}
+		if (blank_at) {
+			seterr(err, errlen, "%s:%ld: blank line inside the data", r->path, blank_at);
+			return IOTAD_ERR_PARSE;
+		}
+		int rc = csv_split(r->line, sep, &r->fields);
+		if (rc == -2)
+			return IOTAD_ERR_NOMEM;
+		if (rc < 0) {
+			seterr(err, errlen, "%s:%ld: malformed quoted field", r->path, r->lineno);
+			return IOTAD_ERR_PARSE;
+		}
+		if (r->fields.n != r->n_header) {
+			seterr(err, errlen, "%s:%ld: expected %d fields, got %d", r->path,
+			       r->lineno, r->n_header, r->fields.n);
+			return IOTAD_ERR_PARSE;
+		}
+		if (auto_select && r->n_rows == 0) {
+			drop_text_columns(r);
+			if (r->n_sel == 0) {
+				seterr(err, errlen, "%s:%ld: no numeric column", r->path, r->lineno);
+				return IOTAD_ERR_NOTFOUND;
+			}
+		}
+		iotad_err e = add_row(r, err, errlen);
+		if (e)
+			return e;
+	}
+	if (ferror(r->f)) {
+		seterr(err, errlen, "%s: read error: %s", r->path, strerror(errno));
+		return IOTAD_ERR_IO;
+	}
+	return IOTAD_OK;
+}
+
+iotad_err csv_read(const char *path, char sep, const char *const *cols, int n_cols,
+		   const char *const *skip, int n_skip, csv_table *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof *out);
+	if (!path || sep == '"' || sep == '\n' || sep == '\r' || sep == '\0' || n_cols < 0 ||
+	    n_skip < 0) {
+		seterr(err, errlen, "csv: invalid arguments");
+		return IOTAD_ERR_INVAL;
+	}
+	struct csv_reader r = {.path = path};
+	r.f = fopen(path, "r");
+	if (!r.f) {
+		int e = errno;
+		seterr(err, errlen, "%s: %s", path, strerror(e));
+		return e == ENOENT ? IOTAD_ERR_NOTFOUND : IOTAD_ERR_IO;
+	}
+	int auto_select = !(cols && n_cols > 0);
+	iotad_err rc = read_header(&r, sep, err, errlen);
+	if (!rc)
+		rc = select_columns(&r, cols, n_cols, skip, n_skip, err, errlen);
+	if (!rc)
+		rc = read_rows(&r, sep, auto_select, err, errlen);
+	if (!rc) {
+		out->names = calloc((size_t)(r.n_sel ? r.n_sel : 1), sizeof *out->names);
+		if (!out->names)
+			rc = IOTAD_ERR_NOMEM;
+		for (int c = 0; !rc && c < r.n_sel; c++) {
+			out->names[c] = strdup(r.header[r.sel[c]]);
+			out->n_cols = c + 1;
+			if (!out->names[c])
+				rc = IOTAD_ERR_NOMEM;
+		}
+	}
+	if (rc == IOTAD_ERR_NOMEM)
+		seterr(err, errlen, "%s: out of memory", path);
+	if (!rc) {
+		out->n_cols = r.n_sel;
+		out->n_rows = r.n_rows;
+		out->data = r.data;
+		r.data = NULL;
+	} else {
+		csv_free(out);
+	}
+	reader_free(&r);
+	return rc;
+}

@@ -1,2 +1,374 @@
-/* train.c */
-#include "iotad/error.h"
+/* train.c - fit the autoencoder to normal data.
+ *
+ * Rows are normalized once; window i is then the contiguous slice of W rows
+ * starting at row i, so no window is ever copied. The last `holdout` share
+ * of windows (in time order, after a gap of W-1 windows so that no row is in
+ * both sets) is kept for calibration: its scores give the threshold and the
+ * score distribution stored in the model. Training is mini-batch Adam over
+ * the other windows, reshuffled every epoch with a seeded generator; one
+ * thread and no clock, so a seed gives bit-identical parameters. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iotad/train.h"
+
+/* Fewer held-out windows than this and the threshold would be noise. */
+#define TRAIN_MIN_CALIB 20
+#define TRAIN_MIN_THRESHOLD 1e-9f
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (!err || errlen == 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+void train_opts_default(train_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->window = 10;
+	o->stride = 1;
+	o->n_hidden = 3;
+	o->hidden[0] = 12;
+	o->hidden[1] = 6;
+	o->hidden[2] = 12;
+	o->norm = NORM_MINMAX;
+	o->epochs = 30;
+	o->batch = 32;
+	o->lr = 1e-3f;
+	o->seed = 42;
+	o->percentile = 99.0f;
+	o->holdout = 0.2f;
+	o->verbose = 0;
+}
+
+/* xorshift64* seeded through splitmix64 so that seed 0 works too. */
+static uint64_t train_rng_seed(uint64_t seed)
+{
+	uint64_t z = seed + 0x9e3779b97f4a7c15ULL;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	z ^= z >> 31;
+	return z ? z : 0x2545f4914f6cdd1dULL;
+}
+
+static uint64_t train_rng_next(uint64_t *s)
+{
+	uint64_t x = *s;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * 0x2545f4914f6cdd1dULL;
+}
+
+/* Uniform in [0, n) without modulo bias. */
+static size_t train_rng_below(uint64_t *s, size_t n)
+{
+	uint64_t lim = UINT64_MAX - UINT64_MAX % n;
+	uint64_t r;
+	do
+		r = train_rng_next(s);
+	while (r >= lim);
+	return (size_t)(r % n);
+}
+
+static int cmp_float(const void *pa, const void *pb)
+{
+	float a = *(const float *)pa, b = *(const float *)pb;
+	return (a > b) - (a < b);
+}
+
+static iotad_err check_opts(const train_opts *o, int f, char *err, size_t errlen)
+{
+	if (f < 1 || f > MODEL_MAX_FEATURES) {
+		seterr(err, errlen, "features: %d, expected 1..%d", f, MODEL_MAX_FEATURES);
+		return IOTAD_ERR_RANGE;
+	}
+	if (o->window < 1 || o->window > MODEL_MAX_WINDOW) {
+		seterr(err, errlen, "window: %d, expected 1..%d", o->window, MODEL_MAX_WINDOW);
+		return IOTAD_ERR_RANGE;
+	}
+	if ((long)o->window * f > NN_MAX_WIDTH) {
+		seterr(err, errlen, "window * features = %ld exceeds %d inputs",
+		       (long)o->window * f, NN_MAX_WIDTH);
+		return IOTAD_ERR_RANGE;
+	}
+	if (o->stride < 1 || o->stride > o->window) {
+		seterr(err, errlen, "stride: %d, expected 1..window (%d)", o->stride, o->window);
+		return IOTAD_ERR_RANGE;
+	}
+	if (o->n_hidden < 0 || o->n_hidden > NN_MAX_LAYERS - 1) {
+		seterr(err, errlen, "hidden: %d layers, expected 0..%d", o->n_hidden,
+		       NN_MAX_LAYERS - 1);
+		return IOTAD_ERR_RANGE;
+	}
+	for (int i = 0; i < o->n_hidden; i++) {
+		if (o->hidden[i] < 1 || o->hidden[i] > NN_MAX_WIDTH) {
+			seterr(err, errlen, "hidden[%d]: width %d, expected 1..%d", i, o->hidden[i],
+			       NN_MAX_WIDTH);
+			return IOTAD_ERR_RANGE;
+		}
+	}
+	if (o->norm != NORM_MINMAX && o->norm != NORM_ZSCORE) {
+		seterr(err, errlen, "norm: unknown kind %d", (int)o->norm);
+		return IOTAD_ERR_INVAL;
+	}
+	if (o->epochs < 1 || o->batch < 1) {
+		seterr(err, errlen, "epochs and batch must be >= 1");
+		return IOTAD_ERR_RANGE;
+	}
+	if (!isfinite(o->lr) || !(o->lr > 0.0f)) {
+		seterr(err, errlen, "lr: must be a finite number > 0");
+		return IOTAD_ERR_RANGE;
+	}
+	if (!(o->percentile > 0.0f && o->percentile <= 100.0f)) {
+		seterr(err, errlen, "percentile: must be in (0, 100]");
+		return IOTAD_ERR_RANGE;
+	}
+	if (!(o->holdout >= 0.0f && o->holdout < 1.0f)) {
+		seterr(err, errlen, "holdout: must be in [0, 1)");
+		return IOTAD_ERR_RANGE;
+	}
+	return IOTAD_OK;
+}
+
+static iotad_err fit_norm(const float *rows, size_t n, int f, norm_kind kind, model *m,
+			  char *err, size_t errlen)
+{
+	for (int j = 0; j < f; j++) {
+		double lo = INFINITY, hi = -INFINITY, sum = 0.0;
+		for (size_t i = 0; i < n; i++) {
+			double x = rows[i * (size_t)f + j];
+			if (!isfinite(x)) {
+				seterr(err, errlen, "row %zu, feature %d: not a finite number", i, j);
+				return IOTAD_ERR_INVAL;
+			}
+			lo = x < lo ? x : lo;
+			hi = x > hi ? x : hi;
+			sum += x;
+		}
+		if (kind == NORM_MINMAX) {
+			m->norm_a[j] = (float)lo;
+			m->norm_b[j] = (float)hi;
+			continue;
+		}
+		double mean = sum / (double)n, ss = 0.0;
+		for (size_t i = 0; i < n; i++) {
+			double d = rows[i * (size_t)f + j] - mean;
+			ss += d * d;
+		}
+		double sd = sqrt(ss / (double)n);
+		m->norm_a[j] = (float)mean;
+		/* A constant feature normalizes to 0 rather than dividing by 0. */
+		m->norm_b[j] = sd > 1e-12 && (float)sd > 0.0f ? (float)sd : 1.0f;
+	}
+	return IOTAD_OK;
+}
+
+/* Percentile p (0..100] of n sorted values, linear interpolation between ranks. */
+static float percentile_sorted(const float *s, size_t n, float p)
+{
+	if (n == 1)
+		return s[0];
+	double pos = (double)p / 100.0 * (double)(n - 1);
+	size_t lo = (size_t)floor(pos);
+	if (lo >= n - 1)
+		return s[n - 1];
+	double frac = pos - (double)lo;
+	return (float)((double)s[lo] + frac * ((double)s[lo + 1] - (double)s[lo]));
+}
+
+/* Mini-batch Adam over windows idx[0..n_train). Returns mean loss of the
+ * first and last epochs in rep. */
+static iotad_err fit(nn *net, const float *x, size_t d_stride, size_t *idx, size_t n_train,
+		     const train_opts *o, train_report *rep)
+{
+	nn_adam opt;
+	iotad_err rc = nn_adam_init(&opt, net, o->lr);
+	if (rc)
+		return rc;
+	size_t sf = nn_scratch_floats(net);
+	float *grad = malloc(net->n_params * sizeof *grad);
+	float *scratch = malloc(2 * sf * sizeof *scratch);
+	if (!grad || !scratch) {
+		rc = IOTAD_ERR_NOMEM;
+		goto out;
+	}
+	uint64_t rng = train_rng_seed(o->seed ^ 0x5eedf00dULL);
+	for (int ep = 0; ep < o->epochs; ep++) {
+		for (size_t i = n_train; i > 1; i--) {
+			size_t j = train_rng_below(&rng, i);
+			size_t t = idx[i - 1];
+			idx[i - 1] = idx[j];
+			idx[j] = t;
+		}
+		double ep_loss = 0.0;
+		for (size_t b0 = 0; b0 < n_train; b0 += (size_t)o->batch) {
+			size_t bn = n_train - b0 < (size_t)o->batch ? n_train - b0 : (size_t)o->batch;
+			memset(grad, 0, net->n_params * sizeof *grad);
+			for (size_t k = 0; k < bn; k++)
+				ep_loss += nn_backward(net, x + idx[b0 + k] * d_stride, scratch, grad);
+			float scale = 1.0f / (float)bn;
+			for (size_t p = 0; p < net->n_params; p++)
+				grad[p] *= scale;
+			nn_adam_step(&opt, net, grad);
+		}
+		float mean = (float)(ep_loss / (double)n_train);
+		if (ep == 0)
+			rep->first_loss = mean;
+		rep->final_loss = mean;
+		if (o->verbose)
+			fprintf(stderr, "epoch %d/%d: loss %.6g\n", ep + 1, o->epochs, (double)mean);
+		if (!isfinite(mean)) {
+			rc = IOTAD_ERR_RANGE;
+			goto out;
+		}
+	}
+out:
+	free(grad);
+	free(scratch);
+	nn_adam_free(&opt);
+	return rc;
+}
+
+/* Score the calibration windows, sort, set threshold and keep at most
+ * MODEL_MAX_CALIB evenly spaced order statistics. */
+static iotad_err calibrate(model *m, const float *x, size_t d_stride, size_t first, size_t n,
+			   float pct)
+{
+	float *s = malloc(n * sizeof *s);
+	float *scratch = malloc(nn_scratch_floats(&m->net) * sizeof *scratch);
+	if (!s || !scratch) {
+		free(s);
+		free(scratch);
+		return IOTAD_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		s[i] = nn_forward(&m->net, x + (first + i) * d_stride, scratch, NULL);
+	free(scratch);
+	qsort(s, n, sizeof *s, cmp_float);
+	float t = percentile_sorted(s, n, pct);
+	m->threshold = t > TRAIN_MIN_THRESHOLD ? t : TRAIN_MIN_THRESHOLD;
+	m->percentile = pct;
+	if (n > MODEL_MAX_CALIB) {
+		for (size_t k = 0; k < MODEL_MAX_CALIB; k++)
+			s[k] = s[(size_t)((double)k * (double)(n - 1) / (MODEL_MAX_CALIB - 1))];
+		n = MODEL_MAX_CALIB;
+	}
+	m->calib = s;
+	m->n_calib = (int)n;
+	return IOTAD_OK;
+}
+
+iotad_err train_model_report(const float *rows, size_t n_rows, int n_features,
+			     const train_opts *o, model *m, train_report *rep, char *err,
+			     size_t errlen)
+{
+	train_report local;
+	if (!rep)
+		rep = &local;
+	memset(rep, 0, sizeof *rep);
+	if (err && errlen)
+		err[0] = '\0';
+	if (!rows || !o || !m) {
+		seterr(err, errlen, "train: invalid arguments");
+		return IOTAD_ERR_INVAL;
+	}
+	iotad_err rc = check_opts(o, n_features, err, errlen);
+	if (rc)
+		return rc;
+	size_t w = (size_t)o->window, f = (size_t)n_features;
+	if (n_rows < w + 1) {
+		seterr(err, errlen, "train: %zu rows, need at least window + 1 = %zu", n_rows, w + 1);
+		return IOTAD_ERR_RANGE;
+	}
+	m->n_features = n_features;
+	m->window = o->window;
+	m->stride = o->stride;
+	m->norm = o->norm;
+	if (m->version <= 0)
+		m->version = 1;
+	if ((rc = fit_norm(rows, n_rows, n_features, o->norm, m, err, errlen)))
+		return rc;
+
+	float *x = malloc(n_rows * f * sizeof *x);
+	size_t n_win = n_rows - w + 1;
+	size_t *idx = malloc(n_win * sizeof *idx);
+	if (!x || !idx) {
+		rc = IOTAD_ERR_NOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < n_rows; i++)
+		model_normalize(m, rows + i * f, x + i * f);
+
+	/* Split in time order: train | gap of w-1 windows | calibration. */
+	size_t n_cal = (size_t)floor((double)o->holdout * (double)n_win);
+	size_t n_train;
+	if (n_cal >= TRAIN_MIN_CALIB && n_win > n_cal + (w - 1)) {
+		n_train = n_win - n_cal - (w - 1);
+	} else {
+		n_train = n_win;
+		n_cal = n_win;
+		rep->calib_on_train = 1;
+	}
+	rep->n_windows = n_win;
+	rep->n_train = n_train;
+	rep->n_calib = n_cal;
+	for (size_t i = 0; i < n_train; i++)
+		idx[i] = i;
+
+	int sizes[NN_MAX_LAYERS + 1];
+	nn_act act[NN_MAX_LAYERS];
+	int nl = o->n_hidden + 1;
+	sizes[0] = (int)(w * f);
+	for (int l = 0; l < o->n_hidden; l++) {
+		sizes[l + 1] = o->hidden[l];
+		act[l] = NN_RELU;
+	}
+	sizes[nl] = sizes[0];
+	act[nl - 1] = o->norm == NORM_MINMAX ? NN_SIGMOID : NN_LINEAR;
+	if ((rc = nn_init(&m->net, nl, sizes, act)))
+		goto fail;
+	nn_init_weights(&m->net, o->seed);
+
+	rc = fit(&m->net, x, f, idx, n_train, o, rep);
+	if (rc == IOTAD_ERR_RANGE) {
+		seterr(err, errlen, "train: the loss diverged (try a smaller --lr)");
+		goto fail;
+	}
+	if (rc)
+		goto fail;
+	if ((rc = calibrate(m, x, f, n_win - n_cal, n_cal, o->percentile)))
+		goto fail;
+	free(x);
+	free(idx);
+	return IOTAD_OK;
+fail:
+	if (rc == IOTAD_ERR_NOMEM)
+		seterr(err, errlen, "train: out of memory");
+	else if (err && errlen && !err[0])
+		seterr(err, errlen, "train: %s", iotad_strerror(rc));
+	free(x);
+	free(idx);
+	nn_free(&m->net);
+	free(m->calib);
+	m->calib = NULL;
+	m->n_calib = 0;
+	return rc;
+}
+
+iotad_err train_model(const float *rows, size_t n_rows, int n_features, const train_opts *o,
+		      model *m, char *err, size_t errlen)
+{
+	return train_model_report(rows, n_rows, n_features, o, m, NULL, err, errlen);
+}

@@ -16,7 +16,9 @@ typedef struct csv_table {
 /* Read the columns named in cols (n_cols names; NULL/0 = every column but
  * those named in skip, which may be NULL) from a CSV file whose first row
  * is a header. sep is the separator character. Every selected cell must be
- * a finite number: an error names file:line and the column. */
+ * a finite number: an error names file:line and the column. With automatic
+ * selection, columns whose first data cell is not a number (e.g. a
+ * timestamp) are left out. Fields may be quoted ("..." with "" inside). */
 iotad_err csv_read(const char *path, char sep, const char *const *cols, int n_cols,
 		   const char *const *skip, int n_skip, csv_table *out, char *err, size_t errlen);
 void csv_free(csv_table *t);

@@ -29,4 +29,20 @@ void train_opts_default(train_opts *o);
 iotad_err train_model(const float *rows, size_t n_rows, int n_features, const train_opts *o,
 		      model *m, char *err, size_t errlen);
 
+/* What a training run did, for summaries and tests. */
+typedef struct train_report {
+	size_t n_windows;          /* windows of W rows (step 1) */
+	size_t n_train;            /* windows trained on */
+	size_t n_calib;            /* windows scored for calibration */
+	int calib_on_train;        /* 1: too few windows to hold out, calibrated on all */
+	float first_loss;          /* mean training MSE of the first epoch */
+	float final_loss;          /* mean training MSE of the last epoch */
+} train_report;
+
+/* train_model that also fills rep (may be NULL). m must be zeroed apart
+ * from id, version and features; on error m holds no allocation. */
+iotad_err train_model_report(const float *rows, size_t n_rows, int n_features,
+			     const train_opts *o, model *m, train_report *rep, char *err,
+			     size_t errlen);
+
 #endif
