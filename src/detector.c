@@ -23,7 +23,8 @@ typedef struct det_device {
 	ring win;               /* normalized samples */
 	thr_state thr;
 	alert_state alert;
-	double last_ts;
+	double last_ts;         /* device time of the last sample */
+	double last_seen;       /* caller's clock at the last sample (stale, evict) */
 	uint64_t seq;           /* events emitted so far */
 	float storage[];        /* window * features floats */
 } det_device;
@@ -269,6 +270,12 @@ static float det_score(det *d, const float *x, float *contrib)
 
 iotad_err det_push(det *d, const char *device, double ts, const float *raw, det_result *res)
 {
+	return det_push_at(d, device, ts, ts, raw, res);
+}
+
+iotad_err det_push_at(det *d, const char *device, double ts, double now, const float *raw,
+		      det_result *res)
+{
 	det_result local;
 	det_device *dev;
 	size_t len;
@@ -278,7 +285,7 @@ iotad_err det_push(det *d, const char *device, double ts, const float *raw, det_
 	if (!res)
 		res = &local;
 	memset(res, 0, sizeof *res);
-	if (!d || !device || !raw || !isfinite(ts))
+	if (!d || !device || !raw || !isfinite(ts) || !isfinite(now))
 		return IOTAD_ERR_INVAL;
 	len = strnlen(device, DET_DEVICE_ID_MAX);
 	if (len == 0 || len >= DET_DEVICE_ID_MAX)
@@ -294,6 +301,7 @@ iotad_err det_push(det *d, const char *device, double ts, const float *raw, det_
 			return err;
 	}
 	dev->last_ts = ts;
+	dev->last_seen = now;
 
 	if (dev->alert.status == ALERT_STALE) {
 		/* The old window spans the silence: start a fresh one. */
@@ -332,7 +340,7 @@ void det_sweep(det *d, double now, det_stale_cb cb, void *ud)
 		return;
 	for (uint32_t i = 0; i < d->high; i++) {
 		det_device *dev = d->slots[i];
-		if (!dev || dev->alert.status == ALERT_STALE || !(now - dev->last_ts > d->cfg.stale_after))
+		if (!dev || dev->alert.status == ALERT_STALE || !(now - dev->last_seen > d->cfg.stale_after))
 			continue;
 		if (alert_stale(&dev->alert) == ALERT_EV_STALE) {
 			dev->seq++;
@@ -340,6 +348,55 @@ void det_sweep(det *d, double now, det_stale_cb cb, void *ud)
 				cb(ud, dev->id, dev->last_ts, dev->seq);
 		}
 	}
+}
+
+/* Unlink slot from its hash chain, free its device, recycle the slot. */
+static void det_remove(det *d, uint32_t slot)
+{
+	det_device *dev = d->slots[slot];
+	uint32_t *link = &d->buckets[dev->hash & (d->n_buckets - 1)];
+
+	while (*link != slot)
+		link = &d->next[*link];
+	*link = d->next[slot];
+	free(dev);
+	d->slots[slot] = NULL;
+	d->next[slot] = d->free_head;
+	d->free_head = slot;
+	d->count--;
+}
+
+size_t det_evict(det *d, double now, double idle_after)
+{
+	size_t n = 0;
+
+	if (!d || !isfinite(now) || !(idle_after >= 0.0))
+		return 0;
+	for (uint32_t i = 0; i < d->high; i++) {
+		det_device *dev = d->slots[i];
+		if (dev && now - dev->last_seen > idle_after) {
+			det_remove(d, i);
+			n++;
+		}
+	}
+	return n;
+}
+
+iotad_err det_score_window(det *d, const float *raw, size_t n, det_result *res)
+{
+	uint32_t F;
+
+	if (!d || !raw || !res || n != d->win_floats)
+		return IOTAD_ERR_INVAL;
+	memset(res, 0, sizeof *res);
+	F = d->features;
+	for (uint32_t t = 0; t < d->window; t++)
+		model_normalize(d->m, raw + (size_t)t * F, d->x + (size_t)t * F);
+	res->scored = true;
+	res->score = det_score(d, d->x, res->contrib);
+	res->threshold = d->cfg.thr.base;
+	res->anomalous = !(res->score < res->threshold);
+	return IOTAD_OK;
 }
 
 size_t det_device_count(const det *d)

@@ -525,6 +525,105 @@ static void test_stale_and_resume(void)
 	nn_free(&m.net);
 }
 
+/* Staleness follows the caller's arrival clock, not the device's own time:
+ * replayed history with old timestamps is not stale while it flows. */
+static void test_push_at_clock(void)
+{
+	struct stale_log log = {0};
+	model m;
+	det_config cfg;
+	det_result r;
+	float raw[TF];
+	det *d;
+
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
+	det_config_default(&cfg);
+	cfg.stale_after = 10.0;
+	d = make_det(&m, &cfg);
+	sample_of(raw, 0.5, 0.5, 0.5);
+	CU_ASSERT_EQUAL(det_push_at(d, "old", 1000.0, 1e6, raw, &r), IOTAD_OK);
+	CU_ASSERT_EQUAL(det_push_at(d, "old", 1001.0, NAN, raw, &r), IOTAD_ERR_INVAL);
+	det_sweep(d, 1e6 + 5, on_stale, &log);
+	CU_ASSERT_EQUAL(log.calls, 0);
+	det_sweep(d, 1e6 + 11, on_stale, &log);
+	CU_ASSERT_EQUAL(log.calls, 1);
+	CU_ASSERT_EQUAL(log.last_ts, 1000.0);   /* reported in device time */
+	det_destroy(d);
+	nn_free(&m.net);
+}
+
+static void test_evict(void)
+{
+	char name[16];
+	model m;
+	det_config cfg;
+	det_result r;
+	float raw[TF];
+	det *d;
+
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
+	det_config_default(&cfg);
+	cfg.max_devices = 4;
+	d = make_det(&m, &cfg);
+	sample_of(raw, 0.5, 0.5, 0.5);
+	/* d0 and d2 last spoke at 10, d1 and d3 at 50 */
+	for (int i = 0; i < 4; i++) {
+		snprintf(name, sizeof name, "d%d", i);
+		for (int k = 0; k < TW - 1; k++)
+			CU_ASSERT_EQUAL(det_push(d, name, i % 2 ? 50 : 10, raw, &r), IOTAD_OK);
+	}
+	CU_ASSERT_EQUAL(det_push(d, "d4", 60, raw, &r), IOTAD_ERR_FULL);
+	CU_ASSERT_EQUAL(det_evict(d, 60.0, 30.0), 2);
+	CU_ASSERT_EQUAL(det_device_count(d), 2);
+	CU_ASSERT_EQUAL(det_evict(d, 60.0, 30.0), 0);
+	/* freed slots take new devices; survivors keep their windows */
+	CU_ASSERT_EQUAL(det_push(d, "d4", 60, raw, &r), IOTAD_OK);
+	CU_ASSERT_FALSE(r.scored);
+	CU_ASSERT_EQUAL(det_push(d, "d1", 60, raw, &r), IOTAD_OK);
+	CU_ASSERT_TRUE(r.scored);
+	CU_ASSERT_EQUAL(det_push(d, "d3", 60, raw, &r), IOTAD_OK);
+	CU_ASSERT_TRUE(r.scored);
+	/* an evicted device comes back with an empty window */
+	CU_ASSERT_EQUAL(det_push(d, "d0", 60, raw, &r), IOTAD_OK);
+	CU_ASSERT_FALSE(r.scored);
+	CU_ASSERT_EQUAL(det_device_count(d), 4);
+	CU_ASSERT_EQUAL(det_push(d, "d2", 60, raw, &r), IOTAD_ERR_FULL);
+	CU_ASSERT_EQUAL(det_evict(d, 1000.0, 0.0), 4);
+	CU_ASSERT_EQUAL(det_device_count(d), 0);
+	det_destroy(d);
+	nn_free(&m.net);
+}
+
+static void test_score_window(void)
+{
+	float win[TW * TF];
+	model m;
+	det_config cfg;
+	det_result r;
+	det *d;
+
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
+	det_config_default(&cfg);
+	d = make_det(&m, &cfg);
+	for (int t = 0; t < TW; t++)
+		sample_of(win + t * TF, 0.5, 0.5, t == 2 ? 1.5 : 0.5);
+	CU_ASSERT_EQUAL(det_score_window(d, win, TW * TF, &r), IOTAD_OK);
+	CU_ASSERT_TRUE(r.scored);
+	CU_ASSERT_DOUBLE_EQUAL(r.score, 1.0 / (TW * TF), 1e-7);
+	CU_ASSERT_EQUAL(r.threshold, 0.1f);
+	CU_ASSERT_FALSE(r.anomalous);
+	CU_ASSERT_EQUAL(r.contrib[2], 1.0f);
+	CU_ASSERT_EQUAL(r.event, ALERT_EV_NONE);
+	sample_of(win, 2.5, 0.5, 0.5);
+	CU_ASSERT_EQUAL(det_score_window(d, win, TW * TF, &r), IOTAD_OK);
+	CU_ASSERT_TRUE(r.anomalous);
+	CU_ASSERT_DOUBLE_EQUAL(r.contrib[0], 4.0 / 5.0, 1e-6);
+	CU_ASSERT_EQUAL(det_score_window(d, win, TW * TF - 1, &r), IOTAD_ERR_INVAL);
+	CU_ASSERT_EQUAL(det_device_count(d), 0);
+	det_destroy(d);
+	nn_free(&m.net);
+}
+
 static void test_bytes_per_device(void)
 {
 	model m;
@@ -556,5 +655,8 @@ void init_detector_tests(void)
 	TEST_ADD(s, test_raise_then_clear);
 	TEST_ADD(s, test_threshold_from_model);
 	TEST_ADD(s, test_stale_and_resume);
+	TEST_ADD(s, test_push_at_clock);
+	TEST_ADD(s, test_evict);
+	TEST_ADD(s, test_score_window);
 	TEST_ADD(s, test_bytes_per_device);
 }

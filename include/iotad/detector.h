@@ -17,10 +17,12 @@
 #define DET_DEVICE_ID_MAX 128   /* bytes including NUL */
 
 typedef struct det_config {
-	uint32_t max_devices;   /* table bound; a new device beyond it is refused */
+	uint32_t max_devices;   /* table bound (1..10,000,000); a new device beyond it is refused */
 	int stride;             /* 0: the model's stride */
 	alert_params alert;
-	thr_params thr;         /* base/base_level 0: taken from the model */
+	thr_params thr;         /* base 0: model threshold; base_level 0: mean of the model's
+				 * calibration scores (threshold/2 without); alpha,
+				 * min_ratio, max_ratio 0: thr_params_default's */
 	double stale_after;     /* seconds of silence before stale; 0 disables */
 } det_config;
 
@@ -46,16 +48,29 @@ void det_destroy(det *d);
 /* Feed one raw sample (model->n_features floats, already checked finite) of
  * device at time ts (seconds). May score a window and produce an alert
  * event. Returns IOTAD_ERR_FULL if the device is new and the table is full,
- * IOTAD_ERR_INVAL if device is empty or too long. */
+ * IOTAD_ERR_INVAL if device is empty or too long. res may be NULL.
+ * A stale device that speaks again reports CLEARED and starts a fresh window
+ * (a window must not span the silence). Same as det_push_at(.., ts, ts, ..). */
 iotad_err det_push(det *d, const char *device, double ts, const float *raw, det_result *res);
+/* Same, with now = the caller's clock at arrival, against which det_sweep
+ * and det_evict measure silence; ts stays the device's time in events. */
+iotad_err det_push_at(det *d, const char *device, double ts, double now, const float *raw,
+		      det_result *res);
 
 /* Report devices silent for longer than stale_after at time now: calls cb
  * once per device turning stale. */
 typedef void (*det_stale_cb)(void *ud, const char *device, double last_ts, uint64_t seq);
 void det_sweep(det *d, double now, det_stale_cb cb, void *ud);
+/* Forget devices silent for longer than idle_after at time now (their state
+ * is freed and their slot reused). Returns how many were evicted. */
+size_t det_evict(det *d, double now, double idle_after);
+/* Score one window of raw samples (window * n_features floats, row-major)
+ * against the model's base threshold, outside any device's state. */
+iotad_err det_score_window(det *d, const float *raw, size_t n, det_result *res);
 
 size_t det_device_count(const det *d);
-/* Heap bytes one device costs at this model's shape (struct + window). */
+/* Heap bytes one device costs at this model's shape (struct + window + its
+ * share of the table's index arrays; malloc's own overhead not included). */
 size_t det_bytes_per_device(const det *d);
 const model *det_model(const det *d);
 
