@@ -1,2 +1,583 @@
-/* config.c */
-#include "iotad/error.h"
+/* config.c - YAML configuration: two levels of mappings (section: key:
+ * value), every key described once in a table with its type and range. */
+#include "iotad/config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <yaml.h>
+
+#include "iotad/alert.h"
+#include "iotad/log.h"
+#include "iotad/model.h"
+
+#define CFG_MAX_FILE (1 << 20)
+
+typedef enum cfg_type {
+	T_STR,      /* char[max] (max = buffer size) */
+	T_INT,      /* int in [min, max] */
+	T_U32,      /* uint32_t in [min, max] */
+	T_SIZE,     /* size_t in [min, max] */
+	T_BOOL,     /* true/false/yes/no */
+	T_FLOAT,    /* float in (min, max] */
+	T_DOUBLE,   /* double in [min, max] */
+	T_THR,      /* static | adaptive */
+	T_LOGLEVEL, /* error | warn | info | debug */
+} cfg_type;
+
+typedef struct cfg_key {
+	const char *section;
+	const char *name;
+	cfg_type type;
+	size_t off;
+	double min, max;
+} cfg_key;
+
+#define OFF(f) offsetof(iotad_config, f)
+
+static const cfg_key keys[] = {
+	{"mqtt", "uri", T_STR, OFF(broker_uri), 0, CFG_STR},
+	{"mqtt", "client_id", T_STR, OFF(client_id), 0, CFG_STR},
+	{"mqtt", "username", T_STR, OFF(username), 0, CFG_STR},
+	{"mqtt", "password_env", T_STR, OFF(password_env), 0, CFG_STR},
+	{"mqtt", "keepalive", T_INT, OFF(keepalive), 1, 3600},
+	{"mqtt", "clean_session", T_BOOL, OFF(clean_session), 0, 0},
+	{"mqtt", "max_inflight", T_INT, OFF(max_inflight), 1, 65535},
+	{"topics", "telemetry", T_STR, OFF(telemetry_filter), 0, CFG_STR},
+	{"topics", "device_level", T_INT, OFF(device_level), 0, 16},
+	{"topics", "alerts", T_STR, OFF(alert_prefix), 0, CFG_STR},
+	{"topics", "state", T_STR, OFF(state_prefix), 0, CFG_STR},
+	{"topics", "status", T_STR, OFF(status_topic), 0, CFG_STR},
+	{"topics", "qos_in", T_INT, OFF(qos_in), 0, 1},
+	{"topics", "qos_out", T_INT, OFF(qos_out), 0, 1},
+	{"model", "path", T_STR, OFF(model_path), 0, CFG_PATH},
+	{"model", "window", T_INT, OFF(window), 0, MODEL_MAX_WINDOW},
+	{"model", "stride", T_INT, OFF(stride), 0, MODEL_MAX_WINDOW},
+	{"detector", "max_devices", T_U32, OFF(max_devices), 1, 100000000},
+	{"detector", "threshold", T_THR, OFF(threshold), 0, 0},
+	{"detector", "threshold_alpha", T_FLOAT, OFF(threshold_alpha), 0, 1},
+	{"detector", "alert_k", T_INT, OFF(alert_k), 1, ALERT_MAX_N},
+	{"detector", "alert_n", T_INT, OFF(alert_n), 1, ALERT_MAX_N},
+	{"detector", "alert_m", T_INT, OFF(alert_m), 1, 255},
+	{"detector", "stale_after", T_DOUBLE, OFF(stale_after), 0, 31536000},
+	{"service", "max_payload", T_SIZE, OFF(max_payload), 16, 16 << 20},
+	{"service", "queue_size", T_U32, OFF(queue_size), 1, 16 << 20},
+	{"service", "log_level", T_LOGLEVEL, OFF(log_level), 0, 0},
+};
+
+#define N_KEYS (sizeof keys / sizeof keys[0])
+
+/* Parser state: where each key was set, for duplicate checks and for
+ * locating cross-field errors. */
+typedef struct cfg_ctx {
+	const char *name;
+	char *err;
+	size_t errlen;
+	yaml_mark_t where[N_KEYS];
+	bool set[N_KEYS];
+} cfg_ctx;
+
+void config_defaults(iotad_config *c)
+{
+	memset(c, 0, sizeof *c);
+	snprintf(c->broker_uri, sizeof c->broker_uri, "tcp://127.0.0.1:1883");
+	snprintf(c->client_id, sizeof c->client_id, "iotad");
+	snprintf(c->password_env, sizeof c->password_env, "IOTAD_MQTT_PASSWORD");
+	c->keepalive = 30;
+	c->clean_session = false;
+	c->max_inflight = 1024;
+	snprintf(c->telemetry_filter, sizeof c->telemetry_filter, "telemetry/+");
+	c->device_level = 1;
+	snprintf(c->alert_prefix, sizeof c->alert_prefix, "alerts");
+	snprintf(c->state_prefix, sizeof c->state_prefix, "state");
+	snprintf(c->status_topic, sizeof c->status_topic, "iotad/status");
+	c->qos_in = 1;
+	c->qos_out = 1;
+	snprintf(c->model_path, sizeof c->model_path, "models/temperature.json");
+	c->window = 0;
+	c->stride = 0;
+	c->alert_k = 3;
+	c->alert_n = 3;
+	c->alert_m = 5;
+	c->threshold = THR_ADAPTIVE;
+	c->threshold_alpha = 0.01f;
+	c->stale_after = 0;
+	c->max_devices = 10000;
+	c->max_payload = 4096;
+	c->queue_size = 65536;
+	c->log_level = LOG_INFO;
+}
+
+/* "name:line:col: message" (mark NULL: "name: message"). Returns err. */
+__attribute__((format(printf, 4, 5))) static iotad_err fail(cfg_ctx *x, const yaml_mark_t *mark,
+							     iotad_err err, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (!x->err || x->errlen == 0)
+		return err;
+	if (mark)
+		snprintf(x->err, x->errlen, "%s:%zu:%zu: %s", x->name, mark->line + 1,
+			 mark->column + 1, msg);
+	else
+		snprintf(x->err, x->errlen, "%s: %s", x->name, msg);
+	return err;
+}
+
+static const char *scalar(const yaml_event_t *ev)
+{
+	return (const char *)ev->data.scalar.value;
+}
+
+static bool is_null(const yaml_event_t *ev)
+{
+	const char *s = scalar(ev);
+	return ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	       (s[0] == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0);
+}
+
+static const char *event_what(yaml_event_type_t t)
+{
+	switch (t) {
+	case YAML_SEQUENCE_START_EVENT:
+		return "a sequence";
+	case YAML_MAPPING_START_EVENT:
+		return "a mapping";
+	case YAML_ALIAS_EVENT:
+		return "an alias";
+	case YAML_SCALAR_EVENT:
+		return "a scalar";
+	default:
+		return "end of a block";
+	}
+}
+
+static int parse_bool(const char *s, bool *out)
+{
+	if (strcasecmp(s, "true") == 0 || strcasecmp(s, "yes") == 0)
+		*out = true;
+	else if (strcasecmp(s, "false") == 0 || strcasecmp(s, "no") == 0)
+		*out = false;
+	else
+		return -1;
+	return 0;
+}
+
+/* Store one scalar value into the config field described by k. */
+static iotad_err set_value(cfg_ctx *x, const cfg_key *k, const yaml_event_t *ev, iotad_config *c)
+{
+	const char *s = scalar(ev);
+	size_t len = ev->data.scalar.length;
+	const yaml_mark_t *at = &ev->start_mark;
+	char *field = (char *)c + k->off;
+	char *end;
+
+	if (strlen(s) != len)
+		return fail(x, at, IOTAD_ERR_CONFIG, "%s.%s: NUL byte in value", k->section, k->name);
+	if (k->type != T_STR && ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return fail(x, at, IOTAD_ERR_CONFIG, "%s.%s: expected an unquoted value, got a quoted string",
+			    k->section, k->name);
+	switch (k->type) {
+	case T_STR:
+		if (is_null(ev))
+			s = "";
+		if (strlen(s) >= (size_t)k->max)
+			return fail(x, at, IOTAD_ERR_CONFIG, "%s.%s: longer than %d bytes", k->section,
+				    k->name, (int)k->max - 1);
+		memcpy(field, s, strlen(s) + 1);
+		return IOTAD_OK;
+	case T_BOOL:
+		if (parse_bool(s, (bool *)field) < 0)
+			return fail(x, at, IOTAD_ERR_CONFIG, "%s.%s: expected true or false, got '%s'",
+				    k->section, k->name, s);
+		return IOTAD_OK;
+	case T_THR:
+		if (thr_kind_parse(s, (thr_kind *)field) < 0)
+			return fail(x, at, IOTAD_ERR_CONFIG, "%s.%s: expected static or adaptive, got '%s'",
+				    k->section, k->name, s);
+		return IOTAD_OK;
+	case T_LOGLEVEL:
+		if (log_level_parse(s, (int *)field) < 0)
+			return fail(x, at, IOTAD_ERR_CONFIG,
+				    "%s.%s: expected error, warn, info or debug, got '%s'", k->section,
+				    k->name, s);
+		return IOTAD_OK;
+	case T_FLOAT:
+	case T_DOUBLE: {
+		errno = 0;
+		double v = strtod(s, &end);
+		if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v))
+			return fail(x, at, IOTAD_ERR_CONFIG, "%s.%s: expected a finite number, got '%s'",
+				    k->section, k->name, s);
+		bool low = k->type == T_FLOAT ? v <= k->min : v < k->min;
+		if (low || v > k->max)
+			return fail(x, at, IOTAD_ERR_CONFIG, "%s.%s: %g is out of range %s%g, %g]",
+				    k->section, k->name, v, k->type == T_FLOAT ? "(" : "[", k->min,
+				    k->max);
+		if (k->type == T_FLOAT)
+			*(float *)field = (float)v;
+		else
+			*(double *)field = v;
+		return IOTAD_OK;
+	}
+	case T_INT:
+	case T_U32:
+	case T_SIZE: {
+		errno = 0;
+		long long v = strtoll(s, &end, 10);
+		if (end == s || *end != '\0' || errno == ERANGE)
+			return fail(x, at, IOTAD_ERR_CONFIG, "%s.%s: expected an integer, got '%s'",
+				    k->section, k->name, s);
+		if (v < (long long)k->min || v > (long long)k->max)
+			return fail(x, at, IOTAD_ERR_CONFIG, "%s.%s: %lld is out of range [%lld, %lld]",
+				    k->section, k->name, v, (long long)k->min, (long long)k->max);
+		if (k->type == T_INT)
+			*(int *)field = (int)v;
+		else if (k->type == T_U32)
+			*(uint32_t *)field = (uint32_t)v;
+		else
+			*(size_t *)field = (size_t)v;
+		return IOTAD_OK;
+	}
+	}
+	return IOTAD_ERR_INVAL;
+}
+
+static int find_key(const char *section, const char *name)
+{
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static bool known_section(const char *section)
+{
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (strcmp(keys[i].section, section) == 0)
+			return true;
+	return false;
+}
+
+/* Next event; a YAML syntax error, an anchor or an alias is an error. */
+static iotad_err next(cfg_ctx *x, yaml_parser_t *p, yaml_event_t *ev)
+{
+	if (!yaml_parser_parse(p, ev)) {
+		yaml_mark_t m = p->problem_mark;
+		return fail(x, &m, IOTAD_ERR_PARSE, "YAML syntax error: %s%s%s",
+			    p->problem ? p->problem : "malformed input", p->context ? " " : "",
+			    p->context ? p->context : "");
+	}
+	const yaml_char_t *anchor = NULL;
+	if (ev->type == YAML_SCALAR_EVENT)
+		anchor = ev->data.scalar.anchor;
+	else if (ev->type == YAML_MAPPING_START_EVENT)
+		anchor = ev->data.mapping_start.anchor;
+	else if (ev->type == YAML_SEQUENCE_START_EVENT)
+		anchor = ev->data.sequence_start.anchor;
+	if (anchor || ev->type == YAML_ALIAS_EVENT) {
+		yaml_mark_t m = ev->start_mark;
+		yaml_event_delete(ev);
+		return fail(x, &m, IOTAD_ERR_CONFIG, "anchors and aliases are not supported");
+	}
+	return IOTAD_OK;
+}
+
+/* Body of one section, after its MAPPING_START: key: scalar pairs. */
+static iotad_err parse_section(cfg_ctx *x, yaml_parser_t *p, const char *section, iotad_config *c)
+{
+	yaml_event_t kev, vev;
+	iotad_err err;
+
+	for (;;) {
+		if ((err = next(x, p, &kev)))
+			return err;
+		if (kev.type == YAML_MAPPING_END_EVENT) {
+			yaml_event_delete(&kev);
+			return IOTAD_OK;
+		}
+		if (kev.type != YAML_SCALAR_EVENT) {
+			err = fail(x, &kev.start_mark, IOTAD_ERR_CONFIG, "%s: expected a key, got %s",
+				   section, event_what(kev.type));
+			yaml_event_delete(&kev);
+			return err;
+		}
+		int i = find_key(section, scalar(&kev));
+		if (i < 0)
+			err = fail(x, &kev.start_mark, IOTAD_ERR_CONFIG, "unknown key '%s' in section %s",
+				   scalar(&kev), section);
+		else if (x->set[i])
+			err = fail(x, &kev.start_mark, IOTAD_ERR_CONFIG,
+				   "duplicate key %s.%s (first set at line %zu)", section, keys[i].name,
+				   x->where[i].line + 1);
+		if (!err) {
+			x->set[i] = true;
+			x->where[i] = kev.start_mark;
+			err = next(x, p, &vev);
+		}
+		if (!err && vev.type != YAML_SCALAR_EVENT) {
+			err = fail(x, &vev.start_mark, IOTAD_ERR_CONFIG, "%s.%s: expected a value, got %s",
+				   section, keys[i].name, event_what(vev.type));
+			yaml_event_delete(&vev);
+		} else if (!err) {
+			err = set_value(x, &keys[i], &vev, c);
+			yaml_event_delete(&vev);
+		}
+		yaml_event_delete(&kev);
+		if (err)
+			return err;
+	}
+}
+
+/* Body of the top-level mapping: section: mapping pairs. */
+static iotad_err parse_top(cfg_ctx *x, yaml_parser_t *p, iotad_config *c)
+{
+	char seen[8][16] = {{0}};
+	int n_seen = 0;
+	yaml_event_t kev, vev;
+	iotad_err err;
+
+	for (;;) {
+		if ((err = next(x, p, &kev)))
+			return err;
+		if (kev.type == YAML_MAPPING_END_EVENT) {
+			yaml_event_delete(&kev);
+			return IOTAD_OK;
+		}
+		if (kev.type != YAML_SCALAR_EVENT || !known_section(scalar(&kev))) {
+			if (kev.type == YAML_SCALAR_EVENT)
+				err = fail(x, &kev.start_mark, IOTAD_ERR_CONFIG,
+					   "unknown section '%s' (expected mqtt, topics, model, detector or service)",
+					   scalar(&kev));
+			else
+				err = fail(x, &kev.start_mark, IOTAD_ERR_CONFIG,
+					   "expected a section name, got %s", event_what(kev.type));
+			yaml_event_delete(&kev);
+			return err;
+		}
+		for (int i = 0; i < n_seen && !err; i++)
+			if (strcmp(seen[i], scalar(&kev)) == 0)
+				err = fail(x, &kev.start_mark, IOTAD_ERR_CONFIG, "duplicate section %s",
+					   seen[i]);
+		if (!err && n_seen < 8)
+			snprintf(seen[n_seen++], sizeof seen[0], "%s", scalar(&kev));
+		if (!err)
+			err = next(x, p, &vev);
+		if (!err) {
+			if (vev.type == YAML_MAPPING_START_EVENT)
+				err = parse_section(x, p, scalar(&kev), c);
+			else if (!(vev.type == YAML_SCALAR_EVENT && is_null(&vev)))
+				err = fail(x, &vev.start_mark, IOTAD_ERR_CONFIG,
+					   "section %s: expected a mapping of keys, got %s", scalar(&kev),
+					   event_what(vev.type));
+			yaml_event_delete(&vev);
+		}
+		yaml_event_delete(&kev);
+		if (err)
+			return err;
+	}
+}
+
+/* The stream: empty, or one document holding a mapping (or nothing). */
+static iotad_err parse_stream(cfg_ctx *x, yaml_parser_t *p, iotad_config *c)
+{
+	yaml_event_t ev;
+	iotad_err err;
+	int docs = 0;
+
+	if ((err = next(x, p, &ev)))
+		return err;
+	yaml_event_delete(&ev); /* STREAM_START */
+	for (;;) {
+		if ((err = next(x, p, &ev)))
+			return err;
+		yaml_event_type_t t = ev.type;
+		yaml_mark_t at = ev.start_mark;
+		yaml_event_delete(&ev);
+		if (t == YAML_STREAM_END_EVENT)
+			return IOTAD_OK;
+		if (t != YAML_DOCUMENT_START_EVENT)
+			return fail(x, &at, IOTAD_ERR_CONFIG, "malformed YAML stream");
+		if (++docs > 1)
+			return fail(x, &at, IOTAD_ERR_CONFIG, "only one YAML document is allowed");
+		if ((err = next(x, p, &ev)))
+			return err;
+		t = ev.type;
+		at = ev.start_mark;
+		bool null_doc = t == YAML_SCALAR_EVENT && is_null(&ev);
+		yaml_event_delete(&ev);
+		if (t == YAML_MAPPING_START_EVENT)
+			err = parse_top(x, p, c);
+		else if (!null_doc)
+			err = fail(x, &at, IOTAD_ERR_CONFIG,
+				   "expected a mapping of sections at top level, got %s", event_what(t));
+		if (err)
+			return err;
+		if ((err = next(x, p, &ev)))
+			return err;
+		yaml_event_delete(&ev); /* DOCUMENT_END */
+	}
+}
+
+/* Valid MQTT filter: non-empty, '+' alone in its level, '#' alone and last. */
+static bool valid_filter(const char *f)
+{
+	if (!*f)
+		return false;
+	for (const char *s = f; *s; s++) {
+		bool level_start = s == f || s[-1] == '/';
+		bool level_end = s[1] == '\0' || s[1] == '/';
+		if (*s == '+' && !(level_start && level_end))
+			return false;
+		if (*s == '#' && !(level_start && s[1] == '\0'))
+			return false;
+	}
+	return true;
+}
+
+static const yaml_mark_t *mark_of(const cfg_ctx *x, const char *section, const char *name)
+{
+	int i = find_key(section, name);
+	return i >= 0 && x->set[i] ? &x->where[i] : NULL;
+}
+
+/* Rules across fields, then the password from the environment. */
+static iotad_err check(cfg_ctx *x, iotad_config *c)
+{
+	static const char *const schemes[] = {"tcp://", "ssl://", "mqtt://", "mqtts://"};
+	bool scheme_ok = false;
+
+	for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
+		size_t n = strlen(schemes[i]);
+		if (strncmp(c->broker_uri, schemes[i], n) == 0 && c->broker_uri[n] != '\0')
+			scheme_ok = true;
+	}
+	if (!scheme_ok)
+		return fail(x, mark_of(x, "mqtt", "uri"), IOTAD_ERR_CONFIG,
+			    "mqtt.uri: '%s' must be tcp://, ssl://, mqtt:// or mqtts:// followed by a host",
+			    c->broker_uri);
+	if (!c->client_id[0])
+		return fail(x, mark_of(x, "mqtt", "client_id"), IOTAD_ERR_CONFIG,
+			    "mqtt.client_id: must not be empty");
+	if (!valid_filter(c->telemetry_filter))
+		return fail(x, mark_of(x, "topics", "telemetry"), IOTAD_ERR_CONFIG,
+			    "topics.telemetry: '%s' is not a valid MQTT topic filter",
+			    c->telemetry_filter);
+	int levels = 1;
+	for (const char *s = c->telemetry_filter; *s; s++)
+		levels += *s == '/';
+	if (!strchr(c->telemetry_filter, '#') && c->device_level >= levels)
+		return fail(x, mark_of(x, "topics", "device_level"), IOTAD_ERR_CONFIG,
+			    "topics.device_level: %d is beyond the %d level(s) of '%s'",
+			    c->device_level, levels, c->telemetry_filter);
+	struct {
+		const char *name;
+		const char *value;
+	} plain[] = {{"alerts", c->alert_prefix}, {"state", c->state_prefix},
+		     {"status", c->status_topic}};
+	for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+		const char *v = plain[i].value;
+		if (!*v || strpbrk(v, "+#") || v[strlen(v) - 1] == '/')
+			return fail(x, mark_of(x, "topics", plain[i].name), IOTAD_ERR_CONFIG,
+				    "topics.%s: '%s' must be a non-empty topic without '+', '#' or a trailing '/'",
+				    plain[i].name, v);
+	}
+	if (!c->model_path[0])
+		return fail(x, mark_of(x, "model", "path"), IOTAD_ERR_CONFIG,
+			    "model.path: must not be empty");
+	if (c->alert_k > c->alert_n)
+		return fail(x, mark_of(x, "detector", "alert_k"), IOTAD_ERR_CONFIG,
+			    "detector.alert_k (%d) must not exceed detector.alert_n (%d)", c->alert_k,
+			    c->alert_n);
+
+	c->password[0] = '\0';
+	if (c->password_env[0]) {
+		const char *pw = getenv(c->password_env);
+		const yaml_mark_t *at = mark_of(x, "mqtt", "password_env");
+		if (!at)
+			at = mark_of(x, "mqtt", "username");
+		if (!pw && c->username[0])
+			return fail(x, at, IOTAD_ERR_CONFIG,
+				    "mqtt.password_env: environment variable %s is not set (username '%s' needs a password)",
+				    c->password_env, c->username);
+		if (pw && strlen(pw) >= sizeof c->password)
+			return fail(x, at, IOTAD_ERR_CONFIG,
+				    "mqtt.password_env: the value of %s is longer than %zu bytes",
+				    c->password_env, sizeof c->password - 1);
+		if (pw)
+			memcpy(c->password, pw, strlen(pw) + 1);
+	}
+	return IOTAD_OK;
+}
+
+iotad_err config_load_string(const char *name, const char *yaml, size_t len, iotad_config *c,
+			     char *err, size_t errlen)
+{
+	iotad_config tmp;
+	cfg_ctx ctx = {0}, *x = &ctx;
+	yaml_parser_t p;
+	iotad_err rc;
+
+	x->name = name ? name : "<config>";
+	x->err = err;
+	x->errlen = errlen;
+	if (err && errlen)
+		err[0] = '\0';
+	if (!yaml || !c)
+		return IOTAD_ERR_INVAL;
+	config_defaults(&tmp);
+	if (!yaml_parser_initialize(&p))
+		return IOTAD_ERR_NOMEM;
+	yaml_parser_set_input_string(&p, (const unsigned char *)yaml, len);
+	rc = parse_stream(x, &p, &tmp);
+	yaml_parser_delete(&p);
+	if (!rc)
+		rc = check(x, &tmp);
+	if (!rc)
+		*c = tmp;
+	explicit_bzero(tmp.password, sizeof tmp.password);
+	return rc;
+}
+
+iotad_err config_load(const char *path, iotad_config *c, char *err, size_t errlen)
+{
+	if (err && errlen)
+		err[0] = '\0';
+	if (!path || !c)
+		return IOTAD_ERR_INVAL;
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		int e = errno;
+		if (err && errlen)
+			snprintf(err, errlen, "%s: cannot open config file: %s", path, strerror(e));
+		return e == ENOENT ? IOTAD_ERR_NOTFOUND : IOTAD_ERR_IO;
+	}
+	char *buf = malloc(CFG_MAX_FILE + 1);
+	size_t n = buf ? fread(buf, 1, CFG_MAX_FILE + 1, f) : 0;
+	bool bad = buf && ferror(f);
+	fclose(f);
+	if (!buf)
+		return IOTAD_ERR_NOMEM;
+	iotad_err rc = IOTAD_ERR_IO;
+	if (bad) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: read error", path);
+	} else if (n > CFG_MAX_FILE) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: larger than %d bytes", path, CFG_MAX_FILE);
+		rc = IOTAD_ERR_RANGE;
+	} else {
+		rc = config_load_string(path, buf, n, c, err, errlen);
+	}
+	free(buf);
+	return rc;
+}

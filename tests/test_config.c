@@ -1,6 +1,339 @@
-/* test_config.c - unit tests of config. */
+/* test_config.c - unit tests of config: a full file, the defaults, every
+ * kind of error with its file:line:col, secrets from the environment. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "iotad/config.h"
+#include "iotad/log.h"
 #include "test.h"
+
+static iotad_err load(const char *yaml, iotad_config *c, char *err, size_t errlen)
+{
+	return config_load_string("t.yaml", yaml, strlen(yaml), c, err, errlen);
+}
+
+/* Field-by-field equality (a struct compare would include padding). */
+static void assert_same(const iotad_config *a, const iotad_config *b)
+{
+	CU_ASSERT_STRING_EQUAL(a->broker_uri, b->broker_uri);
+	CU_ASSERT_STRING_EQUAL(a->client_id, b->client_id);
+	CU_ASSERT_STRING_EQUAL(a->username, b->username);
+	CU_ASSERT_STRING_EQUAL(a->password_env, b->password_env);
+	CU_ASSERT_EQUAL(a->keepalive, b->keepalive);
+	CU_ASSERT_EQUAL(a->clean_session, b->clean_session);
+	CU_ASSERT_EQUAL(a->max_inflight, b->max_inflight);
+	CU_ASSERT_STRING_EQUAL(a->telemetry_filter, b->telemetry_filter);
+	CU_ASSERT_EQUAL(a->device_level, b->device_level);
+	CU_ASSERT_STRING_EQUAL(a->alert_prefix, b->alert_prefix);
+	CU_ASSERT_STRING_EQUAL(a->state_prefix, b->state_prefix);
+	CU_ASSERT_STRING_EQUAL(a->status_topic, b->status_topic);
+	CU_ASSERT_EQUAL(a->qos_in, b->qos_in);
+	CU_ASSERT_EQUAL(a->qos_out, b->qos_out);
+	CU_ASSERT_STRING_EQUAL(a->model_path, b->model_path);
+	CU_ASSERT_EQUAL(a->window, b->window);
+	CU_ASSERT_EQUAL(a->stride, b->stride);
+	CU_ASSERT_EQUAL(a->alert_k, b->alert_k);
+	CU_ASSERT_EQUAL(a->alert_n, b->alert_n);
+	CU_ASSERT_EQUAL(a->alert_m, b->alert_m);
+	CU_ASSERT_EQUAL(a->threshold, b->threshold);
+	CU_ASSERT_EQUAL(a->threshold_alpha, b->threshold_alpha);
+	CU_ASSERT_EQUAL(a->stale_after, b->stale_after);
+	CU_ASSERT_EQUAL(a->max_devices, b->max_devices);
+	CU_ASSERT_EQUAL(a->max_payload, b->max_payload);
+	CU_ASSERT_EQUAL(a->queue_size, b->queue_size);
+	CU_ASSERT_EQUAL(a->log_level, b->log_level);
+}
+
+static void test_defaults(void)
+{
+	static const char *const empties[] = {"", "# only a comment\n", "---\n", "~\n", "mqtt:\n"};
+	iotad_config d, c;
+	char err[256];
+
+	config_defaults(&d);
+	CU_ASSERT_STRING_EQUAL(d.broker_uri, "tcp://127.0.0.1:1883");
+	CU_ASSERT_STRING_EQUAL(d.telemetry_filter, "telemetry/+");
+	CU_ASSERT_EQUAL(d.keepalive, 30);
+	CU_ASSERT_EQUAL(d.alert_k, 3);
+	CU_ASSERT_EQUAL(d.alert_n, 3);
+	CU_ASSERT_EQUAL(d.alert_m, 5);
+	CU_ASSERT_EQUAL(d.threshold, THR_ADAPTIVE);
+	CU_ASSERT_EQUAL(d.threshold_alpha, 0.01f);
+	CU_ASSERT_EQUAL(d.max_devices, 10000);
+	CU_ASSERT_EQUAL(d.max_payload, 4096);
+	CU_ASSERT_EQUAL(d.queue_size, 65536);
+	CU_ASSERT_EQUAL(d.log_level, LOG_INFO);
+	CU_ASSERT_FALSE(d.clean_session);
+	for (size_t i = 0; i < sizeof empties / sizeof empties[0]; i++) {
+		memset(&c, 0x5a, sizeof c);
+		CU_ASSERT_EQUAL(load(empties[i], &c, err, sizeof err), IOTAD_OK);
+		assert_same(&c, &d);
+	}
+}
+
+static const char full_yaml[] =
+	"# every key, none at its default\n"
+	"mqtt:\n"
+	"  uri: mqtts://broker.example.com:8883\n"
+	"  client_id: iotad-7\n"
+	"  username: ''\n"
+	"  password_env: ''\n"
+	"  keepalive: 45\n"
+	"  clean_session: yes\n"
+	"  max_inflight: 2048\n"
+	"topics:\n"
+	"  telemetry: site/+/dev/#\n"
+	"  device_level: 3\n"
+	"  alerts: out/alerts\n"
+	"  state: out/state\n"
+	"  status: svc/iotad\n"
+	"  qos_in: 0\n"
+	"  qos_out: 0\n"
+	"model:\n"
+	"  path: /var/lib/iotad/model.json\n"
+	"  window: 16\n"
+	"  stride: 4\n"
+	"detector:\n"
+	"  max_devices: 500\n"
+	"  threshold: static\n"
+	"  threshold_alpha: 0.25\n"
+	"  alert_k: 2\n"
+	"  alert_n: 4\n"
+	"  alert_m: 7\n"
+	"  stale_after: 90.5\n"
+	"service:\n"
+	"  max_payload: 8192\n"
+	"  queue_size: 1000\n"
+	"  log_level: debug\n";
+
+static void test_full_file(void)
+{
+	iotad_config c;
+	char err[256] = "";
+
+	CU_ASSERT_EQUAL_FATAL(load(full_yaml, &c, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_STRING_EQUAL(err, "");
+	CU_ASSERT_STRING_EQUAL(c.broker_uri, "mqtts://broker.example.com:8883");
+	CU_ASSERT_STRING_EQUAL(c.client_id, "iotad-7");
+	CU_ASSERT_STRING_EQUAL(c.username, "");
+	CU_ASSERT_STRING_EQUAL(c.password_env, "");
+	CU_ASSERT_STRING_EQUAL(c.password, "");
+	CU_ASSERT_EQUAL(c.keepalive, 45);
+	CU_ASSERT_TRUE(c.clean_session);
+	CU_ASSERT_EQUAL(c.max_inflight, 2048);
+	CU_ASSERT_STRING_EQUAL(c.telemetry_filter, "site/+/dev/#");
+	CU_ASSERT_EQUAL(c.device_level, 3);
+	CU_ASSERT_STRING_EQUAL(c.alert_prefix, "out/alerts");
+	CU_ASSERT_STRING_EQUAL(c.state_prefix, "out/state");
+	CU_ASSERT_STRING_EQUAL(c.status_topic, "svc/iotad");
+	CU_ASSERT_EQUAL(c.qos_in, 0);
+	CU_ASSERT_EQUAL(c.qos_out, 0);
+	CU_ASSERT_STRING_EQUAL(c.model_path, "/var/lib/iotad/model.json");
+	CU_ASSERT_EQUAL(c.window, 16);
+	CU_ASSERT_EQUAL(c.stride, 4);
+	CU_ASSERT_EQUAL(c.max_devices, 500);
+	CU_ASSERT_EQUAL(c.threshold, THR_STATIC);
+	CU_ASSERT_EQUAL(c.threshold_alpha, 0.25f);
+	CU_ASSERT_EQUAL(c.alert_k, 2);
+	CU_ASSERT_EQUAL(c.alert_n, 4);
+	CU_ASSERT_EQUAL(c.alert_m, 7);
+	CU_ASSERT_EQUAL(c.stale_after, 90.5);
+	CU_ASSERT_EQUAL(c.max_payload, 8192);
+	CU_ASSERT_EQUAL(c.queue_size, 1000);
+	CU_ASSERT_EQUAL(c.log_level, LOG_DEBUG);
+}
+
+static void test_partial_and_flow(void)
+{
+	iotad_config c, d;
+	char err[256];
+
+	config_defaults(&d);
+	CU_ASSERT_EQUAL_FATAL(load("detector: {alert_m: 9, threshold: static}\n"
+				   "mqtt:\n  clean_session: True\n", &c, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL(c.alert_m, 9);
+	CU_ASSERT_EQUAL(c.threshold, THR_STATIC);
+	CU_ASSERT_TRUE(c.clean_session);
+	CU_ASSERT_EQUAL(c.keepalive, d.keepalive);
+	CU_ASSERT_STRING_EQUAL(c.broker_uri, d.broker_uri);
+	/* "#" filter: any device level is reachable */
+	CU_ASSERT_EQUAL(load("topics:\n  telemetry: '#'\n  device_level: 16\n", &c, err, sizeof err),
+			IOTAD_OK);
+	CU_ASSERT_EQUAL(c.device_level, 16);
+}
+
+static const struct bad_case {
+	const char *yaml;
+	const char *where; /* expected "t.yaml:L:C:" prefix */
+	const char *what;  /* substring of the message */
+} bad_cases[] = {
+	/* structure */
+	{"mqtt:\n  bogus: 1\n", "t.yaml:2:3:", "unknown key 'bogus'"},
+	{"mqtt:\n  keepalive: 5\nfoo:\n  a: 1\n", "t.yaml:3:1:", "unknown section 'foo'"},
+	{"mqtt:\n  keepalive: 5\n  client_id: a\n  keepalive: 6\n", "t.yaml:4:3:", "duplicate key mqtt.keepalive"},
+	{"mqtt:\n  keepalive: 5\nmqtt:\n  client_id: x\n", "t.yaml:3:1:", "duplicate section mqtt"},
+	{"mqtt:\n  keepalive:\n    a: 1\n", "t.yaml:3:5:", "got a mapping"},
+	{"mqtt:\n  uri: [a, b]\n", "t.yaml:2:8:", "got a sequence"},
+	{"- a\n- b\n", "t.yaml:1:1:", "got a sequence"},
+	{"hello\n", "t.yaml:1:1:", "got a scalar"},
+	{"mqtt: 5\n", "t.yaml:1:7:", "expected a mapping"},
+	{"mqtt:\n  ? [a]\n  : b\n", "t.yaml:2:5:", "expected a key"},
+	{"mqtt:\n  client_id: &a x\n", "t.yaml:2:14:", "anchors and aliases"},
+	{"mqtt:\n  client_id: x\n  username: *a\n", "t.yaml:3:13:", "anchors and aliases"},
+	{"mqtt: {}\n---\nmqtt: {}\n", "t.yaml:2:1:", "only one YAML document"},
+	/* libyaml syntax errors */
+	{"mqtt:\n  uri: \"unterminated\n", "t.yaml:3:1:", "YAML syntax error"},
+	{"mqtt:\n  keepalive: 5\n bad: 1\n", "t.yaml:3:2:", "YAML syntax error"},
+	{"mqtt:\n\tkeepalive: 5\n", "t.yaml:2:1:", "YAML syntax error"},
+	/* types and ranges */
+	{"mqtt:\n  keepalive: 30s\n", "t.yaml:2:14:", "expected an integer, got '30s'"},
+	{"mqtt:\n  keepalive: 0\n", "t.yaml:2:14:", "out of range [1, 3600]"},
+	{"mqtt:\n  keepalive: 99999999999999999999\n", "t.yaml:2:14:", "expected an integer"},
+	{"mqtt:\n  keepalive: \"30\"\n", "t.yaml:2:14:", "quoted"},
+	{"mqtt:\n  keepalive:\n", "t.yaml:2:13:", "expected an integer"},
+	{"mqtt:\n  max_inflight: 65536\n", "t.yaml:2:17:", "out of range"},
+	{"mqtt:\n  clean_session: maybe\n", "t.yaml:2:18:", "expected true or false"},
+	{"mqtt:\n  client_id: \"a\\0b\"\n", "t.yaml:2:14:", "NUL"},
+	{"detector:\n  threshold_alpha: nan\n", "t.yaml:2:20:", "finite"},
+	{"detector:\n  threshold_alpha: .inf\n", "t.yaml:2:20:", "finite"},
+	{"detector:\n  threshold_alpha: 1e999\n", "t.yaml:2:20:", "finite"},
+	{"detector:\n  threshold_alpha: 0\n", "t.yaml:2:20:", "out of range (0, 1]"},
+	{"detector:\n  threshold_alpha: 1.5\n", "t.yaml:2:20:", "out of range"},
+	{"detector:\n  stale_after: -1\n", "t.yaml:2:16:", "out of range"},
+	{"detector:\n  threshold: dynamic\n", "t.yaml:2:14:", "static or adaptive"},
+	{"detector:\n  alert_n: 33\n", "t.yaml:2:12:", "out of range [1, 32]"},
+	{"detector:\n  alert_m: 256\n", "t.yaml:2:12:", "out of range"},
+	{"detector:\n  max_devices: 0\n", "t.yaml:2:16:", "out of range"},
+	{"service:\n  log_level: verbose\n", "t.yaml:2:14:", "error, warn, info or debug"},
+	{"service:\n  max_payload: 10\n", "t.yaml:2:16:", "out of range"},
+	{"topics:\n  qos_out: 2\n", "t.yaml:2:12:", "out of range [0, 1]"},
+	{"topics:\n  device_level: 17\n", "t.yaml:2:17:", "out of range [0, 16]"},
+	{"model:\n  window: -1\n", "t.yaml:2:11:", "out of range"},
+	/* rules across fields (located at the key) */
+	{"detector:\n  alert_k: 4\n  alert_n: 3\n", "t.yaml:2:3:", "alert_k (4) must not exceed"},
+	{"mqtt:\n  uri: http://x\n", "t.yaml:2:3:", "mqtt.uri"},
+	{"mqtt:\n  uri: tcp://\n", "t.yaml:2:3:", "mqtt.uri"},
+	{"mqtt:\n  client_id: ''\n", "t.yaml:2:3:", "client_id"},
+	{"topics:\n  telemetry: tele#/x\n", "t.yaml:2:3:", "not a valid MQTT topic filter"},
+	{"topics:\n  telemetry: a/b+\n", "t.yaml:2:3:", "not a valid MQTT topic filter"},
+	{"topics:\n  telemetry: a/#/b\n", "t.yaml:2:3:", "not a valid MQTT topic filter"},
+	{"topics:\n  telemetry: \"\"\n", "t.yaml:2:3:", "not a valid MQTT topic filter"},
+	{"topics:\n  telemetry: a/+\n  device_level: 2\n", "t.yaml:3:3:", "beyond"},
+	{"topics:\n  alerts: alerts/+\n", "t.yaml:2:3:", "topics.alerts"},
+	{"topics:\n  state: st#\n", "t.yaml:2:3:", "topics.state"},
+	{"topics:\n  status: ''\n", "t.yaml:2:3:", "topics.status"},
+	{"model:\n  path: ''\n", "t.yaml:2:3:", "model.path"},
+};
+
+static void test_errors(void)
+{
+	for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
+		const struct bad_case *b = &bad_cases[i];
+		iotad_config c;
+		char err[512] = "";
+
+		config_defaults(&c);
+		c.keepalive = 77; /* a failed load leaves the config untouched */
+		iotad_err rc = load(b->yaml, &c, err, sizeof err);
+		CU_ASSERT(rc == IOTAD_ERR_CONFIG || rc == IOTAD_ERR_PARSE);
+		CU_ASSERT_EQUAL(c.keepalive, 77);
+		bool ok = strncmp(err, b->where, strlen(b->where)) == 0 && strstr(err, b->what);
+		if (!ok)
+			fprintf(stderr, "\ncase %zu: got '%s', want '%s ... %s'\n", i, err, b->where,
+				b->what);
+		CU_ASSERT(ok);
+	}
+}
+
+static void test_long_string(void)
+{
+	char yaml[600], err[512];
+	iotad_config c;
+
+	/* CFG_STR - 1 bytes fit, one more does not */
+	int n = snprintf(yaml, sizeof yaml, "mqtt:\n  client_id: %0*d\n", CFG_STR - 1, 0);
+	CU_ASSERT_FATAL(n > 0 && (size_t)n < sizeof yaml);
+	CU_ASSERT_EQUAL(load(yaml, &c, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL(strlen(c.client_id), CFG_STR - 1);
+	snprintf(yaml, sizeof yaml, "mqtt:\n  client_id: %0*d\n", CFG_STR, 0);
+	CU_ASSERT_EQUAL(load(yaml, &c, err, sizeof err), IOTAD_ERR_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "t.yaml:2:14: mqtt.client_id: longer than 255 bytes"));
+}
+
+static void test_password_env(void)
+{
+	const char *yaml = "mqtt:\n  username: bob\n  password_env: IOTAD_TEST_PW\n";
+	iotad_config c;
+	char err[512];
+
+	setenv("IOTAD_TEST_PW", "s3cret-pw", 1);
+	CU_ASSERT_EQUAL(load(yaml, &c, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_STRING_EQUAL(c.username, "bob");
+	CU_ASSERT_STRING_EQUAL(c.password, "s3cret-pw");
+	CU_ASSERT_STRING_EQUAL(c.password_env, "IOTAD_TEST_PW");
+	/* another error while the password is set: it is never echoed */
+	CU_ASSERT_EQUAL(load("mqtt:\n  username: bob\n  password_env: IOTAD_TEST_PW\n  keepalive: x\n",
+			     &c, err, sizeof err), IOTAD_ERR_CONFIG);
+	CU_ASSERT_PTR_NULL(strstr(err, "s3cret"));
+
+	unsetenv("IOTAD_TEST_PW");
+	CU_ASSERT_EQUAL(load(yaml, &c, err, sizeof err), IOTAD_ERR_CONFIG);
+	CU_ASSERT_EQUAL(strncmp(err, "t.yaml:3:3:", 11), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "IOTAD_TEST_PW"));
+	/* no username: an absent variable is fine, there is no password */
+	CU_ASSERT_EQUAL(load("mqtt:\n  password_env: IOTAD_TEST_PW\n", &c, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_STRING_EQUAL(c.password, "");
+	/* the default variable name, located at the username */
+	unsetenv("IOTAD_MQTT_PASSWORD");
+	CU_ASSERT_EQUAL(load("mqtt:\n  username: bob\n", &c, err, sizeof err), IOTAD_ERR_CONFIG);
+	CU_ASSERT_EQUAL(strncmp(err, "t.yaml:2:3:", 11), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "IOTAD_MQTT_PASSWORD"));
+}
+
+static void test_files(void)
+{
+	char path[1024], err[512];
+	iotad_config c, d;
+
+	config_defaults(&d);
+	/* the shipped sample: every key, all at their defaults */
+	snprintf(path, sizeof path, "%s/../../config/iotad.yaml", test_fixture_dir);
+	iotad_err rc = config_load(path, &c, err, sizeof err);
+	if (rc)
+		fprintf(stderr, "\n%s\n", err);
+	CU_ASSERT_EQUAL_FATAL(rc, IOTAD_OK);
+	assert_same(&c, &d);
+
+	/* missing file */
+	CU_ASSERT_EQUAL(config_load("/nonexistent/iotad.yaml", &c, err, sizeof err),
+			IOTAD_ERR_NOTFOUND);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "/nonexistent/iotad.yaml"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "No such file"));
+
+	/* errors in a file are prefixed with its path */
+	char tmp[] = "/tmp/iotad-cfg-XXXXXX";
+	int fd = mkstemp(tmp);
+	CU_ASSERT_FATAL(fd >= 0);
+	const char *bad = "service:\n  queue_size: 0\n";
+	CU_ASSERT_EQUAL(write(fd, bad, strlen(bad)), (ssize_t)strlen(bad));
+	close(fd);
+	CU_ASSERT_EQUAL(config_load(tmp, &c, err, sizeof err), IOTAD_ERR_CONFIG);
+	char want[64];
+	snprintf(want, sizeof want, "%s:2:15:", tmp);
+	CU_ASSERT_EQUAL(strncmp(err, want, strlen(want)), 0);
+	unlink(tmp);
+}
 
 void init_config_tests(void)
 {
+	CU_pSuite s = CU_add_suite("config", NULL, NULL);
+	TEST_ADD(s, test_defaults);
+	TEST_ADD(s, test_full_file);
+	TEST_ADD(s, test_partial_and_flow);
+	TEST_ADD(s, test_errors);
+	TEST_ADD(s, test_long_string);
+	TEST_ADD(s, test_password_env);
+	TEST_ADD(s, test_files);
 }
