@@ -140,27 +140,47 @@ static float nn_sigmoid(float z)
 	return e / (1.0f + e);
 }
 
-/* y = act(W x + b) for one layer. */
+static float nn_activate(nn_act act, float z)
+{
+	switch (act) {
+	case NN_RELU:
+		return z > 0.0f ? z : 0.0f;
+	case NN_SIGMOID:
+		return nn_sigmoid(z);
+	default:
+		return z;
+	}
+}
+
+/* y = act(W x + b) for one layer. Four rows are computed together so their
+ * independent sums overlap in the pipeline; each sum still runs over i in
+ * order, so the result is the same as one row at a time. */
 static void nn_layer_forward(const float *w, const float *b, const float *x, int in,
 			     float *y, int out, nn_act act)
 {
-	for (int o = 0; o < out; o++) {
+	int o = 0;
+	for (; o + 4 <= out; o += 4) {
+		const float *r0 = w + (size_t)o * in;
+		const float *r1 = r0 + in, *r2 = r1 + in, *r3 = r2 + in;
+		double s0 = b[o], s1 = b[o + 1], s2 = b[o + 2], s3 = b[o + 3];
+		for (int i = 0; i < in; i++) {
+			double xi = x[i];
+			s0 += r0[i] * xi;
+			s1 += r1[i] * xi;
+			s2 += r2[i] * xi;
+			s3 += r3[i] * xi;
+		}
+		y[o] = nn_activate(act, (float)s0);
+		y[o + 1] = nn_activate(act, (float)s1);
+		y[o + 2] = nn_activate(act, (float)s2);
+		y[o + 3] = nn_activate(act, (float)s3);
+	}
+	for (; o < out; o++) {
 		const float *row = w + (size_t)o * in;
 		double s = b[o];
 		for (int i = 0; i < in; i++)
-			s += (double)row[i] * x[i];
-		float z = (float)s;
-		switch (act) {
-		case NN_RELU:
-			y[o] = z > 0.0f ? z : 0.0f;
-			break;
-		case NN_SIGMOID:
-			y[o] = nn_sigmoid(z);
-			break;
-		default:
-			y[o] = z;
-			break;
-		}
+			s += row[i] * (double)x[i];
+		y[o] = nn_activate(act, (float)s);
 	}
 }
 

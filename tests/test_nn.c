@@ -465,6 +465,10 @@ static void test_init_weights(void)
 	CU_ASSERT_FATAL(nn_init(&c, 4, sizes, act) == IOTAD_OK);
 	nn_init_weights(&a, 42);
 	nn_init_weights(&b, 42);
+	/* Re-initialising a used network gives the same weights as a fresh one. */
+	for (size_t i = 0; i < b.n_params; i++)
+		b.params[i] = 3.0f;
+	nn_init_weights(&b, 42);
 	nn_init_weights(&c, 43);
 	CU_ASSERT(memcmp(a.params, b.params, a.n_params * sizeof(float)) == 0);
 	size_t same = 0;
