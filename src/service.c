@@ -214,7 +214,7 @@ static void handle(svc *s, const svc_msg *msg)
 		return;
 	}
 	det_result res;
-	iotad_err err = det_push(s->det, device, ts, s->values, &res);
+	iotad_err err = det_push_at(s->det, device, ts, wall_now(), s->values, &res);
 	if (err == IOTAD_ERR_FULL) {
 		reject(s, msg, REJ_DEVICE_CAP, NULL);
 		return;
