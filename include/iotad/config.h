@@ -47,7 +47,10 @@ typedef struct iotad_config {
 
 /* Defaults as commented above. */
 void config_defaults(iotad_config *c);
-/* Load a YAML file over the defaults. On error err holds "file:line:col: message". */
+/* Load a YAML file over the defaults. On error err holds "file:line:col: message"
+ * and c is untouched. password is read from the variable named by password_env
+ * (missing is an error only when username is set). Returns IOTAD_OK,
+ * IOTAD_ERR_NOTFOUND/IO (file), IOTAD_ERR_PARSE (YAML syntax) or IOTAD_ERR_CONFIG. */
 iotad_err config_load(const char *path, iotad_config *c, char *err, size_t errlen);
 /* Same from a string; name is used in messages in place of the file. */
 iotad_err config_load_string(const char *name, const char *yaml, size_t len, iotad_config *c,
