@@ -133,6 +133,19 @@ __attribute__((format(printf, 4, 5))) static iotad_err fail(cfg_ctx *x, const ya
 	return err;
 }
 
+/* fail() for a value of key k: the message is prefixed with "section.key: ". */
+__attribute__((format(printf, 4, 5))) static iotad_err fail_key(cfg_ctx *x, const yaml_mark_t *mark,
+								 const cfg_key *k, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return fail(x, mark, IOTAD_ERR_CONFIG, "%s.%s: %s", k->section, k->name, msg);
+}
+
 static const char *scalar(const yaml_event_t *ev)
 {
 	return (const char *)ev->data.scalar.value;
@@ -176,53 +189,44 @@ static int parse_bool(const char *s, bool *out)
 static iotad_err set_value(cfg_ctx *x, const cfg_key *k, const yaml_event_t *ev, iotad_config *c)
 {
 	const char *s = scalar(ev);
-	size_t len = ev->data.scalar.length;
 	const yaml_mark_t *at = &ev->start_mark;
 	char *field = (char *)c + k->off;
 	char *end;
 
-	if (strlen(s) != len)
-		return fail(x, at, IOTAD_ERR_CONFIG, "%s.%s: NUL byte in value", k->section, k->name);
+	if (strlen(s) != ev->data.scalar.length)
+		return fail_key(x, at, k, "NUL byte in value");
 	if (k->type != T_STR && ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return fail(x, at, IOTAD_ERR_CONFIG, "%s.%s: expected an unquoted value, got a quoted string",
-			    k->section, k->name);
+		return fail_key(x, at, k, "expected an unquoted value, got a quoted string");
 	switch (k->type) {
 	case T_STR:
 		if (is_null(ev))
 			s = "";
 		if (strlen(s) >= (size_t)k->max)
-			return fail(x, at, IOTAD_ERR_CONFIG, "%s.%s: longer than %d bytes", k->section,
-				    k->name, (int)k->max - 1);
+			return fail_key(x, at, k, "longer than %d bytes", (int)k->max - 1);
 		memcpy(field, s, strlen(s) + 1);
 		return IOTAD_OK;
 	case T_BOOL:
 		if (parse_bool(s, (bool *)field) < 0)
-			return fail(x, at, IOTAD_ERR_CONFIG, "%s.%s: expected true or false, got '%s'",
-				    k->section, k->name, s);
+			return fail_key(x, at, k, "expected true or false, got '%s'", s);
 		return IOTAD_OK;
 	case T_THR:
 		if (thr_kind_parse(s, (thr_kind *)field) < 0)
-			return fail(x, at, IOTAD_ERR_CONFIG, "%s.%s: expected static or adaptive, got '%s'",
-				    k->section, k->name, s);
+			return fail_key(x, at, k, "expected static or adaptive, got '%s'", s);
 		return IOTAD_OK;
 	case T_LOGLEVEL:
 		if (log_level_parse(s, (int *)field) < 0)
-			return fail(x, at, IOTAD_ERR_CONFIG,
-				    "%s.%s: expected error, warn, info or debug, got '%s'", k->section,
-				    k->name, s);
+			return fail_key(x, at, k, "expected error, warn, info or debug, got '%s'", s);
 		return IOTAD_OK;
 	case T_FLOAT:
 	case T_DOUBLE: {
 		errno = 0;
 		double v = strtod(s, &end);
 		if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v))
-			return fail(x, at, IOTAD_ERR_CONFIG, "%s.%s: expected a finite number, got '%s'",
-				    k->section, k->name, s);
+			return fail_key(x, at, k, "expected a finite number, got '%s'", s);
 		bool low = k->type == T_FLOAT ? v <= k->min : v < k->min;
 		if (low || v > k->max)
-			return fail(x, at, IOTAD_ERR_CONFIG, "%s.%s: %g is out of range %s%g, %g]",
-				    k->section, k->name, v, k->type == T_FLOAT ? "(" : "[", k->min,
-				    k->max);
+			return fail_key(x, at, k, "%g is out of range %s%g, %g]", v,
+					k->type == T_FLOAT ? "(" : "[", k->min, k->max);
 		if (k->type == T_FLOAT)
 			*(float *)field = (float)v;
 		else
@@ -235,11 +239,10 @@ static iotad_err set_value(cfg_ctx *x, const cfg_key *k, const yaml_event_t *ev,
 		errno = 0;
 		long long v = strtoll(s, &end, 10);
 		if (end == s || *end != '\0' || errno == ERANGE)
-			return fail(x, at, IOTAD_ERR_CONFIG, "%s.%s: expected an integer, got '%s'",
-				    k->section, k->name, s);
+			return fail_key(x, at, k, "expected an integer, got '%s'", s);
 		if (v < (long long)k->min || v > (long long)k->max)
-			return fail(x, at, IOTAD_ERR_CONFIG, "%s.%s: %lld is out of range [%lld, %lld]",
-				    k->section, k->name, v, (long long)k->min, (long long)k->max);
+			return fail_key(x, at, k, "%lld is out of range [%lld, %lld]", v,
+					(long long)k->min, (long long)k->max);
 		if (k->type == T_INT)
 			*(int *)field = (int)v;
 		else if (k->type == T_U32)
