@@ -508,15 +508,12 @@ iotad_err model_load_buffer(const char *json, size_t len, model *m, char *err, s
 			off = end && end >= buf && end <= buf + len ? (size_t)(end - buf) : len;
 		int line, col;
 		text_pos(buf, off, &line, &col);
-		if (!root && off >= len)
-			seterr(err, errlen, "model: JSON parse error: unexpected end of input at "
-			       "line %d col %d (byte %zu)", line, col, off);
-		else if (!root)
-			seterr(err, errlen, "model: JSON parse error at line %d col %d (byte %zu)",
-			       line, col, off);
+		if (!root)
+			seterr(err, errlen, "model: JSON parse error near line %d col %d (byte %zu "
+			       "of %zu)", line, col, off, len);
 		else
 			seterr(err, errlen, "model: trailing data after the JSON object at line %d "
-			       "col %d (byte %zu)", line, col, off);
+			       "col %d (byte %zu of %zu)", line, col, off, len);
 		cJSON_Delete(root);
 		free(buf);
 		return IOTAD_ERR_PARSE;
