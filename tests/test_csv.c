@@ -1,6 +1,273 @@
-/* test_csv.c - unit tests of csv. */
+/* test_csv.c - unit tests of csv: quoting, CRLF, column selection, errors
+ * naming file:line and column, a generated large file and a real SKAB file. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "iotad/csv.h"
 #include "test.h"
+
+static char csv_dir[64];
+static char csv_path[128];
+
+static int csv_setup(void)
+{
+	snprintf(csv_dir, sizeof csv_dir, "/tmp/iotad-csv-XXXXXX");
+	if (!mkdtemp(csv_dir))
+		return 1;
+	snprintf(csv_path, sizeof csv_path, "%s/in.csv", csv_dir);
+	return 0;
+}
+
+static int csv_teardown(void)
+{
+	unlink(csv_path);
+	rmdir(csv_dir);
+	return 0;
+}
+
+static void write_file(const char *text)
+{
+	FILE *f = fopen(csv_path, "wb");
+	CU_ASSERT_FATAL(f != NULL);
+	fputs(text, f);
+	fclose(f);
+}
+
+static const char good_text[] =
+	"\xEF\xBB\xBF\"time\";\"a\";\"b c\";label\r\n"
+	"2020-01-01 00:00:00;1.5;-2;\"ok\"\r\n"
+	"2020-01-01 00:00:01; 3e2 ;\"4\";\"x;\"\"y\"\"\"\r\n"
+	"2020-01-01 00:00:02;-0.25;1e-3;\r\n"
+	"\r\n"
+	"\n";
+
+static void test_good_selected(void)
+{
+	write_file(good_text);
+	const char *cols[] = {"b c", "a"};
+	csv_table t;
+	char err[256] = "";
+	iotad_err rc = csv_read(csv_path, ';', cols, 2, NULL, 0, &t, err, sizeof err);
+	if (rc)
+		fprintf(stderr, "\n  %s\n", err);
+	CU_ASSERT_EQUAL_FATAL(rc, IOTAD_OK);
+	CU_ASSERT_EQUAL(t.n_cols, 2);
+	CU_ASSERT_EQUAL_FATAL(t.n_rows, 3);
+	CU_ASSERT_STRING_EQUAL(t.names[0], "b c");
+	CU_ASSERT_STRING_EQUAL(t.names[1], "a");
+	const float want[] = {-2.0f, 1.5f, 4.0f, 300.0f, 1e-3f, -0.25f};
+	for (int i = 0; i < 6; i++)
+		CU_ASSERT_EQUAL(t.data[i], want[i]);
+	csv_free(&t);
+	csv_free(&t); /* idempotent */
+}
+
+static void test_good_auto(void)
+{
+	write_file(good_text);
+	/* Every column but "b c": the time stamp and the text label are not numbers. */
+	const char *skip[] = {"b c", "not-in-this-file"};
+	csv_table t;
+	char err[256] = "";
+	iotad_err rc = csv_read(csv_path, ';', NULL, 0, skip, 2, &t, err, sizeof err);
+	CU_ASSERT_EQUAL_FATAL(rc, IOTAD_OK);
+	CU_ASSERT_EQUAL_FATAL(t.n_cols, 1);
+	CU_ASSERT_STRING_EQUAL(t.names[0], "a");
+	CU_ASSERT_EQUAL_FATAL(t.n_rows, 3);
+	CU_ASSERT_EQUAL(t.data[1], 300.0f);
+	csv_free(&t);
+
+	/* Without skip: a and b c. */
+	rc = csv_read(csv_path, ';', NULL, 0, NULL, 0, &t, err, sizeof err);
+	CU_ASSERT_EQUAL_FATAL(rc, IOTAD_OK);
+	CU_ASSERT_EQUAL_FATAL(t.n_cols, 2);
+	CU_ASSERT_STRING_EQUAL(t.names[1], "b c");
+	CU_ASSERT_EQUAL(t.data[5], 1e-3f);
+	csv_free(&t);
+
+	/* A comma file with LF endings and no trailing newline. */
+	write_file("x,y\n1,2\n3,4");
+	rc = csv_read(csv_path, ',', NULL, 0, NULL, 0, &t, err, sizeof err);
+	CU_ASSERT_EQUAL_FATAL(rc, IOTAD_OK);
+	CU_ASSERT_EQUAL(t.n_rows, 2);
+	CU_ASSERT_EQUAL(t.data[3], 4.0f);
+	csv_free(&t);
+}
+
+struct err_case {
+	const char *text;
+	const char *col;  /* selected column (NULL: automatic) */
+	iotad_err rc;
+	const char *want[3];
+};
+
+static const struct err_case err_cases[] = {
+	{"a;b\n1;2\n", "zzz", IOTAD_ERR_NOTFOUND,
+	 {"column \"zzz\" not found", "available: \"a\", \"b\"", NULL}},
+	{"a;b\n1;2\n3;abc\n", "b", IOTAD_ERR_PARSE, {":3: column \"b\": not a number: \"abc\"", NULL}},
+	{"a;b\n1;2\n3;\n", "b", IOTAD_ERR_PARSE, {":3: column \"b\": not a number: \"\"", NULL}},
+	{"a;b\n1;nan\n", "b", IOTAD_ERR_PARSE, {":2: column \"b\": not a number: \"nan\"", NULL}},
+	{"a;b\n1;-inf\n", "b", IOTAD_ERR_PARSE, {":2:", "\"-inf\"", NULL}},
+	{"a;b\n1;1e39\n", "b", IOTAD_ERR_PARSE, {":2:", "\"1e39\"", NULL}},
+	{"a;b\n1;2x\n", "b", IOTAD_ERR_PARSE, {":2:", "\"2x\"", NULL}},
+	{"a;b\n1;2\n3\n", "a", IOTAD_ERR_PARSE, {":3: expected 2 fields, got 1", NULL}},
+	{"a;b\n1;2;3\n", "a", IOTAD_ERR_PARSE, {":2: expected 2 fields, got 3", NULL}},
+	{"a;b\n1;2\n\n3;4\n", "a", IOTAD_ERR_PARSE, {":3: blank line", NULL}},
+	{"a;b\n1;\"2\n", "a", IOTAD_ERR_PARSE, {":2: malformed quoted field", NULL}},
+	{"a;b\n1;\"2\"x\n", "a", IOTAD_ERR_PARSE, {":2: malformed quoted field", NULL}},
+	{"\"a;b\n1;2\n", "a", IOTAD_ERR_PARSE, {":1: malformed quoted field in the header", NULL}},
+	{"a;b;a\n1;2;3\n", "a", IOTAD_ERR_PARSE, {"\"a\" appears twice", NULL}},
+	{"", "a", IOTAD_ERR_PARSE, {"empty file", NULL}},
+	{"\n\r\n", NULL, IOTAD_ERR_PARSE, {"empty file", NULL}},
+	{"t;s\nx;y\n", NULL, IOTAD_ERR_NOTFOUND, {":2: no numeric column", NULL}},
+};
+
+static void test_errors(void)
+{
+	for (size_t i = 0; i < sizeof err_cases / sizeof err_cases[0]; i++) {
+		const struct err_case *c = &err_cases[i];
+		write_file(c->text);
+		csv_table t;
+		char err[512] = "";
+		iotad_err rc = csv_read(csv_path, ';', c->col ? &c->col : NULL, c->col ? 1 : 0, NULL,
+					0, &t, err, sizeof err);
+		int ok = rc == c->rc && strstr(err, csv_path) != NULL;
+		for (int k = 0; k < 3 && c->want[k]; k++)
+			ok &= strstr(err, c->want[k]) != NULL;
+		if (!ok)
+			fprintf(stderr, "\n  case %zu: rc %d, err \"%s\"\n", i, (int)rc, err);
+		CU_ASSERT(ok);
+		CU_ASSERT_PTR_NULL(t.data);
+		CU_ASSERT_PTR_NULL(t.names);
+		csv_free(&t);
+	}
+	csv_table t;
+	char err[256] = "";
+	char absent[160];
+	snprintf(absent, sizeof absent, "%s/absent.csv", csv_dir);
+	CU_ASSERT_EQUAL(csv_read(absent, ',', NULL, 0, NULL, 0, &t, err, sizeof err),
+			IOTAD_ERR_NOTFOUND);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "absent.csv"));
+	CU_ASSERT_EQUAL(csv_read(csv_path, '"', NULL, 0, NULL, 0, &t, err, sizeof err),
+			IOTAD_ERR_INVAL);
+}
+
+static void test_header_only(void)
+{
+	write_file("a,b\r\n");
+	const char *cols[] = {"b"};
+	csv_table t;
+	char err[256] = "";
+	CU_ASSERT_EQUAL_FATAL(csv_read(csv_path, ',', cols, 1, NULL, 0, &t, err, sizeof err),
+			      IOTAD_OK);
+	CU_ASSERT_EQUAL(t.n_rows, 0);
+	CU_ASSERT_EQUAL(t.n_cols, 1);
+	csv_free(&t);
+}
+
+/* Many rows force the arrays to grow; values follow a closed form. */
+static void test_large(void)
+{
+	enum { N = 50000 };
+	FILE *f = fopen(csv_path, "w");
+	CU_ASSERT_FATAL(f != NULL);
+	fputs("i\ttwice\tname\n", f);
+	for (int i = 0; i < N; i++)
+		fprintf(f, "%d\t%d.5\t\"row %d\"\n", i, 2 * i, i);
+	fclose(f);
+	const char *cols[] = {"twice", "i"};
+	csv_table t;
+	char err[256] = "";
+	CU_ASSERT_EQUAL_FATAL(csv_read(csv_path, '\t', cols, 2, NULL, 0, &t, err, sizeof err),
+			      IOTAD_OK);
+	CU_ASSERT_EQUAL_FATAL(t.n_rows, N);
+	int bad = 0;
+	for (int i = 0; i < N; i++)
+		bad += t.data[2 * i] != (float)(2 * i) + 0.5f || t.data[2 * i + 1] != (float)i;
+	CU_ASSERT_EQUAL(bad, 0);
+	csv_free(&t);
+}
+
+/* SKAB lives in shared/ beside the repository; IOTAD_SKAB_DIR overrides. */
+static const char *skab_dir(char *buf, size_t len)
+{
+	const char *env = getenv("IOTAD_SKAB_DIR");
+	struct stat st;
+	if (env && stat(env, &st) == 0)
+		return env;
+	snprintf(buf, len, "%s/../../../shared/datasets/skab", test_fixture_dir);
+	if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode))
+		return buf;
+	snprintf(buf, len, "/work/shared/datasets/skab");
+	if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode))
+		return buf;
+	return NULL;
+}
+
+static void test_skab(void)
+{
+	char dir[512], path[600];
+	const char *d = skab_dir(dir, sizeof dir);
+	if (!d) {
+		CU_PASS("SKAB data set not present: skipped");
+		fprintf(stderr, "(SKAB not found, skipped) ");
+		return;
+	}
+	snprintf(path, sizeof path, "%s/valve1/1.csv", d);
+	/* Independent count: data lines start with the year of their time stamp. */
+	FILE *f = fopen(path, "r");
+	CU_ASSERT_FATAL(f != NULL);
+	char line[1024];
+	size_t lines = 0;
+	while (fgets(line, sizeof line, f))
+		lines += line[0] >= '0' && line[0] <= '9';
+	fclose(f);
+
+	const char *cols[] = {"Accelerometer1RMS", "Volume Flow RateRMS", "anomaly"};
+	csv_table t;
+	char err[256] = "";
+	iotad_err rc = csv_read(path, ';', cols, 3, NULL, 0, &t, err, sizeof err);
+	if (rc)
+		fprintf(stderr, "\n  %s\n", err);
+	CU_ASSERT_EQUAL_FATAL(rc, IOTAD_OK);
+	CU_ASSERT_EQUAL(t.n_rows, 1145); /* wc -l gives 1146 lines with the header */
+	CU_ASSERT_EQUAL(t.n_rows, lines);
+	CU_ASSERT_EQUAL(t.data[0], 0.0270797f);
+	CU_ASSERT_EQUAL(t.data[1], 32.0f);
+	size_t last = (t.n_rows - 1) * 3;
+	CU_ASSERT_EQUAL(t.data[last], 0.0266961f);
+	CU_ASSERT_EQUAL(t.data[last + 1], 31.999f);
+	int labels_ok = 1, anomalies = 0;
+	for (size_t i = 0; i < t.n_rows; i++) {
+		float a = t.data[i * 3 + 2];
+		labels_ok &= a == 0.0f || a == 1.0f;
+		anomalies += a == 1.0f;
+	}
+	CU_ASSERT(labels_ok);
+	CU_ASSERT(anomalies > 0 && anomalies < (int)t.n_rows);
+	csv_free(&t);
+
+	/* Automatic selection drops the datetime column. */
+	const char *skip[] = {"anomaly", "changepoint"};
+	rc = csv_read(path, ';', NULL, 0, skip, 2, &t, err, sizeof err);
+	CU_ASSERT_EQUAL_FATAL(rc, IOTAD_OK);
+	CU_ASSERT_EQUAL(t.n_cols, 8);
+	CU_ASSERT_STRING_EQUAL(t.names[0], "Accelerometer1RMS");
+	CU_ASSERT_STRING_EQUAL(t.names[7], "Volume Flow RateRMS");
+	csv_free(&t);
+}
 
 void init_csv_tests(void)
 {
+	CU_pSuite s = CU_add_suite("csv", csv_setup, csv_teardown);
+	TEST_ADD(s, test_good_selected);
+	TEST_ADD(s, test_good_auto);
+	TEST_ADD(s, test_errors);
+	TEST_ADD(s, test_header_only);
+	TEST_ADD(s, test_large);
+	TEST_ADD(s, test_skab);
 }
