@@ -240,7 +240,7 @@ static int parse_args(int argc, char **argv, sim_cli *c)
 	double duration = c->so.duration;
 
 	opterr = 0;
-	optind = 1;
+	optind = 0; /* glibc: rescan from scratch on every call */
 	int ch, r = 0;
 	while (r == 0 && (ch = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
 		const char *v = optarg;
@@ -425,7 +425,8 @@ static int run_csv(sim *s, const sim_cli *c)
 	if (!f)
 		return 1;
 	static char iobuf[1 << 16];
-	setvbuf(f, iobuf, _IOFBF, sizeof iobuf);
+	if (!is_stdout)
+		setvbuf(f, iobuf, _IOFBF, sizeof iobuf);
 	char names[64][16];
 	int cached = c->so.n_devices < 64 ? c->so.n_devices : 64;
 	for (int d = 0; d < cached; d++)
@@ -628,6 +629,8 @@ static int run_publish(sim *s, const sim_cli *c)
 				SIM_CONNECT_S);
 		else
 			rc = 0;
+		if (sim_stop)
+			fprintf(stderr, "iotad sim: stopped before connecting; nothing published\n");
 		goto out;
 	}
 	if (!c->quiet)
@@ -676,12 +679,12 @@ int cmd_sim(int argc, char **argv)
 		fprintf(stderr, "iotad sim: cannot plan the run: %s\n", iotad_strerror(err));
 		return 2;
 	}
-	struct sigaction sa;
+	struct sigaction sa, old_int, old_term;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = sim_on_signal;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
 	sim_stop = 0;
 
 	int rc = 0;
@@ -690,5 +693,7 @@ int cmd_sim(int argc, char **argv)
 	if (rc == 0)
 		rc = c.csv_path ? run_csv(s, &c) : run_publish(s, &c);
 	sim_destroy(s);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
 	return rc;
 }
