@@ -20,7 +20,7 @@ done
 
 scripts/deps.sh
 scripts/build.sh >/dev/null
-iotad=$root/${IOTAD_BUILD:-build}/iotad
+iotad=$root/${IOTAD_BUILD:-build}/src/iotad
 run=$root/demo-run
 mkdir -p "$run"
 pids=()

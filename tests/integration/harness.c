@@ -20,7 +20,7 @@ static char tmpdir[256];
 const char *hx_iotad(void)
 {
 	const char *p = getenv("IOTAD");
-	return p ? p : "./build/iotad";
+	return p ? p : "./build/src/iotad";
 }
 
 static void remove_tmpdir(void)
