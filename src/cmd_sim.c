@@ -23,16 +23,15 @@
 #define SIM_MAX_EPOCH 4102444800.0 /* 2100-01-01 */
 
 static const char usage[] =
+	"usage: iotad sim [--broker URI] [--topic-prefix telemetry] [--qos 0|1] [--client-id ID]\n"
+	"                 [--devices N] [--clean N] [--interval S] [--duration S] [--start-ts EPOCH]\n"
+	"                 [--warmup S] [--anomaly-every S] [--anomaly-len S]\n"
+	"                 [--kinds spike,drift,stuck,noise] [--seed N]\n"
+	"                 [--speed X | --realtime] [--rate MSG_PER_S]\n"
+	"                 [--truth FILE] [--csv FILE] [--normal-only] [--quiet]\n"
+	"\n"
 	"NAME\n"
 	"    iotad sim - simulated IoT telemetry with labelled anomalies\n"
-	"\n"
-	"SYNOPSIS\n"
-	"    iotad sim [--broker URI] [--topic-prefix telemetry] [--qos 0|1] [--client-id ID]\n"
-	"              [--devices N] [--clean N] [--interval S] [--duration S] [--start-ts EPOCH]\n"
-	"              [--warmup S] [--anomaly-every S] [--anomaly-len S]\n"
-	"              [--kinds spike,drift,stuck,noise] [--seed N]\n"
-	"              [--speed X | --realtime] [--rate MSG_PER_S]\n"
-	"              [--truth FILE] [--csv FILE] [--normal-only] [--quiet]\n"
 	"\n"
 	"DESCRIPTION\n"
 	"    Generates temperature, humidity and battery readings for N devices\n"
@@ -52,7 +51,7 @@ static const char usage[] =
 	"OPTIONS\n"
 	"    --broker URI          MQTT broker (tcp://localhost:1883)\n"
 	"    --topic-prefix P      topic prefix, no wildcards (telemetry)\n"
-	"    --qos 0|1             publish QoS (0)\n"
+	"    --qos 0|1             publish QoS (1)\n"
 	"    --client-id ID        MQTT client id (iotad-sim-PID)\n"
 	"    --devices N           number of devices, 1..100000 (10)\n"
 	"    --clean N             the last N devices get no anomaly (0)\n"
@@ -78,6 +77,7 @@ static const char usage[] =
 	"    --normal-only         inject no anomaly at all (same as --clean N)\n"
 	"    --quiet               no progress lines\n"
 	"    -h, --help            this text\n"
+	"    -V, --version         print the version\n"
 	"\n"
 	"EXIT STATUS\n"
 	"    0 done (or stopped by SIGINT/SIGTERM) with every message delivered,\n"
@@ -225,28 +225,31 @@ static const struct option long_opts[] = {
 	{"normal-only", no_argument, NULL, OPT_NORMAL},
 	{"quiet", no_argument, NULL, OPT_QUIET},
 	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
 };
 
-/* Returns 0 to go on, 1 after --help, -1 on bad usage (message printed). */
+/* Returns 0 to go on, 1 for --help, 2 for --version, -1 on bad usage (message printed). */
 static int parse_args(int argc, char **argv, sim_cli *c)
 {
 	sim_opts_default(&c->so);
 	c->so.seed = 42;
 	c->broker = "tcp://localhost:1883";
 	c->prefix = "telemetry";
-	c->qos = 0;
+	c->qos = 1;
 	c->speed = 1.0;
 	double duration = c->so.duration;
 
 	opterr = 0;
 	optind = 0; /* glibc: rescan from scratch on every call */
 	int ch, r = 0;
-	while (r == 0 && (ch = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
+	while (r == 0 && (ch = getopt_long(argc, argv, ":hV", long_opts, NULL)) != -1) {
 		const char *v = optarg;
 		switch (ch) {
 		case 'h':
 			return 1;
+		case 'V':
+			return 2;
 		case OPT_BROKER:
 			r = check_text("--broker", v, 1024);
 			if (!r && !strstr(v, "://"))
@@ -257,6 +260,8 @@ static int parse_args(int argc, char **argv, sim_cli *c)
 			r = check_text("--topic-prefix", v, 200);
 			if (!r && strpbrk(v, "+#"))
 				r = bad_value("--topic-prefix", v, "must not contain + or #");
+			else if (!r && v[strlen(v) - 1] == '/')
+				r = bad_value("--topic-prefix", v, "must not end with /");
 			c->prefix = v;
 			break;
 		case OPT_QOS:
@@ -665,8 +670,12 @@ int cmd_sim(int argc, char **argv)
 	sim_cli c;
 	memset(&c, 0, sizeof c);
 	int pr = parse_args(argc, argv, &c);
-	if (pr > 0) {
+	if (pr == 1) {
 		fputs(usage, stdout);
+		return 0;
+	}
+	if (pr == 2) {
+		printf("iotad %s\n", IOTAD_VERSION);
 		return 0;
 	}
 	if (pr < 0) {
