@@ -232,7 +232,7 @@ static int train_parse(int argc, char **argv, struct train_args *a)
 	long v;
 	int c;
 	opterr = 0;
-	optind = 1;
+	optind = 0; /* glibc: a full reset, so cmd_train can run twice */
 	while ((c = getopt_long(argc, argv, ":o:vqhV", train_longopts, NULL)) != -1) {
 		const char *name = optind > 1 && optind <= argc ? argv[optind - 1] : "option";
 		switch (c) {
@@ -258,8 +258,8 @@ static int train_parse(int argc, char **argv, struct train_args *a)
 				return 2;
 			break;
 		case OPT_MVER:
-			if (parse_long(optarg, 0, INT_MAX, &v) < 0)
-				return train_usage_err("--model-version: expected an integer >= 0, got "
+			if (parse_long(optarg, 1, INT_MAX, &v) < 0)
+				return train_usage_err("--model-version: expected an integer >= 1, got "
 						       "\"%s\"", optarg);
 			a->mver = v;
 			break;
@@ -402,8 +402,10 @@ static int train_run(struct train_args *a)
 			a->csv);
 		fprintf(stderr, "  windows %zu (window %d): %zu trained on, %zu for calibration%s\n",
 			rep.n_windows, a->o.window, rep.n_train, rep.n_calib,
-			rep.calib_on_train ? " (too few to hold out: calibrated on the training "
-					     "windows, the threshold may be low)" : "");
+			!rep.calib_on_train ? "" :
+			a->o.holdout > 0.0f ? " (too few to hold out: calibrated on the training "
+					      "windows, the threshold may be low)" :
+			" (--holdout 0: calibrated on the training windows)");
 		fprintf(stderr, "  loss %.6g -> %.6g over %d epochs\n", (double)rep.first_loss,
 			(double)rep.final_loss, a->o.epochs);
 		fprintf(stderr, "  threshold %.6g (p%g of %d calibration scores)\n",

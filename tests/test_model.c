@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,6 +293,43 @@ static void test_load_bad_syntax(void)
 	CU_ASSERT_EQUAL(model_load_buffer(copy, len + 8, &m, err, sizeof err), IOTAD_ERR_PARSE);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "trailing"));
 	free(copy);
+	free(json);
+}
+
+/* Seeded byte mutations of a valid file: each either loads or fails with
+ * a message, never crashes (run under valgrind/ASan to see memory errors). */
+static void test_load_mutations(void)
+{
+	char *json = build(NULL, NULL);
+	size_t len = strlen(json);
+	char *buf = malloc(len + 1);
+	CU_ASSERT_FATAL(buf != NULL);
+	static const char alphabet[] = "{}[],:\"0123456789.-+eE nul\\x";
+	uint64_t st = 12345;
+	int loaded = 0, failed_with_msg = 0;
+	const int rounds = 3000;
+	for (int r = 0; r < rounds; r++) {
+		memcpy(buf, json, len + 1);
+		int edits = 1 + r % 3;
+		for (int e = 0; e < edits; e++) {
+			st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+			size_t at = (size_t)(st >> 33) % len;
+			buf[at] = alphabet[(st >> 20) % (sizeof alphabet - 1)];
+		}
+		model m;
+		char err[256] = "";
+		iotad_err rc = model_load_buffer(buf, len, &m, err, sizeof err);
+		if (rc == IOTAD_OK) {
+			loaded++;
+			CU_ASSERT(m.net.params != NULL);
+		} else {
+			failed_with_msg += err[0] != '\0' && m.net.params == NULL;
+		}
+		model_free(&m);
+	}
+	CU_ASSERT_EQUAL(loaded + failed_with_msg, rounds);
+	CU_ASSERT(failed_with_msg > rounds / 2);
+	free(buf);
 	free(json);
 }
 
@@ -599,6 +637,7 @@ void init_model_tests(void)
 	TEST_ADD(s, test_load_valid);
 	TEST_ADD(s, test_load_bad_fields);
 	TEST_ADD(s, test_load_bad_syntax);
+	TEST_ADD(s, test_load_mutations);
 	TEST_ADD(s, test_save_load_roundtrip);
 	TEST_ADD(s, test_fixture_file);
 	TEST_ADD(s, test_normalize);
