@@ -648,22 +648,25 @@ iotad_err model_save(const model *m, const char *path)
 	memcpy(tmp + plen, ".tmp.XXXXXX", 12);
 	int fd = mkstemp(tmp);
 	if (fd < 0) {
+		int e = errno;
 		free(tmp);
+		errno = e;
 		return IOTAD_ERR_IO;
 	}
 	FILE *f = fchmod(fd, 0644) == 0 ? fdopen(fd, "w") : NULL;
-	if (!f) {
+	int bad = !f;
+	if (f) {
+		write_model(f, m);
+		bad = ferror(f) || fflush(f) != 0 || fsync(fd) != 0;
+		bad |= fclose(f) != 0;
+	} else {
 		close(fd);
-		unlink(tmp);
-		free(tmp);
-		return IOTAD_ERR_IO;
 	}
-	write_model(f, m);
-	int bad = ferror(f) || fflush(f) != 0 || fsync(fd) != 0;
-	bad |= fclose(f) != 0;
 	if (bad || rename(tmp, path) != 0) {
+		int e = errno;
 		unlink(tmp);
 		free(tmp);
+		errno = e; /* the cause, for the caller's message */
 		return IOTAD_ERR_IO;
 	}
 	free(tmp);

@@ -47,7 +47,8 @@ const char *model_norm_name(norm_kind k);
 iotad_err model_load(const char *path, model *m, char *err, size_t errlen);
 /* Same from a buffer of len bytes (need not be NUL-terminated). */
 iotad_err model_load_buffer(const char *json, size_t len, model *m, char *err, size_t errlen);
-/* Write the model as JSON (atomically: temp file + rename). */
+/* Write the model as JSON (atomically: temp file + fsync + rename). On
+ * IOTAD_ERR_IO errno tells why. */
 iotad_err model_save(const model *m, const char *path);
 /* Free owned memory; accepts a zeroed struct. */
 void model_free(model *m);
