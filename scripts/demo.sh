@@ -34,8 +34,8 @@ trap 'exit 130' INT TERM
 # 1. A model trained on simulated normal telemetry of 12 devices.
 model=$run/demo-model.json
 if [ ! -f "$model" ]; then
-	echo "== training the demo model on 2 h of normal telemetry from 12 simulated devices"
-	"$iotad" sim --csv "$run/normal.csv" --normal-only --devices 12 --duration 7200 \
+	echo "== training the demo model on 30 min of normal telemetry from 64 simulated devices"
+	"$iotad" sim --csv "$run/normal.csv" --normal-only --devices 64 --duration 1800 \
 		--interval 1 --seed 1 --quiet
 	"$iotad" train --csv "$run/normal.csv" --features temperature,humidity,battery \
 		--group device --window 10 --epochs 10 --seed 1 --id demo-temperature -o "$model"

@@ -36,6 +36,10 @@ static const char train_usage[] =
 	"                        default: every numeric column not in --skip\n"
 	"    --skip LIST         columns to leave out when --features is not given\n"
 	"                        (names not in the file are ignored)\n"
+	"    --group COLUMN      rows belong to independent series named by COLUMN\n"
+	"                        (e.g. device): windows never mix two series, each\n"
+	"                        keeps its time order and gives its last part to\n"
+	"                        calibration\n"
 	"    -o, --output FILE   model file to write (required)\n"
 	"    --id NAME           model id (default: the output file name)\n"
 	"    --model-version N   model version number (default 1)\n"
@@ -67,6 +71,7 @@ static const char train_usage[] =
 enum {
 	OPT_CSV = 256, OPT_SEP, OPT_FEATURES, OPT_SKIP, OPT_ID, OPT_MVER, OPT_WINDOW, OPT_STRIDE,
 	OPT_HIDDEN, OPT_NORM, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_SEED, OPT_PCT, OPT_HOLDOUT,
+	OPT_GROUP,
 };
 
 static const struct option train_longopts[] = {
@@ -87,6 +92,7 @@ static const struct option train_longopts[] = {
 	{"seed", required_argument, NULL, OPT_SEED},
 	{"percentile", required_argument, NULL, OPT_PCT},
 	{"holdout", required_argument, NULL, OPT_HOLDOUT},
+	{"group", required_argument, NULL, OPT_GROUP},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
@@ -218,7 +224,7 @@ static void default_id(const char *out, char *id)
 }
 
 struct train_args {
-	const char *csv, *out, *id;
+	const char *csv, *out, *id, *group;
 	char sep;
 	long mver;
 	int quiet;
@@ -256,6 +262,11 @@ static int train_parse(int argc, char **argv, struct train_args *a)
 		case OPT_SKIP:
 			if (parse_names("--skip", optarg, &a->skip))
 				return 2;
+			break;
+		case OPT_GROUP:
+			if (!*optarg)
+				return train_usage_err("--group: expected a column name");
+			a->group = optarg;
 			break;
 		case OPT_MVER:
 			if (parse_long(optarg, 1, INT_MAX, &v) < 0)
@@ -344,19 +355,54 @@ static int train_parse(int argc, char **argv, struct train_args *a)
 	return -1;
 }
 
+/* Reorder rows so each group's rows are contiguous, keeping their order
+ * (a stable counting sort), and return the group lengths. */
+static int group_rows(csv_table *t, size_t **segments)
+{
+	size_t f = (size_t)t->n_cols;
+	size_t *len = calloc(t->n_groups ? t->n_groups : 1, sizeof *len);
+	size_t *at = calloc(t->n_groups ? t->n_groups : 1, sizeof *at);
+	float *d = malloc((t->n_rows ? t->n_rows : 1) * f * sizeof *d);
+	if (!len || !at || !d) {
+		free(len);
+		free(at);
+		free(d);
+		return -1;
+	}
+	for (size_t r = 0; r < t->n_rows; r++)
+		len[t->group[r]]++;
+	for (size_t g = 1; g < t->n_groups; g++)
+		at[g] = at[g - 1] + len[g - 1];
+	for (size_t r = 0; r < t->n_rows; r++)
+		memcpy(d + at[t->group[r]]++ * f, t->data + r * f, f * sizeof *d);
+	free(at);
+	free(t->data);
+	t->data = d;
+	*segments = len;
+	return 0;
+}
+
 static int train_run(struct train_args *a)
 {
 	char err[512];
 	csv_table t;
-	iotad_err rc = csv_read(a->csv, a->sep, a->features.n ? a->features.v : NULL,
-				a->features.n, a->skip.v, a->skip.n, &t, err, sizeof err);
+	iotad_err rc = csv_read_grouped(a->csv, a->sep, a->features.n ? a->features.v : NULL,
+					a->features.n, a->skip.v, a->skip.n, a->group, &t, err,
+					sizeof err);
 	if (rc) {
 		fprintf(stderr, "iotad train: %s\n", err);
 		return 1;
 	}
 	int code = 1;
+	size_t *segments = NULL;
 	model m;
 	memset(&m, 0, sizeof m);
+	if (a->group && group_rows(&t, &segments) != 0) {
+		fprintf(stderr, "iotad train: out of memory\n");
+		goto out;
+	}
+	a->o.segments = segments;
+	a->o.n_segments = t.n_groups;
 	if (t.n_cols > MODEL_MAX_FEATURES) {
 		fprintf(stderr, "iotad train: %s: %d columns selected, at most %d (use --features "
 			"or --skip)\n", a->csv, t.n_cols, MODEL_MAX_FEATURES);
@@ -416,6 +462,7 @@ static int train_run(struct train_args *a)
 out:
 	model_free(&m);
 	csv_free(&t);
+	free(segments);
 	return code;
 }
 

@@ -39,6 +39,7 @@ void csv_free(csv_table *t)
 			free(t->names[i]);
 	free(t->names);
 	free(t->data);
+	free(t->group);
 	memset(t, 0, sizeof *t);
 }
 
@@ -186,6 +187,13 @@ struct csv_reader {
 	int n_sel;
 	float *data;
 	size_t n_rows, cap_rows;
+	/* group column: value -> dense id through an open-addressing table */
+	int group_idx;     /* field index, -1 when not grouping */
+	uint32_t *gid;     /* per row */
+	char **gnames;     /* per id */
+	size_t n_groups, cap_groups;
+	uint32_t *ht;      /* id + 1 per slot, 0 empty; cap_ht is a power of two */
+	size_t cap_ht;
 };
 
 static void reader_free(struct csv_reader *r)
@@ -200,6 +208,55 @@ static void reader_free(struct csv_reader *r)
 	free(r->header);
 	free(r->sel);
 	free(r->data);
+	free(r->gid);
+	for (size_t i = 0; i < r->n_groups; i++)
+		free(r->gnames[i]);
+	free(r->gnames);
+	free(r->ht);
+}
+
+static uint64_t hash_text(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+/* Dense id of a group value, adding it when new. -1 when out of memory. */
+static long group_id(struct csv_reader *r, const char *v)
+{
+	if (2 * (r->n_groups + 1) > r->cap_ht) {
+		size_t cap = r->cap_ht ? r->cap_ht * 2 : 64;
+		uint32_t *ht = calloc(cap, sizeof *ht);
+		if (!ht)
+			return -1;
+		for (size_t i = 0; i < r->n_groups; i++) {
+			size_t h = (size_t)hash_text(r->gnames[i]) & (cap - 1);
+			while (ht[h])
+				h = (h + 1) & (cap - 1);
+			ht[h] = (uint32_t)i + 1;
+		}
+		free(r->ht);
+		r->ht = ht;
+		r->cap_ht = cap;
+	}
+	size_t h = (size_t)hash_text(v) & (r->cap_ht - 1);
+	for (; r->ht[h]; h = (h + 1) & (r->cap_ht - 1))
+		if (!strcmp(r->gnames[r->ht[h] - 1], v))
+			return (long)r->ht[h] - 1;
+	if (r->n_groups == r->cap_groups) {
+		size_t cap = r->cap_groups ? r->cap_groups * 2 : 64;
+		char **g = realloc(r->gnames, cap * sizeof *g);
+		if (!g)
+			return -1;
+		r->gnames = g;
+		r->cap_groups = cap;
+	}
+	if (!(r->gnames[r->n_groups] = strdup(v)))
+		return -1;
+	r->ht[h] = (uint32_t)++r->n_groups;
+	return (long)r->n_groups - 1;
 }
 
 static iotad_err read_header(struct csv_reader *r, char sep, char *err, size_t errlen)
@@ -305,7 +362,23 @@ static iotad_err add_row(struct csv_reader *r, char *err, size_t errlen)
 			return IOTAD_ERR_NOMEM;
 		}
 		r->data = d;
+		if (r->group_idx >= 0) {
+			uint32_t *g = realloc(r->gid, cap * sizeof *g);
+			if (!g) {
+				seterr(err, errlen, "%s:%ld: out of memory", r->path, r->lineno);
+				return IOTAD_ERR_NOMEM;
+			}
+			r->gid = g;
+		}
 		r->cap_rows = cap;
+	}
+	if (r->group_idx >= 0) {
+		long id = group_id(r, trim(r->fields.v[r->group_idx]));
+		if (id < 0) {
+			seterr(err, errlen, "%s:%ld: out of memory", r->path, r->lineno);
+			return IOTAD_ERR_NOMEM;
+		}
+		r->gid[r->n_rows] = (uint32_t)id;
 	}
 	float *row = r->data + r->n_rows * (size_t)r->n_sel;
 	for (int c = 0; c < r->n_sel; c++) {
@@ -370,13 +443,20 @@ static iotad_err read_rows(struct csv_reader *r, char sep, int auto_select, char
 iotad_err csv_read(const char *path, char sep, const char *const *cols, int n_cols,
 		   const char *const *skip, int n_skip, csv_table *out, char *err, size_t errlen)
 {
+	return csv_read_grouped(path, sep, cols, n_cols, skip, n_skip, NULL, out, err, errlen);
+}
+
+iotad_err csv_read_grouped(const char *path, char sep, const char *const *cols, int n_cols,
+			   const char *const *skip, int n_skip, const char *group_col,
+			   csv_table *out, char *err, size_t errlen)
+{
 	memset(out, 0, sizeof *out);
 	if (!path || sep == '"' || sep == '\n' || sep == '\r' || sep == '\0' || n_cols < 0 ||
 	    n_skip < 0) {
 		seterr(err, errlen, "csv: invalid arguments");
 		return IOTAD_ERR_INVAL;
 	}
-	struct csv_reader r = {.path = path};
+	struct csv_reader r = {.path = path, .group_idx = -1};
 	r.f = fopen(path, "r");
 	if (!r.f) {
 		int e = errno;
@@ -385,8 +465,33 @@ iotad_err csv_read(const char *path, char sep, const char *const *cols, int n_co
 	}
 	int auto_select = !(cols && n_cols > 0);
 	iotad_err rc = read_header(&r, sep, err, errlen);
+	if (!rc && group_col) {
+		r.group_idx = find_name(r.header, r.n_header, group_col);
+		if (r.group_idx < 0) {
+			char avail[512];
+			list_names(r.header, r.n_header, avail, sizeof avail);
+			seterr(err, errlen, "%s: group column \"%s\" not found (available: %s)",
+			       path, group_col, avail);
+			rc = IOTAD_ERR_NOTFOUND;
+		}
+	}
 	if (!rc)
 		rc = select_columns(&r, cols, n_cols, skip, n_skip, err, errlen);
+	if (!rc && r.group_idx >= 0) {
+		/* The group column is never a feature: named as one it is an error,
+		 * picked by automatic selection it is left out. */
+		int k = 0;
+		for (int c = 0; c < r.n_sel; c++)
+			if (r.sel[c] != r.group_idx)
+				r.sel[k++] = r.sel[c];
+		if (k != r.n_sel && !auto_select) {
+			seterr(err, errlen, "%s: column \"%s\" cannot be both a feature and the group",
+			       path, group_col);
+			rc = IOTAD_ERR_INVAL;
+		}
+		r.n_sel = k;
+	}
+
 	if (!rc)
 		rc = read_rows(&r, sep, auto_select, err, errlen);
 	if (!rc) {
@@ -407,6 +512,9 @@ iotad_err csv_read(const char *path, char sep, const char *const *cols, int n_co
 		out->n_rows = r.n_rows;
 		out->data = r.data;
 		r.data = NULL;
+		out->group = r.gid;
+		out->n_groups = r.n_groups;
+		r.gid = NULL;
 	} else {
 		csv_free(out);
 	}

@@ -243,7 +243,7 @@ out:
 
 /* Score the calibration windows, sort, set threshold and keep at most
  * MODEL_MAX_CALIB evenly spaced order statistics. */
-static iotad_err calibrate(model *m, const float *x, size_t d_stride, size_t first, size_t n,
+static iotad_err calibrate(model *m, const float *x, size_t d_stride, const size_t *win, size_t n,
 			   float pct)
 {
 	float *s = malloc(n * sizeof *s);
@@ -254,7 +254,7 @@ static iotad_err calibrate(model *m, const float *x, size_t d_stride, size_t fir
 		return IOTAD_ERR_NOMEM;
 	}
 	for (size_t i = 0; i < n; i++)
-		s[i] = nn_forward(&m->net, x + (first + i) * d_stride, scratch, NULL);
+		s[i] = nn_forward(&m->net, x + win[i] * d_stride, scratch, NULL);
 	free(scratch);
 	qsort(s, n, sizeof *s, cmp_float);
 	float t = percentile_sorted(s, n, pct);
@@ -301,31 +301,54 @@ iotad_err train_model_report(const float *rows, size_t n_rows, int n_features,
 	if ((rc = fit_norm(rows, n_rows, n_features, o->norm, m, err, errlen)))
 		return rc;
 
+	size_t one = n_rows;
+	const size_t *seg = o->segments ? o->segments : &one;
+	size_t n_seg = o->segments ? o->n_segments : 1, n_win = 0, total = 0;
+	for (size_t g = 0; g < n_seg; g++) {
+		total += seg[g];
+		n_win += seg[g] >= w ? seg[g] - w + 1 : 0;
+	}
+	if (total != n_rows || n_win == 0) {
+		seterr(err, errlen, total != n_rows ? "train: segments cover %zu of %zu rows"
+				    : "train: no segment holds a whole window (%zu rows)",
+		       total, n_rows);
+		return IOTAD_ERR_INVAL;
+	}
 	float *x = malloc(n_rows * f * sizeof *x);
-	size_t n_win = n_rows - w + 1;
 	size_t *idx = malloc(n_win * sizeof *idx);
-	if (!x || !idx) {
+	size_t *cal = malloc(n_win * sizeof *cal);
+	if (!x || !idx || !cal) {
 		rc = IOTAD_ERR_NOMEM;
 		goto fail;
 	}
 	for (size_t i = 0; i < n_rows; i++)
 		model_normalize(m, rows + i * f, x + i * f);
 
-	/* Split in time order: train | gap of w-1 windows | calibration. */
-	size_t n_cal = (size_t)floor((double)o->holdout * (double)n_win);
-	size_t n_train;
-	if (n_cal >= TRAIN_MIN_CALIB && n_win > n_cal + (w - 1)) {
-		n_train = n_win - n_cal - (w - 1);
-	} else {
-		n_train = n_win;
-		n_cal = n_win;
+	/* Split each segment in time order: train | gap of w-1 windows |
+	 * calibration. Window i starts at row i. */
+	size_t n_train = 0, n_cal = 0;
+	for (size_t g = 0, row = 0; g < n_seg; row += seg[g], g++) {
+		size_t nw = seg[g] >= w ? seg[g] - w + 1 : 0;
+		size_t nc = (size_t)floor((double)o->holdout * (double)nw);
+		size_t nt = nc > 0 && nw > nc + (w - 1) ? nw - nc - (w - 1) : nw;
+		if (nt == nw)
+			nc = 0;
+		for (size_t i = 0; i < nt; i++)
+			idx[n_train++] = row + i;
+		for (size_t i = nw - nc; i < nw; i++)
+			cal[n_cal++] = row + i;
+	}
+	if (n_cal < TRAIN_MIN_CALIB) {
+		/* Too few held-out windows for a threshold: calibrate on all. */
+		n_train = n_cal = 0;
+		for (size_t g = 0, row = 0; g < n_seg; row += seg[g], g++)
+			for (size_t i = 0; seg[g] >= w && i < seg[g] - w + 1; i++)
+				idx[n_train++] = cal[n_cal++] = row + i;
 		rep->calib_on_train = 1;
 	}
 	rep->n_windows = n_win;
 	rep->n_train = n_train;
 	rep->n_calib = n_cal;
-	for (size_t i = 0; i < n_train; i++)
-		idx[i] = i;
 
 	int sizes[NN_MAX_LAYERS + 1];
 	nn_act act[NN_MAX_LAYERS];
@@ -348,10 +371,11 @@ iotad_err train_model_report(const float *rows, size_t n_rows, int n_features,
 	}
 	if (rc)
 		goto fail;
-	if ((rc = calibrate(m, x, f, n_win - n_cal, n_cal, o->percentile)))
+	if ((rc = calibrate(m, x, f, cal, n_cal, o->percentile)))
 		goto fail;
 	free(x);
 	free(idx);
+	free(cal);
 	return IOTAD_OK;
 fail:
 	if (rc == IOTAD_ERR_NOMEM)
@@ -360,6 +384,7 @@ fail:
 		seterr(err, errlen, "train: %s", iotad_strerror(rc));
 	free(x);
 	free(idx);
+	free(cal);
 	nn_free(&m->net);
 	free(m->calib);
 	m->calib = NULL;

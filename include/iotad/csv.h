@@ -3,6 +3,7 @@
 #define IOTAD_CSV_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "iotad/error.h"
 
@@ -11,6 +12,8 @@ typedef struct csv_table {
 	size_t n_rows;
 	float *data;        /* owned, n_rows * n_cols, row-major */
 	char **names;       /* owned, n_cols column names */
+	uint32_t *group;    /* owned, n_rows group ids, or NULL (see csv_read_grouped) */
+	size_t n_groups;    /* distinct values of the group column */
 } csv_table;
 
 /* Read the columns named in cols (n_cols names; NULL/0 = every column but
@@ -21,6 +24,12 @@ typedef struct csv_table {
  * timestamp) are left out. Fields may be quoted ("..." with "" inside). */
 iotad_err csv_read(const char *path, char sep, const char *const *cols, int n_cols,
 		   const char *const *skip, int n_skip, csv_table *out, char *err, size_t errlen);
+/* csv_read that also reads the text column group_col (not among the
+ * selected columns) and gives each row the id of its value: ids are dense,
+ * 0.. in order of first appearance (e.g. one per device). */
+iotad_err csv_read_grouped(const char *path, char sep, const char *const *cols, int n_cols,
+			   const char *const *skip, int n_skip, const char *group_col,
+			   csv_table *out, char *err, size_t errlen);
 void csv_free(csv_table *t);
 
 #endif

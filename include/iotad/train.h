@@ -19,6 +19,12 @@ typedef struct train_opts {
 	float percentile;          /* threshold = this percentile of calib scores (99.0) */
 	float holdout;             /* fraction of windows held out for calibration (0.2) */
 	int verbose;               /* print loss per epoch to stderr */
+	/* Rows may hold several independent series one after another (e.g.
+	 * one per device): segments gives their lengths, summing to n_rows.
+	 * No window crosses a segment boundary and each segment gives its last
+	 * holdout share to calibration. NULL: the rows are one series. */
+	const size_t *segments;
+	size_t n_segments;
 } train_opts;
 
 void train_opts_default(train_opts *o);

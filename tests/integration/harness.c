@@ -323,7 +323,7 @@ const char *hx_model(void)
 	const char *out = hx_path("model.json");
 	const char *log = hx_path("train.log");
 	char *sim[] = {(char *)hx_iotad(), "sim", "--csv", (char *)csv, "--normal-only",
-		       "--devices", "8", "--duration", "7200", "--interval", "1", "--seed", "11",
+		       "--devices", "64", "--duration", "1800", "--interval", "1", "--seed", "11",
 		       "--quiet", NULL};
 	char *train[] = {(char *)hx_iotad(), "train", "--csv", (char *)csv,
 			 "--features", "temperature,humidity,battery", "--group", "device",
