@@ -261,6 +261,52 @@ static void test_skab(void)
 	csv_free(&t);
 }
 
+/* Rows of interleaved devices get dense group ids in order of first sight. */
+static void test_grouped(void)
+{
+	char err[512];
+	csv_table t;
+	write_file("ts,device,x\n1,a,1\n1,b,10\n2,a,2\n2,\"b\",20\n3,c,30\n");
+	const char *cols[] = {"x"};
+	CU_ASSERT_EQUAL_FATAL(csv_read_grouped(csv_path, ',', cols, 1, NULL, 0, "device", &t, err,
+					       sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL(t.n_rows, 5);
+	CU_ASSERT_EQUAL(t.n_cols, 1);
+	CU_ASSERT_EQUAL(t.n_groups, 3);
+	const uint32_t want[] = {0, 1, 0, 1, 2};
+	const float x[] = {1, 10, 2, 20, 30};
+	for (size_t i = 0; i < 5; i++) {
+		CU_ASSERT_EQUAL(t.group[i], want[i]);
+		CU_ASSERT_EQUAL(t.data[i], x[i]);
+	}
+	csv_free(&t);
+	CU_ASSERT_PTR_NULL(t.group);
+
+	/* automatic selection leaves a numeric group column out of the features */
+	write_file("g,x,y\n7,1,2\n8,3,4\n7,5,6\n");
+	CU_ASSERT_EQUAL_FATAL(csv_read_grouped(csv_path, ',', NULL, 0, NULL, 0, "g", &t, err,
+					       sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL(t.n_cols, 2);
+	CU_ASSERT_STRING_EQUAL(t.names[0], "x");
+	CU_ASSERT_EQUAL(t.n_groups, 2);
+	CU_ASSERT_EQUAL(t.group[2], 0);
+	csv_free(&t);
+
+	/* a named feature cannot be the group; a missing group column is named */
+	const char *both[] = {"g", "x"};
+	CU_ASSERT_EQUAL(csv_read_grouped(csv_path, ',', both, 2, NULL, 0, "g", &t, err, sizeof err),
+			IOTAD_ERR_INVAL);
+	CU_ASSERT_EQUAL(csv_read_grouped(csv_path, ',', NULL, 0, NULL, 0, "device", &t, err,
+					 sizeof err), IOTAD_ERR_NOTFOUND);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "\"device\""));
+
+	/* csv_read never groups */
+	CU_ASSERT_EQUAL_FATAL(csv_read(csv_path, ',', NULL, 0, NULL, 0, &t, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_PTR_NULL(t.group);
+	CU_ASSERT_EQUAL(t.n_groups, 0);
+	csv_free(&t);
+}
+
 void init_csv_tests(void)
 {
 	CU_pSuite s = CU_add_suite("csv", csv_setup, csv_teardown);
@@ -270,4 +316,5 @@ void init_csv_tests(void)
 	TEST_ADD(s, test_header_only);
 	TEST_ADD(s, test_large);
 	TEST_ADD(s, test_skab);
+	TEST_ADD(s, test_grouped);
 }

@@ -465,6 +465,61 @@ static void test_cmd(void)
 	rmdir(cmd_dir);
 }
 
+/* Segments: windows never cross a boundary, each segment gives its own
+ * last share to calibration, and the lengths must cover the rows. */
+static void test_segments(void)
+{
+	const size_t len[] = {300, 7, 500}; /* the middle one is shorter than a window */
+	size_t n = len[0] + len[1] + len[2];
+	float *rows = make_signal(n, 0, 77);
+	train_opts o;
+	small_opts(&o);
+	o.epochs = 2;
+	o.segments = len;
+	o.n_segments = 3;
+	model m;
+	memset(&m, 0, sizeof m);
+	train_report rep;
+	char err[256];
+	CU_ASSERT_EQUAL_FATAL(train_model_report(rows, n, NF, &o, &m, &rep, err, sizeof err),
+			      IOTAD_OK);
+	size_t w = (size_t)o.window, nw0 = len[0] - w + 1, nw2 = len[2] - w + 1;
+	size_t nc0 = (size_t)(o.holdout * (float)nw0), nc2 = (size_t)(o.holdout * (float)nw2);
+	CU_ASSERT_EQUAL(rep.n_windows, nw0 + nw2);
+	CU_ASSERT_EQUAL(rep.n_calib, nc0 + nc2);
+	CU_ASSERT_EQUAL(rep.n_train, nw0 - nc0 - (w - 1) + nw2 - nc2 - (w - 1));
+	CU_ASSERT_EQUAL(rep.calib_on_train, 0);
+	CU_ASSERT_EQUAL(m.n_calib, (int)(nc0 + nc2));
+	model_free(&m);
+
+	/* one segment is the same as none */
+	const size_t all[] = {n};
+	train_report one, none;
+	model a, b;
+	memset(&a, 0, sizeof a);
+	memset(&b, 0, sizeof b);
+	o.segments = all;
+	o.n_segments = 1;
+	CU_ASSERT_EQUAL_FATAL(train_model_report(rows, n, NF, &o, &a, &one, err, sizeof err), IOTAD_OK);
+	o.segments = NULL;
+	o.n_segments = 0;
+	CU_ASSERT_EQUAL_FATAL(train_model_report(rows, n, NF, &o, &b, &none, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL(one.n_windows, none.n_windows);
+	CU_ASSERT_EQUAL(a.threshold, b.threshold);
+	CU_ASSERT_EQUAL(memcmp(a.net.params, b.net.params, a.net.n_params * sizeof(float)), 0);
+	model_free(&a);
+	model_free(&b);
+
+	/* lengths that do not add up to the rows are refused */
+	const size_t bad[] = {100, 100};
+	o.segments = bad;
+	o.n_segments = 2;
+	memset(&m, 0, sizeof m);
+	CU_ASSERT_EQUAL(train_model_report(rows, n, NF, &o, &m, &rep, err, sizeof err), IOTAD_ERR_INVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "segments"));
+	free(rows);
+}
+
 void init_train_tests(void)
 {
 	CU_pSuite s = CU_add_suite("train", NULL, NULL);
@@ -474,4 +529,5 @@ void init_train_tests(void)
 	TEST_ADD(s, test_zscore);
 	TEST_ADD(s, test_small_and_bad_input);
 	TEST_ADD(s, test_cmd);
+	TEST_ADD(s, test_segments);
 }
