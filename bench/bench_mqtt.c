@@ -12,14 +12,19 @@
  *             sends out-of-range values so that iotad raises an alert on
  *             exactly the last sentinel message (W + (k-1)*stride samples).
  *
- * Each run is timed from the first publish to the arrival of "done" or of
- * the sentinel's alert at a monitor client; both cost one extra hop. CPU
+ * Two modes. live: each run is timed from the first publish to the arrival
+ * of "done" or of the sentinel's alert at a monitor client (both cost one
+ * extra hop), so a consumer faster than the publisher shows the publisher's
+ * pace. backlog: the consumer is stopped (SIGSTOP) while everything is
+ * published, then resumed; the clock runs from the resume to the same
+ * signal, which measures the consumer's own drain rate. CPU
  * time of the consumer process comes from /proc/PID/stat. iotad's final
  * stats line (after SIGTERM) must show every message received and none
  * rejected.
  *
  * usage: bench_mqtt [--iotad PATH] [--model FILE] [--messages N]
- *                   [--devices N] [--qos 0|1|both] [--repeat R] [--keep]
+ *                   [--devices N] [--qos 0|1|both] [--mode live|backlog|both]
+ *                   [--repeat R] [--keep]
  *
  * Each consumer is run R times (3), alternating; medians are reported. */
 #include <errno.h>
@@ -408,8 +413,13 @@ static void purge_session(const char *uri, const char *client_id)
 	mq_destroy(c, 1000);
 }
 
-static run_result run_once(const char *uri, mq *pub, const workload *w, int qos, bool use_iotad,
-			   const char *iotad, const char *config, const char *self)
+/* One consumer (the no-op subscriber or iotad) through the whole workload.
+ * live: the clock starts at the first publish. backlog: the consumer is
+ * stopped (SIGSTOP) while everything is published, so the broker holds the
+ * backlog; the clock starts when it is resumed and measures the consumer's
+ * drain rate, free of the publisher's pace. */
+static run_result run_once(const char *uri, mq *pub, const workload *w, int qos, bool backlog,
+			   bool use_iotad, const char *iotad, const char *config, const char *self)
 {
 	run_result r = {0};
 	char target[32], client_id[64], log[PATH_MAX];
@@ -431,9 +441,20 @@ static run_result run_once(const char *uri, mq *pub, const workload *w, int qos,
 			die("the no-op subscriber did not come online");
 	}
 	sleep_ms(200);          /* let the consumer settle before the clock starts */
-	double cpu0 = bench_proc_cpu(pid);
-	double t0 = publish_all(pub, w, qos);
-	r.t_pub = bench_now() - t0;
+	double cpu0, t0;
+	if (backlog) {
+		kill(pid, SIGSTOP);
+		t0 = publish_all(pub, w, qos);
+		r.t_pub = bench_now() - t0;
+		sleep_ms(200);  /* the broker has routed the last publishes */
+		cpu0 = bench_proc_cpu(pid);
+		t0 = bench_now();
+		kill(pid, SIGCONT);
+	} else {
+		cpu0 = bench_proc_cpu(pid);
+		t0 = publish_all(pub, w, qos);
+		r.t_pub = bench_now() - t0;
+	}
 	bool done = mon_wait(use_iotad ? &mon.sentinel_raised : &mon.sink_done, TIMEOUT_S);
 	double cpu1 = bench_proc_cpu(pid);
 	pthread_mutex_lock(&mon.lock);
@@ -506,7 +527,7 @@ int main(int argc, char **argv)
 	const char *model_path = NULL;
 	char iotad[PATH_MAX], self[PATH_MAX];
 	size_t n = 200000;
-	int n_devices = 100, qos_from = 0, qos_to = 1, repeat = 3;
+	int n_devices = 100, qos_from = 0, qos_to = 1, repeat = 3, mode_from = 0, mode_to = 1;
 
 	if (argc == 5 && !strcmp(argv[1], "--sink"))
 		return sink_main(argv[2], argv[3], argv[4]);
@@ -528,13 +549,24 @@ int main(int argc, char **argv)
 				fprintf(stderr, "bench_mqtt: --qos: expected 0, 1 or both\n");
 				return 2;
 			}
+		} else if (!strcmp(argv[i], "--mode") && i + 1 < argc) {
+			const char *md = argv[++i];
+			if (!strcmp(md, "live"))
+				mode_from = mode_to = 0;
+			else if (!strcmp(md, "backlog"))
+				mode_from = mode_to = 1;
+			else if (strcmp(md, "both")) {
+				fprintf(stderr, "bench_mqtt: --mode: expected live, backlog or both\n");
+				return 2;
+			}
 		} else if (!strcmp(argv[i], "--repeat") && i + 1 < argc)
 			repeat = (int)bench_arg_long("--repeat", argv[++i], MAX_REPEAT);
 		else if (!strcmp(argv[i], "--keep"))
 			keep_tmp = true;
 		else {
 			fprintf(stderr, "usage: bench_mqtt [--iotad PATH] [--model FILE] "
-					"[--messages N] [--devices N] [--qos 0|1|both] [--repeat R] "
+					"[--messages N] [--devices N] [--qos 0|1|both] "
+					"[--mode live|backlog|both] [--repeat R] "
 					"[--keep]\n");
 			return 2;
 		}
@@ -618,14 +650,17 @@ int main(int argc, char **argv)
 	sleep_ms(300);          /* the monitor's SUBACKs */
 
 	int failed = 0;
+	for (int mode = mode_from; mode <= mode_to && !failed; mode++)
 	for (int qos = qos_from; qos <= qos_to && !failed; qos++) {
+		const char *mname = mode ? "backlog" : "live";
 		double tb[MAX_REPEAT], tr[MAX_REPEAT], cb[MAX_REPEAT], cr[MAX_REPEAT];
 		double pb[MAX_REPEAT], pr[MAX_REPEAT];
 		run_result r = {0};
 		/* Alternate the two consumers so that drift hits both alike. */
 		for (int k = 0; k < repeat && !failed; k++) {
-			run_result b = run_once(uri, pub, &w, qos, false, iotad, NULL, self);
-			r = run_once(uri, pub, &w, qos, true, iotad, tmp_path("iotad.yaml"), self);
+			run_result b = run_once(uri, pub, &w, qos, mode, false, iotad, NULL, self);
+			r = run_once(uri, pub, &w, qos, mode, true, iotad,
+				     tmp_path("iotad.yaml"), self);
 			if (!b.ok || !r.ok) {
 				failed = 1;
 				break;
@@ -636,9 +671,9 @@ int main(int argc, char **argv)
 			cr[k] = r.cpu;
 			pb[k] = b.t_pub;
 			pr[k] = r.t_pub;
-			printf("mqtt qos%d run %d: no-op %.2f s (publisher %.2f s, cpu %.2f s); "
+			printf("mqtt %s qos%d run %d: no-op %.2f s (publisher %.2f s, cpu %.2f s); "
 			       "iotad %.2f s (publisher %.2f s, cpu %.2f s), received=%llu scored=%llu\n",
-			       qos, k + 1, b.t_total, b.t_pub, b.cpu, r.t_total, r.t_pub, r.cpu,
+			       mname, qos, k + 1, b.t_total, b.t_pub, b.cpu, r.t_total, r.t_pub, r.cpu,
 			       r.received, r.scored);
 			fflush(stdout);
 		}
@@ -648,17 +683,18 @@ int main(int argc, char **argv)
 		double rate_r = (double)w.n / median(tr, repeat);
 		double us_b = median(cb, repeat) * 1e6 / (double)w.n;
 		double us_r = median(cr, repeat) * 1e6 / (double)w.n;
-		printf("mqtt qos%d: no-op subscriber %.0f msg/s, cpu %.2f us/msg "
+		printf("mqtt %s qos%d: no-op subscriber %.0f msg/s, cpu %.2f us/msg "
 		       "(median of %d; publisher done at %.2f s)\n",
-		       qos, rate_b, us_b, repeat, median(pb, repeat));
-		printf("mqtt qos%d: iotad run        %.0f msg/s, cpu %.2f us/msg "
+		       mname, qos, rate_b, us_b, repeat, median(pb, repeat));
+		printf("mqtt %s qos%d: iotad run        %.0f msg/s, cpu %.2f us/msg "
 		       "(median of %d; publisher done at %.2f s)\n",
-		       qos, rate_r, us_r, repeat, median(pr, repeat));
-		printf("mqtt qos%d: ratio iotad/no-op: throughput %.2f, cpu per message %.2f\n", qos,
+		       mname, qos, rate_r, us_r, repeat, median(pr, repeat));
+		printf("mqtt %s qos%d: ratio iotad/no-op: throughput %.2f, cpu per message %.2f\n",
+		       mname, qos,
 		       rate_r / rate_b, us_r / us_b);
-		printf("RESULT mqtt qos=%d noop_msg_s=%.0f iotad_msg_s=%.0f ratio=%.3f "
+		printf("RESULT mqtt mode=%s qos=%d noop_msg_s=%.0f iotad_msg_s=%.0f ratio=%.3f "
 		       "noop_cpu_us=%.2f iotad_cpu_us=%.2f cpu_ratio=%.3f\n",
-		       qos, rate_b, rate_r, rate_r / rate_b, us_b, us_r, us_r / us_b);
+		       mname, qos, rate_b, rate_r, rate_r / rate_b, us_b, us_r, us_r / us_b);
 		fflush(stdout);
 	}
 

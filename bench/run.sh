@@ -1,0 +1,92 @@
+#!/bin/sh
+# run.sh - build a release tree, train the benchmark model if needed, run the
+# three benchmarks and print a summary table.
+#
+#   bench/run.sh                   everything, default sizes
+#   MESSAGES=50000 REPEAT=1 bench/run.sh     a quicker MQTT run
+#
+# Environment: BUILD (build-bench), MODEL (BUILD/bench/model.json),
+# MESSAGES (200000), DEVICES (100), SAMPLES (2000000), MEM_DEVICES (100000),
+# REPEAT (3), QOS (0, 1 or both), MODE (live, backlog or both).
+set -eu
+
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build-bench}
+MODEL=${MODEL:-$BUILD/bench/model.json}
+MESSAGES=${MESSAGES:-200000}
+DEVICES=${DEVICES:-100}
+SAMPLES=${SAMPLES:-2000000}
+MEM_DEVICES=${MEM_DEVICES:-100000}
+REPEAT=${REPEAT:-3}
+QOS=${QOS:-both}
+MODE=${MODE:-both}
+
+if [ ! -d "$BUILD" ]; then
+	meson setup "$BUILD" --buildtype=release >/dev/null
+fi
+ninja -C "$BUILD" >/dev/null
+IOTAD=$BUILD/src/iotad
+
+if [ ! -f "$MODEL" ]; then
+	echo "== training the benchmark model ($MODEL)"
+	tmp=$(mktemp -d /tmp/iotad-bench-train.XXXXXX)
+	trap 'rm -rf "$tmp"' EXIT
+	# Independent series per device when `iotad train` can keep them apart;
+	# otherwise one long series of a single device.
+	if "$IOTAD" train --help 2>&1 | grep -q -- '--group'; then
+		"$IOTAD" sim --csv "$tmp/normal.csv" --normal-only --devices 8 --duration 7200 \
+			--interval 1 --seed 11 --quiet
+		group="--group device"
+	else
+		"$IOTAD" sim --csv "$tmp/normal.csv" --normal-only --devices 1 --duration 57600 \
+			--interval 1 --seed 11 --quiet
+		group=""
+	fi
+	# shellcheck disable=SC2086
+	"$IOTAD" train --csv "$tmp/normal.csv" --features temperature,humidity,battery $group \
+		--window 10 --epochs 8 --seed 5 --id bench-model -o "$MODEL" --quiet
+fi
+
+out=$BUILD/bench/results.txt
+: >"$out"
+echo "== core replay (bench_core)"
+"$BUILD/bench/bench_core" --model "$MODEL" --samples "$SAMPLES" --devices "$DEVICES" | tee -a "$out"
+echo "== memory per device (bench_memory)"
+"$BUILD/bench/bench_memory" --model "$MODEL" --devices "$MEM_DEVICES" | tee -a "$out"
+echo "== MQTT throughput (bench_mqtt)"
+"$BUILD/bench/bench_mqtt" --iotad "$IOTAD" --model "$MODEL" --messages "$MESSAGES" \
+	--devices "$DEVICES" --qos "$QOS" --mode "$MODE" --repeat "$REPEAT" | tee -a "$out"
+
+echo
+echo "== summary ($(nproc) CPUs; figures are noisy, see docs/benchmarks.md)"
+awk '
+function val(key,   i, kv) {
+	for (i = 3; i <= NF; i++) {
+		split($i, kv, "=")
+		if (kv[1] == key)
+			return kv[2]
+	}
+	return ""
+}
+function row(name, a, b, r) {
+	printf "%-30s %-16s %-34s %6.2f\n", name, a, b, r
+}
+BEGIN {
+	printf "%-30s %-16s %-34s %6s\n", "benchmark", "iotad", "baseline (same run)", "ratio"
+}
+$1 == "RESULT" && $2 == "core" {
+	row("core replay, per sample", sprintf("%.0f ns", val("ns_per_sample")),
+	    sprintf("nn_forward %.0f ns/window", val("nn_forward_ns")), val("ratio_forward"))
+}
+$1 == "RESULT" && $2 == "memory" {
+	row("memory per device", sprintf("%.0f B (RSS)", val("rss_bytes")),
+	    sprintf("det_bytes_per_device %.0f B", val("formula_bytes")), val("ratio"))
+}
+$1 == "RESULT" && $2 == "mqtt" {
+	name = "mqtt " val("mode") " qos" val("qos")
+	row(name " msg/s", sprintf("%.0f", val("iotad_msg_s")),
+	    sprintf("no-op subscriber %.0f", val("noop_msg_s")), val("ratio"))
+	row(name " cpu/msg", sprintf("%.2f us", val("iotad_cpu_us")),
+	    sprintf("no-op subscriber %.2f us", val("noop_cpu_us")), val("cpu_ratio"))
+}
+' "$out"
