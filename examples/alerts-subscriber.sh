@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Print iotad's alerts the way a dashboard would: one line per transition.
-#   examples/alerts-subscriber.sh [HOST] [PORT]
+#   examples/alerts-subscriber.sh [HOST] [PORT] [TOPIC_FILTER]
 set -euo pipefail
 host=${1:-127.0.0.1}
 port=${2:-1883}
-mosquitto_sub -h "$host" -p "$port" -q 1 -t 'alerts/#' |
-while IFS= read -r event; do
-	device=$(sed -n 's/.*"device":"\([^"]*\)".*/\1/p' <<<"$event")
-	state=$(sed -n 's/.*"state":"\([^"]*\)".*/\1/p' <<<"$event")
-	time=$(sed -n 's/.*"time":"\([^"]*\)".*/\1/p' <<<"$event")
-	top=$(sed -n 's/.*"top":\[\([^]]*\)\].*/\1/p' <<<"$event")
-	printf '%s  %-12s %-8s look at: %s\n' "$time" "$device" "$state" "$top"
+filter=${3:-alerts/#}
+field() { sed -n "s/.*\"$1\":\"\{0,1\}\([^\",]*\).*/\1/p" <<<"$2"; }
+coproc SUB { exec mosquitto_sub -h "$host" -p "$port" -q 1 -t "$filter"; }
+trap 'kill "$SUB_PID" 2>/dev/null' EXIT
+trap 'exit 0' TERM INT
+while IFS= read -r event <&"${SUB[0]}"; do
+	top=$(sed -n 's/.*"top":\[\([^]]*\)\].*/\1/p' <<<"$event" | tr -d '"')
+	printf '%s  %-12s %-8s score %-10s threshold %-10s look at: %s\n' \
+		"$(field time "$event")" "$(field device "$event")" "$(field state "$event")" \
+		"$(field score "$event")" "$(field threshold "$event")" "${top//,/, }"
 done

@@ -34,8 +34,8 @@ trap 'exit 130' INT TERM
 # 1. A model trained on simulated normal telemetry of 12 devices.
 model=$run/demo-model.json
 if [ ! -f "$model" ]; then
-	echo "== training the demo model on 30 min of normal telemetry from 64 simulated devices"
-	"$iotad" sim --csv "$run/normal.csv" --normal-only --devices 64 --duration 1800 \
+	echo "== training the demo model on 15 min of normal telemetry from 256 simulated devices"
+	"$iotad" sim --csv "$run/normal.csv" --normal-only --devices 256 --duration 900 \
 		--interval 1 --seed 1 --quiet
 	"$iotad" train --csv "$run/normal.csv" --features temperature,humidity,battery \
 		--group device --window 10 --epochs 10 --seed 1 --id demo-temperature -o "$model"
@@ -71,12 +71,12 @@ pids+=($iotad_pid)
 echo "== iotad running (log: demo-run/iotad.log); alerts follow as they arrive"
 
 # 4. Print alerts as a dashboard would.
-mosquitto_sub -h "$host" -p "$port" -t 'alerts/#' -F '%I  %t  %p' &
+examples/alerts-subscriber.sh "$host" "$port" &
 pids+=($!)
 sleep 1
 
 # 5. Six devices, one of them never faulty; 1 hour of device time per minute.
-sim_args=(--broker "$uri" --devices 6 --clean 1 --interval 1 --speed 60 --seed "$RANDOM"
+sim_args=(--broker "$uri" --devices 6 --clean 1 --interval 1 --speed 60 --seed 2
 	--warmup 120 --anomaly-every 600 --anomaly-len 60 --truth "$run/truth.csv" --quiet)
 if ((seconds > 0)); then
 	sim_args+=(--duration $((seconds * 60)))

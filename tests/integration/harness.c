@@ -323,11 +323,11 @@ const char *hx_model(void)
 	const char *out = hx_path("model.json");
 	const char *log = hx_path("train.log");
 	char *sim[] = {(char *)hx_iotad(), "sim", "--csv", (char *)csv, "--normal-only",
-		       "--devices", "64", "--duration", "1800", "--interval", "1", "--seed", "11",
+		       "--devices", "256", "--duration", "900", "--interval", "1", "--seed", "11",
 		       "--quiet", NULL};
 	char *train[] = {(char *)hx_iotad(), "train", "--csv", (char *)csv,
 			 "--features", "temperature,humidity,battery", "--group", "device",
-			 "--window", "10", "--epochs", "8", "--seed", "5", "--id", "it-model",
+			 "--window", "10", "--epochs", "10", "--seed", "5", "--id", "it-model",
 			 "-o", (char *)out, "--quiet", NULL};
 	if (hx_run(sim, log, 60000) != 0 || hx_run(train, log, 300000) != 0) {
 		fprintf(stderr, "harness: training the test model failed (see %s)\n", log);
