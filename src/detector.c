@@ -5,7 +5,12 @@
  * window storage in one block) is allocated the first time the device is
  * seen; nothing is allocated per sample. Lookup is a FNV-1a hash over a
  * power-of-two bucket array with chaining through the next[] index array;
- * freed slots are chained on a free list through the same array. */
+ * freed slots are chained on a free list through the same array.
+ *
+ * Live slots are also on a recency list (prev[]/nxt[] index arrays, most
+ * recently seen at the head). When the table is full and the policy is
+ * LRU, a new device takes over the block of the least recently seen one
+ * at the tail: O(1), and no allocation once the table has filled. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +45,10 @@ struct det {
 	uint32_t n_buckets;     /* power of two */
 	uint32_t *buckets;      /* n_buckets heads, DET_NIL when empty */
 	uint32_t *next;         /* max_devices: chain, or free list */
+	uint32_t *lru_prev;     /* max_devices: towards the head (more recent) */
+	uint32_t *lru_next;     /* max_devices: towards the tail (less recent) */
+	uint32_t lru_head, lru_tail; /* DET_NIL when empty */
+	uint64_t evictions;     /* devices dropped to make room */
 	det_device **slots;     /* max_devices */
 	uint32_t high;          /* slots [0, high) have been handed out once */
 	uint32_t free_head;     /* freed slots, DET_NIL when none */
@@ -55,6 +64,7 @@ void det_config_default(det_config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
 	cfg->max_devices = 10000;
+	cfg->evict = DET_EVICT_LRU;
 	cfg->stride = 0;
 	cfg->alert.k = 3;
 	cfg->alert.n = 3;
@@ -151,6 +161,7 @@ iotad_err det_create(const model *m, const det_config *cfg, det **out)
 	if (err != IOTAD_OK)
 		return err;
 	if (cfg->max_devices == 0 || cfg->max_devices > DET_MAX_DEVICES || cfg->stride < 0 ||
+	    (cfg->evict != DET_EVICT_LRU && cfg->evict != DET_EVICT_REJECT) ||
 	    alert_params_check(&cfg->alert) != 0 ||
 	    !(isfinite(cfg->stale_after) && cfg->stale_after >= 0.0))
 		return IOTAD_ERR_INVAL;
@@ -176,16 +187,20 @@ iotad_err det_create(const model *m, const det_config *cfg, det **out)
 	d->buckets = malloc(d->n_buckets * sizeof *d->buckets);
 	d->next = malloc(cfg->max_devices * sizeof *d->next);
 	d->slots = calloc(cfg->max_devices, sizeof *d->slots);
+	d->lru_prev = malloc(cfg->max_devices * sizeof *d->lru_prev);
+	d->lru_next = malloc(cfg->max_devices * sizeof *d->lru_next);
 	nbytes = nn_scratch_floats(&m->net);
 	d->x = malloc(d->win_floats * sizeof(float));
 	d->err = malloc(d->win_floats * sizeof(float));
 	d->nn_scratch = malloc((nbytes ? nbytes : 1) * sizeof(float));
-	if (!d->buckets || !d->next || !d->slots || !d->x || !d->err || !d->nn_scratch) {
+	if (!d->buckets || !d->next || !d->slots || !d->lru_prev || !d->lru_next || !d->x ||
+	    !d->err || !d->nn_scratch) {
 		det_destroy(d);
 		return IOTAD_ERR_NOMEM;
 	}
 	memset(d->buckets, 0xff, d->n_buckets * sizeof *d->buckets);
 	d->free_head = DET_NIL;
+	d->lru_head = d->lru_tail = DET_NIL;
 	*out = d;
 	return IOTAD_OK;
 }
@@ -200,6 +215,8 @@ void det_destroy(det *d)
 	}
 	free(d->slots);
 	free(d->next);
+	free(d->lru_prev);
+	free(d->lru_next);
 	free(d->buckets);
 	free(d->x);
 	free(d->err);
@@ -218,16 +235,55 @@ static uint32_t det_find(const det *d, const char *id, size_t len, uint32_t h)
 	return DET_NIL;
 }
 
-static iotad_err det_add(det *d, const char *id, size_t len, uint32_t h, det_device **out)
-{
-	uint32_t slot;
-	det_device *dev;
+/* --- recency list ------------------------------------------------------ */
 
-	if (d->free_head == DET_NIL && d->high == d->cfg.max_devices)
-		return IOTAD_ERR_FULL;
-	dev = malloc(sizeof *dev + ring_storage_bytes(d->window, d->features));
-	if (!dev)
-		return IOTAD_ERR_NOMEM;
+static void det_lru_unlink(det *d, uint32_t slot)
+{
+	uint32_t p = d->lru_prev[slot], n = d->lru_next[slot];
+
+	if (p != DET_NIL)
+		d->lru_next[p] = n;
+	else
+		d->lru_head = n;
+	if (n != DET_NIL)
+		d->lru_prev[n] = p;
+	else
+		d->lru_tail = p;
+}
+
+static void det_lru_push_head(det *d, uint32_t slot)
+{
+	d->lru_prev[slot] = DET_NIL;
+	d->lru_next[slot] = d->lru_head;
+	if (d->lru_head != DET_NIL)
+		d->lru_prev[d->lru_head] = slot;
+	else
+		d->lru_tail = slot;
+	d->lru_head = slot;
+}
+
+static void det_lru_touch(det *d, uint32_t slot)
+{
+	if (d->lru_head == slot)
+		return;
+	det_lru_unlink(d, slot);
+	det_lru_push_head(d, slot);
+}
+
+/* Unlink slot from its hash chain and the recency list. */
+static void det_unlink(det *d, uint32_t slot)
+{
+	uint32_t *link = &d->buckets[d->slots[slot]->hash & (d->n_buckets - 1)];
+
+	while (*link != slot)
+		link = &d->next[*link];
+	*link = d->next[slot];
+	det_lru_unlink(d, slot);
+}
+
+/* Reset dev to a fresh device named id. */
+static void det_device_reset(det *d, det_device *dev, const char *id, size_t len, uint32_t h)
+{
 	memset(dev, 0, sizeof *dev);
 	memcpy(dev->id, id, len + 1);
 	dev->hash = h;
@@ -235,18 +291,40 @@ static iotad_err det_add(det *d, const char *id, size_t len, uint32_t h, det_dev
 	dev->since_score = d->stride;   /* the first full window is scored */
 	thr_init(&dev->thr, &d->cfg.thr);
 	alert_init(&dev->alert);
+}
 
-	if (d->free_head != DET_NIL) {
-		slot = d->free_head;
-		d->free_head = d->next[slot];
+static iotad_err det_add(det *d, const char *id, size_t len, uint32_t h, uint32_t *out)
+{
+	uint32_t slot;
+	det_device *dev;
+
+	if (d->free_head == DET_NIL && d->high == d->cfg.max_devices) {
+		if (d->cfg.evict != DET_EVICT_LRU || d->lru_tail == DET_NIL)
+			return IOTAD_ERR_FULL;
+		/* Reuse the least recently seen device's slot and block. */
+		slot = d->lru_tail;
+		det_unlink(d, slot);
+		dev = d->slots[slot];
+		d->evictions++;
+		d->count--;
 	} else {
-		slot = d->high++;
+		dev = malloc(sizeof *dev + ring_storage_bytes(d->window, d->features));
+		if (!dev)
+			return IOTAD_ERR_NOMEM;
+		if (d->free_head != DET_NIL) {
+			slot = d->free_head;
+			d->free_head = d->next[slot];
+		} else {
+			slot = d->high++;
+		}
+		d->slots[slot] = dev;
 	}
-	d->slots[slot] = dev;
+	det_device_reset(d, dev, id, len, h);
 	d->next[slot] = d->buckets[h & (d->n_buckets - 1)];
 	d->buckets[h & (d->n_buckets - 1)] = slot;
+	det_lru_push_head(d, slot);
 	d->count++;
-	*out = dev;
+	*out = slot;
 	return IOTAD_OK;
 }
 
@@ -294,12 +372,13 @@ iotad_err det_push_at(det *d, const char *device, double ts, double now, const f
 	h = det_hash(device, len);
 	slot = det_find(d, device, len, h);
 	if (slot != DET_NIL) {
-		dev = d->slots[slot];
+		det_lru_touch(d, slot);
 	} else {
-		err = det_add(d, device, len, h, &dev);
+		err = det_add(d, device, len, h, &slot);
 		if (err != IOTAD_OK)
 			return err;
 	}
+	dev = d->slots[slot];
 	dev->last_ts = ts;
 	dev->last_seen = now;
 
@@ -350,16 +429,11 @@ void det_sweep(det *d, double now, det_stale_cb cb, void *ud)
 	}
 }
 
-/* Unlink slot from its hash chain, free its device, recycle the slot. */
+/* Unlink slot, free its device, recycle the slot. */
 static void det_remove(det *d, uint32_t slot)
 {
-	det_device *dev = d->slots[slot];
-	uint32_t *link = &d->buckets[dev->hash & (d->n_buckets - 1)];
-
-	while (*link != slot)
-		link = &d->next[*link];
-	*link = d->next[slot];
-	free(dev);
+	det_unlink(d, slot);
+	free(d->slots[slot]);
 	d->slots[slot] = NULL;
 	d->next[slot] = d->free_head;
 	d->free_head = slot;
@@ -399,6 +473,11 @@ iotad_err det_score_window(det *d, const float *raw, size_t n, det_result *res)
 	return IOTAD_OK;
 }
 
+uint64_t det_evictions(const det *d)
+{
+	return d ? d->evictions : 0;
+}
+
 size_t det_device_count(const det *d)
 {
 	return d ? d->count : 0;
@@ -411,7 +490,8 @@ size_t det_bytes_per_device(const det *d)
 	if (!d)
 		return 0;
 	table = (size_t)d->n_buckets * sizeof *d->buckets +
-		(size_t)d->cfg.max_devices * (sizeof *d->next + sizeof *d->slots);
+		(size_t)d->cfg.max_devices *
+			(sizeof *d->next + sizeof *d->slots + sizeof *d->lru_prev + sizeof *d->lru_next);
 	per_slot = (table + d->cfg.max_devices - 1) / d->cfg.max_devices;
 	return sizeof(det_device) + ring_storage_bytes(d->window, d->features) + per_slot;
 }

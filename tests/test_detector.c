@@ -279,6 +279,7 @@ static void test_device_cap_and_ids(void)
 	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
 	det_config_default(&cfg);
 	cfg.max_devices = 3;
+	cfg.evict = DET_EVICT_REJECT;
 	d = make_det(&m, &cfg);
 	sample_of(raw, 0.5, 0.5, 0.5);
 	for (int i = 0; i < 3; i++) {
@@ -337,6 +338,7 @@ static void test_many_devices(void)
 	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
 	det_config_default(&cfg);
 	cfg.max_devices = 5000;
+	cfg.evict = DET_EVICT_REJECT;
 	d = make_det(&m, &cfg);
 	sample_of(raw, 0.5, 0.5, 0.5);
 	for (int k = 0; k < TW; k++) {
@@ -564,6 +566,7 @@ static void test_evict(void)
 	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
 	det_config_default(&cfg);
 	cfg.max_devices = 4;
+	cfg.evict = DET_EVICT_REJECT;
 	d = make_det(&m, &cfg);
 	sample_of(raw, 0.5, 0.5, 0.5);
 	/* d0 and d2 last spoke at 10, d1 and d3 at 50 */
@@ -591,6 +594,84 @@ static void test_evict(void)
 	CU_ASSERT_EQUAL(det_evict(d, 1000.0, 0.0), 4);
 	CU_ASSERT_EQUAL(det_device_count(d), 0);
 	det_destroy(d);
+	nn_free(&m.net);
+}
+
+/* A full LRU table replaces the least recently seen device, whatever the
+ * order of first sight; survivors keep their windows. Checked against a
+ * reference recency list kept by the test. */
+static void test_lru_evict(void)
+{
+	enum { CAP = 8, IDS = 40, STEPS = 4000 };
+	int ref[CAP], n_ref = 0;        /* ids, most recent first */
+	int pushes[IDS] = {0};          /* samples since the id last (re)entered */
+	char name[16];
+	model m;
+	det_config cfg;
+	det_result r;
+	float raw[TF];
+	det *d;
+	uint64_t expect_evictions = 0;
+	uint32_t rng = 12345;
+	int ok = 1;
+
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
+	det_config_default(&cfg);
+	CU_ASSERT_EQUAL(cfg.evict, DET_EVICT_LRU);
+	cfg.max_devices = CAP;
+	d = make_det(&m, &cfg);
+	sample_of(raw, 0.5, 0.5, 0.5);
+	for (int step = 0; step < STEPS; step++) {
+		rng = rng * 1103515245u + 12345u;
+		/* skewed choice: low ids come back often, high ids rarely */
+		int id = (int)((rng >> 16) % IDS);
+		if ((rng >> 8) & 1)
+			id %= CAP + 2;
+		int pos = -1;
+		for (int i = 0; i < n_ref; i++)
+			if (ref[i] == id)
+				pos = i;
+		if (pos < 0) {
+			if (n_ref == CAP) {
+				pushes[ref[CAP - 1]] = 0;
+				n_ref--;
+				expect_evictions++;
+			}
+			pos = n_ref++;
+			pushes[id] = 0;
+		}
+		memmove(ref + 1, ref, (size_t)pos * sizeof *ref);
+		ref[0] = id;
+		pushes[id]++;
+		snprintf(name, sizeof name, "id-%d", id);
+		ok &= det_push(d, name, step, raw, &r) == IOTAD_OK;
+		/* the window restarts exactly when the reference evicted the id */
+		ok &= r.scored == (pushes[id] >= TW);
+	}
+	CU_ASSERT_TRUE(ok);
+	CU_ASSERT_EQUAL(det_device_count(d), CAP);
+	CU_ASSERT_EQUAL(det_evictions(d), expect_evictions);
+	CU_ASSERT(expect_evictions > 100);
+	/* idle eviction after LRU reuse still finds every device */
+	CU_ASSERT_EQUAL(det_evict(d, STEPS + 1000.0, 0.0), CAP);
+	CU_ASSERT_EQUAL(det_device_count(d), 0);
+	CU_ASSERT_EQUAL(det_push(d, "again", 1, raw, &r), IOTAD_OK);
+	CU_ASSERT_EQUAL(det_device_count(d), 1);
+	det_destroy(d);
+
+	/* cap of one: every new id replaces the previous one */
+	cfg.max_devices = 1;
+	d = make_det(&m, &cfg);
+	CU_ASSERT_EQUAL(det_push(d, "a", 1, raw, &r), IOTAD_OK);
+	CU_ASSERT_EQUAL(det_push(d, "b", 2, raw, &r), IOTAD_OK);
+	CU_ASSERT_EQUAL(det_push(d, "a", 3, raw, &r), IOTAD_OK);
+	CU_ASSERT_EQUAL(det_evictions(d), 2);
+	CU_ASSERT_EQUAL(det_device_count(d), 1);
+	det_destroy(d);
+
+	/* an invalid policy is refused */
+	cfg.evict = (det_evict_policy)7;
+	CU_ASSERT_EQUAL(det_create(&m, &cfg, &d), IOTAD_ERR_INVAL);
 	nn_free(&m.net);
 }
 
@@ -657,6 +738,7 @@ void init_detector_tests(void)
 	TEST_ADD(s, test_stale_and_resume);
 	TEST_ADD(s, test_push_at_clock);
 	TEST_ADD(s, test_evict);
+	TEST_ADD(s, test_lru_evict);
 	TEST_ADD(s, test_score_window);
 	TEST_ADD(s, test_bytes_per_device);
 }

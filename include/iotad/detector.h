@@ -16,8 +16,15 @@
 
 #define DET_DEVICE_ID_MAX 128   /* bytes including NUL */
 
+/* What a new device does when the table is full. */
+typedef enum det_evict_policy {
+	DET_EVICT_LRU = 0,      /* it replaces the least recently seen device */
+	DET_EVICT_REJECT,       /* it is refused (IOTAD_ERR_FULL) */
+} det_evict_policy;
+
 typedef struct det_config {
-	uint32_t max_devices;   /* table bound (1..10,000,000); a new device beyond it is refused */
+	uint32_t max_devices;   /* table bound (1..10,000,000) */
+	det_evict_policy evict; /* when full (LRU) */
 	int stride;             /* 0: the model's stride */
 	alert_params alert;
 	thr_params thr;         /* base 0: model threshold; base_level 0: mean of the model's
@@ -39,7 +46,7 @@ typedef struct det_result {
 
 typedef struct det det;
 
-/* Defaults: 10000 devices, model stride, k=3 n=3 m=5, adaptive threshold. */
+/* Defaults: 10000 devices, LRU eviction, model stride, k=3 n=3 m=5, adaptive threshold. */
 void det_config_default(det_config *cfg);
 /* Create a detector over a loaded model (borrowed; must outlive det). */
 iotad_err det_create(const model *m, const det_config *cfg, det **out);
@@ -47,8 +54,9 @@ void det_destroy(det *d);
 
 /* Feed one raw sample (model->n_features floats, already checked finite) of
  * device at time ts (seconds). May score a window and produce an alert
- * event. Returns IOTAD_ERR_FULL if the device is new and the table is full,
- * IOTAD_ERR_INVAL if device is empty or too long. res may be NULL.
+ * event. A new device in a full table replaces the least recently seen one
+ * (policy LRU) or gets IOTAD_ERR_FULL (REJECT). IOTAD_ERR_INVAL if device
+ * is empty or too long. res may be NULL.
  * A stale device that speaks again reports CLEARED and starts a fresh window
  * (a window must not span the silence). Same as det_push_at(.., ts, ts, ..). */
 iotad_err det_push(det *d, const char *device, double ts, const float *raw, det_result *res);
@@ -69,6 +77,8 @@ size_t det_evict(det *d, double now, double idle_after);
 iotad_err det_score_window(det *d, const float *raw, size_t n, det_result *res);
 
 size_t det_device_count(const det *d);
+/* Devices replaced by LRU eviction so far (idle evictions not included). */
+uint64_t det_evictions(const det *d);
 /* Heap bytes one device costs at this model's shape (struct + window + its
  * share of the table's index arrays; malloc's own overhead not included). */
 size_t det_bytes_per_device(const det *d);
