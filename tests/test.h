@@ -16,6 +16,7 @@ void init_config_tests(void);
 void init_csv_tests(void);
 void init_train_tests(void);
 void init_sim_tests(void);
+void init_spot_tests(void);
 
 /* Directory holding test fixtures (set by the runner from argv or env). */
 extern const char *test_fixture_dir;
