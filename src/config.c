@@ -13,6 +13,7 @@
 #include <yaml.h>
 
 #include "iotad/alert.h"
+#include "iotad/http.h"
 #include "iotad/log.h"
 #include "iotad/model.h"
 
@@ -27,6 +28,7 @@ typedef enum cfg_type {
 	T_FLOAT,    /* float in (min, max] */
 	T_DOUBLE,   /* double in [min, max] */
 	T_THR,      /* static | adaptive */
+	T_EVICT,    /* lru | reject */
 	T_LOGLEVEL, /* error | warn | info | debug */
 } cfg_type;
 
@@ -58,7 +60,9 @@ static const cfg_key keys[] = {
 	{"model", "path", T_STR, OFF(model_path), 0, CFG_PATH},
 	{"model", "window", T_INT, OFF(window), 0, MODEL_MAX_WINDOW},
 	{"model", "stride", T_INT, OFF(stride), 0, MODEL_MAX_WINDOW},
-	{"detector", "max_devices", T_U32, OFF(max_devices), 1, 100000000},
+	{"detector", "max_devices", T_U32, OFF(max_devices), 1, 10000000},
+	{"detector", "evict", T_EVICT, OFF(evict_lru), 0, 0},
+	{"detector", "idle_evict_after", T_DOUBLE, OFF(idle_evict_after), 0, 31536000},
 	{"detector", "threshold", T_THR, OFF(threshold), 0, 0},
 	{"detector", "threshold_alpha", T_FLOAT, OFF(threshold_alpha), 0, 1},
 	{"detector", "alert_k", T_INT, OFF(alert_k), 1, ALERT_MAX_N},
@@ -68,6 +72,11 @@ static const cfg_key keys[] = {
 	{"service", "max_payload", T_SIZE, OFF(max_payload), 16, 16 << 20},
 	{"service", "queue_size", T_U32, OFF(queue_size), 1, 16 << 20},
 	{"service", "log_level", T_LOGLEVEL, OFF(log_level), 0, 0},
+	{"http", "listen", T_STR, OFF(http_listen), 0, CFG_STR},
+	{"http", "max_body", T_SIZE, OFF(http_max_body), 64, 64 << 20},
+	{"http", "page", T_BOOL, OFF(http_page), 0, 0},
+	{"homeassistant", "enabled", T_BOOL, OFF(hass_enabled), 0, 0},
+	{"homeassistant", "prefix", T_STR, OFF(hass_prefix), 0, CFG_STR},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -108,9 +117,14 @@ void config_defaults(iotad_config *c)
 	c->threshold_alpha = 0.01f;
 	c->stale_after = 0;
 	c->max_devices = 10000;
+	c->evict_lru = true;
+	c->idle_evict_after = 0;
 	c->max_payload = 4096;
 	c->queue_size = 65536;
 	c->log_level = LOG_INFO;
+	c->http_max_body = 65536;
+	c->http_page = true;
+	snprintf(c->hass_prefix, sizeof c->hass_prefix, "homeassistant");
 }
 
 /* "name:line:col: message" (mark NULL: "name: message"). Returns err. */
@@ -212,6 +226,12 @@ static iotad_err set_value(cfg_ctx *x, const cfg_key *k, const yaml_event_t *ev,
 	case T_THR:
 		if (thr_kind_parse(s, (thr_kind *)field) < 0)
 			return fail_key(x, at, k, "expected static or adaptive, got '%s'", s);
+		return IOTAD_OK;
+	case T_EVICT:
+		if (strcmp(s, "lru") == 0 || strcmp(s, "reject") == 0)
+			*(bool *)field = strcmp(s, "lru") == 0;
+		else
+			return fail_key(x, at, k, "expected lru or reject, got '%s'", s);
 		return IOTAD_OK;
 	case T_LOGLEVEL:
 		if (log_level_parse(s, (int *)field) < 0)
@@ -359,7 +379,7 @@ static iotad_err parse_top(cfg_ctx *x, yaml_parser_t *p, iotad_config *c)
 		if (kev.type != YAML_SCALAR_EVENT || !known_section(scalar(&kev))) {
 			if (kev.type == YAML_SCALAR_EVENT)
 				err = fail(x, &kev.start_mark, IOTAD_ERR_CONFIG,
-					   "unknown section '%s' (expected mqtt, topics, model, detector or service)",
+					   "unknown section '%s' (expected mqtt, topics, model, detector, service, http or homeassistant)",
 					   scalar(&kev));
 			else
 				err = fail(x, &kev.start_mark, IOTAD_ERR_CONFIG,
@@ -494,6 +514,16 @@ static iotad_err check(cfg_ctx *x, iotad_config *c)
 				    "topics.%s: '%s' must be a non-empty topic without '+', '#' or a trailing '/'",
 				    plain[i].name, v);
 	}
+	char host[64], why[200];
+	uint16_t port;
+	if (c->http_listen[0] &&
+	    http_parse_listen(c->http_listen, host, sizeof host, &port, why, sizeof why) != 0)
+		return fail(x, mark_of(x, "http", "listen"), IOTAD_ERR_CONFIG, "http.listen: %s", why);
+	const char *hp = c->hass_prefix;
+	if (c->hass_enabled && (!*hp || strpbrk(hp, "+#") || hp[strlen(hp) - 1] == '/'))
+		return fail(x, mark_of(x, "homeassistant", "prefix"), IOTAD_ERR_CONFIG,
+			    "homeassistant.prefix: '%s' must be a non-empty topic without '+', '#' or a trailing '/'",
+			    hp);
 	if (!c->model_path[0])
 		return fail(x, mark_of(x, "model", "path"), IOTAD_ERR_CONFIG,
 			    "model.path: must not be empty");

@@ -42,7 +42,7 @@ struct svc {
 	mq *mq;
 	svc_queue q;
 	float *values;       /* one sample, n_features */
-	_Atomic uint64_t received, scored, publish_failed, refused_full;
+	_Atomic uint64_t received, scored, publish_failed, refused_full, idle_evictions, evictions;
 	_Atomic uint64_t rejected[REJ__COUNT];
 	_Atomic uint64_t events[4];
 };
@@ -215,6 +215,7 @@ static void handle(svc *s, const svc_msg *msg)
 	}
 	det_result res;
 	iotad_err err = det_push_at(s->det, device, ts, wall_now(), s->values, &res);
+	atomic_store_explicit(&s->evictions, det_evictions(s->det), memory_order_relaxed);
 	if (err == IOTAD_ERR_FULL) {
 		reject(s, msg, REJ_DEVICE_CAP, NULL);
 		return;
@@ -254,10 +255,12 @@ static void log_stats(svc *s, const char *when)
 			off += (size_t)snprintf(rej + off, sizeof rej - off, " %s=%llu",
 						codec_reject_name((reject_reason)r),
 						(unsigned long long)c.rejected[r]);
-	LOG_INFO("stats (%s): received=%llu scored=%llu devices=%zu raised=%llu cleared=%llu "
+	LOG_INFO("stats (%s): received=%llu scored=%llu devices=%zu evictions=%llu "
+		 "idle_evictions=%llu raised=%llu cleared=%llu "
 		 "stale=%llu publish_failed=%llu refused_full=%llu rejected:%s",
 		 when, (unsigned long long)c.received, (unsigned long long)c.scored,
-		 det_device_count(s->det), (unsigned long long)c.events[ALERT_EV_RAISED],
+		 det_device_count(s->det), (unsigned long long)c.evictions,
+		 (unsigned long long)c.idle_evictions, (unsigned long long)c.events[ALERT_EV_RAISED],
 		 (unsigned long long)c.events[ALERT_EV_CLEARED],
 		 (unsigned long long)c.events[ALERT_EV_STALE],
 		 (unsigned long long)c.publish_failed, (unsigned long long)c.refused_full,
@@ -277,6 +280,7 @@ iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out)
 	det_config dc;
 	det_config_default(&dc);
 	dc.max_devices = cfg->max_devices;
+	dc.evict = cfg->evict_lru ? DET_EVICT_LRU : DET_EVICT_REJECT;
 	dc.stride = cfg->stride;
 	dc.alert.k = (uint8_t)cfg->alert_k;
 	dc.alert.n = (uint8_t)cfg->alert_n;
@@ -336,6 +340,9 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 		if (now >= next_sweep) {
 			if (c->stale_after > 0)
 				det_sweep(s->det, wall_now(), on_stale, s);
+			if (c->idle_evict_after > 0)
+				atomic_fetch_add(&s->idle_evictions,
+						 det_evict(s->det, wall_now(), c->idle_evict_after));
 			next_sweep = now + 1.0;
 		}
 		if (now >= next_stats) {
@@ -367,6 +374,8 @@ void svc_get_counters(svc *s, svc_counters *out)
 	out->scored = atomic_load(&s->scored);
 	out->publish_failed = atomic_load(&s->publish_failed);
 	out->refused_full = atomic_load(&s->refused_full);
+	out->idle_evictions = atomic_load(&s->idle_evictions);
+	out->evictions = atomic_load(&s->evictions);
 	for (int i = 0; i < REJ__COUNT; i++)
 		out->rejected[i] = atomic_load(&s->rejected[i]);
 	for (int i = 0; i < 4; i++)

@@ -41,6 +41,8 @@ static void assert_same(const iotad_config *a, const iotad_config *b)
 	CU_ASSERT_EQUAL(a->threshold_alpha, b->threshold_alpha);
 	CU_ASSERT_EQUAL(a->stale_after, b->stale_after);
 	CU_ASSERT_EQUAL(a->max_devices, b->max_devices);
+	CU_ASSERT_EQUAL(a->evict_lru, b->evict_lru);
+	CU_ASSERT_EQUAL(a->idle_evict_after, b->idle_evict_after);
 	CU_ASSERT_EQUAL(a->max_payload, b->max_payload);
 	CU_ASSERT_EQUAL(a->queue_size, b->queue_size);
 	CU_ASSERT_EQUAL(a->log_level, b->log_level);
@@ -62,6 +64,8 @@ static void test_defaults(void)
 	CU_ASSERT_EQUAL(d.threshold, THR_ADAPTIVE);
 	CU_ASSERT_EQUAL(d.threshold_alpha, 0.01f);
 	CU_ASSERT_EQUAL(d.max_devices, 10000);
+	CU_ASSERT_TRUE(d.evict_lru);
+	CU_ASSERT_EQUAL(d.idle_evict_after, 0.0);
 	CU_ASSERT_EQUAL(d.max_payload, 4096);
 	CU_ASSERT_EQUAL(d.queue_size, 65536);
 	CU_ASSERT_EQUAL(d.log_level, LOG_INFO);
@@ -97,6 +101,8 @@ static const char full_yaml[] =
 	"  stride: 4\n"
 	"detector:\n"
 	"  max_devices: 500\n"
+	"  evict: reject\n"
+	"  idle_evict_after: 3600\n"
 	"  threshold: static\n"
 	"  threshold_alpha: 0.25\n"
 	"  alert_k: 2\n"
@@ -134,6 +140,8 @@ static void test_full_file(void)
 	CU_ASSERT_EQUAL(c.window, 16);
 	CU_ASSERT_EQUAL(c.stride, 4);
 	CU_ASSERT_EQUAL(c.max_devices, 500);
+	CU_ASSERT_FALSE(c.evict_lru);
+	CU_ASSERT_EQUAL(c.idle_evict_after, 3600.0);
 	CU_ASSERT_EQUAL(c.threshold, THR_STATIC);
 	CU_ASSERT_EQUAL(c.threshold_alpha, 0.25f);
 	CU_ASSERT_EQUAL(c.alert_k, 2);
@@ -206,6 +214,9 @@ static const struct bad_case {
 	{"detector:\n  alert_n: 33\n", "t.yaml:2:12:", "out of range [1, 32]"},
 	{"detector:\n  alert_m: 256\n", "t.yaml:2:12:", "out of range"},
 	{"detector:\n  max_devices: 0\n", "t.yaml:2:16:", "out of range"},
+	{"detector:\n  max_devices: 10000001\n", "t.yaml:2:16:", "out of range"},
+	{"detector:\n  evict: oldest\n", "t.yaml:2:10:", "expected lru or reject"},
+	{"detector:\n  idle_evict_after: -5\n", "t.yaml:2:21:", "out of range"},
 	{"service:\n  log_level: verbose\n", "t.yaml:2:14:", "error, warn, info or debug"},
 	{"service:\n  max_payload: 10\n", "t.yaml:2:16:", "out of range"},
 	{"topics:\n  qos_out: 2\n", "t.yaml:2:12:", "out of range [0, 1]"},

@@ -38,11 +38,20 @@ typedef struct iotad_config {
 	thr_kind threshold;           /* adaptive */
 	float threshold_alpha;        /* 0.01 */
 	double stale_after;           /* seconds, 0 = off (0) */
-	uint32_t max_devices;         /* 10000 */
+	uint32_t max_devices;         /* 10000 (at most 10,000,000) */
+	bool evict_lru;               /* evict: lru (true) | reject, for a new device when full */
+	double idle_evict_after;      /* seconds of silence before a device is forgotten, 0 = off (0) */
 	/* service: */
 	size_t max_payload;           /* bytes (4096) */
 	uint32_t queue_size;          /* messages buffered between MQTT and scorer (65536) */
 	int log_level;                /* LOG_INFO */
+	/* http: */
+	char http_listen[CFG_STR];    /* IP:PORT or [IPv6]:PORT; empty: no HTTP server ("") */
+	size_t http_max_body;         /* largest POST body, bytes (65536) */
+	bool http_page;               /* serve the live page at / (true) */
+	/* homeassistant: */
+	bool hass_enabled;            /* publish MQTT discovery for each new device (false) */
+	char hass_prefix[CFG_STR];    /* discovery prefix (homeassistant) */
 } iotad_config;
 
 /* Defaults as commented above. */

@@ -25,6 +25,8 @@ typedef struct svc_counters {
 	uint64_t events[4];             /* by alert_event */
 	uint64_t publish_failed;        /* alert/state publishes refused */
 	uint64_t refused_full;          /* offers refused because the queue was full */
+	uint64_t evictions;             /* devices replaced by a new one in a full table (LRU) */
+	uint64_t idle_evictions;        /* devices forgotten after detector.idle_evict_after */
 } svc_counters;
 
 /* Build the service from a validated config and a loaded model (borrowed;

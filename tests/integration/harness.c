@@ -183,6 +183,24 @@ bool hx_wait_log(const char *path, const char *needle, int timeout_ms)
 	return false;
 }
 
+long hx_proc_kb(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	size_t fl = strlen(field);
+	long kb = -1;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (!strncmp(line, field, fl) && line[fl] == ':') {
+			kb = strtol(line + fl + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return kb;
+}
+
 int hx_write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");

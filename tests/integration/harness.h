@@ -56,6 +56,8 @@ int hx_run(char *const argv[], const char *log, int timeout_ms);
 char *hx_read_file(const char *path, size_t *len);
 /* Poll a file until it contains needle or timeout. */
 bool hx_wait_log(const char *path, const char *needle, int timeout_ms);
+/* A "kB" field of /proc/pid/status (VmRSS, VmHWM), or -1. */
+long hx_proc_kb(pid_t pid, const char *field);
 /* Write text to a file. 0 on success. */
 int hx_write_file(const char *path, const char *text);
 

@@ -394,6 +394,121 @@ static void test_reconnect_after_broker_restart(void)
 	hx_broker_stop(&b, SIGTERM);
 }
 
+/* ---- a flood of distinct device ids keeps memory at the cap ------------- */
+
+/* 30 normal then 30 hot samples on device at QoS 0 (ordered after whatever
+ * the same client sent before); true once its `raised` arrives, i.e. once
+ * iotad has worked through everything published before it. */
+static bool flood_marker(mq *pub, hx_sub *alerts, const char *device)
+{
+	char topic[96], msg[160];
+	snprintf(topic, sizeof topic, "telemetry/%s", device);
+	for (int i = 0; i < 60; i++) {
+		int n = snprintf(msg, sizeof msg,
+				 "{\"ts\":%d,\"temperature\":%.2f,\"humidity\":48.0,\"battery\":97.0}",
+				 1700000000 + i, i < 30 ? 21.0 + 0.01 * (i % 3) : 60.0);
+		if (mq_publish(pub, topic, msg, (size_t)n, 0, false, 10000) != IOTAD_OK)
+			return false;
+	}
+	snprintf(topic, sizeof topic, "alerts/%s", device);
+	return hx_sub_wait(alerts, topic, "\"raised\"", 1, 300000);
+}
+
+static unsigned long long stat_field(const char *line, const char *key)
+{
+	const char *p = line ? strstr(line, key) : NULL;
+	return p ? strtoull(p + strlen(key), NULL, 10) : 0;
+}
+
+static void flood(long n_ids, int cap)
+{
+	hx_broker b;
+	CU_ASSERT_FATAL(hx_model() != NULL);
+	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, 0, false), 0);
+	hx_sub status, alerts;
+	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&status, b.uri, "iotad/status", "it-flood-status"), 0);
+	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&alerts, b.uri, "alerts/#", "it-flood-alerts"), 0);
+	char text[2048];
+	snprintf(text, sizeof text,
+		 "mqtt:\n  uri: %s\n  client_id: iotad-flood\n  keepalive: 5\n"
+		 "model:\n  path: %s\n"
+		 "detector:\n  max_devices: %d\n  evict: lru\n"
+		 "service:\n  queue_size: 4096\n  log_level: info\n",
+		 b.uri, hx_model(), cap);
+	const char *cfg = hx_path("flood.yaml");
+	CU_ASSERT_EQUAL_FATAL(hx_write_file(cfg, text), 0);
+	const char *log = hx_path("flood-iotad.log");
+	pid_t pid = start_iotad(cfg, log, &status);
+	long rss_start = hx_proc_kb(pid, "VmRSS");
+
+	mq *pub;
+	mq_opts o = {.uri = b.uri, .client_id = "it-flood-pub", .keepalive = 10,
+		     .clean_session = true, .max_inflight = 4096};
+	CU_ASSERT_EQUAL_FATAL(mq_create(&o, &pub), IOTAD_OK);
+	CU_ASSERT_EQUAL_FATAL(mq_start(pub), IOTAD_OK);
+	CU_ASSERT_FATAL(mq_wait_connected(pub, 10000));
+
+	/* Checkpoint once the table has been filled and recycled a few times. */
+	const long warm = 5L * cap < n_ids ? 5L * cap : n_ids;
+	const char *payload = "{\"temperature\":21.0,\"humidity\":48.0,\"battery\":97.0}";
+	size_t plen = strlen(payload);
+	char topic[64];
+	long sent = 0, hwm_warm = -1, rss_warm = -1;
+	int failed = 0;
+	time_t t0 = time(NULL);
+	for (long i = 0; i < n_ids; i++) {
+		snprintf(topic, sizeof topic, "telemetry/flood-%08ld", i);
+		failed += mq_publish(pub, topic, payload, plen, 0, false, 10000) != IOTAD_OK;
+		sent++;
+		if (sent == warm) {
+			CU_ASSERT_FATAL(flood_marker(pub, &alerts, "zz-marker-1"));
+			hwm_warm = hx_proc_kb(pid, "VmHWM");
+			rss_warm = hx_proc_kb(pid, "VmRSS");
+		}
+	}
+	CU_ASSERT_EQUAL(failed, 0);
+	CU_ASSERT_FATAL(flood_marker(pub, &alerts, "zz-marker-2"));
+	long hwm_end = hx_proc_kb(pid, "VmHWM"), rss_end = hx_proc_kb(pid, "VmRSS");
+	double secs = difftime(time(NULL), t0);
+	mq_destroy(pub, 2000);
+	CU_ASSERT_EQUAL(stop_iotad(pid), 0);
+
+	char *all = hx_read_file(log, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(all);
+	const char *final = strstr(all, "stats (final)");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(final);
+	unsigned long long received = stat_field(final, "received="),
+			   devices = stat_field(final, "devices="),
+			   evictions = stat_field(final, "evictions=");
+	printf("\n    flood: %ld ids (cap %d) in %.0f s; received=%llu devices=%llu evictions=%llu\n"
+	       "    VmRSS start %ld kB, after %ld ids %ld kB (peak %ld kB), end %ld kB (peak %ld kB)\n",
+	       n_ids, cap, secs, received, devices, evictions, rss_start, warm, rss_warm, hwm_warm,
+	       rss_end, hwm_end);
+	/* every id and the markers' 120 samples arrived; the table held cap
+	 * devices and every new id beyond it replaced the least recent one */
+	CU_ASSERT_EQUAL(received, (unsigned long long)n_ids + 120);
+	CU_ASSERT_EQUAL(devices, (unsigned long long)cap);
+	CU_ASSERT_EQUAL(evictions, (unsigned long long)n_ids + 2 - (unsigned long long)cap);
+	/* flat: the peak after all ids is the peak after the first 5 x cap,
+	 * within allocator slack */
+	CU_ASSERT(hwm_warm > 0 && hwm_end > 0);
+	CU_ASSERT(hwm_end <= hwm_warm + hwm_warm / 10 + 2048);
+	free(all);
+	hx_sub_stop(&alerts);
+	hx_sub_stop(&status);
+	hx_broker_stop(&b, SIGTERM);
+}
+
+static void test_flood_100k(void)
+{
+	flood(100000, 10000);
+}
+
+static void test_flood_1m(void)
+{
+	flood(1000000, 10000);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -406,6 +521,8 @@ int main(int argc, char **argv)
 		{"clean", "a long clean run raises nothing", test_clean_run_is_silent},
 		{"badinput", "bad input is counted and harmless", test_bad_input_counted},
 		{"reconnect", "reconnect after broker restart", test_reconnect_after_broker_restart},
+		{"flood", "100,000 device ids: memory flat at the cap", test_flood_100k},
+		{"flood1m", "1,000,000 device ids: memory flat at the cap", test_flood_1m},
 	};
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
