@@ -19,6 +19,7 @@ static const struct {
 	{"alert", init_alert_tests},         {"detector", init_detector_tests},
 	{"codec", init_codec_tests},         {"config", init_config_tests},
 	{"csv", init_csv_tests},             {"train", init_train_tests},
+	{"eval", init_eval_tests},           {"baseline", init_baseline_tests},
 	{"sim", init_sim_tests},             {"spot", init_spot_tests},
 };
 

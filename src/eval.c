@@ -1,0 +1,464 @@
+/* eval.c - detection quality metrics and the causal replay of labelled rows.
+ *
+ * The autoencoder is replayed through det_push, exactly as the service
+ * feeds it; a baseline's per-row score goes through thr_update and
+ * alert_step like the detector's window score does. A row is predicted
+ * anomalous while its series' alert is raised after that row (the alert
+ * machine's output, what a subscriber sees); the raw window verdict is
+ * counted beside it. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "iotad/eval.h"
+
+static void eval_seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void eval_seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (!err || errlen == 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- metrics ---- */
+
+void eval_count(eval_counts *c, bool truth, bool pred)
+{
+	if (truth)
+		*(pred ? &c->tp : &c->fn) += 1;
+	else
+		*(pred ? &c->fp : &c->tn) += 1;
+}
+
+void eval_counts_merge(eval_counts *into, const eval_counts *c)
+{
+	into->tp += c->tp;
+	into->fp += c->fp;
+	into->fn += c->fn;
+	into->tn += c->tn;
+}
+
+static double eval_ratio(uint64_t num, uint64_t den)
+{
+	return den ? (double)num / (double)den : NAN;
+}
+
+void eval_rates_from(const eval_counts *c, eval_rates *r)
+{
+	r->precision = eval_ratio(c->tp, c->tp + c->fp);
+	r->recall = eval_ratio(c->tp, c->tp + c->fn);
+	r->f1 = eval_ratio(2 * c->tp, 2 * c->tp + c->fp + c->fn);
+	r->far = eval_ratio(c->fp, c->fp + c->tn);
+	r->mar = eval_ratio(c->fn, c->fn + c->tp);
+}
+
+void eval_delay_step(eval_delay_state *s, eval_delays *acc, bool truth, bool pred)
+{
+	if (!truth) {
+		s->in_seg = false;
+		return;
+	}
+	if (!s->in_seg) {
+		s->in_seg = true;
+		s->found = false;
+		s->since = 0;
+		acc->segments++;
+	}
+	if (!s->found && pred) {
+		s->found = true;
+		acc->detected++;
+		acc->sum += (double)s->since;
+	}
+	s->since++;
+}
+
+double eval_delay_mean(const eval_delays *d)
+{
+	return d->detected ? d->sum / (double)d->detected : NAN;
+}
+
+typedef struct eval_pair {
+	float s;
+	uint8_t y;
+} eval_pair;
+
+/* Descending score; NaN sorts as +inf (judged anomalous by the threshold). */
+static int eval_cmp_pair(const void *pa, const void *pb)
+{
+	float a = ((const eval_pair *)pa)->s, b = ((const eval_pair *)pb)->s;
+	return (a < b) - (a > b);
+}
+
+/* Sorted (score, label) pairs and the class sizes; NULL on no memory. */
+static eval_pair *eval_sorted(const float *score, const uint8_t *label, size_t n, size_t *pos,
+			      size_t *neg)
+{
+	eval_pair *p = malloc((n ? n : 1) * sizeof *p);
+	if (!p)
+		return NULL;
+	*pos = 0;
+	for (size_t i = 0; i < n; i++) {
+		p[i].s = isnan(score[i]) ? INFINITY : score[i];
+		p[i].y = label[i] != 0;
+		*pos += p[i].y;
+	}
+	*neg = n - *pos;
+	qsort(p, n, sizeof *p, eval_cmp_pair);
+	return p;
+}
+
+/* Walk groups of tied scores from the highest: both areas at once. */
+static iotad_err eval_areas(const float *score, const uint8_t *label, size_t n, double *roc,
+			    double *pr)
+{
+	size_t P, N;
+	*roc = *pr = NAN;
+	if (!score || !label)
+		return IOTAD_ERR_INVAL;
+	eval_pair *p = eval_sorted(score, label, n, &P, &N);
+	if (!p)
+		return IOTAD_ERR_NOMEM;
+	if (P == 0 || N == 0) {
+		free(p);
+		return IOTAD_ERR_INVAL;
+	}
+	double wins = 0.0, ap = 0.0;
+	size_t tp = 0, fp = 0;
+	for (size_t i = 0; i < n;) {
+		size_t j = i, gp = 0, gn = 0;
+		while (j < n && p[j].s == p[i].s) {
+			gp += p[j].y;
+			gn += !p[j].y;
+			j++;
+		}
+		/* positives of this group beat the negatives below, tie with gn */
+		wins += (double)gp * ((double)(N - fp - gn) + 0.5 * (double)gn);
+		tp += gp;
+		fp += gn;
+		if (gp)
+			ap += (double)gp / (double)P * (double)tp / (double)(tp + fp);
+		i = j;
+	}
+	free(p);
+	*roc = wins / ((double)P * (double)N);
+	*pr = ap;
+	return IOTAD_OK;
+}
+
+iotad_err eval_roc_auc(const float *score, const uint8_t *label, size_t n, double *out)
+{
+	double pr;
+	return eval_areas(score, label, n, out, &pr);
+}
+
+iotad_err eval_pr_auc(const float *score, const uint8_t *label, size_t n, double *out)
+{
+	double roc;
+	return eval_areas(score, label, n, &roc, out);
+}
+
+/* ---- replay ---- */
+
+int eval_detector_parse(const char *name, eval_detector *out)
+{
+	static const char *const names[] = {"ae", "zscore", "pca"};
+	for (int i = 0; i < 3; i++) {
+		if (name && !strcmp(name, names[i])) {
+			*out = (eval_detector)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *eval_detector_name(eval_detector k)
+{
+	switch (k) {
+	case EVAL_AE: return "ae";
+	case EVAL_ZSCORE: return "zscore";
+	case EVAL_PCA: return "pca";
+	}
+	return "unknown";
+}
+
+void eval_opts_default(eval_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->kind = EVAL_AE;
+	train_opts_default(&o->train);
+	det_config_default(&o->det);
+	bl_opts_default(&o->bl);
+}
+
+struct eval_scorer {
+	eval_opts o;
+	model m;          /* EVAL_AE */
+	baseline *bl;     /* baselines */
+	thr_params thr;   /* baselines: resolved threshold parameters */
+};
+
+iotad_err eval_fit(const eval_opts *o, const float *rows, size_t n_rows, int n_features,
+		   const size_t *segments, size_t n_segments, eval_scorer **out, char *err,
+		   size_t errlen)
+{
+	if (!o || !rows || !out) {
+		eval_seterr(err, errlen, "eval: invalid arguments");
+		return IOTAD_ERR_INVAL;
+	}
+	*out = NULL;
+	if (n_features < 1 || n_features > MODEL_MAX_FEATURES) {
+		eval_seterr(err, errlen, "eval: %d features, expected 1..%d", n_features,
+			    MODEL_MAX_FEATURES);
+		return IOTAD_ERR_RANGE;
+	}
+	eval_scorer *s = calloc(1, sizeof *s);
+	if (!s)
+		return IOTAD_ERR_NOMEM;
+	s->o = *o;
+	iotad_err rc;
+	if (o->kind == EVAL_AE) {
+		train_opts t = o->train;
+		t.segments = segments;
+		t.n_segments = n_segments;
+		snprintf(s->m.id, sizeof s->m.id, "eval");
+		s->m.version = 1;
+		for (int j = 0; j < n_features; j++)
+			snprintf(s->m.features[j], sizeof s->m.features[j], "f%d", j);
+		rc = train_model(rows, n_rows, n_features, &t, &s->m, err, errlen);
+	} else {
+		bl_opts b = o->bl;
+		b.percentile = o->train.percentile;
+		b.holdout = o->train.holdout;
+		rc = bl_fit(o->kind == EVAL_ZSCORE ? BL_ZSCORE : BL_PCA, &b, rows, n_rows,
+			    n_features, segments, n_segments, &s->bl, err, errlen);
+		if (rc == IOTAD_OK) {
+			/* As det_create resolves them against a model. */
+			const thr_params *u = &o->det.thr;
+			thr_params_default(&s->thr, u->kind, u->base > 0.0f ? u->base :
+					   bl_threshold(s->bl), u->base_level > 0.0f ?
+					   u->base_level : bl_calib_mean(s->bl));
+			if (u->alpha > 0.0f)
+				s->thr.alpha = u->alpha;
+			if (u->min_ratio > 0.0f)
+				s->thr.min_ratio = u->min_ratio;
+			if (u->max_ratio > 0.0f)
+				s->thr.max_ratio = u->max_ratio;
+		}
+	}
+	if (rc != IOTAD_OK) {
+		eval_scorer_destroy(s);
+		return rc;
+	}
+	*out = s;
+	return IOTAD_OK;
+}
+
+void eval_scorer_destroy(eval_scorer *s)
+{
+	if (!s)
+		return;
+	model_free(&s->m);
+	bl_destroy(s->bl);
+	free(s);
+}
+
+float eval_scorer_threshold(const eval_scorer *s)
+{
+	return s->bl ? bl_threshold(s->bl) : s->m.threshold;
+}
+
+const model *eval_scorer_model(const eval_scorer *s)
+{
+	return s->bl ? NULL : &s->m;
+}
+
+void eval_result_free(eval_result *r)
+{
+	if (!r)
+		return;
+	free(r->score);
+	free(r->thr);
+	free(r->label);
+	free(r->alert);
+	free(r->raw);
+	memset(r, 0, sizeof *r);
+}
+
+static iotad_err eval_result_grow(eval_result *r, size_t n)
+{
+	size_t m = n ? n : 1;
+	float *sc = realloc(r->score, m * sizeof *sc);
+	if (sc)
+		r->score = sc;
+	float *th = realloc(r->thr, m * sizeof *th);
+	if (th)
+		r->thr = th;
+	uint8_t *la = realloc(r->label, m);
+	if (la)
+		r->label = la;
+	uint8_t *al = realloc(r->alert, m);
+	if (al)
+		r->alert = al;
+	uint8_t *rw = realloc(r->raw, m);
+	if (rw)
+		r->raw = rw;
+	return sc && th && la && al && rw ? IOTAD_OK : IOTAD_ERR_NOMEM;
+}
+
+iotad_err eval_result_append(eval_result *dst, const eval_result *src)
+{
+	size_t n = dst->n + src->n;
+	if (eval_result_grow(dst, n) != IOTAD_OK)
+		return IOTAD_ERR_NOMEM;
+	memcpy(dst->score + dst->n, src->score, src->n * sizeof *src->score);
+	memcpy(dst->thr + dst->n, src->thr, src->n * sizeof *src->thr);
+	memcpy(dst->label + dst->n, src->label, src->n);
+	memcpy(dst->alert + dst->n, src->alert, src->n);
+	memcpy(dst->raw + dst->n, src->raw, src->n);
+	dst->n = n;
+	eval_counts_merge(&dst->c_alert, &src->c_alert);
+	eval_counts_merge(&dst->c_raw, &src->c_raw);
+	dst->d_alert.segments += src->d_alert.segments;
+	dst->d_alert.detected += src->d_alert.detected;
+	dst->d_alert.sum += src->d_alert.sum;
+	dst->d_raw.segments += src->d_raw.segments;
+	dst->d_raw.detected += src->d_raw.detected;
+	dst->d_raw.sum += src->d_raw.sum;
+	dst->n_scored += src->n_scored;
+	dst->seconds += src->seconds;
+	return IOTAD_OK;
+}
+
+static double eval_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Per-series replay state. */
+typedef struct eval_series {
+	char name[24];           /* device id given to the detector */
+	bl_state *bl;
+	thr_state thr;
+	alert_state alert;
+	uint8_t raised, verdict;
+	float score, threshold;
+	eval_delay_state d_alert, d_raw;
+} eval_series;
+
+/* Push one row of series g; updates its state. Returns the push error. */
+static iotad_err eval_push(eval_scorer *s, det *d, eval_series *g, double ts, const float *x,
+			   size_t *n_scored)
+{
+	alert_event ev;
+	if (d) {
+		det_result r;
+		iotad_err rc = det_push(d, g->name, ts, x, &r);
+		if (rc != IOTAD_OK)
+			return rc;
+		g->threshold = r.threshold;
+		if (!r.scored)
+			return IOTAD_OK;
+		g->score = r.score;
+		g->verdict = r.anomalous;
+		ev = r.event;
+	} else {
+		g->score = bl_score(s->bl, g->bl, x);
+		g->threshold = g->thr.value;
+		g->verdict = thr_update(&g->thr, &s->thr, g->score);
+		if (!g->verdict)
+			bl_learn(s->bl, g->bl, x);
+		ev = alert_step(&g->alert, &s->o.det.alert, g->verdict);
+	}
+	(*n_scored)++;
+	if (ev == ALERT_EV_RAISED)
+		g->raised = 1;
+	else if (ev != ALERT_EV_NONE)
+		g->raised = 0;
+	return IOTAD_OK;
+}
+
+iotad_err eval_replay(eval_scorer *s, const eval_data *data, eval_result *res, char *err,
+		      size_t errlen)
+{
+	if (!s || !data || !res || !data->rows || !data->label || data->n_warm > data->n_rows ||
+	    (data->group && data->n_groups == 0)) {
+		eval_seterr(err, errlen, "eval: invalid replay arguments");
+		return IOTAD_ERR_INVAL;
+	}
+	int f = data->n_features;
+	const model *m = eval_scorer_model(s);
+	if (m ? f != m->n_features : f < 1) {
+		eval_seterr(err, errlen, "eval: %d features, the detector has %d", f,
+			    m ? m->n_features : 0);
+		return IOTAD_ERR_INVAL;
+	}
+	memset(res, 0, sizeof *res);
+	size_t ng = data->group ? data->n_groups : 1;
+	size_t n = data->n_rows - data->n_warm;
+	eval_series *gs = calloc(ng, sizeof *gs);
+	det *d = NULL;
+	iotad_err rc = gs ? eval_result_grow(res, n) : IOTAD_ERR_NOMEM;
+	if (rc == IOTAD_OK && m) {
+		det_config cfg = s->o.det;
+		if (cfg.max_devices < ng)
+			cfg.max_devices = (uint32_t)(ng < UINT32_MAX ? ng : UINT32_MAX);
+		rc = det_create(m, &cfg, &d);
+		if (rc != IOTAD_OK)
+			eval_seterr(err, errlen, "eval: detector: %s", iotad_strerror(rc));
+	}
+	for (size_t g = 0; rc == IOTAD_OK && g < ng; g++) {
+		snprintf(gs[g].name, sizeof gs[g].name, "s%zu", g);
+		gs[g].score = -INFINITY; /* no full window yet */
+		if (!m) {
+			rc = bl_state_create(s->bl, &gs[g].bl);
+			thr_init(&gs[g].thr, &s->thr);
+			alert_init(&gs[g].alert);
+		}
+	}
+	for (size_t i = 0; rc == IOTAD_OK && i < data->n_rows; i++) {
+		size_t g = data->group ? data->group[i] : 0;
+		if (g >= ng) {
+			eval_seterr(err, errlen, "eval: row %zu: series %zu of %zu", i, g, ng);
+			rc = IOTAD_ERR_INVAL;
+			break;
+		}
+		eval_series *e = &gs[g];
+		double t0 = eval_now();
+		rc = eval_push(s, d, e, (double)i, data->rows + i * (size_t)f, &res->n_scored);
+		res->seconds += eval_now() - t0;
+		if (rc != IOTAD_OK) {
+			eval_seterr(err, errlen, "eval: row %zu: %s", i, iotad_strerror(rc));
+			break;
+		}
+		if (i < data->n_warm)
+			continue;
+		size_t j = res->n++;
+		bool y = data->label[i] != 0;
+		res->score[j] = e->score;
+		res->thr[j] = e->threshold;
+		res->label[j] = y;
+		res->alert[j] = e->raised;
+		res->raw[j] = e->verdict;
+		eval_count(&res->c_alert, y, e->raised);
+		eval_count(&res->c_raw, y, e->verdict);
+		eval_delay_step(&e->d_alert, &res->d_alert, y, e->raised);
+		eval_delay_step(&e->d_raw, &res->d_raw, y, e->verdict);
+	}
+	for (size_t g = 0; gs && g < ng; g++)
+		bl_state_destroy(gs[g].bl);
+	free(gs);
+	det_destroy(d);
+	if (rc != IOTAD_OK)
+		eval_result_free(res);
+	return rc;
+}

@@ -1,0 +1,189 @@
+/* test_baseline.c - unit tests of the z-score and PCA baselines against
+ * closed-form scores, and their false-alarm rate on seeded normal data. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "iotad/baseline.h"
+#include "test.h"
+
+static uint64_t bl_rng_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static double bl_rng_gauss(uint64_t *s)
+{
+	double u = ((double)(bl_rng_next(s) >> 11) + 0.5) / 9007199254740992.0;
+	double v = ((double)(bl_rng_next(s) >> 11) + 0.5) / 9007199254740992.0;
+	return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+}
+
+static void test_zscore_closed_form(void)
+{
+	/* 9, 11, 9, 11, ...: mean 10, deviation 1 (holdout 0: fit on all) */
+	float rows[200];
+	for (int i = 0; i < 200; i++)
+		rows[i] = i & 1 ? 11.0f : 9.0f;
+	bl_opts o;
+	bl_opts_default(&o);
+	o.holdout = 0.0f;
+	o.zs_window = 50;
+	baseline *b = NULL;
+	char err[128];
+	CU_ASSERT_EQUAL_FATAL(bl_fit(BL_ZSCORE, &o, rows, 200, 1, NULL, 0, &b, err, sizeof err),
+			      IOTAD_OK);
+	bl_state *s = NULL;
+	CU_ASSERT_EQUAL_FATAL(bl_state_create(b, &s), IOTAD_OK);
+	float x = 13.0f;
+	CU_ASSERT_DOUBLE_EQUAL(bl_score(b, s, &x), 3.0, 1e-5);
+	x = 10.0f;
+	CU_ASSERT_DOUBLE_EQUAL(bl_score(b, s, &x), 0.0, 1e-5);
+	/* threshold: p99 of the training rows' scores, |z| = 1 give or take
+	 * the 1/50 shift of the mean after an odd number of rows */
+	CU_ASSERT(bl_threshold(b) >= 0.999f && bl_threshold(b) <= 1.05f);
+	/* after a full window of a new level 20/22 the statistics follow it */
+	for (int i = 0; i < 50; i++) {
+		x = i & 1 ? 22.0f : 20.0f;
+		bl_learn(b, s, &x);
+	}
+	x = 21.0f;
+	CU_ASSERT_DOUBLE_EQUAL(bl_score(b, s, &x), 0.0, 1e-4);
+	x = 24.0f;
+	CU_ASSERT_DOUBLE_EQUAL(bl_score(b, s, &x), 3.0, 1e-4);
+	/* half a window of the new level: mean 15.5, var from both halves */
+	bl_state *h = NULL;
+	CU_ASSERT_EQUAL_FATAL(bl_state_create(b, &h), IOTAD_OK);
+	for (int i = 0; i < 25; i++) {
+		x = 21.0f;
+		bl_learn(b, h, &x);
+	}
+	/* 25 virtual rows (mean 10, var 1) + 25 rows at 21: mean 15.5,
+	 * E[x^2] - mean^2 = (25 * 101 + 25 * 441) / 50 - 15.5^2 = 30.75 */
+	x = 15.5f + 2.0f * (float)sqrt(30.75);
+	CU_ASSERT_DOUBLE_EQUAL(bl_score(b, h, &x), 2.0, 1e-4);
+	bl_state_destroy(h);
+	bl_state_destroy(s);
+	bl_destroy(b);
+}
+
+static void test_pca_closed_form(void)
+{
+	/* x2 = 2 x1 exactly: standardized z1 = z2, one component (1,1)/sqrt 2
+	 * with eigenvalue 2. A point at z = (1, -1) has Q = 2, T^2 = 0; at
+	 * z = (1, 1) Q = 0 and T^2 = 2/2 = 1. */
+	float rows[400];
+	uint64_t rng = 3;
+	for (int i = 0; i < 200; i++) {
+		float t = (float)bl_rng_gauss(&rng);
+		rows[2 * i] = t;
+		rows[2 * i + 1] = 2.0f * t;
+	}
+	double m = 0, ss = 0;
+	for (int i = 0; i < 200; i++)
+		m += rows[2 * i];
+	m /= 200;
+	for (int i = 0; i < 200; i++)
+		ss += (rows[2 * i] - m) * (rows[2 * i] - m);
+	double sd = sqrt(ss / 200);
+	bl_opts o;
+	bl_opts_default(&o);
+	o.holdout = 0.0f;
+	baseline *b = NULL;
+	char err[128];
+	CU_ASSERT_EQUAL_FATAL(bl_fit(BL_PCA, &o, rows, 200, 2, NULL, 0, &b, err, sizeof err),
+			      IOTAD_OK);
+	float off[2] = {(float)(m + sd), (float)(2 * m - 2 * sd)};
+	float on[2] = {(float)(m + sd), (float)(2 * m + 2 * sd)};
+	CU_ASSERT_DOUBLE_EQUAL(bl_score(b, NULL, off), 2.0, 1e-3);
+	CU_ASSERT_DOUBLE_EQUAL(bl_score(b, NULL, on), 0.0, 1e-3);
+	/* training rows lie on the line: threshold tiny */
+	CU_ASSERT(bl_threshold(b) < 1e-3f);
+	bl_destroy(b);
+	o.pca_score = BL_PCA_T2Q;
+	CU_ASSERT_EQUAL_FATAL(bl_fit(BL_PCA, &o, rows, 200, 2, NULL, 0, &b, err, sizeof err),
+			      IOTAD_OK);
+	CU_ASSERT_DOUBLE_EQUAL(bl_score(b, NULL, off), 2.0, 1e-3);
+	CU_ASSERT_DOUBLE_EQUAL(bl_score(b, NULL, on), 1.0, 1e-3);
+	bl_destroy(b);
+}
+
+/* Fit on 2000 rows of 4 independent Gaussian channels; on 20000 fresh rows
+ * the share at or above the p99 threshold stays near 1 %. */
+static void check_false_alarms(bl_kind kind)
+{
+	enum { F = 4, NT = 2000, NS = 20000 };
+	static float rows[NT * F];
+	uint64_t rng = 11;
+	for (int i = 0; i < NT * F; i++)
+		rows[i] = (float)(5.0 + (i % F) * 3.0 + (1 + i % F) * bl_rng_gauss(&rng));
+	bl_opts o;
+	bl_opts_default(&o);
+	o.zs_window = 500;
+	baseline *b = NULL;
+	bl_state *s = NULL;
+	char err[128];
+	CU_ASSERT_EQUAL_FATAL(bl_fit(kind, &o, rows, NT, F, NULL, 0, &b, err, sizeof err),
+			      IOTAD_OK);
+	CU_ASSERT_EQUAL_FATAL(bl_state_create(b, &s), IOTAD_OK);
+	int alarms = 0;
+	for (int i = 0; i < NS; i++) {
+		float x[F];
+		for (int j = 0; j < F; j++)
+			x[j] = (float)(5.0 + j * 3.0 + (1 + j) * bl_rng_gauss(&rng));
+		float sc = bl_score(b, s, x);
+		if (sc >= bl_threshold(b))
+			alarms++;
+		else
+			bl_learn(b, s, x);
+	}
+	/* 400 held-out rows give a p99 estimate with a few tenths of a
+	 * percent of spread; 0.3 % .. 3 % is a wide margin */
+	CU_ASSERT(alarms >= NS * 3 / 1000 && alarms <= NS * 3 / 100);
+	CU_ASSERT(bl_calib_mean(b) > 0.0f && bl_calib_mean(b) < bl_threshold(b));
+	bl_state_destroy(s);
+	bl_destroy(b);
+}
+
+static void test_zscore_false_alarms(void)
+{
+	check_false_alarms(BL_ZSCORE);
+}
+
+static void test_pca_false_alarms(void)
+{
+	check_false_alarms(BL_PCA);
+}
+
+static void test_fit_errors(void)
+{
+	float rows[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, NAN};
+	bl_opts o;
+	bl_opts_default(&o);
+	baseline *b = (baseline *)1;
+	char err[128];
+	CU_ASSERT_EQUAL(bl_fit(BL_ZSCORE, &o, rows, 10, 1, NULL, 0, &b, err, sizeof err),
+			IOTAD_ERR_INVAL);
+	CU_ASSERT_PTR_NULL(b);
+	CU_ASSERT(strstr(err, "row 9") != NULL);
+	o.pca_var = 1.5f;
+	CU_ASSERT_EQUAL(bl_fit(BL_PCA, &o, rows, 9, 1, NULL, 0, &b, err, sizeof err),
+			IOTAD_ERR_RANGE);
+	bl_opts_default(&o);
+	size_t seg[2] = {4, 4};
+	CU_ASSERT_EQUAL(bl_fit(BL_PCA, &o, rows, 9, 1, seg, 2, &b, err, sizeof err),
+			IOTAD_ERR_INVAL);
+}
+
+void init_baseline_tests(void)
+{
+	CU_pSuite s = CU_add_suite("baseline", NULL, NULL);
+	TEST_ADD(s, test_zscore_closed_form);
+	TEST_ADD(s, test_pca_closed_form);
+	TEST_ADD(s, test_zscore_false_alarms);
+	TEST_ADD(s, test_pca_false_alarms);
+	TEST_ADD(s, test_fit_errors);
+}

@@ -1,0 +1,322 @@
+/* test_eval.c - unit tests of eval: confusion rates, ROC-AUC and PR-AUC
+ * against hand-computed and closed-form values, detection delay, and the
+ * replay of a synthetic series with an injected spike. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iotad/eval.h"
+#include "test.h"
+
+#define EPS 1e-12
+
+static void test_rates_hand(void)
+{
+	/* truth 1 1 1 0 0 0 0 1, pred 1 0 1 1 0 0 0 0: TP 2 FN 2 FP 1 TN 3 */
+	static const uint8_t y[] = {1, 1, 1, 0, 0, 0, 0, 1}, p[] = {1, 0, 1, 1, 0, 0, 0, 0};
+	eval_counts c = {0};
+	eval_rates r;
+	for (int i = 0; i < 8; i++)
+		eval_count(&c, y[i], p[i]);
+	CU_ASSERT_EQUAL(c.tp, 2);
+	CU_ASSERT_EQUAL(c.fn, 2);
+	CU_ASSERT_EQUAL(c.fp, 1);
+	CU_ASSERT_EQUAL(c.tn, 3);
+	eval_rates_from(&c, &r);
+	CU_ASSERT_DOUBLE_EQUAL(r.precision, 2.0 / 3.0, EPS);
+	CU_ASSERT_DOUBLE_EQUAL(r.recall, 0.5, EPS);
+	CU_ASSERT_DOUBLE_EQUAL(r.f1, 4.0 / 7.0, EPS);
+	CU_ASSERT_DOUBLE_EQUAL(r.far, 0.25, EPS);
+	CU_ASSERT_DOUBLE_EQUAL(r.mar, 0.5, EPS);
+
+	eval_counts sum = {1, 1, 1, 1};
+	eval_counts_merge(&sum, &c);
+	CU_ASSERT_EQUAL(sum.tp, 3);
+	CU_ASSERT_EQUAL(sum.tn, 4);
+}
+
+static void test_rates_empty(void)
+{
+	eval_counts c = {0, 0, 0, 5}; /* only true negatives */
+	eval_rates r;
+	eval_rates_from(&c, &r);
+	CU_ASSERT(isnan(r.precision));
+	CU_ASSERT(isnan(r.recall));
+	CU_ASSERT(isnan(r.f1));
+	CU_ASSERT(isnan(r.mar));
+	CU_ASSERT_DOUBLE_EQUAL(r.far, 0.0, EPS);
+	/* everything predicted anomalous: F1 = 2P / (2P + N) as SKAB notes */
+	eval_counts all = {12771, 11030, 0, 0};
+	eval_rates_from(&all, &r);
+	CU_ASSERT_DOUBLE_EQUAL(r.f1, 2.0 * 12771 / (2.0 * 12771 + 11030), EPS);
+	CU_ASSERT_DOUBLE_EQUAL(r.far, 1.0, EPS);
+	CU_ASSERT_DOUBLE_EQUAL(r.mar, 0.0, EPS);
+}
+
+static void test_auc_closed_form(void)
+{
+	static const float s[] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f};
+	static const uint8_t sep[] = {0, 0, 0, 1, 1, 1}, rev[] = {1, 1, 1, 0, 0, 0};
+	static const float tie[] = {1, 1, 1, 1, 1, 1};
+	double a;
+	CU_ASSERT_EQUAL(eval_roc_auc(s, sep, 6, &a), IOTAD_OK);
+	CU_ASSERT_DOUBLE_EQUAL(a, 1.0, EPS);
+	CU_ASSERT_EQUAL(eval_pr_auc(s, sep, 6, &a), IOTAD_OK);
+	CU_ASSERT_DOUBLE_EQUAL(a, 1.0, EPS);
+	CU_ASSERT_EQUAL(eval_roc_auc(s, rev, 6, &a), IOTAD_OK);
+	CU_ASSERT_DOUBLE_EQUAL(a, 0.0, EPS);
+	/* reversed: positives found at ranks 4, 5, 6: AP = (1/4 + 2/5 + 3/6) / 3 */
+	CU_ASSERT_EQUAL(eval_pr_auc(s, rev, 6, &a), IOTAD_OK);
+	CU_ASSERT_DOUBLE_EQUAL(a, (0.25 + 0.4 + 0.5) / 3.0, EPS);
+	/* all tied: ROC 0.5, AP = the positive share */
+	CU_ASSERT_EQUAL(eval_roc_auc(tie, sep, 6, &a), IOTAD_OK);
+	CU_ASSERT_DOUBLE_EQUAL(a, 0.5, EPS);
+	CU_ASSERT_EQUAL(eval_pr_auc(tie, sep, 6, &a), IOTAD_OK);
+	CU_ASSERT_DOUBLE_EQUAL(a, 0.5, EPS);
+}
+
+static void test_auc_hand(void)
+{
+	/* 0.9(+) 0.8(-) 0.7(+) 0.1(-): 3 of 4 pairs ordered; AP = 1/2 + 1/2 * 2/3 */
+	static const float s[] = {0.7f, 0.1f, 0.9f, 0.8f};
+	static const uint8_t y[] = {1, 0, 1, 0};
+	double a;
+	CU_ASSERT_EQUAL(eval_roc_auc(s, y, 4, &a), IOTAD_OK);
+	CU_ASSERT_DOUBLE_EQUAL(a, 0.75, EPS);
+	CU_ASSERT_EQUAL(eval_pr_auc(s, y, 4, &a), IOTAD_OK);
+	CU_ASSERT_DOUBLE_EQUAL(a, 0.5 + 0.5 * 2.0 / 3.0, EPS);
+	/* one tie across classes: + at 0.5 ties - at 0.5, + at 0.9, - at 0.1:
+	 * pairs (0.9,0.5) 1, (0.9,0.1) 1, (0.5,0.5) 1/2, (0.5,0.1) 1 -> 3.5/4 */
+	static const float t[] = {0.5f, 0.5f, 0.9f, 0.1f};
+	static const uint8_t ty[] = {1, 0, 1, 0};
+	CU_ASSERT_EQUAL(eval_roc_auc(t, ty, 4, &a), IOTAD_OK);
+	CU_ASSERT_DOUBLE_EQUAL(a, 0.875, EPS);
+	/* -inf (no window yet) ranks lowest */
+	static const float u[] = {-INFINITY, 0.2f, 0.3f};
+	static const uint8_t uy[] = {0, 0, 1};
+	CU_ASSERT_EQUAL(eval_roc_auc(u, uy, 3, &a), IOTAD_OK);
+	CU_ASSERT_DOUBLE_EQUAL(a, 1.0, EPS);
+	/* one class only: undefined */
+	static const uint8_t none[] = {0, 0, 0, 0};
+	CU_ASSERT_EQUAL(eval_roc_auc(s, none, 4, &a), IOTAD_ERR_INVAL);
+	CU_ASSERT(isnan(a));
+	CU_ASSERT_EQUAL(eval_pr_auc(s, none, 4, &a), IOTAD_ERR_INVAL);
+}
+
+static void test_delay(void)
+{
+	/* segments at rows 2..4 (alarm from row 3: delay 1) and 6..7 (missed) */
+	static const uint8_t y[] = {0, 0, 1, 1, 1, 0, 1, 1, 0};
+	static const uint8_t p[] = {0, 0, 0, 1, 1, 0, 0, 0, 0};
+	eval_delays d = {0};
+	eval_delay_state st = {0};
+	for (int i = 0; i < 9; i++)
+		eval_delay_step(&st, &d, y[i], p[i]);
+	CU_ASSERT_EQUAL(d.segments, 2);
+	CU_ASSERT_EQUAL(d.detected, 1);
+	CU_ASSERT_DOUBLE_EQUAL(eval_delay_mean(&d), 1.0, EPS);
+	/* an alarm already up when the segment starts: delay 0; a segment
+	 * running to the end of the series still counts */
+	static const uint8_t y2[] = {0, 1, 1, 0, 1, 1, 1};
+	static const uint8_t p2[] = {1, 1, 0, 0, 0, 0, 1};
+	eval_delay_state st2 = {0};
+	for (int i = 0; i < 7; i++)
+		eval_delay_step(&st2, &d, y2[i], p2[i]);
+	CU_ASSERT_EQUAL(d.segments, 4);
+	CU_ASSERT_EQUAL(d.detected, 3);
+	CU_ASSERT_DOUBLE_EQUAL(eval_delay_mean(&d), (1.0 + 0.0 + 2.0) / 3.0, EPS);
+	eval_delays none = {0};
+	CU_ASSERT(isnan(eval_delay_mean(&none)));
+}
+
+/* splitmix64 */
+static uint64_t rng_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static double rng_gauss(uint64_t *s)
+{
+	double u = ((double)(rng_next(s) >> 11) + 0.5) / 9007199254740992.0;
+	double v = ((double)(rng_next(s) >> 11) + 0.5) / 9007199254740992.0;
+	return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+}
+
+#define SYN_ROWS 1400
+#define SYN_TRAIN 800
+#define SPIKE_AT 1100
+#define SPIKE_LEN 20
+
+/* Two correlated channels, a slow sine (a period of 630 rows) and noise;
+ * rows SPIKE_AT.. of channel 0 jump by 2 units (20 noise deviations). */
+static void synth(float *rows, uint8_t *label)
+{
+	uint64_t rng = 7;
+	for (int i = 0; i < SYN_ROWS; i++) {
+		double base = 0.5 * sin(i * 0.01);
+		rows[2 * i] = (float)(base + 0.1 * rng_gauss(&rng));
+		rows[2 * i + 1] = (float)(0.5 * base + 2.0 + 0.1 * rng_gauss(&rng));
+		label[i] = i >= SPIKE_AT && i < SPIKE_AT + SPIKE_LEN;
+		if (label[i])
+			rows[2 * i] += 2.0f;
+	}
+}
+
+static void run_spike(eval_detector kind, eval_result *res)
+{
+	static float rows[SYN_ROWS * 2];
+	static uint8_t label[SYN_ROWS];
+	char err[256] = "";
+	eval_opts o;
+	eval_scorer *s = NULL;
+	synth(rows, label);
+	eval_opts_default(&o);
+	o.kind = kind;
+	o.train.window = 4;
+	o.train.hidden[0] = 6;
+	o.train.hidden[1] = 3;
+	o.train.hidden[2] = 6;
+	o.train.epochs = 40;
+	o.train.norm = NORM_ZSCORE;
+	o.det.alert.k = 2;
+	o.det.alert.n = 3;
+	o.det.alert.m = 3;
+	CU_ASSERT_EQUAL_FATAL(eval_fit(&o, rows, SYN_TRAIN, 2, NULL, 0, &s, err, sizeof err),
+			      IOTAD_OK);
+	eval_data d = {rows, SYN_ROWS, 2, NULL, 0, label, SYN_TRAIN};
+	memset(res, 0, sizeof *res);
+	CU_ASSERT_EQUAL(eval_replay(s, &d, res, err, sizeof err), IOTAD_OK);
+	eval_scorer_destroy(s);
+}
+
+static void check_spike(eval_detector kind)
+{
+	eval_result r;
+	run_spike(kind, &r);
+	CU_ASSERT_EQUAL_FATAL(r.n, SYN_ROWS - SYN_TRAIN);
+	CU_ASSERT_EQUAL(r.d_alert.segments, 1);
+	CU_ASSERT_EQUAL(r.d_alert.detected, 1);
+	/* k = 2 of n = 3: raised on the second anomalous window at the earliest */
+	CU_ASSERT(eval_delay_mean(&r.d_alert) >= 1.0 && eval_delay_mean(&r.d_alert) <= 3.0);
+	CU_ASSERT_EQUAL(r.d_raw.detected, 1);
+	CU_ASSERT(eval_delay_mean(&r.d_raw) <= 1.0);
+	/* few false alarms on 580 normal rows; clear within a window + m after */
+	CU_ASSERT(r.c_alert.fp <= 20);
+	CU_ASSERT(r.c_alert.tp >= SPIKE_LEN - 3);
+	/* cleared once the window has left the spike and m normal ones passed */
+	CU_ASSERT_EQUAL(r.alert[SPIKE_AT + SPIKE_LEN + 15 - SYN_TRAIN], 0);
+	double auc;
+	CU_ASSERT_EQUAL(eval_roc_auc(r.score, r.label, r.n, &auc), IOTAD_OK);
+	CU_ASSERT(auc > 0.98);
+	/* warm rows fill the window: every counted row is scored */
+	for (size_t i = 0; i < r.n; i++)
+		CU_ASSERT_FATAL(isfinite(r.score[i]));
+	eval_result_free(&r);
+}
+
+static void test_spike_ae(void)
+{
+	check_spike(EVAL_AE);
+}
+
+static void test_spike_zscore(void)
+{
+	check_spike(EVAL_ZSCORE);
+}
+
+static void test_spike_pca(void)
+{
+	check_spike(EVAL_PCA);
+}
+
+static void test_deterministic(void)
+{
+	eval_result a, b;
+	run_spike(EVAL_AE, &a);
+	run_spike(EVAL_AE, &b);
+	CU_ASSERT_EQUAL_FATAL(a.n, b.n);
+	CU_ASSERT(memcmp(a.score, b.score, a.n * sizeof *a.score) == 0);
+	CU_ASSERT(memcmp(a.alert, b.alert, a.n) == 0);
+	CU_ASSERT(memcmp(&a.c_alert, &b.c_alert, sizeof a.c_alert) == 0);
+	eval_result_free(&a);
+	eval_result_free(&b);
+}
+
+static void test_cold_start_and_groups(void)
+{
+	/* Two interleaved series without history: the first window-1 rows of
+	 * each are unscored (-inf, predicted normal). */
+	static float rows[SYN_ROWS * 2];
+	static uint8_t label[SYN_ROWS];
+	static uint32_t group[SYN_ROWS];
+	char err[256];
+	eval_opts o;
+	eval_scorer *s = NULL;
+	synth(rows, label);
+	eval_opts_default(&o);
+	o.train.window = 5;
+	o.train.epochs = 2;
+	CU_ASSERT_EQUAL_FATAL(eval_fit(&o, rows, SYN_TRAIN, 2, NULL, 0, &s, err, sizeof err),
+			      IOTAD_OK);
+	for (int i = 0; i < SYN_ROWS; i++)
+		group[i] = (uint32_t)(i & 1);
+	eval_data d = {rows, SYN_ROWS, 2, group, 2, label, 0};
+	eval_result r;
+	memset(&r, 0, sizeof r);
+	CU_ASSERT_EQUAL_FATAL(eval_replay(s, &d, &r, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL(r.n, SYN_ROWS);
+	for (int i = 0; i < 8; i++) {
+		CU_ASSERT(isinf(r.score[i]) && r.score[i] < 0);
+		CU_ASSERT_EQUAL(r.alert[i], 0);
+	}
+	CU_ASSERT(isfinite(r.score[8]) && isfinite(r.score[9]));
+	CU_ASSERT_EQUAL(r.n_scored, SYN_ROWS - 8);
+	/* appending doubles the counts */
+	eval_result t;
+	memset(&t, 0, sizeof t);
+	CU_ASSERT_EQUAL(eval_result_append(&t, &r), IOTAD_OK);
+	CU_ASSERT_EQUAL(eval_result_append(&t, &r), IOTAD_OK);
+	CU_ASSERT_EQUAL(t.n, 2 * r.n);
+	CU_ASSERT_EQUAL(t.c_alert.tn, 2 * r.c_alert.tn);
+	CU_ASSERT_EQUAL(t.d_alert.segments, 2 * r.d_alert.segments);
+	CU_ASSERT(memcmp(t.score + r.n, r.score, r.n * sizeof *r.score) == 0);
+	/* a series id out of range is refused */
+	group[5] = 2;
+	eval_result bad;
+	CU_ASSERT_EQUAL(eval_replay(s, &d, &bad, err, sizeof err), IOTAD_ERR_INVAL);
+	eval_result_free(&t);
+	eval_result_free(&r);
+	eval_scorer_destroy(s);
+}
+
+static void test_detector_names(void)
+{
+	eval_detector k = EVAL_AE;
+	CU_ASSERT_EQUAL(eval_detector_parse("pca", &k), 0);
+	CU_ASSERT_EQUAL(k, EVAL_PCA);
+	CU_ASSERT_EQUAL(eval_detector_parse("zscore", &k), 0);
+	CU_ASSERT_EQUAL(k, EVAL_ZSCORE);
+	CU_ASSERT_EQUAL(eval_detector_parse("lstm", &k), -1);
+	CU_ASSERT_STRING_EQUAL(eval_detector_name(EVAL_AE), "ae");
+}
+
+void init_eval_tests(void)
+{
+	CU_pSuite s = CU_add_suite("eval", NULL, NULL);
+	TEST_ADD(s, test_rates_hand);
+	TEST_ADD(s, test_rates_empty);
+	TEST_ADD(s, test_auc_closed_form);
+	TEST_ADD(s, test_auc_hand);
+	TEST_ADD(s, test_delay);
+	TEST_ADD(s, test_detector_names);
+	TEST_ADD(s, test_spike_ae);
+	TEST_ADD(s, test_spike_zscore);
+	TEST_ADD(s, test_spike_pca);
+	TEST_ADD(s, test_deterministic);
+	TEST_ADD(s, test_cold_start_and_groups);
+}
