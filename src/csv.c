@@ -17,19 +17,6 @@ struct csv_fields {
 	int n, cap;
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || errlen == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 void csv_free(csv_table *t)
 {
 	if (!t)
@@ -267,10 +254,10 @@ static iotad_err read_header(struct csv_reader *r, char sep, char *err, size_t e
 		got = getline(&r->line, &r->linecap, r->f);
 		if (got < 0) {
 			if (ferror(r->f)) {
-				seterr(err, errlen, "%s: read error: %s", r->path, strerror(errno));
+				iotad_errf(err, errlen, "%s: read error: %s", r->path, strerror(errno));
 				return IOTAD_ERR_IO;
 			}
-			seterr(err, errlen, "%s: empty file (no header row)", r->path);
+			iotad_errf(err, errlen, "%s: empty file (no header row)", r->path);
 			return IOTAD_ERR_PARSE;
 		}
 		r->lineno++;
@@ -284,7 +271,7 @@ static iotad_err read_header(struct csv_reader *r, char sep, char *err, size_t e
 	if (rc == -2)
 		return IOTAD_ERR_NOMEM;
 	if (rc < 0) {
-		seterr(err, errlen, "%s:%ld: malformed quoted field in the header", r->path,
+		iotad_errf(err, errlen, "%s:%ld: malformed quoted field in the header", r->path,
 		       r->lineno);
 		return IOTAD_ERR_PARSE;
 	}
@@ -312,13 +299,13 @@ static iotad_err select_columns(struct csv_reader *r, const char *const *cols, i
 			int idx = find_name(r->header, r->n_header, cols[c]);
 			if (idx < 0) {
 				list_names(r->header, r->n_header, avail, sizeof avail);
-				seterr(err, errlen, "%s: column \"%s\" not found (available: %s)",
+				iotad_errf(err, errlen, "%s: column \"%s\" not found (available: %s)",
 				       r->path, cols[c], avail);
 				return IOTAD_ERR_NOTFOUND;
 			}
 			for (int j = idx + 1; j < r->n_header; j++) {
 				if (!strcmp(r->header[j], cols[c])) {
-					seterr(err, errlen, "%s: column \"%s\" appears twice in the "
+					iotad_errf(err, errlen, "%s: column \"%s\" appears twice in the "
 					       "header", r->path, cols[c]);
 					return IOTAD_ERR_PARSE;
 				}
@@ -358,14 +345,14 @@ static iotad_err add_row(struct csv_reader *r, char *err, size_t errlen)
 		size_t cap = r->cap_rows ? r->cap_rows * 2 : 1024;
 		float *d = realloc(r->data, cap * (size_t)r->n_sel * sizeof *d);
 		if (!d) {
-			seterr(err, errlen, "%s:%ld: out of memory", r->path, r->lineno);
+			iotad_errf(err, errlen, "%s:%ld: out of memory", r->path, r->lineno);
 			return IOTAD_ERR_NOMEM;
 		}
 		r->data = d;
 		if (r->group_idx >= 0) {
 			uint32_t *g = realloc(r->gid, cap * sizeof *g);
 			if (!g) {
-				seterr(err, errlen, "%s:%ld: out of memory", r->path, r->lineno);
+				iotad_errf(err, errlen, "%s:%ld: out of memory", r->path, r->lineno);
 				return IOTAD_ERR_NOMEM;
 			}
 			r->gid = g;
@@ -375,7 +362,7 @@ static iotad_err add_row(struct csv_reader *r, char *err, size_t errlen)
 	if (r->group_idx >= 0) {
 		long id = group_id(r, trim(r->fields.v[r->group_idx]));
 		if (id < 0) {
-			seterr(err, errlen, "%s:%ld: out of memory", r->path, r->lineno);
+			iotad_errf(err, errlen, "%s:%ld: out of memory", r->path, r->lineno);
 			return IOTAD_ERR_NOMEM;
 		}
 		r->gid[r->n_rows] = (uint32_t)id;
@@ -384,7 +371,7 @@ static iotad_err add_row(struct csv_reader *r, char *err, size_t errlen)
 	for (int c = 0; c < r->n_sel; c++) {
 		const char *cell = r->fields.v[r->sel[c]];
 		if (parse_float(cell, &row[c]) < 0) {
-			seterr(err, errlen, "%s:%ld: column \"%s\": not a number: \"%.40s\"",
+			iotad_errf(err, errlen, "%s:%ld: column \"%s\": not a number: \"%.40s\"",
 			       r->path, r->lineno, r->header[r->sel[c]], cell);
 			return IOTAD_ERR_PARSE;
 		}
@@ -407,25 +394,25 @@ static iotad_err read_rows(struct csv_reader *r, char sep, int auto_select, char
 			continue;
 		}
 		if (blank_at) {
-			seterr(err, errlen, "%s:%ld: blank line inside the data", r->path, blank_at);
+			iotad_errf(err, errlen, "%s:%ld: blank line inside the data", r->path, blank_at);
 			return IOTAD_ERR_PARSE;
 		}
 		int rc = csv_split(r->line, sep, &r->fields);
 		if (rc == -2)
 			return IOTAD_ERR_NOMEM;
 		if (rc < 0) {
-			seterr(err, errlen, "%s:%ld: malformed quoted field", r->path, r->lineno);
+			iotad_errf(err, errlen, "%s:%ld: malformed quoted field", r->path, r->lineno);
 			return IOTAD_ERR_PARSE;
 		}
 		if (r->fields.n != r->n_header) {
-			seterr(err, errlen, "%s:%ld: expected %d fields, got %d", r->path,
+			iotad_errf(err, errlen, "%s:%ld: expected %d fields, got %d", r->path,
 			       r->lineno, r->n_header, r->fields.n);
 			return IOTAD_ERR_PARSE;
 		}
 		if (auto_select && r->n_rows == 0) {
 			drop_text_columns(r);
 			if (r->n_sel == 0) {
-				seterr(err, errlen, "%s:%ld: no numeric column", r->path, r->lineno);
+				iotad_errf(err, errlen, "%s:%ld: no numeric column", r->path, r->lineno);
 				return IOTAD_ERR_NOTFOUND;
 			}
 		}
@@ -434,7 +421,7 @@ static iotad_err read_rows(struct csv_reader *r, char sep, int auto_select, char
 			return e;
 	}
 	if (ferror(r->f)) {
-		seterr(err, errlen, "%s: read error: %s", r->path, strerror(errno));
+		iotad_errf(err, errlen, "%s: read error: %s", r->path, strerror(errno));
 		return IOTAD_ERR_IO;
 	}
 	return IOTAD_OK;
@@ -453,14 +440,14 @@ iotad_err csv_read_grouped(const char *path, char sep, const char *const *cols, 
 	memset(out, 0, sizeof *out);
 	if (!path || sep == '"' || sep == '\n' || sep == '\r' || sep == '\0' || n_cols < 0 ||
 	    n_skip < 0) {
-		seterr(err, errlen, "csv: invalid arguments");
+		iotad_errf(err, errlen, "csv: invalid arguments");
 		return IOTAD_ERR_INVAL;
 	}
 	struct csv_reader r = {.path = path, .group_idx = -1};
 	r.f = fopen(path, "r");
 	if (!r.f) {
 		int e = errno;
-		seterr(err, errlen, "%s: %s", path, strerror(e));
+		iotad_errf(err, errlen, "%s: %s", path, strerror(e));
 		return e == ENOENT ? IOTAD_ERR_NOTFOUND : IOTAD_ERR_IO;
 	}
 	int auto_select = !(cols && n_cols > 0);
@@ -470,7 +457,7 @@ iotad_err csv_read_grouped(const char *path, char sep, const char *const *cols, 
 		if (r.group_idx < 0) {
 			char avail[512];
 			list_names(r.header, r.n_header, avail, sizeof avail);
-			seterr(err, errlen, "%s: group column \"%s\" not found (available: %s)",
+			iotad_errf(err, errlen, "%s: group column \"%s\" not found (available: %s)",
 			       path, group_col, avail);
 			rc = IOTAD_ERR_NOTFOUND;
 		}
@@ -485,7 +472,7 @@ iotad_err csv_read_grouped(const char *path, char sep, const char *const *cols, 
 			if (r.sel[c] != r.group_idx)
 				r.sel[k++] = r.sel[c];
 		if (k != r.n_sel && !auto_select) {
-			seterr(err, errlen, "%s: column \"%s\" cannot be both a feature and the group",
+			iotad_errf(err, errlen, "%s: column \"%s\" cannot be both a feature and the group",
 			       path, group_col);
 			rc = IOTAD_ERR_INVAL;
 		}
@@ -506,7 +493,7 @@ iotad_err csv_read_grouped(const char *path, char sep, const char *const *cols, 
 		}
 	}
 	if (rc == IOTAD_ERR_NOMEM)
-		seterr(err, errlen, "%s: out of memory", path);
+		iotad_errf(err, errlen, "%s: out of memory", path);
 	if (!rc) {
 		out->n_cols = r.n_sel;
 		out->n_rows = r.n_rows;

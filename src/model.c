@@ -28,19 +28,6 @@
 #define MODEL_FORMAT_NAME "iotad-model"
 #define MODEL_FILE_MAX (64u << 20)
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || errlen == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 int model_norm_parse(const char *name, norm_kind *out)
 {
 	if (!name)
@@ -101,17 +88,17 @@ static iotad_err get_int(const cJSON *obj, const char *key, const char *path, lo
 			*out = *def;
 			return IOTAD_OK;
 		}
-		seterr(err, errlen, "%s: missing", path);
+		iotad_errf(err, errlen, "%s: missing", path);
 		return IOTAD_ERR_MODEL;
 	}
 	if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble) ||
 	    it->valuedouble != floor(it->valuedouble)) {
-		seterr(err, errlen, "%s: expected an integer", path);
+		iotad_errf(err, errlen, "%s: expected an integer", path);
 		return IOTAD_ERR_MODEL;
 	}
 	double d = it->valuedouble;
 	if (d < (double)lo || d > (double)hi) {
-		seterr(err, errlen, "%s: %.17g out of range [%ld, %ld]", path, d, lo, hi);
+		iotad_errf(err, errlen, "%s: %.17g out of range [%ld, %ld]", path, d, lo, hi);
 		return IOTAD_ERR_MODEL;
 	}
 	*out = (int)d;
@@ -124,23 +111,23 @@ static iotad_err get_floats(const cJSON *obj, const char *key, const char *path,
 {
 	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, key);
 	if (!arr) {
-		seterr(err, errlen, "%s: missing", path);
+		iotad_errf(err, errlen, "%s: missing", path);
 		return IOTAD_ERR_MODEL;
 	}
 	if (!cJSON_IsArray(arr)) {
-		seterr(err, errlen, "%s: expected an array of %d numbers", path, n);
+		iotad_errf(err, errlen, "%s: expected an array of %d numbers", path, n);
 		return IOTAD_ERR_MODEL;
 	}
 	int got = cJSON_GetArraySize(arr);
 	if (got != n) {
-		seterr(err, errlen, "%s: expected %d numbers, got %d", path, n, got);
+		iotad_errf(err, errlen, "%s: expected %d numbers, got %d", path, n, got);
 		return IOTAD_ERR_MODEL;
 	}
 	int i = 0;
 	const cJSON *it;
 	cJSON_ArrayForEach(it, arr) {
 		if (json_float(it, &out[i]) < 0) {
-			seterr(err, errlen, "%s[%d]: not a finite number", path, i);
+			iotad_errf(err, errlen, "%s[%d]: not a finite number", path, i);
 			return IOTAD_ERR_MODEL;
 		}
 		i++;
@@ -153,9 +140,9 @@ static const cJSON *get_object(const cJSON *obj, const char *key, const char *pa
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
 	if (!it)
-		seterr(err, errlen, "%s: missing", path);
+		iotad_errf(err, errlen, "%s: missing", path);
 	else if (!cJSON_IsObject(it))
-		seterr(err, errlen, "%s: expected an object", path);
+		iotad_errf(err, errlen, "%s: expected an object", path);
 	else
 		return it;
 	return NULL;
@@ -166,9 +153,9 @@ static const char *get_string(const cJSON *obj, const char *key, const char *pat
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
 	if (!it)
-		seterr(err, errlen, "%s: missing", path);
+		iotad_errf(err, errlen, "%s: missing", path);
 	else if (!cJSON_IsString(it) || !it->valuestring)
-		seterr(err, errlen, "%s: expected a string", path);
+		iotad_errf(err, errlen, "%s: expected a string", path);
 	else
 		return it->valuestring;
 	return NULL;
@@ -180,7 +167,7 @@ static iotad_err load_header(const cJSON *root, model *m, char *err, size_t errl
 	if (!s)
 		return IOTAD_ERR_MODEL;
 	if (strcmp(s, MODEL_FORMAT_NAME)) {
-		seterr(err, errlen, "format: expected \"%s\", got \"%.40s\"", MODEL_FORMAT_NAME, s);
+		iotad_errf(err, errlen, "format: expected \"%s\", got \"%.40s\"", MODEL_FORMAT_NAME, s);
 		return IOTAD_ERR_MODEL;
 	}
 	int fv;
@@ -189,7 +176,7 @@ static iotad_err load_header(const cJSON *root, model *m, char *err, size_t errl
 	if (rc)
 		return rc;
 	if (fv != MODEL_FORMAT_VERSION) {
-		seterr(err, errlen, "format_version: %d not supported (supported: %d)", fv,
+		iotad_errf(err, errlen, "format_version: %d not supported (supported: %d)", fv,
 		       MODEL_FORMAT_VERSION);
 		return IOTAD_ERR_MODEL;
 	}
@@ -198,7 +185,7 @@ static iotad_err load_header(const cJSON *root, model *m, char *err, size_t errl
 		return IOTAD_ERR_MODEL;
 	size_t len = strlen(s);
 	if (len == 0 || len >= MODEL_NAME_MAX) {
-		seterr(err, errlen, "id: length must be 1..%d", MODEL_NAME_MAX - 1);
+		iotad_errf(err, errlen, "id: length must be 1..%d", MODEL_NAME_MAX - 1);
 		return IOTAD_ERR_MODEL;
 	}
 	memcpy(m->id, s, len + 1);
@@ -210,34 +197,34 @@ static iotad_err load_features(const cJSON *root, model *m, char *err, size_t er
 {
 	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "features");
 	if (!arr) {
-		seterr(err, errlen, "features: missing");
+		iotad_errf(err, errlen, "features: missing");
 		return IOTAD_ERR_MODEL;
 	}
 	if (!cJSON_IsArray(arr)) {
-		seterr(err, errlen, "features: expected an array of names");
+		iotad_errf(err, errlen, "features: expected an array of names");
 		return IOTAD_ERR_MODEL;
 	}
 	int n = cJSON_GetArraySize(arr);
 	if (n < 1 || n > MODEL_MAX_FEATURES) {
-		seterr(err, errlen, "features: expected 1..%d names, got %d", MODEL_MAX_FEATURES, n);
+		iotad_errf(err, errlen, "features: expected 1..%d names, got %d", MODEL_MAX_FEATURES, n);
 		return IOTAD_ERR_MODEL;
 	}
 	int i = 0;
 	const cJSON *it;
 	cJSON_ArrayForEach(it, arr) {
 		if (!cJSON_IsString(it) || !it->valuestring) {
-			seterr(err, errlen, "features[%d]: expected a string", i);
+			iotad_errf(err, errlen, "features[%d]: expected a string", i);
 			return IOTAD_ERR_MODEL;
 		}
 		size_t len = strlen(it->valuestring);
 		if (len == 0 || len >= MODEL_NAME_MAX) {
-			seterr(err, errlen, "features[%d]: length must be 1..%d", i,
+			iotad_errf(err, errlen, "features[%d]: length must be 1..%d", i,
 			       MODEL_NAME_MAX - 1);
 			return IOTAD_ERR_MODEL;
 		}
 		for (int j = 0; j < i; j++) {
 			if (!strcmp(m->features[j], it->valuestring)) {
-				seterr(err, errlen, "features[%d]: duplicate name \"%s\"", i,
+				iotad_errf(err, errlen, "features[%d]: duplicate name \"%s\"", i,
 				       it->valuestring);
 				return IOTAD_ERR_MODEL;
 			}
@@ -258,7 +245,7 @@ static iotad_err load_norm(const cJSON *root, model *m, char *err, size_t errlen
 	if (!kind)
 		return IOTAD_ERR_MODEL;
 	if (model_norm_parse(kind, &m->norm) < 0) {
-		seterr(err, errlen, "normalization.kind: unknown \"%.40s\" (minmax, zscore)", kind);
+		iotad_errf(err, errlen, "normalization.kind: unknown \"%.40s\" (minmax, zscore)", kind);
 		return IOTAD_ERR_MODEL;
 	}
 	int f = m->n_features;
@@ -269,12 +256,12 @@ static iotad_err load_norm(const cJSON *root, model *m, char *err, size_t errlen
 		return rc;
 	for (int i = 0; i < f; i++) {
 		if (m->norm == NORM_MINMAX && !(m->norm_b[i] >= m->norm_a[i])) {
-			seterr(err, errlen, "normalization.b[%d]: max %g below min %g", i,
+			iotad_errf(err, errlen, "normalization.b[%d]: max %g below min %g", i,
 			       (double)m->norm_b[i], (double)m->norm_a[i]);
 			return IOTAD_ERR_MODEL;
 		}
 		if (m->norm == NORM_ZSCORE && !(m->norm_b[i] > 0.0f)) {
-			seterr(err, errlen, "normalization.b[%d]: std must be > 0", i);
+			iotad_errf(err, errlen, "normalization.b[%d]: std must be > 0", i);
 			return IOTAD_ERR_MODEL;
 		}
 	}
@@ -285,21 +272,21 @@ static iotad_err load_layers(const cJSON *root, model *m, char *err, size_t errl
 {
 	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "layers");
 	if (!arr) {
-		seterr(err, errlen, "layers: missing");
+		iotad_errf(err, errlen, "layers: missing");
 		return IOTAD_ERR_MODEL;
 	}
 	if (!cJSON_IsArray(arr)) {
-		seterr(err, errlen, "layers: expected an array");
+		iotad_errf(err, errlen, "layers: expected an array");
 		return IOTAD_ERR_MODEL;
 	}
 	int nl = cJSON_GetArraySize(arr);
 	if (nl < 1 || nl > NN_MAX_LAYERS) {
-		seterr(err, errlen, "layers: expected 1..%d layers, got %d", NN_MAX_LAYERS, nl);
+		iotad_errf(err, errlen, "layers: expected 1..%d layers, got %d", NN_MAX_LAYERS, nl);
 		return IOTAD_ERR_MODEL;
 	}
 	int d = m->window * m->n_features;
 	if (d > NN_MAX_WIDTH) {
-		seterr(err, errlen, "window: window * features = %d exceeds %d inputs", d,
+		iotad_errf(err, errlen, "window: window * features = %d exceeds %d inputs", d,
 		       NN_MAX_WIDTH);
 		return IOTAD_ERR_MODEL;
 	}
@@ -314,7 +301,7 @@ static iotad_err load_layers(const cJSON *root, model *m, char *err, size_t errl
 		lay[l] = it;
 		snprintf(path, sizeof path, "layers[%d]", l);
 		if (!cJSON_IsObject(it)) {
-			seterr(err, errlen, "%s: expected an object", path);
+			iotad_errf(err, errlen, "%s: expected an object", path);
 			return IOTAD_ERR_MODEL;
 		}
 		int in, out;
@@ -327,7 +314,7 @@ static iotad_err load_layers(const cJSON *root, model *m, char *err, size_t errl
 		int want = l == 0 ? d : sizes[l];
 		if (in != want) {
 			snprintf(path, sizeof path, "layers[%d].in", l);
-			seterr(err, errlen, "%s: %d does not match %s (%d)", path, in,
+			iotad_errf(err, errlen, "%s: %d does not match %s (%d)", path, in,
 			       l == 0 ? "window * features" : "the previous layer's out", want);
 			return IOTAD_ERR_MODEL;
 		}
@@ -339,18 +326,18 @@ static iotad_err load_layers(const cJSON *root, model *m, char *err, size_t errl
 		if (!a)
 			return IOTAD_ERR_MODEL;
 		if (nn_act_parse(a, &act[l]) < 0) {
-			seterr(err, errlen, "%s: unknown \"%.40s\" (linear, relu, sigmoid)", path, a);
+			iotad_errf(err, errlen, "%s: unknown \"%.40s\" (linear, relu, sigmoid)", path, a);
 			return IOTAD_ERR_MODEL;
 		}
 		l++;
 	}
 	if (sizes[nl] != d) {
-		seterr(err, errlen, "layers[%d].out: %d does not match window * features (%d)",
+		iotad_errf(err, errlen, "layers[%d].out: %d does not match window * features (%d)",
 		       nl - 1, sizes[nl], d);
 		return IOTAD_ERR_MODEL;
 	}
 	if ((rc = nn_init(&m->net, nl, sizes, act))) {
-		seterr(err, errlen, "layers: cannot build the network: %s", iotad_strerror(rc));
+		iotad_errf(err, errlen, "layers: cannot build the network: %s", iotad_strerror(rc));
 		return rc == IOTAD_ERR_NOMEM ? rc : IOTAD_ERR_MODEL;
 	}
 	for (l = 0; l < nl; l++) {
@@ -373,21 +360,21 @@ static iotad_err load_threshold(const cJSON *root, model *m, char *err, size_t e
 		return IOTAD_ERR_MODEL;
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(t, "value");
 	if (!v) {
-		seterr(err, errlen, "threshold.value: missing");
+		iotad_errf(err, errlen, "threshold.value: missing");
 		return IOTAD_ERR_MODEL;
 	}
 	if (json_float(v, &m->threshold) < 0 || !(m->threshold > 0.0f)) {
-		seterr(err, errlen, "threshold.value: expected a finite number > 0");
+		iotad_errf(err, errlen, "threshold.value: expected a finite number > 0");
 		return IOTAD_ERR_MODEL;
 	}
 	const cJSON *p = cJSON_GetObjectItemCaseSensitive(t, "percentile");
 	if (!p) {
-		seterr(err, errlen, "threshold.percentile: missing");
+		iotad_errf(err, errlen, "threshold.percentile: missing");
 		return IOTAD_ERR_MODEL;
 	}
 	if (json_float(p, &m->percentile) < 0 || !(m->percentile > 0.0f) ||
 	    m->percentile > 100.0f) {
-		seterr(err, errlen, "threshold.percentile: expected a number in (0, 100]");
+		iotad_errf(err, errlen, "threshold.percentile: expected a number in (0, 100]");
 		return IOTAD_ERR_MODEL;
 	}
 	return IOTAD_OK;
@@ -399,21 +386,21 @@ static iotad_err load_calib(const cJSON *root, model *m, char *err, size_t errle
 	if (!c)
 		return IOTAD_OK;
 	if (!cJSON_IsObject(c)) {
-		seterr(err, errlen, "calibration: expected an object");
+		iotad_errf(err, errlen, "calibration: expected an object");
 		return IOTAD_ERR_MODEL;
 	}
 	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(c, "scores");
 	if (!arr) {
-		seterr(err, errlen, "calibration.scores: missing");
+		iotad_errf(err, errlen, "calibration.scores: missing");
 		return IOTAD_ERR_MODEL;
 	}
 	if (!cJSON_IsArray(arr)) {
-		seterr(err, errlen, "calibration.scores: expected an array of numbers");
+		iotad_errf(err, errlen, "calibration.scores: expected an array of numbers");
 		return IOTAD_ERR_MODEL;
 	}
 	int n = cJSON_GetArraySize(arr);
 	if (n > MODEL_MAX_CALIB) {
-		seterr(err, errlen, "calibration.scores: %d scores, at most %d", n,
+		iotad_errf(err, errlen, "calibration.scores: %d scores, at most %d", n,
 		       MODEL_MAX_CALIB);
 		return IOTAD_ERR_MODEL;
 	}
@@ -421,14 +408,14 @@ static iotad_err load_calib(const cJSON *root, model *m, char *err, size_t errle
 		return IOTAD_OK;
 	m->calib = malloc((size_t)n * sizeof *m->calib);
 	if (!m->calib) {
-		seterr(err, errlen, "calibration.scores: out of memory");
+		iotad_errf(err, errlen, "calibration.scores: out of memory");
 		return IOTAD_ERR_NOMEM;
 	}
 	int i = 0;
 	const cJSON *it;
 	cJSON_ArrayForEach(it, arr) {
 		if (json_float(it, &m->calib[i]) < 0 || !(m->calib[i] >= 0.0f)) {
-			seterr(err, errlen, "calibration.scores[%d]: expected a finite number >= 0",
+			iotad_errf(err, errlen, "calibration.scores[%d]: expected a finite number >= 0",
 			       i);
 			return IOTAD_ERR_MODEL;
 		}
@@ -442,7 +429,7 @@ static iotad_err load_calib(const cJSON *root, model *m, char *err, size_t errle
 static iotad_err load_root(const cJSON *root, model *m, char *err, size_t errlen)
 {
 	if (!cJSON_IsObject(root)) {
-		seterr(err, errlen, "model: top level is not a JSON object");
+		iotad_errf(err, errlen, "model: top level is not a JSON object");
 		return IOTAD_ERR_MODEL;
 	}
 	iotad_err rc;
@@ -479,18 +466,18 @@ iotad_err model_load_buffer(const char *json, size_t len, model *m, char *err, s
 {
 	memset(m, 0, sizeof *m);
 	if (!json || len == 0) {
-		seterr(err, errlen, "model: empty file");
+		iotad_errf(err, errlen, "model: empty file");
 		return IOTAD_ERR_PARSE;
 	}
 	if (len > MODEL_FILE_MAX) {
-		seterr(err, errlen, "model: %zu bytes exceeds the %u byte limit", len,
+		iotad_errf(err, errlen, "model: %zu bytes exceeds the %u byte limit", len,
 		       MODEL_FILE_MAX);
 		return IOTAD_ERR_RANGE;
 	}
 	/* A private NUL-terminated copy: the caller's buffer need not be. */
 	char *buf = malloc(len + 1);
 	if (!buf) {
-		seterr(err, errlen, "model: out of memory");
+		iotad_errf(err, errlen, "model: out of memory");
 		return IOTAD_ERR_NOMEM;
 	}
 	memcpy(buf, json, len);
@@ -509,10 +496,10 @@ iotad_err model_load_buffer(const char *json, size_t len, model *m, char *err, s
 		int line, col;
 		text_pos(buf, off, &line, &col);
 		if (!root)
-			seterr(err, errlen, "model: JSON parse error near line %d col %d (byte %zu "
+			iotad_errf(err, errlen, "model: JSON parse error near line %d col %d (byte %zu "
 			       "of %zu)", line, col, off, len);
 		else
-			seterr(err, errlen, "model: trailing data after the JSON object at line %d "
+			iotad_errf(err, errlen, "model: trailing data after the JSON object at line %d "
 			       "col %d (byte %zu of %zu)", line, col, off, len);
 		cJSON_Delete(root);
 		free(buf);
@@ -533,7 +520,7 @@ iotad_err model_load(const char *path, model *m, char *err, size_t errlen)
 	memset(m, 0, sizeof *m);
 	FILE *f = fopen(path, "rb");
 	if (!f) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		iotad_errf(err, errlen, "%s: %s", path, strerror(errno));
 		return errno == ENOENT ? IOTAD_ERR_NOTFOUND : IOTAD_ERR_IO;
 	}
 	size_t cap = 1 << 16, len = 0;
@@ -542,7 +529,7 @@ iotad_err model_load(const char *path, model *m, char *err, size_t errlen)
 	while (!rc) {
 		if (len == cap) {
 			if (cap > MODEL_FILE_MAX) {
-				seterr(err, errlen, "%s: larger than the %u byte limit", path,
+				iotad_errf(err, errlen, "%s: larger than the %u byte limit", path,
 				       MODEL_FILE_MAX);
 				rc = IOTAD_ERR_RANGE;
 				break;
@@ -559,7 +546,7 @@ iotad_err model_load(const char *path, model *m, char *err, size_t errlen)
 		len += got;
 		if (got == 0) {
 			if (ferror(f)) {
-				seterr(err, errlen, "%s: read error: %s", path, strerror(errno));
+				iotad_errf(err, errlen, "%s: read error: %s", path, strerror(errno));
 				rc = IOTAD_ERR_IO;
 			}
 			break;
@@ -567,12 +554,12 @@ iotad_err model_load(const char *path, model *m, char *err, size_t errlen)
 	}
 	fclose(f);
 	if (rc == IOTAD_ERR_NOMEM)
-		seterr(err, errlen, "%s: out of memory", path);
+		iotad_errf(err, errlen, "%s: out of memory", path);
 	if (!rc) {
 		char sub[512];
 		rc = model_load_buffer(buf, len, m, sub, sizeof sub);
 		if (rc)
-			seterr(err, errlen, "%s: %s", path, sub);
+			iotad_errf(err, errlen, "%s: %s", path, sub);
 	}
 	free(buf);
 	return rc;

@@ -159,6 +159,42 @@ static bool on_message(void *ud, const char *topic, size_t topic_len, const void
 
 /* --- scoring ------------------------------------------------------------- */
 
+/* A topic level iotad may publish under: printable ASCII without '+', '#'
+ * or '/' (so it is exactly one level and never a wildcard). */
+static bool topic_level_ok(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+	if (n == 0 || n == max)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch <= 0x20 || ch >= 0x7f || ch == '+' || ch == '#' || ch == '/')
+			return false;
+	}
+	return true;
+}
+
+iotad_err svc_topic(char *buf, size_t len, const char *prefix, const char *device)
+{
+	if (!buf || len == 0)
+		return IOTAD_ERR_INVAL;
+	buf[0] = '\0';
+	if (!prefix || !device || !topic_level_ok(device, DET_DEVICE_ID_MAX))
+		return IOTAD_ERR_INVAL;
+	size_t pl = strlen(prefix);
+	if (pl == 0 || prefix[pl - 1] == '/' || prefix[0] == '$' || strpbrk(prefix, "+#"))
+		return IOTAD_ERR_INVAL;
+	for (size_t i = 0; i < pl; i++)
+		if ((unsigned char)prefix[i] < 0x20 || prefix[i] == 0x7f)
+			return IOTAD_ERR_INVAL;
+	int n = snprintf(buf, len, "%s/%s", prefix, device);
+	if (n < 0 || (size_t)n >= len) {
+		buf[0] = '\0';
+		return IOTAD_ERR_RANGE;
+	}
+	return IOTAD_OK;
+}
+
 static void publish_event(svc *s, const char *device, const char *state, double ts,
 			  const det_result *res)
 {
@@ -170,12 +206,12 @@ static void publish_event(svc *s, const char *device, const char *state, double 
 		return;
 	}
 	const iotad_config *c = s->cfg;
-	snprintf(topic, sizeof topic, "%s/%s", c->alert_prefix, device);
-	if (mq_publish(s->mq, topic, payload, (size_t)n, c->qos_out, false, -1) != IOTAD_OK)
+	if (svc_topic(topic, sizeof topic, c->alert_prefix, device) != IOTAD_OK ||
+	    mq_publish(s->mq, topic, payload, (size_t)n, c->qos_out, false, -1) != IOTAD_OK)
 		COUNT(s->publish_failed);
 	if (c->state_prefix[0]) {
-		snprintf(topic, sizeof topic, "%s/%s", c->state_prefix, device);
-		if (mq_publish(s->mq, topic, payload, (size_t)n, c->qos_out, true, -1) != IOTAD_OK)
+		if (svc_topic(topic, sizeof topic, c->state_prefix, device) != IOTAD_OK ||
+		    mq_publish(s->mq, topic, payload, (size_t)n, c->qos_out, true, -1) != IOTAD_OK)
 			COUNT(s->publish_failed);
 	}
 	LOG_INFO("alert %s %s score=%.5g threshold=%.5g", device, state, res->score,

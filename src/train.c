@@ -19,19 +19,6 @@
 #define TRAIN_MIN_CALIB 20
 #define TRAIN_MIN_THRESHOLD 1e-9f
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || errlen == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 void train_opts_default(train_opts *o)
 {
 	memset(o, 0, sizeof *o);
@@ -91,52 +78,52 @@ static int cmp_float(const void *pa, const void *pb)
 static iotad_err check_opts(const train_opts *o, int f, char *err, size_t errlen)
 {
 	if (f < 1 || f > MODEL_MAX_FEATURES) {
-		seterr(err, errlen, "features: %d, expected 1..%d", f, MODEL_MAX_FEATURES);
+		iotad_errf(err, errlen, "features: %d, expected 1..%d", f, MODEL_MAX_FEATURES);
 		return IOTAD_ERR_RANGE;
 	}
 	if (o->window < 1 || o->window > MODEL_MAX_WINDOW) {
-		seterr(err, errlen, "window: %d, expected 1..%d", o->window, MODEL_MAX_WINDOW);
+		iotad_errf(err, errlen, "window: %d, expected 1..%d", o->window, MODEL_MAX_WINDOW);
 		return IOTAD_ERR_RANGE;
 	}
 	if ((long)o->window * f > NN_MAX_WIDTH) {
-		seterr(err, errlen, "window * features = %ld exceeds %d inputs",
+		iotad_errf(err, errlen, "window * features = %ld exceeds %d inputs",
 		       (long)o->window * f, NN_MAX_WIDTH);
 		return IOTAD_ERR_RANGE;
 	}
 	if (o->stride < 1 || o->stride > o->window) {
-		seterr(err, errlen, "stride: %d, expected 1..window (%d)", o->stride, o->window);
+		iotad_errf(err, errlen, "stride: %d, expected 1..window (%d)", o->stride, o->window);
 		return IOTAD_ERR_RANGE;
 	}
 	if (o->n_hidden < 0 || o->n_hidden > NN_MAX_LAYERS - 1) {
-		seterr(err, errlen, "hidden: %d layers, expected 0..%d", o->n_hidden,
+		iotad_errf(err, errlen, "hidden: %d layers, expected 0..%d", o->n_hidden,
 		       NN_MAX_LAYERS - 1);
 		return IOTAD_ERR_RANGE;
 	}
 	for (int i = 0; i < o->n_hidden; i++) {
 		if (o->hidden[i] < 1 || o->hidden[i] > NN_MAX_WIDTH) {
-			seterr(err, errlen, "hidden[%d]: width %d, expected 1..%d", i, o->hidden[i],
+			iotad_errf(err, errlen, "hidden[%d]: width %d, expected 1..%d", i, o->hidden[i],
 			       NN_MAX_WIDTH);
 			return IOTAD_ERR_RANGE;
 		}
 	}
 	if (o->norm != NORM_MINMAX && o->norm != NORM_ZSCORE) {
-		seterr(err, errlen, "norm: unknown kind %d", (int)o->norm);
+		iotad_errf(err, errlen, "norm: unknown kind %d", (int)o->norm);
 		return IOTAD_ERR_INVAL;
 	}
 	if (o->epochs < 1 || o->batch < 1) {
-		seterr(err, errlen, "epochs and batch must be >= 1");
+		iotad_errf(err, errlen, "epochs and batch must be >= 1");
 		return IOTAD_ERR_RANGE;
 	}
 	if (!isfinite(o->lr) || !(o->lr > 0.0f)) {
-		seterr(err, errlen, "lr: must be a finite number > 0");
+		iotad_errf(err, errlen, "lr: must be a finite number > 0");
 		return IOTAD_ERR_RANGE;
 	}
 	if (!(o->percentile > 0.0f && o->percentile <= 100.0f)) {
-		seterr(err, errlen, "percentile: must be in (0, 100]");
+		iotad_errf(err, errlen, "percentile: must be in (0, 100]");
 		return IOTAD_ERR_RANGE;
 	}
 	if (!(o->holdout >= 0.0f && o->holdout < 1.0f)) {
-		seterr(err, errlen, "holdout: must be in [0, 1)");
+		iotad_errf(err, errlen, "holdout: must be in [0, 1)");
 		return IOTAD_ERR_RANGE;
 	}
 	return IOTAD_OK;
@@ -150,7 +137,7 @@ static iotad_err fit_norm(const float *rows, size_t n, int f, norm_kind kind, mo
 		for (size_t i = 0; i < n; i++) {
 			double x = rows[i * (size_t)f + j];
 			if (!isfinite(x)) {
-				seterr(err, errlen, "row %zu, feature %d: not a finite number", i, j);
+				iotad_errf(err, errlen, "row %zu, feature %d: not a finite number", i, j);
 				return IOTAD_ERR_INVAL;
 			}
 			lo = x < lo ? x : lo;
@@ -281,7 +268,7 @@ iotad_err train_model_report(const float *rows, size_t n_rows, int n_features,
 	if (err && errlen)
 		err[0] = '\0';
 	if (!rows || !o || !m) {
-		seterr(err, errlen, "train: invalid arguments");
+		iotad_errf(err, errlen, "train: invalid arguments");
 		return IOTAD_ERR_INVAL;
 	}
 	iotad_err rc = check_opts(o, n_features, err, errlen);
@@ -289,7 +276,7 @@ iotad_err train_model_report(const float *rows, size_t n_rows, int n_features,
 		return rc;
 	size_t w = (size_t)o->window, f = (size_t)n_features;
 	if (n_rows < w + 1) {
-		seterr(err, errlen, "train: %zu rows, need at least window + 1 = %zu", n_rows, w + 1);
+		iotad_errf(err, errlen, "train: %zu rows, need at least window + 1 = %zu", n_rows, w + 1);
 		return IOTAD_ERR_RANGE;
 	}
 	m->n_features = n_features;
@@ -309,7 +296,7 @@ iotad_err train_model_report(const float *rows, size_t n_rows, int n_features,
 		n_win += seg[g] >= w ? seg[g] - w + 1 : 0;
 	}
 	if (total != n_rows || n_win == 0) {
-		seterr(err, errlen, total != n_rows ? "train: segments cover %zu of %zu rows"
+		iotad_errf(err, errlen, total != n_rows ? "train: segments cover %zu of %zu rows"
 				    : "train: no segment holds a whole window (%zu rows)",
 		       total, n_rows);
 		return IOTAD_ERR_INVAL;
@@ -366,7 +353,7 @@ iotad_err train_model_report(const float *rows, size_t n_rows, int n_features,
 
 	rc = fit(&m->net, x, f, idx, n_train, o, rep);
 	if (rc == IOTAD_ERR_RANGE) {
-		seterr(err, errlen, "train: the loss diverged (try a smaller --lr)");
+		iotad_errf(err, errlen, "train: the loss diverged (try a smaller --lr)");
 		goto fail;
 	}
 	if (rc)
@@ -379,9 +366,9 @@ iotad_err train_model_report(const float *rows, size_t n_rows, int n_features,
 	return IOTAD_OK;
 fail:
 	if (rc == IOTAD_ERR_NOMEM)
-		seterr(err, errlen, "train: out of memory");
+		iotad_errf(err, errlen, "train: out of memory");
 	else if (err && errlen && !err[0])
-		seterr(err, errlen, "train: %s", iotad_strerror(rc));
+		iotad_errf(err, errlen, "train: %s", iotad_strerror(rc));
 	free(x);
 	free(idx);
 	free(cal);

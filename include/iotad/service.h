@@ -35,6 +35,12 @@ iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out);
 /* Connect, subscribe and score until *stop becomes non-zero; then drain,
  * publish the offline status and disconnect. Returns IOTAD_OK or an error. */
 iotad_err svc_run(svc *s, volatile sig_atomic_t *stop);
+/* Build the publish topic "{prefix}/{device}" into buf. The device must be
+ * one level of printable ASCII without '+', '#' or '/' (shorter than
+ * DET_DEVICE_ID_MAX) and the prefix free of wildcards, control bytes, a
+ * leading '$' and a trailing '/'; else IOTAD_ERR_INVAL. IOTAD_ERR_RANGE if
+ * it does not fit. Any thread. */
+iotad_err svc_topic(char *buf, size_t len, const char *prefix, const char *device);
 /* Snapshot of the counters. Any thread. */
 void svc_get_counters(svc *s, svc_counters *out);
 void svc_destroy(svc *s);
