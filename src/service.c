@@ -23,7 +23,8 @@
 typedef struct svc_msg {
 	uint32_t topic_len;
 	uint32_t len;        /* payload bytes stored */
-	uint32_t oversize;   /* payload was larger than max_payload (not stored) */
+	uint16_t oversize;   /* payload was larger than max_payload (not stored) */
+	uint16_t bad_topic;  /* topic too long or holding a NUL (stored cut) */
 	char data[];         /* topic, NUL, payload */
 } svc_msg;
 
@@ -122,8 +123,10 @@ static bool on_message(void *ud, const char *topic, size_t topic_len, const void
 	(void)qos;
 	(void)retained;
 	svc *s = ud;
+	/* A cut or NUL-holding topic could name another device: rejected later. */
+	bool bad_topic = topic_len >= SVC_TOPIC_MAX || memchr(topic, '\0', topic_len);
 	if (topic_len >= SVC_TOPIC_MAX)
-		topic_len = SVC_TOPIC_MAX - 1; /* still too long for any device id: rejected later */
+		topic_len = SVC_TOPIC_MAX - 1;
 	bool oversize = len > s->cfg->max_payload;
 	size_t stored = oversize ? 0 : len;
 	svc_queue *q = &s->q;
@@ -143,6 +146,7 @@ static bool on_message(void *ud, const char *topic, size_t topic_len, const void
 	msg->topic_len = (uint32_t)topic_len;
 	msg->len = (uint32_t)stored;
 	msg->oversize = oversize;
+	msg->bad_topic = bad_topic;
 	memcpy(msg->data, topic, topic_len);
 	msg->data[topic_len] = '\0';
 	if (stored)
@@ -182,7 +186,7 @@ iotad_err svc_topic(char *buf, size_t len, const char *prefix, const char *devic
 	if (!prefix || !device || !topic_level_ok(device, DET_DEVICE_ID_MAX))
 		return IOTAD_ERR_INVAL;
 	size_t pl = strlen(prefix);
-	if (pl == 0 || prefix[pl - 1] == '/' || prefix[0] == '$' || strpbrk(prefix, "+#"))
+	if (pl == 0 || prefix[pl - 1] == '/' || strpbrk(prefix, "+#"))
 		return IOTAD_ERR_INVAL;
 	for (size_t i = 0; i < pl; i++)
 		if ((unsigned char)prefix[i] < 0x20 || prefix[i] == 0x7f)
@@ -235,7 +239,8 @@ static void handle(svc *s, const svc_msg *msg)
 		reject(s, msg, REJ_OVERSIZE, NULL);
 		return;
 	}
-	reject_reason why = codec_device_from_topic(msg->data, s->cfg->device_level, device,
+	reject_reason why = msg->bad_topic ? REJ_BAD_TOPIC :
+			    codec_device_from_topic(msg->data, s->cfg->device_level, device,
 						    sizeof device);
 	if (why != REJ_NONE) {
 		reject(s, msg, why, NULL);
