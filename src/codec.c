@@ -461,3 +461,43 @@ int codec_format_event(char *buf, size_t len, const char *device, const char *st
 	}
 	return (int)w.pos;
 }
+
+/* Finish a jw document: its length, or -1 (and an empty buffer) on overflow. */
+static int jw_end(jw *w)
+{
+	if (w->full) {
+		if (w->len)
+			w->buf[0] = '\0';
+		return -1;
+	}
+	return (int)w->pos;
+}
+
+int codec_format_score(char *buf, size_t len, const char *device, double ts,
+		       const det_result *res)
+{
+	jw w = {buf, len, 0, len == 0};
+
+	if (!buf || !device || !res)
+		return -1;
+	jw_lit(&w, "{\"device\":");
+	jw_str(&w, device);
+	jw_lit(&w, ",\"ts\":");
+	jw_num(&w, ts, -3);
+	jw_lit(&w, ",\"score\":");
+	jw_num(&w, res->score, 7);
+	jw_lit(&w, ",\"threshold\":");
+	jw_num(&w, res->threshold, 7);
+	jw_lit(&w, res->anomalous ? ",\"anomalous\":true}" : ",\"anomalous\":false}");
+	return jw_end(&w);
+}
+
+int codec_json_string(char *buf, size_t len, const char *s)
+{
+	jw w = {buf, len, 0, len == 0};
+
+	if (!buf || !s)
+		return -1;
+	jw_str(&w, s);
+	return jw_end(&w);
+}

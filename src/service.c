@@ -10,7 +10,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "iotad/api.h"
 #include "iotad/detector.h"
+#include "iotad/http.h"
 #include "iotad/log.h"
 #include "iotad/mqtt.h"
 
@@ -46,6 +48,10 @@ struct svc {
 	_Atomic uint64_t received, scored, publish_failed, refused_full, idle_evictions, evictions;
 	_Atomic uint64_t rejected[REJ__COUNT];
 	_Atomic uint64_t events[4];
+	_Atomic uint64_t devices;  /* det_device_count, mirrored for other threads */
+	met_hist score_hist;       /* time in det_push_at */
+	double started;            /* epoch seconds */
+	http *http;                /* NULL when http.listen is empty */
 };
 
 static double wall_now(void)
@@ -218,6 +224,7 @@ static void publish_event(svc *s, const char *device, const char *state, double 
 		    mq_publish(s->mq, topic, payload, (size_t)n, c->qos_out, true, -1) != IOTAD_OK)
 			COUNT(s->publish_failed);
 	}
+	http_event(s->http, device, state, payload, (size_t)n);
 	LOG_INFO("alert %s %s score=%.5g threshold=%.5g", device, state, res->score,
 		 res->threshold);
 }
@@ -228,6 +235,19 @@ static void reject(svc *s, const svc_msg *msg, reject_reason why, const char *de
 	LOG_RATELIMITED(LOG_WARN, "rejected message on '%.*s': %s%s%s", (int)(msg->topic_len > 128 ? 128 : msg->topic_len),
 			msg->data, codec_reject_name(why), detail && *detail ? ": " : "",
 			detail ? detail : "");
+}
+
+/* Home Assistant discovery (retained) for a device seen for the first time. */
+static void announce(svc *s, const char *device)
+{
+	char topic[SVC_TOPIC_MAX];
+	if (!s->cfg->hass_enabled ||
+	    api_hass_topic(topic, sizeof topic, s->cfg->hass_prefix, device) < 0)
+		return;
+	char *json = api_hass_config(s->cfg, s->m, device);
+	if (!json || mq_publish(s->mq, topic, json, strlen(json), 1, true, -1) != IOTAD_OK)
+		COUNT(s->publish_failed);
+	free(json);
 }
 
 static void handle(svc *s, const svc_msg *msg)
@@ -255,7 +275,14 @@ static void handle(svc *s, const svc_msg *msg)
 		return;
 	}
 	det_result res;
+	size_t devices_before = det_device_count(s->det);
+	uint64_t evictions_before = det_evictions(s->det);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	iotad_err err = det_push_at(s->det, device, ts, wall_now(), s->values, &res);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	met_hist_observe(&s->score_hist, (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL +
+						     (t1.tv_nsec - t0.tv_nsec)));
 	atomic_store_explicit(&s->evictions, det_evictions(s->det), memory_order_relaxed);
 	if (err == IOTAD_ERR_FULL) {
 		reject(s, msg, REJ_DEVICE_CAP, NULL);
@@ -265,8 +292,14 @@ static void handle(svc *s, const svc_msg *msg)
 		reject(s, msg, REJ_BAD_TOPIC, iotad_strerror(err));
 		return;
 	}
-	if (res.scored)
+	size_t devices = det_device_count(s->det);
+	atomic_store_explicit(&s->devices, devices, memory_order_relaxed);
+	if (devices > devices_before || det_evictions(s->det) > evictions_before)
+		announce(s, device);
+	if (res.scored) {
 		COUNT(s->scored);
+		http_sample(s->http, device, ts, &res);
+	}
 	if (res.event != ALERT_EV_NONE) {
 		COUNT(s->events[res.event]);
 		publish_event(s, device, alert_event_name(res.event), ts, &res);
@@ -357,10 +390,21 @@ fail:
 	return err;
 }
 
+static void metrics_of(void *ud, met_snapshot *out)
+{
+	svc_get_metrics(ud, out);
+}
+
 iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 {
 	const iotad_config *c = s->cfg;
 	iotad_err err = mq_subscribe(s->mq, c->telemetry_filter, c->qos_in);
+	s->started = wall_now();
+	if (err == IOTAD_OK && c->http_listen[0]) {
+		http_opts ho = {.listen = c->http_listen, .max_body = c->http_max_body,
+				.page = c->http_page, .m = s->m, .metrics = metrics_of, .ud = s};
+		err = http_create(&ho, &s->http);
+	}
 	if (err == IOTAD_OK)
 		err = mq_start(s->mq);
 	if (err != IOTAD_OK)
@@ -385,6 +429,7 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 				atomic_fetch_add(&s->idle_evictions,
 						 det_evict(s->det, wall_now(), c->idle_evict_after));
 			next_sweep = now + 1.0;
+			atomic_store(&s->devices, det_device_count(s->det));
 		}
 		if (now >= next_stats) {
 			log_stats(s, "periodic");
@@ -423,10 +468,44 @@ void svc_get_counters(svc *s, svc_counters *out)
 		out->events[i] = atomic_load(&s->events[i]);
 }
 
+void svc_get_metrics(svc *s, met_snapshot *out)
+{
+	svc_counters c;
+	mq_stats ms;
+
+	memset(out, 0, sizeof *out);
+	svc_get_counters(s, &c);
+	mq_get_stats(s->mq, &ms);
+	out->received = c.received;
+	out->scored = c.scored;
+	out->refused_full = c.refused_full;
+	memcpy(out->rejected, c.rejected, sizeof out->rejected);
+	memcpy(out->events, c.events, sizeof out->events);
+	out->publish_failed = c.publish_failed;
+	out->evictions_lru = c.evictions;
+	out->evictions_idle = c.idle_evictions;
+	out->published = ms.published;
+	out->reconnects = ms.reconnects;
+	out->inflight = ms.inflight;
+	out->connected = ms.connected;
+	out->devices = atomic_load(&s->devices);
+	out->max_devices = s->cfg->max_devices;
+	pthread_mutex_lock(&s->q.lock);
+	out->queue_depth = s->q.count;
+	pthread_mutex_unlock(&s->q.lock);
+	out->queue_capacity = s->q.cap;
+	out->model_loaded = s->m != NULL;
+	snprintf(out->model_id, sizeof out->model_id, "%s", s->m ? s->m->id : "");
+	out->model_version = s->m ? s->m->version : 0;
+	out->start_time = s->started;
+	met_hist_read(&s->score_hist, &out->score);
+}
+
 void svc_destroy(svc *s)
 {
 	if (!s)
 		return;
+	http_destroy(s->http);
 	mq_destroy(s->mq, 5000);
 	det_destroy(s->det);
 	queue_free(&s->q);

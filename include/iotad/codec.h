@@ -57,4 +57,11 @@ void codec_format_rfc3339(double ts, char *out, size_t outlen);
 int codec_format_event(char *buf, size_t len, const char *device, const char *state, double ts,
 		       const det_result *res, const model *m);
 
+/* Live score update JSON: {"device","ts","score","threshold","anomalous"}
+ * (non-finite numbers as null). No allocation. Returns bytes written or -1. */
+int codec_format_score(char *buf, size_t len, const char *device, double ts,
+		       const det_result *res);
+/* s as a quoted, escaped JSON string. Returns bytes written or -1. */
+int codec_json_string(char *buf, size_t len, const char *s);
+
 #endif

@@ -14,6 +14,7 @@
 #include "iotad/codec.h"
 #include "iotad/config.h"
 #include "iotad/error.h"
+#include "iotad/metrics.h"
 #include "iotad/model.h"
 
 typedef struct svc svc;
@@ -43,6 +44,8 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop);
 iotad_err svc_topic(char *buf, size_t len, const char *prefix, const char *device);
 /* Snapshot of the counters. Any thread. */
 void svc_get_counters(svc *s, svc_counters *out);
+/* Everything /metrics and /readyz report (counters, broker, queue, latency). Any thread. */
+void svc_get_metrics(svc *s, met_snapshot *out);
 void svc_destroy(svc *s);
 
 #endif

@@ -1,0 +1,56 @@
+/* metrics.h - what the service measures about itself, and its Prometheus
+ * text exposition (format 0.0.4). The histogram is lock-free so the scorer
+ * can observe every window without locking or allocating. */
+#ifndef IOTAD_METRICS_H
+#define IOTAD_METRICS_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "iotad/codec.h"
+#include "iotad/model.h"
+
+/* Upper bounds (seconds) of the scoring latency buckets; +Inf is implicit. */
+#define MET_BUCKETS 14
+extern const double met_bucket_le[MET_BUCKETS];
+
+typedef struct met_hist {
+	_Atomic uint64_t bucket[MET_BUCKETS + 1]; /* not cumulative; last is +Inf */
+	_Atomic uint64_t sum_ns;
+} met_hist;
+
+/* A consistent-enough copy of a histogram (counts are read one by one). */
+typedef struct met_hist_snap {
+	uint64_t bucket[MET_BUCKETS + 1];
+	uint64_t count;
+	double sum;                 /* seconds */
+} met_hist_snap;
+
+/* Everything /metrics and /readyz report, filled by the service. */
+typedef struct met_snapshot {
+	uint64_t received, scored, refused_full;
+	uint64_t rejected[REJ__COUNT];  /* by reject_reason */
+	uint64_t events[4];             /* by alert_event (index 0 unused) */
+	uint64_t published, publish_failed, reconnects;
+	uint64_t evictions_lru, evictions_idle;  /* devices replaced when full / forgotten when idle */
+	uint64_t devices, max_devices;
+	uint32_t queue_depth, queue_capacity, inflight;
+	bool connected, model_loaded;
+	char model_id[MODEL_NAME_MAX];
+	int model_version;
+	double start_time;              /* epoch seconds the process started serving */
+	met_hist_snap score;
+} met_snapshot;
+
+/* Zero a histogram. */
+void met_hist_init(met_hist *h);
+/* Count one observation of ns nanoseconds. Any thread, lock-free. */
+void met_hist_observe(met_hist *h, uint64_t ns);
+void met_hist_read(met_hist *h, met_hist_snap *out);
+/* Write s as Prometheus text format 0.0.4 (HELP, TYPE, samples). Returns 0,
+ * or -1 if the stream failed. */
+int met_write_prometheus(FILE *f, const met_snapshot *s);
+
+#endif

@@ -1,0 +1,281 @@
+/* api.c - JSON of the HTTP scoring API and of Home Assistant discovery.
+ *
+ * These documents are nested and built once per request or per new device,
+ * never per sample, so they use cJSON like codec.c and the model loader do
+ * (the JSON door stays in these three files; http.c only moves bytes). */
+#include "iotad/api.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+__attribute__((format(printf, 3, 4))) static iotad_err bad(char *err, size_t errlen,
+							   const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return IOTAD_ERR_INVAL;
+}
+
+static const char *kind(const cJSON *it)
+{
+	if (cJSON_IsString(it))
+		return "a string";
+	if (cJSON_IsBool(it))
+		return "a boolean";
+	if (cJSON_IsNull(it))
+		return "null";
+	if (cJSON_IsObject(it))
+		return "an object";
+	if (cJSON_IsArray(it))
+		return "an array";
+	return "a number";
+}
+
+static iotad_err number(const cJSON *it, const char *where, size_t i, int f, float *out,
+			char *err, size_t errlen)
+{
+	if (!cJSON_IsNumber(it))
+		return bad(err, errlen, "%s[%zu][%d]: expected a number, got %s", where, i, f,
+			   kind(it));
+	double v = it->valuedouble;
+	if (!isfinite(v) || fabs(v) > FLT_MAX)
+		return bad(err, errlen, "%s[%zu][%d]: %g is not a finite float", where, i, f, v);
+	*out = (float)v;
+	return IOTAD_OK;
+}
+
+/* One sample: [f1, f2, ...] in feature order, or {"name": value, ...}. */
+static iotad_err parse_row(const cJSON *row, const model *m, const char *where, size_t i,
+			   float *out, char *err, size_t errlen)
+{
+	iotad_err e;
+	int F = m->n_features;
+
+	if (cJSON_IsArray(row)) {
+		int n = cJSON_GetArraySize(row);
+		if (n != F)
+			return bad(err, errlen, "%s[%zu]: expected %d values (%s...), got %d", where,
+				   i, F, m->features[0], n);
+		int f = 0;
+		for (const cJSON *v = row->child; v; v = v->next, f++)
+			if ((e = number(v, where, i, f, &out[f], err, errlen)) != IOTAD_OK)
+				return e;
+		return IOTAD_OK;
+	}
+	if (cJSON_IsObject(row)) {
+		for (int f = 0; f < F; f++) {
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, m->features[f]);
+			if (!v)
+				return bad(err, errlen, "%s[%zu]: missing feature '%s'", where, i,
+					   m->features[f]);
+			if ((e = number(v, where, i, f, &out[f], err, errlen)) != IOTAD_OK)
+				return e;
+		}
+		return IOTAD_OK;
+	}
+	return bad(err, errlen, "%s[%zu]: expected an array or an object, got %s", where, i,
+		   kind(row));
+}
+
+iotad_err api_parse_score(const char *body, size_t len, const model *m, api_score_req *out,
+			  char *err, size_t errlen)
+{
+	memset(out, 0, sizeof *out);
+	if (err && errlen)
+		err[0] = '\0';
+	cJSON *root = cJSON_ParseWithLength(body, len);
+	if (!root) {
+		bad(err, errlen, "body is not valid JSON");
+		return IOTAD_ERR_PARSE;
+	}
+	iotad_err e = IOTAD_OK;
+	const cJSON *win = NULL, *samples = NULL;
+	if (!cJSON_IsObject(root)) {
+		e = bad(err, errlen, "expected a JSON object with \"window\" or \"samples\", got %s",
+			kind(root));
+		goto out;
+	}
+	win = cJSON_GetObjectItemCaseSensitive(root, "window");
+	samples = cJSON_GetObjectItemCaseSensitive(root, "samples");
+	if (!win == !samples) {
+		e = bad(err, errlen, "expected exactly one of \"window\" and \"samples\"");
+		goto out;
+	}
+	const char *where = win ? "window" : "samples";
+	const cJSON *rows = win ? win : samples;
+	if (!cJSON_IsArray(rows)) {
+		e = bad(err, errlen, "%s: expected an array of samples, got %s", where, kind(rows));
+		goto out;
+	}
+	size_t n = (size_t)cJSON_GetArraySize(rows), W = (size_t)m->window;
+	if (win && n != W) {
+		e = bad(err, errlen, "window: expected %zu samples, got %zu", W, n);
+		goto out;
+	}
+	if (samples && n < W) {
+		e = bad(err, errlen, "samples: expected at least %zu samples (one window), got %zu",
+			W, n);
+		goto out;
+	}
+	out->raw = malloc(n * (size_t)m->n_features * sizeof *out->raw);
+	if (!out->raw) {
+		e = IOTAD_ERR_NOMEM;
+		goto out;
+	}
+	size_t i = 0;
+	for (const cJSON *row = rows->child; row && e == IOTAD_OK; row = row->next, i++)
+		e = parse_row(row, m, where, i, out->raw + i * (size_t)m->n_features, err, errlen);
+	out->n_samples = n;
+	out->batch = samples != NULL;
+out:
+	cJSON_Delete(root);
+	if (e != IOTAD_OK)
+		api_score_req_free(out);
+	return e;
+}
+
+void api_score_req_free(api_score_req *r)
+{
+	if (!r)
+		return;
+	free(r->raw);
+	memset(r, 0, sizeof *r);
+}
+
+size_t api_window_count(const model *m, size_t n_samples)
+{
+	size_t W = (size_t)m->window, stride = m->stride > 0 ? (size_t)m->stride : 1;
+	return n_samples < W ? 0 : (n_samples - W) / stride + 1;
+}
+
+/* cJSON writes non-finite numbers as null, which is what we want. */
+static void add_result(cJSON *o, const model *m, const det_result *r)
+{
+	cJSON_AddNumberToObject(o, "score", r->score);
+	cJSON_AddNumberToObject(o, "threshold", r->threshold);
+	cJSON_AddBoolToObject(o, "anomalous", r->anomalous);
+	cJSON *contrib = cJSON_AddObjectToObject(o, "contrib");
+	cJSON *top = cJSON_AddArrayToObject(o, "top");
+	int order[MODEL_MAX_FEATURES], ntop = 0;
+	for (int f = 0; f < m->n_features; f++) {
+		cJSON_AddNumberToObject(contrib, m->features[f], r->contrib[f]);
+		if (!(r->contrib[f] > 0))
+			continue;
+		int j = ntop++;
+		while (j > 0 && r->contrib[order[j - 1]] < r->contrib[f]) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = f;
+	}
+	for (int i = 0; i < ntop && i < 3; i++)
+		cJSON_AddItemToArray(top, cJSON_CreateString(m->features[order[i]]));
+}
+
+char *api_format_score(const model *m, const det_result *res, size_t n, bool batch)
+{
+	cJSON *root = cJSON_CreateObject();
+	if (!root)
+		return NULL;
+	cJSON *mo = cJSON_AddObjectToObject(root, "model");
+	cJSON_AddStringToObject(mo, "id", m->id);
+	cJSON_AddNumberToObject(mo, "version", m->version);
+	cJSON_AddNumberToObject(mo, "window", m->window);
+	if (!batch) {
+		add_result(root, m, &res[0]);
+	} else {
+		size_t stride = m->stride > 0 ? (size_t)m->stride : 1, anomalous = 0;
+		cJSON_AddNumberToObject(root, "windows", (double)n);
+		cJSON *arr = cJSON_AddArrayToObject(root, "results");
+		for (size_t i = 0; i < n; i++) {
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddItemToArray(arr, o);
+			cJSON_AddNumberToObject(o, "start", (double)(i * stride));
+			add_result(o, m, &res[i]);
+			anomalous += res[i].anomalous;
+		}
+		cJSON_AddNumberToObject(root, "anomalous_windows", (double)anomalous);
+	}
+	char *text = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	return text;
+}
+
+/* --- Home Assistant ------------------------------------------------------ */
+
+int api_hass_topic(char *buf, size_t len, const char *prefix, const char *device)
+{
+	char object[DET_DEVICE_ID_MAX + 16];
+	uint32_t h = 2166136261u;
+	bool changed = false;
+	size_t i = 0;
+
+	for (const char *s = device; *s && i < DET_DEVICE_ID_MAX - 1; s++) {
+		unsigned char ch = (unsigned char)*s;
+		h = (h ^ ch) * 16777619u;
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			  (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+		object[i++] = ok ? (char)ch : '_';
+		changed |= !ok;
+	}
+	object[i] = '\0';
+	int n = changed ? snprintf(buf, len, "%s/binary_sensor/iotad_%s_%08x/config", prefix,
+				   object, h)
+			: snprintf(buf, len, "%s/binary_sensor/iotad_%s/config", prefix, object);
+	return n < 0 || (size_t)n >= len ? -1 : n;
+}
+
+char *api_hass_config(const iotad_config *c, const model *m, const char *device)
+{
+	char state[CFG_STR + DET_DEVICE_ID_MAX + 2], id[DET_DEVICE_ID_MAX + 8];
+	char model_name[MODEL_NAME_MAX + 24];
+
+	snprintf(state, sizeof state, "%s/%s", c->state_prefix, device);
+	snprintf(id, sizeof id, "iotad_%s", device);
+	snprintf(model_name, sizeof model_name, "%s v%d", m->id, m->version);
+	cJSON *o = cJSON_CreateObject();
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, "name", "Anomaly");
+	cJSON_AddStringToObject(o, "unique_id", id);
+	cJSON_AddStringToObject(o, "device_class", "problem");
+	cJSON_AddStringToObject(o, "state_topic", state);
+	cJSON_AddStringToObject(o, "value_template",
+				"{{ 'ON' if value_json.state == 'raised' else 'OFF' }}");
+	cJSON_AddStringToObject(o, "payload_on", "ON");
+	cJSON_AddStringToObject(o, "payload_off", "OFF");
+	cJSON_AddStringToObject(o, "json_attributes_topic", state);
+	cJSON_AddStringToObject(o, "json_attributes_template",
+				"{{ {'state': value_json.state, 'score': value_json.score, "
+				"'threshold': value_json.threshold, 'top': value_json.top} | tojson }}");
+	if (c->status_topic[0]) {
+		cJSON_AddStringToObject(o, "availability_topic", c->status_topic);
+		cJSON_AddStringToObject(o, "payload_available", "online");
+		cJSON_AddStringToObject(o, "payload_not_available", "offline");
+	}
+	cJSON_AddNumberToObject(o, "qos", c->qos_out);
+	cJSON *dev = cJSON_AddObjectToObject(o, "device");
+	cJSON *ids = cJSON_AddArrayToObject(dev, "identifiers");
+	cJSON_AddItemToArray(ids, cJSON_CreateString(id));
+	cJSON_AddStringToObject(dev, "name", device);
+	cJSON_AddStringToObject(dev, "manufacturer", "iotad");
+	cJSON_AddStringToObject(dev, "model", model_name);
+	cJSON *origin = cJSON_AddObjectToObject(o, "origin");
+	cJSON_AddStringToObject(origin, "name", "iotad");
+	cJSON_AddStringToObject(origin, "sw_version", IOTAD_VERSION);
+	char *text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return text;
+}
