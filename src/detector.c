@@ -31,7 +31,7 @@ typedef struct det_device {
 	double last_ts;         /* device time of the last sample */
 	double last_seen;       /* caller's clock at the last sample (stale, evict) */
 	uint64_t seq;           /* events emitted so far */
-	float storage[];        /* window * features floats */
+	float storage[];        /* window * features floats, then the threshold's */
 } det_device;
 
 struct det {
@@ -41,6 +41,7 @@ struct det {
 	uint32_t window;
 	uint32_t features;
 	size_t win_floats;      /* window * features */
+	size_t dev_bytes;       /* one device's block: struct, window, threshold history */
 	/* table */
 	uint32_t n_buckets;     /* power of two */
 	uint32_t *buckets;      /* n_buckets heads, DET_NIL when empty */
@@ -84,45 +85,11 @@ static uint32_t det_hash(const char *s, size_t len)
 	return h;
 }
 
-static bool det_finite_nonneg(float v)
-{
-	return isfinite(v) && v >= 0.0f;
-}
-
-/* Fill the threshold parameters left at 0 from the model and check them. */
+/* Fill the threshold parameters left at 0 from the model, check them and
+ * fit what every device shares (SPOT's tail) once. */
 static iotad_err det_resolve_thr(const model *m, thr_params *p)
 {
-	thr_params def;
-
-	thr_params_default(&def, p->kind, 0.0f, 0.0f);
-	if (p->kind != THR_STATIC && p->kind != THR_ADAPTIVE)
-		return IOTAD_ERR_INVAL;
-	if (!det_finite_nonneg(p->base) || !det_finite_nonneg(p->base_level) ||
-	    !det_finite_nonneg(p->alpha) || !det_finite_nonneg(p->min_ratio) ||
-	    !det_finite_nonneg(p->max_ratio))
-		return IOTAD_ERR_INVAL;
-	if (p->base == 0.0f)
-		p->base = m->threshold;
-	if (p->base_level == 0.0f) {
-		if (m->calib && m->n_calib > 0) {
-			double sum = 0.0;
-			for (int i = 0; i < m->n_calib; i++)
-				sum += m->calib[i];
-			p->base_level = (float)(sum / m->n_calib);
-		} else {
-			p->base_level = p->base / 2.0f;
-		}
-	}
-	if (p->alpha == 0.0f)
-		p->alpha = def.alpha;
-	if (p->min_ratio == 0.0f)
-		p->min_ratio = def.min_ratio;
-	if (p->max_ratio == 0.0f)
-		p->max_ratio = def.max_ratio;
-	if (!(isfinite(p->base) && p->base > 0.0f) || !isfinite(p->base_level) ||
-	    p->alpha > 1.0f || p->min_ratio > p->max_ratio)
-		return IOTAD_ERR_INVAL;
-	return IOTAD_OK;
+	return thr_params_fit(p, m->threshold, m->calib, m->calib ? m->n_calib : 0);
 }
 
 static iotad_err det_check_model(const model *m)
@@ -179,6 +146,8 @@ iotad_err det_create(const model *m, const det_config *cfg, det **out)
 	d->window = (uint32_t)m->window;
 	d->features = (uint32_t)m->n_features;
 	d->win_floats = (size_t)d->window * d->features;
+	d->dev_bytes = sizeof(det_device) + ring_storage_bytes(d->window, d->features) +
+		       thr_state_floats(&d->cfg.thr) * sizeof(float);
 	d->stride = (uint32_t)(cfg->stride > 0 ? cfg->stride : m->stride > 0 ? m->stride : 1);
 
 	d->n_buckets = 1;
@@ -289,7 +258,7 @@ static void det_device_reset(det *d, det_device *dev, const char *id, size_t len
 	dev->hash = h;
 	ring_init(&dev->win, dev->storage, d->window, d->features);
 	dev->since_score = d->stride;   /* the first full window is scored */
-	thr_init(&dev->thr, &d->cfg.thr);
+	thr_init_with(&dev->thr, &d->cfg.thr, dev->storage + d->win_floats);
 	alert_init(&dev->alert);
 }
 
@@ -308,7 +277,7 @@ static iotad_err det_add(det *d, const char *id, size_t len, uint32_t h, uint32_
 		d->evictions++;
 		d->count--;
 	} else {
-		dev = malloc(sizeof *dev + ring_storage_bytes(d->window, d->features));
+		dev = malloc(d->dev_bytes);
 		if (!dev)
 			return IOTAD_ERR_NOMEM;
 		if (d->free_head != DET_NIL) {
@@ -468,7 +437,7 @@ iotad_err det_score_window(det *d, const float *raw, size_t n, det_result *res)
 		model_normalize(d->m, raw + (size_t)t * F, d->x + (size_t)t * F);
 	res->scored = true;
 	res->score = det_score(d, d->x, res->contrib);
-	res->threshold = d->cfg.thr.base;
+	res->threshold = thr_initial(&d->cfg.thr);
 	res->anomalous = !(res->score < res->threshold);
 	return IOTAD_OK;
 }
@@ -493,7 +462,7 @@ size_t det_bytes_per_device(const det *d)
 		(size_t)d->cfg.max_devices *
 			(sizeof *d->next + sizeof *d->slots + sizeof *d->lru_prev + sizeof *d->lru_next);
 	per_slot = (table + d->cfg.max_devices - 1) / d->cfg.max_devices;
-	return sizeof(det_device) + ring_storage_bytes(d->window, d->features) + per_slot;
+	return d->dev_bytes + per_slot;
 }
 
 const model *det_model(const det *d)

@@ -168,6 +168,63 @@ iotad_err spot_fit(const spot_peaks *pk, spot_gpd *out)
 	return IOTAD_OK;
 }
 
+/* Bracket a root of w around the previous root x0 by widening steps on
+ * both sides (never crossing 0 or the pole at -1 / ymax), then refine it.
+ * Returns 0 and the root in *x, -1 if no sign change was found. */
+static int spot_follow(const spot_peaks *pk, const spot_stats *st, double x0, double *x)
+{
+	double g, f0, step = 0.01;
+
+	if (!(x0 > -1.0 / st->ymax) || x0 == 0.0)
+		return -1;
+	f0 = spot_w(pk, st, x0, &g);
+	if (f0 == 0.0) {
+		*x = x0;
+		return 0;
+	}
+	if (!isfinite(f0))
+		return -1;
+	for (int k = 0; k < 6; k++, step *= 4.0) {
+		double lo = x0 * (1.0 - step), hi = x0 * (1.0 + step);
+		if (step >= 1.0)
+			lo = x0 * 1e-3;
+		if (hi < -1.0 / st->ymax)
+			hi = x0 + (-1.0 / st->ymax - x0) * (1.0 - 1e-9);
+		double flo = spot_w(pk, st, lo, &g), fhi = spot_w(pk, st, hi, &g);
+		if (isfinite(flo) && (flo < 0.0) != (f0 < 0.0)) {
+			*x = spot_root(pk, st, lo, flo, x0, f0);
+			return 0;
+		}
+		if (isfinite(fhi) && (fhi < 0.0) != (f0 < 0.0)) {
+			*x = spot_root(pk, st, x0, f0, hi, fhi);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+iotad_err spot_refit(const spot_peaks *pk, spot_gpd *g)
+{
+	spot_stats st;
+	spot_gpd best;
+	double cost, x;
+	iotad_err err;
+
+	if (!g || !(g->sigma > 0.0) || g->gamma == 0.0)
+		return spot_fit(pk, g);
+	err = spot_scan_stats(pk, &st);
+	if (err != IOTAD_OK)
+		return err;
+	if (spot_follow(pk, &st, g->gamma / g->sigma, &x) < 0)
+		return spot_fit(pk, g);
+	best.gamma = 0.0;
+	best.sigma = st.mean;
+	cost = log(st.mean) + 1.0;
+	spot_consider(pk, &st, x, &cost, &best);
+	*g = best;
+	return IOTAD_OK;
+}
+
 double spot_quantile(const spot_gpd *g, double t, double q, double n, double n_peaks)
 {
 	double r = q * n / n_peaks;

@@ -165,6 +165,30 @@ static void test_quantile_closed_form(void)
 	CU_ASSERT(isinf(spot_quantile(&p, 1.0, 1e-30, 1000, 10)));
 }
 
+/* Following the previous root after one more peak gives the full fit. */
+static void test_refit_follows(void)
+{
+	static float y[2050];
+	const double gammas[] = {0.3, -0.2, 0.05};
+
+	for (size_t k = 0; k < 3; k++) {
+		uint64_t s = 200 + k;
+		spot_gpd a, b;
+		for (int i = 0; i < 2050; i++)
+			y[i] = rng_gpd(&s, gammas[k], 1.0);
+		spot_peaks pk = {.y = y, .n = 2000};
+		CU_ASSERT_EQUAL_FATAL(spot_fit(&pk, &b), IOTAD_OK);
+		for (int i = 0; i < 50; i++) {  /* peaks added one by one */
+			pk.y2 = y + 2000;
+			pk.n2 = i + 1;
+			CU_ASSERT_EQUAL(spot_refit(&pk, &b), IOTAD_OK);
+		}
+		CU_ASSERT_EQUAL(spot_fit(&pk, &a), IOTAD_OK);
+		CU_ASSERT_DOUBLE_EQUAL(b.gamma, a.gamma, 1e-6);
+		CU_ASSERT_DOUBLE_EQUAL(b.sigma / a.sigma, 1.0, 1e-6);
+	}
+}
+
 void init_spot_tests(void)
 {
 	CU_pSuite s = CU_add_suite("spot", NULL, NULL);
@@ -172,6 +196,7 @@ void init_spot_tests(void)
 	TEST_ADD(s, test_exponential_quantile);
 	TEST_ADD(s, test_pareto_quantile);
 	TEST_ADD(s, test_weights_and_parts);
+	TEST_ADD(s, test_refit_follows);
 	TEST_ADD(s, test_fit_rejects);
 	TEST_ADD(s, test_quantile_closed_form);
 }

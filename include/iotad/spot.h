@@ -29,6 +29,10 @@ typedef struct spot_gpd {
  * IOTAD_ERR_INVAL if there is no peak, a weight or value is not finite and
  * positive. Cost: about 100 passes over the peaks. No allocation. */
 iotad_err spot_fit(const spot_peaks *pk, spot_gpd *out);
+/* Refit after a small change of the peaks (one added or replaced): *g
+ * holds the previous fit; the root it came from is followed locally (~10
+ * passes), a full spot_fit when it cannot be. Same errors. */
+iotad_err spot_refit(const spot_peaks *pk, spot_gpd *g);
 /* Threshold z with P(score > z) = q, given the initial threshold t exceeded
  * by n_peaks of n observations and the GPD g of the excesses:
  * t + sigma / gamma * ((q n / n_peaks)^-gamma - 1), t - sigma ln(q n / n_peaks)
