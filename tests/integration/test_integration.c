@@ -396,20 +396,30 @@ static void test_reconnect_after_broker_restart(void)
 
 /* ---- a flood of distinct device ids keeps memory at the cap ------------- */
 
-/* 30 normal then 30 hot samples on device at QoS 0 (ordered after whatever
- * the same client sent before); true once its `raised` arrives, i.e. once
- * iotad has worked through everything published before it. */
-static bool flood_marker(mq *pub, hx_sub *alerts, const char *device)
+/* 30 normal then 30 hot samples on topic: enough to raise an alert on a
+ * device the service accepts. 0 on success. */
+static int publish_raising(mq *pub, const char *topic, int qos)
 {
-	char topic[96], msg[160];
-	snprintf(topic, sizeof topic, "telemetry/%s", device);
+	char msg[160];
 	for (int i = 0; i < 60; i++) {
 		int n = snprintf(msg, sizeof msg,
 				 "{\"ts\":%d,\"temperature\":%.2f,\"humidity\":48.0,\"battery\":97.0}",
 				 1700000000 + i, i < 30 ? 21.0 + 0.01 * (i % 3) : 60.0);
-		if (mq_publish(pub, topic, msg, (size_t)n, 0, false, 10000) != IOTAD_OK)
-			return false;
+		if (mq_publish(pub, topic, msg, (size_t)n, qos, false, 10000) != IOTAD_OK)
+			return -1;
 	}
+	return 0;
+}
+
+/* A raising series on device at QoS 0 (ordered after whatever the same
+ * client sent before); true once its `raised` arrives, i.e. once iotad has
+ * worked through everything published before it. */
+static bool flood_marker(mq *pub, hx_sub *alerts, const char *device)
+{
+	char topic[96];
+	snprintf(topic, sizeof topic, "telemetry/%s", device);
+	if (publish_raising(pub, topic, 0) != 0)
+		return false;
 	snprintf(topic, sizeof topic, "alerts/%s", device);
 	return hx_sub_wait(alerts, topic, "\"raised\"", 1, 300000);
 }
@@ -509,6 +519,107 @@ static void test_flood_1m(void)
 	flood(1000000, 10000);
 }
 
+/* ---- topic hygiene: hostile device ids never leave alerts/+ ------------- */
+
+/* One level of printable ASCII without wildcards after prefix + '/'. */
+static bool one_level_under(const char *topic, const char *prefix)
+{
+	size_t pl = strlen(prefix);
+	if (strncmp(topic, prefix, pl) != 0 || topic[pl] != '/' || !topic[pl + 1])
+		return false;
+	for (const char *s = topic + pl + 1; *s; s++)
+		if (*s <= ' ' || *s > '~' || *s == '/' || *s == '+' || *s == '#')
+			return false;
+	return true;
+}
+
+static void test_topic_hygiene(void)
+{
+	hx_broker b;
+	CU_ASSERT_FATAL(hx_model() != NULL);
+	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, 0, false), 0);
+	hx_sub sub;
+	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&sub, b.uri, "#", "it-topic-sub"), 0);
+	/* '#' so that extra levels reach the service too */
+	char text[2048];
+	snprintf(text, sizeof text,
+		 "mqtt:\n  uri: %s\n  client_id: iotad-topic\n  keepalive: 5\n"
+		 "topics:\n  telemetry: telemetry/#\n  device_level: 1\n"
+		 "model:\n  path: %s\n"
+		 "service:\n  log_level: info\n", b.uri, hx_model());
+	const char *cfg = hx_path("topic.yaml");
+	CU_ASSERT_EQUAL_FATAL(hx_write_file(cfg, text), 0);
+	const char *log = hx_path("topic-iotad.log");
+	pid_t pid = start_iotad(cfg, log, &sub);
+
+	mq *pub;
+	mq_opts o = {.uri = b.uri, .client_id = "it-topic-pub", .keepalive = 10,
+		     .clean_session = true, .max_inflight = 256};
+	CU_ASSERT_EQUAL_FATAL(mq_create(&o, &pub), IOTAD_OK);
+	CU_ASSERT_EQUAL_FATAL(mq_start(pub), IOTAD_OK);
+	CU_ASSERT_FATAL(mq_wait_connected(pub, 10000));
+
+	/* Topics MQTT lets a client publish ('+', '#', NUL and control bytes
+	 * are refused by the broker itself; the unit tests cover them). */
+	static char longest[200], too_long[220], cut[700];
+	snprintf(longest, sizeof longest, "telemetry/%0127d", 0);      /* id of 127 bytes */
+	snprintf(too_long, sizeof too_long, "telemetry/%0128d", 0);    /* 128 bytes */
+	memset(cut, 'c', sizeof cut - 1);                              /* beyond 512 bytes */
+	memcpy(cut, "telemetry/", 10);
+	const char *rejected[] = {
+		too_long, cut, "telemetry/with space", "telemetry/caf\xc3\xa9", "telemetry//x",
+		"telemetry/", "telemetry",
+	};
+	const char *accepted[] = {
+		"telemetry/../../iotad/status", "telemetry/$SYS/broker", "telemetry/ok-1/extra/levels",
+		longest,
+	};
+	const size_t n_rej = sizeof rejected / sizeof rejected[0];
+	const size_t n_acc = sizeof accepted / sizeof accepted[0];
+	for (size_t i = 0; i < n_rej; i++)
+		CU_ASSERT_EQUAL(publish_raising(pub, rejected[i], 1), 0);
+	for (size_t i = 0; i < n_acc; i++)
+		CU_ASSERT_EQUAL(publish_raising(pub, accepted[i], 1), 0);
+	mq_drain(pub, 10000);
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/", "\"raised\"", n_acc, 20000));
+	settle(&sub, "alerts/", 1000, 5000);
+	mq_destroy(pub, 2000);
+	CU_ASSERT_EQUAL(stop_iotad(pid), 0);
+
+	/* everything not ours went to alerts/{one level}, state/{one level} or the status */
+	int outside = 0, alerts = 0;
+	pthread_mutex_lock(&sub.lock);
+	for (size_t i = 0; i < sub.n; i++) {
+		const char *t = sub.msgs[i].topic;
+		if (!strncmp(t, "telemetry", 9))
+			continue;
+		if (one_level_under(t, "alerts"))
+			alerts++;
+		else if (!one_level_under(t, "state") && strcmp(t, "iotad/status") != 0) {
+			printf("\n    published outside alerts/+: '%.80s'\n", t);
+			outside++;
+		}
+	}
+	pthread_mutex_unlock(&sub.lock);
+	CU_ASSERT_EQUAL(outside, 0);
+	CU_ASSERT_EQUAL(alerts, (int)n_acc);
+	CU_ASSERT_EQUAL(hx_sub_count(&sub, "alerts/..", "\"raised\""), 1);
+	CU_ASSERT_EQUAL(hx_sub_count(&sub, "alerts/$SYS", "\"raised\""), 1);
+	CU_ASSERT_EQUAL(hx_sub_count(&sub, "alerts/ok-1", "\"raised\""), 1);
+	char want[200];
+	snprintf(want, sizeof want, "alerts/%0127d", 0);
+	CU_ASSERT_EQUAL(hx_sub_count(&sub, want, "\"raised\""), 1);
+	snprintf(want, sizeof want, " bad_topic=%zu", n_rej * 60);
+	char *all = hx_read_file(log, NULL);
+	const char *final = all ? strstr(all, "stats (final)") : NULL;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(final);
+	CU_ASSERT_PTR_NOT_NULL(strstr(final, want));
+	CU_ASSERT_PTR_NOT_NULL(strstr(final, "devices=4 "));
+	free(all);
+	hx_sub_stop(&sub);
+	hx_broker_stop(&b, SIGTERM);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -521,6 +632,7 @@ int main(int argc, char **argv)
 		{"clean", "a long clean run raises nothing", test_clean_run_is_silent},
 		{"badinput", "bad input is counted and harmless", test_bad_input_counted},
 		{"reconnect", "reconnect after broker restart", test_reconnect_after_broker_restart},
+		{"topics", "hostile device ids never leave alerts/+", test_topic_hygiene},
 		{"flood", "100,000 device ids: memory flat at the cap", test_flood_100k},
 		{"flood1m", "1,000,000 device ids: memory flat at the cap", test_flood_1m},
 	};
