@@ -165,6 +165,42 @@ iotad_err eval_pr_auc(const float *score, const uint8_t *label, size_t n, double
 	return eval_areas(score, label, n, &roc, out);
 }
 
+iotad_err eval_roc_curve(const float *score, const uint8_t *label, size_t n, double **fpr,
+			 double **tpr, size_t *n_pts)
+{
+	size_t P, N;
+	*fpr = *tpr = NULL;
+	*n_pts = 0;
+	if (!score || !label)
+		return IOTAD_ERR_INVAL;
+	eval_pair *p = eval_sorted(score, label, n, &P, &N);
+	double *x = malloc((n + 1) * sizeof *x), *y = malloc((n + 1) * sizeof *y);
+	if (!p || !x || !y || P == 0 || N == 0) {
+		iotad_err rc = p && x && y ? IOTAD_ERR_INVAL : IOTAD_ERR_NOMEM;
+		free(p);
+		free(x);
+		free(y);
+		return rc;
+	}
+	size_t k = 0, tp = 0, fp = 0;
+	x[k] = y[k] = 0.0;
+	k++;
+	for (size_t i = 0; i < n; i++) {
+		tp += p[i].y;
+		fp += !p[i].y;
+		if (i + 1 == n || p[i + 1].s != p[i].s) {
+			x[k] = (double)fp / (double)N;
+			y[k] = (double)tp / (double)P;
+			k++;
+		}
+	}
+	free(p);
+	*fpr = x;
+	*tpr = y;
+	*n_pts = k;
+	return IOTAD_OK;
+}
+
 /* ---- replay ---- */
 
 int eval_detector_parse(const char *name, eval_detector *out)

@@ -13,6 +13,7 @@ static const char usage[] =
 	"  run     subscribe to telemetry, score it, publish alerts\n"
 	"  train   train an autoencoder model on normal data (CSV)\n"
 	"  sim     publish or write simulated telemetry with labelled anomalies\n"
+	"  eval    replay labelled CSV through the detector, report its quality\n"
 	"\n"
 	"  iotad COMMAND --help    options of one command\n"
 	"  iotad --version         print the version\n";
@@ -38,6 +39,8 @@ int main(int argc, char **argv)
 		return cmd_train(argc - 1, argv + 1);
 	if (!strcmp(cmd, "sim"))
 		return cmd_sim(argc - 1, argv + 1);
+	if (!strcmp(cmd, "eval"))
+		return cmd_eval(argc - 1, argv + 1);
 	fprintf(stderr, "iotad: unknown command '%s'\n\n%s", cmd, usage);
 	return 2;
 }

@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
+#include "iotad/cmd.h"
 #include "iotad/eval.h"
 #include "test.h"
 
@@ -305,6 +308,86 @@ static void test_detector_names(void)
 	CU_ASSERT_STRING_EQUAL(eval_detector_name(EVAL_AE), "ae");
 }
 
+static int run_cmd(char **argv)
+{
+	int argc = 0;
+	while (argv[argc])
+		argc++;
+	return cmd_eval(argc, argv);
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	static char buf[2][1 << 16];
+	static int which;
+	char *b = buf[which ^= 1];
+	size_t n = f ? fread(b, 1, sizeof buf[0] - 1, f) : 0;
+	b[n] = '\0';
+	if (f)
+		fclose(f);
+	return b;
+}
+
+/* The command on a generic CSV with the spike: JSON counts match the
+ * replay, a rerun writes the same bytes, usage errors exit 2. */
+static void test_cli(void)
+{
+	static float rows[SYN_ROWS * 2];
+	static uint8_t label[SYN_ROWS];
+	char dir[] = "/tmp/iotad-eval-XXXXXX", csv[64], out1[64], out2[64], plots[64];
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	snprintf(csv, sizeof csv, "%s/spike.csv", dir);
+	snprintf(out1, sizeof out1, "%s/a.json", dir);
+	snprintf(out2, sizeof out2, "%s/b.json", dir);
+	snprintf(plots, sizeof plots, "%s/plots", dir);
+	synth(rows, label);
+	FILE *f = fopen(csv, "w");
+	CU_ASSERT_FATAL(f != NULL);
+	fputs("t;a;b;label\n", f);
+	for (int i = 0; i < SYN_ROWS; i++)
+		fprintf(f, "%d;%.6f;%.6f;%d\n", i, (double)rows[2 * i], (double)rows[2 * i + 1],
+			label[i]);
+	fclose(f);
+	char *args[] = {"eval", "--sep", ";", "--skip", "t", "--train-rows", "800",
+			"--detector", "pca", "--k", "2", "--n", "3", "--m", "3", "--json",
+			"--no-time", "-q", "-o", out1, "--plot", plots, csv, NULL};
+	CU_ASSERT_EQUAL_FATAL(run_cmd(args), 0);
+	args[19] = out2;
+	CU_ASSERT_EQUAL_FATAL(run_cmd(args), 0);
+	char *a = slurp(out1), *b = slurp(out2);
+	CU_ASSERT(strlen(a) > 100);
+	CU_ASSERT_STRING_EQUAL(a, b);
+	CU_ASSERT(strstr(a, "\"rows\": 600, \"anomalous\": 20,") != NULL);
+	CU_ASSERT(strstr(a, "\"segments\": 1, \"detected\": 1,") != NULL);
+	CU_ASSERT(strstr(a, "us_per_window") == NULL);
+	/* the pictures exist and are SVG */
+	char pic[128];
+	snprintf(pic, sizeof pic, "%s/total-roc.svg", plots);
+	CU_ASSERT(strncmp(slurp(pic), "<svg", 4) == 0);
+	unlink(pic);
+	snprintf(pic, sizeof pic, "%s/total-hist.svg", plots);
+	CU_ASSERT(strncmp(slurp(pic), "<svg", 4) == 0);
+	unlink(pic);
+	/* named after the last two path components, made file-safe */
+	char spic[160];
+	snprintf(spic, sizeof spic, "%s/%s_spike.csv-score.svg", plots, strrchr(dir, '/') + 1);
+	CU_ASSERT(strncmp(slurp(spic), "<svg", 4) == 0);
+	unlink(spic);
+	rmdir(plots);
+
+	char *bad1[] = {"eval", "--window", "0", csv, NULL};
+	CU_ASSERT_EQUAL(run_cmd(bad1), 2);
+	char *bad2[] = {"eval", csv, NULL}; /* generic needs a training source */
+	CU_ASSERT_EQUAL(run_cmd(bad2), 2);
+	char *bad3[] = {"eval", "--sep", ";", "--train-rows", "2000", "-q", csv, NULL};
+	CU_ASSERT_EQUAL(run_cmd(bad3), 1);
+	unlink(out1);
+	unlink(out2);
+	unlink(csv);
+	rmdir(dir);
+}
+
 void init_eval_tests(void)
 {
 	CU_pSuite s = CU_add_suite("eval", NULL, NULL);
@@ -319,4 +402,5 @@ void init_eval_tests(void)
 	TEST_ADD(s, test_spike_pca);
 	TEST_ADD(s, test_deterministic);
 	TEST_ADD(s, test_cold_start_and_groups);
+	TEST_ADD(s, test_cli);
 }

@@ -57,6 +57,12 @@ iotad_err eval_roc_auc(const float *score, const uint8_t *label, size_t n, doubl
  * distinct thresholds of (recall gain) x precision. Same errors. */
 iotad_err eval_pr_auc(const float *score, const uint8_t *label, size_t n, double *out);
 
+/* Points of the ROC curve, one per distinct score from the highest: fpr and
+ * tpr (owned by the caller, n_pts = distinct scores + 1, starting at 0,0).
+ * Errors as eval_roc_auc. */
+iotad_err eval_roc_curve(const float *score, const uint8_t *label, size_t n, double **fpr,
+			 double **tpr, size_t *n_pts);
+
 /* ---- replay ---- */
 
 typedef enum eval_detector { EVAL_AE = 0, EVAL_ZSCORE, EVAL_PCA } eval_detector;
