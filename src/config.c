@@ -27,7 +27,7 @@ typedef enum cfg_type {
 	T_BOOL,     /* true/false/yes/no */
 	T_FLOAT,    /* float in (min, max] */
 	T_DOUBLE,   /* double in [min, max] */
-	T_THR,      /* static | adaptive */
+	T_THR,      /* static | adaptive | ewma | spot | dspot */
 	T_EVICT,    /* lru | reject */
 	T_LOGLEVEL, /* error | warn | info | debug */
 } cfg_type;
@@ -65,6 +65,11 @@ static const cfg_key keys[] = {
 	{"detector", "idle_evict_after", T_DOUBLE, OFF(idle_evict_after), 0, 31536000},
 	{"detector", "threshold", T_THR, OFF(threshold), 0, 0},
 	{"detector", "threshold_alpha", T_FLOAT, OFF(threshold_alpha), 0, 1},
+	{"detector", "threshold_k", T_FLOAT, OFF(threshold_k), 0, 100},
+	{"detector", "threshold_q", T_FLOAT, OFF(threshold_q), 0, 0.1},
+	{"detector", "threshold_init_quantile", T_FLOAT, OFF(threshold_init_quantile), 0.5, 0.9999},
+	{"detector", "threshold_peaks", T_INT, OFF(threshold_peaks), 0, THR_MAX_PEAKS},
+	{"detector", "threshold_depth", T_INT, OFF(threshold_depth), 1, THR_MAX_DEPTH},
 	{"detector", "alert_k", T_INT, OFF(alert_k), 1, ALERT_MAX_N},
 	{"detector", "alert_n", T_INT, OFF(alert_n), 1, ALERT_MAX_N},
 	{"detector", "alert_m", T_INT, OFF(alert_m), 1, 255},
@@ -115,6 +120,11 @@ void config_defaults(iotad_config *c)
 	c->alert_m = 5;
 	c->threshold = THR_ADAPTIVE;
 	c->threshold_alpha = 0.01f;
+	c->threshold_k = 4.0f;
+	c->threshold_q = 1e-3f;
+	c->threshold_init_quantile = 0.98f;
+	c->threshold_peaks = 64;
+	c->threshold_depth = 20;
 	c->stale_after = 0;
 	c->max_devices = 10000;
 	c->evict_lru = true;
@@ -225,7 +235,7 @@ static iotad_err set_value(cfg_ctx *x, const cfg_key *k, const yaml_event_t *ev,
 		return IOTAD_OK;
 	case T_THR:
 		if (thr_kind_parse(s, (thr_kind *)field) < 0)
-			return fail_key(x, at, k, "expected static or adaptive, got '%s'", s);
+			return fail_key(x, at, k, "expected static, adaptive, ewma, spot or dspot, got '%s'", s);
 		return IOTAD_OK;
 	case T_EVICT:
 		if (strcmp(s, "lru") == 0 || strcmp(s, "reject") == 0)
@@ -531,6 +541,10 @@ static iotad_err check(cfg_ctx *x, iotad_config *c)
 		return fail(x, mark_of(x, "detector", "alert_k"), IOTAD_ERR_CONFIG,
 			    "detector.alert_k (%d) must not exceed detector.alert_n (%d)", c->alert_k,
 			    c->alert_n);
+	if (c->threshold_q >= 1.0f - c->threshold_init_quantile)
+		return fail(x, mark_of(x, "detector", "threshold_q"), IOTAD_ERR_CONFIG,
+			    "detector.threshold_q (%g) must be below 1 - threshold_init_quantile (%g)",
+			    (double)c->threshold_q, 1.0 - (double)c->threshold_init_quantile);
 
 	c->password[0] = '\0';
 	if (c->password_env[0]) {

@@ -361,6 +361,11 @@ iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out)
 	dc.alert.m = (uint8_t)cfg->alert_m;
 	thr_params_default(&dc.thr, cfg->threshold, 0.0f, 0.0f);
 	dc.thr.alpha = cfg->threshold_alpha;
+	dc.thr.ewma_k = cfg->threshold_k;
+	dc.thr.q = cfg->threshold_q;
+	dc.thr.init_quantile = cfg->threshold_init_quantile;
+	dc.thr.peaks = cfg->threshold_peaks;
+	dc.thr.depth = cfg->threshold_depth;
 	dc.stale_after = cfg->stale_after;
 	iotad_err err = IOTAD_ERR_NOMEM;
 	s->values = calloc((size_t)m->n_features, sizeof *s->values);

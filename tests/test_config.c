@@ -39,6 +39,11 @@ static void assert_same(const iotad_config *a, const iotad_config *b)
 	CU_ASSERT_EQUAL(a->alert_m, b->alert_m);
 	CU_ASSERT_EQUAL(a->threshold, b->threshold);
 	CU_ASSERT_EQUAL(a->threshold_alpha, b->threshold_alpha);
+	CU_ASSERT_EQUAL(a->threshold_k, b->threshold_k);
+	CU_ASSERT_EQUAL(a->threshold_q, b->threshold_q);
+	CU_ASSERT_EQUAL(a->threshold_init_quantile, b->threshold_init_quantile);
+	CU_ASSERT_EQUAL(a->threshold_peaks, b->threshold_peaks);
+	CU_ASSERT_EQUAL(a->threshold_depth, b->threshold_depth);
 	CU_ASSERT_EQUAL(a->stale_after, b->stale_after);
 	CU_ASSERT_EQUAL(a->max_devices, b->max_devices);
 	CU_ASSERT_EQUAL(a->evict_lru, b->evict_lru);
@@ -63,6 +68,11 @@ static void test_defaults(void)
 	CU_ASSERT_EQUAL(d.alert_m, 5);
 	CU_ASSERT_EQUAL(d.threshold, THR_ADAPTIVE);
 	CU_ASSERT_EQUAL(d.threshold_alpha, 0.01f);
+	CU_ASSERT_EQUAL(d.threshold_k, 4.0f);
+	CU_ASSERT_EQUAL(d.threshold_q, 1e-3f);
+	CU_ASSERT_EQUAL(d.threshold_init_quantile, 0.98f);
+	CU_ASSERT_EQUAL(d.threshold_peaks, 64);
+	CU_ASSERT_EQUAL(d.threshold_depth, 20);
 	CU_ASSERT_EQUAL(d.max_devices, 10000);
 	CU_ASSERT_TRUE(d.evict_lru);
 	CU_ASSERT_EQUAL(d.idle_evict_after, 0.0);
@@ -103,8 +113,13 @@ static const char full_yaml[] =
 	"  max_devices: 500\n"
 	"  evict: reject\n"
 	"  idle_evict_after: 3600\n"
-	"  threshold: static\n"
+	"  threshold: dspot\n"
 	"  threshold_alpha: 0.25\n"
+	"  threshold_k: 3.5\n"
+	"  threshold_q: 1e-4\n"
+	"  threshold_init_quantile: 0.95\n"
+	"  threshold_peaks: 0\n"
+	"  threshold_depth: 50\n"
 	"  alert_k: 2\n"
 	"  alert_n: 4\n"
 	"  alert_m: 7\n"
@@ -142,8 +157,13 @@ static void test_full_file(void)
 	CU_ASSERT_EQUAL(c.max_devices, 500);
 	CU_ASSERT_FALSE(c.evict_lru);
 	CU_ASSERT_EQUAL(c.idle_evict_after, 3600.0);
-	CU_ASSERT_EQUAL(c.threshold, THR_STATIC);
+	CU_ASSERT_EQUAL(c.threshold, THR_DSPOT);
 	CU_ASSERT_EQUAL(c.threshold_alpha, 0.25f);
+	CU_ASSERT_EQUAL(c.threshold_k, 3.5f);
+	CU_ASSERT_EQUAL(c.threshold_q, 1e-4f);
+	CU_ASSERT_EQUAL(c.threshold_init_quantile, 0.95f);
+	CU_ASSERT_EQUAL(c.threshold_peaks, 0);
+	CU_ASSERT_EQUAL(c.threshold_depth, 50);
 	CU_ASSERT_EQUAL(c.alert_k, 2);
 	CU_ASSERT_EQUAL(c.alert_n, 4);
 	CU_ASSERT_EQUAL(c.alert_m, 7);
@@ -210,7 +230,13 @@ static const struct bad_case {
 	{"detector:\n  threshold_alpha: 0\n", "t.yaml:2:20:", "out of range (0, 1]"},
 	{"detector:\n  threshold_alpha: 1.5\n", "t.yaml:2:20:", "out of range"},
 	{"detector:\n  stale_after: -1\n", "t.yaml:2:16:", "out of range"},
-	{"detector:\n  threshold: dynamic\n", "t.yaml:2:14:", "static or adaptive"},
+	{"detector:\n  threshold: dynamic\n", "t.yaml:2:14:", "ewma, spot or dspot"},
+	{"detector:\n  threshold_q: 0\n", "t.yaml:2:16:", "out of range (0, 0.1]"},
+	{"detector:\n  threshold_q: 0.05\n", "t.yaml:2:3:", "below 1 - threshold_init_quantile"},
+	{"detector:\n  threshold_init_quantile: 1\n", "t.yaml:2:28:", "out of range"},
+	{"detector:\n  threshold_peaks: 1025\n", "t.yaml:2:20:", "out of range [0, 1024]"},
+	{"detector:\n  threshold_depth: 0\n", "t.yaml:2:20:", "out of range [1, 1024]"},
+	{"detector:\n  threshold_k: -1\n", "t.yaml:2:16:", "out of range"},
 	{"detector:\n  alert_n: 33\n", "t.yaml:2:12:", "out of range [1, 32]"},
 	{"detector:\n  alert_m: 256\n", "t.yaml:2:12:", "out of range"},
 	{"detector:\n  max_devices: 0\n", "t.yaml:2:16:", "out of range"},

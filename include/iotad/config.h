@@ -37,6 +37,11 @@ typedef struct iotad_config {
 	int alert_k, alert_n, alert_m;/* 3, 3, 5 */
 	thr_kind threshold;           /* adaptive */
 	float threshold_alpha;        /* 0.01 */
+	float threshold_k;            /* ewma: mean + k sd, (0, 100] (4) */
+	float threshold_q;            /* spot, dspot: risk, (0, 0.1] (1e-3) */
+	float threshold_init_quantile;/* spot, dspot: calibration quantile of t (0.98) */
+	int threshold_peaks;          /* spot, dspot: recent peaks per device (64) */
+	int threshold_depth;          /* dspot: normal scores in the drift mean (20) */
 	double stale_after;           /* seconds, 0 = off (0) */
 	uint32_t max_devices;         /* 10000 (at most 10,000,000) */
 	bool evict_lru;               /* evict: lru (true) | reject, for a new device when full */
