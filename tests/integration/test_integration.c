@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "harness.h"
+#include "it_http.h"
 
 #define WINDOW 10
 
@@ -159,7 +160,7 @@ static void test_e2e_alerts_follow_truth(void)
 	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, 0, false), 0);
 	hx_sub alerts, state;
 	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&alerts, b.uri, "#", "it-e2e-sub"), 0);
-	const char *cfg = hx_config(&b, "e2e.yaml", "iotad-e2e", NULL);
+	const char *cfg = hx_config(&b, "e2e.yaml", "iotad-e2e", getenv("IOTAD_IT_E2E_DETECTOR"));
 	const char *log = hx_path("e2e-iotad.log");
 	pid_t pid = start_iotad(cfg, log, &alerts);
 
@@ -620,6 +621,241 @@ static void test_topic_hygiene(void)
 	hx_broker_stop(&b, SIGTERM);
 }
 
+/* ---- table of bad input: each case its error, its counter, no side effect */
+
+/* CLI, config and model cases run the real binary against a live broker
+ * that records everything: each must exit with its status and message, and
+ * none may connect or publish. {cfg} stands for a valid config file. */
+typedef struct cli_case {
+	const char *args[6];    /* after "iotad"; NULL-terminated */
+	const char *config;     /* YAML written to the case's file, or NULL */
+	const char *model_key;  /* model case: top-level key to replace ... */
+	const char *model_json; /* ... with this JSON (NULL: delete the key) */
+	int rc;
+	const char *msg;
+} cli_case;
+
+static const cli_case cli_cases[] = {
+	/* flags */
+	{{"run", NULL}, NULL, NULL, NULL, 2, "a configuration file is required"},
+	{{"run", "--bogus", NULL}, NULL, NULL, NULL, 2, "usage: iotad run"},
+	{{"run", "-c", "{cfg}", "extra", NULL}, NULL, NULL, NULL, 2, "unexpected argument 'extra'"},
+	{{"run", "-c", "{cfg}", "--log-level", "loud", NULL}, NULL, NULL, NULL, 2, "unknown log level 'loud'"},
+	{{"run", "-c", "/nonexistent/iotad.yaml", NULL}, NULL, NULL, NULL, 2, "cannot open config file"},
+	{{"frobnicate", NULL}, NULL, NULL, NULL, 2, "frobnicate"},
+	{{"sim", "--devices", "0", NULL}, NULL, NULL, NULL, 2, "--devices '0'"},
+	{{"sim", "--interval", "abc", NULL}, NULL, NULL, NULL, 2, "--interval"},
+	{{"train", "--csv", "/nonexistent.csv", "-o", "/dev/null", NULL}, NULL, NULL, NULL, 1, "No such file"},
+	/* config */
+	{{0}, "mqtt:\n  keepalive: -4\n", NULL, NULL, 2, "mqtt.keepalive"},
+	{{0}, "mqtt:\n  bogus: 1\n", NULL, NULL, 2, "unknown key 'bogus'"},
+	{{0}, "mqtt:\n  uri: \"open\n", NULL, NULL, 2, "YAML syntax error"},
+	{{0}, "mqtt:\n  uri: http://example.com\n", NULL, NULL, 2, "mqtt.uri"},
+	{{0}, "topics:\n  alerts: alerts/+\n", NULL, NULL, 2, "topics.alerts"},
+	{{0}, "topics:\n  telemetry: tele#/x\n", NULL, NULL, 2, "not a valid MQTT topic filter"},
+	{{0}, "detector:\n  alert_k: 5\n  alert_n: 3\n", NULL, NULL, 2, "must not exceed"},
+	{{0}, "detector:\n  max_devices: 0\n", NULL, NULL, 2, "detector.max_devices"},
+	{{0}, "detector:\n  evict: oldest\n", NULL, NULL, 2, "expected lru or reject"},
+	{{0}, "detector:\n  threshold_alpha: nan\n", NULL, NULL, 2, "finite"},
+	{{0}, "service:\n  max_payload: 1\n", NULL, NULL, 2, "service.max_payload"},
+	{{0}, "mqtt:\n  username: u\n  password_env: IOTAD_TEST_UNSET_VAR\n", NULL, NULL, 2, "IOTAD_TEST_UNSET_VAR is not set"},
+	{{0}, "nosuch:\n  a: 1\n", NULL, NULL, 2, "unknown section 'nosuch'"},
+	{{0}, "model:\n  window: 7\n", NULL, NULL, 2, "does not match the model's window"},
+	/* model files */
+	{{0}, NULL, "format", "\"not-a-model\"", 2, "format"},
+	{{0}, NULL, "format_version", "99", 2, "format_version"},
+	{{0}, NULL, "window", "0", 2, "window"},
+	{{0}, NULL, "features", "\"temperature\"", 2, "features"},
+	{{0}, NULL, "normalization", "\"minmax\"", 2, "normalization"},
+	{{0}, NULL, "threshold", "-1", 2, "threshold"},
+	{{0}, NULL, "layers", NULL, 2, "layers"},
+	{{0}, NULL, "", "", 2, "empty file"},
+	{{0}, NULL, "", "{\"format\": ", 2, "JSON parse error"},
+};
+
+/* Write the model case: the test model with key replaced, or raw text when
+ * key is "". Returns the path. */
+static const char *bad_model(size_t i, const cli_case *c)
+{
+	char name[64];
+	snprintf(name, sizeof name, "bad-model-%zu.json", i);
+	const char *path = hx_path(name);
+	if (!c->model_key[0]) {
+		CU_ASSERT_EQUAL(hx_write_file(path, c->model_json), 0);
+		return path;
+	}
+	char *text = hx_read_file(hx_model(), NULL);
+	cJSON *j = text ? cJSON_Parse(text) : NULL;
+	free(text);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	cJSON_DeleteItemFromObject(j, c->model_key);
+	if (c->model_json)
+		cJSON_AddItemToObject(j, c->model_key, cJSON_Parse(c->model_json));
+	char *out = cJSON_PrintUnformatted(j);
+	CU_ASSERT_EQUAL(hx_write_file(path, out), 0);
+	free(out);
+	cJSON_Delete(j);
+	return path;
+}
+
+static void test_bad_cli_config_model(void)
+{
+	hx_broker b;
+	CU_ASSERT_FATAL(hx_model() != NULL);
+	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, 0, false), 0);
+	hx_sub sub;
+	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&sub, b.uri, "#", "it-badcli-sub"), 0);
+	const char *good = hx_config(&b, "badcli-good.yaml", "iotad-badcli", NULL);
+	char *good_text = hx_read_file(good, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(good_text);
+	int failures = 0;
+	size_t n = sizeof cli_cases / sizeof cli_cases[0];
+	for (size_t i = 0; i < n; i++) {
+		const cli_case *c = &cli_cases[i];
+		char name[64], text[8192];
+		snprintf(name, sizeof name, "badcli-%zu.yaml", i);
+		const char *cfg = hx_path(name);
+		if (c->config) /* the case's keys first: a duplicate section would hide them */
+			snprintf(text, sizeof text, "%s", c->config);
+		else if (c->model_key)
+			snprintf(text, sizeof text, "mqtt:\n  uri: %s\nmodel:\n  path: %s\n", b.uri,
+				 bad_model(i, c));
+		else
+			snprintf(text, sizeof text, "%s", good_text);
+		if (c->config) { /* a case's model section comes last: the path joins it */
+			size_t l = strlen(text);
+			snprintf(text + l, sizeof text - l, "%s  path: %s\n",
+				 strstr(c->config, "model:") ? "" : "model:\n", hx_model());
+		}
+		if (c->config && !strstr(c->config, "mqtt:")) {
+			size_t l = strlen(text);
+			snprintf(text + l, sizeof text - l, "mqtt:\n  uri: %s\n", b.uri);
+		}
+		CU_ASSERT_EQUAL_FATAL(hx_write_file(cfg, text), 0);
+		char *argv[10];
+		int a = 0;
+		argv[a++] = (char *)hx_iotad();
+		if (c->args[0]) {
+			for (int k = 0; c->args[k]; k++)
+				argv[a++] = (char *)(strcmp(c->args[k], "{cfg}") ? c->args[k] : cfg);
+		} else {
+			argv[a++] = "run";
+			argv[a++] = "-c";
+			argv[a++] = (char *)cfg;
+		}
+		argv[a] = NULL;
+		snprintf(name, sizeof name, "badcli-%zu.log", i);
+		const char *log = hx_path(name);
+		int rc = hx_run(argv, log, 10000);
+		char *out = hx_read_file(log, NULL);
+		bool ok = rc == c->rc && out && strstr(out, c->msg);
+		if (!ok) {
+			printf("\n    case %zu: exit %d (want %d), output: %.300s", i, rc, c->rc,
+			       out ? out : "(none)");
+			failures++;
+		}
+		free(out);
+	}
+	printf("\n    bad cli/config/model: %zu cases, %d failed\n", n, failures);
+	CU_ASSERT_EQUAL(failures, 0);
+	/* none of them connected: no status, nothing published */
+	usleep(300000);
+	CU_ASSERT_EQUAL(hx_sub_count(&sub, NULL, NULL), 0);
+	free(good_text);
+	hx_sub_stop(&sub);
+	hx_broker_stop(&b, SIGTERM);
+}
+
+/* Payload and topic cases go through the running service: each is counted
+ * under its reason in the final stats line, and none creates a device or an
+ * alert. */
+typedef struct msg_case {
+	const char *topic;
+	const char *payload;
+	const char *reason;
+} msg_case;
+
+static const msg_case msg_cases[] = {
+	{"telemetry/b1", "not json", "not_json"},
+	{"telemetry/b1", "{\"temperature\": 21.0", "not_json"},
+	{"telemetry/b1", "", "not_json"},
+	{"telemetry/b1", "\xff\xfe{}", "not_json"},
+	{"telemetry/b2", "[1,2,3]", "not_object"},
+	{"telemetry/b2", "42", "not_object"},
+	{"telemetry/b2", "\"text\"", "not_object"},
+	{"telemetry/b3", "{\"temperature\":21,\"humidity\":50}", "missing_feature"},
+	{"telemetry/b3", "{}", "missing_feature"},
+	{"telemetry/b4", "{\"temperature\":\"hot\",\"humidity\":50,\"battery\":90}", "not_number"},
+	{"telemetry/b4", "{\"temperature\":null,\"humidity\":50,\"battery\":90}", "not_number"},
+	{"telemetry/b4", "{\"temperature\":true,\"humidity\":50,\"battery\":90}", "not_number"},
+	{"telemetry/b5", "{\"temperature\":1e999,\"humidity\":50,\"battery\":90}", "not_finite"},
+	{"telemetry/b5", "{\"temperature\":-1e999,\"humidity\":50,\"battery\":90}", "not_finite"},
+	{"telemetry/b6", "{\"ts\":\"yesterday\",\"temperature\":21,\"humidity\":50,\"battery\":90}", "bad_ts"},
+	{"telemetry/b6", "{\"ts\":[1],\"temperature\":21,\"humidity\":50,\"battery\":90}", "bad_ts"},
+	{"telemetry/", "{\"temperature\":21,\"humidity\":50,\"battery\":90}", "bad_topic"},
+	{"telemetry/sp ace", "{\"temperature\":21,\"humidity\":50,\"battery\":90}", "bad_topic"},
+	{"telemetry/caf\xc3\xa9", "{\"temperature\":21,\"humidity\":50,\"battery\":90}", "bad_topic"},
+	{NULL, NULL, "oversize"}, /* an 8 kB payload */
+};
+
+static void test_bad_messages_table(void)
+{
+	hx_broker b;
+	CU_ASSERT_FATAL(hx_model() != NULL);
+	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, 0, false), 0);
+	hx_sub sub;
+	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&sub, b.uri, "#", "it-badmsg-sub"), 0);
+	const char *log = hx_path("badmsg-iotad.log");
+	pid_t pid = start_iotad(hx_config(&b, "badmsg.yaml", "iotad-badmsg", NULL), log, &sub);
+	mq *pub;
+	mq_opts o = {.uri = b.uri, .client_id = "it-badmsg-pub", .keepalive = 10,
+		     .clean_session = true, .max_inflight = 64};
+	CU_ASSERT_EQUAL_FATAL(mq_create(&o, &pub), IOTAD_OK);
+	CU_ASSERT_EQUAL_FATAL(mq_start(pub), IOTAD_OK);
+	CU_ASSERT_FATAL(mq_wait_connected(pub, 10000));
+	static char big[8192];
+	memset(big, ' ', sizeof big);
+	big[0] = '{';
+	big[sizeof big - 1] = '}';
+	size_t n = sizeof msg_cases / sizeof msg_cases[0];
+	for (size_t i = 0; i < n; i++) {
+		const msg_case *c = &msg_cases[i];
+		if (c->topic)
+			publish(pub, c->topic, c->payload, strlen(c->payload));
+		else
+			publish(pub, "telemetry/b7", big, sizeof big);
+	}
+	/* then a good device raises: the service is alive and everything above was seen */
+	CU_ASSERT_EQUAL(publish_raising(pub, "telemetry/good", 1), 0);
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/good", "\"raised\"", 1, 15000));
+	mq_destroy(pub, 2000);
+	CU_ASSERT_EQUAL(stop_iotad(pid), 0);
+
+	char *text = hx_read_file(log, NULL);
+	const char *final = text ? strstr(text, "stats (final)") : NULL;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(final);
+	char want[64];
+	snprintf(want, sizeof want, "received=%zu ", n + 60);
+	CU_ASSERT_PTR_NOT_NULL(strstr(final, want));
+	CU_ASSERT_PTR_NOT_NULL(strstr(final, "devices=1 "));
+	for (size_t i = 0; i < n; i++) {
+		size_t same = 0;
+		for (size_t k = 0; k < n; k++)
+			same += !strcmp(msg_cases[k].reason, msg_cases[i].reason);
+		snprintf(want, sizeof want, " %s=%zu", msg_cases[i].reason, same);
+		if (!strstr(final, want))
+			printf("\n    missing '%s' in: %s", want, final);
+		CU_ASSERT_PTR_NOT_NULL(strstr(final, want));
+	}
+	/* only the good device ever produced an event */
+	CU_ASSERT_EQUAL(hx_sub_count(&sub, "alerts/", NULL), hx_sub_count(&sub, "alerts/good", NULL));
+	CU_ASSERT_EQUAL(hx_sub_count(&sub, "state/", NULL), hx_sub_count(&sub, "state/good", NULL));
+	printf("\n    bad messages: %zu cases over %s", n, final);
+	free(text);
+	hx_sub_stop(&sub);
+	hx_broker_stop(&b, SIGTERM);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -633,8 +869,14 @@ int main(int argc, char **argv)
 		{"badinput", "bad input is counted and harmless", test_bad_input_counted},
 		{"reconnect", "reconnect after broker restart", test_reconnect_after_broker_restart},
 		{"topics", "hostile device ids never leave alerts/+", test_topic_hygiene},
+		{"badtable", "bad flags, config and model files: exit status and message",
+		 test_bad_cli_config_model},
+		{"badtable", "bad payloads and topics: counted by reason, no device", test_bad_messages_table},
 		{"flood", "100,000 device ids: memory flat at the cap", test_flood_100k},
 		{"flood1m", "1,000,000 device ids: memory flat at the cap", test_flood_1m},
+		{"http", "every endpoint of the HTTP server", it_http_endpoints},
+		{"http", "no http section, no server", it_http_disabled_by_default},
+		{"browser", "the live page shows alerts in Chromium", it_http_browser},
 	};
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
