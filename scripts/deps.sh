@@ -2,7 +2,13 @@
 # Installs iotad's build and test dependencies from Debian when missing.
 set -euo pipefail
 pkgs=(build-essential meson ninja-build pkg-config libpaho-mqtt-dev libcjson-dev
-      libyaml-dev libcunit1-dev mosquitto mosquitto-clients)
+      libyaml-dev libcunit1-dev libmicrohttpd-dev mosquitto mosquitto-clients)
+# --browser: Chromium for the live page test (integration suite 'browser').
+for a in "$@"; do
+	if [ "$a" = --browser ]; then
+		pkgs+=(chromium python3)
+	fi
+done
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
