@@ -20,6 +20,7 @@ void init_eval_tests(void);
 void init_baseline_tests(void);
 void init_spot_tests(void);
 void init_service_tests(void);
+void init_http_tests(void);
 
 /* Directory holding test fixtures (set by the runner from argv or env). */
 extern const char *test_fixture_dir;

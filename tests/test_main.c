@@ -21,7 +21,7 @@ static const struct {
 	{"csv", init_csv_tests},             {"train", init_train_tests},
 	{"eval", init_eval_tests},           {"baseline", init_baseline_tests},
 	{"sim", init_sim_tests},             {"spot", init_spot_tests},
-	{"service", init_service_tests},
+	{"service", init_service_tests},     {"http", init_http_tests},
 };
 
 int main(int argc, char **argv)

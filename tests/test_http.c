@@ -1,0 +1,502 @@
+/* test_http.c - unit tests of what the HTTP door says: the Prometheus text
+ * exposition, the POST /v1/score body and answer, the listen address, the
+ * live score JSON and Home Assistant discovery. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "iotad/api.h"
+#include "iotad/codec.h"
+#include "iotad/config.h"
+#include "iotad/detector.h"
+#include "iotad/http.h"
+#include "iotad/metrics.h"
+#include "test.h"
+
+/* ---- Prometheus text format --------------------------------------------- */
+
+static char *prometheus(const met_snapshot *s)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(met_write_prometheus(f, s), 0);
+	fclose(f);
+	return buf;
+}
+
+static bool has_line(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+	for (const char *p = text; (p = strstr(p, line)); p += n)
+		if ((p == text || p[-1] == '\n') && p[n] == '\n')
+			return true;
+	return false;
+}
+
+/* Every sample line is "name[{labels}] value", its family has exactly one
+ * TYPE line before it, and counters end in _total. Returns the number of
+ * sample lines, or -1 at the first violation (printed). */
+static int check_exposition(char *text)
+{
+	char types[64][96];
+	char kinds[64][16];
+	int n_types = 0, samples = 0;
+	char *save = NULL;
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char name[96], kind[16];
+		if (!strncmp(l, "# HELP ", 7))
+			continue;
+		if (sscanf(l, "# TYPE %95s %15s", name, kind) == 2) {
+			for (int i = 0; i < n_types; i++)
+				if (!strcmp(types[i], name)) {
+					printf("duplicate TYPE %s\n", name);
+					return -1;
+				}
+			if (n_types == 64)
+				return -1;
+			if (!strcmp(kind, "counter") && !strstr(name, "_total")) {
+				printf("counter %s does not end in _total\n", name);
+				return -1;
+			}
+			snprintf(types[n_types], sizeof types[0], "%s", name);
+			snprintf(kinds[n_types++], sizeof kinds[0], "%s", kind);
+			continue;
+		}
+		size_t nl = strcspn(l, "{ ");
+		if (nl == 0 || nl >= sizeof name)
+			return -1;
+		memcpy(name, l, nl);
+		name[nl] = '\0';
+		const char *rest = l + nl;
+		if (*rest == '{') {
+			rest = strchr(rest, '}');
+			if (!rest)
+				return -1;
+			rest++;
+		}
+		char *end;
+		if (*rest != ' ')
+			return -1;
+		double v = strtod(rest + 1, &end);
+		if (end == rest + 1 || *end || !isfinite(v)) {
+			printf("bad value in '%s'\n", l);
+			return -1;
+		}
+		bool declared = false;
+		for (int i = 0; i < n_types && !declared; i++) {
+			size_t tl = strlen(types[i]);
+			if (!strncmp(name, types[i], tl) &&
+			    (name[tl] == '\0' ||
+			     (!strcmp(kinds[i], "histogram") &&
+			      (!strcmp(name + tl, "_bucket") || !strcmp(name + tl, "_sum") ||
+			       !strcmp(name + tl, "_count")))))
+				declared = true;
+		}
+		if (!declared) {
+			printf("sample %s has no TYPE\n", name);
+			return -1;
+		}
+		samples++;
+	}
+	return samples;
+}
+
+static void test_prometheus_counters(void)
+{
+	met_snapshot s;
+	memset(&s, 0, sizeof s);
+	s.received = 1234;
+	s.scored = 1200;
+	s.rejected[REJ_NOT_JSON] = 3;
+	s.rejected[REJ_DEVICE_CAP] = 7;
+	s.events[ALERT_EV_RAISED] = 5;
+	s.events[ALERT_EV_CLEARED] = 4;
+	s.events[ALERT_EV_STALE] = 1;
+	s.devices = 42;
+	s.max_devices = 10000;
+	s.evictions_lru = 9;
+	s.reconnects = 2;
+	s.connected = true;
+	s.inflight = 17;
+	s.queue_depth = 3;
+	s.queue_capacity = 65536;
+	s.model_loaded = true;
+	snprintf(s.model_id, sizeof s.model_id, "temp-ae");
+	s.model_version = 3;
+	char *t = prometheus(&s);
+	CU_ASSERT_TRUE(has_line(t, "iotad_messages_received_total 1234"));
+	CU_ASSERT_TRUE(has_line(t, "iotad_messages_scored_total 1200"));
+	CU_ASSERT_TRUE(has_line(t, "iotad_messages_rejected_total{reason=\"not_json\"} 3"));
+	CU_ASSERT_TRUE(has_line(t, "iotad_messages_rejected_total{reason=\"device_cap\"} 7"));
+	CU_ASSERT_TRUE(has_line(t, "iotad_messages_rejected_total{reason=\"bad_ts\"} 0"));
+	CU_ASSERT_FALSE(has_line(t, "iotad_messages_rejected_total{reason=\"none\"} 0"));
+	CU_ASSERT_TRUE(has_line(t, "iotad_alerts_total{state=\"raised\"} 5"));
+	CU_ASSERT_TRUE(has_line(t, "iotad_alerts_total{state=\"cleared\"} 4"));
+	CU_ASSERT_TRUE(has_line(t, "iotad_alerts_total{state=\"stale\"} 1"));
+	CU_ASSERT_TRUE(has_line(t, "iotad_devices 42"));
+	CU_ASSERT_TRUE(has_line(t, "iotad_devices_evicted_total{reason=\"lru\"} 9"));
+	CU_ASSERT_TRUE(has_line(t, "iotad_broker_reconnects_total 2"));
+	CU_ASSERT_TRUE(has_line(t, "iotad_broker_connected 1"));
+	CU_ASSERT_TRUE(has_line(t, "iotad_publish_inflight 17"));
+	CU_ASSERT_TRUE(has_line(t, "iotad_queue_depth 3"));
+	CU_ASSERT_TRUE(has_line(t, "iotad_model_info{id=\"temp-ae\",version=\"3\"} 1"));
+	CU_ASSERT_TRUE(has_line(t, "# TYPE iotad_messages_received_total counter"));
+	CU_ASSERT_TRUE(has_line(t, "# TYPE iotad_devices gauge"));
+	CU_ASSERT_TRUE(has_line(t, "# TYPE iotad_score_duration_seconds histogram"));
+	/* 9 rejected reasons, 3 alert states, 2 eviction reasons, 14+1 buckets ... */
+	int samples = check_exposition(t);
+	CU_ASSERT(samples >= 40);
+	free(t);
+}
+
+static void test_prometheus_histogram(void)
+{
+	met_hist h;
+	met_hist_init(&h);
+	/* 500 ns -> le 1e-06; 1 us exactly -> le 1e-06 (bounds are inclusive);
+	 * 3 us -> le 5e-06; 2 ms -> le 0.0025; 2 s -> only +Inf */
+	const uint64_t ns[] = {500, 1000, 3000, 2000000, 2000000000ULL};
+	for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
+		met_hist_observe(&h, ns[i]);
+	met_snapshot s;
+	memset(&s, 0, sizeof s);
+	met_hist_read(&h, &s.score);
+	CU_ASSERT_EQUAL(s.score.count, 5);
+	CU_ASSERT_DOUBLE_EQUAL(s.score.sum, 2.0020045, 1e-12);
+	char *t = prometheus(&s);
+	CU_ASSERT_TRUE(has_line(t, "iotad_score_duration_seconds_bucket{le=\"1e-06\"} 2"));
+	CU_ASSERT_TRUE(has_line(t, "iotad_score_duration_seconds_bucket{le=\"2.5e-06\"} 2"));
+	CU_ASSERT_TRUE(has_line(t, "iotad_score_duration_seconds_bucket{le=\"5e-06\"} 3"));
+	CU_ASSERT_TRUE(has_line(t, "iotad_score_duration_seconds_bucket{le=\"0.001\"} 3"));
+	CU_ASSERT_TRUE(has_line(t, "iotad_score_duration_seconds_bucket{le=\"0.0025\"} 4"));
+	CU_ASSERT_TRUE(has_line(t, "iotad_score_duration_seconds_bucket{le=\"1\"} 4"));
+	CU_ASSERT_TRUE(has_line(t, "iotad_score_duration_seconds_bucket{le=\"+Inf\"} 5"));
+	CU_ASSERT_TRUE(has_line(t, "iotad_score_duration_seconds_count 5"));
+	CU_ASSERT_TRUE(has_line(t, "iotad_score_duration_seconds_sum 2.002004500"));
+	/* buckets never decrease */
+	uint64_t last = 0;
+	int buckets = 0;
+	for (const char *p = t; (p = strstr(p, "_bucket{le=")); p++) {
+		unsigned long long v = strtoull(strchr(p, '}') + 2, NULL, 10);
+		CU_ASSERT(v >= last);
+		last = v;
+		buckets++;
+	}
+	CU_ASSERT_EQUAL(buckets, MET_BUCKETS + 1);
+	free(t);
+}
+
+static void test_prometheus_label_escaping(void)
+{
+	met_snapshot s;
+	memset(&s, 0, sizeof s);
+	snprintf(s.model_id, sizeof s.model_id, "a\"b\\c\nd");
+	s.model_version = 1;
+	char *t = prometheus(&s);
+	/* model not loaded: the info gauge is 0; the id is escaped per the format */
+	CU_ASSERT_TRUE(has_line(t, "iotad_model_info{id=\"a\\\"b\\\\c\\nd\",version=\"1\"} 0"));
+	CU_ASSERT(check_exposition(t) > 0);
+	free(t);
+}
+
+/* ---- /v1/score body ------------------------------------------------------ */
+
+static model tm; /* temperature, humidity, battery; window 3, stride 2 */
+
+static int setup_model(void)
+{
+	static const char *const names[] = {"temperature", "humidity", "battery"};
+	memset(&tm, 0, sizeof tm);
+	snprintf(tm.id, sizeof tm.id, "t");
+	tm.version = 1;
+	tm.n_features = 3;
+	tm.window = 3;
+	tm.stride = 2;
+	for (int i = 0; i < 3; i++)
+		snprintf(tm.features[i], sizeof tm.features[i], "%s", names[i]);
+	return 0;
+}
+
+static iotad_err parse(const char *body, api_score_req *r, char *err, size_t errlen)
+{
+	return api_parse_score(body, strlen(body), &tm, r, err, errlen);
+}
+
+static void test_score_body_window(void)
+{
+	api_score_req r;
+	char err[256];
+	CU_ASSERT_EQUAL_FATAL(parse("{\"window\":[[1,2,3],[4,5,6],[7,8,9.5]]}", &r, err, sizeof err),
+			      IOTAD_OK);
+	CU_ASSERT_FALSE(r.batch);
+	CU_ASSERT_EQUAL(r.n_samples, 3);
+	const float want[] = {1, 2, 3, 4, 5, 6, 7, 8, 9.5f};
+	for (int i = 0; i < 9; i++)
+		CU_ASSERT_EQUAL(r.raw[i], want[i]);
+	api_score_req_free(&r);
+
+	/* rows as objects in any key order, extra keys ignored; same floats */
+	CU_ASSERT_EQUAL_FATAL(parse("{\"window\":[{\"battery\":3,\"humidity\":2,\"temperature\":1,"
+				    "\"x\":0},[4,5,6],{\"temperature\":7,\"humidity\":8,"
+				    "\"battery\":9.5}]}",
+				    &r, err, sizeof err),
+			      IOTAD_OK);
+	for (int i = 0; i < 9; i++)
+		CU_ASSERT_EQUAL(r.raw[i], want[i]);
+	api_score_req_free(&r);
+}
+
+static void test_score_body_batch(void)
+{
+	api_score_req r;
+	char err[256];
+	CU_ASSERT_EQUAL_FATAL(parse("{\"samples\":[[1,1,1],[2,2,2],[3,3,3],[4,4,4],[5,5,5],[6,6,6],"
+				    "[7,7,7]]}",
+				    &r, err, sizeof err),
+			      IOTAD_OK);
+	CU_ASSERT_TRUE(r.batch);
+	CU_ASSERT_EQUAL(r.n_samples, 7);
+	/* windows start at 0, 2, 4 (stride 2); one starting at 6 would need 9 samples */
+	CU_ASSERT_EQUAL(api_window_count(&tm, r.n_samples), 3);
+	CU_ASSERT_EQUAL(api_window_count(&tm, 2), 0);
+	CU_ASSERT_EQUAL(api_window_count(&tm, 3), 1);
+	CU_ASSERT_EQUAL(api_window_count(&tm, 4), 1);
+	CU_ASSERT_EQUAL(api_window_count(&tm, 5), 2);
+	api_score_req_free(&r);
+}
+
+static void expect_bad(const char *body, iotad_err want, const char *needle)
+{
+	api_score_req r;
+	char err[256];
+	iotad_err e = parse(body, &r, err, sizeof err);
+	CU_ASSERT_EQUAL(e, want);
+	CU_ASSERT_PTR_NULL(r.raw);
+	if (!strstr(err, needle)) {
+		printf("\n  body %s: error '%s' lacks '%s'\n", body, err, needle);
+		CU_FAIL("error message");
+	}
+}
+
+static void test_score_body_errors(void)
+{
+	expect_bad("{\"window\":[[1,2,3],[4,5,6]", IOTAD_ERR_PARSE, "not valid JSON");
+	expect_bad("", IOTAD_ERR_PARSE, "not valid JSON");
+	expect_bad("[1,2,3]", IOTAD_ERR_INVAL, "expected a JSON object");
+	expect_bad("{}", IOTAD_ERR_INVAL, "exactly one of");
+	expect_bad("{\"window\":[[1,2,3],[1,2,3],[1,2,3]],\"samples\":[]}", IOTAD_ERR_INVAL,
+		   "exactly one of");
+	expect_bad("{\"window\":{\"a\":1}}", IOTAD_ERR_INVAL, "window: expected an array");
+	expect_bad("{\"window\":[[1,2,3],[4,5,6]]}", IOTAD_ERR_INVAL, "expected 3 samples, got 2");
+	expect_bad("{\"window\":[[1,2,3],[4,5,6],[7,8,9],[1,1,1]]}", IOTAD_ERR_INVAL,
+		   "expected 3 samples, got 4");
+	expect_bad("{\"window\":[[1,2,3],[4,5],[7,8,9]]}", IOTAD_ERR_INVAL,
+		   "window[1]: expected 3 values");
+	expect_bad("{\"window\":[[1,2,3],[4,5,6],[7,\"8\",9]]}", IOTAD_ERR_INVAL,
+		   "window[2][1]: expected a number, got a string");
+	expect_bad("{\"window\":[[1,2,3],[4,null,6],[7,8,9]]}", IOTAD_ERR_INVAL,
+		   "window[1][1]: expected a number, got null");
+	expect_bad("{\"window\":[[1e999,2,3],[4,5,6],[7,8,9]]}", IOTAD_ERR_INVAL,
+		   "window[0][0]: inf is not a finite float");
+	expect_bad("{\"window\":[[1,2,3],[4,5,6],[7,8,1e39]]}", IOTAD_ERR_INVAL,
+		   "window[2][2]: 1e+39 is not a finite float");
+	expect_bad("{\"window\":[[1,2,3],{\"temperature\":1,\"battery\":2},[7,8,9]]}",
+		   IOTAD_ERR_INVAL, "window[1]: missing feature 'humidity'");
+	expect_bad("{\"window\":[[1,2,3],true,[7,8,9]]}", IOTAD_ERR_INVAL,
+		   "window[1]: expected an array or an object, got a boolean");
+	expect_bad("{\"samples\":[[1,2,3],[4,5,6]]}", IOTAD_ERR_INVAL,
+		   "expected at least 3 samples");
+}
+
+/* The answer carries what det_score_window computed, for one window and a batch. */
+static void test_score_answer_matches_detector(void)
+{
+	char path[1024], err[256];
+	model m;
+	snprintf(path, sizeof path, "%s/model_small.json", test_fixture_dir);
+	CU_ASSERT_EQUAL_FATAL(model_load(path, &m, err, sizeof err), IOTAD_OK);
+	det_config dc;
+	det_config_default(&dc);
+	dc.max_devices = 1;
+	det *d;
+	CU_ASSERT_EQUAL_FATAL(det_create(&m, &dc, &d), IOTAD_OK);
+	/* window 2 x (temperature, humidity, battery); a normal and a hot window */
+	const float raw[] = {21, 45, 90, 21.5f, 46, 90, 80, 10, 5};
+	det_result res[2];
+	CU_ASSERT_EQUAL_FATAL(det_score_window(d, raw, 6, &res[0]), IOTAD_OK);
+	CU_ASSERT_EQUAL_FATAL(det_score_window(d, raw + 3, 6, &res[1]), IOTAD_OK);
+
+	char *one = api_format_score(&m, res, 1, false);
+	cJSON *j = cJSON_Parse(one);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "score")), res[0].score,
+			       fabs(res[0].score) * 1e-6);
+	CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "threshold")),
+			       m.threshold, m.threshold * 1e-6);
+	CU_ASSERT_EQUAL(cJSON_IsTrue(cJSON_GetObjectItem(j, "anomalous")), res[0].anomalous);
+	cJSON *contrib = cJSON_GetObjectItem(j, "contrib");
+	CU_ASSERT_EQUAL(cJSON_GetArraySize(contrib), 3);
+	double sum = 0;
+	for (int f = 0; f < 3; f++)
+		sum += cJSON_GetNumberValue(cJSON_GetObjectItem(contrib, m.features[f]));
+	CU_ASSERT_DOUBLE_EQUAL(sum, 1.0, 1e-5);
+	CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(
+				       cJSON_GetObjectItem(j, "model"), "id")), "temperature-ae");
+	cJSON_Delete(j);
+	free(one);
+
+	char *batch = api_format_score(&m, res, 2, true);
+	j = cJSON_Parse(batch);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_EQUAL(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "windows")), 2);
+	cJSON *results = cJSON_GetObjectItem(j, "results");
+	CU_ASSERT_EQUAL_FATAL(cJSON_GetArraySize(results), 2);
+	int anomalous = 0;
+	for (int i = 0; i < 2; i++) {
+		cJSON *r = cJSON_GetArrayItem(results, i);
+		CU_ASSERT_EQUAL(cJSON_GetNumberValue(cJSON_GetObjectItem(r, "start")), i);
+		CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(cJSON_GetObjectItem(r, "score")),
+				       res[i].score, fabs(res[i].score) * 1e-6);
+		anomalous += res[i].anomalous;
+	}
+	/* the verdict is the score against the model's calibrated threshold */
+	for (int i = 0; i < 2; i++)
+		CU_ASSERT_EQUAL(res[i].anomalous, res[i].score >= m.threshold);
+	CU_ASSERT_EQUAL(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "anomalous_windows")),
+			anomalous);
+	cJSON_Delete(j);
+	free(batch);
+	det_destroy(d);
+	model_free(&m);
+}
+
+/* ---- listen address, live score JSON ------------------------------------ */
+
+static void test_listen_parse(void)
+{
+	char host[64], err[200];
+	uint16_t port;
+	CU_ASSERT_EQUAL(http_parse_listen("127.0.0.1:8080", host, sizeof host, &port, err,
+					  sizeof err), 0);
+	CU_ASSERT_STRING_EQUAL(host, "127.0.0.1");
+	CU_ASSERT_EQUAL(port, 8080);
+	CU_ASSERT_EQUAL(http_parse_listen("[::1]:0", host, sizeof host, &port, err, sizeof err), 0);
+	CU_ASSERT_STRING_EQUAL(host, "::1");
+	CU_ASSERT_EQUAL(port, 0);
+	const char *bad[] = {"", "8080", ":8080", "localhost:8080", "127.0.0.1:", "127.0.0.1:65536",
+			     "127.0.0.1:-1", "127.0.0.1:80x", "[::1]8080", "::1:8080",
+			     "300.0.0.1:80", "[127.0.0.1]:80"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		err[0] = '\0';
+		CU_ASSERT_EQUAL(http_parse_listen(bad[i], host, sizeof host, &port, err, sizeof err),
+				-1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "IPv4:PORT"));
+	}
+}
+
+static void test_score_json(void)
+{
+	det_result r;
+	memset(&r, 0, sizeof r);
+	r.scored = true;
+	r.score = 0.25f;
+	r.threshold = 0.125f;
+	r.anomalous = true;
+	char buf[256];
+	int n = codec_format_score(buf, sizeof buf, "dev\"1", 1700000000.5, &r);
+	CU_ASSERT_EQUAL(n, (int)strlen(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "{\"device\":\"dev\\\"1\",\"ts\":1700000000.500,\"score\":0.25,"
+				    "\"threshold\":0.125,\"anomalous\":true}");
+	CU_ASSERT_EQUAL(codec_format_score(buf, 20, "dev", 1.0, &r), -1);
+	CU_ASSERT_EQUAL(codec_json_string(buf, sizeof buf, "a\\b\n"), 8);
+	CU_ASSERT_STRING_EQUAL(buf, "\"a\\\\b\\n\"");
+}
+
+/* ---- Home Assistant discovery ------------------------------------------- */
+
+static const char *str(cJSON *o, const char *k)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k));
+}
+
+static void test_hass_topic(void)
+{
+	char t[300];
+	CU_ASSERT_EQUAL(api_hass_topic(t, sizeof t, "homeassistant", "sensor-001"),
+			(int)strlen("homeassistant/binary_sensor/iotad_sensor-001/config"));
+	CU_ASSERT_STRING_EQUAL(t, "homeassistant/binary_sensor/iotad_sensor-001/config");
+	/* outside [A-Za-z0-9_-]: replaced, plus the FNV-1a hash of the id so
+	 * "a.b" and "a_b" stay apart */
+	api_hass_topic(t, sizeof t, "ha", "a.b");
+	CU_ASSERT_STRING_EQUAL(t, "ha/binary_sensor/iotad_a_b_108bf50c/config");
+	api_hass_topic(t, sizeof t, "ha", "a_b");
+	CU_ASSERT_STRING_EQUAL(t, "ha/binary_sensor/iotad_a_b/config");
+	CU_ASSERT_EQUAL(api_hass_topic(t, 20, "homeassistant", "sensor-001"), -1);
+}
+
+static void test_hass_config(void)
+{
+	iotad_config c;
+	config_defaults(&c);
+	char *text = api_hass_config(&c, &tm, "sensor-007");
+	cJSON *j = cJSON_Parse(text);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_STRING_EQUAL(str(j, "device_class"), "problem");
+	CU_ASSERT_STRING_EQUAL(str(j, "unique_id"), "iotad_sensor-007");
+	CU_ASSERT_STRING_EQUAL(str(j, "state_topic"), "state/sensor-007");
+	CU_ASSERT_STRING_EQUAL(str(j, "json_attributes_topic"), "state/sensor-007");
+	CU_ASSERT_STRING_EQUAL(str(j, "value_template"),
+			       "{{ 'ON' if value_json.state == 'raised' else 'OFF' }}");
+	CU_ASSERT_STRING_EQUAL(str(j, "payload_on"), "ON");
+	CU_ASSERT_STRING_EQUAL(str(j, "payload_off"), "OFF");
+	const char *attr = str(j, "json_attributes_template");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(attr);
+	CU_ASSERT_PTR_NOT_NULL(strstr(attr, "'score': value_json.score"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(attr, "'threshold': value_json.threshold"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(attr, "'top': value_json.top"));
+	CU_ASSERT_STRING_EQUAL(str(j, "availability_topic"), "iotad/status");
+	CU_ASSERT_STRING_EQUAL(str(j, "payload_available"), "online");
+	CU_ASSERT_STRING_EQUAL(str(j, "payload_not_available"), "offline");
+	cJSON *dev = cJSON_GetObjectItem(j, "device");
+	CU_ASSERT_STRING_EQUAL(str(dev, "name"), "sensor-007");
+	CU_ASSERT_STRING_EQUAL(str(dev, "manufacturer"), "iotad");
+	CU_ASSERT_STRING_EQUAL(str(dev, "model"), "t v1");
+	cJSON *ids = cJSON_GetObjectItem(dev, "identifiers");
+	CU_ASSERT_EQUAL(cJSON_GetArraySize(ids), 1);
+	CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetArrayItem(ids, 0)), "iotad_sensor-007");
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetObjectItem(j, "origin"), "name"), "iotad");
+	cJSON_Delete(j);
+	free(text);
+
+	/* custom topics follow the config; no status topic, no availability */
+	snprintf(c.state_prefix, sizeof c.state_prefix, "site/state");
+	c.status_topic[0] = '\0';
+	text = api_hass_config(&c, &tm, "x");
+	j = cJSON_Parse(text);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_STRING_EQUAL(str(j, "state_topic"), "site/state/x");
+	CU_ASSERT_PTR_NULL(cJSON_GetObjectItem(j, "availability_topic"));
+	cJSON_Delete(j);
+	free(text);
+}
+
+void init_http_tests(void)
+{
+	CU_pSuite s = CU_add_suite("http", setup_model, NULL);
+	TEST_ADD(s, test_prometheus_counters);
+	TEST_ADD(s, test_prometheus_histogram);
+	TEST_ADD(s, test_prometheus_label_escaping);
+	TEST_ADD(s, test_score_body_window);
+	TEST_ADD(s, test_score_body_batch);
+	TEST_ADD(s, test_score_body_errors);
+	TEST_ADD(s, test_score_answer_matches_detector);
+	TEST_ADD(s, test_listen_parse);
+	TEST_ADD(s, test_score_json);
+	TEST_ADD(s, test_hass_topic);
+	TEST_ADD(s, test_hass_config);
+}
