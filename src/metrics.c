@@ -5,8 +5,9 @@
 
 #include "iotad/alert.h"
 
-const double met_bucket_le[MET_BUCKETS] = {
-	1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 1e-2, 0.1, 1.0,
+const uint64_t met_bucket_ns[MET_BUCKETS] = {
+	1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+	1000000, 2500000, 10000000, 100000000, 1000000000,
 };
 
 void met_hist_init(met_hist *h)
@@ -18,9 +19,8 @@ void met_hist_init(met_hist *h)
 
 void met_hist_observe(met_hist *h, uint64_t ns)
 {
-	double s = (double)ns * 1e-9;
 	int i = 0;
-	while (i < MET_BUCKETS && s > met_bucket_le[i])
+	while (i < MET_BUCKETS && ns > met_bucket_ns[i])
 		i++;
 	atomic_fetch_add_explicit(&h->bucket[i], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&h->sum_ns, ns, memory_order_relaxed);
@@ -106,7 +106,7 @@ int met_write_prometheus(FILE *f, const met_snapshot *s)
 	uint64_t cum = 0;
 	for (int i = 0; i < MET_BUCKETS; i++) {
 		cum += s->score.bucket[i];
-		fprintf(f, "iotad_score_duration_seconds_bucket{le=\"%g\"} %llu\n", met_bucket_le[i],
+		fprintf(f, "iotad_score_duration_seconds_bucket{le=\"%g\"} %llu\n", (double)met_bucket_ns[i] * 1e-9,
 			(unsigned long long)cum);
 	}
 	cum += s->score.bucket[MET_BUCKETS];

@@ -12,9 +12,10 @@
 #include "iotad/codec.h"
 #include "iotad/model.h"
 
-/* Upper bounds (seconds) of the scoring latency buckets; +Inf is implicit. */
+/* Upper bounds (inclusive, nanoseconds) of the scoring latency buckets;
+ * +Inf is implicit. Printed in seconds. */
 #define MET_BUCKETS 14
-extern const double met_bucket_le[MET_BUCKETS];
+extern const uint64_t met_bucket_ns[MET_BUCKETS];
 
 typedef struct met_hist {
 	_Atomic uint64_t bucket[MET_BUCKETS + 1]; /* not cumulative; last is +Inf */
