@@ -38,6 +38,8 @@ struct baseline {
 	double eval_[BL_MAX_F];           /* eigenvalues, descending */
 	double evec[BL_MAX_F][BL_MAX_F];  /* evec[i] = i-th component */
 	float threshold, calib_mean;
+	float *calib;                     /* sorted calibration scores */
+	int n_calib;
 };
 
 struct bl_state {
@@ -224,7 +226,8 @@ static iotad_err bl_calibrate(baseline *b, const float *rows, const uint8_t *use
 		sum += s[i];
 	b->threshold = t > 1e-9f ? t : 1e-9f;
 	b->calib_mean = (float)(sum / (double)ns);
-	free(s);
+	b->calib = s;
+	b->n_calib = (int)ns;
 	return IOTAD_OK;
 }
 
@@ -296,6 +299,8 @@ iotad_err bl_fit(bl_kind kind, const bl_opts *o, const float *rows, size_t n, in
 
 void bl_destroy(baseline *b)
 {
+	if (b)
+		free(b->calib);
 	free(b);
 }
 
@@ -307,6 +312,12 @@ float bl_threshold(const baseline *b)
 float bl_calib_mean(const baseline *b)
 {
 	return b->calib_mean;
+}
+
+const float *bl_calib(const baseline *b, int *n)
+{
+	*n = b->n_calib;
+	return b->calib;
 }
 
 iotad_err bl_state_create(const baseline *b, bl_state **out)

@@ -65,7 +65,11 @@ static const char eval_usage[] =
 	"    --pca-var F         pca: share of the variance kept (0.9)\n"
 	"    --pca-score q|t2q   pca: score Q or T^2 + Q (q)\n"
 	"  threshold and alerts (as the service config):\n"
-	"    --threshold KIND    static or adaptive (default adaptive)\n"
+	"    --threshold KIND    static, adaptive (default), ewma, spot or dspot\n"
+	"    --threshold-k X     ewma: mean + X sd (4)\n"
+	"    --threshold-q X     spot, dspot: risk per normal window (0.001)\n"
+	"    --threshold-init-quantile X   spot, dspot: tail start (0.98)\n"
+	"    --threshold-peaks N --threshold-depth N   spot/dspot history (64, 20)\n"
 	"    --k N --n N --m N   raise after k anomalous of n windows, clear\n"
 	"                        after m normal ones (default 3 3 5)\n"
 	"  output:\n"
@@ -188,7 +192,8 @@ enum {
 	O_LAYOUT = 256, O_DETECTOR, O_SEP, O_FEATURES, O_SKIP, O_LABEL, O_GROUP, O_TRAIN_ROWS,
 	O_TRAIN, O_SHUFFLE, O_TRAIN_FRACTION, O_SCORE_ALL, O_WINDOW, O_STRIDE, O_HIDDEN, O_NORM,
 	O_EPOCHS, O_BATCH, O_LR, O_SEED, O_PCT, O_HOLDOUT, O_ZSW, O_PCAVAR, O_PCASCORE,
-	O_THRESHOLD, O_K, O_N, O_M, O_JSON, O_PER_FILE, O_PLOT, O_NO_TIME,
+	O_THRESHOLD, O_K, O_N, O_M, O_JSON, O_PER_FILE, O_PLOT, O_NO_TIME, O_THR_K, O_THR_Q,
+	O_THR_IQ, O_THR_PEAKS, O_THR_DEPTH,
 };
 
 static const struct option eval_longopts[] = {
@@ -219,6 +224,11 @@ static const struct option eval_longopts[] = {
 	{"pca-var", required_argument, NULL, O_PCAVAR},
 	{"pca-score", required_argument, NULL, O_PCASCORE},
 	{"threshold", required_argument, NULL, O_THRESHOLD},
+	{"threshold-k", required_argument, NULL, O_THR_K},
+	{"threshold-q", required_argument, NULL, O_THR_Q},
+	{"threshold-init-quantile", required_argument, NULL, O_THR_IQ},
+	{"threshold-peaks", required_argument, NULL, O_THR_PEAKS},
+	{"threshold-depth", required_argument, NULL, O_THR_DEPTH},
 	{"k", required_argument, NULL, O_K},
 	{"n", required_argument, NULL, O_N},
 	{"m", required_argument, NULL, O_M},
@@ -298,6 +308,31 @@ static int eval_num_opt(int c, const char *v, struct eval_args *a)
 		if (eval_float(v, 1e-6, 1.0, &f))
 			return eval_usage_err("--pca-var: expected a number in (0, 1], got \"%s\"", v);
 		a->o.bl.pca_var = f;
+		return 0;
+	case O_THR_K:
+		if (eval_float(v, 1e-6, 100.0, &a->o.det.thr.ewma_k))
+			return eval_usage_err("--threshold-k: expected a number in (0, 100], got "
+					      "\"%s\"", v);
+		return 0;
+	case O_THR_Q:
+		if (eval_float(v, 1e-12, 0.1, &a->o.det.thr.q))
+			return eval_usage_err("--threshold-q: expected a number in (0, 0.1], got "
+					      "\"%s\"", v);
+		return 0;
+	case O_THR_IQ:
+		if (eval_float(v, 0.5, 0.9999, &a->o.det.thr.init_quantile))
+			return eval_usage_err("--threshold-init-quantile: expected a number in "
+					      "[0.5, 0.9999], got \"%s\"", v);
+		return 0;
+	case O_THR_PEAKS:
+	case O_THR_DEPTH:
+		if (eval_long(v, c == O_THR_PEAKS ? 0 : 1,
+			      c == O_THR_PEAKS ? THR_MAX_PEAKS : THR_MAX_DEPTH, &l))
+			return eval_usage_err("--threshold-%s: expected an integer in %d..%d, got "
+					      "\"%s\"", c == O_THR_PEAKS ? "peaks" : "depth",
+					      c == O_THR_PEAKS ? 0 : 1,
+					      c == O_THR_PEAKS ? THR_MAX_PEAKS : THR_MAX_DEPTH, v);
+		*(c == O_THR_PEAKS ? &a->o.det.thr.peaks : &a->o.det.thr.depth) = (int)l;
 		return 0;
 	case O_K:
 	case O_N:
@@ -760,9 +795,11 @@ static void eval_config_line(FILE *f, const struct eval_args *a, const eval_opts
 		fprintf(f, ", variance kept %g, score %s", (double)o->bl.pca_var,
 			o->bl.pca_score == BL_PCA_Q ? "Q" : "T2+Q");
 	}
-	fprintf(f, "; threshold %s p%g holdout %g; alert k %d n %d m %d\n",
-		thr_kind_name(o->det.thr.kind), (double)t->percentile, (double)t->holdout,
-		o->det.alert.k, o->det.alert.n, o->det.alert.m);
+	fprintf(f, "; threshold %s p%g holdout %g", thr_kind_name(o->det.thr.kind),
+		(double)t->percentile, (double)t->holdout);
+	if (o->det.thr.kind == THR_SPOT || o->det.thr.kind == THR_DSPOT)
+		fprintf(f, " q %g", (double)o->det.thr.q);
+	fprintf(f, "; alert k %d n %d m %d\n", o->det.alert.k, o->det.alert.n, o->det.alert.m);
 }
 
 static void eval_report(FILE *f, const struct eval_args *a, const struct eval_file *files,

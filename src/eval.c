@@ -276,17 +276,14 @@ iotad_err eval_fit(const eval_opts *o, const float *rows, size_t n_rows, int n_f
 		rc = bl_fit(o->kind == EVAL_ZSCORE ? BL_ZSCORE : BL_PCA, &b, rows, n_rows,
 			    n_features, segments, n_segments, &s->bl, err, errlen);
 		if (rc == IOTAD_OK) {
-			/* As det_create resolves them against a model. */
-			const thr_params *u = &o->det.thr;
-			thr_params_default(&s->thr, u->kind, u->base > 0.0f ? u->base :
-					   bl_threshold(s->bl), u->base_level > 0.0f ?
-					   u->base_level : bl_calib_mean(s->bl));
-			if (u->alpha > 0.0f)
-				s->thr.alpha = u->alpha;
-			if (u->min_ratio > 0.0f)
-				s->thr.min_ratio = u->min_ratio;
-			if (u->max_ratio > 0.0f)
-				s->thr.max_ratio = u->max_ratio;
+			/* As det_create fits them against a model's calibration. */
+			int nc;
+			const float *calib = bl_calib(s->bl, &nc);
+			s->thr = o->det.thr;
+			rc = thr_params_fit(&s->thr, bl_threshold(s->bl), calib, nc);
+			if (rc != IOTAD_OK)
+				eval_seterr(err, errlen, "eval: threshold %s: %s",
+					    thr_kind_name(s->thr.kind), iotad_strerror(rc));
 		}
 	}
 	if (rc != IOTAD_OK) {
@@ -384,6 +381,7 @@ static double eval_now(void)
 typedef struct eval_series {
 	char name[24];           /* device id given to the detector */
 	bl_state *bl;
+	float *thr_buf;          /* threshold history (spot, dspot) */
 	thr_state thr;
 	alert_state alert;
 	uint8_t raised, verdict;
@@ -456,8 +454,12 @@ iotad_err eval_replay(eval_scorer *s, const eval_data *data, eval_result *res, c
 		snprintf(gs[g].name, sizeof gs[g].name, "s%zu", g);
 		gs[g].score = -INFINITY; /* no full window yet */
 		if (!m) {
+			size_t nf = thr_state_floats(&s->thr);
+			gs[g].thr_buf = nf ? malloc(nf * sizeof(float)) : NULL;
 			rc = bl_state_create(s->bl, &gs[g].bl);
-			thr_init(&gs[g].thr, &s->thr);
+			if (nf && !gs[g].thr_buf)
+				rc = IOTAD_ERR_NOMEM;
+			thr_init_with(&gs[g].thr, &s->thr, gs[g].thr_buf);
 			alert_init(&gs[g].alert);
 		}
 	}
@@ -490,8 +492,10 @@ iotad_err eval_replay(eval_scorer *s, const eval_data *data, eval_result *res, c
 		eval_delay_step(&e->d_alert, &res->d_alert, y, e->raised);
 		eval_delay_step(&e->d_raw, &res->d_raw, y, e->verdict);
 	}
-	for (size_t g = 0; gs && g < ng; g++)
+	for (size_t g = 0; gs && g < ng; g++) {
 		bl_state_destroy(gs[g].bl);
+		free(gs[g].thr_buf);
+	}
 	free(gs);
 	det_destroy(d);
 	if (rc != IOTAD_OK)

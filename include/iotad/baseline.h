@@ -34,6 +34,8 @@ void bl_destroy(baseline *b);
 float bl_threshold(const baseline *b);
 /* Mean of the calibration scores (the normal score level). */
 float bl_calib_mean(const baseline *b);
+/* The calibration scores, sorted ascending (owned by b); *n their count. */
+const float *bl_calib(const baseline *b, int *n);
 
 /* Per-series state (the z-score's recent rows). Allocated once per series. */
 iotad_err bl_state_create(const baseline *b, bl_state **out);
