@@ -9,6 +9,10 @@ for a in "$@"; do
 		pkgs+=(chromium python3)
 	fi
 done
+# --docker: also what the Docker test needs (scripts/docker-test.sh).
+if [ "${1:-}" = --docker ]; then
+	pkgs+=(docker.io docker-compose debootstrap)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
