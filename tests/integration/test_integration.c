@@ -160,6 +160,8 @@ static void test_e2e_alerts_follow_truth(void)
 	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, 0, false), 0);
 	hx_sub alerts, state;
 	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&alerts, b.uri, "#", "it-e2e-sub"), 0);
+	/* IOTAD_IT_E2E_DETECTOR: extra detector keys (e.g. "  threshold: spot\n")
+	 * to compare settings on the same scenario */
 	const char *cfg = hx_config(&b, "e2e.yaml", "iotad-e2e", getenv("IOTAD_IT_E2E_DETECTOR"));
 	const char *log = hx_path("e2e-iotad.log");
 	pid_t pid = start_iotad(cfg, log, &alerts);
