@@ -723,6 +723,50 @@ static void test_bytes_per_device(void)
 	nn_free(&m.net);
 }
 
+/* SPOT and DSPOT need the model's calibration scores; their per-device
+ * history (64 peaks, and 20 drift scores for DSPOT) is counted in the
+ * bytes per device, and a device starts at the threshold fitted for all. */
+static void test_threshold_kinds(void)
+{
+	model m;
+	det_config cfg;
+	det_result r, w;
+	float raw[TF], win[10 * TF];
+	size_t base = 0;
+	det *d;
+
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, 10, 1, 0.1f), IOTAD_OK);
+	det_config_default(&cfg);
+	cfg.thr.kind = THR_SPOT;
+	CU_ASSERT_EQUAL(det_create(&m, &cfg, &d), IOTAD_ERR_INVAL);
+	m.calib = malloc(1000 * sizeof *m.calib);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m.calib);
+	for (int i = 0; i < 1000; i++)
+		m.calib[i] = 1e-4f * (float)i;
+	m.n_calib = 1000;
+	for (thr_kind k = THR_STATIC; k <= THR_DSPOT; k++) {
+		cfg.thr.kind = k;
+		d = make_det(&m, &cfg);
+		size_t b = det_bytes_per_device(d);
+		if (k == THR_STATIC)
+			base = b;
+		CU_ASSERT_EQUAL(b, base + (k == THR_SPOT ? 64 : k == THR_DSPOT ? 84 : 0) * sizeof(float));
+		sample_of(raw, 0.5, 0.5, 0.5);
+		for (int t = 0; t < 10; t++) {
+			memcpy(win + t * TF, raw, sizeof raw);
+			det_push(d, "dev", t, raw, &r);
+		}
+		CU_ASSERT_EQUAL(det_score_window(d, win, 10 * TF, &w), IOTAD_OK);
+		CU_ASSERT_TRUE(r.scored);
+		CU_ASSERT_EQUAL(r.threshold, w.threshold);
+		CU_ASSERT(r.threshold > 0.0f);
+		det_destroy(d);
+	}
+	free(m.calib);
+	m.calib = NULL;
+	nn_free(&m.net);
+}
+
 void init_detector_tests(void)
 {
 	CU_pSuite s = CU_add_suite("detector", NULL, NULL);
@@ -741,4 +785,5 @@ void init_detector_tests(void)
 	TEST_ADD(s, test_lru_evict);
 	TEST_ADD(s, test_score_window);
 	TEST_ADD(s, test_bytes_per_device);
+	TEST_ADD(s, test_threshold_kinds);
 }
