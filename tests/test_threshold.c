@@ -12,24 +12,18 @@
 
 static void test_kind_names(void)
 {
+	const char *names[] = {"static", "adaptive", "ewma", "spot", "dspot"};
+	const char *bad[] = {"Spot", "", "dynamic", NULL};
 	thr_kind k = THR_STATIC;
 
-	CU_ASSERT_EQUAL(thr_kind_parse("adaptive", &k), 0);
-	CU_ASSERT_EQUAL(k, THR_ADAPTIVE);
-	CU_ASSERT_EQUAL(thr_kind_parse("static", &k), 0);
-	CU_ASSERT_EQUAL(k, THR_STATIC);
-	CU_ASSERT_EQUAL(thr_kind_parse("spot", &k), 0);
-	CU_ASSERT_EQUAL(k, THR_SPOT);
-	CU_ASSERT_EQUAL(thr_kind_parse("dspot", &k), 0);
-	CU_ASSERT_EQUAL(k, THR_DSPOT);
-	CU_ASSERT_EQUAL(thr_kind_parse("ewma", &k), 0);
-	CU_ASSERT_EQUAL(k, THR_EWMA);
-	CU_ASSERT_EQUAL(thr_kind_parse("Spot", &k), -1);
-	CU_ASSERT_EQUAL(thr_kind_parse("", &k), -1);
-	CU_ASSERT_EQUAL(thr_kind_parse(NULL, &k), -1);
-	CU_ASSERT_STRING_EQUAL(thr_kind_name(THR_STATIC), "static");
-	CU_ASSERT_STRING_EQUAL(thr_kind_name(THR_ADAPTIVE), "adaptive");
-	CU_ASSERT_STRING_EQUAL(thr_kind_name(THR_DSPOT), "dspot");
+	CU_ASSERT_EQUAL(THR_DSPOT + 1, sizeof names / sizeof names[0]);
+	for (int i = 0; i <= THR_DSPOT; i++) {
+		CU_ASSERT_EQUAL(thr_kind_parse(names[i], &k), 0);
+		CU_ASSERT_EQUAL(k, (thr_kind)i);
+		CU_ASSERT_STRING_EQUAL(thr_kind_name((thr_kind)i), names[i]);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		CU_ASSERT_EQUAL(thr_kind_parse(bad[i], &k), -1);
 	CU_ASSERT_STRING_EQUAL(thr_kind_name((thr_kind)99), "unknown");
 }
 
@@ -344,6 +338,19 @@ static void test_spot_exponential_threshold(void)
 	}
 }
 
+/* MSE of 30 N(0, MU) values, as a 10 x 3 window of Gaussian noise scores:
+ * Gamma(15, MU / 15), an exponential tail. */
+static float chi2_score(uint64_t *seed)
+{
+	double sum = 0.0;
+
+	for (int j = 0; j < 30; j++) {
+		double z = rng_normal(seed);
+		sum += z * z;
+	}
+	return (float)(MU * sum / 30.0);
+}
+
 /* Alarms over n scores of one stream (seeded), from a fresh device. */
 static int stream_alarms(const thr_params *p, int n, uint64_t seed, int chi2, thr_state *out)
 {
@@ -353,18 +360,7 @@ static int stream_alarms(const thr_params *p, int n, uint64_t seed, int chi2, th
 
 	thr_init_with(&s, p, buf);
 	for (int i = 0; i < n; i++) {
-		float x;
-		if (chi2) {     /* MSE of 30 N(0, MU) values: Gamma(15, MU / 15) */
-			double sum = 0.0;
-			for (int j = 0; j < 30; j++) {
-				double z = rng_normal(&seed);
-				sum += z * z;
-			}
-			x = (float)(MU * sum / 30.0);
-		} else {
-			x = rng_exp(&seed, MU);
-		}
-		alarms += thr_update(&s, p, x);
+		alarms += thr_update(&s, p, chi2 ? chi2_score(&seed) : rng_exp(&seed, MU));
 	}
 	if (out)
 		*out = s;
@@ -385,14 +381,8 @@ static void test_spot_false_alarm_rate(void)
 	for (int chi2 = 0; chi2 < 2; chi2++) {
 		if (chi2) {
 			uint64_t seed = 61;
-			for (int i = 0; i < NCAL; i++) {
-				double sum = 0.0;
-				for (int j = 0; j < 30; j++) {
-					double z = rng_normal(&seed);
-					sum += z * z;
-				}
-				calib[i] = (float)(MU * sum / 30.0);
-			}
+			for (int i = 0; i < NCAL; i++)
+				calib[i] = chi2_score(&seed);
 			qsort(calib, NCAL, sizeof *calib, cmp_float);
 		} else {
 			make_calib(51);
