@@ -51,6 +51,11 @@ static void assert_same(const iotad_config *a, const iotad_config *b)
 	CU_ASSERT_EQUAL(a->max_payload, b->max_payload);
 	CU_ASSERT_EQUAL(a->queue_size, b->queue_size);
 	CU_ASSERT_EQUAL(a->log_level, b->log_level);
+	CU_ASSERT_STRING_EQUAL(a->http_listen, b->http_listen);
+	CU_ASSERT_EQUAL(a->http_max_body, b->http_max_body);
+	CU_ASSERT_EQUAL(a->http_page, b->http_page);
+	CU_ASSERT_EQUAL(a->hass_enabled, b->hass_enabled);
+	CU_ASSERT_STRING_EQUAL(a->hass_prefix, b->hass_prefix);
 }
 
 static void test_defaults(void)
@@ -262,6 +267,14 @@ static const struct bad_case {
 	{"topics:\n  state: st#\n", "t.yaml:2:3:", "topics.state"},
 	{"topics:\n  status: ''\n", "t.yaml:2:3:", "topics.status"},
 	{"model:\n  path: ''\n", "t.yaml:2:3:", "model.path"},
+	{"http:\n  listen: localhost:8080\n", "t.yaml:2:3:", "http.listen: 'localhost:8080' is not IPv4:PORT"},
+	{"http:\n  listen: 127.0.0.1:70000\n", "t.yaml:2:3:", "http.listen"},
+	{"http:\n  listen: 127.0.0.1\n", "t.yaml:2:3:", "http.listen"},
+	{"http:\n  max_body: 10\n", "t.yaml:2:13:", "out of range [64, 67108864]"},
+	{"http:\n  page: maybe\n", "t.yaml:2:9:", "expected true or false"},
+	{"http:\n  port: 80\n", "t.yaml:2:3:", "unknown key 'port' in section http"},
+	{"homeassistant:\n  enabled: true\n  prefix: ha/\n", "t.yaml:3:3:", "homeassistant.prefix"},
+	{"homeassistant:\n  enabled: true\n  prefix: ''\n", "t.yaml:3:3:", "homeassistant.prefix"},
 };
 
 static void test_errors(void)
@@ -282,6 +295,30 @@ static void test_errors(void)
 				b->what);
 		CU_ASSERT(ok);
 	}
+}
+
+static void test_http_sections(void)
+{
+	iotad_config c;
+	char err[512];
+
+	config_defaults(&c);
+	CU_ASSERT_STRING_EQUAL(c.http_listen, ""); /* off unless asked for */
+	CU_ASSERT_EQUAL(c.http_max_body, 65536);
+	CU_ASSERT_TRUE(c.http_page);
+	CU_ASSERT_FALSE(c.hass_enabled);
+	CU_ASSERT_STRING_EQUAL(c.hass_prefix, "homeassistant");
+	CU_ASSERT_EQUAL_FATAL(load("http:\n  listen: \"[::1]:9100\"\n  max_body: 1024\n  page: false\n"
+				   "homeassistant:\n  enabled: yes\n  prefix: site/ha\n",
+				   &c, err, sizeof err),
+			      IOTAD_OK);
+	CU_ASSERT_STRING_EQUAL(c.http_listen, "[::1]:9100");
+	CU_ASSERT_EQUAL(c.http_max_body, 1024);
+	CU_ASSERT_FALSE(c.http_page);
+	CU_ASSERT_TRUE(c.hass_enabled);
+	CU_ASSERT_STRING_EQUAL(c.hass_prefix, "site/ha");
+	/* a bad prefix does not matter while discovery is off */
+	CU_ASSERT_EQUAL(load("homeassistant:\n  prefix: ha/#\n", &c, err, sizeof err), IOTAD_OK);
 }
 
 static void test_long_string(void)
@@ -370,6 +407,7 @@ void init_config_tests(void)
 	TEST_ADD(s, test_full_file);
 	TEST_ADD(s, test_partial_and_flow);
 	TEST_ADD(s, test_errors);
+	TEST_ADD(s, test_http_sections);
 	TEST_ADD(s, test_long_string);
 	TEST_ADD(s, test_password_env);
 	TEST_ADD(s, test_files);
