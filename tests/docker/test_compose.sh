@@ -91,9 +91,15 @@ IOTAD_MQTT_PORT=$(pick_port)
 IOTAD_HTTP_PORT=$(pick_port "$IOTAD_MQTT_PORT")
 dc() { "${compose[@]}" -p "$project" -f "$compose_file" "$@"; }
 
-step "building the images (log: $work/build.log)"
-dc build >"$work/build.log" 2>&1 || { tail -n 40 "$work/build.log" >&2; fail "image build"; }
 image=${IOTAD_IMAGE:-iotad:latest}
+step "building the images (log: $work/build.log)"
+old_image=$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
+dc build >"$work/build.log" 2>&1 || { tail -n 40 "$work/build.log" >&2; fail "image build"; }
+# What an earlier build left behind (its runtime image, build stages but the
+# newest, which is the cache of the next build) goes: disk stays flat.
+stale=$(docker images -q --no-trunc --filter label=org.iotad.stage=build | tail -n +2)
+[ "$old_image" = "$(docker image inspect -f '{{.Id}}' "$image")" ] || stale+=" $old_image"
+for id in $stale; do docker image rm "$id" >/dev/null 2>&1 || true; done
 size=$(docker image inspect -f '{{.Size}}' "$image") || fail "no image $image after the build"
 step "image $image: $((size / 1000000)) MB"
 [ "$(docker image inspect -f '{{.Config.User}}' "$image")" = iotad ] ||
