@@ -15,7 +15,6 @@
  * Q is the squared distance to that subspace, T^2 the Mahalanobis distance
  * inside it. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,19 +46,6 @@ struct bl_state {
 	double sum[BL_MAX_F], sumsq[BL_MAX_F];
 	float rows[];                     /* n * f centred rows */
 };
-
-static void bl_seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void bl_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || errlen == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 void bl_opts_default(bl_opts *o)
 {
@@ -236,7 +222,7 @@ iotad_err bl_fit(bl_kind kind, const bl_opts *o, const float *rows, size_t n, in
 		 size_t errlen)
 {
 	if (!o || !rows || !out || (kind != BL_ZSCORE && kind != BL_PCA)) {
-		bl_seterr(err, errlen, "baseline: invalid arguments");
+		iotad_errf(err, errlen, "baseline: invalid arguments");
 		return IOTAD_ERR_INVAL;
 	}
 	*out = NULL;
@@ -244,7 +230,7 @@ iotad_err bl_fit(bl_kind kind, const bl_opts *o, const float *rows, size_t n, in
 	    !(o->pca_var > 0.0f && o->pca_var <= 1.0f) ||
 	    !(o->percentile > 0.0f && o->percentile <= 100.0f) ||
 	    !(o->holdout >= 0.0f && o->holdout < 1.0f)) {
-		bl_seterr(err, errlen, "baseline: option out of range");
+		iotad_errf(err, errlen, "baseline: option out of range");
 		return IOTAD_ERR_RANGE;
 	}
 	size_t one = n, total = 0;
@@ -253,12 +239,12 @@ iotad_err bl_fit(bl_kind kind, const bl_opts *o, const float *rows, size_t n, in
 	for (size_t g = 0; g < n_seg; g++)
 		total += seg[g];
 	if (total != n || n < 2) {
-		bl_seterr(err, errlen, "baseline: %zu training rows (segments cover %zu)", n, total);
+		iotad_errf(err, errlen, "baseline: %zu training rows (segments cover %zu)", n, total);
 		return IOTAD_ERR_INVAL;
 	}
 	for (size_t i = 0; i < n * (size_t)f; i++) {
 		if (!isfinite(rows[i])) {
-			bl_seterr(err, errlen, "baseline: row %zu: not a finite number", i / (size_t)f);
+			iotad_errf(err, errlen, "baseline: row %zu: not a finite number", i / (size_t)f);
 			return IOTAD_ERR_INVAL;
 		}
 	}

@@ -7,26 +7,12 @@
  * machine's output, what a subscriber sees); the raw window verdict is
  * counted beside it. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "iotad/eval.h"
-
-static void eval_seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void eval_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || errlen == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- metrics ---- */
 
@@ -246,12 +232,12 @@ iotad_err eval_fit(const eval_opts *o, const float *rows, size_t n_rows, int n_f
 		   size_t errlen)
 {
 	if (!o || !rows || !out) {
-		eval_seterr(err, errlen, "eval: invalid arguments");
+		iotad_errf(err, errlen, "eval: invalid arguments");
 		return IOTAD_ERR_INVAL;
 	}
 	*out = NULL;
 	if (n_features < 1 || n_features > MODEL_MAX_FEATURES) {
-		eval_seterr(err, errlen, "eval: %d features, expected 1..%d", n_features,
+		iotad_errf(err, errlen, "eval: %d features, expected 1..%d", n_features,
 			    MODEL_MAX_FEATURES);
 		return IOTAD_ERR_RANGE;
 	}
@@ -282,7 +268,7 @@ iotad_err eval_fit(const eval_opts *o, const float *rows, size_t n_rows, int n_f
 			s->thr = o->det.thr;
 			rc = thr_params_fit(&s->thr, bl_threshold(s->bl), calib, nc);
 			if (rc != IOTAD_OK)
-				eval_seterr(err, errlen, "eval: threshold %s: %s",
+				iotad_errf(err, errlen, "eval: threshold %s: %s",
 					    thr_kind_name(s->thr.kind), iotad_strerror(rc));
 		}
 	}
@@ -426,13 +412,13 @@ iotad_err eval_replay(eval_scorer *s, const eval_data *data, eval_result *res, c
 {
 	if (!s || !data || !res || !data->rows || !data->label || data->n_warm > data->n_rows ||
 	    (data->group && data->n_groups == 0)) {
-		eval_seterr(err, errlen, "eval: invalid replay arguments");
+		iotad_errf(err, errlen, "eval: invalid replay arguments");
 		return IOTAD_ERR_INVAL;
 	}
 	int f = data->n_features;
 	const model *m = eval_scorer_model(s);
 	if (m ? f != m->n_features : f < 1) {
-		eval_seterr(err, errlen, "eval: %d features, the detector has %d", f,
+		iotad_errf(err, errlen, "eval: %d features, the detector has %d", f,
 			    m ? m->n_features : 0);
 		return IOTAD_ERR_INVAL;
 	}
@@ -448,7 +434,7 @@ iotad_err eval_replay(eval_scorer *s, const eval_data *data, eval_result *res, c
 			cfg.max_devices = (uint32_t)(ng < UINT32_MAX ? ng : UINT32_MAX);
 		rc = det_create(m, &cfg, &d);
 		if (rc != IOTAD_OK)
-			eval_seterr(err, errlen, "eval: detector: %s", iotad_strerror(rc));
+			iotad_errf(err, errlen, "eval: detector: %s", iotad_strerror(rc));
 	}
 	for (size_t g = 0; rc == IOTAD_OK && g < ng; g++) {
 		snprintf(gs[g].name, sizeof gs[g].name, "s%zu", g);
@@ -466,7 +452,7 @@ iotad_err eval_replay(eval_scorer *s, const eval_data *data, eval_result *res, c
 	for (size_t i = 0; rc == IOTAD_OK && i < data->n_rows; i++) {
 		size_t g = data->group ? data->group[i] : 0;
 		if (g >= ng) {
-			eval_seterr(err, errlen, "eval: row %zu: series %zu of %zu", i, g, ng);
+			iotad_errf(err, errlen, "eval: row %zu: series %zu of %zu", i, g, ng);
 			rc = IOTAD_ERR_INVAL;
 			break;
 		}
@@ -475,7 +461,7 @@ iotad_err eval_replay(eval_scorer *s, const eval_data *data, eval_result *res, c
 		rc = eval_push(s, d, e, (double)i, data->rows + i * (size_t)f, &res->n_scored);
 		res->seconds += eval_now() - t0;
 		if (rc != IOTAD_OK) {
-			eval_seterr(err, errlen, "eval: row %zu: %s", i, iotad_strerror(rc));
+			iotad_errf(err, errlen, "eval: row %zu: %s", i, iotad_strerror(rc));
 			break;
 		}
 		if (i < data->n_warm)

@@ -6,21 +6,7 @@
 
 #include "iotad/baseline.h"
 #include "test.h"
-
-static uint64_t bl_rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static double bl_rng_gauss(uint64_t *s)
-{
-	double u = ((double)(bl_rng_next(s) >> 11) + 0.5) / 9007199254740992.0;
-	double v = ((double)(bl_rng_next(s) >> 11) + 0.5) / 9007199254740992.0;
-	return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
-}
+#include "test_rng.h"
 
 static void test_zscore_closed_form(void)
 {
@@ -78,7 +64,7 @@ static void test_pca_closed_form(void)
 	float rows[400];
 	uint64_t rng = 3;
 	for (int i = 0; i < 200; i++) {
-		float t = (float)bl_rng_gauss(&rng);
+		float t = (float)rng_normal(&rng);
 		rows[2 * i] = t;
 		rows[2 * i + 1] = 2.0f * t;
 	}
@@ -119,7 +105,7 @@ static void check_false_alarms(bl_kind kind)
 	static float rows[NT * F];
 	uint64_t rng = 11;
 	for (int i = 0; i < NT * F; i++)
-		rows[i] = (float)(5.0 + (i % F) * 3.0 + (1 + i % F) * bl_rng_gauss(&rng));
+		rows[i] = (float)(5.0 + (i % F) * 3.0 + (1 + i % F) * rng_normal(&rng));
 	bl_opts o;
 	bl_opts_default(&o);
 	o.zs_window = 500;
@@ -133,7 +119,7 @@ static void check_false_alarms(bl_kind kind)
 	for (int i = 0; i < NS; i++) {
 		float x[F];
 		for (int j = 0; j < F; j++)
-			x[j] = (float)(5.0 + j * 3.0 + (1 + j) * bl_rng_gauss(&rng));
+			x[j] = (float)(5.0 + j * 3.0 + (1 + j) * rng_normal(&rng));
 		float sc = bl_score(b, s, x);
 		if (sc >= bl_threshold(b))
 			alarms++;

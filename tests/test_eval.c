@@ -12,6 +12,7 @@
 #include "iotad/cmd.h"
 #include "iotad/eval.h"
 #include "test.h"
+#include "test_rng.h"
 
 #define EPS 1e-12
 
@@ -134,22 +135,6 @@ static void test_delay(void)
 	CU_ASSERT(isnan(eval_delay_mean(&none)));
 }
 
-/* splitmix64 */
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static double rng_gauss(uint64_t *s)
-{
-	double u = ((double)(rng_next(s) >> 11) + 0.5) / 9007199254740992.0;
-	double v = ((double)(rng_next(s) >> 11) + 0.5) / 9007199254740992.0;
-	return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
-}
-
 #define SYN_ROWS 1400
 #define SYN_TRAIN 800
 #define SPIKE_AT 1100
@@ -162,15 +147,15 @@ static void synth(float *rows, uint8_t *label)
 	uint64_t rng = 7;
 	for (int i = 0; i < SYN_ROWS; i++) {
 		double base = 0.5 * sin(i * 0.01);
-		rows[2 * i] = (float)(base + 0.1 * rng_gauss(&rng));
-		rows[2 * i + 1] = (float)(0.5 * base + 2.0 + 0.1 * rng_gauss(&rng));
+		rows[2 * i] = (float)(base + 0.1 * rng_normal(&rng));
+		rows[2 * i + 1] = (float)(0.5 * base + 2.0 + 0.1 * rng_normal(&rng));
 		label[i] = i >= SPIKE_AT && i < SPIKE_AT + SPIKE_LEN;
 		if (label[i])
 			rows[2 * i] += 2.0f;
 	}
 }
 
-static void run_spike(eval_detector kind, eval_result *res)
+static void run_spike_thr(eval_detector kind, thr_kind thr, eval_result *res)
 {
 	static float rows[SYN_ROWS * 2];
 	static uint8_t label[SYN_ROWS];
@@ -189,6 +174,8 @@ static void run_spike(eval_detector kind, eval_result *res)
 	o.det.alert.k = 2;
 	o.det.alert.n = 3;
 	o.det.alert.m = 3;
+	o.det.thr.kind = thr;
+	o.det.thr.init_quantile = 0.9f; /* 160 held-out rows: 16 peaks */
 	CU_ASSERT_EQUAL_FATAL(eval_fit(&o, rows, SYN_TRAIN, 2, NULL, 0, &s, err, sizeof err),
 			      IOTAD_OK);
 	eval_data d = {rows, SYN_ROWS, 2, NULL, 0, label, SYN_TRAIN};
@@ -197,10 +184,15 @@ static void run_spike(eval_detector kind, eval_result *res)
 	eval_scorer_destroy(s);
 }
 
-static void check_spike(eval_detector kind)
+static void run_spike(eval_detector kind, eval_result *res)
+{
+	run_spike_thr(kind, THR_ADAPTIVE, res);
+}
+
+static void check_spike_thr(eval_detector kind, thr_kind thr)
 {
 	eval_result r;
-	run_spike(kind, &r);
+	run_spike_thr(kind, thr, &r);
 	CU_ASSERT_EQUAL_FATAL(r.n, SYN_ROWS - SYN_TRAIN);
 	CU_ASSERT_EQUAL(r.d_alert.segments, 1);
 	CU_ASSERT_EQUAL(r.d_alert.detected, 1);
@@ -220,6 +212,18 @@ static void check_spike(eval_detector kind)
 	for (size_t i = 0; i < r.n; i++)
 		CU_ASSERT_FATAL(isfinite(r.score[i]));
 	eval_result_free(&r);
+}
+
+static void check_spike(eval_detector kind)
+{
+	check_spike_thr(kind, THR_ADAPTIVE);
+}
+
+/* The baselines' scores through SPOT, fitted on their calibration scores. */
+static void test_spike_spot(void)
+{
+	check_spike_thr(EVAL_ZSCORE, THR_SPOT);
+	check_spike_thr(EVAL_PCA, THR_DSPOT);
 }
 
 static void test_spike_ae(void)
@@ -400,6 +404,7 @@ void init_eval_tests(void)
 	TEST_ADD(s, test_spike_ae);
 	TEST_ADD(s, test_spike_zscore);
 	TEST_ADD(s, test_spike_pca);
+	TEST_ADD(s, test_spike_spot);
 	TEST_ADD(s, test_deterministic);
 	TEST_ADD(s, test_cold_start_and_groups);
 	TEST_ADD(s, test_cli);
