@@ -5,6 +5,8 @@
  * (the JSON door stays in these three files; http.c only moves bytes). */
 #include "iotad/api.h"
 
+#include "iotad/codec.h"
+
 #include <float.h>
 #include <math.h>
 #include <stdarg.h>
@@ -28,27 +30,12 @@ __attribute__((format(printf, 3, 4))) static iotad_err bad(char *err, size_t err
 	return IOTAD_ERR_INVAL;
 }
 
-static const char *kind(const cJSON *it)
-{
-	if (cJSON_IsString(it))
-		return "a string";
-	if (cJSON_IsBool(it))
-		return "a boolean";
-	if (cJSON_IsNull(it))
-		return "null";
-	if (cJSON_IsObject(it))
-		return "an object";
-	if (cJSON_IsArray(it))
-		return "an array";
-	return "a number";
-}
-
 static iotad_err number(const cJSON *it, const char *where, size_t i, int f, float *out,
 			char *err, size_t errlen)
 {
 	if (!cJSON_IsNumber(it))
 		return bad(err, errlen, "%s[%zu][%d]: expected a number, got %s", where, i, f,
-			   kind(it));
+			   codec_json_kind(it));
 	double v = it->valuedouble;
 	if (!isfinite(v) || fabs(v) > FLT_MAX)
 		return bad(err, errlen, "%s[%zu][%d]: %g is not a finite float", where, i, f, v);
@@ -86,7 +73,7 @@ static iotad_err parse_row(const cJSON *row, const model *m, const char *where, 
 		return IOTAD_OK;
 	}
 	return bad(err, errlen, "%s[%zu]: expected an array or an object, got %s", where, i,
-		   kind(row));
+		   codec_json_kind(row));
 }
 
 iotad_err api_parse_score(const char *body, size_t len, const model *m, api_score_req *out,
@@ -104,7 +91,7 @@ iotad_err api_parse_score(const char *body, size_t len, const model *m, api_scor
 	const cJSON *win = NULL, *samples = NULL;
 	if (!cJSON_IsObject(root)) {
 		e = bad(err, errlen, "expected a JSON object with \"window\" or \"samples\", got %s",
-			kind(root));
+			codec_json_kind(root));
 		goto out;
 	}
 	win = cJSON_GetObjectItemCaseSensitive(root, "window");
@@ -116,7 +103,7 @@ iotad_err api_parse_score(const char *body, size_t len, const model *m, api_scor
 	const char *where = win ? "window" : "samples";
 	const cJSON *rows = win ? win : samples;
 	if (!cJSON_IsArray(rows)) {
-		e = bad(err, errlen, "%s: expected an array of samples, got %s", where, kind(rows));
+		e = bad(err, errlen, "%s: expected an array of samples, got %s", where, codec_json_kind(rows));
 		goto out;
 	}
 	size_t n = (size_t)cJSON_GetArraySize(rows), W = (size_t)m->window;
@@ -168,18 +155,9 @@ static void add_result(cJSON *o, const model *m, const det_result *r)
 	cJSON_AddBoolToObject(o, "anomalous", r->anomalous);
 	cJSON *contrib = cJSON_AddObjectToObject(o, "contrib");
 	cJSON *top = cJSON_AddArrayToObject(o, "top");
-	int order[MODEL_MAX_FEATURES], ntop = 0;
-	for (int f = 0; f < m->n_features; f++) {
+	int order[MODEL_MAX_FEATURES], ntop = codec_top_features(r, m->n_features, order);
+	for (int f = 0; f < m->n_features; f++)
 		cJSON_AddNumberToObject(contrib, m->features[f], r->contrib[f]);
-		if (!(r->contrib[f] > 0))
-			continue;
-		int j = ntop++;
-		while (j > 0 && r->contrib[order[j - 1]] < r->contrib[f]) {
-			order[j] = order[j - 1];
-			j--;
-		}
-		order[j] = f;
-	}
 	for (int i = 0; i < ntop && i < 3; i++)
 		cJSON_AddItemToArray(top, cJSON_CreateString(m->features[order[i]]));
 }

@@ -68,7 +68,7 @@ __attribute__((format(printf, 3, 4))) static void set_detail(char *detail, size_
 	va_end(ap);
 }
 
-static const char *json_kind(const cJSON *it)
+const char *codec_json_kind(const cJSON *it)
 {
 	if (cJSON_IsString(it))
 		return "a string";
@@ -80,7 +80,7 @@ static const char *json_kind(const cJSON *it)
 		return "an object";
 	if (cJSON_IsArray(it))
 		return "an array";
-	return "not a number";
+	return "a number";
 }
 
 /* The ts field: epoch seconds in (0, 1e11) as a number or RFC 3339 text. */
@@ -96,7 +96,7 @@ static reject_reason parse_ts(const cJSON *it, double *out, char *detail, size_t
 			return REJ_BAD_TS;
 		}
 	} else {
-		set_detail(detail, dlen, "ts is %s", json_kind(it));
+		set_detail(detail, dlen, "ts is %s", codec_json_kind(it));
 		return REJ_BAD_TS;
 	}
 	if (!isfinite(v) || v <= 0 || v >= 1e11) {
@@ -126,7 +126,7 @@ static reject_reason parse_object(const cJSON *root, const model *m, double *ts,
 			return REJ_MISSING_FEATURE;
 		}
 		if (!cJSON_IsNumber(it)) {
-			set_detail(detail, dlen, "feature \"%s\" is %s", name, json_kind(it));
+			set_detail(detail, dlen, "feature \"%s\" is %s", name, codec_json_kind(it));
 			return REJ_NOT_NUMBER;
 		}
 		double v = it->valuedouble;
@@ -180,7 +180,7 @@ reject_reason codec_parse_sample(const char *payload, size_t len, size_t max_len
 	}
 	if (!cJSON_IsObject(root)) {
 		set_detail(detail, detail_len, "payload is %s, not an object",
-			   cJSON_IsNumber(root) ? "a number" : json_kind(root));
+			   codec_json_kind(root));
 		r = REJ_NOT_OBJECT;
 	} else {
 		r = parse_object(root, m, &t, &got_ts, tmp, detail, detail_len);
@@ -396,6 +396,24 @@ static void jw_num(jw *w, double v, int prec)
 		jw_lit(w, "null");
 }
 
+int codec_top_features(const det_result *res, int nf, int *order)
+{
+	int n = 0;
+
+	for (int i = 0; i < nf; i++) {
+		/* insertion sort by descending share; ties keep feature order */
+		if (!(res->contrib[i] > 0))
+			continue;
+		int j = n++;
+		while (j > 0 && res->contrib[order[j - 1]] < res->contrib[i]) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = i;
+	}
+	return n;
+}
+
 int codec_format_event(char *buf, size_t len, const char *device, const char *state, double ts,
 		       const det_result *res, const model *m)
 {
@@ -422,22 +440,13 @@ int codec_format_event(char *buf, size_t len, const char *device, const char *st
 	jw_lit(&w, ",\"threshold\":");
 	jw_num(&w, scored ? res->threshold : NAN, 7);
 	jw_lit(&w, ",\"contrib\":{");
-	int order[MODEL_MAX_FEATURES], ntop = 0;
+	int order[MODEL_MAX_FEATURES], ntop = scored ? codec_top_features(res, nf, order) : 0;
 	for (int i = 0; scored && i < nf; i++) {
 		if (i)
 			jw_raw(&w, ",", 1);
 		jw_str(&w, m->features[i]);
 		jw_raw(&w, ":", 1);
 		jw_num(&w, res->contrib[i], 6);
-		/* insertion sort by descending share; ties keep feature order */
-		if (!(res->contrib[i] > 0))
-			continue;
-		int j = ntop++;
-		while (j > 0 && res->contrib[order[j - 1]] < res->contrib[i]) {
-			order[j] = order[j - 1];
-			j--;
-		}
-		order[j] = i;
 	}
 	jw_lit(&w, "},\"top\":[");
 	for (int i = 0; i < ntop && i < 3; i++) {

@@ -38,6 +38,16 @@ static bool has_line(const char *text, const char *line)
 	return false;
 }
 
+/* Each of the NULL-terminated lines is a whole line of text. */
+static void expect_lines(const char *text, const char *const *lines)
+{
+	for (; *lines; lines++)
+		if (!has_line(text, *lines)) {
+			printf("\n  missing line: %s\n", *lines);
+			CU_FAIL("line missing from the exposition");
+		}
+}
+
 /* Every sample line is "name[{labels}] value", its family has exactly one
  * TYPE line before it, and counters end in _total. Returns the number of
  * sample lines, or -1 at the first violation (printed). */
@@ -129,25 +139,29 @@ static void test_prometheus_counters(void)
 	snprintf(s.model_id, sizeof s.model_id, "temp-ae");
 	s.model_version = 3;
 	char *t = prometheus(&s);
-	CU_ASSERT_TRUE(has_line(t, "iotad_messages_received_total 1234"));
-	CU_ASSERT_TRUE(has_line(t, "iotad_messages_scored_total 1200"));
-	CU_ASSERT_TRUE(has_line(t, "iotad_messages_rejected_total{reason=\"not_json\"} 3"));
-	CU_ASSERT_TRUE(has_line(t, "iotad_messages_rejected_total{reason=\"device_cap\"} 7"));
-	CU_ASSERT_TRUE(has_line(t, "iotad_messages_rejected_total{reason=\"bad_ts\"} 0"));
 	CU_ASSERT_FALSE(has_line(t, "iotad_messages_rejected_total{reason=\"none\"} 0"));
-	CU_ASSERT_TRUE(has_line(t, "iotad_alerts_total{state=\"raised\"} 5"));
-	CU_ASSERT_TRUE(has_line(t, "iotad_alerts_total{state=\"cleared\"} 4"));
-	CU_ASSERT_TRUE(has_line(t, "iotad_alerts_total{state=\"stale\"} 1"));
-	CU_ASSERT_TRUE(has_line(t, "iotad_devices 42"));
-	CU_ASSERT_TRUE(has_line(t, "iotad_devices_evicted_total{reason=\"lru\"} 9"));
-	CU_ASSERT_TRUE(has_line(t, "iotad_broker_reconnects_total 2"));
-	CU_ASSERT_TRUE(has_line(t, "iotad_broker_connected 1"));
-	CU_ASSERT_TRUE(has_line(t, "iotad_publish_inflight 17"));
-	CU_ASSERT_TRUE(has_line(t, "iotad_queue_depth 3"));
-	CU_ASSERT_TRUE(has_line(t, "iotad_model_info{id=\"temp-ae\",version=\"3\"} 1"));
-	CU_ASSERT_TRUE(has_line(t, "# TYPE iotad_messages_received_total counter"));
-	CU_ASSERT_TRUE(has_line(t, "# TYPE iotad_devices gauge"));
-	CU_ASSERT_TRUE(has_line(t, "# TYPE iotad_score_duration_seconds histogram"));
+	static const char *const want[] = {
+		"iotad_messages_received_total 1234",
+		"iotad_messages_scored_total 1200",
+		"iotad_messages_rejected_total{reason=\"not_json\"} 3",
+		"iotad_messages_rejected_total{reason=\"device_cap\"} 7",
+		"iotad_messages_rejected_total{reason=\"bad_ts\"} 0",
+		"iotad_alerts_total{state=\"raised\"} 5",
+		"iotad_alerts_total{state=\"cleared\"} 4",
+		"iotad_alerts_total{state=\"stale\"} 1",
+		"iotad_devices 42",
+		"iotad_devices_evicted_total{reason=\"lru\"} 9",
+		"iotad_broker_reconnects_total 2",
+		"iotad_broker_connected 1",
+		"iotad_publish_inflight 17",
+		"iotad_queue_depth 3",
+		"iotad_model_info{id=\"temp-ae\",version=\"3\"} 1",
+		"# TYPE iotad_messages_received_total counter",
+		"# TYPE iotad_devices gauge",
+		"# TYPE iotad_score_duration_seconds histogram",
+		NULL,
+	};
+	expect_lines(t, want);
 	/* 9 rejected reasons, 3 alert states, 2 eviction reasons, 14+1 buckets ... */
 	int samples = check_exposition(t);
 	CU_ASSERT(samples >= 40);
@@ -169,15 +183,19 @@ static void test_prometheus_histogram(void)
 	CU_ASSERT_EQUAL(s.score.count, 5);
 	CU_ASSERT_DOUBLE_EQUAL(s.score.sum, 2.0020045, 1e-12);
 	char *t = prometheus(&s);
-	CU_ASSERT_TRUE(has_line(t, "iotad_score_duration_seconds_bucket{le=\"1e-06\"} 2"));
-	CU_ASSERT_TRUE(has_line(t, "iotad_score_duration_seconds_bucket{le=\"2.5e-06\"} 2"));
-	CU_ASSERT_TRUE(has_line(t, "iotad_score_duration_seconds_bucket{le=\"5e-06\"} 3"));
-	CU_ASSERT_TRUE(has_line(t, "iotad_score_duration_seconds_bucket{le=\"0.001\"} 3"));
-	CU_ASSERT_TRUE(has_line(t, "iotad_score_duration_seconds_bucket{le=\"0.0025\"} 4"));
-	CU_ASSERT_TRUE(has_line(t, "iotad_score_duration_seconds_bucket{le=\"1\"} 4"));
-	CU_ASSERT_TRUE(has_line(t, "iotad_score_duration_seconds_bucket{le=\"+Inf\"} 5"));
-	CU_ASSERT_TRUE(has_line(t, "iotad_score_duration_seconds_count 5"));
-	CU_ASSERT_TRUE(has_line(t, "iotad_score_duration_seconds_sum 2.002004500"));
+	static const char *const want[] = {
+		"iotad_score_duration_seconds_bucket{le=\"1e-06\"} 2",
+		"iotad_score_duration_seconds_bucket{le=\"2.5e-06\"} 2",
+		"iotad_score_duration_seconds_bucket{le=\"5e-06\"} 3",
+		"iotad_score_duration_seconds_bucket{le=\"0.001\"} 3",
+		"iotad_score_duration_seconds_bucket{le=\"0.0025\"} 4",
+		"iotad_score_duration_seconds_bucket{le=\"1\"} 4",
+		"iotad_score_duration_seconds_bucket{le=\"+Inf\"} 5",
+		"iotad_score_duration_seconds_count 5",
+		"iotad_score_duration_seconds_sum 2.002004500",
+		NULL,
+	};
+	expect_lines(t, want);
 	/* buckets never decrease */
 	uint64_t last = 0;
 	int buckets = 0;

@@ -61,6 +61,12 @@ int codec_format_event(char *buf, size_t len, const char *device, const char *st
  * (non-finite numbers as null). No allocation. Returns bytes written or -1. */
 int codec_format_score(char *buf, size_t len, const char *device, double ts,
 		       const det_result *res);
+/* Features with a positive share in res->contrib (nf of them), largest
+ * first, ties in feature order: their indices go to order. Returns how many. */
+int codec_top_features(const det_result *res, int nf, int *order);
+struct cJSON;
+/* "a string", "a boolean", "null", ... : what a JSON value is, for messages. */
+const char *codec_json_kind(const struct cJSON *it);
 /* s as a quoted, escaped JSON string. Returns bytes written or -1. */
 int codec_json_string(char *buf, size_t len, const char *s);
 

@@ -184,30 +184,36 @@ static void publish_series(mq *pub, const char *topic, int n, int first_hot)
 	}
 }
 
-static void check_score_api(int port)
+/* POST rows samples at temp under key; the 200 answer parsed (NULL otherwise). */
+static cJSON *score(int port, const char *key, int rows, double temp)
 {
 	http_resp r;
 	char body[4096];
+	window_json(body, sizeof body, key, rows, temp);
+	int st = post_json(port, body, &r);
+	CU_ASSERT_EQUAL(st, 200);
+	CU_ASSERT_PTR_NOT_NULL(r.head ? strstr(r.head, "Content-Type: application/json") : NULL);
+	cJSON *j = st == 200 ? cJSON_Parse(r.body) : NULL;
+	http_free(&r);
+	return j;
+}
 
-	window_json(body, sizeof body, "window", 10, 21.0);
-	CU_ASSERT_EQUAL_FATAL(post_json(port, body, &r), 200);
-	CU_ASSERT_PTR_NOT_NULL(strstr(r.head, "Content-Type: application/json"));
-	cJSON *j = cJSON_Parse(r.body);
+static void check_score_api(int port)
+{
+	http_resp r;
+	cJSON *j = score(port, "window", 10, 21.0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
-	double score = cJSON_GetNumberValue(cJSON_GetObjectItem(j, "score"));
+	double s = cJSON_GetNumberValue(cJSON_GetObjectItem(j, "score"));
 	double thr = cJSON_GetNumberValue(cJSON_GetObjectItem(j, "threshold"));
-	CU_ASSERT(score >= 0 && thr > 0);
+	CU_ASSERT(s >= 0 && thr > 0);
 	CU_ASSERT_TRUE(cJSON_IsFalse(cJSON_GetObjectItem(j, "anomalous")));
 	CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(j, "contrib")), 3);
 	CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(
 				       cJSON_GetObjectItem(j, "model"), "id")), "it-model");
 	cJSON_Delete(j);
-	http_free(&r);
 
 	/* 60 C everywhere is far from anything seen in training */
-	window_json(body, sizeof body, "window", 10, 60.0);
-	CU_ASSERT_EQUAL_FATAL(post_json(port, body, &r), 200);
-	j = cJSON_Parse(r.body);
+	j = score(port, "window", 10, 60.0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
 	CU_ASSERT_TRUE(cJSON_IsTrue(cJSON_GetObjectItem(j, "anomalous")));
 	CU_ASSERT(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "score")) >
@@ -216,18 +222,14 @@ static void check_score_api(int port)
 	CU_ASSERT_PTR_NOT_NULL(top);
 	CU_ASSERT_STRING_EQUAL(top ? top : "", "temperature");
 	cJSON_Delete(j);
-	http_free(&r);
 
 	/* a batch of 13 samples: windows start every stride, each scored */
-	window_json(body, sizeof body, "samples", 13, 21.0);
-	CU_ASSERT_EQUAL_FATAL(post_json(port, body, &r), 200);
-	j = cJSON_Parse(r.body);
+	j = score(port, "samples", 13, 21.0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
 	int windows = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "windows"));
 	CU_ASSERT(windows >= 1 && windows <= 4);
 	CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(j, "results")), windows);
 	cJSON_Delete(j);
-	http_free(&r);
 
 	/* bad bodies: status and a JSON error naming the problem */
 	static const struct {
