@@ -7,3 +7,11 @@ scripts/build.sh
 # The live page test in headless Chromium must run here, not be skipped.
 export IOTAD_REQUIRE_BROWSER=1
 meson test -C "${IOTAD_BUILD:-build}" --suite unit --suite integration --print-errorlogs "$@"
+# The same suites under AddressSanitizer + UndefinedBehaviorSanitizer, the
+# iotad processes the integration tests start included (IOTAD_ASAN=0 skips).
+if [ "${IOTAD_ASAN:-1}" != 0 ]; then
+	IOTAD_BUILD=build-asan scripts/build.sh -Db_sanitize=address,undefined -Db_lundef=false
+	ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=0 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C build-asan --suite unit --suite integration --print-errorlogs "$@"
+fi
