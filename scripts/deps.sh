@@ -2,7 +2,8 @@
 # Installs iotad's build and test dependencies from Debian when missing.
 set -euo pipefail
 pkgs=(build-essential meson ninja-build pkg-config libpaho-mqtt-dev libcjson-dev
-      libyaml-dev libcunit1-dev libmicrohttpd-dev mosquitto mosquitto-clients)
+      libyaml-dev libcunit1-dev libmicrohttpd-dev mosquitto mosquitto-clients
+      clang libclang-rt-14-dev)
 # --browser: Chromium for the live page test (integration suite 'browser').
 for a in "$@"; do
 	if [ "$a" = --browser ]; then
