@@ -627,6 +627,36 @@ static void test_topic_hygiene(void)
 	hx_broker_stop(&b, SIGTERM);
 }
 
+/* ---- broker unreachable at start: retry with backoff, never exit ------- */
+
+static void test_broker_down_at_start(void)
+{
+	hx_broker b;
+	CU_ASSERT_FATAL(hx_model() != NULL);
+	int port = hx_free_port();
+	memset(&b, 0, sizeof b);
+	snprintf(b.uri, sizeof b.uri, "tcp://127.0.0.1:%d", port);
+	const char *log = hx_path("nobroker-iotad.log");
+	char *argv[] = {(char *)hx_iotad(), "run", "-c",
+			(char *)hx_config(&b, "nobroker.yaml", "iotad-nobroker", NULL), NULL};
+	pid_t pid = hx_spawn(argv, log);
+	CU_ASSERT_FATAL(pid > 0);
+	/* several attempts fail (1 s, 2 s, 4 s apart) and the service stays up */
+	CU_ASSERT_TRUE(hx_wait_log(log, "cannot connect", 10000));
+	sleep(4);
+	CU_ASSERT_EQUAL(hx_wait_exit(pid, 0), -1);
+	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, port, false), 0);
+	hx_sub sub;
+	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&sub, b.uri, "#", "it-nobroker-sub"), 0);
+	/* the next attempt (backoff at most 30 s) connects and the service works */
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "iotad/status", "online", 1, 40000));
+	CU_ASSERT_EQUAL(publish_raising(sub.client, "telemetry/late", 1), 0);
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/late", "\"raised\"", 1, 15000));
+	CU_ASSERT_EQUAL(stop_iotad(pid), 0);
+	hx_sub_stop(&sub);
+	hx_broker_stop(&b, SIGTERM);
+}
+
 /* ---- table of bad input: each case its error, its counter, no side effect */
 
 /* CLI, config and model cases run the real binary against a live broker
@@ -877,6 +907,7 @@ int main(int argc, char **argv)
 		{"badinput", "bad input is counted and harmless", test_bad_input_counted},
 		{"reconnect", "reconnect after broker restart", test_reconnect_after_broker_restart},
 		{"topics", "hostile device ids never leave alerts/+", test_topic_hygiene},
+		{"nobroker", "broker down at start: retries, never exits", test_broker_down_at_start},
 		{"badtable", "bad flags, config and model files: exit status and message",
 		 test_bad_cli_config_model},
 		{"badtable", "bad payloads and topics: counted by reason, no device", test_bad_messages_table},
