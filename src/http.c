@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -99,6 +100,7 @@ typedef struct sse_client {
 	uint64_t seq;
 	uint32_t off;                  /* bytes of event seq already sent */
 	bool hello;
+	int fd;                        /* the connection's socket, -1 if unknown */
 } sse_client;
 
 static double mono_now(void)
@@ -293,6 +295,13 @@ static void write_devices(http *h, FILE *f)
 
 /* --- Server-Sent Events -------------------------------------------------- */
 
+/* The browser closed its end (a write would only notice a ping or two later). */
+static bool peer_gone(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLRDHUP};
+	return fd >= 0 && poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
 static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	sse_client *c = cls;
@@ -309,13 +318,20 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 		memcpy(buf, hello, n);
 		return (ssize_t)n;
 	}
-	if (c->seq == h->seq && !h->stopping) {
+	/* Wait for an event, a second at a time so a closed stream is noticed. */
+	bool gone = false;
+	for (int s = 0; s < SSE_PING_S && c->seq == h->seq && !h->stopping && !gone; s++) {
 		struct timespec dl;
 		clock_gettime(CLOCK_MONOTONIC, &dl);
-		dl.tv_sec += SSE_PING_S;
+		dl.tv_sec += 1;
 		while (c->seq == h->seq && !h->stopping &&
 		       pthread_cond_timedwait(&h->cond, &h->lock, &dl) != ETIMEDOUT)
 			;
+		gone = peer_gone(c->fd);
+	}
+	if (gone) {
+		pthread_mutex_unlock(&h->lock);
+		return MHD_CONTENT_READER_END_WITH_ERROR;
 	}
 	if (h->stopping) {
 		pthread_mutex_unlock(&h->lock);
@@ -479,15 +495,18 @@ static enum MHD_Result do_events(struct MHD_Connection *conn, http *h)
 	sse_client *c = calloc(1, sizeof *c);
 	struct MHD_Response *r = NULL;
 	if (c) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 		c->h = h;
 		c->seq = seq;
+		c->fd = ci ? ci->connect_fd : -1;
 		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read, c, sse_free);
 	}
 	if (!r) {
-		if (c)
-			sse_free(c);
-		else
-			sse_free(&(sse_client){.h = h}); /* only gives the slot back */
+		free(c);
+		pthread_mutex_lock(&h->lock);
+		h->clients--;
+		pthread_mutex_unlock(&h->lock);
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
@@ -703,11 +722,11 @@ iotad_err http_create(const http_opts *o, http **out)
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
 			 MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
 	h->d = MHD_start_daemon(flags, port, NULL, NULL, handler, h,
+				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				MHD_OPTION_CONNECTION_LIMIT, MAX_CONNECTIONS,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(3 * SSE_PING_S),
 				MHD_OPTION_NOTIFY_COMPLETED, completed, h,
-				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 				MHD_OPTION_END);
 	if (!h->d) {
 		LOG_ERR("http: cannot listen on %s", o->listen);

@@ -21,6 +21,7 @@
 #include <cjson/cJSON.h>
 
 #include "harness.h"
+#include "iotad/http.h"
 
 #define MAX_BODY 2048
 
@@ -55,7 +56,7 @@ static bool send_all(int fd, const char *p, size_t n)
 }
 
 /* One request with Connection: close; reads the answer to EOF (10 s at most). */
-static int http(int port, const char *method, const char *path, const char *ctype,
+static int request(int port, const char *method, const char *path, const char *ctype,
 		const char *body, size_t len, http_resp *r)
 {
 	memset(r, 0, sizeof *r);
@@ -109,12 +110,12 @@ static void http_free(http_resp *r)
 
 static int get(int port, const char *path, http_resp *r)
 {
-	return http(port, "GET", path, NULL, NULL, 0, r);
+	return request(port, "GET", path, NULL, NULL, 0, r);
 }
 
 static int post_json(int port, const char *body, http_resp *r)
 {
-	return http(port, "POST", "/v1/score", "application/json", body, strlen(body), r);
+	return request(port, "POST", "/v1/score", "application/json", body, strlen(body), r);
 }
 
 /* Value of one sample line of /metrics ("name{labels}"), or -1. */
@@ -252,18 +253,18 @@ static void check_score_api(int port)
 		CU_ASSERT_PTR_NOT_NULL(r.body ? strstr(r.body, bad[i].needle) : NULL);
 		http_free(&r);
 	}
-	CU_ASSERT_EQUAL(http(port, "POST", "/v1/score", "text/plain", "{}", 2, &r), 415);
+	CU_ASSERT_EQUAL(request(port, "POST", "/v1/score", "text/plain", "{}", 2, &r), 415);
 	http_free(&r);
 	char *big = malloc(MAX_BODY + 100);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(big);
 	memset(big, ' ', MAX_BODY + 100);
 	big[0] = '{';
 	big[MAX_BODY + 99] = '}';
-	CU_ASSERT_EQUAL(http(port, "POST", "/v1/score", "application/json", big, MAX_BODY + 100,
+	CU_ASSERT_EQUAL(request(port, "POST", "/v1/score", "application/json", big, MAX_BODY + 100,
 			     &r), 413);
 	http_free(&r);
 	/* exactly at the limit is accepted (and then judged on its content) */
-	CU_ASSERT_EQUAL(http(port, "POST", "/v1/score", "application/json", big, MAX_BODY, &r),
+	CU_ASSERT_EQUAL(request(port, "POST", "/v1/score", "application/json", big, MAX_BODY, &r),
 			400);
 	CU_ASSERT_PTR_NOT_NULL(r.body ? strstr(r.body, "not valid JSON") : NULL);
 	http_free(&r);
@@ -304,6 +305,40 @@ static void check_event_stream(int port, mq *pub)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(alert);
 	CU_ASSERT_PTR_NOT_NULL(strstr(alert, "\"device\":\"stream-dev\",\"state\":\"raised\""));
 	free(buf);
+}
+
+/* The streams are bounded: HTTP_SSE_CLIENTS open ones, and the next is refused. */
+static void check_stream_limit(int port)
+{
+	int fds[HTTP_SSE_CLIENTS];
+	const char req[] = "GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+	char buf[512];
+	for (int i = 0; i < HTTP_SSE_CLIENTS; i++) {
+		fds[i] = http_connect(port);
+		CU_ASSERT_FATAL(fds[i] >= 0 && send_all(fds[i], req, sizeof req - 1));
+		struct pollfd p = {.fd = fds[i], .events = POLLIN};
+		ssize_t k = poll(&p, 1, 5000) > 0 ? recv(fds[i], buf, sizeof buf - 1, 0) : -1;
+		buf[k > 0 ? k : 0] = '\0';
+		CU_ASSERT_PTR_NOT_NULL(strstr(buf, "HTTP/1.1 200"));
+	}
+	http_resp r;
+	CU_ASSERT_EQUAL(get(port, "/events", &r), 503);
+	CU_ASSERT_PTR_NOT_NULL(r.body ? strstr(r.body, "too many event streams") : NULL);
+	http_free(&r);
+	for (int i = 0; i < HTTP_SSE_CLIENTS; i++)
+		close(fds[i]);
+	/* a closed stream gives its place back (noticed at its next write) */
+	int st = 0;
+	for (int i = 0; i < 150 && st != 200; i++, usleep(100000)) {
+		int fd = http_connect(port);
+		CU_ASSERT_FATAL(fd >= 0 && send_all(fd, req, sizeof req - 1));
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		ssize_t k = poll(&p, 1, 2000) > 0 ? recv(fd, buf, sizeof buf - 1, 0) : -1;
+		buf[k > 0 ? k : 0] = '\0';
+		st = strstr(buf, "HTTP/1.1 200") ? 200 : 503;
+		close(fd);
+	}
+	CU_ASSERT_EQUAL(st, 200);
 }
 
 void it_http_endpoints(void)
@@ -411,15 +446,16 @@ void it_http_endpoints(void)
 	CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(a, "state")), "raised");
 	cJSON_Delete(j);
 	http_free(&r);
+	check_stream_limit(port);
 	check_event_stream(port, pub);
 	mq_destroy(pub, 2000);
 
 	CU_ASSERT_EQUAL(get(port, "/nope", &r), 404);
 	CU_ASSERT_PTR_NOT_NULL(r.body ? strstr(r.body, "\"error\"") : NULL);
 	http_free(&r);
-	CU_ASSERT_EQUAL(http(port, "POST", "/healthz", NULL, NULL, 0, &r), 405);
+	CU_ASSERT_EQUAL(request(port, "POST", "/healthz", NULL, NULL, 0, &r), 405);
 	http_free(&r);
-	CU_ASSERT_EQUAL(http(port, "DELETE", "/metrics", NULL, NULL, 0, &r), 405);
+	CU_ASSERT_EQUAL(request(port, "DELETE", "/metrics", NULL, NULL, 0, &r), 405);
 	http_free(&r);
 
 	/* broker gone: alive but not ready */
