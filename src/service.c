@@ -442,8 +442,9 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 		}
 	}
 
-	/* Orderly shutdown: refuse new input (the broker keeps it for our
-	 * persistent session), score what was accepted, then say goodbye. */
+	/* Orderly shutdown: refuse new input, score what was accepted, then say
+	 * goodbye. Messages Paho delivers from here to the disconnect were
+	 * already acknowledged and are lost (docs/reliability.md). */
 	pthread_mutex_lock(&s->q.lock);
 	s->q.closed = true;
 	pthread_mutex_unlock(&s->q.lock);

@@ -14,7 +14,8 @@ typedef struct mq mq;
 
 /* Called on Paho's thread for every message: copy what is needed and
  * return quickly; never block. Return false to refuse the message for now
- * (back-pressure): Paho keeps it unacknowledged and offers it again. */
+ * (back-pressure): Paho keeps it in memory and offers it again. A QoS 1
+ * message has already been acknowledged to the broker by then. */
 typedef bool (*mq_msg_cb)(void *ud, const char *topic, size_t topic_len, const void *payload,
 			  size_t len, int qos, bool retained);
 

@@ -2,8 +2,9 @@
  *
  * Threads: Paho's thread only copies each message into a bounded queue;
  * one scorer thread (the caller of svc_run) owns the detector, decodes,
- * scores and publishes. A full queue refuses messages so the broker keeps
- * them (back-pressure instead of loss). */
+ * scores and publishes. A full queue refuses messages; Paho keeps them in
+ * memory and offers them again (they were already acknowledged to the
+ * broker: see docs/reliability.md). */
 #ifndef IOTAD_SERVICE_H
 #define IOTAD_SERVICE_H
 
