@@ -290,6 +290,21 @@ static void test_clean_run_is_silent(void)
 
 /* ---- bad input is counted and harmless ---------------------------------- */
 
+/* A connected publisher on b (NULL on failure). */
+static mq *start_pub(const hx_broker *b, const char *client_id, int max_inflight)
+{
+	mq *pub;
+	mq_opts o = {.uri = b->uri, .client_id = client_id, .keepalive = 10,
+		     .clean_session = true, .max_inflight = max_inflight};
+	if (mq_create(&o, &pub) != IOTAD_OK)
+		return NULL;
+	if (mq_start(pub) != IOTAD_OK || !mq_wait_connected(pub, 10000)) {
+		mq_destroy(pub, 0);
+		return NULL;
+	}
+	return pub;
+}
+
 static void publish(mq *c, const char *topic, const char *payload, size_t len)
 {
 	CU_ASSERT_EQUAL(mq_publish(c, topic, payload, len, 1, false, 5000), IOTAD_OK);
@@ -305,12 +320,8 @@ static void test_bad_input_counted(void)
 	const char *log = hx_path("bad-iotad.log");
 	pid_t pid = start_iotad(hx_config(&b, "bad.yaml", "iotad-bad", NULL), log, &sub);
 
-	mq *pub;
-	mq_opts o = {.uri = b.uri, .client_id = "it-bad-pub", .keepalive = 10, .clean_session = true,
-		     .max_inflight = 64};
-	CU_ASSERT_EQUAL_FATAL(mq_create(&o, &pub), IOTAD_OK);
-	CU_ASSERT_EQUAL_FATAL(mq_start(pub), IOTAD_OK);
-	CU_ASSERT_FATAL(mq_wait_connected(pub, 10000));
+	mq *pub = start_pub(&b, "it-bad-pub", 64);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 	static char big[8192];
 	memset(big, ' ', sizeof big);
 	big[0] = '{';
@@ -454,12 +465,8 @@ static void flood(long n_ids, int cap)
 	pid_t pid = start_iotad(cfg, log, &status);
 	long rss_start = hx_proc_kb(pid, "VmRSS");
 
-	mq *pub;
-	mq_opts o = {.uri = b.uri, .client_id = "it-flood-pub", .keepalive = 10,
-		     .clean_session = true, .max_inflight = 4096};
-	CU_ASSERT_EQUAL_FATAL(mq_create(&o, &pub), IOTAD_OK);
-	CU_ASSERT_EQUAL_FATAL(mq_start(pub), IOTAD_OK);
-	CU_ASSERT_FATAL(mq_wait_connected(pub, 10000));
+	mq *pub = start_pub(&b, "it-flood-pub", 4096);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 
 	/* Checkpoint once the table has been filled and recycled a few times. */
 	const long warm = 5L * cap < n_ids ? 5L * cap : n_ids;
@@ -559,12 +566,8 @@ static void test_topic_hygiene(void)
 	const char *log = hx_path("topic-iotad.log");
 	pid_t pid = start_iotad(cfg, log, &sub);
 
-	mq *pub;
-	mq_opts o = {.uri = b.uri, .client_id = "it-topic-pub", .keepalive = 10,
-		     .clean_session = true, .max_inflight = 256};
-	CU_ASSERT_EQUAL_FATAL(mq_create(&o, &pub), IOTAD_OK);
-	CU_ASSERT_EQUAL_FATAL(mq_start(pub), IOTAD_OK);
-	CU_ASSERT_FATAL(mq_wait_connected(pub, 10000));
+	mq *pub = start_pub(&b, "it-topic-pub", 256);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 
 	/* Topics MQTT lets a client publish ('+', '#', NUL and control bytes
 	 * are refused by the broker itself; the unit tests cover them). */
@@ -843,12 +846,8 @@ static void test_bad_messages_table(void)
 	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&sub, b.uri, "#", "it-badmsg-sub"), 0);
 	const char *log = hx_path("badmsg-iotad.log");
 	pid_t pid = start_iotad(hx_config(&b, "badmsg.yaml", "iotad-badmsg", NULL), log, &sub);
-	mq *pub;
-	mq_opts o = {.uri = b.uri, .client_id = "it-badmsg-pub", .keepalive = 10,
-		     .clean_session = true, .max_inflight = 64};
-	CU_ASSERT_EQUAL_FATAL(mq_create(&o, &pub), IOTAD_OK);
-	CU_ASSERT_EQUAL_FATAL(mq_start(pub), IOTAD_OK);
-	CU_ASSERT_FATAL(mq_wait_connected(pub, 10000));
+	mq *pub = start_pub(&b, "it-badmsg-pub", 64);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 	static char big[8192];
 	memset(big, ' ', sizeof big);
 	big[0] = '{';
