@@ -10,10 +10,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "iotad/cli.h"
 #include "iotad/cmd.h"
 #include "iotad/csv.h"
 #include "iotad/eval.h"
 #include "iotad/plot.h"
+#include "iotad/report.h"
 
 static const char eval_usage[] =
 	"NAME\n"
@@ -56,11 +58,9 @@ static const char eval_usage[] =
 	"                        data with --window 1 only\n"
 	"    --train-fraction F  train on the first share F of the rows (0, 1)\n"
 	"    --score-all         count the training rows too\n"
-	"  detector (as iotad train):\n"
-	"    --window N --stride N --norm minmax|zscore --epochs N --batch N --lr X\n"
-	"    --seed N --percentile P --holdout F\n"
-	"    --hidden LIST       widths, or 'auto' (default): 12,6,12 scaled by\n"
-	"                        window*features/20 like the 20-12-6-12-20 seed net\n"
+	"  detector (as iotad train, but --hidden auto by default; --drift-max\n"
+	"  leaves the drifting columns out of the baselines too):\n"
+	CLI_TRAIN_HELP
 	"    --zs-window N       zscore: recent normal rows in the statistics (100)\n"
 	"    --pca-var F         pca: share of the variance kept (0.9)\n"
 	"    --pca-score q|t2q   pca: score Q or T^2 + Q (q)\n"
@@ -89,20 +89,15 @@ static const char eval_usage[] =
 
 enum eval_layout { LAYOUT_GENERIC = 0, LAYOUT_SKAB, LAYOUT_SIM };
 
-struct eval_names {
-	char *buf;
-	const char *v[MODEL_MAX_FEATURES];
-	int n;
-};
-
 struct eval_args {
 	enum eval_layout layout;
 	char sep;
-	struct eval_names features, skip;
+	cli_names features, skip;
 	const char *label, *group, *train_file, *plot_dir, *out_path;
 	long train_rows;
 	float train_fraction;
-	int shuffle, score_all, json, per_file, no_time, quiet, hidden_auto;
+	int shuffle, score_all, quiet;
+	report_opts ro;
 	eval_opts o;
 	char **files;
 	size_t n_files;
@@ -113,85 +108,15 @@ struct eval_file {
 	char *path;
 	eval_result r;
 	float threshold;   /* calibrated */
+	int n_left_out;    /* columns left out as drifting */
+	char left_out[MODEL_MAX_FEATURES][MODEL_NAME_MAX];
 };
 
-static int eval_usage_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int eval_usage_err(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("iotad eval: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputs("\n(see iotad eval --help)\n", stderr);
-	va_end(ap);
-	return 2;
-}
-
-static int eval_long(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (end == s || *end || errno == ERANGE || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static int eval_float(const char *s, double lo, double hi, float *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (end == s || *end || errno == ERANGE || !(v >= lo && v <= hi))
-		return -1;
-	*out = (float)v;
-	return 0;
-}
-
-static int eval_split_names(const char *opt, const char *s, struct eval_names *out)
-{
-	free(out->buf);
-	memset(out, 0, sizeof *out);
-	if (!(out->buf = strdup(s)))
-		return eval_usage_err("%s: out of memory", opt);
-	for (char *tok = out->buf, *next; tok; tok = next) {
-		if ((next = strchr(tok, ',')))
-			*next++ = '\0';
-		if (!*tok || strlen(tok) >= MODEL_NAME_MAX || out->n == MODEL_MAX_FEATURES)
-			return eval_usage_err("%s: \"%s\": 1..%d names of 1..%d characters", opt, s,
-					      MODEL_MAX_FEATURES, MODEL_NAME_MAX - 1);
-		out->v[out->n++] = tok;
-	}
-	return 0;
-}
-
-static int eval_hidden(const char *s, train_opts *t)
-{
-	int n = 0;
-	for (const char *p = s;;) {
-		char *end;
-		errno = 0;
-		long v = strtol(p, &end, 10);
-		if (end == p || errno || v < 1 || v > NN_MAX_WIDTH || n == NN_MAX_LAYERS - 1)
-			return eval_usage_err("--hidden: \"%s\": up to 7 widths in 1..%d, or auto", s,
-					      NN_MAX_WIDTH);
-		t->hidden[n++] = (int)v;
-		if (!*end)
-			break;
-		if (*end != ',')
-			return eval_usage_err("--hidden: \"%s\": expected comma-separated widths", s);
-		p = end + 1;
-	}
-	t->n_hidden = n;
-	return 0;
-}
+#define EVAL_CMD "eval"
 
 enum {
 	O_LAYOUT = 256, O_DETECTOR, O_SEP, O_FEATURES, O_SKIP, O_LABEL, O_GROUP, O_TRAIN_ROWS,
-	O_TRAIN, O_SHUFFLE, O_TRAIN_FRACTION, O_SCORE_ALL, O_WINDOW, O_STRIDE, O_HIDDEN, O_NORM,
-	O_EPOCHS, O_BATCH, O_LR, O_SEED, O_PCT, O_HOLDOUT, O_ZSW, O_PCAVAR, O_PCASCORE,
+	O_TRAIN, O_SHUFFLE, O_TRAIN_FRACTION, O_SCORE_ALL, O_ZSW, O_PCAVAR, O_PCASCORE,
 	O_THRESHOLD, O_K, O_N, O_M, O_JSON, O_PER_FILE, O_PLOT, O_NO_TIME, O_THR_K, O_THR_Q,
 	O_THR_IQ, O_THR_PEAKS, O_THR_DEPTH,
 };
@@ -210,16 +135,7 @@ static const struct option eval_longopts[] = {
 	{"shuffle", no_argument, NULL, O_SHUFFLE},
 	{"train-fraction", required_argument, NULL, O_TRAIN_FRACTION},
 	{"score-all", no_argument, NULL, O_SCORE_ALL},
-	{"window", required_argument, NULL, O_WINDOW},
-	{"stride", required_argument, NULL, O_STRIDE},
-	{"hidden", required_argument, NULL, O_HIDDEN},
-	{"norm", required_argument, NULL, O_NORM},
-	{"epochs", required_argument, NULL, O_EPOCHS},
-	{"batch", required_argument, NULL, O_BATCH},
-	{"lr", required_argument, NULL, O_LR},
-	{"seed", required_argument, NULL, O_SEED},
-	{"percentile", required_argument, NULL, O_PCT},
-	{"holdout", required_argument, NULL, O_HOLDOUT},
+	CLI_TRAIN_LONGOPTS,
 	{"zs-window", required_argument, NULL, O_ZSW},
 	{"pca-var", required_argument, NULL, O_PCAVAR},
 	{"pca-score", required_argument, NULL, O_PCASCORE},
@@ -243,108 +159,95 @@ static const struct option eval_longopts[] = {
 	{NULL, 0, NULL, 0},
 };
 
-/* One numeric option; returns 0 or the usage exit code. */
+/* One numeric option of eval's own; returns 0 or the usage exit code. */
 static int eval_num_opt(int c, const char *v, struct eval_args *a)
 {
-	train_opts *t = &a->o.train;
 	alert_params *al = &a->o.det.alert;
+	thr_params *th = &a->o.det.thr;
 	long l;
-	float f;
 	switch (c) {
 	case O_TRAIN_ROWS:
-		if (eval_long(v, 1, 1000000000L, &l))
-			return eval_usage_err("--train-rows: expected an integer >= 1, got \"%s\"", v);
+		if (cli_long(v, 1, 1000000000L, &l))
+			return cli_usage_err(EVAL_CMD, "--train-rows: expected an integer >= 1, got "
+					     "\"%s\"", v);
 		a->train_rows = l;
 		return 0;
 	case O_TRAIN_FRACTION:
-		if (eval_float(v, 1e-9, 1.0 - 1e-9, &a->train_fraction))
-			return eval_usage_err("--train-fraction: expected a number in (0, 1), got "
-					      "\"%s\"", v);
-		return 0;
-	case O_WINDOW:
-	case O_STRIDE:
-		if (eval_long(v, 1, MODEL_MAX_WINDOW, &l))
-			return eval_usage_err("--%s: expected an integer in 1..%d, got \"%s\"",
-					      c == O_WINDOW ? "window" : "stride", MODEL_MAX_WINDOW,
-					      v);
-		*(c == O_WINDOW ? &t->window : &t->stride) = (int)l;
-		return 0;
-	case O_EPOCHS:
-	case O_BATCH:
-		if (eval_long(v, 1, 1000000, &l))
-			return eval_usage_err("--%s: expected an integer in 1..1000000, got \"%s\"",
-					      c == O_EPOCHS ? "epochs" : "batch", v);
-		*(c == O_EPOCHS ? &t->epochs : &t->batch) = (int)l;
-		return 0;
-	case O_LR:
-		if (eval_float(v, 1e-12, 10.0, &t->lr))
-			return eval_usage_err("--lr: expected a number in (0, 10], got \"%s\"", v);
-		return 0;
-	case O_SEED: {
-		char *end;
-		errno = 0;
-		unsigned long long s = strtoull(v, &end, 10);
-		if (end == v || *end || errno || v[0] == '-')
-			return eval_usage_err("--seed: expected an integer >= 0, got \"%s\"", v);
-		t->seed = s;
-		return 0;
-	}
-	case O_PCT:
-		if (eval_float(v, 1e-9, 100.0, &t->percentile))
-			return eval_usage_err("--percentile: expected a number in (0, 100], got "
-					      "\"%s\"", v);
-		return 0;
-	case O_HOLDOUT:
-		if (eval_float(v, 0.0, 0.999, &t->holdout))
-			return eval_usage_err("--holdout: expected a number in [0, 1), got \"%s\"", v);
+		if (cli_float(v, 1e-9, 1.0 - 1e-9, &a->train_fraction))
+			return cli_usage_err(EVAL_CMD, "--train-fraction: expected a number in "
+					     "(0, 1), got \"%s\"", v);
 		return 0;
 	case O_ZSW:
-		if (eval_long(v, 1, 100000, &l))
-			return eval_usage_err("--zs-window: expected an integer in 1..100000, got "
-					      "\"%s\"", v);
+		if (cli_long(v, 1, 100000, &l))
+			return cli_usage_err(EVAL_CMD, "--zs-window: expected an integer in "
+					     "1..100000, got \"%s\"", v);
 		a->o.bl.zs_window = (int)l;
 		return 0;
 	case O_PCAVAR:
-		if (eval_float(v, 1e-6, 1.0, &f))
-			return eval_usage_err("--pca-var: expected a number in (0, 1], got \"%s\"", v);
-		a->o.bl.pca_var = f;
+		if (cli_float(v, 1e-6, 1.0, &a->o.bl.pca_var))
+			return cli_usage_err(EVAL_CMD, "--pca-var: expected a number in (0, 1], got "
+					     "\"%s\"", v);
 		return 0;
 	case O_THR_K:
-		if (eval_float(v, 1e-6, 100.0, &a->o.det.thr.ewma_k))
-			return eval_usage_err("--threshold-k: expected a number in (0, 100], got "
-					      "\"%s\"", v);
+		if (cli_float(v, 1e-6, 100.0, &th->ewma_k))
+			return cli_usage_err(EVAL_CMD, "--threshold-k: expected a number in "
+					     "(0, 100], got \"%s\"", v);
 		return 0;
 	case O_THR_Q:
-		if (eval_float(v, 1e-12, 0.1, &a->o.det.thr.q))
-			return eval_usage_err("--threshold-q: expected a number in (0, 0.1], got "
-					      "\"%s\"", v);
+		if (cli_float(v, 1e-12, 0.1, &th->q))
+			return cli_usage_err(EVAL_CMD, "--threshold-q: expected a number in "
+					     "(0, 0.1], got \"%s\"", v);
 		return 0;
 	case O_THR_IQ:
-		if (eval_float(v, 0.5, 0.9999, &a->o.det.thr.init_quantile))
-			return eval_usage_err("--threshold-init-quantile: expected a number in "
-					      "[0.5, 0.9999], got \"%s\"", v);
+		if (cli_float(v, 0.5, 0.9999, &th->init_quantile))
+			return cli_usage_err(EVAL_CMD, "--threshold-init-quantile: expected a "
+					     "number in [0.5, 0.9999], got \"%s\"", v);
 		return 0;
 	case O_THR_PEAKS:
-	case O_THR_DEPTH:
-		if (eval_long(v, c == O_THR_PEAKS ? 0 : 1,
-			      c == O_THR_PEAKS ? THR_MAX_PEAKS : THR_MAX_DEPTH, &l))
-			return eval_usage_err("--threshold-%s: expected an integer in %d..%d, got "
-					      "\"%s\"", c == O_THR_PEAKS ? "peaks" : "depth",
-					      c == O_THR_PEAKS ? 0 : 1,
-					      c == O_THR_PEAKS ? THR_MAX_PEAKS : THR_MAX_DEPTH, v);
-		*(c == O_THR_PEAKS ? &a->o.det.thr.peaks : &a->o.det.thr.depth) = (int)l;
+	case O_THR_DEPTH: {
+		int peaks = c == O_THR_PEAKS, lo = peaks ? 0 : 1;
+		int hi = peaks ? THR_MAX_PEAKS : THR_MAX_DEPTH;
+		if (cli_long(v, lo, hi, &l))
+			return cli_usage_err(EVAL_CMD, "--threshold-%s: expected an integer in "
+					     "%d..%d, got \"%s\"", peaks ? "peaks" : "depth", lo, hi,
+					     v);
+		*(peaks ? &th->peaks : &th->depth) = (int)l;
 		return 0;
+	}
 	case O_K:
 	case O_N:
-	case O_M:
-		if (eval_long(v, 1, c == O_M ? 255 : ALERT_MAX_N, &l))
-			return eval_usage_err("--%c: expected an integer in 1..%d, got \"%s\"",
-					      c == O_K ? 'k' : c == O_N ? 'n' : 'm',
-					      c == O_M ? 255 : ALERT_MAX_N, v);
+	case O_M: {
+		int hi = c == O_M ? 255 : ALERT_MAX_N;
+		if (cli_long(v, 1, hi, &l))
+			return cli_usage_err(EVAL_CMD, "--%c: expected an integer in 1..%d, got "
+					     "\"%s\"", c == O_K ? 'k' : c == O_N ? 'n' : 'm', hi, v);
 		*(c == O_K ? &al->k : c == O_N ? &al->n : &al->m) = (uint8_t)l;
 		return 0;
 	}
-	return eval_usage_err("internal: option %d", c);
+	}
+	return cli_usage_err(EVAL_CMD, "internal: option %d", c);
+}
+
+static int eval_layout_parse(const char *s, enum eval_layout *out)
+{
+	static const char *const names[] = {"generic", "skab", "sim"};
+	for (int i = 0; i < 3; i++) {
+		if (!strcmp(s, names[i])) {
+			*out = (enum eval_layout)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* The defaults of a layout, before the options that override them. skab:
+ * the configuration chosen by leave-one-folder-out cross-validation
+ * (docs/eval.md), which no file's labels chose for that file's folder. */
+static void eval_layout_defaults(struct eval_args *a)
+{
+	a->o.train.hidden_auto = 1;
+	if (a->layout != LAYOUT_SKAB)
+		return;
 }
 
 /* Returns -1 to go on, else the exit code. */
@@ -352,106 +255,99 @@ static int eval_parse(int argc, char **argv, struct eval_args *a)
 {
 	int c, r;
 	opterr = 0;
+	/* first the layout, whose defaults the other options override */
+	for (optind = 0; (c = getopt_long(argc, argv, ":o:qhV", eval_longopts, NULL)) != -1;)
+		if (c == O_LAYOUT && eval_layout_parse(optarg, &a->layout))
+			break;
+	eval_layout_defaults(a);
 	optind = 0;
 	while ((c = getopt_long(argc, argv, ":o:qhV", eval_longopts, NULL)) != -1) {
 		const char *name = optind > 1 && optind <= argc ? argv[optind - 1] : "option";
+		if ((r = cli_train_opt(EVAL_CMD, c, optarg, &a->o.train)) >= 0) {
+			if (r)
+				return r;
+			continue;
+		}
 		switch (c) {
 		case O_LAYOUT:
-			if (!strcmp(optarg, "skab"))
-				a->layout = LAYOUT_SKAB;
-			else if (!strcmp(optarg, "generic"))
-				a->layout = LAYOUT_GENERIC;
-			else if (!strcmp(optarg, "sim"))
-				a->layout = LAYOUT_SIM;
-			else
-				return eval_usage_err("--layout: expected skab, generic or sim, got "
-						      "\"%s\"", optarg);
+			if (eval_layout_parse(optarg, &a->layout))
+				return cli_usage_err(EVAL_CMD, "--layout: expected skab, generic or sim, "
+						     "got \"%s\"", optarg);
 			break;
 		case O_DETECTOR:
 			if (eval_detector_parse(optarg, &a->o.kind))
-				return eval_usage_err("--detector: expected ae, zscore or pca, got "
-						      "\"%s\"", optarg);
+				return cli_usage_err(EVAL_CMD, "--detector: expected ae, zscore or pca, "
+						     "got \"%s\"", optarg);
 			break;
 		case O_SEP:
-			if (!strcmp(optarg, "tab"))
-				a->sep = '\t';
-			else if (strlen(optarg) == 1 && !strchr("\"\r\n", optarg[0]))
-				a->sep = optarg[0];
-			else
-				return eval_usage_err("--sep: expected one character or 'tab', got "
-						      "\"%s\"", optarg);
+			if (cli_sep(optarg, &a->sep))
+				return cli_usage_err(EVAL_CMD, "--sep: expected one character or 'tab', "
+						     "got \"%s\"", optarg);
 			break;
 		case O_FEATURES:
 		case O_SKIP:
-			if (eval_split_names(c == O_FEATURES ? "--features" : "--skip", optarg,
-					     c == O_FEATURES ? &a->features : &a->skip))
+			if (cli_names_parse(EVAL_CMD, c == O_FEATURES ? "--features" : "--skip", optarg,
+					    c == O_FEATURES ? &a->features : &a->skip))
 				return 2;
 			break;
 		case O_LABEL:
 		case O_GROUP:
 			if (!*optarg)
-				return eval_usage_err("%s: expected a column name", name);
+				return cli_usage_err(EVAL_CMD, "%s: expected a column name", name);
 			*(c == O_LABEL ? &a->label : &a->group) = optarg;
 			break;
 		case O_TRAIN: a->train_file = optarg; break;
 		case O_SHUFFLE: a->shuffle = 1; break;
 		case O_SCORE_ALL: a->score_all = 1; break;
-		case O_HIDDEN:
-			a->hidden_auto = !strcmp(optarg, "auto");
-			if (!a->hidden_auto && eval_hidden(optarg, &a->o.train))
-				return 2;
-			break;
-		case O_NORM:
-			if (model_norm_parse(optarg, &a->o.train.norm) < 0)
-				return eval_usage_err("--norm: expected minmax or zscore, got \"%s\"",
-						      optarg);
-			break;
 		case O_PCASCORE:
 			if (!strcmp(optarg, "q"))
 				a->o.bl.pca_score = BL_PCA_Q;
 			else if (!strcmp(optarg, "t2q"))
 				a->o.bl.pca_score = BL_PCA_T2Q;
 			else
-				return eval_usage_err("--pca-score: expected q or t2q, got \"%s\"",
-						      optarg);
+				return cli_usage_err(EVAL_CMD, "--pca-score: expected q or t2q, got "
+						     "\"%s\"", optarg);
 			break;
 		case O_THRESHOLD:
 			if (thr_kind_parse(optarg, &a->o.det.thr.kind) < 0)
-				return eval_usage_err("--threshold: unknown kind \"%s\"", optarg);
+				return cli_usage_err(EVAL_CMD, "--threshold: unknown kind \"%s\"",
+						     optarg);
 			break;
-		case O_JSON: a->json = 1; break;
-		case O_PER_FILE: a->per_file = 1; break;
+		case O_JSON: a->ro.json = 1; break;
+		case O_PER_FILE: a->ro.per_file = 1; break;
 		case O_PLOT: a->plot_dir = optarg; break;
 		case 'o': a->out_path = optarg; break;
-		case O_NO_TIME: a->no_time = 1; break;
+		case O_NO_TIME: a->ro.no_time = 1; break;
 		case 'q': a->quiet = 1; break;
 		case 'h': fputs(eval_usage, stdout); return 0;
 		case 'V': printf("iotad %s\n", IOTAD_VERSION); return 0;
-		case ':': return eval_usage_err("%s: missing value", name);
-		case '?': return eval_usage_err("unknown option \"%s\"", name);
+		case ':': return cli_usage_err(EVAL_CMD, "%s: missing value", name);
+		case '?': return cli_usage_err(EVAL_CMD, "unknown option \"%s\"", name);
 		default:
 			if ((r = eval_num_opt(c, optarg, a)))
 				return r;
 		}
 	}
 	if (optind == argc)
-		return eval_usage_err("no input file");
+		return cli_usage_err(EVAL_CMD, "no input file");
 	if (a->features.n && a->skip.n)
-		return eval_usage_err("--features and --skip exclude each other");
+		return cli_usage_err(EVAL_CMD, "--features and --skip exclude each other");
 	if (a->o.train.stride > a->o.train.window)
-		return eval_usage_err("--stride must not exceed --window");
+		return cli_usage_err(EVAL_CMD, "--stride must not exceed --window");
 	if (alert_params_check(&a->o.det.alert))
-		return eval_usage_err("--k, --n: need 1 <= k <= n <= %d", ALERT_MAX_N);
+		return cli_usage_err(EVAL_CMD, "--k, --n: need 1 <= k <= n <= %d", ALERT_MAX_N);
 	if (a->shuffle && (a->o.train.window != 1 || a->group))
-		return eval_usage_err("--shuffle needs --window 1 and no series column");
+		return cli_usage_err(EVAL_CMD, "--shuffle needs --window 1 and no series column");
 	if (a->train_fraction > 0.0f && a->train_rows)
-		return eval_usage_err("--train-rows and --train-fraction exclude each other");
+		return cli_usage_err(EVAL_CMD, "--train-rows and --train-fraction exclude each "
+				     "other");
 	if (a->train_file && (a->train_rows || a->train_fraction > 0.0f))
-		return eval_usage_err("--train FILE excludes --train-rows and --train-fraction");
+		return cli_usage_err(EVAL_CMD, "--train FILE excludes --train-rows and "
+				     "--train-fraction");
 	if (!a->train_file && !a->train_rows && !(a->train_fraction > 0.0f)) {
 		if (a->layout != LAYOUT_SKAB)
-			return eval_usage_err("say what to train on: --train-rows N, "
-					      "--train-fraction F or --train FILE");
+			return cli_usage_err(EVAL_CMD, "say what to train on: --train-rows N, "
+					     "--train-fraction F or --train FILE");
 		a->train_rows = 400;
 	}
 	return -1;
@@ -616,231 +512,17 @@ static void eval_shuffle(struct eval_table *x, uint64_t seed)
 	}
 }
 
-/* Copy the first n rows into series-contiguous order (stable) with the
- * series lengths, so that no training window mixes two series. */
-static int eval_train_rows(const csv_table *t, size_t n, float **rows, size_t **seg,
-			   size_t *n_seg)
-{
-	size_t f = (size_t)t->n_cols, ng = t->group ? t->n_groups : 1;
-	size_t *len = calloc(ng, sizeof *len), *at = calloc(ng, sizeof *at);
-	float *d = malloc((n ? n : 1) * f * sizeof *d);
-	if (!len || !at || !d) {
-		free(len);
-		free(at);
-		free(d);
-		return -1;
-	}
-	for (size_t r = 0; r < n; r++)
-		len[t->group ? t->group[r] : 0]++;
-	for (size_t g = 1; g < ng; g++)
-		at[g] = at[g - 1] + len[g - 1];
-	for (size_t r = 0; r < n; r++)
-		memcpy(d + at[t->group ? t->group[r] : 0]++ * f, t->data + r * f, f * sizeof *d);
-	/* drop empty series */
-	size_t k = 0;
-	for (size_t g = 0; g < ng; g++)
-		if (len[g])
-			len[k++] = len[g];
-	free(at);
-	*rows = d;
-	*seg = len;
-	*n_seg = k;
-	return 0;
-}
-
-/* 12,6,12 scaled to the input width, as the seed's 20-12-6-12-20. */
-static void eval_auto_hidden(train_opts *t, int n_features)
-{
-	int d = t->window * n_features;
-	static const int seed[3] = {12, 6, 12};
-	t->n_hidden = 3;
-	for (int i = 0; i < 3; i++) {
-		int w = (int)lround((double)seed[i] * d / 20.0);
-		t->hidden[i] = w < 1 ? 1 : w > NN_MAX_WIDTH ? NN_MAX_WIDTH : w;
-	}
-}
-
 static iotad_err eval_fit_table(struct eval_args *a, const csv_table *t, size_t n,
 				eval_scorer **s, char *err, size_t errlen)
 {
 	float *rows = NULL;
 	size_t *seg = NULL, n_seg = 0;
-	if (eval_train_rows(t, n, &rows, &seg, &n_seg))
+	if (cli_series_rows(t, n, &rows, &seg, &n_seg))
 		return IOTAD_ERR_NOMEM;
-	eval_opts o = a->o;
-	if (a->hidden_auto)
-		eval_auto_hidden(&o.train, t->n_cols);
-	iotad_err rc = eval_fit(&o, rows, n, t->n_cols, seg, n_seg, s, err, errlen);
+	iotad_err rc = eval_fit(&a->o, rows, n, t->n_cols, seg, n_seg, s, err, errlen);
 	free(rows);
 	free(seg);
 	return rc;
-}
-
-/* ---- report ---- */
-
-static void eval_num(FILE *f, const char *key, double v, const char *sep)
-{
-	if (isfinite(v))
-		fprintf(f, "\"%s\": %.6g%s", key, v, sep);
-	else
-		fprintf(f, "\"%s\": null%s", key, sep);
-}
-
-static void eval_json_counts(FILE *f, const char *key, const eval_counts *c,
-			     const eval_delays *d)
-{
-	eval_rates r;
-	eval_rates_from(c, &r);
-	fprintf(f, "\"%s\": {\"tp\": %llu, \"fp\": %llu, \"fn\": %llu, \"tn\": %llu, ", key,
-		(unsigned long long)c->tp, (unsigned long long)c->fp, (unsigned long long)c->fn,
-		(unsigned long long)c->tn);
-	eval_num(f, "precision", r.precision, ", ");
-	eval_num(f, "recall", r.recall, ", ");
-	eval_num(f, "f1", r.f1, ", ");
-	eval_num(f, "far", r.far, ", ");
-	eval_num(f, "mar", r.mar, ", ");
-	fprintf(f, "\"segments\": %llu, \"detected\": %llu, ", (unsigned long long)d->segments,
-		(unsigned long long)d->detected);
-	eval_num(f, "mean_delay", eval_delay_mean(d), "}");
-}
-
-static void eval_json_result(FILE *f, const struct eval_args *a, const eval_result *r)
-{
-	double roc, pr;
-	eval_roc_auc(r->score, r->label, r->n, &roc);
-	eval_pr_auc(r->score, r->label, r->n, &pr);
-	uint64_t pos = 0;
-	for (size_t i = 0; i < r->n; i++)
-		pos += r->label[i];
-	fprintf(f, "\"rows\": %zu, \"anomalous\": %llu, ", r->n, (unsigned long long)pos);
-	eval_json_counts(f, "alert", &r->c_alert, &r->d_alert);
-	fputs(", ", f);
-	eval_json_counts(f, "raw", &r->c_raw, &r->d_raw);
-	fputs(", ", f);
-	eval_num(f, "roc_auc", roc, ", ");
-	eval_num(f, "pr_auc", pr, ", ");
-	fprintf(f, "\"windows\": %zu", r->n_scored);
-	if (!a->no_time)
-		fprintf(f, ", \"us_per_window\": %.4g",
-			r->n_scored ? 1e6 * r->seconds / (double)r->n_scored : 0.0);
-}
-
-static void eval_pct(FILE *f, double v)
-{
-	if (isfinite(v))
-		fprintf(f, " %6.2f", 100.0 * v);
-	else
-		fputs("      -", f);
-}
-
-static void eval_fix(FILE *f, double v)
-{
-	if (isfinite(v))
-		fprintf(f, " %6.3f", v);
-	else
-		fputs("      -", f);
-}
-
-static void eval_row(FILE *f, const char *name, const eval_counts *c, const eval_delays *d,
-		     double roc, double pr)
-{
-	eval_rates r;
-	eval_rates_from(c, &r);
-	fprintf(f, "%-22s %6llu %6llu %6llu %6llu", name, (unsigned long long)c->tp,
-		(unsigned long long)c->fp, (unsigned long long)c->fn, (unsigned long long)c->tn);
-	eval_fix(f, r.precision);
-	eval_fix(f, r.recall);
-	eval_fix(f, r.f1);
-	eval_pct(f, r.far);
-	eval_pct(f, r.mar);
-	eval_fix(f, roc);
-	eval_fix(f, pr);
-	if (d->detected)
-		fprintf(f, " %4llu/%-4llu %7.1f\n", (unsigned long long)d->detected,
-			(unsigned long long)d->segments, eval_delay_mean(d));
-	else
-		fprintf(f, " %4llu/%-4llu       -\n", 0ULL, (unsigned long long)d->segments);
-}
-
-static const char *eval_short(const char *path)
-{
-	/* last two components: "valve1/3.csv" */
-	const char *p = path + strlen(path), *cut = path;
-	int slashes = 0;
-	while (p > path) {
-		p--;
-		if (*p == '/' && ++slashes == 2) {
-			cut = p + 1;
-			break;
-		}
-	}
-	return cut;
-}
-
-static void eval_config_line(FILE *f, const struct eval_args *a, const eval_opts *o)
-{
-	const train_opts *t = &o->train;
-	fprintf(f, "detector %s", eval_detector_name(o->kind));
-	if (o->kind == EVAL_AE) {
-		fprintf(f, ", window %d stride %d hidden ", t->window, t->stride);
-		if (a->hidden_auto)
-			fputs("auto", f);
-		for (int i = 0; !a->hidden_auto && i < t->n_hidden; i++)
-			fprintf(f, "%s%d", i ? "," : "", t->hidden[i]);
-		fprintf(f, " norm %s epochs %d seed %llu", model_norm_name(t->norm), t->epochs,
-			(unsigned long long)t->seed);
-	} else if (o->kind == EVAL_ZSCORE) {
-		fprintf(f, ", recent rows %d", o->bl.zs_window);
-	} else {
-		fprintf(f, ", variance kept %g, score %s", (double)o->bl.pca_var,
-			o->bl.pca_score == BL_PCA_Q ? "Q" : "T2+Q");
-	}
-	fprintf(f, "; threshold %s p%g holdout %g", thr_kind_name(o->det.thr.kind),
-		(double)t->percentile, (double)t->holdout);
-	if (o->det.thr.kind == THR_SPOT || o->det.thr.kind == THR_DSPOT)
-		fprintf(f, " q %g", (double)o->det.thr.q);
-	fprintf(f, "; alert k %d n %d m %d\n", o->det.alert.k, o->det.alert.n, o->det.alert.m);
-}
-
-static void eval_report(FILE *f, const struct eval_args *a, const struct eval_file *files,
-			size_t n, const eval_result *total)
-{
-	double roc, pr;
-	if (a->json) {
-		fprintf(f, "{\"detector\": \"%s\", \"threshold\": \"%s\", \"files\": [",
-			eval_detector_name(a->o.kind), thr_kind_name(a->o.det.thr.kind));
-		for (size_t i = 0; i < n; i++) {
-			fprintf(f, "%s\n  {\"file\": \"", i ? "," : "");
-			for (const char *p = files[i].path; *p; p++)
-				fprintf(f, *p == '"' || *p == '\\' ? "\\%c" : "%c", *p);
-			fprintf(f, "\", \"calibrated_threshold\": %.6g, ", (double)files[i].threshold);
-			eval_json_result(f, a, &files[i].r);
-			fputs("}", f);
-		}
-		fputs("],\n \"total\": {", f);
-		eval_json_result(f, a, total);
-		fputs("}}\n", f);
-		return;
-	}
-	eval_config_line(f, a, &a->o);
-	fprintf(f, "%-22s %6s %6s %6s %6s %6s %6s %6s %6s %6s %6s %6s %9s %7s\n", "file", "TP",
-		"FP", "FN", "TN", "prec", "recall", "F1", "FAR%", "MAR%", "ROC", "PR", "found",
-		"delay");
-	for (size_t i = 0; a->per_file && i < n; i++) {
-		const eval_result *r = &files[i].r;
-		eval_roc_auc(r->score, r->label, r->n, &roc);
-		eval_pr_auc(r->score, r->label, r->n, &pr);
-		eval_row(f, eval_short(files[i].path), &r->c_alert, &r->d_alert, roc, pr);
-	}
-	eval_roc_auc(total->score, total->label, total->n, &roc);
-	eval_pr_auc(total->score, total->label, total->n, &pr);
-	eval_row(f, "total (alert)", &total->c_alert, &total->d_alert, roc, pr);
-	eval_row(f, "total (raw verdict)", &total->c_raw, &total->d_raw, roc, pr);
-	fprintf(f, "%zu files, %zu rows scored", n, total->n);
-	if (!a->no_time)
-		fprintf(f, ", %zu windows, %.2f us per window", total->n_scored,
-			total->n_scored ? 1e6 * total->seconds / (double)total->n_scored : 0.0);
-	fputs("\n", f);
 }
 
 /* ---- run ---- */
@@ -880,6 +562,15 @@ static int eval_file_run(struct eval_args *a, eval_scorer *once, const char *pat
 		goto out;
 	}
 	out->threshold = eval_scorer_threshold(s);
+	const int *keep;
+	int nk = eval_scorer_columns(s, &keep, NULL);
+	for (int j = 0, k = 0; j < x.t.n_cols; j++) {
+		if (k < nk && keep[k] == j)
+			k++;
+		else
+			snprintf(out->left_out[out->n_left_out++], MODEL_NAME_MAX, "%s",
+				 x.t.names[j]);
+	}
 	if (!(out->path = strdup(path)))
 		goto out;
 	code = 0;
@@ -925,7 +616,21 @@ static int eval_main(struct eval_args *a)
 		fprintf(stderr, "iotad eval: %s: %s\n", a->out_path, strerror(errno));
 		goto out;
 	}
-	eval_report(f, a, files, done, &total);
+	report_file *rf = calloc(done ? done : 1, sizeof *rf);
+	if (!rf) {
+		if (f != stdout)
+			fclose(f);
+		goto out;
+	}
+	for (size_t i = 0; i < done; i++) {
+		rf[i] = (report_file){.path = files[i].path, .r = &files[i].r,
+				      .threshold = files[i].threshold,
+				      .n_left_out = files[i].n_left_out};
+		for (int k = 0; k < files[i].n_left_out; k++)
+			rf[i].left_out[k] = files[i].left_out[k];
+	}
+	report_write(f, &a->o, &a->ro, rf, done, &total);
+	free(rf);
 	if (f != stdout && fclose(f)) {
 		fprintf(stderr, "iotad eval: %s: %s\n", a->out_path, strerror(errno));
 		goto out;
@@ -955,7 +660,6 @@ int cmd_eval(int argc, char **argv)
 {
 	struct eval_args a;
 	memset(&a, 0, sizeof a);
-	a.hidden_auto = 1;
 	eval_opts_default(&a.o);
 	int code = eval_parse(argc, argv, &a);
 	if (code < 0) {
@@ -973,7 +677,7 @@ int cmd_eval(int argc, char **argv)
 	for (size_t i = 0; i < a.n_files; i++)
 		free(a.files[i]);
 	free(a.files);
-	free(a.features.buf);
-	free(a.skip.buf);
+	cli_names_free(&a.features);
+	cli_names_free(&a.skip);
 	return code;
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "iotad/cli.h"
 #include "iotad/cmd.h"
 #include "iotad/csv.h"
 #include "iotad/model.h"
@@ -43,19 +44,7 @@ static const char train_usage[] =
 	"    -o, --output FILE   model file to write (required)\n"
 	"    --id NAME           model id (default: the output file name)\n"
 	"    --model-version N   model version number (default 1)\n"
-	"    --window N          samples per window, 1..1024 (default 10)\n"
-	"    --stride N          score every N samples when serving, 1..window (default 1)\n"
-	"    --hidden LIST       hidden layer widths (default 12,6,12)\n"
-	"    --norm KIND         minmax (sigmoid output) or zscore (linear output)\n"
-	"                        (default minmax)\n"
-	"    --epochs N          training epochs (default 30)\n"
-	"    --batch N           mini-batch size (default 32)\n"
-	"    --lr X              Adam learning rate (default 0.001)\n"
-	"    --seed N            random seed for initialisation and shuffling (default 42)\n"
-	"    --percentile P      threshold percentile of the calibration scores,\n"
-	"                        (0, 100] (default 99)\n"
-	"    --holdout F         share of windows held out for calibration, [0, 1)\n"
-	"                        (default 0.2)\n"
+	CLI_TRAIN_HELP
 	"    -v, --verbose       print the loss of every epoch\n"
 	"    -q, --quiet         print nothing but errors\n"
 	"    -h, --help          show this help\n"
@@ -68,11 +57,9 @@ static const char train_usage[] =
 	"    iotad train --csv skab/valve1/0.csv --sep ';' \\\n"
 	"        --skip anomaly,changepoint -o valve1.json\n";
 
-enum {
-	OPT_CSV = 256, OPT_SEP, OPT_FEATURES, OPT_SKIP, OPT_ID, OPT_MVER, OPT_WINDOW, OPT_STRIDE,
-	OPT_HIDDEN, OPT_NORM, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_SEED, OPT_PCT, OPT_HOLDOUT,
-	OPT_GROUP,
-};
+#define TRAIN_CMD "train"
+
+enum { OPT_CSV = 256, OPT_SEP, OPT_FEATURES, OPT_SKIP, OPT_ID, OPT_MVER, OPT_GROUP };
 
 static const struct option train_longopts[] = {
 	{"csv", required_argument, NULL, OPT_CSV},
@@ -82,16 +69,7 @@ static const struct option train_longopts[] = {
 	{"output", required_argument, NULL, 'o'},
 	{"id", required_argument, NULL, OPT_ID},
 	{"model-version", required_argument, NULL, OPT_MVER},
-	{"window", required_argument, NULL, OPT_WINDOW},
-	{"stride", required_argument, NULL, OPT_STRIDE},
-	{"hidden", required_argument, NULL, OPT_HIDDEN},
-	{"norm", required_argument, NULL, OPT_NORM},
-	{"epochs", required_argument, NULL, OPT_EPOCHS},
-	{"batch", required_argument, NULL, OPT_BATCH},
-	{"lr", required_argument, NULL, OPT_LR},
-	{"seed", required_argument, NULL, OPT_SEED},
-	{"percentile", required_argument, NULL, OPT_PCT},
-	{"holdout", required_argument, NULL, OPT_HOLDOUT},
+	CLI_TRAIN_LONGOPTS,
 	{"group", required_argument, NULL, OPT_GROUP},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 'q'},
@@ -99,111 +77,6 @@ static const struct option train_longopts[] = {
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
 };
-
-/* A comma-separated list of names, split in place. */
-struct train_names {
-	char *buf;
-	const char *v[MODEL_MAX_FEATURES];
-	int n;
-};
-
-static int train_usage_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Print a usage error and return exit code 2. */
-static int train_usage_err(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("iotad train: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputs("\n(see iotad train --help)\n", stderr);
-	va_end(ap);
-	return 2;
-}
-
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (end == s || *end != '\0' || errno == ERANGE || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static int parse_float(const char *s, float *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v))
-		return -1;
-	*out = (float)v;
-	return 0;
-}
-
-static int parse_names(const char *opt, const char *s, struct train_names *out)
-{
-	free(out->buf);
-	memset(out, 0, sizeof *out);
-	out->buf = strdup(s);
-	if (!out->buf)
-		return train_usage_err("%s: out of memory", opt);
-	for (char *tok = out->buf, *next; tok; tok = next) {
-		next = strchr(tok, ',');
-		if (next)
-			*next++ = '\0';
-		if (!*tok)
-			return train_usage_err("%s: empty name in \"%s\"", opt, s);
-		if (strlen(tok) >= MODEL_NAME_MAX)
-			return train_usage_err("%s: name too long: \"%s\"", opt, tok);
-		if (out->n == MODEL_MAX_FEATURES)
-			return train_usage_err("%s: too many names (at most 32) in \"%s\"", opt, s);
-		for (int i = 0; i < out->n; i++)
-			if (!strcmp(out->v[i], tok))
-				return train_usage_err("%s: \"%s\" named twice", opt, tok);
-		out->v[out->n++] = tok;
-	}
-	return 0;
-}
-
-static int parse_hidden(const char *s, train_opts *o)
-{
-	int n = 0;
-	const char *p = s;
-	for (;;) {
-		char *end;
-		errno = 0;
-		long v = strtol(p, &end, 10);
-		if (end == p || errno == ERANGE || v < 1 || v > NN_MAX_WIDTH)
-			return train_usage_err("--hidden: \"%s\": widths must be integers in 1..4096",
-					       s);
-		if (n == NN_MAX_LAYERS - 1)
-			return train_usage_err("--hidden: \"%s\": at most 7 hidden layers", s);
-		o->hidden[n++] = (int)v;
-		if (*end == '\0')
-			break;
-		if (*end != ',')
-			return train_usage_err("--hidden: \"%s\": expected comma-separated widths",
-					       s);
-		p = end + 1;
-	}
-	o->n_hidden = n;
-	return 0;
-}
-
-static int parse_sep(const char *s, char *sep)
-{
-	if (!strcmp(s, "tab") || !strcmp(s, "\\t")) {
-		*sep = '\t';
-		return 0;
-	}
-	if (strlen(s) != 1 || s[0] == '"' || s[0] == '\n' || s[0] == '\r')
-		return -1;
-	*sep = s[0];
-	return 0;
-}
 
 /* Model id from the output path: its base name without ".json". */
 static void default_id(const char *out, char *id)
@@ -228,7 +101,7 @@ struct train_args {
 	char sep;
 	long mver;
 	int quiet;
-	struct train_names features, skip;
+	cli_names features, skip;
 	train_opts o;
 };
 
@@ -236,150 +109,66 @@ struct train_args {
 static int train_parse(int argc, char **argv, struct train_args *a)
 {
 	long v;
-	int c;
+	int c, r;
 	opterr = 0;
 	optind = 0; /* glibc: a full reset, so cmd_train can run twice */
 	while ((c = getopt_long(argc, argv, ":o:vqhV", train_longopts, NULL)) != -1) {
 		const char *name = optind > 1 && optind <= argc ? argv[optind - 1] : "option";
+		if ((r = cli_train_opt(TRAIN_CMD, c, optarg, &a->o)) >= 0) {
+			if (r)
+				return r;
+			continue;
+		}
 		switch (c) {
 		case OPT_CSV: a->csv = optarg; break;
 		case 'o': a->out = optarg; break;
 		case OPT_ID:
 			if (!*optarg || strlen(optarg) >= MODEL_NAME_MAX)
-				return train_usage_err("--id: must be 1..63 characters: \"%s\"",
-						       optarg);
+				return cli_usage_err(TRAIN_CMD, "--id: must be 1..%d characters: \"%s\"",
+						     MODEL_NAME_MAX - 1, optarg);
 			a->id = optarg;
 			break;
 		case OPT_SEP:
-			if (parse_sep(optarg, &a->sep) < 0)
-				return train_usage_err("--sep: expected one character or 'tab', got "
-						       "\"%s\"", optarg);
+			if (cli_sep(optarg, &a->sep) < 0)
+				return cli_usage_err(TRAIN_CMD, "--sep: expected one character or "
+						     "'tab', got \"%s\"", optarg);
 			break;
 		case OPT_FEATURES:
-			if (parse_names("--features", optarg, &a->features))
-				return 2;
-			break;
 		case OPT_SKIP:
-			if (parse_names("--skip", optarg, &a->skip))
+			if (cli_names_parse(TRAIN_CMD, c == OPT_FEATURES ? "--features" : "--skip",
+					    optarg, c == OPT_FEATURES ? &a->features : &a->skip))
 				return 2;
 			break;
 		case OPT_GROUP:
 			if (!*optarg)
-				return train_usage_err("--group: expected a column name");
+				return cli_usage_err(TRAIN_CMD, "--group: expected a column name");
 			a->group = optarg;
 			break;
 		case OPT_MVER:
-			if (parse_long(optarg, 1, INT_MAX, &v) < 0)
-				return train_usage_err("--model-version: expected an integer >= 1, got "
-						       "\"%s\"", optarg);
+			if (cli_long(optarg, 1, INT_MAX, &v) < 0)
+				return cli_usage_err(TRAIN_CMD, "--model-version: expected an integer "
+						     ">= 1, got \"%s\"", optarg);
 			a->mver = v;
-			break;
-		case OPT_WINDOW:
-			if (parse_long(optarg, 1, MODEL_MAX_WINDOW, &v) < 0)
-				return train_usage_err("--window: expected an integer in 1..1024, got "
-						       "\"%s\"", optarg);
-			a->o.window = (int)v;
-			break;
-		case OPT_STRIDE:
-			if (parse_long(optarg, 1, MODEL_MAX_WINDOW, &v) < 0)
-				return train_usage_err("--stride: expected an integer in 1..1024, got "
-						       "\"%s\"", optarg);
-			a->o.stride = (int)v;
-			break;
-		case OPT_HIDDEN:
-			if (parse_hidden(optarg, &a->o))
-				return 2;
-			break;
-		case OPT_NORM:
-			if (model_norm_parse(optarg, &a->o.norm) < 0)
-				return train_usage_err("--norm: expected minmax or zscore, got \"%s\"",
-						       optarg);
-			break;
-		case OPT_EPOCHS:
-			if (parse_long(optarg, 1, 1000000, &v) < 0)
-				return train_usage_err("--epochs: expected an integer in 1..1000000, "
-						       "got \"%s\"", optarg);
-			a->o.epochs = (int)v;
-			break;
-		case OPT_BATCH:
-			if (parse_long(optarg, 1, 1000000, &v) < 0)
-				return train_usage_err("--batch: expected an integer in 1..1000000, "
-						       "got \"%s\"", optarg);
-			a->o.batch = (int)v;
-			break;
-		case OPT_LR:
-			if (parse_float(optarg, &a->o.lr) < 0 || !(a->o.lr > 0.0f) || a->o.lr > 10.0f)
-				return train_usage_err("--lr: expected a number in (0, 10], got "
-						       "\"%s\"", optarg);
-			break;
-		case OPT_SEED: {
-			char *end;
-			errno = 0;
-			unsigned long long s = strtoull(optarg, &end, 10);
-			if (end == optarg || *end != '\0' || errno == ERANGE || optarg[0] == '-')
-				return train_usage_err("--seed: expected an integer >= 0, got "
-						       "\"%s\"", optarg);
-			a->o.seed = (uint64_t)s;
-			break;
-		}
-		case OPT_PCT:
-			if (parse_float(optarg, &a->o.percentile) < 0 ||
-			    !(a->o.percentile > 0.0f && a->o.percentile <= 100.0f))
-				return train_usage_err("--percentile: expected a number in (0, 100], "
-						       "got \"%s\"", optarg);
-			break;
-		case OPT_HOLDOUT:
-			if (parse_float(optarg, &a->o.holdout) < 0 ||
-			    !(a->o.holdout >= 0.0f && a->o.holdout < 1.0f))
-				return train_usage_err("--holdout: expected a number in [0, 1), got "
-						       "\"%s\"", optarg);
 			break;
 		case 'v': a->o.verbose = 1; break;
 		case 'q': a->quiet = 1; break;
 		case 'h': fputs(train_usage, stdout); return 0;
 		case 'V': printf("iotad %s\n", IOTAD_VERSION); return 0;
-		case ':': return train_usage_err("%s: missing value", name);
-		default: return train_usage_err("unknown option \"%s\"", name);
+		case ':': return cli_usage_err(TRAIN_CMD, "%s: missing value", name);
+		default: return cli_usage_err(TRAIN_CMD, "unknown option \"%s\"", name);
 		}
 	}
 	if (optind < argc)
-		return train_usage_err("unexpected argument \"%s\"", argv[optind]);
+		return cli_usage_err(TRAIN_CMD, "unexpected argument \"%s\"", argv[optind]);
 	if (!a->csv)
-		return train_usage_err("--csv FILE is required");
+		return cli_usage_err(TRAIN_CMD, "--csv FILE is required");
 	if (!a->out)
-		return train_usage_err("-o MODEL.json is required");
+		return cli_usage_err(TRAIN_CMD, "-o MODEL.json is required");
 	if (a->features.n && a->skip.n)
-		return train_usage_err("--features and --skip exclude each other");
+		return cli_usage_err(TRAIN_CMD, "--features and --skip exclude each other");
 	if (a->o.stride > a->o.window)
-		return train_usage_err("--stride must not exceed --window");
+		return cli_usage_err(TRAIN_CMD, "--stride must not exceed --window");
 	return -1;
-}
-
-/* Reorder rows so each group's rows are contiguous, keeping their order
- * (a stable counting sort), and return the group lengths. */
-static int group_rows(csv_table *t, size_t **segments)
-{
-	size_t f = (size_t)t->n_cols;
-	size_t *len = calloc(t->n_groups ? t->n_groups : 1, sizeof *len);
-	size_t *at = calloc(t->n_groups ? t->n_groups : 1, sizeof *at);
-	float *d = malloc((t->n_rows ? t->n_rows : 1) * f * sizeof *d);
-	if (!len || !at || !d) {
-		free(len);
-		free(at);
-		free(d);
-		return -1;
-	}
-	for (size_t r = 0; r < t->n_rows; r++)
-		len[t->group[r]]++;
-	for (size_t g = 1; g < t->n_groups; g++)
-		at[g] = at[g - 1] + len[g - 1];
-	for (size_t r = 0; r < t->n_rows; r++)
-		memcpy(d + at[t->group[r]]++ * f, t->data + r * f, f * sizeof *d);
-	free(at);
-	free(t->data);
-	t->data = d;
-	*segments = len;
-	return 0;
 }
 
 static int train_run(struct train_args *a)
@@ -394,15 +183,16 @@ static int train_run(struct train_args *a)
 		return 1;
 	}
 	int code = 1;
-	size_t *segments = NULL;
+	size_t *segments = NULL, n_seg = 0;
+	float *rows = NULL;
 	model m;
 	memset(&m, 0, sizeof m);
-	if (a->group && group_rows(&t, &segments) != 0) {
+	if (a->group && cli_series_rows(&t, t.n_rows, &rows, &segments, &n_seg) != 0) {
 		fprintf(stderr, "iotad train: out of memory\n");
 		goto out;
 	}
 	a->o.segments = segments;
-	a->o.n_segments = t.n_groups;
+	a->o.n_segments = n_seg;
 	if (t.n_cols > MODEL_MAX_FEATURES) {
 		fprintf(stderr, "iotad train: %s: %d columns selected, at most %d (use --features "
 			"or --skip)\n", a->csv, t.n_cols, MODEL_MAX_FEATURES);
@@ -432,7 +222,8 @@ static int train_run(struct train_args *a)
 	m.version = (int)a->mver;
 
 	train_report rep;
-	rc = train_model_report(t.data, t.n_rows, t.n_cols, &a->o, &m, &rep, err, sizeof err);
+	rc = train_model_report(rows ? rows : t.data, t.n_rows, t.n_cols, &a->o, &m, &rep, err,
+				sizeof err);
 	if (rc) {
 		fprintf(stderr, "iotad train: %s: %s\n", a->csv, err);
 		goto out;
@@ -452,6 +243,13 @@ static int train_run(struct train_args *a)
 			a->o.holdout > 0.0f ? " (too few to hold out: calibrated on the training "
 					      "windows, the threshold may be low)" :
 			" (--holdout 0: calibrated on the training windows)");
+		for (int j = 0, k = 0; a->o.drift_max > 0.0f && j < t.n_cols; j++) {
+			if (k < rep.n_kept && rep.kept[k] == j)
+				k++;
+			else
+				fprintf(stderr, "  left out %s: drift ratio %.3g > %g\n", t.names[j],
+					(double)rep.drift[j], (double)a->o.drift_max);
+		}
 		fprintf(stderr, "  loss %.6g -> %.6g over %d epochs\n", (double)rep.first_loss,
 			(double)rep.final_loss, a->o.epochs);
 		fprintf(stderr, "  threshold %.6g (p%g of %d calibration scores)\n",
@@ -462,6 +260,7 @@ static int train_run(struct train_args *a)
 out:
 	model_free(&m);
 	csv_free(&t);
+	free(rows);
 	free(segments);
 	return code;
 }
@@ -476,7 +275,7 @@ int cmd_train(int argc, char **argv)
 	int code = train_parse(argc, argv, &a);
 	if (code < 0)
 		code = train_run(&a);
-	free(a.features.buf);
-	free(a.skip.buf);
+	cli_names_free(&a.features);
+	cli_names_free(&a.skip);
 	return code;
 }

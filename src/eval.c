@@ -225,6 +225,10 @@ struct eval_scorer {
 	model m;          /* EVAL_AE */
 	baseline *bl;     /* baselines */
 	thr_params thr;   /* baselines: resolved threshold parameters */
+	int n_in;         /* columns of the rows it is given */
+	int n_keep;       /* of which it reads these (drift_max leaves some out) */
+	int keep[MODEL_MAX_FEATURES];
+	float drift[MODEL_MAX_FEATURES];
 };
 
 iotad_err eval_fit(const eval_opts *o, const float *rows, size_t n_rows, int n_features,
@@ -245,22 +249,39 @@ iotad_err eval_fit(const eval_opts *o, const float *rows, size_t n_rows, int n_f
 	if (!s)
 		return IOTAD_ERR_NOMEM;
 	s->o = *o;
-	iotad_err rc;
-	if (o->kind == EVAL_AE) {
+	s->n_in = n_features;
+	/* Drifting columns are left out for every kind, as train_model does. */
+	iotad_err rc = train_drift_select(rows, n_rows, n_features, segments, n_segments,
+					  o->train.drift_max, s->keep, &s->n_keep, s->drift, err,
+					  errlen);
+	float *proj = NULL;
+	if (rc == IOTAD_OK && s->n_keep < n_features) {
+		size_t nk = (size_t)s->n_keep;
+		if (!(proj = malloc(n_rows * nk * sizeof *proj))) {
+			eval_scorer_destroy(s);
+			return IOTAD_ERR_NOMEM;
+		}
+		for (size_t i = 0; i < n_rows; i++)
+			for (size_t k = 0; k < nk; k++)
+				proj[i * nk + k] = rows[i * (size_t)n_features + (size_t)s->keep[k]];
+		rows = proj;
+	}
+	if (rc == IOTAD_OK && o->kind == EVAL_AE) {
 		train_opts t = o->train;
 		t.segments = segments;
 		t.n_segments = n_segments;
+		t.drift_max = 0.0f;
 		snprintf(s->m.id, sizeof s->m.id, "eval");
 		s->m.version = 1;
-		for (int j = 0; j < n_features; j++)
-			snprintf(s->m.features[j], sizeof s->m.features[j], "f%d", j);
-		rc = train_model(rows, n_rows, n_features, &t, &s->m, err, errlen);
-	} else {
+		for (int j = 0; j < s->n_keep; j++)
+			snprintf(s->m.features[j], sizeof s->m.features[j], "f%d", s->keep[j]);
+		rc = train_model(rows, n_rows, s->n_keep, &t, &s->m, err, errlen);
+	} else if (rc == IOTAD_OK) {
 		bl_opts b = o->bl;
 		b.percentile = o->train.percentile;
 		b.holdout = o->train.holdout;
 		rc = bl_fit(o->kind == EVAL_ZSCORE ? BL_ZSCORE : BL_PCA, &b, rows, n_rows,
-			    n_features, segments, n_segments, &s->bl, err, errlen);
+			    s->n_keep, segments, n_segments, &s->bl, err, errlen);
 		if (rc == IOTAD_OK) {
 			/* As det_create fits them against a model's calibration. */
 			int nc;
@@ -272,6 +293,7 @@ iotad_err eval_fit(const eval_opts *o, const float *rows, size_t n_rows, int n_f
 					    thr_kind_name(s->thr.kind), iotad_strerror(rc));
 		}
 	}
+	free(proj);
 	if (rc != IOTAD_OK) {
 		eval_scorer_destroy(s);
 		return rc;
@@ -297,6 +319,15 @@ float eval_scorer_threshold(const eval_scorer *s)
 const model *eval_scorer_model(const eval_scorer *s)
 {
 	return s->bl ? NULL : &s->m;
+}
+
+int eval_scorer_columns(const eval_scorer *s, const int **keep, const float **drift)
+{
+	if (keep)
+		*keep = s->keep;
+	if (drift)
+		*drift = s->drift;
+	return s->n_keep;
 }
 
 void eval_result_free(eval_result *r)
@@ -417,11 +448,12 @@ iotad_err eval_replay(eval_scorer *s, const eval_data *data, eval_result *res, c
 	}
 	int f = data->n_features;
 	const model *m = eval_scorer_model(s);
-	if (m ? f != m->n_features : f < 1) {
-		iotad_errf(err, errlen, "eval: %d features, the detector has %d", f,
-			    m ? m->n_features : 0);
+	if (f != s->n_in) {
+		iotad_errf(err, errlen, "eval: %d features, the detector was fitted on %d", f,
+			    s->n_in);
 		return IOTAD_ERR_INVAL;
 	}
+	float x[MODEL_MAX_FEATURES];
 	memset(res, 0, sizeof *res);
 	size_t ng = data->group ? data->n_groups : 1;
 	size_t n = data->n_rows - data->n_warm;
@@ -458,7 +490,13 @@ iotad_err eval_replay(eval_scorer *s, const eval_data *data, eval_result *res, c
 		}
 		eval_series *e = &gs[g];
 		double t0 = eval_now();
-		rc = eval_push(s, d, e, (double)i, data->rows + i * (size_t)f, &res->n_scored);
+		const float *row = data->rows + i * (size_t)f;
+		if (s->n_keep < f) {
+			for (int k = 0; k < s->n_keep; k++)
+				x[k] = row[s->keep[k]];
+			row = x;
+		}
+		rc = eval_push(s, d, e, (double)i, row, &res->n_scored);
 		res->seconds += eval_now() - t0;
 		if (rc != IOTAD_OK) {
 			iotad_errf(err, errlen, "eval: row %zu: %s", i, iotad_strerror(rc));

@@ -126,7 +126,119 @@ static iotad_err check_opts(const train_opts *o, int f, char *err, size_t errlen
 		iotad_errf(err, errlen, "holdout: must be in [0, 1)");
 		return IOTAD_ERR_RANGE;
 	}
+	if (!(o->drift_max >= 0.0f && isfinite(o->drift_max))) {
+		iotad_errf(err, errlen, "drift_max: must be a finite number >= 0");
+		return IOTAD_ERR_RANGE;
+	}
 	return IOTAD_OK;
+}
+
+/* A ratio this large means "no noise at all around a trend". */
+#define TRAIN_DRIFT_CAP 1e30
+
+iotad_err train_drift_ratio(const float *rows, size_t n_rows, int n_features,
+			    const size_t *segments, size_t n_segments, float *ratio, char *err,
+			    size_t errlen)
+{
+	size_t one = n_rows, total = 0, f = (size_t)n_features;
+	const size_t *seg = segments ? segments : &one;
+	size_t n_seg = segments ? n_segments : 1;
+	for (size_t g = 0; g < n_seg; g++)
+		total += seg[g];
+	if (!rows || !ratio || n_features < 1 || n_features > MODEL_MAX_FEATURES ||
+	    total != n_rows || n_rows == 0) {
+		iotad_errf(err, errlen, "drift: invalid arguments (%d features, segments cover "
+			   "%zu of %zu rows)", n_features, total, n_rows);
+		return IOTAD_ERR_INVAL;
+	}
+	for (size_t j = 0; j < f; j++) {
+		double ss = 0.0, steps = 0.0;
+		size_t n_steps = 0;
+		for (size_t g = 0, r0 = 0; g < n_seg; r0 += seg[g], g++) {
+			double mean = 0.0;
+			for (size_t i = r0; i < r0 + seg[g]; i++) {
+				double x = rows[i * f + j];
+				if (!isfinite(x)) {
+					iotad_errf(err, errlen, "row %zu, feature %zu: not a finite "
+						   "number", i, j);
+					return IOTAD_ERR_INVAL;
+				}
+				mean += x;
+			}
+			mean /= seg[g] ? (double)seg[g] : 1.0;
+			for (size_t i = r0; i < r0 + seg[g]; i++) {
+				double d = rows[i * f + j] - mean;
+				ss += d * d;
+				if (i > r0) {
+					double s = (double)rows[i * f + j] - rows[(i - 1) * f + j];
+					steps += s * s;
+					n_steps++;
+				}
+			}
+		}
+		double noise = n_steps ? steps / (2.0 * (double)n_steps) : 0.0;
+		double r = noise > 0.0 ? (ss / (double)n_rows) / noise : 1.0;
+		ratio[j] = (float)(r < TRAIN_DRIFT_CAP ? r : TRAIN_DRIFT_CAP);
+	}
+	return IOTAD_OK;
+}
+
+iotad_err train_drift_select(const float *rows, size_t n_rows, int n_features,
+			     const size_t *segments, size_t n_segments, float drift_max, int *keep,
+			     int *n_keep, float *ratio, char *err, size_t errlen)
+{
+	float local[MODEL_MAX_FEATURES];
+	float *r = ratio ? ratio : local;
+	iotad_err rc = train_drift_ratio(rows, n_rows, n_features, segments, n_segments, r, err,
+					 errlen);
+	if (rc)
+		return rc;
+	int n = 0;
+	for (int j = 0; j < n_features; j++)
+		if (!(drift_max > 0.0f) || r[j] <= drift_max)
+			keep[n++] = j;
+	*n_keep = n;
+	if (n == 0) {
+		iotad_errf(err, errlen, "drift: every feature drifts (ratio above %g) in the "
+			   "training rows", (double)drift_max);
+		return IOTAD_ERR_RANGE;
+	}
+	return IOTAD_OK;
+}
+
+static iotad_err train_model_inner(const float *rows, size_t n_rows, int n_features,
+				   const train_opts *o, model *m, train_report *rep, char *err,
+				   size_t errlen);
+
+/* drift_max: train on the kept columns only, named as the caller named them. */
+static iotad_err train_without_drift(const float *rows, size_t n_rows, int n_features,
+				     const train_opts *o, model *m, train_report *rep, char *err,
+				     size_t errlen)
+{
+	int keep[MODEL_MAX_FEATURES], nk;
+	float ratio[MODEL_MAX_FEATURES];
+	iotad_err rc = train_drift_select(rows, n_rows, n_features, o->segments, o->n_segments,
+					  o->drift_max, keep, &nk, ratio, err, errlen);
+	if (rc)
+		return rc;
+	float *x = malloc(n_rows * (size_t)nk * sizeof *x);
+	if (!x) {
+		iotad_errf(err, errlen, "train: out of memory");
+		return IOTAD_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < n_rows; i++)
+		for (int k = 0; k < nk; k++)
+			x[i * (size_t)nk + (size_t)k] = rows[i * (size_t)n_features + (size_t)keep[k]];
+	/* keep[] ascends, so compacting in place never overwrites a name still needed */
+	for (int k = 0; k < nk; k++)
+		if (keep[k] != k)
+			memcpy(m->features[k], m->features[keep[k]], MODEL_NAME_MAX);
+	rc = train_model_inner(x, n_rows, nk, o, m, rep, err, errlen);
+	free(x);
+	rep->n_kept = nk;
+	memcpy(rep->kept, keep, (size_t)nk * sizeof *keep);
+	memcpy(rep->drift, ratio, (size_t)n_features * sizeof *ratio);
+	return rc;
 }
 
 static iotad_err fit_norm(const float *rows, size_t n, int f, norm_kind kind, model *m,
@@ -274,6 +386,20 @@ iotad_err train_model_report(const float *rows, size_t n_rows, int n_features,
 	iotad_err rc = check_opts(o, n_features, err, errlen);
 	if (rc)
 		return rc;
+	if (o->drift_max > 0.0f)
+		return train_without_drift(rows, n_rows, n_features, o, m, rep, err, errlen);
+	rep->n_kept = n_features;
+	for (int j = 0; j < n_features; j++)
+		rep->kept[j] = j;
+	return train_model_inner(rows, n_rows, n_features, o, m, rep, err, errlen);
+}
+
+/* The training proper, on every column of rows; options checked. */
+static iotad_err train_model_inner(const float *rows, size_t n_rows, int n_features,
+				   const train_opts *o, model *m, train_report *rep, char *err,
+				   size_t errlen)
+{
+	iotad_err rc;
 	size_t w = (size_t)o->window, f = (size_t)n_features;
 	if (n_rows < w + 1) {
 		iotad_errf(err, errlen, "train: %zu rows, need at least window + 1 = %zu", n_rows, w + 1);
@@ -339,10 +465,12 @@ iotad_err train_model_report(const float *rows, size_t n_rows, int n_features,
 
 	int sizes[NN_MAX_LAYERS + 1];
 	nn_act act[NN_MAX_LAYERS];
-	int nl = o->n_hidden + 1;
+	static const int seed_shape[3] = {12, 6, 12};
+	int nh = o->hidden_auto ? 3 : o->n_hidden, nl = nh + 1;
 	sizes[0] = (int)(w * f);
-	for (int l = 0; l < o->n_hidden; l++) {
-		sizes[l + 1] = o->hidden[l];
+	for (int l = 0; l < nh; l++) {
+		long aw = lround((double)seed_shape[l % 3] * (double)sizes[0] / 20.0);
+		sizes[l + 1] = !o->hidden_auto ? o->hidden[l] : aw < 1 ? 1 : (int)aw;
 		act[l] = NN_RELU;
 	}
 	sizes[nl] = sizes[0];

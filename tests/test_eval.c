@@ -392,6 +392,84 @@ static void test_cli(void)
 	rmdir(dir);
 }
 
+/* --drift-max: a third column that ramps up is left out, and the scores are
+ * those of the detector fitted on the two other columns alone. */
+static void test_drift(void)
+{
+	static float rows[SYN_ROWS * 2], three[SYN_ROWS * 3];
+	static uint8_t label[SYN_ROWS];
+	synth(rows, label);
+	uint64_t rng = 9;
+	for (int i = 0; i < SYN_ROWS; i++) {
+		three[3 * i] = rows[2 * i];
+		three[3 * i + 1] = rows[2 * i + 1];
+		three[3 * i + 2] = (float)(0.01 * i + 0.1 * rng_normal(&rng));
+	}
+	static const eval_detector kinds[] = {EVAL_AE, EVAL_ZSCORE, EVAL_PCA};
+	for (int k = 0; k < 3; k++) {
+		char err[256] = "";
+		eval_opts o;
+		eval_opts_default(&o);
+		o.kind = kinds[k];
+		o.train.window = 4;
+		o.train.epochs = 5;
+		o.train.hidden_auto = 1;
+		/* the sines (a period of 630 rows) score about 13, the ramp hundreds */
+		o.train.drift_max = 100.0f;
+		eval_scorer *s3 = NULL, *s2 = NULL;
+		CU_ASSERT_EQUAL_FATAL(eval_fit(&o, three, SYN_TRAIN, 3, NULL, 0, &s3, err,
+					       sizeof err), IOTAD_OK);
+		const int *keep;
+		const float *drift;
+		CU_ASSERT_EQUAL(eval_scorer_columns(s3, &keep, &drift), 2);
+		CU_ASSERT(keep[0] == 0 && keep[1] == 1);
+		CU_ASSERT(drift[0] > 5.0f && drift[0] < 100.0f && drift[2] > 100.0f);
+		o.train.drift_max = 0.0f;
+		CU_ASSERT_EQUAL_FATAL(eval_fit(&o, rows, SYN_TRAIN, 2, NULL, 0, &s2, err,
+					       sizeof err), IOTAD_OK);
+		eval_data d3 = {three, SYN_ROWS, 3, NULL, 0, label, SYN_TRAIN};
+		eval_data d2 = {rows, SYN_ROWS, 2, NULL, 0, label, SYN_TRAIN};
+		eval_result r3, r2;
+		memset(&r3, 0, sizeof r3);
+		memset(&r2, 0, sizeof r2);
+		CU_ASSERT_EQUAL_FATAL(eval_replay(s3, &d3, &r3, err, sizeof err), IOTAD_OK);
+		CU_ASSERT_EQUAL_FATAL(eval_replay(s2, &d2, &r2, err, sizeof err), IOTAD_OK);
+		CU_ASSERT_EQUAL_FATAL(r3.n, r2.n);
+		CU_ASSERT(memcmp(r3.score, r2.score, r3.n * sizeof *r3.score) == 0);
+		CU_ASSERT(memcmp(&r3.c_alert, &r2.c_alert, sizeof r3.c_alert) == 0);
+		/* rows of another width are refused */
+		CU_ASSERT_EQUAL(eval_replay(s3, &d2, &r2, err, sizeof err), IOTAD_ERR_INVAL);
+		eval_result_free(&r3);
+		eval_result_free(&r2);
+		eval_scorer_destroy(s3);
+		eval_scorer_destroy(s2);
+	}
+
+	/* the command names what it left out */
+	char dir[] = "/tmp/iotad-drift-XXXXXX", csv[64], out[64];
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	snprintf(csv, sizeof csv, "%s/warm.csv", dir);
+	snprintf(out, sizeof out, "%s/r.json", dir);
+	FILE *f = fopen(csv, "w");
+	CU_ASSERT_FATAL(f != NULL);
+	fputs("a,b,warm,label\n", f);
+	for (int i = 0; i < SYN_ROWS; i++)
+		fprintf(f, "%.6f,%.6f,%.6f,%d\n", (double)three[3 * i], (double)three[3 * i + 1],
+			(double)three[3 * i + 2], label[i]);
+	fclose(f);
+	char *args[] = {"eval", "--train-rows", "800", "--detector", "zscore", "--drift-max",
+			"100", "--json", "--no-time", "-q", "-o", out, csv, NULL};
+	CU_ASSERT_EQUAL_FATAL(run_cmd(args), 0);
+	char *j = slurp(out);
+	CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"left_out\": [\"warm\"]"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"drift_max\": 100"));
+	char *bad[] = {"eval", "--train-rows", "800", "--drift-max", "-1", csv, NULL};
+	CU_ASSERT_EQUAL(run_cmd(bad), 2);
+	unlink(out);
+	unlink(csv);
+	rmdir(dir);
+}
+
 void init_eval_tests(void)
 {
 	CU_pSuite s = CU_add_suite("eval", NULL, NULL);
@@ -408,4 +486,5 @@ void init_eval_tests(void)
 	TEST_ADD(s, test_deterministic);
 	TEST_ADD(s, test_cold_start_and_groups);
 	TEST_ADD(s, test_cli);
+	TEST_ADD(s, test_drift);
 }

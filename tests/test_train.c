@@ -520,6 +520,125 @@ static void test_segments(void)
 	free(rows);
 }
 
+/* Drift ratio against closed forms: var / (mean squared step / 2). */
+static void test_drift_ratio(void)
+{
+	enum { N = 400 };
+	float *x = malloc(4 * N * sizeof *x);
+	CU_ASSERT_FATAL(x != NULL);
+	for (size_t i = 0; i < N; i++) {
+		x[i * 4] = (float)i;                 /* ramp: (N^2 - 1) / 12 over 1 / 2 */
+		x[i * 4 + 1] = i % 2 ? 1.0f : -1.0f; /* alternating: 1 over 4 / 2 */
+		x[i * 4 + 2] = 7.5f;                 /* constant: 1 by convention */
+		x[i * 4 + 3] = i < N / 2 ? 0.0f : 3.0f; /* one step between two halves */
+	}
+	float r[4];
+	char err[128];
+	CU_ASSERT_EQUAL_FATAL(train_drift_ratio(x, N, 4, NULL, 0, r, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_DOUBLE_EQUAL(r[0], ((double)N * N - 1.0) / 6.0, 1e-3 * N * N / 6.0);
+	CU_ASSERT_DOUBLE_EQUAL(r[1], 0.5, 1e-6);
+	CU_ASSERT_DOUBLE_EQUAL(r[2], 1.0, 0.0);
+	/* half step: var 9/4, one step of 9 in N-1: noise 9 / (2 (N-1)) */
+	CU_ASSERT_DOUBLE_EQUAL(r[3], (9.0 / 4.0) / (9.0 / (2.0 * (N - 1))), 1e-3 * N);
+
+	/* as two segments, each half of the step column is constant, the ramp
+	 * is two ramps of N/2 rows: ((N/2)^2 - 1) / 6, and the alternation
+	 * keeps its ratio */
+	const size_t seg[2] = {N / 2, N / 2};
+	CU_ASSERT_EQUAL_FATAL(train_drift_ratio(x, N, 4, seg, 2, r, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_DOUBLE_EQUAL(r[0], ((double)N * N / 4.0 - 1.0) / 6.0, 1e-3 * N * N / 24.0);
+	CU_ASSERT_DOUBLE_EQUAL(r[1], 0.5, 1e-6);
+	CU_ASSERT_DOUBLE_EQUAL(r[3], 1.0, 0.0);
+
+	/* white noise: about 1 (the ratio's sd is about 1 / sqrt(N) here) */
+	rng_state = 5;
+	enum { M = 20000 };
+	float *g = malloc(M * sizeof *g);
+	CU_ASSERT_FATAL(g != NULL);
+	for (size_t i = 0; i < M; i++)
+		g[i] = (float)(10.0 + rng_gauss());
+	CU_ASSERT_EQUAL_FATAL(train_drift_ratio(g, M, 1, NULL, 0, r, err, sizeof err), IOTAD_OK);
+	CU_ASSERT(fabsf(r[0] - 1.0f) < 0.05f);
+
+	/* bad input */
+	const size_t short_seg[1] = {N - 1};
+	CU_ASSERT_EQUAL(train_drift_ratio(x, N, 4, short_seg, 1, r, err, sizeof err),
+			IOTAD_ERR_INVAL);
+	CU_ASSERT_EQUAL(train_drift_ratio(x, N, 0, NULL, 0, r, err, sizeof err), IOTAD_ERR_INVAL);
+	x[5] = NAN;
+	CU_ASSERT_EQUAL(train_drift_ratio(x, N, 4, NULL, 0, r, err, sizeof err), IOTAD_ERR_INVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "row 1, feature 1"));
+	free(g);
+	free(x);
+}
+
+/* drift_max leaves the wandering column out of the model: the result is the
+ * model trained on the other columns alone, under their names. */
+static void test_drift_max(void)
+{
+	enum { N = 600, F = 3 };
+	float *x = malloc(N * F * sizeof *x), *two = malloc(N * 2 * sizeof *two);
+	CU_ASSERT_FATAL(x && two);
+	/* a smooth periodic signal (make_signal) counts as drifting too, so
+	 * the steady columns here are noise around a level */
+	rng_state = 12;
+	for (size_t i = 0; i < N; i++) {
+		x[i * F] = two[i * 2] = (float)(5.0 + rng_gauss());
+		x[i * F + 1] = (float)(30.0 + 0.05 * (double)i + 0.2 * rng_gauss()); /* warming */
+		x[i * F + 2] = two[i * 2 + 1] = (float)(-2.0 + 0.5 * rng_gauss());
+	}
+	train_opts o;
+	small_opts(&o);
+	o.epochs = 3;
+	o.hidden_auto = 1;
+	o.drift_max = 3.0f;
+	model a, b;
+	memset(&a, 0, sizeof a);
+	memset(&b, 0, sizeof b);
+	snprintf(a.features[0], MODEL_NAME_MAX, "x");
+	snprintf(a.features[1], MODEL_NAME_MAX, "temp");
+	snprintf(a.features[2], MODEL_NAME_MAX, "y");
+	train_report rep;
+	char err[256];
+	CU_ASSERT_EQUAL_FATAL(train_model_report(x, N, F, &o, &a, &rep, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL(a.n_features, 2);
+	CU_ASSERT_STRING_EQUAL(a.features[0], "x");
+	CU_ASSERT_STRING_EQUAL(a.features[1], "y");
+	CU_ASSERT_EQUAL(rep.n_kept, 2);
+	CU_ASSERT_EQUAL(rep.kept[0], 0);
+	CU_ASSERT_EQUAL(rep.kept[1], 2);
+	CU_ASSERT(rep.drift[1] > 100.0f);
+	CU_ASSERT(rep.drift[0] <= 3.0f && rep.drift[2] <= 3.0f);
+	/* auto widths from D = 8 x 2 = 16: 12, 6, 12 x 16 / 20, rounded */
+	CU_ASSERT_EQUAL(a.net.sizes[0], 16);
+	CU_ASSERT_EQUAL(a.net.sizes[1], 10);
+	CU_ASSERT_EQUAL(a.net.sizes[2], 5);
+	CU_ASSERT_EQUAL(a.net.sizes[3], 10);
+
+	o.drift_max = 0.0f;
+	CU_ASSERT_EQUAL_FATAL(train_model_report(two, N, 2, &o, &b, &rep, err, sizeof err),
+			      IOTAD_OK);
+	CU_ASSERT_EQUAL(rep.n_kept, 2);
+	CU_ASSERT_EQUAL_FATAL(a.net.n_params, b.net.n_params);
+	CU_ASSERT_EQUAL(memcmp(a.net.params, b.net.params, a.net.n_params * sizeof(float)), 0);
+	CU_ASSERT_EQUAL(a.threshold, b.threshold);
+	model_free(&a);
+	model_free(&b);
+
+	/* every column drifts: refused with a reason */
+	o.drift_max = 0.5f;
+	memset(&a, 0, sizeof a);
+	CU_ASSERT_EQUAL(train_model_report(x, N, F, &o, &a, &rep, err, sizeof err),
+			IOTAD_ERR_RANGE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "every feature drifts"));
+	CU_ASSERT_PTR_NULL(a.calib);
+	o.drift_max = -1.0f;
+	CU_ASSERT_EQUAL(train_model_report(x, N, F, &o, &a, &rep, err, sizeof err),
+			IOTAD_ERR_RANGE);
+	free(two);
+	free(x);
+}
+
 void init_train_tests(void)
 {
 	CU_pSuite s = CU_add_suite("train", NULL, NULL);
@@ -530,4 +649,6 @@ void init_train_tests(void)
 	TEST_ADD(s, test_small_and_bad_input);
 	TEST_ADD(s, test_cmd);
 	TEST_ADD(s, test_segments);
+	TEST_ADD(s, test_drift_ratio);
+	TEST_ADD(s, test_drift_max);
 }

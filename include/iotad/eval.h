@@ -121,6 +121,11 @@ float eval_scorer_threshold(const eval_scorer *s);
 /* The AE model, or NULL for a baseline. */
 const model *eval_scorer_model(const eval_scorer *s);
 
+/* Input columns the scorer reads (all but those train.drift_max left out):
+ * returns their count, their indices in *keep and every input column's drift
+ * ratio in *drift (either may be NULL; owned by s). */
+int eval_scorer_columns(const eval_scorer *s, const int **keep, const float **drift);
+
 /* Replay data causally through fresh per-series state: each row is pushed,
  * scored when its window is full, thresholded and fed to the alert machine.
  * res must be zeroed or freed; it is filled (allocations owned). */

@@ -12,6 +12,8 @@ typedef struct train_opts {
 	int window, stride;
 	int n_hidden;              /* hidden layers of the encoder+decoder */
 	int hidden[NN_MAX_LAYERS]; /* their widths, e.g. {12, 6, 12} */
+	int hidden_auto;           /* 1: instead, 12,6,12 x D/20 for D = window x features in
+				    * the model (the seed's 20-12-6-12-20 scaled to the input) */
 	norm_kind norm;
 	int epochs, batch;
 	float lr;
@@ -19,6 +21,9 @@ typedef struct train_opts {
 	float percentile;          /* threshold = this percentile of calib scores (99.0) */
 	float holdout;             /* fraction of windows held out for calibration (0.2) */
 	int verbose;               /* print loss per epoch to stderr */
+	/* > 0: features whose drift ratio on the training rows (see
+	 * train_drift_ratio) exceeds this are left out of the model; 0 keeps all. */
+	float drift_max;
 	/* Rows may hold several independent series one after another (e.g.
 	 * one per device): segments gives their lengths, summing to n_rows.
 	 * No window crosses a segment boundary and each segment gives its last
@@ -43,10 +48,29 @@ typedef struct train_report {
 	int calib_on_train;        /* 1: too few windows to hold out, calibrated on all */
 	float first_loss;          /* mean training MSE of the first epoch */
 	float final_loss;          /* mean training MSE of the last epoch */
+	int n_kept;                /* input columns in the model (all without drift_max) */
+	int kept[MODEL_MAX_FEATURES];  /* their indices among the input columns */
+	float drift[MODEL_MAX_FEATURES]; /* drift ratio of every input column (drift_max > 0) */
 } train_report;
 
+/* Drift ratio of each column of rows (segments as in train_opts, may be
+ * NULL): variance around the segment means over half the mean squared step
+ * between consecutive rows (von Neumann). About 1 for noise around a fixed
+ * level, large for a feature that wanders slowly (a sensor warming up), 1
+ * for a constant one. Fills ratio[n_features]. */
+iotad_err train_drift_ratio(const float *rows, size_t n_rows, int n_features,
+			    const size_t *segments, size_t n_segments, float *ratio, char *err,
+			    size_t errlen);
+/* Columns whose drift ratio is at most drift_max (all if drift_max <= 0):
+ * indices in keep[], count in *n_keep; ratio[] as train_drift_ratio (may be
+ * NULL). IOTAD_ERR_RANGE if every column drifts. */
+iotad_err train_drift_select(const float *rows, size_t n_rows, int n_features,
+			     const size_t *segments, size_t n_segments, float drift_max, int *keep,
+			     int *n_keep, float *ratio, char *err, size_t errlen);
+
 /* train_model that also fills rep (may be NULL). m must be zeroed apart
- * from id, version and features; on error m holds no allocation. */
+ * from id, version and features; on error m holds no allocation. With
+ * drift_max, m->features keeps only the names of the kept columns. */
 iotad_err train_model_report(const float *rows, size_t n_rows, int n_features,
 			     const train_opts *o, model *m, train_report *rep, char *err,
 			     size_t errlen);

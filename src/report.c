@@ -1,0 +1,225 @@
+/* report.c - the report of `iotad eval`: aligned table or JSON. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "iotad/report.h"
+
+
+static void report_num(FILE *f, const char *key, double v, const char *sep)
+{
+	if (isfinite(v))
+		fprintf(f, "\"%s\": %.6g%s", key, v, sep);
+	else
+		fprintf(f, "\"%s\": null%s", key, sep);
+}
+
+static void report_json_counts(FILE *f, const char *key, const eval_counts *c,
+			     const eval_delays *d)
+{
+	eval_rates r;
+	eval_rates_from(c, &r);
+	fprintf(f, "\"%s\": {\"tp\": %llu, \"fp\": %llu, \"fn\": %llu, \"tn\": %llu, ", key,
+		(unsigned long long)c->tp, (unsigned long long)c->fp, (unsigned long long)c->fn,
+		(unsigned long long)c->tn);
+	report_num(f, "precision", r.precision, ", ");
+	report_num(f, "recall", r.recall, ", ");
+	report_num(f, "f1", r.f1, ", ");
+	report_num(f, "far", r.far, ", ");
+	report_num(f, "mar", r.mar, ", ");
+	fprintf(f, "\"segments\": %llu, \"detected\": %llu, ", (unsigned long long)d->segments,
+		(unsigned long long)d->detected);
+	report_num(f, "mean_delay", eval_delay_mean(d), "}");
+}
+
+static void report_json_result(FILE *f, const report_opts *ro, const eval_result *r)
+{
+	double roc, pr;
+	eval_roc_auc(r->score, r->label, r->n, &roc);
+	eval_pr_auc(r->score, r->label, r->n, &pr);
+	uint64_t pos = 0;
+	for (size_t i = 0; i < r->n; i++)
+		pos += r->label[i];
+	fprintf(f, "\"rows\": %zu, \"anomalous\": %llu, ", r->n, (unsigned long long)pos);
+	report_json_counts(f, "alert", &r->c_alert, &r->d_alert);
+	fputs(", ", f);
+	report_json_counts(f, "raw", &r->c_raw, &r->d_raw);
+	fputs(", ", f);
+	report_num(f, "roc_auc", roc, ", ");
+	report_num(f, "pr_auc", pr, ", ");
+	fprintf(f, "\"windows\": %zu", r->n_scored);
+	if (!ro->no_time)
+		fprintf(f, ", \"us_per_window\": %.4g",
+			r->n_scored ? 1e6 * r->seconds / (double)r->n_scored : 0.0);
+}
+
+static void report_pct(FILE *f, double v)
+{
+	if (isfinite(v))
+		fprintf(f, " %6.2f", 100.0 * v);
+	else
+		fputs("      -", f);
+}
+
+static void report_fix(FILE *f, double v)
+{
+	if (isfinite(v))
+		fprintf(f, " %6.3f", v);
+	else
+		fputs("      -", f);
+}
+
+static void report_row(FILE *f, const char *name, const eval_counts *c, const eval_delays *d,
+		     double roc, double pr)
+{
+	eval_rates r;
+	eval_rates_from(c, &r);
+	fprintf(f, "%-22s %6llu %6llu %6llu %6llu", name, (unsigned long long)c->tp,
+		(unsigned long long)c->fp, (unsigned long long)c->fn, (unsigned long long)c->tn);
+	report_fix(f, r.precision);
+	report_fix(f, r.recall);
+	report_fix(f, r.f1);
+	report_pct(f, r.far);
+	report_pct(f, r.mar);
+	report_fix(f, roc);
+	report_fix(f, pr);
+	if (d->detected)
+		fprintf(f, " %4llu/%-4llu %7.1f\n", (unsigned long long)d->detected,
+			(unsigned long long)d->segments, eval_delay_mean(d));
+	else
+		fprintf(f, " %4llu/%-4llu       -\n", 0ULL, (unsigned long long)d->segments);
+}
+
+static const char *report_short(const char *path)
+{
+	/* last two components: "valve1/3.csv" */
+	const char *p = path + strlen(path), *cut = path;
+	int slashes = 0;
+	while (p > path) {
+		p--;
+		if (*p == '/' && ++slashes == 2) {
+			cut = p + 1;
+			break;
+		}
+	}
+	return cut;
+}
+
+static void report_config_line(FILE *f, const eval_opts *o)
+{
+	const train_opts *t = &o->train;
+	fprintf(f, "detector %s", eval_detector_name(o->kind));
+	if (o->kind == EVAL_AE) {
+		fprintf(f, ", window %d stride %d hidden ", t->window, t->stride);
+		if (t->hidden_auto)
+			fputs("auto", f);
+		for (int i = 0; !t->hidden_auto && i < t->n_hidden; i++)
+			fprintf(f, "%s%d", i ? "," : "", t->hidden[i]);
+		fprintf(f, " norm %s epochs %d seed %llu", model_norm_name(t->norm), t->epochs,
+			(unsigned long long)t->seed);
+	} else if (o->kind == EVAL_ZSCORE) {
+		fprintf(f, ", recent rows %d", o->bl.zs_window);
+	} else {
+		fprintf(f, ", variance kept %g, score %s", (double)o->bl.pca_var,
+			o->bl.pca_score == BL_PCA_Q ? "Q" : "T2+Q");
+	}
+	fprintf(f, "; threshold %s p%g holdout %g", thr_kind_name(o->det.thr.kind),
+		(double)t->percentile, (double)t->holdout);
+	if (o->det.thr.kind == THR_SPOT || o->det.thr.kind == THR_DSPOT)
+		fprintf(f, " q %g init quantile %g", (double)o->det.thr.q,
+			(double)o->det.thr.init_quantile);
+	if (t->drift_max > 0.0f)
+		fprintf(f, "; drift max %g", (double)t->drift_max);
+	fprintf(f, "; alert k %d n %d m %d\n", o->det.alert.k, o->det.alert.n, o->det.alert.m);
+}
+
+/* JSON string: quotes and backslashes escaped, control characters dropped. */
+static void report_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x20)
+			fprintf(f, *s == '"' || *s == '\\' ? "\\%c" : "%c", *s);
+	fputc('"', f);
+}
+
+static void report_json(FILE *f, const eval_opts *o, const report_opts *ro,
+			const report_file *files, size_t n, const eval_result *total)
+{
+	fprintf(f, "{\"detector\": \"%s\", \"threshold\": \"%s\", \"drift_max\": %g, "
+		"\"files\": [", eval_detector_name(o->kind), thr_kind_name(o->det.thr.kind),
+		(double)o->train.drift_max);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(f, "%s\n  {\"file\": ", i ? "," : "");
+		report_str(f, files[i].path);
+		fputs(", \"left_out\": [", f);
+		for (int k = 0; k < files[i].n_left_out; k++) {
+			fputs(k ? ", " : "", f);
+			report_str(f, files[i].left_out[k]);
+		}
+		fprintf(f, "], \"calibrated_threshold\": %.6g, ", (double)files[i].threshold);
+		report_json_result(f, ro, files[i].r);
+		fputs("}", f);
+	}
+	fputs("],\n \"total\": {", f);
+	report_json_result(f, ro, total);
+	fputs("}}\n", f);
+}
+
+/* "left out as drifting: Temperature in 34 files, ..." in order of first sight. */
+static void report_left_out(FILE *f, const report_file *files, size_t n)
+{
+	const char *name[MODEL_MAX_FEATURES];
+	size_t count[MODEL_MAX_FEATURES];
+	int n_names = 0;
+	for (size_t i = 0; i < n; i++) {
+		for (int k = 0; k < files[i].n_left_out; k++) {
+			int j = 0;
+			while (j < n_names && strcmp(name[j], files[i].left_out[k]))
+				j++;
+			if (j == n_names && n_names == MODEL_MAX_FEATURES)
+				continue;
+			if (j == n_names) {
+				name[n_names] = files[i].left_out[k];
+				count[n_names++] = 0;
+			}
+			count[j]++;
+		}
+	}
+	for (int j = 0; j < n_names; j++)
+		fprintf(f, "%s%s in %zu of %zu files", j ? ", " : "left out as drifting: ", name[j],
+			count[j], n);
+	if (n_names)
+		fputs("\n", f);
+}
+
+void report_write(FILE *f, const eval_opts *o, const report_opts *ro, const report_file *files,
+		  size_t n, const eval_result *total)
+{
+	double roc, pr;
+	if (ro->json) {
+		report_json(f, o, ro, files, n, total);
+		return;
+	}
+	report_config_line(f, o);
+	fprintf(f, "%-22s %6s %6s %6s %6s %6s %6s %6s %6s %6s %6s %6s %9s %7s\n", "file", "TP",
+		"FP", "FN", "TN", "prec", "recall", "F1", "FAR%", "MAR%", "ROC", "PR", "found",
+		"delay");
+	for (size_t i = 0; ro->per_file && i < n; i++) {
+		const eval_result *r = files[i].r;
+		eval_roc_auc(r->score, r->label, r->n, &roc);
+		eval_pr_auc(r->score, r->label, r->n, &pr);
+		report_row(f, report_short(files[i].path), &r->c_alert, &r->d_alert, roc, pr);
+	}
+	eval_roc_auc(total->score, total->label, total->n, &roc);
+	eval_pr_auc(total->score, total->label, total->n, &pr);
+	report_row(f, "total (alert)", &total->c_alert, &total->d_alert, roc, pr);
+	report_row(f, "total (raw verdict)", &total->c_raw, &total->d_raw, roc, pr);
+	fprintf(f, "%zu files, %zu rows scored", n, total->n);
+	if (!ro->no_time)
+		fprintf(f, ", %zu windows, %.2f us per window", total->n_scored,
+			total->n_scored ? 1e6 * total->seconds / (double)total->n_scored : 0.0);
+	fputs("\n", f);
+	report_left_out(f, files, n);
+}
