@@ -11,9 +11,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmd_sim_help.h"
+#include "iotad/cli.h"
 #include "iotad/cmd.h"
 #include "iotad/log.h"
 #include "iotad/mqtt.h"
+#include "iotad/progress.h"
+#include "iotad/replay.h"
 #include "iotad/sim.h"
 
 #define SIM_PROGRESS_S 5.0
@@ -21,71 +25,8 @@
 #define SIM_PUBLISH_TIMEOUT_MS 10000
 #define SIM_DRAIN_MS 10000
 #define SIM_MAX_EPOCH 4102444800.0 /* 2100-01-01 */
-
-static const char usage[] =
-	"usage: iotad sim [--broker URI] [--topic-prefix telemetry] [--qos 0|1] [--client-id ID]\n"
-	"                 [--devices N] [--clean N] [--interval S] [--duration S] [--start-ts EPOCH]\n"
-	"                 [--warmup S] [--anomaly-every S] [--anomaly-len S]\n"
-	"                 [--kinds spike,drift,stuck,noise] [--seed N]\n"
-	"                 [--speed X | --realtime] [--rate MSG_PER_S]\n"
-	"                 [--truth FILE] [--csv FILE] [--normal-only] [--quiet]\n"
-	"\n"
-	"NAME\n"
-	"    iotad sim - simulated IoT telemetry with labelled anomalies\n"
-	"\n"
-	"DESCRIPTION\n"
-	"    Generates temperature, humidity and battery readings for N devices\n"
-	"    (sensor-000, sensor-001, ...): a daily temperature cycle per device,\n"
-	"    humidity moving against temperature, a slowly draining battery, and\n"
-	"    correlated sensor noise. After a warm-up, anomalies are injected at\n"
-	"    random times (exponential gaps, at least 3 anomaly lengths of normal\n"
-	"    data between two): spike (+8..15 C), drift (ramp up to +6..10 C),\n"
-	"    stuck (every value frozen) and noise (noise x10..20). The whole run is\n"
-	"    determined by --seed.\n"
-	"\n"
-	"    By default each sample is published as JSON\n"
-	"        {\"ts\":EPOCH,\"temperature\":T,\"humidity\":H,\"battery\":B}\n"
-	"    to PREFIX/DEVICE. With --csv the samples are written to a file instead\n"
-	"    (the training and evaluation data of `iotad train` and `iotad eval`).\n"
-	"\n"
-	"OPTIONS\n"
-	"    --broker URI          MQTT broker (tcp://localhost:1883)\n"
-	"    --topic-prefix P      topic prefix, no wildcards (telemetry)\n"
-	"    --qos 0|1             publish QoS (1)\n"
-	"    --client-id ID        MQTT client id (iotad-sim-PID)\n"
-	"    --devices N           number of devices, 1..100000 (10)\n"
-	"    --clean N             the last N devices get no anomaly (0)\n"
-	"    --interval S          seconds of device time between samples (1)\n"
-	"    --duration S          seconds of device time to generate (3600);\n"
-	"                          0 runs until interrupted (publishing only)\n"
-	"    --start-ts EPOCH      device time of the first sample (now)\n"
-	"    --warmup S            seconds without anomalies at the start (300)\n"
-	"    --anomaly-every S     mean seconds between anomaly starts per device (900)\n"
-	"    --anomaly-len S       seconds an anomaly lasts (60)\n"
-	"    --kinds LIST          comma separated kinds to inject, or all (all)\n"
-	"    --seed N              random seed (42)\n"
-	"    --speed X             device time runs X times faster than real time;\n"
-	"                          0 publishes as fast as possible (1)\n"
-	"    --realtime            same as --speed 1\n"
-	"    --rate N              at most N messages per second in total (no cap)\n"
-	"    --truth FILE          write the ground truth as CSV device,kind,start,end\n"
-	"                          (epoch seconds, [start, end)) before the first sample;\n"
-	"                          with --duration 0 each anomaly is appended when planned\n"
-	"    --csv FILE            write ts,device,temperature,humidity,battery,label\n"
-	"                          to FILE (- for stdout) instead of publishing;\n"
-	"                          label is 1 inside an anomaly, 0 otherwise\n"
-	"    --normal-only         inject no anomaly at all (same as --clean N)\n"
-	"    --quiet               no progress lines\n"
-	"    -h, --help            this text\n"
-	"    -V, --version         print the version\n"
-	"\n"
-	"EXIT STATUS\n"
-	"    0 done (or stopped by SIGINT/SIGTERM) with every message delivered,\n"
-	"    1 runtime error or failed publishes, 2 bad usage.\n"
-	"\n"
-	"EXAMPLES\n"
-	"    iotad sim --csv train.csv --devices 20 --duration 86400 --interval 10 --normal-only\n"
-	"    iotad sim --broker tcp://localhost:1883 --devices 5 --speed 60 --truth truth.csv\n";
+#define SIM_PAYLOAD_MAX 16384
+#define SIM_BAD_ROWS_SHOWN 5
 
 typedef struct sim_cli {
 	sim_opts so;
@@ -94,6 +35,8 @@ typedef struct sim_cli {
 	const char *client_id;
 	const char *truth_path;
 	const char *csv_path;
+	const char *replay_path;
+	replay_opts ro;
 	int qos;
 	double speed;
 	double rate;
@@ -199,7 +142,8 @@ static int check_text(const char *opt, const char *s, size_t max)
 enum {
 	OPT_BROKER = 256, OPT_PREFIX, OPT_QOS, OPT_CLIENT, OPT_DEVICES, OPT_CLEAN, OPT_INTERVAL,
 	OPT_DURATION, OPT_START, OPT_WARMUP, OPT_EVERY, OPT_LEN, OPT_KINDS, OPT_SEED, OPT_SPEED,
-	OPT_REALTIME, OPT_RATE, OPT_TRUTH, OPT_CSV, OPT_NORMAL, OPT_QUIET,
+	OPT_REALTIME, OPT_RATE, OPT_TRUTH, OPT_CSV, OPT_NORMAL, OPT_QUIET, OPT_REPLAY, OPT_SEP,
+	OPT_FEATURES, OPT_DEVICE, OPT_DEVICE_COL, OPT_TIME_COL,
 };
 
 static const struct option long_opts[] = {
@@ -224,6 +168,12 @@ static const struct option long_opts[] = {
 	{"csv", required_argument, NULL, OPT_CSV},
 	{"normal-only", no_argument, NULL, OPT_NORMAL},
 	{"quiet", no_argument, NULL, OPT_QUIET},
+	{"replay", required_argument, NULL, OPT_REPLAY},
+	{"sep", required_argument, NULL, OPT_SEP},
+	{"features", required_argument, NULL, OPT_FEATURES},
+	{"device", required_argument, NULL, OPT_DEVICE},
+	{"device-col", required_argument, NULL, OPT_DEVICE_COL},
+	{"time-col", required_argument, NULL, OPT_TIME_COL},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -327,6 +277,31 @@ static int parse_args(int argc, char **argv, sim_cli *c)
 		case OPT_QUIET:
 			c->quiet = true;
 			break;
+		case OPT_REPLAY:
+			r = check_text("--replay", v, 4096);
+			c->replay_path = v;
+			break;
+		case OPT_SEP:
+			if (cli_sep(v, &c->ro.sep) != 0)
+				r = bad_value("--sep", v, "must be one character, tab or \\t");
+			break;
+		case OPT_FEATURES:
+			r = check_text("--features", v, 4000);
+			c->ro.features = v;
+			break;
+		case OPT_DEVICE:
+			r = check_text("--device", v, REPLAY_DEVICE_MAX - 1);
+			if (!r && strpbrk(v, "+#/ "))
+				r = bad_value("--device", v, "must not contain + # / or spaces");
+			c->ro.device = v;
+			break;
+		case OPT_DEVICE_COL:
+			r = check_text("--device-col", v, 200);
+			c->ro.device_col = v;
+			break;
+		case OPT_TIME_COL:
+			c->ro.time_col = v;
+			break;
 		case ':':
 			fprintf(stderr, "iotad sim: %s needs a value\n", argv[optind - 1]);
 			r = -1;
@@ -352,8 +327,19 @@ static int parse_args(int argc, char **argv, sim_cli *c)
 	}
 	if (c->realtime)
 		c->speed = 1.0;
+	if (c->replay_path && (c->csv_path || c->truth_path || (c->ro.device && c->ro.device_col))) {
+		fprintf(stderr, "iotad sim: --replay excludes --csv and --truth, and --device excludes "
+				"--device-col\n");
+		return -1;
+	}
 	if (c->csv_path && c->truth_path && !strcmp(c->csv_path, "-") && !strcmp(c->truth_path, "-")) {
 		fprintf(stderr, "iotad sim: --csv and --truth cannot both write to stdout\n");
+		return -1;
+	}
+	if (!c->replay_path && (c->ro.sep || c->ro.features || c->ro.device || c->ro.device_col ||
+				c->ro.time_col)) {
+		fprintf(stderr, "iotad sim: --sep, --features, --device, --device-col and --time-col "
+				"need --replay\n");
 		return -1;
 	}
 	if (c->clean_set && c->so.clean_devices > c->so.n_devices) {
@@ -503,13 +489,17 @@ static void format_time(double ts, char *out, size_t len)
 
 typedef struct pub_state {
 	mq *client;
-	char (*topics)[256];
+	sim *s;                 /* the source: the generator, */
+	replay *rp;             /* or a CSV file */
+	char (*topics)[256];    /* generator: per device */
+	char topic[256];        /* replay: the current row's */
+	unsigned long long bad; /* replay: rows skipped */
 	FILE *truth;            /* endless runs: appended as planned */
 	double *truth_last;     /* per device: start of the last written anomaly */
 	unsigned long long sent, full;
 } pub_state;
 
-static void progress(pub_state *ps, double t_run, double dev_ts)
+static void log_progress(pub_state *ps, double t_run, double dev_ts)
 {
 	mq_stats st;
 	mq_get_stats(ps->client, &st);
@@ -523,64 +513,100 @@ static void progress(pub_state *ps, double t_run, double dev_ts)
 		 st.connected ? "" : ", disconnected");
 }
 
-static int publish_loop(sim *s, const sim_cli *c, pub_state *ps)
+/* The next message of the source into payload: its length, topic and
+ * device time (NAN: not paced by time); 0 at the end. */
+static int next_message(const sim_cli *c, pub_state *ps, char *payload, size_t cap,
+			const char **topic, double *ts)
 {
-	double t0 = mono_now(), next_progress = t0 + SIM_PROGRESS_S;
+	if (ps->rp) {
+		char err[256];
+		const char *dev;
+		int n;
+		while ((n = replay_next(ps->rp, payload, cap, &dev, ts, err, sizeof err)) < 0)
+			if (++ps->bad <= SIM_BAD_ROWS_SHOWN)
+				fprintf(stderr, "iotad sim: %s: %s (skipped)\n", c->replay_path, err);
+		snprintf(ps->topic, sizeof ps->topic, "%s/%s", c->prefix, dev);
+		*topic = ps->topic;
+		return n;
+	}
 	sim_sample x;
-	char payload[192];
-	while (!sim_stop && sim_next(s, &x)) {
+	int n = 0;
+	while (n <= 0 || (size_t)n >= cap) {
+		if (!sim_next(ps->s, &x))
+			return 0;
+		if (ps->truth) {
+			sim_anomaly a;
+			if (sim_pending_anomaly(ps->s, x.device, &a) &&
+			    a.start != ps->truth_last[x.device]) {
+				write_anomaly(ps->truth, &a);
+				fflush(ps->truth);
+				ps->truth_last[x.device] = a.start;
+			}
+		}
+		n = snprintf(payload, cap,
+			     "{\"ts\":%.3f,\"temperature\":%.2f,\"humidity\":%.1f,\"battery\":%.1f}",
+			     x.ts, (double)x.values[0], (double)x.values[1], (double)x.values[2]);
+	}
+	*topic = ps->topics[x.device];
+	*ts = x.ts;
+	return n;
+}
+
+static int publish_loop(const sim_cli *c, pub_state *ps)
+{
+	double t0 = mono_now(), next_progress = t0 + SIM_PROGRESS_S, ts0 = NAN, ts = 0.0;
+	static char payload[SIM_PAYLOAD_MAX];
+	const char *topic;
+	progress bar;
+	progress_init(&bar, c->quiet ? NULL : stderr, ps->rp ? "replay" : "sim",
+		      ps->rp ? replay_rows(ps->rp) : 0);
+	int n;
+	while (!sim_stop && (n = next_message(c, ps, payload, sizeof payload, &topic, &ts)) > 0) {
 		double due = 0.0;
-		if (c->speed > 0.0)
-			due = (x.ts - c->so.start_ts) / c->speed;
+		if (isnan(ts0))
+			ts0 = ts;
+		if (c->speed > 0.0 && isfinite(ts - ts0))
+			due = (ts - ts0) / c->speed;
 		if (c->rate > 0.0 && (double)ps->sent / c->rate > due)
 			due = (double)ps->sent / c->rate;
 		if (due > 0.0)
 			sleep_until(t0 + due);
 		if (sim_stop)
 			break;
-		if (ps->truth) {
-			sim_anomaly a;
-			if (sim_pending_anomaly(s, x.device, &a) && a.start != ps->truth_last[x.device]) {
-				write_anomaly(ps->truth, &a);
-				fflush(ps->truth);
-				ps->truth_last[x.device] = a.start;
-			}
-		}
-		int n = snprintf(payload, sizeof payload,
-				 "{\"ts\":%.3f,\"temperature\":%.2f,\"humidity\":%.1f,\"battery\":%.1f}",
-				 x.ts, (double)x.values[0], (double)x.values[1], (double)x.values[2]);
-		if (n < 0 || (size_t)n >= sizeof payload)
-			continue;
-		iotad_err err = mq_publish(ps->client, ps->topics[x.device], payload, (size_t)n,
-					   c->qos, false, SIM_PUBLISH_TIMEOUT_MS);
+		iotad_err err = mq_publish(ps->client, topic, payload, (size_t)n, c->qos, false,
+					   SIM_PUBLISH_TIMEOUT_MS);
 		if (err == IOTAD_OK)
 			ps->sent++;
 		else if (err == IOTAD_ERR_FULL)
 			ps->full++;
+		progress_update(&bar, ps->sent + ps->full + ps->bad, NULL);
 		double now = mono_now();
-		if (!c->quiet && now >= next_progress) {
-			progress(ps, now - t0, x.ts);
+		if (!c->quiet && !progress_on(&bar) && now >= next_progress) {
+			log_progress(ps, now - t0, isfinite(ts) ? ts : 0.0);
 			next_progress += SIM_PROGRESS_S;
 			if (next_progress < now)
 				next_progress = now + SIM_PROGRESS_S;
 		}
 	}
+	progress_end(&bar);
 	return 0;
 }
 
-static int run_publish(sim *s, const sim_cli *c)
+static int run_publish(sim *s, replay *rp, const sim_cli *c)
 {
 	int rc = 1;
 	pub_state ps;
 	memset(&ps, 0, sizeof ps);
+	ps.s = s;
+	ps.rp = rp;
 	char client_id[160];
 	if (c->client_id)
 		snprintf(client_id, sizeof client_id, "%s", c->client_id);
 	else
 		snprintf(client_id, sizeof client_id, "iotad-sim-%ld", (long)getpid());
 
-	int n_dev = c->so.n_devices;
-	ps.topics = calloc((size_t)n_dev, sizeof *ps.topics);
+	int n_dev = s ? c->so.n_devices : 0;
+	ps.topics = calloc((size_t)n_dev + 1, sizeof *ps.topics);
 	if (!ps.topics) {
 		fprintf(stderr, "iotad sim: out of memory\n");
 		return 1;
@@ -638,12 +664,15 @@ static int run_publish(sim *s, const sim_cli *c)
 			fprintf(stderr, "iotad sim: stopped before connecting; nothing published\n");
 		goto out;
 	}
-	if (!c->quiet)
+	if (!c->quiet && rp)
+		LOG_INFO("sim: connected to %s; replaying %zu rows of %s to %s/..., speed %g",
+			 c->broker, replay_rows(rp), c->replay_path, c->prefix, c->speed);
+	else if (!c->quiet)
 		LOG_INFO("sim: connected to %s; %d devices on %s/+, speed %g, seed %llu", c->broker,
 			 n_dev, c->prefix, c->speed, (unsigned long long)c->so.seed);
 
 	double t0 = mono_now();
-	publish_loop(s, c, &ps);
+	publish_loop(c, &ps);
 	bool drained = mq_drain(ps.client, SIM_DRAIN_MS);
 	double elapsed = mono_now() - t0;
 	mq_stats st;
@@ -655,7 +684,9 @@ static int run_publish(sim *s, const sim_cli *c)
 		sim_stop ? "stopped" : "done", elapsed, ps.sent, c->broker,
 		(unsigned long long)st.published, failed,
 		drained ? "" : ", some still unacknowledged at exit");
-	rc = failed == 0 && drained ? 0 : 1;
+	if (ps.bad)
+		fprintf(stderr, "iotad sim: %llu bad rows of %s skipped\n", ps.bad, c->replay_path);
+	rc = failed == 0 && drained && ps.bad == 0 ? 0 : 1;
 out:
 	mq_destroy(ps.client, 2000);
 	if (ps.truth && close_out(ps.truth, c->truth_path, truth_stdout))
@@ -683,10 +714,15 @@ int cmd_sim(int argc, char **argv)
 		return 2;
 	}
 	sim *s = NULL;
-	iotad_err err = sim_create(&c.so, &s);
+	replay *rp = NULL;
+	char msg[512] = "";
+	iotad_err err = c.replay_path
+		? replay_open(c.replay_path, &c.ro, &rp, msg, sizeof msg)
+		: sim_create(&c.so, &s);
 	if (err) {
-		fprintf(stderr, "iotad sim: cannot plan the run: %s\n", iotad_strerror(err));
-		return 2;
+		fprintf(stderr, "iotad sim: %s: %s\n", c.replay_path ? c.replay_path : "cannot plan the run",
+			*msg ? msg : iotad_strerror(err));
+		return c.replay_path ? 1 : 2;
 	}
 	struct sigaction sa, old_int, old_term;
 	memset(&sa, 0, sizeof sa);
@@ -700,8 +736,9 @@ int cmd_sim(int argc, char **argv)
 	if (c.truth_path && !isinf(c.so.duration) && write_truth(s, c.truth_path) != 0)
 		rc = 1;
 	if (rc == 0)
-		rc = c.csv_path ? run_csv(s, &c) : run_publish(s, &c);
+		rc = c.csv_path ? run_csv(s, &c) : run_publish(s, rp, &c);
 	sim_destroy(s);
+	replay_close(rp);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	return rc;

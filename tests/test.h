@@ -21,6 +21,9 @@ void init_baseline_tests(void);
 void init_spot_tests(void);
 void init_service_tests(void);
 void init_http_tests(void);
+void init_replay_tests(void);
+void init_progress_tests(void);
+void init_torchrt_tests(void);
 
 /* Directory holding test fixtures (set by the runner from argv or env). */
 extern const char *test_fixture_dir;

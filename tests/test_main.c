@@ -22,6 +22,8 @@ static const struct {
 	{"eval", init_eval_tests},           {"baseline", init_baseline_tests},
 	{"sim", init_sim_tests},             {"spot", init_spot_tests},
 	{"service", init_service_tests},     {"http", init_http_tests},
+	{"replay", init_replay_tests},       {"progress", init_progress_tests},
+	{"torchrt", init_torchrt_tests},
 };
 
 int main(int argc, char **argv)

@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "harness.h"
+#include "it_examples.h"
 #include "it_http.h"
 
 #define WINDOW 10
@@ -915,6 +916,9 @@ int main(int argc, char **argv)
 		{"http", "every endpoint of the HTTP server", it_http_endpoints},
 		{"http", "no http section, no server", it_http_disabled_by_default},
 		{"browser", "the live page shows alerts in Chromium", it_http_browser},
+		{"replay", "sim --replay: every CSV row arrives as JSON", it_replay_csv},
+		{"examples", "the example subscribers print a published alert",
+		 it_examples_alert_subscribers},
 	};
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;

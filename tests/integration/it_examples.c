@@ -1,0 +1,138 @@
+/* it_examples.c - `iotad sim --replay` against a real mosquitto, and the
+ * alert subscribers of examples/ (C and bash) reading a published event. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+#include <cjson/cJSON.h>
+
+#include "harness.h"
+#include "it_examples.h"
+
+#define REPLAY_ROWS 20
+#define REPLAY_T0 1714564800.0 /* 2024-05-01T12:00:00Z */
+
+static double num(const cJSON *o, const char *key)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsNumber(it) ? it->valuedouble : -1e300;
+}
+
+void it_replay_csv(void)
+{
+	hx_broker b;
+	CU_ASSERT_FATAL(hx_broker_start(&b, 0, false) == 0);
+	hx_sub sub;
+	CU_ASSERT_FATAL(hx_sub_start(&sub, b.uri, "telemetry/#", "it-replay-sub") == 0);
+
+	/* SKAB's layout: ';', local time without a zone, label columns */
+	static char csv[4096];
+	size_t n = (size_t)snprintf(csv, sizeof csv,
+				    "datetime;device;temperature;humidity;anomaly;changepoint\n");
+	for (int i = 0; i < REPLAY_ROWS; i++)
+		n += (size_t)snprintf(csv + n, sizeof csv - n,
+				      "2024-05-01 12:%02d:%02d;pump-%c;%.2f;%d;%d;0\n", i / 60, i % 60,
+				      i % 2 ? 'b' : 'a', 20.0 + 0.25 * i, 40 + i, i == 7);
+	const char *path = hx_path("replay.csv");
+	CU_ASSERT_FATAL(hx_write_file(path, csv) == 0);
+	const char *log = hx_path("replay.log");
+	char *argv[] = {(char *)hx_iotad(), "sim", "--replay", (char *)path, "--sep", ";",
+			"--device-col", "device", "--time-col", "datetime", "--speed", "0",
+			"--broker", b.uri, NULL};
+	int rc = hx_run(argv, log, 60000);
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "telemetry/", NULL, REPLAY_ROWS, 10000));
+
+	int seen[REPLAY_ROWS] = {0};
+	pthread_mutex_lock(&sub.lock);
+	CU_ASSERT_EQUAL(sub.n, REPLAY_ROWS);
+	for (size_t k = 0; k < sub.n; k++) {
+		cJSON *o = cJSON_Parse(sub.msgs[k].payload);
+		CU_ASSERT_FATAL(cJSON_IsObject(o));
+		double ts = num(o, "ts");
+		int i = (int)(ts - REPLAY_T0);
+		CU_ASSERT_FATAL(i >= 0 && i < REPLAY_ROWS && ts == REPLAY_T0 + i);
+		seen[i]++;
+		char topic[64];
+		snprintf(topic, sizeof topic, "telemetry/pump-%c", i % 2 ? 'b' : 'a');
+		CU_ASSERT_STRING_EQUAL(sub.msgs[k].topic, topic);
+		CU_ASSERT_EQUAL(num(o, "temperature"), 20.0 + 0.25 * i);
+		CU_ASSERT_EQUAL(num(o, "humidity"), 40.0 + i);
+		/* exactly ts and the two features: no labels, no device, no text time */
+		CU_ASSERT_EQUAL(cJSON_GetArraySize(o), 3);
+		cJSON_Delete(o);
+	}
+	pthread_mutex_unlock(&sub.lock);
+	for (int i = 0; i < REPLAY_ROWS; i++)
+		CU_ASSERT_EQUAL(seen[i], 1);
+
+	/* stderr is a file here: no progress line was drawn */
+	char *text = hx_read_file(log, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	CU_ASSERT_PTR_NULL(strchr(text, '\r'));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "20 messages published"));
+	free(text);
+	hx_sub_stop(&sub);
+	hx_broker_stop(&b, SIGTERM);
+}
+
+/* Run one subscriber (argv), publish an event and find want in its output. */
+static void check_subscriber(const hx_broker *b, char *const argv[], const char *name,
+			     const char *event, const char *want)
+{
+	const char *log = hx_path(name);
+	pid_t pid = hx_spawn(argv, log);
+	CU_ASSERT_FATAL(pid > 0);
+	/* the subscription is in place once a retained probe comes back */
+	char port[16];
+	snprintf(port, sizeof port, "%d", b->port);
+	bool ready = false;
+	for (int i = 0; i < 50 && !ready; i++) {
+		char *pub[] = {"mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-q", "1", "-r", "-t",
+			       "alerts/probe", "-m", "{\"device\":\"probe\",\"state\":\"normal\"}",
+			       NULL};
+		CU_ASSERT_EQUAL(hx_run(pub, NULL, 10000), 0);
+		ready = hx_wait_log(log, "probe", 200);
+	}
+	CU_ASSERT_TRUE(ready);
+	char *pub[] = {"mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-q", "1", "-t",
+		       "alerts/boiler-1", "-m", (char *)event, NULL};
+	CU_ASSERT_EQUAL(hx_run(pub, NULL, 10000), 0);
+	bool found = hx_wait_log(log, want, 10000);
+	if (!found) {
+		char *text = hx_read_file(log, NULL);
+		printf("\n    %s printed:\n%s", name, text ? text : "(nothing)");
+		free(text);
+	}
+	CU_ASSERT_TRUE(found);
+	kill(pid, SIGTERM);
+	CU_ASSERT_EQUAL(hx_wait_exit(pid, 10000), 0);
+}
+
+void it_examples_alert_subscribers(void)
+{
+	hx_broker b;
+	CU_ASSERT_FATAL(hx_broker_start(&b, 0, false) == 0);
+	static const char event[] =
+		"{\"device\":\"boiler-1\",\"state\":\"anomaly\",\"ts\":1714564800,"
+		"\"time\":\"2024-05-01T12:00:00.000Z\",\"score\":0.5,\"threshold\":0.0123,"
+		"\"contrib\":{\"temperature\":0.7,\"humidity\":0.2,\"battery\":0.1},"
+		"\"top\":[\"temperature\",\"humidity\"],\"model\":{\"id\":\"m\",\"version\":1},"
+		"\"seq\":3}";
+	static const char want[] = "2024-05-01T12:00:00.000Z  boiler-1     anomaly  score 0.5        "
+				   "threshold 0.0123     look at: temperature, humidity";
+	const char *c_sub = getenv("ALERT_SUBSCRIBER");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c_sub);
+	char *c_argv[] = {(char *)c_sub, (char *)b.uri, "alerts/#", NULL};
+	check_subscriber(&b, c_argv, "alert_subscriber.log", event, want);
+
+	char script[1024], port[16];
+	const char *src = getenv("IOTAD_SRC");
+	snprintf(script, sizeof script, "%s/examples/alerts-subscriber.sh", src ? src : ".");
+	snprintf(port, sizeof port, "%d", b.port);
+	char *sh_argv[] = {"bash", script, "127.0.0.1", port, NULL};
+	check_subscriber(&b, sh_argv, "alerts-subscriber.log", event, want);
+	hx_broker_stop(&b, SIGTERM);
+}

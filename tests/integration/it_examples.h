@@ -1,0 +1,11 @@
+/* it_examples.h - integration tests of `iotad sim --replay` and of the
+ * programs in examples/ (it_examples.c). */
+#ifndef IOTAD_IT_EXAMPLES_H
+#define IOTAD_IT_EXAMPLES_H
+
+/* A CSV file replayed to the broker arrives row for row as JSON. */
+void it_replay_csv(void);
+/* The alert subscribers of examples/ print one line for a published event. */
+void it_examples_alert_subscribers(void);
+
+#endif
