@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <yaml.h>
 
@@ -47,6 +48,11 @@ static const cfg_key keys[] = {
 	{"mqtt", "client_id", T_STR, OFF(client_id), 0, CFG_STR},
 	{"mqtt", "username", T_STR, OFF(username), 0, CFG_STR},
 	{"mqtt", "password_env", T_STR, OFF(password_env), 0, CFG_STR},
+	{"mqtt", "password_file", T_STR, OFF(password_file), 0, CFG_PATH},
+	{"mqtt", "tls_ca_file", T_STR, OFF(tls_ca_file), 0, CFG_PATH},
+	{"mqtt", "tls_cert_file", T_STR, OFF(tls_cert_file), 0, CFG_PATH},
+	{"mqtt", "tls_key_file", T_STR, OFF(tls_key_file), 0, CFG_PATH},
+	{"mqtt", "tls_verify_hostname", T_BOOL, OFF(tls_verify_hostname), 0, 0},
 	{"mqtt", "keepalive", T_INT, OFF(keepalive), 1, 3600},
 	{"mqtt", "clean_session", T_BOOL, OFF(clean_session), 0, 0},
 	{"mqtt", "max_inflight", T_INT, OFF(max_inflight), 1, 65535},
@@ -102,6 +108,7 @@ void config_defaults(iotad_config *c)
 	snprintf(c->broker_uri, sizeof c->broker_uri, "tcp://127.0.0.1:1883");
 	snprintf(c->client_id, sizeof c->client_id, "iotad");
 	snprintf(c->password_env, sizeof c->password_env, "IOTAD_MQTT_PASSWORD");
+	c->tls_verify_hostname = true;
 	c->keepalive = 30;
 	c->clean_session = false;
 	c->max_inflight = 1024;
@@ -483,7 +490,46 @@ static const yaml_mark_t *mark_of(const cfg_ctx *x, const char *section, const c
 	return i >= 0 && x->set[i] ? &x->where[i] : NULL;
 }
 
-/* Rules across fields, then the password from the environment. */
+/* The password from the first line of mqtt.password_file (a trailing
+ * newline and carriage return are not part of it). Never echoes it. */
+static iotad_err read_password_file(cfg_ctx *x, iotad_config *c)
+{
+	const yaml_mark_t *at = mark_of(x, "mqtt", "password_file");
+	FILE *f = fopen(c->password_file, "rb");
+	if (!f)
+		return fail(x, at, IOTAD_ERR_CONFIG, "mqtt.password_file: cannot open '%s': %s",
+			    c->password_file, strerror(errno));
+	char buf[CFG_STR + 2];
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	bool bad = ferror(f);
+	fclose(f);
+	buf[n] = '\0';
+	char *eol = strpbrk(buf, "\r\n");
+	bool cut = eol != NULL;
+	if (eol)
+		*eol = '\0';
+	size_t len = strlen(buf);
+	iotad_err rc = IOTAD_OK;
+	if (bad)
+		rc = fail(x, at, IOTAD_ERR_CONFIG, "mqtt.password_file: read error on '%s'",
+			  c->password_file);
+	else if (len != (cut ? (size_t)(eol - buf) : n))
+		rc = fail(x, at, IOTAD_ERR_CONFIG, "mqtt.password_file: '%s' holds a NUL byte",
+			  c->password_file);
+	else if (len == 0)
+		rc = fail(x, at, IOTAD_ERR_CONFIG, "mqtt.password_file: '%s' is empty",
+			  c->password_file);
+	else if (len >= sizeof c->password)
+		rc = fail(x, at, IOTAD_ERR_CONFIG,
+			  "mqtt.password_file: the first line of '%s' is longer than %zu bytes",
+			  c->password_file, sizeof c->password - 1);
+	else
+		memcpy(c->password, buf, len + 1);
+	explicit_bzero(buf, sizeof buf);
+	return rc;
+}
+
+/* Rules across fields, then the password from its file or the environment. */
 static iotad_err check(cfg_ctx *x, iotad_config *c)
 {
 	static const char *const schemes[] = {"tcp://", "ssl://", "mqtt://", "mqtts://"};
@@ -546,7 +592,27 @@ static iotad_err check(cfg_ctx *x, iotad_config *c)
 			    "detector.threshold_q (%g) must be below 1 - threshold_init_quantile (%g)",
 			    (double)c->threshold_q, 1.0 - (double)c->threshold_init_quantile);
 
+	bool tls_uri = !strncmp(c->broker_uri, "ssl://", 6) || !strncmp(c->broker_uri, "mqtts://", 8);
+	const char *tls_key = c->tls_ca_file[0] ? "tls_ca_file" : c->tls_cert_file[0] ? "tls_cert_file" :
+			      c->tls_key_file[0] ? "tls_key_file" : NULL;
+	if (tls_key && !tls_uri)
+		return fail(x, mark_of(x, "mqtt", tls_key), IOTAD_ERR_CONFIG,
+			    "mqtt.%s: TLS files need an ssl:// or mqtts:// uri (uri is '%s')", tls_key,
+			    c->broker_uri);
+	if (c->tls_key_file[0] && !c->tls_cert_file[0])
+		return fail(x, mark_of(x, "mqtt", "tls_key_file"), IOTAD_ERR_CONFIG,
+			    "mqtt.tls_key_file: needs mqtt.tls_cert_file (the client certificate)");
+	static const char *const tls_files[] = {"tls_ca_file", "tls_cert_file", "tls_key_file"};
+	const char *tls_paths[] = {c->tls_ca_file, c->tls_cert_file, c->tls_key_file};
+	for (size_t i = 0; i < 3; i++)
+		if (tls_paths[i][0] && access(tls_paths[i], R_OK) != 0)
+			return fail(x, mark_of(x, "mqtt", tls_files[i]), IOTAD_ERR_CONFIG,
+				    "mqtt.%s: cannot read '%s': %s", tls_files[i], tls_paths[i],
+				    strerror(errno));
+
 	c->password[0] = '\0';
+	if (c->password_file[0])
+		return read_password_file(x, c);
 	if (c->password_env[0]) {
 		const char *pw = getenv(c->password_env);
 		const yaml_mark_t *at = mark_of(x, "mqtt", "password_env");

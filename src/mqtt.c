@@ -26,6 +26,7 @@ struct mq {
 	MQTTAsync h;
 	mq_opts o;
 	char *uri, *client_id, *username, *password, *will_topic, *will_payload, *online_payload;
+	char *tls_ca_file, *tls_cert_file, *tls_key_file;
 	char *subs[MQ_MAX_SUBS];
 	int sub_qos[MQ_MAX_SUBS];
 	int n_subs;
@@ -143,15 +144,45 @@ static void on_connected(void *ctx, char *cause)
 	publish_online(c);
 }
 
+/* Why a connect failed: the broker's CONNACK refusal when there is one
+ * (MQTT 3.1.1 return codes 1..5), else Paho's message. */
+static const char *connect_failure_text(const MQTTAsync_failureData *r)
+{
+	static const char *const connack[] = {
+		NULL,
+		"refused: unacceptable protocol version",
+		"refused: client identifier rejected",
+		"refused: server unavailable",
+		"refused: bad user name or password (not authorized)",
+		"refused: not authorized (check mqtt.username and the password)",
+	};
+	if (r && r->code >= 1 && r->code <= 5)
+		return connack[r->code];
+	if (r && r->message)
+		return r->message;
+	return MQTTAsync_strerror(r ? r->code : -1);
+}
+
 static void on_connect_failure(void *ctx, MQTTAsync_failureData *r)
 {
 	mq *c = ctx;
-	LOG_RATELIMITED(LOG_WARN, "mqtt: cannot connect to %s: %s", c->uri,
-			r && r->message ? r->message : MQTTAsync_strerror(r ? r->code : -1));
+	LOG_RATELIMITED(LOG_WARN, "mqtt: cannot connect to %s: %s", c->uri, connect_failure_text(r));
 	pthread_mutex_lock(&c->lock);
 	c->connecting = false;
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
+}
+
+/* OpenSSL's reason for a failed handshake, e.g. "certificate verify failed". */
+static int on_ssl_error(const char *str, size_t len, void *u)
+{
+	mq *c = u;
+	while (len > 0 && (str[len - 1] == '\n' || str[len - 1] == '\r'))
+		len--;
+	bool verify = memmem(str, len, "certificate verify failed", 25) != NULL;
+	LOG_RATELIMITED(LOG_ERROR, "mqtt: TLS error with %s: %.*s%s", c->uri, (int)len, str,
+			verify ? " (the broker's certificate is not signed by mqtt.tls_ca_file)" : "");
+	return 0;
 }
 
 static int do_connect(mq *c)
@@ -177,8 +208,16 @@ static int do_connect(mq *c)
 		wo.retained = 1;
 		co.will = &wo;
 	}
-	if (!strncmp(c->uri, "ssl://", 6) || !strncmp(c->uri, "mqtts://", 8))
+	if (!strncmp(c->uri, "ssl://", 6) || !strncmp(c->uri, "mqtts://", 8)) {
+		so.trustStore = c->tls_ca_file;
+		so.keyStore = c->tls_cert_file;
+		so.privateKey = c->tls_key_file;
+		so.enableServerCertAuth = 1;
+		so.verify = !c->o.tls_no_hostname_check;
+		so.ssl_error_cb = on_ssl_error;
+		so.ssl_error_context = c;
 		co.ssl = &so;
+	}
 	return MQTTAsync_connect(c->h, &co);
 }
 
@@ -232,6 +271,9 @@ iotad_err mq_create(const mq_opts *o, mq **out)
 	c->will_topic = dup_or_null(o->will_topic);
 	c->will_payload = dup_or_null(o->will_payload);
 	c->online_payload = dup_or_null(o->online_payload);
+	c->tls_ca_file = dup_or_null(o->tls_ca_file);
+	c->tls_cert_file = dup_or_null(o->tls_cert_file);
+	c->tls_key_file = dup_or_null(o->tls_key_file);
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -452,10 +494,15 @@ void mq_destroy(mq *c, int timeout_ms)
 	free(c->uri);
 	free(c->client_id);
 	free(c->username);
+	if (c->password)
+		explicit_bzero(c->password, strlen(c->password));
 	free(c->password);
 	free(c->will_topic);
 	free(c->will_payload);
 	free(c->online_payload);
+	free(c->tls_ca_file);
+	free(c->tls_cert_file);
+	free(c->tls_key_file);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);
 	free(c);

@@ -383,6 +383,10 @@ iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out)
 		.keepalive = cfg->keepalive,
 		.clean_session = cfg->clean_session,
 		.max_inflight = cfg->max_inflight,
+		.tls_ca_file = cfg->tls_ca_file,
+		.tls_cert_file = cfg->tls_cert_file,
+		.tls_key_file = cfg->tls_key_file,
+		.tls_no_hostname_check = !cfg->tls_verify_hostname,
 		.on_message = on_message,
 		.ud = s,
 	};

@@ -21,6 +21,11 @@ static void assert_same(const iotad_config *a, const iotad_config *b)
 	CU_ASSERT_STRING_EQUAL(a->client_id, b->client_id);
 	CU_ASSERT_STRING_EQUAL(a->username, b->username);
 	CU_ASSERT_STRING_EQUAL(a->password_env, b->password_env);
+	CU_ASSERT_STRING_EQUAL(a->password_file, b->password_file);
+	CU_ASSERT_STRING_EQUAL(a->tls_ca_file, b->tls_ca_file);
+	CU_ASSERT_STRING_EQUAL(a->tls_cert_file, b->tls_cert_file);
+	CU_ASSERT_STRING_EQUAL(a->tls_key_file, b->tls_key_file);
+	CU_ASSERT_EQUAL(a->tls_verify_hostname, b->tls_verify_hostname);
 	CU_ASSERT_EQUAL(a->keepalive, b->keepalive);
 	CU_ASSERT_EQUAL(a->clean_session, b->clean_session);
 	CU_ASSERT_EQUAL(a->max_inflight, b->max_inflight);
@@ -366,6 +371,69 @@ static void test_password_env(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "IOTAD_MQTT_PASSWORD"));
 }
 
+/* Write text to a fresh temporary file; path receives its name. */
+static void temp_file(char *path, size_t len, const char *text, size_t n)
+{
+	snprintf(path, len, "/tmp/iotad-cfg-XXXXXX");
+	int fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(write(fd, text, n), (ssize_t)n);
+	close(fd);
+}
+
+static void test_password_file_and_tls(void)
+{
+	char pw[64], pem[64], yaml[512], err[512];
+	iotad_config c;
+
+	temp_file(pw, sizeof pw, "fil3-secret\r\nsecond line\n", 25);
+	temp_file(pem, sizeof pem, "not checked here\n", 17);
+	setenv("IOTAD_TEST_PW2", "env-secret", 1);
+	/* the file wins over the environment; only its first line counts */
+	snprintf(yaml, sizeof yaml,
+		 "mqtt:\n  uri: ssl://broker:8883\n  username: bob\n  password_env: IOTAD_TEST_PW2\n"
+		 "  password_file: %s\n  tls_ca_file: %s\n  tls_cert_file: %s\n"
+		 "  tls_key_file: %s\n  tls_verify_hostname: false\n", pw, pem, pem, pem);
+	CU_ASSERT_EQUAL_FATAL(load(yaml, &c, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_STRING_EQUAL(c.password, "fil3-secret");
+	CU_ASSERT_STRING_EQUAL(c.tls_ca_file, pem);
+	CU_ASSERT_STRING_EQUAL(c.tls_key_file, pem);
+	CU_ASSERT_FALSE(c.tls_verify_hostname);
+	unsetenv("IOTAD_TEST_PW2");
+
+	/* TLS files with a plain uri, a key without a certificate, unreadable files */
+	snprintf(yaml, sizeof yaml, "mqtt:\n  tls_ca_file: %s\n", pem);
+	CU_ASSERT_EQUAL(load(yaml, &c, err, sizeof err), IOTAD_ERR_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "t.yaml:2:3: mqtt.tls_ca_file: TLS files need an ssl://"));
+	snprintf(yaml, sizeof yaml, "mqtt:\n  uri: mqtts://b\n  tls_key_file: %s\n", pem);
+	CU_ASSERT_EQUAL(load(yaml, &c, err, sizeof err), IOTAD_ERR_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "t.yaml:3:3: mqtt.tls_key_file: needs mqtt.tls_cert_file"));
+	CU_ASSERT_EQUAL(load("mqtt:\n  uri: ssl://b\n  tls_ca_file: /nonexistent/ca.pem\n", &c, err,
+			     sizeof err), IOTAD_ERR_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "t.yaml:3:3: mqtt.tls_ca_file: cannot read '/nonexistent/ca.pem'"));
+
+	/* password file errors name the file, never its content */
+	CU_ASSERT_EQUAL(load("mqtt:\n  password_file: /nonexistent/pw\n", &c, err, sizeof err),
+			IOTAD_ERR_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "t.yaml:2:3: mqtt.password_file: cannot open '/nonexistent/pw'"));
+	char empty[64], nul[64], longpw[64], big[300];
+	temp_file(empty, sizeof empty, "\n", 1);
+	temp_file(nul, sizeof nul, "ab\0cd\n", 6);
+	memset(big, 'x', sizeof big);
+	temp_file(longpw, sizeof longpw, big, sizeof big);
+	const char *bad[][2] = {{empty, "is empty"}, {nul, "holds a NUL byte"},
+				{longpw, "longer than 255 bytes"}};
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(yaml, sizeof yaml, "mqtt:\n  password_file: %s\n", bad[i][0]);
+		CU_ASSERT_EQUAL(load(yaml, &c, err, sizeof err), IOTAD_ERR_CONFIG);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, bad[i][1]));
+		CU_ASSERT_PTR_NULL(strstr(err, "xxx"));
+		unlink(bad[i][0]);
+	}
+	unlink(pw);
+	unlink(pem);
+}
+
 static void test_files(void)
 {
 	char path[1024], err[512];
@@ -410,5 +478,6 @@ void init_config_tests(void)
 	TEST_ADD(s, test_http_sections);
 	TEST_ADD(s, test_long_string);
 	TEST_ADD(s, test_password_env);
+	TEST_ADD(s, test_password_file_and_tls);
 	TEST_ADD(s, test_files);
 }

@@ -20,6 +20,11 @@ typedef struct iotad_config {
 	char username[CFG_STR];       /* empty: none */
 	char password[CFG_STR];       /* resolved from password_env at load */
 	char password_env[CFG_STR];   /* name of the environment variable */
+	char password_file[CFG_PATH]; /* file whose first line is the password; wins over password_env */
+	char tls_ca_file[CFG_PATH];   /* PEM CA bundle the broker's certificate must chain to */
+	char tls_cert_file[CFG_PATH]; /* PEM client certificate (optional) */
+	char tls_key_file[CFG_PATH];  /* PEM private key of the client certificate (optional) */
+	bool tls_verify_hostname;     /* the certificate must name the host of the uri (true) */
 	int keepalive;                /* seconds, 1..3600 (30) */
 	bool clean_session;           /* false: persistent session */
 	int max_inflight;             /* outgoing QoS>0 publishes in flight, 1..65535 (1024) */

@@ -30,6 +30,13 @@ typedef struct mq_opts {
 	int keepalive;              /* seconds */
 	bool clean_session;
 	int max_inflight;           /* application window of unacknowledged publishes */
+	/* TLS, for ssl:// and mqtts:// uris (NULL: unset). The broker's
+	 * certificate is always verified against tls_ca_file (or the system's
+	 * trust store); tls_no_hostname_check skips matching it to the host. */
+	const char *tls_ca_file;
+	const char *tls_cert_file;  /* client certificate (PEM) */
+	const char *tls_key_file;   /* its private key (PEM); NULL: inside tls_cert_file */
+	bool tls_no_hostname_check;
 	mq_msg_cb on_message;       /* may be NULL for publish-only clients */
 	void *ud;
 } mq_opts;

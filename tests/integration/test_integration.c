@@ -16,6 +16,7 @@
 #include "harness.h"
 #include "it_examples.h"
 #include "it_http.h"
+#include "it_reliability.h"
 
 #define WINDOW 10
 
@@ -919,6 +920,8 @@ int main(int argc, char **argv)
 		{"replay", "sim --replay: every CSV row arrives as JSON", it_replay_csv},
 		{"examples", "the example subscribers print a published alert",
 		 it_examples_alert_subscribers},
+		{"tls", "TLS and passwords: good connects, wrong CA or password refused",
+		 it_tls_auth},
 	};
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;

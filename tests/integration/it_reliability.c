@@ -1,0 +1,204 @@
+/* it_reliability.c - integration tests of TLS and authentication to the
+ * broker, of the detector state file across restarts, and of hot model
+ * reload, against a real mosquitto and the real iotad binary. */
+#include "it_reliability.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "harness.h"
+
+#define TLS_PASSWORD "Tls-pa55word-7f3e"
+
+/* Run a shell script in the temporary directory; its output goes to log. 0 on success. */
+static int sh(const char *script, const char *log)
+{
+	char *argv[] = {"sh", "-ec", (char *)script, NULL};
+	return hx_run(argv, log, 120000);
+}
+
+/* A test CA and a server certificate for 127.0.0.1 and localhost, a second
+ * unrelated CA, and a broker password file with user iotad. */
+static int make_pki(void)
+{
+	char script[2048];
+	snprintf(script, sizeof script,
+		 "cd '%s'\n"
+		 "ec='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes'\n"
+		 "openssl req -x509 $ec -keyout ca.key -out ca.pem -days 2 -subj /CN=iotad-test-ca\n"
+		 "openssl req -x509 $ec -keyout other.key -out other-ca.pem -days 2 -subj /CN=other-ca\n"
+		 "openssl req $ec -keyout server.key -out server.csr -subj /CN=localhost\n"
+		 "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > san.ext\n"
+		 "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial"
+		 " -out server.pem -days 2 -extfile san.ext\n"
+		 "chmod 644 server.key\n"
+		 "rm -f passwd; touch passwd; chmod 600 passwd\n"
+		 "mosquitto_passwd -b passwd iotad '%s'\n"
+		 "printf '%%s\\n' '%s' > good.pw\n"
+		 "printf 'wrong-password\\n' > bad.pw\n",
+		 hx_tmpdir(), TLS_PASSWORD, TLS_PASSWORD);
+	return sh(script, hx_path("pki.log"));
+}
+
+/* mosquitto with a plain anonymous listener on b->port (for the test's own
+ * clients) and a TLS listener with passwords on tls_port. */
+static int start_tls_broker(hx_broker *b, int tls_port)
+{
+	memset(b, 0, sizeof *b);
+	b->port = hx_free_port();
+	snprintf(b->uri, sizeof b->uri, "tcp://127.0.0.1:%d", b->port);
+	snprintf(b->conf, sizeof b->conf, "%s/mosquitto-tls.conf", hx_tmpdir());
+	snprintf(b->log, sizeof b->log, "%s/mosquitto-tls.log", hx_tmpdir());
+	const char *d = hx_tmpdir();
+	char text[2048];
+	/* user root: run as root, mosquitto would otherwise drop to a user that
+	 * cannot read the 0600 password file in the 0700 temporary directory. */
+	snprintf(text, sizeof text,
+		 "per_listener_settings true\n"
+		 "user root\n"
+		 "log_dest stderr\n"
+		 "listener %d 127.0.0.1\n"
+		 "allow_anonymous true\n"
+		 "listener %d 127.0.0.1\n"
+		 "cafile %s/ca.pem\n"
+		 "certfile %s/server.pem\n"
+		 "keyfile %s/server.key\n"
+		 "password_file %s/passwd\n"
+		 "allow_anonymous false\n",
+		 b->port, tls_port, d, d, d, d);
+	if (hx_write_file(b->conf, text) != 0)
+		return -1;
+	char *argv[] = {"mosquitto", "-c", b->conf, NULL};
+	b->pid = hx_spawn(argv, b->log);
+	if (b->pid < 0 || !hx_wait_port(b->port, 10000) || !hx_wait_port(tls_port, 10000))
+		return -1;
+	return 0;
+}
+
+/* An iotad config for the TLS listener; status topic is per case. */
+static const char *tls_config(const char *name, int tls_port, const char *ca, const char *pw,
+			      const char *status)
+{
+	const char *path = hx_path(name);
+	char text[4096];
+	snprintf(text, sizeof text,
+		 "mqtt:\n"
+		 "  uri: ssl://127.0.0.1:%d\n"
+		 "  client_id: %s\n"
+		 "  username: iotad\n"
+		 "  password_file: %s\n"
+		 "  tls_ca_file: %s\n"
+		 "  keepalive: 5\n"
+		 "topics:\n"
+		 "  status: %s\n"
+		 "model:\n"
+		 "  path: %s\n"
+		 "service:\n"
+		 "  log_level: debug\n",
+		 tls_port, name, hx_path(pw), hx_path(ca), status, hx_model());
+	return hx_write_file(path, text) == 0 ? path : NULL;
+}
+
+/* 30 normal then 30 hot samples on topic at QoS 1. 0 on success. */
+static int publish_raising(mq *pub, const char *topic)
+{
+	char msg[160];
+	for (int i = 0; i < 60; i++) {
+		int n = snprintf(msg, sizeof msg,
+				 "{\"ts\":%d,\"temperature\":%.2f,\"humidity\":48.0,\"battery\":97.0}",
+				 1700000000 + i, i < 30 ? 21.0 + 0.01 * (i % 3) : 60.0);
+		if (mq_publish(pub, topic, msg, (size_t)n, 1, false, 10000) != IOTAD_OK)
+			return -1;
+	}
+	return 0;
+}
+
+static mq *plain_pub(const hx_broker *b, const char *client_id)
+{
+	mq *pub;
+	mq_opts o = {.uri = b->uri, .client_id = client_id, .keepalive = 10,
+		     .clean_session = true, .max_inflight = 64};
+	if (mq_create(&o, &pub) != IOTAD_OK)
+		return NULL;
+	if (mq_start(pub) != IOTAD_OK || !mq_wait_connected(pub, 10000)) {
+		mq_destroy(pub, 0);
+		return NULL;
+	}
+	return pub;
+}
+
+/* A refused case: iotad keeps retrying, logs why, and is never online. */
+static void refused_case(const char *name, int tls_port, const char *ca, const char *pw,
+			 const char *expect, hx_sub *sub)
+{
+	char status[64], logname[64];
+	snprintf(status, sizeof status, "iotad/status-%s", name);
+	snprintf(logname, sizeof logname, "%s.log", name);
+	const char *log = hx_path(logname);
+	char *argv[] = {(char *)hx_iotad(), "run", "-c",
+			(char *)tls_config(name, tls_port, ca, pw, status), NULL};
+	pid_t pid = hx_spawn(argv, log);
+	CU_ASSERT_FATAL(pid > 0);
+	bool said = hx_wait_log(log, expect, 20000);
+	CU_ASSERT_TRUE(said);
+	CU_ASSERT_EQUAL(hx_sub_count(sub, status, "online"), 0);
+	CU_ASSERT_EQUAL(kill(pid, 0), 0); /* still running, retrying */
+	kill(pid, SIGTERM);
+	CU_ASSERT_EQUAL(hx_wait_exit(pid, 20000), 0);
+	char *text = hx_read_file(log, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	CU_ASSERT_PTR_NULL(strstr(text, TLS_PASSWORD));
+	CU_ASSERT_PTR_NULL(strstr(text, "wrong-password"));
+	const char *line = strstr(text, expect);
+	if (line) {
+		while (line > text && line[-1] != '\n')
+			line--;
+		printf("\n    %s: %.*s", name, (int)strcspn(line, "\n"), line);
+	}
+	free(text);
+}
+
+void it_tls_auth(void)
+{
+	CU_ASSERT_FATAL(hx_model() != NULL);
+	CU_ASSERT_EQUAL_FATAL(make_pki(), 0);
+	hx_broker b;
+	int tls_port = hx_free_port();
+	CU_ASSERT_EQUAL_FATAL(start_tls_broker(&b, tls_port), 0);
+	hx_sub sub;
+	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&sub, b.uri, "#", "it-tls-sub"), 0);
+
+	/* good CA and password: online, and an alert flows */
+	const char *log = hx_path("tls-good.log");
+	char *argv[] = {(char *)hx_iotad(), "run", "-c",
+			(char *)tls_config("tls-good", tls_port, "ca.pem", "good.pw", "iotad/status"),
+			NULL};
+	pid_t pid = hx_spawn(argv, log);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_FATAL(hx_sub_wait(&sub, "iotad/status", "online", 1, 15000));
+	mq *pub = plain_pub(&b, "it-tls-pub");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+	CU_ASSERT_EQUAL(publish_raising(pub, "telemetry/dev-tls"), 0);
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/dev-tls", "\"raised\"", 1, 15000));
+	mq_destroy(pub, 2000);
+	kill(pid, SIGTERM);
+	CU_ASSERT_EQUAL(hx_wait_exit(pid, 20000), 0);
+	char *text = hx_read_file(log, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "connected to ssl://127.0.0.1"));
+	CU_ASSERT_PTR_NULL(strstr(text, TLS_PASSWORD));
+	free(text);
+
+	/* a CA that did not sign the broker's certificate; a wrong password */
+	refused_case("tls-wrong-ca", tls_port, "other-ca.pem", "good.pw", "certificate verify failed",
+		     &sub);
+	refused_case("tls-wrong-pw", tls_port, "ca.pem", "bad.pw", "not authorized", &sub);
+
+	hx_sub_stop(&sub);
+	hx_broker_stop(&b, SIGTERM);
+}

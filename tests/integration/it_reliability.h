@@ -1,0 +1,10 @@
+/* it_reliability.h - integration tests of TLS and authentication, the
+ * detector state file and hot model reload (it_reliability.c). */
+#ifndef IOTAD_IT_RELIABILITY_H
+#define IOTAD_IT_RELIABILITY_H
+
+/* TLS with a test CA and a password file: good credentials connect and
+ * alert; a wrong CA or password is refused with a clear message. */
+void it_tls_auth(void);
+
+#endif
