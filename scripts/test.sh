@@ -6,7 +6,8 @@ scripts/deps.sh --browser
 scripts/build.sh
 # The live page test in headless Chromium must run here, not be skipped.
 export IOTAD_REQUIRE_BROWSER=1
-meson test -C "${IOTAD_BUILD:-build}" --suite unit --suite integration --print-errorlogs "$@"
+meson test -C "${IOTAD_BUILD:-build}" --suite unit --suite integration --suite quality \
+	--print-errorlogs "$@"
 # The same suites under AddressSanitizer + UndefinedBehaviorSanitizer, the
 # iotad processes the integration tests start included (IOTAD_ASAN=0 skips).
 if [ "${IOTAD_ASAN:-1}" != 0 ]; then

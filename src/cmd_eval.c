@@ -15,6 +15,7 @@
 #include "iotad/csv.h"
 #include "iotad/eval.h"
 #include "iotad/plot.h"
+#include "iotad/progress.h"
 #include "iotad/report.h"
 
 static const char eval_usage[] =
@@ -40,7 +41,8 @@ static const char eval_usage[] =
 	"\n"
 	"LAYOUTS\n"
 	"    skab      ';' separator, label 'anomaly', 'changepoint' and 'datetime'\n"
-	"              left out, --train-rows 400\n"
+	"              left out, --train-rows 400; defaults chosen by leave-one-\n"
+	"              folder-out cross-validation: --window 5 --drift-max 4 --m 2\n"
 	"    generic   any separator (--sep), --features or every numeric column\n"
 	"              but --label and --skip; --train-rows N or --train FILE\n"
 	"    sim       CSV of `iotad sim --csv`: series by 'device', label 'label'\n"
@@ -248,6 +250,9 @@ static void eval_layout_defaults(struct eval_args *a)
 	a->o.train.hidden_auto = 1;
 	if (a->layout != LAYOUT_SKAB)
 		return;
+	a->o.train.window = 5;
+	a->o.train.drift_max = 4.0f;
+	a->o.det.alert.m = 2;
 }
 
 /* Returns -1 to go on, else the exit code. */
@@ -603,14 +608,17 @@ static int eval_main(struct eval_args *a)
 		}
 	}
 	size_t done = 0;
+	progress bar; /* on a terminal only */
+	progress_init(&bar, a->quiet ? NULL : stderr, "iotad eval", a->n_files);
 	for (; done < a->n_files; done++) {
-		if (!a->quiet)
-			fprintf(stderr, "iotad eval: %s\n", a->files[done]);
-		if (eval_file_run(a, once, a->files[done], &files[done]))
+		progress_update(&bar, done, a->files[done]);
+		if (eval_file_run(a, once, a->files[done], &files[done]) ||
+		    eval_result_append(&total, &files[done].r)) {
+			progress_end(&bar);
 			goto out;
-		if (eval_result_append(&total, &files[done].r))
-			goto out;
+		}
 	}
+	progress_end(&bar);
 	FILE *f = stdout;
 	if (a->out_path && !(f = fopen(a->out_path, "w"))) {
 		fprintf(stderr, "iotad eval: %s: %s\n", a->out_path, strerror(errno));
