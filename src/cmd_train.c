@@ -3,8 +3,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +11,7 @@
 #include "iotad/cmd.h"
 #include "iotad/csv.h"
 #include "iotad/model.h"
+#include "iotad/progress.h"
 #include "iotad/train.h"
 
 static const char train_usage[] =
@@ -175,9 +174,13 @@ static int train_run(struct train_args *a)
 {
 	char err[512];
 	csv_table t;
+	progress bar; /* on a terminal only; -v prints every epoch instead */
+	progress_init(&bar, a->quiet || a->o.verbose ? NULL : stderr, "iotad train", 0);
+	progress_note(&bar, "reading the CSV file");
 	iotad_err rc = csv_read_grouped(a->csv, a->sep, a->features.n ? a->features.v : NULL,
 					a->features.n, a->skip.v, a->skip.n, a->group, &t, err,
 					sizeof err);
+	progress_end(&bar);
 	if (rc) {
 		fprintf(stderr, "iotad train: %s\n", err);
 		return 1;
@@ -222,8 +225,13 @@ static int train_run(struct train_args *a)
 	m.version = (int)a->mver;
 
 	train_report rep;
+	snprintf(err, sizeof err, "training on %zu rows x %d features, %d epochs", t.n_rows,
+		 t.n_cols, a->o.epochs);
+	progress_init(&bar, a->quiet || a->o.verbose ? NULL : stderr, "iotad train", 0);
+	progress_note(&bar, err);
 	rc = train_model_report(rows ? rows : t.data, t.n_rows, t.n_cols, &a->o, &m, &rep, err,
 				sizeof err);
+	progress_end(&bar);
 	if (rc) {
 		fprintf(stderr, "iotad train: %s: %s\n", a->csv, err);
 		goto out;

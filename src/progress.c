@@ -31,6 +31,24 @@ bool progress_on(const progress *p)
 	return p->out != NULL;
 }
 
+static void progress_draw(progress *p, const char *line, int n)
+{
+	/* pad over the rest of a longer previous line */
+	fprintf(p->out, "\r%s%*s", line, p->width > n ? p->width - n : 0, "");
+	fflush(p->out);
+	p->width = n;
+}
+
+void progress_note(progress *p, const char *note)
+{
+	if (!p->out)
+		return;
+	char line[160];
+	int n = snprintf(line, sizeof line, "%s: %s", p->label, note);
+	if (n >= 0)
+		progress_draw(p, line, n < (int)sizeof line ? n : (int)sizeof line - 1);
+}
+
 void progress_update(progress *p, unsigned long long done, const char *note)
 {
 	if (!p->out)
@@ -52,10 +70,7 @@ void progress_update(progress *p, unsigned long long done, const char *note)
 		return;
 	if (n >= (int)sizeof line)
 		n = (int)sizeof line - 1;
-	/* pad over the rest of a longer previous line */
-	fprintf(p->out, "\r%s%*s", line, p->width > n ? p->width - n : 0, "");
-	fflush(p->out);
-	p->width = n;
+	progress_draw(p, line, n);
 }
 
 void progress_end(progress *p)

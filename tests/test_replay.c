@@ -23,23 +23,25 @@ static void write_csv(const char *text)
 
 static void test_time_forms(void)
 {
-	double t = -1;
 	/* 2020-03-09 10:14:33 UTC = 1583748873 (date -u -d ... +%s) */
-	CU_ASSERT_EQUAL(replay_parse_time("1583748873", &t), 0);
-	CU_ASSERT_EQUAL(t, 1583748873.0);
-	CU_ASSERT_EQUAL(replay_parse_time("1583748873.25", &t), 0);
-	CU_ASSERT_EQUAL(t, 1583748873.25);
-	CU_ASSERT_EQUAL(replay_parse_time("2020-03-09 10:14:33", &t), 0);
-	CU_ASSERT_EQUAL(t, 1583748873.0);
-	CU_ASSERT_EQUAL(replay_parse_time("2020-03-09T10:14:33Z", &t), 0);
-	CU_ASSERT_EQUAL(t, 1583748873.0);
-	CU_ASSERT_EQUAL(replay_parse_time("2020-03-09T11:14:33.5+01:00", &t), 0);
-	CU_ASSERT_EQUAL(t, 1583748873.5);
-	CU_ASSERT_EQUAL(replay_parse_time("1970-01-01 00:00:00", &t), 0);
-	CU_ASSERT_EQUAL(t, 0.0);
-	/* leap day exists in 2020, not in 2019 */
-	CU_ASSERT_EQUAL(replay_parse_time("2020-02-29 00:00:00", &t), 0);
-	CU_ASSERT_EQUAL(t, 1582934400.0);
+	static const struct {
+		const char *text;
+		double want;
+	} cases[] = {
+		{"1583748873", 1583748873.0},
+		{"1583748873.25", 1583748873.25},
+		{"2020-03-09 10:14:33", 1583748873.0},
+		{"2020-03-09T10:14:33Z", 1583748873.0},
+		{"2020-03-09T11:14:33.5+01:00", 1583748873.5},
+		{"1970-01-01 00:00:00", 0.0},
+		/* leap day exists in 2020 (not in 2019: see the rejects) */
+		{"2020-02-29 00:00:00", 1582934400.0},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		double t = -1;
+		CU_ASSERT_EQUAL(replay_parse_time(cases[i].text, &t), 0);
+		CU_ASSERT_EQUAL(t, cases[i].want);
+	}
 }
 
 static void test_time_rejects(void)

@@ -20,6 +20,8 @@ void progress_init(progress *p, FILE *out, const char *label, unsigned long long
 /* Report done items (and an optional short note, may be NULL); redraws at
  * most every 200 ms. Cheap enough to call per item. */
 void progress_update(progress *p, unsigned long long done, const char *note);
+/* Show "label: note" now (a phase of a job whose steps are not counted). */
+void progress_note(progress *p, const char *note);
 /* Erase the line, leaving the terminal as it was; progress is then off. */
 void progress_end(progress *p);
 /* Whether the line is shown at all. */

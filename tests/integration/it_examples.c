@@ -1,9 +1,12 @@
 /* it_examples.c - `iotad sim --replay` against a real mosquitto, and the
  * alert subscribers of examples/ (C and bash) reading a published event. */
+#include <pty.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <CUnit/Basic.h>
 #include <cjson/cJSON.h>
@@ -135,4 +138,66 @@ void it_examples_alert_subscribers(void)
 	char *sh_argv[] = {"bash", script, "127.0.0.1", port, NULL};
 	check_subscriber(&b, sh_argv, "alerts-subscriber.log", event, want);
 	hx_broker_stop(&b, SIGTERM);
+}
+
+/* Run argv on a pseudo-terminal: everything it wrote goes to out. Returns
+ * the exit status, or -1 without a terminal. */
+static int run_on_pty(char *const argv[], char *out, size_t cap)
+{
+	int master;
+	pid_t pid = forkpty(&master, NULL, NULL, NULL);
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	size_t n = 0;
+	ssize_t r;
+	while (n + 1 < cap && (r = read(master, out + n, cap - 1 - n)) > 0)
+		n += (size_t)r;
+	out[n] = '\0';
+	close(master);
+	int st;
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Run argv with output to a file: status 0 and no progress line drawn. */
+static void check_quiet_when_piped(char *const argv[], const char *name, const char *needle)
+{
+	const char *log = hx_path(name);
+	CU_ASSERT_EQUAL(hx_run(argv, log, 120000), 0);
+	char *text = hx_read_file(log, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	CU_ASSERT_PTR_NULL(strchr(text, '\r'));
+	CU_ASSERT_PTR_NULL(strstr(text, needle));
+	free(text);
+}
+
+void it_progress_on_terminal_only(void)
+{
+	const char *csv = hx_path("progress.csv");
+	const char *model = hx_path("progress.json");
+	char *sim[] = {(char *)hx_iotad(), "sim", "--csv", (char *)csv, "--devices", "2",
+		       "--duration", "3000", "--interval", "5", "--warmup", "1000", "--seed", "5",
+		       "--start-ts", "1700000000", "--quiet", NULL};
+	CU_ASSERT_FATAL(hx_run(sim, NULL, 60000) == 0);
+	char *train[] = {(char *)hx_iotad(), "train", "--csv", (char *)csv, "--features",
+			 "temperature,humidity,battery", "--epochs", "2", "-o", (char *)model, NULL};
+	char *eval[] = {(char *)hx_iotad(), "eval", "--layout", "sim", "--train-rows", "200",
+			"--epochs", "2", (char *)csv, NULL};
+	check_quiet_when_piped(train, "train-piped.log", "training on");
+	check_quiet_when_piped(eval, "eval-piped.log", "(0%)");
+
+	static char out[1 << 16];
+	int rc = run_on_pty(train, out, sizeof out);
+	if (rc < 0) {
+		CU_PASS("no pseudo-terminal here");
+		return;
+	}
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\riotad train: training on 1200 rows x 3 features, 2 epochs"));
+	CU_ASSERT_EQUAL(run_on_pty(eval, out, sizeof out), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\riotad eval: 0/1 (0%) "));
 }

@@ -7,5 +7,7 @@
 void it_replay_csv(void);
 /* The alert subscribers of examples/ print one line for a published event. */
 void it_examples_alert_subscribers(void);
+/* train and eval draw progress on a terminal, nothing when piped. */
+void it_progress_on_terminal_only(void);
 
 #endif
