@@ -82,6 +82,8 @@ static const cfg_key keys[] = {
 	{"detector", "stale_after", T_DOUBLE, OFF(stale_after), 0, 31536000},
 	{"service", "max_payload", T_SIZE, OFF(max_payload), 16, 16 << 20},
 	{"service", "queue_size", T_U32, OFF(queue_size), 1, 16 << 20},
+	{"service", "state_file", T_STR, OFF(state_file), 0, CFG_PATH},
+	{"service", "state_interval", T_DOUBLE, OFF(state_interval), 1, 86400},
 	{"service", "log_level", T_LOGLEVEL, OFF(log_level), 0, 0},
 	{"http", "listen", T_STR, OFF(http_listen), 0, CFG_STR},
 	{"http", "max_body", T_SIZE, OFF(http_max_body), 64, 64 << 20},
@@ -138,6 +140,7 @@ void config_defaults(iotad_config *c)
 	c->idle_evict_after = 0;
 	c->max_payload = 4096;
 	c->queue_size = 65536;
+	c->state_interval = 60;
 	c->log_level = LOG_INFO;
 	c->http_max_body = 65536;
 	c->http_page = true;

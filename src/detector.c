@@ -469,3 +469,126 @@ const model *det_model(const det *d)
 {
 	return d ? d->m : NULL;
 }
+
+/* --- export and import -------------------------------------------------- */
+
+thr_kind det_thr_kind(const det *d)
+{
+	return d ? d->cfg.thr.kind : THR_STATIC;
+}
+
+size_t det_thr_floats(const det *d)
+{
+	return d ? thr_state_floats(&d->cfg.thr) : 0;
+}
+
+size_t det_state_floats(const det *d)
+{
+	return d ? d->win_floats + det_thr_floats(d) : 0;
+}
+
+iotad_err det_foreach(const det *d, float *buf, det_state_cb cb, void *ud)
+{
+	det_device_state st;
+	size_t nthr;
+
+	if (!d || !buf || !cb)
+		return IOTAD_ERR_INVAL;
+	nthr = det_thr_floats(d);
+	for (uint32_t i = d->lru_tail; i != DET_NIL; i = d->lru_prev[i]) {
+		const det_device *dev = d->slots[i];
+		memset(&st, 0, sizeof st);
+		memcpy(st.id, dev->id, sizeof st.id);
+		st.since_score = dev->since_score;
+		st.ring_count = dev->win.count;
+		st.thr = dev->thr;
+		st.thr.buf = NULL;
+		st.alert = dev->alert;
+		st.last_ts = dev->last_ts;
+		st.last_seen = dev->last_seen;
+		st.seq = dev->seq;
+		memset(buf, 0, d->win_floats * sizeof *buf);
+		ring_copy(&dev->win, buf);
+		if (nthr)
+			memcpy(buf + d->win_floats, dev->storage + d->win_floats, nthr * sizeof *buf);
+		iotad_err err = cb(ud, &st, buf);
+		if (err != IOTAD_OK)
+			return err;
+	}
+	return IOTAD_OK;
+}
+
+static bool det_all_finite(const float *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(v[i]))
+			return false;
+	return true;
+}
+
+/* A threshold state that thr_update can continue from: finite values and
+ * ring indices inside this configuration's history. */
+static bool det_thr_state_ok(const det *d, const thr_state *t, const float *hist)
+{
+	const thr_params *p = &d->cfg.thr;
+	uint32_t peaks = (p->kind == THR_SPOT || p->kind == THR_DSPOT) ? (uint32_t)p->peaks : 0;
+	uint32_t depth = p->kind == THR_DSPOT ? (uint32_t)p->depth : 0;
+	float f[] = {t->value, t->level, t->var, t->gamma, t->sigma, t->zq};
+
+	if (!det_all_finite(f, sizeof f / sizeof f[0]) || !isfinite(t->drift_sum) ||
+	    !(t->sigma >= 0.0f) || !(t->var >= 0.0f))
+		return false;
+	if (t->n_ring > peaks || (peaks ? t->ring_next >= peaks : t->ring_next != 0))
+		return false;
+	if (depth ? t->drift_next >= depth : t->drift_next != 0)
+		return false;
+	return det_all_finite(hist, det_thr_floats(d));
+}
+
+iotad_err det_import(det *d, const det_device_state *st, const float *floats, bool with_thr)
+{
+	size_t len;
+	uint32_t h, slot;
+	iotad_err err;
+
+	if (!d || !st || !floats)
+		return IOTAD_ERR_INVAL;
+	len = strnlen(st->id, DET_DEVICE_ID_MAX);
+	if (len == 0 || len >= DET_DEVICE_ID_MAX || st->ring_count > d->window ||
+	    st->alert.status > ALERT_STALE || st->alert.seen > ALERT_MAX_N ||
+	    !isfinite(st->last_ts) || !isfinite(st->last_seen) ||
+	    !det_all_finite(floats, d->win_floats))
+		return IOTAD_ERR_INVAL;
+	if (with_thr && !det_thr_state_ok(d, &st->thr, floats + d->win_floats))
+		return IOTAD_ERR_INVAL;
+	for (size_t i = 0; i < (size_t)st->ring_count * d->features; i++)
+		if (floats[i] < NORM_CLAMP_LO || floats[i] > NORM_CLAMP_HI)
+			return IOTAD_ERR_INVAL;
+
+	h = det_hash(st->id, len);
+	slot = det_find(d, st->id, len, h);
+	if (slot != DET_NIL) {
+		det_lru_touch(d, slot);
+		det_device_reset(d, d->slots[slot], st->id, len, h);
+	} else {
+		err = det_add(d, st->id, len, h, &slot);
+		if (err != IOTAD_OK)
+			return err;
+	}
+	det_device *dev = d->slots[slot];
+	for (uint32_t r = 0; r < st->ring_count; r++)
+		ring_push(&dev->win, floats + (size_t)r * d->features);
+	dev->since_score = st->since_score;
+	if (with_thr) {
+		float *buf = dev->thr.buf;
+		dev->thr = st->thr;
+		dev->thr.buf = buf;
+		if (det_thr_floats(d))
+			memcpy(buf, floats + d->win_floats, det_thr_floats(d) * sizeof *buf);
+	}
+	dev->alert = st->alert;
+	dev->last_ts = st->last_ts;
+	dev->last_seen = st->last_seen;
+	dev->seq = st->seq;
+	return IOTAD_OK;
+}

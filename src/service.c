@@ -15,6 +15,7 @@
 #include "iotad/http.h"
 #include "iotad/log.h"
 #include "iotad/mqtt.h"
+#include "iotad/state.h"
 
 #define SVC_BATCH 256
 #define SVC_TOPIC_MAX 512
@@ -41,11 +42,13 @@ typedef struct svc_queue {
 struct svc {
 	const iotad_config *cfg;
 	const model *m;
+	det_config dc;       /* the detector's configuration, to rebuild it */
 	det *det;
 	mq *mq;
 	svc_queue q;
 	float *values;       /* one sample, n_features */
 	_Atomic uint64_t received, scored, publish_failed, refused_full, idle_evictions, evictions;
+	_Atomic uint64_t state_rejected, state_save_failed;
 	_Atomic uint64_t rejected[REJ__COUNT];
 	_Atomic uint64_t events[4];
 	_Atomic uint64_t devices;  /* det_device_count, mirrored for other threads */
@@ -331,14 +334,63 @@ static void log_stats(svc *s, const char *when)
 						(unsigned long long)c.rejected[r]);
 	LOG_INFO("stats (%s): received=%llu scored=%llu devices=%zu evictions=%llu "
 		 "idle_evictions=%llu raised=%llu cleared=%llu "
-		 "stale=%llu publish_failed=%llu refused_full=%llu rejected:%s",
+		 "stale=%llu publish_failed=%llu refused_full=%llu state_rejected=%llu "
+		 "state_save_failed=%llu rejected:%s",
 		 when, (unsigned long long)c.received, (unsigned long long)c.scored,
 		 det_device_count(s->det), (unsigned long long)c.evictions,
 		 (unsigned long long)c.idle_evictions, (unsigned long long)c.events[ALERT_EV_RAISED],
 		 (unsigned long long)c.events[ALERT_EV_CLEARED],
 		 (unsigned long long)c.events[ALERT_EV_STALE],
 		 (unsigned long long)c.publish_failed, (unsigned long long)c.refused_full,
+		 (unsigned long long)c.state_rejected, (unsigned long long)c.state_save_failed,
 		 off ? rej : " none");
+}
+
+/* --- state file ---------------------------------------------------------- */
+
+/* Restore the devices from service.state_file. A file for another model or
+ * threshold is ignored; a damaged one is reported and the service starts
+ * with no devices. Either is counted in state_rejected. */
+static iotad_err restore_state(svc *s)
+{
+	const char *path = s->cfg->state_file;
+	char err[600];
+	size_t n = 0;
+	iotad_err e = state_load(s->det, path, &n, err, sizeof err);
+	switch (e) {
+	case IOTAD_OK:
+		LOG_INFO("state: restored %zu devices from %s", n, path);
+		break;
+	case IOTAD_ERR_NOTFOUND:
+		LOG_INFO("state: %s does not exist yet; starting with no devices", path);
+		break;
+	case IOTAD_ERR_NOMEM:
+		return e;
+	case IOTAD_ERR_MODEL:
+		COUNT(s->state_rejected);
+		LOG_WARN("state: ignoring %s; starting with no devices", err);
+		break;
+	default:
+		COUNT(s->state_rejected);
+		LOG_ERR("state: cannot use %s; starting with no devices", err);
+		det_destroy(s->det);
+		s->det = NULL;
+		return det_create(s->m, &s->dc, &s->det);
+	}
+	atomic_store(&s->devices, det_device_count(s->det));
+	return IOTAD_OK;
+}
+
+static void save_state(svc *s, const char *when)
+{
+	char err[600];
+	size_t n = 0;
+	if (state_save(s->det, s->cfg->state_file, &n, err, sizeof err) != IOTAD_OK) {
+		COUNT(s->state_save_failed);
+		LOG_RATELIMITED(LOG_ERROR, "state: cannot save (%s): %s", when, err);
+		return;
+	}
+	LOG_DBG("state: saved %zu devices to %s (%s)", n, s->cfg->state_file, when);
 }
 
 /* --- lifecycle ----------------------------------------------------------- */
@@ -367,10 +419,13 @@ iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out)
 	dc.thr.peaks = cfg->threshold_peaks;
 	dc.thr.depth = cfg->threshold_depth;
 	dc.stale_after = cfg->stale_after;
+	s->dc = dc;
 	iotad_err err = IOTAD_ERR_NOMEM;
 	s->values = calloc((size_t)m->n_features, sizeof *s->values);
 	if (!s->values || (err = queue_init(&s->q, cfg->queue_size)) != IOTAD_OK ||
 	    (err = det_create(m, &dc, &s->det)) != IOTAD_OK)
+		goto fail;
+	if (cfg->state_file[0] && (err = restore_state(s)) != IOTAD_OK)
 		goto fail;
 	mq_opts mo = {
 		.uri = cfg->broker_uri,
@@ -424,6 +479,7 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 
 	svc_msg *batch[SVC_BATCH];
 	double next_sweep = mono_now() + 1.0, next_stats = mono_now() + SVC_STATS_EVERY;
+	double next_save = mono_now() + c->state_interval;
 	while (!*stop) {
 		uint32_t n = queue_take(&s->q, batch, SVC_BATCH, 200);
 		for (uint32_t i = 0; i < n; i++) {
@@ -444,6 +500,10 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 			log_stats(s, "periodic");
 			next_stats = now + SVC_STATS_EVERY;
 		}
+		if (c->state_file[0] && now >= next_save) {
+			save_state(s, "periodic");
+			next_save = mono_now() + c->state_interval;
+		}
 	}
 
 	/* Orderly shutdown: refuse new input, score what was accepted, then say
@@ -458,6 +518,8 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 			handle(s, batch[i]);
 			free(batch[i]);
 		}
+	if (c->state_file[0])
+		save_state(s, "shutdown");
 	if (c->status_topic[0])
 		mq_publish(s->mq, c->status_topic, "offline", 7, 1, true, 2000);
 	log_stats(s, "final");
@@ -472,6 +534,8 @@ void svc_get_counters(svc *s, svc_counters *out)
 	out->refused_full = atomic_load(&s->refused_full);
 	out->idle_evictions = atomic_load(&s->idle_evictions);
 	out->evictions = atomic_load(&s->evictions);
+	out->state_rejected = atomic_load(&s->state_rejected);
+	out->state_save_failed = atomic_load(&s->state_save_failed);
 	for (int i = 0; i < REJ__COUNT; i++)
 		out->rejected[i] = atomic_load(&s->rejected[i]);
 	for (int i = 0; i < 4; i++)

@@ -24,6 +24,7 @@ void init_http_tests(void);
 void init_replay_tests(void);
 void init_progress_tests(void);
 void init_torchrt_tests(void);
+void init_state_tests(void);
 
 /* Directory holding test fixtures (set by the runner from argv or env). */
 extern const char *test_fixture_dir;

@@ -55,6 +55,8 @@ static void assert_same(const iotad_config *a, const iotad_config *b)
 	CU_ASSERT_EQUAL(a->idle_evict_after, b->idle_evict_after);
 	CU_ASSERT_EQUAL(a->max_payload, b->max_payload);
 	CU_ASSERT_EQUAL(a->queue_size, b->queue_size);
+	CU_ASSERT_STRING_EQUAL(a->state_file, b->state_file);
+	CU_ASSERT_EQUAL(a->state_interval, b->state_interval);
 	CU_ASSERT_EQUAL(a->log_level, b->log_level);
 	CU_ASSERT_STRING_EQUAL(a->http_listen, b->http_listen);
 	CU_ASSERT_EQUAL(a->http_max_body, b->http_max_body);
@@ -88,6 +90,8 @@ static void test_defaults(void)
 	CU_ASSERT_EQUAL(d.idle_evict_after, 0.0);
 	CU_ASSERT_EQUAL(d.max_payload, 4096);
 	CU_ASSERT_EQUAL(d.queue_size, 65536);
+	CU_ASSERT_STRING_EQUAL(d.state_file, "");
+	CU_ASSERT_EQUAL(d.state_interval, 60.0);
 	CU_ASSERT_EQUAL(d.log_level, LOG_INFO);
 	CU_ASSERT_FALSE(d.clean_session);
 	for (size_t i = 0; i < sizeof empties / sizeof empties[0]; i++) {
@@ -137,6 +141,8 @@ static const char full_yaml[] =
 	"service:\n"
 	"  max_payload: 8192\n"
 	"  queue_size: 1000\n"
+	"  state_file: /var/lib/iotad/state.bin\n"
+	"  state_interval: 15.5\n"
 	"  log_level: debug\n";
 
 static void test_full_file(void)
@@ -180,6 +186,8 @@ static void test_full_file(void)
 	CU_ASSERT_EQUAL(c.stale_after, 90.5);
 	CU_ASSERT_EQUAL(c.max_payload, 8192);
 	CU_ASSERT_EQUAL(c.queue_size, 1000);
+	CU_ASSERT_STRING_EQUAL(c.state_file, "/var/lib/iotad/state.bin");
+	CU_ASSERT_EQUAL(c.state_interval, 15.5);
 	CU_ASSERT_EQUAL(c.log_level, LOG_DEBUG);
 }
 

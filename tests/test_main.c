@@ -24,6 +24,7 @@ static const struct {
 	{"service", init_service_tests},     {"http", init_http_tests},
 	{"replay", init_replay_tests},       {"progress", init_progress_tests},
 	{"torchrt", init_torchrt_tests},
+	{"state", init_state_tests},
 };
 
 int main(int argc, char **argv)

@@ -54,6 +54,8 @@ typedef struct iotad_config {
 	/* service: */
 	size_t max_payload;           /* bytes (4096) */
 	uint32_t queue_size;          /* messages buffered between MQTT and scorer (65536) */
+	char state_file[CFG_PATH];    /* detector state kept across restarts; empty: off ("") */
+	double state_interval;        /* seconds between periodic state saves, 1..86400 (60) */
 	int log_level;                /* LOG_INFO */
 	/* http: */
 	char http_listen[CFG_STR];    /* IP:PORT or [IPv6]:PORT; empty: no HTTP server ("") */

@@ -84,4 +84,36 @@ uint64_t det_evictions(const det *d);
 size_t det_bytes_per_device(const det *d);
 const model *det_model(const det *d);
 
+/* One device's state without pointers: what the state file and a model
+ * reload carry over. Its floats (det_state_floats) are the window,
+ * window * features normalized values oldest first (ring_count rows used,
+ * the rest zero), then the threshold's history (det_thr_floats). */
+typedef struct det_device_state {
+	char id[DET_DEVICE_ID_MAX];
+	uint32_t since_score;   /* samples since the last scored window */
+	uint32_t ring_count;    /* samples in the window (<= window) */
+	thr_state thr;          /* buf unused */
+	alert_state alert;
+	double last_ts;         /* device time of the last sample */
+	double last_seen;       /* caller's clock at the last sample */
+	uint64_t seq;           /* events emitted so far */
+} det_device_state;
+
+/* Threshold kind and floats of its per-device history at this configuration. */
+thr_kind det_thr_kind(const det *d);
+size_t det_thr_floats(const det *d);
+/* Floats of one exported device: window * features + det_thr_floats. */
+size_t det_state_floats(const det *d);
+typedef iotad_err (*det_state_cb)(void *ud, const det_device_state *st, const float *floats);
+/* Call cb for every device, least recently seen first (so importing in that
+ * order keeps the recency order). buf holds det_state_floats floats. Stops
+ * at and returns the first error cb returns. Owner thread only. */
+iotad_err det_foreach(const det *d, float *buf, det_state_cb cb, void *ud);
+/* Add a device (or overwrite one of the same id) from exported state; it
+ * becomes the most recently seen. with_thr false starts its threshold
+ * afresh (e.g. the scores of another model). IOTAD_ERR_INVAL if the state
+ * is inconsistent with this detector (bad id, counts, non-finite values);
+ * IOTAD_ERR_FULL as det_push. Owner thread only. */
+iotad_err det_import(det *d, const det_device_state *st, const float *floats, bool with_thr);
+
 #endif

@@ -29,6 +29,8 @@ typedef struct svc_counters {
 	uint64_t refused_full;          /* offers refused because the queue was full */
 	uint64_t evictions;             /* devices replaced by a new one in a full table (LRU) */
 	uint64_t idle_evictions;        /* devices forgotten after detector.idle_evict_after */
+	uint64_t state_rejected;        /* state files ignored (other model) or unusable (damaged) */
+	uint64_t state_save_failed;     /* state saves that failed */
 } svc_counters;
 
 /* Build the service from a validated config and a loaded model (borrowed;

@@ -104,18 +104,26 @@ static const char *tls_config(const char *name, int tls_port, const char *ca, co
 	return hx_write_file(path, text) == 0 ? path : NULL;
 }
 
-/* 30 normal then 30 hot samples on topic at QoS 1. 0 on success. */
-static int publish_raising(mq *pub, const char *topic)
+/* Samples [from, to) of a series on topic at QoS 1: normal before hot_from,
+ * hot (60 degrees) in [hot_from, hot_to), normal after. 0 on success. */
+static int publish_series(mq *pub, const char *topic, int from, int to, int hot_from, int hot_to)
 {
 	char msg[160];
-	for (int i = 0; i < 60; i++) {
+	for (int i = from; i < to; i++) {
+		bool hot = i >= hot_from && i < hot_to;
 		int n = snprintf(msg, sizeof msg,
 				 "{\"ts\":%d,\"temperature\":%.2f,\"humidity\":48.0,\"battery\":97.0}",
-				 1700000000 + i, i < 30 ? 21.0 + 0.01 * (i % 3) : 60.0);
+				 1700000000 + i, hot ? 60.0 : 21.0 + 0.01 * (i % 3));
 		if (mq_publish(pub, topic, msg, (size_t)n, 1, false, 10000) != IOTAD_OK)
 			return -1;
 	}
 	return 0;
+}
+
+/* 30 normal then 30 hot samples on topic at QoS 1. 0 on success. */
+static int publish_raising(mq *pub, const char *topic)
+{
+	return publish_series(pub, topic, 0, 60, 30, 60);
 }
 
 static mq *plain_pub(const hx_broker *b, const char *client_id)
@@ -199,6 +207,96 @@ void it_tls_auth(void)
 		     &sub);
 	refused_case("tls-wrong-pw", tls_port, "ca.pem", "bad.pw", "not authorized", &sub);
 
+	hx_sub_stop(&sub);
+	hx_broker_stop(&b, SIGTERM);
+}
+
+/* ---- the detector state survives a restart ------------------------------ */
+
+static pid_t start_iotad(const char *config, const char *log, hx_sub *sub, size_t online)
+{
+	char *argv[] = {(char *)hx_iotad(), "run", "-c", (char *)config, NULL};
+	pid_t pid = hx_spawn(argv, log);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_FATAL(hx_sub_wait(sub, "iotad/status", "online", online, 15000));
+	return pid;
+}
+
+/* Wait until no new message has arrived on prefix for quiet_ms. */
+static void settle(hx_sub *s, const char *prefix, int quiet_ms, int max_ms)
+{
+	size_t last = hx_sub_count(s, prefix, NULL);
+	for (int waited = 0, still = 0; waited < max_ms && still < quiet_ms; waited += 100) {
+		usleep(100000);
+		size_t now = hx_sub_count(s, prefix, NULL);
+		still = now == last ? still + 100 : 0;
+		last = now;
+	}
+}
+
+void it_state_restart(void)
+{
+	hx_broker b;
+	CU_ASSERT_FATAL(hx_model() != NULL);
+	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, 0, false), 0);
+	hx_sub sub;
+	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&sub, b.uri, "#", "it-st-sub"), 0);
+	const char *config = hx_config(&b, "st.yaml", "iotad-st", NULL);
+	const char *state = hx_path("state.bin");
+	char extra[1200];
+	char *text = hx_read_file(config, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	snprintf(extra, sizeof extra, "%s  state_file: %s\n  state_interval: 1\n", text, state);
+	free(text);
+	CU_ASSERT_EQUAL_FATAL(hx_write_file(config, extra), 0);
+	mq *pub = plain_pub(&b, "it-st-pub");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+
+	/* raise an alert, stop in order */
+	const char *log1 = hx_path("st-1.log");
+	pid_t pid = start_iotad(config, log1, &sub, 1);
+	CU_ASSERT_EQUAL(publish_series(pub, "telemetry/dev-st", 0, 60, 30, 60), 0);
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/dev-st", "\"raised\"", 1, 15000));
+	CU_ASSERT_EQUAL(kill(pid, SIGTERM), 0);
+	CU_ASSERT_EQUAL(hx_wait_exit(pid, 20000), 0);
+	CU_ASSERT_EQUAL(access(state, R_OK), 0);
+
+	/* restart on the same file: the anomaly goes on without a second raise */
+	const char *log2 = hx_path("st-2.log");
+	pid = start_iotad(config, log2, &sub, 2);
+	CU_ASSERT_TRUE(hx_wait_log(log2, "state: restored 1 devices", 5000));
+	CU_ASSERT_EQUAL(publish_series(pub, "telemetry/dev-st", 60, 90, 60, 90), 0);
+	/* then normal data clears it, with the next sequence number */
+	CU_ASSERT_EQUAL(publish_series(pub, "telemetry/dev-st", 90, 140, 0, 0), 0);
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/dev-st", "\"cleared\"", 1, 15000));
+	settle(&sub, "alerts/", 1000, 5000);
+	CU_ASSERT_EQUAL(hx_sub_count(&sub, "alerts/dev-st", "\"raised\""), 1);
+	CU_ASSERT_EQUAL(hx_sub_count(&sub, "alerts/dev-st", "\"cleared\""), 1);
+	CU_ASSERT_EQUAL(hx_sub_count(&sub, "alerts/dev-st", "\"seq\":2}"), 1);
+	CU_ASSERT_EQUAL(kill(pid, SIGTERM), 0);
+	CU_ASSERT_EQUAL(hx_wait_exit(pid, 20000), 0);
+
+	/* a damaged file: a clear error, no devices, still running */
+	FILE *f = fopen(state, "r+b");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fseek(f, 120, SEEK_SET);
+	fputc('#', f);
+	fclose(f);
+	const char *log3 = hx_path("st-3.log");
+	pid = start_iotad(config, log3, &sub, 3);
+	CU_ASSERT_TRUE(hx_wait_log(log3, "CRC mismatch", 5000));
+	CU_ASSERT_EQUAL(kill(pid, SIGTERM), 0);
+	CU_ASSERT_EQUAL(hx_wait_exit(pid, 20000), 0);
+	text = hx_read_file(log3, NULL);
+	CU_ASSERT_PTR_NOT_NULL(text && strstr(text, "state_rejected=1 "));
+	if (text) {
+		const char *line = strstr(text, "state: cannot use");
+		if (line)
+			printf("\n    %.*s", (int)strcspn(line, "\n"), line);
+	}
+	free(text);
+
+	mq_destroy(pub, 2000);
 	hx_sub_stop(&sub);
 	hx_broker_stop(&b, SIGTERM);
 }

@@ -6,5 +6,8 @@
 /* TLS with a test CA and a password file: good credentials connect and
  * alert; a wrong CA or password is refused with a clear message. */
 void it_tls_auth(void);
+/* An open alert survives an orderly restart through the state file: no
+ * second raise, cleared with the next seq; a damaged file is refused. */
+void it_state_restart(void);
 
 #endif

@@ -920,6 +920,8 @@ int main(int argc, char **argv)
 		{"replay", "sim --replay: every CSV row arrives as JSON", it_replay_csv},
 		{"examples", "the example subscribers print a published alert",
 		 it_examples_alert_subscribers},
+		{"examples", "train and eval: progress on a terminal, none when piped",
+		 it_progress_on_terminal_only},
 		{"tls", "TLS and passwords: good connects, wrong CA or password refused",
 		 it_tls_auth},
 	};

@@ -1,0 +1,37 @@
+/* state.h - the detector's per-device state in a file, so a restart
+ * neither forgets nor re-raises open alerts.
+ *
+ * Format (little endian): a header (magic "IOTADST1", format version,
+ * model id and version, window, features, threshold kind and history
+ * floats, device count), one fixed-size record per device (id, counters,
+ * alert and threshold state, window then threshold history as floats),
+ * then the CRC-32 of everything before it. Written atomically: temporary
+ * file, fsync, rename, fsync of the directory. */
+#ifndef IOTAD_STATE_H
+#define IOTAD_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "iotad/detector.h"
+#include "iotad/error.h"
+
+#define STATE_FORMAT_VERSION 1
+
+/* Write every device of d to path atomically. On IOTAD_ERR_IO err says
+ * which step failed and why. Owner thread of d. */
+iotad_err state_save(const det *d, const char *path, size_t *saved, char *err, size_t errlen);
+/* Load a state file into d (which should be empty). IOTAD_ERR_NOTFOUND:
+ * no file (a first start). IOTAD_ERR_MODEL: written for another model,
+ * shape or threshold configuration, or another format version (ignore it).
+ * IOTAD_ERR_PARSE: truncated or corrupted (bad magic, size or CRC, or an
+ * inconsistent record); d may then hold part of the devices, so the caller
+ * starts again from an empty detector. loaded receives the device count. */
+iotad_err state_load(det *d, const char *path, size_t *loaded, char *err, size_t errlen);
+/* Same from a buffer of len bytes. */
+iotad_err state_load_buffer(det *d, const void *buf, size_t len, size_t *loaded, char *err,
+			    size_t errlen);
+/* CRC-32 (IEEE 802.3, as zlib's crc32) of len bytes, continuing from crc (0 to start). */
+uint32_t state_crc32(uint32_t crc, const void *buf, size_t len);
+
+#endif

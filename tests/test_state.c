@@ -1,0 +1,336 @@
+/* test_state.c - unit tests of the detector state file: a detector saved
+ * and loaded mid-stream continues exactly as the uninterrupted one; every
+ * truncation and every single-byte corruption is refused; a file of
+ * another model, shape or threshold is refused as a mismatch. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "iotad/detector.h"
+#include "iotad/state.h"
+#include "test.h"
+#include "test_rng.h"
+
+#define SW 5
+#define SF 2
+#define SCALIB 1000
+
+/* A window-5, 2-feature model with seeded random weights and a sorted
+ * calibration set, enough for DSPOT to fit its tail. */
+static void build_model(model *m, const char *id, int version, int window)
+{
+	int sizes[3] = {window * SF, 3, window * SF};
+	nn_act act[2] = {NN_RELU, NN_SIGMOID};
+
+	memset(m, 0, sizeof *m);
+	snprintf(m->id, sizeof m->id, "%s", id);
+	m->version = version;
+	m->n_features = SF;
+	strcpy(m->features[0], "a");
+	strcpy(m->features[1], "b");
+	m->window = window;
+	m->stride = 1;
+	m->norm = NORM_MINMAX;
+	for (int f = 0; f < SF; f++) {
+		m->norm_a[f] = 0.0f;
+		m->norm_b[f] = 1.0f;
+	}
+	CU_ASSERT_EQUAL_FATAL(nn_init(&m->net, 2, sizes, act), IOTAD_OK);
+	nn_init_weights(&m->net, 7);
+	m->calib = malloc(SCALIB * sizeof *m->calib);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m->calib);
+	m->n_calib = SCALIB;
+	for (int i = 0; i < SCALIB; i++) /* sorted, with a long upper tail */
+		m->calib[i] = 0.01f + 0.02f * (float)i / SCALIB + (i > 900 ? 0.0004f * (i - 900) : 0.0f);
+	m->threshold = m->calib[SCALIB - 5];
+	m->percentile = 99.0f;
+}
+
+static det *make(const model *m, thr_kind kind, uint32_t max_devices)
+{
+	det_config cfg;
+	det *d = NULL;
+
+	det_config_default(&cfg);
+	cfg.max_devices = max_devices;
+	thr_params_default(&cfg.thr, kind, 0.0f, 0.0f);
+	cfg.thr.peaks = 16;
+	cfg.thr.depth = 8;
+	CU_ASSERT_EQUAL_FATAL(det_create(m, &cfg, &d), IOTAD_OK);
+	return d;
+}
+
+/* Sample t of device i: noise around a per-device level, with a burst of
+ * out-of-range values on device 1 that raises an alert. */
+static void sample(uint64_t *r, int i, int t, float *raw)
+{
+	double burst = (i == 1 && t >= 60 && t < 75) ? 0.9 : 0.0;
+	raw[0] = (float)(0.3 + 0.05 * i + 0.02 * rng_normal(r) + burst);
+	raw[1] = (float)(0.6 - 0.03 * i + 0.02 * rng_normal(r) - burst);
+}
+
+static void feed(det *d, uint64_t *r, int t0, int t1, det_result *out)
+{
+	char id[16];
+	float raw[SF];
+	for (int t = t0; t < t1; t++)
+		for (int i = 0; i < 4; i++) {
+			snprintf(id, sizeof id, "dev-%d", i);
+			sample(r, i, t, raw);
+			det_result *res = out ? &out[(t - t0) * 4 + i] : NULL;
+			CU_ASSERT_EQUAL(det_push(d, id, 1000.0 + t, raw, res), IOTAD_OK);
+		}
+}
+
+static const char *tmp_path(void)
+{
+	static char path[64];
+	snprintf(path, sizeof path, "/tmp/iotad-state-%d.bin", (int)getpid());
+	return path;
+}
+
+static unsigned char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fseek(f, 0, SEEK_END);
+	*len = (size_t)ftell(f);
+	rewind(f);
+	unsigned char *buf = malloc(*len);
+	CU_ASSERT_EQUAL_FATAL(fread(buf, 1, *len, f), *len);
+	fclose(f);
+	return buf;
+}
+
+static void test_crc32(void)
+{
+	/* the standard check value of CRC-32/ISO-HDLC */
+	CU_ASSERT_EQUAL(state_crc32(0, "123456789", 9), 0xCBF43926u);
+	CU_ASSERT_EQUAL(state_crc32(state_crc32(0, "1234", 4), "56789", 5), 0xCBF43926u);
+	CU_ASSERT_EQUAL(state_crc32(0, "", 0), 0u);
+}
+
+/* Save mid-stream (an alert open), load into a fresh detector, continue
+ * both with the same samples: every result is identical. */
+static void round_trip(thr_kind kind)
+{
+	model m;
+	build_model(&m, "st-model", 3, SW);
+	det *a = make(&m, kind, 100);
+	uint64_t r1, r2;
+	r1 = 42;
+	det_result mid[4];
+	feed(a, &r1, 0, 66, NULL);
+	feed(a, &r1, 66, 67, mid);
+	size_t saved = 0;
+	char err[512];
+	CU_ASSERT_EQUAL_FATAL(state_save(a, tmp_path(), &saved, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL(saved, 4);
+	CU_ASSERT_EQUAL(access(tmp_path(), F_OK), 0);
+
+	/* size: header + 4 fixed-size records + CRC */
+	size_t len;
+	unsigned char *buf = slurp(tmp_path(), &len);
+	size_t rec = 128 + 4 + 4 + 8 + 8 + 8 + 8 + 46 + 4 * det_state_floats(a);
+	CU_ASSERT_EQUAL(len, 100 + 4 * rec + 4);
+	free(buf);
+
+	det *b = make(&m, kind, 100);
+	size_t loaded = 0;
+	CU_ASSERT_EQUAL_FATAL(state_load(b, tmp_path(), &loaded, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL(loaded, 4);
+	CU_ASSERT_EQUAL(det_device_count(b), 4);
+
+	r2 = r1;
+	enum { N = 60 };
+	det_result *ra = calloc(N * 4, sizeof *ra), *rb = calloc(N * 4, sizeof *rb);
+	feed(a, &r1, 67, 67 + N, ra);
+	feed(b, &r2, 67, 67 + N, rb);
+	int events = 0, diffs = 0;
+	for (int i = 0; i < N * 4; i++) {
+		diffs += ra[i].scored != rb[i].scored || ra[i].score != rb[i].score ||
+			 ra[i].threshold != rb[i].threshold || ra[i].event != rb[i].event ||
+			 ra[i].seq != rb[i].seq || ra[i].anomalous != rb[i].anomalous;
+		events += ra[i].event != ALERT_EV_NONE;
+	}
+	CU_ASSERT_EQUAL(diffs, 0);
+	/* the burst on dev-1 was raised before the save and clears after it */
+	CU_ASSERT_TRUE(events >= 1);
+	int cleared = 0;
+	for (int i = 0; i < N * 4; i++)
+		if (ra[i].event == ALERT_EV_CLEARED) {
+			cleared++;
+			CU_ASSERT_EQUAL(i % 4, 1);
+			CU_ASSERT_EQUAL(rb[i].seq, 2); /* raised was 1, before the save */
+		}
+	CU_ASSERT_EQUAL(cleared, 1);
+	free(ra);
+	free(rb);
+	det_destroy(a);
+	det_destroy(b);
+	model_free(&m);
+	unlink(tmp_path());
+}
+
+static void test_round_trip_dspot(void)
+{
+	round_trip(THR_DSPOT);
+}
+
+static void test_round_trip_adaptive(void)
+{
+	round_trip(THR_ADAPTIVE);
+}
+
+/* A saved state of 2 devices of model (id, version), window SW, dspot. */
+static unsigned char *saved_state(size_t *len)
+{
+	model m;
+	build_model(&m, "st-model", 3, SW);
+	det *a = make(&m, THR_DSPOT, 100);
+	uint64_t r;
+	r = 9;
+	float raw[SF];
+	for (int t = 0; t < 20; t++) {
+		sample(&r, 0, t, raw);
+		det_push(a, "x", t, raw, NULL);
+		det_push(a, "y", t, raw, NULL);
+	}
+	char err[256];
+	CU_ASSERT_EQUAL_FATAL(state_save(a, tmp_path(), NULL, err, sizeof err), IOTAD_OK);
+	unsigned char *buf = slurp(tmp_path(), len);
+	unlink(tmp_path());
+	det_destroy(a);
+	model_free(&m);
+	return buf;
+}
+
+static void test_truncated_and_corrupted(void)
+{
+	size_t len;
+	unsigned char *buf = saved_state(&len);
+	model m;
+	build_model(&m, "st-model", 3, SW);
+	char err[512];
+	size_t loaded = 1;
+
+	det *d = make(&m, THR_DSPOT, 100);
+	CU_ASSERT_EQUAL(state_load_buffer(d, buf, len, &loaded, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL(loaded, 2);
+	det_destroy(d);
+
+	int bad = 0;
+	for (size_t n = 0; n < len; n++) {
+		d = make(&m, THR_DSPOT, 100);
+		bad += state_load_buffer(d, buf, n, &loaded, err, sizeof err) == IOTAD_ERR_PARSE &&
+		       loaded == 0 && det_device_count(d) == 0;
+		det_destroy(d);
+	}
+	CU_ASSERT_EQUAL(bad, (int)len);
+	bad = 0;
+	for (size_t i = 0; i < len; i++) {
+		buf[i] ^= 0x5a;
+		d = make(&m, THR_DSPOT, 100);
+		bad += state_load_buffer(d, buf, len, &loaded, err, sizeof err) == IOTAD_ERR_PARSE &&
+		       det_device_count(d) == 0;
+		det_destroy(d);
+		buf[i] ^= 0x5a;
+	}
+	CU_ASSERT_EQUAL(bad, (int)len);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "CRC mismatch"));
+
+	/* a record inconsistent with the detector behind a valid CRC:
+	 * ring_count (after the 128-byte id and since_score) beyond the window */
+	unsigned char *p = buf + 100 + 128 + 4;
+	p[0] = SW + 1;
+	uint32_t crc = state_crc32(0, buf, len - 4);
+	for (int i = 0; i < 4; i++)
+		buf[len - 4 + i] = (unsigned char)(crc >> (8 * i));
+	d = make(&m, THR_DSPOT, 100);
+	CU_ASSERT_EQUAL(state_load_buffer(d, buf, len, &loaded, err, sizeof err), IOTAD_ERR_PARSE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "device record 0 is inconsistent"));
+	det_destroy(d);
+
+	d = make(&m, THR_DSPOT, 100);
+	CU_ASSERT_EQUAL(state_load(d, "/nonexistent/state.bin", &loaded, err, sizeof err),
+			IOTAD_ERR_NOTFOUND);
+	det_destroy(d);
+	free(buf);
+	model_free(&m);
+}
+
+static void test_mismatch(void)
+{
+	size_t len;
+	unsigned char *buf = saved_state(&len);
+	char err[512];
+	size_t loaded = 1;
+	static const struct {
+		const char *id;
+		int version, window;
+		thr_kind kind;
+		const char *says;
+	} cases[] = {
+		{"other", 3, SW, THR_DSPOT, "written for model st-model v3 (window 5 x 2), running other v3"},
+		{"st-model", 4, SW, THR_DSPOT, "running st-model v4"},
+		{"st-model", 3, SW + 1, THR_DSPOT, "running st-model v3 (window 6 x 2)"},
+		{"st-model", 3, SW, THR_ADAPTIVE, "written for threshold dspot with 24 history floats, running adaptive with 0"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		model m;
+		build_model(&m, cases[i].id, cases[i].version, cases[i].window);
+		det *d = make(&m, cases[i].kind, 100);
+		CU_ASSERT_EQUAL(state_load_buffer(d, buf, len, &loaded, err, sizeof err),
+				IOTAD_ERR_MODEL);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, cases[i].says));
+		if (!strstr(err, cases[i].says))
+			fprintf(stderr, "\n%s\n", err);
+		CU_ASSERT_EQUAL(loaded, 0);
+		CU_ASSERT_EQUAL(det_device_count(d), 0);
+		det_destroy(d);
+		model_free(&m);
+	}
+	free(buf);
+}
+
+static iotad_err keep_id(void *ud, const det_device_state *st, const float *floats)
+{
+	(void)floats;
+	snprintf(ud, DET_DEVICE_ID_MAX, "%s", st->id);
+	return IOTAD_OK;
+}
+
+/* A smaller table keeps the most recently seen devices (LRU import order). */
+static void test_smaller_table(void)
+{
+	size_t len;
+	unsigned char *buf = saved_state(&len);
+	model m;
+	build_model(&m, "st-model", 3, SW);
+	det *d = make(&m, THR_DSPOT, 1);
+	size_t loaded = 0;
+	char err[256];
+	CU_ASSERT_EQUAL(state_load_buffer(d, buf, len, &loaded, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL(det_device_count(d), 1);
+	CU_ASSERT_EQUAL(det_evictions(d), 1);
+	float *fl = calloc(det_state_floats(d), sizeof *fl);
+	char last[DET_DEVICE_ID_MAX] = "";
+	CU_ASSERT_EQUAL(det_foreach(d, fl, keep_id, last), IOTAD_OK);
+	CU_ASSERT_STRING_EQUAL(last, "y"); /* y was pushed after x at every step */
+	det_destroy(d);
+	free(fl);
+	free(buf);
+	model_free(&m);
+}
+
+void init_state_tests(void)
+{
+	CU_pSuite s = CU_add_suite("state", NULL, NULL);
+	TEST_ADD(s, test_crc32);
+	TEST_ADD(s, test_round_trip_dspot);
+	TEST_ADD(s, test_round_trip_adaptive);
+	TEST_ADD(s, test_truncated_and_corrupted);
+	TEST_ADD(s, test_mismatch);
+	TEST_ADD(s, test_smaller_table);
+}
