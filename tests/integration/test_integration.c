@@ -924,6 +924,8 @@ int main(int argc, char **argv)
 		 it_progress_on_terminal_only},
 		{"tls", "TLS and passwords: good connects, wrong CA or password refused",
 		 it_tls_auth},
+		{"state", "an open alert survives a restart through the state file",
+		 it_state_restart},
 	};
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
