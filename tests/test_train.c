@@ -391,6 +391,9 @@ static void test_cmd(void)
 		{"train", "-o", out, NULL},
 		{"train", "--csv", csv, "-o", out, "extra", NULL},
 		{"train", "--csv", csv, "--window", "4", "--stride", "5", "-o", out, NULL},
+		{"train", "--csv", csv, "--drift-max", "-1", "-o", out, NULL},
+		{"train", "--csv", csv, "--drift-max", "2e6", "-o", out, NULL},
+		{"train", "--csv", csv, "--hidden", "auto,3", "-o", out, NULL},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		CU_ASSERT_EQUAL(run_cmd(bad[i]), 2);
