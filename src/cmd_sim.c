@@ -1,7 +1,7 @@
 /* cmd_sim.c - `iotad sim`: publish simulated telemetry over MQTT, or write
- * it as CSV, with the ground truth of the injected anomalies. */
+ * it as CSV, with the ground truth of the injected anomalies; or publish the
+ * rows of a CSV file (--replay). Options are in cmd_sim_args.c. */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -11,8 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cmd_sim_help.h"
-#include "iotad/cli.h"
+#include "cmd_sim.h"
 #include "iotad/cmd.h"
 #include "iotad/log.h"
 #include "iotad/mqtt.h"
@@ -24,25 +23,8 @@
 #define SIM_CONNECT_S 30
 #define SIM_PUBLISH_TIMEOUT_MS 10000
 #define SIM_DRAIN_MS 10000
-#define SIM_MAX_EPOCH 4102444800.0 /* 2100-01-01 */
 #define SIM_PAYLOAD_MAX 16384
 #define SIM_BAD_ROWS_SHOWN 5
-
-typedef struct sim_cli {
-	sim_opts so;
-	const char *broker;
-	const char *prefix;
-	const char *client_id;
-	const char *truth_path;
-	const char *csv_path;
-	const char *replay_path;
-	replay_opts ro;
-	int qos;
-	double speed;
-	double rate;
-	bool speed_set, realtime, start_set, clean_set;
-	bool normal_only, quiet;
-} sim_cli;
 
 static volatile sig_atomic_t sim_stop;
 
@@ -50,320 +32,6 @@ static void sim_on_signal(int sig)
 {
 	(void)sig;
 	sim_stop = 1;
-}
-
-static int bad_value(const char *opt, const char *val, const char *why)
-{
-	fprintf(stderr, "iotad sim: %s '%s': %s\n", opt, val, why);
-	return -1;
-}
-
-static int parse_double(const char *opt, const char *s, double lo, double hi, double *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v))
-		return bad_value(opt, s, "not a number");
-	if (v < lo || v > hi) {
-		fprintf(stderr, "iotad sim: %s '%s': must be between %g and %g\n", opt, s, lo, hi);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-static int parse_int(const char *opt, const char *s, long lo, long hi, int *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (end == s || *end != '\0' || errno == ERANGE)
-		return bad_value(opt, s, "not an integer");
-	if (v < lo || v > hi) {
-		fprintf(stderr, "iotad sim: %s '%s': must be between %ld and %ld\n", opt, s, lo, hi);
-		return -1;
-	}
-	*out = (int)v;
-	return 0;
-}
-
-static int parse_seed(const char *s, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	if (*s == '-' || *s == '+')
-		return bad_value("--seed", s, "must be an unsigned integer");
-	unsigned long long v = strtoull(s, &end, 0);
-	if (end == s || *end != '\0' || errno == ERANGE)
-		return bad_value("--seed", s, "must be an unsigned 64-bit integer");
-	*out = (uint64_t)v;
-	return 0;
-}
-
-static int parse_kinds(const char *s, uint32_t *out)
-{
-	char buf[128];
-	if (strlen(s) >= sizeof buf)
-		return bad_value("--kinds", s, "too long");
-	if (strcmp(s, "all") == 0) {
-		*out = (1u << SIM_SPIKE) | (1u << SIM_DRIFT) | (1u << SIM_STUCK) | (1u << SIM_NOISE);
-		return 0;
-	}
-	strcpy(buf, s);
-	uint32_t mask = 0;
-	char *save = NULL;
-	/* strtok_r would skip empty items; reject them explicitly */
-	if (buf[0] == ',' || buf[0] == '\0' || buf[strlen(buf) - 1] == ',' || strstr(buf, ",,"))
-		return bad_value("--kinds", s, "empty item in the list");
-	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		sim_kind k;
-		if (sim_kind_parse(tok, &k) != 0 || k == SIM_NONE) {
-			fprintf(stderr,
-				"iotad sim: --kinds: unknown kind '%s' (spike, drift, stuck, noise or all)\n",
-				tok);
-			return -1;
-		}
-		mask |= 1u << k;
-	}
-	*out = mask;
-	return 0;
-}
-
-static int check_text(const char *opt, const char *s, size_t max)
-{
-	if (!*s)
-		return bad_value(opt, s, "must not be empty");
-	if (strlen(s) > max)
-		return bad_value(opt, s, "too long");
-	return 0;
-}
-
-enum {
-	OPT_BROKER = 256, OPT_PREFIX, OPT_QOS, OPT_CLIENT, OPT_DEVICES, OPT_CLEAN, OPT_INTERVAL,
-	OPT_DURATION, OPT_START, OPT_WARMUP, OPT_EVERY, OPT_LEN, OPT_KINDS, OPT_SEED, OPT_SPEED,
-	OPT_REALTIME, OPT_RATE, OPT_TRUTH, OPT_CSV, OPT_NORMAL, OPT_QUIET, OPT_REPLAY, OPT_SEP,
-	OPT_FEATURES, OPT_DEVICE, OPT_DEVICE_COL, OPT_TIME_COL,
-};
-
-static const struct option long_opts[] = {
-	{"broker", required_argument, NULL, OPT_BROKER},
-	{"topic-prefix", required_argument, NULL, OPT_PREFIX},
-	{"qos", required_argument, NULL, OPT_QOS},
-	{"client-id", required_argument, NULL, OPT_CLIENT},
-	{"devices", required_argument, NULL, OPT_DEVICES},
-	{"clean", required_argument, NULL, OPT_CLEAN},
-	{"interval", required_argument, NULL, OPT_INTERVAL},
-	{"duration", required_argument, NULL, OPT_DURATION},
-	{"start-ts", required_argument, NULL, OPT_START},
-	{"warmup", required_argument, NULL, OPT_WARMUP},
-	{"anomaly-every", required_argument, NULL, OPT_EVERY},
-	{"anomaly-len", required_argument, NULL, OPT_LEN},
-	{"kinds", required_argument, NULL, OPT_KINDS},
-	{"seed", required_argument, NULL, OPT_SEED},
-	{"speed", required_argument, NULL, OPT_SPEED},
-	{"realtime", no_argument, NULL, OPT_REALTIME},
-	{"rate", required_argument, NULL, OPT_RATE},
-	{"truth", required_argument, NULL, OPT_TRUTH},
-	{"csv", required_argument, NULL, OPT_CSV},
-	{"normal-only", no_argument, NULL, OPT_NORMAL},
-	{"quiet", no_argument, NULL, OPT_QUIET},
-	{"replay", required_argument, NULL, OPT_REPLAY},
-	{"sep", required_argument, NULL, OPT_SEP},
-	{"features", required_argument, NULL, OPT_FEATURES},
-	{"device", required_argument, NULL, OPT_DEVICE},
-	{"device-col", required_argument, NULL, OPT_DEVICE_COL},
-	{"time-col", required_argument, NULL, OPT_TIME_COL},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, 'V'},
-	{NULL, 0, NULL, 0},
-};
-
-/* Returns 0 to go on, 1 for --help, 2 for --version, -1 on bad usage (message printed). */
-static int parse_args(int argc, char **argv, sim_cli *c)
-{
-	sim_opts_default(&c->so);
-	c->so.seed = 42;
-	c->broker = "tcp://localhost:1883";
-	c->prefix = "telemetry";
-	c->qos = 1;
-	c->speed = 1.0;
-	double duration = c->so.duration;
-
-	opterr = 0;
-	optind = 0; /* glibc: rescan from scratch on every call */
-	int ch, r = 0;
-	while (r == 0 && (ch = getopt_long(argc, argv, ":hV", long_opts, NULL)) != -1) {
-		const char *v = optarg;
-		switch (ch) {
-		case 'h':
-			return 1;
-		case 'V':
-			return 2;
-		case OPT_BROKER:
-			r = check_text("--broker", v, 1024);
-			if (!r && !strstr(v, "://"))
-				r = bad_value("--broker", v, "expected a URI like tcp://host:1883");
-			c->broker = v;
-			break;
-		case OPT_PREFIX:
-			r = check_text("--topic-prefix", v, 200);
-			if (!r && strpbrk(v, "+#"))
-				r = bad_value("--topic-prefix", v, "must not contain + or #");
-			else if (!r && v[strlen(v) - 1] == '/')
-				r = bad_value("--topic-prefix", v, "must not end with /");
-			c->prefix = v;
-			break;
-		case OPT_QOS:
-			r = parse_int("--qos", v, 0, 1, &c->qos);
-			break;
-		case OPT_CLIENT:
-			r = check_text("--client-id", v, 128);
-			c->client_id = v;
-			break;
-		case OPT_DEVICES:
-			r = parse_int("--devices", v, 1, SIM_MAX_DEVICES, &c->so.n_devices);
-			break;
-		case OPT_CLEAN:
-			r = parse_int("--clean", v, 0, SIM_MAX_DEVICES, &c->so.clean_devices);
-			c->clean_set = true;
-			break;
-		case OPT_INTERVAL:
-			r = parse_double("--interval", v, 0.001, 86400.0, &c->so.interval);
-			break;
-		case OPT_DURATION:
-			r = parse_double("--duration", v, 0.0, 100.0 * 365 * 86400.0, &duration);
-			break;
-		case OPT_START:
-			r = parse_double("--start-ts", v, 0.0, SIM_MAX_EPOCH, &c->so.start_ts);
-			c->start_set = true;
-			break;
-		case OPT_WARMUP:
-			r = parse_double("--warmup", v, 0.0, 1e9, &c->so.warmup);
-			break;
-		case OPT_EVERY:
-			r = parse_double("--anomaly-every", v, 0.001, 1e9, &c->so.anomaly_every);
-			break;
-		case OPT_LEN:
-			r = parse_double("--anomaly-len", v, 0.001, 1e9, &c->so.anomaly_len);
-			break;
-		case OPT_KINDS:
-			r = parse_kinds(v, &c->so.kinds);
-			break;
-		case OPT_SEED:
-			r = parse_seed(v, &c->so.seed);
-			break;
-		case OPT_SPEED:
-			r = parse_double("--speed", v, 0.0, 1e9, &c->speed);
-			c->speed_set = true;
-			break;
-		case OPT_REALTIME:
-			c->realtime = true;
-			break;
-		case OPT_RATE:
-			r = parse_double("--rate", v, 0.001, 1e9, &c->rate);
-			break;
-		case OPT_TRUTH:
-			r = check_text("--truth", v, 4096);
-			c->truth_path = v;
-			break;
-		case OPT_CSV:
-			r = check_text("--csv", v, 4096);
-			c->csv_path = v;
-			break;
-		case OPT_NORMAL:
-			c->normal_only = true;
-			break;
-		case OPT_QUIET:
-			c->quiet = true;
-			break;
-		case OPT_REPLAY:
-			r = check_text("--replay", v, 4096);
-			c->replay_path = v;
-			break;
-		case OPT_SEP:
-			if (cli_sep(v, &c->ro.sep) != 0)
-				r = bad_value("--sep", v, "must be one character, tab or \\t");
-			break;
-		case OPT_FEATURES:
-			r = check_text("--features", v, 4000);
-			c->ro.features = v;
-			break;
-		case OPT_DEVICE:
-			r = check_text("--device", v, REPLAY_DEVICE_MAX - 1);
-			if (!r && strpbrk(v, "+#/ "))
-				r = bad_value("--device", v, "must not contain + # / or spaces");
-			c->ro.device = v;
-			break;
-		case OPT_DEVICE_COL:
-			r = check_text("--device-col", v, 200);
-			c->ro.device_col = v;
-			break;
-		case OPT_TIME_COL:
-			c->ro.time_col = v;
-			break;
-		case ':':
-			fprintf(stderr, "iotad sim: %s needs a value\n", argv[optind - 1]);
-			r = -1;
-			break;
-		default:
-			if (optopt)
-				fprintf(stderr, "iotad sim: unknown option '-%c'\n", optopt);
-			else
-				fprintf(stderr, "iotad sim: unknown option '%s'\n", argv[optind - 1]);
-			r = -1;
-			break;
-		}
-	}
-	if (r)
-		return -1;
-	if (optind < argc) {
-		fprintf(stderr, "iotad sim: unexpected argument '%s'\n", argv[optind]);
-		return -1;
-	}
-	if (c->realtime && c->speed_set) {
-		fprintf(stderr, "iotad sim: --speed and --realtime exclude each other\n");
-		return -1;
-	}
-	if (c->realtime)
-		c->speed = 1.0;
-	if (c->replay_path && (c->csv_path || c->truth_path || (c->ro.device && c->ro.device_col))) {
-		fprintf(stderr, "iotad sim: --replay excludes --csv and --truth, and --device excludes "
-				"--device-col\n");
-		return -1;
-	}
-	if (c->csv_path && c->truth_path && !strcmp(c->csv_path, "-") && !strcmp(c->truth_path, "-")) {
-		fprintf(stderr, "iotad sim: --csv and --truth cannot both write to stdout\n");
-		return -1;
-	}
-	if (!c->replay_path && (c->ro.sep || c->ro.features || c->ro.device || c->ro.device_col ||
-				c->ro.time_col)) {
-		fprintf(stderr, "iotad sim: --sep, --features, --device, --device-col and --time-col "
-				"need --replay\n");
-		return -1;
-	}
-	if (c->clean_set && c->so.clean_devices > c->so.n_devices) {
-		fprintf(stderr, "iotad sim: --clean %d: more than --devices %d\n",
-			c->so.clean_devices, c->so.n_devices);
-		return -1;
-	}
-	if (c->normal_only)
-		c->so.clean_devices = c->so.n_devices;
-	if (duration == 0.0) {
-		if (c->csv_path) {
-			fprintf(stderr, "iotad sim: --csv needs a finite --duration\n");
-			return -1;
-		}
-		duration = INFINITY;
-	}
-	c->so.duration = duration;
-	if (!c->start_set) {
-		/* now, on a whole millisecond */
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		c->so.start_ts = (double)ts.tv_sec + (double)(ts.tv_nsec / 1000000) / 1000.0;
-	}
-	return 0;
 }
 
 static FILE *open_out(const char *path, bool *is_stdout)
@@ -700,9 +368,9 @@ int cmd_sim(int argc, char **argv)
 {
 	sim_cli c;
 	memset(&c, 0, sizeof c);
-	int pr = parse_args(argc, argv, &c);
+	int pr = cmd_sim_parse_args(argc, argv, &c);
 	if (pr == 1) {
-		fputs(usage, stdout);
+		fputs(cmd_sim_usage, stdout);
 		return 0;
 	}
 	if (pr == 2) {

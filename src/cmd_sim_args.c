@@ -1,0 +1,407 @@
+/* cmd_sim_args.c - the command line of `iotad sim`: its help text, its
+ * options and their checks. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd_sim.h"
+#include "iotad/cli.h"
+
+const char cmd_sim_usage[] =
+	"usage: iotad sim [--broker URI] [--topic-prefix telemetry] [--qos 0|1] [--client-id ID]\n"
+	"                 [--devices N] [--clean N] [--interval S] [--duration S] [--start-ts EPOCH]\n"
+	"                 [--warmup S] [--anomaly-every S] [--anomaly-len S]\n"
+	"                 [--kinds spike,drift,stuck,noise] [--seed N]\n"
+	"                 [--speed X | --realtime] [--rate MSG_PER_S]\n"
+	"                 [--truth FILE] [--csv FILE] [--normal-only] [--quiet]\n"
+	"       iotad sim --replay FILE [--sep C] [--features A,B] [--device NAME | --device-col COL]\n"
+	"                 [--time-col COL] [--speed X] [--rate N] [--broker URI] [--topic-prefix P]\n"
+	"\n"
+	"NAME\n"
+	"    iotad sim - simulated IoT telemetry with labelled anomalies\n"
+	"\n"
+	"DESCRIPTION\n"
+	"    Generates temperature, humidity and battery readings for N devices\n"
+	"    (sensor-000, sensor-001, ...): a daily temperature cycle per device,\n"
+	"    humidity moving against temperature, a slowly draining battery, and\n"
+	"    correlated sensor noise. After a warm-up, anomalies are injected at\n"
+	"    random times (exponential gaps, at least 3 anomaly lengths of normal\n"
+	"    data between two): spike (+8..15 C), drift (ramp up to +6..10 C),\n"
+	"    stuck (every value frozen) and noise (noise x10..20). The whole run is\n"
+	"    determined by --seed.\n"
+	"\n"
+	"    By default each sample is published as JSON\n"
+	"        {\"ts\":EPOCH,\"temperature\":T,\"humidity\":H,\"battery\":B}\n"
+	"    to PREFIX/DEVICE. With --csv the samples are written to a file instead\n"
+	"    (the training and evaluation data of `iotad train` and `iotad eval`).\n"
+	"\n"
+	"    With --replay the rows of a CSV file are published instead, one JSON\n"
+	"    message per row keyed by the column names, with \"ts\" from the time\n"
+	"    column; --speed paces them by that time (0: as fast as possible).\n"
+	"    On a terminal a progress line is shown on stderr.\n"
+	"\n"
+	"OPTIONS\n"
+	"    --broker URI          MQTT broker (tcp://localhost:1883)\n"
+	"    --topic-prefix P      topic prefix, no wildcards (telemetry)\n"
+	"    --qos 0|1             publish QoS (1)\n"
+	"    --client-id ID        MQTT client id (iotad-sim-PID)\n"
+	"    --devices N           number of devices, 1..100000 (10)\n"
+	"    --clean N             the last N devices get no anomaly (0)\n"
+	"    --interval S          seconds of device time between samples (1)\n"
+	"    --duration S          seconds of device time to generate (3600);\n"
+	"                          0 runs until interrupted (publishing only)\n"
+	"    --start-ts EPOCH      device time of the first sample (now)\n"
+	"    --warmup S            seconds without anomalies at the start (300)\n"
+	"    --anomaly-every S     mean seconds between anomaly starts per device (900)\n"
+	"    --anomaly-len S       seconds an anomaly lasts (60)\n"
+	"    --kinds LIST          comma separated kinds to inject, or all (all)\n"
+	"    --seed N              random seed (42)\n"
+	"    --speed X             device time runs X times faster than real time;\n"
+	"                          0 publishes as fast as possible (1)\n"
+	"    --realtime            same as --speed 1\n"
+	"    --rate N              at most N messages per second in total (no cap)\n"
+	"    --truth FILE          write the ground truth as CSV device,kind,start,end\n"
+	"                          (epoch seconds, [start, end)) before the first sample;\n"
+	"                          with --duration 0 each anomaly is appended when planned\n"
+	"    --csv FILE            write ts,device,temperature,humidity,battery,label\n"
+	"                          to FILE (- for stdout) instead of publishing;\n"
+	"                          label is 1 inside an anomaly, 0 otherwise\n"
+	"    --normal-only         inject no anomaly at all (same as --clean N)\n"
+	"    --quiet               no progress lines\n"
+	"    --replay FILE         publish the rows of the CSV file FILE (header row)\n"
+	"    --sep C               its field separator (,)\n"
+	"    --features LIST       comma separated columns to send (every numeric\n"
+	"                          column but time, device and label/anomaly/changepoint)\n"
+	"    --device NAME         device of every row (replay)\n"
+	"    --device-col COL      device of each row from column COL\n"
+	"    --time-col COL        time column: epoch seconds, RFC 3339 or\n"
+	"                          'YYYY-MM-DD HH:MM:SS' as UTC (ts, timestamp, datetime\n"
+	"                          or time if present; '' for none)\n"
+	"    -h, --help            this text\n"
+	"    -V, --version         print the version\n"
+	"\n"
+	"EXIT STATUS\n"
+	"    0 done (or stopped by SIGINT/SIGTERM) with every message delivered,\n"
+	"    1 runtime error or failed publishes, 2 bad usage.\n"
+	"\n"
+	"EXAMPLES\n"
+	"    iotad sim --csv train.csv --devices 20 --duration 86400 --interval 10 --normal-only\n"
+	"    iotad sim --broker tcp://localhost:1883 --devices 5 --speed 60 --truth truth.csv\n"
+	"    iotad sim --replay skab/valve1/0.csv --sep ';' --time-col datetime --device valve1 --speed 10\n";
+
+static int bad_value(const char *opt, const char *val, const char *why)
+{
+	fprintf(stderr, "iotad sim: %s '%s': %s\n", opt, val, why);
+	return -1;
+}
+
+static int parse_double(const char *opt, const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v))
+		return bad_value(opt, s, "not a number");
+	if (v < lo || v > hi) {
+		fprintf(stderr, "iotad sim: %s '%s': must be between %g and %g\n", opt, s, lo, hi);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_int(const char *opt, const char *s, long lo, long hi, int *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (end == s || *end != '\0' || errno == ERANGE)
+		return bad_value(opt, s, "not an integer");
+	if (v < lo || v > hi) {
+		fprintf(stderr, "iotad sim: %s '%s': must be between %ld and %ld\n", opt, s, lo, hi);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+static int parse_seed(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	if (*s == '-' || *s == '+')
+		return bad_value("--seed", s, "must be an unsigned integer");
+	unsigned long long v = strtoull(s, &end, 0);
+	if (end == s || *end != '\0' || errno == ERANGE)
+		return bad_value("--seed", s, "must be an unsigned 64-bit integer");
+	*out = (uint64_t)v;
+	return 0;
+}
+
+static int parse_kinds(const char *s, uint32_t *out)
+{
+	char buf[128];
+	if (strlen(s) >= sizeof buf)
+		return bad_value("--kinds", s, "too long");
+	if (strcmp(s, "all") == 0) {
+		*out = (1u << SIM_SPIKE) | (1u << SIM_DRIFT) | (1u << SIM_STUCK) | (1u << SIM_NOISE);
+		return 0;
+	}
+	strcpy(buf, s);
+	uint32_t mask = 0;
+	char *save = NULL;
+	/* strtok_r would skip empty items; reject them explicitly */
+	if (buf[0] == ',' || buf[0] == '\0' || buf[strlen(buf) - 1] == ',' || strstr(buf, ",,"))
+		return bad_value("--kinds", s, "empty item in the list");
+	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		sim_kind k;
+		if (sim_kind_parse(tok, &k) != 0 || k == SIM_NONE) {
+			fprintf(stderr,
+				"iotad sim: --kinds: unknown kind '%s' (spike, drift, stuck, noise or all)\n",
+				tok);
+			return -1;
+		}
+		mask |= 1u << k;
+	}
+	*out = mask;
+	return 0;
+}
+
+static int check_text(const char *opt, const char *s, size_t max)
+{
+	if (!*s)
+		return bad_value(opt, s, "must not be empty");
+	if (strlen(s) > max)
+		return bad_value(opt, s, "too long");
+	return 0;
+}
+
+enum {
+	OPT_BROKER = 256, OPT_PREFIX, OPT_QOS, OPT_CLIENT, OPT_DEVICES, OPT_CLEAN, OPT_INTERVAL,
+	OPT_DURATION, OPT_START, OPT_WARMUP, OPT_EVERY, OPT_LEN, OPT_KINDS, OPT_SEED, OPT_SPEED,
+	OPT_REALTIME, OPT_RATE, OPT_TRUTH, OPT_CSV, OPT_NORMAL, OPT_QUIET, OPT_REPLAY, OPT_SEP,
+	OPT_FEATURES, OPT_DEVICE, OPT_DEVICE_COL, OPT_TIME_COL,
+};
+
+static const struct option long_opts[] = {
+	{"broker", required_argument, NULL, OPT_BROKER},
+	{"topic-prefix", required_argument, NULL, OPT_PREFIX},
+	{"qos", required_argument, NULL, OPT_QOS},
+	{"client-id", required_argument, NULL, OPT_CLIENT},
+	{"devices", required_argument, NULL, OPT_DEVICES},
+	{"clean", required_argument, NULL, OPT_CLEAN},
+	{"interval", required_argument, NULL, OPT_INTERVAL},
+	{"duration", required_argument, NULL, OPT_DURATION},
+	{"start-ts", required_argument, NULL, OPT_START},
+	{"warmup", required_argument, NULL, OPT_WARMUP},
+	{"anomaly-every", required_argument, NULL, OPT_EVERY},
+	{"anomaly-len", required_argument, NULL, OPT_LEN},
+	{"kinds", required_argument, NULL, OPT_KINDS},
+	{"seed", required_argument, NULL, OPT_SEED},
+	{"speed", required_argument, NULL, OPT_SPEED},
+	{"realtime", no_argument, NULL, OPT_REALTIME},
+	{"rate", required_argument, NULL, OPT_RATE},
+	{"truth", required_argument, NULL, OPT_TRUTH},
+	{"csv", required_argument, NULL, OPT_CSV},
+	{"normal-only", no_argument, NULL, OPT_NORMAL},
+	{"quiet", no_argument, NULL, OPT_QUIET},
+	{"replay", required_argument, NULL, OPT_REPLAY},
+	{"sep", required_argument, NULL, OPT_SEP},
+	{"features", required_argument, NULL, OPT_FEATURES},
+	{"device", required_argument, NULL, OPT_DEVICE},
+	{"device-col", required_argument, NULL, OPT_DEVICE_COL},
+	{"time-col", required_argument, NULL, OPT_TIME_COL},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
+int cmd_sim_parse_args(int argc, char **argv, sim_cli *c)
+{
+	sim_opts_default(&c->so);
+	c->so.seed = 42;
+	c->broker = "tcp://localhost:1883";
+	c->prefix = "telemetry";
+	c->qos = 1;
+	c->speed = 1.0;
+	double duration = c->so.duration;
+
+	opterr = 0;
+	optind = 0; /* glibc: rescan from scratch on every call */
+	int ch, r = 0;
+	while (r == 0 && (ch = getopt_long(argc, argv, ":hV", long_opts, NULL)) != -1) {
+		const char *v = optarg;
+		switch (ch) {
+		case 'h':
+			return 1;
+		case 'V':
+			return 2;
+		case OPT_BROKER:
+			r = check_text("--broker", v, 1024);
+			if (!r && !strstr(v, "://"))
+				r = bad_value("--broker", v, "expected a URI like tcp://host:1883");
+			c->broker = v;
+			break;
+		case OPT_PREFIX:
+			r = check_text("--topic-prefix", v, 200);
+			if (!r && strpbrk(v, "+#"))
+				r = bad_value("--topic-prefix", v, "must not contain + or #");
+			else if (!r && v[strlen(v) - 1] == '/')
+				r = bad_value("--topic-prefix", v, "must not end with /");
+			c->prefix = v;
+			break;
+		case OPT_QOS:
+			r = parse_int("--qos", v, 0, 1, &c->qos);
+			break;
+		case OPT_CLIENT:
+			r = check_text("--client-id", v, 128);
+			c->client_id = v;
+			break;
+		case OPT_DEVICES:
+			r = parse_int("--devices", v, 1, SIM_MAX_DEVICES, &c->so.n_devices);
+			break;
+		case OPT_CLEAN:
+			r = parse_int("--clean", v, 0, SIM_MAX_DEVICES, &c->so.clean_devices);
+			c->clean_set = true;
+			break;
+		case OPT_INTERVAL:
+			r = parse_double("--interval", v, 0.001, 86400.0, &c->so.interval);
+			break;
+		case OPT_DURATION:
+			r = parse_double("--duration", v, 0.0, 100.0 * 365 * 86400.0, &duration);
+			break;
+		case OPT_START:
+			r = parse_double("--start-ts", v, 0.0, SIM_MAX_EPOCH, &c->so.start_ts);
+			c->start_set = true;
+			break;
+		case OPT_WARMUP:
+			r = parse_double("--warmup", v, 0.0, 1e9, &c->so.warmup);
+			break;
+		case OPT_EVERY:
+			r = parse_double("--anomaly-every", v, 0.001, 1e9, &c->so.anomaly_every);
+			break;
+		case OPT_LEN:
+			r = parse_double("--anomaly-len", v, 0.001, 1e9, &c->so.anomaly_len);
+			break;
+		case OPT_KINDS:
+			r = parse_kinds(v, &c->so.kinds);
+			break;
+		case OPT_SEED:
+			r = parse_seed(v, &c->so.seed);
+			break;
+		case OPT_SPEED:
+			r = parse_double("--speed", v, 0.0, 1e9, &c->speed);
+			c->speed_set = true;
+			break;
+		case OPT_REALTIME:
+			c->realtime = true;
+			break;
+		case OPT_RATE:
+			r = parse_double("--rate", v, 0.001, 1e9, &c->rate);
+			break;
+		case OPT_TRUTH:
+			r = check_text("--truth", v, 4096);
+			c->truth_path = v;
+			break;
+		case OPT_CSV:
+			r = check_text("--csv", v, 4096);
+			c->csv_path = v;
+			break;
+		case OPT_NORMAL:
+			c->normal_only = true;
+			break;
+		case OPT_QUIET:
+			c->quiet = true;
+			break;
+		case OPT_REPLAY:
+			r = check_text("--replay", v, 4096);
+			c->replay_path = v;
+			break;
+		case OPT_SEP:
+			if (cli_sep(v, &c->ro.sep) != 0)
+				r = bad_value("--sep", v, "must be one character, tab or \\t");
+			break;
+		case OPT_FEATURES:
+			r = check_text("--features", v, 4000);
+			c->ro.features = v;
+			break;
+		case OPT_DEVICE:
+			r = check_text("--device", v, REPLAY_DEVICE_MAX - 1);
+			if (!r && strpbrk(v, "+#/ "))
+				r = bad_value("--device", v, "must not contain + # / or spaces");
+			c->ro.device = v;
+			break;
+		case OPT_DEVICE_COL:
+			r = check_text("--device-col", v, 200);
+			c->ro.device_col = v;
+			break;
+		case OPT_TIME_COL:
+			c->ro.time_col = v;
+			break;
+		case ':':
+			fprintf(stderr, "iotad sim: %s needs a value\n", argv[optind - 1]);
+			r = -1;
+			break;
+		default:
+			if (optopt)
+				fprintf(stderr, "iotad sim: unknown option '-%c'\n", optopt);
+			else
+				fprintf(stderr, "iotad sim: unknown option '%s'\n", argv[optind - 1]);
+			r = -1;
+			break;
+		}
+	}
+	if (r)
+		return -1;
+	if (optind < argc) {
+		fprintf(stderr, "iotad sim: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	if (c->realtime && c->speed_set) {
+		fprintf(stderr, "iotad sim: --speed and --realtime exclude each other\n");
+		return -1;
+	}
+	if (c->realtime)
+		c->speed = 1.0;
+	if (c->replay_path && (c->csv_path || c->truth_path || (c->ro.device && c->ro.device_col))) {
+		fprintf(stderr, "iotad sim: --replay excludes --csv and --truth, and --device excludes "
+				"--device-col\n");
+		return -1;
+	}
+	if (c->csv_path && c->truth_path && !strcmp(c->csv_path, "-") && !strcmp(c->truth_path, "-")) {
+		fprintf(stderr, "iotad sim: --csv and --truth cannot both write to stdout\n");
+		return -1;
+	}
+	if (!c->replay_path && (c->ro.sep || c->ro.features || c->ro.device || c->ro.device_col ||
+				c->ro.time_col)) {
+		fprintf(stderr, "iotad sim: --sep, --features, --device, --device-col and --time-col "
+				"need --replay\n");
+		return -1;
+	}
+	if (c->clean_set && c->so.clean_devices > c->so.n_devices) {
+		fprintf(stderr, "iotad sim: --clean %d: more than --devices %d\n",
+			c->so.clean_devices, c->so.n_devices);
+		return -1;
+	}
+	if (c->normal_only)
+		c->so.clean_devices = c->so.n_devices;
+	if (duration == 0.0) {
+		if (c->csv_path) {
+			fprintf(stderr, "iotad sim: --csv needs a finite --duration\n");
+			return -1;
+		}
+		duration = INFINITY;
+	}
+	c->so.duration = duration;
+	if (!c->start_set) {
+		/* now, on a whole millisecond */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		c->so.start_ts = (double)ts.tv_sec + (double)(ts.tv_nsec / 1000000) / 1000.0;
+	}
+	return 0;
+}
