@@ -52,6 +52,9 @@ static const char usage[] =
 	"    SIGINT and SIGTERM stop the service in order: input stops, accepted\n"
 	"    messages are scored, alerts in flight are delivered, 'offline' is\n"
 	"    published.\n"
+	"    SIGHUP reloads the model from model.path between two messages (so\n"
+	"    does a message 'reload' on topics.control); a file that does not load\n"
+	"    or does not fit is refused and the running model stays.\n"
 	"\n"
 	"EXIT STATUS\n"
 	"    0 after an orderly stop, 1 on a runtime error (e.g. the HTTP address\n"
@@ -60,12 +63,14 @@ static const char usage[] =
 	"EXAMPLE\n"
 	"    iotad run -c /etc/iotad/iotad.yaml\n";
 
-static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t stop_flag, reload_flag;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop_flag = 1;
+	if (sig == SIGHUP)
+		reload_flag = 1;
+	else
+		stop_flag = 1;
 }
 
 static void install_signals(void)
@@ -76,6 +81,7 @@ static void install_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 }
@@ -156,6 +162,7 @@ int cmd_run(int argc, char **argv)
 		model_free(&m);
 		return e == IOTAD_ERR_INVAL ? 2 : 1;
 	}
+	svc_reload_on(s, &reload_flag);
 	install_signals();
 	e = svc_run(s, &stop_flag);
 	svc_destroy(s);

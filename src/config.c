@@ -61,6 +61,7 @@ static const cfg_key keys[] = {
 	{"topics", "alerts", T_STR, OFF(alert_prefix), 0, CFG_STR},
 	{"topics", "state", T_STR, OFF(state_prefix), 0, CFG_STR},
 	{"topics", "status", T_STR, OFF(status_topic), 0, CFG_STR},
+	{"topics", "control", T_STR, OFF(control_topic), 0, CFG_STR},
 	{"topics", "qos_in", T_INT, OFF(qos_in), 0, 1},
 	{"topics", "qos_out", T_INT, OFF(qos_out), 0, 1},
 	{"model", "path", T_STR, OFF(model_path), 0, CFG_PATH},
@@ -119,6 +120,7 @@ void config_defaults(iotad_config *c)
 	snprintf(c->alert_prefix, sizeof c->alert_prefix, "alerts");
 	snprintf(c->state_prefix, sizeof c->state_prefix, "state");
 	snprintf(c->status_topic, sizeof c->status_topic, "iotad/status");
+	snprintf(c->control_topic, sizeof c->control_topic, "iotad/control");
 	c->qos_in = 1;
 	c->qos_out = 1;
 	snprintf(c->model_path, sizeof c->model_path, "models/temperature.json");
@@ -573,6 +575,11 @@ static iotad_err check(cfg_ctx *x, iotad_config *c)
 				    "topics.%s: '%s' must be a non-empty topic without '+', '#' or a trailing '/'",
 				    plain[i].name, v);
 	}
+	const char *ct = c->control_topic;
+	if (*ct && (strpbrk(ct, "+#") || ct[strlen(ct) - 1] == '/'))
+		return fail(x, mark_of(x, "topics", "control"), IOTAD_ERR_CONFIG,
+			    "topics.control: '%s' must be a topic without '+', '#' or a trailing '/' (empty: off)",
+			    ct);
 	char host[64], why[200];
 	uint16_t port;
 	if (c->http_listen[0] &&

@@ -592,3 +592,53 @@ iotad_err det_import(det *d, const det_device_state *st, const float *floats, bo
 	dev->seq = st->seq;
 	return IOTAD_OK;
 }
+
+/* Same window, features (names and order) and normalization. */
+static bool det_same_input(const model *a, const model *b)
+{
+	if (a->window != b->window || a->n_features != b->n_features || a->norm != b->norm)
+		return false;
+	for (int f = 0; f < a->n_features; f++)
+		if (strcmp(a->features[f], b->features[f]) || a->norm_a[f] != b->norm_a[f] ||
+		    a->norm_b[f] != b->norm_b[f])
+			return false;
+	return true;
+}
+
+typedef struct det_adoption {
+	det *to;
+	bool keep;
+	float *zeros;           /* the new detector's window, empty */
+} det_adoption;
+
+static iotad_err det_adopt_one(void *ud, const det_device_state *st, const float *floats)
+{
+	det_adoption *a = ud;
+	det_device_state s = *st;
+
+	if (!a->keep) {
+		s.ring_count = 0;
+		s.since_score = UINT32_MAX; /* score as soon as the window is full */
+		floats = a->zeros;
+	}
+	return det_import(a->to, &s, floats, false);
+}
+
+iotad_err det_adopt(det *to, const det *from, bool *windows_kept)
+{
+	det_adoption a = {.to = to};
+	iotad_err err;
+	float *buf;
+
+	if (!to || !from)
+		return IOTAD_ERR_INVAL;
+	a.keep = det_same_input(to->m, from->m);
+	if (windows_kept)
+		*windows_kept = a.keep;
+	buf = calloc(det_state_floats(from) + 1, sizeof *buf);
+	a.zeros = calloc(to->win_floats + 1, sizeof *a.zeros);
+	err = buf && a.zeros ? det_foreach(from, buf, det_adopt_one, &a) : IOTAD_ERR_NOMEM;
+	free(buf);
+	free(a.zeros);
+	return err;
+}

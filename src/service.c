@@ -41,14 +41,19 @@ typedef struct svc_queue {
 
 struct svc {
 	const iotad_config *cfg;
-	const model *m;
+	const model *m;      /* the model in use: the caller's, or owned after a reload */
+	model *owned;        /* the last reloaded model (NULL before any reload) */
+	pthread_mutex_t model_lock; /* guards model_id/model_version for other threads */
+	char model_id[MODEL_NAME_MAX];
+	int model_version;
+	volatile sig_atomic_t *reload_flag; /* set (e.g. by SIGHUP) to reload model.path */
 	det_config dc;       /* the detector's configuration, to rebuild it */
 	det *det;
 	mq *mq;
 	svc_queue q;
 	float *values;       /* one sample, n_features */
 	_Atomic uint64_t received, scored, publish_failed, refused_full, idle_evictions, evictions;
-	_Atomic uint64_t state_rejected, state_save_failed;
+	_Atomic uint64_t state_rejected, state_save_failed, reloads, reload_failed;
 	_Atomic uint64_t rejected[REJ__COUNT];
 	_Atomic uint64_t events[4];
 	_Atomic uint64_t devices;  /* det_device_count, mirrored for other threads */
@@ -132,6 +137,11 @@ static bool on_message(void *ud, const char *topic, size_t topic_len, const void
 	(void)qos;
 	(void)retained;
 	svc *s = ud;
+	if (retained && s->cfg->control_topic[0] && topic_len == strlen(s->cfg->control_topic) &&
+	    !memcmp(topic, s->cfg->control_topic, topic_len)) {
+		LOG_WARN("control: ignoring a retained message on %s", s->cfg->control_topic);
+		return true;
+	}
 	/* A cut or NUL-holding topic could name another device: rejected later. */
 	bool bad_topic = topic_len >= SVC_TOPIC_MAX || memchr(topic, '\0', topic_len);
 	if (topic_len >= SVC_TOPIC_MAX)
@@ -253,10 +263,32 @@ static void announce(svc *s, const char *device)
 	free(json);
 }
 
+static void reload_model(svc *s, const char *why);
+
+/* A message on the control topic. */
+static void control(svc *s, const svc_msg *msg)
+{
+	const char *p = msg->data + msg->topic_len + 1;
+	size_t n = msg->len;
+	while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r' || p[n - 1] == ' '))
+		n--;
+	if (n == 6 && !memcmp(p, "reload", 6)) {
+		reload_model(s, "control topic");
+		return;
+	}
+	LOG_RATELIMITED(LOG_WARN, "control: unknown command on %s (%zu bytes); expected 'reload'",
+			s->cfg->control_topic, (size_t)msg->len);
+}
+
 static void handle(svc *s, const svc_msg *msg)
 {
 	char device[DET_DEVICE_ID_MAX];
 	char detail[160] = "";
+	if (s->cfg->control_topic[0] && !msg->bad_topic && !msg->oversize &&
+	    !strcmp(msg->data, s->cfg->control_topic)) {
+		control(s, msg);
+		return;
+	}
 	COUNT(s->received);
 	if (msg->oversize) {
 		reject(s, msg, REJ_OVERSIZE, NULL);
@@ -335,7 +367,7 @@ static void log_stats(svc *s, const char *when)
 	LOG_INFO("stats (%s): received=%llu scored=%llu devices=%zu evictions=%llu "
 		 "idle_evictions=%llu raised=%llu cleared=%llu "
 		 "stale=%llu publish_failed=%llu refused_full=%llu state_rejected=%llu "
-		 "state_save_failed=%llu rejected:%s",
+		 "state_save_failed=%llu reloads=%llu reload_failed=%llu rejected:%s",
 		 when, (unsigned long long)c.received, (unsigned long long)c.scored,
 		 det_device_count(s->det), (unsigned long long)c.evictions,
 		 (unsigned long long)c.idle_evictions, (unsigned long long)c.events[ALERT_EV_RAISED],
@@ -343,7 +375,67 @@ static void log_stats(svc *s, const char *when)
 		 (unsigned long long)c.events[ALERT_EV_STALE],
 		 (unsigned long long)c.publish_failed, (unsigned long long)c.refused_full,
 		 (unsigned long long)c.state_rejected, (unsigned long long)c.state_save_failed,
+		 (unsigned long long)c.reloads, (unsigned long long)c.reload_failed,
 		 off ? rej : " none");
+}
+
+/* --- model reload -------------------------------------------------------- */
+
+/* Load model.path again and swap it in between two messages: the new model
+ * is loaded, checked and given a detector first; any failure keeps the
+ * running one. Devices keep their alert state and seq (and their windows
+ * when the input is unchanged); thresholds restart from the new model's
+ * calibration. Scorer thread. */
+static void reload_model(svc *s, const char *why)
+{
+	const char *path = s->cfg->model_path;
+	char err[512];
+	model *nm = calloc(1, sizeof *nm);
+	det *nd = NULL;
+	bool kept = false;
+	iotad_err e = nm ? model_load(path, nm, err, sizeof err) : IOTAD_ERR_NOMEM;
+	if (e == IOTAD_OK && s->cfg->window && s->cfg->window != nm->window) {
+		snprintf(err, sizeof err, "window %d does not match model.window %d", nm->window,
+			 s->cfg->window);
+		e = IOTAD_ERR_MODEL;
+	}
+	if (e == IOTAD_OK && (e = det_create(nm, &s->dc, &nd)) != IOTAD_OK)
+		snprintf(err, sizeof err, "no detector for it: %s", iotad_strerror(e));
+	if (e == IOTAD_OK && (e = det_adopt(nd, s->det, &kept)) != IOTAD_OK)
+		snprintf(err, sizeof err, "devices not carried over: %s", iotad_strerror(e));
+	if (e != IOTAD_OK) {
+		COUNT(s->reload_failed);
+		LOG_ERR("model: reload (%s) of %s failed, keeping %s v%d: %s", why, path, s->m->id,
+			s->m->version, e == IOTAD_ERR_NOMEM ? iotad_strerror(e) : err);
+		det_destroy(nd);
+		if (nm)
+			model_free(nm);
+		free(nm);
+		return;
+	}
+	LOG_INFO("model: reloaded (%s) %s: %s v%d replaces %s v%d; %zu devices kept%s", why, path,
+		 nm->id, nm->version, s->m->id, s->m->version, det_device_count(nd),
+		 kept ? " with their windows" : ", windows refill (input changed)");
+	det_destroy(s->det);
+	s->det = nd;
+	/* The caller's first model stays alive (the HTTP scorer borrows it);
+	 * a model this service loaded itself is freed when replaced. */
+	if (s->owned) {
+		model_free(s->owned);
+		free(s->owned);
+	}
+	s->owned = nm;
+	s->m = nm;
+	pthread_mutex_lock(&s->model_lock);
+	snprintf(s->model_id, sizeof s->model_id, "%s", nm->id);
+	s->model_version = nm->version;
+	pthread_mutex_unlock(&s->model_lock);
+	COUNT(s->reloads);
+}
+
+void svc_reload_on(svc *s, volatile sig_atomic_t *flag)
+{
+	s->reload_flag = flag;
 }
 
 /* --- state file ---------------------------------------------------------- */
@@ -403,6 +495,9 @@ iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out)
 		return IOTAD_ERR_NOMEM;
 	s->cfg = cfg;
 	s->m = m;
+	pthread_mutex_init(&s->model_lock, NULL);
+	snprintf(s->model_id, sizeof s->model_id, "%s", m->id);
+	s->model_version = m->version;
 	det_config dc;
 	det_config_default(&dc);
 	dc.max_devices = cfg->max_devices;
@@ -421,7 +516,7 @@ iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out)
 	dc.stale_after = cfg->stale_after;
 	s->dc = dc;
 	iotad_err err = IOTAD_ERR_NOMEM;
-	s->values = calloc((size_t)m->n_features, sizeof *s->values);
+	s->values = calloc(MODEL_MAX_FEATURES, sizeof *s->values); /* any reloaded model's */
 	if (!s->values || (err = queue_init(&s->q, cfg->queue_size)) != IOTAD_OK ||
 	    (err = det_create(m, &dc, &s->det)) != IOTAD_OK)
 		goto fail;
@@ -463,6 +558,8 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 {
 	const iotad_config *c = s->cfg;
 	iotad_err err = mq_subscribe(s->mq, c->telemetry_filter, c->qos_in);
+	if (err == IOTAD_OK && c->control_topic[0])
+		err = mq_subscribe(s->mq, c->control_topic, 1);
 	s->started = wall_now();
 	if (err == IOTAD_OK && c->http_listen[0]) {
 		http_opts ho = {.listen = c->http_listen, .max_body = c->http_max_body,
@@ -485,6 +582,10 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 		for (uint32_t i = 0; i < n; i++) {
 			handle(s, batch[i]);
 			free(batch[i]);
+		}
+		if (s->reload_flag && *s->reload_flag) {
+			*s->reload_flag = 0;
+			reload_model(s, "SIGHUP");
 		}
 		double now = mono_now();
 		if (now >= next_sweep) {
@@ -536,6 +637,8 @@ void svc_get_counters(svc *s, svc_counters *out)
 	out->evictions = atomic_load(&s->evictions);
 	out->state_rejected = atomic_load(&s->state_rejected);
 	out->state_save_failed = atomic_load(&s->state_save_failed);
+	out->reloads = atomic_load(&s->reloads);
+	out->reload_failed = atomic_load(&s->reload_failed);
 	for (int i = 0; i < REJ__COUNT; i++)
 		out->rejected[i] = atomic_load(&s->rejected[i]);
 	for (int i = 0; i < 4; i++)
@@ -568,9 +671,11 @@ void svc_get_metrics(svc *s, met_snapshot *out)
 	out->queue_depth = s->q.count;
 	pthread_mutex_unlock(&s->q.lock);
 	out->queue_capacity = s->q.cap;
-	out->model_loaded = s->m != NULL;
-	snprintf(out->model_id, sizeof out->model_id, "%s", s->m ? s->m->id : "");
-	out->model_version = s->m ? s->m->version : 0;
+	out->model_loaded = true;
+	pthread_mutex_lock(&s->model_lock);
+	snprintf(out->model_id, sizeof out->model_id, "%s", s->model_id);
+	out->model_version = s->model_version;
+	pthread_mutex_unlock(&s->model_lock);
 	out->start_time = s->started;
 	met_hist_read(&s->score_hist, &out->score);
 }
@@ -584,5 +689,10 @@ void svc_destroy(svc *s)
 	det_destroy(s->det);
 	queue_free(&s->q);
 	free(s->values);
+	if (s->owned) {
+		model_free(s->owned);
+		free(s->owned);
+	}
+	pthread_mutex_destroy(&s->model_lock);
 	free(s);
 }

@@ -34,6 +34,7 @@ static void assert_same(const iotad_config *a, const iotad_config *b)
 	CU_ASSERT_STRING_EQUAL(a->alert_prefix, b->alert_prefix);
 	CU_ASSERT_STRING_EQUAL(a->state_prefix, b->state_prefix);
 	CU_ASSERT_STRING_EQUAL(a->status_topic, b->status_topic);
+	CU_ASSERT_STRING_EQUAL(a->control_topic, b->control_topic);
 	CU_ASSERT_EQUAL(a->qos_in, b->qos_in);
 	CU_ASSERT_EQUAL(a->qos_out, b->qos_out);
 	CU_ASSERT_STRING_EQUAL(a->model_path, b->model_path);
@@ -117,6 +118,7 @@ static const char full_yaml[] =
 	"  alerts: out/alerts\n"
 	"  state: out/state\n"
 	"  status: svc/iotad\n"
+	"  control: svc/control\n"
 	"  qos_in: 0\n"
 	"  qos_out: 0\n"
 	"model:\n"
@@ -165,6 +167,7 @@ static void test_full_file(void)
 	CU_ASSERT_STRING_EQUAL(c.alert_prefix, "out/alerts");
 	CU_ASSERT_STRING_EQUAL(c.state_prefix, "out/state");
 	CU_ASSERT_STRING_EQUAL(c.status_topic, "svc/iotad");
+	CU_ASSERT_STRING_EQUAL(c.control_topic, "svc/control");
 	CU_ASSERT_EQUAL(c.qos_in, 0);
 	CU_ASSERT_EQUAL(c.qos_out, 0);
 	CU_ASSERT_STRING_EQUAL(c.model_path, "/var/lib/iotad/model.json");
@@ -217,6 +220,7 @@ static const struct bad_case {
 } bad_cases[] = {
 	/* structure */
 	{"mqtt:\n  bogus: 1\n", "t.yaml:2:3:", "unknown key 'bogus'"},
+	{"topics:\n  control: ctl/#\n", "t.yaml:2:3:", "topics.control: 'ctl/#' must be a topic"},
 	{"mqtt:\n  keepalive: 5\nfoo:\n  a: 1\n", "t.yaml:3:1:", "unknown section 'foo'"},
 	{"mqtt:\n  keepalive: 5\n  client_id: a\n  keepalive: 6\n", "t.yaml:4:3:", "duplicate key mqtt.keepalive"},
 	{"mqtt:\n  keepalive: 5\nmqtt:\n  client_id: x\n", "t.yaml:3:1:", "duplicate section mqtt"},

@@ -324,6 +324,63 @@ static void test_smaller_table(void)
 	model_free(&m);
 }
 
+/* A reload's takeover: same input keeps the windows (the next sample
+ * scores exactly as before), another window refills them; seq and the
+ * open alert are kept either way. */
+static void test_adopt(void)
+{
+	model m, same, wide;
+	build_model(&m, "st-model", 3, SW);
+	build_model(&same, "st-model-b", 4, SW);
+	build_model(&wide, "st-wide", 1, SW + 1);
+	det *a = make(&m, THR_ADAPTIVE, 100);
+	uint64_t r = 42;
+	feed(a, &r, 0, 67, NULL);
+	det_result ra, rb, rc;
+	float raw[SF];
+	uint64_t r2 = r;
+	sample(&r2, 1, 80, raw);
+
+	det *b = make(&same, THR_ADAPTIVE, 100), *c = make(&wide, THR_ADAPTIVE, 100);
+	bool kept = false;
+	CU_ASSERT_EQUAL(det_adopt(b, a, &kept), IOTAD_OK);
+	CU_ASSERT_TRUE(kept);
+	CU_ASSERT_EQUAL(det_adopt(c, a, &kept), IOTAD_OK);
+	CU_ASSERT_FALSE(kept);
+	CU_ASSERT_EQUAL(det_device_count(b), 4);
+	CU_ASSERT_EQUAL(det_device_count(c), 4);
+	/* identical weights (same seed and shape): the same window, the same score */
+	CU_ASSERT_EQUAL(det_push(a, "dev-1", 2000.0, raw, &ra), IOTAD_OK);
+	CU_ASSERT_EQUAL(det_push(b, "dev-1", 2000.0, raw, &rb), IOTAD_OK);
+	CU_ASSERT_EQUAL(det_push(c, "dev-1", 2000.0, raw, &rc), IOTAD_OK);
+	CU_ASSERT_TRUE(ra.scored && rb.scored);
+	CU_ASSERT_EQUAL(ra.score, rb.score);
+	CU_ASSERT_FALSE(rc.scored); /* one sample in a fresh 6-sample window */
+	/* dev-1's open alert (raised, seq 1) clears in all three with seq 2 */
+	int cleared[3] = {0, 0, 0};
+	for (int t = 0; t < 30; t++) {
+		det *all[3] = {a, b, c};
+		for (int k = 0; k < 3; k++) {
+			uint64_t rr = r + (uint64_t)t;
+			det_result x;
+			sample(&rr, 1, 100, raw);
+			det_push(all[k], "dev-1", 2001.0 + t, raw, &x);
+			if (x.event == ALERT_EV_CLEARED) {
+				cleared[k]++;
+				CU_ASSERT_EQUAL(x.seq, 2);
+			}
+			CU_ASSERT_NOT_EQUAL(x.event, ALERT_EV_RAISED);
+		}
+	}
+	CU_ASSERT_TRUE(cleared[0] == 1 && cleared[1] == 1 && cleared[2] == 1);
+	det_destroy(a);
+	det_destroy(b);
+	det_destroy(c);
+	model_free(&m);
+	model_free(&same);
+	model_free(&wide);
+}
+
 void init_state_tests(void)
 {
 	CU_pSuite s = CU_add_suite("state", NULL, NULL);
@@ -333,4 +390,5 @@ void init_state_tests(void)
 	TEST_ADD(s, test_truncated_and_corrupted);
 	TEST_ADD(s, test_mismatch);
 	TEST_ADD(s, test_smaller_table);
+	TEST_ADD(s, test_adopt);
 }

@@ -34,6 +34,7 @@ typedef struct iotad_config {
 	char alert_prefix[CFG_STR];   /* alerts -> alerts/{device} */
 	char state_prefix[CFG_STR];   /* state -> state/{device}, retained */
 	char status_topic[CFG_STR];   /* iotad/status, retained online/offline, last will */
+	char control_topic[CFG_STR];  /* iotad/control: payload "reload" reloads model.path; empty: off */
 	int qos_in, qos_out;          /* 0..1 (1, 1) */
 	/* model / detector: */
 	char model_path[CFG_PATH];

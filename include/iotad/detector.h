@@ -115,5 +115,11 @@ iotad_err det_foreach(const det *d, float *buf, det_state_cb cb, void *ud);
  * is inconsistent with this detector (bad id, counts, non-finite values);
  * IOTAD_ERR_FULL as det_push. Owner thread only. */
 iotad_err det_import(det *d, const det_device_state *st, const float *floats, bool with_thr);
+/* Take over every device of from (another model: a reload) into the empty
+ * detector to, least recently seen first. Alert state, seq and times are
+ * kept; windows only when both models have the same window, features and
+ * normalization (else they refill); thresholds start afresh on the new
+ * model's calibration. windows_kept says which. Owner thread of both. */
+iotad_err det_adopt(det *to, const det *from, bool *windows_kept);
 
 #endif

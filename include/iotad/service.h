@@ -31,6 +31,8 @@ typedef struct svc_counters {
 	uint64_t idle_evictions;        /* devices forgotten after detector.idle_evict_after */
 	uint64_t state_rejected;        /* state files ignored (other model) or unusable (damaged) */
 	uint64_t state_save_failed;     /* state saves that failed */
+	uint64_t reloads;               /* models swapped in (SIGHUP, control topic) */
+	uint64_t reload_failed;         /* reloads refused; the running model stayed */
 } svc_counters;
 
 /* Build the service from a validated config and a loaded model (borrowed;
@@ -45,6 +47,9 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop);
  * leading '$' and a trailing '/'; else IOTAD_ERR_INVAL. IOTAD_ERR_RANGE if
  * it does not fit. Any thread. */
 iotad_err svc_topic(char *buf, size_t len, const char *prefix, const char *device);
+/* Reload model.path (between two messages) whenever *flag becomes non-zero
+ * (e.g. set by a SIGHUP handler); svc_run clears it. Before svc_run. */
+void svc_reload_on(svc *s, volatile sig_atomic_t *flag);
 /* Snapshot of the counters. Any thread. */
 void svc_get_counters(svc *s, svc_counters *out);
 /* Everything /metrics and /readyz report (counters, broker, queue, latency). Any thread. */

@@ -234,6 +234,20 @@ static void settle(hx_sub *s, const char *prefix, int quiet_ms, int max_ms)
 	}
 }
 
+/* hx_config plus service.state_file (saved every second). NULL on error. */
+static const char *state_config(const hx_broker *b, const char *name, const char *client_id,
+				const char *state)
+{
+	const char *config = hx_config(b, name, client_id, NULL);
+	char *text = config ? hx_read_file(config, NULL) : NULL;
+	if (!text)
+		return NULL;
+	char extra[4096];
+	snprintf(extra, sizeof extra, "%s  state_file: %s\n  state_interval: 1\n", text, state);
+	free(text);
+	return hx_write_file(config, extra) == 0 ? config : NULL;
+}
+
 void it_state_restart(void)
 {
 	hx_broker b;
@@ -241,16 +255,12 @@ void it_state_restart(void)
 	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, 0, false), 0);
 	hx_sub sub;
 	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&sub, b.uri, "#", "it-st-sub"), 0);
-	const char *config = hx_config(&b, "st.yaml", "iotad-st", NULL);
 	const char *state = hx_path("state.bin");
-	char extra[1200];
-	char *text = hx_read_file(config, NULL);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
-	snprintf(extra, sizeof extra, "%s  state_file: %s\n  state_interval: 1\n", text, state);
-	free(text);
-	CU_ASSERT_EQUAL_FATAL(hx_write_file(config, extra), 0);
+	const char *config = state_config(&b, "st.yaml", "iotad-st", state);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
 	mq *pub = plain_pub(&b, "it-st-pub");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+	char *text;
 
 	/* raise an alert, stop in order */
 	const char *log1 = hx_path("st-1.log");
@@ -296,6 +306,175 @@ void it_state_restart(void)
 	}
 	free(text);
 
+	mq_destroy(pub, 2000);
+	hx_sub_stop(&sub);
+	hx_broker_stop(&b, SIGTERM);
+}
+
+/* ---- hot model reload ---------------------------------------------------- */
+
+/* Copy the test model to path under another id. 0 on success. */
+static int model_with_id(const char *path, const char *id)
+{
+	char *text = hx_read_file(hx_model(), NULL);
+	if (!text)
+		return -1;
+	char *at = strstr(text, "\"id\":\"it-model\"");
+	int rc = -1;
+	if (at) {
+		size_t len = strlen(text);
+		char *out = malloc(len + 64);
+		if (out) {
+			snprintf(out, len + 64, "%.*s\"id\":\"%s\"%s", (int)(at - text), text, id,
+				 at + strlen("\"id\":\"it-model\""));
+			rc = hx_write_file(path, out);
+			free(out);
+		}
+	}
+	free(text);
+	return rc;
+}
+
+/* Replace the model file the way an operator should: write aside, rename. */
+static int install_model(const char *from, const char *to)
+{
+	return rename(from, to);
+}
+
+static unsigned long long final_field(const char *log, const char *key)
+{
+	char *text = hx_read_file(log, NULL);
+	const char *line = text ? strstr(text, "stats (final)") : NULL;
+	const char *at = line ? strstr(line, key) : NULL;
+	unsigned long long v = at ? strtoull(at + strlen(key), NULL, 10) : ~0ull;
+	free(text);
+	return v;
+}
+
+void it_model_reload(void)
+{
+	hx_broker b;
+	CU_ASSERT_FATAL(hx_model() != NULL);
+	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, 0, false), 0);
+	hx_sub sub;
+	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&sub, b.uri, "#", "it-rl-sub"), 0);
+	const char *mpath = hx_path("live-model.json");
+	CU_ASSERT_EQUAL_FATAL(model_with_id(mpath, "it-model"), 0);
+	const char *config = hx_config(&b, "rl.yaml", "iotad-rl", NULL);
+	char *text = hx_read_file(config, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	char *at = strstr(text, hx_model());
+	CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+	char edited[4096];
+	snprintf(edited, sizeof edited, "%.*s%s%s", (int)(at - text), text, mpath,
+		 at + strlen(hx_model()));
+	free(text);
+	CU_ASSERT_EQUAL_FATAL(hx_write_file(config, edited), 0);
+
+	const char *log = hx_path("rl.log");
+	pid_t pid = start_iotad(config, log, &sub, 1);
+	mq *pub = plain_pub(&b, "it-rl-pub");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+	size_t sent = 0;
+
+	/* dev-r1 raises under the first model; a steady stream on 4 more
+	 * devices goes on through the reload */
+	CU_ASSERT_EQUAL(publish_series(pub, "telemetry/dev-r1", 0, 60, 30, 60), 0);
+	sent += 60;
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/dev-r1", "\"id\":\"it-model\"", 1, 15000));
+	CU_ASSERT_EQUAL_FATAL(model_with_id(hx_path("next-model.json"), "it-model-b"), 0);
+	char topic[64];
+	for (int round = 0; round < 3; round++) {
+		for (int i = round * 100; i < round * 100 + 100; i++)
+			for (int d = 0; d < 4; d++) {
+				snprintf(topic, sizeof topic, "telemetry/dev-flow%d", d);
+				CU_ASSERT_EQUAL(publish_series(pub, topic, i, i + 1, 0, 0), 0);
+				sent++;
+			}
+		if (round == 0) {
+			CU_ASSERT_EQUAL(install_model(hx_path("next-model.json"), mpath), 0);
+			CU_ASSERT_EQUAL(kill(pid, SIGHUP), 0);
+		}
+	}
+	CU_ASSERT_TRUE(hx_wait_log(log, "model: reloaded (SIGHUP)", 10000));
+	/* events after the reload carry the new id: dev-r1 clears, dev-r2 raises */
+	CU_ASSERT_EQUAL(publish_series(pub, "telemetry/dev-r1", 60, 100, 0, 0), 0);
+	CU_ASSERT_EQUAL(publish_series(pub, "telemetry/dev-r2", 0, 60, 30, 60), 0);
+	sent += 100;
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/dev-r1", "\"cleared\"", 1, 15000));
+	CU_ASSERT_EQUAL(hx_sub_count(&sub, "alerts/dev-r1", "\"id\":\"it-model-b\""), 1);
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/dev-r2", "\"id\":\"it-model-b\"", 1, 15000));
+	CU_ASSERT_EQUAL(hx_sub_count(&sub, "alerts/dev-r1", "\"raised\""), 1);
+
+	/* a broken file through the control topic: refused, the model stays */
+	CU_ASSERT_EQUAL(hx_write_file(hx_path("broken.json"), "{\"format\":\"iotad-model\","), 0);
+	CU_ASSERT_EQUAL(install_model(hx_path("broken.json"), mpath), 0);
+	CU_ASSERT_EQUAL(mq_publish(pub, "iotad/control", "reload", 6, 1, false, 5000), IOTAD_OK);
+	CU_ASSERT_TRUE(hx_wait_log(log, "failed, keeping it-model-b v1", 10000));
+	CU_ASSERT_EQUAL(publish_series(pub, "telemetry/dev-r3", 0, 60, 30, 60), 0);
+	sent += 60;
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/dev-r3", "\"id\":\"it-model-b\"", 1, 15000));
+
+	mq_destroy(pub, 2000);
+	CU_ASSERT_EQUAL(kill(pid, SIGTERM), 0);
+	CU_ASSERT_EQUAL(hx_wait_exit(pid, 20000), 0);
+	CU_ASSERT_EQUAL(final_field(log, "received="), sent);
+	CU_ASSERT_EQUAL(final_field(log, "reloads="), 1);
+	CU_ASSERT_EQUAL(final_field(log, "reload_failed="), 1);
+	printf("\n    reload: sent %zu, received %llu, reloads %llu, refused %llu", sent,
+	       final_field(log, "received="), final_field(log, "reloads="),
+	       final_field(log, "reload_failed="));
+	hx_sub_stop(&sub);
+	hx_broker_stop(&b, SIGTERM);
+}
+
+/* ---- iotad killed with SIGKILL ------------------------------------------- */
+
+void it_crash_restart(void)
+{
+	hx_broker b;
+	CU_ASSERT_FATAL(hx_model() != NULL);
+	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, 0, true), 0);
+	hx_sub sub;
+	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&sub, b.uri, "#", "it-kill-sub"), 0);
+	const char *state = hx_path("kill-state.bin");
+	const char *config = state_config(&b, "kill.yaml", "iotad-kill", state);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
+	mq *pub = plain_pub(&b, "it-kill-pub");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+
+	/* raised, then at least one periodic snapshot, then SIGKILL */
+	const char *log1 = hx_path("kill-1.log");
+	pid_t pid = start_iotad(config, log1, &sub, 1);
+	CU_ASSERT_EQUAL(publish_series(pub, "telemetry/dev-k", 0, 60, 30, 60), 0);
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/dev-k", "\"raised\"", 1, 15000));
+	sleep(3);
+	CU_ASSERT_EQUAL(kill(pid, SIGKILL), 0);
+	CU_ASSERT_EQUAL(hx_wait_exit(pid, 10000), 128 + SIGKILL);
+
+	/* while it is down the anomaly goes on, then the device recovers: the
+	 * broker keeps it all for iotad's persistent session */
+	CU_ASSERT_EQUAL(publish_series(pub, "telemetry/dev-k", 60, 90, 60, 90), 0);
+	CU_ASSERT_EQUAL(publish_series(pub, "telemetry/dev-k", 90, 140, 0, 0), 0);
+	CU_ASSERT_TRUE(mq_drain(pub, 5000));
+
+	const char *log2 = hx_path("kill-2.log");
+	pid = start_iotad(config, log2, &sub, 2);
+	CU_ASSERT_TRUE(hx_wait_log(log2, "state: restored 1 devices", 5000));
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/dev-k", "\"cleared\"", 1, 15000));
+	settle(&sub, "alerts/", 1000, 5000);
+	size_t raised = hx_sub_count(&sub, "alerts/dev-k", "\"raised\"");
+	size_t cleared = hx_sub_count(&sub, "alerts/dev-k", "\"cleared\"");
+	CU_ASSERT_EQUAL(raised, 1);
+	CU_ASSERT_EQUAL(cleared, 1);
+	CU_ASSERT_EQUAL(hx_sub_count(&sub, "alerts/dev-k", "\"seq\":2}"), 1);
+	CU_ASSERT_EQUAL(kill(pid, SIGTERM), 0);
+	CU_ASSERT_EQUAL(hx_wait_exit(pid, 20000), 0);
+	/* everything published while iotad was dead was scored after the restart */
+	CU_ASSERT_EQUAL(final_field(log2, "received="), 80);
+	printf("\n    kill -9: expected raised 1 cleared 1, received raised %zu cleared %zu; "
+	       "messages queued by the broker while down 80, scored after restart %llu",
+	       raised, cleared, final_field(log2, "received="));
 	mq_destroy(pub, 2000);
 	hx_sub_stop(&sub);
 	hx_broker_stop(&b, SIGTERM);

@@ -9,5 +9,11 @@ void it_tls_auth(void);
 /* An open alert survives an orderly restart through the state file: no
  * second raise, cleared with the next seq; a damaged file is refused. */
 void it_state_restart(void);
+/* SIGHUP swaps in a new model while telemetry flows (nothing lost, later
+ * events carry its id); a broken file sent by the control topic is refused. */
+void it_model_reload(void);
+/* iotad killed with SIGKILL after a periodic snapshot: the restart restores
+ * the open alert and scores what the broker kept; no second raise. */
+void it_crash_restart(void);
 
 #endif

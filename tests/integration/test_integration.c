@@ -926,6 +926,10 @@ int main(int argc, char **argv)
 		 it_tls_auth},
 		{"state", "an open alert survives a restart through the state file",
 		 it_state_restart},
+		{"reload", "hot model reload: SIGHUP, control topic, a broken file refused",
+		 it_model_reload},
+		{"crash", "kill -9 of iotad: the state file and the broker's session cover it",
+		 it_crash_restart},
 	};
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
