@@ -16,7 +16,7 @@ if [ "${IOTAD_ASAN:-1}" != 0 ]; then
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		meson test -C build-asan --suite unit --suite integration --print-errorlogs "$@"
 fi
-# libFuzzer smoke run: 10 s per target (codec, config, model, csv) on the
+# libFuzzer smoke run: 10 s per target (codec, config, model, csv, state) on the
 # seed corpus; `meson test -C build-fuzz --suite slow` runs 60 s each.
 if [ "${IOTAD_FUZZ:-1}" != 0 ]; then
 	[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzzing=true \
