@@ -28,10 +28,12 @@ THRESHOLDS = {
 }
 
 
-def config(drift, window, m, tname):
+def config(drift, window, m, tname, alpha="0", k="3", n="3"):
     name = f"drift {drift} w{window} m{m} {tname}"
-    return name, (["--drift-max", drift, "--window", window, "--k", "3", "--n", "3", "--m", m]
-                  + THRESHOLDS[tname])
+    if alpha != "0" or (k, n) != ("3", "3"):
+        name += f" k{k}n{n} ewma {alpha}"
+    return name, (["--drift-max", drift, "--window", window, "--k", k, "--n", n, "--m", m,
+                   "--score-alpha", alpha] + THRESHOLDS[tname])
 
 
 def grid():
@@ -42,6 +44,12 @@ def grid():
     for drift, window, m, tname in itertools.product(
             ("2", "3", "4", "6", "10"), ("5", "10"), ("1", "2"), THRESHOLDS):
         yield config(drift, window, m, tname)
+    # score smoothing (EWMA weight of the newest window) with shorter debounce
+    for alpha, window, (k, n), m, tname in itertools.product(
+            ("0", "0.1", "0.15", "0.2", "0.3", "0.4", "0.6"), ("5", "7"),
+            (("3", "3"), ("2", "3"), ("1", "1")), ("1", "2"), ("adaptive p99", "adaptive p100")):
+        if (alpha, k, window) != ("0", "3", "5"):  # those are in the grid above
+            yield config("4", window, m, tname, alpha, k, n)
 
 
 def run(iotad, skab, args):

@@ -41,7 +41,8 @@ static const char eval_usage[] =
 	"LAYOUTS\n"
 	"    skab      ';' separator, label 'anomaly', 'changepoint' and 'datetime'\n"
 	"              left out, --train-rows 400; defaults chosen by leave-one-\n"
-	"              folder-out cross-validation: --window 5 --drift-max 4 --m 2\n"
+	"              folder-out cross-validation: --window 7 --drift-max 4\n"
+	"              --percentile 100 --score-alpha 0.1 --k 1 --n 1 --m 2\n"
 	"    generic   any separator (--sep), --features or every numeric column\n"
 	"              but --label and --skip; --train-rows N or --train FILE\n"
 	"    sim       CSV of `iotad sim --csv`: series by 'device', label 'label'\n"
@@ -71,6 +72,8 @@ static const char eval_usage[] =
 	"    --threshold-q X     spot, dspot: risk per normal window (0.001)\n"
 	"    --threshold-init-quantile X   spot, dspot: tail start (0.98)\n"
 	"    --threshold-peaks N --threshold-depth N   spot/dspot history (64, 20)\n"
+	"    --score-alpha A     ae: judge an EWMA of the window scores, weight A of\n"
+	"                        the newest, [0, 1]; 0: each window's own (0)\n"
 	"    --k N --n N --m N   raise after k anomalous of n windows, clear\n"
 	"                        after m normal ones (default 3 3 5)\n"
 	"  output:\n"
@@ -118,7 +121,7 @@ struct eval_file {
 enum {
 	O_LAYOUT = 256, O_DETECTOR, O_SEP, O_FEATURES, O_SKIP, O_LABEL, O_GROUP, O_TRAIN_ROWS,
 	O_TRAIN, O_SHUFFLE, O_TRAIN_FRACTION, O_SCORE_ALL, O_ZSW, O_PCAVAR, O_PCASCORE,
-	O_THRESHOLD, O_K, O_N, O_M, O_JSON, O_PER_FILE, O_PLOT, O_NO_TIME, O_THR_K, O_THR_Q,
+	O_THRESHOLD, O_K, O_N, O_M, O_JSON, O_PER_FILE, O_PLOT, O_NO_TIME, O_THR_K, O_THR_Q, O_SCORE_ALPHA,
 	O_THR_IQ, O_THR_PEAKS, O_THR_DEPTH,
 };
 
@@ -143,6 +146,7 @@ static const struct option eval_longopts[] = {
 	{"threshold", required_argument, NULL, O_THRESHOLD},
 	{"threshold-k", required_argument, NULL, O_THR_K},
 	{"threshold-q", required_argument, NULL, O_THR_Q},
+	{"score-alpha", required_argument, NULL, O_SCORE_ALPHA},
 	{"threshold-init-quantile", required_argument, NULL, O_THR_IQ},
 	{"threshold-peaks", required_argument, NULL, O_THR_PEAKS},
 	{"threshold-depth", required_argument, NULL, O_THR_DEPTH},
@@ -199,6 +203,11 @@ static int eval_num_opt(int c, const char *v, struct eval_args *a)
 			return cli_usage_err(EVAL_CMD, "--threshold-q: expected a number in "
 					     "(0, 0.1], got \"%s\"", v);
 		return 0;
+	case O_SCORE_ALPHA:
+		if (cli_float(v, 0.0, 1.0, &a->o.det.score_alpha))
+			return cli_usage_err(EVAL_CMD, "--score-alpha: expected a number in [0, 1], "
+					     "got \"%s\"", v);
+		return 0;
 	case O_THR_IQ:
 		if (cli_float(v, 0.5, 0.9999, &th->init_quantile))
 			return cli_usage_err(EVAL_CMD, "--threshold-init-quantile: expected a "
@@ -249,8 +258,12 @@ static void eval_layout_defaults(struct eval_args *a)
 	a->o.train.hidden_auto = 1;
 	if (a->layout != LAYOUT_SKAB)
 		return;
-	a->o.train.window = 5;
+	a->o.train.window = 7;
 	a->o.train.drift_max = 4.0f;
+	a->o.train.percentile = 100.0f;
+	a->o.det.score_alpha = 0.1f;
+	a->o.det.alert.k = 1;
+	a->o.det.alert.n = 1;
 	a->o.det.alert.m = 2;
 }
 

@@ -31,6 +31,8 @@ typedef struct det_device {
 	double last_ts;         /* device time of the last sample */
 	double last_seen;       /* caller's clock at the last sample (stale, evict) */
 	uint64_t seq;           /* events emitted so far */
+	float smooth;           /* EWMA of the window scores (score_alpha) */
+	bool smooth_set;        /* smooth holds a score */
 	float storage[];        /* window * features floats, then the threshold's */
 } det_device;
 
@@ -130,7 +132,8 @@ iotad_err det_create(const model *m, const det_config *cfg, det **out)
 	if (cfg->max_devices == 0 || cfg->max_devices > DET_MAX_DEVICES || cfg->stride < 0 ||
 	    (cfg->evict != DET_EVICT_LRU && cfg->evict != DET_EVICT_REJECT) ||
 	    alert_params_check(&cfg->alert) != 0 ||
-	    !(isfinite(cfg->stale_after) && cfg->stale_after >= 0.0))
+	    !(isfinite(cfg->stale_after) && cfg->stale_after >= 0.0) ||
+	    !(cfg->score_alpha >= 0.0f && cfg->score_alpha <= 1.0f))
 		return IOTAD_ERR_INVAL;
 
 	d = calloc(1, sizeof *d);
@@ -315,6 +318,20 @@ static float det_score(det *d, const float *x, float *contrib)
 	return score;
 }
 
+/* The score judged: the window's own, or with score_alpha an EWMA of the
+ * device's window scores, starting at its first one. A non-finite score is
+ * passed on and left out of the average. */
+static float det_smooth(const det *d, det_device *dev, float score)
+{
+	float a = d->cfg.score_alpha;
+
+	if (!(a > 0.0f && a < 1.0f) || !isfinite(score))
+		return score;
+	dev->smooth = dev->smooth_set ? a * score + (1.0f - a) * dev->smooth : score;
+	dev->smooth_set = true;
+	return dev->smooth;
+}
+
 iotad_err det_push(det *d, const char *device, double ts, const float *raw, det_result *res)
 {
 	return det_push_at(d, device, ts, ts, raw, res);
@@ -357,6 +374,7 @@ iotad_err det_push_at(det *d, const char *device, double ts, double now, const f
 		res->seq = ++dev->seq;
 		ring_clear(&dev->win);
 		dev->since_score = d->stride;
+		dev->smooth_set = false;
 	}
 
 	model_normalize(d->m, raw, d->sample);
@@ -370,7 +388,7 @@ iotad_err det_push_at(det *d, const char *device, double ts, double now, const f
 	dev->since_score = 0;
 	ring_copy(&dev->win, d->x);
 	res->scored = true;
-	res->score = det_score(d, d->x, res->contrib);
+	res->score = det_smooth(d, dev, det_score(d, d->x, res->contrib));
 	res->anomalous = thr_update(&dev->thr, &d->cfg.thr, res->score);
 	/* A window scored on the sample that resumed a stale device keeps the
 	 * CLEARED event; its verdict is not fed to the alert machine. */

@@ -131,6 +131,8 @@ static void report_config_line(FILE *f, const eval_opts *o)
 			(double)o->det.thr.init_quantile);
 	if (t->drift_max > 0.0f)
 		fprintf(f, "; drift max %g", (double)t->drift_max);
+	if (o->kind == EVAL_AE && o->det.score_alpha > 0.0f && o->det.score_alpha < 1.0f)
+		fprintf(f, "; score ewma %g", (double)o->det.score_alpha);
 	fprintf(f, "; alert k %d n %d m %d\n", o->det.alert.k, o->det.alert.n, o->det.alert.m);
 }
 

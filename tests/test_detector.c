@@ -767,6 +767,55 @@ static void test_threshold_kinds(void)
 	nn_free(&m.net);
 }
 
+/* score_alpha: the score judged is the EWMA of the window scores, started at
+ * the first one, per device; out-of-range weights are refused. */
+static void test_score_ewma(void)
+{
+	/* normalized value of every feature, one per row */
+	static const double v[10] = {0.5, 0.5, 0.5, 0.5, 0.9, 1.0, 0.1, 0.5, 0.5, 0.7};
+	const double a = 0.25, thr = 0.03;
+	model m;
+	det_config cfg;
+	det_result r;
+	float raw[TF];
+	double ewma = 0.0;
+	int held_back = 0;
+	det *d = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, (float)thr), IOTAD_OK);
+	det_config_default(&cfg);
+	cfg.thr.kind = THR_STATIC;
+	cfg.score_alpha = 1.5f;
+	CU_ASSERT_EQUAL(det_create(&m, &cfg, &d), IOTAD_ERR_INVAL);
+	cfg.score_alpha = -0.1f;
+	CU_ASSERT_EQUAL(det_create(&m, &cfg, &d), IOTAD_ERR_INVAL);
+	cfg.score_alpha = NAN;
+	CU_ASSERT_EQUAL(det_create(&m, &cfg, &d), IOTAD_ERR_INVAL);
+	cfg.score_alpha = (float)a;
+	d = make_det(&m, &cfg);
+	for (int i = 0; i < 10; i++) {
+		sample_of(raw, v[i], v[i], v[i]);
+		CU_ASSERT_EQUAL(det_push(d, "dev", i, raw, &r), IOTAD_OK);
+		/* a second device pushed in between keeps its own average */
+		CU_ASSERT_EQUAL(det_push(d, "quiet", i, raw, NULL), IOTAD_OK);
+		if (i < TW - 1)
+			continue;
+		double s = 0.0;
+		for (int t = i - TW + 1; t <= i; t++)
+			s += (v[t] - 0.5) * (v[t] - 0.5);
+		s /= TW;
+		ewma = i == TW - 1 ? s : a * s + (1.0 - a) * ewma;
+		CU_ASSERT_DOUBLE_EQUAL(r.score, ewma, 1e-6);
+		CU_ASSERT_EQUAL(r.anomalous, ewma >= thr);
+		if (s >= thr && !r.anomalous)
+			held_back++;
+	}
+	/* row 4's own score (0.04) crosses the threshold, its average (0.01) not */
+	CU_ASSERT(held_back >= 1);
+	det_destroy(d);
+	nn_free(&m.net);
+}
+
 void init_detector_tests(void)
 {
 	CU_pSuite s = CU_add_suite("detector", NULL, NULL);
@@ -786,4 +835,5 @@ void init_detector_tests(void)
 	TEST_ADD(s, test_score_window);
 	TEST_ADD(s, test_bytes_per_device);
 	TEST_ADD(s, test_threshold_kinds);
+	TEST_ADD(s, test_score_ewma);
 }

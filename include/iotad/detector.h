@@ -31,13 +31,15 @@ typedef struct det_config {
 				 * calibration scores (threshold/2 without); alpha,
 				 * min_ratio, max_ratio 0: thr_params_default's */
 	double stale_after;     /* seconds of silence before stale; 0 disables */
+	float score_alpha;      /* EWMA weight of a new window's score in the score judged,
+				 * [0, 1]; 0 or 1: each window's own score (default) */
 } det_config;
 
 /* What one sample did. contrib is valid when scored. */
 typedef struct det_result {
 	bool scored;            /* a window was scored */
 	bool anomalous;         /* its score >= threshold */
-	float score;            /* MSE of the window */
+	float score;            /* MSE of the window (EWMA of them when score_alpha is set) */
 	float threshold;        /* device threshold used */
 	alert_event event;      /* transition caused, if any */
 	uint64_t seq;           /* device's event sequence number when event != NONE */
