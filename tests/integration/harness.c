@@ -226,6 +226,8 @@ int hx_broker_start(hx_broker *b, int port, bool persistence)
 		 "set_tcp_nodelay true\n"
 		 "persistence %s\n"
 		 "persistence_location %s/\n"
+		 "autosave_interval 1\n"
+		 "user root\n" /* as root it would switch to a user that cannot write tmpdir */
 		 "log_dest stderr\n",
 		 b->port, persistence ? "true" : "false", hx_tmpdir());
 	if (hx_write_file(b->conf, text) != 0)
@@ -281,17 +283,28 @@ static bool record(void *ud, const char *topic, size_t topic_len, const void *pa
 	return true;
 }
 
-int hx_sub_start(hx_sub *s, const char *uri, const char *filter, const char *client_id)
+static int sub_start(hx_sub *s, const char *uri, const char *filter, const char *client_id,
+		     bool clean)
 {
 	memset(s, 0, sizeof *s);
 	pthread_mutex_init(&s->lock, NULL);
-	mq_opts o = {.uri = uri, .client_id = client_id, .keepalive = 10, .clean_session = true,
+	mq_opts o = {.uri = uri, .client_id = client_id, .keepalive = 10, .clean_session = clean,
 		     .max_inflight = 64, .on_message = record, .ud = s};
 	if (mq_create(&o, &s->client) != IOTAD_OK || mq_subscribe(s->client, filter, 1) != IOTAD_OK ||
 	    mq_start(s->client) != IOTAD_OK || !mq_wait_connected(s->client, 10000))
 		return -1;
 	sleep_ms(300); /* let the SUBACK arrive before anything is published */
 	return 0;
+}
+
+int hx_sub_start(hx_sub *s, const char *uri, const char *filter, const char *client_id)
+{
+	return sub_start(s, uri, filter, client_id, true);
+}
+
+int hx_sub_start_persistent(hx_sub *s, const char *uri, const char *filter, const char *client_id)
+{
+	return sub_start(s, uri, filter, client_id, false);
 }
 
 size_t hx_sub_count(hx_sub *s, const char *prefix, const char *needle)

@@ -41,7 +41,8 @@ const char *hx_path(const char *name);
 
 int hx_free_port(void);
 bool hx_wait_port(int port, int timeout_ms);
-/* Start mosquitto on port (0: a free one) with persistence on or off. 0 on success. */
+/* Start mosquitto on port (0: a free one) with persistence on or off (saved
+ * every second, so a SIGKILL loses at most the last second). 0 on success. */
 int hx_broker_start(hx_broker *b, int port, bool persistence);
 /* Stop it with sig (SIGTERM orderly, SIGKILL crash) and reap it. */
 void hx_broker_stop(hx_broker *b, int sig);
@@ -63,6 +64,9 @@ int hx_write_file(const char *path, const char *text);
 
 /* Subscribe to filter at QoS 1 and record everything. 0 on success. */
 int hx_sub_start(hx_sub *s, const char *uri, const char *filter, const char *client_id);
+/* The same on a persistent session (clean session off): what the broker
+ * queues for it while it is away (broker restart) arrives after its reconnect. */
+int hx_sub_start_persistent(hx_sub *s, const char *uri, const char *filter, const char *client_id);
 /* Messages whose topic starts with prefix and payload contains needle (NULL: any). */
 size_t hx_sub_count(hx_sub *s, const char *prefix, const char *needle);
 /* Wait until hx_sub_count(prefix, needle) >= n or timeout. */

@@ -1,6 +1,7 @@
 /* it_reliability.c - integration tests of TLS and authentication to the
  * broker, of the detector state file across restarts, and of hot model
- * reload, against a real mosquitto and the real iotad binary. */
+ * reload, and of kill -9 restarts of the broker and of iotad, against a
+ * real mosquitto and the real iotad binary. */
 #include "it_reliability.h"
 
 #include <signal.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
+#include <cjson/cJSON.h>
 
 #include "harness.h"
 
@@ -476,6 +478,269 @@ void it_crash_restart(void)
 	       "messages queued by the broker while down 80, scored after restart %llu",
 	       raised, cleared, final_field(log2, "received="));
 	mq_destroy(pub, 2000);
+	hx_sub_stop(&sub);
+	hx_broker_stop(&b, SIGTERM);
+}
+
+/* ---- kill -9 of the broker, then of iotad, against the simulator -------- */
+
+#define RS_PARTS 3
+#define RS_T0 1700000000.0 /* --start-ts; each part holds 800 s of it */
+
+typedef struct rs_event {
+	char device[48];
+	char state[16];
+	unsigned long long seq;
+	double ts;
+} rs_event;
+
+/* One stream of 4 simulated devices (one clean) split by rows into
+ * RS_PARTS consecutive CSV files part-1.csv.., each with the header. */
+static int rs_make_parts(void)
+{
+	char *sim[] = {(char *)hx_iotad(), "sim", "--csv", (char *)hx_path("all.csv"), "--truth",
+		       (char *)hx_path("truth.csv"), "--devices", "4", "--clean", "1",
+		       "--duration", "2400", "--interval", "1", "--start-ts", "1700000000",
+		       "--seed", "3", "--quiet", NULL};
+	if (hx_run(sim, hx_path("rs-sim.log"), 60000) != 0)
+		return -1;
+	char *text = hx_read_file(hx_path("all.csv"), NULL);
+	if (!text)
+		return -1;
+	char *body = strchr(text, '\n');
+	size_t rows = 0;
+	for (char *p = body; p && *++p; p = strchr(p, '\n'))
+		rows++;
+	int rc = body && rows >= RS_PARTS ? 0 : -1;
+	char *at = body ? body + 1 : NULL;
+	for (int k = 0; k < RS_PARTS && rc == 0; k++) {
+		char *end = at;
+		for (size_t r = k * rows / RS_PARTS; r < (k + 1) * rows / RS_PARTS; r++)
+			end = strchr(end, '\n') + 1;
+		char name[32];
+		snprintf(name, sizeof name, "part-%d.csv", k + 1);
+		FILE *f = fopen(hx_path(name), "w");
+		if (!f || fwrite(text, 1, (size_t)(body + 1 - text), f) != (size_t)(body + 1 - text) ||
+		    fwrite(at, 1, (size_t)(end - at), f) != (size_t)(end - at))
+			rc = -1;
+		if (f && fclose(f) != 0)
+			rc = -1;
+		at = end;
+	}
+	free(text);
+	return rc;
+}
+
+/* Publish part k (1-based) as fast as possible; returns once the broker
+ * has acknowledged every row. 0 on success. */
+static int rs_replay(const hx_broker *b, int k)
+{
+	char name[32];
+	snprintf(name, sizeof name, "part-%d.csv", k);
+	char *argv[] = {(char *)hx_iotad(), "sim", "--replay", (char *)hx_path(name),
+			"--device-col", "device", "--time-col", "ts", "--speed", "0",
+			"--broker", (char *)b->uri, "--quiet", NULL};
+	return hx_run(argv, hx_path("rs-replay.log"), 120000);
+}
+
+/* A marker device behind part k raises an alert: once it arrives, iotad
+ * has scored everything published before it. */
+static void rs_mark(const hx_broker *b, hx_sub *sub, int k)
+{
+	char topic[32], id[32];
+	snprintf(topic, sizeof topic, "telemetry/mark-%d", k);
+	snprintf(id, sizeof id, "it-rs-mark-%d", k);
+	mq *pub = plain_pub(b, id);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+	CU_ASSERT_EQUAL(publish_series(pub, topic, 0, 60, 30, 60), 0);
+	mq_destroy(pub, 2000);
+	snprintf(topic, sizeof topic, "alerts/mark-%d", k);
+	CU_ASSERT_FATAL(hx_sub_wait(sub, topic, "\"raised\"", 1, 30000));
+	settle(sub, "alerts/", 1000, 10000);
+}
+
+/* The events of the simulated devices the subscriber holds (malloc'd). */
+static rs_event *rs_events(hx_sub *s, size_t *n)
+{
+	*n = 0;
+	pthread_mutex_lock(&s->lock);
+	rs_event *ev = calloc(s->n + 1, sizeof *ev);
+	for (size_t i = 0; ev && i < s->n; i++) {
+		if (!s->msgs[i].topic || strncmp(s->msgs[i].topic, "alerts/sensor-", 14))
+			continue;
+		cJSON *o = cJSON_Parse(s->msgs[i].payload);
+		const cJSON *dev = cJSON_GetObjectItemCaseSensitive(o, "device");
+		const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "state");
+		const cJSON *seq = cJSON_GetObjectItemCaseSensitive(o, "seq");
+		const cJSON *ts = cJSON_GetObjectItemCaseSensitive(o, "ts");
+		CU_ASSERT(cJSON_IsString(dev) && cJSON_IsString(st) && cJSON_IsNumber(seq) &&
+			  cJSON_IsNumber(ts));
+		if (cJSON_IsString(dev) && cJSON_IsString(st) && cJSON_IsNumber(seq) &&
+		    cJSON_IsNumber(ts)) {
+			rs_event *e = &ev[(*n)++];
+			snprintf(e->device, sizeof e->device, "%s", dev->valuestring);
+			snprintf(e->state, sizeof e->state, "%s", st->valuestring);
+			e->seq = (unsigned long long)seq->valuedouble;
+			e->ts = ts->valuedouble;
+		}
+		cJSON_Delete(o);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return ev;
+}
+
+static bool rs_same(const rs_event *a, const rs_event *b)
+{
+	return !strcmp(a->device, b->device) && !strcmp(a->state, b->state) &&
+	       a->seq == b->seq && a->ts == b->ts;
+}
+
+/* iotad with a state file saved every second on broker b: its path in
+ * out (hx_path's buffers rotate). 0 on success. */
+static int rs_config(const hx_broker *b, const char *tag, char *out, size_t size)
+{
+	char name[32], id[32], state[32];
+	snprintf(name, sizeof name, "rs-%s.yaml", tag);
+	snprintf(id, sizeof id, "iotad-rs-%s", tag);
+	snprintf(state, sizeof state, "rs-%s.state", tag);
+	const char *path = state_config(b, name, id, hx_path(state));
+	return path && snprintf(out, size, "%s", path) < (int)size ? 0 : -1;
+}
+
+/* The undisturbed run: every part on one broker, one iotad, no fault. */
+static rs_event *rs_reference(size_t *n)
+{
+	hx_broker b;
+	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, 0, false), 0);
+	hx_sub sub;
+	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&sub, b.uri, "#", "it-rs-ref-sub"), 0);
+	char config[512];
+	CU_ASSERT_EQUAL_FATAL(rs_config(&b, "ref", config, sizeof config), 0);
+	pid_t pid = start_iotad(config, hx_path("rs-ref.log"), &sub, 1);
+	for (int k = 1; k <= RS_PARTS; k++) {
+		CU_ASSERT_EQUAL_FATAL(rs_replay(&b, k), 0);
+		rs_mark(&b, &sub, k);
+	}
+	CU_ASSERT_EQUAL(kill(pid, SIGTERM), 0);
+	CU_ASSERT_EQUAL(hx_wait_exit(pid, 20000), 0);
+	rs_event *ev = rs_events(&sub, n);
+	hx_sub_stop(&sub);
+	hx_broker_stop(&b, SIGTERM);
+	return ev;
+}
+
+/* Wait until the subscriber is subscribed again after a broker restart:
+ * a probe it publishes comes back. */
+static void rs_probe(const hx_broker *b, hx_sub *sub, const char *payload)
+{
+	CU_ASSERT_FATAL(mq_wait_connected(sub->client, 30000));
+	mq *pub = plain_pub(b, "it-rs-probe");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+	bool back = false;
+	for (int i = 0; i < 100 && !back; i++) {
+		CU_ASSERT_EQUAL(mq_publish(pub, "probe/rs", payload, strlen(payload), 1, false, 5000),
+				IOTAD_OK);
+		back = hx_sub_wait(sub, "probe/rs", payload, 1, 300);
+	}
+	CU_ASSERT_FATAL(back);
+	mq_destroy(pub, 2000);
+}
+
+void it_restarts(void)
+{
+	CU_ASSERT_FATAL(hx_model() != NULL);
+	CU_ASSERT_EQUAL_FATAL(rs_make_parts(), 0);
+	size_t n_ref = 0;
+	rs_event *ref = rs_reference(&n_ref);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ref);
+
+	hx_broker b;
+	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, 0, true), 0);
+	hx_sub sub;
+	CU_ASSERT_EQUAL_FATAL(hx_sub_start_persistent(&sub, b.uri, "#", "it-rs-sub"), 0);
+	char config[512], log1[512], log2[512];
+	CU_ASSERT_EQUAL_FATAL(rs_config(&b, "run", config, sizeof config), 0);
+	snprintf(log1, sizeof log1, "%s", hx_path("rs-run-1.log"));
+	snprintf(log2, sizeof log2, "%s", hx_path("rs-run-2.log"));
+	pid_t pid = start_iotad(config, log1, &sub, 1);
+
+	/* part 1, scored; the broker saves its store every second: kill -9 it
+	 * and restart it on the same port. Part 2 goes out at once, before
+	 * iotad and the subscriber are back (Paho retries after a second or
+	 * more): only the sessions restored from the broker's store keep it. */
+	CU_ASSERT_EQUAL_FATAL(rs_replay(&b, 1), 0);
+	rs_mark(&b, &sub, 1);
+	sleep(3);
+	int port = b.port;
+	hx_broker_stop(&b, SIGKILL);
+	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, port, true), 0);
+	CU_ASSERT_EQUAL_FATAL(rs_replay(&b, 2), 0);
+	char *text = hx_read_file(log1, NULL);
+	bool early = text && !strstr(text, "mqtt: reconnected");
+	free(text);
+	CU_ASSERT_TRUE(hx_wait_log(log1, "mqtt: reconnected", 30000));
+	rs_probe(&b, &sub, "after-broker-restart");
+
+	/* part 2 scored, a periodic snapshot written: kill -9 iotad */
+	rs_mark(&b, &sub, 2);
+	sleep(3);
+	CU_ASSERT_EQUAL(kill(pid, SIGKILL), 0);
+	CU_ASSERT_EQUAL(hx_wait_exit(pid, 10000), 128 + SIGKILL);
+
+	/* part 3 while iotad is down: the broker queues it for the session */
+	CU_ASSERT_EQUAL_FATAL(rs_replay(&b, 3), 0);
+	size_t online = hx_sub_count(&sub, "iotad/status", "online");
+	pid = start_iotad(config, log2, &sub, online + 1);
+	CU_ASSERT_TRUE(hx_wait_log(log2, "state: restored", 5000));
+	rs_mark(&b, &sub, 3);
+	CU_ASSERT_EQUAL(kill(pid, SIGTERM), 0);
+	CU_ASSERT_EQUAL(hx_wait_exit(pid, 20000), 0);
+
+	/* every reference event arrived; extra copies only as identical
+	 * QoS 1 duplicates; nothing else */
+	size_t n_got = 0;
+	rs_event *got = rs_events(&sub, &n_got);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+	size_t received = 0, dups = 0, missing = 0, other = 0;
+	bool *used = calloc(n_got + 1, sizeof *used);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(used);
+	for (size_t i = 0; i < n_ref; i++) {
+		size_t copies = 0;
+		for (size_t j = 0; j < n_got; j++)
+			if (rs_same(&ref[i], &got[j])) {
+				copies += !used[j];
+				used[j] = true;
+			}
+		received += copies > 0;
+		dups += copies > 1 ? copies - 1 : 0;
+		missing += copies == 0;
+	}
+	for (size_t j = 0; j < n_got; j++)
+		if (!used[j]) {
+			other++;
+			printf("\n    unexpected: %s %s seq %llu ts %.3f", got[j].device, got[j].state,
+			       got[j].seq, got[j].ts);
+		}
+	/* each part (before the broker kill, between the kills, while iotad
+	 * was down) has alerts of its own */
+	size_t per_part[RS_PARTS] = {0};
+	for (size_t i = 0; i < n_ref; i++) {
+		int k = (int)((ref[i].ts - RS_T0) / 800.0);
+		if (k >= 0 && k < RS_PARTS)
+			per_part[k]++;
+	}
+	for (int k = 0; k < RS_PARTS; k++)
+		CU_ASSERT(per_part[k] >= 2);
+	CU_ASSERT_EQUAL(missing, 0);
+	CU_ASSERT_EQUAL(other, 0);
+	CU_ASSERT_EQUAL(received + dups, n_got);
+	printf("\n    restarts: expected %zu events (%zu/%zu/%zu in parts 1/2/3), received %zu, "
+	       "duplicates %zu, missing %zu, unexpected %zu", n_ref, per_part[0], per_part[1],
+	       per_part[2], received, dups, missing, other);
+	printf("\n    part 2 published %s iotad reconnected", early ? "before" : "after");
+	free(used);
+	free(got);
+	free(ref);
 	hx_sub_stop(&sub);
 	hx_broker_stop(&b, SIGTERM);
 }

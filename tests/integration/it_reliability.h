@@ -15,5 +15,9 @@ void it_model_reload(void);
 /* iotad killed with SIGKILL after a periodic snapshot: the restart restores
  * the open alert and scores what the broker kept; no second raise. */
 void it_crash_restart(void);
+/* A simulated stream in three parts with kill -9 of the broker after the
+ * first and of iotad after the second: every alert of an undisturbed run
+ * arrives, extra copies only as QoS 1 duplicates (counted and printed). */
+void it_restarts(void);
 
 #endif

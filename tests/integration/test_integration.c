@@ -930,6 +930,8 @@ int main(int argc, char **argv)
 		 it_model_reload},
 		{"crash", "kill -9 of iotad: the state file and the broker's session cover it",
 		 it_crash_restart},
+		{"restarts", "kill -9 of the broker, then of iotad: every alert of an undisturbed run",
+		 it_restarts},
 	};
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
