@@ -71,7 +71,7 @@ struct http {
 	uint16_t port;
 	double started;
 	det *det;                      /* for /v1/score only */
-	pthread_mutex_t score_lock;
+	pthread_mutex_t score_lock;    /* guards det and o.m (swapped by http_set_model) */
 	/* live page, under lock */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;           /* an SSE event was added, or stopping */
@@ -257,12 +257,14 @@ static void write_num(FILE *f, double v)
 static void write_devices(http *h, FILE *f)
 {
 	char name[2 * DET_DEVICE_ID_MAX + 8];
-	const model *m = h->o.m;
 
+	pthread_mutex_lock(&h->score_lock);
+	const model *m = h->o.m;
 	codec_json_string(name, sizeof name, m->id);
 	fprintf(f, "{\"model\":{\"id\":%s,\"version\":%d,\"window\":%d,\"threshold\":", name,
 		m->version, m->window);
 	write_num(f, m->threshold);
+	pthread_mutex_unlock(&h->score_lock);
 	pthread_mutex_lock(&h->lock);
 	fprintf(f, "},\"hidden\":%llu,\"devices\":[", (unsigned long long)h->hidden);
 	for (uint32_t i = 0; i < h->n_devs; i++) {
@@ -516,35 +518,77 @@ static enum MHD_Result do_events(struct MHD_Connection *conn, http *h)
 	return ret;
 }
 
-static enum MHD_Result do_score(struct MHD_Connection *conn, http *h, const http_req *q)
+/* The one-device detector behind /v1/score (it scores whole windows). */
+static iotad_err score_det(const model *m, det **out)
+{
+	det_config dc;
+	det_config_default(&dc);
+	dc.max_devices = 1;
+	return det_create(m, &dc, out);
+}
+
+/* Parse, score and format one request with the current model; the caller
+ * holds score_lock, so a reload cannot free the model in between. Returns
+ * the reply text, or NULL with status and message set. */
+static char *score_locked(http *h, const http_req *q, unsigned *status, char *err,
+			  size_t errlen)
 {
 	const model *m = h->o.m;
 	api_score_req sr;
-	char err[300];
 
-	iotad_err e = api_parse_score(q->body ? q->body : "", q->len, m, &sr, err, sizeof err);
-	if (e == IOTAD_ERR_NOMEM)
-		return reply_error(conn, 500, NULL, "out of memory");
-	if (e != IOTAD_OK)
-		return reply_error(conn, 400, NULL, "%s", err);
+	*status = 500;
+	iotad_err e = api_parse_score(q->body ? q->body : "", q->len, m, &sr, err, errlen);
+	if (e != IOTAD_OK) {
+		if (e == IOTAD_ERR_NOMEM)
+			snprintf(err, errlen, "out of memory");
+		else
+			*status = 400;
+		return NULL;
+	}
 	size_t nwin = sr.batch ? api_window_count(m, sr.n_samples) : 1;
 	size_t stride = m->stride > 0 ? (size_t)m->stride : 1;
 	size_t F = (size_t)m->n_features, W = (size_t)m->window;
 	det_result *res = malloc(nwin * sizeof *res);
-	if (!res) {
-		api_score_req_free(&sr);
-		return reply_error(conn, 500, NULL, "out of memory");
-	}
-	pthread_mutex_lock(&h->score_lock);
-	for (size_t i = 0; i < nwin && e == IOTAD_OK; i++)
+	if (!res)
+		snprintf(err, errlen, "out of memory");
+	for (size_t i = 0; res && i < nwin && e == IOTAD_OK; i++)
 		e = det_score_window(h->det, sr.raw + i * stride * F, W * F, &res[i]);
-	pthread_mutex_unlock(&h->score_lock);
-	char *text = e == IOTAD_OK ? api_format_score(m, res, nwin, sr.batch) : NULL;
+	char *text = res && e == IOTAD_OK ? api_format_score(m, res, nwin, sr.batch) : NULL;
+	if (res && !text)
+		snprintf(err, errlen, "scoring failed: %s", iotad_strerror(e));
 	free(res);
 	api_score_req_free(&sr);
+	return text;
+}
+
+static enum MHD_Result do_score(struct MHD_Connection *conn, http *h, const http_req *q)
+{
+	char err[300];
+	unsigned status;
+
+	pthread_mutex_lock(&h->score_lock);
+	char *text = score_locked(h, q, &status, err, sizeof err);
+	pthread_mutex_unlock(&h->score_lock);
 	if (!text)
-		return reply_error(conn, 500, NULL, "scoring failed: %s", iotad_strerror(e));
+		return reply_error(conn, status, NULL, "%s", err);
 	return reply_json(conn, 200, text);
+}
+
+iotad_err http_set_model(http *h, const model *m)
+{
+	if (!h || !m)
+		return IOTAD_ERR_INVAL;
+	det *nd = NULL;
+	iotad_err e = score_det(m, &nd);
+	if (e != IOTAD_OK)
+		return e;
+	pthread_mutex_lock(&h->score_lock);
+	det *old = h->det;
+	h->det = nd;
+	h->o.m = m;
+	pthread_mutex_unlock(&h->score_lock);
+	det_destroy(old);
+	return IOTAD_OK;
 }
 
 static bool is_get(const char *method)
@@ -689,10 +733,7 @@ iotad_err http_create(const http_opts *o, http **out)
 	for (int i = 0; i < LIVE_INDEX; i++)
 		h->index[i] = -1;
 
-	det_config dc;
-	det_config_default(&dc);
-	dc.max_devices = 1;
-	iotad_err e = det_create(o->m, &dc, &h->det);
+	iotad_err e = score_det(o->m, &h->det);
 	if (e == IOTAD_OK && o->page) {
 		h->devs = calloc(HTTP_LIVE_DEVICES, sizeof *h->devs);
 		h->alerts = calloc(HTTP_LIVE_ALERTS, sizeof *h->alerts);

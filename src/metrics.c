@@ -119,6 +119,12 @@ int met_write_prometheus(FILE *f, const met_snapshot *s)
 	fputs("iotad_model_info{id=", f);
 	label_value(f, s->model_id);
 	fprintf(f, ",version=\"%d\"} %d\n", s->model_version, s->model_loaded ? 1 : 0);
+	one(f, "iotad_model_reloads_total", "counter",
+	    "Models swapped in by SIGHUP or the control topic.", s->model_reloads);
+	one(f, "iotad_model_reload_failures_total", "counter",
+	    "Model reloads refused (the running model stayed).", s->model_reload_failures);
+	one(f, "iotad_state_rejected_total", "counter",
+	    "State files ignored (another model) or refused (damaged) at start.", s->state_rejected);
 	head(f, "iotad_start_time_seconds", "gauge", "Start time of the process (epoch seconds).");
 	fprintf(f, "iotad_start_time_seconds %.3f\n", s->start_time);
 	return ferror(f) ? -1 : 0;

@@ -403,6 +403,9 @@ static void reload_model(svc *s, const char *why)
 		snprintf(err, sizeof err, "no detector for it: %s", iotad_strerror(e));
 	if (e == IOTAD_OK && (e = det_adopt(nd, s->det, &kept)) != IOTAD_OK)
 		snprintf(err, sizeof err, "devices not carried over: %s", iotad_strerror(e));
+	/* last: once /v1/score has switched, the old model may be freed below */
+	if (e == IOTAD_OK && s->http && (e = http_set_model(s->http, nm)) != IOTAD_OK)
+		snprintf(err, sizeof err, "/v1/score not switched: %s", iotad_strerror(e));
 	if (e != IOTAD_OK) {
 		COUNT(s->reload_failed);
 		LOG_ERR("model: reload (%s) of %s failed, keeping %s v%d: %s", why, path, s->m->id,
@@ -418,8 +421,9 @@ static void reload_model(svc *s, const char *why)
 		 kept ? " with their windows" : ", windows refill (input changed)");
 	det_destroy(s->det);
 	s->det = nd;
-	/* The caller's first model stays alive (the HTTP scorer borrows it);
-	 * a model this service loaded itself is freed when replaced. */
+	/* The caller's first model stays alive until exit; a model this
+	 * service loaded itself is freed when replaced (the HTTP scorer
+	 * switched to nm above, so no request holds the old one). */
 	if (s->owned) {
 		model_free(s->owned);
 		free(s->owned);
@@ -661,6 +665,9 @@ void svc_get_metrics(svc *s, met_snapshot *out)
 	out->publish_failed = c.publish_failed;
 	out->evictions_lru = c.evictions;
 	out->evictions_idle = c.idle_evictions;
+	out->model_reloads = c.reloads;
+	out->model_reload_failures = c.reload_failed;
+	out->state_rejected = c.state_rejected;
 	out->published = ms.published;
 	out->reconnects = ms.reconnects;
 	out->inflight = ms.inflight;

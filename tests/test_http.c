@@ -1,10 +1,15 @@
 /* test_http.c - unit tests of what the HTTP door says: the Prometheus text
- * exposition, the POST /v1/score body and answer, the listen address, the
+ * exposition, the POST /v1/score body and answer (and its model after a
+ * reload), the listen address, the
  * live score JSON and Home Assistant discovery. */
+#include <arpa/inet.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -138,6 +143,9 @@ static void test_prometheus_counters(void)
 	s.model_loaded = true;
 	snprintf(s.model_id, sizeof s.model_id, "temp-ae");
 	s.model_version = 3;
+	s.model_reloads = 6;
+	s.model_reload_failures = 2;
+	s.state_rejected = 1;
 	char *t = prometheus(&s);
 	CU_ASSERT_FALSE(has_line(t, "iotad_messages_rejected_total{reason=\"none\"} 0"));
 	static const char *const want[] = {
@@ -156,6 +164,12 @@ static void test_prometheus_counters(void)
 		"iotad_publish_inflight 17",
 		"iotad_queue_depth 3",
 		"iotad_model_info{id=\"temp-ae\",version=\"3\"} 1",
+		"iotad_model_reloads_total 6",
+		"iotad_model_reload_failures_total 2",
+		"iotad_state_rejected_total 1",
+		"# TYPE iotad_model_reloads_total counter",
+		"# TYPE iotad_model_reload_failures_total counter",
+		"# TYPE iotad_state_rejected_total counter",
 		"# TYPE iotad_messages_received_total counter",
 		"# TYPE iotad_devices gauge",
 		"# TYPE iotad_score_duration_seconds histogram",
@@ -393,6 +407,70 @@ static void test_score_answer_matches_detector(void)
 	model_free(&m);
 }
 
+/* POST body to /v1/score on 127.0.0.1:port; the model id of the answer
+ * into id (empty when the request failed). */
+static void score_model_id(uint16_t port, const char *body, char *id, size_t idlen)
+{
+	id[0] = '\0';
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	char req[1024], resp[8192];
+	int n = snprintf(req, sizeof req,
+			 "POST /v1/score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+			 "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+			 strlen(body), body);
+	size_t got = 0;
+	if (write(fd, req, (size_t)n) == n) {
+		ssize_t r;
+		while (got < sizeof resp - 1 && (r = read(fd, resp + got, sizeof resp - 1 - got)) > 0)
+			got += (size_t)r;
+	}
+	close(fd);
+	resp[got] = '\0';
+	const char *json = strstr(resp, "\r\n\r\n");
+	cJSON *j = json ? cJSON_Parse(json + 4) : NULL;
+	const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "model"), "id"));
+	if (v)
+		snprintf(id, idlen, "%s", v);
+	cJSON_Delete(j);
+}
+
+/* After http_set_model /v1/score answers with the new model, and the old
+ * one can be freed at once (AddressSanitizer would see a later use). */
+static void test_set_model(void)
+{
+	char path[1024], err[256], id[64];
+	snprintf(path, sizeof path, "%s/model_small.json", test_fixture_dir);
+	model *m1 = calloc(1, sizeof *m1), *m2 = calloc(1, sizeof *m2);
+	CU_ASSERT_FATAL(m1 && m2);
+	CU_ASSERT_EQUAL_FATAL(model_load(path, m1, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL_FATAL(model_load(path, m2, err, sizeof err), IOTAD_OK);
+	snprintf(m2->id, sizeof m2->id, "next-model");
+	http_opts o = {.listen = "127.0.0.1:0", .max_body = 4096, .m = m1};
+	http *h;
+	CU_ASSERT_EQUAL_FATAL(http_create(&o, &h), IOTAD_OK);
+	const char *body = "{\"window\":[[21,45,90],[21.5,46,90]]}";
+	score_model_id(http_port(h), body, id, sizeof id);
+	CU_ASSERT_STRING_EQUAL(id, "temperature-ae");
+	CU_ASSERT_EQUAL(http_set_model(h, m2), IOTAD_OK);
+	model_free(m1);
+	free(m1);
+	score_model_id(http_port(h), body, id, sizeof id);
+	CU_ASSERT_STRING_EQUAL(id, "next-model");
+	CU_ASSERT_EQUAL(http_set_model(h, NULL), IOTAD_ERR_INVAL);
+	score_model_id(http_port(h), body, id, sizeof id);
+	CU_ASSERT_STRING_EQUAL(id, "next-model");
+	http_destroy(h);
+	model_free(m2);
+	free(m2);
+}
+
 /* ---- listen address, live score JSON ------------------------------------ */
 
 static void test_listen_parse(void)
@@ -513,6 +591,7 @@ void init_http_tests(void)
 	TEST_ADD(s, test_score_body_batch);
 	TEST_ADD(s, test_score_body_errors);
 	TEST_ADD(s, test_score_answer_matches_detector);
+	TEST_ADD(s, test_set_model);
 	TEST_ADD(s, test_listen_parse);
 	TEST_ADD(s, test_score_json);
 	TEST_ADD(s, test_hass_topic);

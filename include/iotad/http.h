@@ -28,7 +28,7 @@ typedef struct http_opts {
 	const char *listen;         /* "IP:PORT", "[IPv6]:PORT" (port 0: any free one) */
 	size_t max_body;            /* largest POST body accepted (413 beyond) */
 	bool page;                  /* serve the live page, /v1/devices and /events */
-	const model *m;             /* borrowed; must outlive the server */
+	const model *m;             /* borrowed; must outlive the server or http_set_model */
 	double sample_interval;     /* seconds between live score updates of one device (0.5) */
 	http_metrics_fn metrics;
 	void *ud;
@@ -47,6 +47,11 @@ uint16_t http_port(const http *h);
 void http_sample(http *h, const char *device, double ts, const det_result *res);
 /* Scorer thread: an alert event (its JSON as published) of device. */
 void http_event(http *h, const char *device, const char *state, const char *json, size_t len);
+/* Scorer thread, after a model reload: /v1/score and /v1/devices use m from
+ * the next request on (m is borrowed, like http_opts.m). When it returns no
+ * request still uses the previous model, which the caller may then free.
+ * On error (no memory for its detector) the previous model stays in use. */
+iotad_err http_set_model(http *h, const model *m);
 /* Stop serving (open streams end) and free. Accepts NULL. */
 void http_destroy(http *h);
 
