@@ -23,6 +23,8 @@ static const char *const reject_names[REJ__COUNT] = {
 	[REJ_BAD_TS] = "bad_ts",
 	[REJ_BAD_TOPIC] = "bad_topic",
 	[REJ_DEVICE_CAP] = "device_cap",
+	[REJ_DUPLICATE] = "duplicate",
+	[REJ_OUT_OF_ORDER] = "out_of_order",
 };
 
 const char *codec_reject_name(reject_reason r)

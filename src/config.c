@@ -77,6 +77,7 @@ static const cfg_key keys[] = {
 	{"detector", "threshold_init_quantile", T_FLOAT, OFF(threshold_init_quantile), 0.5, 0.9999},
 	{"detector", "threshold_peaks", T_INT, OFF(threshold_peaks), 0, THR_MAX_PEAKS},
 	{"detector", "threshold_depth", T_INT, OFF(threshold_depth), 1, THR_MAX_DEPTH},
+	{"detector", "score_alpha", T_DOUBLE, OFF(score_alpha), 0, 1},
 	{"detector", "alert_k", T_INT, OFF(alert_k), 1, ALERT_MAX_N},
 	{"detector", "alert_n", T_INT, OFF(alert_n), 1, ALERT_MAX_N},
 	{"detector", "alert_m", T_INT, OFF(alert_m), 1, 255},

@@ -253,10 +253,12 @@ static void det_unlink(det *d, uint32_t slot)
 	det_lru_unlink(d, slot);
 }
 
-/* Reset dev to a fresh device named id. */
+/* Reset dev to a fresh device named id. The whole block is cleared, the
+ * window and threshold history too, so nothing stale or uninitialized can
+ * reach a score or a state file. */
 static void det_device_reset(det *d, det_device *dev, const char *id, size_t len, uint32_t h)
 {
-	memset(dev, 0, sizeof *dev);
+	memset(dev, 0, d->dev_bytes);
 	memcpy(dev->id, id, len + 1);
 	dev->hash = h;
 	ring_init(&dev->win, dev->storage, d->window, d->features);
@@ -358,6 +360,13 @@ iotad_err det_push_at(det *d, const char *device, double ts, double now, const f
 	h = det_hash(device, len);
 	slot = det_find(d, device, len, h);
 	if (slot != DET_NIL) {
+		/* A sample not newer than the device's last one would mix the
+		 * past into the window: refuse it, the caller counts it. */
+		double last = d->slots[slot]->last_ts;
+		if (ts == last)
+			return IOTAD_ERR_STATE;
+		if (ts < last)
+			return IOTAD_ERR_RANGE;
 		det_lru_touch(d, slot);
 	} else {
 		err = det_add(d, device, len, h, &slot);

@@ -319,8 +319,9 @@ static void handle(svc *s, const svc_msg *msg)
 	met_hist_observe(&s->score_hist, (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL +
 						     (t1.tv_nsec - t0.tv_nsec)));
 	atomic_store_explicit(&s->evictions, det_evictions(s->det), memory_order_relaxed);
-	if (err == IOTAD_ERR_FULL) {
-		reject(s, msg, REJ_DEVICE_CAP, NULL);
+	if (err == IOTAD_ERR_FULL || err == IOTAD_ERR_STATE || err == IOTAD_ERR_RANGE) {
+		reject(s, msg, err == IOTAD_ERR_FULL ? REJ_DEVICE_CAP :
+			       err == IOTAD_ERR_STATE ? REJ_DUPLICATE : REJ_OUT_OF_ORDER, NULL);
 		return;
 	}
 	if (err != IOTAD_OK) {
@@ -517,6 +518,7 @@ iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out)
 	dc.thr.init_quantile = cfg->threshold_init_quantile;
 	dc.thr.peaks = cfg->threshold_peaks;
 	dc.thr.depth = cfg->threshold_depth;
+	dc.score_alpha = (float)cfg->score_alpha;
 	dc.stale_after = cfg->stale_after;
 	s->dc = dc;
 	iotad_err err = IOTAD_ERR_NOMEM;

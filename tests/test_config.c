@@ -50,6 +50,7 @@ static void assert_same(const iotad_config *a, const iotad_config *b)
 	CU_ASSERT_EQUAL(a->threshold_init_quantile, b->threshold_init_quantile);
 	CU_ASSERT_EQUAL(a->threshold_peaks, b->threshold_peaks);
 	CU_ASSERT_EQUAL(a->threshold_depth, b->threshold_depth);
+	CU_ASSERT_EQUAL(a->score_alpha, b->score_alpha);
 	CU_ASSERT_EQUAL(a->stale_after, b->stale_after);
 	CU_ASSERT_EQUAL(a->max_devices, b->max_devices);
 	CU_ASSERT_EQUAL(a->evict_lru, b->evict_lru);
@@ -86,6 +87,7 @@ static void test_defaults(void)
 	CU_ASSERT_EQUAL(d.threshold_init_quantile, 0.98f);
 	CU_ASSERT_EQUAL(d.threshold_peaks, 64);
 	CU_ASSERT_EQUAL(d.threshold_depth, 20);
+	CU_ASSERT_EQUAL(d.score_alpha, 0.0);
 	CU_ASSERT_EQUAL(d.max_devices, 10000);
 	CU_ASSERT_TRUE(d.evict_lru);
 	CU_ASSERT_EQUAL(d.idle_evict_after, 0.0);
@@ -136,6 +138,7 @@ static const char full_yaml[] =
 	"  threshold_init_quantile: 0.95\n"
 	"  threshold_peaks: 0\n"
 	"  threshold_depth: 50\n"
+	"  score_alpha: 0.1\n"
 	"  alert_k: 2\n"
 	"  alert_n: 4\n"
 	"  alert_m: 7\n"
@@ -183,6 +186,7 @@ static void test_full_file(void)
 	CU_ASSERT_EQUAL(c.threshold_init_quantile, 0.95f);
 	CU_ASSERT_EQUAL(c.threshold_peaks, 0);
 	CU_ASSERT_EQUAL(c.threshold_depth, 50);
+	CU_ASSERT_EQUAL(c.score_alpha, 0.1);
 	CU_ASSERT_EQUAL(c.alert_k, 2);
 	CU_ASSERT_EQUAL(c.alert_n, 4);
 	CU_ASSERT_EQUAL(c.alert_m, 7);
@@ -251,6 +255,8 @@ static const struct bad_case {
 	{"detector:\n  threshold_alpha: 1e999\n", "t.yaml:2:20:", "finite"},
 	{"detector:\n  threshold_alpha: 0\n", "t.yaml:2:20:", "out of range (0, 1]"},
 	{"detector:\n  threshold_alpha: 1.5\n", "t.yaml:2:20:", "out of range"},
+	{"detector:\n  score_alpha: 1.01\n", "t.yaml:2:16:", "out of range [0, 1]"},
+	{"detector:\n  score_alpha: -0.1\n", "t.yaml:2:16:", "out of range [0, 1]"},
 	{"detector:\n  stale_after: -1\n", "t.yaml:2:16:", "out of range"},
 	{"detector:\n  threshold: dynamic\n", "t.yaml:2:14:", "ewma, spot or dspot"},
 	{"detector:\n  threshold_q: 0\n", "t.yaml:2:16:", "out of range (0, 0.1]"},

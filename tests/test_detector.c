@@ -573,7 +573,7 @@ static void test_evict(void)
 	for (int i = 0; i < 4; i++) {
 		snprintf(name, sizeof name, "d%d", i);
 		for (int k = 0; k < TW - 1; k++)
-			CU_ASSERT_EQUAL(det_push(d, name, i % 2 ? 50 : 10, raw, &r), IOTAD_OK);
+			CU_ASSERT_EQUAL(det_push(d, name, (i % 2 ? 50 : 10) + 0.01 * k, raw, &r), IOTAD_OK);
 	}
 	CU_ASSERT_EQUAL(det_push(d, "d4", 60, raw, &r), IOTAD_ERR_FULL);
 	CU_ASSERT_EQUAL(det_evict(d, 60.0, 30.0), 2);
@@ -816,6 +816,44 @@ static void test_score_ewma(void)
 	nn_free(&m.net);
 }
 
+/* A sample not newer than the device's last one is refused and changes
+ * nothing: the next window scores as if it had never been sent. */
+static void test_out_of_order(void)
+{
+	model m;
+	det_config cfg;
+	det_result a, b;
+	float raw[TF], hot[TF];
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.03f), IOTAD_OK);
+	det_config_default(&cfg);
+	cfg.thr.kind = THR_STATIC;
+	det *clean = make_det(&m, &cfg), *mixed = make_det(&m, &cfg);
+	sample_of(hot, 0.95, 0.95, 0.95);
+	for (int i = 0; i < 2 * TW; i++) {
+		double v = 0.4 + 0.01 * (i % 7);
+		sample_of(raw, v, v, v);
+		CU_ASSERT_EQUAL(det_push(clean, "dev", 100.0 + i, raw, &a), IOTAD_OK);
+		CU_ASSERT_EQUAL(det_push(mixed, "dev", 100.0 + i, raw, &b), IOTAD_OK);
+		if (i > 0) {
+			CU_ASSERT_EQUAL(det_push(mixed, "dev", 100.0 + i, hot, &b), IOTAD_ERR_STATE);
+			CU_ASSERT_EQUAL(det_push(mixed, "dev", 99.5 + i, hot, &b), IOTAD_ERR_RANGE);
+			CU_ASSERT_FALSE(b.scored);
+			CU_ASSERT_EQUAL(b.event, ALERT_EV_NONE);
+		}
+	}
+	/* both detectors hold the same window: the next sample scores the same */
+	sample_of(raw, 0.5, 0.5, 0.5);
+	CU_ASSERT_EQUAL(det_push(clean, "dev", 200.0, raw, &a), IOTAD_OK);
+	CU_ASSERT_EQUAL(det_push(mixed, "dev", 200.0, raw, &b), IOTAD_OK);
+	CU_ASSERT_TRUE(a.scored && b.scored);
+	CU_ASSERT_EQUAL(a.score, b.score);
+	/* another device is not held to this one's clock */
+	CU_ASSERT_EQUAL(det_push(mixed, "other", 1.0, raw, &b), IOTAD_OK);
+	det_destroy(clean);
+	det_destroy(mixed);
+	model_free(&m);
+}
+
 void init_detector_tests(void)
 {
 	CU_pSuite s = CU_add_suite("detector", NULL, NULL);
@@ -836,4 +874,5 @@ void init_detector_tests(void)
 	TEST_ADD(s, test_bytes_per_device);
 	TEST_ADD(s, test_threshold_kinds);
 	TEST_ADD(s, test_score_ewma);
+	TEST_ADD(s, test_out_of_order);
 }

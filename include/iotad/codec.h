@@ -22,6 +22,8 @@ typedef enum reject_reason {
 	REJ_BAD_TS,          /* ts present but not a number/RFC 3339 string */
 	REJ_BAD_TOPIC,       /* topic has no usable device id */
 	REJ_DEVICE_CAP,      /* new device beyond the configured maximum */
+	REJ_DUPLICATE,       /* same ts as the device's last sample */
+	REJ_OUT_OF_ORDER,    /* ts older than the device's last sample */
 	REJ__COUNT
 } reject_reason;
 

@@ -48,6 +48,7 @@ typedef struct iotad_config {
 	float threshold_init_quantile;/* spot, dspot: calibration quantile of t (0.98) */
 	int threshold_peaks;          /* spot, dspot: recent peaks per device (64) */
 	int threshold_depth;          /* dspot: normal scores in the drift mean (20) */
+	double score_alpha;           /* EWMA weight of a new window score, [0, 1], 0 = off (0) */
 	double stale_after;           /* seconds, 0 = off (0) */
 	uint32_t max_devices;         /* 10000 (at most 10,000,000) */
 	bool evict_lru;               /* evict: lru (true) | reject, for a new device when full */

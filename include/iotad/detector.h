@@ -63,7 +63,10 @@ void det_destroy(det *d);
  * (a window must not span the silence). Same as det_push_at(.., ts, ts, ..). */
 iotad_err det_push(det *d, const char *device, double ts, const float *raw, det_result *res);
 /* Same, with now = the caller's clock at arrival, against which det_sweep
- * and det_evict measure silence; ts stays the device's time in events. */
+ * and det_evict measure silence; ts stays the device's time in events.
+ * A sample whose ts is not after the device's last one changes nothing:
+ * IOTAD_ERR_STATE for the same ts (a duplicate), IOTAD_ERR_RANGE for an
+ * older one (out of order). */
 iotad_err det_push_at(det *d, const char *device, double ts, double now, const float *raw,
 		      det_result *res);
 
