@@ -391,3 +391,26 @@ const char *hx_config(const hx_broker *b, const char *name, const char *client_i
 		 b->uri, client_id, hx_model(), detector_extra ? detector_extra : "");
 	return hx_write_file(path, text) == 0 ? path : NULL;
 }
+
+void hx_sub_settle(hx_sub *s, const char *prefix, int quiet_ms, int max_ms)
+{
+	size_t last = hx_sub_count(s, prefix, NULL);
+	for (int waited = 0, still = 0; waited < max_ms && still < quiet_ms; waited += 100) {
+		sleep_ms(100);
+		size_t now = hx_sub_count(s, prefix, NULL);
+		still = now == last ? still + 100 : 0;
+		last = now;
+	}
+}
+
+pid_t hx_start_iotad(const char *config, const char *log, hx_sub *sub, size_t online)
+{
+	char *argv[] = {(char *)hx_iotad(), "run", "-c", (char *)config, NULL};
+	pid_t pid = hx_spawn(argv, log);
+	if (pid > 0 && !hx_sub_wait(sub, "iotad/status", "online", online, 15000)) {
+		kill(pid, SIGKILL);
+		hx_wait_exit(pid, 5000);
+		return -1;
+	}
+	return pid;
+}

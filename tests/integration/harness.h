@@ -72,6 +72,12 @@ size_t hx_sub_count(hx_sub *s, const char *prefix, const char *needle);
 /* Wait until hx_sub_count(prefix, needle) >= n or timeout. */
 bool hx_sub_wait(hx_sub *s, const char *prefix, const char *needle, size_t n, int timeout_ms);
 void hx_sub_stop(hx_sub *s);
+/* Wait until no new message has arrived on prefix for quiet_ms (at most max_ms). */
+void hx_sub_settle(hx_sub *s, const char *prefix, int quiet_ms, int max_ms);
+/* Start `iotad run -c config` (output to log) and wait until sub has seen
+ * `online` on iotad/status online times. Returns the pid, or -1 (the
+ * process killed) if it never came online within 15 s. */
+pid_t hx_start_iotad(const char *config, const char *log, hx_sub *sub, size_t online);
 
 /* Train a small model on simulated normal data (cached per run): returns its path. */
 const char *hx_model(void);

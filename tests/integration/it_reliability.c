@@ -217,24 +217,11 @@ void it_tls_auth(void)
 
 static pid_t start_iotad(const char *config, const char *log, hx_sub *sub, size_t online)
 {
-	char *argv[] = {(char *)hx_iotad(), "run", "-c", (char *)config, NULL};
-	pid_t pid = hx_spawn(argv, log);
+	pid_t pid = hx_start_iotad(config, log, sub, online);
 	CU_ASSERT_FATAL(pid > 0);
-	CU_ASSERT_FATAL(hx_sub_wait(sub, "iotad/status", "online", online, 15000));
 	return pid;
 }
 
-/* Wait until no new message has arrived on prefix for quiet_ms. */
-static void settle(hx_sub *s, const char *prefix, int quiet_ms, int max_ms)
-{
-	size_t last = hx_sub_count(s, prefix, NULL);
-	for (int waited = 0, still = 0; waited < max_ms && still < quiet_ms; waited += 100) {
-		usleep(100000);
-		size_t now = hx_sub_count(s, prefix, NULL);
-		still = now == last ? still + 100 : 0;
-		last = now;
-	}
-}
 
 /* hx_config plus service.state_file (saved every second). NULL on error. */
 static const char *state_config(const hx_broker *b, const char *name, const char *client_id,
@@ -281,7 +268,7 @@ void it_state_restart(void)
 	/* then normal data clears it, with the next sequence number */
 	CU_ASSERT_EQUAL(publish_series(pub, "telemetry/dev-st", 90, 140, 0, 0), 0);
 	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/dev-st", "\"cleared\"", 1, 15000));
-	settle(&sub, "alerts/", 1000, 5000);
+	hx_sub_settle(&sub, "alerts/", 1000, 5000);
 	CU_ASSERT_EQUAL(hx_sub_count(&sub, "alerts/dev-st", "\"raised\""), 1);
 	CU_ASSERT_EQUAL(hx_sub_count(&sub, "alerts/dev-st", "\"cleared\""), 1);
 	CU_ASSERT_EQUAL(hx_sub_count(&sub, "alerts/dev-st", "\"seq\":2}"), 1);
@@ -464,7 +451,7 @@ void it_crash_restart(void)
 	pid = start_iotad(config, log2, &sub, 2);
 	CU_ASSERT_TRUE(hx_wait_log(log2, "state: restored 1 devices", 5000));
 	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/dev-k", "\"cleared\"", 1, 15000));
-	settle(&sub, "alerts/", 1000, 5000);
+	hx_sub_settle(&sub, "alerts/", 1000, 5000);
 	size_t raised = hx_sub_count(&sub, "alerts/dev-k", "\"raised\"");
 	size_t cleared = hx_sub_count(&sub, "alerts/dev-k", "\"cleared\"");
 	CU_ASSERT_EQUAL(raised, 1);
@@ -556,7 +543,7 @@ static void rs_mark(const hx_broker *b, hx_sub *sub, int k)
 	mq_destroy(pub, 2000);
 	snprintf(topic, sizeof topic, "alerts/mark-%d", k);
 	CU_ASSERT_FATAL(hx_sub_wait(sub, topic, "\"raised\"", 1, 30000));
-	settle(sub, "alerts/", 1000, 10000);
+	hx_sub_settle(sub, "alerts/", 1000, 10000);
 }
 
 /* The events of the simulated devices the subscriber holds (malloc'd). */

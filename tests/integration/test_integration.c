@@ -47,10 +47,8 @@ static size_t read_truth(const char *path, truth *out, size_t max)
 
 static pid_t start_iotad(const char *config, const char *log, hx_sub *status)
 {
-	char *argv[] = {(char *)hx_iotad(), "run", "-c", (char *)config, NULL};
-	pid_t pid = hx_spawn(argv, log);
+	pid_t pid = hx_start_iotad(config, log, status, 1);
 	CU_ASSERT_FATAL(pid > 0);
-	CU_ASSERT_FATAL(hx_sub_wait(status, "iotad/status", "online", 1, 15000));
 	return pid;
 }
 
@@ -77,17 +75,6 @@ static int run_sim(const hx_broker *b, const char *extra[], const char *log)
 	return hx_run(argv, log, 300000);
 }
 
-/* Wait until no new message has arrived on prefix for quiet_ms. */
-static void settle(hx_sub *s, const char *prefix, int quiet_ms, int max_ms)
-{
-	size_t last = hx_sub_count(s, prefix, NULL);
-	for (int waited = 0, still = 0; waited < max_ms && still < quiet_ms; waited += 100) {
-		usleep(100000);
-		size_t now = hx_sub_count(s, prefix, NULL);
-		still = now == last ? still + 100 : 0;
-		last = now;
-	}
-}
 
 /* ---- cli ---------------------------------------------------------------- */
 
@@ -176,7 +163,7 @@ static void test_e2e_alerts_follow_truth(void)
 	const char *sim[] = {"--devices", "6", "--clean", "2", "--duration", "3600", "--interval", "1",
 			     "--seed", "3", "--start-ts", start_s, "--truth", truth_path, NULL};
 	CU_ASSERT_EQUAL_FATAL(run_sim(&b, sim, hx_path("e2e-sim.log")), 0);
-	settle(&alerts, "alerts/", 3000, 60000);
+	hx_sub_settle(&alerts, "alerts/", 3000, 60000);
 
 	truth t[256];
 	size_t nt = read_truth(truth_path, t, 256);
@@ -594,7 +581,7 @@ static void test_topic_hygiene(void)
 		CU_ASSERT_EQUAL(publish_raising(pub, accepted[i], 1), 0);
 	mq_drain(pub, 10000);
 	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/", "\"raised\"", n_acc, 20000));
-	settle(&sub, "alerts/", 1000, 5000);
+	hx_sub_settle(&sub, "alerts/", 1000, 5000);
 	mq_destroy(pub, 2000);
 	CU_ASSERT_EQUAL(stop_iotad(pid), 0);
 
