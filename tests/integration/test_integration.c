@@ -363,6 +363,69 @@ static void test_bad_input_counted(void)
 	hx_broker_stop(&b, SIGTERM);
 }
 
+/* ---- a subscriber that stops reading does not stall scoring ------------- */
+
+static void test_slow_subscriber(void)
+{
+	enum { DEVICES = 300, SAMPLES = 30 };
+	hx_broker b;
+	CU_ASSERT_FATAL(hx_model() != NULL);
+	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, 0, false), 0);
+	hx_sub sub;
+	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&sub, b.uri, "#", "it-slow-sub"), 0);
+	const char *log = hx_path("slow-iotad.log");
+	pid_t pid = start_iotad(hx_config(&b, "slow.yaml", "iotad-slow", NULL), log, &sub);
+
+	/* a QoS 1 dashboard on alerts/# that is frozen: it never reads again */
+	char port[16];
+	snprintf(port, sizeof port, "%d", b.port);
+	char *argv[] = {"mosquitto_sub", "-h", "127.0.0.1", "-p", port, "-q", "1", "-t", "alerts/#",
+			"-i", "it-frozen", NULL};
+	pid_t frozen = hx_spawn(argv, hx_path("frozen.log"));
+	CU_ASSERT_FATAL(frozen > 0);
+	usleep(500000);
+	CU_ASSERT_EQUAL(kill(frozen, SIGSTOP), 0);
+
+	/* every device is healthy, then hot: one raised event each */
+	mq *pub = start_pub(&b, "it-slow-pub", 256);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+	char topic[64], msg[160];
+	for (int i = 0; i < SAMPLES; i++)
+		for (int d = 0; d < DEVICES; d++) {
+			double temp = i < SAMPLES / 2 ? 21.0 + 0.01 * ((i + d) % 3) : 60.0;
+			int n = snprintf(msg, sizeof msg,
+					 "{\"ts\":%d,\"temperature\":%.2f,\"humidity\":48.0,\"battery\":97.0}",
+					 1700000000 + i, temp);
+			snprintf(topic, sizeof topic, "telemetry/hot-%03d", d);
+			publish(pub, topic, msg, (size_t)n);
+		}
+	/* a marker device raises on its last sample: when its alert arrives,
+	 * everything published before it has been scored */
+	for (int i = 0; i < 18; i++) {
+		int n = snprintf(msg, sizeof msg,
+				 "{\"ts\":%d,\"temperature\":%.2f,\"humidity\":48.0,\"battery\":97.0}",
+				 1700000000 + i, i < 15 ? 21.0 : 60.0);
+		publish(pub, "telemetry/marker", msg, (size_t)n);
+	}
+	CU_ASSERT_TRUE(mq_drain(pub, 20000));
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/marker", "\"raised\"", 1, 60000));
+	/* the live subscriber saw every alert while the frozen one held its queue */
+	CU_ASSERT_EQUAL(hx_sub_count(&sub, "alerts/hot-", "\"raised\""), DEVICES);
+	CU_ASSERT_EQUAL(stop_iotad(pid), 0);
+	char needle[64];
+	snprintf(needle, sizeof needle, "received=%d ", DEVICES * SAMPLES + 18);
+	CU_ASSERT_TRUE(hx_wait_log(log, needle, 0));
+	CU_ASSERT_TRUE(hx_wait_log(log, "publish_failed=0 ", 0));
+	printf("\n    slow subscriber: %zu of %d raised events delivered to the live subscriber "
+	       "while a QoS 1 subscriber was frozen\n",
+	       hx_sub_count(&sub, "alerts/hot-", "\"raised\""), DEVICES);
+	kill(frozen, SIGKILL);
+	hx_wait_exit(frozen, 5000);
+	mq_destroy(pub, 2000);
+	hx_sub_stop(&sub);
+	hx_broker_stop(&b, SIGTERM);
+}
+
 /* ---- the service reconnects after the broker restarts ------------------- */
 
 static void test_reconnect_after_broker_restart(void)
@@ -893,6 +956,7 @@ int main(int argc, char **argv)
 		{"e2e", "alerts follow the injected anomalies", test_e2e_alerts_follow_truth},
 		{"clean", "a long clean run raises nothing", test_clean_run_is_silent},
 		{"badinput", "bad input is counted and harmless", test_bad_input_counted},
+		{"slowsub", "a frozen subscriber does not stall scoring", test_slow_subscriber},
 		{"reconnect", "reconnect after broker restart", test_reconnect_after_broker_restart},
 		{"topics", "hostile device ids never leave alerts/+", test_topic_hygiene},
 		{"nobroker", "broker down at start: retries, never exits", test_broker_down_at_start},
