@@ -257,6 +257,9 @@ static void test_e2e_alerts_follow_truth(void)
 
 /* ---- a long clean run raises nothing ------------------------------------ */
 
+#define MARKER_SAMPLES 18
+static void wait_scored(const hx_broker *b, hx_sub *sub);
+
 static void test_clean_run_is_silent(void)
 {
 	hx_broker b;
@@ -269,10 +272,11 @@ static void test_clean_run_is_silent(void)
 	const char *sim[] = {"--devices", "4", "--clean", "4", "--duration", "10000", "--interval", "1",
 			     "--seed", "21", NULL};
 	CU_ASSERT_EQUAL_FATAL(run_sim(&b, sim, hx_path("clean-sim.log")), 0);
+	wait_scored(&b, &sub);
 	CU_ASSERT_EQUAL(stop_iotad(pid), 0);
-	/* all 40,000 samples were scored and nothing was raised */
-	CU_ASSERT_TRUE(hx_wait_log(log, "received=40000 scored=39964", 0));
-	CU_ASSERT_EQUAL(hx_sub_count(&sub, "alerts/", NULL), 0);
+	/* all 40,000 samples (and the marker's) were scored, nothing was raised */
+	CU_ASSERT_TRUE(hx_wait_log(log, "received=40018 scored=39973", 0));
+	CU_ASSERT_EQUAL(hx_sub_count(&sub, "alerts/sensor-", NULL), 0);
 	hx_sub_stop(&sub);
 	hx_broker_stop(&b, SIGTERM);
 }
@@ -292,6 +296,25 @@ static mq *start_pub(const hx_broker *b, const char *client_id, int max_inflight
 		return NULL;
 	}
 	return pub;
+}
+
+/* Publish a marker device that raises on its last (18th) sample and wait
+ * for its alert: everything the broker took before it has been scored. */
+static void wait_scored(const hx_broker *b, hx_sub *sub)
+{
+	mq *pub = start_pub(b, "it-marker-pub", 64);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+	char msg[160];
+	for (int i = 0; i < MARKER_SAMPLES; i++) {
+		int n = snprintf(msg, sizeof msg,
+				 "{\"ts\":%d,\"temperature\":%.2f,\"humidity\":48.0,\"battery\":97.0}",
+				 1700000000 + i, i < MARKER_SAMPLES - 3 ? 21.0 : 60.0);
+		CU_ASSERT_EQUAL(mq_publish(pub, "telemetry/marker", msg, (size_t)n, 1, false, 5000),
+				IOTAD_OK);
+	}
+	CU_ASSERT_TRUE(mq_drain(pub, 20000));
+	CU_ASSERT_TRUE(hx_sub_wait(sub, "alerts/marker", "\"raised\"", 1, 120000));
+	mq_destroy(pub, 2000);
 }
 
 static void publish(mq *c, const char *topic, const char *payload, size_t len)
@@ -399,21 +422,13 @@ static void test_slow_subscriber(void)
 			snprintf(topic, sizeof topic, "telemetry/hot-%03d", d);
 			publish(pub, topic, msg, (size_t)n);
 		}
-	/* a marker device raises on its last sample: when its alert arrives,
-	 * everything published before it has been scored */
-	for (int i = 0; i < 18; i++) {
-		int n = snprintf(msg, sizeof msg,
-				 "{\"ts\":%d,\"temperature\":%.2f,\"humidity\":48.0,\"battery\":97.0}",
-				 1700000000 + i, i < 15 ? 21.0 : 60.0);
-		publish(pub, "telemetry/marker", msg, (size_t)n);
-	}
 	CU_ASSERT_TRUE(mq_drain(pub, 20000));
-	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/marker", "\"raised\"", 1, 60000));
+	wait_scored(&b, &sub);
 	/* the live subscriber saw every alert while the frozen one held its queue */
 	CU_ASSERT_EQUAL(hx_sub_count(&sub, "alerts/hot-", "\"raised\""), DEVICES);
 	CU_ASSERT_EQUAL(stop_iotad(pid), 0);
 	char needle[64];
-	snprintf(needle, sizeof needle, "received=%d ", DEVICES * SAMPLES + 18);
+	snprintf(needle, sizeof needle, "received=%d ", DEVICES * SAMPLES + MARKER_SAMPLES);
 	CU_ASSERT_TRUE(hx_wait_log(log, needle, 0));
 	CU_ASSERT_TRUE(hx_wait_log(log, "publish_failed=0 ", 0));
 	printf("\n    slow subscriber: %zu of %d raised events delivered to the live subscriber "
