@@ -364,13 +364,14 @@ static void test_bad_input_counted(void)
 	}
 	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/dev-ok", "\"raised\"", 1, 15000));
 	mq_destroy(pub, 2000);
+	wait_scored(&b, &sub);
 
 	CU_ASSERT_EQUAL(stop_iotad(pid), 0);
 	char *text = hx_read_file(log, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
 	const char *final = strstr(text, "stats (final)");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(final);
-	CU_ASSERT_PTR_NOT_NULL(strstr(final, "received=72 "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(final, "received=90 ")); /* 72 + the marker's 18 */
 	CU_ASSERT_PTR_NOT_NULL(strstr(final, " not_json=3"));     /* garbage, truncated, empty */
 	CU_ASSERT_PTR_NOT_NULL(strstr(final, " not_object=2"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(final, " missing_feature=1"));
