@@ -16,6 +16,7 @@
 #include "iotad/plot.h"
 #include "iotad/progress.h"
 #include "iotad/report.h"
+#include "iotad/truth.h"
 
 static const char eval_usage[] =
 	"NAME\n"
@@ -46,6 +47,7 @@ static const char eval_usage[] =
 	"    generic   any separator (--sep), --features or every numeric column\n"
 	"              but --label and --skip; --train-rows N or --train FILE\n"
 	"    sim       CSV of `iotad sim --csv`: series by 'device', label 'label'\n"
+	"              (or --truth FILE of `iotad sim --truth`)\n"
 	"\n"
 	"OPTIONS\n"
 	"    --detector KIND     ae (autoencoder, default), zscore or pca\n"
@@ -53,6 +55,12 @@ static const char eval_usage[] =
 	"    --features LIST     comma-separated feature columns, in order\n"
 	"    --skip LIST         columns to leave out of automatic selection\n"
 	"    --label COL         0/1 label column (non-zero = anomalous)\n"
+	"    --truth FILE        label rows by the anomalies listed in FILE instead\n"
+	"                        (device,kind,start,end as `iotad sim --truth` writes\n"
+	"                        it): a row is anomalous when its time falls in\n"
+	"                        [start, end) of an anomaly of its series; the\n"
+	"                        report adds how many of each kind were caught\n"
+	"    --time COL          the rows' time column for --truth (ts)\n"
 	"    --group COL         series column (sim: device)\n"
 	"    --train-rows N      train on the first N rows of each file\n"
 	"    --train FILE        train once on FILE (alias --train-once)\n"
@@ -97,7 +105,9 @@ struct eval_args {
 	enum eval_layout layout;
 	char sep;
 	cli_names features, skip;
-	const char *label, *group, *train_file, *plot_dir, *out_path;
+	const char *label, *group, *train_file, *plot_dir, *out_path, *truth_path, *time_col;
+	truth truth;
+	truth_kind_stats *kinds;  /* truth.n_kinds, summed over the files */
 	long train_rows;
 	float train_fraction;
 	int shuffle, score_all, quiet;
@@ -122,7 +132,7 @@ enum {
 	O_LAYOUT = 256, O_DETECTOR, O_SEP, O_FEATURES, O_SKIP, O_LABEL, O_GROUP, O_TRAIN_ROWS,
 	O_TRAIN, O_SHUFFLE, O_TRAIN_FRACTION, O_SCORE_ALL, O_ZSW, O_PCAVAR, O_PCASCORE,
 	O_THRESHOLD, O_K, O_N, O_M, O_JSON, O_PER_FILE, O_PLOT, O_NO_TIME, O_THR_K, O_THR_Q, O_SCORE_ALPHA,
-	O_THR_IQ, O_THR_PEAKS, O_THR_DEPTH,
+	O_THR_IQ, O_THR_PEAKS, O_THR_DEPTH, O_TRUTH, O_TIME,
 };
 
 static const struct option eval_longopts[] = {
@@ -133,6 +143,8 @@ static const struct option eval_longopts[] = {
 	{"skip", required_argument, NULL, O_SKIP},
 	{"label", required_argument, NULL, O_LABEL},
 	{"group", required_argument, NULL, O_GROUP},
+	{"truth", required_argument, NULL, O_TRUTH},
+	{"time", required_argument, NULL, O_TIME},
 	{"train-rows", required_argument, NULL, O_TRAIN_ROWS},
 	{"train", required_argument, NULL, O_TRAIN},
 	{"train-once", required_argument, NULL, O_TRAIN},
@@ -309,10 +321,12 @@ static int eval_parse(int argc, char **argv, struct eval_args *a)
 			break;
 		case O_LABEL:
 		case O_GROUP:
+		case O_TIME:
 			if (!*optarg)
 				return cli_usage_err(EVAL_CMD, "%s: expected a column name", name);
-			*(c == O_LABEL ? &a->label : &a->group) = optarg;
+			*(c == O_LABEL ? &a->label : c == O_GROUP ? &a->group : &a->time_col) = optarg;
 			break;
+		case O_TRUTH: a->truth_path = optarg; break;
 		case O_TRAIN: a->train_file = optarg; break;
 		case O_SHUFFLE: a->shuffle = 1; break;
 		case O_SCORE_ALL: a->score_all = 1; break;
@@ -355,6 +369,10 @@ static int eval_parse(int argc, char **argv, struct eval_args *a)
 		return cli_usage_err(EVAL_CMD, "--k, --n: need 1 <= k <= n <= %d", ALERT_MAX_N);
 	if (a->shuffle && (a->o.train.window != 1 || a->group))
 		return cli_usage_err(EVAL_CMD, "--shuffle needs --window 1 and no series column");
+	if (a->shuffle && a->truth_path)
+		return cli_usage_err(EVAL_CMD, "--shuffle and --truth exclude each other");
+	if (a->time_col && !a->truth_path)
+		return cli_usage_err(EVAL_CMD, "--time is the time column of --truth");
 	if (a->train_fraction > 0.0f && a->train_rows)
 		return cli_usage_err(EVAL_CMD, "--train-rows and --train-fraction exclude each "
 				     "other");
@@ -458,12 +476,14 @@ static int eval_collect(struct eval_args *a, int argc, char **argv)
 struct eval_table {
 	csv_table t;
 	uint8_t *label;
+	int32_t *anomaly;  /* --truth: the anomaly of each row, or -1 */
 };
 
 static void eval_table_free(struct eval_table *x)
 {
 	csv_free(&x->t);
 	free(x->label);
+	free(x->anomaly);
 	memset(x, 0, sizeof *x);
 }
 
@@ -482,8 +502,12 @@ static iotad_err eval_load(const struct eval_args *a, const char *path, int want
 	} else if (a->layout == LAYOUT_SIM) {
 		skip[ns++] = "ts";
 	}
-	iotad_err rc = csv_read_grouped(path, a->sep, a->features.n ? a->features.v : NULL,
-					a->features.n, skip, ns, a->group, &x->t, err, errlen);
+	const char *time_col = a->truth_path ? (a->time_col ? a->time_col : "ts") : NULL;
+	if (time_col)
+		skip[ns++] = time_col;
+	iotad_err rc = csv_read_timed(path, a->sep, a->features.n ? a->features.v : NULL,
+				      a->features.n, skip, ns, a->group,
+				      want_label ? time_col : NULL, &x->t, err, errlen);
 	if (rc)
 		return rc;
 	if (x->t.n_cols > MODEL_MAX_FEATURES) {
@@ -493,6 +517,13 @@ static iotad_err eval_load(const struct eval_args *a, const char *path, int want
 	}
 	if (!want_label)
 		return IOTAD_OK;
+	if (a->truth_path) {
+		size_t n = x->t.n_rows ? x->t.n_rows : 1;
+		if (!(x->label = malloc(n)) || !(x->anomaly = malloc(n * sizeof *x->anomaly)))
+			return IOTAD_ERR_NOMEM;
+		return truth_label(&a->truth, x->t.group, x->t.group_names, x->t.n_groups,
+				   x->t.time, x->t.n_rows, x->label, x->anomaly);
+	}
 	csv_table lt;
 	const char *lc[1] = {a->label};
 	if ((rc = csv_read(path, a->sep, lc, 1, NULL, 0, &lt, err, errlen)))
@@ -578,6 +609,14 @@ static int eval_file_run(struct eval_args *a, eval_scorer *once, const char *pat
 		fprintf(stderr, "iotad eval: %s: %s\n", path, err);
 		goto out;
 	}
+	if (x.anomaly) {
+		uint32_t *seen = calloc(a->truth.n ? a->truth.n : 1, sizeof *seen);
+		if (!seen)
+			goto out;
+		truth_count(&a->truth, x.anomaly + d.n_warm, out->r.alert, out->r.n, seen,
+			    a->kinds);
+		free(seen);
+	}
 	out->threshold = eval_scorer_threshold(s);
 	const int *keep;
 	int nk = eval_scorer_columns(s, &keep, NULL);
@@ -649,7 +688,8 @@ static int eval_main(struct eval_args *a)
 		for (int k = 0; k < files[i].n_left_out; k++)
 			rf[i].left_out[k] = files[i].left_out[k];
 	}
-	report_write(f, &a->o, &a->ro, rf, done, &total);
+	report_kinds kinds = {a->truth.kinds, a->kinds, a->truth.n_kinds};
+	report_write(f, &a->o, &a->ro, rf, done, &total, a->truth_path ? &kinds : NULL);
 	free(rf);
 	if (f != stdout && fclose(f)) {
 		fprintf(stderr, "iotad eval: %s: %s\n", a->out_path, strerror(errno));
@@ -676,6 +716,21 @@ out:
 	return code;
 }
 
+/* --truth: read it and make room for the counts per kind. */
+static int eval_read_truth(struct eval_args *a)
+{
+	char err[512];
+	if (!a->truth_path)
+		return 0;
+	if (truth_read(a->truth_path, &a->truth, err, sizeof err)) {
+		fprintf(stderr, "iotad eval: %s\n", err);
+		return -1;
+	}
+	if (!(a->kinds = calloc(a->truth.n_kinds ? a->truth.n_kinds : 1, sizeof *a->kinds)))
+		return -1;
+	return 0;
+}
+
 int cmd_eval(int argc, char **argv)
 {
 	struct eval_args a;
@@ -692,11 +747,17 @@ int cmd_eval(int argc, char **argv)
 		}
 		if (!a.label)
 			a.label = "label";
-		code = eval_collect(&a, argc, argv) ? 1 : eval_main(&a);
+		if (a.truth_path && !a.group)
+			code = cli_usage_err(EVAL_CMD, "--truth needs the series column: --group COL");
+		else
+			code = eval_collect(&a, argc, argv) || eval_read_truth(&a) ? 1 :
+			       eval_main(&a);
 	}
 	for (size_t i = 0; i < a.n_files; i++)
 		free(a.files[i]);
 	free(a.files);
+	truth_free(&a.truth);
+	free(a.kinds);
 	cli_names_free(&a.features);
 	cli_names_free(&a.skip);
 	return code;

@@ -11,11 +11,7 @@
 #include <string.h>
 
 #include "iotad/csv.h"
-
-struct csv_fields {
-	char **v;
-	int n, cap;
-};
+#include "iotad/replay.h"
 
 void csv_free(csv_table *t)
 {
@@ -27,10 +23,15 @@ void csv_free(csv_table *t)
 	free(t->names);
 	free(t->data);
 	free(t->group);
+	free(t->time);
+	if (t->group_names)
+		for (size_t i = 0; i < t->n_groups; i++)
+			free(t->group_names[i]);
+	free(t->group_names);
 	memset(t, 0, sizeof *t);
 }
 
-static int fields_push(struct csv_fields *f, char *s)
+static int fields_push(csv_fields *f, char *s)
 {
 	if (f->n == f->cap) {
 		int cap = f->cap ? f->cap * 2 : 32;
@@ -44,9 +45,7 @@ static int fields_push(struct csv_fields *f, char *s)
 	return 0;
 }
 
-/* Split line (no line end) in place into NUL-terminated fields.
- * Returns 0, -1 on a malformed quoted field, -2 when out of memory. */
-static int csv_split(char *line, char sep, struct csv_fields *f)
+int csv_split(char *line, char sep, csv_fields *f)
 {
 	f->n = 0;
 	char *p = line;
@@ -167,7 +166,7 @@ struct csv_reader {
 	char *line;
 	size_t linecap;
 	long lineno;
-	struct csv_fields fields;
+	csv_fields fields;
 	char **header;     /* copies of the header names */
 	int n_header;
 	int *sel;          /* selected field index per output column */
@@ -181,6 +180,8 @@ struct csv_reader {
 	size_t n_groups, cap_groups;
 	uint32_t *ht;      /* id + 1 per slot, 0 empty; cap_ht is a power of two */
 	size_t cap_ht;
+	int time_idx;      /* time column's field index, -1 when none */
+	double *time;      /* per row */
 };
 
 static void reader_free(struct csv_reader *r)
@@ -196,6 +197,7 @@ static void reader_free(struct csv_reader *r)
 	free(r->sel);
 	free(r->data);
 	free(r->gid);
+	free(r->time);
 	for (size_t i = 0; i < r->n_groups; i++)
 		free(r->gnames[i]);
 	free(r->gnames);
@@ -357,6 +359,14 @@ static iotad_err add_row(struct csv_reader *r, char *err, size_t errlen)
 			}
 			r->gid = g;
 		}
+		if (r->time_idx >= 0) {
+			double *t = realloc(r->time, cap * sizeof *t);
+			if (!t) {
+				iotad_errf(err, errlen, "%s:%ld: out of memory", r->path, r->lineno);
+				return IOTAD_ERR_NOMEM;
+			}
+			r->time = t;
+		}
 		r->cap_rows = cap;
 	}
 	if (r->group_idx >= 0) {
@@ -366,6 +376,14 @@ static iotad_err add_row(struct csv_reader *r, char *err, size_t errlen)
 			return IOTAD_ERR_NOMEM;
 		}
 		r->gid[r->n_rows] = (uint32_t)id;
+	}
+	if (r->time_idx >= 0) {
+		const char *cell = trim(r->fields.v[r->time_idx]);
+		if (replay_parse_time(cell, &r->time[r->n_rows]) != 0) {
+			iotad_errf(err, errlen, "%s:%ld: column \"%s\": not a time: \"%.40s\"",
+				   r->path, r->lineno, r->header[r->time_idx], cell);
+			return IOTAD_ERR_PARSE;
+		}
 	}
 	float *row = r->data + r->n_rows * (size_t)r->n_sel;
 	for (int c = 0; c < r->n_sel; c++) {
@@ -437,13 +455,53 @@ iotad_err csv_read_grouped(const char *path, char sep, const char *const *cols, 
 			   const char *const *skip, int n_skip, const char *group_col,
 			   csv_table *out, char *err, size_t errlen)
 {
+	return csv_read_timed(path, sep, cols, n_cols, skip, n_skip, group_col, NULL, out, err,
+			      errlen);
+}
+
+/* Index of the column called name (what), or -1 with err set. */
+static int find_special(struct csv_reader *r, const char *what, const char *name, char *err,
+			size_t errlen)
+{
+	int idx = find_name(r->header, r->n_header, name);
+	if (idx < 0) {
+		char avail[512];
+		list_names(r->header, r->n_header, avail, sizeof avail);
+		iotad_errf(err, errlen, "%s: %s column \"%s\" not found (available: %s)", r->path,
+			   what, name, avail);
+	}
+	return idx;
+}
+
+/* Leave the column idx (what) out of the selection: named as a feature it is
+ * an error, picked by automatic selection it is dropped. */
+static iotad_err unselect(struct csv_reader *r, int idx, int auto_select, const char *what,
+			  char *err, size_t errlen)
+{
+	int k = 0;
+	for (int c = 0; c < r->n_sel; c++)
+		if (r->sel[c] != idx)
+			r->sel[k++] = r->sel[c];
+	if (k != r->n_sel && !auto_select) {
+		iotad_errf(err, errlen, "%s: column \"%s\" cannot be both a feature and the %s",
+			   r->path, r->header[idx], what);
+		return IOTAD_ERR_INVAL;
+	}
+	r->n_sel = k;
+	return IOTAD_OK;
+}
+
+iotad_err csv_read_timed(const char *path, char sep, const char *const *cols, int n_cols,
+			 const char *const *skip, int n_skip, const char *group_col,
+			 const char *time_col, csv_table *out, char *err, size_t errlen)
+{
 	memset(out, 0, sizeof *out);
 	if (!path || sep == '"' || sep == '\n' || sep == '\r' || sep == '\0' || n_cols < 0 ||
 	    n_skip < 0) {
 		iotad_errf(err, errlen, "csv: invalid arguments");
 		return IOTAD_ERR_INVAL;
 	}
-	struct csv_reader r = {.path = path, .group_idx = -1};
+	struct csv_reader r = {.path = path, .group_idx = -1, .time_idx = -1};
 	r.f = fopen(path, "r");
 	if (!r.f) {
 		int e = errno;
@@ -452,32 +510,18 @@ iotad_err csv_read_grouped(const char *path, char sep, const char *const *cols, 
 	}
 	int auto_select = !(cols && n_cols > 0);
 	iotad_err rc = read_header(&r, sep, err, errlen);
-	if (!rc && group_col) {
-		r.group_idx = find_name(r.header, r.n_header, group_col);
-		if (r.group_idx < 0) {
-			char avail[512];
-			list_names(r.header, r.n_header, avail, sizeof avail);
-			iotad_errf(err, errlen, "%s: group column \"%s\" not found (available: %s)",
-			       path, group_col, avail);
-			rc = IOTAD_ERR_NOTFOUND;
-		}
-	}
+	if (!rc && group_col && (r.group_idx = find_special(&r, "group", group_col, err,
+							       errlen)) < 0)
+		rc = IOTAD_ERR_NOTFOUND;
+	if (!rc && time_col && (r.time_idx = find_special(&r, "time", time_col, err,
+							     errlen)) < 0)
+		rc = IOTAD_ERR_NOTFOUND;
 	if (!rc)
 		rc = select_columns(&r, cols, n_cols, skip, n_skip, err, errlen);
-	if (!rc && r.group_idx >= 0) {
-		/* The group column is never a feature: named as one it is an error,
-		 * picked by automatic selection it is left out. */
-		int k = 0;
-		for (int c = 0; c < r.n_sel; c++)
-			if (r.sel[c] != r.group_idx)
-				r.sel[k++] = r.sel[c];
-		if (k != r.n_sel && !auto_select) {
-			iotad_errf(err, errlen, "%s: column \"%s\" cannot be both a feature and the group",
-			       path, group_col);
-			rc = IOTAD_ERR_INVAL;
-		}
-		r.n_sel = k;
-	}
+	if (!rc && r.group_idx >= 0)
+		rc = unselect(&r, r.group_idx, auto_select, "group", err, errlen);
+	if (!rc && r.time_idx >= 0)
+		rc = unselect(&r, r.time_idx, auto_select, "time", err, errlen);
 
 	if (!rc)
 		rc = read_rows(&r, sep, auto_select, err, errlen);
@@ -501,7 +545,12 @@ iotad_err csv_read_grouped(const char *path, char sep, const char *const *cols, 
 		r.data = NULL;
 		out->group = r.gid;
 		out->n_groups = r.n_groups;
+		out->group_names = r.gnames;
+		out->time = r.time;
 		r.gid = NULL;
+		r.time = NULL;
+		r.gnames = NULL;
+		r.n_groups = 0;
 	} else {
 		csv_free(out);
 	}

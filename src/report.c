@@ -146,8 +146,29 @@ static void report_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* Mean delay of a kind's detected anomalies, NAN without. */
+static double report_kind_delay(const truth_kind_stats *k)
+{
+	return k->detected ? k->delay_sum / (double)k->detected : NAN;
+}
+
+static void report_json_kinds(FILE *f, const report_kinds *kinds)
+{
+	fputs(",\n \"kinds\": [", f);
+	for (size_t i = 0; i < kinds->n; i++) {
+		const truth_kind_stats *k = &kinds->stats[i];
+		fputs(i ? ", {\"kind\": " : "{\"kind\": ", f);
+		report_str(f, kinds->names[i]);
+		fprintf(f, ", \"anomalies\": %llu, \"detected\": %llu, ",
+			(unsigned long long)k->anomalies, (unsigned long long)k->detected);
+		report_num(f, "mean_delay", report_kind_delay(k), "}");
+	}
+	fputs("]", f);
+}
+
 static void report_json(FILE *f, const eval_opts *o, const report_opts *ro,
-			const report_file *files, size_t n, const eval_result *total)
+			const report_file *files, size_t n, const eval_result *total,
+			const report_kinds *kinds)
 {
 	fprintf(f, "{\"detector\": \"%s\", \"threshold\": \"%s\", \"drift_max\": %g, "
 		"\"files\": [", eval_detector_name(o->kind), thr_kind_name(o->det.thr.kind),
@@ -166,7 +187,10 @@ static void report_json(FILE *f, const eval_opts *o, const report_opts *ro,
 	}
 	fputs("],\n \"total\": {", f);
 	report_json_result(f, ro, total);
-	fputs("}}\n", f);
+	fputs("}", f);
+	if (kinds)
+		report_json_kinds(f, kinds);
+	fputs("}\n", f);
 }
 
 /* "left out as drifting: Temperature in 34 files, ..." in order of first sight. */
@@ -197,11 +221,11 @@ static void report_left_out(FILE *f, const report_file *files, size_t n)
 }
 
 void report_write(FILE *f, const eval_opts *o, const report_opts *ro, const report_file *files,
-		  size_t n, const eval_result *total)
+		  size_t n, const eval_result *total, const report_kinds *kinds)
 {
 	double roc, pr;
 	if (ro->json) {
-		report_json(f, o, ro, files, n, total);
+		report_json(f, o, ro, files, n, total, kinds);
 		return;
 	}
 	report_config_line(f, o);
@@ -224,4 +248,17 @@ void report_write(FILE *f, const eval_opts *o, const report_opts *ro, const repo
 			total->n_scored ? 1e6 * total->seconds / (double)total->n_scored : 0.0);
 	fputs("\n", f);
 	report_left_out(f, files, n);
+	for (size_t i = 0; kinds && i < kinds->n; i++) {
+		const truth_kind_stats *k = &kinds->stats[i];
+		if (!i)
+			fprintf(f, "%-22s %9s %8s %7s\n", "kind (truth)", "anomalies", "caught",
+				"delay");
+		double delay = report_kind_delay(k);
+		fprintf(f, "%-22s %9llu %8llu ", kinds->names[i], (unsigned long long)k->anomalies,
+			(unsigned long long)k->detected);
+		if (isfinite(delay))
+			fprintf(f, "%7.1f\n", delay);
+		else
+			fprintf(f, "%7s\n", "-");
+	}
 }

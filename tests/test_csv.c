@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "iotad/csv.h"
+#include "iotad/truth.h"
 #include "test.h"
 
 static char csv_dir[64];
@@ -307,6 +308,107 @@ static void test_grouped(void)
 	csv_free(&t);
 }
 
+/* A time column keeps epoch seconds exact (a float would round them to 128 s)
+ * and reads date-times as UTC; a bad time is named with its line. */
+static void test_timed(void)
+{
+	char err[512];
+	csv_table t;
+	write_file("ts,device,x\n1700000001.5,a,1\n1700000002,b,2\n2023-11-14 22:13:23,a,3\n");
+	CU_ASSERT_EQUAL_FATAL(csv_read_timed(csv_path, ',', NULL, 0, NULL, 0, "device", "ts", &t,
+					     err, sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL(t.n_cols, 1); /* ts and device are not features */
+	CU_ASSERT_STRING_EQUAL(t.names[0], "x");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t.time);
+	CU_ASSERT_EQUAL(t.time[0], 1700000001.5);
+	CU_ASSERT_EQUAL(t.time[1], 1700000002.0);
+	CU_ASSERT_EQUAL(t.time[2], 1700000003.0);
+	CU_ASSERT_STRING_EQUAL(t.group_names[1], "b");
+	csv_free(&t);
+	CU_ASSERT_PTR_NULL(t.time);
+
+	write_file("ts,x\n1,1\nyesterday,2\n");
+	CU_ASSERT_EQUAL(csv_read_timed(csv_path, ',', NULL, 0, NULL, 0, NULL, "ts", &t, err,
+				       sizeof err), IOTAD_ERR_PARSE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, ":3: column \"ts\": not a time"));
+	CU_ASSERT_EQUAL(csv_read_timed(csv_path, ',', NULL, 0, NULL, 0, NULL, "when", &t, err,
+				       sizeof err), IOTAD_ERR_NOTFOUND);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "time column \"when\" not found"));
+}
+
+/* Ground truth: read, sorted per device, rows labelled by [start, end) of
+ * their own device's anomalies, kinds counted with their delays. */
+static void test_truth(void)
+{
+	char err[512];
+	truth t;
+	write_file("device,kind,start,end\n"
+		   "b,spike,1700000010,1700000020\n"
+		   "a,stuck,1700000005,1700000008\n"
+		   "a,spike,1700000000,1700000003\n");
+	CU_ASSERT_EQUAL_FATAL(truth_read(csv_path, &t, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL(t.n, 3);
+	CU_ASSERT_EQUAL(t.n_devices, 2);
+	CU_ASSERT_EQUAL(t.n_kinds, 2);
+	CU_ASSERT_STRING_EQUAL(t.devices[0], "a");
+	CU_ASSERT_STRING_EQUAL(t.kinds[0], "spike");
+	CU_ASSERT_EQUAL(t.a[0].start, 1700000000.0); /* a's first anomaly comes first */
+	CU_ASSERT_EQUAL(t.a[2].device, 1);
+
+	/* rows of a (id 0), b (id 1) and c (id 2, not in the truth) at times */
+	char *names[] = {"a", "b", "c"};
+	const uint32_t group[] = {0, 0, 0, 1, 2, 0, 0, 1, 1, 0};
+	const double ts[] = {1699999999, 1700000000, 1700000002.9, 1700000002, 1700000011,
+			     1700000003, 1700000005, 1700000010, 1700000019.5, 1700000008};
+	const uint8_t want[] = {0, 1, 1, 0, 0, 0, 1, 1, 1, 0};
+	const int32_t want_a[] = {-1, 0, 0, -1, -1, -1, 1, 2, 2, -1};
+	uint8_t label[10];
+	int32_t anomaly[10];
+	CU_ASSERT_EQUAL_FATAL(truth_label(&t, group, names, 3, ts, 10, label, anomaly), IOTAD_OK);
+	for (int i = 0; i < 10; i++) {
+		CU_ASSERT_EQUAL(label[i], want[i]);
+		CU_ASSERT_EQUAL(anomaly[i], want_a[i]);
+	}
+	/* spike of a caught on its second row (delay 1), stuck of a missed,
+	 * spike of b caught on its first */
+	const uint8_t alert[] = {0, 0, 1, 1, 0, 0, 0, 1, 0, 0};
+	uint32_t seen[3] = {0};
+	truth_kind_stats k[2] = {{0}};
+	truth_count(&t, anomaly, alert, 10, seen, k);
+	CU_ASSERT_EQUAL(k[0].anomalies, 2);
+	CU_ASSERT_EQUAL(k[0].detected, 2);
+	CU_ASSERT_EQUAL(k[0].delay_sum, 1.0);
+	CU_ASSERT_EQUAL(k[1].anomalies, 1);
+	CU_ASSERT_EQUAL(k[1].detected, 0);
+	truth_free(&t);
+
+	static const struct {
+		const char *text, *msg;
+	} bad[] = {
+		{"", "empty file"},
+		{"dev,kind,start,end\n", ":1: header must be device,kind,start,end"},
+		{"device,kind,start,end\na,spike,1,2,3\n", ":2: expected 4 fields"},
+		{"device,kind,start,end\n,spike,1,2\n", ":2: empty device"},
+		{"device,kind,start,end\na,spike,x,2\n", ":2: start: not a time"},
+		{"device,kind,start,end\na,spike,1,nan\n", ":2: end: not a time"},
+		{"device,kind,start,end\na,spike,-5,2\n", ":2: start: not a time"},
+		{"device,kind,start,end\na,spike,3,3\n", ":2: end 3 is not after start 3"},
+		{"device,kind,start,end\na,spike,1,5\na,stuck,4,6\n", ":3: overlaps the anomaly of line 2"},
+		{"device,kind,start,end\n\"a,spike,1,5\n", ":2: malformed quoted field"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		write_file(bad[i].text);
+		err[0] = '\0';
+		CU_ASSERT_EQUAL(truth_read(csv_path, &t, err, sizeof err), IOTAD_ERR_PARSE);
+		if (!strstr(err, bad[i].msg))
+			fprintf(stderr, "\ntruth case %zu: got \"%s\"\n", i, err);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, bad[i].msg));
+		CU_ASSERT_EQUAL(t.n, 0);
+	}
+	CU_ASSERT_EQUAL(truth_read("/nonexistent/truth.csv", &t, err, sizeof err),
+			IOTAD_ERR_NOTFOUND);
+}
+
 void init_csv_tests(void)
 {
 	CU_pSuite s = CU_add_suite("csv", csv_setup, csv_teardown);
@@ -317,4 +419,6 @@ void init_csv_tests(void)
 	TEST_ADD(s, test_large);
 	TEST_ADD(s, test_skab);
 	TEST_ADD(s, test_grouped);
+	TEST_ADD(s, test_timed);
+	TEST_ADD(s, test_truth);
 }

@@ -14,6 +14,8 @@ typedef struct csv_table {
 	char **names;       /* owned, n_cols column names */
 	uint32_t *group;    /* owned, n_rows group ids, or NULL (see csv_read_grouped) */
 	size_t n_groups;    /* distinct values of the group column */
+	char **group_names; /* owned, n_groups values, by id, or NULL */
+	double *time;       /* owned, n_rows times in seconds, or NULL (csv_read_timed) */
 } csv_table;
 
 /* Read the columns named in cols (n_cols names; NULL/0 = every column but
@@ -30,6 +32,24 @@ iotad_err csv_read(const char *path, char sep, const char *const *cols, int n_co
 iotad_err csv_read_grouped(const char *path, char sep, const char *const *cols, int n_cols,
 			   const char *const *skip, int n_skip, const char *group_col,
 			   csv_table *out, char *err, size_t errlen);
+/* csv_read_grouped (group_col may be NULL) that also reads the column
+ * time_col (not among the selected columns) as each row's time in seconds:
+ * epoch seconds or a date-time as replay_parse_time reads them, kept as
+ * doubles so epoch seconds keep their precision. */
+iotad_err csv_read_timed(const char *path, char sep, const char *const *cols, int n_cols,
+			 const char *const *skip, int n_skip, const char *group_col,
+			 const char *time_col, csv_table *out, char *err, size_t errlen);
 void csv_free(csv_table *t);
+
+/* Fields of one line, reused from line to line (free v when done). */
+typedef struct csv_fields {
+	char **v;
+	int n, cap;
+} csv_fields;
+
+/* Split line (no line end) in place into NUL-terminated fields ("..."
+ * quoted, "" inside). Returns 0, -1 on a malformed quoted field, -2 when
+ * out of memory. */
+int csv_split(char *line, char sep, csv_fields *f);
 
 #endif

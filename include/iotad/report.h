@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "iotad/eval.h"
+#include "iotad/truth.h"
 
 /* What one file gave. */
 typedef struct report_file {
@@ -23,9 +24,16 @@ typedef struct report_opts {
 	int no_time;    /* leave the timing out, so reruns are byte-identical */
 } report_opts;
 
+/* Anomalies of a ground truth file caught, per kind. */
+typedef struct report_kinds {
+	char *const *names;
+	const truth_kind_stats *stats;
+	size_t n;
+} report_kinds;
+
 /* Write the report of files[0..n) and their total to f, headed (table) by
- * the configuration o. */
+ * the configuration o; kinds (may be NULL) adds the counts per kind. */
 void report_write(FILE *f, const eval_opts *o, const report_opts *ro, const report_file *files,
-		  size_t n, const eval_result *total);
+		  size_t n, const eval_result *total, const report_kinds *kinds);
 
 #endif

@@ -201,3 +201,66 @@ void it_progress_on_terminal_only(void)
 	CU_ASSERT_EQUAL(run_on_pty(eval, out, sizeof out), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\riotad eval: 0/1 (0%) "));
 }
+
+/* Parsed JSON report of `iotad eval --json -o path`, or NULL. */
+static cJSON *eval_json(char **argv, const char *out)
+{
+	if (hx_run(argv, NULL, 120000) != 0)
+		return NULL;
+	char *text = hx_read_file(out, NULL);
+	cJSON *o = text ? cJSON_Parse(text) : NULL;
+	free(text);
+	return o;
+}
+
+void it_eval_truth(void)
+{
+	const char *csv = hx_path("truth-sim.csv"), *truth = hx_path("truth.csv");
+	const char *a = hx_path("eval-label.json"), *b = hx_path("eval-truth.json");
+	char *sim[] = {(char *)hx_iotad(), "sim", "--csv", (char *)csv, "--truth", (char *)truth,
+		       "--devices", "4", "--duration", "4000", "--warmup", "600",
+		       "--anomaly-every", "600", "--seed", "9", "--start-ts", "1700000000",
+		       "--quiet", NULL};
+	CU_ASSERT_FATAL(hx_run(sim, NULL, 60000) == 0);
+	char *by_label[] = {(char *)hx_iotad(), "eval", "--layout", "sim", "--train-rows", "2000",
+			    "--epochs", "2", "--json", "--no-time", "-q", "-o", (char *)a,
+			    (char *)csv, NULL};
+	char *by_truth[] = {(char *)hx_iotad(), "eval", "--layout", "sim", "--train-rows", "2000",
+			    "--epochs", "2", "--json", "--no-time", "-q", "-o", (char *)b,
+			    "--truth", (char *)truth, (char *)csv, NULL};
+	cJSON *ja = eval_json(by_label, a), *jb = eval_json(by_truth, b);
+	CU_ASSERT_FATAL(ja && jb);
+	/* the truth file labels every row as the CSV's label column does */
+	const cJSON *ta = cJSON_GetObjectItem(ja, "total"), *tb = cJSON_GetObjectItem(jb, "total");
+	char *sa = cJSON_PrintUnformatted(ta), *sb = cJSON_PrintUnformatted(tb);
+	CU_ASSERT_STRING_EQUAL(sa, sb);
+	CU_ASSERT_TRUE(num(ta, "anomalous") > 0);
+	/* the kinds add up to the segments found and caught */
+	const cJSON *alert = cJSON_GetObjectItem(tb, "alert"), *k;
+	double anomalies = 0, detected = 0;
+	int n_kinds = 0;
+	cJSON_ArrayForEach(k, cJSON_GetObjectItem(jb, "kinds")) {
+		anomalies += num(k, "anomalies");
+		detected += num(k, "detected");
+		n_kinds++;
+	}
+	CU_ASSERT_EQUAL(n_kinds, 4);
+	CU_ASSERT_TRUE(anomalies > 0);
+	CU_ASSERT_EQUAL(anomalies, num(alert, "segments"));
+	CU_ASSERT_EQUAL(detected, num(alert, "detected"));
+	CU_ASSERT_PTR_NULL(cJSON_GetObjectItem(ja, "kinds"));
+	free(sa);
+	free(sb);
+	cJSON_Delete(ja);
+	cJSON_Delete(jb);
+
+	/* a broken truth file is refused with its line */
+	const char *bad = hx_path("truth-bad.csv"), *log = hx_path("truth-bad.log");
+	CU_ASSERT_FATAL(hx_write_file(bad, "device,kind,start,end\nsensor-000,spike,9,3\n") == 0);
+	char *refused[] = {(char *)hx_iotad(), "eval", "--layout", "sim", "--train-rows", "2000",
+			   "--epochs", "1", "-q", "--truth", (char *)bad, (char *)csv, NULL};
+	CU_ASSERT_EQUAL(hx_run(refused, log, 60000), 1);
+	char *text = hx_read_file(log, NULL);
+	CU_ASSERT_PTR_NOT_NULL(text && strstr(text, "truth-bad.csv:2: end 3 is not after start 9"));
+	free(text);
+}

@@ -9,5 +9,7 @@ void it_replay_csv(void);
 void it_examples_alert_subscribers(void);
 /* train and eval draw progress on a terminal, nothing when piped. */
 void it_progress_on_terminal_only(void);
+/* eval --truth labels rows as the label column does and counts the kinds. */
+void it_eval_truth(void);
 
 #endif

@@ -989,6 +989,8 @@ int main(int argc, char **argv)
 		 it_examples_alert_subscribers},
 		{"examples", "train and eval: progress on a terminal, none when piped",
 		 it_progress_on_terminal_only},
+		{"evaltruth", "eval --truth: rows labelled as by the label column, kinds counted",
+		 it_eval_truth},
 		{"tls", "TLS and passwords: good connects, wrong CA or password refused",
 		 it_tls_auth},
 		{"state", "an open alert survives a restart through the state file",
