@@ -41,9 +41,11 @@ static const char eval_usage[] =
 	"\n"
 	"LAYOUTS\n"
 	"    skab      ';' separator, label 'anomaly', 'changepoint' and 'datetime'\n"
-	"              left out, --train-rows 400; defaults chosen by leave-one-\n"
-	"              folder-out cross-validation: --window 7 --drift-max 4\n"
-	"              --percentile 100 --score-alpha 0.1 --k 1 --n 1 --m 2\n"
+	"              left out, --train-rows 400; defaults chosen on the\n"
+	"              folders, averaged over seeds (scripts/skab-cv.py,\n"
+	"              docs/eval.md): --window 7 --epochs 60\n"
+	"              --drift-max 4 --percentile 100 --score-alpha 0.1\n"
+	"              --k 1 --n 1 --m 2\n"
 	"    generic   any separator (--sep), --features or every numeric column\n"
 	"              but --label and --skip; --train-rows N or --train FILE\n"
 	"    sim       CSV of `iotad sim --csv`: series by 'device', label 'label'\n"
@@ -82,6 +84,8 @@ static const char eval_usage[] =
 	"    --threshold-peaks N --threshold-depth N   spot/dspot history (64, 20)\n"
 	"    --score-alpha A     ae: judge an EWMA of the window scores, weight A of\n"
 	"                        the newest, [0, 1]; 0: each window's own (0)\n"
+	"    --no-stuck-check    ae: do not flag features held still (detector\n"
+	"                        stuck_check, on by default)\n"
 	"    --k N --n N --m N   raise after k anomalous of n windows, clear\n"
 	"                        after m normal ones (default 3 3 5)\n"
 	"  output:\n"
@@ -132,7 +136,7 @@ enum {
 	O_LAYOUT = 256, O_DETECTOR, O_SEP, O_FEATURES, O_SKIP, O_LABEL, O_GROUP, O_TRAIN_ROWS,
 	O_TRAIN, O_SHUFFLE, O_TRAIN_FRACTION, O_SCORE_ALL, O_ZSW, O_PCAVAR, O_PCASCORE,
 	O_THRESHOLD, O_K, O_N, O_M, O_JSON, O_PER_FILE, O_PLOT, O_NO_TIME, O_THR_K, O_THR_Q, O_SCORE_ALPHA,
-	O_THR_IQ, O_THR_PEAKS, O_THR_DEPTH, O_TRUTH, O_TIME,
+	O_THR_IQ, O_THR_PEAKS, O_THR_DEPTH, O_TRUTH, O_TIME, O_NO_STUCK,
 };
 
 static const struct option eval_longopts[] = {
@@ -159,6 +163,7 @@ static const struct option eval_longopts[] = {
 	{"threshold-k", required_argument, NULL, O_THR_K},
 	{"threshold-q", required_argument, NULL, O_THR_Q},
 	{"score-alpha", required_argument, NULL, O_SCORE_ALPHA},
+	{"no-stuck-check", no_argument, NULL, O_NO_STUCK},
 	{"threshold-init-quantile", required_argument, NULL, O_THR_IQ},
 	{"threshold-peaks", required_argument, NULL, O_THR_PEAKS},
 	{"threshold-depth", required_argument, NULL, O_THR_DEPTH},
@@ -271,6 +276,7 @@ static void eval_layout_defaults(struct eval_args *a)
 	if (a->layout != LAYOUT_SKAB)
 		return;
 	a->o.train.window = 7;
+	a->o.train.epochs = 60;
 	a->o.train.drift_max = 4.0f;
 	a->o.train.percentile = 100.0f;
 	a->o.det.score_alpha = 0.1f;
@@ -327,6 +333,7 @@ static int eval_parse(int argc, char **argv, struct eval_args *a)
 			*(c == O_LABEL ? &a->label : c == O_GROUP ? &a->group : &a->time_col) = optarg;
 			break;
 		case O_TRUTH: a->truth_path = optarg; break;
+		case O_NO_STUCK: a->o.det.stuck_check = false; break;
 		case O_TRAIN: a->train_file = optarg; break;
 		case O_SHUFFLE: a->shuffle = 1; break;
 		case O_SCORE_ALL: a->score_all = 1; break;

@@ -456,7 +456,17 @@ int codec_format_event(char *buf, size_t len, const char *device, const char *st
 			jw_raw(&w, ",", 1);
 		jw_str(&w, m->features[order[i]]);
 	}
-	jw_lit(&w, "],\"model\":");
+	jw_lit(&w, "]");
+	int n_stuck = 0;
+	for (int i = 0; scored && i < nf; i++) {
+		if (!(res->stuck >> i & 1u))
+			continue;
+		jw_lit(&w, n_stuck++ ? "," : ",\"stuck\":[");
+		jw_str(&w, m->features[i]);
+	}
+	if (n_stuck)
+		jw_lit(&w, "]");
+	jw_lit(&w, ",\"model\":");
 	if (m) {
 		jw_lit(&w, "{\"id\":");
 		jw_str(&w, m->id);

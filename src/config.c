@@ -78,6 +78,7 @@ static const cfg_key keys[] = {
 	{"detector", "threshold_peaks", T_INT, OFF(threshold_peaks), 0, THR_MAX_PEAKS},
 	{"detector", "threshold_depth", T_INT, OFF(threshold_depth), 1, THR_MAX_DEPTH},
 	{"detector", "score_alpha", T_DOUBLE, OFF(score_alpha), 0, 1},
+	{"detector", "stuck_check", T_BOOL, OFF(stuck_check), 0, 0},
 	{"detector", "alert_k", T_INT, OFF(alert_k), 1, ALERT_MAX_N},
 	{"detector", "alert_n", T_INT, OFF(alert_n), 1, ALERT_MAX_N},
 	{"detector", "alert_m", T_INT, OFF(alert_m), 1, 255},
@@ -138,6 +139,7 @@ void config_defaults(iotad_config *c)
 	c->threshold_peaks = 64;
 	c->threshold_depth = 20;
 	c->stale_after = 0;
+	c->stuck_check = true;
 	c->max_devices = 10000;
 	c->evict_lru = true;
 	c->idle_evict_after = 0;

@@ -61,6 +61,7 @@ struct det {
 	float *err;
 	float *nn_scratch;
 	float sample[MODEL_MAX_FEATURES];
+	uint32_t stuck_mask;    /* features that never held still through a training window */
 };
 
 void det_config_default(det_config *cfg)
@@ -74,6 +75,7 @@ void det_config_default(det_config *cfg)
 	cfg->alert.m = 5;
 	thr_params_default(&cfg->thr, THR_ADAPTIVE, 0.0f, 0.0f);
 	cfg->stale_after = 0.0;
+	cfg->stuck_check = true;
 }
 
 static uint32_t det_hash(const char *s, size_t len)
@@ -152,6 +154,9 @@ iotad_err det_create(const model *m, const det_config *cfg, det **out)
 	d->dev_bytes = sizeof(det_device) + ring_storage_bytes(d->window, d->features) +
 		       thr_state_floats(&d->cfg.thr) * sizeof(float);
 	d->stride = (uint32_t)(cfg->stride > 0 ? cfg->stride : m->stride > 0 ? m->stride : 1);
+	for (uint32_t f = 0; cfg->stuck_check && f < d->features; f++)
+		if (m->stuck_check[f])
+			d->stuck_mask |= 1u << f;
 
 	d->n_buckets = 1;
 	while (d->n_buckets < cfg->max_devices)
@@ -320,6 +325,29 @@ static float det_score(det *d, const float *x, float *contrib)
 	return score;
 }
 
+/* Features of the window x that hold one value throughout and never did in
+ * training; when any, they share the blame. */
+static uint32_t det_stuck(const det *d, const float *x, float *contrib)
+{
+	uint32_t F = d->features, stuck = 0;
+	int n = 0;
+
+	for (uint32_t f = 0; d->stuck_mask && f < F; f++) {
+		if (!(d->stuck_mask >> f & 1u))
+			continue;
+		uint32_t t = 1;
+		while (t < d->window && x[(size_t)t * F + f] == x[f])
+			t++;
+		if (t == d->window) {
+			stuck |= 1u << f;
+			n++;
+		}
+	}
+	for (uint32_t f = 0; n && f < F; f++)
+		contrib[f] = stuck >> f & 1u ? 1.0f / (float)n : 0.0f;
+	return stuck;
+}
+
 /* The score judged: the window's own, or with score_alpha an EWMA of the
  * device's window scores, starting at its first one. A non-finite score is
  * passed on and left out of the average. */
@@ -398,7 +426,9 @@ iotad_err det_push_at(det *d, const char *device, double ts, double now, const f
 	ring_copy(&dev->win, d->x);
 	res->scored = true;
 	res->score = det_smooth(d, dev, det_score(d, d->x, res->contrib));
-	res->anomalous = thr_update(&dev->thr, &d->cfg.thr, res->score);
+	/* a stuck window is anomalous and, like any anomalous one, not learned */
+	res->stuck = det_stuck(d, d->x, res->contrib);
+	res->anomalous = res->stuck || thr_update(&dev->thr, &d->cfg.thr, res->score);
 	/* A window scored on the sample that resumed a stale device keeps the
 	 * CLEARED event; its verdict is not fed to the alert machine. */
 	if (res->event == ALERT_EV_NONE) {
@@ -465,7 +495,8 @@ iotad_err det_score_window(det *d, const float *raw, size_t n, det_result *res)
 	res->scored = true;
 	res->score = det_score(d, d->x, res->contrib);
 	res->threshold = thr_initial(&d->cfg.thr);
-	res->anomalous = !(res->score < res->threshold);
+	res->stuck = det_stuck(d, d->x, res->contrib);
+	res->anomalous = res->stuck || !(res->score < res->threshold);
 	return IOTAD_OK;
 }
 

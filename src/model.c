@@ -7,8 +7,10 @@
  *    "normalization":{"kind":"minmax"|"zscore","a":[F],"b":[F]},
  *    "layers":[{"in":I,"out":O,"activation":"relu","weights":[O*I],"bias":[O]},...],
  *    "threshold":{"value":T,"percentile":P},
- *    "calibration":{"scores":[...]}}
- * "version", "stride" (1) and "calibration" (none) are optional. */
+ *    "calibration":{"scores":[...]},
+ *    "stuck_check":[F booleans]}
+ * "version", "stride" (1), "calibration" and "stuck_check" (none) are
+ * optional. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -426,6 +428,28 @@ static iotad_err load_calib(const cJSON *root, model *m, char *err, size_t errle
 	return IOTAD_OK;
 }
 
+static iotad_err load_stuck(const cJSON *root, model *m, char *err, size_t errlen)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "stuck_check");
+	if (!a)
+		return IOTAD_OK;
+	if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != m->n_features) {
+		iotad_errf(err, errlen, "stuck_check: expected an array of %d booleans",
+			   m->n_features);
+		return IOTAD_ERR_MODEL;
+	}
+	int i = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, a) {
+		if (!cJSON_IsBool(it)) {
+			iotad_errf(err, errlen, "stuck_check[%d]: expected true or false", i);
+			return IOTAD_ERR_MODEL;
+		}
+		m->stuck_check[i++] = cJSON_IsTrue(it);
+	}
+	return IOTAD_OK;
+}
+
 static iotad_err load_root(const cJSON *root, model *m, char *err, size_t errlen)
 {
 	if (!cJSON_IsObject(root)) {
@@ -442,7 +466,8 @@ static iotad_err load_root(const cJSON *root, model *m, char *err, size_t errlen
 	if ((rc = get_int(root, "stride", "stride", 1, m->window, &one, &m->stride, err, errlen)))
 		return rc;
 	if ((rc = load_norm(root, m, err, errlen)) || (rc = load_layers(root, m, err, errlen)) ||
-	    (rc = load_threshold(root, m, err, errlen)) || (rc = load_calib(root, m, err, errlen)))
+	    (rc = load_threshold(root, m, err, errlen)) || (rc = load_calib(root, m, err, errlen)) ||
+	    (rc = load_stuck(root, m, err, errlen)))
 		return rc;
 	return IOTAD_OK;
 }
@@ -620,7 +645,10 @@ static void write_model(FILE *f, const model *m)
 		(double)m->threshold, (double)m->percentile);
 	fputs("\"calibration\":{\"scores\":", f);
 	put_floats(f, m->calib, m->calib ? (size_t)m->n_calib : 0);
-	fputs("}}\n", f);
+	fputs("},\n\"stuck_check\":[", f);
+	for (int i = 0; i < m->n_features; i++)
+		fprintf(f, "%s%s", i ? "," : "", m->stuck_check[i] ? "true" : "false");
+	fputs("]}\n", f);
 }
 
 iotad_err model_save(const model *m, const char *path)

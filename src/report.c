@@ -133,6 +133,8 @@ static void report_config_line(FILE *f, const eval_opts *o)
 		fprintf(f, "; drift max %g", (double)t->drift_max);
 	if (o->kind == EVAL_AE && o->det.score_alpha > 0.0f && o->det.score_alpha < 1.0f)
 		fprintf(f, "; score ewma %g", (double)o->det.score_alpha);
+	if (o->kind == EVAL_AE && !o->det.stuck_check)
+		fputs("; no stuck check", f);
 	fprintf(f, "; alert k %d n %d m %d\n", o->det.alert.k, o->det.alert.n, o->det.alert.m);
 }
 

@@ -520,6 +520,7 @@ iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out)
 	dc.thr.depth = cfg->threshold_depth;
 	dc.score_alpha = (float)cfg->score_alpha;
 	dc.stale_after = cfg->stale_after;
+	dc.stuck_check = cfg->stuck_check;
 	s->dc = dc;
 	iotad_err err = IOTAD_ERR_NOMEM;
 	s->values = calloc(MODEL_MAX_FEATURES, sizeof *s->values); /* any reloaded model's */

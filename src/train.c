@@ -394,6 +394,31 @@ iotad_err train_model_report(const float *rows, size_t n_rows, int n_features,
 	return train_model_inner(rows, n_rows, n_features, o, m, rep, err, errlen);
 }
 
+/* Which features a stuck check watches (model.stuck_check), on the
+ * normalized rows x as the detector sees them: those that never held one
+ * value through a window of w rows (within a segment) and whose rate r of
+ * repeating the previous value makes that rare: r^(w-1) < TRAIN_STUCK_RARE.
+ * A quantized sensor that often repeats itself is left alone. */
+static void stuck_features(const float *x, const size_t *seg, size_t n_seg, size_t w, size_t f,
+			   model *m)
+{
+	for (size_t j = 0; j < f; j++) {
+		size_t longest = 0, repeats = 0, pairs = 0;
+		for (size_t g = 0, row = 0; g < n_seg; row += seg[g], g++) {
+			size_t run = 0;
+			for (size_t i = row; i < row + seg[g]; i++) {
+				int same = i > row && x[i * f + j] == x[(i - 1) * f + j];
+				run = same ? run + 1 : 1;
+				repeats += (size_t)same;
+				pairs += i > row;
+				longest = run > longest ? run : longest;
+			}
+		}
+		double r = pairs ? (double)repeats / (double)pairs : 1.0;
+		m->stuck_check[j] = w > 1 && longest < w && pow(r, (double)(w - 1)) < TRAIN_STUCK_RARE;
+	}
+}
+
 /* The training proper, on every column of rows; options checked. */
 static iotad_err train_model_inner(const float *rows, size_t n_rows, int n_features,
 				   const train_opts *o, model *m, train_report *rep, char *err,
@@ -436,6 +461,7 @@ static iotad_err train_model_inner(const float *rows, size_t n_rows, int n_featu
 	}
 	for (size_t i = 0; i < n_rows; i++)
 		model_normalize(m, rows + i * f, x + i * f);
+	stuck_features(x, seg, n_seg, w, f, m);
 
 	/* Split each segment in time order: train | gap of w-1 windows |
 	 * calibration. Window i starts at row i. */

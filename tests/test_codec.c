@@ -371,7 +371,7 @@ static void test_event_json(void)
 	CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(mo, "id")), "temp-ae");
 	CU_ASSERT_EQUAL(cJSON_GetNumberValue(cJSON_GetObjectItem(mo, "version")), 3);
 	CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "seq")), 12345678901.0, 0.5);
-	CU_ASSERT_EQUAL(cJSON_GetArraySize(j), 10);
+	CU_ASSERT_EQUAL(cJSON_GetArraySize(j), 10); /* no "stuck" when nothing is */
 	cJSON_Delete(j);
 
 	/* every shorter buffer fails cleanly; exactly n + 1 succeeds */
@@ -382,6 +382,16 @@ static void test_event_json(void)
 	CU_ASSERT_EQUAL(codec_format_event(exact, (size_t)n + 1, device, "raised", 1714564800.5, &res,
 					   &m), n);
 	CU_ASSERT_STRING_EQUAL(exact, buf);
+
+	/* stuck features are named, in feature order */
+	res.stuck = 1u << 3 | 1u << 1;
+	CU_ASSERT_FATAL(codec_format_event(buf, sizeof buf, "d", "raised", 1, &res, &m) > 0);
+	j = cJSON_Parse(buf);
+	cJSON *stuck = cJSON_GetObjectItem(j, "stuck");
+	CU_ASSERT_FATAL(cJSON_IsArray(stuck) && cJSON_GetArraySize(stuck) == 2);
+	CU_ASSERT_STRING_EQUAL(cJSON_GetArrayItem(stuck, 0)->valuestring, "humid\"ity");
+	CU_ASSERT_STRING_EQUAL(cJSON_GetArrayItem(stuck, 1)->valuestring, "rssi");
+	cJSON_Delete(j);
 }
 
 static void test_event_unscored(void)

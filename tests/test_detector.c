@@ -854,6 +854,65 @@ static void test_out_of_order(void)
 	model_free(&m);
 }
 
+/* A feature the model marks, held at one value through a window, makes the
+ * window anomalous whatever its score, takes the blame, and is not learned
+ * by the threshold; cfg.stuck_check off turns it off. */
+static void test_stuck(void)
+{
+	model m;
+	det_config cfg;
+	det_result r;
+	float raw[TF];
+
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
+	m.stuck_check[0] = 1; /* temperature checked, humidity and battery not */
+	det_config_default(&cfg);
+	CU_ASSERT_TRUE(cfg.stuck_check);
+	det *d = make_det(&m, &cfg);
+	/* temperature moving a little, the others still: normal */
+	for (int i = 0; i < 2 * TW; i++) {
+		sample_of(raw, 0.5 + 0.01 * (i % 2), 0.5, 0.5);
+		CU_ASSERT_EQUAL(det_push(d, "dev", i, raw, &r), IOTAD_OK);
+	}
+	CU_ASSERT_TRUE(r.scored);
+	CU_ASSERT_FALSE(r.anomalous);
+	CU_ASSERT_EQUAL(r.stuck, 0u);
+	/* temperature frozen: stuck from the first window that holds one value */
+	sample_of(raw, 0.5, 0.5, 0.5);
+	for (int i = 0; i < TW; i++) {
+		CU_ASSERT_EQUAL(det_push(d, "dev", 100 + i, raw, &r), IOTAD_OK);
+		CU_ASSERT_EQUAL(r.stuck, i == TW - 1 ? 1u : 0u);
+	}
+	CU_ASSERT_TRUE(r.anomalous);
+	CU_ASSERT_EQUAL(r.score, 0.0f); /* a perfect reconstruction all the same */
+	CU_ASSERT_EQUAL(r.contrib[0], 1.0f);
+	CU_ASSERT_EQUAL(r.contrib[1], 0.0f);
+	CU_ASSERT_EQUAL(r.contrib[2], 0.0f);
+	/* the adaptive threshold did not learn the stuck window's score */
+	float thr = r.threshold;
+	CU_ASSERT_EQUAL(det_push(d, "dev", 200, raw, &r), IOTAD_OK);
+	CU_ASSERT_EQUAL(r.threshold, thr);
+	CU_ASSERT_EQUAL(r.stuck, 1u);
+	/* the HTTP path judges a window the same way */
+	float win[TW * TF];
+	for (int t = 0; t < TW; t++)
+		sample_of(win + t * TF, 0.5, 0.5, 0.5);
+	CU_ASSERT_EQUAL(det_score_window(d, win, TW * TF, &r), IOTAD_OK);
+	CU_ASSERT_TRUE(r.anomalous);
+	CU_ASSERT_EQUAL(r.stuck, 1u);
+	det_destroy(d);
+
+	cfg.stuck_check = false;
+	d = make_det(&m, &cfg);
+	for (int i = 0; i < TW; i++)
+		CU_ASSERT_EQUAL(det_push(d, "dev", i, raw, &r), IOTAD_OK);
+	CU_ASSERT_TRUE(r.scored);
+	CU_ASSERT_FALSE(r.anomalous);
+	CU_ASSERT_EQUAL(r.stuck, 0u);
+	det_destroy(d);
+	nn_free(&m.net);
+}
+
 void init_detector_tests(void)
 {
 	CU_pSuite s = CU_add_suite("detector", NULL, NULL);
@@ -875,4 +934,5 @@ void init_detector_tests(void)
 	TEST_ADD(s, test_threshold_kinds);
 	TEST_ADD(s, test_score_ewma);
 	TEST_ADD(s, test_out_of_order);
+	TEST_ADD(s, test_stuck);
 }

@@ -23,12 +23,12 @@
 
 static const char *const base_keys[] = {
 	"format", "format_version", "id", "version", "features", "window", "stride",
-	"normalization", "layers", "threshold", "calibration",
+	"normalization", "layers", "threshold", "calibration", "stuck_check",
 };
 static const char *const base_vals[] = {
 	"\"iotad-model\"", "1", "\"t-ae\"", "3", "[\"x\",\"y\"]", "2", "1",
 	NORM_OK, LAYERS_OK, "{\"value\":0.5,\"percentile\":99}",
-	"{\"scores\":[0.3,0.1,0.2,0.25]}",
+	"{\"scores\":[0.3,0.1,0.2,0.25]}", "[false,true]",
 };
 
 /* The base document with key's value replaced by val (NULL: key left out). */
@@ -85,8 +85,17 @@ static void test_load_valid(void)
 	CU_ASSERT_EQUAL(m.calib[1], 0.2f);
 	CU_ASSERT_EQUAL(m.calib[2], 0.25f);
 	CU_ASSERT_EQUAL(m.calib[3], 0.3f);
+	CU_ASSERT_EQUAL(m.stuck_check[0], 0);
+	CU_ASSERT_EQUAL(m.stuck_check[1], 1);
 	model_free(&m);
 	model_free(&m); /* idempotent */
+
+	/* without stuck_check no feature is checked */
+	char *j0 = build("stuck_check", NULL);
+	CU_ASSERT_EQUAL(model_load_buffer(j0, strlen(j0), &m, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL(m.stuck_check[0] | m.stuck_check[1], 0);
+	model_free(&m);
+	free(j0);
 
 	/* Optional members: version, stride and calibration. */
 	char *j2 = build("calibration", NULL);
@@ -210,6 +219,9 @@ static const struct bad_case bad_cases[] = {
 	{"calibration", "{\"scores\":0.1}", IOTAD_ERR_MODEL, "calibration.scores"},
 	{"calibration", "{\"scores\":[0.1,-0.5]}", IOTAD_ERR_MODEL, "calibration.scores[1]"},
 	{"calibration", "{\"scores\":[0.1,\"NaN\"]}", IOTAD_ERR_MODEL, "calibration.scores[1]"},
+	{"stuck_check", "true", IOTAD_ERR_MODEL, "stuck_check: expected an array of 2 booleans"},
+	{"stuck_check", "[true]", IOTAD_ERR_MODEL, "stuck_check: expected an array of 2 booleans"},
+	{"stuck_check", "[true,1]", IOTAD_ERR_MODEL, "stuck_check[1]: expected true or false"},
 };
 
 static void test_load_bad_fields(void)
@@ -410,6 +422,7 @@ static void test_save_load_roundtrip(void)
 	m.n_calib = 50;
 	m.calib = malloc(50 * sizeof *m.calib);
 	CU_ASSERT_FATAL(m.calib != NULL);
+	m.stuck_check[1] = m.stuck_check[2] = 1;
 	for (int i = 0; i < 50; i++)
 		m.calib[i] = (float)i / 49.0f * 0.02f; /* sorted */
 
@@ -445,6 +458,7 @@ static void test_save_load_roundtrip(void)
 	CU_ASSERT(memcmp(&r.percentile, &m.percentile, sizeof(float)) == 0);
 	CU_ASSERT_EQUAL_FATAL(r.n_calib, 50);
 	CU_ASSERT(memcmp(r.calib, m.calib, 50 * sizeof(float)) == 0);
+	CU_ASSERT(memcmp(r.stuck_check, m.stuck_check, sizeof m.stuck_check) == 0);
 
 	/* Saving again replaces the file atomically. */
 	r.version = 8;

@@ -577,6 +577,33 @@ static void test_drift_ratio(void)
 
 /* drift_max leaves the wandering column out of the model: the result is the
  * model trained on the other columns alone, under their names. */
+/* The stuck check watches a noisy feature, not one that often repeats its
+ * value (quantized) nor one constant in training. */
+static void test_stuck_features(void)
+{
+	const size_t n = 2000;
+	float *rows = malloc(n * 3 * sizeof *rows);
+	CU_ASSERT_FATAL(rows != NULL);
+	rng_state = 99;
+	for (size_t i = 0; i < n; i++) {
+		rows[i * 3] = (float)(20.0 + 0.5 * rng_gauss());                /* noisy */
+		rows[i * 3 + 1] = (float)floor(50.0 + 10.0 * sin((double)i / 300.0)); /* steps */
+		rows[i * 3 + 2] = 7.0f;                                           /* constant */
+	}
+	train_opts o;
+	small_opts(&o);
+	o.epochs = 1;
+	model m;
+	memset(&m, 0, sizeof m);
+	char err[256] = "";
+	CU_ASSERT_EQUAL_FATAL(train_model(rows, n, 3, &o, &m, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL(m.stuck_check[0], 1);
+	CU_ASSERT_EQUAL(m.stuck_check[1], 0);
+	CU_ASSERT_EQUAL(m.stuck_check[2], 0);
+	model_free(&m);
+	free(rows);
+}
+
 static void test_drift_max(void)
 {
 	enum { N = 600, F = 3 };
@@ -653,5 +680,6 @@ void init_train_tests(void)
 	TEST_ADD(s, test_cmd);
 	TEST_ADD(s, test_segments);
 	TEST_ADD(s, test_drift_ratio);
+	TEST_ADD(s, test_stuck_features);
 	TEST_ADD(s, test_drift_max);
 }

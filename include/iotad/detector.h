@@ -33,6 +33,9 @@ typedef struct det_config {
 	double stale_after;     /* seconds of silence before stale; 0 disables */
 	float score_alpha;      /* EWMA weight of a new window's score in the score judged,
 				 * [0, 1]; 0 or 1: each window's own score (default) */
+	bool stuck_check;       /* a window in which a feature the model marks
+				 * (stuck_check) holds one value throughout is anomalous
+				 * whatever its score (default true) */
 } det_config;
 
 /* What one sample did. contrib is valid when scored. */
@@ -43,7 +46,9 @@ typedef struct det_result {
 	float threshold;        /* device threshold used */
 	alert_event event;      /* transition caused, if any */
 	uint64_t seq;           /* device's event sequence number when event != NONE */
-	float contrib[MODEL_MAX_FEATURES]; /* share of the error per feature, sums to 1 */
+	float contrib[MODEL_MAX_FEATURES]; /* share of the error per feature, sums to 1;
+					    * when stuck, shared by the stuck features */
+	uint32_t stuck;         /* bit f: feature f held one value through the window */
 } det_result;
 
 typedef struct det det;

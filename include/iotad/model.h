@@ -3,7 +3,9 @@
 #ifndef IOTAD_MODEL_H
 #define IOTAD_MODEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "iotad/error.h"
 #include "iotad/nn.h"
@@ -36,6 +38,10 @@ typedef struct model {
 	float percentile;                              /* percentile it came from */
 	float *calib;                                  /* owned, sorted training scores */
 	int n_calib;
+	/* Per feature: 1 if holding one value through a whole window means it
+	 * is stuck, decided in training (see train.h). Optional in the file
+	 * ("stuck_check"); without it no feature is checked. */
+	uint8_t stuck_check[MODEL_MAX_FEATURES];
 } model;
 
 /* Parse norm kind names "minmax", "zscore". */

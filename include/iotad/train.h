@@ -8,6 +8,11 @@
 #include "iotad/error.h"
 #include "iotad/model.h"
 
+/* A feature gets a stuck check (model.stuck_check) when, at the rate it
+ * repeated its previous value in training, holding one value through a whole
+ * window would be rarer than this, and it never did. */
+#define TRAIN_STUCK_RARE 1e-6
+
 typedef struct train_opts {
 	int window, stride;
 	int n_hidden;              /* hidden layers of the encoder+decoder */
