@@ -160,6 +160,10 @@ static void add_result(cJSON *o, const model *m, const det_result *r)
 		cJSON_AddNumberToObject(contrib, m->features[f], r->contrib[f]);
 	for (int i = 0; i < ntop && i < 3; i++)
 		cJSON_AddItemToArray(top, cJSON_CreateString(m->features[order[i]]));
+	cJSON *stuck = r->stuck ? cJSON_AddArrayToObject(o, "stuck") : NULL;
+	for (int f = 0; stuck && f < m->n_features; f++)
+		if (r->stuck >> f & 1u)
+			cJSON_AddItemToArray(stuck, cJSON_CreateString(m->features[f]));
 }
 
 char *api_format_score(const model *m, const det_result *res, size_t n, bool batch)

@@ -382,6 +382,18 @@ static void test_score_answer_matches_detector(void)
 	cJSON_Delete(j);
 	free(one);
 
+	/* a stuck feature is named, as in the events; none, no member */
+	CU_ASSERT_PTR_NULL(strstr(one = api_format_score(&m, res, 1, false), "\"stuck\""));
+	free(one);
+	res[0].stuck = 1u << 1;
+	j = cJSON_Parse(one = api_format_score(&m, res, 1, false));
+	cJSON *stuck = cJSON_GetObjectItem(j, "stuck");
+	CU_ASSERT_FATAL(cJSON_IsArray(stuck) && cJSON_GetArraySize(stuck) == 1);
+	CU_ASSERT_STRING_EQUAL(cJSON_GetArrayItem(stuck, 0)->valuestring, m.features[1]);
+	cJSON_Delete(j);
+	free(one);
+	res[0].stuck = 0;
+
 	char *batch = api_format_score(&m, res, 2, true);
 	j = cJSON_Parse(batch);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
