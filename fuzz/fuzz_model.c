@@ -1,5 +1,7 @@
-/* fuzz_model.c - libFuzzer target: the JSON model loader. */
+/* fuzz_model.c - libFuzzer target: the JSON model loader; a model it accepts
+ * must score a window (every member of an ensemble) without fault. */
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "iotad/model.h"
 
@@ -9,7 +11,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	model m = {0};
 	char err[512];
-	if (model_load_buffer((const char *)data, size, &m, err, sizeof err) == IOTAD_OK)
-		model_free(&m);
+	if (model_load_buffer((const char *)data, size, &m, err, sizeof err) != IOTAD_OK)
+		return 0;
+	size_t d = (size_t)m.window * (size_t)m.n_features;
+	float *x = calloc(d, sizeof *x), *e = malloc(d * sizeof *e), *tmp = malloc(d * sizeof *tmp);
+	float *scratch = malloc(nn_scratch_floats(&m.net) * sizeof *scratch);
+	if (x && e && tmp && scratch)
+		(void)model_score(&m, x, scratch, e, tmp);
+	free(x);
+	free(e);
+	free(tmp);
+	free(scratch);
+	model_free(&m);
 	return 0;
 }

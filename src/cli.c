@@ -121,6 +121,7 @@ static int *cli_int_field(int c, train_opts *o, const char **name, long *hi)
 	case CLI_OPT_STRIDE: *name = "stride"; *hi = MODEL_MAX_WINDOW; return &o->stride;
 	case CLI_OPT_EPOCHS: *name = "epochs"; *hi = 1000000; return &o->epochs;
 	case CLI_OPT_BATCH: *name = "batch"; *hi = 1000000; return &o->batch;
+	case CLI_OPT_ENSEMBLE: *name = "ensemble"; *hi = MODEL_MAX_MEMBERS; return &o->ensemble;
 	}
 	return NULL;
 }

@@ -59,6 +59,7 @@ struct det {
 	/* scratch, one window each */
 	float *x;
 	float *err;
+	float *err_tmp;         /* a further member's errors (ensemble) */
 	float *nn_scratch;
 	float sample[MODEL_MAX_FEATURES];
 	uint32_t stuck_mask;    /* features that never held still through a training window */
@@ -111,6 +112,12 @@ static iotad_err det_check_model(const model *m)
 	if ((long)m->window * m->n_features != net->sizes[0] ||
 	    net->sizes[net->n_layers] != net->sizes[0])
 		return IOTAD_ERR_INVAL;
+	if (m->n_more < 0 || m->n_more > MODEL_MAX_MEMBERS - 1)
+		return IOTAD_ERR_INVAL;
+	for (int k = 0; k < m->n_more; k++) /* scratch is sized for net */
+		if (!m->more[k].params || m->more[k].n_layers != net->n_layers ||
+		    memcmp(m->more[k].sizes, net->sizes, sizeof net->sizes))
+			return IOTAD_ERR_INVAL;
 	return IOTAD_OK;
 }
 
@@ -169,9 +176,10 @@ iotad_err det_create(const model *m, const det_config *cfg, det **out)
 	nbytes = nn_scratch_floats(&m->net);
 	d->x = malloc(d->win_floats * sizeof(float));
 	d->err = malloc(d->win_floats * sizeof(float));
+	d->err_tmp = malloc(d->win_floats * sizeof(float));
 	d->nn_scratch = malloc((nbytes ? nbytes : 1) * sizeof(float));
 	if (!d->buckets || !d->next || !d->slots || !d->lru_prev || !d->lru_next || !d->x ||
-	    !d->err || !d->nn_scratch) {
+	    !d->err || !d->err_tmp || !d->nn_scratch) {
 		det_destroy(d);
 		return IOTAD_ERR_NOMEM;
 	}
@@ -197,6 +205,7 @@ void det_destroy(det *d)
 	free(d->buckets);
 	free(d->x);
 	free(d->err);
+	free(d->err_tmp);
 	free(d->nn_scratch);
 	free(d);
 }
@@ -315,7 +324,7 @@ static float det_score(det *d, const float *x, float *contrib)
 	double total = 0.0;
 	float score;
 
-	score = nn_forward(&d->m->net, x, d->nn_scratch, d->err);
+	score = model_score(d->m, x, d->nn_scratch, d->err, d->err_tmp);
 	for (size_t i = 0; i < d->win_floats; i++)
 		sum[i % F] += d->err[i];
 	for (uint32_t f = 0; f < F; f++)

@@ -6,11 +6,13 @@
  *    "features":[...],"window":W,"stride":S,
  *    "normalization":{"kind":"minmax"|"zscore","a":[F],"b":[F]},
  *    "layers":[{"in":I,"out":O,"activation":"relu","weights":[O*I],"bias":[O]},...],
+ *    "ensemble":[{"layers":[...]},...],
  *    "threshold":{"value":T,"percentile":P},
  *    "calibration":{"scores":[...]},
  *    "stuck_check":[F booleans]}
- * "version", "stride" (1), "calibration" and "stuck_check" (none) are
- * optional. */
+ * "version", "stride" (1), "ensemble" (further networks of the shape of
+ * "layers", whose scores are averaged with its), "calibration" and
+ * "stuck_check" (none) are optional. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -55,9 +57,30 @@ void model_free(model *m)
 	if (!m)
 		return;
 	nn_free(&m->net);
+	for (int k = 0; k < MODEL_MAX_MEMBERS - 1; k++)
+		nn_free(&m->more[k]);
+	m->n_more = 0;
 	free(m->calib);
 	m->calib = NULL;
 	m->n_calib = 0;
+}
+
+float model_score(const model *m, const float *x, float *scratch, float *err, float *tmp)
+{
+	float score = nn_forward(&m->net, x, scratch, err);
+	if (m->n_more <= 0)
+		return score;
+	size_t d = (size_t)m->net.sizes[0];
+	double sum = score;
+	for (int k = 0; k < m->n_more; k++) {
+		sum += nn_forward(&m->more[k], x, scratch, err ? tmp : NULL);
+		for (size_t i = 0; err && i < d; i++)
+			err[i] += tmp[i];
+	}
+	float inv = 1.0f / (float)(m->n_more + 1);
+	for (size_t i = 0; err && i < d; i++)
+		err[i] *= inv;
+	return (float)(sum / (double)(m->n_more + 1));
 }
 
 /* ---- loading ---- */
@@ -270,52 +293,48 @@ static iotad_err load_norm(const cJSON *root, model *m, char *err, size_t errlen
 	return IOTAD_OK;
 }
 
-static iotad_err load_layers(const cJSON *root, model *m, char *err, size_t errlen)
+/* The network of the layer array arr (named name in messages, e.g.
+ * "layers" or "ensemble[0].layers") for d inputs into net. */
+static iotad_err load_net(const cJSON *arr, const char *name, int d, nn *net, char *err,
+			  size_t errlen)
 {
-	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "layers");
 	if (!arr) {
-		iotad_errf(err, errlen, "layers: missing");
+		iotad_errf(err, errlen, "%s: missing", name);
 		return IOTAD_ERR_MODEL;
 	}
 	if (!cJSON_IsArray(arr)) {
-		iotad_errf(err, errlen, "layers: expected an array");
+		iotad_errf(err, errlen, "%s: expected an array", name);
 		return IOTAD_ERR_MODEL;
 	}
 	int nl = cJSON_GetArraySize(arr);
 	if (nl < 1 || nl > NN_MAX_LAYERS) {
-		iotad_errf(err, errlen, "layers: expected 1..%d layers, got %d", NN_MAX_LAYERS, nl);
-		return IOTAD_ERR_MODEL;
-	}
-	int d = m->window * m->n_features;
-	if (d > NN_MAX_WIDTH) {
-		iotad_errf(err, errlen, "window: window * features = %d exceeds %d inputs", d,
-		       NN_MAX_WIDTH);
+		iotad_errf(err, errlen, "%s: expected 1..%d layers, got %d", name, NN_MAX_LAYERS, nl);
 		return IOTAD_ERR_MODEL;
 	}
 	int sizes[NN_MAX_LAYERS + 1];
 	nn_act act[NN_MAX_LAYERS];
 	const cJSON *lay[NN_MAX_LAYERS];
-	char path[64];
+	char path[96];
 	int l = 0;
 	const cJSON *it;
 	iotad_err rc;
 	cJSON_ArrayForEach(it, arr) {
 		lay[l] = it;
-		snprintf(path, sizeof path, "layers[%d]", l);
+		snprintf(path, sizeof path, "%s[%d]", name, l);
 		if (!cJSON_IsObject(it)) {
 			iotad_errf(err, errlen, "%s: expected an object", path);
 			return IOTAD_ERR_MODEL;
 		}
 		int in, out;
-		snprintf(path, sizeof path, "layers[%d].in", l);
+		snprintf(path, sizeof path, "%s[%d].in", name, l);
 		if ((rc = get_int(it, "in", path, 1, NN_MAX_WIDTH, NULL, &in, err, errlen)))
 			return rc;
-		snprintf(path, sizeof path, "layers[%d].out", l);
+		snprintf(path, sizeof path, "%s[%d].out", name, l);
 		if ((rc = get_int(it, "out", path, 1, NN_MAX_WIDTH, NULL, &out, err, errlen)))
 			return rc;
 		int want = l == 0 ? d : sizes[l];
 		if (in != want) {
-			snprintf(path, sizeof path, "layers[%d].in", l);
+			snprintf(path, sizeof path, "%s[%d].in", name, l);
 			iotad_errf(err, errlen, "%s: %d does not match %s (%d)", path, in,
 			       l == 0 ? "window * features" : "the previous layer's out", want);
 			return IOTAD_ERR_MODEL;
@@ -323,7 +342,7 @@ static iotad_err load_layers(const cJSON *root, model *m, char *err, size_t errl
 		if (l == 0)
 			sizes[0] = in;
 		sizes[l + 1] = out;
-		snprintf(path, sizeof path, "layers[%d].activation", l);
+		snprintf(path, sizeof path, "%s[%d].activation", name, l);
 		const char *a = get_string(it, "activation", path, err, errlen);
 		if (!a)
 			return IOTAD_ERR_MODEL;
@@ -334,23 +353,63 @@ static iotad_err load_layers(const cJSON *root, model *m, char *err, size_t errl
 		l++;
 	}
 	if (sizes[nl] != d) {
-		iotad_errf(err, errlen, "layers[%d].out: %d does not match window * features (%d)",
-		       nl - 1, sizes[nl], d);
+		iotad_errf(err, errlen, "%s[%d].out: %d does not match window * features (%d)",
+		       name, nl - 1, sizes[nl], d);
 		return IOTAD_ERR_MODEL;
 	}
-	if ((rc = nn_init(&m->net, nl, sizes, act))) {
-		iotad_errf(err, errlen, "layers: cannot build the network: %s", iotad_strerror(rc));
+	if ((rc = nn_init(net, nl, sizes, act))) {
+		iotad_errf(err, errlen, "%s: cannot build the network: %s", name, iotad_strerror(rc));
 		return rc == IOTAD_ERR_NOMEM ? rc : IOTAD_ERR_MODEL;
 	}
 	for (l = 0; l < nl; l++) {
-		float *w = m->net.params + nn_layer_offset(&m->net, l);
+		float *w = net->params + nn_layer_offset(net, l);
 		int in = sizes[l], out = sizes[l + 1];
-		snprintf(path, sizeof path, "layers[%d].weights", l);
+		snprintf(path, sizeof path, "%s[%d].weights", name, l);
 		if ((rc = get_floats(lay[l], "weights", path, w, out * in, err, errlen)))
 			return rc;
-		snprintf(path, sizeof path, "layers[%d].bias", l);
+		snprintf(path, sizeof path, "%s[%d].bias", name, l);
 		if ((rc = get_floats(lay[l], "bias", path, w + (size_t)out * in, out, err, errlen)))
 			return rc;
+	}
+	return IOTAD_OK;
+}
+
+static iotad_err load_layers(const cJSON *root, model *m, char *err, size_t errlen)
+{
+	int d = m->window * m->n_features;
+	if (d > NN_MAX_WIDTH) {
+		iotad_errf(err, errlen, "window: window * features = %d exceeds %d inputs", d,
+			   NN_MAX_WIDTH);
+		return IOTAD_ERR_MODEL;
+	}
+	iotad_err rc = load_net(cJSON_GetObjectItemCaseSensitive(root, "layers"), "layers", d,
+				&m->net, err, errlen);
+	if (rc)
+		return rc;
+	const cJSON *ens = cJSON_GetObjectItemCaseSensitive(root, "ensemble");
+	if (!ens)
+		return IOTAD_OK;
+	int n = cJSON_IsArray(ens) ? cJSON_GetArraySize(ens) : -1;
+	if (n < 1 || n > MODEL_MAX_MEMBERS - 1) {
+		iotad_errf(err, errlen, "ensemble: expected an array of 1..%d members",
+			   MODEL_MAX_MEMBERS - 1);
+		return IOTAD_ERR_MODEL;
+	}
+	char name[48];
+	for (int k = 0; k < n; k++) {
+		const cJSON *it = cJSON_GetArrayItem(ens, k);
+		snprintf(name, sizeof name, "ensemble[%d].layers", k);
+		if ((rc = load_net(cJSON_IsObject(it) ? cJSON_GetObjectItemCaseSensitive(it, "layers")
+						      : NULL, name, d, &m->more[k], err, errlen)))
+			return rc;
+		m->n_more = k + 1;
+		const nn *a = &m->net, *b = &m->more[k];
+		if (a->n_layers != b->n_layers ||
+		    memcmp(a->sizes, b->sizes, (size_t)(a->n_layers + 1) * sizeof *a->sizes) ||
+		    memcmp(a->act, b->act, (size_t)a->n_layers * sizeof *a->act)) {
+			iotad_errf(err, errlen, "%s: not the shape of \"layers\"", name);
+			return IOTAD_ERR_MODEL;
+		}
 	}
 	return IOTAD_OK;
 }
@@ -614,6 +673,22 @@ static void put_floats(FILE *f, const float *v, size_t n)
 	fputc(']', f);
 }
 
+static void write_layers(FILE *f, const nn *net)
+{
+	fputc('[', f);
+	for (int l = 0; l < net->n_layers; l++) {
+		int in = net->sizes[l], out = net->sizes[l + 1];
+		const float *w = net->params + nn_layer_offset(net, l);
+		fprintf(f, "%s\n {\"in\":%d,\"out\":%d,\"activation\":\"%s\",\n  \"weights\":",
+			l ? "," : "", in, out, nn_act_name(net->act[l]));
+		put_floats(f, w, (size_t)out * in);
+		fputs(",\n  \"bias\":", f);
+		put_floats(f, w + (size_t)out * in, (size_t)out);
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
 static void write_model(FILE *f, const model *m)
 {
 	fputs("{\"format\":\"" MODEL_FORMAT_NAME "\",\"format_version\":", f);
@@ -630,19 +705,15 @@ static void write_model(FILE *f, const model *m)
 	put_floats(f, m->norm_a, (size_t)m->n_features);
 	fputs(",\n \"b\":", f);
 	put_floats(f, m->norm_b, (size_t)m->n_features);
-	fputs("},\n\"layers\":[", f);
-	for (int l = 0; l < m->net.n_layers; l++) {
-		int in = m->net.sizes[l], out = m->net.sizes[l + 1];
-		const float *w = m->net.params + nn_layer_offset(&m->net, l);
-		fprintf(f, "%s\n {\"in\":%d,\"out\":%d,\"activation\":\"%s\",\n  \"weights\":",
-			l ? "," : "", in, out, nn_act_name(m->net.act[l]));
-		put_floats(f, w, (size_t)out * in);
-		fputs(",\n  \"bias\":", f);
-		put_floats(f, w + (size_t)out * in, (size_t)out);
+	fputs("},\n\"layers\":", f);
+	write_layers(f, &m->net);
+	for (int k = 0; k < m->n_more; k++) {
+		fputs(k ? ",\n {\"layers\":" : ",\n\"ensemble\":[\n {\"layers\":", f);
+		write_layers(f, &m->more[k]);
 		fputc('}', f);
 	}
-	fprintf(f, "],\n\"threshold\":{\"value\":%.9g,\"percentile\":%.9g},\n",
-		(double)m->threshold, (double)m->percentile);
+	fprintf(f, "%s,\n\"threshold\":{\"value\":%.9g,\"percentile\":%.9g},\n",
+		m->n_more > 0 ? "]" : "", (double)m->threshold, (double)m->percentile);
 	fputs("\"calibration\":{\"scores\":", f);
 	put_floats(f, m->calib, m->calib ? (size_t)m->n_calib : 0);
 	fputs("},\n\"stuck_check\":[", f);

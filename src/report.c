@@ -118,6 +118,8 @@ static void report_config_line(FILE *f, const eval_opts *o)
 			fprintf(f, "%s%d", i ? "," : "", t->hidden[i]);
 		fprintf(f, " norm %s epochs %d seed %llu", model_norm_name(t->norm), t->epochs,
 			(unsigned long long)t->seed);
+		if (t->ensemble > 1)
+			fprintf(f, " ensemble %d", t->ensemble);
 	} else if (o->kind == EVAL_ZSCORE) {
 		fprintf(f, ", recent rows %d", o->bl.zs_window);
 	} else {

@@ -31,6 +31,7 @@ void train_opts_default(train_opts *o)
 	o->norm = NORM_MINMAX;
 	o->epochs = 30;
 	o->batch = 32;
+	o->ensemble = 1;
 	o->lr = 1e-3f;
 	o->seed = 42;
 	o->percentile = 99.0f;
@@ -108,6 +109,10 @@ static iotad_err check_opts(const train_opts *o, int f, char *err, size_t errlen
 	}
 	if (o->norm != NORM_MINMAX && o->norm != NORM_ZSCORE) {
 		iotad_errf(err, errlen, "norm: unknown kind %d", (int)o->norm);
+		return IOTAD_ERR_INVAL;
+	}
+	if (o->ensemble < 1 || o->ensemble > MODEL_MAX_MEMBERS) {
+		iotad_errf(err, errlen, "ensemble: must be in 1..%d", MODEL_MAX_MEMBERS);
 		return IOTAD_ERR_INVAL;
 	}
 	if (o->epochs < 1 || o->batch < 1) {
@@ -353,7 +358,7 @@ static iotad_err calibrate(model *m, const float *x, size_t d_stride, const size
 		return IOTAD_ERR_NOMEM;
 	}
 	for (size_t i = 0; i < n; i++)
-		s[i] = nn_forward(&m->net, x + win[i] * d_stride, scratch, NULL);
+		s[i] = model_score(m, x + win[i] * d_stride, scratch, NULL, NULL);
 	free(scratch);
 	qsort(s, n, sizeof *s, cmp_float);
 	float t = percentile_sorted(s, n, pct);
@@ -501,17 +506,25 @@ static iotad_err train_model_inner(const float *rows, size_t n_rows, int n_featu
 	}
 	sizes[nl] = sizes[0];
 	act[nl - 1] = o->norm == NORM_MINMAX ? NN_SIGMOID : NN_LINEAR;
-	if ((rc = nn_init(&m->net, nl, sizes, act)))
-		goto fail;
-	nn_init_weights(&m->net, o->seed);
-
-	rc = fit(&m->net, x, f, idx, n_train, o, rep);
-	if (rc == IOTAD_ERR_RANGE) {
-		iotad_errf(err, errlen, "train: the loss diverged (try a smaller --lr)");
-		goto fail;
+	/* member k starts from seed + k and shuffles with it; the report's
+	 * losses are the first member's */
+	train_report scratch_rep;
+	for (int k = 0; k < o->ensemble; k++) {
+		nn *net = k ? &m->more[k - 1] : &m->net;
+		train_opts ok = *o;
+		ok.seed = o->seed + (uint64_t)k;
+		if ((rc = nn_init(net, nl, sizes, act)))
+			goto fail;
+		m->n_more = k;
+		nn_init_weights(net, ok.seed);
+		rc = fit(net, x, f, idx, n_train, &ok, k ? &scratch_rep : rep);
+		if (rc == IOTAD_ERR_RANGE) {
+			iotad_errf(err, errlen, "train: the loss diverged (try a smaller --lr)");
+			goto fail;
+		}
+		if (rc)
+			goto fail;
 	}
-	if (rc)
-		goto fail;
 	if ((rc = calibrate(m, x, f, cal, n_cal, o->percentile)))
 		goto fail;
 	free(x);
@@ -527,6 +540,9 @@ fail:
 	free(idx);
 	free(cal);
 	nn_free(&m->net);
+	for (int k = 0; k < MODEL_MAX_MEMBERS - 1; k++)
+		nn_free(&m->more[k]);
+	m->n_more = 0;
 	free(m->calib);
 	m->calib = NULL;
 	m->n_calib = 0;

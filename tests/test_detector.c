@@ -913,6 +913,43 @@ static void test_stuck(void)
 	nn_free(&m.net);
 }
 
+/* An ensemble's score is the mean of its members' MSEs, its blame the mean
+ * of their errors: net (zero weights) reconstructs 0.5 everywhere, the
+ * second member (bias 20) 1.0. */
+static void test_ensemble_score(void)
+{
+	model m;
+	det_result r;
+	float raw[TF];
+
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.5f), IOTAD_OK);
+	int sizes[2] = {TW * TF, TW * TF};
+	nn_act act[1] = {NN_SIGMOID};
+	CU_ASSERT_EQUAL_FATAL(nn_init(&m.more[0], 1, sizes, act), IOTAD_OK);
+	m.n_more = 1;
+	for (int i = 0; i < TW * TF; i++) /* biases follow the weights */
+		m.more[0].params[TW * TF * TW * TF + i] = 20.0f;
+	det *d = make_det(&m, NULL);
+	/* temperature at 0.5, humidity and battery at 1.0 (normalized) */
+	sample_of(raw, 0.5, 1.0, 1.0);
+	for (int i = 0; i < TW; i++)
+		CU_ASSERT_EQUAL(det_push(d, "dev", i, raw, &r), IOTAD_OK);
+	CU_ASSERT_TRUE_FATAL(r.scored);
+	/* net: errors 0, .25, .25 -> MSE 1/6; member: .25, 0, 0 -> 1/12 */
+	CU_ASSERT_DOUBLE_EQUAL(r.score, (1.0 / 6 + 1.0 / 12) / 2, 1e-6);
+	/* mean errors per feature .125, .125, .125: equal blame */
+	for (int f = 0; f < TF; f++)
+		CU_ASSERT_DOUBLE_EQUAL(r.contrib[f], 1.0 / 3, 1e-5);
+	det_destroy(d);
+	/* a member of another shape is refused */
+	nn_free(&m.more[0]);
+	int other[3] = {TW * TF, 2, TW * TF};
+	nn_act act2[2] = {NN_RELU, NN_SIGMOID};
+	CU_ASSERT_EQUAL_FATAL(nn_init(&m.more[0], 2, other, act2), IOTAD_OK);
+	CU_ASSERT_EQUAL(det_create(&m, NULL, &d), IOTAD_ERR_INVAL);
+	model_free(&m);
+}
+
 void init_detector_tests(void)
 {
 	CU_pSuite s = CU_add_suite("detector", NULL, NULL);
@@ -935,4 +972,5 @@ void init_detector_tests(void)
 	TEST_ADD(s, test_score_ewma);
 	TEST_ADD(s, test_out_of_order);
 	TEST_ADD(s, test_stuck);
+	TEST_ADD(s, test_ensemble_score);
 }

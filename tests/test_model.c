@@ -23,12 +23,12 @@
 
 static const char *const base_keys[] = {
 	"format", "format_version", "id", "version", "features", "window", "stride",
-	"normalization", "layers", "threshold", "calibration", "stuck_check",
+	"normalization", "layers", "threshold", "calibration", "stuck_check", "ensemble",
 };
 static const char *const base_vals[] = {
 	"\"iotad-model\"", "1", "\"t-ae\"", "3", "[\"x\",\"y\"]", "2", "1",
 	NORM_OK, LAYERS_OK, "{\"value\":0.5,\"percentile\":99}",
-	"{\"scores\":[0.3,0.1,0.2,0.25]}", "[false,true]",
+	"{\"scores\":[0.3,0.1,0.2,0.25]}", "[false,true]", "[{\"layers\":" LAYERS_OK "}]",
 };
 
 /* The base document with key's value replaced by val (NULL: key left out). */
@@ -87,8 +87,28 @@ static void test_load_valid(void)
 	CU_ASSERT_EQUAL(m.calib[3], 0.3f);
 	CU_ASSERT_EQUAL(m.stuck_check[0], 0);
 	CU_ASSERT_EQUAL(m.stuck_check[1], 1);
+	/* one further member, here the same network: the same score */
+	CU_ASSERT_EQUAL_FATAL(m.n_more, 1);
+	CU_ASSERT(memcmp(m.more[0].params, m.net.params, m.net.n_params * sizeof(float)) == 0);
+	{
+		const float x[4] = {0.1f, 0.9f, 0.4f, 0.6f};
+		float scratch[16], e1[4], e2[4], tmp[4];
+		CU_ASSERT_FATAL(nn_scratch_floats(&m.net) <= 16);
+		float s1 = nn_forward(&m.net, x, scratch, e1);
+		float s2 = model_score(&m, x, scratch, e2, tmp);
+		CU_ASSERT_DOUBLE_EQUAL(s1, s2, 1e-7);
+		for (int i = 0; i < 4; i++)
+			CU_ASSERT_DOUBLE_EQUAL(e1[i], e2[i], 1e-7);
+	}
 	model_free(&m);
 	model_free(&m); /* idempotent */
+
+	/* without ensemble one network */
+	char *je = build("ensemble", NULL);
+	CU_ASSERT_EQUAL(model_load_buffer(je, strlen(je), &m, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL(m.n_more, 0);
+	model_free(&m);
+	free(je);
 
 	/* without stuck_check no feature is checked */
 	char *j0 = build("stuck_check", NULL);
@@ -219,6 +239,14 @@ static const struct bad_case bad_cases[] = {
 	{"calibration", "{\"scores\":0.1}", IOTAD_ERR_MODEL, "calibration.scores"},
 	{"calibration", "{\"scores\":[0.1,-0.5]}", IOTAD_ERR_MODEL, "calibration.scores[1]"},
 	{"calibration", "{\"scores\":[0.1,\"NaN\"]}", IOTAD_ERR_MODEL, "calibration.scores[1]"},
+	{"ensemble", "[]", IOTAD_ERR_MODEL, "ensemble: expected an array of 1..7 members"},
+	{"ensemble", "[{}]", IOTAD_ERR_MODEL, "ensemble[0].layers: missing"},
+	{"ensemble", "[{\"layers\":[" L1_OK "]}]", IOTAD_ERR_MODEL, "ensemble[0].layers[0].in"},
+	{"ensemble", "[{\"layers\":[{\"in\":4,\"out\":4,\"activation\":\"sigmoid\","
+	 "\"weights\":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16],\"bias\":[1,2,3,4]}]}]",
+	 IOTAD_ERR_MODEL, "ensemble[0].layers: not the shape of \"layers\""},
+	{"ensemble", "[{\"layers\":[" L0_OK "," L1_OK "]},7]", IOTAD_ERR_MODEL,
+	 "ensemble[1].layers: missing"},
 	{"stuck_check", "true", IOTAD_ERR_MODEL, "stuck_check: expected an array of 2 booleans"},
 	{"stuck_check", "[true]", IOTAD_ERR_MODEL, "stuck_check: expected an array of 2 booleans"},
 	{"stuck_check", "[true,1]", IOTAD_ERR_MODEL, "stuck_check[1]: expected true or false"},
@@ -423,6 +451,13 @@ static void test_save_load_roundtrip(void)
 	m.calib = malloc(50 * sizeof *m.calib);
 	CU_ASSERT_FATAL(m.calib != NULL);
 	m.stuck_check[1] = m.stuck_check[2] = 1;
+	/* an ensemble of three */
+	m.n_more = 2;
+	for (int k = 0; k < 2; k++) {
+		CU_ASSERT_EQUAL_FATAL(nn_init(&m.more[k], 3, sizes, act), IOTAD_OK);
+		for (size_t i = 0; i < m.more[k].n_params; i++)
+			m.more[k].params[i] = awkward(i + 1000 * (size_t)(k + 1));
+	}
 	for (int i = 0; i < 50; i++)
 		m.calib[i] = (float)i / 49.0f * 0.02f; /* sorted */
 
@@ -459,6 +494,10 @@ static void test_save_load_roundtrip(void)
 	CU_ASSERT_EQUAL_FATAL(r.n_calib, 50);
 	CU_ASSERT(memcmp(r.calib, m.calib, 50 * sizeof(float)) == 0);
 	CU_ASSERT(memcmp(r.stuck_check, m.stuck_check, sizeof m.stuck_check) == 0);
+	CU_ASSERT_EQUAL_FATAL(r.n_more, 2);
+	for (int k = 0; k < 2; k++)
+		CU_ASSERT(memcmp(r.more[k].params, m.more[k].params,
+				 m.more[k].n_params * sizeof(float)) == 0);
 
 	/* Saving again replaces the file atomically. */
 	r.version = 8;

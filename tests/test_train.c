@@ -244,6 +244,56 @@ static void test_deterministic(void)
 	free(rows);
 }
 
+/* An ensemble of 3: member k is the single network of seed + k, and the
+ * calibration scores are the members' mean. */
+static void test_ensemble(void)
+{
+	const size_t n = 800;
+	float *rows = make_signal(n, 0, 5);
+	train_opts o;
+	small_opts(&o);
+	o.epochs = 3;
+	o.holdout = 0.0f; /* calibrate on the training windows, in a known order */
+	model e, s0, s2;
+	memset(&e, 0, sizeof e);
+	memset(&s0, 0, sizeof s0);
+	memset(&s2, 0, sizeof s2);
+	char err[256];
+	o.ensemble = 3;
+	CU_ASSERT_EQUAL_FATAL(train_model(rows, n, NF, &o, &e, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL_FATAL(e.n_more, 2);
+	o.ensemble = 1;
+	CU_ASSERT_EQUAL_FATAL(train_model(rows, n, NF, &o, &s0, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL(s0.n_more, 0);
+	CU_ASSERT(memcmp(e.net.params, s0.net.params, s0.net.n_params * sizeof(float)) == 0);
+	/* the members differ from each other */
+	CU_ASSERT(memcmp(e.more[0].params, e.net.params, e.net.n_params * sizeof(float)) != 0);
+	CU_ASSERT(memcmp(e.more[1].params, e.more[0].params, e.net.n_params * sizeof(float)) != 0);
+	/* the score of a window is the mean of the members' MSEs */
+	float *x = malloc((size_t)e.window * NF * sizeof *x);
+	float *scratch = malloc(nn_scratch_floats(&e.net) * sizeof *scratch);
+	CU_ASSERT_FATAL(x && scratch);
+	for (int t = 0; t < e.window; t++)
+		model_normalize(&e, rows + (size_t)(100 + t) * NF, x + (size_t)t * NF);
+	double mean = 0;
+	mean += nn_forward(&e.net, x, scratch, NULL);
+	mean += nn_forward(&e.more[0], x, scratch, NULL);
+	mean += nn_forward(&e.more[1], x, scratch, NULL);
+	CU_ASSERT_DOUBLE_EQUAL(model_score(&e, x, scratch, NULL, NULL), mean / 3.0, 1e-6);
+	/* the threshold is the 99th percentile of the ensemble's scores, not
+	 * of the first member's */
+	CU_ASSERT(memcmp(&e.threshold, &s0.threshold, sizeof(float)) != 0);
+	free(x);
+	free(scratch);
+	/* out of range */
+	o.ensemble = MODEL_MAX_MEMBERS + 1;
+	CU_ASSERT_EQUAL(train_model(rows, n, NF, &o, &s2, err, sizeof err), IOTAD_ERR_INVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "ensemble"));
+	model_free(&e);
+	model_free(&s0);
+	free(rows);
+}
+
 static void test_zscore(void)
 {
 	const size_t n = 1500;
@@ -680,6 +730,7 @@ void init_train_tests(void)
 	TEST_ADD(s, test_cmd);
 	TEST_ADD(s, test_segments);
 	TEST_ADD(s, test_drift_ratio);
+	TEST_ADD(s, test_ensemble);
 	TEST_ADD(s, test_stuck_features);
 	TEST_ADD(s, test_drift_max);
 }

@@ -39,7 +39,7 @@ void cli_names_free(cli_names *n);
 enum {
 	CLI_OPT_WINDOW = 0x1000, CLI_OPT_STRIDE, CLI_OPT_HIDDEN, CLI_OPT_NORM, CLI_OPT_EPOCHS,
 	CLI_OPT_BATCH, CLI_OPT_LR, CLI_OPT_SEED, CLI_OPT_PERCENTILE, CLI_OPT_HOLDOUT,
-	CLI_OPT_DRIFT_MAX,
+	CLI_OPT_DRIFT_MAX, CLI_OPT_ENSEMBLE,
 };
 
 /* Their entries, to list in a command's struct option table. */
@@ -54,7 +54,8 @@ enum {
 	{"seed", required_argument, NULL, CLI_OPT_SEED},                                      \
 	{"percentile", required_argument, NULL, CLI_OPT_PERCENTILE},                          \
 	{"holdout", required_argument, NULL, CLI_OPT_HOLDOUT},                                \
-	{"drift-max", required_argument, NULL, CLI_OPT_DRIFT_MAX}
+	{"drift-max", required_argument, NULL, CLI_OPT_DRIFT_MAX},                            \
+	{"ensemble", required_argument, NULL, CLI_OPT_ENSEMBLE}
 
 /* The help lines of these options (defaults as train_opts_default). */
 #define CLI_TRAIN_HELP                                                                        \
@@ -67,6 +68,8 @@ enum {
 	"                        (default minmax)\n"                                            \
 	"    --epochs N          training epochs (default 30)\n"                                \
 	"    --batch N           mini-batch size (default 32)\n"                                \
+	"    --ensemble K        train K networks from seeds seed..seed+K-1 and score\n"        \
+	"                        the mean of their errors, 1..8 (default 1)\n"                  \
 	"    --lr X              Adam learning rate (default 0.001)\n"                          \
 	"    --seed N            random seed for initialisation and shuffling (default 42)\n"   \
 	"    --percentile P      threshold percentile of the calibration scores,\n"             \

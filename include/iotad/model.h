@@ -12,6 +12,7 @@
 
 #define MODEL_FORMAT_VERSION 1
 #define MODEL_MAX_FEATURES 32
+#define MODEL_MAX_MEMBERS 8   /* networks of an ensemble */
 #define MODEL_NAME_MAX 64
 #define MODEL_MAX_WINDOW 1024
 #define MODEL_MAX_CALIB 100000
@@ -34,6 +35,10 @@ typedef struct model {
 	float norm_a[MODEL_MAX_FEATURES];
 	float norm_b[MODEL_MAX_FEATURES];
 	nn net;                                        /* input = window * n_features */
+	/* An ensemble: further networks of net's shape, trained from other
+	 * seeds; the score is the mean of the members' (optional, 0). */
+	int n_more;
+	nn more[MODEL_MAX_MEMBERS - 1];
 	float threshold;                               /* calibrated threshold */
 	float percentile;                              /* percentile it came from */
 	float *calib;                                  /* owned, sorted training scores */
@@ -43,6 +48,13 @@ typedef struct model {
 	 * ("stuck_check"); without it no feature is checked. */
 	uint8_t stuck_check[MODEL_MAX_FEATURES];
 } model;
+
+/* Score the normalized window x (window * n_features floats): the mean over
+ * the members (net, then more[]) of their reconstruction MSE. err (may be
+ * NULL) receives the mean squared error of every input; with members beyond
+ * net, tmp (window * n_features floats) is then needed. scratch holds
+ * nn_scratch_floats(&m->net) floats. No allocation. */
+float model_score(const model *m, const float *x, float *scratch, float *err, float *tmp);
 
 /* Parse norm kind names "minmax", "zscore". */
 int model_norm_parse(const char *name, norm_kind *out);

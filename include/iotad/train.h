@@ -21,6 +21,8 @@ typedef struct train_opts {
 				    * the model (the seed's 20-12-6-12-20 scaled to the input) */
 	norm_kind norm;
 	int epochs, batch;
+	int ensemble;              /* networks trained, from seed, seed + 1, ...; the score
+				    * is the mean of theirs, 1..MODEL_MAX_MEMBERS (1) */
 	float lr;
 	uint64_t seed;
 	float percentile;          /* threshold = this percentile of calib scores (99.0) */
