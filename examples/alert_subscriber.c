@@ -49,15 +49,19 @@ static void print_event(const char *topic, const char *payload, int len)
 	char score[32], thr[32], top[256] = "";
 	number(ev, "score", score, sizeof score);
 	number(ev, "threshold", thr, sizeof thr);
-	const cJSON *f;
-	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(ev, "top")) {
+	/* a stuck sensor is what to look at; else the largest shares of the error */
+	const cJSON *f, *stuck = cJSON_GetObjectItemCaseSensitive(ev, "stuck");
+	int n_stuck = cJSON_IsArray(stuck) ? cJSON_GetArraySize(stuck) : 0;
+	const cJSON *names = n_stuck ? stuck : cJSON_GetObjectItemCaseSensitive(ev, "top");
+	cJSON_ArrayForEach(f, names) {
 		if (!cJSON_IsString(f))
 			continue;
 		size_t n = strlen(top);
 		snprintf(top + n, sizeof top - n, "%s%s", n ? ", " : "", f->valuestring);
 	}
-	printf("%s  %-12s %-8s score %-10s threshold %-10s look at: %s\n", text(ev, "time"),
-	       text(ev, "device"), text(ev, "state"), score, thr, *top ? top : "-");
+	printf("%s  %-12s %-8s score %-10s threshold %-10s look at: %s%s\n", text(ev, "time"),
+	       text(ev, "device"), text(ev, "state"), score, thr, *top ? top : "-",
+	       n_stuck ? " (stuck)" : "");
 	cJSON_Delete(ev);
 }
 

@@ -10,7 +10,9 @@ coproc SUB { exec mosquitto_sub -h "$host" -p "$port" -q 1 -t "$filter"; }
 trap 'kill "$SUB_PID" 2>/dev/null' EXIT
 trap 'exit 0' TERM INT
 while IFS= read -r event <&"${SUB[0]}"; do
-	top=$(sed -n 's/.*"top":\[\([^]]*\)\].*/\1/p' <<<"$event" | tr -d '"')
+	# a stuck sensor is what to look at; else the largest shares of the error
+	top=$(sed -n 's/.*"stuck":\[\([^]]*\)\].*/\1 (stuck)/p' <<<"$event" | tr -d '"')
+	[ -n "$top" ] || top=$(sed -n 's/.*"top":\[\([^]]*\)\].*/\1/p' <<<"$event" | tr -d '"')
 	printf '%s  %-12s %-8s score %-10s threshold %-10s look at: %s\n' \
 		"$(field time "$event")" "$(field device "$event")" "$(field state "$event")" \
 		"$(field score "$event")" "$(field threshold "$event")" "${top//,/, }"

@@ -81,9 +81,10 @@ void it_replay_csv(void)
 	hx_broker_stop(&b, SIGTERM);
 }
 
-/* Run one subscriber (argv), publish an event and find want in its output. */
+/* Run one subscriber (argv), publish events[i] and find wants[i] in its
+ * output, for i < n. */
 static void check_subscriber(const hx_broker *b, char *const argv[], const char *name,
-			     const char *event, const char *want)
+			     const char *const *events, const char *const *wants, int n)
 {
 	const char *log = hx_path(name);
 	pid_t pid = hx_spawn(argv, log);
@@ -100,16 +101,18 @@ static void check_subscriber(const hx_broker *b, char *const argv[], const char 
 		ready = hx_wait_log(log, "probe", 200);
 	}
 	CU_ASSERT_TRUE(ready);
-	char *pub[] = {"mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-q", "1", "-t",
-		       "alerts/boiler-1", "-m", (char *)event, NULL};
-	CU_ASSERT_EQUAL(hx_run(pub, NULL, 10000), 0);
-	bool found = hx_wait_log(log, want, 10000);
-	if (!found) {
-		char *text = hx_read_file(log, NULL);
-		printf("\n    %s printed:\n%s", name, text ? text : "(nothing)");
-		free(text);
+	for (int i = 0; i < n; i++) {
+		char *pub[] = {"mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-q", "1", "-t",
+			       "alerts/boiler-1", "-m", (char *)events[i], NULL};
+		CU_ASSERT_EQUAL(hx_run(pub, NULL, 10000), 0);
+		bool found = hx_wait_log(log, wants[i], 10000);
+		if (!found) {
+			char *text = hx_read_file(log, NULL);
+			printf("\n    %s printed:\n%s", name, text ? text : "(nothing)");
+			free(text);
+		}
+		CU_ASSERT_TRUE(found);
 	}
-	CU_ASSERT_TRUE(found);
 	kill(pid, SIGTERM);
 	CU_ASSERT_EQUAL(hx_wait_exit(pid, 10000), 0);
 }
@@ -118,25 +121,36 @@ void it_examples_alert_subscribers(void)
 {
 	hx_broker b;
 	CU_ASSERT_FATAL(hx_broker_start(&b, 0, false) == 0);
-	static const char event[] =
+	static const char *const event[] = {
 		"{\"device\":\"boiler-1\",\"state\":\"anomaly\",\"ts\":1714564800,"
 		"\"time\":\"2024-05-01T12:00:00.000Z\",\"score\":0.5,\"threshold\":0.0123,"
 		"\"contrib\":{\"temperature\":0.7,\"humidity\":0.2,\"battery\":0.1},"
 		"\"top\":[\"temperature\",\"humidity\"],\"model\":{\"id\":\"m\",\"version\":1},"
-		"\"seq\":3}";
-	static const char want[] = "2024-05-01T12:00:00.000Z  boiler-1     anomaly  score 0.5        "
-				   "threshold 0.0123     look at: temperature, humidity";
+		"\"seq\":3}",
+		/* a stuck sensor: the stuck features are what to look at */
+		"{\"device\":\"boiler-1\",\"state\":\"raised\",\"ts\":1714564801,"
+		"\"time\":\"2024-05-01T12:00:01.000Z\",\"score\":0.001,\"threshold\":0.0123,"
+		"\"contrib\":{\"temperature\":0,\"humidity\":1,\"battery\":0},"
+		"\"top\":[\"humidity\"],\"stuck\":[\"humidity\"],\"model\":{\"id\":\"m\","
+		"\"version\":1},\"seq\":4}",
+	};
+	static const char *const want[] = {
+		"2024-05-01T12:00:00.000Z  boiler-1     anomaly  score 0.5        "
+		"threshold 0.0123     look at: temperature, humidity\n",
+		"2024-05-01T12:00:01.000Z  boiler-1     raised   score 0.001      "
+		"threshold 0.0123     look at: humidity (stuck)\n",
+	};
 	const char *c_sub = getenv("ALERT_SUBSCRIBER");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c_sub);
 	char *c_argv[] = {(char *)c_sub, (char *)b.uri, "alerts/#", NULL};
-	check_subscriber(&b, c_argv, "alert_subscriber.log", event, want);
+	check_subscriber(&b, c_argv, "alert_subscriber.log", event, want, 2);
 
 	char script[1024], port[16];
 	const char *src = getenv("IOTAD_SRC");
 	snprintf(script, sizeof script, "%s/examples/alerts-subscriber.sh", src ? src : ".");
 	snprintf(port, sizeof port, "%d", b.port);
 	char *sh_argv[] = {"bash", script, "127.0.0.1", port, NULL};
-	check_subscriber(&b, sh_argv, "alerts-subscriber.log", event, want);
+	check_subscriber(&b, sh_argv, "alerts-subscriber.log", event, want, 2);
 	hx_broker_stop(&b, SIGTERM);
 }
 
