@@ -62,7 +62,8 @@ struct det {
 	float *err_tmp;         /* a further member's errors (ensemble) */
 	float *nn_scratch;
 	float sample[MODEL_MAX_FEATURES];
-	uint32_t stuck_mask;    /* features that never held still through a training window */
+	uint32_t stuck_mask;    /* features with a stuck check (model stuck_after) */
+	size_t run_off;         /* offset of the run lengths in a device's block */
 };
 
 void det_config_default(det_config *cfg)
@@ -158,12 +159,16 @@ iotad_err det_create(const model *m, const det_config *cfg, det **out)
 	d->window = (uint32_t)m->window;
 	d->features = (uint32_t)m->n_features;
 	d->win_floats = (size_t)d->window * d->features;
-	d->dev_bytes = sizeof(det_device) + ring_storage_bytes(d->window, d->features) +
-		       thr_state_floats(&d->cfg.thr) * sizeof(float);
 	d->stride = (uint32_t)(cfg->stride > 0 ? cfg->stride : m->stride > 0 ? m->stride : 1);
 	for (uint32_t f = 0; cfg->stuck_check && f < d->features; f++)
-		if (m->stuck_check[f])
+		if (m->stuck_after[f] >= 2)
 			d->stuck_mask |= 1u << f;
+	/* the block: struct, window, threshold history, then (with a stuck
+	 * check) one run-length byte per feature */
+	d->run_off = sizeof(det_device) + ring_storage_bytes(d->window, d->features) +
+		     thr_state_floats(&d->cfg.thr) * sizeof(float);
+	d->dev_bytes = d->run_off + (d->stuck_mask ? d->features : 0);
+	d->dev_bytes = (d->dev_bytes + 7) & ~(size_t)7;
 
 	d->n_buckets = 1;
 	while (d->n_buckets < cfg->max_devices)
@@ -334,20 +339,34 @@ static float det_score(det *d, const float *x, float *contrib)
 	return score;
 }
 
-/* Features of the window x that hold one value throughout and never did in
- * training; when any, they share the blame. */
-static uint32_t det_stuck(const det *d, const float *x, float *contrib)
+/* The device's run lengths: samples in a row with one value, per feature. */
+static uint8_t *det_runs(const det *d, det_device *dev)
+{
+	return (uint8_t *)dev + d->run_off;
+}
+
+/* Count sample (normalized) into the run lengths, before it joins the ring:
+ * equal to the newest sample extends a run, else one starts. */
+static void det_count_run(const det *d, det_device *dev, const float *sample)
+{
+	if (!d->stuck_mask)
+		return;
+	uint8_t *run = det_runs(d, dev);
+	const float *last = ring_last(&dev->win);
+	for (uint32_t f = 0; f < d->features; f++)
+		run[f] = !last || last[f] != sample[f] ? 1 :
+			 run[f] < MODEL_MAX_STUCK_RUN ? run[f] + 1 : MODEL_MAX_STUCK_RUN;
+}
+
+/* Features whose run reached the model's stuck_after; when any, they share
+ * the blame. */
+static uint32_t det_stuck(const det *d, const uint8_t *run, float *contrib)
 {
 	uint32_t F = d->features, stuck = 0;
 	int n = 0;
 
 	for (uint32_t f = 0; d->stuck_mask && f < F; f++) {
-		if (!(d->stuck_mask >> f & 1u))
-			continue;
-		uint32_t t = 1;
-		while (t < d->window && x[(size_t)t * F + f] == x[f])
-			t++;
-		if (t == d->window) {
+		if (d->stuck_mask >> f & 1u && run[f] >= d->m->stuck_after[f]) {
 			stuck |= 1u << f;
 			n++;
 		}
@@ -424,6 +443,7 @@ iotad_err det_push_at(det *d, const char *device, double ts, double now, const f
 	}
 
 	model_normalize(d->m, raw, d->sample);
+	det_count_run(d, dev, d->sample);
 	ring_push(&dev->win, d->sample);
 	if (dev->since_score < UINT32_MAX)
 		dev->since_score++;
@@ -436,7 +456,7 @@ iotad_err det_push_at(det *d, const char *device, double ts, double now, const f
 	res->scored = true;
 	res->score = det_smooth(d, dev, det_score(d, d->x, res->contrib));
 	/* a stuck window is anomalous and, like any anomalous one, not learned */
-	res->stuck = det_stuck(d, d->x, res->contrib);
+	res->stuck = det_stuck(d, det_runs(d, dev), res->contrib);
 	res->anomalous = res->stuck || thr_update(&dev->thr, &d->cfg.thr, res->score);
 	/* A window scored on the sample that resumed a stale device keeps the
 	 * CLEARED event; its verdict is not fed to the alert machine. */
@@ -504,7 +524,16 @@ iotad_err det_score_window(det *d, const float *raw, size_t n, det_result *res)
 	res->scored = true;
 	res->score = det_score(d, d->x, res->contrib);
 	res->threshold = thr_initial(&d->cfg.thr);
-	res->stuck = det_stuck(d, d->x, res->contrib);
+	/* runs within the window only: its newest samples */
+	uint8_t run[MODEL_MAX_FEATURES];
+	for (uint32_t f = 0; f < F; f++) {
+		uint32_t t = d->window - 1;
+		while (t > 0 && d->x[(size_t)(t - 1) * F + f] == d->x[(size_t)t * F + f])
+			t--;
+		run[f] = (uint8_t)(d->window - t < MODEL_MAX_STUCK_RUN ? d->window - t :
+				   MODEL_MAX_STUCK_RUN);
+	}
+	res->stuck = det_stuck(d, run, res->contrib);
 	res->anomalous = res->stuck || !(res->score < res->threshold);
 	return IOTAD_OK;
 }
@@ -643,8 +672,11 @@ iotad_err det_import(det *d, const det_device_state *st, const float *floats, bo
 			return err;
 	}
 	det_device *dev = d->slots[slot];
-	for (uint32_t r = 0; r < st->ring_count; r++)
+	/* the run lengths are not saved: counted again over the window */
+	for (uint32_t r = 0; r < st->ring_count; r++) {
+		det_count_run(d, dev, floats + (size_t)r * d->features);
 		ring_push(&dev->win, floats + (size_t)r * d->features);
+	}
 	dev->since_score = st->since_score;
 	if (with_thr) {
 		float *buf = dev->thr.buf;

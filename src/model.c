@@ -9,10 +9,10 @@
  *    "ensemble":[{"layers":[...]},...],
  *    "threshold":{"value":T,"percentile":P},
  *    "calibration":{"scores":[...]},
- *    "stuck_check":[F booleans]}
+ *    "stuck_after":[F run lengths]}
  * "version", "stride" (1), "ensemble" (further networks of the shape of
  * "layers", whose scores are averaged with its), "calibration" and
- * "stuck_check" (none) are optional. */
+ * "stuck_after" (none) are optional. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -489,22 +489,24 @@ static iotad_err load_calib(const cJSON *root, model *m, char *err, size_t errle
 
 static iotad_err load_stuck(const cJSON *root, model *m, char *err, size_t errlen)
 {
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "stuck_check");
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "stuck_after");
 	if (!a)
 		return IOTAD_OK;
 	if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != m->n_features) {
-		iotad_errf(err, errlen, "stuck_check: expected an array of %d booleans",
+		iotad_errf(err, errlen, "stuck_after: expected an array of %d integers",
 			   m->n_features);
 		return IOTAD_ERR_MODEL;
 	}
 	int i = 0;
 	const cJSON *it;
 	cJSON_ArrayForEach(it, a) {
-		if (!cJSON_IsBool(it)) {
-			iotad_errf(err, errlen, "stuck_check[%d]: expected true or false", i);
+		double v = cJSON_IsNumber(it) ? it->valuedouble : -1.0;
+		if (!(v == 0.0 || (v >= 2.0 && v <= MODEL_MAX_STUCK_RUN && v == floor(v)))) {
+			iotad_errf(err, errlen, "stuck_after[%d]: expected 0 or an integer in 2..%d",
+				   i, MODEL_MAX_STUCK_RUN);
 			return IOTAD_ERR_MODEL;
 		}
-		m->stuck_check[i++] = cJSON_IsTrue(it);
+		m->stuck_after[i++] = (uint8_t)v;
 	}
 	return IOTAD_OK;
 }
@@ -716,9 +718,9 @@ static void write_model(FILE *f, const model *m)
 		m->n_more > 0 ? "]" : "", (double)m->threshold, (double)m->percentile);
 	fputs("\"calibration\":{\"scores\":", f);
 	put_floats(f, m->calib, m->calib ? (size_t)m->n_calib : 0);
-	fputs("},\n\"stuck_check\":[", f);
+	fputs("},\n\"stuck_after\":[", f);
 	for (int i = 0; i < m->n_features; i++)
-		fprintf(f, "%s%s", i ? "," : "", m->stuck_check[i] ? "true" : "false");
+		fprintf(f, "%s%d", i ? "," : "", m->stuck_after[i]);
 	fputs("]}\n", f);
 }
 

@@ -35,6 +35,14 @@ void ring_push(ring *r, const float *sample)
 		r->count++;
 }
 
+const float *ring_last(const ring *r)
+{
+	if (r->count == 0)
+		return NULL;
+	uint32_t last = r->head ? r->head - 1 : r->window - 1;
+	return r->buf + (size_t)last * r->features;
+}
+
 bool ring_full(const ring *r)
 {
 	return r->window > 0 && r->count == r->window;

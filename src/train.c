@@ -399,13 +399,9 @@ iotad_err train_model_report(const float *rows, size_t n_rows, int n_features,
 	return train_model_inner(rows, n_rows, n_features, o, m, rep, err, errlen);
 }
 
-/* Which features a stuck check watches (model.stuck_check), on the
- * normalized rows x as the detector sees them: those that never held one
- * value through a window of w rows (within a segment) and whose rate r of
- * repeating the previous value makes that rare: r^(w-1) < TRAIN_STUCK_RARE.
- * A quantized sensor that often repeats itself is left alone. */
-static void stuck_features(const float *x, const size_t *seg, size_t n_seg, size_t w, size_t f,
-			   model *m)
+/* model.stuck_after (see train.h), on the normalized rows x as the
+ * detector sees them; runs never cross a segment boundary. */
+static void stuck_features(const float *x, const size_t *seg, size_t n_seg, size_t f, model *m)
 {
 	for (size_t j = 0; j < f; j++) {
 		size_t longest = 0, repeats = 0, pairs = 0;
@@ -420,7 +416,13 @@ static void stuck_features(const float *x, const size_t *seg, size_t n_seg, size
 			}
 		}
 		double r = pairs ? (double)repeats / (double)pairs : 1.0;
-		m->stuck_check[j] = w > 1 && longest < w && pow(r, (double)(w - 1)) < TRAIN_STUCK_RARE;
+		double need = r <= 0.0 ? 3.0 : r < 1.0 ? 1.0 + ceil(log(TRAIN_STUCK_RARE) / log(r)) :
+			      HUGE_VAL;
+		if (need < 2.0 * (double)longest)
+			need = 2.0 * (double)longest;
+		if (need < 3.0)
+			need = 3.0;
+		m->stuck_after[j] = need <= MODEL_MAX_STUCK_RUN ? (uint8_t)need : 0;
 	}
 }
 
@@ -466,7 +468,7 @@ static iotad_err train_model_inner(const float *rows, size_t n_rows, int n_featu
 	}
 	for (size_t i = 0; i < n_rows; i++)
 		model_normalize(m, rows + i * f, x + i * f);
-	stuck_features(x, seg, n_seg, w, f, m);
+	stuck_features(x, seg, n_seg, f, m);
 
 	/* Split each segment in time order: train | gap of w-1 windows |
 	 * calibration. Window i starts at row i. */

@@ -854,9 +854,9 @@ static void test_out_of_order(void)
 	model_free(&m);
 }
 
-/* A feature the model marks, held at one value through a window, makes the
- * window anomalous whatever its score, takes the blame, and is not learned
- * by the threshold; cfg.stuck_check off turns it off. */
+/* A feature the model checks, held at one value for stuck_after samples,
+ * makes the window anomalous whatever its score, takes the blame, and is not
+ * learned by the threshold; cfg.stuck_check off turns it off. */
 static void test_stuck(void)
 {
 	model m;
@@ -865,7 +865,7 @@ static void test_stuck(void)
 	float raw[TF];
 
 	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
-	m.stuck_check[0] = 1; /* temperature checked, humidity and battery not */
+	m.stuck_after[0] = TW; /* temperature checked, humidity and battery not */
 	det_config_default(&cfg);
 	CU_ASSERT_TRUE(cfg.stuck_check);
 	det *d = make_det(&m, &cfg);
@@ -877,7 +877,8 @@ static void test_stuck(void)
 	CU_ASSERT_TRUE(r.scored);
 	CU_ASSERT_FALSE(r.anomalous);
 	CU_ASSERT_EQUAL(r.stuck, 0u);
-	/* temperature frozen: stuck from the first window that holds one value */
+	/* temperature frozen: stuck from its TW-th equal sample on (the last
+	 * moving sample, 0.51, was odd: the run starts at 100) */
 	sample_of(raw, 0.5, 0.5, 0.5);
 	for (int i = 0; i < TW; i++) {
 		CU_ASSERT_EQUAL(det_push(d, "dev", 100 + i, raw, &r), IOTAD_OK);
@@ -902,9 +903,23 @@ static void test_stuck(void)
 	CU_ASSERT_EQUAL(r.stuck, 1u);
 	det_destroy(d);
 
+	/* a run longer than the window is counted sample by sample */
+	m.stuck_after[0] = TW + 3;
+	d = make_det(&m, &cfg);
+	for (int i = 0; i < TW + 3; i++) {
+		CU_ASSERT_EQUAL(det_push(d, "long", i, raw, &r), IOTAD_OK);
+		CU_ASSERT_EQUAL(r.stuck, i == TW + 2 ? 1u : 0u);
+	}
+	/* a value that moves ends the run */
+	sample_of(raw, 0.6, 0.5, 0.5);
+	CU_ASSERT_EQUAL(det_push(d, "long", 50, raw, &r), IOTAD_OK);
+	CU_ASSERT_EQUAL(r.stuck, 0u);
+	det_destroy(d);
+
+	sample_of(raw, 0.5, 0.5, 0.5);
 	cfg.stuck_check = false;
 	d = make_det(&m, &cfg);
-	for (int i = 0; i < TW; i++)
+	for (int i = 0; i < TW + 3; i++)
 		CU_ASSERT_EQUAL(det_push(d, "dev", i, raw, &r), IOTAD_OK);
 	CU_ASSERT_TRUE(r.scored);
 	CU_ASSERT_FALSE(r.anomalous);

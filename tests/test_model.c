@@ -23,12 +23,12 @@
 
 static const char *const base_keys[] = {
 	"format", "format_version", "id", "version", "features", "window", "stride",
-	"normalization", "layers", "threshold", "calibration", "stuck_check", "ensemble",
+	"normalization", "layers", "threshold", "calibration", "stuck_after", "ensemble",
 };
 static const char *const base_vals[] = {
 	"\"iotad-model\"", "1", "\"t-ae\"", "3", "[\"x\",\"y\"]", "2", "1",
 	NORM_OK, LAYERS_OK, "{\"value\":0.5,\"percentile\":99}",
-	"{\"scores\":[0.3,0.1,0.2,0.25]}", "[false,true]", "[{\"layers\":" LAYERS_OK "}]",
+	"{\"scores\":[0.3,0.1,0.2,0.25]}", "[0,7]", "[{\"layers\":" LAYERS_OK "}]",
 };
 
 /* The base document with key's value replaced by val (NULL: key left out). */
@@ -85,8 +85,8 @@ static void test_load_valid(void)
 	CU_ASSERT_EQUAL(m.calib[1], 0.2f);
 	CU_ASSERT_EQUAL(m.calib[2], 0.25f);
 	CU_ASSERT_EQUAL(m.calib[3], 0.3f);
-	CU_ASSERT_EQUAL(m.stuck_check[0], 0);
-	CU_ASSERT_EQUAL(m.stuck_check[1], 1);
+	CU_ASSERT_EQUAL(m.stuck_after[0], 0);
+	CU_ASSERT_EQUAL(m.stuck_after[1], 7);
 	/* one further member, here the same network: the same score */
 	CU_ASSERT_EQUAL_FATAL(m.n_more, 1);
 	CU_ASSERT(memcmp(m.more[0].params, m.net.params, m.net.n_params * sizeof(float)) == 0);
@@ -110,10 +110,10 @@ static void test_load_valid(void)
 	model_free(&m);
 	free(je);
 
-	/* without stuck_check no feature is checked */
-	char *j0 = build("stuck_check", NULL);
+	/* without stuck_after no feature is checked */
+	char *j0 = build("stuck_after", NULL);
 	CU_ASSERT_EQUAL(model_load_buffer(j0, strlen(j0), &m, err, sizeof err), IOTAD_OK);
-	CU_ASSERT_EQUAL(m.stuck_check[0] | m.stuck_check[1], 0);
+	CU_ASSERT_EQUAL(m.stuck_after[0] | m.stuck_after[1], 0);
 	model_free(&m);
 	free(j0);
 
@@ -247,9 +247,12 @@ static const struct bad_case bad_cases[] = {
 	 IOTAD_ERR_MODEL, "ensemble[0].layers: not the shape of \"layers\""},
 	{"ensemble", "[{\"layers\":[" L0_OK "," L1_OK "]},7]", IOTAD_ERR_MODEL,
 	 "ensemble[1].layers: missing"},
-	{"stuck_check", "true", IOTAD_ERR_MODEL, "stuck_check: expected an array of 2 booleans"},
-	{"stuck_check", "[true]", IOTAD_ERR_MODEL, "stuck_check: expected an array of 2 booleans"},
-	{"stuck_check", "[true,1]", IOTAD_ERR_MODEL, "stuck_check[1]: expected true or false"},
+	{"stuck_after", "true", IOTAD_ERR_MODEL, "stuck_after: expected an array of 2 integers"},
+	{"stuck_after", "[3]", IOTAD_ERR_MODEL, "stuck_after: expected an array of 2 integers"},
+	{"stuck_after", "[3,1]", IOTAD_ERR_MODEL, "stuck_after[1]: expected 0 or an integer in 2..255"},
+	{"stuck_after", "[256,3]", IOTAD_ERR_MODEL, "stuck_after[0]"},
+	{"stuck_after", "[3,2.5]", IOTAD_ERR_MODEL, "stuck_after[1]"},
+	{"stuck_after", "[3,true]", IOTAD_ERR_MODEL, "stuck_after[1]"},
 };
 
 static void test_load_bad_fields(void)
@@ -450,7 +453,8 @@ static void test_save_load_roundtrip(void)
 	m.n_calib = 50;
 	m.calib = malloc(50 * sizeof *m.calib);
 	CU_ASSERT_FATAL(m.calib != NULL);
-	m.stuck_check[1] = m.stuck_check[2] = 1;
+	m.stuck_after[1] = 2;
+	m.stuck_after[2] = 255;
 	/* an ensemble of three */
 	m.n_more = 2;
 	for (int k = 0; k < 2; k++) {
@@ -493,7 +497,7 @@ static void test_save_load_roundtrip(void)
 	CU_ASSERT(memcmp(&r.percentile, &m.percentile, sizeof(float)) == 0);
 	CU_ASSERT_EQUAL_FATAL(r.n_calib, 50);
 	CU_ASSERT(memcmp(r.calib, m.calib, 50 * sizeof(float)) == 0);
-	CU_ASSERT(memcmp(r.stuck_check, m.stuck_check, sizeof m.stuck_check) == 0);
+	CU_ASSERT(memcmp(r.stuck_after, m.stuck_after, sizeof m.stuck_after) == 0);
 	CU_ASSERT_EQUAL_FATAL(r.n_more, 2);
 	for (int k = 0; k < 2; k++)
 		CU_ASSERT(memcmp(r.more[k].params, m.more[k].params,

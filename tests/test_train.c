@@ -627,18 +627,20 @@ static void test_drift_ratio(void)
 
 /* drift_max leaves the wandering column out of the model: the result is the
  * model trained on the other columns alone, under their names. */
-/* The stuck check watches a noisy feature, not one that often repeats its
- * value (quantized) nor one constant in training. */
+/* A noisy feature that never repeats itself is stuck after 3 equal samples,
+ * one rounded to 0.1 that repeats now and then after a longer run; one that
+ * often repeats its value (slow steps) and a constant one are not checked. */
 static void test_stuck_features(void)
 {
 	const size_t n = 2000;
-	float *rows = malloc(n * 3 * sizeof *rows);
+	float *rows = malloc(n * 4 * sizeof *rows);
 	CU_ASSERT_FATAL(rows != NULL);
 	rng_state = 99;
 	for (size_t i = 0; i < n; i++) {
-		rows[i * 3] = (float)(20.0 + 0.5 * rng_gauss());                /* noisy */
-		rows[i * 3 + 1] = (float)floor(50.0 + 10.0 * sin((double)i / 300.0)); /* steps */
-		rows[i * 3 + 2] = 7.0f;                                           /* constant */
+		rows[i * 4] = (float)(20.0 + 0.5 * rng_gauss());                /* noisy */
+		rows[i * 4 + 1] = (float)floor(50.0 + 10.0 * sin((double)i / 300.0)); /* steps */
+		rows[i * 4 + 2] = 7.0f;                                           /* constant */
+		rows[i * 4 + 3] = (float)(round(10.0 * (20.0 + 0.5 * rng_gauss())) / 10.0);
 	}
 	train_opts o;
 	small_opts(&o);
@@ -646,10 +648,13 @@ static void test_stuck_features(void)
 	model m;
 	memset(&m, 0, sizeof m);
 	char err[256] = "";
-	CU_ASSERT_EQUAL_FATAL(train_model(rows, n, 3, &o, &m, err, sizeof err), IOTAD_OK);
-	CU_ASSERT_EQUAL(m.stuck_check[0], 1);
-	CU_ASSERT_EQUAL(m.stuck_check[1], 0);
-	CU_ASSERT_EQUAL(m.stuck_check[2], 0);
+	CU_ASSERT_EQUAL_FATAL(train_model(rows, n, 4, &o, &m, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL(m.stuck_after[0], 3);
+	CU_ASSERT_EQUAL(m.stuck_after[1], 0);
+	CU_ASSERT_EQUAL(m.stuck_after[2], 0);
+	/* about 8 % repeats: 1 + ceil(ln 1e-6 / ln 0.08) = 7 or so, or twice
+	 * the longest run seen */
+	CU_ASSERT(m.stuck_after[3] >= 6 && m.stuck_after[3] <= 12);
 	model_free(&m);
 	free(rows);
 }

@@ -50,7 +50,7 @@ typedef struct iotad_config {
 	int threshold_depth;          /* dspot: normal scores in the drift mean (20) */
 	double score_alpha;           /* EWMA weight of a new window score, [0, 1], 0 = off (0) */
 	double stale_after;           /* seconds, 0 = off (0) */
-	bool stuck_check;             /* flag features held still (the model's stuck_check) (true) */
+	bool stuck_check;             /* flag features held still (the model's stuck_after) (true) */
 	uint32_t max_devices;         /* 10000 (at most 10,000,000) */
 	bool evict_lru;               /* evict: lru (true) | reject, for a new device when full */
 	double idle_evict_after;      /* seconds of silence before a device is forgotten, 0 = off (0) */

@@ -33,8 +33,8 @@ typedef struct det_config {
 	double stale_after;     /* seconds of silence before stale; 0 disables */
 	float score_alpha;      /* EWMA weight of a new window's score in the score judged,
 				 * [0, 1]; 0 or 1: each window's own score (default) */
-	bool stuck_check;       /* a window in which a feature the model marks
-				 * (stuck_check) holds one value throughout is anomalous
+	bool stuck_check;       /* a window scored after a feature held one value for the
+				 * model's stuck_after samples in a row is anomalous
 				 * whatever its score (default true) */
 } det_config;
 
@@ -48,7 +48,7 @@ typedef struct det_result {
 	uint64_t seq;           /* device's event sequence number when event != NONE */
 	float contrib[MODEL_MAX_FEATURES]; /* share of the error per feature, sums to 1;
 					    * when stuck, shared by the stuck features */
-	uint32_t stuck;         /* bit f: feature f held one value through the window */
+	uint32_t stuck;         /* bit f: feature f is stuck (model stuck_after) */
 } det_result;
 
 typedef struct det det;

@@ -13,6 +13,7 @@
 #define MODEL_FORMAT_VERSION 1
 #define MODEL_MAX_FEATURES 32
 #define MODEL_MAX_MEMBERS 8   /* networks of an ensemble */
+#define MODEL_MAX_STUCK_RUN 255 /* longest run a stuck check counts */
 #define MODEL_NAME_MAX 64
 #define MODEL_MAX_WINDOW 1024
 #define MODEL_MAX_CALIB 100000
@@ -43,10 +44,10 @@ typedef struct model {
 	float percentile;                              /* percentile it came from */
 	float *calib;                                  /* owned, sorted training scores */
 	int n_calib;
-	/* Per feature: 1 if holding one value through a whole window means it
-	 * is stuck, decided in training (see train.h). Optional in the file
-	 * ("stuck_check"); without it no feature is checked. */
-	uint8_t stuck_check[MODEL_MAX_FEATURES];
+	/* Per feature: after this many consecutive samples of one value it is
+	 * stuck, 2..MODEL_MAX_STUCK_RUN; 0 never (decided in training, see
+	 * train.h). Optional in the file ("stuck_after"); without it none. */
+	uint8_t stuck_after[MODEL_MAX_FEATURES];
 } model;
 
 /* Score the normalized window x (window * n_features floats): the mean over

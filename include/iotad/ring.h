@@ -26,6 +26,8 @@ void ring_clear(ring *r);
 void ring_push(ring *r, const float *sample);
 /* True once window samples have been pushed. */
 bool ring_full(const ring *r);
+/* The newest sample (features floats), or NULL when empty. */
+const float *ring_last(const ring *r);
 /* Copy the held samples oldest first into out (count * features floats). */
 void ring_copy(const ring *r, float *out);
 

@@ -8,9 +8,13 @@
 #include "iotad/error.h"
 #include "iotad/model.h"
 
-/* A feature gets a stuck check (model.stuck_check) when, at the rate it
- * repeated its previous value in training, holding one value through a whole
- * window would be rarer than this, and it never did. */
+/* A feature is called stuck after L equal samples in a row (model
+ * stuck_after): the least L, at least 3 and twice the longest run in
+ * training (runs of a slow, quantized signal are not independent), for which
+ * a run that long is rarer than this at the rate r the feature repeated its
+ * previous value in training (r^(L-1) < TRAIN_STUCK_RARE). A feature whose
+ * L would exceed MODEL_MAX_STUCK_RUN (it often repeats itself) is not
+ * checked. */
 #define TRAIN_STUCK_RARE 1e-6
 
 typedef struct train_opts {
