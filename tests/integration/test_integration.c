@@ -759,6 +759,10 @@ static const cli_case cli_cases[] = {
 	{{"sim", "--devices", "0", NULL}, NULL, NULL, NULL, 2, "--devices '0'"},
 	{{"sim", "--interval", "abc", NULL}, NULL, NULL, NULL, 2, "--interval"},
 	{{"train", "--csv", "/nonexistent.csv", "-o", "/dev/null", NULL}, NULL, NULL, NULL, 1, "No such file"},
+	{{"train", "--csv", "x.csv", "--ensemble", "9", NULL}, NULL, NULL, NULL, 2, "--ensemble: expected an integer in 1..8"},
+	{{"eval", "--time", "ts", "x.csv", NULL}, NULL, NULL, NULL, 2, "--time is the time column of --truth"},
+	{{"eval", "--train-rows=5", "--truth", "t.csv", "x.csv", NULL}, NULL, NULL, NULL, 2, "--truth needs the series column"},
+	{{"eval", "--layout=sim", "--train-rows=5", "--truth=/nonexistent/t.csv", "x.csv", NULL}, NULL, NULL, NULL, 1, "/nonexistent/t.csv: No such file"},
 	/* config */
 	{{0}, "mqtt:\n  keepalive: -4\n", NULL, NULL, 2, "mqtt.keepalive"},
 	{{0}, "mqtt:\n  bogus: 1\n", NULL, NULL, 2, "unknown key 'bogus'"},
@@ -782,6 +786,8 @@ static const cli_case cli_cases[] = {
 	{{0}, NULL, "normalization", "\"minmax\"", 2, "normalization"},
 	{{0}, NULL, "threshold", "-1", 2, "threshold"},
 	{{0}, NULL, "layers", NULL, 2, "layers"},
+	{{0}, NULL, "ensemble", "[{\"layers\": []}]", 2, "ensemble[0].layers: expected 1..8 layers"},
+	{{0}, NULL, "stuck_after", "[1, 0, 0]", 2, "stuck_after[0]"},
 	{{0}, NULL, "", "", 2, "empty file"},
 	{{0}, NULL, "", "{\"format\": ", 2, "JSON parse error"},
 };
