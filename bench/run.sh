@@ -6,6 +6,7 @@
 #   MESSAGES=50000 REPEAT=1 bench/run.sh     a quicker MQTT run
 #
 # Environment: BUILD (build-bench), MODEL (BUILD/bench/model.json),
+# ENSEMBLE_MODEL (BUILD/bench/model-ensemble3.json, the same data, 3 networks),
 # MESSAGES (200000), DEVICES (100), SAMPLES (2000000), MEM_DEVICES (100000),
 # REPEAT (3), QOS (0, 1 or both), MODE (live, backlog or both).
 set -eu
@@ -13,6 +14,7 @@ set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build-bench}
 MODEL=${MODEL:-$BUILD/bench/model.json}
+ENSEMBLE_MODEL=${ENSEMBLE_MODEL:-$BUILD/bench/model-ensemble3.json}
 MESSAGES=${MESSAGES:-200000}
 DEVICES=${DEVICES:-100}
 SAMPLES=${SAMPLES:-2000000}
@@ -27,22 +29,30 @@ fi
 ninja -C "$BUILD" >/dev/null
 IOTAD=$BUILD/src/iotad
 
-if [ ! -f "$MODEL" ]; then
-	echo "== training the benchmark model ($MODEL)"
+if [ ! -f "$MODEL" ] || [ ! -f "$ENSEMBLE_MODEL" ]; then
+	echo "== training the benchmark models ($MODEL, $ENSEMBLE_MODEL)"
 	tmp=$(mktemp -d /tmp/iotad-bench-train.XXXXXX)
 	trap 'rm -rf "$tmp"' EXIT
 	# 256 devices, 15 min each: a fleet wide enough that the model
 	# generalizes to devices it never saw (the benchmark's own devices).
 	"$IOTAD" sim --csv "$tmp/normal.csv" --normal-only --devices 256 --duration 900 \
 		--interval 1 --seed 11 --quiet
-	"$IOTAD" train --csv "$tmp/normal.csv" --features temperature,humidity,battery \
-		--group device --window 10 --epochs 10 --seed 5 --id bench-model -o "$MODEL" --quiet
+	for k in 1 3; do
+		dst=$MODEL
+		[ "$k" = 1 ] || dst=$ENSEMBLE_MODEL
+		"$IOTAD" train --csv "$tmp/normal.csv" --features temperature,humidity,battery \
+			--group device --window 10 --epochs 10 --seed 5 --ensemble "$k" \
+			--id bench-model -o "$dst" --quiet
+	done
 fi
 
 out=$BUILD/bench/results.txt
 : >"$out"
 echo "== core replay (bench_core)"
 "$BUILD/bench/bench_core" --model "$MODEL" --samples "$SAMPLES" --devices "$DEVICES" | tee -a "$out"
+echo "== core replay, an ensemble of 3 networks (bench_core)"
+"$BUILD/bench/bench_core" --model "$ENSEMBLE_MODEL" --samples "$SAMPLES" --devices "$DEVICES" |
+	sed 's/^RESULT core /RESULT core_ensemble /' | tee -a "$out"
 echo "== memory per device (bench_memory)"
 "$BUILD/bench/bench_memory" --model "$MODEL" --devices "$MEM_DEVICES" | tee -a "$out"
 echo "== MQTT throughput (bench_mqtt)"
@@ -68,6 +78,10 @@ BEGIN {
 }
 $1 == "RESULT" && $2 == "core" {
 	row("core replay, per sample", sprintf("%.0f ns", val("ns_per_sample")),
+	    sprintf("nn_forward %.0f ns/window", val("nn_forward_ns")), val("ratio_forward"))
+}
+$1 == "RESULT" && $2 == "core_ensemble" {
+	row("core replay, ensemble of 3", sprintf("%.0f ns", val("ns_per_sample")),
 	    sprintf("nn_forward %.0f ns/window", val("nn_forward_ns")), val("ratio_forward"))
 }
 $1 == "RESULT" && $2 == "memory" {
