@@ -169,8 +169,8 @@ static void window_json(char *out, size_t len, const char *key, int rows, double
 {
 	size_t off = (size_t)snprintf(out, len, "{\"%s\":[", key);
 	for (int i = 0; i < rows && off < len; i++)
-		off += (size_t)snprintf(out + off, len - off, "%s[%.2f,%.1f,97.0]", i ? "," : "",
-					temp + 0.01 * (i % 3), 48.0 + 0.1 * (i % 2));
+		off += (size_t)snprintf(out + off, len - off, "%s[%.2f,%.1f,%.1f]", i ? "," : "",
+					temp + 0.01 * (i % 3), 48.0 + 0.1 * (i % 2), 97.0 - 0.1 * (i % 2));
 	snprintf(out + off, len - off, "]}");
 }
 
@@ -179,9 +179,9 @@ static void publish_series(mq *pub, const char *topic, int n, int first_hot)
 	char msg[160];
 	for (int i = 0; i < n; i++) {
 		int k = snprintf(msg, sizeof msg,
-				 "{\"ts\":%d,\"temperature\":%.2f,\"humidity\":%.1f,\"battery\":97.0}",
+				 "{\"ts\":%d,\"temperature\":%.2f,\"humidity\":%.1f,\"battery\":%.1f}",
 				 1700000000 + i, i < first_hot ? 21.0 + 0.01 * (i % 3) : 60.0,
-				 48.0 + 0.1 * (i % 2));
+				 48.0 + 0.1 * (i % 2), 97.0 - 0.1 * (i % 2));
 		CU_ASSERT_EQUAL(mq_publish(pub, topic, msg, (size_t)k, 1, false, 5000), IOTAD_OK);
 	}
 }

@@ -114,9 +114,9 @@ static int publish_series(mq *pub, const char *topic, int from, int to, int hot_
 	for (int i = from; i < to; i++) {
 		bool hot = i >= hot_from && i < hot_to;
 		int n = snprintf(msg, sizeof msg,
-				 "{\"ts\":%d,\"temperature\":%.2f,\"humidity\":%.1f,\"battery\":97.0}",
+				 "{\"ts\":%d,\"temperature\":%.2f,\"humidity\":%.1f,\"battery\":%.1f}",
 				 1700000000 + i, hot ? 60.0 : 21.0 + 0.01 * (i % 3),
-				 48.0 + 0.1 * (i % 2));
+				 48.0 + 0.1 * (i % 2), 97.0 - 0.1 * (i % 2));
 		if (mq_publish(pub, topic, msg, (size_t)n, 1, false, 10000) != IOTAD_OK)
 			return -1;
 	}

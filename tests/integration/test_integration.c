@@ -308,10 +308,10 @@ static void wait_scored(const hx_broker *b, hx_sub *sub)
 	char msg[160];
 	for (int i = 0; i < MARKER_SAMPLES; i++) {
 		int n = snprintf(msg, sizeof msg,
-				 "{\"ts\":%d,\"temperature\":%.2f,\"humidity\":%.1f,\"battery\":97.0}",
+				 "{\"ts\":%d,\"temperature\":%.2f,\"humidity\":%.1f,\"battery\":%.1f}",
 				 1700000000 + i,
 				 i < MARKER_SAMPLES - 3 ? 21.0 + 0.01 * (i % 3) : 60.0,
-				 48.0 + 0.1 * (i % 2));
+				 48.0 + 0.1 * (i % 2), 97.0 - 0.1 * (i % 2));
 		CU_ASSERT_EQUAL(mq_publish(pub, "telemetry/marker", msg, (size_t)n, 1, false, 5000),
 				IOTAD_OK);
 	}
@@ -361,9 +361,9 @@ static void test_bad_input_counted(void)
 	for (int i = 0; i < 60; i++) {
 		double temp = i < 30 ? 21.0 + 0.01 * (i % 3) : 60.0;
 		int n = snprintf(msg, sizeof msg,
-				 "{\"ts\":%d,\"temperature\":%.2f,\"humidity\":%.1f,\"battery\":97.0}",
+				 "{\"ts\":%d,\"temperature\":%.2f,\"humidity\":%.1f,\"battery\":%.1f}",
 				 1700000000 + i, temp,
-				 48.0 + 0.1 * (i % 2));
+				 48.0 + 0.1 * (i % 2), 97.0 - 0.1 * (i % 2));
 		publish(pub, "telemetry/dev-ok", msg, (size_t)n);
 	}
 	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/dev-ok", "\"raised\"", 1, 15000));
@@ -422,9 +422,9 @@ static void test_slow_subscriber(void)
 		for (int d = 0; d < DEVICES; d++) {
 			double temp = i < SAMPLES / 2 ? 21.0 + 0.01 * ((i + d) % 3) : 60.0;
 			int n = snprintf(msg, sizeof msg,
-					 "{\"ts\":%d,\"temperature\":%.2f,\"humidity\":%.1f,\"battery\":97.0}",
+					 "{\"ts\":%d,\"temperature\":%.2f,\"humidity\":%.1f,\"battery\":%.1f}",
 					 1700000000 + i, temp,
-					 48.0 + 0.1 * (i % 2));
+					 48.0 + 0.1 * (i % 2), 97.0 - 0.1 * (i % 2));
 			snprintf(topic, sizeof topic, "telemetry/hot-%03d", d);
 			publish(pub, topic, msg, (size_t)n);
 		}
@@ -490,9 +490,9 @@ static int publish_raising(mq *pub, const char *topic, int qos)
 	char msg[160];
 	for (int i = 0; i < 60; i++) {
 		int n = snprintf(msg, sizeof msg,
-				 "{\"ts\":%d,\"temperature\":%.2f,\"humidity\":%.1f,\"battery\":97.0}",
+				 "{\"ts\":%d,\"temperature\":%.2f,\"humidity\":%.1f,\"battery\":%.1f}",
 				 1700000000 + i, i < 30 ? 21.0 + 0.01 * (i % 3) : 60.0,
-				 48.0 + 0.1 * (i % 2));
+				 48.0 + 0.1 * (i % 2), 97.0 - 0.1 * (i % 2));
 		if (mq_publish(pub, topic, msg, (size_t)n, qos, false, 10000) != IOTAD_OK)
 			return -1;
 	}
