@@ -346,35 +346,27 @@ static iotad_err add_row(struct csv_reader *r, char *err, size_t errlen)
 	if (r->n_rows == r->cap_rows) {
 		size_t cap = r->cap_rows ? r->cap_rows * 2 : 1024;
 		float *d = realloc(r->data, cap * (size_t)r->n_sel * sizeof *d);
-		if (!d) {
-			iotad_errf(err, errlen, "%s:%ld: out of memory", r->path, r->lineno);
-			return IOTAD_ERR_NOMEM;
-		}
+		if (!d)
+			goto nomem;
 		r->data = d;
 		if (r->group_idx >= 0) {
 			uint32_t *g = realloc(r->gid, cap * sizeof *g);
-			if (!g) {
-				iotad_errf(err, errlen, "%s:%ld: out of memory", r->path, r->lineno);
-				return IOTAD_ERR_NOMEM;
-			}
+			if (!g)
+				goto nomem;
 			r->gid = g;
 		}
 		if (r->time_idx >= 0) {
 			double *t = realloc(r->time, cap * sizeof *t);
-			if (!t) {
-				iotad_errf(err, errlen, "%s:%ld: out of memory", r->path, r->lineno);
-				return IOTAD_ERR_NOMEM;
-			}
+			if (!t)
+				goto nomem;
 			r->time = t;
 		}
 		r->cap_rows = cap;
 	}
 	if (r->group_idx >= 0) {
 		long id = group_id(r, trim(r->fields.v[r->group_idx]));
-		if (id < 0) {
-			iotad_errf(err, errlen, "%s:%ld: out of memory", r->path, r->lineno);
-			return IOTAD_ERR_NOMEM;
-		}
+		if (id < 0)
+			goto nomem;
 		r->gid[r->n_rows] = (uint32_t)id;
 	}
 	if (r->time_idx >= 0) {
@@ -396,6 +388,9 @@ static iotad_err add_row(struct csv_reader *r, char *err, size_t errlen)
 	}
 	r->n_rows++;
 	return IOTAD_OK;
+nomem:
+	iotad_errf(err, errlen, "%s:%ld: out of memory", r->path, r->lineno);
+	return IOTAD_ERR_NOMEM;
 }
 
 static iotad_err read_rows(struct csv_reader *r, char sep, int auto_select, char *err,

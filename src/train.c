@@ -541,13 +541,7 @@ fail:
 	free(x);
 	free(idx);
 	free(cal);
-	nn_free(&m->net);
-	for (int k = 0; k < MODEL_MAX_MEMBERS - 1; k++)
-		nn_free(&m->more[k]);
-	m->n_more = 0;
-	free(m->calib);
-	m->calib = NULL;
-	m->n_calib = 0;
+	model_free(m);
 	return rc;
 }
 
