@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "iotad/train.h"
+#include "iotad/model_io.h"
 
 double bench_now(void)
 {

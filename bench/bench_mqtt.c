@@ -46,6 +46,7 @@
 
 #include "bench.h"
 #include "iotad/log.h"
+#include "iotad/model_io.h"
 #include "iotad/mqtt.h"
 
 #define SENTINEL "bench-sentinel"

@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "iotad/model.h"
+#include "iotad/model_io.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -13,12 +13,14 @@
 
 #include <cjson/cJSON.h>
 
+#include "iotad/addr.h"
 #include "iotad/api.h"
 #include "iotad/codec.h"
 #include "iotad/config.h"
 #include "iotad/detector.h"
 #include "iotad/http.h"
 #include "iotad/metrics.h"
+#include "iotad/model_io.h"
 #include "test.h"
 
 /* ---- Prometheus text format --------------------------------------------- */
@@ -489,11 +491,11 @@ static void test_listen_parse(void)
 {
 	char host[64], err[200];
 	uint16_t port;
-	CU_ASSERT_EQUAL(http_parse_listen("127.0.0.1:8080", host, sizeof host, &port, err,
+	CU_ASSERT_EQUAL(addr_parse_listen("127.0.0.1:8080", host, sizeof host, &port, err,
 					  sizeof err), 0);
 	CU_ASSERT_STRING_EQUAL(host, "127.0.0.1");
 	CU_ASSERT_EQUAL(port, 8080);
-	CU_ASSERT_EQUAL(http_parse_listen("[::1]:0", host, sizeof host, &port, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(addr_parse_listen("[::1]:0", host, sizeof host, &port, err, sizeof err), 0);
 	CU_ASSERT_STRING_EQUAL(host, "::1");
 	CU_ASSERT_EQUAL(port, 0);
 	const char *bad[] = {"", "8080", ":8080", "localhost:8080", "127.0.0.1:", "127.0.0.1:65536",
@@ -501,7 +503,7 @@ static void test_listen_parse(void)
 			     "300.0.0.1:80", "[127.0.0.1]:80"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		err[0] = '\0';
-		CU_ASSERT_EQUAL(http_parse_listen(bad[i], host, sizeof host, &port, err, sizeof err),
+		CU_ASSERT_EQUAL(addr_parse_listen(bad[i], host, sizeof host, &port, err, sizeof err),
 				-1);
 		CU_ASSERT_PTR_NOT_NULL(strstr(err, "IPv4:PORT"));
 	}

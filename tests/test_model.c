@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "iotad/model.h"
+#include "iotad/model_io.h"
 #include "test.h"
 
 /* ---- a small valid model as JSON: F=2, W=2, D=4, 4 -> 2 (relu) -> 4 (sigmoid) ---- */

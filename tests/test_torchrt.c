@@ -8,7 +8,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "iotad/model.h"
+#include "iotad/model_io.h"
 #include "iotad/nn.h"
 #include "test.h"
 

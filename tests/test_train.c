@@ -11,7 +11,7 @@
 
 #include "iotad/cmd.h"
 #include "iotad/csv.h"
-#include "iotad/model.h"
+#include "iotad/model_io.h"
 #include "iotad/train.h"
 #include "test.h"
 

@@ -23,7 +23,5 @@ typedef enum iotad_err {
 /* Static, human readable text for an error code. Any thread. */
 const char *iotad_strerror(iotad_err err);
 
-/* Format a message into err (errlen bytes, may be NULL/0: then nothing). */
-void iotad_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -34,10 +34,6 @@ typedef struct http_opts {
 	void *ud;
 } http_opts;
 
-/* Parse "IP:PORT" or "[IPv6]:PORT" (numeric addresses only). 0 on success,
- * -1 with a message in err otherwise. */
-int http_parse_listen(const char *s, char *host, size_t hostlen, uint16_t *port, char *err,
-		      size_t errlen);
 /* Bind and start serving. IOTAD_ERR_IO if the address cannot be bound. */
 iotad_err http_create(const http_opts *o, http **out);
 /* The port actually bound (useful with port 0). */

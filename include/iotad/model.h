@@ -61,14 +61,6 @@ float model_score(const model *m, const float *x, float *scratch, float *err, fl
 int model_norm_parse(const char *name, norm_kind *out);
 const char *model_norm_name(norm_kind k);
 
-/* Load and validate a model file. On error, err receives a message naming
- * the offending field (e.g. "layers[1].weights: expected 72 numbers, got 70"). */
-iotad_err model_load(const char *path, model *m, char *err, size_t errlen);
-/* Same from a buffer of len bytes (need not be NUL-terminated). */
-iotad_err model_load_buffer(const char *json, size_t len, model *m, char *err, size_t errlen);
-/* Write the model as JSON (atomically: temp file + fsync + rename). On
- * IOTAD_ERR_IO errno tells why. */
-iotad_err model_save(const model *m, const char *path);
 /* Free owned memory; accepts a zeroed struct. */
 void model_free(model *m);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "iotad/csv.h"
+#include "iotad/errmsg.h"
 #include "iotad/truth.h"
 
 #define TRUTH_SEEN_DETECTED 0x80000000u

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "iotad/csv.h"
+#include "iotad/errmsg.h"
 #include "iotad/replay.h"
 
 void csv_free(csv_table *t)

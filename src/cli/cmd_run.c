@@ -7,7 +7,7 @@
 #include "iotad/cmd.h"
 #include "iotad/config.h"
 #include "iotad/log.h"
-#include "iotad/model.h"
+#include "iotad/model_io.h"
 #include "iotad/service.h"
 
 static const char usage[] =

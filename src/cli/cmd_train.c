@@ -10,7 +10,7 @@
 #include "iotad/cli.h"
 #include "iotad/cmd.h"
 #include "iotad/csv.h"
-#include "iotad/model.h"
+#include "iotad/model_io.h"
 #include "iotad/progress.h"
 #include "iotad/train.h"
 

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "iotad/errmsg.h"
 #include "iotad/model.h"
 
 #define STATE_MAGIC "IOTADST1"

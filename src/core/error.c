@@ -1,8 +1,6 @@
 /* error.c - texts for iotad_err. */
 #include "iotad/error.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 
 static const char *const texts[IOTAD_ERR__COUNT] = {
 	[IOTAD_OK] = "success",
@@ -24,14 +22,4 @@ const char *iotad_strerror(iotad_err err)
 	if ((unsigned)err >= IOTAD_ERR__COUNT)
 		return "unknown error";
 	return texts[err];
-}
-
-void iotad_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || errlen == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "iotad/errmsg.h"
 #include "iotad/train.h"
 
 /* Fewer held-out windows than this and the threshold would be noise. */

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "iotad/baseline.h"
+#include "iotad/errmsg.h"
 #include "iotad/model.h"
 
 #define BL_MIN_CALIB 20

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "iotad/errmsg.h"
 #include "iotad/eval.h"
 
 /* ---- metrics ---- */

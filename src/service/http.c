@@ -28,6 +28,7 @@
 
 #include <microhttpd.h>
 
+#include "iotad/addr.h"
 #include "iotad/api.h"
 #include "iotad/codec.h"
 #include "iotad/log.h"
@@ -112,46 +113,6 @@ static double mono_now(void)
 
 /* --- listen address ------------------------------------------------------ */
 
-int http_parse_listen(const char *s, char *host, size_t hostlen, uint16_t *port, char *err,
-		      size_t errlen)
-{
-	const char *colon, *h = s;
-	size_t hl;
-	unsigned char addr[16];
-
-	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-		if (!close || close[1] != ':')
-			goto bad;
-		h = s + 1;
-		hl = (size_t)(close - h);
-		colon = close + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon)
-			goto bad;
-		hl = (size_t)(colon - s);
-	}
-	if (hl == 0 || hl >= hostlen || hl >= 64)
-		goto bad;
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	if (inet_pton(s[0] == '[' ? AF_INET6 : AF_INET, host, addr) != 1)
-		goto bad;
-	char *end;
-	errno = 0;
-	long p = strtol(colon + 1, &end, 10);
-	if (end == colon + 1 || *end || errno || p < 0 || p > 65535)
-		goto bad;
-	*port = (uint16_t)p;
-	return 0;
-bad:
-	if (err && errlen)
-		snprintf(err, errlen,
-			 "'%s' is not IPv4:PORT or [IPv6]:PORT with a numeric address and port 0..65535",
-			 s);
-	return -1;
-}
 
 /* --- live page state ------------------------------------------------------ */
 
@@ -714,7 +675,7 @@ iotad_err http_create(const http_opts *o, http **out)
 	uint16_t port;
 
 	*out = NULL;
-	if (!o->m || http_parse_listen(o->listen, host, sizeof host, &port, err, sizeof err) != 0)
+	if (!o->m || addr_parse_listen(o->listen, host, sizeof host, &port, err, sizeof err) != 0)
 		return IOTAD_ERR_INVAL;
 	http *h = calloc(1, sizeof *h);
 	if (!h)

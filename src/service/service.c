@@ -14,6 +14,7 @@
 #include "iotad/detector.h"
 #include "iotad/http.h"
 #include "iotad/log.h"
+#include "iotad/model_io.h"
 #include "iotad/mqtt.h"
 #include "iotad/state.h"
 

@@ -14,7 +14,7 @@
 #include <yaml.h>
 
 #include "iotad/alert.h"
-#include "iotad/http.h"
+#include "iotad/addr.h"
 #include "iotad/log.h"
 #include "iotad/model.h"
 
@@ -586,7 +586,7 @@ static iotad_err check(cfg_ctx *x, iotad_config *c)
 	char host[64], why[200];
 	uint16_t port;
 	if (c->http_listen[0] &&
-	    http_parse_listen(c->http_listen, host, sizeof host, &port, why, sizeof why) != 0)
+	    addr_parse_listen(c->http_listen, host, sizeof host, &port, why, sizeof why) != 0)
 		return fail(x, mark_of(x, "http", "listen"), IOTAD_ERR_CONFIG, "http.listen: %s", why);
 	const char *hp = c->hass_prefix;
 	if (c->hass_enabled && (!*hp || strpbrk(hp, "+#") || hp[strlen(hp) - 1] == '/'))

@@ -1,0 +1,102 @@
+/* model.c - the model at run time: scoring a window (with an ensemble's
+ * members), input normalization and calibration rank. Loading and saving
+ * the model file is format/model_io.c. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iotad/model.h"
+
+int model_norm_parse(const char *name, norm_kind *out)
+{
+	if (!name)
+		return -1;
+	if (!strcmp(name, "minmax")) {
+		*out = NORM_MINMAX;
+		return 0;
+	}
+	if (!strcmp(name, "zscore")) {
+		*out = NORM_ZSCORE;
+		return 0;
+	}
+	return -1;
+}
+
+const char *model_norm_name(norm_kind k)
+{
+	return k == NORM_ZSCORE ? "zscore" : "minmax";
+}
+
+void model_free(model *m)
+{
+	if (!m)
+		return;
+	nn_free(&m->net);
+	for (int k = 0; k < MODEL_MAX_MEMBERS - 1; k++)
+		nn_free(&m->more[k]);
+	m->n_more = 0;
+	free(m->calib);
+	m->calib = NULL;
+	m->n_calib = 0;
+}
+
+float model_score(const model *m, const float *x, float *scratch, float *err, float *tmp)
+{
+	float score = nn_forward(&m->net, x, scratch, err);
+	if (m->n_more <= 0)
+		return score;
+	size_t d = (size_t)m->net.sizes[0];
+	double sum = score;
+	for (int k = 0; k < m->n_more; k++) {
+		sum += nn_forward(&m->more[k], x, scratch, err ? tmp : NULL);
+		for (size_t i = 0; err && i < d; i++)
+			err[i] += tmp[i];
+	}
+	float inv = 1.0f / (float)(m->n_more + 1);
+	for (size_t i = 0; err && i < d; i++)
+		err[i] *= inv;
+	return (float)(sum / (double)(m->n_more + 1));
+}
+
+/* ---- hot path ---- */
+
+void model_normalize(const model *m, const float *raw, float *out)
+{
+	for (int i = 0; i < m->n_features; i++) {
+		double x = raw[i], v;
+		if (!isfinite(x)) {
+			out[i] = NORM_CLAMP_HI;
+			continue;
+		}
+		double a = m->norm_a[i], b = m->norm_b[i];
+		if (m->norm == NORM_ZSCORE) {
+			v = (x - a) / (b > 0.0 ? b : 1.0);
+		} else {
+			double r = b - a;
+			v = (x - a) / (r < 1e-12 ? 1.0 : r);
+		}
+		if (!(v <= NORM_CLAMP_HI))
+			v = NORM_CLAMP_HI;
+		else if (v < NORM_CLAMP_LO)
+			v = NORM_CLAMP_LO;
+		out[i] = (float)v;
+	}
+}
+
+float model_calib_rank(const model *m, float score)
+{
+	if (!m->calib || m->n_calib <= 0)
+		return 0.5f;
+	if (isnan(score))
+		return 1.0f;
+	/* First index whose score is > score. */
+	size_t lo = 0, hi = (size_t)m->n_calib;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->calib[mid] <= score)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (float)((double)lo / (double)m->n_calib);
+}
