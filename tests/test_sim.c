@@ -144,13 +144,16 @@ static size_t step_of(const run *r, double ts)
 static void test_kind_names(void)
 {
 	sim_kind k;
-	const char *names[] = {"none", "spike", "drift", "stuck", "noise"};
+	const char *names[] = {"none", "spike", "drift", "stuck", "noise", "level_shift",
+			       "correlation_break", "dropout", "benign_setpoint", "benign_front",
+			       "benign_recharge"};
+	CU_ASSERT_EQUAL_FATAL(sizeof names / sizeof names[0], SIM__COUNT);
 	for (int i = 0; i < SIM__COUNT; i++) {
 		CU_ASSERT_STRING_EQUAL(sim_kind_name((sim_kind)i), names[i]);
 		CU_ASSERT_EQUAL(sim_kind_parse(names[i], &k), 0);
 		CU_ASSERT_EQUAL(k, (sim_kind)i);
 	}
-	CU_ASSERT_EQUAL(sim_kind_parse("dropout", &k), -1);
+	CU_ASSERT_EQUAL(sim_kind_parse("level", &k), -1);
 	CU_ASSERT_EQUAL(sim_kind_parse("Spike", &k), -1);
 	CU_ASSERT_EQUAL(sim_kind_parse("", &k), -1);
 	char name[32];

@@ -56,10 +56,10 @@ static int close_out(FILE *f, const char *path, bool is_stdout)
 	return bad ? -1 : 0;
 }
 
-static void write_anomaly(FILE *f, const sim_anomaly *a)
+static void write_anomaly(FILE *f, const sim *s, const sim_anomaly *a)
 {
 	char name[32];
-	sim_device_name(a->device, name, sizeof name);
+	sim_device_label(s, a->device, name, sizeof name);
 	fprintf(f, "%s,%s,%.3f,%.3f\n", name, sim_kind_name(a->kind), a->start, a->end);
 }
 
@@ -73,7 +73,7 @@ static int write_truth(const sim *s, const char *path)
 	const sim_anomaly *t = sim_truth(s, &n);
 	fputs("device,kind,start,end\n", f);
 	for (size_t i = 0; i < n; i++)
-		write_anomaly(f, &t[i]);
+		write_anomaly(f, s, &t[i]);
 	return close_out(f, path, is_stdout);
 }
 
@@ -86,10 +86,10 @@ static int run_csv(sim *s, const sim_cli *c)
 	static char iobuf[1 << 16];
 	if (!is_stdout)
 		setvbuf(f, iobuf, _IOFBF, sizeof iobuf);
-	char names[64][16];
+	char names[64][24];
 	int cached = c->so.n_devices < 64 ? c->so.n_devices : 64;
 	for (int d = 0; d < cached; d++)
-		sim_device_name(d, names[d], sizeof names[d]);
+		sim_device_label(s, d, names[d], sizeof names[d]);
 	fputs("ts,device,temperature,humidity,battery,label\n", f);
 	sim_sample x;
 	unsigned long long rows = 0, anomalous = 0;
@@ -99,7 +99,7 @@ static int run_csv(sim *s, const sim_cli *c)
 		if (x.device < cached) {
 			dn = names[x.device];
 		} else {
-			sim_device_name(x.device, name, sizeof name);
+			sim_device_label(s, x.device, name, sizeof name);
 			dn = name;
 		}
 		fprintf(f, "%.3f,%s,%.2f,%.1f,%.1f,%d\n", x.ts, dn, (double)x.values[0],
@@ -206,7 +206,7 @@ static int next_message(const sim_cli *c, pub_state *ps, char *payload, size_t c
 			sim_anomaly a;
 			if (sim_pending_anomaly(ps->s, x.device, &a) &&
 			    a.start != ps->truth_last[x.device]) {
-				write_anomaly(ps->truth, &a);
+				write_anomaly(ps->truth, ps->s, &a);
 				fflush(ps->truth);
 				ps->truth_last[x.device] = a.start;
 			}
@@ -281,7 +281,7 @@ static int run_publish(sim *s, replay *rp, const sim_cli *c)
 	}
 	for (int d = 0; d < n_dev; d++) {
 		char name[32];
-		sim_device_name(d, name, sizeof name);
+		sim_device_label(s, d, name, sizeof name);
 		snprintf(ps.topics[d], sizeof ps.topics[d], "%s/%s", c->prefix, name);
 	}
 	bool truth_stdout = false;

@@ -24,6 +24,7 @@ typedef struct sim_cli {
 	double rate;
 	bool speed_set, realtime, start_set, clean_set;
 	bool normal_only, quiet;
+	bool kinds_set, every_set;
 } sim_cli;
 
 /* The --help text (docs/iotad.1 is generated from it). */

@@ -18,6 +18,8 @@ const char cmd_sim_usage[] =
 	"                 [--kinds spike,drift,stuck,noise] [--seed N]\n"
 	"                 [--speed X | --realtime] [--rate MSG_PER_S]\n"
 	"                 [--truth FILE] [--csv FILE] [--normal-only] [--quiet]\n"
+	"                 [--fleet [--device-kinds LIST] [--mix round-robin|seed] [--site-size N]\n"
+	"                  [--benign LIST] [--benign-every S]]\n"
 	"       iotad sim --replay FILE [--sep C] [--features A,B] [--device NAME | --device-col COL]\n"
 	"                 [--time-col COL] [--speed X] [--rate N] [--broker URI] [--topic-prefix P]\n"
 	"\n"
@@ -33,6 +35,28 @@ const char cmd_sim_usage[] =
 	"    data between two): spike (+8..15 C), drift (ramp up to +6..10 C),\n"
 	"    stuck (every value frozen) and noise (noise x10..20). The whole run is\n"
 	"    determined by --seed.\n"
+	"\n"
+	"    With --fleet the devices are of five kinds (office-000, server-001,\n"
+	"    cold-002, outdoor-003, greenhouse-004, ...), each with its own physics,\n"
+	"    sensor resolution and noise, and the same three readings:\n"
+	"      office      day/night setpoints (weekdays) through a thermal lag\n"
+	"      server      a tight band with cooling cycles of 6-15 min\n"
+	"      cold        compressor cycles of 12-28 min, a defrost every 4-8 h\n"
+	"                  (+6-10 C), door openings by day (T and RH bump)\n"
+	"      outdoor     stations of a site share its weather (daily cycle, slow\n"
+	"                  weather, fronts); RH falls as T rises (fixed dew point)\n"
+	"      greenhouse  heated by the sun, vents open above a setpoint\n"
+	"    Its anomalies (--kinds; all by default) are spike (10-60 s), level_shift\n"
+	"    (+-3-6 C or 10-20 % for 30-120 min), drift (a ramp to +-3-8 C over\n"
+	"    2-6 h), stuck (temperature and humidity frozen, 30-180 min), noise\n"
+	"    (10-60 min), correlation_break (humidity moves with temperature, 1-4\n"
+	"    h) and dropout (no sample for 20-120 min). Benign changes (--benign),\n"
+	"    not anomalies but listed in the truth as benign_setpoint (office,\n"
+	"    server, cold: a lasting step of the target), benign_front (outdoor:\n"
+	"    the site's weather shifts 3-6 C over 1-2 h) and benign_recharge (the\n"
+	"    battery back at 98-100 %); their window is the change and 3 h after.\n"
+	"    --anomaly-len is not used; --anomaly-every defaults to 43200. The\n"
+	"    fleet needs a finite --duration; --interval 10 is its intended pace.\n"
 	"\n"
 	"    By default each sample is published as JSON\n"
 	"        {\"ts\":EPOCH,\"temperature\":T,\"humidity\":H,\"battery\":B}\n"
@@ -59,6 +83,14 @@ const char cmd_sim_usage[] =
 	"    --anomaly-every S     mean seconds between anomaly starts per device (900)\n"
 	"    --anomaly-len S       seconds an anomaly lasts (60)\n"
 	"    --kinds LIST          comma separated kinds to inject, or all (all)\n"
+	"    --fleet               devices of five kinds with benign changes (above)\n"
+	"    --device-kinds LIST   fleet: office,server,cold,outdoor,greenhouse or all\n"
+	"    --mix round-robin|seed  fleet: kinds in turn, or drawn per device\n"
+	"                          from the seed (round-robin)\n"
+	"    --site-size N         fleet: outdoor stations per site, 1..1000 (5)\n"
+	"    --benign LIST         fleet: setpoint,front,recharge, all or none (all)\n"
+	"    --benign-every S      fleet: mean seconds between benign changes of a\n"
+	"                          device or a site (86400)\n"
 	"    --seed N              random seed (42)\n"
 	"    --speed X             device time runs X times faster than real time;\n"
 	"                          0 publishes as fast as possible (1)\n"
@@ -66,6 +98,7 @@ const char cmd_sim_usage[] =
 	"    --rate N              at most N messages per second in total (no cap)\n"
 	"    --truth FILE          write the ground truth as CSV device,kind,start,end\n"
 	"                          (epoch seconds, [start, end)) before the first sample;\n"
+	"                          kinds starting with benign_ are benign changes;\n"
 	"                          with --duration 0 each anomaly is appended when planned\n"
 	"    --csv FILE            write ts,device,temperature,humidity,battery,label\n"
 	"                          to FILE (- for stdout) instead of publishing;\n"
@@ -91,6 +124,8 @@ const char cmd_sim_usage[] =
 	"EXAMPLES\n"
 	"    iotad sim --csv train.csv --devices 20 --duration 86400 --interval 10 --normal-only\n"
 	"    iotad sim --broker tcp://localhost:1883 --devices 5 --speed 60 --truth truth.csv\n"
+	"    iotad sim --fleet --devices 50 --interval 10 --duration 259200 --warmup 86400 \\\n"
+	"        --seed 1 --csv fleet.csv --truth truth.csv\n"
 	"    iotad sim --replay skab/valve1/0.csv --sep ';' --time-col datetime --device valve1 --speed 10\n";
 
 static int bad_value(const char *opt, const char *val, const char *why)
@@ -142,13 +177,47 @@ static int parse_seed(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* A comma separated list of names into a mask: name i is bit lo + i;
+ * "all" gives all_mask, "none" 0 when none_ok. */
+static int parse_list(const char *opt, const char *s, const char *const *names, int n, int lo,
+		      uint32_t all_mask, bool none_ok, uint32_t *out)
+{
+	char buf[256];
+	if (strlen(s) >= sizeof buf)
+		return bad_value(opt, s, "too long");
+	if (!strcmp(s, "all") || (none_ok && !strcmp(s, "none"))) {
+		*out = strcmp(s, "all") ? 0 : all_mask;
+		return 0;
+	}
+	if (s[0] == ',' || s[0] == '\0' || s[strlen(s) - 1] == ',' || strstr(s, ",,"))
+		return bad_value(opt, s, "empty item in the list");
+	strcpy(buf, s);
+	uint32_t mask = 0;
+	char *save = NULL;
+	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		int i = 0;
+		while (i < n && strcmp(tok, names[i]))
+			i++;
+		if (i == n) {
+			fprintf(stderr, "iotad sim: %s: unknown item '%s' (", opt, tok);
+			for (i = 0; i < n; i++)
+				fprintf(stderr, "%s, ", names[i]);
+			fprintf(stderr, "all%s)\n", none_ok ? " or none" : "");
+			return -1;
+		}
+		mask |= 1u << (lo + i);
+	}
+	*out = mask;
+	return 0;
+}
+
 static int parse_kinds(const char *s, uint32_t *out)
 {
 	char buf[128];
 	if (strlen(s) >= sizeof buf)
 		return bad_value("--kinds", s, "too long");
 	if (strcmp(s, "all") == 0) {
-		*out = (1u << SIM_SPIKE) | (1u << SIM_DRIFT) | (1u << SIM_STUCK) | (1u << SIM_NOISE);
+		*out = 0; /* resolved once the mode is known */
 		return 0;
 	}
 	strcpy(buf, s);
@@ -159,9 +228,10 @@ static int parse_kinds(const char *s, uint32_t *out)
 		return bad_value("--kinds", s, "empty item in the list");
 	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		sim_kind k;
-		if (sim_kind_parse(tok, &k) != 0 || k == SIM_NONE) {
+		if (sim_kind_parse(tok, &k) != 0 || k == SIM_NONE || sim_kind_benign(k)) {
 			fprintf(stderr,
-				"iotad sim: --kinds: unknown kind '%s' (spike, drift, stuck, noise or all)\n",
+				"iotad sim: --kinds: unknown kind '%s' (spike, drift, stuck, noise or all;\n"
+				"with --fleet also level_shift, correlation_break, dropout)\n",
 				tok);
 			return -1;
 		}
@@ -184,8 +254,12 @@ enum {
 	OPT_BROKER = 256, OPT_PREFIX, OPT_QOS, OPT_CLIENT, OPT_DEVICES, OPT_CLEAN, OPT_INTERVAL,
 	OPT_DURATION, OPT_START, OPT_WARMUP, OPT_EVERY, OPT_LEN, OPT_KINDS, OPT_SEED, OPT_SPEED,
 	OPT_REALTIME, OPT_RATE, OPT_TRUTH, OPT_CSV, OPT_NORMAL, OPT_QUIET, OPT_REPLAY, OPT_SEP,
-	OPT_FEATURES, OPT_DEVICE, OPT_DEVICE_COL, OPT_TIME_COL,
+	OPT_FEATURES, OPT_DEVICE, OPT_DEVICE_COL, OPT_TIME_COL, OPT_FLEET, OPT_DEV_KINDS, OPT_MIX,
+	OPT_SITE_SIZE, OPT_BENIGN, OPT_BENIGN_EVERY,
 };
+
+static const char *const dev_kind_names[] = {"office", "server", "cold", "outdoor", "greenhouse"};
+static const char *const benign_names[] = {"setpoint", "front", "recharge"};
 
 static const struct option long_opts[] = {
 	{"broker", required_argument, NULL, OPT_BROKER},
@@ -215,10 +289,45 @@ static const struct option long_opts[] = {
 	{"device", required_argument, NULL, OPT_DEVICE},
 	{"device-col", required_argument, NULL, OPT_DEVICE_COL},
 	{"time-col", required_argument, NULL, OPT_TIME_COL},
+	{"fleet", no_argument, NULL, OPT_FLEET},
+	{"device-kinds", required_argument, NULL, OPT_DEV_KINDS},
+	{"mix", required_argument, NULL, OPT_MIX},
+	{"site-size", required_argument, NULL, OPT_SITE_SIZE},
+	{"benign", required_argument, NULL, OPT_BENIGN},
+	{"benign-every", required_argument, NULL, OPT_BENIGN_EVERY},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
 };
+
+/* The fleet's options: after the loop, as the mode decides the defaults. */
+static int check_fleet(sim_cli *c, bool fleet_opts)
+{
+	if (!c->so.fleet) {
+		if (fleet_opts) {
+			fprintf(stderr, "iotad sim: --device-kinds, --mix, --site-size, --benign and "
+					"--benign-every need --fleet\n");
+			return -1;
+		}
+		if (!c->kinds_set || c->so.kinds == 0) {
+			c->so.kinds = SIM_CLASSIC_KINDS;
+		} else if (c->so.kinds & ~(uint32_t)SIM_CLASSIC_KINDS) {
+			fprintf(stderr, "iotad sim: --kinds: level_shift, correlation_break and dropout "
+					"need --fleet\n");
+			return -1;
+		}
+		return 0;
+	}
+	if (!c->kinds_set || c->so.kinds == 0)
+		c->so.kinds = SIM_FLEET_KINDS;
+	if (!c->every_set)
+		c->so.anomaly_every = 43200.0;
+	if (c->replay_path) {
+		fprintf(stderr, "iotad sim: --fleet and --replay exclude each other\n");
+		return -1;
+	}
+	return 0;
+}
 
 int cmd_sim_parse_args(int argc, char **argv, sim_cli *c)
 {
@@ -229,6 +338,7 @@ int cmd_sim_parse_args(int argc, char **argv, sim_cli *c)
 	c->qos = 1;
 	c->speed = 1.0;
 	double duration = c->so.duration;
+	bool fleet_opts = false;
 
 	opterr = 0;
 	optind = 0; /* glibc: rescan from scratch on every call */
@@ -283,12 +393,44 @@ int cmd_sim_parse_args(int argc, char **argv, sim_cli *c)
 			break;
 		case OPT_EVERY:
 			r = parse_double("--anomaly-every", v, 0.001, 1e9, &c->so.anomaly_every);
+			c->every_set = true;
 			break;
 		case OPT_LEN:
 			r = parse_double("--anomaly-len", v, 0.001, 1e9, &c->so.anomaly_len);
 			break;
 		case OPT_KINDS:
 			r = parse_kinds(v, &c->so.kinds);
+			c->kinds_set = true;
+			break;
+		case OPT_FLEET:
+			c->so.fleet = true;
+			break;
+		case OPT_DEV_KINDS:
+			r = parse_list("--device-kinds", v, dev_kind_names, 5, SIM_DEV_OFFICE,
+				       SIM_ALL_DEVICE_KINDS, false, &c->so.device_kinds);
+			fleet_opts = true;
+			break;
+		case OPT_MIX:
+			if (!strcmp(v, "round-robin"))
+				c->so.mix = SIM_MIX_ROUND_ROBIN;
+			else if (!strcmp(v, "seed"))
+				c->so.mix = SIM_MIX_SEED;
+			else
+				r = bad_value("--mix", v, "expected round-robin or seed");
+			fleet_opts = true;
+			break;
+		case OPT_SITE_SIZE:
+			r = parse_int("--site-size", v, 1, 1000, &c->so.site_size);
+			fleet_opts = true;
+			break;
+		case OPT_BENIGN:
+			r = parse_list("--benign", v, benign_names, 3, SIM_SETPOINT, SIM_BENIGN_KINDS,
+				       true, &c->so.benign);
+			fleet_opts = true;
+			break;
+		case OPT_BENIGN_EVERY:
+			r = parse_double("--benign-every", v, 1.0, 1e9, &c->so.benign_every);
+			fleet_opts = true;
 			break;
 		case OPT_SEED:
 			r = parse_seed(v, &c->so.seed);
@@ -367,6 +509,8 @@ int cmd_sim_parse_args(int argc, char **argv, sim_cli *c)
 	}
 	if (c->realtime)
 		c->speed = 1.0;
+	if (check_fleet(c, fleet_opts))
+		return -1;
 	if (c->replay_path && (c->csv_path || c->truth_path || (c->ro.device && c->ro.device_col))) {
 		fprintf(stderr, "iotad sim: --replay excludes --csv and --truth, and --device excludes "
 				"--device-col\n");
@@ -390,6 +534,11 @@ int cmd_sim_parse_args(int argc, char **argv, sim_cli *c)
 	if (c->normal_only)
 		c->so.clean_devices = c->so.n_devices;
 	if (duration == 0.0) {
+		if (c->so.fleet) {
+			fprintf(stderr, "iotad sim: --fleet needs a finite --duration (it plans the "
+					"whole run)\n");
+			return -1;
+		}
 		if (c->csv_path) {
 			fprintf(stderr, "iotad sim: --csv needs a finite --duration\n");
 			return -1;

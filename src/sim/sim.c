@@ -8,26 +8,26 @@
  * build the ground truth, sim_next replays it again lazily while it walks
  * the time grid, so both agree exactly and an endless run needs no table. */
 #include "iotad/sim.h"
+#include "sim_int.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SIM_DAY 86400.0
 #define SIM_AR_TAU 120.0        /* seconds: correlation time of the AR(1) noise */
 #define SIM_MIN_GAP_LENS 4.0    /* starts at least this many anomaly_len apart */
 
 const char *const sim_feature_names[SIM_FEATURES] = {"temperature", "humidity", "battery"};
 
-static const char *const kind_names[SIM__COUNT] = {"none", "spike", "drift", "stuck", "noise"};
+static const char *const kind_names[SIM__COUNT] = {
+	"none", "spike", "drift", "stuck", "noise", "level_shift", "correlation_break", "dropout",
+	"benign_setpoint", "benign_front", "benign_recharge",
+};
 
-/* xoshiro256** seeded through splitmix64, with a cached Box-Muller normal. */
-typedef struct sim_rng {
-	uint64_t s[4];
-	double spare;
-	bool has_spare;
-} sim_rng;
+static const char *const device_kind_names[SIM_DEV__COUNT] = {
+	"sensor", "office", "server", "cold", "outdoor", "greenhouse",
+};
 
 static uint64_t splitmix64(uint64_t *x)
 {
@@ -37,7 +37,7 @@ static uint64_t splitmix64(uint64_t *x)
 	return z ^ (z >> 31);
 }
 
-static void rng_seed(sim_rng *r, uint64_t seed, uint64_t device, uint64_t stream)
+void sim_rng_seed(sim_rng *r, uint64_t seed, uint64_t device, uint64_t stream)
 {
 	uint64_t x = seed;
 	uint64_t mix = splitmix64(&x) ^ (device * 0xD1B54A32D192ED03ull) ^
@@ -68,34 +68,33 @@ static uint64_t rng_next(sim_rng *r)
 	return out;
 }
 
-/* Uniform in [0, 1). */
-static double rng_unit(sim_rng *r)
+double sim_rng_unit(sim_rng *r)
 {
 	return (double)(rng_next(r) >> 11) * 0x1.0p-53;
 }
 
-static double rng_range(sim_rng *r, double lo, double hi)
+double sim_rng_range(sim_rng *r, double lo, double hi)
 {
-	return lo + (hi - lo) * rng_unit(r);
+	return lo + (hi - lo) * sim_rng_unit(r);
 }
 
-static double rng_normal(sim_rng *r)
+double sim_rng_normal(sim_rng *r)
 {
 	if (r->has_spare) {
 		r->has_spare = false;
 		return r->spare;
 	}
-	double u1 = 1.0 - rng_unit(r); /* (0, 1] so log is finite */
-	double u2 = rng_unit(r);
+	double u1 = 1.0 - sim_rng_unit(r); /* (0, 1] so log is finite */
+	double u2 = sim_rng_unit(r);
 	double rad = sqrt(-2.0 * log(u1));
 	r->spare = rad * sin(2.0 * M_PI * u2);
 	r->has_spare = true;
 	return rad * cos(2.0 * M_PI * u2);
 }
 
-static double rng_exp(sim_rng *r, double mean)
+double sim_rng_exp(sim_rng *r, double mean)
 {
-	return -mean * log(1.0 - rng_unit(r));
+	return -mean * log(1.0 - sim_rng_unit(r));
 }
 
 /* One planned anomaly with the parameters that shape it. */
@@ -139,9 +138,8 @@ struct sim {
 	sim_dev *devs;
 	sim_anomaly *truth;
 	size_t n_truth;
+	sim_fleet *fleet;       /* the fleet mode, or NULL */
 };
-
-enum { STREAM_PARAMS = 1, STREAM_SIGNAL, STREAM_PLAN, STREAM_ANOMALY };
 
 void sim_opts_default(sim_opts *o)
 {
@@ -154,8 +152,62 @@ void sim_opts_default(sim_opts *o)
 	o->warmup = 300.0;
 	o->anomaly_every = 900.0;
 	o->anomaly_len = 60.0;
-	o->kinds = (1u << SIM_SPIKE) | (1u << SIM_DRIFT) | (1u << SIM_STUCK) | (1u << SIM_NOISE);
+	o->kinds = SIM_CLASSIC_KINDS;
 	o->seed = 1;
+	o->fleet = false;
+	o->device_kinds = SIM_ALL_DEVICE_KINDS;
+	o->mix = SIM_MIX_ROUND_ROBIN;
+	o->site_size = 5;
+	o->benign = SIM_BENIGN_KINDS;
+	o->benign_every = SIM_DAY;
+}
+
+bool sim_kind_benign(sim_kind k)
+{
+	return k == SIM_SETPOINT || k == SIM_FRONT || k == SIM_RECHARGE;
+}
+
+const char *sim_device_kind_name(sim_device_kind k)
+{
+	if ((unsigned)k >= SIM_DEV__COUNT)
+		return "unknown";
+	return device_kind_names[k];
+}
+
+int sim_device_kind_parse(const char *name, sim_device_kind *out)
+{
+	for (int k = 0; name && k < SIM_DEV__COUNT; k++) {
+		if (strcmp(name, device_kind_names[k]) == 0) {
+			*out = (sim_device_kind)k;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+sim_device_kind sim_device_kind_of(const sim *s, int device)
+{
+	if (!s || !s->fleet || device < 0 || device >= s->o.n_devices)
+		return SIM_DEV_SENSOR;
+	return sim_fleet_kind(s->fleet, device);
+}
+
+int sim_device_site(const sim *s, int device)
+{
+	if (!s || !s->fleet || device < 0 || device >= s->o.n_devices)
+		return -1;
+	return sim_fleet_site(s->fleet, device);
+}
+
+void sim_device_label(const sim *s, int device, char *out, size_t len)
+{
+	if (!s || !s->fleet) {
+		sim_device_name(device, out, len);
+		return;
+	}
+	if (len > 0)
+		snprintf(out, len, "%s-%03d", sim_device_kind_name(sim_device_kind_of(s, device)),
+			 device);
 }
 
 const char *sim_kind_name(sim_kind k)
@@ -197,9 +249,9 @@ static bool plan_next(const sim *s, int device, plan_state *ps, plan_item *out)
 		return false;
 	double raw;
 	if (!ps->started) {
-		raw = o->start_ts + o->warmup + rng_exp(&ps->rng, o->anomaly_every);
+		raw = o->start_ts + o->warmup + sim_rng_exp(&ps->rng, o->anomaly_every);
 	} else {
-		double gap = rng_exp(&ps->rng, o->anomaly_every);
+		double gap = sim_rng_exp(&ps->rng, o->anomaly_every);
 		double min_gap = SIM_MIN_GAP_LENS * o->anomaly_len;
 		if (gap < min_gap)
 			gap = min_gap;
@@ -213,14 +265,14 @@ static bool plan_next(const sim *s, int device, plan_state *ps, plan_item *out)
 	if (ps->started && k <= ps->last_k)
 		k = ps->last_k + 1;
 	/* draw every parameter for every kind: fixed consumption per anomaly */
-	int pick = (int)(rng_unit(&ps->rng) * s->n_enabled);
+	int pick = (int)(sim_rng_unit(&ps->rng) * s->n_enabled);
 	if (pick >= s->n_enabled)
 		pick = s->n_enabled - 1;
-	double spike = rng_range(&ps->rng, 8.0, 15.0);
-	double drift = rng_range(&ps->rng, 6.0, 10.0);
-	bool hum = rng_unit(&ps->rng) < 0.5;
-	double hum_share = rng_range(&ps->rng, 0.5, 1.0);
-	double mult = rng_range(&ps->rng, 10.0, 20.0);
+	double spike = sim_rng_range(&ps->rng, 8.0, 15.0);
+	double drift = sim_rng_range(&ps->rng, 6.0, 10.0);
+	bool hum = sim_rng_unit(&ps->rng) < 0.5;
+	double hum_share = sim_rng_range(&ps->rng, 0.5, 1.0);
+	double mult = sim_rng_range(&ps->rng, 10.0, 20.0);
 
 	out->kind = s->enabled[pick];
 	out->k_start = k;
@@ -237,16 +289,16 @@ static bool plan_next(const sim *s, int device, plan_state *ps, plan_item *out)
 static void draw_params(sim_device_params *p, uint64_t seed, int device)
 {
 	sim_rng r;
-	rng_seed(&r, seed, (uint64_t)device, STREAM_PARAMS);
-	p->base_temp = rng_range(&r, 18.0, 26.0);
-	p->amplitude = rng_range(&r, 2.0, 5.0);
-	p->phase = rng_range(&r, 0.0, 2.0 * M_PI);
-	p->hum_base = rng_range(&r, 45.0, 55.0);
-	p->hum_slope = rng_range(&r, 1.0, 2.0);
-	p->battery0 = rng_range(&r, 95.0, 100.0);
-	p->drain_per_day = rng_range(&r, 0.5, 2.0);
-	p->sigma_temp = rng_range(&r, 0.10, 0.25);
-	p->sigma_hum = rng_range(&r, 0.4, 0.8);
+	sim_rng_seed(&r, seed, (uint64_t)device, STREAM_PARAMS);
+	p->base_temp = sim_rng_range(&r, 18.0, 26.0);
+	p->amplitude = sim_rng_range(&r, 2.0, 5.0);
+	p->phase = sim_rng_range(&r, 0.0, 2.0 * M_PI);
+	p->hum_base = sim_rng_range(&r, 45.0, 55.0);
+	p->hum_slope = sim_rng_range(&r, 1.0, 2.0);
+	p->battery0 = sim_rng_range(&r, 95.0, 100.0);
+	p->drain_per_day = sim_rng_range(&r, 0.5, 2.0);
+	p->sigma_temp = sim_rng_range(&r, 0.10, 0.25);
+	p->sigma_hum = sim_rng_range(&r, 0.4, 0.8);
 	p->meas_temp = 0.03;
 	p->meas_hum = 0.15;
 	p->meas_batt = 0.05;
@@ -301,8 +353,22 @@ static iotad_err check_opts(const sim_opts *o)
 		return IOTAD_ERR_RANGE;
 	if (!isfinite(o->anomaly_len) || o->anomaly_len <= 0.0)
 		return IOTAD_ERR_RANGE;
-	if (o->kinds & ~(uint32_t)(((1u << SIM__COUNT) - 1) & ~1u))
+	if (o->kinds & ~(uint32_t)(o->fleet ? SIM_FLEET_KINDS : SIM_CLASSIC_KINDS))
 		return IOTAD_ERR_INVAL;
+	if (o->fleet) {
+		if (isinf(o->duration))
+			return IOTAD_ERR_INVAL; /* planned up front */
+		if (o->device_kinds == 0 || (o->device_kinds & ~(uint32_t)SIM_ALL_DEVICE_KINDS))
+			return IOTAD_ERR_INVAL;
+		if (o->benign & ~(uint32_t)SIM_BENIGN_KINDS)
+			return IOTAD_ERR_INVAL;
+		if (o->mix != SIM_MIX_ROUND_ROBIN && o->mix != SIM_MIX_SEED)
+			return IOTAD_ERR_INVAL;
+		if (o->site_size < 1 || o->site_size > 1000)
+			return IOTAD_ERR_RANGE;
+		if (!isfinite(o->benign_every) || o->benign_every <= 0.0)
+			return IOTAD_ERR_RANGE;
+	}
 	if (isfinite(o->duration) && o->duration / o->interval > 9.0e15)
 		return IOTAD_ERR_RANGE;
 	return IOTAD_OK;
@@ -323,6 +389,17 @@ iotad_err sim_create(const sim_opts *o, sim **out)
 	s->endless = isinf(o->duration);
 	if (!s->endless)
 		s->n_steps = (uint64_t)ceil(o->duration / o->interval - 1e-9);
+	if (o->fleet) {
+		err = sim_fleet_create(o, s->n_steps, &s->fleet, &s->truth, &s->n_truth);
+		if (!err && s->n_truth > 1)
+			qsort(s->truth, s->n_truth, sizeof *s->truth, cmp_truth);
+		if (err) {
+			sim_destroy(s);
+			return err;
+		}
+		*out = s;
+		return IOTAD_OK;
+	}
 	s->phi = exp(-o->interval / SIM_AR_TAU);
 	s->innov = sqrt(1.0 - s->phi * s->phi);
 	for (int k = SIM_SPIKE; k < SIM__COUNT; k++)
@@ -336,12 +413,12 @@ iotad_err sim_create(const sim_opts *o, sim **out)
 	for (int d = 0; d < o->n_devices; d++) {
 		sim_dev *dv = &s->devs[d];
 		draw_params(&dv->p, o->seed, d);
-		rng_seed(&dv->sig, o->seed, (uint64_t)d, STREAM_SIGNAL);
-		rng_seed(&dv->plan.rng, o->seed, (uint64_t)d, STREAM_PLAN);
-		rng_seed(&dv->anom, o->seed, (uint64_t)d, STREAM_ANOMALY);
+		sim_rng_seed(&dv->sig, o->seed, (uint64_t)d, STREAM_SIGNAL);
+		sim_rng_seed(&dv->plan.rng, o->seed, (uint64_t)d, STREAM_PLAN);
+		sim_rng_seed(&dv->anom, o->seed, (uint64_t)d, STREAM_ANOMALY);
 		/* start the AR(1) noise in its stationary distribution */
-		dv->ar_t = dv->p.sigma_temp * rng_normal(&dv->sig);
-		dv->ar_h = dv->p.sigma_hum * rng_normal(&dv->sig);
+		dv->ar_t = dv->p.sigma_temp * sim_rng_normal(&dv->sig);
+		dv->ar_h = dv->p.sigma_hum * sim_rng_normal(&dv->sig);
 	}
 	if (!s->endless) {
 		err = build_truth(s);
@@ -363,6 +440,7 @@ void sim_destroy(sim *s)
 {
 	if (!s)
 		return;
+	sim_fleet_destroy(s->fleet);
 	free(s->devs);
 	free(s->truth);
 	free(s);
@@ -382,6 +460,19 @@ bool sim_next(sim *s, sim_sample *out)
 {
 	if (!s || !out)
 		return false;
+	if (s->fleet) {
+		while (s->step < s->n_steps) {
+			int fd = s->next_dev;
+			uint64_t fk = s->step;
+			if (++s->next_dev == s->o.n_devices) {
+				s->next_dev = 0;
+				s->step++;
+			}
+			if (sim_fleet_next(s->fleet, fd, fk, out))
+				return true;
+		}
+		return false;
+	}
 	if (!s->endless && s->step >= s->n_steps)
 		return false;
 	const sim_opts *o = &s->o;
@@ -393,10 +484,10 @@ bool sim_next(sim *s, sim_sample *out)
 
 	/* normal signal: the same draws whatever happens below */
 	if (k > 0) {
-		dv->ar_t = s->phi * dv->ar_t + s->innov * p->sigma_temp * rng_normal(&dv->sig);
-		dv->ar_h = s->phi * dv->ar_h + s->innov * p->sigma_hum * rng_normal(&dv->sig);
+		dv->ar_t = s->phi * dv->ar_t + s->innov * p->sigma_temp * sim_rng_normal(&dv->sig);
+		dv->ar_h = s->phi * dv->ar_h + s->innov * p->sigma_hum * sim_rng_normal(&dv->sig);
 	}
-	double mt = rng_normal(&dv->sig), mh = rng_normal(&dv->sig), mb = rng_normal(&dv->sig);
+	double mt = sim_rng_normal(&dv->sig), mh = sim_rng_normal(&dv->sig), mb = sim_rng_normal(&dv->sig);
 	double day = 2.0 * M_PI * fmod(ts, SIM_DAY) / SIM_DAY;
 	double excess = p->amplitude * sin(day + p->phase) + dv->ar_t;
 	double temp = p->base_temp + excess + p->meas_temp * mt;
@@ -425,8 +516,8 @@ bool sim_next(sim *s, sim_sample *out)
 	case SIM_NOISE: {
 		double st = hypot(p->sigma_temp, p->meas_temp);
 		double sh = hypot(p->sigma_hum, p->meas_hum);
-		temp += a->noise_mult * st * rng_normal(&dv->anom);
-		hum += a->noise_mult * sh * rng_normal(&dv->anom);
+		temp += a->noise_mult * st * sim_rng_normal(&dv->anom);
+		hum += a->noise_mult * sh * sim_rng_normal(&dv->anom);
 		break;
 	}
 	default:
@@ -466,6 +557,11 @@ bool sim_pending_anomaly(const sim *s, int device, sim_anomaly *out)
 {
 	if (!s || device < 0 || device >= s->o.n_devices)
 		return false;
+	if (s->fleet) {
+		double t = s->o.start_ts + (double)s->step * s->o.interval;
+		return sim_fleet_pending(s->fleet, device, device < s->next_dev ? t + s->o.interval : t,
+					 out);
+	}
 	const plan_item *a = &s->devs[device].cur;
 	if (a->kind == SIM_NONE)
 		return false;
@@ -488,6 +584,8 @@ iotad_err sim_device_info(const sim *s, int device, sim_device_params *out)
 		return IOTAD_ERR_INVAL;
 	if (device < 0 || device >= s->o.n_devices)
 		return IOTAD_ERR_RANGE;
+	if (s->fleet)
+		return IOTAD_ERR_STATE;
 	*out = s->devs[device].p;
 	return IOTAD_OK;
 }
