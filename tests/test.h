@@ -16,6 +16,8 @@ void init_config_tests(void);
 void init_csv_tests(void);
 void init_train_tests(void);
 void init_sim_tests(void);
+void init_fleet_tests(void);
+void init_evmetrics_tests(void);
 void init_eval_tests(void);
 void init_baseline_tests(void);
 void init_spot_tests(void);

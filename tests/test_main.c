@@ -25,6 +25,7 @@ static const struct {
 	{"replay", init_replay_tests},       {"progress", init_progress_tests},
 	{"torchrt", init_torchrt_tests},
 	{"state", init_state_tests},
+	{"fleet", init_fleet_tests},         {"evmetrics", init_evmetrics_tests},
 };
 
 int main(int argc, char **argv)

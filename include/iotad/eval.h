@@ -115,6 +115,11 @@ typedef struct eval_scorer eval_scorer;
 iotad_err eval_fit(const eval_opts *o, const float *rows, size_t n_rows, int n_features,
 		   const size_t *segments, size_t n_segments, eval_scorer **out, char *err,
 		   size_t errlen);
+/* A scorer from the model file at path (as `iotad train` writes it), for
+ * rows whose n_cols columns are named cols: each model feature is read
+ * from the column of its name. Errors name the missing feature. */
+iotad_err eval_scorer_load(const eval_opts *o, const char *path, char *const *cols, int n_cols,
+			   eval_scorer **out, char *err, size_t errlen);
 void eval_scorer_destroy(eval_scorer *s);
 /* Threshold the scorer was calibrated to (before adaptation). */
 float eval_scorer_threshold(const eval_scorer *s);

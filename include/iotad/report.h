@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "iotad/eval.h"
+#include "iotad/evmetrics.h"
 #include "iotad/truth.h"
 
 /* What one file gave. */
@@ -24,11 +25,15 @@ typedef struct report_opts {
 	int no_time;    /* leave the timing out, so reruns are byte-identical */
 } report_opts;
 
-/* Anomalies of a ground truth file caught, per kind. */
+/* Anomalies of a ground truth file caught, per kind; the event scores
+ * when t, ev and evo are set (else NULL). */
 typedef struct report_kinds {
 	char *const *names;
 	const truth_kind_stats *stats;
 	size_t n;
+	const truth *t;
+	const evm_totals *ev;
+	const evm_opts *evo;
 } report_kinds;
 
 /* Write the report of files[0..n) and their total to f, headed (table) by

@@ -1,9 +1,12 @@
 /* truth.h - the ground truth of injected anomalies, as `iotad sim --truth`
  * writes it (CSV device,kind,start,end; epoch seconds, [start, end)): read
- * it, label rows by it, and count per kind the anomalies an alert caught. */
+ * it, label rows by it, and count per kind the anomalies an alert caught.
+ * A kind whose name starts with "benign_" is a benign change (setpoint,
+ * weather front, recharge): listed apart in truth.b, it labels no row. */
 #ifndef IOTAD_TRUTH_H
 #define IOTAD_TRUTH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,8 +18,10 @@ typedef struct truth_anomaly {
 } truth_anomaly;
 
 typedef struct truth {
-	truth_anomaly *a;       /* by device, then start */
+	truth_anomaly *a;       /* anomalies by device, then start */
 	size_t n;
+	truth_anomaly *b;       /* benign changes by device, then start */
+	size_t nb;
 	char **devices;         /* names by id, sorted */
 	size_t n_devices;
 	char **kinds;           /* names by id, in order of first sight */
@@ -25,9 +30,16 @@ typedef struct truth {
 
 /* Read path. Errors name file:line: a header other than device,kind,start,
  * end, a missing field, a time that is not a finite number >= 0, end <=
- * start, an empty name, or two anomalies of a device that overlap. */
+ * start, an empty name, or two anomalies of a device that overlap (benign
+ * changes may overlap anything). */
 iotad_err truth_read(const char *path, truth *out, char *err, size_t errlen);
 void truth_free(truth *t);
+/* True if kind id k of t names a benign change ("benign_..."). */
+bool truth_kind_benign(const truth *t, uint32_t k);
+/* Id of a device name in t->devices, or -1. */
+long truth_device_id(const truth *t, const char *name);
+/* The rows of device d in v[0..n) (t->a or t->b, sorted by device): [*lo, *hi). */
+void truth_device_range(const truth_anomaly *v, size_t n, uint32_t d, size_t *lo, size_t *hi);
 
 /* Label n rows: row i, of the series named names[group[i]] (group NULL: all
  * rows are of names[0]), at time ts[i], is anomalous (label[i] = 1) when it

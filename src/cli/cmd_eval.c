@@ -13,6 +13,7 @@
 #include "iotad/cmd.h"
 #include "iotad/csv.h"
 #include "iotad/eval.h"
+#include "iotad/evmetrics.h"
 #include "iotad/plot.h"
 #include "iotad/progress.h"
 #include "iotad/report.h"
@@ -62,10 +63,20 @@ static const char eval_usage[] =
 	"                        it): a row is anomalous when its time falls in\n"
 	"                        [start, end) of an anomaly of its series; the\n"
 	"                        report adds how many of each kind were caught\n"
+	"                        and the event scores: recall and delay per kind,\n"
+	"                        false alarms per device-day, benign changes\n"
+	"                        (kinds benign_*) alarmed for more than an hour\n"
+	"                        (rules in docs/eval.md)\n"
+	"    --grace S           --truth: an anomaly shorter than S seconds may be\n"
+	"                        caught until S after its start, and a raise until\n"
+	"                        S after an anomaly's end is not false (300)\n"
 	"    --time COL          the rows' time column for --truth (ts)\n"
 	"    --group COL         series column (sim: device)\n"
 	"    --train-rows N      train on the first N rows of each file\n"
 	"    --train FILE        train once on FILE (alias --train-once)\n"
+	"    --model FILE        score with the model file of `iotad train` instead\n"
+	"                        (its features are read from the columns of their\n"
+	"                        names; every row is scored)\n"
 	"    --shuffle           permute each file's rows (seeded) first: tabular\n"
 	"                        data with --window 1 only\n"
 	"    --train-fraction F  train on the first share F of the rows (0, 1)\n"
@@ -90,6 +101,9 @@ static const char eval_usage[] =
 	"                        after m normal ones (default 3 3 5)\n"
 	"  output:\n"
 	"    --json              one JSON object instead of the table\n"
+	"    --predictions FILE  write every scored row as CSV file,device,ts,score,\n"
+	"                        threshold,anomalous,alert (ts: the --time column,\n"
+	"                        ts in the sim layout, else the row number)\n"
 	"    --per-file          also print one line per file (table)\n"
 	"    --plot DIR          write SVG pictures to DIR\n"
 	"    -o, --output FILE   write the report to FILE\n"
@@ -110,8 +124,12 @@ struct eval_args {
 	char sep;
 	cli_names features, skip;
 	const char *label, *group, *train_file, *plot_dir, *out_path, *truth_path, *time_col;
+	const char *pred_path, *model_path;
+	FILE *pred;               /* --predictions */
 	truth truth;
 	truth_kind_stats *kinds;  /* truth.n_kinds, summed over the files */
+	evm_opts evo;
+	evm_totals ev;            /* event scores, summed over the files */
 	long train_rows;
 	float train_fraction;
 	int shuffle, score_all, quiet;
@@ -136,7 +154,7 @@ enum {
 	O_LAYOUT = 256, O_DETECTOR, O_SEP, O_FEATURES, O_SKIP, O_LABEL, O_GROUP, O_TRAIN_ROWS,
 	O_TRAIN, O_SHUFFLE, O_TRAIN_FRACTION, O_SCORE_ALL, O_ZSW, O_PCAVAR, O_PCASCORE,
 	O_THRESHOLD, O_K, O_N, O_M, O_JSON, O_PER_FILE, O_PLOT, O_NO_TIME, O_THR_K, O_THR_Q, O_SCORE_ALPHA,
-	O_THR_IQ, O_THR_PEAKS, O_THR_DEPTH, O_TRUTH, O_TIME, O_NO_STUCK,
+	O_THR_IQ, O_THR_PEAKS, O_THR_DEPTH, O_TRUTH, O_TIME, O_NO_STUCK, O_GRACE, O_PREDICTIONS, O_MODEL,
 };
 
 static const struct option eval_longopts[] = {
@@ -149,6 +167,9 @@ static const struct option eval_longopts[] = {
 	{"group", required_argument, NULL, O_GROUP},
 	{"truth", required_argument, NULL, O_TRUTH},
 	{"time", required_argument, NULL, O_TIME},
+	{"grace", required_argument, NULL, O_GRACE},
+	{"predictions", required_argument, NULL, O_PREDICTIONS},
+	{"model", required_argument, NULL, O_MODEL},
 	{"train-rows", required_argument, NULL, O_TRAIN_ROWS},
 	{"train", required_argument, NULL, O_TRAIN},
 	{"train-once", required_argument, NULL, O_TRAIN},
@@ -187,6 +208,7 @@ static int eval_num_opt(int c, const char *v, struct eval_args *a)
 	alert_params *al = &a->o.det.alert;
 	thr_params *th = &a->o.det.thr;
 	long l;
+	float f;
 	switch (c) {
 	case O_TRAIN_ROWS:
 		if (cli_long(v, 1, 1000000000L, &l))
@@ -198,6 +220,12 @@ static int eval_num_opt(int c, const char *v, struct eval_args *a)
 		if (cli_float(v, 1e-9, 1.0 - 1e-9, &a->train_fraction))
 			return cli_usage_err(EVAL_CMD, "--train-fraction: expected a number in "
 					     "(0, 1), got \"%s\"", v);
+		return 0;
+	case O_GRACE:
+		if (cli_float(v, 0.0f, 1e7f, &f) || !isfinite(f))
+			return cli_usage_err(EVAL_CMD, "--grace: expected seconds in [0, 1e7], got "
+					     "\"%s\"", v);
+		a->evo.grace = f;
 		return 0;
 	case O_ZSW:
 		if (cli_long(v, 1, 100000, &l))
@@ -333,8 +361,14 @@ static int eval_parse(int argc, char **argv, struct eval_args *a)
 			*(c == O_LABEL ? &a->label : c == O_GROUP ? &a->group : &a->time_col) = optarg;
 			break;
 		case O_TRUTH: a->truth_path = optarg; break;
+		case O_PREDICTIONS:
+			if (!*optarg)
+				return cli_usage_err(EVAL_CMD, "--predictions: expected a file name");
+			a->pred_path = optarg;
+			break;
 		case O_NO_STUCK: a->o.det.stuck_check = false; break;
 		case O_TRAIN: a->train_file = optarg; break;
+		case O_MODEL: a->model_path = optarg; break;
 		case O_SHUFFLE: a->shuffle = 1; break;
 		case O_SCORE_ALL: a->score_all = 1; break;
 		case O_PCASCORE:
@@ -378,15 +412,21 @@ static int eval_parse(int argc, char **argv, struct eval_args *a)
 		return cli_usage_err(EVAL_CMD, "--shuffle needs --window 1 and no series column");
 	if (a->shuffle && a->truth_path)
 		return cli_usage_err(EVAL_CMD, "--shuffle and --truth exclude each other");
-	if (a->time_col && !a->truth_path)
-		return cli_usage_err(EVAL_CMD, "--time is the time column of --truth");
+	if (a->time_col && !a->truth_path && !a->pred_path)
+		return cli_usage_err(EVAL_CMD, "--time is the time column of --truth or --predictions");
+	if (a->evo.grace != 300.0 && !a->truth_path)
+		return cli_usage_err(EVAL_CMD, "--grace needs --truth");
 	if (a->train_fraction > 0.0f && a->train_rows)
 		return cli_usage_err(EVAL_CMD, "--train-rows and --train-fraction exclude each "
 				     "other");
+	if (a->model_path && (a->train_file || a->train_rows || a->train_fraction > 0.0f ||
+			      a->o.kind != EVAL_AE))
+		return cli_usage_err(EVAL_CMD, "--model FILE excludes --train, --train-rows, "
+				     "--train-fraction and --detector");
 	if (a->train_file && (a->train_rows || a->train_fraction > 0.0f))
 		return cli_usage_err(EVAL_CMD, "--train FILE excludes --train-rows and "
 				     "--train-fraction");
-	if (!a->train_file && !a->train_rows && !(a->train_fraction > 0.0f)) {
+	if (!a->model_path && !a->train_file && !a->train_rows && !(a->train_fraction > 0.0f)) {
 		if (a->layout != LAYOUT_SKAB)
 			return cli_usage_err(EVAL_CMD, "say what to train on: --train-rows N, "
 					     "--train-fraction F or --train FILE");
@@ -509,7 +549,9 @@ static iotad_err eval_load(const struct eval_args *a, const char *path, int want
 	} else if (a->layout == LAYOUT_SIM) {
 		skip[ns++] = "ts";
 	}
-	const char *time_col = a->truth_path ? (a->time_col ? a->time_col : "ts") : NULL;
+	const char *time_col = a->truth_path ? (a->time_col ? a->time_col : "ts") : a->time_col;
+	if (!time_col && a->pred_path && a->layout == LAYOUT_SIM)
+		time_col = "ts";
 	if (time_col)
 		skip[ns++] = time_col;
 	iotad_err rc = csv_read_timed(path, a->sep, a->features.n ? a->features.v : NULL,
@@ -582,6 +624,33 @@ static iotad_err eval_fit_table(struct eval_args *a, const csv_table *t, size_t 
 
 /* ---- run ---- */
 
+/* --predictions: the counted rows of one file (rows n_warm.. of x). */
+static int eval_write_predictions(struct eval_args *a, const char *path,
+				  const struct eval_table *x, size_t n_warm, const eval_result *r)
+{
+	for (size_t j = 0; j < r->n; j++) {
+		size_t i = n_warm + j;
+		const char *dev = x->t.group && x->t.group_names ? x->t.group_names[x->t.group[i]] : "";
+		fputs(path, a->pred);
+		fputc(',', a->pred);
+		fputs(dev, a->pred);
+		if (x->t.time)
+			fprintf(a->pred, ",%.3f", x->t.time[i]);
+		else
+			fprintf(a->pred, ",%zu", i);
+		if (isfinite(r->score[j]))
+			fprintf(a->pred, ",%.6g", (double)r->score[j]);
+		else
+			fputs(",", a->pred);
+		fprintf(a->pred, ",%.6g,%d,%d\n", (double)r->thr[j], r->raw[j], r->alert[j]);
+	}
+	if (ferror(a->pred)) {
+		fprintf(stderr, "iotad eval: %s: write error\n", a->pred_path);
+		return -1;
+	}
+	return 0;
+}
+
 static int eval_file_run(struct eval_args *a, eval_scorer *once, const char *path,
 			 struct eval_file *out)
 {
@@ -597,7 +666,13 @@ static int eval_file_run(struct eval_args *a, eval_scorer *once, const char *pat
 	if (a->shuffle)
 		eval_shuffle(&x, a->o.train.seed);
 	size_t n_train = 0;
-	if (!once) {
+	if (a->model_path) {
+		if ((rc = eval_scorer_load(&a->o, a->model_path, x.t.names, x.t.n_cols, &s, err,
+					   sizeof err))) {
+			fprintf(stderr, "iotad eval: %s\n", err);
+			goto out;
+		}
+	} else if (!once) {
 		n_train = a->train_rows ? (size_t)a->train_rows :
 			  (size_t)floor((double)a->train_fraction * (double)x.t.n_rows);
 		if (n_train >= x.t.n_rows) {
@@ -623,7 +698,15 @@ static int eval_file_run(struct eval_args *a, eval_scorer *once, const char *pat
 		truth_count(&a->truth, x.anomaly + d.n_warm, out->r.alert, out->r.n, seen,
 			    a->kinds);
 		free(seen);
+		if (!x.t.time || evm_add(&a->ev, &a->truth, &a->evo, x.t.group + d.n_warm,
+					 x.t.group_names, x.t.n_groups, x.t.time + d.n_warm,
+					 out->r.alert, out->r.n)) {
+			fprintf(stderr, "iotad eval: %s: event scores failed\n", path);
+			goto out;
+		}
 	}
+	if (a->pred && eval_write_predictions(a, path, &x, d.n_warm, &out->r))
+		goto out;
 	out->threshold = eval_scorer_threshold(s);
 	const int *keep;
 	int nk = eval_scorer_columns(s, &keep, NULL);
@@ -665,6 +748,13 @@ static int eval_main(struct eval_args *a)
 			goto out;
 		}
 	}
+	if (a->pred_path) {
+		if (!(a->pred = fopen(a->pred_path, "w"))) {
+			fprintf(stderr, "iotad eval: %s: %s\n", a->pred_path, strerror(errno));
+			goto out;
+		}
+		fputs("file,device,ts,score,threshold,anomalous,alert\n", a->pred);
+	}
 	size_t done = 0;
 	progress bar; /* on a terminal only */
 	progress_init(&bar, a->quiet ? NULL : stderr, "iotad eval", a->n_files);
@@ -695,7 +785,8 @@ static int eval_main(struct eval_args *a)
 		for (int k = 0; k < files[i].n_left_out; k++)
 			rf[i].left_out[k] = files[i].left_out[k];
 	}
-	report_kinds kinds = {a->truth.kinds, a->kinds, a->truth.n_kinds};
+	report_kinds kinds = {a->truth.kinds, a->kinds, a->truth.n_kinds, &a->truth, &a->ev,
+			      &a->evo};
 	report_write(f, &a->o, &a->ro, rf, done, &total, a->truth_path ? &kinds : NULL);
 	free(rf);
 	if (f != stdout && fclose(f)) {
@@ -713,6 +804,11 @@ static int eval_main(struct eval_args *a)
 	}
 	code = 0;
 out:
+	if (a->pred && fclose(a->pred)) {
+		fprintf(stderr, "iotad eval: %s: %s\n", a->pred_path, strerror(errno));
+		code = 1;
+	}
+	a->pred = NULL;
 	for (size_t i = 0; i < a->n_files; i++) {
 		free(files[i].path);
 		eval_result_free(&files[i].r);
@@ -733,7 +829,8 @@ static int eval_read_truth(struct eval_args *a)
 		fprintf(stderr, "iotad eval: %s\n", err);
 		return -1;
 	}
-	if (!(a->kinds = calloc(a->truth.n_kinds ? a->truth.n_kinds : 1, sizeof *a->kinds)))
+	if (!(a->kinds = calloc(a->truth.n_kinds ? a->truth.n_kinds : 1, sizeof *a->kinds)) ||
+	    evm_totals_init(&a->ev, &a->truth))
 		return -1;
 	return 0;
 }
@@ -743,6 +840,7 @@ int cmd_eval(int argc, char **argv)
 	struct eval_args a;
 	memset(&a, 0, sizeof a);
 	eval_opts_default(&a.o);
+	evm_opts_default(&a.evo);
 	int code = eval_parse(argc, argv, &a);
 	if (code < 0) {
 		if (!a.sep)
@@ -764,6 +862,7 @@ int cmd_eval(int argc, char **argv)
 		free(a.files[i]);
 	free(a.files);
 	truth_free(&a.truth);
+	evm_totals_free(&a.ev);
 	free(a.kinds);
 	cli_names_free(&a.features);
 	cli_names_free(&a.skip);

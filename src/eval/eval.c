@@ -14,6 +14,7 @@
 
 #include "iotad/errmsg.h"
 #include "iotad/eval.h"
+#include "iotad/model_io.h"
 
 /* ---- metrics ---- */
 
@@ -230,6 +231,7 @@ struct eval_scorer {
 	int n_keep;       /* of which it reads these (drift_max leaves some out) */
 	int keep[MODEL_MAX_FEATURES];
 	float drift[MODEL_MAX_FEATURES];
+	bool remap;       /* rows are read through keep[] */
 };
 
 iotad_err eval_fit(const eval_opts *o, const float *rows, size_t n_rows, int n_features,
@@ -267,6 +269,7 @@ iotad_err eval_fit(const eval_opts *o, const float *rows, size_t n_rows, int n_f
 				proj[i * nk + k] = rows[i * (size_t)n_features + (size_t)s->keep[k]];
 		rows = proj;
 	}
+	s->remap = s->n_keep < n_features;
 	if (rc == IOTAD_OK && o->kind == EVAL_AE) {
 		train_opts t = o->train;
 		t.segments = segments;
@@ -295,6 +298,40 @@ iotad_err eval_fit(const eval_opts *o, const float *rows, size_t n_rows, int n_f
 		}
 	}
 	free(proj);
+	if (rc != IOTAD_OK) {
+		eval_scorer_destroy(s);
+		return rc;
+	}
+	*out = s;
+	return IOTAD_OK;
+}
+
+iotad_err eval_scorer_load(const eval_opts *o, const char *path, char *const *cols, int n_cols,
+			   eval_scorer **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	eval_scorer *s = calloc(1, sizeof *s);
+	if (!s)
+		return IOTAD_ERR_NOMEM;
+	s->o = *o;
+	s->o.kind = EVAL_AE;
+	s->n_in = n_cols;
+	iotad_err rc = model_load(path, &s->m, err, errlen);
+	for (int k = 0; rc == IOTAD_OK && k < s->m.n_features; k++) {
+		int j = 0;
+		while (j < n_cols && strcmp(cols[j], s->m.features[k]))
+			j++;
+		if (j == n_cols) {
+			iotad_errf(err, errlen, "%s: feature \"%s\" is not a column of the data", path,
+				    s->m.features[k]);
+			rc = IOTAD_ERR_NOTFOUND;
+		}
+		s->keep[k] = j;
+	}
+	s->n_keep = s->m.n_features;
+	s->remap = s->n_keep < n_cols;
+	for (int k = 0; k < s->n_keep; k++)
+		s->remap |= s->keep[k] != k;
 	if (rc != IOTAD_OK) {
 		eval_scorer_destroy(s);
 		return rc;
@@ -492,7 +529,7 @@ iotad_err eval_replay(eval_scorer *s, const eval_data *data, eval_result *res, c
 		eval_series *e = &gs[g];
 		double t0 = eval_now();
 		const float *row = data->rows + i * (size_t)f;
-		if (s->n_keep < f) {
+		if (s->remap) {
 			for (int k = 0; k < s->n_keep; k++)
 				x[k] = row[s->keep[k]];
 			row = x;

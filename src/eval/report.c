@@ -1,5 +1,6 @@
 /* report.c - the report of `iotad eval`: aligned table or JSON. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -156,6 +157,115 @@ static double report_kind_delay(const truth_kind_stats *k)
 	return k->detected ? k->delay_sum / (double)k->detected : NAN;
 }
 
+/* The event scores: one object. */
+static void report_json_events(FILE *f, const report_kinds *kinds)
+{
+	const evm_totals *ev = kinds->ev;
+	const truth *t = kinds->t;
+	fprintf(f, ",\n \"events\": {\"grace_s\": %g, \"benign_max_s\": %g, ", kinds->evo->grace,
+		kinds->evo->benign_max);
+	report_num(f, "recall", evm_recall(ev, t, kinds->evo), ", ");
+	fprintf(f, "\"raises\": %llu, \"false_alarms\": %llu, \"false_in_benign\": %llu, "
+		"\"devices\": %llu, ", (unsigned long long)ev->raises,
+		(unsigned long long)ev->false_raises, (unsigned long long)ev->false_in_benign,
+		(unsigned long long)ev->devices);
+	report_num(f, "device_days", ev->device_days, ", ");
+	report_num(f, "false_per_device_day", evm_false_per_day(ev), ", ");
+	report_num(f, "benign_alarmed_share", evm_benign_share(ev, t), ",\n  \"kinds\": [");
+	for (size_t i = 0; i < ev->n_kinds; i++) {
+		const evm_kind *k = &ev->kinds[i];
+		bool benign = truth_kind_benign(t, (uint32_t)i);
+		bool scored = evm_kind_scored(t, kinds->evo, (uint32_t)i);
+		fputs(i ? ", {\"kind\": " : "{\"kind\": ", f);
+		report_str(f, t->kinds[i]);
+		fprintf(f, ", \"class\": \"%s\", \"events\": %llu, ", benign ? "benign" : "anomaly",
+			(unsigned long long)k->events);
+		if (benign) {
+			fprintf(f, "\"alarmed\": %llu}", (unsigned long long)k->caught);
+			continue;
+		}
+		if (!scored) {
+			fputs("\"detectable\": false, \"caught\": null, \"recall\": null, "
+			      "\"mean_delay_s\": null}", f);
+			continue;
+		}
+		fprintf(f, "\"detectable\": true, \"caught\": %llu, ", (unsigned long long)k->caught);
+		report_num(f, "recall", k->events ? (double)k->caught / (double)k->events : NAN, ", ");
+		report_num(f, "mean_delay_s", k->caught ? k->delay_sum / (double)k->caught : NAN, "}");
+	}
+	fputs("],\n  \"classes\": [", f);
+	for (int i = 0; i < ev->n_classes; i++) {
+		const evm_class *c = &ev->classes[i];
+		fputs(i ? ", {\"class\": " : "{\"class\": ", f);
+		report_str(f, c->name);
+		fprintf(f, ", \"devices\": %llu, \"false_alarms\": %llu, ",
+			(unsigned long long)c->devices, (unsigned long long)c->false_raises);
+		report_num(f, "false_per_device_day",
+			   c->device_days > 0.0 ? (double)c->false_raises / c->device_days : NAN, "}");
+	}
+	fputs("]}", f);
+}
+
+/* The event scores: a table. */
+static void report_table_events(FILE *f, const report_kinds *kinds)
+{
+	const evm_totals *ev = kinds->ev;
+	const truth *t = kinds->t;
+	fprintf(f, "events (raise in [start, max(end, start + %gs)); false: a raise outside every "
+		"anomaly + %gs)\n", kinds->evo->grace, kinds->evo->grace);
+	fprintf(f, "%-22s %7s %7s %7s %10s\n", "kind", "events", "caught", "recall", "delay s");
+	for (size_t i = 0; i < ev->n_kinds; i++) {
+		const evm_kind *k = &ev->kinds[i];
+		if (truth_kind_benign(t, (uint32_t)i))
+			continue;
+		fprintf(f, "%-22s %7llu ", t->kinds[i], (unsigned long long)k->events);
+		if (!evm_kind_scored(t, kinds->evo, (uint32_t)i)) {
+			fputs("      -       -          -  not detectable by this detector (no "
+			      "stale on data time)\n", f);
+			continue;
+		}
+		fprintf(f, "%7llu", (unsigned long long)k->caught);
+		report_fix(f, k->events ? (double)k->caught / (double)k->events : NAN);
+		if (k->caught)
+			fprintf(f, " %10.0f\n", k->delay_sum / (double)k->caught);
+		else
+			fprintf(f, " %10s\n", "-");
+	}
+	fputs("overall (scored kinds) ", f);
+	report_fix(f, evm_recall(ev, t, kinds->evo));
+	fputs("\n", f);
+	fprintf(f, "false alarms: %llu of %llu raises over %llu devices, %.2f device-days: ",
+		(unsigned long long)ev->false_raises, (unsigned long long)ev->raises,
+		(unsigned long long)ev->devices, ev->device_days);
+	double fpd = evm_false_per_day(ev);
+	if (isfinite(fpd))
+		fprintf(f, "%.3f per device-day", fpd);
+	else
+		fputs("-", f);
+	fprintf(f, " (%llu during benign changes)\n", (unsigned long long)ev->false_in_benign);
+	for (int i = 0; i < ev->n_classes; i++) {
+		const evm_class *c = &ev->classes[i];
+		fprintf(f, "  %-20s %4llu devices %6llu false alarms %8.3f per device-day\n", c->name,
+			(unsigned long long)c->devices, (unsigned long long)c->false_raises,
+			c->device_days > 0.0 ? (double)c->false_raises / c->device_days : 0.0);
+	}
+	uint64_t nb = 0, ab = 0;
+	for (size_t i = 0; i < ev->n_kinds; i++) {
+		if (!truth_kind_benign(t, (uint32_t)i))
+			continue;
+		nb += ev->kinds[i].events;
+		ab += ev->kinds[i].caught;
+		fprintf(f, "  %-20s %4llu changes, %llu alarmed > %gs\n", t->kinds[i],
+			(unsigned long long)ev->kinds[i].events,
+			(unsigned long long)ev->kinds[i].caught, kinds->evo->benign_max);
+	}
+	fprintf(f, "benign changes alarmed > %gs: %llu of %llu", kinds->evo->benign_max,
+		(unsigned long long)ab, (unsigned long long)nb);
+	if (nb)
+		fprintf(f, " (%.1f %%)", 100.0 * (double)ab / (double)nb);
+	fputs("\n", f);
+}
+
 static void report_json_kinds(FILE *f, const report_kinds *kinds)
 {
 	fputs(",\n \"kinds\": [", f);
@@ -194,6 +304,8 @@ static void report_json(FILE *f, const eval_opts *o, const report_opts *ro,
 	fputs("}", f);
 	if (kinds)
 		report_json_kinds(f, kinds);
+	if (kinds && kinds->ev)
+		report_json_events(f, kinds);
 	fputs("}\n", f);
 }
 
@@ -252,9 +364,11 @@ void report_write(FILE *f, const eval_opts *o, const report_opts *ro, const repo
 			total->n_scored ? 1e6 * total->seconds / (double)total->n_scored : 0.0);
 	fputs("\n", f);
 	report_left_out(f, files, n);
-	for (size_t i = 0; kinds && i < kinds->n; i++) {
+	for (size_t i = 0, head = 0; kinds && i < kinds->n; i++) {
 		const truth_kind_stats *k = &kinds->stats[i];
-		if (!i)
+		if (!strncmp(kinds->names[i], "benign_", 7))
+			continue;
+		if (!head++)
 			fprintf(f, "%-22s %9s %8s %7s\n", "kind (truth)", "anomalies", "caught",
 				"delay");
 		double delay = report_kind_delay(k);
@@ -265,4 +379,6 @@ void report_write(FILE *f, const eval_opts *o, const report_opts *ro, const repo
 		else
 			fprintf(f, "%7s\n", "-");
 	}
+	if (kinds && kinds->ev)
+		report_table_events(f, kinds);
 }

@@ -45,6 +45,7 @@ void truth_free(truth *t)
 	free(t->devices);
 	free(t->kinds);
 	free(t->a);
+	free(t->b);
 	memset(t, 0, sizeof *t);
 }
 
@@ -172,26 +173,40 @@ static iotad_err truth_rows(truth *t, const char *path, FILE *fp, struct truth_r
 	return rc;
 }
 
-/* Sorted rows into t->a and t->devices; overlaps are an error. */
+bool truth_kind_benign(const truth *t, uint32_t k)
+{
+	return k < t->n_kinds && !strncmp(t->kinds[k], "benign_", 7);
+}
+
+/* Sorted rows into t->a, t->b and t->devices; overlapping anomalies are an
+ * error. */
 static iotad_err truth_index(truth *t, const char *path, struct truth_row *rows, size_t n,
 			     char *err, size_t errlen)
 {
 	qsort(rows, n, sizeof *rows, cmp_row);
-	if (!(t->a = calloc(n ? n : 1, sizeof *t->a)) ||
+	if (!(t->a = calloc(n ? n : 1, sizeof *t->a)) || !(t->b = calloc(n ? n : 1, sizeof *t->b)) ||
 	    !(t->devices = calloc(n ? n : 1, sizeof *t->devices)))
 		return IOTAD_ERR_NOMEM;
+	const struct truth_row *last = NULL; /* the device's latest anomaly */
 	for (size_t i = 0; i < n; i++) {
 		if (i == 0 || strcmp(rows[i].device, t->devices[t->n_devices - 1])) {
 			t->devices[t->n_devices++] = rows[i].device;
 			rows[i].device = NULL;
-		} else if (rows[i].start < rows[i - 1].end) {
+			last = NULL;
+		}
+		truth_anomaly x = {(uint32_t)t->n_devices - 1, rows[i].kind, rows[i].start,
+				   rows[i].end};
+		if (truth_kind_benign(t, rows[i].kind)) {
+			t->b[t->nb++] = x;
+			continue;
+		}
+		if (last && rows[i].start < last->end) {
 			iotad_errf(err, errlen, "%s:%ld: overlaps the anomaly of line %ld (device %s)",
-				   path, rows[i].line, rows[i - 1].line, t->devices[t->n_devices - 1]);
+				   path, rows[i].line, last->line, t->devices[t->n_devices - 1]);
 			return IOTAD_ERR_PARSE;
 		}
-		t->a[i] = (truth_anomaly){(uint32_t)t->n_devices - 1, rows[i].kind, rows[i].start,
-					  rows[i].end};
-		t->n = i + 1;
+		last = &rows[i];
+		t->a[t->n++] = x;
 	}
 	return IOTAD_OK;
 }
@@ -219,21 +234,26 @@ iotad_err truth_read(const char *path, truth *out, char *err, size_t errlen)
 	return rc;
 }
 
-/* First anomaly of device d: [lo, hi) range of t->a. */
-static void device_range(const truth *t, uint32_t d, size_t *lo, size_t *hi)
+void truth_device_range(const truth_anomaly *v, size_t n, uint32_t d, size_t *lo, size_t *hi)
 {
-	size_t a = 0, b = t->n;
+	size_t a = 0, b = n;
 	while (a < b) {
 		size_t m = a + (b - a) / 2;
-		if (t->a[m].device < d)
+		if (v[m].device < d)
 			a = m + 1;
 		else
 			b = m;
 	}
 	*lo = a;
-	for (b = a; b < t->n && t->a[b].device == d; b++)
+	for (b = a; b < n && v[b].device == d; b++)
 		;
 	*hi = b;
+}
+
+long truth_device_id(const truth *t, const char *name)
+{
+	char *const *hit = bsearch(&name, t->devices, t->n_devices, sizeof *t->devices, cmp_name);
+	return hit ? (long)(hit - t->devices) : -1;
 }
 
 iotad_err truth_label(const truth *t, const uint32_t *group, char *const *names,
@@ -247,7 +267,8 @@ iotad_err truth_label(const truth *t, const uint32_t *group, char *const *names,
 		char *const *hit = bsearch(&names[g], t->devices, t->n_devices, sizeof *t->devices,
 					   cmp_name);
 		if (hit)
-			device_range(t, (uint32_t)(hit - t->devices), &lo[2 * g], &lo[2 * g + 1]);
+			truth_device_range(t->a, t->n, (uint32_t)(hit - t->devices), &lo[2 * g],
+					   &lo[2 * g + 1]);
 	}
 	for (size_t i = 0; i < n; i++) {
 		size_t g = group ? group[i] : 0;

@@ -348,7 +348,8 @@ static void apply_benign(fl_dev *v, const sim_event *e, double ts)
 	if (e->kind == SIM_SETPOINT) {
 		v->sp_off += e->mag;
 	} else if (e->kind == SIM_RECHARGE) {
-		v->batt0 = e->aux;
+		/* never down: a nearly full battery only tops up */
+		v->batt0 = fmax(e->aux, v->batt0 - v->drain * (ts - v->batt_ts) / SIM_DAY);
 		v->batt_ts = ts;
 	}
 }
@@ -380,12 +381,12 @@ bool sim_fleet_next(sim_fleet *f, int d, uint64_t k, sim_sample *out)
 		v->ar_t = v->phi * v->ar_t + v->innov * v->sig_t * sim_rng_normal(&v->sig);
 		v->ar_h = v->phi * v->ar_h + v->innov * v->sig_h * sim_rng_normal(&v->sig);
 	}
+	const sim_event *e = active_event(v, ts); /* a benign change acts from its start */
 	physics(f, v, d, ts, &t, &h);
 	double mt = sim_rng_normal(&v->sig), mh = sim_rng_normal(&v->sig), mb = sim_rng_normal(&v->sig);
 	double tm = t + v->meas_t * mt, hm = h + v->meas_h * mh;
 	double b = v->batt0 - v->drain * (ts - v->batt_ts) / SIM_DAY + v->meas_b * mb;
 
-	const sim_event *e = active_event(v, ts);
 	sim_kind label = e && !sim_kind_benign(e->kind) ? e->kind : SIM_NONE;
 	double *x = e && e->feature == 1 ? &hm : &tm;
 	switch (label) {
