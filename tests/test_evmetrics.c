@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "iotad/cmd.h"
 #include "iotad/evmetrics.h"
 #include "iotad/truth.h"
 #include "test.h"
@@ -170,9 +171,101 @@ static void test_evm_truth_overlaps(void)
 	unlink(path);
 }
 
+static int call(char **argv)
+{
+	int argc = 0;
+	while (argv[argc])
+		argc++;
+	return !strcmp(argv[0], "sim") ? cmd_sim(argc, argv) : cmd_eval(argc, argv);
+}
+
+static char *slurp(const char *path)
+{
+	static char buf[1 << 16];
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+static size_t count_lines(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+	int c;
+	while (f && (c = fgetc(f)) != EOF)
+		n += c == '\n';
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* `iotad sim --fleet` and `iotad eval --truth`: bad flags are usage errors;
+ * a small fleet goes through eval with its event scores and predictions. */
+static void test_evm_cli(void)
+{
+	char *bad[][10] = {
+		{"sim", "--fleet", "--duration", "0", NULL},
+		{"sim", "--fleet", "--device-kinds", "fridge", NULL},
+		{"sim", "--fleet", "--device-kinds", "cold,", NULL},
+		{"sim", "--fleet", "--mix", "random", NULL},
+		{"sim", "--fleet", "--site-size", "0", NULL},
+		{"sim", "--fleet", "--benign", "setpoint,rain", NULL},
+		{"sim", "--fleet", "--benign-every", "-5", NULL},
+		{"sim", "--benign", "setpoint", NULL},
+		{"sim", "--kinds", "level_shift", NULL},
+		{"sim", "--fleet", "--kinds", "benign_front", NULL},
+		{"sim", "--fleet", "--replay", "x.csv", NULL},
+		{"eval", "--layout", "sim", "--train-rows", "10", "--grace", "5", "x.csv", NULL},
+		{"eval", "--layout", "sim", "--truth", "t.csv", "--grace", "-1", "x.csv", NULL},
+		{"eval", "--layout", "sim", "--model", "m.json", "--train", "x.csv", "x.csv", NULL},
+		{"eval", "--layout", "sim", "--model", "m.json", "--predictions", "", "x.csv", NULL},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		CU_ASSERT_EQUAL(call(bad[i]), 2);
+
+	char dir[] = "/tmp/iotad-evm-cli-XXXXXX", csv[80], tr[80], out[80], pred[80];
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	snprintf(csv, sizeof csv, "%s/fleet.csv", dir);
+	snprintf(tr, sizeof tr, "%s/truth.csv", dir);
+	snprintf(out, sizeof out, "%s/report.json", dir);
+	snprintf(pred, sizeof pred, "%s/pred.csv", dir);
+	char *gen[] = {"sim", "--fleet", "--devices", "10", "--interval", "10", "--duration",
+		       "43200", "--warmup", "7200", "--anomaly-every", "7200", "--benign-every",
+		       "14400", "--start-ts", "1700000000", "--seed", "3", "--csv", csv, "--truth",
+		       tr, "--quiet", NULL};
+	CU_ASSERT_EQUAL_FATAL(call(gen), 0);
+	CU_ASSERT(strncmp(slurp(csv), "ts,device,temperature,humidity,battery,label\n", 44) == 0);
+	CU_ASSERT(strstr(slurp(csv), ",office-000,") != NULL);
+	CU_ASSERT(strstr(slurp(tr), ",benign_recharge,") != NULL);
+	size_t rows = count_lines(csv) - 1;
+	char *ev[] = {"eval", "--layout", "sim", "--detector", "zscore", "--train-rows", "5000",
+		      "--truth", tr, "--json", "--no-time", "-q", "--predictions", pred, "-o", out,
+		      csv, NULL};
+	CU_ASSERT_EQUAL_FATAL(call(ev), 0);
+	char *j = slurp(out);
+	CU_ASSERT(strstr(j, "\"events\": {\"grace_s\": 300,") != NULL);
+	CU_ASSERT(strstr(j, "\"false_per_device_day\": ") != NULL);
+	CU_ASSERT(strstr(j, "{\"kind\": \"dropout\", \"class\": \"anomaly\", \"events\": ") !=
+		  NULL);
+	CU_ASSERT(strstr(j, "\"detectable\": false") != NULL);
+	CU_ASSERT(strstr(j, "\"class\": \"benign\"") != NULL);
+	CU_ASSERT(strstr(j, "{\"class\": \"cold\", \"devices\": 2,") != NULL);
+	CU_ASSERT(count_lines(pred) == 1 + rows - 5000);
+	CU_ASSERT(strncmp(slurp(pred), "file,device,ts,score,threshold,anomalous,alert\n", 47) == 0);
+	unlink(pred);
+	unlink(out);
+	unlink(csv);
+	unlink(tr);
+	rmdir(dir);
+}
+
 void init_evmetrics_tests(void)
 {
 	CU_pSuite s = CU_add_suite("evmetrics", NULL, NULL);
 	TEST_ADD(s, test_evm_closed_form);
 	TEST_ADD(s, test_evm_truth_overlaps);
+	TEST_ADD(s, test_evm_cli);
 }
