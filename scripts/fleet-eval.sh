@@ -34,4 +34,10 @@ rm "$out/fleet.csv"
 # shellcheck disable=SC2086
 "$iotad" eval --layout sim --model "$out/model.json" --truth "$out/truth.csv" \
 	--json --no-time -q ${EVAL_OPTS:-} -o "$out/report.json" "$out/test.csv"
+# the clean training day itself: every raise there is a false alarm
+# shellcheck disable=SC2086
+"$iotad" eval --layout sim --model "$out/model.json" --truth "$out/truth.csv" \
+	--no-time -q ${EVAL_OPTS:-} -o "$out/report-train.txt" "$out/train.csv"
 cat "$out/report.txt"
+echo "training day (clean, in-sample):"
+grep '^false alarms' "$out/report-train.txt"

@@ -23,6 +23,7 @@ typedef struct report_opts {
 	int json;       /* one JSON object instead of the table */
 	int per_file;   /* table: a line per file too */
 	int no_time;    /* leave the timing out, so reruns are byte-identical */
+	const char *model; /* the model file scored with (--model), or NULL */
 } report_opts;
 
 /* Anomalies of a ground truth file caught, per kind; the event scores

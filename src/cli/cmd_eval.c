@@ -368,7 +368,7 @@ static int eval_parse(int argc, char **argv, struct eval_args *a)
 			break;
 		case O_NO_STUCK: a->o.det.stuck_check = false; break;
 		case O_TRAIN: a->train_file = optarg; break;
-		case O_MODEL: a->model_path = optarg; break;
+		case O_MODEL: a->model_path = a->ro.model = optarg; break;
 		case O_SHUFFLE: a->shuffle = 1; break;
 		case O_SCORE_ALL: a->score_all = 1; break;
 		case O_PCASCORE:

@@ -107,11 +107,13 @@ static const char *report_short(const char *path)
 	return cut;
 }
 
-static void report_config_line(FILE *f, const eval_opts *o)
+static void report_config_line(FILE *f, const eval_opts *o, const report_opts *ro)
 {
 	const train_opts *t = &o->train;
 	fprintf(f, "detector %s", eval_detector_name(o->kind));
-	if (o->kind == EVAL_AE) {
+	if (ro->model) {
+		fprintf(f, ", model file %s", ro->model);
+	} else if (o->kind == EVAL_AE) {
 		fprintf(f, ", window %d stride %d hidden ", t->window, t->stride);
 		if (t->hidden_auto)
 			fputs("auto", f);
@@ -127,8 +129,11 @@ static void report_config_line(FILE *f, const eval_opts *o)
 		fprintf(f, ", variance kept %g, score %s", (double)o->bl.pca_var,
 			o->bl.pca_score == BL_PCA_Q ? "Q" : "T2+Q");
 	}
-	fprintf(f, "; threshold %s p%g holdout %g", thr_kind_name(o->det.thr.kind),
-		(double)t->percentile, (double)t->holdout);
+	if (ro->model)
+		fprintf(f, "; threshold %s", thr_kind_name(o->det.thr.kind));
+	else
+		fprintf(f, "; threshold %s p%g holdout %g", thr_kind_name(o->det.thr.kind),
+			(double)t->percentile, (double)t->holdout);
 	if (o->det.thr.kind == THR_SPOT || o->det.thr.kind == THR_DSPOT)
 		fprintf(f, " q %g init quantile %g", (double)o->det.thr.q,
 			(double)o->det.thr.init_quantile);
@@ -344,7 +349,7 @@ void report_write(FILE *f, const eval_opts *o, const report_opts *ro, const repo
 		report_json(f, o, ro, files, n, total, kinds);
 		return;
 	}
-	report_config_line(f, o);
+	report_config_line(f, o, ro);
 	fprintf(f, "%-22s %6s %6s %6s %6s %6s %6s %6s %6s %6s %6s %6s %9s %7s\n", "file", "TP",
 		"FP", "FN", "TN", "prec", "recall", "F1", "FAR%", "MAR%", "ROC", "PR", "found",
 		"delay");
