@@ -266,7 +266,7 @@ static int cmp_float(const void *a, const void *b)
 }
 
 /* Cold room: compressor cycles of 10-30 min between defrosts, 3-6 defrosts
- * a day that heat it well above its band. */
+ * a day that heat it well above its band, door openings by day only. */
 static void test_fleet_cold_room(void)
 {
 	sim_opts o = quiet_opts(11, 4, 2.0);
@@ -309,6 +309,16 @@ static void test_fleet_cold_room(void)
 		CU_ASSERT(cycles >= 2 * 40);
 		CU_ASSERT(period_min >= 10.0 && period_min <= 30.0);
 		CU_ASSERT(defrosts >= 2 * 3 && defrosts <= 2 * 6 + 4); /* doors may add a few */
+		/* doors: humidity bumps by day (6-20 h), none at night */
+		int day_bumps = 0, night_bumps = 0;
+		double h_med = mean_of(&g, d, 1, 0, g.steps);
+		for (size_t k = 0; k < g.steps; k++) {
+			double hour = fmod(START + (double)k * g.o.interval, DAY) / 3600.0;
+			bool bump = val(&g, k, d, 1) >= h_med + 8.0;
+			*(hour >= 6.0 && hour < 21.0 ? &day_bumps : &night_bumps) += bump;
+		}
+		CU_ASSERT(day_bumps > 0);
+		CU_ASSERT_EQUAL(night_bumps, 0);
 		free(t);
 	}
 	grid_free(&g);
