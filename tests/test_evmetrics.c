@@ -255,6 +255,24 @@ static void test_evm_cli(void)
 	CU_ASSERT(strstr(j, "{\"class\": \"cold\", \"devices\": 2,") != NULL);
 	CU_ASSERT(count_lines(pred) == 1 + rows - 5000);
 	CU_ASSERT(strncmp(slurp(pred), "file,device,ts,score,threshold,anomalous,alert\n", 47) == 0);
+	/* a model file of `iotad train`: every row scored; its features must be columns */
+	char model[96];
+	snprintf(model, sizeof model, "%s/model.json", dir);
+	char *tr_args[] = {"train", "--csv", csv, "--features", "temperature,humidity,battery",
+			   "--group", "device", "--window", "5", "--epochs", "1", "-o", model, NULL};
+	int argc = 0;
+	while (tr_args[argc])
+		argc++;
+	CU_ASSERT_EQUAL_FATAL(cmd_train(argc, tr_args), 0);
+	char *ev_model[] = {"eval", "--layout", "sim", "--model", model, "--truth", tr, "--json",
+			    "--no-time", "-q", "--predictions", pred, "-o", out, csv, NULL};
+	CU_ASSERT_EQUAL(call(ev_model), 0);
+	CU_ASSERT(count_lines(pred) == 1 + rows);
+	CU_ASSERT(strstr(slurp(out), "\"events\": {") != NULL);
+	char *ev_missing[] = {"eval", "--layout", "sim", "--model", model, "--features",
+			      "temperature,humidity", "-q", "-o", out, csv, NULL};
+	CU_ASSERT_EQUAL(call(ev_missing), 1);
+	unlink(model);
 	unlink(pred);
 	unlink(out);
 	unlink(csv);
