@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "iotad/detector.h"
 #include "iotad/error.h"
 #include "iotad/threshold.h"
 
@@ -36,7 +37,7 @@ typedef struct iotad_config {
 	char status_topic[CFG_STR];   /* iotad/status, retained online/offline, last will */
 	char control_topic[CFG_STR];  /* iotad/control: payload "reload" reloads model.path; empty: off */
 	int qos_in, qos_out;          /* 0..1 (1, 1) */
-	/* model / detector: */
+	/* model / detector (the detector keys: params.c's table): */
 	char model_path[CFG_PATH];
 	int window;                   /* 0: from model; otherwise must match it */
 	int stride;                   /* 0: from model */
@@ -69,8 +70,11 @@ typedef struct iotad_config {
 	char hass_prefix[CFG_STR];    /* discovery prefix (homeassistant) */
 } iotad_config;
 
-/* Defaults as commented above. */
+/* Defaults as commented above (the detector's from params.c's table). */
 void config_defaults(iotad_config *c);
+/* The detector configuration of c: the one place the service, its reload,
+ * the HTTP scorer and eval build it. Any thread. */
+void config_det(const iotad_config *c, det_config *out);
 /* Load a YAML file over the defaults. On error err holds "file:line:col: message"
  * and c is untouched. password is read from the variable named by password_env
  * (missing is an error only when username is set). Returns IOTAD_OK,

@@ -1,5 +1,7 @@
 /* config.c - YAML configuration: two levels of mappings (section: key:
- * value), every key described once in a table with its type and range. */
+ * value), every key described once in a table with its type and range
+ * (the detector section's in params.c), and the detector configuration
+ * every path builds from it (config_det). */
 #include "iotad/config.h"
 
 #include <errno.h>
@@ -17,85 +19,54 @@
 #include "iotad/addr.h"
 #include "iotad/log.h"
 #include "iotad/model.h"
+#include "iotad/params.h"
 
 #define CFG_MAX_FILE (1 << 20)
 
-typedef enum cfg_type {
-	T_STR,      /* char[max] (max = buffer size) */
-	T_INT,      /* int in [min, max] */
-	T_U32,      /* uint32_t in [min, max] */
-	T_SIZE,     /* size_t in [min, max] */
-	T_BOOL,     /* true/false/yes/no */
-	T_FLOAT,    /* float in (min, max] */
-	T_DOUBLE,   /* double in [min, max] */
-	T_THR,      /* static | adaptive | ewma | spot | dspot */
-	T_EVICT,    /* lru | reject */
-	T_LOGLEVEL, /* error | warn | info | debug */
-} cfg_type;
+#define KEY(sec, name, ty, f, lo, hi)                                                     \
+	{.section = sec, .key = name, .type = ty, .off = offsetof(iotad_config, f), .min = lo,  \
+	 .max = hi}
 
-typedef struct cfg_key {
-	const char *section;
-	const char *name;
-	cfg_type type;
-	size_t off;
-	double min, max;
-} cfg_key;
-
-#define OFF(f) offsetof(iotad_config, f)
-
-static const cfg_key keys[] = {
-	{"mqtt", "uri", T_STR, OFF(broker_uri), 0, CFG_STR},
-	{"mqtt", "client_id", T_STR, OFF(client_id), 0, CFG_STR},
-	{"mqtt", "username", T_STR, OFF(username), 0, CFG_STR},
-	{"mqtt", "password_env", T_STR, OFF(password_env), 0, CFG_STR},
-	{"mqtt", "password_file", T_STR, OFF(password_file), 0, CFG_PATH},
-	{"mqtt", "tls_ca_file", T_STR, OFF(tls_ca_file), 0, CFG_PATH},
-	{"mqtt", "tls_cert_file", T_STR, OFF(tls_cert_file), 0, CFG_PATH},
-	{"mqtt", "tls_key_file", T_STR, OFF(tls_key_file), 0, CFG_PATH},
-	{"mqtt", "tls_verify_hostname", T_BOOL, OFF(tls_verify_hostname), 0, 0},
-	{"mqtt", "keepalive", T_INT, OFF(keepalive), 1, 3600},
-	{"mqtt", "clean_session", T_BOOL, OFF(clean_session), 0, 0},
-	{"mqtt", "max_inflight", T_INT, OFF(max_inflight), 1, 65535},
-	{"topics", "telemetry", T_STR, OFF(telemetry_filter), 0, CFG_STR},
-	{"topics", "device_level", T_INT, OFF(device_level), 0, 16},
-	{"topics", "alerts", T_STR, OFF(alert_prefix), 0, CFG_STR},
-	{"topics", "state", T_STR, OFF(state_prefix), 0, CFG_STR},
-	{"topics", "status", T_STR, OFF(status_topic), 0, CFG_STR},
-	{"topics", "control", T_STR, OFF(control_topic), 0, CFG_STR},
-	{"topics", "qos_in", T_INT, OFF(qos_in), 0, 1},
-	{"topics", "qos_out", T_INT, OFF(qos_out), 0, 1},
-	{"model", "path", T_STR, OFF(model_path), 0, CFG_PATH},
-	{"model", "window", T_INT, OFF(window), 0, MODEL_MAX_WINDOW},
-	{"model", "stride", T_INT, OFF(stride), 0, MODEL_MAX_WINDOW},
-	{"detector", "max_devices", T_U32, OFF(max_devices), 1, 10000000},
-	{"detector", "evict", T_EVICT, OFF(evict_lru), 0, 0},
-	{"detector", "idle_evict_after", T_DOUBLE, OFF(idle_evict_after), 0, 31536000},
-	{"detector", "threshold", T_THR, OFF(threshold), 0, 0},
-	{"detector", "threshold_alpha", T_FLOAT, OFF(threshold_alpha), 0, 1},
-	{"detector", "threshold_k", T_FLOAT, OFF(threshold_k), 0, 100},
-	{"detector", "threshold_q", T_FLOAT, OFF(threshold_q), 0, 0.1},
-	{"detector", "threshold_init_quantile", T_FLOAT, OFF(threshold_init_quantile), 0.5, 0.9999},
-	{"detector", "threshold_peaks", T_INT, OFF(threshold_peaks), 0, THR_MAX_PEAKS},
-	{"detector", "threshold_depth", T_INT, OFF(threshold_depth), 1, THR_MAX_DEPTH},
-	{"detector", "score_alpha", T_DOUBLE, OFF(score_alpha), 0, 1},
-	{"detector", "stuck_check", T_BOOL, OFF(stuck_check), 0, 0},
-	{"detector", "alert_k", T_INT, OFF(alert_k), 1, ALERT_MAX_N},
-	{"detector", "alert_n", T_INT, OFF(alert_n), 1, ALERT_MAX_N},
-	{"detector", "alert_m", T_INT, OFF(alert_m), 1, 255},
-	{"detector", "stale_after", T_DOUBLE, OFF(stale_after), 0, 31536000},
-	{"service", "max_payload", T_SIZE, OFF(max_payload), 16, 16 << 20},
-	{"service", "queue_size", T_U32, OFF(queue_size), 1, 16 << 20},
-	{"service", "state_file", T_STR, OFF(state_file), 0, CFG_PATH},
-	{"service", "state_interval", T_DOUBLE, OFF(state_interval), 1, 86400},
-	{"service", "log_level", T_LOGLEVEL, OFF(log_level), 0, 0},
-	{"http", "listen", T_STR, OFF(http_listen), 0, CFG_STR},
-	{"http", "max_body", T_SIZE, OFF(http_max_body), 64, 64 << 20},
-	{"http", "page", T_BOOL, OFF(http_page), 0, 0},
-	{"homeassistant", "enabled", T_BOOL, OFF(hass_enabled), 0, 0},
-	{"homeassistant", "prefix", T_STR, OFF(hass_prefix), 0, CFG_STR},
+/* The keys of every section but detector (whose keys are the detector
+ * parameters' table, params.c). */
+static const param_def keys[] = {
+	KEY("mqtt", "uri", PARAM_STR, broker_uri, 0, CFG_STR),
+	KEY("mqtt", "client_id", PARAM_STR, client_id, 0, CFG_STR),
+	KEY("mqtt", "username", PARAM_STR, username, 0, CFG_STR),
+	KEY("mqtt", "password_env", PARAM_STR, password_env, 0, CFG_STR),
+	KEY("mqtt", "password_file", PARAM_STR, password_file, 0, CFG_PATH),
+	KEY("mqtt", "tls_ca_file", PARAM_STR, tls_ca_file, 0, CFG_PATH),
+	KEY("mqtt", "tls_cert_file", PARAM_STR, tls_cert_file, 0, CFG_PATH),
+	KEY("mqtt", "tls_key_file", PARAM_STR, tls_key_file, 0, CFG_PATH),
+	KEY("mqtt", "tls_verify_hostname", PARAM_BOOL, tls_verify_hostname, 0, 0),
+	KEY("mqtt", "keepalive", PARAM_INT, keepalive, 1, 3600),
+	KEY("mqtt", "clean_session", PARAM_BOOL, clean_session, 0, 0),
+	KEY("mqtt", "max_inflight", PARAM_INT, max_inflight, 1, 65535),
+	KEY("topics", "telemetry", PARAM_STR, telemetry_filter, 0, CFG_STR),
+	KEY("topics", "device_level", PARAM_INT, device_level, 0, 16),
+	KEY("topics", "alerts", PARAM_STR, alert_prefix, 0, CFG_STR),
+	KEY("topics", "state", PARAM_STR, state_prefix, 0, CFG_STR),
+	KEY("topics", "status", PARAM_STR, status_topic, 0, CFG_STR),
+	KEY("topics", "control", PARAM_STR, control_topic, 0, CFG_STR),
+	KEY("topics", "qos_in", PARAM_INT, qos_in, 0, 1),
+	KEY("topics", "qos_out", PARAM_INT, qos_out, 0, 1),
+	KEY("model", "path", PARAM_STR, model_path, 0, CFG_PATH),
+	KEY("model", "window", PARAM_INT, window, 0, MODEL_MAX_WINDOW),
+	KEY("model", "stride", PARAM_INT, stride, 0, MODEL_MAX_WINDOW),
+	KEY("service", "max_payload", PARAM_SIZE, max_payload, 16, 16 << 20),
+	KEY("service", "queue_size", PARAM_U32, queue_size, 1, 16 << 20),
+	KEY("service", "state_file", PARAM_STR, state_file, 0, CFG_PATH),
+	KEY("service", "state_interval", PARAM_DOUBLE, state_interval, 1, 86400),
+	KEY("service", "log_level", PARAM_LOGLEVEL, log_level, 0, 0),
+	KEY("http", "listen", PARAM_STR, http_listen, 0, CFG_STR),
+	KEY("http", "max_body", PARAM_SIZE, http_max_body, 64, 64 << 20),
+	KEY("http", "page", PARAM_BOOL, http_page, 0, 0),
+	KEY("homeassistant", "enabled", PARAM_BOOL, hass_enabled, 0, 0),
+	KEY("homeassistant", "prefix", PARAM_STR, hass_prefix, 0, CFG_STR),
 };
 
-#define N_KEYS (sizeof keys / sizeof keys[0])
+#define N_OWN (sizeof keys / sizeof keys[0])
+#define N_KEYS (N_OWN + PARAM_MAX_DETECTOR)
 
 /* Parser state: where each key was set, for duplicate checks and for
  * locating cross-field errors. */
@@ -128,21 +99,7 @@ void config_defaults(iotad_config *c)
 	snprintf(c->model_path, sizeof c->model_path, "models/temperature.json");
 	c->window = 0;
 	c->stride = 0;
-	c->alert_k = 3;
-	c->alert_n = 3;
-	c->alert_m = 5;
-	c->threshold = THR_ADAPTIVE;
-	c->threshold_alpha = 0.01f;
-	c->threshold_k = 4.0f;
-	c->threshold_q = 1e-3f;
-	c->threshold_init_quantile = 0.98f;
-	c->threshold_peaks = 64;
-	c->threshold_depth = 20;
-	c->stale_after = 0;
-	c->stuck_check = true;
-	c->max_devices = 10000;
-	c->evict_lru = true;
-	c->idle_evict_after = 0;
+	param_defaults(c);
 	c->max_payload = 4096;
 	c->queue_size = 65536;
 	c->state_interval = 60;
@@ -174,7 +131,7 @@ __attribute__((format(printf, 4, 5))) static iotad_err fail(cfg_ctx *x, const ya
 
 /* fail() for a value of key k: the message is prefixed with "section.key: ". */
 __attribute__((format(printf, 4, 5))) static iotad_err fail_key(cfg_ctx *x, const yaml_mark_t *mark,
-								 const cfg_key *k, const char *fmt, ...)
+								 const param_def *k, const char *fmt, ...)
 {
 	char msg[400];
 	va_list ap;
@@ -182,7 +139,7 @@ __attribute__((format(printf, 4, 5))) static iotad_err fail_key(cfg_ctx *x, cons
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	return fail(x, mark, IOTAD_ERR_CONFIG, "%s.%s: %s", k->section, k->name, msg);
+	return fail(x, mark, IOTAD_ERR_CONFIG, "%s.%s: %s", k->section, k->key, msg);
 }
 
 static const char *scalar(const yaml_event_t *ev)
@@ -213,105 +170,46 @@ static const char *event_what(yaml_event_type_t t)
 	}
 }
 
-static int parse_bool(const char *s, bool *out)
-{
-	if (strcasecmp(s, "true") == 0 || strcasecmp(s, "yes") == 0)
-		*out = true;
-	else if (strcasecmp(s, "false") == 0 || strcasecmp(s, "no") == 0)
-		*out = false;
-	else
-		return -1;
-	return 0;
-}
-
 /* Store one scalar value into the config field described by k. */
-static iotad_err set_value(cfg_ctx *x, const cfg_key *k, const yaml_event_t *ev, iotad_config *c)
+static iotad_err set_value(cfg_ctx *x, const param_def *k, const yaml_event_t *ev, iotad_config *c)
 {
 	const char *s = scalar(ev);
 	const yaml_mark_t *at = &ev->start_mark;
-	char *field = (char *)c + k->off;
-	char *end;
+	char msg[400];
 
 	if (strlen(s) != ev->data.scalar.length)
 		return fail_key(x, at, k, "NUL byte in value");
-	if (k->type != T_STR && ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+	if (k->type != PARAM_STR && ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		return fail_key(x, at, k, "expected an unquoted value, got a quoted string");
-	switch (k->type) {
-	case T_STR:
-		if (is_null(ev))
-			s = "";
-		if (strlen(s) >= (size_t)k->max)
-			return fail_key(x, at, k, "longer than %d bytes", (int)k->max - 1);
-		memcpy(field, s, strlen(s) + 1);
-		return IOTAD_OK;
-	case T_BOOL:
-		if (parse_bool(s, (bool *)field) < 0)
-			return fail_key(x, at, k, "expected true or false, got '%s'", s);
-		return IOTAD_OK;
-	case T_THR:
-		if (thr_kind_parse(s, (thr_kind *)field) < 0)
-			return fail_key(x, at, k, "expected static, adaptive, ewma, spot or dspot, got '%s'", s);
-		return IOTAD_OK;
-	case T_EVICT:
-		if (strcmp(s, "lru") == 0 || strcmp(s, "reject") == 0)
-			*(bool *)field = strcmp(s, "lru") == 0;
-		else
-			return fail_key(x, at, k, "expected lru or reject, got '%s'", s);
-		return IOTAD_OK;
-	case T_LOGLEVEL:
-		if (log_level_parse(s, (int *)field) < 0)
-			return fail_key(x, at, k, "expected error, warn, info or debug, got '%s'", s);
-		return IOTAD_OK;
-	case T_FLOAT:
-	case T_DOUBLE: {
-		errno = 0;
-		double v = strtod(s, &end);
-		if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v))
-			return fail_key(x, at, k, "expected a finite number, got '%s'", s);
-		bool low = k->type == T_FLOAT ? v <= k->min : v < k->min;
-		if (low || v > k->max)
-			return fail_key(x, at, k, "%g is out of range %s%g, %g]", v,
-					k->type == T_FLOAT ? "(" : "[", k->min, k->max);
-		if (k->type == T_FLOAT)
-			*(float *)field = (float)v;
-		else
-			*(double *)field = v;
-		return IOTAD_OK;
-	}
-	case T_INT:
-	case T_U32:
-	case T_SIZE: {
-		errno = 0;
-		long long v = strtoll(s, &end, 10);
-		if (end == s || *end != '\0' || errno == ERANGE)
-			return fail_key(x, at, k, "expected an integer, got '%s'", s);
-		if (v < (long long)k->min || v > (long long)k->max)
-			return fail_key(x, at, k, "%lld is out of range [%lld, %lld]", v,
-					(long long)k->min, (long long)k->max);
-		if (k->type == T_INT)
-			*(int *)field = (int)v;
-		else if (k->type == T_U32)
-			*(uint32_t *)field = (uint32_t)v;
-		else
-			*(size_t *)field = (size_t)v;
-		return IOTAD_OK;
-	}
-	}
-	return IOTAD_ERR_INVAL;
+	if (k->type == PARAM_STR && is_null(ev))
+		s = "";
+	if (param_parse(k, s, c, msg, sizeof msg) != 0)
+		return fail_key(x, at, k, "%s", msg);
+	return IOTAD_OK;
+}
+
+/* Key i of the combined table: the own keys, then the detector parameters. */
+static const param_def *key_at(size_t i)
+{
+	size_t n;
+	const param_def *dk = param_detector(&n);
+	return i < N_OWN ? &keys[i] : i - N_OWN < n ? &dk[i - N_OWN] : NULL;
 }
 
 static int find_key(const char *section, const char *name)
 {
-	for (size_t i = 0; i < N_KEYS; i++)
-		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
+	const param_def *k;
+	for (size_t i = 0; (k = key_at(i)); i++)
+		if (strcmp(k->section, section) == 0 && strcmp(k->key, name) == 0)
 			return (int)i;
 	return -1;
 }
 
 static bool known_section(const char *section)
 {
-	for (size_t i = 0; i < N_KEYS; i++)
-		if (strcmp(keys[i].section, section) == 0)
+	const param_def *k;
+	for (size_t i = 0; (k = key_at(i)); i++)
+		if (strcmp(k->section, section) == 0)
 			return true;
 	return false;
 }
@@ -365,7 +263,7 @@ static iotad_err parse_section(cfg_ctx *x, yaml_parser_t *p, const char *section
 				   scalar(&kev), section);
 		else if (x->set[i])
 			err = fail(x, &kev.start_mark, IOTAD_ERR_CONFIG,
-				   "duplicate key %s.%s (first set at line %zu)", section, keys[i].name,
+				   "duplicate key %s.%s (first set at line %zu)", section, key_at(i)->key,
 				   x->where[i].line + 1);
 		if (!err) {
 			x->set[i] = true;
@@ -374,10 +272,10 @@ static iotad_err parse_section(cfg_ctx *x, yaml_parser_t *p, const char *section
 		}
 		if (!err && vev.type != YAML_SCALAR_EVENT) {
 			err = fail(x, &vev.start_mark, IOTAD_ERR_CONFIG, "%s.%s: expected a value, got %s",
-				   section, keys[i].name, event_what(vev.type));
+				   section, key_at(i)->key, event_what(vev.type));
 			yaml_event_delete(&vev);
 		} else if (!err) {
-			err = set_value(x, &keys[i], &vev, c);
+			err = set_value(x, key_at(i), &vev, c);
 			yaml_event_delete(&vev);
 		}
 		yaml_event_delete(&kev);
@@ -596,14 +494,10 @@ static iotad_err check(cfg_ctx *x, iotad_config *c)
 	if (!c->model_path[0])
 		return fail(x, mark_of(x, "model", "path"), IOTAD_ERR_CONFIG,
 			    "model.path: must not be empty");
-	if (c->alert_k > c->alert_n)
-		return fail(x, mark_of(x, "detector", "alert_k"), IOTAD_ERR_CONFIG,
-			    "detector.alert_k (%d) must not exceed detector.alert_n (%d)", c->alert_k,
-			    c->alert_n);
-	if (c->threshold_q >= 1.0f - c->threshold_init_quantile)
-		return fail(x, mark_of(x, "detector", "threshold_q"), IOTAD_ERR_CONFIG,
-			    "detector.threshold_q (%g) must be below 1 - threshold_init_quantile (%g)",
-			    (double)c->threshold_q, 1.0 - (double)c->threshold_init_quantile);
+	const param_def *bad;
+	char msg[300];
+	if (param_check(c, false, &bad, msg, sizeof msg) != 0)
+		return fail(x, mark_of(x, bad->section, bad->key), IOTAD_ERR_CONFIG, "%s", msg);
 
 	bool tls_uri = !strncmp(c->broker_uri, "ssl://", 6) || !strncmp(c->broker_uri, "mqtts://", 8);
 	const char *tls_key = c->tls_ca_file[0] ? "tls_ca_file" : c->tls_cert_file[0] ? "tls_cert_file" :
@@ -706,4 +600,25 @@ iotad_err config_load(const char *path, iotad_config *c, char *err, size_t errle
 	}
 	free(buf);
 	return rc;
+}
+
+void config_det(const iotad_config *c, det_config *out)
+{
+	det_config_default(out);
+	out->max_devices = c->max_devices;
+	out->evict = c->evict_lru ? DET_EVICT_LRU : DET_EVICT_REJECT;
+	out->stride = c->stride;
+	out->alert.k = (uint8_t)c->alert_k;
+	out->alert.n = (uint8_t)c->alert_n;
+	out->alert.m = (uint8_t)c->alert_m;
+	thr_params_default(&out->thr, c->threshold, 0.0f, 0.0f);
+	out->thr.alpha = c->threshold_alpha;
+	out->thr.ewma_k = c->threshold_k;
+	out->thr.q = c->threshold_q;
+	out->thr.init_quantile = c->threshold_init_quantile;
+	out->thr.peaks = c->threshold_peaks;
+	out->thr.depth = c->threshold_depth;
+	out->score_alpha = (float)c->score_alpha;
+	out->stale_after = c->stale_after;
+	out->stuck_check = c->stuck_check;
 }

@@ -1,0 +1,374 @@
+/* params.c - the detector parameters in one table (name, type, range,
+ * default, help), their parsing with the messages both the config file
+ * and `iotad eval` print, the rules across them, and the text they give
+ * the config file and eval's --help. */
+#include "iotad/params.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "iotad/alert.h"
+#include "iotad/log.h"
+
+#define OFF(f) offsetof(iotad_config, f)
+#define YEAR 31536000
+
+/* section, key, type, field, min, max, default, eval flag, alias, arg, help */
+static const param_def params[] = {
+	{"detector", "max_devices", PARAM_U32, OFF(max_devices), 1, 10000000, 10000, false, NULL, "N",
+	 "Most devices tracked at once; memory stays bounded."},
+	{"detector", "evict", PARAM_EVICT, OFF(evict_lru), 0, 0, 1, false, NULL, "lru|reject",
+	 "A new device when the table is full: lru replaces the least recently seen device "
+	 "(counted as an eviction); reject refuses the new one."},
+	{"detector", "idle_evict_after", PARAM_DOUBLE, OFF(idle_evict_after), 0, YEAR, 0, false, NULL,
+	 "S", "Seconds of silence after which a device is forgotten (its window and alert state "
+	 "are freed); 0 keeps devices until the table needs room."},
+	{"detector", "threshold", PARAM_THR, OFF(threshold), 0, 0, THR_ADAPTIVE, true, NULL, "KIND",
+	 "static: the model's calibrated threshold for every device. adaptive: each device's "
+	 "threshold follows its own normal score level. ewma: mean + threshold_k standard "
+	 "deviations of the device's normal scores (exponentially weighted by threshold_alpha). "
+	 "spot: peaks over threshold: a Pareto tail fitted on the model's calibration scores, "
+	 "refitted per device, gives the score that normal windows exceed with probability "
+	 "threshold_q. dspot: spot on the score minus the mean of the device's last "
+	 "threshold_depth normal scores: follows a slow drift of the level. Windows judged "
+	 "anomalous never move a threshold."},
+	{"detector", "threshold_alpha", PARAM_FLOAT, OFF(threshold_alpha), 0, 1, 0.01, true, NULL, "X",
+	 "Weight of a new normal score in the adaptive and ewma levels."},
+	{"detector", "threshold_k", PARAM_FLOAT, OFF(threshold_k), 0, 100, 4, true, NULL, "X",
+	 "ewma: standard deviations above the mean."},
+	{"detector", "threshold_q", PARAM_FLOAT, OFF(threshold_q), 0, 0.1, 1e-3, true, NULL, "X",
+	 "spot, dspot: risk, the wanted false-alarm rate per window; below 1 - "
+	 "threshold_init_quantile."},
+	{"detector", "threshold_init_quantile", PARAM_FLOAT, OFF(threshold_init_quantile), 0.5, 0.9999,
+	 0.98, true, NULL, "X", "spot, dspot: quantile of the calibration scores where the tail "
+	 "starts."},
+	{"detector", "threshold_peaks", PARAM_INT, OFF(threshold_peaks), 0, THR_MAX_PEAKS, 64, true,
+	 NULL, "N", "spot, dspot: recent peaks each device keeps for refits, 4 bytes each."},
+	{"detector", "threshold_depth", PARAM_INT, OFF(threshold_depth), 1, THR_MAX_DEPTH, 20, true,
+	 NULL, "N", "dspot: normal scores in the drift mean, 4 bytes each."},
+	{"detector", "score_alpha", PARAM_DOUBLE, OFF(score_alpha), 0, 1, 0, true, NULL, "A",
+	 "Smooth each device's window scores with an EWMA of this weight before the threshold "
+	 "judges them; 0 judges every window on its own (SKAB's cross-validated choice is 0.1 "
+	 "with window 7: see docs/eval.md)."},
+	{"detector", "alert_k", PARAM_INT, OFF(alert_k), 1, ALERT_MAX_N, 3, true, "k", "N",
+	 "Raise an alert when alert_k of the last alert_n windows are anomalous (alert_k <= "
+	 "alert_n)."},
+	{"detector", "alert_n", PARAM_INT, OFF(alert_n), 1, ALERT_MAX_N, 3, true, "n", "N",
+	 "The last windows alert_k counts in."},
+	{"detector", "alert_m", PARAM_INT, OFF(alert_m), 1, 255, 5, true, "m", "N",
+	 "Clear a raised alert after alert_m consecutive normal windows."},
+	{"detector", "stale_after", PARAM_DOUBLE, OFF(stale_after), 0, YEAR, 0, false, NULL, "S",
+	 "Seconds of silence before a device is reported stale; 0 turns it off."},
+	{"detector", "stuck_check", PARAM_BOOL, OFF(stuck_check), 0, 0, 1, true, NULL, NULL,
+	 "A feature that holds one value for the model's stuck_after samples in a row (set in "
+	 "training from how rarely it repeats itself; 0 = never checked) makes the window "
+	 "anomalous whatever its score; the event names it in \"stuck\"."},
+};
+
+#define N_PARAMS (sizeof params / sizeof params[0])
+_Static_assert(N_PARAMS <= PARAM_MAX_DETECTOR, "raise PARAM_MAX_DETECTOR");
+
+const param_def *param_detector(size_t *n)
+{
+	*n = N_PARAMS;
+	return params;
+}
+
+const param_def *param_find(const char *key)
+{
+	for (size_t i = 0; key && i < N_PARAMS; i++)
+		if (!strcmp(params[i].key, key))
+			return &params[i];
+	return NULL;
+}
+
+void param_defaults(iotad_config *c)
+{
+	for (size_t i = 0; i < N_PARAMS; i++) {
+		const param_def *p = &params[i];
+		void *field = (char *)c + p->off;
+		switch (p->type) {
+		case PARAM_INT: case PARAM_LOGLEVEL: *(int *)field = (int)p->def; break;
+		case PARAM_U32: *(uint32_t *)field = (uint32_t)p->def; break;
+		case PARAM_SIZE: *(size_t *)field = (size_t)p->def; break;
+		case PARAM_BOOL: case PARAM_EVICT: *(bool *)field = p->def != 0; break;
+		case PARAM_FLOAT: *(float *)field = (float)p->def; break;
+		case PARAM_DOUBLE: *(double *)field = p->def; break;
+		case PARAM_THR: *(thr_kind *)field = (thr_kind)p->def; break;
+		case PARAM_STR: *(char *)field = '\0'; break;
+		}
+	}
+}
+
+static int parse_bool(const char *s, bool *out)
+{
+	if (strcasecmp(s, "true") == 0 || strcasecmp(s, "yes") == 0)
+		*out = true;
+	else if (strcasecmp(s, "false") == 0 || strcasecmp(s, "no") == 0)
+		*out = false;
+	else
+		return -1;
+	return 0;
+}
+
+int param_parse(const param_def *p, const char *s, iotad_config *c, char *msg, size_t msglen)
+{
+	char *field = (char *)c + p->off, *end;
+
+	switch (p->type) {
+	case PARAM_STR:
+		if (strlen(s) >= (size_t)p->max) {
+			snprintf(msg, msglen, "longer than %d bytes", (int)p->max - 1);
+			return -1;
+		}
+		memcpy(field, s, strlen(s) + 1);
+		return 0;
+	case PARAM_BOOL:
+		if (parse_bool(s, (bool *)field) == 0)
+			return 0;
+		snprintf(msg, msglen, "expected true or false, got '%s'", s);
+		return -1;
+	case PARAM_THR:
+		if (thr_kind_parse(s, (thr_kind *)field) == 0)
+			return 0;
+		snprintf(msg, msglen, "expected static, adaptive, ewma, spot or dspot, got '%s'", s);
+		return -1;
+	case PARAM_EVICT:
+		if (strcmp(s, "lru") == 0 || strcmp(s, "reject") == 0) {
+			*(bool *)field = strcmp(s, "lru") == 0;
+			return 0;
+		}
+		snprintf(msg, msglen, "expected lru or reject, got '%s'", s);
+		return -1;
+	case PARAM_LOGLEVEL:
+		if (log_level_parse(s, (int *)field) == 0)
+			return 0;
+		snprintf(msg, msglen, "expected error, warn, info or debug, got '%s'", s);
+		return -1;
+	case PARAM_FLOAT:
+	case PARAM_DOUBLE: {
+		errno = 0;
+		double v = strtod(s, &end);
+		if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v)) {
+			snprintf(msg, msglen, "expected a finite number, got '%s'", s);
+			return -1;
+		}
+		bool low = p->type == PARAM_FLOAT ? v <= p->min : v < p->min;
+		if (low || v > p->max) {
+			snprintf(msg, msglen, "%g is out of range %s%g, %g]", v,
+				 p->type == PARAM_FLOAT ? "(" : "[", p->min, p->max);
+			return -1;
+		}
+		if (p->type == PARAM_FLOAT)
+			*(float *)field = (float)v;
+		else
+			*(double *)field = v;
+		return 0;
+	}
+	case PARAM_INT:
+	case PARAM_U32:
+	case PARAM_SIZE: {
+		errno = 0;
+		long long v = strtoll(s, &end, 10);
+		if (end == s || *end != '\0' || errno == ERANGE) {
+			snprintf(msg, msglen, "expected an integer, got '%s'", s);
+			return -1;
+		}
+		if (v < (long long)p->min || v > (long long)p->max) {
+			snprintf(msg, msglen, "%lld is out of range [%lld, %lld]", v,
+				 (long long)p->min, (long long)p->max);
+			return -1;
+		}
+		if (p->type == PARAM_INT)
+			*(int *)field = (int)v;
+		else if (p->type == PARAM_U32)
+			*(uint32_t *)field = (uint32_t)v;
+		else
+			*(size_t *)field = (size_t)v;
+		return 0;
+	}
+	}
+	snprintf(msg, msglen, "internal: unknown type");
+	return -1;
+}
+
+void param_flag(const param_def *p, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", p->key);
+	for (char *s = buf; *s; s++)
+		if (*s == '_')
+			*s = '-';
+}
+
+/* A parameter's name in a message: "detector.key", "key" or "--flag". */
+static const char *name_of(const param_def *p, bool flags, bool section, char *buf, size_t len)
+{
+	if (flags) {
+		buf[0] = buf[1] = '-';
+		param_flag(p, buf + 2, len - 2);
+	} else {
+		snprintf(buf, len, "%s%s%s", section ? p->section : "", section ? "." : "", p->key);
+	}
+	return buf;
+}
+
+int param_check(const iotad_config *c, bool flags, const param_def **at, char *msg,
+		size_t msglen)
+{
+	char a[64], b[64];
+
+	if (c->alert_k > c->alert_n) {
+		*at = param_find("alert_k");
+		snprintf(msg, msglen, "%s (%d) must not exceed %s (%d)",
+			 name_of(*at, flags, true, a, sizeof a), c->alert_k,
+			 name_of(param_find("alert_n"), flags, true, b, sizeof b), c->alert_n);
+		return -1;
+	}
+	if (c->threshold_q >= 1.0f - c->threshold_init_quantile) {
+		*at = param_find("threshold_q");
+		snprintf(msg, msglen, "%s (%g) must be below 1 - %s (%g)",
+			 name_of(*at, flags, true, a, sizeof a), (double)c->threshold_q,
+			 name_of(param_find("threshold_init_quantile"), flags, false, b, sizeof b),
+			 1.0 - (double)c->threshold_init_quantile);
+		return -1;
+	}
+	return 0;
+}
+
+/* A range bound: integers in full, the rest as %g. */
+static void fmt_num(double v, char *buf, size_t len)
+{
+	if (v == floor(v) && fabs(v) < 1e15)
+		snprintf(buf, len, "%.0f", v);
+	else
+		snprintf(buf, len, "%g", v);
+}
+
+void param_value(const param_def *p, const iotad_config *c, char *buf, size_t len)
+{
+	const char *field = (const char *)c + p->off;
+	static const char *const levels[] = {"error", "warn", "info", "debug"};
+	int lv;
+
+	switch (p->type) {
+	case PARAM_STR: snprintf(buf, len, "%s", *field ? field : "\"\""); return;
+	case PARAM_INT: snprintf(buf, len, "%d", *(const int *)field); return;
+	case PARAM_U32: snprintf(buf, len, "%u", (unsigned)*(const uint32_t *)field); return;
+	case PARAM_SIZE: snprintf(buf, len, "%zu", *(const size_t *)field); return;
+	case PARAM_BOOL: snprintf(buf, len, "%s", *(const bool *)field ? "true" : "false"); return;
+	case PARAM_FLOAT: fmt_num((double)*(const float *)field, buf, len); return;
+	case PARAM_DOUBLE: fmt_num(*(const double *)field, buf, len); return;
+	case PARAM_THR: snprintf(buf, len, "%s", thr_kind_name(*(const thr_kind *)field)); return;
+	case PARAM_EVICT: snprintf(buf, len, "%s", *(const bool *)field ? "lru" : "reject"); return;
+	case PARAM_LOGLEVEL:
+		lv = *(const int *)field;
+		snprintf(buf, len, "%s", lv >= 0 && lv < 4 ? levels[lv] : "info");
+		return;
+	}
+	buf[0] = '\0';
+}
+
+/* " Range [a, b]." for a number, "" otherwise. */
+static void range_of(const param_def *p, char *buf, size_t len)
+{
+	char lo[32], hi[32];
+	bool num = p->type == PARAM_INT || p->type == PARAM_U32 || p->type == PARAM_SIZE ||
+		   p->type == PARAM_FLOAT || p->type == PARAM_DOUBLE;
+
+	buf[0] = '\0';
+	if (!num)
+		return;
+	fmt_num(p->min, lo, sizeof lo);
+	fmt_num(p->max, hi, sizeof hi);
+	snprintf(buf, len, " Range %s%s, %s].", p->type == PARAM_FLOAT ? "(" : "[", lo, hi);
+}
+
+/* Write text word-wrapped to width columns, each line after prefix (the
+ * first line after first, which is already written and col wide). */
+static void wrap(FILE *f, const char *text, size_t col, const char *prefix, size_t width)
+{
+	const char *s = text;
+	bool line_empty = true;
+
+	while (*s) {
+		while (*s == ' ')
+			s++;
+		size_t w = strcspn(s, " ");
+		if (!w)
+			break;
+		if (!line_empty && col + 1 + w > width) {
+			fprintf(f, "\n%s", prefix);
+			col = strlen(prefix);
+			line_empty = true;
+		}
+		if (!line_empty) {
+			fputc(' ', f);
+			col++;
+		}
+		fwrite(s, 1, w, f);
+		col += w;
+		s += w;
+		line_empty = false;
+	}
+	fputc('\n', f);
+}
+
+void param_write_yaml(FILE *f)
+{
+	iotad_config c;
+	char text[1024], range[96], value[64];
+
+	memset(&c, 0, sizeof c);
+	param_defaults(&c);
+	fprintf(f, "detector:\n");
+	for (size_t i = 0; i < N_PARAMS; i++) {
+		const param_def *p = &params[i];
+		range_of(p, range, sizeof range);
+		snprintf(text, sizeof text, "%s%s", p->help, range);
+		fputs("  # ", f);
+		wrap(f, text, 4, "  # ", 76);
+		param_value(p, &c, value, sizeof value);
+		fprintf(f, "  %s: %s\n", p->key, value);
+	}
+}
+
+void param_write_help(FILE *f)
+{
+	iotad_config c;
+	char text[1024], range[96], value[64], flag[64], head[200];
+
+	memset(&c, 0, sizeof c);
+	param_defaults(&c);
+	for (size_t i = 0; i < N_PARAMS; i++) {
+		const param_def *p = &params[i];
+		if (!p->eval)
+			continue;
+		param_flag(p, flag, sizeof flag);
+		if (p->type == PARAM_BOOL)
+			snprintf(head, sizeof head, "    --%s, --no-%s", flag, flag);
+		else if (p->alias)
+			snprintf(head, sizeof head, "    --%s %s, --%s %s", flag, p->arg, p->alias,
+				 p->arg);
+		else
+			snprintf(head, sizeof head, "    --%s %s", flag, p->arg);
+		range_of(p, range, sizeof range);
+		param_value(p, &c, value, sizeof value);
+		if (p->type == PARAM_BOOL)
+			snprintf(value, sizeof value, "%s", p->def ? "on" : "off");
+		snprintf(text, sizeof text, "%s%s Default %s.", p->help, range, value);
+		size_t col = strlen(head);
+		fputs(head, f);
+		if (col + 2 > 24) {
+			fprintf(f, "\n%24s", "");
+			col = 24;
+		} else {
+			fprintf(f, "%*s", (int)(24 - col), "");
+			col = 24;
+		}
+		wrap(f, text, col, "                        ", 80);
+	}
+}
