@@ -6,7 +6,7 @@ import re
 import subprocess
 import sys
 
-COMMANDS = ["run", "train", "sim", "eval"]
+COMMANDS = ["run", "train", "sim", "eval", "config"]
 
 
 def helptext(exe, *args):

@@ -7,6 +7,7 @@
 
 #include "iotad/config.h"
 #include "iotad/log.h"
+#include "iotad/params.h"
 #include "test.h"
 
 static iotad_err load(const char *yaml, iotad_config *c, char *err, size_t errlen)
@@ -486,6 +487,119 @@ static void test_files(void)
 	unlink(tmp);
 }
 
+/* The detector configuration every path builds (config_det) from the
+ * defaults is the core's own default, field by field: the table and
+ * det_config_default / thr_params_default cannot drift apart. */
+static void test_config_det_defaults(void)
+{
+	iotad_config c;
+	det_config a, b;
+	config_defaults(&c);
+	memset(&a, 0x5a, sizeof a);
+	config_det(&c, &a);
+	det_config_default(&b);
+	CU_ASSERT_EQUAL(memcmp(&a, &b, sizeof a), 0);
+	/* and every key reaches the detector configuration */
+	const char *yaml = "model:\n  stride: 4\n"
+			   "detector:\n  max_devices: 7\n  evict: reject\n  threshold: spot\n"
+			   "  threshold_alpha: 0.5\n  threshold_k: 2\n  threshold_q: 0.01\n"
+			   "  threshold_init_quantile: 0.9\n  threshold_peaks: 10\n"
+			   "  threshold_depth: 30\n  score_alpha: 0.25\n  alert_k: 2\n"
+			   "  alert_n: 6\n  alert_m: 9\n  stale_after: 12.5\n  stuck_check: no\n";
+	char err[256];
+	CU_ASSERT_EQUAL_FATAL(config_load_string("t.yaml", yaml, strlen(yaml), &c, err, sizeof err),
+			      IOTAD_OK);
+	config_det(&c, &a);
+	CU_ASSERT_EQUAL(a.stride, 4);
+	CU_ASSERT_EQUAL(a.max_devices, 7u);
+	CU_ASSERT_EQUAL(a.evict, DET_EVICT_REJECT);
+	CU_ASSERT_EQUAL(a.thr.kind, THR_SPOT);
+	CU_ASSERT_EQUAL(a.thr.alpha, 0.5f);
+	CU_ASSERT_EQUAL(a.thr.ewma_k, 2.0f);
+	CU_ASSERT_EQUAL(a.thr.q, 0.01f);
+	CU_ASSERT_EQUAL(a.thr.init_quantile, 0.9f);
+	CU_ASSERT_EQUAL(a.thr.peaks, 10);
+	CU_ASSERT_EQUAL(a.thr.depth, 30);
+	CU_ASSERT_EQUAL(a.score_alpha, 0.25f);
+	CU_ASSERT_EQUAL(a.alert.k, 2);
+	CU_ASSERT_EQUAL(a.alert.n, 6);
+	CU_ASSERT_EQUAL(a.alert.m, 9);
+	CU_ASSERT_EQUAL(a.stale_after, 12.5);
+	CU_ASSERT_FALSE(a.stuck_check);
+}
+
+/* Every parameter of the table is a detector key of the config file, its
+ * default reads back as itself, and its range bounds are enforced with the
+ * message eval prints too. */
+static void test_param_table(void)
+{
+	size_t n;
+	const param_def *t = param_detector(&n);
+	CU_ASSERT_TRUE_FATAL(n > 10 && n <= PARAM_MAX_DETECTOR);
+	iotad_config d, c;
+	config_defaults(&d);
+	for (size_t i = 0; i < n; i++) {
+		char value[64], yaml[256], err[512], msg[256];
+		CU_ASSERT_PTR_EQUAL(param_find(t[i].key), &t[i]);
+		param_value(&t[i], &d, value, sizeof value);
+		snprintf(yaml, sizeof yaml, "detector:\n  %s: %s\n", t[i].key, value);
+		CU_ASSERT_EQUAL(config_load_string("t.yaml", yaml, strlen(yaml), &c, err, sizeof err),
+				IOTAD_OK);
+		CU_ASSERT_EQUAL(memcmp(&c, &d, sizeof c), 0);
+		CU_ASSERT_PTR_NOT_NULL(t[i].help);
+		if (t[i].type != PARAM_INT && t[i].type != PARAM_U32)
+			continue;
+		/* one above the range: refused, the same words in both doors */
+		snprintf(value, sizeof value, "%.0f", t[i].max + 1);
+		CU_ASSERT_NOT_EQUAL(param_parse(&t[i], value, &c, msg, sizeof msg), 0);
+		CU_ASSERT_PTR_NOT_NULL(strstr(msg, "out of range"));
+		snprintf(yaml, sizeof yaml, "detector:\n  %s: %s\n", t[i].key, value);
+		CU_ASSERT_EQUAL(config_load_string("t.yaml", yaml, strlen(yaml), &c, err, sizeof err),
+				IOTAD_ERR_CONFIG);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, msg));
+	}
+	CU_ASSERT_PTR_NULL(param_find("window"));
+	/* cross-field rules name config keys or eval flags */
+	const param_def *at = NULL;
+	char msg[256];
+	c = d;
+	c.alert_k = 5;
+	CU_ASSERT_EQUAL(param_check(&c, true, &at, msg, sizeof msg), -1);
+	CU_ASSERT_PTR_EQUAL(at, param_find("alert_k"));
+	CU_ASSERT_STRING_EQUAL(msg, "--alert-k (5) must not exceed --alert-n (3)");
+	CU_ASSERT_EQUAL(param_check(&d, false, &at, msg, sizeof msg), 0);
+}
+
+/* The detector section of config/iotad.yaml is what the table writes
+ * (`iotad config --defaults`): every key, its default and its help. */
+static void test_sample_file_current(void)
+{
+	char path[1024], *want = NULL;
+	size_t len = 0;
+	snprintf(path, sizeof path, "%s/../../config/iotad.yaml", test_fixture_dir);
+	FILE *f = fopen(path, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	static char text[1 << 16];
+	size_t got = fread(text, 1, sizeof text - 1, f);
+	fclose(f);
+	text[got] = '\0';
+	FILE *m = open_memstream(&want, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	param_write_yaml(m);
+	fclose(m);
+	const char *start = strstr(text, "\ndetector:\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(start);
+	start++;
+	const char *end = strstr(start, "\n\n");
+	size_t have = end ? (size_t)(end - start) + 1 : strlen(start);
+	bool same = have == len && !memcmp(start, want, len);
+	if (!same)
+		printf("\nconfig/iotad.yaml's detector section is out of date; "
+		       "`iotad config --defaults` writes:\n%s", want);
+	CU_ASSERT_TRUE(same);
+	free(want);
+}
+
 void init_config_tests(void)
 {
 	CU_pSuite s = CU_add_suite("config", NULL, NULL);
@@ -498,4 +612,7 @@ void init_config_tests(void)
 	TEST_ADD(s, test_password_env);
 	TEST_ADD(s, test_password_file_and_tls);
 	TEST_ADD(s, test_files);
+	TEST_ADD(s, test_config_det_defaults);
+	TEST_ADD(s, test_param_table);
+	TEST_ADD(s, test_sample_file_current);
 }

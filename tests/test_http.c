@@ -421,18 +421,17 @@ static void test_score_answer_matches_detector(void)
 	model_free(&m);
 }
 
-/* POST body to /v1/score on 127.0.0.1:port; the model id of the answer
- * into id (empty when the request failed). */
-static void score_model_id(uint16_t port, const char *body, char *id, size_t idlen)
+/* POST body to /v1/score on 127.0.0.1:port; the parsed answer (NULL when
+ * the request failed), owned by the caller. */
+static cJSON *score_post(uint16_t port, const char *body)
 {
-	id[0] = '\0';
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
 				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
 		if (fd >= 0)
 			close(fd);
-		return;
+		return NULL;
 	}
 	char req[1024], resp[8192];
 	int n = snprintf(req, sizeof req,
@@ -448,11 +447,68 @@ static void score_model_id(uint16_t port, const char *body, char *id, size_t idl
 	close(fd);
 	resp[got] = '\0';
 	const char *json = strstr(resp, "\r\n\r\n");
-	cJSON *j = json ? cJSON_Parse(json + 4) : NULL;
+	return json ? cJSON_Parse(json + 4) : NULL;
+}
+
+/* The model id of /v1/score's answer into id (empty when the request failed). */
+static void score_model_id(uint16_t port, const char *body, char *id, size_t idlen)
+{
+	id[0] = '\0';
+	cJSON *j = score_post(port, body);
 	const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "model"), "id"));
 	if (v)
 		snprintf(id, idlen, "%s", v);
 	cJSON_Delete(j);
+}
+
+/* /v1/score judges a window as the service's detector configuration says:
+ * a feature held still is flagged with detector.stuck_check on (the
+ * default) and not with stuck_check: false in the config file. */
+static void test_score_honours_config(void)
+{
+	char path[1024], err[256];
+	snprintf(path, sizeof path, "%s/model_small.json", test_fixture_dir);
+	model m;
+	CU_ASSERT_EQUAL_FATAL(model_load(path, &m, err, sizeof err), IOTAD_OK);
+	memset(m.stuck_after, 0, sizeof m.stuck_after);
+	m.stuck_after[0] = 2; /* temperature checked: two equal samples are stuck */
+	/* temperature held at 21 over the window of 2; the rest moves */
+	const char *body = "{\"window\":[[21,45,90],[21,46,89]]}";
+	for (int on = 1; on >= 0; on--) {
+		iotad_config c;
+		det_config dc;
+		const char *yaml = on ? "detector:\n  threshold: static\n" :
+					"detector:\n  threshold: static\n  stuck_check: false\n";
+		CU_ASSERT_EQUAL_FATAL(config_load_string("t.yaml", yaml, strlen(yaml), &c, err,
+							 sizeof err), IOTAD_OK);
+		config_det(&c, &dc);
+		CU_ASSERT_EQUAL(dc.stuck_check, on);
+		http_opts o = {.listen = "127.0.0.1:0", .max_body = 4096, .m = &m, .det = &dc};
+		http *h;
+		CU_ASSERT_EQUAL_FATAL(http_create(&o, &h), IOTAD_OK);
+		memset(&dc, 0xff, sizeof dc); /* copied at create: the caller's may go */
+		cJSON *j = score_post(http_port(h), body);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+		cJSON *stuck = cJSON_GetObjectItem(j, "stuck");
+		double score = cJSON_GetNumberValue(cJSON_GetObjectItem(j, "score"));
+		bool anomalous = cJSON_IsTrue(cJSON_GetObjectItem(j, "anomalous"));
+		if (on) {
+			CU_ASSERT_FATAL(cJSON_IsArray(stuck) && cJSON_GetArraySize(stuck) == 1);
+			CU_ASSERT_STRING_EQUAL(cJSON_GetArrayItem(stuck, 0)->valuestring, "temperature");
+			CU_ASSERT_TRUE(anomalous);
+		} else {
+			CU_ASSERT_PTR_NULL(stuck);
+			CU_ASSERT_EQUAL(anomalous, score >= m.threshold);
+		}
+		/* after a reload the new model is judged the same way */
+		CU_ASSERT_EQUAL(http_set_model(h, &m), IOTAD_OK);
+		cJSON *j2 = score_post(http_port(h), body);
+		CU_ASSERT_EQUAL(cJSON_GetObjectItem(j2, "stuck") != NULL, on);
+		cJSON_Delete(j2);
+		cJSON_Delete(j);
+		http_destroy(h);
+	}
+	model_free(&m);
 }
 
 /* After http_set_model /v1/score answers with the new model, and the old
@@ -606,6 +662,7 @@ void init_http_tests(void)
 	TEST_ADD(s, test_score_body_errors);
 	TEST_ADD(s, test_score_answer_matches_detector);
 	TEST_ADD(s, test_set_model);
+	TEST_ADD(s, test_score_honours_config);
 	TEST_ADD(s, test_listen_parse);
 	TEST_ADD(s, test_score_json);
 	TEST_ADD(s, test_hass_topic);

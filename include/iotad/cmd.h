@@ -6,5 +6,6 @@ int cmd_run(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 
 #endif

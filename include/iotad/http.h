@@ -29,6 +29,9 @@ typedef struct http_opts {
 	size_t max_body;            /* largest POST body accepted (413 beyond) */
 	bool page;                  /* serve the live page, /v1/devices and /events */
 	const model *m;             /* borrowed; must outlive the server or http_set_model */
+	const det_config *det;      /* how POST /v1/score judges a window: the service's
+				     * detector configuration (config_det), copied at
+				     * http_create; NULL: det_config_default */
 	double sample_interval;     /* seconds between live score updates of one device (0.5) */
 	http_metrics_fn metrics;
 	void *ud;

@@ -14,6 +14,7 @@ static const char usage[] =
 	"  train   train an autoencoder model on normal data (CSV)\n"
 	"  sim     publish or write simulated telemetry with labelled anomalies\n"
 	"  eval    replay labelled CSV through the detector, report its quality\n"
+	"  config  the configuration file's defaults, and a check of one\n"
 	"\n"
 	"  iotad COMMAND --help    options of one command\n"
 	"  iotad --version         print the version\n";
@@ -41,6 +42,8 @@ int main(int argc, char **argv)
 		return cmd_sim(argc - 1, argv + 1);
 	if (!strcmp(cmd, "eval"))
 		return cmd_eval(argc - 1, argv + 1);
+	if (!strcmp(cmd, "config"))
+		return cmd_config(argc - 1, argv + 1);
 	fprintf(stderr, "iotad: unknown command '%s'\n\n%s", cmd, usage);
 	return 2;
 }

@@ -28,14 +28,16 @@ static const param_def params[] = {
 	 "S", "Seconds of silence after which a device is forgotten (its window and alert state "
 	 "are freed); 0 keeps devices until the table needs room."},
 	{"detector", "threshold", PARAM_THR, OFF(threshold), 0, 0, THR_ADAPTIVE, true, NULL, "KIND",
-	 "static: the model's calibrated threshold for every device. adaptive: each device's "
-	 "threshold follows its own normal score level. ewma: mean + threshold_k standard "
-	 "deviations of the device's normal scores (exponentially weighted by threshold_alpha). "
+	 "static: the model's calibrated threshold for every device.\n"
+	 "adaptive: each device's threshold follows its own normal score level.\n"
+	 "ewma: mean + threshold_k standard deviations of the device's normal scores "
+	 "(exponentially weighted by threshold_alpha).\n"
 	 "spot: peaks over threshold: a Pareto tail fitted on the model's calibration scores, "
 	 "refitted per device, gives the score that normal windows exceed with probability "
-	 "threshold_q. dspot: spot on the score minus the mean of the device's last "
-	 "threshold_depth normal scores: follows a slow drift of the level. Windows judged "
-	 "anomalous never move a threshold."},
+	 "threshold_q.\n"
+	 "dspot: spot on the score minus the mean of the device's last threshold_depth normal "
+	 "scores: follows a slow drift of the level.\n"
+	 "Windows judged anomalous never move a threshold."},
 	{"detector", "threshold_alpha", PARAM_FLOAT, OFF(threshold_alpha), 0, 1, 0.01, true, NULL, "X",
 	 "Weight of a new normal score in the adaptive and ewma levels."},
 	{"detector", "threshold_k", PARAM_FLOAT, OFF(threshold_k), 0, 100, 4, true, NULL, "X",
@@ -272,7 +274,9 @@ void param_value(const param_def *p, const iotad_config *c, char *buf, size_t le
 	buf[0] = '\0';
 }
 
-/* " Range [a, b]." for a number, "" otherwise. */
+#define NBSP '\x1f'
+
+/* " Range [a, b]." for a number (kept on one line), "" otherwise. */
 static void range_of(const param_def *p, char *buf, size_t len)
 {
 	char lo[32], hi[32];
@@ -284,22 +288,30 @@ static void range_of(const param_def *p, char *buf, size_t len)
 		return;
 	fmt_num(p->min, lo, sizeof lo);
 	fmt_num(p->max, hi, sizeof hi);
-	snprintf(buf, len, " Range %s%s, %s].", p->type == PARAM_FLOAT ? "(" : "[", lo, hi);
+	snprintf(buf, len, " Range\x1f%s%s,\x1f%s].", p->type == PARAM_FLOAT ? "(" : "[", lo, hi);
 }
 
 /* Write text word-wrapped to width columns, each line after prefix (the
- * first line after first, which is already written and col wide). */
+ * first line after what is already written, col wide). A '\n' in text
+ * starts a new line; NBSP ('\x1f') joins two words as a space does. */
 static void wrap(FILE *f, const char *text, size_t col, const char *prefix, size_t width)
 {
 	const char *s = text;
 	bool line_empty = true;
 
 	while (*s) {
-		while (*s == ' ')
+		if (*s == '\n') {
+			fprintf(f, "\n%s", prefix);
+			col = strlen(prefix);
+			line_empty = true;
 			s++;
-		size_t w = strcspn(s, " ");
-		if (!w)
-			break;
+			continue;
+		}
+		if (*s == ' ') {
+			s++;
+			continue;
+		}
+		size_t w = strcspn(s, " \n");
 		if (!line_empty && col + 1 + w > width) {
 			fprintf(f, "\n%s", prefix);
 			col = strlen(prefix);
@@ -309,7 +321,8 @@ static void wrap(FILE *f, const char *text, size_t col, const char *prefix, size
 			fputc(' ', f);
 			col++;
 		}
-		fwrite(s, 1, w, f);
+		for (size_t i = 0; i < w; i++)
+			fputc(s[i] == NBSP ? ' ' : s[i], f);
 		col += w;
 		s += w;
 		line_empty = false;

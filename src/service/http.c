@@ -71,6 +71,7 @@ struct http {
 	struct MHD_Daemon *d;
 	uint16_t port;
 	double started;
+	det_config dc;                 /* /v1/score's configuration: the service's (o.det) */
 	det *det;                      /* for /v1/score only */
 	pthread_mutex_t score_lock;    /* guards det and o.m (swapped by http_set_model) */
 	/* live page, under lock */
@@ -479,11 +480,11 @@ static enum MHD_Result do_events(struct MHD_Connection *conn, http *h)
 	return ret;
 }
 
-/* The one-device detector behind /v1/score (it scores whole windows). */
-static iotad_err score_det(const model *m, det **out)
+/* The one-device detector behind /v1/score (it scores whole windows),
+ * configured as the service's. */
+static iotad_err score_det(const http *h, const model *m, det **out)
 {
-	det_config dc;
-	det_config_default(&dc);
+	det_config dc = h->dc;
 	dc.max_devices = 1;
 	return det_create(m, &dc, out);
 }
@@ -540,7 +541,7 @@ iotad_err http_set_model(http *h, const model *m)
 	if (!h || !m)
 		return IOTAD_ERR_INVAL;
 	det *nd = NULL;
-	iotad_err e = score_det(m, &nd);
+	iotad_err e = score_det(h, m, &nd);
 	if (e != IOTAD_OK)
 		return e;
 	pthread_mutex_lock(&h->score_lock);
@@ -694,7 +695,12 @@ iotad_err http_create(const http_opts *o, http **out)
 	for (int i = 0; i < LIVE_INDEX; i++)
 		h->index[i] = -1;
 
-	iotad_err e = score_det(o->m, &h->det);
+	if (o->det)
+		h->dc = *o->det;
+	else
+		det_config_default(&h->dc);
+	h->o.det = NULL; /* borrowed only until here */
+	iotad_err e = score_det(h, o->m, &h->det);
 	if (e == IOTAD_OK && o->page) {
 		h->devs = calloc(HTTP_LIVE_DEVICES, sizeof *h->devs);
 		h->alerts = calloc(HTTP_LIVE_ALERTS, sizeof *h->alerts);

@@ -505,23 +505,7 @@ iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out)
 	snprintf(s->model_id, sizeof s->model_id, "%s", m->id);
 	s->model_version = m->version;
 	det_config dc;
-	det_config_default(&dc);
-	dc.max_devices = cfg->max_devices;
-	dc.evict = cfg->evict_lru ? DET_EVICT_LRU : DET_EVICT_REJECT;
-	dc.stride = cfg->stride;
-	dc.alert.k = (uint8_t)cfg->alert_k;
-	dc.alert.n = (uint8_t)cfg->alert_n;
-	dc.alert.m = (uint8_t)cfg->alert_m;
-	thr_params_default(&dc.thr, cfg->threshold, 0.0f, 0.0f);
-	dc.thr.alpha = cfg->threshold_alpha;
-	dc.thr.ewma_k = cfg->threshold_k;
-	dc.thr.q = cfg->threshold_q;
-	dc.thr.init_quantile = cfg->threshold_init_quantile;
-	dc.thr.peaks = cfg->threshold_peaks;
-	dc.thr.depth = cfg->threshold_depth;
-	dc.score_alpha = (float)cfg->score_alpha;
-	dc.stale_after = cfg->stale_after;
-	dc.stuck_check = cfg->stuck_check;
+	config_det(cfg, &dc);
 	s->dc = dc;
 	iotad_err err = IOTAD_ERR_NOMEM;
 	s->values = calloc(MODEL_MAX_FEATURES, sizeof *s->values); /* any reloaded model's */
@@ -571,7 +555,8 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 	s->started = wall_now();
 	if (err == IOTAD_OK && c->http_listen[0]) {
 		http_opts ho = {.listen = c->http_listen, .max_body = c->http_max_body,
-				.page = c->http_page, .m = s->m, .metrics = metrics_of, .ud = s};
+				.page = c->http_page, .m = s->m, .det = &s->dc,
+				.metrics = metrics_of, .ud = s};
 		err = http_create(&ho, &s->http);
 	}
 	if (err == IOTAD_OK)
