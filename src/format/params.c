@@ -372,10 +372,10 @@ void param_write_help(FILE *f)
 		param_value(p, &c, value, sizeof value);
 		if (p->type == PARAM_BOOL)
 			snprintf(value, sizeof value, "%s", p->def ? "on" : "off");
-		snprintf(text, sizeof text, "%s%s Default %s.", p->help, range, value);
+		snprintf(text, sizeof text, "%s%s Default\x1f%s.", p->help, range, value);
 		size_t col = strlen(head);
 		fputs(head, f);
-		if (col + 2 > 24) {
+		if (col >= 24) {
 			fprintf(f, "\n%24s", "");
 			col = 24;
 		} else {
