@@ -72,7 +72,7 @@ typedef struct iotad_config {
 
 /* Defaults as commented above (the detector's from params.c's table). */
 void config_defaults(iotad_config *c);
-/* The detector configuration of c: the one place the service, its reload,
+/* The detector configuration of c (params.c): the one place the service, its reload,
  * the HTTP scorer and eval build it. Any thread. */
 void config_det(const iotad_config *c, det_config *out);
 /* Load a YAML file over the defaults. On error err holds "file:line:col: message"

@@ -1,21 +1,17 @@
 /* config.c - YAML configuration: two levels of mappings (section: key:
  * value), every key described once in a table with its type and range
- * (the detector section's in params.c), and the detector configuration
- * every path builds from it (config_det). */
+ * (the detector section's is params.c's parameter table). */
 #include "iotad/config.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include <yaml.h>
 
-#include "iotad/alert.h"
 #include "iotad/addr.h"
 #include "iotad/log.h"
 #include "iotad/model.h"
@@ -600,25 +596,4 @@ iotad_err config_load(const char *path, iotad_config *c, char *err, size_t errle
 	}
 	free(buf);
 	return rc;
-}
-
-void config_det(const iotad_config *c, det_config *out)
-{
-	det_config_default(out);
-	out->max_devices = c->max_devices;
-	out->evict = c->evict_lru ? DET_EVICT_LRU : DET_EVICT_REJECT;
-	out->stride = c->stride;
-	out->alert.k = (uint8_t)c->alert_k;
-	out->alert.n = (uint8_t)c->alert_n;
-	out->alert.m = (uint8_t)c->alert_m;
-	thr_params_default(&out->thr, c->threshold, 0.0f, 0.0f);
-	out->thr.alpha = c->threshold_alpha;
-	out->thr.ewma_k = c->threshold_k;
-	out->thr.q = c->threshold_q;
-	out->thr.init_quantile = c->threshold_init_quantile;
-	out->thr.peaks = c->threshold_peaks;
-	out->thr.depth = c->threshold_depth;
-	out->score_alpha = (float)c->score_alpha;
-	out->stale_after = c->stale_after;
-	out->stuck_check = c->stuck_check;
 }

@@ -1,7 +1,8 @@
 /* params.c - the detector parameters in one table (name, type, range,
  * default, help), their parsing with the messages both the config file
- * and `iotad eval` print, the rules across them, and the text they give
- * the config file and eval's --help. */
+ * and `iotad eval` print, the rules across them, the detector
+ * configuration they make (config_det), and the text they give the config
+ * file and eval's --help. */
 #include "iotad/params.h"
 
 #include <errno.h>
@@ -239,6 +240,27 @@ int param_check(const iotad_config *c, bool flags, const param_def **at, char *m
 		return -1;
 	}
 	return 0;
+}
+
+void config_det(const iotad_config *c, det_config *out)
+{
+	det_config_default(out);
+	out->max_devices = c->max_devices;
+	out->evict = c->evict_lru ? DET_EVICT_LRU : DET_EVICT_REJECT;
+	out->stride = c->stride;
+	out->alert.k = (uint8_t)c->alert_k;
+	out->alert.n = (uint8_t)c->alert_n;
+	out->alert.m = (uint8_t)c->alert_m;
+	thr_params_default(&out->thr, c->threshold, 0.0f, 0.0f);
+	out->thr.alpha = c->threshold_alpha;
+	out->thr.ewma_k = c->threshold_k;
+	out->thr.q = c->threshold_q;
+	out->thr.init_quantile = c->threshold_init_quantile;
+	out->thr.peaks = c->threshold_peaks;
+	out->thr.depth = c->threshold_depth;
+	out->score_alpha = (float)c->score_alpha;
+	out->stale_after = c->stale_after;
+	out->stuck_check = c->stuck_check;
 }
 
 /* A range bound: integers in full, the rest as %g. */

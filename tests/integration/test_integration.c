@@ -761,6 +761,13 @@ static const cli_case cli_cases[] = {
 	{{"train", "--csv", "/nonexistent.csv", "-o", "/dev/null", NULL}, NULL, NULL, NULL, 1, "No such file"},
 	{{"train", "--csv", "x.csv", "--ensemble", "9", NULL}, NULL, NULL, NULL, 2, "--ensemble: expected an integer in 1..8"},
 	{{"eval", "--time", "ts", "x.csv", NULL}, NULL, NULL, NULL, 2, "--time is the time column of --truth"},
+	/* eval's detector flags are the config keys, with the config file's words */
+	{{"eval", "--k", "40", "x.csv", NULL}, NULL, NULL, NULL, 2, "--alert-k: 40 is out of range [1, 32]"},
+	{{"eval", "--score-alpha=2", "x.csv", NULL}, NULL, NULL, NULL, 2, "--score-alpha: 2 is out of range [0, 1]"},
+	{{"eval", "--alert-k=4", "--train-rows=5", "x.csv", NULL}, NULL, NULL, NULL, 2, "--alert-k (4) must not exceed --alert-n (3)"},
+	{{"eval", "--threshold", "median", "x.csv", NULL}, NULL, NULL, NULL, 2, "--threshold: expected static, adaptive, ewma, spot or dspot, got 'median'"},
+	{{"config", "--check", "/nonexistent/iotad.yaml", NULL}, NULL, NULL, NULL, 1, "cannot open config file"},
+	{{"config", NULL}, NULL, NULL, NULL, 2, "say --defaults or --check FILE"},
 	{{"eval", "--train-rows=5", "--truth", "t.csv", "x.csv", NULL}, NULL, NULL, NULL, 2, "--truth needs the series column"},
 	{{"eval", "--layout=sim", "--train-rows=5", "--truth=/nonexistent/t.csv", "x.csv", NULL}, NULL, NULL, NULL, 1, "/nonexistent/t.csv: No such file"},
 	/* config */
@@ -772,6 +779,7 @@ static const cli_case cli_cases[] = {
 	{{0}, "topics:\n  telemetry: tele#/x\n", NULL, NULL, 2, "not a valid MQTT topic filter"},
 	{{0}, "detector:\n  alert_k: 5\n  alert_n: 3\n", NULL, NULL, 2, "must not exceed"},
 	{{0}, "detector:\n  max_devices: 0\n", NULL, NULL, 2, "detector.max_devices"},
+	{{0}, "detector:\n  alert_k: 40\n", NULL, NULL, 2, "detector.alert_k: 40 is out of range [1, 32]"},
 	{{0}, "detector:\n  evict: oldest\n", NULL, NULL, 2, "expected lru or reject"},
 	{{0}, "detector:\n  threshold_alpha: nan\n", NULL, NULL, 2, "finite"},
 	{{0}, "service:\n  max_payload: 1\n", NULL, NULL, 2, "service.max_payload"},
