@@ -53,7 +53,8 @@ typedef struct det_result {
 
 typedef struct det det;
 
-/* Defaults: 10000 devices, LRU eviction, model stride, k=3 n=3 m=5, adaptive threshold. */
+/* Defaults: 10000 devices, LRU eviction, model stride, k=3 n=3 m=5, adaptive threshold:
+ * those of the detector parameter table (format/params.c; test_config holds them equal). */
 void det_config_default(det_config *cfg);
 /* Create a detector over a loaded model (borrowed; must outlive det). */
 iotad_err det_create(const model *m, const det_config *cfg, det **out);
