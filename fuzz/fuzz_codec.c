@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "iotad/codec.h"
+#include "iotad/topic.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -24,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n = size < sizeof topic - 1 ? size : sizeof topic - 1;
 	memcpy(topic, data, n);
 	topic[n] = '\0';
-	codec_device_from_topic(topic, 1, dev, sizeof dev);
+	topic_device(topic, 1, dev, sizeof dev);
 	double t;
 	codec_parse_rfc3339(topic, &t);
 	return 0;

@@ -194,71 +194,6 @@ static void test_payload_not_terminated(void)
 	CU_ASSERT_EQUAL(vals[0], 3.0f);
 }
 
-static const struct topic_case {
-	const char *topic;
-	int level;
-	const char *want; /* NULL: REJ_BAD_TOPIC */
-} topic_cases[] = {
-	{"telemetry/dev1", 1, "dev1"},
-	{"dev1", 0, "dev1"},
-	{"site/a/dev-7_x.y/data", 2, "dev-7_x.y"},
-	{"telemetry/dev1/extra", 1, "dev1"},
-	{"telemetry/+", 1, NULL},
-	{"telemetry/#", 1, NULL},
-	{"telemetry/de+v", 1, NULL},
-	{"telemetry/d#", 1, NULL},
-	{"telemetry//x", 1, NULL},
-	{"telemetry/", 1, NULL},
-	{"telemetry", 1, NULL},
-	{"", 0, NULL},
-	{"telemetry/dev1", 5, NULL},
-	{"telemetry/dev1", -1, NULL},
-	{"telemetry/dev 1", 1, NULL},
-	{"telemetry/dev\x01", 1, NULL},
-	{"telemetry/dev\t1", 1, NULL},
-	{"telemetry/dev\x7f", 1, NULL},
-	{"telemetry/caf\xc3\xa9", 1, NULL},
-	{"telemetry/\xff", 1, NULL},
-};
-
-static void test_topics(void)
-{
-	for (size_t i = 0; i < sizeof topic_cases / sizeof topic_cases[0]; i++) {
-		const struct topic_case *t = &topic_cases[i];
-		char out[DET_DEVICE_ID_MAX] = "untouched";
-		reject_reason r = codec_device_from_topic(t->topic, t->level, out, sizeof out);
-		if (t->want) {
-			CU_ASSERT_EQUAL(r, REJ_NONE);
-			CU_ASSERT_STRING_EQUAL(out, t->want);
-		} else {
-			CU_ASSERT_EQUAL(r, REJ_BAD_TOPIC);
-			CU_ASSERT_STRING_EQUAL(out, "untouched");
-		}
-	}
-}
-
-static void test_topic_lengths(void)
-{
-	char topic[300], out[DET_DEVICE_ID_MAX];
-
-	/* longest id: DET_DEVICE_ID_MAX - 1 bytes */
-	memcpy(topic, "t/", 2);
-	memset(topic + 2, 'a', DET_DEVICE_ID_MAX - 1);
-	topic[2 + DET_DEVICE_ID_MAX - 1] = '\0';
-	CU_ASSERT_EQUAL(codec_device_from_topic(topic, 1, out, sizeof out), REJ_NONE);
-	CU_ASSERT_EQUAL(strlen(out), DET_DEVICE_ID_MAX - 1);
-	/* one more is too long */
-	memset(topic + 2, 'a', DET_DEVICE_ID_MAX);
-	topic[2 + DET_DEVICE_ID_MAX] = '\0';
-	CU_ASSERT_EQUAL(codec_device_from_topic(topic, 1, out, sizeof out), REJ_BAD_TOPIC);
-	/* the output buffer also bounds it */
-	char small[5];
-	CU_ASSERT_EQUAL(codec_device_from_topic("t/abcd", 1, small, sizeof small), REJ_NONE);
-	CU_ASSERT_STRING_EQUAL(small, "abcd");
-	CU_ASSERT_EQUAL(codec_device_from_topic("t/abcde", 1, small, sizeof small), REJ_BAD_TOPIC);
-	CU_ASSERT_EQUAL(codec_device_from_topic(NULL, 0, out, sizeof out), REJ_BAD_TOPIC);
-}
-
 static void test_rfc3339_parse(void)
 {
 	static const struct {
@@ -443,8 +378,6 @@ void init_codec_tests(void)
 	TEST_ADD(s, test_oversize_first);
 	TEST_ADD(s, test_good_payloads);
 	TEST_ADD(s, test_payload_not_terminated);
-	TEST_ADD(s, test_topics);
-	TEST_ADD(s, test_topic_lengths);
 	TEST_ADD(s, test_rfc3339_parse);
 	TEST_ADD(s, test_rfc3339_format);
 	TEST_ADD(s, test_event_json);

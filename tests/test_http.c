@@ -14,7 +14,8 @@
 #include <cjson/cJSON.h>
 
 #include "iotad/addr.h"
-#include "iotad/api.h"
+#include "iotad/hass.h"
+#include "iotad/scoreapi.h"
 #include "iotad/codec.h"
 #include "iotad/config.h"
 #include "iotad/detector.h"
@@ -256,14 +257,14 @@ static int setup_model(void)
 	return 0;
 }
 
-static iotad_err parse(const char *body, api_score_req *r, char *err, size_t errlen)
+static iotad_err parse(const char *body, scoreapi_req *r, char *err, size_t errlen)
 {
-	return api_parse_score(body, strlen(body), &tm, r, err, errlen);
+	return scoreapi_parse(body, strlen(body), &tm, r, err, errlen);
 }
 
 static void test_score_body_window(void)
 {
-	api_score_req r;
+	scoreapi_req r;
 	char err[256];
 	CU_ASSERT_EQUAL_FATAL(parse("{\"window\":[[1,2,3],[4,5,6],[7,8,9.5]]}", &r, err, sizeof err),
 			      IOTAD_OK);
@@ -272,7 +273,7 @@ static void test_score_body_window(void)
 	const float want[] = {1, 2, 3, 4, 5, 6, 7, 8, 9.5f};
 	for (int i = 0; i < 9; i++)
 		CU_ASSERT_EQUAL(r.raw[i], want[i]);
-	api_score_req_free(&r);
+	scoreapi_req_free(&r);
 
 	/* rows as objects in any key order, extra keys ignored; same floats */
 	CU_ASSERT_EQUAL_FATAL(parse("{\"window\":[{\"battery\":3,\"humidity\":2,\"temperature\":1,"
@@ -282,12 +283,12 @@ static void test_score_body_window(void)
 			      IOTAD_OK);
 	for (int i = 0; i < 9; i++)
 		CU_ASSERT_EQUAL(r.raw[i], want[i]);
-	api_score_req_free(&r);
+	scoreapi_req_free(&r);
 }
 
 static void test_score_body_batch(void)
 {
-	api_score_req r;
+	scoreapi_req r;
 	char err[256];
 	CU_ASSERT_EQUAL_FATAL(parse("{\"samples\":[[1,1,1],[2,2,2],[3,3,3],[4,4,4],[5,5,5],[6,6,6],"
 				    "[7,7,7]]}",
@@ -296,17 +297,17 @@ static void test_score_body_batch(void)
 	CU_ASSERT_TRUE(r.batch);
 	CU_ASSERT_EQUAL(r.n_samples, 7);
 	/* windows start at 0, 2, 4 (stride 2); one starting at 6 would need 9 samples */
-	CU_ASSERT_EQUAL(api_window_count(&tm, r.n_samples), 3);
-	CU_ASSERT_EQUAL(api_window_count(&tm, 2), 0);
-	CU_ASSERT_EQUAL(api_window_count(&tm, 3), 1);
-	CU_ASSERT_EQUAL(api_window_count(&tm, 4), 1);
-	CU_ASSERT_EQUAL(api_window_count(&tm, 5), 2);
-	api_score_req_free(&r);
+	CU_ASSERT_EQUAL(scoreapi_window_count(&tm, r.n_samples), 3);
+	CU_ASSERT_EQUAL(scoreapi_window_count(&tm, 2), 0);
+	CU_ASSERT_EQUAL(scoreapi_window_count(&tm, 3), 1);
+	CU_ASSERT_EQUAL(scoreapi_window_count(&tm, 4), 1);
+	CU_ASSERT_EQUAL(scoreapi_window_count(&tm, 5), 2);
+	scoreapi_req_free(&r);
 }
 
 static void expect_bad(const char *body, iotad_err want, const char *needle)
 {
-	api_score_req r;
+	scoreapi_req r;
 	char err[256];
 	iotad_err e = parse(body, &r, err, sizeof err);
 	CU_ASSERT_EQUAL(e, want);
@@ -365,7 +366,7 @@ static void test_score_answer_matches_detector(void)
 	CU_ASSERT_EQUAL_FATAL(det_score_window(d, raw, 6, &res[0]), IOTAD_OK);
 	CU_ASSERT_EQUAL_FATAL(det_score_window(d, raw + 3, 6, &res[1]), IOTAD_OK);
 
-	char *one = api_format_score(&m, res, 1, false);
+	char *one = scoreapi_format(&m, res, 1, false);
 	cJSON *j = cJSON_Parse(one);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
 	CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "score")), res[0].score,
@@ -385,10 +386,10 @@ static void test_score_answer_matches_detector(void)
 	free(one);
 
 	/* a stuck feature is named, as in the events; none, no member */
-	CU_ASSERT_PTR_NULL(strstr(one = api_format_score(&m, res, 1, false), "\"stuck\""));
+	CU_ASSERT_PTR_NULL(strstr(one = scoreapi_format(&m, res, 1, false), "\"stuck\""));
 	free(one);
 	res[0].stuck = 1u << 1;
-	j = cJSON_Parse(one = api_format_score(&m, res, 1, false));
+	j = cJSON_Parse(one = scoreapi_format(&m, res, 1, false));
 	cJSON *stuck = cJSON_GetObjectItem(j, "stuck");
 	CU_ASSERT_FATAL(cJSON_IsArray(stuck) && cJSON_GetArraySize(stuck) == 1);
 	CU_ASSERT_STRING_EQUAL(cJSON_GetArrayItem(stuck, 0)->valuestring, m.features[1]);
@@ -396,7 +397,7 @@ static void test_score_answer_matches_detector(void)
 	free(one);
 	res[0].stuck = 0;
 
-	char *batch = api_format_score(&m, res, 2, true);
+	char *batch = scoreapi_format(&m, res, 2, true);
 	j = cJSON_Parse(batch);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
 	CU_ASSERT_EQUAL(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "windows")), 2);
@@ -590,26 +591,11 @@ static const char *str(cJSON *o, const char *k)
 	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k));
 }
 
-static void test_hass_topic(void)
-{
-	char t[300];
-	CU_ASSERT_EQUAL(api_hass_topic(t, sizeof t, "homeassistant", "sensor-001"),
-			(int)strlen("homeassistant/binary_sensor/iotad_sensor-001/config"));
-	CU_ASSERT_STRING_EQUAL(t, "homeassistant/binary_sensor/iotad_sensor-001/config");
-	/* outside [A-Za-z0-9_-]: replaced, plus the FNV-1a hash of the id so
-	 * "a.b" and "a_b" stay apart */
-	api_hass_topic(t, sizeof t, "ha", "a.b");
-	CU_ASSERT_STRING_EQUAL(t, "ha/binary_sensor/iotad_a_b_108bf50c/config");
-	api_hass_topic(t, sizeof t, "ha", "a_b");
-	CU_ASSERT_STRING_EQUAL(t, "ha/binary_sensor/iotad_a_b/config");
-	CU_ASSERT_EQUAL(api_hass_topic(t, 20, "homeassistant", "sensor-001"), -1);
-}
-
 static void test_hass_config(void)
 {
 	iotad_config c;
 	config_defaults(&c);
-	char *text = api_hass_config(&c, &tm, "sensor-007");
+	char *text = hass_config(&c, &tm, "sensor-007");
 	cJSON *j = cJSON_Parse(text);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
 	CU_ASSERT_STRING_EQUAL(str(j, "device_class"), "problem");
@@ -642,7 +628,7 @@ static void test_hass_config(void)
 	/* custom topics follow the config; no status topic, no availability */
 	snprintf(c.state_prefix, sizeof c.state_prefix, "site/state");
 	c.status_topic[0] = '\0';
-	text = api_hass_config(&c, &tm, "x");
+	text = hass_config(&c, &tm, "x");
 	j = cJSON_Parse(text);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
 	CU_ASSERT_STRING_EQUAL(str(j, "state_topic"), "site/state/x");
@@ -665,6 +651,5 @@ void init_http_tests(void)
 	TEST_ADD(s, test_score_honours_config);
 	TEST_ADD(s, test_listen_parse);
 	TEST_ADD(s, test_score_json);
-	TEST_ADD(s, test_hass_topic);
 	TEST_ADD(s, test_hass_config);
 }

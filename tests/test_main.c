@@ -14,18 +14,9 @@ static const struct {
 	const char *name;
 	void (*init)(void);
 } suites[] = {
-	{"ring", init_ring_tests},           {"nn", init_nn_tests},
-	{"model", init_model_tests},         {"threshold", init_threshold_tests},
-	{"alert", init_alert_tests},         {"detector", init_detector_tests},
-	{"codec", init_codec_tests},         {"config", init_config_tests},
-	{"csv", init_csv_tests},             {"train", init_train_tests},
-	{"eval", init_eval_tests},           {"baseline", init_baseline_tests},
-	{"sim", init_sim_tests},             {"spot", init_spot_tests},
-	{"service", init_service_tests},     {"http", init_http_tests},
-	{"replay", init_replay_tests},       {"progress", init_progress_tests},
-	{"torchrt", init_torchrt_tests},
-	{"state", init_state_tests},
-	{"fleet", init_fleet_tests},         {"evmetrics", init_evmetrics_tests},
+#define SUITE(name) {#name, init_##name##_tests},
+#include "suites.h"
+#undef SUITE
 };
 
 int main(int argc, char **argv)

@@ -1,5 +1,5 @@
-/* codec.h - wire formats: telemetry JSON in, alert/state JSON out, and the
- * device id from a topic. Bad input is classified by reason, never trusted. */
+/* codec.h - wire formats: telemetry JSON in, alert/state JSON out (the
+ * topics are topic.h's). Bad input is classified by reason, never trusted. */
 #ifndef IOTAD_CODEC_H
 #define IOTAD_CODEC_H
 
@@ -29,11 +29,6 @@ typedef enum reject_reason {
 
 /* Stable snake_case name of a reason (used in metrics and logs). */
 const char *codec_reject_name(reject_reason r);
-
-/* Device id = the topic level `level` (0-based, split on '/'). The id must
- * be 1..DET_DEVICE_ID_MAX-1 bytes of printable ASCII without '+', '#', '/'
- * or spaces. Returns REJ_NONE or REJ_BAD_TOPIC. */
-reject_reason codec_device_from_topic(const char *topic, int level, char *out, size_t outlen);
 
 /* Parse a telemetry payload of len bytes (not NUL-terminated) into values
  * (m->n_features floats, in the model's feature order) and *ts. Features are

@@ -1,7 +1,7 @@
 /* http.h - the HTTP door (libmicrohttpd): /healthz, /readyz, /metrics,
  * POST /v1/score, and the live page (/, /v1/devices, /events as
  * Server-Sent Events). Runs its own threads; the scorer feeds the live
- * page through http_sample/http_event, which never block it. */
+ * page through http_live's live_sample/live_event, which never block it. */
 #ifndef IOTAD_HTTP_H
 #define IOTAD_HTTP_H
 
@@ -11,13 +11,9 @@
 
 #include "iotad/detector.h"
 #include "iotad/error.h"
+#include "iotad/live.h"
 #include "iotad/metrics.h"
 #include "iotad/model.h"
-
-#define HTTP_LIVE_DEVICES 256   /* devices shown on the live page (first seen first) */
-#define HTTP_LIVE_POINTS 120    /* scores kept per device for its sparkline */
-#define HTTP_LIVE_ALERTS 50     /* latest alert events kept for the page */
-#define HTTP_SSE_CLIENTS 16     /* concurrent /events streams */
 
 typedef struct http http;
 
@@ -41,11 +37,9 @@ typedef struct http_opts {
 iotad_err http_create(const http_opts *o, http **out);
 /* The port actually bound (useful with port 0). */
 uint16_t http_port(const http *h);
-/* Scorer thread: a window of device was scored. Throttled per device to one
- * update per sample_interval; dropped (never waits) when the page is busy. */
-void http_sample(http *h, const char *device, double ts, const det_result *res);
-/* Scorer thread: an alert event (its JSON as published) of device. */
-void http_event(http *h, const char *device, const char *state, const char *json, size_t len);
+/* The live page's state, fed by the scorer (live_sample, live_event);
+ * NULL when the page is off or h is NULL. Owned by h. Any thread. */
+live *http_live(http *h);
 /* Scorer thread, after a model reload: /v1/score and /v1/devices use m from
  * the next request on (m is borrowed, like http_opts.m). When it returns no
  * request still uses the previous model, which the caller may then free.

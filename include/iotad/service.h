@@ -29,6 +29,7 @@ typedef struct svc_counters {
 	uint64_t refused_full;          /* offers refused because the queue was full */
 	uint64_t evictions;             /* devices replaced by a new one in a full table (LRU) */
 	uint64_t idle_evictions;        /* devices forgotten after detector.idle_evict_after */
+	uint64_t devices;               /* devices in the table now */
 	uint64_t state_rejected;        /* state files ignored (other model) or unusable (damaged) */
 	uint64_t state_save_failed;     /* state saves that failed */
 	uint64_t reloads;               /* models swapped in (SIGHUP, control topic) */
@@ -36,17 +37,12 @@ typedef struct svc_counters {
 } svc_counters;
 
 /* Build the service from a validated config and a loaded model (borrowed;
- * must outlive the service). Connects nothing yet. */
+ * must outlive the service); restores the state file. Connects nothing yet.
+ * Main thread. */
 iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out);
 /* Connect, subscribe and score until *stop becomes non-zero; then drain,
  * publish the offline status and disconnect. Returns IOTAD_OK or an error. */
 iotad_err svc_run(svc *s, volatile sig_atomic_t *stop);
-/* Build the publish topic "{prefix}/{device}" into buf. The device must be
- * one level of printable ASCII without '+', '#' or '/' (shorter than
- * DET_DEVICE_ID_MAX) and the prefix free of wildcards, control bytes, a
- * leading '$' and a trailing '/'; else IOTAD_ERR_INVAL. IOTAD_ERR_RANGE if
- * it does not fit. Any thread. */
-iotad_err svc_topic(char *buf, size_t len, const char *prefix, const char *device);
 /* Reload model.path (between two messages) whenever *flag becomes non-zero
  * (e.g. set by a SIGHUP handler); svc_run clears it. Before svc_run. */
 void svc_reload_on(svc *s, volatile sig_atomic_t *flag);
@@ -54,6 +50,7 @@ void svc_reload_on(svc *s, volatile sig_atomic_t *flag);
 void svc_get_counters(svc *s, svc_counters *out);
 /* Everything /metrics and /readyz report (counters, broker, queue, latency). Any thread. */
 void svc_get_metrics(svc *s, met_snapshot *out);
+/* Disconnect (if still connected) and free everything. Accepts NULL. Main thread. */
 void svc_destroy(svc *s);
 
 #endif

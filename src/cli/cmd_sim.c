@@ -18,6 +18,7 @@
 #include "iotad/progress.h"
 #include "iotad/replay.h"
 #include "iotad/sim.h"
+#include "iotad/topic.h"
 
 #define SIM_PROGRESS_S 5.0
 #define SIM_CONNECT_S 30
@@ -159,8 +160,8 @@ typedef struct pub_state {
 	mq *client;
 	sim *s;                 /* the source: the generator, */
 	replay *rp;             /* or a CSV file */
-	char (*topics)[256];    /* generator: per device */
-	char topic[256];        /* replay: the current row's */
+	char (*topics)[TOPIC_MAX]; /* generator: per device */
+	char topic[TOPIC_MAX];  /* replay: the current row's */
 	unsigned long long bad; /* replay: rows skipped */
 	FILE *truth;            /* endless runs: appended as planned */
 	double *truth_last;     /* per device: start of the last written anomaly */
@@ -193,7 +194,11 @@ static int next_message(const sim_cli *c, pub_state *ps, char *payload, size_t c
 		while ((n = replay_next(ps->rp, payload, cap, &dev, ts, err, sizeof err)) < 0)
 			if (++ps->bad <= SIM_BAD_ROWS_SHOWN)
 				fprintf(stderr, "iotad sim: %s: %s (skipped)\n", c->replay_path, err);
-		snprintf(ps->topic, sizeof ps->topic, "%s/%s", c->prefix, dev);
+		if (topic_build(ps->topic, sizeof ps->topic, c->prefix, dev) != IOTAD_OK) {
+			fprintf(stderr, "iotad sim: %s: no topic for device '%s' under '%s'\n",
+				c->replay_path, dev, c->prefix);
+			return 0;
+		}
 		*topic = ps->topic;
 		return n;
 	}
@@ -282,7 +287,12 @@ static int run_publish(sim *s, replay *rp, const sim_cli *c)
 	for (int d = 0; d < n_dev; d++) {
 		char name[32];
 		sim_device_label(s, d, name, sizeof name);
-		snprintf(ps.topics[d], sizeof ps.topics[d], "%s/%s", c->prefix, name);
+		if (topic_build(ps.topics[d], sizeof ps.topics[d], c->prefix, name) != IOTAD_OK) {
+			fprintf(stderr, "iotad sim: no topic for device '%s' under '%s'\n", name,
+				c->prefix);
+			free(ps.topics);
+			return 1;
+		}
 	}
 	bool truth_stdout = false;
 	if (c->truth_path && isinf(c->so.duration)) {

@@ -10,6 +10,7 @@
 
 #include "cmd_sim.h"
 #include "iotad/cli.h"
+#include "iotad/topic.h"
 
 const char cmd_sim_usage[] =
 	"usage: iotad sim [--broker URI] [--topic-prefix telemetry] [--qos 0|1] [--client-id ID]\n"
@@ -334,7 +335,7 @@ int cmd_sim_parse_args(int argc, char **argv, sim_cli *c)
 	sim_opts_default(&c->so);
 	c->so.seed = 42;
 	c->broker = "tcp://localhost:1883";
-	c->prefix = "telemetry";
+	c->prefix = TOPIC_TELEMETRY_PREFIX;
 	c->qos = 1;
 	c->speed = 1.0;
 	double duration = c->so.duration;
@@ -358,10 +359,9 @@ int cmd_sim_parse_args(int argc, char **argv, sim_cli *c)
 			break;
 		case OPT_PREFIX:
 			r = check_text("--topic-prefix", v, 200);
-			if (!r && strpbrk(v, "+#"))
-				r = bad_value("--topic-prefix", v, "must not contain + or #");
-			else if (!r && v[strlen(v) - 1] == '/')
-				r = bad_value("--topic-prefix", v, "must not end with /");
+			if (!r && !topic_prefix_ok(v))
+				r = bad_value("--topic-prefix", v,
+					      "must not contain + or #, start with $ or end with /");
 			c->prefix = v;
 			break;
 		case OPT_QOS:
@@ -473,8 +473,9 @@ int cmd_sim_parse_args(int argc, char **argv, sim_cli *c)
 			break;
 		case OPT_DEVICE:
 			r = check_text("--device", v, REPLAY_DEVICE_MAX - 1);
-			if (!r && strpbrk(v, "+#/ "))
-				r = bad_value("--device", v, "must not contain + # / or spaces");
+			if (!r && !topic_level_ok(v, strlen(v)))
+				r = bad_value("--device", v,
+					      "must be printable ASCII without + # / or spaces");
 			c->ro.device = v;
 			break;
 		case OPT_DEVICE_COL:

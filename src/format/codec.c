@@ -1,4 +1,4 @@
-/* codec.c - wire formats: device id from a topic, telemetry JSON in,
+/* codec.c - wire formats: telemetry JSON in,
  * RFC 3339 time, alert event JSON out (written straight into the caller's
  * buffer, no allocation). */
 #include "iotad/codec.h"
@@ -32,30 +32,6 @@ const char *codec_reject_name(reject_reason r)
 	if ((unsigned)r >= REJ__COUNT)
 		return "unknown";
 	return reject_names[r];
-}
-
-reject_reason codec_device_from_topic(const char *topic, int level, char *out, size_t outlen)
-{
-	if (!topic || level < 0 || !out || outlen == 0)
-		return REJ_BAD_TOPIC;
-	const char *s = topic;
-	for (int i = 0; i < level; i++) {
-		s = strchr(s, '/');
-		if (!s)
-			return REJ_BAD_TOPIC;
-		s++;
-	}
-	size_t n = strcspn(s, "/");
-	if (n == 0 || n >= DET_DEVICE_ID_MAX || n >= outlen)
-		return REJ_BAD_TOPIC;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (ch <= 0x20 || ch >= 0x7f || ch == '+' || ch == '#')
-			return REJ_BAD_TOPIC;
-	}
-	memcpy(out, s, n);
-	out[n] = '\0';
-	return REJ_NONE;
 }
 
 __attribute__((format(printf, 3, 4))) static void set_detail(char *detail, size_t len,

@@ -16,6 +16,7 @@
 #include "iotad/log.h"
 #include "iotad/model.h"
 #include "iotad/params.h"
+#include "iotad/topic.h"
 
 #define CFG_MAX_FILE (1 << 20)
 
@@ -370,22 +371,6 @@ static iotad_err parse_stream(cfg_ctx *x, yaml_parser_t *p, iotad_config *c)
 	}
 }
 
-/* Valid MQTT filter: non-empty, '+' alone in its level, '#' alone and last. */
-static bool valid_filter(const char *f)
-{
-	if (!*f)
-		return false;
-	for (const char *s = f; *s; s++) {
-		bool level_start = s == f || s[-1] == '/';
-		bool level_end = s[1] == '\0' || s[1] == '/';
-		if (*s == '+' && !(level_start && level_end))
-			return false;
-		if (*s == '#' && !(level_start && s[1] == '\0'))
-			return false;
-	}
-	return true;
-}
-
 static const yaml_mark_t *mark_of(const cfg_ctx *x, const char *section, const char *name)
 {
 	int i = find_key(section, name);
@@ -449,44 +434,38 @@ static iotad_err check(cfg_ctx *x, iotad_config *c)
 	if (!c->client_id[0])
 		return fail(x, mark_of(x, "mqtt", "client_id"), IOTAD_ERR_CONFIG,
 			    "mqtt.client_id: must not be empty");
-	if (!valid_filter(c->telemetry_filter))
+	if (!topic_filter_ok(c->telemetry_filter))
 		return fail(x, mark_of(x, "topics", "telemetry"), IOTAD_ERR_CONFIG,
 			    "topics.telemetry: '%s' is not a valid MQTT topic filter",
 			    c->telemetry_filter);
-	int levels = 1;
-	for (const char *s = c->telemetry_filter; *s; s++)
-		levels += *s == '/';
-	if (!strchr(c->telemetry_filter, '#') && c->device_level >= levels)
+	if (!topic_filter_has_level(c->telemetry_filter, c->device_level))
 		return fail(x, mark_of(x, "topics", "device_level"), IOTAD_ERR_CONFIG,
-			    "topics.device_level: %d is beyond the %d level(s) of '%s'",
-			    c->device_level, levels, c->telemetry_filter);
+			    "topics.device_level: %d is beyond the levels of '%s'",
+			    c->device_level, c->telemetry_filter);
 	struct {
 		const char *name;
 		const char *value;
 	} plain[] = {{"alerts", c->alert_prefix}, {"state", c->state_prefix},
 		     {"status", c->status_topic}};
-	for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
-		const char *v = plain[i].value;
-		if (!*v || strpbrk(v, "+#") || v[strlen(v) - 1] == '/')
+	for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
+		if (!topic_prefix_ok(plain[i].value))
 			return fail(x, mark_of(x, "topics", plain[i].name), IOTAD_ERR_CONFIG,
-				    "topics.%s: '%s' must be a non-empty topic without '+', '#' or a trailing '/'",
-				    plain[i].name, v);
-	}
+				    "topics.%s: '%s' must be a non-empty topic without '+', '#', control bytes, a leading '$' or a trailing '/'",
+				    plain[i].name, plain[i].value);
 	const char *ct = c->control_topic;
-	if (*ct && (strpbrk(ct, "+#") || ct[strlen(ct) - 1] == '/'))
+	if (*ct && !topic_prefix_ok(ct))
 		return fail(x, mark_of(x, "topics", "control"), IOTAD_ERR_CONFIG,
-			    "topics.control: '%s' must be a topic without '+', '#' or a trailing '/' (empty: off)",
+			    "topics.control: '%s' must be a topic without '+', '#', control bytes, a leading '$' or a trailing '/' (empty: off)",
 			    ct);
 	char host[64], why[200];
 	uint16_t port;
 	if (c->http_listen[0] &&
 	    addr_parse_listen(c->http_listen, host, sizeof host, &port, why, sizeof why) != 0)
 		return fail(x, mark_of(x, "http", "listen"), IOTAD_ERR_CONFIG, "http.listen: %s", why);
-	const char *hp = c->hass_prefix;
-	if (c->hass_enabled && (!*hp || strpbrk(hp, "+#") || hp[strlen(hp) - 1] == '/'))
+	if (c->hass_enabled && !topic_prefix_ok(c->hass_prefix))
 		return fail(x, mark_of(x, "homeassistant", "prefix"), IOTAD_ERR_CONFIG,
-			    "homeassistant.prefix: '%s' must be a non-empty topic without '+', '#' or a trailing '/'",
-			    hp);
+			    "homeassistant.prefix: '%s' must be a non-empty topic without '+', '#', control bytes, a leading '$' or a trailing '/'",
+			    c->hass_prefix);
 	if (!c->model_path[0])
 		return fail(x, mark_of(x, "model", "path"), IOTAD_ERR_CONFIG,
 			    "model.path: must not be empty");

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "iotad/codec.h"
+#include "iotad/topic.h"
 
 #define REPLAY_MAX_EPOCH 4102444800.0 /* 2100-01-01 */
 
@@ -284,10 +285,9 @@ int replay_next(replay *r, char *buf, size_t cap, const char **device, double *t
 	*ts = NAN;
 	*device = r->device;
 	if (r->device_col >= 0) {
-		char id[REPLAY_DEVICE_MAX + 8];
-		snprintf(id, sizeof id, "x/%s", r->cells[r->device_col]);
-		if (codec_device_from_topic(id, 1, r->device, sizeof r->device) != REJ_NONE ||
-		    strcmp(r->device, r->cells[r->device_col]) != 0)
+		const char *cell = r->cells[r->device_col];
+		if (topic_device(cell, 0, r->device, sizeof r->device) != IOTAD_OK ||
+		    strcmp(r->device, cell) != 0)
 			return bad_row(r, err, errlen, r->names[r->device_col], "not a device id");
 	}
 	size_t len = 0;

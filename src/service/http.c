@@ -1,24 +1,17 @@
 /* http.c - the HTTP door: health, readiness, Prometheus metrics, scoring
- * of posted windows, and the live page fed by Server-Sent Events.
+ * of posted windows, and the live page (its state is live.c's) with its
+ * Server-Sent Events.
  *
  * Threads: libmicrohttpd runs one thread per connection. /v1/score uses a
  * detector of its own (det is not thread-safe; the scorer's stays the
- * scorer's) under score_lock. The live page state (devices, sparklines,
- * latest alerts, and a ring of SSE events that every stream reads at its
- * own pace) is guarded by lock; the scorer only ever try-locks it for a
- * score update, so a busy page loses a point rather than slowing scoring.
- * A stream that falls a whole ring behind is closed (its browser
- * reconnects and reloads the snapshot). */
+ * scorer's) under score_lock. */
 #include "iotad/http.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,42 +22,16 @@
 #include <microhttpd.h>
 
 #include "iotad/addr.h"
-#include "iotad/api.h"
 #include "iotad/codec.h"
+#include "iotad/live.h"
 #include "iotad/log.h"
+#include "iotad/scoreapi.h"
 
 /* src/page.html, embedded at build time (see src/meson.build). */
 extern const char http_page[];
 extern const size_t http_page_len;
 
-#define SSE_SLOTS 512
-#define SSE_EVENT_MAX 2400      /* "event: alert\ndata: " + an event of up to 2 KB */
-#define ALERT_MAX 2048
-#define LIVE_INDEX (2 * HTTP_LIVE_DEVICES)
-#define SSE_PING_S 10
 #define MAX_CONNECTIONS 64u
-
-typedef struct live_point {
-	float score, thr;
-} live_point;
-
-typedef struct live_dev {
-	char id[DET_DEVICE_ID_MAX];
-	const char *state;      /* normal | raised | stale */
-	double next;            /* monotonic time from which the next score is kept */
-	uint32_t head, n;       /* ring of points */
-	live_point pts[HTTP_LIVE_POINTS];
-} live_dev;
-
-typedef struct sse_slot {
-	uint32_t len;
-	char text[SSE_EVENT_MAX];
-} sse_slot;
-
-typedef struct alert_slot {
-	uint32_t len;
-	char json[ALERT_MAX];
-} alert_slot;
 
 struct http {
 	http_opts o;
@@ -74,20 +41,7 @@ struct http {
 	det_config dc;                 /* /v1/score's configuration: the service's (o.det) */
 	det *det;                      /* for /v1/score only */
 	pthread_mutex_t score_lock;    /* guards det and o.m (swapped by http_set_model) */
-	/* live page, under lock */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;           /* an SSE event was added, or stopping */
-	bool stopping;
-	live_dev *devs;
-	uint32_t n_devs;
-	int32_t index[LIVE_INDEX];     /* open addressing over devs, -1 empty */
-	uint64_t hidden;               /* devices beyond HTTP_LIVE_DEVICES */
-	alert_slot *alerts;
-	uint32_t alert_head, n_alerts;
-	sse_slot *ring;
-	uint64_t seq;                  /* SSE events written; event i is in ring[i % SSE_SLOTS] */
-	int clients;
-	_Atomic uint64_t dropped_samples;
+	live *live;                    /* the live page's state; NULL without the page */
 };
 
 /* One POST being received. */
@@ -97,14 +51,6 @@ typedef struct http_req {
 	bool too_big;
 } http_req;
 
-typedef struct sse_client {
-	http *h;
-	uint64_t seq;
-	uint32_t off;                  /* bytes of event seq already sent */
-	bool hello;
-	int fd;                        /* the connection's socket, -1 if unknown */
-} sse_client;
-
 static double mono_now(void)
 {
 	struct timespec ts;
@@ -112,231 +58,41 @@ static double mono_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* --- listen address ------------------------------------------------------ */
-
-
-/* --- live page state ------------------------------------------------------ */
-
-static uint32_t hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
-}
-
-/* The device's entry, created if there is room. Under lock. */
-static live_dev *live_find(http *h, const char *device)
-{
-	uint32_t i = hash(device) % LIVE_INDEX;
-	while (h->index[i] >= 0) {
-		live_dev *d = &h->devs[h->index[i]];
-		if (strcmp(d->id, device) == 0)
-			return d;
-		i = (i + 1) % LIVE_INDEX;
-	}
-	if (h->n_devs == HTTP_LIVE_DEVICES || strlen(device) >= DET_DEVICE_ID_MAX) {
-		h->hidden++;
-		return NULL;
-	}
-	live_dev *d = &h->devs[h->n_devs];
-	h->index[i] = (int32_t)h->n_devs++;
-	snprintf(d->id, sizeof d->id, "%s", device);
-	d->state = "normal";
-	return d;
-}
-
-/* Append one SSE event to the ring. Under lock. */
-static void sse_push(http *h, const char *type, const char *json, size_t len)
-{
-	sse_slot *s = &h->ring[h->seq % SSE_SLOTS];
-	int n = snprintf(s->text, sizeof s->text, "event: %s\ndata: %.*s\n\n", type, (int)len, json);
-	if (n < 0 || (size_t)n >= sizeof s->text)
-		return;
-	s->len = (uint32_t)n;
-	h->seq++;
-}
-
-void http_sample(http *h, const char *device, double ts, const det_result *res)
-{
-	char json[512];
-
-	if (!h || !h->devs || !res->scored)
-		return;
-	double now = mono_now();
-	if (pthread_mutex_trylock(&h->lock) != 0) {
-		atomic_fetch_add_explicit(&h->dropped_samples, 1, memory_order_relaxed);
-		return;
-	}
-	live_dev *d = live_find(h, device);
-	bool added = false;
-	if (d && now >= d->next) {
-		d->next = now + h->o.sample_interval;
-		d->pts[d->head] = (live_point){res->score, res->threshold};
-		d->head = (d->head + 1) % HTTP_LIVE_POINTS;
-		if (d->n < HTTP_LIVE_POINTS)
-			d->n++;
-		int n = codec_format_score(json, sizeof json, device, ts, res);
-		if (n > 0) {
-			sse_push(h, "score", json, (size_t)n);
-			added = true;
-		}
-	}
-	pthread_mutex_unlock(&h->lock);
-	if (added)
-		pthread_cond_broadcast(&h->cond);
-}
-
-void http_event(http *h, const char *device, const char *state, const char *json, size_t len)
-{
-	if (!h || !h->devs || len >= ALERT_MAX)
-		return;
-	pthread_mutex_lock(&h->lock);
-	live_dev *d = live_find(h, device);
-	if (d)
-		d->state = !strcmp(state, "raised") ? "raised" : !strcmp(state, "stale") ? "stale"
-											    : "normal";
-	alert_slot *a = &h->alerts[h->alert_head];
-	memcpy(a->json, json, len);
-	a->len = (uint32_t)len;
-	h->alert_head = (h->alert_head + 1) % HTTP_LIVE_ALERTS;
-	if (h->n_alerts < HTTP_LIVE_ALERTS)
-		h->n_alerts++;
-	sse_push(h, "alert", json, len);
-	pthread_mutex_unlock(&h->lock);
-	pthread_cond_broadcast(&h->cond);
-}
-
-static void write_num(FILE *f, double v)
-{
-	if (isfinite(v))
-		fprintf(f, "%.6g", v);
-	else
-		fputs("null", f);
-}
-
 /* GET /v1/devices: what the page shows, as one JSON document. */
 static void write_devices(http *h, FILE *f)
 {
-	char name[2 * DET_DEVICE_ID_MAX + 8];
+	char name[2 * MODEL_NAME_MAX + 8];
 
 	pthread_mutex_lock(&h->score_lock);
 	const model *m = h->o.m;
 	codec_json_string(name, sizeof name, m->id);
 	fprintf(f, "{\"model\":{\"id\":%s,\"version\":%d,\"window\":%d,\"threshold\":", name,
 		m->version, m->window);
-	write_num(f, m->threshold);
+	if (isfinite(m->threshold))
+		fprintf(f, "%.6g", m->threshold);
+	else
+		fputs("null", f);
 	pthread_mutex_unlock(&h->score_lock);
-	pthread_mutex_lock(&h->lock);
-	fprintf(f, "},\"hidden\":%llu,\"devices\":[", (unsigned long long)h->hidden);
-	for (uint32_t i = 0; i < h->n_devs; i++) {
-		const live_dev *d = &h->devs[i];
-		codec_json_string(name, sizeof name, d->id);
-		fprintf(f, "%s{\"device\":%s,\"state\":\"%s\",\"points\":[", i ? "," : "", name,
-			d->state);
-		uint32_t first = (d->head + HTTP_LIVE_POINTS - d->n) % HTTP_LIVE_POINTS;
-		for (uint32_t k = 0; k < d->n; k++) {
-			const live_point *p = &d->pts[(first + k) % HTTP_LIVE_POINTS];
-			fputs(k ? ",[" : "[", f);
-			write_num(f, p->score);
-			fputc(',', f);
-			write_num(f, p->thr);
-			fputc(']', f);
-		}
-		fputs("]}", f);
-	}
-	fputs("],\"alerts\":[", f);
-	for (uint32_t k = 0; k < h->n_alerts; k++) { /* newest first */
-		const alert_slot *a =
-			&h->alerts[(h->alert_head + HTTP_LIVE_ALERTS - 1 - k) % HTTP_LIVE_ALERTS];
-		if (k)
-			fputc(',', f);
-		fwrite(a->json, 1, a->len, f);
-	}
-	pthread_mutex_unlock(&h->lock);
-	fputs("]}", f);
+	fputs("},", f);
+	live_write_devices(h->live, f);
+	fputc('}', f);
 }
 
-/* --- Server-Sent Events -------------------------------------------------- */
-
-/* The browser closed its end (a write would only notice a ping or two later). */
-static bool peer_gone(int fd)
-{
-	struct pollfd p = {.fd = fd, .events = POLLRDHUP};
-	return fd >= 0 && poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
-}
-
+/* The event stream of one /events connection (libmicrohttpd's callbacks). */
 static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
-	sse_client *c = cls;
-	http *h = c->h;
-	size_t n = 0;
-
 	(void)pos;
-	pthread_mutex_lock(&h->lock);
-	if (!c->hello) {
-		c->hello = true;
-		pthread_mutex_unlock(&h->lock);
-		static const char hello[] = "retry: 2000\n\n";
-		n = sizeof hello - 1 < max ? sizeof hello - 1 : max;
-		memcpy(buf, hello, n);
-		return (ssize_t)n;
-	}
-	/* Wait for an event, a second at a time so a closed stream is noticed. */
-	bool gone = false;
-	for (int s = 0; s < SSE_PING_S && c->seq == h->seq && !h->stopping && !gone; s++) {
-		struct timespec dl;
-		clock_gettime(CLOCK_MONOTONIC, &dl);
-		dl.tv_sec += 1;
-		while (c->seq == h->seq && !h->stopping &&
-		       pthread_cond_timedwait(&h->cond, &h->lock, &dl) != ETIMEDOUT)
-			;
-		gone = peer_gone(c->fd);
-	}
-	if (gone) {
-		pthread_mutex_unlock(&h->lock);
-		return MHD_CONTENT_READER_END_WITH_ERROR;
-	}
-	if (h->stopping) {
-		pthread_mutex_unlock(&h->lock);
+	ssize_t n = live_stream_read(cls, buf, max);
+	if (n == LIVE_STREAM_END)
 		return MHD_CONTENT_READER_END_OF_STREAM;
-	}
-	if (h->seq - c->seq > SSE_SLOTS) {
-		pthread_mutex_unlock(&h->lock);
-		LOG_RATELIMITED(LOG_WARN, "http: closing an event stream %s", "that fell behind");
+	if (n == LIVE_STREAM_ERROR)
 		return MHD_CONTENT_READER_END_WITH_ERROR;
-	}
-	if (c->seq == h->seq) {
-		pthread_mutex_unlock(&h->lock);
-		static const char ping[] = ": ping\n\n";
-		n = sizeof ping - 1 < max ? sizeof ping - 1 : max;
-		memcpy(buf, ping, n);
-		return (ssize_t)n;
-	}
-	while (c->seq < h->seq && n < max) {
-		const sse_slot *s = &h->ring[c->seq % SSE_SLOTS];
-		size_t k = s->len - c->off;
-		if (k > max - n)
-			k = max - n;
-		memcpy(buf + n, s->text + c->off, k);
-		n += k;
-		c->off += (uint32_t)k;
-		if (c->off == s->len) {
-			c->seq++;
-			c->off = 0;
-		}
-	}
-	pthread_mutex_unlock(&h->lock);
-	return (ssize_t)n;
+	return n;
 }
 
 static void sse_free(void *cls)
 {
-	sse_client *c = cls;
-	pthread_mutex_lock(&c->h->lock);
-	c->h->clients--;
-	pthread_mutex_unlock(&c->h->lock);
-	free(c);
+	live_stream_close(cls);
 }
 
 /* --- responses ----------------------------------------------------------- */
@@ -419,7 +175,7 @@ static void write_metrics(http *h, FILE *f)
 	fprintf(f, "# HELP iotad_http_live_dropped_total Live page score updates dropped because "
 		   "the page state was busy.\n# TYPE iotad_http_live_dropped_total counter\n"
 		   "iotad_http_live_dropped_total %llu\n",
-		(unsigned long long)atomic_load(&h->dropped_samples));
+		(unsigned long long)live_dropped(h->live));
 }
 
 static enum MHD_Result do_health(struct MHD_Connection *conn, http *h)
@@ -447,30 +203,16 @@ static enum MHD_Result do_ready(struct MHD_Connection *conn, http *h)
 
 static enum MHD_Result do_events(struct MHD_Connection *conn, http *h)
 {
-	pthread_mutex_lock(&h->lock);
-	bool full = h->clients >= HTTP_SSE_CLIENTS;
-	uint64_t seq = h->seq;
-	if (!full)
-		h->clients++;
-	pthread_mutex_unlock(&h->lock);
-	if (full)
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	live_stream *c = live_stream_open(h->live, ci ? ci->connect_fd : -1);
+	if (!c)
 		return reply_error(conn, 503, NULL, "too many event streams (at most %d)",
-				   HTTP_SSE_CLIENTS);
-	sse_client *c = calloc(1, sizeof *c);
-	struct MHD_Response *r = NULL;
-	if (c) {
-		const union MHD_ConnectionInfo *ci =
-			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-		c->h = h;
-		c->seq = seq;
-		c->fd = ci ? ci->connect_fd : -1;
-		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read, c, sse_free);
-	}
+				   LIVE_STREAMS);
+	struct MHD_Response *r =
+		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read, c, sse_free);
 	if (!r) {
-		free(c);
-		pthread_mutex_lock(&h->lock);
-		h->clients--;
-		pthread_mutex_unlock(&h->lock);
+		live_stream_close(c);
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
@@ -496,10 +238,10 @@ static char *score_locked(http *h, const http_req *q, unsigned *status, char *er
 			  size_t errlen)
 {
 	const model *m = h->o.m;
-	api_score_req sr;
+	scoreapi_req sr;
 
 	*status = 500;
-	iotad_err e = api_parse_score(q->body ? q->body : "", q->len, m, &sr, err, errlen);
+	iotad_err e = scoreapi_parse(q->body ? q->body : "", q->len, m, &sr, err, errlen);
 	if (e != IOTAD_OK) {
 		if (e == IOTAD_ERR_NOMEM)
 			snprintf(err, errlen, "out of memory");
@@ -507,7 +249,7 @@ static char *score_locked(http *h, const http_req *q, unsigned *status, char *er
 			*status = 400;
 		return NULL;
 	}
-	size_t nwin = sr.batch ? api_window_count(m, sr.n_samples) : 1;
+	size_t nwin = sr.batch ? scoreapi_window_count(m, sr.n_samples) : 1;
 	size_t stride = m->stride > 0 ? (size_t)m->stride : 1;
 	size_t F = (size_t)m->n_features, W = (size_t)m->window;
 	det_result *res = malloc(nwin * sizeof *res);
@@ -515,11 +257,11 @@ static char *score_locked(http *h, const http_req *q, unsigned *status, char *er
 		snprintf(err, errlen, "out of memory");
 	for (size_t i = 0; res && i < nwin && e == IOTAD_OK; i++)
 		e = det_score_window(h->det, sr.raw + i * stride * F, W * F, &res[i]);
-	char *text = res && e == IOTAD_OK ? api_format_score(m, res, nwin, sr.batch) : NULL;
+	char *text = res && e == IOTAD_OK ? scoreapi_format(m, res, nwin, sr.batch) : NULL;
 	if (res && !text)
 		snprintf(err, errlen, "scoring failed: %s", iotad_strerror(e));
 	free(res);
-	api_score_req_free(&sr);
+	scoreapi_req_free(&sr);
 	return text;
 }
 
@@ -682,18 +424,8 @@ iotad_err http_create(const http_opts *o, http **out)
 	if (!h)
 		return IOTAD_ERR_NOMEM;
 	h->o = *o;
-	if (h->o.sample_interval <= 0)
-		h->o.sample_interval = 0.5;
 	h->started = mono_now();
 	pthread_mutex_init(&h->score_lock, NULL);
-	pthread_mutex_init(&h->lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&h->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	for (int i = 0; i < LIVE_INDEX; i++)
-		h->index[i] = -1;
 
 	if (o->det)
 		h->dc = *o->det;
@@ -701,13 +433,8 @@ iotad_err http_create(const http_opts *o, http **out)
 		det_config_default(&h->dc);
 	h->o.det = NULL; /* borrowed only until here */
 	iotad_err e = score_det(h, o->m, &h->det);
-	if (e == IOTAD_OK && o->page) {
-		h->devs = calloc(HTTP_LIVE_DEVICES, sizeof *h->devs);
-		h->alerts = calloc(HTTP_LIVE_ALERTS, sizeof *h->alerts);
-		h->ring = calloc(SSE_SLOTS, sizeof *h->ring);
-		if (!h->devs || !h->alerts || !h->ring)
-			e = IOTAD_ERR_NOMEM;
-	}
+	if (e == IOTAD_OK && o->page)
+		e = live_create(o->sample_interval, &h->live);
 	if (e != IOTAD_OK) {
 		http_destroy(h);
 		return e;
@@ -733,7 +460,7 @@ iotad_err http_create(const http_opts *o, http **out)
 				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				MHD_OPTION_CONNECTION_LIMIT, MAX_CONNECTIONS,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(3 * SSE_PING_S),
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(3 * LIVE_PING_S),
 				MHD_OPTION_NOTIFY_COMPLETED, completed, h,
 				MHD_OPTION_END);
 	if (!h->d) {
@@ -754,22 +481,20 @@ uint16_t http_port(const http *h)
 	return h ? h->port : 0;
 }
 
+live *http_live(http *h)
+{
+	return h ? h->live : NULL;
+}
+
 void http_destroy(http *h)
 {
 	if (!h)
 		return;
-	pthread_mutex_lock(&h->lock);
-	h->stopping = true;
-	pthread_mutex_unlock(&h->lock);
-	pthread_cond_broadcast(&h->cond);
+	live_stop(h->live);
 	if (h->d)
 		MHD_stop_daemon(h->d);
 	det_destroy(h->det);
-	free(h->devs);
-	free(h->alerts);
-	free(h->ring);
-	pthread_cond_destroy(&h->cond);
-	pthread_mutex_destroy(&h->lock);
+	live_destroy(h->live);
 	pthread_mutex_destroy(&h->score_lock);
 	free(h);
 }

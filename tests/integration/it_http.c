@@ -308,13 +308,13 @@ static void check_event_stream(int port, mq *pub)
 	free(buf);
 }
 
-/* The streams are bounded: HTTP_SSE_CLIENTS open ones, and the next is refused. */
+/* The streams are bounded: LIVE_STREAMS open ones, and the next is refused. */
 static void check_stream_limit(int port)
 {
-	int fds[HTTP_SSE_CLIENTS];
+	int fds[LIVE_STREAMS];
 	const char req[] = "GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 	char buf[512];
-	for (int i = 0; i < HTTP_SSE_CLIENTS; i++) {
+	for (int i = 0; i < LIVE_STREAMS; i++) {
 		fds[i] = http_connect(port);
 		CU_ASSERT_FATAL(fds[i] >= 0 && send_all(fds[i], req, sizeof req - 1));
 		struct pollfd p = {.fd = fds[i], .events = POLLIN};
@@ -326,7 +326,7 @@ static void check_stream_limit(int port)
 	CU_ASSERT_EQUAL(get(port, "/events", &r), 503);
 	CU_ASSERT_PTR_NOT_NULL(r.body ? strstr(r.body, "too many event streams") : NULL);
 	http_free(&r);
-	for (int i = 0; i < HTTP_SSE_CLIENTS; i++)
+	for (int i = 0; i < LIVE_STREAMS; i++)
 		close(fds[i]);
 	/* a closed stream gives its place back (noticed at its next write) */
 	int st = 0;

@@ -1,9 +1,10 @@
-/* api.c - JSON of the HTTP scoring API and of Home Assistant discovery.
+/* scoreapi.c - JSON of the HTTP scoring API: the POST /v1/score body in,
+ * its answer out.
  *
- * These documents are nested and built once per request or per new device,
- * never per sample, so they use cJSON like codec.c and the model loader do
- * (the JSON door stays in these three files; http.c only moves bytes). */
-#include "iotad/api.h"
+ * These documents are nested and built once per request, never per
+ * sample, so they use cJSON like codec.c and the model loader do (http.c
+ * only moves bytes). */
+#include "iotad/scoreapi.h"
 
 #include "iotad/codec.h"
 
@@ -76,8 +77,8 @@ static iotad_err parse_row(const cJSON *row, const model *m, const char *where, 
 		   codec_json_kind(row));
 }
 
-iotad_err api_parse_score(const char *body, size_t len, const model *m, api_score_req *out,
-			  char *err, size_t errlen)
+iotad_err scoreapi_parse(const char *body, size_t len, const model *m, scoreapi_req *out,
+			 char *err, size_t errlen)
 {
 	memset(out, 0, sizeof *out);
 	if (err && errlen)
@@ -129,11 +130,11 @@ iotad_err api_parse_score(const char *body, size_t len, const model *m, api_scor
 out:
 	cJSON_Delete(root);
 	if (e != IOTAD_OK)
-		api_score_req_free(out);
+		scoreapi_req_free(out);
 	return e;
 }
 
-void api_score_req_free(api_score_req *r)
+void scoreapi_req_free(scoreapi_req *r)
 {
 	if (!r)
 		return;
@@ -141,7 +142,7 @@ void api_score_req_free(api_score_req *r)
 	memset(r, 0, sizeof *r);
 }
 
-size_t api_window_count(const model *m, size_t n_samples)
+size_t scoreapi_window_count(const model *m, size_t n_samples)
 {
 	size_t W = (size_t)m->window, stride = m->stride > 0 ? (size_t)m->stride : 1;
 	return n_samples < W ? 0 : (n_samples - W) / stride + 1;
@@ -166,7 +167,7 @@ static void add_result(cJSON *o, const model *m, const det_result *r)
 			cJSON_AddItemToArray(stuck, cJSON_CreateString(m->features[f]));
 }
 
-char *api_format_score(const model *m, const det_result *res, size_t n, bool batch)
+char *scoreapi_format(const model *m, const det_result *res, size_t n, bool batch)
 {
 	cJSON *root = cJSON_CreateObject();
 	if (!root)
@@ -192,72 +193,5 @@ char *api_format_score(const model *m, const det_result *res, size_t n, bool bat
 	}
 	char *text = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
-	return text;
-}
-
-/* --- Home Assistant ------------------------------------------------------ */
-
-int api_hass_topic(char *buf, size_t len, const char *prefix, const char *device)
-{
-	char object[DET_DEVICE_ID_MAX + 16];
-	uint32_t h = 2166136261u;
-	bool changed = false;
-	size_t i = 0;
-
-	for (const char *s = device; *s && i < DET_DEVICE_ID_MAX - 1; s++) {
-		unsigned char ch = (unsigned char)*s;
-		h = (h ^ ch) * 16777619u;
-		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-			  (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
-		object[i++] = ok ? (char)ch : '_';
-		changed |= !ok;
-	}
-	object[i] = '\0';
-	int n = changed ? snprintf(buf, len, "%s/binary_sensor/iotad_%s_%08x/config", prefix,
-				   object, h)
-			: snprintf(buf, len, "%s/binary_sensor/iotad_%s/config", prefix, object);
-	return n < 0 || (size_t)n >= len ? -1 : n;
-}
-
-char *api_hass_config(const iotad_config *c, const model *m, const char *device)
-{
-	char state[CFG_STR + DET_DEVICE_ID_MAX + 2], id[DET_DEVICE_ID_MAX + 8];
-	char model_name[MODEL_NAME_MAX + 24];
-
-	snprintf(state, sizeof state, "%s/%s", c->state_prefix, device);
-	snprintf(id, sizeof id, "iotad_%s", device);
-	snprintf(model_name, sizeof model_name, "%s v%d", m->id, m->version);
-	cJSON *o = cJSON_CreateObject();
-	if (!o)
-		return NULL;
-	cJSON_AddStringToObject(o, "name", "Anomaly");
-	cJSON_AddStringToObject(o, "unique_id", id);
-	cJSON_AddStringToObject(o, "device_class", "problem");
-	cJSON_AddStringToObject(o, "state_topic", state);
-	cJSON_AddStringToObject(o, "value_template",
-				"{{ 'ON' if value_json.state == 'raised' else 'OFF' }}");
-	cJSON_AddStringToObject(o, "payload_on", "ON");
-	cJSON_AddStringToObject(o, "payload_off", "OFF");
-	cJSON_AddStringToObject(o, "json_attributes_topic", state);
-	cJSON_AddStringToObject(o, "json_attributes_template",
-				"{{ {'state': value_json.state, 'score': value_json.score, "
-				"'threshold': value_json.threshold, 'top': value_json.top} | tojson }}");
-	if (c->status_topic[0]) {
-		cJSON_AddStringToObject(o, "availability_topic", c->status_topic);
-		cJSON_AddStringToObject(o, "payload_available", "online");
-		cJSON_AddStringToObject(o, "payload_not_available", "offline");
-	}
-	cJSON_AddNumberToObject(o, "qos", c->qos_out);
-	cJSON *dev = cJSON_AddObjectToObject(o, "device");
-	cJSON *ids = cJSON_AddArrayToObject(dev, "identifiers");
-	cJSON_AddItemToArray(ids, cJSON_CreateString(id));
-	cJSON_AddStringToObject(dev, "name", device);
-	cJSON_AddStringToObject(dev, "manufacturer", "iotad");
-	cJSON_AddStringToObject(dev, "model", model_name);
-	cJSON *origin = cJSON_AddObjectToObject(o, "origin");
-	cJSON_AddStringToObject(origin, "name", "iotad");
-	cJSON_AddStringToObject(origin, "sw_version", IOTAD_VERSION);
-	char *text = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
 	return text;
 }

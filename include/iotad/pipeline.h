@@ -1,0 +1,88 @@
+/* pipeline.h - one telemetry message through the service: device id from
+ * the topic, decode, detector, events, publish (alerts, retained state,
+ * Home Assistant discovery). It publishes through an interface, so it runs
+ * without MQTT (the tests hand it a recording publisher).
+ *
+ * Threads: the scorer thread owns the pipeline (pipeline_handle, _sweep,
+ * _swap, ...); counters, model name and latency may be read from any
+ * thread. No allocation, lock or log per message beyond the rate-limited
+ * warning of a rejected message. */
+#ifndef IOTAD_PIPELINE_H
+#define IOTAD_PIPELINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "iotad/codec.h"
+#include "iotad/config.h"
+#include "iotad/detector.h"
+#include "iotad/error.h"
+#include "iotad/metrics.h"
+#include "iotad/model.h"
+#include "iotad/msgq.h"
+
+typedef struct pipeline pipeline;
+
+/* Where the pipeline's output goes. Called on the scorer thread. */
+typedef struct pipeline_pub {
+	/* Publish len bytes on topic; IOTAD_OK or an error (counted in
+	 * publish_failed). Required. */
+	iotad_err (*publish)(void *ud, const char *topic, const void *payload, size_t len, int qos,
+			     bool retained);
+	/* A window of device was scored (e.g. live_sample). Optional. */
+	void (*scored)(void *ud, const char *device, double ts, const det_result *res);
+	/* An alert event of device was published; json is its payload. Optional. */
+	void (*event)(void *ud, const char *device, const char *state, const char *json,
+		      size_t len);
+	void *ud;
+} pipeline_pub;
+
+typedef struct pipeline_counters {
+	uint64_t received;              /* telemetry messages handled */
+	uint64_t scored;                /* windows scored */
+	uint64_t rejected[REJ__COUNT];  /* by reason */
+	uint64_t events[4];             /* by alert_event */
+	uint64_t publish_failed;        /* alert/state/discovery publishes refused */
+	uint64_t evictions;             /* devices replaced by a new one in a full table (LRU) */
+	uint64_t idle_evictions;        /* devices forgotten after detector.idle_evict_after */
+	uint64_t devices;               /* devices in the table now */
+} pipeline_counters;
+
+/* A pipeline for a validated config and a loaded model (both borrowed; they
+ * must outlive it, or the model until pipeline_swap replaces it), a
+ * detector built from dc (copied) and a publisher (copied). */
+iotad_err pipeline_create(const iotad_config *cfg, const model *m, const det_config *dc,
+			  const pipeline_pub *pub, pipeline **out);
+/* Free the pipeline, its detector and a model it took over. Accepts NULL. */
+void pipeline_destroy(pipeline *p);
+/* Handle one telemetry message that arrived at now (epoch seconds, the
+ * sample's time when its payload has no ts): reject and count it, or score
+ * it and publish any event. The message stays the caller's. */
+void pipeline_handle(pipeline *p, const msgq_msg *msg, double now);
+/* Housekeeping at now (epoch seconds): a `stale` event for every device
+ * silent longer than detector.stale_after, forget devices idle longer than
+ * detector.idle_evict_after (each when configured). */
+void pipeline_sweep(pipeline *p, double now);
+/* The model and detector in use (owned by the pipeline). Scorer thread. */
+const model *pipeline_model(const pipeline *p);
+det *pipeline_det(pipeline *p);
+/* The detector configuration the pipeline was built with. */
+const det_config *pipeline_det_config(const pipeline *p);
+/* Take over model nm (malloc'd, freed with model_free and free) and its
+ * detector nd (already holding the devices), freeing the detector and a
+ * model taken over before. Scorer thread. */
+void pipeline_swap(pipeline *p, model *nm, det *nd);
+/* After pipeline_det's devices changed behind the pipeline's back (a state
+ * file restored), refresh the device count other threads read. */
+void pipeline_devices_changed(pipeline *p);
+/* Replace the detector with an empty one (no devices). Scorer thread. */
+iotad_err pipeline_reset(pipeline *p);
+/* Snapshot of the counters. Any thread. */
+void pipeline_get_counters(pipeline *p, pipeline_counters *out);
+/* The model's id (into id, len bytes) and version. Any thread. */
+void pipeline_model_name(pipeline *p, char *id, size_t len, int *version);
+/* Time spent in the detector per message. Any thread. */
+void pipeline_latency(pipeline *p, met_hist_snap *out);
+
+#endif

@@ -1,0 +1,132 @@
+/* topic.c - MQTT topic rules: device id from a topic level, the topics
+ * iotad publishes under, Home Assistant discovery topics, and the checks
+ * of configured filters and prefixes. */
+#include "iotad/topic.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "iotad/detector.h"
+
+bool topic_level_ok(const char *s, size_t n)
+{
+	if (!s || n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch <= 0x20 || ch >= 0x7f || ch == '+' || ch == '#' || ch == '/')
+			return false;
+	}
+	return true;
+}
+
+iotad_err topic_device(const char *topic, int level, char *out, size_t outlen)
+{
+	if (!topic || level < 0 || !out || outlen == 0)
+		return IOTAD_ERR_INVAL;
+	const char *s = topic;
+	for (int i = 0; i < level; i++) {
+		s = strchr(s, '/');
+		if (!s)
+			return IOTAD_ERR_INVAL;
+		s++;
+	}
+	size_t n = strcspn(s, "/");
+	if (n >= DET_DEVICE_ID_MAX || n >= outlen || !topic_level_ok(s, n))
+		return IOTAD_ERR_INVAL;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return IOTAD_OK;
+}
+
+bool topic_prefix_ok(const char *prefix)
+{
+	if (!prefix || !*prefix || prefix[0] == '$')
+		return false;
+	size_t n = strlen(prefix);
+	if (prefix[n - 1] == '/')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)prefix[i];
+		if (ch < 0x20 || ch == 0x7f || ch == '+' || ch == '#')
+			return false;
+	}
+	return true;
+}
+
+bool topic_filter_ok(const char *f)
+{
+	if (!f || !*f)
+		return false;
+	for (const char *s = f; *s; s++) {
+		bool level_start = s == f || s[-1] == '/';
+		bool level_end = s[1] == '\0' || s[1] == '/';
+		if (*s == '+' && !(level_start && level_end))
+			return false;
+		if (*s == '#' && !(level_start && s[1] == '\0'))
+			return false;
+	}
+	return true;
+}
+
+bool topic_filter_has_level(const char *filter, int level)
+{
+	if (!filter || level < 0)
+		return false;
+	if (strchr(filter, '#'))
+		return true;
+	int levels = 1;
+	for (const char *s = filter; *s; s++)
+		levels += *s == '/';
+	return level < levels;
+}
+
+iotad_err topic_build(char *buf, size_t len, const char *prefix, const char *device)
+{
+	if (!buf || len == 0)
+		return IOTAD_ERR_INVAL;
+	buf[0] = '\0';
+	if (!device || !topic_prefix_ok(prefix))
+		return IOTAD_ERR_INVAL;
+	size_t dl = strnlen(device, DET_DEVICE_ID_MAX);
+	if (dl == DET_DEVICE_ID_MAX || !topic_level_ok(device, dl))
+		return IOTAD_ERR_INVAL;
+	int n = snprintf(buf, len, "%s/%s", prefix, device);
+	if (n < 0 || (size_t)n >= len) {
+		buf[0] = '\0';
+		return IOTAD_ERR_RANGE;
+	}
+	return IOTAD_OK;
+}
+
+int topic_hass(char *buf, size_t len, const char *prefix, const char *device)
+{
+	char object[DET_DEVICE_ID_MAX + 16];
+	uint32_t h = 2166136261u;
+	bool changed = false;
+	size_t i = 0;
+
+	if (!buf || len == 0)
+		return -1;
+	buf[0] = '\0';
+	if (!prefix || !device)
+		return -1;
+	for (const char *s = device; *s && i < DET_DEVICE_ID_MAX - 1; s++) {
+		unsigned char ch = (unsigned char)*s;
+		h = (h ^ ch) * 16777619u;
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			  (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+		object[i++] = ok ? (char)ch : '_';
+		changed |= !ok;
+	}
+	object[i] = '\0';
+	int n = changed ? snprintf(buf, len, "%s/binary_sensor/iotad_%s_%08x/config", prefix,
+				   object, h)
+			: snprintf(buf, len, "%s/binary_sensor/iotad_%s/config", prefix, object);
+	if (n < 0 || (size_t)n >= len) {
+		buf[0] = '\0';
+		return -1;
+	}
+	return n;
+}

@@ -1,0 +1,296 @@
+/* pipeline.c - one telemetry message through the service: topic → device,
+ * payload → sample, detector → event, event → alert, retained state and
+ * (for a new device) Home Assistant discovery, all through the publisher
+ * interface. */
+#include "iotad/pipeline.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "iotad/hass.h"
+#include "iotad/log.h"
+#include "iotad/model_io.h"
+#include "iotad/topic.h"
+
+#define PIPELINE_EVENT_MAX 2048
+
+struct pipeline {
+	const iotad_config *cfg;
+	pipeline_pub pub;
+	const model *m;      /* the model in use: the caller's, or owned after a swap */
+	model *owned;        /* the last model taken over (NULL before any swap) */
+	pthread_mutex_t model_lock; /* guards model_id/model_version for other threads */
+	char model_id[MODEL_NAME_MAX];
+	int model_version;
+	det_config dc;       /* the detector's configuration, to rebuild it */
+	det *det;
+	float *values;       /* one sample, MODEL_MAX_FEATURES (any later model's) */
+	_Atomic uint64_t received, scored, publish_failed, idle_evictions, evictions;
+	_Atomic uint64_t rejected[REJ__COUNT];
+	_Atomic uint64_t events[4];
+	_Atomic uint64_t devices;  /* det_device_count, mirrored for other threads */
+	met_hist latency;          /* time in det_push_at */
+};
+
+#define COUNT(field) atomic_fetch_add_explicit(&(field), 1, memory_order_relaxed)
+
+static void publish_to(pipeline *p, const char *prefix, const char *device, const char *payload,
+		       size_t len, int qos, bool retained)
+{
+	char topic[TOPIC_MAX];
+	if (topic_build(topic, sizeof topic, prefix, device) != IOTAD_OK ||
+	    p->pub.publish(p->pub.ud, topic, payload, len, qos, retained) != IOTAD_OK)
+		COUNT(p->publish_failed);
+}
+
+/* An event: on the alert topic, retained on the state topic, to the live page. */
+static void publish_event(pipeline *p, const char *device, alert_event ev, double ts,
+			  const det_result *res)
+{
+	char payload[PIPELINE_EVENT_MAX];
+	const char *state = alert_event_name(ev);
+	COUNT(p->events[ev]);
+	int n = codec_format_event(payload, sizeof payload, device, state, ts, res, p->m);
+	if (n < 0) {
+		LOG_RATELIMITED(LOG_ERROR, "event for %s does not fit %d bytes", device,
+				PIPELINE_EVENT_MAX);
+		COUNT(p->publish_failed);
+		return;
+	}
+	const iotad_config *c = p->cfg;
+	publish_to(p, c->alert_prefix, device, payload, (size_t)n, c->qos_out, false);
+	if (c->state_prefix[0])
+		publish_to(p, c->state_prefix, device, payload, (size_t)n, c->qos_out, true);
+	if (p->pub.event)
+		p->pub.event(p->pub.ud, device, state, payload, (size_t)n);
+	LOG_INFO("alert %s %s score=%.5g threshold=%.5g", device, state, res->score,
+		 res->threshold);
+}
+
+static void reject(pipeline *p, const msgq_msg *msg, reject_reason why, const char *detail)
+{
+	COUNT(p->rejected[why]);
+	LOG_RATELIMITED(LOG_WARN, "rejected message on '%.*s': %s%s%s",
+			(int)(msg->topic_len > 128 ? 128 : msg->topic_len), msgq_topic(msg),
+			codec_reject_name(why), detail && *detail ? ": " : "", detail ? detail : "");
+}
+
+/* Home Assistant discovery (retained) for a device seen for the first time. */
+static void announce(pipeline *p, const char *device)
+{
+	char topic[TOPIC_MAX];
+	if (!p->cfg->hass_enabled ||
+	    topic_hass(topic, sizeof topic, p->cfg->hass_prefix, device) < 0)
+		return;
+	char *json = hass_config(p->cfg, p->m, device);
+	if (!json || p->pub.publish(p->pub.ud, topic, json, strlen(json), 1, true) != IOTAD_OK)
+		COUNT(p->publish_failed);
+	free(json);
+}
+
+static uint64_t elapsed_ns(const struct timespec *t0, const struct timespec *t1)
+{
+	return (uint64_t)((t1->tv_sec - t0->tv_sec) * 1000000000LL + (t1->tv_nsec - t0->tv_nsec));
+}
+
+void pipeline_handle(pipeline *p, const msgq_msg *msg, double now)
+{
+	char device[DET_DEVICE_ID_MAX];
+	char detail[160] = "";
+	COUNT(p->received);
+	if (msg->oversize) {
+		reject(p, msg, REJ_OVERSIZE, NULL);
+		return;
+	}
+	if (msg->bad_topic ||
+	    topic_device(msgq_topic(msg), p->cfg->device_level, device, sizeof device) != IOTAD_OK) {
+		reject(p, msg, REJ_BAD_TOPIC, NULL);
+		return;
+	}
+	double ts;
+	bool has_ts;
+	reject_reason why = codec_parse_sample(msgq_payload(msg), msg->len, p->cfg->max_payload,
+					       p->m, now, &ts, &has_ts, p->values, detail,
+					       sizeof detail);
+	if (why != REJ_NONE) {
+		reject(p, msg, why, detail);
+		return;
+	}
+	det_result res;
+	size_t devices_before = det_device_count(p->det);
+	uint64_t evictions_before = det_evictions(p->det);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	iotad_err err = det_push_at(p->det, device, ts, now, p->values, &res);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	met_hist_observe(&p->latency, elapsed_ns(&t0, &t1));
+	atomic_store_explicit(&p->evictions, det_evictions(p->det), memory_order_relaxed);
+	if (err == IOTAD_ERR_FULL || err == IOTAD_ERR_STATE || err == IOTAD_ERR_RANGE) {
+		reject(p, msg, err == IOTAD_ERR_FULL ? REJ_DEVICE_CAP :
+			       err == IOTAD_ERR_STATE ? REJ_DUPLICATE : REJ_OUT_OF_ORDER, NULL);
+		return;
+	}
+	if (err != IOTAD_OK) {
+		reject(p, msg, REJ_BAD_TOPIC, iotad_strerror(err));
+		return;
+	}
+	size_t devices = det_device_count(p->det);
+	atomic_store_explicit(&p->devices, devices, memory_order_relaxed);
+	if (devices > devices_before || det_evictions(p->det) > evictions_before)
+		announce(p, device);
+	if (res.scored) {
+		COUNT(p->scored);
+		if (p->pub.scored)
+			p->pub.scored(p->pub.ud, device, ts, &res);
+	}
+	if (res.event != ALERT_EV_NONE)
+		publish_event(p, device, res.event, ts, &res);
+}
+
+static void on_stale(void *ud, const char *device, double last_ts, uint64_t seq)
+{
+	det_result res;
+	memset(&res, 0, sizeof res);
+	res.event = ALERT_EV_STALE;
+	res.seq = seq;
+	publish_event(ud, device, ALERT_EV_STALE, last_ts, &res);
+}
+
+void pipeline_sweep(pipeline *p, double now)
+{
+	const iotad_config *c = p->cfg;
+	if (c->stale_after > 0)
+		det_sweep(p->det, now, on_stale, p);
+	if (c->idle_evict_after > 0)
+		atomic_fetch_add(&p->idle_evictions, det_evict(p->det, now, c->idle_evict_after));
+	atomic_store(&p->devices, det_device_count(p->det));
+}
+
+/* --- the model and detector in use ---------------------------------------- */
+
+static void set_model(pipeline *p, const model *m)
+{
+	p->m = m;
+	pthread_mutex_lock(&p->model_lock);
+	snprintf(p->model_id, sizeof p->model_id, "%s", m->id);
+	p->model_version = m->version;
+	pthread_mutex_unlock(&p->model_lock);
+}
+
+const model *pipeline_model(const pipeline *p)
+{
+	return p->m;
+}
+
+det *pipeline_det(pipeline *p)
+{
+	return p->det;
+}
+
+const det_config *pipeline_det_config(const pipeline *p)
+{
+	return &p->dc;
+}
+
+void pipeline_swap(pipeline *p, model *nm, det *nd)
+{
+	det_destroy(p->det);
+	p->det = nd;
+	/* The caller's first model stays alive until exit; a model taken over
+	 * is freed when replaced. */
+	if (p->owned) {
+		model_free(p->owned);
+		free(p->owned);
+	}
+	p->owned = nm;
+	set_model(p, nm);
+	atomic_store(&p->devices, det_device_count(nd));
+}
+
+void pipeline_devices_changed(pipeline *p)
+{
+	atomic_store(&p->devices, det_device_count(p->det));
+}
+
+iotad_err pipeline_reset(pipeline *p)
+{
+	det *nd = NULL;
+	iotad_err e = det_create(p->m, &p->dc, &nd);
+	if (e != IOTAD_OK)
+		return e;
+	det_destroy(p->det);
+	p->det = nd;
+	atomic_store(&p->devices, 0);
+	return IOTAD_OK;
+}
+
+void pipeline_get_counters(pipeline *p, pipeline_counters *out)
+{
+	out->received = atomic_load(&p->received);
+	out->scored = atomic_load(&p->scored);
+	out->publish_failed = atomic_load(&p->publish_failed);
+	out->idle_evictions = atomic_load(&p->idle_evictions);
+	out->evictions = atomic_load(&p->evictions);
+	out->devices = atomic_load(&p->devices);
+	for (int i = 0; i < REJ__COUNT; i++)
+		out->rejected[i] = atomic_load(&p->rejected[i]);
+	for (int i = 0; i < 4; i++)
+		out->events[i] = atomic_load(&p->events[i]);
+}
+
+void pipeline_model_name(pipeline *p, char *id, size_t len, int *version)
+{
+	pthread_mutex_lock(&p->model_lock);
+	snprintf(id, len, "%s", p->model_id);
+	*version = p->model_version;
+	pthread_mutex_unlock(&p->model_lock);
+}
+
+void pipeline_latency(pipeline *p, met_hist_snap *out)
+{
+	met_hist_read(&p->latency, out);
+}
+
+/* --- lifecycle ----------------------------------------------------------- */
+
+iotad_err pipeline_create(const iotad_config *cfg, const model *m, const det_config *dc,
+			  const pipeline_pub *pub, pipeline **out)
+{
+	*out = NULL;
+	if (!cfg || !m || !dc || !pub || !pub->publish)
+		return IOTAD_ERR_INVAL;
+	pipeline *p = calloc(1, sizeof *p);
+	if (!p)
+		return IOTAD_ERR_NOMEM;
+	p->cfg = cfg;
+	p->pub = *pub;
+	p->dc = *dc;
+	pthread_mutex_init(&p->model_lock, NULL);
+	set_model(p, m);
+	iotad_err e = IOTAD_ERR_NOMEM;
+	p->values = calloc(MODEL_MAX_FEATURES, sizeof *p->values);
+	if (!p->values || (e = det_create(m, dc, &p->det)) != IOTAD_OK) {
+		pipeline_destroy(p);
+		return e;
+	}
+	*out = p;
+	return IOTAD_OK;
+}
+
+void pipeline_destroy(pipeline *p)
+{
+	if (!p)
+		return;
+	det_destroy(p->det);
+	free(p->values);
+	if (p->owned) {
+		model_free(p->owned);
+		free(p->owned);
+	}
+	pthread_mutex_destroy(&p->model_lock);
+	free(p);
+}

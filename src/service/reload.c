@@ -1,0 +1,89 @@
+/* reload.c - what the scorer reads from disk while it runs: a new model
+ * file swapped in between two messages, and the device state file restored
+ * at start and saved periodically and at shutdown. */
+#include "iotad/reload.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "iotad/log.h"
+#include "iotad/model_io.h"
+#include "iotad/state.h"
+
+iotad_err reload_model(pipeline *p, const char *path, int window, reload_switch_fn sw, void *ud,
+		       const char *why)
+{
+	const model *cur = pipeline_model(p);
+	char err[512];
+	det *nd = NULL;
+	bool kept = false;
+	model *nm = calloc(1, sizeof *nm);
+	iotad_err e = nm ? model_load(path, nm, err, sizeof err) : IOTAD_ERR_NOMEM;
+	if (e == IOTAD_OK && window && window != nm->window) {
+		snprintf(err, sizeof err, "window %d does not match model.window %d", nm->window,
+			 window);
+		e = IOTAD_ERR_MODEL;
+	}
+	if (e == IOTAD_OK && (e = det_create(nm, pipeline_det_config(p), &nd)) != IOTAD_OK)
+		snprintf(err, sizeof err, "no detector for it: %s", iotad_strerror(e));
+	if (e == IOTAD_OK && (e = det_adopt(nd, pipeline_det(p), &kept)) != IOTAD_OK)
+		snprintf(err, sizeof err, "devices not carried over: %s", iotad_strerror(e));
+	/* last: once sw has switched (e.g. /v1/score), the old model may be freed */
+	if (e == IOTAD_OK && sw && (e = sw(ud, nm)) != IOTAD_OK)
+		snprintf(err, sizeof err, "/v1/score not switched: %s", iotad_strerror(e));
+	if (e != IOTAD_OK) {
+		LOG_ERR("model: reload (%s) of %s failed, keeping %s v%d: %s", why, path, cur->id,
+			cur->version, e == IOTAD_ERR_NOMEM ? iotad_strerror(e) : err);
+		det_destroy(nd);
+		if (nm)
+			model_free(nm);
+		free(nm);
+		return e;
+	}
+	LOG_INFO("model: reloaded (%s) %s: %s v%d replaces %s v%d; %zu devices kept%s", why, path,
+		 nm->id, nm->version, cur->id, cur->version, det_device_count(nd),
+		 kept ? " with their windows" : ", windows refill (input changed)");
+	pipeline_swap(p, nm, nd);
+	return IOTAD_OK;
+}
+
+iotad_err reload_state_restore(pipeline *p, const char *path, bool *rejected)
+{
+	char err[600];
+	size_t n = 0;
+	*rejected = false;
+	iotad_err e = state_load(pipeline_det(p), path, &n, err, sizeof err);
+	switch (e) {
+	case IOTAD_OK:
+		LOG_INFO("state: restored %zu devices from %s", n, path);
+		break;
+	case IOTAD_ERR_NOTFOUND:
+		LOG_INFO("state: %s does not exist yet; starting with no devices", path);
+		break;
+	case IOTAD_ERR_NOMEM:
+		return e;
+	case IOTAD_ERR_MODEL:
+		*rejected = true;
+		LOG_WARN("state: ignoring %s; starting with no devices", err);
+		break;
+	default:
+		*rejected = true;
+		LOG_ERR("state: cannot use %s; starting with no devices", err);
+		return pipeline_reset(p);
+	}
+	pipeline_devices_changed(p);
+	return IOTAD_OK;
+}
+
+iotad_err reload_state_save(pipeline *p, const char *path, const char *when)
+{
+	char err[600];
+	size_t n = 0;
+	iotad_err e = state_save(pipeline_det(p), path, &n, err, sizeof err);
+	if (e != IOTAD_OK) {
+		LOG_RATELIMITED(LOG_ERROR, "state: cannot save (%s): %s", when, err);
+		return e;
+	}
+	LOG_DBG("state: saved %zu devices to %s (%s)", n, path, when);
+	return IOTAD_OK;
+}

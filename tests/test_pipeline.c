@@ -1,0 +1,603 @@
+/* test_pipeline.c - unit tests of the service pipeline without a broker:
+ * telemetry messages in (built by the queue's own copy, msgq_msg_new), and
+ * out what a recording publisher received: raised and cleared events on
+ * the right device, retained states, rejects counted by reason,
+ * duplicates and out-of-order samples, the stale sweep, Home Assistant
+ * discovery, a model reload that keeps the devices, and the state file. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "iotad/config.h"
+#include "iotad/model_io.h"
+#include "iotad/msgq.h"
+#include "iotad/pipeline.h"
+#include "iotad/reload.h"
+#include "iotad/topic.h"
+#include "test.h"
+#include "test_rng.h"
+
+#define PW 5
+#define PF 2
+#define PCALIB 200
+#define NOW0 1.7e9
+
+/* ---- a recording publisher ----------------------------------------------- */
+
+#define REC_MAX 256
+
+typedef struct rec_msg {
+	char topic[160];
+	char payload[2048];
+	int qos;
+	bool retained;
+} rec_msg;
+
+typedef struct rec {
+	rec_msg msgs[REC_MAX];
+	size_t n;
+	size_t live_scored, live_events;
+	bool fail;                 /* refuse every publish */
+} rec;
+
+static iotad_err rec_publish(void *ud, const char *topic, const void *payload, size_t len,
+			     int qos, bool retained)
+{
+	rec *r = ud;
+	if (r->fail)
+		return IOTAD_ERR_MQTT;
+	CU_ASSERT_FATAL(r->n < REC_MAX);
+	rec_msg *m = &r->msgs[r->n++];
+	snprintf(m->topic, sizeof m->topic, "%s", topic);
+	CU_ASSERT_FATAL(len < sizeof m->payload);
+	memcpy(m->payload, payload, len);
+	m->payload[len] = '\0';
+	m->qos = qos;
+	m->retained = retained;
+	return IOTAD_OK;
+}
+
+static void rec_scored(void *ud, const char *device, double ts, const det_result *res)
+{
+	(void)device;
+	(void)ts;
+	CU_ASSERT_TRUE(res->scored);
+	((rec *)ud)->live_scored++;
+}
+
+static void rec_event(void *ud, const char *device, const char *state, const char *json,
+		      size_t len)
+{
+	(void)device;
+	(void)state;
+	(void)json;
+	CU_ASSERT_TRUE(len > 0);
+	((rec *)ud)->live_events++;
+}
+
+/* Messages on exactly this topic whose payload holds needle (NULL: any). */
+static size_t rec_count(const rec *r, const char *topic, const char *needle)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->n; i++)
+		n += !strcmp(r->msgs[i].topic, topic) &&
+		     (!needle || strstr(r->msgs[i].payload, needle));
+	return n;
+}
+
+/* Messages whose topic starts with prefix. */
+static size_t rec_count_prefix(const rec *r, const char *prefix)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->n; i++)
+		n += !strncmp(r->msgs[i].topic, prefix, strlen(prefix));
+	return n;
+}
+
+/* The last message on topic, or NULL. */
+static const rec_msg *rec_last(const rec *r, const char *topic)
+{
+	for (size_t i = r->n; i-- > 0;)
+		if (!strcmp(r->msgs[i].topic, topic))
+			return &r->msgs[i];
+	return NULL;
+}
+
+/* ---- a model and a pipeline over it -------------------------------------- */
+
+/* Window 5 of features a and b, min-max over [0, 1], seeded weights. Its
+ * static threshold lies between the scores of a normal window (a near 0.3,
+ * b near 0.6) and of a faulty one (a = 5, b = -4), measured here. */
+static void build_model(model *m, const char *id, int version)
+{
+	int sizes[3] = {PW * PF, 4, PW * PF};
+	nn_act act[2] = {NN_RELU, NN_SIGMOID};
+
+	memset(m, 0, sizeof *m);
+	snprintf(m->id, sizeof m->id, "%s", id);
+	m->version = version;
+	m->n_features = PF;
+	strcpy(m->features[0], "a");
+	strcpy(m->features[1], "b");
+	m->window = PW;
+	m->stride = 1;
+	m->norm = NORM_MINMAX;
+	for (int f = 0; f < PF; f++) {
+		m->norm_a[f] = 0.0f;
+		m->norm_b[f] = 1.0f;
+	}
+	CU_ASSERT_EQUAL_FATAL(nn_init(&m->net, 2, sizes, act), IOTAD_OK);
+	nn_init_weights(&m->net, 7);
+	m->calib = malloc(PCALIB * sizeof *m->calib);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m->calib);
+	m->n_calib = PCALIB;
+
+	det_config dc;
+	det *d = NULL;
+	det_config_default(&dc);
+	m->threshold = 1.0f;
+	for (int i = 0; i < PCALIB; i++)
+		m->calib[i] = 1.0f;
+	CU_ASSERT_EQUAL_FATAL(det_create(m, &dc, &d), IOTAD_OK);
+	float normal[PW * PF], faulty[PW * PF];
+	for (int t = 0; t < PW; t++) {
+		normal[t * PF] = 0.3f + 0.01f * (float)t;
+		normal[t * PF + 1] = 0.6f - 0.01f * (float)t;
+		faulty[t * PF] = 5.0f;
+		faulty[t * PF + 1] = -4.0f;
+	}
+	det_result rn, rf;
+	CU_ASSERT_EQUAL_FATAL(det_score_window(d, normal, PW * PF, &rn), IOTAD_OK);
+	CU_ASSERT_EQUAL_FATAL(det_score_window(d, faulty, PW * PF, &rf), IOTAD_OK);
+	det_destroy(d);
+	CU_ASSERT_FATAL(rf.score > 4.0f * rn.score);
+	m->threshold = sqrtf(rn.score * rf.score);
+	for (int i = 0; i < PCALIB; i++) /* sorted, below the threshold */
+		m->calib[i] = rn.score * (0.5f + 0.5f * (float)i / PCALIB);
+	m->percentile = 99.0f;
+}
+
+typedef struct fixture {
+	iotad_config cfg;
+	model m;
+	rec out;
+	pipeline *p;
+	double now;                /* arrival clock, epoch seconds */
+} fixture;
+
+static det_config det_config_of(const iotad_config *c)
+{
+	det_config dc;
+	det_config_default(&dc);
+	dc.max_devices = c->max_devices;
+	dc.evict = c->evict_lru ? DET_EVICT_LRU : DET_EVICT_REJECT;
+	dc.alert.k = (uint8_t)c->alert_k;
+	dc.alert.n = (uint8_t)c->alert_n;
+	dc.alert.m = (uint8_t)c->alert_m;
+	thr_params_default(&dc.thr, THR_STATIC, 0.0f, 0.0f);
+	dc.stale_after = c->stale_after;
+	return dc;
+}
+
+/* A fixture with the default config but a static threshold; tweak cfg via
+ * the callback before the pipeline is built. */
+static fixture *setup(void (*tweak)(iotad_config *))
+{
+	fixture *x = calloc(1, sizeof *x);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	config_defaults(&x->cfg);
+	x->cfg.threshold = THR_STATIC;
+	if (tweak)
+		tweak(&x->cfg);
+	build_model(&x->m, "pipe", 1);
+	det_config dc = det_config_of(&x->cfg);
+	pipeline_pub pub = {.publish = rec_publish, .scored = rec_scored, .event = rec_event,
+			    .ud = &x->out};
+	CU_ASSERT_EQUAL_FATAL(pipeline_create(&x->cfg, &x->m, &dc, &pub, &x->p), IOTAD_OK);
+	x->now = NOW0;
+	return x;
+}
+
+static void teardown(fixture *x)
+{
+	pipeline_destroy(x->p);
+	model_free(&x->m);
+	free(x);
+}
+
+/* One message through the pipeline, copied as the queue copies it. */
+static void send_raw(fixture *x, const char *topic, size_t topic_len, const char *payload,
+		     size_t len)
+{
+	msgq_msg *msg = msgq_msg_new(topic, topic_len, payload, len, x->cfg.max_payload);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(msg);
+	pipeline_handle(x->p, msg, x->now);
+	free(msg);
+	x->now += 1.0;
+}
+
+static void send(fixture *x, const char *topic, const char *payload)
+{
+	send_raw(x, topic, strlen(topic), payload, strlen(payload));
+}
+
+/* A sample of device at device time ts: normal, or faulty. */
+static void sample(fixture *x, const char *device, double ts, bool faulty, uint64_t *rng)
+{
+	char topic[64], payload[160];
+	snprintf(topic, sizeof topic, "telemetry/%s", device);
+	double a = faulty ? 5.0 : 0.3 + 0.01 * rng_normal(rng);
+	double b = faulty ? -4.0 : 0.6 + 0.01 * rng_normal(rng);
+	snprintf(payload, sizeof payload, "{\"ts\":%.3f,\"a\":%.5f,\"values\":{\"b\":%.5f}}", ts,
+		 a, b);
+	send(x, topic, payload);
+}
+
+static pipeline_counters counters(fixture *x)
+{
+	pipeline_counters c;
+	pipeline_get_counters(x->p, &c);
+	return c;
+}
+
+/* ---- tests ---------------------------------------------------------------- */
+
+/* Two devices; a fault on dev-b raises on dev-b only, then clears; the
+ * retained state follows; the live hooks see every score and event. */
+static void test_raise_and_clear(void)
+{
+	fixture *x = setup(NULL);
+	uint64_t rng = 42;
+	double ts = 1000.0;
+	for (int t = 0; t < 20; t++, ts += 1.0) {
+		sample(x, "dev-a", ts, false, &rng);
+		sample(x, "dev-b", ts, false, &rng);
+	}
+	CU_ASSERT_EQUAL(rec_count_prefix(&x->out, "alerts/"), 0);
+	for (int t = 0; t < 6; t++, ts += 1.0) {
+		sample(x, "dev-a", ts, false, &rng);
+		sample(x, "dev-b", ts, true, &rng);
+	}
+	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/dev-b", "\"state\":\"raised\""), 1);
+	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/dev-b", NULL), 1);
+	const rec_msg *st = rec_last(&x->out, "state/dev-b");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	CU_ASSERT_TRUE(st->retained);
+	CU_ASSERT_PTR_NOT_NULL(strstr(st->payload, "\"state\":\"raised\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(st->payload, "\"device\":\"dev-b\""));
+	const rec_msg *al = rec_last(&x->out, "alerts/dev-b");
+	CU_ASSERT_FALSE(al->retained);
+	CU_ASSERT_EQUAL(al->qos, x->cfg.qos_out);
+	CU_ASSERT_STRING_EQUAL(al->payload, st->payload);
+	/* the event carries the device's own time: the third faulty sample */
+	CU_ASSERT_PTR_NOT_NULL(strstr(al->payload, "\"ts\":1022"));
+
+	for (int t = 0; t < 20; t++, ts += 1.0) {
+		sample(x, "dev-a", ts, false, &rng);
+		sample(x, "dev-b", ts, false, &rng);
+	}
+	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/dev-b", "\"state\":\"cleared\""), 1);
+	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/dev-b", NULL), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(rec_last(&x->out, "state/dev-b")->payload,
+				      "\"state\":\"cleared\""));
+	CU_ASSERT_EQUAL(rec_count_prefix(&x->out, "alerts/dev-a"), 0);
+	CU_ASSERT_EQUAL(rec_count_prefix(&x->out, "state/dev-a"), 0);
+
+	pipeline_counters c = counters(x);
+	CU_ASSERT_EQUAL(c.received, 92);
+	/* every sample from the fifth of a device on scores a window */
+	CU_ASSERT_EQUAL(c.scored, 92 - 2 * (PW - 1));
+	CU_ASSERT_EQUAL(c.events[ALERT_EV_RAISED], 1);
+	CU_ASSERT_EQUAL(c.events[ALERT_EV_CLEARED], 1);
+	CU_ASSERT_EQUAL(c.events[ALERT_EV_STALE], 0);
+	CU_ASSERT_EQUAL(c.devices, 2);
+	CU_ASSERT_EQUAL(c.publish_failed, 0);
+	for (int r = 0; r < REJ__COUNT; r++)
+		CU_ASSERT_EQUAL(c.rejected[r], 0);
+	CU_ASSERT_EQUAL(x->out.live_scored, c.scored);
+	CU_ASSERT_EQUAL(x->out.live_events, 2);
+	/* only alerts and states were published: no discovery while it is off */
+	CU_ASSERT_EQUAL(x->out.n, 4);
+	teardown(x);
+}
+
+/* Every kind of bad message is counted under its reason and touches no
+ * window, no device and no publisher. */
+static void test_rejects_by_reason(void)
+{
+	fixture *x = setup(NULL);
+	char big[5000], longtopic[TOPIC_MAX + 40];
+	memset(big, ' ', sizeof big);
+	memcpy(big, "{\"a\":1,\"b\":2}", 13);
+	memcpy(longtopic, "telemetry/", 10);
+	memset(longtopic + 10, 'd', sizeof longtopic - 10);
+	static const char nul_topic[] = "telemetry/dev\0-a";
+
+	send(x, "telemetry/dev-a", "not json");                          /* not_json */
+	send(x, "telemetry/dev-a", "[1,2]");                             /* not_object */
+	send(x, "telemetry/dev-a", "{\"a\":1}");                         /* missing_feature */
+	send(x, "telemetry/dev-a", "{\"a\":1,\"b\":\"2\"}");             /* not_number */
+	send(x, "telemetry/dev-a", "{\"a\":1e999,\"b\":2}");             /* not_finite */
+	send(x, "telemetry/dev-a", "{\"ts\":\"yesterday\",\"a\":1,\"b\":2}"); /* bad_ts */
+	send(x, "telemetry/", "{\"a\":1,\"b\":2}");                      /* bad_topic: empty */
+	send(x, "telemetry/de+v", "{\"a\":1,\"b\":2}");                  /* bad_topic: wildcard */
+	send_raw(x, longtopic, sizeof longtopic, "{\"a\":1,\"b\":2}", 13); /* bad_topic: cut */
+	send_raw(x, nul_topic, sizeof nul_topic - 1, "{\"a\":1,\"b\":2}", 13); /* bad_topic: NUL */
+	send_raw(x, "telemetry/dev-a", 15, big, sizeof big);             /* oversize */
+
+	pipeline_counters c = counters(x);
+	CU_ASSERT_EQUAL(c.received, 11);
+	CU_ASSERT_EQUAL(c.rejected[REJ_NOT_JSON], 1);
+	CU_ASSERT_EQUAL(c.rejected[REJ_NOT_OBJECT], 1);
+	CU_ASSERT_EQUAL(c.rejected[REJ_MISSING_FEATURE], 1);
+	CU_ASSERT_EQUAL(c.rejected[REJ_NOT_NUMBER], 1);
+	CU_ASSERT_EQUAL(c.rejected[REJ_NOT_FINITE], 1);
+	CU_ASSERT_EQUAL(c.rejected[REJ_BAD_TS], 1);
+	CU_ASSERT_EQUAL(c.rejected[REJ_BAD_TOPIC], 4);
+	CU_ASSERT_EQUAL(c.rejected[REJ_OVERSIZE], 1);
+	CU_ASSERT_EQUAL(c.rejected[REJ_DUPLICATE] + c.rejected[REJ_OUT_OF_ORDER] +
+				c.rejected[REJ_DEVICE_CAP],
+			0);
+	CU_ASSERT_EQUAL(c.scored, 0);
+	CU_ASSERT_EQUAL(c.devices, 0);
+	CU_ASSERT_EQUAL(x->out.n, 0);
+	CU_ASSERT_EQUAL(x->out.live_scored + x->out.live_events, 0);
+
+	/* a good message after all that is taken */
+	send(x, "telemetry/dev-a", "{\"a\":0.3,\"b\":0.6}");
+	CU_ASSERT_EQUAL(counters(x).devices, 1);
+	teardown(x);
+}
+
+static void cap_two_devices(iotad_config *c)
+{
+	c->max_devices = 2;
+	c->evict_lru = false;
+}
+
+/* A repeated ts is a duplicate, an older one out of order; neither moves
+ * the window; a device beyond a full table (eviction off) is refused. */
+static void test_duplicates_and_order(void)
+{
+	fixture *x = setup(cap_two_devices);
+	uint64_t rng = 7;
+	for (int t = 0; t < 10; t++)
+		sample(x, "dev-a", 100.0 + t, false, &rng);
+	CU_ASSERT_EQUAL(counters(x).scored, 10 - (PW - 1));
+	sample(x, "dev-a", 109.0, false, &rng);  /* the last ts again */
+	sample(x, "dev-a", 105.0, false, &rng);  /* older */
+	sample(x, "dev-a", 109.0, true, &rng);   /* a faulty duplicate changes nothing */
+	pipeline_counters c = counters(x);
+	CU_ASSERT_EQUAL(c.rejected[REJ_DUPLICATE], 2);
+	CU_ASSERT_EQUAL(c.rejected[REJ_OUT_OF_ORDER], 1);
+	CU_ASSERT_EQUAL(c.scored, 10 - (PW - 1));
+	sample(x, "dev-a", 110.0, false, &rng);
+	CU_ASSERT_EQUAL(counters(x).scored, 10 - (PW - 1) + 1);
+
+	sample(x, "dev-b", 1.0, false, &rng);
+	sample(x, "dev-c", 1.0, false, &rng);
+	c = counters(x);
+	CU_ASSERT_EQUAL(c.rejected[REJ_DEVICE_CAP], 1);
+	CU_ASSERT_EQUAL(c.devices, 2);
+	CU_ASSERT_EQUAL(c.received, 16);
+	CU_ASSERT_EQUAL(x->out.n, 0);
+	teardown(x);
+}
+
+static void stale_after_30(iotad_config *c)
+{
+	c->stale_after = 30.0;
+}
+
+/* A device silent past stale_after gets one stale event (with its last
+ * ts), then a cleared one when it speaks again; a chatty one gets none. */
+static void test_stale_sweep(void)
+{
+	fixture *x = setup(stale_after_30);
+	uint64_t rng = 3;
+	for (int t = 0; t < 8; t++) {
+		sample(x, "quiet", 500.0 + t, false, &rng);
+		sample(x, "chatty", 500.0 + t, false, &rng);
+	}
+	double last = x->now - 1.0;
+	pipeline_sweep(x->p, last + 10.0);
+	CU_ASSERT_EQUAL(rec_count_prefix(&x->out, "alerts/"), 0);
+	x->now = last + 20.0;
+	sample(x, "chatty", 600.0, false, &rng);
+	pipeline_sweep(x->p, last + 45.0);
+	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/quiet", "\"state\":\"stale\""), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(rec_last(&x->out, "alerts/quiet")->payload, "\"ts\":507"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(rec_last(&x->out, "state/quiet")->payload,
+				      "\"state\":\"stale\""));
+	CU_ASSERT_EQUAL(rec_count_prefix(&x->out, "alerts/chatty"), 0);
+	/* once only (and chatty, 28 s quiet, is not stale yet) */
+	pipeline_sweep(x->p, last + 48.0);
+	CU_ASSERT_EQUAL(rec_count_prefix(&x->out, "alerts/chatty"), 0);
+	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/quiet", NULL), 1);
+	x->now = last + 61.0;
+	sample(x, "quiet", 700.0, false, &rng);
+	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/quiet", "\"state\":\"cleared\""), 1);
+	pipeline_counters c = counters(x);
+	CU_ASSERT_EQUAL(c.events[ALERT_EV_STALE], 1);
+	CU_ASSERT_EQUAL(c.events[ALERT_EV_CLEARED], 1);
+	CU_ASSERT_EQUAL(x->out.live_events, 2);
+	teardown(x);
+}
+
+static void hass_on(iotad_config *c)
+{
+	c->hass_enabled = true;
+	snprintf(c->hass_prefix, sizeof c->hass_prefix, "ha");
+}
+
+/* Discovery is published, retained, once per new device. */
+static void test_discovery(void)
+{
+	fixture *x = setup(hass_on);
+	uint64_t rng = 5;
+	for (int t = 0; t < 3; t++) {
+		sample(x, "dev-a", 10.0 + t, false, &rng);
+		sample(x, "dev.b", 10.0 + t, false, &rng);
+	}
+	CU_ASSERT_EQUAL(x->out.n, 2);
+	const rec_msg *a = rec_last(&x->out, "ha/binary_sensor/iotad_dev-a/config");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_TRUE(a->retained);
+	CU_ASSERT_PTR_NOT_NULL(strstr(a->payload, "\"state_topic\":\"state/dev-a\""));
+	CU_ASSERT_EQUAL(rec_count_prefix(&x->out, "ha/binary_sensor/iotad_dev_b_"), 1);
+	teardown(x);
+}
+
+/* A publisher that refuses is counted, and the pipeline goes on. */
+static void test_publish_failures_counted(void)
+{
+	fixture *x = setup(NULL);
+	uint64_t rng = 9;
+	x->out.fail = true;
+	for (int t = 0; t < 10; t++)
+		sample(x, "dev-a", 10.0 + t, t >= 6, &rng);
+	pipeline_counters c = counters(x);
+	CU_ASSERT_EQUAL(c.events[ALERT_EV_RAISED], 1);
+	CU_ASSERT_EQUAL(c.publish_failed, 2); /* alert and state */
+	CU_ASSERT_EQUAL(c.scored, 10 - (PW - 1));
+	teardown(x);
+}
+
+static model *switched_to;
+
+static iotad_err record_switch(void *ud, const model *m)
+{
+	(*(int *)ud)++;
+	switched_to = (model *)m;
+	return IOTAD_OK;
+}
+
+/* A reload swaps the model between two messages and keeps the devices:
+ * dev-b stays raised (no second raised), clears later with its seq going
+ * on; a failed reload keeps the running model. */
+static void test_reload_keeps_devices(void)
+{
+	fixture *x = setup(NULL);
+	uint64_t rng = 11;
+	double ts = 1.0;
+	for (int t = 0; t < 10; t++, ts += 1.0) {
+		sample(x, "dev-a", ts, false, &rng);
+		sample(x, "dev-b", ts, t >= 6, &rng);
+	}
+	CU_ASSERT_EQUAL_FATAL(rec_count(&x->out, "alerts/dev-b", "\"state\":\"raised\""), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(rec_last(&x->out, "alerts/dev-b")->payload, "\"seq\":1"));
+
+	char path[] = "/tmp/iotad-test-pipeline-XXXXXX";
+	int fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	model next;
+	build_model(&next, "pipe-next", 2);
+	CU_ASSERT_EQUAL_FATAL(model_save(&next, path), IOTAD_OK);
+	model_free(&next);
+
+	int switches = 0;
+	/* refused: a window other than the configured one, or no file */
+	CU_ASSERT_NOT_EQUAL(reload_model(x->p, path, PW + 1, record_switch, &switches, "test"),
+			    IOTAD_OK);
+	CU_ASSERT_NOT_EQUAL(reload_model(x->p, "/nonexistent/model.json", 0, record_switch,
+					 &switches, "test"),
+			    IOTAD_OK);
+	CU_ASSERT_EQUAL(switches, 0);
+	CU_ASSERT_STRING_EQUAL(pipeline_model(x->p)->id, "pipe");
+
+	CU_ASSERT_EQUAL_FATAL(reload_model(x->p, path, PW, record_switch, &switches, "test"),
+			      IOTAD_OK);
+	unlink(path);
+	CU_ASSERT_EQUAL(switches, 1);
+	CU_ASSERT_PTR_EQUAL(switched_to, pipeline_model(x->p));
+	CU_ASSERT_STRING_EQUAL(pipeline_model(x->p)->id, "pipe-next");
+	char id[MODEL_NAME_MAX];
+	int version = 0;
+	pipeline_model_name(x->p, id, sizeof id, &version);
+	CU_ASSERT_STRING_EQUAL(id, "pipe-next");
+	CU_ASSERT_EQUAL(version, 2);
+	CU_ASSERT_EQUAL(counters(x).devices, 2);
+
+	/* the next sample of a kept device scores at once: its window was kept */
+	uint64_t scored = counters(x).scored;
+	sample(x, "dev-a", ts, false, &rng);
+	CU_ASSERT_EQUAL(counters(x).scored, scored + 1);
+	for (int t = 0; t < 3; t++, ts += 1.0)
+		sample(x, "dev-b", ts, true, &rng);
+	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/dev-b", "\"state\":\"raised\""), 1);
+	for (int t = 0; t < 15; t++, ts += 1.0)
+		sample(x, "dev-b", ts, false, &rng);
+	const rec_msg *cl = rec_last(&x->out, "alerts/dev-b");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cl);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cl->payload, "\"state\":\"cleared\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(cl->payload, "\"seq\":2"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(cl->payload, "\"id\":\"pipe-next\""));
+	CU_ASSERT_EQUAL(rec_count_prefix(&x->out, "alerts/dev-a"), 0);
+	teardown(x);
+}
+
+/* The state file carries the devices to a new pipeline; a damaged one is
+ * reported and leaves no devices. */
+static void test_state_file(void)
+{
+	fixture *x = setup(NULL);
+	uint64_t rng = 13;
+	for (int t = 0; t < 10; t++) {
+		sample(x, "dev-a", 1.0 + t, false, &rng);
+		sample(x, "dev-b", 1.0 + t, t >= 6, &rng);
+	}
+	char path[] = "/tmp/iotad-test-pipeline-state-XXXXXX";
+	int fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	CU_ASSERT_EQUAL_FATAL(reload_state_save(x->p, path, "test"), IOTAD_OK);
+
+	fixture *y = setup(NULL);
+	bool rejected = true;
+	CU_ASSERT_EQUAL(reload_state_restore(y->p, path, &rejected), IOTAD_OK);
+	CU_ASSERT_FALSE(rejected);
+	CU_ASSERT_EQUAL(counters(y).devices, 2);
+	/* dev-b is still raised: more faults raise nothing, normal data clears */
+	for (int t = 0; t < 15; t++)
+		sample(y, "dev-b", 20.0 + t, t < 3, &rng);
+	CU_ASSERT_EQUAL(rec_count(&y->out, "alerts/dev-b", "\"state\":\"raised\""), 0);
+	CU_ASSERT_EQUAL(rec_count(&y->out, "alerts/dev-b", "\"state\":\"cleared\""), 1);
+
+	/* its CRC damaged */
+	FILE *f = fopen(path, "r+b");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fseek(f, -1, SEEK_END);
+	int last = fgetc(f);
+	fseek(f, -1, SEEK_END);
+	fputc(last ^ 0x5a, f);
+	fclose(f);
+	fixture *z = setup(NULL);
+	CU_ASSERT_EQUAL(reload_state_restore(z->p, path, &rejected), IOTAD_OK);
+	CU_ASSERT_TRUE(rejected);
+	CU_ASSERT_EQUAL(counters(z).devices, 0);
+	sample(z, "dev-z", 1.0, false, &rng);
+	CU_ASSERT_EQUAL(counters(z).devices, 1);
+	/* no file: a first start */
+	unlink(path);
+	CU_ASSERT_EQUAL(reload_state_restore(z->p, path, &rejected), IOTAD_OK);
+	CU_ASSERT_FALSE(rejected);
+	teardown(x);
+	teardown(y);
+	teardown(z);
+}
+
+void init_pipeline_tests(void)
+{
+	CU_pSuite s = CU_add_suite("pipeline", NULL, NULL);
+	TEST_ADD(s, test_raise_and_clear);
+	TEST_ADD(s, test_rejects_by_reason);
+	TEST_ADD(s, test_duplicates_and_order);
+	TEST_ADD(s, test_stale_sweep);
+	TEST_ADD(s, test_discovery);
+	TEST_ADD(s, test_publish_failures_counted);
+	TEST_ADD(s, test_reload_keeps_devices);
+	TEST_ADD(s, test_state_file);
+}
