@@ -39,6 +39,7 @@ typedef struct met_snapshot {
 	uint64_t devices, max_devices;
 	uint64_t model_reloads, model_reload_failures;  /* models swapped in / refused */
 	uint64_t state_rejected;        /* state files ignored or refused at start */
+	uint64_t state_save_failed;     /* state file saves that failed */
 	uint32_t queue_depth, queue_capacity, inflight;
 	bool connected, model_loaded;
 	char model_id[MODEL_NAME_MAX];

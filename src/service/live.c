@@ -18,6 +18,7 @@
 
 #include "iotad/codec.h"
 #include "iotad/log.h"
+#include "wait.h"
 
 #define SSE_SLOTS 512
 #define SSE_EVENT_MAX 2400      /* "event: alert\ndata: " + an event of up to 2 KB */
@@ -51,16 +52,16 @@ struct live {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;           /* an SSE event was added, or stopping */
 	bool stopping;
-	live_dev *devs;
 	uint32_t n_devs;
-	int32_t index[LIVE_INDEX];     /* open addressing over devs, -1 empty */
 	uint64_t hidden;               /* devices beyond LIVE_DEVICES */
-	alert_slot *alerts;
 	uint32_t alert_head, n_alerts;
-	sse_slot *ring;
 	uint64_t seq;                  /* SSE events written; event i is in ring[i % SSE_SLOTS] */
 	int streams;
 	_Atomic uint64_t dropped_samples;
+	int32_t index[LIVE_INDEX];     /* open addressing over devs, -1 empty */
+	live_dev devs[LIVE_DEVICES];
+	alert_slot alerts[LIVE_ALERTS];
+	sse_slot ring[SSE_SLOTS];
 };
 
 struct live_stream {
@@ -246,8 +247,7 @@ ssize_t live_stream_read(live_stream *c, char *buf, size_t max)
 	bool gone = false;
 	for (int s = 0; s < LIVE_PING_S && c->seq == l->seq && !l->stopping && !gone; s++) {
 		struct timespec dl;
-		clock_gettime(CLOCK_MONOTONIC, &dl);
-		dl.tv_sec += 1;
+		wait_deadline(&dl, 1000);
 		while (c->seq == l->seq && !l->stopping &&
 		       pthread_cond_timedwait(&l->cond, &l->lock, &dl) != ETIMEDOUT)
 			;
@@ -286,21 +286,15 @@ ssize_t live_stream_read(live_stream *c, char *buf, size_t max)
 
 live_stream *live_stream_open(live *l, int fd)
 {
-	live_stream *c = calloc(1, sizeof *c);
-	if (!c)
-		return NULL;
 	pthread_mutex_lock(&l->lock);
-	bool full = l->streams >= LIVE_STREAMS;
-	if (!full)
+	live_stream *c = l->streams < LIVE_STREAMS ? calloc(1, sizeof *c) : NULL;
+	if (c) {
 		l->streams++;
-	c->seq = l->seq;
-	pthread_mutex_unlock(&l->lock);
-	if (full) {
-		free(c);
-		return NULL;
+		c->l = l;
+		c->seq = l->seq;
+		c->fd = fd;
 	}
-	c->l = l;
-	c->fd = fd;
+	pthread_mutex_unlock(&l->lock);
 	return c;
 }
 
@@ -319,25 +313,14 @@ void live_stream_close(live_stream *c)
 iotad_err live_create(double sample_interval, live **out)
 {
 	*out = NULL;
-	live *l = calloc(1, sizeof *l);
+	live *l = calloc(1, sizeof *l); /* about 1.6 MB, all of it here */
 	if (!l)
 		return IOTAD_ERR_NOMEM;
 	l->sample_interval = sample_interval > 0 ? sample_interval : 0.5;
 	pthread_mutex_init(&l->lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&l->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	wait_cond_init(&l->cond);
 	for (int i = 0; i < LIVE_INDEX; i++)
 		l->index[i] = -1;
-	l->devs = calloc(LIVE_DEVICES, sizeof *l->devs);
-	l->alerts = calloc(LIVE_ALERTS, sizeof *l->alerts);
-	l->ring = calloc(SSE_SLOTS, sizeof *l->ring);
-	if (!l->devs || !l->alerts || !l->ring) {
-		live_destroy(l);
-		return IOTAD_ERR_NOMEM;
-	}
 	*out = l;
 	return IOTAD_OK;
 }
@@ -356,9 +339,6 @@ void live_destroy(live *l)
 {
 	if (!l)
 		return;
-	free(l->devs);
-	free(l->alerts);
-	free(l->ring);
 	pthread_cond_destroy(&l->cond);
 	pthread_mutex_destroy(&l->lock);
 	free(l);

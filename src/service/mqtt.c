@@ -17,6 +17,7 @@
 #include <MQTTAsync.h>
 
 #include "iotad/log.h"
+#include "wait.h"
 
 #define MQ_MAX_SUBS 16
 #define MQ_BACKOFF_MIN 1
@@ -40,6 +41,7 @@ struct mq {
 	bool stopping;
 	bool started;
 	int connects;
+	int subacked;             /* subscriptions acknowledged on this connection */
 	pthread_t supervisor;
 
 	_Atomic uint64_t published, publish_failed, received;
@@ -48,17 +50,6 @@ struct mq {
 static char *dup_or_null(const char *s)
 {
 	return s && *s ? strdup(s) : NULL;
-}
-
-static void deadline_after(struct timespec *ts, int ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
 }
 
 /* Wait on c->cond until deadline (NULL: forever). Returns ETIMEDOUT or 0. Lock held. */
@@ -100,9 +91,20 @@ static void on_sub_failure(void *ctx, MQTTAsync_failureData *r)
 		r && r->message ? ": " : "", r && r->message ? r->message : "");
 }
 
+static void on_sub_success(void *ctx, MQTTAsync_successData *r)
+{
+	(void)r;
+	mq *c = ctx;
+	pthread_mutex_lock(&c->lock);
+	c->subacked++;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
 static void send_subscribe(mq *c, int i)
 {
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+	ro.onSuccess = on_sub_success;
 	ro.onFailure = on_sub_failure;
 	ro.context = c;
 	int rc = MQTTAsync_subscribe(c->h, c->subs[i], c->sub_qos[i], &ro);
@@ -135,6 +137,7 @@ static void on_connected(void *ctx, char *cause)
 	c->connecting = false;
 	c->ever_connected = true;
 	c->connects++;
+	c->subacked = 0;
 	int n = c->n_subs;
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
@@ -245,7 +248,7 @@ static void *supervise(void *arg)
 		if (c->ever_connected || c->stopping)
 			break;
 		struct timespec dl;
-		deadline_after(&dl, backoff * 1000);
+		wait_deadline(&dl, backoff * 1000);
 		while (!c->stopping && wait_until(c, &dl) != ETIMEDOUT)
 			;
 		backoff = backoff * 2 > MQ_BACKOFF_MAX ? MQ_BACKOFF_MAX : backoff * 2;
@@ -275,11 +278,7 @@ iotad_err mq_create(const mq_opts *o, mq **out)
 	c->tls_cert_file = dup_or_null(o->tls_cert_file);
 	c->tls_key_file = dup_or_null(o->tls_key_file);
 	pthread_mutex_init(&c->lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&c->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	wait_cond_init(&c->cond);
 	if (!c->uri || !c->client_id) {
 		mq_destroy(c, 0);
 		return IOTAD_ERR_NOMEM;
@@ -347,11 +346,24 @@ iotad_err mq_subscribe(mq *c, const char *filter, int qos)
 bool mq_wait_connected(mq *c, int timeout_ms)
 {
 	struct timespec dl;
-	deadline_after(&dl, timeout_ms);
+	wait_deadline(&dl, timeout_ms);
 	pthread_mutex_lock(&c->lock);
 	while (!c->connected && !c->stopping && wait_until(c, &dl) != ETIMEDOUT)
 		;
 	bool ok = c->connected;
+	pthread_mutex_unlock(&c->lock);
+	return ok;
+}
+
+bool mq_wait_subscribed(mq *c, int timeout_ms)
+{
+	struct timespec dl;
+	wait_deadline(&dl, timeout_ms);
+	pthread_mutex_lock(&c->lock);
+	while (!(c->connected && c->subacked >= c->n_subs) && !c->stopping &&
+	       wait_until(c, &dl) != ETIMEDOUT)
+		;
+	bool ok = c->connected && c->subacked >= c->n_subs;
 	pthread_mutex_unlock(&c->lock);
 	return ok;
 }
@@ -388,7 +400,7 @@ iotad_err mq_publish(mq *c, const char *topic, const void *payload, size_t len, 
 		return IOTAD_ERR_INVAL;
 	struct timespec dl;
 	if (timeout_ms >= 0)
-		deadline_after(&dl, timeout_ms);
+		wait_deadline(&dl, timeout_ms);
 	pthread_mutex_lock(&c->lock);
 	while (c->inflight >= (uint32_t)c->o.max_inflight && !c->stopping) {
 		if (wait_until(c, timeout_ms >= 0 ? &dl : NULL) == ETIMEDOUT) {
@@ -422,7 +434,7 @@ iotad_err mq_publish(mq *c, const char *topic, const void *payload, size_t len, 
 bool mq_drain(mq *c, int timeout_ms)
 {
 	struct timespec dl;
-	deadline_after(&dl, timeout_ms);
+	wait_deadline(&dl, timeout_ms);
 	pthread_mutex_lock(&c->lock);
 	while (c->inflight > 0 && wait_until(c, &dl) != ETIMEDOUT)
 		;
@@ -479,7 +491,7 @@ void mq_destroy(mq *c, int timeout_ms)
 			d.context = c;
 			if (MQTTAsync_disconnect(c->h, &d) == MQTTASYNC_SUCCESS) {
 				struct timespec dl;
-				deadline_after(&dl, d.timeout + 500);
+				wait_deadline(&dl, d.timeout + 500);
 				pthread_mutex_lock(&c->lock);
 				while (c->connected && wait_until(c, &dl) != ETIMEDOUT)
 					;

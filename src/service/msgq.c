@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "iotad/topic.h"
+#include "wait.h"
 
 iotad_err msgq_init(msgq *q, uint32_t cap)
 {
@@ -17,11 +18,7 @@ iotad_err msgq_init(msgq *q, uint32_t cap)
 		return IOTAD_ERR_NOMEM;
 	q->cap = cap;
 	pthread_mutex_init(&q->lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&q->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	wait_cond_init(&q->cond);
 	return IOTAD_OK;
 }
 
@@ -96,10 +93,7 @@ uint32_t msgq_take(msgq *q, msgq_msg **out, uint32_t max, int wait_ms)
 	pthread_mutex_lock(&q->lock);
 	if (q->count == 0 && wait_ms > 0) {
 		struct timespec dl;
-		clock_gettime(CLOCK_MONOTONIC, &dl);
-		dl.tv_nsec += (long)wait_ms * 1000000L;
-		dl.tv_sec += dl.tv_nsec / 1000000000L;
-		dl.tv_nsec %= 1000000000L;
+		wait_deadline(&dl, wait_ms);
 		while (q->count == 0 && pthread_cond_timedwait(&q->cond, &q->lock, &dl) != ETIMEDOUT)
 			;
 	}

@@ -28,7 +28,7 @@ struct pipeline {
 	int model_version;
 	det_config dc;       /* the detector's configuration, to rebuild it */
 	det *det;
-	float *values;       /* one sample, MODEL_MAX_FEATURES (any later model's) */
+	float values[MODEL_MAX_FEATURES]; /* one sample (of any later model too) */
 	_Atomic uint64_t received, scored, publish_failed, idle_evictions, evictions;
 	_Atomic uint64_t rejected[REJ__COUNT];
 	_Atomic uint64_t events[4];
@@ -181,6 +181,16 @@ static void set_model(pipeline *p, const model *m)
 	pthread_mutex_unlock(&p->model_lock);
 }
 
+/* Free the model taken over last. The caller's first model is never
+ * freed here: it stays alive until exit. */
+static void drop_owned(pipeline *p)
+{
+	if (p->owned)
+		model_free(p->owned);
+	free(p->owned);
+	p->owned = NULL;
+}
+
 const model *pipeline_model(const pipeline *p)
 {
 	return p->m;
@@ -200,12 +210,7 @@ void pipeline_swap(pipeline *p, model *nm, det *nd)
 {
 	det_destroy(p->det);
 	p->det = nd;
-	/* The caller's first model stays alive until exit; a model taken over
-	 * is freed when replaced. */
-	if (p->owned) {
-		model_free(p->owned);
-		free(p->owned);
-	}
+	drop_owned(p);
 	p->owned = nm;
 	set_model(p, nm);
 	atomic_store(&p->devices, det_device_count(nd));
@@ -271,9 +276,8 @@ iotad_err pipeline_create(const iotad_config *cfg, const model *m, const det_con
 	p->dc = *dc;
 	pthread_mutex_init(&p->model_lock, NULL);
 	set_model(p, m);
-	iotad_err e = IOTAD_ERR_NOMEM;
-	p->values = calloc(MODEL_MAX_FEATURES, sizeof *p->values);
-	if (!p->values || (e = det_create(m, dc, &p->det)) != IOTAD_OK) {
+	iotad_err e = det_create(m, dc, &p->det);
+	if (e != IOTAD_OK) {
 		pipeline_destroy(p);
 		return e;
 	}
@@ -286,11 +290,7 @@ void pipeline_destroy(pipeline *p)
 	if (!p)
 		return;
 	det_destroy(p->det);
-	free(p->values);
-	if (p->owned) {
-		model_free(p->owned);
-		free(p->owned);
-	}
+	drop_owned(p);
 	pthread_mutex_destroy(&p->model_lock);
 	free(p);
 }

@@ -146,8 +146,8 @@ static void handle(svc *s, msgq_msg *msg)
 
 static void log_stats(svc *s, const char *when)
 {
-	svc_counters c;
-	svc_get_counters(s, &c);
+	met_snapshot c;
+	svc_get_metrics(s, &c);
 	char rej[512];
 	size_t off = 0;
 	rej[0] = '\0';
@@ -156,18 +156,18 @@ static void log_stats(svc *s, const char *when)
 			off += (size_t)snprintf(rej + off, sizeof rej - off, " %s=%llu",
 						codec_reject_name((reject_reason)r),
 						(unsigned long long)c.rejected[r]);
-	LOG_INFO("stats (%s): received=%llu scored=%llu devices=%zu evictions=%llu "
+	LOG_INFO("stats (%s): received=%llu scored=%llu devices=%llu evictions=%llu "
 		 "idle_evictions=%llu raised=%llu cleared=%llu "
 		 "stale=%llu publish_failed=%llu refused_full=%llu state_rejected=%llu "
 		 "state_save_failed=%llu reloads=%llu reload_failed=%llu rejected:%s",
 		 when, (unsigned long long)c.received, (unsigned long long)c.scored,
-		 (size_t)c.devices, (unsigned long long)c.evictions,
-		 (unsigned long long)c.idle_evictions, (unsigned long long)c.events[ALERT_EV_RAISED],
+		 (unsigned long long)c.devices, (unsigned long long)c.evictions_lru,
+		 (unsigned long long)c.evictions_idle, (unsigned long long)c.events[ALERT_EV_RAISED],
 		 (unsigned long long)c.events[ALERT_EV_CLEARED],
 		 (unsigned long long)c.events[ALERT_EV_STALE],
 		 (unsigned long long)c.publish_failed, (unsigned long long)c.refused_full,
 		 (unsigned long long)c.state_rejected, (unsigned long long)c.state_save_failed,
-		 (unsigned long long)c.reloads, (unsigned long long)c.reload_failed,
+		 (unsigned long long)c.model_reloads, (unsigned long long)c.model_reload_failures,
 		 off ? rej : " none");
 }
 
@@ -291,49 +291,31 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 	return IOTAD_OK;
 }
 
-void svc_get_counters(svc *s, svc_counters *out)
+void svc_get_metrics(svc *s, met_snapshot *out)
 {
 	pipeline_counters pc;
+	mq_stats ms;
+
+	memset(out, 0, sizeof *out);
 	pipeline_get_counters(s->p, &pc);
+	mq_get_stats(s->mq, &ms);
 	out->received = pc.received;
 	out->scored = pc.scored;
 	memcpy(out->rejected, pc.rejected, sizeof out->rejected);
 	memcpy(out->events, pc.events, sizeof out->events);
 	out->publish_failed = pc.publish_failed;
-	out->evictions = pc.evictions;
-	out->idle_evictions = pc.idle_evictions;
+	out->evictions_lru = pc.evictions;
+	out->evictions_idle = pc.idle_evictions;
 	out->devices = pc.devices;
 	out->refused_full = atomic_load(&s->refused_full);
+	out->model_reloads = atomic_load(&s->reloads);
+	out->model_reload_failures = atomic_load(&s->reload_failed);
 	out->state_rejected = atomic_load(&s->state_rejected);
 	out->state_save_failed = atomic_load(&s->state_save_failed);
-	out->reloads = atomic_load(&s->reloads);
-	out->reload_failed = atomic_load(&s->reload_failed);
-}
-
-void svc_get_metrics(svc *s, met_snapshot *out)
-{
-	svc_counters c;
-	mq_stats ms;
-
-	memset(out, 0, sizeof *out);
-	svc_get_counters(s, &c);
-	mq_get_stats(s->mq, &ms);
-	out->received = c.received;
-	out->scored = c.scored;
-	out->refused_full = c.refused_full;
-	memcpy(out->rejected, c.rejected, sizeof out->rejected);
-	memcpy(out->events, c.events, sizeof out->events);
-	out->publish_failed = c.publish_failed;
-	out->evictions_lru = c.evictions;
-	out->evictions_idle = c.idle_evictions;
-	out->model_reloads = c.reloads;
-	out->model_reload_failures = c.reload_failed;
-	out->state_rejected = c.state_rejected;
 	out->published = ms.published;
 	out->reconnects = ms.reconnects;
 	out->inflight = ms.inflight;
 	out->connected = ms.connected;
-	out->devices = c.devices;
 	out->max_devices = s->cfg->max_devices;
 	out->queue_depth = msgq_depth(&s->q);
 	out->queue_capacity = s->q.cap;
