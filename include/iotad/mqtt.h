@@ -58,6 +58,10 @@ iotad_err mq_start(mq *c);
 iotad_err mq_subscribe(mq *c, const char *filter, int qos);
 /* Wait up to timeout_ms for the connection; true if connected. */
 bool mq_wait_connected(mq *c, int timeout_ms);
+/* Wait up to timeout_ms until connected and every subscription added so
+ * far is acknowledged (SUBACK) on this connection; true if so. Any thread
+ * but Paho's. */
+bool mq_wait_subscribed(mq *c, int timeout_ms);
 /* Publish; waits (up to timeout_ms, <0 forever) for room in the in-flight
  * window. Returns IOTAD_ERR_FULL on timeout, IOTAD_ERR_MQTT if Paho refuses.
  * Any thread. */

@@ -228,7 +228,10 @@ int hx_broker_start(hx_broker *b, int port, bool persistence)
 		 "persistence_location %s/\n"
 		 "autosave_interval 1\n"
 		 "user root\n" /* as root it would switch to a user that cannot write tmpdir */
-		 "log_dest stderr\n",
+		 "log_dest stderr\n"
+		 /* the defaults, plus a line per SUBSCRIBE that tests wait for */
+		 "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
+		 "log_type subscribe\n",
 		 b->port, persistence ? "true" : "false", hx_tmpdir());
 	if (hx_write_file(b->conf, text) != 0)
 		return -1;
@@ -290,10 +293,10 @@ static int sub_start(hx_sub *s, const char *uri, const char *filter, const char 
 	pthread_mutex_init(&s->lock, NULL);
 	mq_opts o = {.uri = uri, .client_id = client_id, .keepalive = 10, .clean_session = clean,
 		     .max_inflight = 64, .on_message = record, .ud = s};
+	/* ready once the broker acknowledged the subscription (SUBACK) */
 	if (mq_create(&o, &s->client) != IOTAD_OK || mq_subscribe(s->client, filter, 1) != IOTAD_OK ||
-	    mq_start(s->client) != IOTAD_OK || !mq_wait_connected(s->client, 10000))
+	    mq_start(s->client) != IOTAD_OK || !mq_wait_subscribed(s->client, 10000))
 		return -1;
-	sleep_ms(300); /* let the SUBACK arrive before anything is published */
 	return 0;
 }
 
@@ -329,6 +332,15 @@ bool hx_sub_wait(hx_sub *s, const char *prefix, const char *needle, size_t n, in
 		sleep_ms(50);
 	}
 	return false;
+}
+
+bool hx_sub_marker(hx_sub *s, int timeout_ms)
+{
+	static int seq;
+	char topic[64];
+	snprintf(topic, sizeof topic, "hx-marker/%d-%d", (int)getpid(), ++seq);
+	return mq_publish(s->client, topic, "marker", 6, 1, false, timeout_ms) == IOTAD_OK &&
+	       hx_sub_wait(s, topic, NULL, 1, timeout_ms);
 }
 
 void hx_sub_stop(hx_sub *s)
@@ -390,6 +402,21 @@ const char *hx_config(const hx_broker *b, const char *name, const char *client_i
 		 "  log_level: info\n",
 		 b->uri, client_id, hx_model(), detector_extra ? detector_extra : "");
 	return hx_write_file(path, text) == 0 ? path : NULL;
+}
+
+bool hx_wait_written(const char *path, int timeout_ms)
+{
+	struct timespec since;
+	clock_gettime(CLOCK_REALTIME, &since);
+	for (int waited = 0; waited <= timeout_ms; waited += 50) {
+		struct stat st;
+		if (stat(path, &st) == 0 &&
+		    (st.st_mtim.tv_sec > since.tv_sec ||
+		     (st.st_mtim.tv_sec == since.tv_sec && st.st_mtim.tv_nsec > since.tv_nsec)))
+			return true;
+		sleep_ms(50);
+	}
+	return false;
 }
 
 void hx_sub_settle(hx_sub *s, const char *prefix, int quiet_ms, int max_ms)

@@ -57,6 +57,9 @@ int hx_run(char *const argv[], const char *log, int timeout_ms);
 char *hx_read_file(const char *path, size_t *len);
 /* Poll a file until it contains needle or timeout. */
 bool hx_wait_log(const char *path, const char *needle, int timeout_ms);
+/* Wait until path is written (its mtime passes the time of the call):
+ * true, or false after timeout_ms. */
+bool hx_wait_written(const char *path, int timeout_ms);
 /* A "kB" field of /proc/pid/status (VmRSS, VmHWM), or -1. */
 long hx_proc_kb(pid_t pid, const char *field);
 /* Write text to a file. 0 on success. */
@@ -71,6 +74,10 @@ int hx_sub_start_persistent(hx_sub *s, const char *uri, const char *filter, cons
 size_t hx_sub_count(hx_sub *s, const char *prefix, const char *needle);
 /* Wait until hx_sub_count(prefix, needle) >= n or timeout. */
 bool hx_sub_wait(hx_sub *s, const char *prefix, const char *needle, size_t n, int timeout_ms);
+/* Publish a marker on hx-marker/... from the subscriber's own client and
+ * wait until it comes back (its filter must match it): whatever the broker
+ * had received before has been delivered by then. */
+bool hx_sub_marker(hx_sub *s, int timeout_ms);
 void hx_sub_stop(hx_sub *s);
 /* Wait until no new message has arrived on prefix for quiet_ms (at most max_ms). */
 void hx_sub_settle(hx_sub *s, const char *prefix, int quiet_ms, int max_ms);

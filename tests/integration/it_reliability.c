@@ -438,7 +438,7 @@ void it_crash_restart(void)
 	pid_t pid = start_iotad(config, log1, &sub, 1);
 	CU_ASSERT_EQUAL(publish_series(pub, "telemetry/dev-k", 0, 60, 30, 60), 0);
 	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/dev-k", "\"raised\"", 1, 15000));
-	sleep(3);
+	CU_ASSERT_TRUE(hx_wait_written(state, 10000)); /* a snapshot after the raise */
 	CU_ASSERT_EQUAL(kill(pid, SIGKILL), 0);
 	CU_ASSERT_EQUAL(hx_wait_exit(pid, 10000), 128 + SIGKILL);
 
@@ -658,7 +658,9 @@ void it_restarts(void)
 	 * more): only the sessions restored from the broker's store keep it. */
 	CU_ASSERT_EQUAL_FATAL(rs_replay(&b, 1), 0);
 	rs_mark(&b, &sub, 1);
-	sleep(3);
+	char store[600];
+	snprintf(store, sizeof store, "%s/mosquitto.db", hx_tmpdir());
+	CU_ASSERT_TRUE(hx_wait_written(store, 10000)); /* the broker saved part 1 */
 	int port = b.port;
 	hx_broker_stop(&b, SIGKILL);
 	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, port, true), 0);
@@ -671,7 +673,7 @@ void it_restarts(void)
 
 	/* part 2 scored, a periodic snapshot written: kill -9 iotad */
 	rs_mark(&b, &sub, 2);
-	sleep(3);
+	CU_ASSERT_TRUE(hx_wait_written(hx_path("rs-run.state"), 10000));
 	CU_ASSERT_EQUAL(kill(pid, SIGKILL), 0);
 	CU_ASSERT_EQUAL(hx_wait_exit(pid, 10000), 128 + SIGKILL);
 

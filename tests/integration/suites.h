@@ -1,0 +1,30 @@
+/* suites.h - the one list of integration tests: IT(suite, kind, what, fn),
+ * one line each. `test_integration SUITE...` runs a suite's tests in this
+ * order; tests/integration/meson.build reads the suites and their kind
+ * from here: long (600 s), short (300 s), tools (300 s, with the example
+ * programs), slow (only with --suite slow). Add a test here only. */
+IT(cli, long, "help, version and bad flags", test_cli_help_and_version)
+IT(cli, long, "bad config and model are refused", test_cli_bad_config)
+IT(e2e, long, "alerts follow the injected anomalies", test_e2e_alerts_follow_truth)
+IT(clean, long, "a long clean run raises nothing", test_clean_run_is_silent)
+IT(badinput, long, "bad input is counted and harmless", test_bad_input_counted)
+IT(slowsub, long, "a frozen subscriber does not stall scoring", test_slow_subscriber)
+IT(reconnect, long, "reconnect after broker restart", test_reconnect_after_broker_restart)
+IT(nobroker, long, "broker down at start: retries, never exits", test_broker_down_at_start)
+IT(topics, long, "hostile device ids never leave alerts/+", test_topic_hygiene)
+IT(badtable, long, "bad flags, config and model files: exit status and message", test_bad_cli_config_model)
+IT(badtable, long, "bad payloads and topics: counted by reason, no device", test_bad_messages_table)
+IT(flood, long, "100,000 device ids: memory flat at the cap", test_flood_100k)
+IT(tls, long, "TLS and passwords: good connects, wrong CA or password refused", it_tls_auth)
+IT(state, long, "an open alert survives a restart through the state file", it_state_restart)
+IT(reload, long, "hot model reload: SIGHUP, control topic, a broken file refused", it_model_reload)
+IT(crash, long, "kill -9 of iotad: the state file and the broker's session cover it", it_crash_restart)
+IT(restarts, long, "kill -9 of the broker, then of iotad: every alert of an undisturbed run", it_restarts)
+IT(http, short, "every endpoint of the HTTP server", it_http_endpoints)
+IT(http, short, "no http section, no server", it_http_disabled_by_default)
+IT(browser, short, "the live page shows alerts in Chromium", it_http_browser)
+IT(replay, tools, "sim --replay: every CSV row arrives as JSON", it_replay_csv)
+IT(examples, tools, "the example subscribers print a published alert", it_examples_alert_subscribers)
+IT(examples, tools, "train and eval: progress on a terminal, none when piped", it_progress_on_terminal_only)
+IT(evaltruth, tools, "eval --truth: rows labelled as by the label column, kinds counted", it_eval_truth)
+IT(flood1m, slow, "1,000,000 device ids: memory flat at the cap", test_flood_1m)
