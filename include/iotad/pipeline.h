@@ -54,27 +54,29 @@ typedef struct pipeline_counters {
  * detector built from dc (copied) and a publisher (copied). */
 iotad_err pipeline_create(const iotad_config *cfg, const model *m, const det_config *dc,
 			  const pipeline_pub *pub, pipeline **out);
-/* Free the pipeline, its detector and a model it took over. Accepts NULL. */
+/* Free the pipeline, its detector and a model it took over. Accepts NULL.
+ * Scorer thread, after the last call of any other pipeline function. */
 void pipeline_destroy(pipeline *p);
 /* Handle one telemetry message that arrived at now (epoch seconds, the
  * sample's time when its payload has no ts): reject and count it, or score
- * it and publish any event. The message stays the caller's. */
+ * it and publish any event. The message stays the caller's. Scorer thread. */
 void pipeline_handle(pipeline *p, const msgq_msg *msg, double now);
 /* Housekeeping at now (epoch seconds): a `stale` event for every device
  * silent longer than detector.stale_after, forget devices idle longer than
- * detector.idle_evict_after (each when configured). */
+ * detector.idle_evict_after (each when configured). Scorer thread. */
 void pipeline_sweep(pipeline *p, double now);
-/* The model and detector in use (owned by the pipeline). Scorer thread. */
+/* The model in use (the caller's first one, or one taken over by
+ * pipeline_swap) and the detector (owned by the pipeline). Scorer thread. */
 const model *pipeline_model(const pipeline *p);
 det *pipeline_det(pipeline *p);
-/* The detector configuration the pipeline was built with. */
+/* The detector configuration the pipeline was built with. Scorer thread. */
 const det_config *pipeline_det_config(const pipeline *p);
 /* Take over model nm (malloc'd, freed with model_free and free) and its
  * detector nd (already holding the devices), freeing the detector and a
  * model taken over before. Scorer thread. */
 void pipeline_swap(pipeline *p, model *nm, det *nd);
 /* After pipeline_det's devices changed behind the pipeline's back (a state
- * file restored), refresh the device count other threads read. */
+ * file restored), refresh the device count other threads read. Scorer thread. */
 void pipeline_devices_changed(pipeline *p);
 /* Replace the detector with an empty one (no devices). Scorer thread. */
 iotad_err pipeline_reset(pipeline *p);
