@@ -242,6 +242,17 @@ static pipeline_counters counters(fixture *x)
 	return c;
 }
 
+/* n rounds of one sample each of dev-a (normal) and dev-b (faulty when
+ * faulty is set), at device times ts, ts + 1, ...; returns the next ts. */
+static double rounds(fixture *x, double ts, int n, bool faulty, uint64_t *rng)
+{
+	for (int t = 0; t < n; t++, ts += 1.0) {
+		sample(x, "dev-a", ts, false, rng);
+		sample(x, "dev-b", ts, faulty, rng);
+	}
+	return ts;
+}
+
 /* ---- tests ---------------------------------------------------------------- */
 
 /* Two devices; a fault on dev-b raises on dev-b only, then clears; the
@@ -250,16 +261,9 @@ static void test_raise_and_clear(void)
 {
 	fixture *x = setup(NULL);
 	uint64_t rng = 42;
-	double ts = 1000.0;
-	for (int t = 0; t < 20; t++, ts += 1.0) {
-		sample(x, "dev-a", ts, false, &rng);
-		sample(x, "dev-b", ts, false, &rng);
-	}
+	double ts = rounds(x, 1000.0, 20, false, &rng);
 	CU_ASSERT_EQUAL(rec_count_prefix(&x->out, "alerts/"), 0);
-	for (int t = 0; t < 6; t++, ts += 1.0) {
-		sample(x, "dev-a", ts, false, &rng);
-		sample(x, "dev-b", ts, true, &rng);
-	}
+	ts = rounds(x, ts, 6, true, &rng);
 	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/dev-b", "\"state\":\"raised\""), 1);
 	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/dev-b", NULL), 1);
 	const rec_msg *st = rec_last(&x->out, "state/dev-b");
@@ -274,10 +278,7 @@ static void test_raise_and_clear(void)
 	/* the event carries the device's own time: the third faulty sample */
 	CU_ASSERT_PTR_NOT_NULL(strstr(al->payload, "\"ts\":1022"));
 
-	for (int t = 0; t < 20; t++, ts += 1.0) {
-		sample(x, "dev-a", ts, false, &rng);
-		sample(x, "dev-b", ts, false, &rng);
-	}
+	rounds(x, ts, 20, false, &rng);
 	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/dev-b", "\"state\":\"cleared\""), 1);
 	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/dev-b", NULL), 2);
 	CU_ASSERT_PTR_NOT_NULL(strstr(rec_last(&x->out, "state/dev-b")->payload,
@@ -481,11 +482,8 @@ static void test_reload_keeps_devices(void)
 {
 	fixture *x = setup(NULL);
 	uint64_t rng = 11;
-	double ts = 1.0;
-	for (int t = 0; t < 10; t++, ts += 1.0) {
-		sample(x, "dev-a", ts, false, &rng);
-		sample(x, "dev-b", ts, t >= 6, &rng);
-	}
+	double ts = rounds(x, 1.0, 6, false, &rng);
+	ts = rounds(x, ts, 4, true, &rng);
 	CU_ASSERT_EQUAL_FATAL(rec_count(&x->out, "alerts/dev-b", "\"state\":\"raised\""), 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(rec_last(&x->out, "alerts/dev-b")->payload, "\"seq\":1"));
 
@@ -545,10 +543,7 @@ static void test_state_file(void)
 {
 	fixture *x = setup(NULL);
 	uint64_t rng = 13;
-	for (int t = 0; t < 10; t++) {
-		sample(x, "dev-a", 1.0 + t, false, &rng);
-		sample(x, "dev-b", 1.0 + t, t >= 6, &rng);
-	}
+	rounds(x, rounds(x, 1.0, 6, false, &rng), 4, true, &rng);
 	char path[] = "/tmp/iotad-test-pipeline-state-XXXXXX";
 	int fd = mkstemp(path);
 	CU_ASSERT_FATAL(fd >= 0);
