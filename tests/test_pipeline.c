@@ -167,20 +167,6 @@ typedef struct fixture {
 	double now;                /* arrival clock, epoch seconds */
 } fixture;
 
-static det_config det_config_of(const iotad_config *c)
-{
-	det_config dc;
-	det_config_default(&dc);
-	dc.max_devices = c->max_devices;
-	dc.evict = c->evict_lru ? DET_EVICT_LRU : DET_EVICT_REJECT;
-	dc.alert.k = (uint8_t)c->alert_k;
-	dc.alert.n = (uint8_t)c->alert_n;
-	dc.alert.m = (uint8_t)c->alert_m;
-	thr_params_default(&dc.thr, THR_STATIC, 0.0f, 0.0f);
-	dc.stale_after = c->stale_after;
-	return dc;
-}
-
 /* A fixture with the default config but a static threshold; tweak cfg via
  * the callback before the pipeline is built. */
 static fixture *setup(void (*tweak)(iotad_config *))
@@ -192,7 +178,8 @@ static fixture *setup(void (*tweak)(iotad_config *))
 	if (tweak)
 		tweak(&x->cfg);
 	build_model(&x->m, "pipe", 1);
-	det_config dc = det_config_of(&x->cfg);
+	det_config dc;
+	config_det(&x->cfg, &dc);
 	pipeline_pub pub = {.publish = rec_publish, .scored = rec_scored, .event = rec_event,
 			    .ud = &x->out};
 	CU_ASSERT_EQUAL_FATAL(pipeline_create(&x->cfg, &x->m, &dc, &pub, &x->p), IOTAD_OK);
