@@ -367,6 +367,7 @@ static void test_raise_then_clear(void)
 
 	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
 	det_config_default(&cfg);
+	cfg.prof.channels = 0; /* the autoencoder alone */
 	cfg.thr.kind = THR_STATIC;
 	cfg.alert = (alert_params){2, 3, 2};
 	d = make_det(&m, &cfg);
@@ -714,6 +715,7 @@ static void test_bytes_per_device(void)
 
 	CU_ASSERT_EQUAL_FATAL(build_model(&m, 10, 1, 0.1f), IOTAD_OK);
 	det_config_default(&cfg);
+	cfg.prof.channels = 0; /* the autoencoder alone */
 	d = make_det(&m, &cfg);
 	b = det_bytes_per_device(d);
 	/* at least the id and the 10 x 3 window, and not much more */
@@ -784,6 +786,7 @@ static void test_score_ewma(void)
 
 	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, (float)thr), IOTAD_OK);
 	det_config_default(&cfg);
+	cfg.prof.channels = 0; /* the autoencoder alone */
 	cfg.thr.kind = THR_STATIC;
 	cfg.score_alpha = 1.5f;
 	CU_ASSERT_EQUAL(det_create(&m, &cfg, &d), IOTAD_ERR_INVAL);
@@ -867,6 +870,7 @@ static void test_stuck(void)
 	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
 	m.stuck_after[0] = TW; /* temperature checked, humidity and battery not */
 	det_config_default(&cfg);
+	cfg.prof.channels = 0; /* the autoencoder alone */
 	CU_ASSERT_TRUE(cfg.stuck_check);
 	det *d = make_det(&m, &cfg);
 	/* temperature moving a little, the others still: normal */

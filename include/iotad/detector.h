@@ -12,6 +12,7 @@
 #include "iotad/alert.h"
 #include "iotad/error.h"
 #include "iotad/model.h"
+#include "iotad/profile.h"
 #include "iotad/threshold.h"
 
 #define DET_DEVICE_ID_MAX 128   /* bytes including NUL */
@@ -36,7 +37,25 @@ typedef struct det_config {
 	bool stuck_check;       /* a window scored after a feature held one value for the
 				 * model's stuck_after samples in a row is anomalous
 				 * whatever its score (default true) */
+	prof_params prof;       /* the device's own normal and its channels (profile.h);
+				 * channels 0 and no ae_device_norm: no profile kept.
+				 * A fired channel raises at once (its own raise rule);
+				 * while a device learns, nothing raises (learn_quiet) */
+	bool ae_device_norm;    /* the autoencoder sees each sample shifted by the
+				 * device's own level onto the model's centre (default
+				 * false: the model's fleet-wide scale as trained) */
+	/* Without a model (zero-config: the channels alone) the shape of a
+	 * sample: n_features (1..MODEL_MAX_FEATURES) and their names (borrowed
+	 * during det_create only; NULL entries allowed). Ignored with a model. */
+	uint32_t n_features;
+	const char *features[MODEL_MAX_FEATURES];
 } det_config;
+
+/* Channel bits of det_result.channels: the profile's (1u << PROF_CH_*) and
+ * the autoencoder's window score. The model's stuck check reports
+ * PROF_CH_STUCK. */
+#define DET_CH_SHAPE (1u << PROF_CH_COUNT)
+#define DET_CH_COUNT (PROF_CH_COUNT + 1)
 
 /* What one sample did. contrib is valid when scored. */
 typedef struct det_result {
@@ -49,15 +68,29 @@ typedef struct det_result {
 	float contrib[MODEL_MAX_FEATURES]; /* share of the error per feature, sums to 1;
 					    * when stuck, shared by the stuck features */
 	uint32_t stuck;         /* bit f: feature f is stuck (model stuck_after) */
+	uint32_t channels;      /* DET_CH_SHAPE and 1u << PROF_CH_*: what judged it anomalous
+				 * (a profile channel: on this sample) */
+	bool learning;          /* the device is still learning its own normal */
+	float prof_score;       /* the profile's largest statistic / threshold (1: at it) */
 } det_result;
 
 typedef struct det det;
 
 /* Defaults: 10000 devices, LRU eviction, model stride, k=3 n=3 m=5, adaptive threshold:
- * those of the detector parameter table (format/params.c; test_config holds them equal). */
+ * those of the detector parameter table (format/params.c; test_config holds them equal);
+ * every profile channel (prof_params_default). */
 void det_config_default(det_config *cfg);
-/* Create a detector over a loaded model (borrowed; must outlive det). */
+/* Create a detector over a loaded model (borrowed; must outlive det), or
+ * with m NULL a zero-config detector of the profile channels alone (every
+ * sample is judged; cfg->n_features says the shape). IOTAD_ERR_INVAL on a
+ * bad configuration; det_config_check says which field. */
 iotad_err det_create(const model *m, const det_config *cfg, det **out);
+/* Check cfg for a detector over m (may be NULL): IOTAD_ERR_INVAL with
+ * *why (why may be NULL) naming the field (a static string), else IOTAD_OK. */
+iotad_err det_config_check(const model *m, const det_config *cfg, const char **why);
+/* Name of channel bit index c (0..DET_CH_COUNT-1): the profile's names and
+ * "shape" for the autoencoder; NULL out of range. */
+const char *det_channel_name(int c);
 void det_destroy(det *d);
 
 /* Feed one raw sample (model->n_features floats, already checked finite) of
@@ -94,11 +127,21 @@ uint64_t det_evictions(const det *d);
  * share of the table's index arrays; malloc's own overhead not included). */
 size_t det_bytes_per_device(const det *d);
 const model *det_model(const det *d);
+/* Features per sample and samples per window (0 without a model). */
+uint32_t det_features(const det *d);
+uint32_t det_window(const det *d);
+/* The resolved profile parameters (features filled), NULL without a profile. */
+const prof_params *det_prof_params(const det *d);
+/* Re-baseline device: its current behaviour becomes its normal (the
+ * profile's prof_rebaseline; alert state untouched). IOTAD_ERR_NOTFOUND if
+ * unknown, IOTAD_ERR_STATE without a profile. Owner thread only. */
+iotad_err det_rebaseline(det *d, const char *device);
 
 /* One device's state without pointers: what the state file and a model
  * reload carry over. Its floats (det_state_floats) are the window,
  * window * features normalized values oldest first (ring_count rows used,
- * the rest zero), then the threshold's history (det_thr_floats). */
+ * the rest zero), then the threshold's history (det_thr_floats), then the
+ * profile (det_prof_floats; all zeros: a fresh, learning one). */
 typedef struct det_device_state {
 	char id[DET_DEVICE_ID_MAX];
 	uint32_t since_score;   /* samples since the last scored window */
@@ -113,7 +156,10 @@ typedef struct det_device_state {
 /* Threshold kind and floats of its per-device history at this configuration. */
 thr_kind det_thr_kind(const det *d);
 size_t det_thr_floats(const det *d);
-/* Floats of one exported device: window * features + det_thr_floats. */
+/* Floats of one device's profile (0 without one). */
+size_t det_prof_floats(const det *d);
+/* Floats of one exported device: window * features + det_thr_floats +
+ * det_prof_floats. */
 size_t det_state_floats(const det *d);
 typedef iotad_err (*det_state_cb)(void *ud, const det_device_state *st, const float *floats);
 /* Call cb for every device, least recently seen first (so importing in that
@@ -130,7 +176,9 @@ iotad_err det_import(det *d, const det_device_state *st, const float *floats, bo
  * detector to, least recently seen first. Alert state, seq and times are
  * kept; windows only when both models have the same window, features and
  * normalization (else they refill); thresholds start afresh on the new
- * model's calibration. windows_kept says which. Owner thread of both. */
+ * model's calibration; profiles are kept when both have the same features
+ * by name and profile shape (else they learn afresh). windows_kept says
+ * which. Owner thread of both. */
 iotad_err det_adopt(det *to, const det *from, bool *windows_kept);
 
 #endif

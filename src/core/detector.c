@@ -33,7 +33,9 @@ typedef struct det_device {
 	uint64_t seq;           /* events emitted so far */
 	float smooth;           /* EWMA of the window scores (score_alpha) */
 	bool smooth_set;        /* smooth holds a score */
-	float storage[];        /* window * features floats, then the threshold's */
+	uint32_t pending;       /* profile channels fired since the last scored window */
+	float storage[];        /* window * features floats, then the threshold's, then
+				 * the profile's */
 } det_device;
 
 struct det {
@@ -64,6 +66,12 @@ struct det {
 	float sample[MODEL_MAX_FEATURES];
 	uint32_t stuck_mask;    /* features with a stuck check (model stuck_after) */
 	size_t run_off;         /* offset of the run lengths in a device's block */
+	/* profile */
+	bool use_prof;          /* devices keep a profile */
+	prof_params prof;       /* resolved */
+	size_t prof_off;        /* float offset of the profile in storage */
+	float center[MODEL_MAX_FEATURES]; /* the model's centre per feature (ae_device_norm) */
+	char names[MODEL_MAX_FEATURES][MODEL_NAME_MAX];
 };
 
 void det_config_default(det_config *cfg)
@@ -78,6 +86,12 @@ void det_config_default(det_config *cfg)
 	thr_params_default(&cfg->thr, THR_ADAPTIVE, 0.0f, 0.0f);
 	cfg->stale_after = 0.0;
 	cfg->stuck_check = true;
+	prof_params_default(&cfg->prof);
+}
+
+const char *det_channel_name(int c)
+{
+	return c == PROF_CH_COUNT ? "shape" : prof_channel_name(c);
 }
 
 static uint32_t det_hash(const char *s, size_t len)
@@ -122,6 +136,43 @@ static iotad_err det_check_model(const model *m)
 	return IOTAD_OK;
 }
 
+#define DET_BAD(text) do { if (why) *why = (text); return IOTAD_ERR_INVAL; } while (0)
+
+iotad_err det_config_check(const model *m, const det_config *cfg, const char **why)
+{
+	prof_params p;
+	const char *names[MODEL_MAX_FEATURES] = {0};
+	uint32_t n;
+
+	if (!cfg)
+		DET_BAD("detector: no configuration");
+	if (m && det_check_model(m) != IOTAD_OK)
+		DET_BAD("detector: the model's shape is inconsistent");
+	if (cfg->max_devices == 0 || cfg->max_devices > DET_MAX_DEVICES)
+		DET_BAD("detector: max_devices: expected 1..10000000");
+	if (cfg->stride < 0)
+		DET_BAD("detector: stride: expected >= 0");
+	if (cfg->evict != DET_EVICT_LRU && cfg->evict != DET_EVICT_REJECT)
+		DET_BAD("detector: evict: unknown policy");
+	if (alert_params_check(&cfg->alert) != 0)
+		DET_BAD("detector: alert: need 1 <= k <= n <= 32 and m >= 1");
+	if (!(isfinite(cfg->stale_after) && cfg->stale_after >= 0.0))
+		DET_BAD("detector: stale_after: expected a finite number >= 0");
+	if (!(cfg->score_alpha >= 0.0f && cfg->score_alpha <= 1.0f))
+		DET_BAD("detector: score_alpha: expected a number in [0, 1]");
+	if (!m && (cfg->n_features < 1 || cfg->n_features > MODEL_MAX_FEATURES))
+		DET_BAD("detector: without a model, n_features: expected 1..32");
+	if (!m && cfg->prof.channels == 0)
+		DET_BAD("detector: without a model, at least one profile channel is needed");
+	if (m && cfg->ae_device_norm && m->norm != NORM_MINMAX && m->norm != NORM_ZSCORE)
+		DET_BAD("detector: ae_device_norm: unknown normalization of the model");
+	n = m ? (uint32_t)m->n_features : cfg->n_features;
+	for (uint32_t f = 0; f < n; f++)
+		names[f] = m ? m->features[f] : cfg->features[f];
+	p = cfg->prof;
+	return prof_params_resolve(&p, n, names, why);
+}
+
 iotad_err det_create(const model *m, const det_config *cfg, det **out)
 {
 	det_config def;
@@ -136,37 +187,56 @@ iotad_err det_create(const model *m, const det_config *cfg, det **out)
 		det_config_default(&def);
 		cfg = &def;
 	}
-	err = det_check_model(m);
+	err = det_config_check(m, cfg, NULL);
 	if (err != IOTAD_OK)
 		return err;
-	if (cfg->max_devices == 0 || cfg->max_devices > DET_MAX_DEVICES || cfg->stride < 0 ||
-	    (cfg->evict != DET_EVICT_LRU && cfg->evict != DET_EVICT_REJECT) ||
-	    alert_params_check(&cfg->alert) != 0 ||
-	    !(isfinite(cfg->stale_after) && cfg->stale_after >= 0.0) ||
-	    !(cfg->score_alpha >= 0.0f && cfg->score_alpha <= 1.0f))
-		return IOTAD_ERR_INVAL;
 
 	d = calloc(1, sizeof *d);
 	if (!d)
 		return IOTAD_ERR_NOMEM;
 	d->m = m;
 	d->cfg = *cfg;
-	err = det_resolve_thr(m, &d->cfg.thr);
+	memset(d->cfg.features, 0, sizeof d->cfg.features); /* borrowed: not kept */
+	if (m) {
+		err = det_resolve_thr(m, &d->cfg.thr);
+	} else {
+		/* the channels' score is judged against 1 */
+		thr_params_default(&d->cfg.thr, THR_STATIC, 1.0f, 0.5f);
+		err = thr_params_fit(&d->cfg.thr, 1.0f, NULL, 0);
+	}
 	if (err != IOTAD_OK) {
 		free(d);
 		return err;
 	}
-	d->window = (uint32_t)m->window;
-	d->features = (uint32_t)m->n_features;
+	d->window = m ? (uint32_t)m->window : 0;
+	d->features = m ? (uint32_t)m->n_features : cfg->n_features;
 	d->win_floats = (size_t)d->window * d->features;
-	d->stride = (uint32_t)(cfg->stride > 0 ? cfg->stride : m->stride > 0 ? m->stride : 1);
-	for (uint32_t f = 0; cfg->stuck_check && f < d->features; f++)
+	d->stride = !m ? 1 : (uint32_t)(cfg->stride > 0 ? cfg->stride : m->stride > 0 ? m->stride : 1);
+	for (uint32_t f = 0; f < d->features; f++) {
+		const char *name = m ? m->features[f] : cfg->features[f];
+		size_t nl = name ? strnlen(name, MODEL_NAME_MAX - 1) : 0;
+		memcpy(d->names[f], name ? name : "", nl);
+		d->names[f][nl] = '\0';
+		if (m)
+			d->center[f] = m->norm == NORM_MINMAX ? 0.5f * (m->norm_a[f] + m->norm_b[f]) :
+				       m->norm_a[f];
+	}
+	d->use_prof = cfg->prof.channels != 0 || (m && cfg->ae_device_norm);
+	if (d->use_prof) {
+		const char *names[MODEL_MAX_FEATURES];
+		for (uint32_t f = 0; f < d->features; f++)
+			names[f] = d->names[f];
+		d->prof = cfg->prof;
+		(void)prof_params_resolve(&d->prof, d->features, names, NULL); /* checked */
+	}
+	for (uint32_t f = 0; m && cfg->stuck_check && f < d->features; f++)
 		if (m->stuck_after[f] >= 2)
 			d->stuck_mask |= 1u << f;
-	/* the block: struct, window, threshold history, then (with a stuck
-	 * check) one run-length byte per feature */
+	/* the block: struct, window, threshold history, profile, then (with a
+	 * stuck check) one run-length byte per feature */
+	d->prof_off = d->win_floats + thr_state_floats(&d->cfg.thr);
 	d->run_off = sizeof(det_device) + ring_storage_bytes(d->window, d->features) +
-		     thr_state_floats(&d->cfg.thr) * sizeof(float);
+		     (thr_state_floats(&d->cfg.thr) + det_prof_floats(d)) * sizeof(float);
 	d->dev_bytes = d->run_off + (d->stuck_mask ? d->features : 0);
 	d->dev_bytes = (d->dev_bytes + 7) & ~(size_t)7;
 
@@ -178,10 +248,10 @@ iotad_err det_create(const model *m, const det_config *cfg, det **out)
 	d->slots = calloc(cfg->max_devices, sizeof *d->slots);
 	d->lru_prev = malloc(cfg->max_devices * sizeof *d->lru_prev);
 	d->lru_next = malloc(cfg->max_devices * sizeof *d->lru_next);
-	nbytes = nn_scratch_floats(&m->net);
-	d->x = malloc(d->win_floats * sizeof(float));
-	d->err = malloc(d->win_floats * sizeof(float));
-	d->err_tmp = malloc(d->win_floats * sizeof(float));
+	nbytes = m ? nn_scratch_floats(&m->net) : 0;
+	d->x = malloc((d->win_floats + 1) * sizeof(float));
+	d->err = malloc((d->win_floats + 1) * sizeof(float));
+	d->err_tmp = malloc((d->win_floats + 1) * sizeof(float));
 	d->nn_scratch = malloc((nbytes ? nbytes : 1) * sizeof(float));
 	if (!d->buckets || !d->next || !d->slots || !d->lru_prev || !d->lru_next || !d->x ||
 	    !d->err || !d->err_tmp || !d->nn_scratch) {
@@ -280,7 +350,8 @@ static void det_device_reset(det *d, det_device *dev, const char *id, size_t len
 	memset(dev, 0, d->dev_bytes);
 	memcpy(dev->id, id, len + 1);
 	dev->hash = h;
-	ring_init(&dev->win, dev->storage, d->window, d->features);
+	if (d->window)
+		ring_init(&dev->win, dev->storage, d->window, d->features);
 	dev->since_score = d->stride;   /* the first full window is scored */
 	thr_init_with(&dev->thr, &d->cfg.thr, dev->storage + d->win_floats);
 	alert_init(&dev->alert);
@@ -390,6 +461,43 @@ static float det_smooth(const det *d, det_device *dev, float score)
 	return dev->smooth;
 }
 
+/* The device's profile (d->prof_floats floats). */
+static float *det_prof(const det *d, det_device *dev)
+{
+	return dev->storage + d->prof_off;
+}
+
+/* Normalize raw for the model: as trained, or (ae_device_norm) shifted
+ * by the device's own level onto the model's centre. */
+static void det_normalize(const det *d, det_device *dev, const float *raw, float *out)
+{
+	if (!d->cfg.ae_device_norm) {
+		model_normalize(d->m, raw, out);
+		return;
+	}
+	float x[MODEL_MAX_FEATURES];
+	const float *st = det_prof(d, dev);
+	for (uint32_t f = 0; f < d->features; f++)
+		x[f] = raw[f] - prof_level(&d->prof, st, f) + d->center[f];
+	model_normalize(d->m, x, out);
+}
+
+/* Feed the verdict to the alert machine: alone raises at once (a profile
+ * channel's own rule), else k of n. A sample that resumed a stale device
+ * keeps its CLEARED event; its verdict is not fed. */
+static void det_alert(const det *d, det_device *dev, det_result *res, bool alone)
+{
+	alert_params now = d->cfg.alert;
+
+	if (res->event != ALERT_EV_NONE)
+		return;
+	if (alone)
+		now.k = now.n = 1;
+	res->event = alert_step(&dev->alert, &now, res->anomalous);
+	if (res->event != ALERT_EV_NONE)
+		res->seq = ++dev->seq;
+}
+
 iotad_err det_push(det *d, const char *device, double ts, const float *raw, det_result *res)
 {
 	return det_push_at(d, device, ts, ts, raw, res);
@@ -442,14 +550,40 @@ iotad_err det_push_at(det *d, const char *device, double ts, double now, const f
 		dev->smooth_set = false;
 	}
 
-	model_normalize(d->m, raw, d->sample);
+	prof_out po = {0};
+	if (d->use_prof) {
+		prof_step(&d->prof, det_prof(d, dev), raw, &po);
+		res->learning = po.learning;
+		res->prof_score = po.score;
+		res->channels = po.fired;
+		dev->pending |= po.fired;
+	}
+	bool quiet = po.learning && d->prof.learn_quiet;
+	if (!d->m) {
+		/* zero-config: every sample is judged by the channels alone */
+		res->scored = true;
+		res->score = po.score;
+		res->threshold = 1.0f;
+		res->anomalous = po.fired != 0;
+		memcpy(res->contrib, po.contrib, sizeof po.contrib);
+		det_alert(d, dev, res, po.fired != 0);
+		return IOTAD_OK;
+	}
+
+	det_normalize(d, dev, raw, d->sample);
 	det_count_run(d, dev, d->sample);
 	ring_push(&dev->win, d->sample);
 	if (dev->since_score < UINT32_MAX)
 		dev->since_score++;
 	res->threshold = dev->thr.value;
-	if (!ring_full(&dev->win) || dev->since_score < d->stride)
+	if (!ring_full(&dev->win) || dev->since_score < d->stride) {
+		if (po.fired) {
+			res->anomalous = true;
+			memcpy(res->contrib, po.contrib, sizeof po.contrib);
+			det_alert(d, dev, res, true);
+		}
 		return IOTAD_OK;
+	}
 
 	dev->since_score = 0;
 	ring_copy(&dev->win, d->x);
@@ -457,14 +591,20 @@ iotad_err det_push_at(det *d, const char *device, double ts, double now, const f
 	res->score = det_smooth(d, dev, det_score(d, d->x, res->contrib));
 	/* a stuck window is anomalous and, like any anomalous one, not learned */
 	res->stuck = det_stuck(d, det_runs(d, dev), res->contrib);
-	res->anomalous = res->stuck || thr_update(&dev->thr, &d->cfg.thr, res->score);
-	/* A window scored on the sample that resumed a stale device keeps the
-	 * CLEARED event; its verdict is not fed to the alert machine. */
-	if (res->event == ALERT_EV_NONE) {
-		res->event = alert_step(&dev->alert, &d->cfg.alert, res->anomalous);
-		if (res->event != ALERT_EV_NONE)
-			res->seq = ++dev->seq;
-	}
+	bool shape = !res->stuck && thr_update(&dev->thr, &d->cfg.thr, res->score);
+	if (quiet)
+		res->stuck = 0, shape = false;
+	if (res->stuck)
+		res->channels |= 1u << PROF_CH_STUCK;
+	if (shape)
+		res->channels |= DET_CH_SHAPE;
+	res->anomalous = res->stuck || shape || dev->pending;
+	if (po.fired && !res->stuck)
+		memcpy(res->contrib, po.contrib, sizeof po.contrib);
+	/* a channel's raise rule raises alone; the window's verdict goes
+	 * through k of n */
+	det_alert(d, dev, res, po.fired != 0);
+	dev->pending = 0;
 	return IOTAD_OK;
 }
 
@@ -515,7 +655,11 @@ iotad_err det_score_window(det *d, const float *raw, size_t n, det_result *res)
 {
 	uint32_t F;
 
-	if (!d || !raw || !res || n != d->win_floats)
+	if (!d || !raw || !res)
+		return IOTAD_ERR_INVAL;
+	if (!d->m)
+		return IOTAD_ERR_STATE;
+	if (n != d->win_floats)
 		return IOTAD_ERR_INVAL;
 	memset(res, 0, sizeof *res);
 	F = d->features;
@@ -566,6 +710,46 @@ const model *det_model(const det *d)
 	return d ? d->m : NULL;
 }
 
+uint32_t det_features(const det *d)
+{
+	return d ? d->features : 0;
+}
+
+uint32_t det_window(const det *d)
+{
+	return d ? d->window : 0;
+}
+
+const prof_params *det_prof_params(const det *d)
+{
+	return d && d->use_prof ? &d->prof : NULL;
+}
+
+size_t det_prof_floats(const det *d)
+{
+	return d && d->use_prof ? prof_floats(&d->prof) : 0;
+}
+
+iotad_err det_rebaseline(det *d, const char *device)
+{
+	size_t len;
+	uint32_t slot;
+
+	if (!d || !device)
+		return IOTAD_ERR_INVAL;
+	if (!d->use_prof)
+		return IOTAD_ERR_STATE;
+	len = strnlen(device, DET_DEVICE_ID_MAX);
+	if (len == 0 || len >= DET_DEVICE_ID_MAX)
+		return IOTAD_ERR_INVAL;
+	slot = det_find(d, device, len, det_hash(device, len));
+	if (slot == DET_NIL)
+		return IOTAD_ERR_NOTFOUND;
+	prof_rebaseline(&d->prof, det_prof(d, d->slots[slot]));
+	d->slots[slot]->pending = 0;
+	return IOTAD_OK;
+}
+
 /* --- export and import -------------------------------------------------- */
 
 thr_kind det_thr_kind(const det *d)
@@ -580,7 +764,7 @@ size_t det_thr_floats(const det *d)
 
 size_t det_state_floats(const det *d)
 {
-	return d ? d->win_floats + det_thr_floats(d) : 0;
+	return d ? d->win_floats + det_thr_floats(d) + det_prof_floats(d) : 0;
 }
 
 iotad_err det_foreach(const det *d, float *buf, det_state_cb cb, void *ud)
@@ -607,6 +791,9 @@ iotad_err det_foreach(const det *d, float *buf, det_state_cb cb, void *ud)
 		ring_copy(&dev->win, buf);
 		if (nthr)
 			memcpy(buf + d->win_floats, dev->storage + d->win_floats, nthr * sizeof *buf);
+		if (d->use_prof)
+			memcpy(buf + d->prof_off, dev->storage + d->prof_off,
+			       det_prof_floats(d) * sizeof *buf);
 		iotad_err err = cb(ud, &st, buf);
 		if (err != IOTAD_OK)
 			return err;
@@ -657,6 +844,8 @@ iotad_err det_import(det *d, const det_device_state *st, const float *floats, bo
 		return IOTAD_ERR_INVAL;
 	if (with_thr && !det_thr_state_ok(d, &st->thr, floats + d->win_floats))
 		return IOTAD_ERR_INVAL;
+	if (d->use_prof && !prof_state_ok(&d->prof, floats + d->prof_off))
+		return IOTAD_ERR_INVAL;
 	for (size_t i = 0; i < (size_t)st->ring_count * d->features; i++)
 		if (floats[i] < NORM_CLAMP_LO || floats[i] > NORM_CLAMP_HI)
 			return IOTAD_ERR_INVAL;
@@ -685,6 +874,8 @@ iotad_err det_import(det *d, const det_device_state *st, const float *floats, bo
 		if (det_thr_floats(d))
 			memcpy(buf, floats + d->win_floats, det_thr_floats(d) * sizeof *buf);
 	}
+	if (d->use_prof)
+		memcpy(det_prof(d, dev), floats + d->prof_off, det_prof_floats(d) * sizeof(float));
 	dev->alert = st->alert;
 	dev->last_ts = st->last_ts;
 	dev->last_seen = st->last_seen;
@@ -704,10 +895,24 @@ static bool det_same_input(const model *a, const model *b)
 	return true;
 }
 
+/* Same features by name and the same profile shape. */
+static bool det_same_profile(const det *a, const det *b)
+{
+	if (!a->use_prof || !b->use_prof || a->features != b->features ||
+	    prof_floats(&a->prof) != prof_floats(&b->prof))
+		return false;
+	for (uint32_t f = 0; f < a->features; f++)
+		if (strcmp(a->names[f], b->names[f]))
+			return false;
+	return true;
+}
+
 typedef struct det_adoption {
 	det *to;
-	bool keep;
-	float *zeros;           /* the new detector's window, empty */
+	const det *from;
+	bool keep;              /* windows */
+	bool keep_prof;         /* profiles */
+	float *out;             /* one device's floats in to's layout */
 } det_adoption;
 
 static iotad_err det_adopt_one(void *ud, const det_device_state *st, const float *floats)
@@ -715,29 +920,35 @@ static iotad_err det_adopt_one(void *ud, const det_device_state *st, const float
 	det_adoption *a = ud;
 	det_device_state s = *st;
 
-	if (!a->keep) {
+	memset(a->out, 0, (det_state_floats(a->to) + 1) * sizeof *a->out);
+	if (a->keep) {
+		memcpy(a->out, floats, a->to->win_floats * sizeof *a->out);
+	} else {
 		s.ring_count = 0;
 		s.since_score = UINT32_MAX; /* score as soon as the window is full */
-		floats = a->zeros;
 	}
-	return det_import(a->to, &s, floats, false);
+	if (a->keep_prof)
+		memcpy(a->out + a->to->prof_off, floats + a->from->prof_off,
+		       det_prof_floats(a->to) * sizeof *a->out);
+	return det_import(a->to, &s, a->out, false);
 }
 
 iotad_err det_adopt(det *to, const det *from, bool *windows_kept)
 {
-	det_adoption a = {.to = to};
+	det_adoption a = {.to = to, .from = from};
 	iotad_err err;
 	float *buf;
 
 	if (!to || !from)
 		return IOTAD_ERR_INVAL;
-	a.keep = det_same_input(to->m, from->m);
+	a.keep = to->m && from->m && det_same_input(to->m, from->m);
+	a.keep_prof = det_same_profile(to, from);
 	if (windows_kept)
 		*windows_kept = a.keep;
 	buf = calloc(det_state_floats(from) + 1, sizeof *buf);
-	a.zeros = calloc(to->win_floats + 1, sizeof *a.zeros);
-	err = buf && a.zeros ? det_foreach(from, buf, det_adopt_one, &a) : IOTAD_ERR_NOMEM;
+	a.out = calloc(det_state_floats(to) + 1, sizeof *a.out);
+	err = buf && a.out ? det_foreach(from, buf, det_adopt_one, &a) : IOTAD_ERR_NOMEM;
 	free(buf);
-	free(a.zeros);
+	free(a.out);
 	return err;
 }
