@@ -53,6 +53,7 @@ static det *make(const model *m, thr_kind kind, uint32_t max_devices)
 	det *d = NULL;
 
 	det_config_default(&cfg);
+	cfg.prof.channels = 0; /* the autoencoder alone */
 	cfg.max_devices = max_devices;
 	thr_params_default(&cfg.thr, kind, 0.0f, 0.0f);
 	cfg.thr.peaks = 16;
@@ -129,11 +130,11 @@ static void round_trip(thr_kind kind)
 	CU_ASSERT_EQUAL(saved, 4);
 	CU_ASSERT_EQUAL(access(tmp_path(), F_OK), 0);
 
-	/* size: header + 4 fixed-size records + CRC */
+	/* size: header (104 bytes) + 4 fixed-size records + CRC */
 	size_t len;
 	unsigned char *buf = slurp(tmp_path(), &len);
 	size_t rec = 128 + 4 + 4 + 8 + 8 + 8 + 8 + 46 + 4 * det_state_floats(a);
-	CU_ASSERT_EQUAL(len, 100 + 4 * rec + 4);
+	CU_ASSERT_EQUAL(len, 104 + 4 * rec + 4);
 	free(buf);
 
 	det *b = make(&m, kind, 100);
@@ -242,7 +243,7 @@ static void test_truncated_and_corrupted(void)
 
 	/* a record inconsistent with the detector behind a valid CRC:
 	 * ring_count (after the 128-byte id and since_score) beyond the window */
-	unsigned char *p = buf + 100 + 128 + 4;
+	unsigned char *p = buf + 104 + 128 + 4;
 	p[0] = SW + 1;
 	uint32_t crc = state_crc32(0, buf, len - 4);
 	for (int i = 0; i < 4; i++)

@@ -3,8 +3,9 @@
  *
  * Format (little endian): a header (magic "IOTADST1", format version,
  * model id and version, window, features, threshold kind and history
- * floats, device count), one fixed-size record per device (id, counters,
- * alert and threshold state, window then threshold history as floats),
+ * floats, device count, profile floats), one fixed-size record per device
+ * (id, counters, alert and threshold state, window, threshold history and
+ * profile as floats),
  * then the CRC-32 of everything before it. Written atomically: temporary
  * file, fsync, rename, fsync of the directory. */
 #ifndef IOTAD_STATE_H
@@ -16,7 +17,9 @@
 #include "iotad/detector.h"
 #include "iotad/error.h"
 
-#define STATE_FORMAT_VERSION 1
+/* 2: the header adds the profile's floats, each record the profile after
+ * the threshold history. Version 1 files still load (profiles afresh). */
+#define STATE_FORMAT_VERSION 2
 
 /* Write every device of d to path atomically. On IOTAD_ERR_IO err says
  * which step failed and why. Owner thread of d. */

@@ -16,7 +16,8 @@
 #include "iotad/model.h"
 
 #define STATE_MAGIC "IOTADST1"
-#define STATE_HDR (8 + 4 + MODEL_NAME_MAX + 4 + 5 * 4)
+#define STATE_HDR_V1 (8 + 4 + MODEL_NAME_MAX + 4 + 5 * 4)
+#define STATE_HDR (STATE_HDR_V1 + 4) /* version 2: the profile's floats */
 /* id, since_score, ring_count, last_ts, last_seen, seq, alert (8), threshold (46) */
 #define STATE_REC_FIXED (DET_DEVICE_ID_MAX + 4 + 4 + 8 + 8 + 8 + 8 + 46)
 #define STATE_MAX_FILE ((size_t)1 << 32)
@@ -124,6 +125,7 @@ typedef struct state_hdr {
 	char model_id[MODEL_NAME_MAX];
 	int32_t model_version;
 	uint32_t window, features, thr_kind, thr_floats, count;
+	uint32_t prof_floats;   /* version 2 */
 } state_hdr;
 
 /* The header this detector writes and accepts (count left 0). */
@@ -132,12 +134,14 @@ static void hdr_of(const det *d, state_hdr *h)
 	const model *m = det_model(d);
 	memset(h, 0, sizeof *h);
 	h->version = STATE_FORMAT_VERSION;
-	snprintf(h->model_id, sizeof h->model_id, "%s", m->id);
-	h->model_version = m->version;
-	h->window = (uint32_t)m->window;
-	h->features = (uint32_t)m->n_features;
+	/* without a model (zero-config): no id, version 0, window 0 */
+	snprintf(h->model_id, sizeof h->model_id, "%s", m ? m->id : "");
+	h->model_version = m ? m->version : 0;
+	h->window = det_window(d);
+	h->features = det_features(d);
 	h->thr_kind = (uint32_t)det_thr_kind(d);
 	h->thr_floats = (uint32_t)det_thr_floats(d);
+	h->prof_floats = (uint32_t)det_prof_floats(d);
 }
 
 static void hdr_put(unsigned char *p, const state_hdr *h)
@@ -150,7 +154,8 @@ static void hdr_put(unsigned char *p, const state_hdr *h)
 	p = put_u32(p, h->features);
 	p = put_u32(p, h->thr_kind);
 	p = put_u32(p, h->thr_floats);
-	put_u32(p, h->count);
+	p = put_u32(p, h->count);
+	put_u32(p, h->prof_floats);
 }
 
 static void hdr_get(const unsigned char *p, state_hdr *h)
@@ -166,6 +171,7 @@ static void hdr_get(const unsigned char *p, state_hdr *h)
 	h->thr_kind = get_u32(&p);
 	h->thr_floats = get_u32(&p);
 	h->count = get_u32(&p);
+	h->prof_floats = h->version >= 2 ? get_u32(&p) : 0;
 }
 
 /* --- records ------------------------------------------------------------- */
@@ -345,7 +351,7 @@ iotad_err state_load_buffer(det *d, const void *data, size_t len, size_t *loaded
 		*loaded = 0;
 	if (!d || (!data && len))
 		return IOTAD_ERR_INVAL;
-	if (len < STATE_HDR + 4 || memcmp(p, STATE_MAGIC, 8) != 0) {
+	if (len < STATE_HDR_V1 + 4 || memcmp(p, STATE_MAGIC, 8) != 0) {
 		iotad_errf(err, errlen, "%s", len < 8 || memcmp(p, STATE_MAGIC, 8) != 0 ?
 				     "not an iotad state file (bad magic)" : "truncated header");
 		return IOTAD_ERR_PARSE;
@@ -358,7 +364,11 @@ iotad_err state_load_buffer(det *d, const void *data, size_t len, size_t *loaded
 	}
 	hdr_get(p, &got);
 	hdr_of(d, &want);
-	if (got.version != want.version) {
+	/* version 1 had no profiles: its devices start learning afresh */
+	size_t hdr_len = got.version == 1 ? STATE_HDR_V1 : STATE_HDR;
+	if (got.version == 1)
+		got.prof_floats = want.prof_floats = 0;
+	if (got.version != want.version && got.version != 1) {
 		iotad_errf(err, errlen, "format version %u, this iotad reads %u", got.version,
 			   want.version);
 		return IOTAD_ERR_MODEL;
@@ -378,11 +388,21 @@ iotad_err state_load_buffer(det *d, const void *data, size_t len, size_t *loaded
 			   got.thr_floats, thr_kind_name((thr_kind)want.thr_kind), want.thr_floats);
 		return IOTAD_ERR_MODEL;
 	}
+	if (got.prof_floats != want.prof_floats) {
+		iotad_errf(err, errlen, "written with device profiles of %u floats, running %u",
+			   got.prof_floats, want.prof_floats);
+		return IOTAD_ERR_MODEL;
+	}
+	if (len < hdr_len + 4) {
+		iotad_errf(err, errlen, "truncated header");
+		return IOTAD_ERR_PARSE;
+	}
 	size_t nf = det_state_floats(d);
-	size_t rec_len = STATE_REC_FIXED + 4 * nf;
-	if ((len - STATE_HDR - 4) / rec_len != got.count || (len - STATE_HDR - 4) % rec_len) {
+	size_t nf_file = nf - det_prof_floats(d) + got.prof_floats;
+	size_t rec_len = STATE_REC_FIXED + 4 * nf_file;
+	if ((len - hdr_len - 4) / rec_len != got.count || (len - hdr_len - 4) % rec_len) {
 		iotad_errf(err, errlen, "%zu bytes of records do not hold %u devices of %zu bytes",
-			   len - STATE_HDR - 4, got.count, rec_len);
+			   len - hdr_len - 4, got.count, rec_len);
 		return IOTAD_ERR_PARSE;
 	}
 	float *fl = malloc((nf ? nf : 1) * sizeof *fl);
@@ -392,7 +412,8 @@ iotad_err state_load_buffer(det *d, const void *data, size_t len, size_t *loaded
 	size_t n = 0;
 	det_device_state st;
 	for (uint32_t i = 0; i < got.count && rc == IOTAD_OK; i++) {
-		rec_get(p + STATE_HDR + (size_t)i * rec_len, &st, fl, nf);
+		rec_get(p + hdr_len + (size_t)i * rec_len, &st, fl, nf_file);
+		memset(fl + nf_file, 0, (nf - nf_file) * sizeof *fl); /* a fresh profile */
 		iotad_err e = det_import(d, &st, fl, true);
 		if (e == IOTAD_OK) {
 			n++;
