@@ -52,6 +52,11 @@ typedef struct iotad_config {
 	double score_alpha;           /* EWMA weight of a new window score, [0, 1], 0 = off (0) */
 	double stale_after;           /* seconds, 0 = off (0) */
 	bool stuck_check;             /* flag features held still (the model's stuck_after) (true) */
+	uint32_t profile_channels;    /* bit c: profile channel c judges samples (all) */
+	uint32_t profile_learn;       /* samples a device learns its own normal (8640) */
+	bool profile_learn_quiet;     /* no alarm while a device learns (true) */
+	double profile_margin;        /* channel threshold = margin x normal maximum (1.5) */
+	bool ae_device_norm;          /* the model sees samples shifted by the device's level (false) */
 	uint32_t max_devices;         /* 10000 (at most 10,000,000) */
 	bool evict_lru;               /* evict: lru (true) | reject, for a new device when full */
 	double idle_evict_after;      /* seconds of silence before a device is forgotten, 0 = off (0) */

@@ -25,6 +25,7 @@ typedef enum param_type {
 	PARAM_THR,      /* static | adaptive | ewma | spot | dspot (thr_kind) */
 	PARAM_EVICT,    /* lru | reject (bool: lru) */
 	PARAM_LOGLEVEL, /* error | warn | info | debug */
+	PARAM_CHANNELS, /* all | none | a list of profile channels (uint32_t mask) */
 } param_type;
 
 /* One key. The config file's other sections use the first six fields only

@@ -14,6 +14,7 @@
 
 #include "iotad/alert.h"
 #include "iotad/log.h"
+#include "iotad/profile.h"
 
 #define OFF(f) offsetof(iotad_config, f)
 #define YEAR 31536000
@@ -70,6 +71,25 @@ static const param_def params[] = {
 	 "A feature that holds one value for the model's stuck_after samples in a row (set in "
 	 "training from how rarely it repeats itself; 0 = never checked) makes the window "
 	 "anomalous whatever its score; the event names it in \"stuck\"."},
+	{"detector", "profile_channels", PARAM_CHANNELS, OFF(profile_channels), 0, 0, PROF_CH_ALL,
+	 true, NULL, "LIST",
+	 "The channels judging every sample against the device's own normal (all, none, or "
+	 "some of level, jump, noise, drift, relation, stuck; docs/eval.md). A fired channel "
+	 "raises at once; the autoencoder's windows still go through alert_k of alert_n. "
+	 "Without a model file they are the whole detector (zero-config)."},
+	{"detector", "profile_learn", PARAM_U32, OFF(profile_learn), 1, PROF_MAX_LEARN, 8640, true,
+	 NULL, "N", "Samples a new device learns its own normal from before its channels "
+	 "judge it: a day at one sample every 10 s, so its daily cycle is part of its normal."},
+	{"detector", "profile_learn_quiet", PARAM_BOOL, OFF(profile_learn_quiet), 0, 0, 1, true, NULL,
+	 NULL, "A learning device raises no alarm, neither from a channel nor from the "
+	 "autoencoder."},
+	{"detector", "profile_margin", PARAM_DOUBLE, OFF(profile_margin), 1, 100, 1.5, true, NULL,
+	 "X", "A channel's threshold is this many times the largest value its statistic took on "
+	 "the device's normal data (at least the channel's floor)."},
+	{"detector", "ae_device_norm", PARAM_BOOL, OFF(ae_device_norm), 0, 0, 0, true, NULL, NULL,
+	 "The autoencoder sees each sample shifted by the device's own learned level onto the "
+	 "model's centre, so a device whose normal sits apart from the fleet's is not "
+	 "anomalous for that alone (needs the profile)."},
 };
 
 #define N_PARAMS (sizeof params / sizeof params[0])
@@ -102,6 +122,7 @@ void param_defaults(iotad_config *c)
 		case PARAM_FLOAT: *(float *)field = (float)p->def; break;
 		case PARAM_DOUBLE: *(double *)field = p->def; break;
 		case PARAM_THR: *(thr_kind *)field = (thr_kind)p->def; break;
+		case PARAM_CHANNELS: *(uint32_t *)field = (uint32_t)p->def; break;
 		case PARAM_STR: *(char *)field = '\0'; break;
 		}
 	}
@@ -147,6 +168,31 @@ int param_parse(const param_def *p, const char *s, iotad_config *c, char *msg, s
 		}
 		snprintf(msg, msglen, "expected lru or reject, got '%s'", s);
 		return -1;
+	case PARAM_CHANNELS: {
+		char buf[128];
+		uint32_t mask = 0;
+		if (!strcmp(s, "all") || !strcmp(s, "none")) {
+			*(uint32_t *)field = !strcmp(s, "all") ? PROF_CH_ALL : 0;
+			return 0;
+		}
+		snprintf(buf, sizeof buf, "%s", s);
+		for (char *save = NULL, *t = strtok_r(buf, ",", &save); t;
+		     t = strtok_r(NULL, ",", &save)) {
+			int ch = prof_channel_parse(t);
+			if (ch < 0) {
+				mask = 0;
+				break;
+			}
+			mask |= 1u << ch;
+		}
+		if (mask && strlen(s) < sizeof buf) {
+			*(uint32_t *)field = mask;
+			return 0;
+		}
+		snprintf(msg, msglen, "expected all, none or a comma-separated list of level, jump, "
+			 "noise, drift, relation, stuck, got '%s'", s);
+		return -1;
+	}
 	case PARAM_LOGLEVEL:
 		if (log_level_parse(s, (int *)field) == 0)
 			return 0;
@@ -261,6 +307,11 @@ void config_det(const iotad_config *c, det_config *out)
 	out->score_alpha = (float)c->score_alpha;
 	out->stale_after = c->stale_after;
 	out->stuck_check = c->stuck_check;
+	out->prof.channels = c->profile_channels;
+	out->prof.learn = c->profile_learn;
+	out->prof.learn_quiet = c->profile_learn_quiet;
+	out->prof.margin = (float)c->profile_margin;
+	out->ae_device_norm = c->ae_device_norm;
 }
 
 /* A range bound: integers in full, the rest as %g. */
@@ -288,6 +339,20 @@ void param_value(const param_def *p, const iotad_config *c, char *buf, size_t le
 	case PARAM_DOUBLE: fmt_num(*(const double *)field, buf, len); return;
 	case PARAM_THR: snprintf(buf, len, "%s", thr_kind_name(*(const thr_kind *)field)); return;
 	case PARAM_EVICT: snprintf(buf, len, "%s", *(const bool *)field ? "lru" : "reject"); return;
+	case PARAM_CHANNELS: {
+		uint32_t m = *(const uint32_t *)field;
+		size_t o = 0;
+		buf[0] = '\0';
+		if (m == PROF_CH_ALL || m == 0) {
+			snprintf(buf, len, "%s", m ? "all" : "none");
+			return;
+		}
+		for (int ch = 0; ch < PROF_CH_COUNT && o < len; ch++)
+			if (m >> ch & 1u)
+				o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? "," : "",
+						      prof_channel_name(ch));
+		return;
+	}
 	case PARAM_LOGLEVEL:
 		lv = *(const int *)field;
 		snprintf(buf, len, "%s", lv >= 0 && lv < 4 ? levels[lv] : "info");
