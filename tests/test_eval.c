@@ -164,6 +164,7 @@ static void run_spike_thr(eval_detector kind, thr_kind thr, eval_result *res)
 	eval_scorer *s = NULL;
 	synth(rows, label);
 	eval_opts_default(&o);
+	o.det.prof.channels = 0; /* the autoencoder (or baseline) alone */
 	o.kind = kind;
 	o.train.window = 4;
 	o.train.hidden[0] = 6;

@@ -65,9 +65,11 @@ iotad_err eval_roc_curve(const float *score, const uint8_t *label, size_t n, dou
 
 /* ---- replay ---- */
 
-typedef enum eval_detector { EVAL_AE = 0, EVAL_ZSCORE, EVAL_PCA } eval_detector;
+/* EVAL_PROFILE: no training, the detector's profile channels alone (a
+ * zero-config detector, det_create with no model). */
+typedef enum eval_detector { EVAL_AE = 0, EVAL_ZSCORE, EVAL_PCA, EVAL_PROFILE } eval_detector;
 
-/* Parse "ae", "zscore", "pca". Returns 0, or -1 if unknown. */
+/* Parse "ae", "zscore", "pca", "profile". Returns 0, or -1 if unknown. */
 int eval_detector_parse(const char *name, eval_detector *out);
 const char *eval_detector_name(eval_detector k);
 
@@ -76,6 +78,9 @@ typedef struct eval_opts {
 	train_opts train;  /* AE model; percentile and holdout also calibrate baselines */
 	det_config det;    /* threshold kind/params and alert k/n/m, used by every kind */
 	bl_opts bl;        /* baselines */
+	char *const *names; /* the n_features input columns' names (borrowed, read by
+			     * eval_fit only; may be NULL): the AE model's and the
+			     * profile's feature names */
 } eval_opts;
 
 /* Defaults: AE, train_opts_default, det_config_default, bl_opts_default. */

@@ -46,7 +46,11 @@ static const char eval_usage_head[] =
 	"              (or --truth FILE of `iotad sim --truth`)\n"
 	"\n"
 	"OPTIONS\n"
-	"    --detector KIND     ae (autoencoder, default), zscore or pca\n"
+	"    --detector KIND     ae (autoencoder, default), zscore, pca, or profile\n"
+	"                        (zero-config: no training, each device judged\n"
+	"                        against its own learned normal by the channels\n"
+	"                        of --profile-channels; --train-rows N rows are\n"
+	"                        then history it learns from, not counted)\n"
 	"    --sep C             field separator: one character or 'tab'\n"
 	"    --features LIST     comma-separated feature columns, in order\n"
 	"    --skip LIST         columns to leave out of automatic selection\n"
@@ -267,6 +271,9 @@ static void eval_layout_defaults(eval_args *a)
 	a->params.alert_k = 1;
 	a->params.alert_n = 1;
 	a->params.alert_m = 2;
+	/* the profile channels off: 400 training rows (400 s) are too short a
+	 * normal to calibrate them on (docs/eval.md: each adds false alarms) */
+	a->params.profile_channels = 0;
 }
 
 /* One option other than a training or a numeric one. Returns -1 when
@@ -282,7 +289,7 @@ static int eval_opt(int c, const char *name, eval_args *a)
 		return -1;
 	case O_DETECTOR:
 		if (eval_detector_parse(optarg, &a->o.kind))
-			return cli_usage_err(EVAL_CMD, "--detector: expected ae, zscore or pca, "
+			return cli_usage_err(EVAL_CMD, "--detector: expected ae, zscore, pca or profile, "
 					     "got \"%s\"", optarg);
 		return -1;
 	case O_SEP:
@@ -372,10 +379,11 @@ static int eval_check(eval_args *a, int argc)
 		return cli_usage_err(EVAL_CMD, "--train FILE excludes --train-rows and "
 				     "--train-fraction");
 	if (!a->model_path && !a->train_file && !a->train_rows && !(a->train_fraction > 0.0f)) {
-		if (a->layout != LAYOUT_SKAB)
+		if (a->layout == LAYOUT_SKAB)
+			a->train_rows = 400;
+		else if (a->o.kind != EVAL_PROFILE) /* the profile needs no training */
 			return cli_usage_err(EVAL_CMD, "say what to train on: --train-rows N, "
 					     "--train-fraction F or --train FILE");
-		a->train_rows = 400;
 	}
 	if (!a->sep)
 		a->sep = a->layout == LAYOUT_SKAB ? ';' : ',';

@@ -193,8 +193,8 @@ iotad_err eval_roc_curve(const float *score, const uint8_t *label, size_t n, dou
 
 int eval_detector_parse(const char *name, eval_detector *out)
 {
-	static const char *const names[] = {"ae", "zscore", "pca"};
-	for (int i = 0; i < 3; i++) {
+	static const char *const names[] = {"ae", "zscore", "pca", "profile"};
+	for (int i = 0; i < 4; i++) {
 		if (name && !strcmp(name, names[i])) {
 			*out = (eval_detector)i;
 			return 0;
@@ -209,6 +209,7 @@ const char *eval_detector_name(eval_detector k)
 	case EVAL_AE: return "ae";
 	case EVAL_ZSCORE: return "zscore";
 	case EVAL_PCA: return "pca";
+	case EVAL_PROFILE: return "profile";
 	}
 	return "unknown";
 }
@@ -231,6 +232,7 @@ struct eval_scorer {
 	int n_keep;       /* of which it reads these (drift_max leaves some out) */
 	int keep[MODEL_MAX_FEATURES];
 	float drift[MODEL_MAX_FEATURES];
+	char names[MODEL_MAX_FEATURES][MODEL_NAME_MAX]; /* of the columns kept */
 	bool remap;       /* rows are read through keep[] */
 };
 
@@ -252,11 +254,20 @@ iotad_err eval_fit(const eval_opts *o, const float *rows, size_t n_rows, int n_f
 	if (!s)
 		return IOTAD_ERR_NOMEM;
 	s->o = *o;
+	s->o.names = NULL; /* borrowed: not kept */
 	s->n_in = n_features;
 	/* Drifting columns are left out for every kind, as train_model does. */
-	iotad_err rc = train_drift_select(rows, n_rows, n_features, segments, n_segments,
-					  o->train.drift_max, s->keep, &s->n_keep, s->drift, err,
-					  errlen);
+	iotad_err rc = IOTAD_OK;
+	if (o->kind == EVAL_PROFILE && n_rows == 0) {
+		/* nothing to select on: every column */
+		s->n_keep = n_features;
+		for (int j = 0; j < n_features; j++)
+			s->keep[j] = j;
+	} else {
+		rc = train_drift_select(rows, n_rows, n_features, segments, n_segments,
+					o->train.drift_max, s->keep, &s->n_keep, s->drift, err,
+					errlen);
+	}
 	float *proj = NULL;
 	if (rc == IOTAD_OK && s->n_keep < n_features) {
 		size_t nk = (size_t)s->n_keep;
@@ -270,7 +281,23 @@ iotad_err eval_fit(const eval_opts *o, const float *rows, size_t n_rows, int n_f
 		rows = proj;
 	}
 	s->remap = s->n_keep < n_features;
-	if (rc == IOTAD_OK && o->kind == EVAL_AE) {
+	for (int j = 0; rc == IOTAD_OK && j < s->n_keep; j++) {
+		if (o->names && o->names[s->keep[j]])
+			snprintf(s->names[j], sizeof s->names[j], "%s", o->names[s->keep[j]]);
+		else
+			snprintf(s->names[j], sizeof s->names[j], "f%d", s->keep[j]);
+	}
+	if (rc == IOTAD_OK && o->kind == EVAL_PROFILE) {
+		/* nothing to train: each device learns its own normal as it goes */
+		det_config c = o->det;
+		const char *why = "";
+		c.n_features = (uint32_t)s->n_keep;
+		for (int j = 0; j < s->n_keep; j++)
+			c.features[j] = s->names[j];
+		rc = det_config_check(NULL, &c, &why);
+		if (rc != IOTAD_OK)
+			iotad_errf(err, errlen, "eval: %s", why);
+	} else if (rc == IOTAD_OK && o->kind == EVAL_AE) {
 		train_opts t = o->train;
 		t.segments = segments;
 		t.n_segments = n_segments;
@@ -278,7 +305,7 @@ iotad_err eval_fit(const eval_opts *o, const float *rows, size_t n_rows, int n_f
 		snprintf(s->m.id, sizeof s->m.id, "eval");
 		s->m.version = 1;
 		for (int j = 0; j < s->n_keep; j++)
-			snprintf(s->m.features[j], sizeof s->m.features[j], "f%d", s->keep[j]);
+			snprintf(s->m.features[j], sizeof s->m.features[j], "%s", s->names[j]);
 		rc = train_model(rows, n_rows, s->n_keep, &t, &s->m, err, errlen);
 	} else if (rc == IOTAD_OK) {
 		bl_opts b = o->bl;
@@ -327,6 +354,7 @@ iotad_err eval_scorer_load(const eval_opts *o, const char *path, char *const *co
 			rc = IOTAD_ERR_NOTFOUND;
 		}
 		s->keep[k] = j;
+		snprintf(s->names[k], sizeof s->names[k], "%s", s->m.features[k]);
 	}
 	s->n_keep = s->m.n_features;
 	s->remap = s->n_keep < n_cols;
@@ -351,12 +379,14 @@ void eval_scorer_destroy(eval_scorer *s)
 
 float eval_scorer_threshold(const eval_scorer *s)
 {
+	if (s->o.kind == EVAL_PROFILE)
+		return 1.0f;
 	return s->bl ? bl_threshold(s->bl) : s->m.threshold;
 }
 
 const model *eval_scorer_model(const eval_scorer *s)
 {
-	return s->bl ? NULL : &s->m;
+	return s->bl || s->o.kind == EVAL_PROFILE ? NULL : &s->m;
 }
 
 int eval_scorer_columns(const eval_scorer *s, const int **keep, const float **drift)
@@ -498,8 +528,11 @@ iotad_err eval_replay(eval_scorer *s, const eval_data *data, eval_result *res, c
 	eval_series *gs = calloc(ng, sizeof *gs);
 	det *d = NULL;
 	iotad_err rc = gs ? eval_result_grow(res, n) : IOTAD_ERR_NOMEM;
-	if (rc == IOTAD_OK && m) {
+	if (rc == IOTAD_OK && (m || s->o.kind == EVAL_PROFILE)) {
 		det_config cfg = s->o.det;
+		cfg.n_features = (uint32_t)s->n_keep;
+		for (int j = 0; j < s->n_keep; j++)
+			cfg.features[j] = s->names[j];
 		if (cfg.max_devices < ng)
 			cfg.max_devices = (uint32_t)(ng < UINT32_MAX ? ng : UINT32_MAX);
 		rc = det_create(m, &cfg, &d);
@@ -509,7 +542,7 @@ iotad_err eval_replay(eval_scorer *s, const eval_data *data, eval_result *res, c
 	for (size_t g = 0; rc == IOTAD_OK && g < ng; g++) {
 		snprintf(gs[g].name, sizeof gs[g].name, "s%zu", g);
 		gs[g].score = -INFINITY; /* no full window yet */
-		if (!m) {
+		if (!d) {
 			size_t nf = thr_state_floats(&s->thr);
 			gs[g].thr_buf = nf ? malloc(nf * sizeof(float)) : NULL;
 			rc = bl_state_create(s->bl, &gs[g].bl);
