@@ -40,7 +40,9 @@ typedef struct det_config {
 	prof_params prof;       /* the device's own normal and its channels (profile.h);
 				 * channels 0 and no ae_device_norm: no profile kept.
 				 * A fired channel raises at once (its own raise rule);
-				 * while a device learns, nothing raises (learn_quiet) */
+				 * while a device learns, its channels do not fire
+				 * (learn_quiet); the autoencoder judges from the
+				 * first window as before */
 	bool ae_device_norm;    /* the autoencoder sees each sample shifted by the
 				 * device's own level onto the model's centre (default
 				 * false: the model's fleet-wide scale as trained) */

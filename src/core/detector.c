@@ -558,7 +558,6 @@ iotad_err det_push_at(det *d, const char *device, double ts, double now, const f
 		res->channels = po.fired;
 		dev->pending |= po.fired;
 	}
-	bool quiet = po.learning && d->prof.learn_quiet;
 	if (!d->m) {
 		/* zero-config: every sample is judged by the channels alone */
 		res->scored = true;
@@ -592,8 +591,6 @@ iotad_err det_push_at(det *d, const char *device, double ts, double now, const f
 	/* a stuck window is anomalous and, like any anomalous one, not learned */
 	res->stuck = det_stuck(d, det_runs(d, dev), res->contrib);
 	bool shape = !res->stuck && thr_update(&dev->thr, &d->cfg.thr, res->score);
-	if (quiet)
-		res->stuck = 0, shape = false;
 	if (res->stuck)
 		res->channels |= 1u << PROF_CH_STUCK;
 	if (shape)

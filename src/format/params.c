@@ -81,8 +81,8 @@ static const param_def params[] = {
 	 NULL, "N", "Samples a new device learns its own normal from before its channels "
 	 "judge it: a day at one sample every 10 s, so its daily cycle is part of its normal."},
 	{"detector", "profile_learn_quiet", PARAM_BOOL, OFF(profile_learn_quiet), 0, 0, 1, true, NULL,
-	 NULL, "A learning device raises no alarm, neither from a channel nor from the "
-	 "autoencoder."},
+	 NULL, "A device's channels raise no alarm while it learns (the autoencoder "
+	 "judges from its first window)."},
 	{"detector", "profile_margin", PARAM_DOUBLE, OFF(profile_margin), 1, 100, 1.5, true, NULL,
 	 "X", "A channel's threshold is this many times the largest value its statistic took on "
 	 "the device's normal data (at least the channel's floor)."},
