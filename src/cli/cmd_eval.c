@@ -29,7 +29,9 @@ static iotad_err eval_fit_table(eval_args *a, const csv_table *t, size_t n,
 	size_t *seg = NULL, n_seg = 0;
 	if (cli_series_rows(t, n, &rows, &seg, &n_seg))
 		return IOTAD_ERR_NOMEM;
+	a->o.names = t->names; /* the model's and the profile's feature names */
 	iotad_err rc = eval_fit(&a->o, rows, n, t->n_cols, seg, n_seg, s, err, errlen);
+	a->o.names = NULL;
 	free(rows);
 	free(seg);
 	return rc;
