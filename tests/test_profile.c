@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "iotad/detector.h"
+#include "iotad/params.h"
 #include "iotad/profile.h"
 #include "test.h"
 #include "test_rng.h"
@@ -497,6 +498,40 @@ static void test_memory(void)
 	nn_free(&m.net);
 }
 
+/* The config keys: profile_channels parses names, all and none, refuses
+ * the unknown; config_det carries the profile keys into det_config. */
+static void test_config_keys(void)
+{
+	iotad_config c;
+	det_config d, def;
+	char msg[256], val[128];
+	const param_def *pc = param_find("profile_channels");
+
+	memset(&c, 0, sizeof c);
+	param_defaults(&c);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pc);
+	CU_ASSERT_EQUAL(c.profile_channels, PROF_CH_ALL);
+	CU_ASSERT_EQUAL(param_parse(pc, "jump,stuck", &c, msg, sizeof msg), 0);
+	CU_ASSERT_EQUAL(c.profile_channels, 1u << PROF_CH_JUMP | 1u << PROF_CH_STUCK);
+	param_value(pc, &c, val, sizeof val);
+	CU_ASSERT_STRING_EQUAL(val, "jump,stuck");
+	CU_ASSERT_EQUAL(param_parse(pc, "none", &c, msg, sizeof msg), 0);
+	CU_ASSERT_EQUAL(c.profile_channels, 0u);
+	CU_ASSERT_EQUAL(param_parse(pc, "jump,shape", &c, msg, sizeof msg), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg, "shape"));
+	CU_ASSERT_EQUAL(c.profile_channels, 0u); /* untouched */
+	CU_ASSERT_EQUAL(param_parse(param_find("profile_margin"), "0.5", &c, msg, sizeof msg), -1);
+	/* the table's defaults are det_config_default's */
+	param_defaults(&c);
+	config_det(&c, &d);
+	det_config_default(&def);
+	CU_ASSERT_EQUAL(d.prof.channels, def.prof.channels);
+	CU_ASSERT_EQUAL(d.prof.learn, def.prof.learn);
+	CU_ASSERT_EQUAL(d.prof.learn_quiet, def.prof.learn_quiet);
+	CU_ASSERT_EQUAL(d.prof.margin, def.prof.margin);
+	CU_ASSERT_EQUAL(d.ae_device_norm, def.ae_device_norm);
+}
+
 void init_profile_tests(void)
 {
 	CU_pSuite s = CU_add_suite("profile", NULL, NULL);
@@ -514,4 +549,5 @@ void init_profile_tests(void)
 	TEST_ADD(s, test_rebaseline);
 	TEST_ADD(s, test_export_import);
 	TEST_ADD(s, test_memory);
+	TEST_ADD(s, test_config_keys);
 }
