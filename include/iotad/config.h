@@ -55,7 +55,7 @@ typedef struct iotad_config {
 	uint32_t profile_channels;    /* bit c: profile channel c judges samples (all) */
 	uint32_t profile_learn;       /* samples a device learns its own normal (8640) */
 	bool profile_learn_quiet;     /* no alarm while a device learns (true) */
-	double profile_margin;        /* channel threshold = margin x normal maximum (1.5) */
+	double profile_margin;        /* channel threshold = margin x normal maximum (1.75) */
 	bool ae_device_norm;          /* the model sees samples shifted by the device's level (false) */
 	uint32_t max_devices;         /* 10000 (at most 10,000,000) */
 	bool evict_lru;               /* evict: lru (true) | reject, for a new device when full */

@@ -61,7 +61,7 @@ typedef struct prof_params {
 				 * learning, (0, 1) (1/1440) */
 	float alpha_fast;       /* weight of a sample in the short average, (0, 1] (0.25) */
 	float alpha_noise;      /* weight of a step in the noise share, (0, 1) (1/32) */
-	float margin;           /* threshold = margin x normal maximum, >= 1 (1.5) */
+	float margin;           /* threshold = margin x normal maximum, >= 1 (1.75) */
 	float slow;             /* the slow level (drift) learns this many times slower than
 				 * the level, [2, 10000] (24: a day for an hour) */
 	float floor[PROF_CH_COUNT]; /* least threshold per channel, > 0 (level 4 scales,

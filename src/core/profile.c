@@ -58,7 +58,7 @@ void prof_params_default(prof_params *p)
 	p->alpha_level = 1.0f / 360.0f;
 	p->alpha_fast = 0.25f;
 	p->alpha_noise = 1.0f / 32.0f;
-	p->margin = 1.5f;
+	p->margin = 1.75f;
 	p->slow = 24.0f;
 	memcpy(p->floor, floors, sizeof floors);
 	memcpy(p->need, needs, sizeof needs);

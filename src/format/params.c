@@ -83,7 +83,7 @@ static const param_def params[] = {
 	{"detector", "profile_learn_quiet", PARAM_BOOL, OFF(profile_learn_quiet), 0, 0, 1, true, NULL,
 	 NULL, "A device's channels raise no alarm while it learns (the autoencoder "
 	 "judges from its first window)."},
-	{"detector", "profile_margin", PARAM_DOUBLE, OFF(profile_margin), 1, 100, 1.5, true, NULL,
+	{"detector", "profile_margin", PARAM_DOUBLE, OFF(profile_margin), 1, 100, 1.75, true, NULL,
 	 "X", "A channel's threshold is this many times the largest value its statistic took on "
 	 "the device's normal data (at least the channel's floor)."},
 	{"detector", "ae_device_norm", PARAM_BOOL, OFF(ae_device_norm), 0, 0, 0, true, NULL, NULL,
