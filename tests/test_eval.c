@@ -242,6 +242,43 @@ static void test_spike_pca(void)
 	check_spike(EVAL_PCA);
 }
 
+/* Zero-config: no training, the profile channels judge every row after
+ * learning from the 800 history rows (a period and more of the sine). */
+static void test_spike_profile(void)
+{
+	static float rows[SYN_ROWS * 2];
+	static uint8_t label[SYN_ROWS];
+	char err[256] = "";
+	char *names[2] = {"a", "b"};
+	eval_opts o;
+	eval_scorer *s = NULL;
+	eval_result r;
+	synth(rows, label);
+	eval_opts_default(&o);
+	o.kind = EVAL_PROFILE;
+	o.det.prof.learn = 700;
+	o.names = names;
+	CU_ASSERT_EQUAL_FATAL(eval_fit(&o, rows, SYN_TRAIN, 2, NULL, 0, &s, err, sizeof err),
+			      IOTAD_OK);
+	CU_ASSERT_PTR_NULL(eval_scorer_model(s));
+	CU_ASSERT_EQUAL(eval_scorer_threshold(s), 1.0f);
+	eval_data d = {rows, SYN_ROWS, 2, NULL, 0, label, SYN_TRAIN};
+	memset(&r, 0, sizeof r);
+	CU_ASSERT_EQUAL_FATAL(eval_replay(s, &d, &r, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL(r.n, SYN_ROWS - SYN_TRAIN);
+	CU_ASSERT_EQUAL(r.d_alert.detected, 1);
+	CU_ASSERT(eval_delay_mean(&r.d_alert) <= 1.0); /* the jump raises alone */
+	CU_ASSERT(r.c_alert.tp >= SPIKE_LEN - 3);      /* the level holds it */
+	CU_ASSERT(r.c_alert.fp <= 10);
+	eval_result_free(&r);
+	eval_scorer_destroy(s);
+	/* a profile without channels is refused with the field named */
+	o.det.prof.channels = 0;
+	CU_ASSERT_EQUAL(eval_fit(&o, rows, SYN_TRAIN, 2, NULL, 0, &s, err, sizeof err),
+			IOTAD_ERR_INVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "channel"));
+}
+
 static void test_deterministic(void)
 {
 	eval_result a, b;
@@ -310,6 +347,8 @@ static void test_detector_names(void)
 	CU_ASSERT_EQUAL(eval_detector_parse("zscore", &k), 0);
 	CU_ASSERT_EQUAL(k, EVAL_ZSCORE);
 	CU_ASSERT_EQUAL(eval_detector_parse("lstm", &k), -1);
+	CU_ASSERT_EQUAL(eval_detector_parse("profile", &k), 0);
+	CU_ASSERT_EQUAL(k, EVAL_PROFILE);
 	CU_ASSERT_STRING_EQUAL(eval_detector_name(EVAL_AE), "ae");
 }
 
@@ -483,6 +522,7 @@ void init_eval_tests(void)
 	TEST_ADD(s, test_spike_ae);
 	TEST_ADD(s, test_spike_zscore);
 	TEST_ADD(s, test_spike_pca);
+	TEST_ADD(s, test_spike_profile);
 	TEST_ADD(s, test_spike_spot);
 	TEST_ADD(s, test_deterministic);
 	TEST_ADD(s, test_cold_start_and_groups);
