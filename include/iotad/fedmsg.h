@@ -1,0 +1,72 @@
+/* fedmsg.h - the federated learning messages on MQTT and their topics.
+ *
+ * Topics under a prefix (e.g. iotad/fl): {prefix}/{model}/global (retained:
+ * the global model, which opens the next round) and
+ * {prefix}/{model}/update/{gateway} (a gateway's model for the open round).
+ *
+ * Encoding (little endian), version FEDMSG_VERSION:
+ *   "IFL" kind(u8: 1 update, 2 global) version(u8) reserved(u8, 0)
+ *   model id: u8 length + bytes; sender: u8 length + bytes (1..63 each)
+ *   round u32, base_hash u32, hash u32, samples u32, n_params u32
+ *   n_params float32 parameters, then the CRC-32 of everything before.
+ * An update's base_hash is the hash of the global model it trained from and
+ * its hash is 0; a global model's base_hash is its parent's hash. */
+#ifndef IOTAD_FEDMSG_H
+#define IOTAD_FEDMSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "iotad/error.h"
+
+#define FEDMSG_VERSION 1
+#define FEDMSG_ID_MAX 64          /* model id and sender, NUL included */
+#define FEDMSG_MAX_PARAMS (1u << 22)
+
+typedef enum fedmsg_kind { FEDMSG_UPDATE = 1, FEDMSG_GLOBAL = 2 } fedmsg_kind;
+
+typedef struct fedmsg {
+	fedmsg_kind kind;
+	char model[FEDMSG_ID_MAX];
+	char sender[FEDMSG_ID_MAX];
+	uint32_t round;
+	uint32_t base_hash;
+	uint32_t hash;
+	uint32_t samples;              /* windows trained on (update), aggregated (global) */
+	uint32_t n_params;
+} fedmsg;
+
+/* Bytes of the encoding of m (with m->n_params parameters). Any thread. */
+size_t fedmsg_size(const fedmsg *m);
+/* Encode m and params (m->n_params floats) into buf (cap bytes); *len the
+ * bytes written. IOTAD_ERR_INVAL for an empty or too long id, an unknown
+ * kind or a non-finite parameter; IOTAD_ERR_FULL if cap is too small. Any thread. */
+iotad_err fedmsg_encode(const fedmsg *m, const float *params, void *buf, size_t cap,
+			size_t *len);
+/* Decode buf (len bytes, untrusted) into m and params (room for cap floats,
+ * caller's). IOTAD_ERR_PARSE: truncated, bad magic, version, kind, id or
+ * CRC, or trailing bytes; IOTAD_ERR_MODEL: more than cap parameters (wrong
+ * shape); IOTAD_ERR_RANGE: a NaN or Inf parameter. err says which. No
+ * allocation; any thread. */
+iotad_err fedmsg_decode(const void *buf, size_t len, fedmsg *m, float *params, size_t cap,
+			char *err, size_t errlen);
+
+/* Hash of a global model: CRC-32 of its round (u32 LE) and its parameters
+ * as float32 LE. Any thread. */
+uint32_t fedmsg_hash(uint32_t round, const float *params, size_t n);
+
+/* "{prefix}/{model}/global" into buf; IOTAD_ERR_FULL if it does not fit. */
+iotad_err fedmsg_topic_global(const char *prefix, const char *mid, char *buf, size_t len);
+/* "{prefix}/{model}/update/{gateway}" into buf (gateway "+": the filter). */
+iotad_err fedmsg_topic_update(const char *prefix, const char *mid, const char *gateway,
+			      char *buf, size_t len);
+/* The gateway of an update topic (topic_len bytes, not NUL-terminated)
+ * under prefix and model id mid into gw (FEDMSG_ID_MAX): true if it is one. */
+bool fedmsg_topic_gateway(const char *prefix, const char *mid, const char *topic,
+			  size_t topic_len, char *gw);
+/* A model id or gateway name usable as one topic level: 1..63 bytes of
+ * letters, digits, '-', '_' and '.'. Any thread. */
+bool fedmsg_valid_id(const char *s);
+
+#endif

@@ -1,0 +1,175 @@
+/* fedavg.c - aggregation of federated updates (see fedavg.h). Updates are
+ * taken relative to the global model, clipped, combined coordinate by
+ * coordinate in double, and added back to the global model. */
+#include "iotad/fedavg.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void fed_opts_default(fed_opts *o)
+{
+	o->rule = FED_MEAN;
+	o->trim = 0.2f;
+	o->clip = 0.0f;
+}
+
+int fed_rule_parse(const char *name, fed_rule *out)
+{
+	if (!name)
+		return -1;
+	if (!strcmp(name, "mean") || !strcmp(name, "fedavg"))
+		*out = FED_MEAN;
+	else if (!strcmp(name, "median"))
+		*out = FED_MEDIAN;
+	else if (!strcmp(name, "trimmed"))
+		*out = FED_TRIMMED;
+	else
+		return -1;
+	return 0;
+}
+
+const char *fed_rule_name(fed_rule r)
+{
+	switch (r) {
+	case FED_MEAN:
+		return "mean";
+	case FED_MEDIAN:
+		return "median";
+	case FED_TRIMMED:
+		return "trimmed";
+	}
+	return "unknown";
+}
+
+double fed_l2_dist(const float *a, const float *b, size_t n)
+{
+	double s = 0;
+	for (size_t i = 0; i < n; i++) {
+		double d = (double)a[i] - (double)b[i];
+		s += d * d;
+	}
+	return sqrt(s);
+}
+
+__attribute__((format(printf, 3, 4))) static iotad_err refuse(char *err, size_t errlen,
+							       const char *fmt, ...)
+{
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return IOTAD_ERR_INVAL;
+}
+
+static bool all_finite(const float *p, size_t n, size_t *at)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(p[i])) {
+			*at = i;
+			return false;
+		}
+	return true;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static iotad_err check_inputs(const float *global, size_t n, const fed_client *c, size_t k,
+			      const fed_opts *o, char *err, size_t errlen)
+{
+	size_t at;
+	if (!global || !c || !o || n == 0)
+		return refuse(err, errlen, "no global model or no clients");
+	if (k == 0 || k > FED_MAX_CLIENTS)
+		return refuse(err, errlen, "%zu clients (1..%d)", k, FED_MAX_CLIENTS);
+	if (o->rule != FED_MEAN && o->rule != FED_MEDIAN && o->rule != FED_TRIMMED)
+		return refuse(err, errlen, "unknown aggregation rule %d", (int)o->rule);
+	if (!(o->trim >= 0.0f && o->trim < 0.5f))
+		return refuse(err, errlen, "trim %g is outside [0, 0.5)", (double)o->trim);
+	if (!(o->clip >= 0.0f) || !isfinite(o->clip))
+		return refuse(err, errlen, "clip %g must be finite and >= 0", (double)o->clip);
+	if (!all_finite(global, n, &at))
+		return refuse(err, errlen, "global model: parameter %zu is not finite", at);
+	for (size_t j = 0; j < k; j++) {
+		if (!c[j].params || c[j].n_params != n)
+			return refuse(err, errlen, "client %zu: %zu parameters, the model has %zu", j,
+				      c[j].params ? c[j].n_params : 0, n);
+		if (c[j].weight == 0 && o->rule == FED_MEAN)
+			return refuse(err, errlen, "client %zu: weight 0 (no windows)", j);
+		if (!all_finite(c[j].params, n, &at))
+			return refuse(err, errlen, "client %zu: parameter %zu is not finite", j, at);
+	}
+	return IOTAD_OK;
+}
+
+iotad_err fed_aggregate(const float *global, size_t n, const fed_client *c, size_t k,
+			const fed_opts *o, float *out, fed_report *rep, char *err, size_t errlen)
+{
+	if (err && errlen)
+		err[0] = '\0';
+	iotad_err rc = check_inputs(global, n, c, k, o, err, errlen);
+	if (rc)
+		return rc;
+	if (!out || out == global)
+		return refuse(err, errlen, "no output buffer, or it aliases the global model");
+
+	/* per client: the factor its update is scaled by; then one column of k values */
+	double *scale = malloc(k * sizeof *scale);
+	double *col = malloc(k * sizeof *col);
+	if (!scale || !col) {
+		free(scale);
+		free(col);
+		return IOTAD_ERR_NOMEM;
+	}
+	fed_report r = {0};
+	double wsum = 0;
+	for (size_t j = 0; j < k; j++) {
+		double norm = fed_l2_dist(c[j].params, global, n);
+		scale[j] = 1.0;
+		if (norm > r.max_norm)
+			r.max_norm = (float)norm;
+		if (o->clip > 0 && norm > o->clip) {
+			scale[j] = o->clip / norm;
+			r.n_clipped++;
+		}
+		wsum += (double)c[j].weight;
+	}
+	size_t cut = o->rule == FED_TRIMMED ? (size_t)floor((double)o->trim * (double)k) : 0;
+	double step2 = 0;
+	for (size_t i = 0; i < n; i++) {
+		double g = global[i], v = 0;
+		for (size_t j = 0; j < k; j++)
+			col[j] = ((double)c[j].params[i] - g) * scale[j];
+		if (o->rule == FED_MEAN) {
+			for (size_t j = 0; j < k; j++)
+				v += col[j] * (double)c[j].weight;
+			v /= wsum;
+		} else {
+			qsort(col, k, sizeof *col, cmp_double);
+			if (o->rule == FED_MEDIAN) {
+				v = k % 2 ? col[k / 2] : 0.5 * (col[k / 2 - 1] + col[k / 2]);
+			} else {
+				for (size_t j = cut; j < k - cut; j++)
+					v += col[j];
+				v /= (double)(k - 2 * cut);
+			}
+		}
+		out[i] = (float)(g + v);
+		step2 += v * v;
+	}
+	r.step_norm = (float)sqrt(step2);
+	free(scale);
+	free(col);
+	if (rep)
+		*rep = r;
+	return IOTAD_OK;
+}
