@@ -299,6 +299,13 @@ static const struct bad_case {
 	{"http:\n  port: 80\n", "t.yaml:2:3:", "unknown key 'port' in section http"},
 	{"homeassistant:\n  enabled: true\n  prefix: ha/\n", "t.yaml:3:3:", "homeassistant.prefix"},
 	{"homeassistant:\n  enabled: true\n  prefix: ''\n", "t.yaml:3:3:", "homeassistant.prefix"},
+	{"federated:\n  rule: average\n", "t.yaml:2:3:", "federated.rule: expected mean, median or trimmed"},
+	{"federated:\n  clients: 2\n  min_updates: 3\n", "t.yaml:3:3:", "more than federated.clients"},
+	{"federated:\n  prefix: fl/+\n", "t.yaml:2:3:", "federated.prefix"},
+	{"federated:\n  trim: 0.5\n", "t.yaml:2:9:", "federated.trim"},
+	{"federated:\n  clients: 0\n", "t.yaml:2:12:", "federated.clients"},
+	{"federated:\n  round_timeout: 0\n", "t.yaml:2:18:", "federated.round_timeout"},
+	{"federated:\n  gateway: x\n", "t.yaml:2:3:", "unknown key 'gateway' in section federated"},
 };
 
 static void test_errors(void)
@@ -343,6 +350,33 @@ static void test_http_sections(void)
 	CU_ASSERT_STRING_EQUAL(c.hass_prefix, "site/ha");
 	/* a bad prefix does not matter while discovery is off */
 	CU_ASSERT_EQUAL(load("homeassistant:\n  prefix: ha/#\n", &c, err, sizeof err), IOTAD_OK);
+}
+
+static void test_federated_section(void)
+{
+	iotad_config c;
+	char err[512];
+
+	config_defaults(&c);
+	CU_ASSERT_STRING_EQUAL(c.fed_prefix, "iotad/fl");
+	CU_ASSERT_EQUAL(c.fed_clients, 3);
+	CU_ASSERT_EQUAL(c.fed_min_updates, 2);
+	CU_ASSERT_STRING_EQUAL(c.fed_rule, "mean");
+	CU_ASSERT_EQUAL_FATAL(load("federated:\n  prefix: site/fl\n  clients: 5\n  min_updates: 4\n"
+				   "  round_timeout: 2.5\n  rule: trimmed\n  trim: 0.1\n  clip: 3\n"
+				   "  state_file: /tmp/g.bin\n  model_out: /tmp/g.json\n  rounds: 7\n",
+				   &c, err, sizeof err),
+			      IOTAD_OK);
+	CU_ASSERT_STRING_EQUAL(c.fed_prefix, "site/fl");
+	CU_ASSERT_EQUAL(c.fed_clients, 5);
+	CU_ASSERT_EQUAL(c.fed_min_updates, 4);
+	CU_ASSERT_DOUBLE_EQUAL(c.fed_round_timeout, 2.5, 1e-12);
+	CU_ASSERT_STRING_EQUAL(c.fed_rule, "trimmed");
+	CU_ASSERT_DOUBLE_EQUAL(c.fed_trim, 0.1, 1e-12);
+	CU_ASSERT_DOUBLE_EQUAL(c.fed_clip, 3, 1e-12);
+	CU_ASSERT_STRING_EQUAL(c.fed_state_file, "/tmp/g.bin");
+	CU_ASSERT_STRING_EQUAL(c.fed_model_out, "/tmp/g.json");
+	CU_ASSERT_EQUAL(c.fed_rounds, 7);
 }
 
 static void test_long_string(void)
@@ -608,6 +642,7 @@ void init_config_tests(void)
 	TEST_ADD(s, test_partial_and_flow);
 	TEST_ADD(s, test_errors);
 	TEST_ADD(s, test_http_sections);
+	TEST_ADD(s, test_federated_section);
 	TEST_ADD(s, test_long_string);
 	TEST_ADD(s, test_password_env);
 	TEST_ADD(s, test_password_file_and_tls);

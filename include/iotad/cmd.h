@@ -7,5 +7,6 @@ int cmd_train(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_aggregate(int argc, char **argv);
 
 #endif

@@ -73,6 +73,17 @@ typedef struct iotad_config {
 	/* homeassistant: */
 	bool hass_enabled;            /* publish MQTT discovery for each new device (false) */
 	char hass_prefix[CFG_STR];    /* discovery prefix (homeassistant) */
+	/* federated: (docs/federated.md) */
+	char fed_prefix[CFG_STR];     /* topics {prefix}/{model}/global, .../update/{gateway} (iotad/fl) */
+	int fed_clients;              /* N: gateways that take part, 1..1024 (3) */
+	int fed_min_updates;          /* K: a round closes with K updates, 1..clients (2) */
+	double fed_round_timeout;     /* seconds; then a round closes with what it has, if any (300) */
+	char fed_rule[16];            /* mean | median | trimmed (mean) */
+	double fed_trim;              /* trimmed: share cut at each end, [0, 0.49] (0.2) */
+	double fed_clip;              /* L2 bound of an update (client - global), 0 = off (0) */
+	char fed_state_file[CFG_PATH];/* aggregator: the global model kept to resume; empty: off ("") */
+	char fed_model_out[CFG_PATH]; /* aggregator: each global model also as a model file; empty: off */
+	int fed_rounds;               /* aggregator: stop after this many rounds, 0 = never (0) */
 } iotad_config;
 
 /* Defaults as commented above (the detector's from params.c's table). */

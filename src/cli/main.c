@@ -15,6 +15,7 @@ static const char usage[] =
 	"  sim     publish or write simulated telemetry with labelled anomalies\n"
 	"  eval    replay labelled CSV through the detector, report its quality\n"
 	"  config  the configuration file's defaults, and a check of one\n"
+	"  aggregate  the federated learning aggregator of gateways' model updates\n"
 	"\n"
 	"  iotad COMMAND --help    options of one command\n"
 	"  iotad --version         print the version\n";
@@ -36,6 +37,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "aggregate"))
+		return cmd_aggregate(argc - 1, argv + 1);
 	if (!strcmp(cmd, "train"))
 		return cmd_train(argc - 1, argv + 1);
 	if (!strcmp(cmd, "sim"))

@@ -60,6 +60,16 @@ static const param_def keys[] = {
 	KEY("http", "page", PARAM_BOOL, http_page, 0, 0),
 	KEY("homeassistant", "enabled", PARAM_BOOL, hass_enabled, 0, 0),
 	KEY("homeassistant", "prefix", PARAM_STR, hass_prefix, 0, CFG_STR),
+	KEY("federated", "prefix", PARAM_STR, fed_prefix, 0, CFG_STR),
+	KEY("federated", "clients", PARAM_INT, fed_clients, 1, 1024),
+	KEY("federated", "min_updates", PARAM_INT, fed_min_updates, 1, 1024),
+	KEY("federated", "round_timeout", PARAM_DOUBLE, fed_round_timeout, 0.1, 30 * 86400),
+	KEY("federated", "rule", PARAM_STR, fed_rule, 0, 16),
+	KEY("federated", "trim", PARAM_DOUBLE, fed_trim, 0, 0.49),
+	KEY("federated", "clip", PARAM_DOUBLE, fed_clip, 0, 1e6),
+	KEY("federated", "state_file", PARAM_STR, fed_state_file, 0, CFG_PATH),
+	KEY("federated", "model_out", PARAM_STR, fed_model_out, 0, CFG_PATH),
+	KEY("federated", "rounds", PARAM_INT, fed_rounds, 0, 1000000),
 };
 
 #define N_OWN (sizeof keys / sizeof keys[0])
@@ -104,6 +114,12 @@ void config_defaults(iotad_config *c)
 	c->http_max_body = 65536;
 	c->http_page = true;
 	snprintf(c->hass_prefix, sizeof c->hass_prefix, "homeassistant");
+	snprintf(c->fed_prefix, sizeof c->fed_prefix, "iotad/fl");
+	c->fed_clients = 3;
+	c->fed_min_updates = 2;
+	c->fed_round_timeout = 300;
+	snprintf(c->fed_rule, sizeof c->fed_rule, "mean");
+	c->fed_trim = 0.2;
 }
 
 /* "name:line:col: message" (mark NULL: "name: message"). Returns err. */
@@ -284,7 +300,7 @@ static iotad_err parse_section(cfg_ctx *x, yaml_parser_t *p, const char *section
 /* Body of the top-level mapping: section: mapping pairs. */
 static iotad_err parse_top(cfg_ctx *x, yaml_parser_t *p, iotad_config *c)
 {
-	char seen[8][16] = {{0}};
+	char seen[12][16] = {{0}};
 	int n_seen = 0;
 	yaml_event_t kev, vev;
 	iotad_err err;
@@ -299,7 +315,7 @@ static iotad_err parse_top(cfg_ctx *x, yaml_parser_t *p, iotad_config *c)
 		if (kev.type != YAML_SCALAR_EVENT || !known_section(scalar(&kev))) {
 			if (kev.type == YAML_SCALAR_EVENT)
 				err = fail(x, &kev.start_mark, IOTAD_ERR_CONFIG,
-					   "unknown section '%s' (expected mqtt, topics, model, detector, service, http or homeassistant)",
+					   "unknown section '%s' (expected mqtt, topics, model, detector, service, http, homeassistant or federated)",
 					   scalar(&kev));
 			else
 				err = fail(x, &kev.start_mark, IOTAD_ERR_CONFIG,
@@ -311,7 +327,7 @@ static iotad_err parse_top(cfg_ctx *x, yaml_parser_t *p, iotad_config *c)
 			if (strcmp(seen[i], scalar(&kev)) == 0)
 				err = fail(x, &kev.start_mark, IOTAD_ERR_CONFIG, "duplicate section %s",
 					   seen[i]);
-		if (!err && n_seen < 8)
+		if (!err && n_seen < 12)
 			snprintf(seen[n_seen++], sizeof seen[0], "%s", scalar(&kev));
 		if (!err)
 			err = next(x, p, &vev);
@@ -469,6 +485,19 @@ static iotad_err check(cfg_ctx *x, iotad_config *c)
 	if (!c->model_path[0])
 		return fail(x, mark_of(x, "model", "path"), IOTAD_ERR_CONFIG,
 			    "model.path: must not be empty");
+	const char *fp = c->fed_prefix;
+	if (!*fp || strpbrk(fp, "+#") || fp[strlen(fp) - 1] == '/')
+		return fail(x, mark_of(x, "federated", "prefix"), IOTAD_ERR_CONFIG,
+			    "federated.prefix: '%s' must be a non-empty topic without '+', '#' or a trailing '/'",
+			    fp);
+	if (c->fed_min_updates > c->fed_clients)
+		return fail(x, mark_of(x, "federated", "min_updates"), IOTAD_ERR_CONFIG,
+			    "federated.min_updates: %d is more than federated.clients (%d)",
+			    c->fed_min_updates, c->fed_clients);
+	if (strcmp(c->fed_rule, "mean") && strcmp(c->fed_rule, "median") &&
+	    strcmp(c->fed_rule, "trimmed"))
+		return fail(x, mark_of(x, "federated", "rule"), IOTAD_ERR_CONFIG,
+			    "federated.rule: expected mean, median or trimmed, got '%s'", c->fed_rule);
 	const param_def *bad;
 	char msg[300];
 	if (param_check(c, false, &bad, msg, sizeof msg) != 0)

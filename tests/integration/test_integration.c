@@ -15,6 +15,7 @@
 
 #include "harness.h"
 #include "it_examples.h"
+#include "it_federated.h"
 #include "it_http.h"
 #include "it_reliability.h"
 

@@ -1,0 +1,14 @@
+/* it_federated.h - integration tests of federated learning (it_federated.c). */
+#ifndef IOTAD_IT_FEDERATED_H
+#define IOTAD_IT_FEDERATED_H
+
+/* `iotad aggregate` and three simulated gateways on a mosquitto with
+ * message_size_limit 4096: a round closes with K of N updates and the
+ * retained global model carries round, hash and parent; a stale, a
+ * duplicate and a malformed update are refused and counted; after kill -9
+ * the aggregator resumes from its state file; a round closes on its timeout
+ * with fewer than K; a broker restart without persistence gets the global
+ * model back. */
+void it_federated_rounds(void);
+
+#endif
