@@ -86,4 +86,12 @@ iotad_err train_model_report(const float *rows, size_t n_rows, int n_features,
 			     const train_opts *o, model *m, train_report *rep, char *err,
 			     size_t errlen);
 
+/* Continue training net from its current parameters (e.g. a federated
+ * global model's): o->epochs epochs of mini-batch Adam (o->batch, o->lr,
+ * o->seed; a fresh optimizer) over n normalized windows x (n x sizes[0]
+ * floats). rep (may be NULL) gets n_train, first_loss and final_loss.
+ * IOTAD_ERR_RANGE if the loss stops being finite (net then holds the last
+ * step). Caller's thread; allocates its scratch. */
+iotad_err train_fit(nn *net, const float *x, size_t n, const train_opts *o, train_report *rep);
+
 #endif

@@ -346,6 +346,25 @@ out:
 	return rc;
 }
 
+iotad_err train_fit(nn *net, const float *x, size_t n, const train_opts *o, train_report *rep)
+{
+	train_report r = {0};
+	if (!net || !net->params || !x || n == 0 || !o || o->epochs < 1 || o->batch < 1 ||
+	    !isfinite(o->lr) || !(o->lr > 0.0f))
+		return IOTAD_ERR_INVAL;
+	size_t *idx = malloc(n * sizeof *idx);
+	if (!idx)
+		return IOTAD_ERR_NOMEM;
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	iotad_err rc = fit(net, x, (size_t)net->sizes[0], idx, n, o, &r);
+	free(idx);
+	r.n_windows = r.n_train = n;
+	if (rep)
+		*rep = r;
+	return rc;
+}
+
 /* Score the calibration windows, sort, set threshold and keep at most
  * MODEL_MAX_CALIB evenly spaced order statistics. */
 static iotad_err calibrate(model *m, const float *x, size_t d_stride, const size_t *win, size_t n,
