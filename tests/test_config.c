@@ -305,7 +305,11 @@ static const struct bad_case {
 	{"federated:\n  trim: 0.5\n", "t.yaml:2:9:", "federated.trim"},
 	{"federated:\n  clients: 0\n", "t.yaml:2:12:", "federated.clients"},
 	{"federated:\n  round_timeout: 0\n", "t.yaml:2:18:", "federated.round_timeout"},
-	{"federated:\n  gateway: x\n", "t.yaml:2:3:", "unknown key 'gateway' in section federated"},
+	{"federated:\n  ratio: 2\n", "t.yaml:2:3:", "unknown key 'ratio' in section federated"},
+	{"federated:\n  enabled: true\n  gateway: gw/1\n", "t.yaml:3:3:", "federated.gateway: 'gw/1'"},
+	{"mqtt:\n  client_id: a b\nfederated:\n  enabled: true\n", "t.yaml:4:3:", "federated.gateway: 'a b'"},
+	{"federated:\n  max_score_ratio: 0.5\n", "t.yaml:2:20:", "federated.max_score_ratio"},
+	{"federated:\n  lr: 0\n", "t.yaml:2:7:", "federated.lr"},
 };
 
 static void test_errors(void)
@@ -377,6 +381,22 @@ static void test_federated_section(void)
 	CU_ASSERT_STRING_EQUAL(c.fed_state_file, "/tmp/g.bin");
 	CU_ASSERT_STRING_EQUAL(c.fed_model_out, "/tmp/g.json");
 	CU_ASSERT_EQUAL(c.fed_rounds, 7);
+	CU_ASSERT_FALSE(c.fed_enabled);
+	CU_ASSERT_EQUAL_FATAL(load("federated:\n  enabled: true\n  gateway: gw-7\n  local_epochs: 3\n"
+				   "  batch: 8\n  lr: 0.01\n  max_devices: 10\n  windows_per_device: 5\n"
+				   "  min_windows: 4\n  max_score_ratio: 2\n  local_interval: 3600\n",
+				   &c, err, sizeof err),
+			      IOTAD_OK);
+	CU_ASSERT_TRUE(c.fed_enabled);
+	CU_ASSERT_STRING_EQUAL(c.fed_gateway, "gw-7");
+	CU_ASSERT_EQUAL(c.fed_local_epochs, 3);
+	CU_ASSERT_EQUAL(c.fed_batch, 8);
+	CU_ASSERT_DOUBLE_EQUAL(c.fed_lr, 0.01, 1e-12);
+	CU_ASSERT_EQUAL(c.fed_max_devices, 10);
+	CU_ASSERT_EQUAL(c.fed_windows_per_device, 5);
+	CU_ASSERT_EQUAL(c.fed_min_windows, 4);
+	CU_ASSERT_DOUBLE_EQUAL(c.fed_max_score_ratio, 2, 1e-12);
+	CU_ASSERT_DOUBLE_EQUAL(c.fed_local_interval, 3600, 1e-12);
 }
 
 static void test_long_string(void)

@@ -84,6 +84,16 @@ typedef struct iotad_config {
 	char fed_state_file[CFG_PATH];/* aggregator: the global model kept to resume; empty: off ("") */
 	char fed_model_out[CFG_PATH]; /* aggregator: each global model also as a model file; empty: off */
 	int fed_rounds;               /* aggregator: stop after this many rounds, 0 = never (0) */
+	bool fed_enabled;             /* run: take part as a gateway (false) */
+	char fed_gateway[CFG_STR];    /* run: this gateway's id in update topics; empty: mqtt.client_id */
+	int fed_local_epochs;         /* run: epochs over the sampled windows a round, 1..100 (2) */
+	int fed_batch;                /* run: mini-batch size, 1..4096 (32) */
+	double fed_lr;                /* run: Adam's learning rate, (0, 1] (0.001) */
+	int fed_max_devices;          /* run: devices sampled, 1..100000 (64) */
+	int fed_windows_per_device;   /* run: latest normal windows kept per device, 1..10000 (32) */
+	int fed_min_windows;          /* run: fewer sampled windows: no update yet, 1..1000000 (16) */
+	double fed_max_score_ratio;   /* run: refuse a global model scoring the sample worse, >= 1 (1.5) */
+	double fed_local_interval;    /* run: seconds between local retrainings without a global model, 0 = off */
 } iotad_config;
 
 /* Defaults as commented above (the detector's from params.c's table). */

@@ -36,6 +36,9 @@ size_t fed_pool_bytes(const fed_pool *p);
 /* Keep a copy of window (dim floats, normalized) as device's latest normal
  * window, replacing its oldest when its ring is full. No allocation. */
 void fed_pool_offer(fed_pool *p, const char *device, const float *window);
+/* The same for the device of index d (0..max_devices-1) of the caller's own
+ * device table; the pool's names are then unused. No allocation. */
+void fed_pool_offer_at(fed_pool *p, int d, const float *window);
 /* Windows held (at most max_devices x per_device). */
 size_t fed_pool_count(const fed_pool *p);
 /* Copy every window held into out (fed_pool_count x dim floats, caller's),

@@ -30,6 +30,10 @@ typedef struct pipeline_pub {
 	 * publish_failed). Required. */
 	iotad_err (*publish)(void *ud, const char *topic, const void *payload, size_t len, int qos,
 			     bool retained);
+	/* The detector took a sample of device: raw holds its n_features values
+	 * (the pipeline's buffer, valid during the call); scored or not (e.g.
+	 * federated learning's sample of normal windows). Optional. */
+	void (*sample)(void *ud, const char *device, const float *raw, const det_result *res);
 	/* A window of device was scored (e.g. live_sample). Optional. */
 	void (*scored)(void *ud, const char *device, double ts, const det_result *res);
 	/* An alert event of device was published; json is its payload. Optional. */

@@ -27,6 +27,13 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop);
 /* Reload model.path (between two messages) whenever *flag becomes non-zero
  * (e.g. set by a SIGHUP handler); svc_run clears it. Before svc_run. */
 void svc_reload_on(svc *s, volatile sig_atomic_t *flag);
+/* Called by the scorer thread after every sample the detector took: the
+ * device, its raw sample (n_features floats) and the detector's result.
+ * Must return quickly and never block (federated learning's sample of
+ * normal windows). Before svc_run. */
+typedef void (*svc_sample_cb)(void *ud, const char *device, const float *raw,
+			      const det_result *res);
+void svc_on_sample(svc *s, svc_sample_cb cb, void *ud);
 /* Everything /metrics, /readyz and the stats log line report (counters,
  * broker, queue, latency). Any thread. */
 void svc_get_metrics(svc *s, met_snapshot *out);

@@ -6,6 +6,7 @@
 
 #include "iotad/cmd.h"
 #include "iotad/config.h"
+#include "iotad/fedclient.h"
 #include "iotad/log.h"
 #include "iotad/model_io.h"
 #include "iotad/service.h"
@@ -47,6 +48,14 @@ static const char usage[] =
 	"    With homeassistant.enabled, each new device gets a retained MQTT\n"
 	"    discovery config: a binary_sensor of class problem, ON while raised,\n"
 	"    with score, threshold and top features as attributes.\n"
+	"\n"
+	"FEDERATED LEARNING\n"
+	"    With federated.enabled, the gateway keeps its latest normal windows,\n"
+	"    trains federated.local_epochs from each global model it receives on\n"
+	"    {prefix}/{model}/global, publishes its update on\n"
+	"    {prefix}/{model}/update/{gateway}, and writes a global model that\n"
+	"    scores those windows no worse than federated.max_score_ratio to\n"
+	"    model.path and reloads it (see iotad aggregate).\n"
 	"\n"
 	"SIGNALS\n"
 	"    SIGINT and SIGTERM stop the service in order: input stops, accepted\n"
@@ -163,9 +172,23 @@ int cmd_run(int argc, char **argv)
 		return e == IOTAD_ERR_INVAL ? 2 : 1;
 	}
 	svc_reload_on(s, &reload_flag);
+	fedgw *fg = NULL;
+	if (cfg.fed_enabled) {
+		e = fedgw_create(&cfg, &m, &reload_flag, &fg);
+		if (e != IOTAD_OK) {
+			fprintf(stderr, "iotad run: federated: cannot start: %s\n", iotad_strerror(e));
+			svc_destroy(s);
+			model_free(&m);
+			return e == IOTAD_ERR_INVAL ? 2 : 1;
+		}
+		svc_on_sample(s, fedgw_observe, fg);
+	}
 	install_signals();
+	if (fg && (e = fedgw_start(fg)) != IOTAD_OK)
+		LOG_ERR("federated: not started: %s", iotad_strerror(e));
 	e = svc_run(s, &stop_flag);
 	svc_destroy(s);
+	fedgw_destroy(fg);
 	model_free(&m);
 	if (e != IOTAD_OK) {
 		LOG_ERR("run: %s", iotad_strerror(e));

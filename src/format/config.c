@@ -70,6 +70,16 @@ static const param_def keys[] = {
 	KEY("federated", "state_file", PARAM_STR, fed_state_file, 0, CFG_PATH),
 	KEY("federated", "model_out", PARAM_STR, fed_model_out, 0, CFG_PATH),
 	KEY("federated", "rounds", PARAM_INT, fed_rounds, 0, 1000000),
+	KEY("federated", "enabled", PARAM_BOOL, fed_enabled, 0, 0),
+	KEY("federated", "gateway", PARAM_STR, fed_gateway, 0, CFG_STR),
+	KEY("federated", "local_epochs", PARAM_INT, fed_local_epochs, 1, 100),
+	KEY("federated", "batch", PARAM_INT, fed_batch, 1, 4096),
+	KEY("federated", "lr", PARAM_DOUBLE, fed_lr, 1e-9, 1),
+	KEY("federated", "max_devices", PARAM_INT, fed_max_devices, 1, 100000),
+	KEY("federated", "windows_per_device", PARAM_INT, fed_windows_per_device, 1, 10000),
+	KEY("federated", "min_windows", PARAM_INT, fed_min_windows, 1, 1000000),
+	KEY("federated", "max_score_ratio", PARAM_DOUBLE, fed_max_score_ratio, 1, 1e6),
+	KEY("federated", "local_interval", PARAM_DOUBLE, fed_local_interval, 0, 365 * 86400.0),
 };
 
 #define N_OWN (sizeof keys / sizeof keys[0])
@@ -120,6 +130,13 @@ void config_defaults(iotad_config *c)
 	c->fed_round_timeout = 300;
 	snprintf(c->fed_rule, sizeof c->fed_rule, "mean");
 	c->fed_trim = 0.2;
+	c->fed_local_epochs = 2;
+	c->fed_batch = 32;
+	c->fed_lr = 1e-3;
+	c->fed_max_devices = 64;
+	c->fed_windows_per_device = 32;
+	c->fed_min_windows = 16;
+	c->fed_max_score_ratio = 1.5;
 }
 
 /* "name:line:col: message" (mark NULL: "name: message"). Returns err. */
@@ -498,6 +515,17 @@ static iotad_err check(cfg_ctx *x, iotad_config *c)
 	    strcmp(c->fed_rule, "trimmed"))
 		return fail(x, mark_of(x, "federated", "rule"), IOTAD_ERR_CONFIG,
 			    "federated.rule: expected mean, median or trimmed, got '%s'", c->fed_rule);
+	const char *gw = c->fed_gateway[0] ? c->fed_gateway : c->client_id;
+	size_t gl = strlen(gw);
+	bool gw_ok = gl > 0 && gl < 64;
+	for (size_t i = 0; i < gl && gw_ok; i++)
+		gw_ok = (gw[i] >= 'a' && gw[i] <= 'z') || (gw[i] >= 'A' && gw[i] <= 'Z') ||
+			(gw[i] >= '0' && gw[i] <= '9') || strchr("-_.", gw[i]);
+	if (c->fed_enabled && !gw_ok)
+		return fail(x, mark_of(x, "federated", c->fed_gateway[0] ? "gateway" : "enabled"),
+			    IOTAD_ERR_CONFIG,
+			    "federated.gateway: '%s' must be 1..63 letters, digits, '-', '_' or '.' (empty: mqtt.client_id)",
+			    gw);
 	const param_def *bad;
 	char msg[300];
 	if (param_check(c, false, &bad, msg, sizeof msg) != 0)

@@ -55,6 +55,15 @@ void fed_pool_offer(fed_pool *p, const char *device, const float *window)
 		snprintf(p->ids[d], sizeof p->ids[d], "%s", device);
 		p->n_devices++;
 	}
+	fed_pool_offer_at(p, d, window);
+}
+
+void fed_pool_offer_at(fed_pool *p, int d, const float *window)
+{
+	if (d < 0 || d >= p->max_devices)
+		return;
+	if (d >= p->n_devices)
+		p->n_devices = d + 1;
 	size_t slot = (size_t)(p->offered[d] % (uint64_t)p->per_device);
 	memcpy(p->slots + ((size_t)d * (size_t)p->per_device + slot) * p->dim, window,
 	       p->dim * sizeof *window);

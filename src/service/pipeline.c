@@ -138,6 +138,8 @@ void pipeline_handle(pipeline *p, const msgq_msg *msg, double now)
 		reject(p, msg, REJ_BAD_TOPIC, iotad_strerror(err));
 		return;
 	}
+	if (p->pub.sample)
+		p->pub.sample(p->pub.ud, device, p->values, &res);
 	size_t devices = det_device_count(p->det);
 	atomic_store_explicit(&p->devices, devices, memory_order_relaxed);
 	if (devices > devices_before || det_evictions(p->det) > evictions_before)

@@ -26,6 +26,8 @@ struct svc {
 	const iotad_config *cfg;
 	volatile sig_atomic_t *reload_flag; /* set (e.g. by SIGHUP) to reload model.path */
 	pipeline *p;
+	svc_sample_cb on_sample;   /* every sample the detector took (federated), or NULL */
+	void *on_sample_ud;
 	mq *mq;
 	msgq q;
 	_Atomic uint64_t refused_full, state_rejected, state_save_failed, reloads, reload_failed;
@@ -80,6 +82,13 @@ static iotad_err pub_publish(void *ud, const char *topic, const void *payload, s
 	return mq_publish(s->mq, topic, payload, len, qos, retained, -1);
 }
 
+static void pub_sample(void *ud, const char *device, const float *raw, const det_result *res)
+{
+	svc *s = ud;
+	if (s->on_sample)
+		s->on_sample(s->on_sample_ud, device, raw, res);
+}
+
 static void pub_scored(void *ud, const char *device, double ts, const det_result *res)
 {
 	svc *s = ud;
@@ -112,6 +121,12 @@ static void reload(svc *s, const char *why)
 void svc_reload_on(svc *s, volatile sig_atomic_t *flag)
 {
 	s->reload_flag = flag;
+}
+
+void svc_on_sample(svc *s, svc_sample_cb cb, void *ud)
+{
+	s->on_sample = cb;
+	s->on_sample_ud = ud;
 }
 
 static void save_state(svc *s, const char *when)
@@ -182,7 +197,8 @@ iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out)
 	s->cfg = cfg;
 	det_config dc;
 	config_det(cfg, &dc);
-	pipeline_pub pub = {.publish = pub_publish, .scored = pub_scored, .event = pub_event, .ud = s};
+	pipeline_pub pub = {.publish = pub_publish, .sample = pub_sample, .scored = pub_scored,
+			    .event = pub_event, .ud = s};
 	bool rejected = false;
 	iotad_err err;
 	if ((err = msgq_init(&s->q, cfg->queue_size)) != IOTAD_OK ||
