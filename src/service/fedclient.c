@@ -43,9 +43,11 @@ struct fedgw {
 	int n_dev;
 	float *win;                   /* one window, oldest first */
 	/* worker */
-	bool have_global, owe_update;
-	uint32_t round, hash;
-	float *global;                /* the last global model's parameters */
+	bool have_global, owe_update, judge;
+	uint32_t round, hash;         /* the global model accepted last */
+	uint32_t cand_round, cand_hash, cand_parent; /* the one waiting to be judged */
+	float *global;                /* the global model waiting to be judged */
+	float *base;                  /* the global model accepted last: updates train from it */
 	float *cand, *x;              /* a candidate network; the gathered windows */
 	nn net;                       /* scratch network of the model's shape */
 	double last_change;
@@ -153,8 +155,9 @@ static void swap_in(fedgw *g, const float *params, int version, const char *what
 	g->last_change = mono_now();
 }
 
-/* Judge a global model (len bytes in g->work) and, if it is good, swap it in. */
-static void handle_global(fedgw *g, size_t len)
+/* Take a global model (len bytes in g->work) as the candidate to judge if
+ * it is intact, of this model and newer than the one accepted last. */
+static void take_global(fedgw *g, size_t len)
 {
 	fedmsg gm;
 	char err[200];
@@ -181,26 +184,50 @@ static void handle_global(fedgw *g, size_t len)
 		return;
 	}
 	memcpy(g->global, g->cand, np * sizeof *g->cand);
-	g->have_global = true;
-	g->round = gm.round;
-	g->hash = gm.hash;
-	g->owe_update = true;
+	g->judge = true;
+	g->cand_round = gm.round;
+	g->cand_hash = gm.hash;
+	g->cand_parent = gm.base_hash;
+}
+
+/* Judge the candidate global model once the sample holds min_windows (at
+ * once if it is the model in use): accepted, it becomes the base of the
+ * next update and is swapped in; refused, nothing is trained from it. */
+static void judge_global(fedgw *g)
+{
+	size_t np = g->m.net.n_params;
+	bool same = !memcmp(g->global, g->m.net.params, np * sizeof *g->global);
 	size_t n = gather(g);
-	memcpy(g->net.params, g->cand, np * sizeof *g->cand);
+	if (!same && n < (size_t)g->cfg->fed_min_windows)
+		return; /* too few windows to judge it by: later */
+	g->judge = false;
+	memcpy(g->net.params, g->global, np * sizeof *g->global);
 	double cur, cand;
-	if (!fed_validate(&g->m.net, &g->net, g->x, n, g->cfg->fed_max_score_ratio, &cur, &cand)) {
+	if (!same &&
+	    !fed_validate(&g->m.net, &g->net, g->x, n, g->cfg->fed_max_score_ratio, &cur, &cand)) {
 		atomic_fetch_add(&g->n_refused, 1);
 		LOG_WARN("federated: global model of round %u refused: mean score %.4g on %zu recent "
 			 "normal windows against %.4g now (federated.max_score_ratio %g)",
-			 gm.round, cand, n, cur, g->cfg->fed_max_score_ratio);
+			 g->cand_round, cand, n, cur, g->cfg->fed_max_score_ratio);
+		g->last_change = mono_now();
+		return;
+	}
+	memcpy(g->base, g->global, np * sizeof *g->global);
+	g->have_global = true;
+	g->round = g->cand_round;
+	g->hash = g->cand_hash;
+	g->owe_update = true;
+	if (same) {
+		LOG_INFO("federated: global model of round %u (hash %08x) is the model in use",
+			 g->round, g->hash);
 		g->last_change = mono_now();
 		return;
 	}
 	LOG_INFO("federated: global model of round %u (hash %08x, parent %08x) accepted: mean score "
 		 "%.4g on %zu recent normal windows against %.4g; swapping it in",
-		 gm.round, gm.hash, gm.base_hash, cand, n, cur);
+		 g->round, g->hash, g->cand_parent, cand, n, cur);
 	atomic_fetch_add(&g->n_accepted, 1);
-	swap_in(g, g->cand, (int)gm.round, "global model");
+	swap_in(g, g->global, (int)g->round, "global model");
 }
 
 /* Train from `from` on the sample into g->net; false if too few windows. */
@@ -230,7 +257,7 @@ static void send_update(fedgw *g)
 {
 	size_t n;
 	train_report rep;
-	if (!train_local(g, g->global, fnv1a(g->gw) ^ g->round, &n, &rep))
+	if (!train_local(g, g->base, fnv1a(g->gw) ^ g->round, &n, &rep))
 		return; /* not enough windows yet: again later */
 	g->owe_update = false;
 	fedmsg u = {.kind = FEDMSG_UPDATE, .round = g->round + 1, .base_hash = g->hash,
@@ -294,7 +321,9 @@ static void *worker(void *arg)
 		}
 		pthread_mutex_unlock(&g->lock);
 		if (len)
-			handle_global(g, len);
+			take_global(g, len);
+		if (g->judge)
+			judge_global(g);
 		if (g->owe_update)
 			send_update(g);
 		if (g->cfg->fed_local_interval > 0 &&
@@ -346,10 +375,11 @@ iotad_err fedgw_create(const iotad_config *cfg, const model *m0, volatile sig_at
 	g->seen = calloc((size_t)maxd, sizeof *g->seen);
 	g->win = malloc(g->dim * sizeof *g->win);
 	g->global = malloc(np * sizeof *g->global);
+	g->base = malloc(np * sizeof *g->base);
 	g->cand = malloc(np * sizeof *g->cand);
 	g->x = malloc((size_t)maxd * (size_t)cfg->fed_windows_per_device * g->dim * sizeof *g->x);
 	if (!rc && (!g->pending || !g->work || !g->ids || !g->slot_of || !g->ring || !g->seen ||
-		    !g->win || !g->global || !g->cand || !g->x))
+		    !g->win || !g->global || !g->base || !g->cand || !g->x))
 		rc = IOTAD_ERR_NOMEM;
 	if (rc)
 		goto fail;
@@ -439,6 +469,7 @@ void fedgw_destroy(fedgw *g)
 	free(g->seen);
 	free(g->win);
 	free(g->global);
+	free(g->base);
 	free(g->cand);
 	free(g->x);
 	pthread_cond_destroy(&g->cond);

@@ -230,3 +230,145 @@ void it_federated_rounds(void)
 	free(g);
 	model_free(&m);
 }
+
+/* Copy a file (the gateway rewrites its model file). */
+static int copy_file(const char *from, const char *to)
+{
+	size_t len;
+	char *text = hx_read_file(from, &len);
+	int rc = text ? hx_write_file(to, text) : -1;
+	free(text);
+	return rc;
+}
+
+/* Publish a global model of round with params (hash computed) as the aggregator would. */
+static void send_global(mq *c, const char *mid, uint32_t round, uint32_t parent, const float *p,
+			size_t n)
+{
+	unsigned char buf[8192];
+	size_t len;
+	fedmsg g = {.kind = FEDMSG_GLOBAL, .round = round, .base_hash = parent,
+		    .hash = fedmsg_hash(round, p, n), .samples = 10, .n_params = (uint32_t)n};
+	snprintf(g.model, sizeof g.model, "%s", mid);
+	snprintf(g.sender, sizeof g.sender, "aggregator");
+	CU_ASSERT_FATAL(fedmsg_encode(&g, p, buf, sizeof buf, &len) == IOTAD_OK);
+	char topic[256];
+	fedmsg_topic_global(PREFIX, mid, topic, sizeof topic);
+	CU_ASSERT(mq_publish(c, topic, buf, len, 1, true, 5000) == IOTAD_OK);
+}
+
+void it_federated_gateway(void)
+{
+	hx_broker b;
+	hx_sub sub;
+	CU_ASSERT_FATAL(hx_model() != NULL);
+	model m = {0};
+	char err[256];
+	CU_ASSERT_FATAL(model_load(hx_model(), &m, err, sizeof err) == IOTAD_OK);
+	size_t n = m.net.n_params;
+	char t_global[256], t_upd[256];
+	fedmsg_topic_global(PREFIX, m.id, t_global, sizeof t_global);
+	fedmsg_topic_update(PREFIX, m.id, "gw-real", t_upd, sizeof t_upd);
+	CU_ASSERT_FATAL(start_small_broker(&b, 0) == 0);
+	CU_ASSERT_FATAL(hx_sub_start(&sub, b.uri, "#", "fl-gw-watch") == 0);
+
+	/* aggregator: K = N = 2 (the real gateway and a simulated one) */
+	const char *acfg = hx_path("agg-gw.yaml");
+	char text[2048];
+	snprintf(text, sizeof text,
+		 "mqtt:\n  uri: %s\n  client_id: aggregator\n  keepalive: 5\n"
+		 "model:\n  path: %s\nservice:\n  log_level: info\n"
+		 "federated:\n  prefix: " PREFIX "\n  clients: 2\n  min_updates: 2\n"
+		 "  round_timeout: 120\n  state_file: %s\n",
+		 b.uri, hx_model(), hx_path("fl-gw-global.bin"));
+	CU_ASSERT_FATAL(hx_write_file(acfg, text) == 0);
+	const char *alog = hx_path("aggregate-gw.log");
+	pid_t agg = start_aggregator(acfg, alog);
+	CU_ASSERT_FATAL(agg > 0);
+	float *g0 = malloc(n * sizeof *g0), *g = malloc(n * sizeof *g);
+	fedmsg gm;
+	CU_ASSERT_FATAL(wait_global(&sub, t_global, 0, &gm, g0, n, 15000));
+	uint32_t h0 = gm.hash;
+
+	/* the gateway: its own copy of the model file, which it rewrites */
+	const char *gmodel = hx_path("gw-model.json");
+	CU_ASSERT_FATAL(copy_file(hx_model(), gmodel) == 0);
+	const char *gcfg = hx_path("gw.yaml");
+	snprintf(text, sizeof text,
+		 "mqtt:\n  uri: %s\n  client_id: gw-real\n  keepalive: 5\n"
+		 "topics:\n  telemetry: telemetry/+\n  device_level: 1\n"
+		 "model:\n  path: %s\nservice:\n  log_level: info\n"
+		 "federated:\n  prefix: " PREFIX "\n  enabled: true\n  local_epochs: 2\n"
+		 "  windows_per_device: 8\n  min_windows: 16\n  max_devices: 16\n",
+		 b.uri, gmodel);
+	CU_ASSERT_FATAL(hx_write_file(gcfg, text) == 0);
+	const char *glog = hx_path("gateway.log");
+	pid_t gwp = hx_start_iotad(gcfg, glog, &sub, 1);
+	CU_ASSERT_FATAL(gwp > 0);
+
+	/* normal telemetry: 8 devices x 300 samples; the gateway keeps 8 windows each */
+	char *sim[] = {(char *)hx_iotad(), "sim", "--broker", (char *)b.uri, "--speed", "0",
+		       "--quiet", "--normal-only", "--devices", "8", "--duration", "300",
+		       "--interval", "1", "--seed", "4", NULL};
+	CU_ASSERT_EQUAL(hx_run(sim, hx_path("sim-gw.log"), 120000), 0);
+
+	/* its update of round 1, trained from round 0 */
+	CU_ASSERT_FATAL(hx_sub_wait(&sub, t_upd, NULL, 1, 30000));
+	fedmsg um;
+	bool found = false;
+	pthread_mutex_lock(&sub.lock);
+	for (size_t i = 0; i < sub.n && !found; i++)
+		found = !strcmp(sub.msgs[i].topic, t_upd) &&
+			fedmsg_decode(sub.msgs[i].payload, sub.msgs[i].len, &um, g, n, NULL, 0) ==
+				IOTAD_OK;
+	pthread_mutex_unlock(&sub.lock);
+	CU_ASSERT_FATAL(found);
+	CU_ASSERT_EQUAL(um.round, 1);
+	CU_ASSERT_EQUAL(um.base_hash, h0);
+	CU_ASSERT_STRING_EQUAL(um.sender, "gw-real");
+	CU_ASSERT(um.samples >= 16 && um.samples <= 8 * 8);
+	CU_ASSERT(memcmp(g, g0, n * sizeof *g) != 0); /* it trained */
+
+	/* a simulated second gateway closes round 1; the real one checks the
+	 * new global model on its windows, swaps it in and reloads */
+	mq *gw2 = gateway(&b, "gw-sim");
+	send_update(gw2, m.id, "gw-sim", 1, h0, 40, g0, n, 0.0f);
+	CU_ASSERT_FATAL(wait_global(&sub, t_global, 1, &gm, g, n, 15000));
+	uint32_t h1 = gm.hash;
+	CU_ASSERT(hx_wait_log(glog, "global model of round 1", 15000));
+	CU_ASSERT(hx_wait_log(glog, "accepted", 1000));
+	CU_ASSERT(hx_wait_log(glog, "model: reloaded", 10000));
+	model now = {0};
+	CU_ASSERT_FATAL(model_load(gmodel, &now, err, sizeof err) == IOTAD_OK);
+	CU_ASSERT_EQUAL(now.version, 1);
+	CU_ASSERT_EQUAL(memcmp(now.net.params, g, n * sizeof *g), 0);
+	model_free(&now);
+	/* then it sends its update of round 2 from round 1 */
+	CU_ASSERT(hx_sub_wait(&sub, t_upd, NULL, 2, 30000));
+
+	/* a poisoned global model (weights scrambled, valid hash) is refused and
+	 * the model in use stays; a replayed round-1 model of other weights too */
+	float *bad = malloc(n * sizeof *bad);
+	for (size_t i = 0; i < n; i++)
+		bad[i] = -3.0f * g[i] + 0.5f;
+	send_global(gw2, m.id, 5, h1, bad, n);
+	CU_ASSERT(hx_wait_log(glog, "global model of round 5 refused", 15000));
+	send_global(gw2, m.id, 1, h0, g0, n);
+	CU_ASSERT(hx_wait_log(glog, "stale or replayed", 15000));
+	CU_ASSERT_FATAL(model_load(gmodel, &now, err, sizeof err) == IOTAD_OK);
+	CU_ASSERT_EQUAL(now.version, 1);
+	model_free(&now);
+
+	kill(gwp, SIGTERM);
+	CU_ASSERT_EQUAL(hx_wait_exit(gwp, 20000), 0);
+	CU_ASSERT(hx_wait_log(glog, "1 global models accepted, 1 refused, 1 invalid", 2000));
+	kill(agg, SIGTERM);
+	CU_ASSERT_EQUAL(hx_wait_exit(agg, 15000), 0);
+	mq_destroy(gw2, 1000);
+	hx_sub_stop(&sub);
+	hx_broker_stop(&b, SIGTERM);
+	free(bad);
+	free(g0);
+	free(g);
+	model_free(&m);
+}

@@ -10,5 +10,10 @@
  * with fewer than K; a broker restart without persistence gets the global
  * model back. */
 void it_federated_rounds(void);
+/* A real `iotad run` gateway beside the aggregator: it samples normal
+ * telemetry, sends its update of round 1, checks and swaps in the global
+ * model of round 1 through the reload path, and refuses a poisoned and a
+ * replayed global model (counted). */
+void it_federated_gateway(void);
 
 #endif
