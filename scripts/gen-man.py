@@ -6,7 +6,7 @@ import re
 import subprocess
 import sys
 
-COMMANDS = ["run", "train", "sim", "eval", "config"]
+COMMANDS = ["run", "train", "sim", "eval", "config", "aggregate"]
 
 
 def helptext(exe, *args):
