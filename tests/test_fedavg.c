@@ -2,6 +2,7 @@
  * on hand values, L2 clipping, a poisoned client against the robust rules,
  * and the refusals. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <CUnit/CUnit.h>
@@ -137,6 +138,52 @@ static void test_poisoned_client(void)
 	CU_ASSERT(fed_l2_dist(out, honest, N) < 0.2 * honest_step);
 }
 
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* Median and trimmed mean (selection, not sorting) against a sort of every
+ * column, for 1..40 clients with ties (values on a coarse grid). */
+static void test_robust_against_sort(void)
+{
+	enum { N = 7, KMAX = 40 };
+	static float cl[KMAX][N];
+	const float g[N] = {0};
+	float out[N];
+	uint64_t r = 3;
+	int bad = 0;
+	for (int k = 1; k <= KMAX; k++) {
+		fed_client c[KMAX];
+		for (int j = 0; j < k; j++) {
+			for (int i = 0; i < N; i++)
+				cl[j][i] = (float)floor(rng_unit(&r) * 8) - 4; /* many ties */
+			c[j] = (fed_client){cl[j], N, 1};
+		}
+		for (int rule = 0; rule < 2; rule++) {
+			fed_opts o = opts(rule ? FED_TRIMMED : FED_MEDIAN, 0.3f, 0);
+			CU_ASSERT_EQUAL(fed_aggregate(g, N, c, (size_t)k, &o, out, NULL, NULL, 0), IOTAD_OK);
+			size_t cut = (size_t)floor(0.3 * k);
+			for (int i = 0; i < N; i++) {
+				double col[KMAX], want = 0;
+				for (int j = 0; j < k; j++)
+					col[j] = cl[j][i];
+				qsort(col, (size_t)k, sizeof col[0], cmp_dbl);
+				if (!rule) {
+					want = k % 2 ? col[k / 2] : 0.5 * (col[k / 2 - 1] + col[k / 2]);
+				} else {
+					for (size_t j = cut; j < (size_t)k - cut; j++)
+						want += col[j];
+					want /= (double)((size_t)k - 2 * cut);
+				}
+				bad += fabs(out[i] - want) > 1e-5;
+			}
+		}
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+}
+
 static void test_refusals(void)
 {
 	const float g[2] = {0, 0}, a[2] = {1, 1}, nan2[2] = {NAN, 0}, inf2[2] = {0, INFINITY};
@@ -184,5 +231,6 @@ void init_fedavg_tests(void)
 	TEST_ADD(s, test_median_trimmed_hand);
 	TEST_ADD(s, test_clipping);
 	TEST_ADD(s, test_poisoned_client);
+	TEST_ADD(s, test_robust_against_sort);
 	TEST_ADD(s, test_refusals);
 }

@@ -77,10 +77,70 @@ static bool all_finite(const float *p, size_t n, size_t *at)
 	return true;
 }
 
-static int cmp_double(const void *a, const void *b)
+/* Reorder a[0..n) so that a[k] is its k-th smallest, a[0..k) <= a[k] <=
+ * a(k..n) (quickselect, median of three; expected O(n)). */
+static void select_kth(double *a, size_t n, size_t k)
 {
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
+	size_t lo = 0, hi = n - 1;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		double t;
+		if (a[mid] < a[lo]) {
+			t = a[mid], a[mid] = a[lo], a[lo] = t;
+		}
+		if (a[hi] < a[lo]) {
+			t = a[hi], a[hi] = a[lo], a[lo] = t;
+		}
+		if (a[hi] < a[mid]) {
+			t = a[hi], a[hi] = a[mid], a[mid] = t;
+		}
+		double pivot = a[mid];
+		size_t i = lo, j = hi;
+		while (i <= j) {
+			while (a[i] < pivot)
+				i++;
+			while (pivot < a[j])
+				j--;
+			if (i <= j) {
+				t = a[i], a[i] = a[j], a[j] = t;
+				i++;
+				if (j == 0)
+					break;
+				j--;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			return;
+	}
+}
+
+/* Coordinate-wise median of col[0..k). */
+static double median_of(double *col, size_t k)
+{
+	select_kth(col, k, k / 2);
+	if (k % 2)
+		return col[k / 2];
+	double below = col[0];
+	for (size_t j = 1; j < k / 2; j++)
+		below = col[j] > below ? col[j] : below;
+	return 0.5 * (below + col[k / 2]);
+}
+
+/* Mean of col[0..k) without its cut lowest and cut highest values. */
+static double trimmed_of(double *col, size_t k, size_t cut)
+{
+	if (cut > 0) {
+		select_kth(col, k, cut - 1);                  /* the cut lowest: col[0..cut) */
+		select_kth(col + cut, k - cut, k - 2 * cut);  /* the cut highest: after k - cut */
+	}
+	double v = 0;
+	for (size_t j = cut; j < k - cut; j++)
+		v += col[j];
+	return v / (double)(k - 2 * cut);
 }
 
 static iotad_err check_inputs(const float *global, size_t n, const fed_client *c, size_t k,
@@ -153,15 +213,10 @@ iotad_err fed_aggregate(const float *global, size_t n, const fed_client *c, size
 			for (size_t j = 0; j < k; j++)
 				v += col[j] * (double)c[j].weight;
 			v /= wsum;
+		} else if (o->rule == FED_MEDIAN) {
+			v = median_of(col, k);
 		} else {
-			qsort(col, k, sizeof *col, cmp_double);
-			if (o->rule == FED_MEDIAN) {
-				v = k % 2 ? col[k / 2] : 0.5 * (col[k / 2 - 1] + col[k / 2]);
-			} else {
-				for (size_t j = cut; j < k - cut; j++)
-					v += col[j];
-				v /= (double)(k - 2 * cut);
-			}
+			v = trimmed_of(col, k, cut);
 		}
 		out[i] = (float)(g + v);
 		step2 += v * v;
