@@ -372,3 +372,49 @@ void it_federated_gateway(void)
 	free(g);
 	model_free(&m);
 }
+
+void it_federated_alone(void)
+{
+	hx_broker b;
+	hx_sub sub;
+	CU_ASSERT_FATAL(hx_model() != NULL);
+	CU_ASSERT_FATAL(start_small_broker(&b, 0) == 0);
+	CU_ASSERT_FATAL(hx_sub_start(&sub, b.uri, "#", "fl-alone-watch") == 0);
+	const char *gmodel = hx_path("alone-model.json");
+	CU_ASSERT_FATAL(copy_file(hx_model(), gmodel) == 0);
+	model before = {0}, after = {0};
+	char err[256], text[2048];
+	CU_ASSERT_FATAL(model_load(gmodel, &before, err, sizeof err) == IOTAD_OK);
+	const char *gcfg = hx_path("alone.yaml");
+	snprintf(text, sizeof text,
+		 "mqtt:\n  uri: %s\n  client_id: gw-alone\n  keepalive: 5\n"
+		 "topics:\n  telemetry: telemetry/+\n  device_level: 1\n"
+		 "model:\n  path: %s\nservice:\n  log_level: info\n"
+		 "federated:\n  prefix: " PREFIX "\n  enabled: true\n  local_epochs: 2\n"
+		 "  windows_per_device: 8\n  min_windows: 16\n  local_interval: 2\n",
+		 b.uri, gmodel);
+	CU_ASSERT_FATAL(hx_write_file(gcfg, text) == 0);
+	const char *glog = hx_path("alone.log");
+	pid_t gwp = hx_start_iotad(gcfg, glog, &sub, 1);
+	CU_ASSERT_FATAL(gwp > 0);
+	char *sim[] = {(char *)hx_iotad(), "sim", "--broker", (char *)b.uri, "--speed", "0",
+		       "--quiet", "--normal-only", "--devices", "8", "--duration", "300",
+		       "--interval", "1", "--seed", "6", NULL};
+	CU_ASSERT_EQUAL(hx_run(sim, hx_path("sim-alone.log"), 120000), 0);
+	/* no aggregator: after local_interval it retrains on its sample, checks
+	 * the result and swaps it in through the reload path */
+	CU_ASSERT(hx_wait_log(glog, "retrained locally on", 20000));
+	CU_ASSERT(hx_wait_log(glog, "model: reloaded", 10000));
+	kill(gwp, SIGTERM);
+	CU_ASSERT_EQUAL(hx_wait_exit(gwp, 20000), 0);
+	CU_ASSERT_FATAL(model_load(gmodel, &after, err, sizeof err) == IOTAD_OK);
+	CU_ASSERT(after.version > before.version);
+	CU_ASSERT(memcmp(after.net.params, before.net.params,
+			 before.net.n_params * sizeof(float)) != 0);
+	/* nothing was published as an update: there is no global model to train from */
+	CU_ASSERT_EQUAL(hx_sub_count(&sub, PREFIX "/", NULL), 0);
+	model_free(&before);
+	model_free(&after);
+	hx_sub_stop(&sub);
+	hx_broker_stop(&b, SIGTERM);
+}

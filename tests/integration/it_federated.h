@@ -15,5 +15,8 @@ void it_federated_rounds(void);
  * model of round 1 through the reload path, and refuses a poisoned and a
  * replayed global model (counted). */
 void it_federated_gateway(void);
+/* A gateway without an aggregator retrains on its sample every
+ * federated.local_interval and swaps the result in; it sends no update. */
+void it_federated_alone(void);
 
 #endif
