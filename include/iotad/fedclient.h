@@ -32,12 +32,14 @@ typedef struct fedgw_counters {
  * Allocates every buffer now. Main thread. */
 iotad_err fedgw_create(const iotad_config *cfg, const model *m, volatile sig_atomic_t *reload_flag,
 		       fedgw **out);
-/* Connect and start the worker thread. */
+/* Connect in the background and start the worker thread. Main thread,
+ * after svc_on_sample(s, fedgw_observe, g). */
 iotad_err fedgw_start(fedgw *g);
 /* The service's sample hook (svc_on_sample): keeps the latest window of
  * each sampled device and, when the detector judged it normal, offers it to
  * the pool. Scorer thread; never blocks (a busy pool skips the window). */
 void fedgw_observe(void *g, const char *device, const float *raw, const det_result *res);
+/* Snapshot of the counters. Any thread. */
 void fedgw_get_counters(fedgw *g, fedgw_counters *out);
 /* Stop the worker, disconnect and free. Accepts NULL. Main thread. */
 void fedgw_destroy(fedgw *g);

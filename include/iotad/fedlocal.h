@@ -32,6 +32,7 @@ typedef struct fed_pool {
  * a zeroed struct. */
 iotad_err fed_pool_init(fed_pool *p, size_t dim, int max_devices, int per_device);
 void fed_pool_free(fed_pool *p);
+/* Bytes the pool holds, fixed at init (slots, ids, counters). */
 size_t fed_pool_bytes(const fed_pool *p);
 /* Keep a copy of window (dim floats, normalized) as device's latest normal
  * window, replacing its oldest when its ring is full. No allocation. */

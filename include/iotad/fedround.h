@@ -47,9 +47,10 @@ typedef struct fed_round {
 
 /* Set up for model (its id and parameter count), at most max_clients
  * updates a round and payloads up to max_payload bytes; allocates every
- * buffer now. fed_round_free accepts a zeroed struct. */
+ * buffer now (owned by r). IOTAD_ERR_INVAL for a bad id or size. */
 iotad_err fed_round_init(fed_round *r, const char *model, size_t n_params, int max_clients,
 			 size_t max_payload);
+/* Free r's buffers and zero it; accepts NULL and a zeroed struct. */
 void fed_round_free(fed_round *r);
 /* Open round (updates must carry it and base_hash); forgets the updates
  * taken so far. Counters are kept. */
@@ -59,7 +60,7 @@ void fed_round_open(fed_round *r, uint32_t round, uint32_t base_hash);
  * why (may be NULL) says what was wrong. */
 fed_verdict fed_round_offer(fed_round *r, const char *gateway, const void *payload, size_t len,
 			    char *why, size_t whylen);
-/* Refusals counted so far (every verdict but FED_ACCEPTED). */
+/* Refusals counted so far (every verdict but FED_ACCEPTED). Caller's lock. */
 uint64_t fed_round_refused(const fed_round *r);
 /* Short name of a verdict ("duplicate", "stale", ...), never NULL. */
 const char *fed_verdict_name(fed_verdict v);

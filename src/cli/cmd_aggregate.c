@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,7 @@ static const char usage[] =
 	"                           federated)\n"
 	"    -l, --log-level LEVEL  error, warn, info or debug (overrides the config)\n"
 	"    -h, --help             show this help\n"
+	"    -V, --version          print the version\n"
 	"\n"
 	"EXIT STATUS\n"
 	"    0 after SIGINT, SIGTERM or federated.rounds rounds, 1 on a runtime\n"
@@ -66,7 +68,7 @@ typedef struct agg {
 	uint32_t round, hash, parent;   /* the current global model */
 	uint32_t samples;               /* windows behind it (its round's updates) */
 	int n_updates;                  /* updates behind it */
-	bool stats_dirty;
+	atomic_bool stats_dirty;        /* set by Paho's thread, cleared by the main one */
 	char sender[FEDMSG_ID_MAX];
 	char t_global[512], t_update[512], t_stats[512];
 	unsigned char *buf;             /* the encoded global model */
@@ -383,18 +385,22 @@ int cmd_aggregate(int argc, char **argv)
 		{"config", required_argument, NULL, 'c'},
 		{"log-level", required_argument, NULL, 'l'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *config_path = NULL, *level_name = NULL;
 	int opt;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "c:l:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:l:hV", longopts, NULL)) != -1) {
 		if (opt == 'c')
 			config_path = optarg;
 		else if (opt == 'l')
 			level_name = optarg;
 		else if (opt == 'h') {
 			fputs(usage, stdout);
+			return 0;
+		} else if (opt == 'V') {
+			printf("iotad %s\n", IOTAD_VERSION);
 			return 0;
 		} else {
 			fputs(usage, stderr);
