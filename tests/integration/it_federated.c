@@ -418,3 +418,40 @@ void it_federated_alone(void)
 	hx_sub_stop(&sub);
 	hx_broker_stop(&b, SIGTERM);
 }
+
+/* Run `iotad aggregate ARGS` and return its exit status; its output in log. */
+static int aggregate_run(const char *a1, const char *a2, const char *log)
+{
+	char *argv[] = {(char *)hx_iotad(), "aggregate", (char *)a1, (char *)a2, NULL};
+	return hx_run(argv, log, 20000);
+}
+
+void it_federated_cli(void)
+{
+	CU_ASSERT_FATAL(hx_model() != NULL);
+	const char *log = hx_path("agg-cli.log");
+	CU_ASSERT_EQUAL(aggregate_run(NULL, NULL, log), 2);
+	CU_ASSERT(hx_wait_log(log, "a configuration file is required (-c FILE)", 1000));
+	CU_ASSERT_EQUAL(aggregate_run("--bogus", NULL, log), 2);
+	CU_ASSERT_EQUAL(aggregate_run("-c", hx_path("missing.yaml"), log), 2);
+	CU_ASSERT(hx_wait_log(log, "cannot open config file", 1000));
+	const char *cfg = hx_path("agg-bad.yaml");
+	hx_write_file(cfg, "federated:\n  rule: average\n");
+	CU_ASSERT_EQUAL(aggregate_run("-c", cfg, log), 2);
+	CU_ASSERT(hx_wait_log(log, "federated.rule: expected mean, median or trimmed, got 'average'", 1000));
+	/* a damaged state file is refused, never silently restarted from round 0 */
+	const char *state = hx_path("agg-damaged.bin");
+	hx_write_file(state, "IFL\x02 this is not a global model");
+	char text[1024];
+	snprintf(text, sizeof text,
+		 "mqtt:\n  uri: tcp://127.0.0.1:1\nmodel:\n  path: %s\n"
+		 "federated:\n  state_file: %s\n", hx_model(), state);
+	hx_write_file(cfg, text);
+	CU_ASSERT_EQUAL(aggregate_run("-c", cfg, log), 2);
+	CU_ASSERT(hx_wait_log(log, "CRC mismatch (move it away to start again at round 0)", 1000));
+	/* a model path that is not a model */
+	snprintf(text, sizeof text, "model:\n  path: %s\n", cfg);
+	hx_write_file(cfg, text);
+	CU_ASSERT_EQUAL(aggregate_run("-c", cfg, log), 2);
+	CU_ASSERT(hx_wait_log(log, "iotad aggregate: model ", 1000));
+}

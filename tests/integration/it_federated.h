@@ -18,5 +18,8 @@ void it_federated_gateway(void);
 /* A gateway without an aggregator retrains on its sample every
  * federated.local_interval and swaps the result in; it sends no update. */
 void it_federated_alone(void);
+/* Bad flags, config, model and state file of `iotad aggregate`: exit 2
+ * with a message naming the fault. */
+void it_federated_cli(void);
 
 #endif

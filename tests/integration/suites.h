@@ -23,6 +23,7 @@ IT(restarts, long, "kill -9 of the broker, then of iotad: every alert of an undi
 IT(federated, long, "aggregator rounds, refusals, kill -9 and broker restart", it_federated_rounds)
 IT(fedgateway, long, "a gateway in iotad run: update, checked swap, poisoned model refused", it_federated_gateway)
 IT(fedalone, long, "a gateway without an aggregator retrains locally on a schedule", it_federated_alone)
+IT(fedcli, short, "aggregate: bad flags, config, model and state file refused", it_federated_cli)
 IT(http, short, "every endpoint of the HTTP server", it_http_endpoints)
 IT(http, short, "no http section, no server", it_http_disabled_by_default)
 IT(browser, short, "the live page shows alerts in Chromium", it_http_browser)
