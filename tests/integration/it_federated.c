@@ -429,16 +429,18 @@ static int aggregate_run(const char *a1, const char *a2, const char *log)
 void it_federated_cli(void)
 {
 	CU_ASSERT_FATAL(hx_model() != NULL);
-	const char *log = hx_path("agg-cli.log");
-	CU_ASSERT_EQUAL(aggregate_run(NULL, NULL, log), 2);
-	CU_ASSERT(hx_wait_log(log, "a configuration file is required (-c FILE)", 1000));
-	CU_ASSERT_EQUAL(aggregate_run("--bogus", NULL, log), 2);
-	CU_ASSERT_EQUAL(aggregate_run("-c", hx_path("missing.yaml"), log), 2);
-	CU_ASSERT(hx_wait_log(log, "cannot open config file", 1000));
+	const char *log1 = hx_path("agg-cli1.log"), *log2 = hx_path("agg-cli2.log"),
+		   *log3 = hx_path("agg-cli3.log"), *log4 = hx_path("agg-cli4.log"),
+		   *log5 = hx_path("agg-cli5.log"), *log6 = hx_path("agg-cli6.log");
+	CU_ASSERT_EQUAL(aggregate_run(NULL, NULL, log1), 2);
+	CU_ASSERT(hx_wait_log(log1, "a configuration file is required (-c FILE)", 1000));
+	CU_ASSERT_EQUAL(aggregate_run("--bogus", NULL, log2), 2);
+	CU_ASSERT_EQUAL(aggregate_run("-c", hx_path("missing.yaml"), log3), 2);
+	CU_ASSERT(hx_wait_log(log3, "cannot open config file", 1000));
 	const char *cfg = hx_path("agg-bad.yaml");
 	hx_write_file(cfg, "federated:\n  rule: average\n");
-	CU_ASSERT_EQUAL(aggregate_run("-c", cfg, log), 2);
-	CU_ASSERT(hx_wait_log(log, "federated.rule: expected mean, median or trimmed, got 'average'", 1000));
+	CU_ASSERT_EQUAL(aggregate_run("-c", cfg, log4), 2);
+	CU_ASSERT(hx_wait_log(log4, "federated.rule: expected mean, median or trimmed, got 'average'", 1000));
 	/* a damaged state file is refused, never silently restarted from round 0 */
 	const char *state = hx_path("agg-damaged.bin");
 	hx_write_file(state, "IFL\x02 this is not a global model");
@@ -447,11 +449,11 @@ void it_federated_cli(void)
 		 "mqtt:\n  uri: tcp://127.0.0.1:1\nmodel:\n  path: %s\n"
 		 "federated:\n  state_file: %s\n", hx_model(), state);
 	hx_write_file(cfg, text);
-	CU_ASSERT_EQUAL(aggregate_run("-c", cfg, log), 2);
-	CU_ASSERT(hx_wait_log(log, "CRC mismatch (move it away to start again at round 0)", 1000));
+	CU_ASSERT_EQUAL(aggregate_run("-c", cfg, log5), 2);
+	CU_ASSERT(hx_wait_log(log5, "CRC mismatch (move it away to start again at round 0)", 1000));
 	/* a model path that is not a model */
 	snprintf(text, sizeof text, "model:\n  path: %s\n", cfg);
 	hx_write_file(cfg, text);
-	CU_ASSERT_EQUAL(aggregate_run("-c", cfg, log), 2);
-	CU_ASSERT(hx_wait_log(log, "iotad aggregate: model ", 1000));
+	CU_ASSERT_EQUAL(aggregate_run("-c", cfg, log6), 2);
+	CU_ASSERT(hx_wait_log(log6, "iotad aggregate: model ", 1000));
 }
