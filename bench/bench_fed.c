@@ -116,10 +116,11 @@ static double auc_of(const nn *net, const float *xs, const uint8_t *y, size_t n)
 	return auc;
 }
 
-/* FedAvg over GW gateways holding rows part[g]..part[g+1] of xs (the
- * training half); poison: gateway 0 sends its update x10. */
-static double federated(const float *xs, const size_t *part, const uint8_t *y, size_t n_all,
-			uint64_t seed, const fed_opts *fo, int poison)
+/* FedAvg over GW gateways holding rows part[g]..part[g+1] of train (the
+ * training half, in the order it is cut); the ROC-AUC over the n_all rows
+ * of xs. poison: gateway 0 sends its update x10. */
+static double federated(const float *train, const size_t *part, const float *xs,
+			const uint8_t *y, size_t n_all, uint64_t seed, const fed_opts *fo, int poison)
 {
 	nn global, local;
 	make_net(&global, NF, seed);
@@ -134,7 +135,7 @@ static double federated(const float *xs, const size_t *part, const uint8_t *y, s
 		for (int g = 0; g < GW; g++) {
 			memcpy(local.params, global.params, np * sizeof *next);
 			o.seed = seed * 1000 + (uint64_t)(r * GW + g);
-			train_fit(&local, xs + part[g] * NF, part[g + 1] - part[g], &o, NULL);
+			train_fit(&local, train + part[g] * NF, part[g + 1] - part[g], &o, NULL);
 			for (size_t i = 0; i < np; i++)
 				cl[g * np + i] = g == 0 && poison ?
 						 global.params[i] + 10 * (local.params[i] - global.params[i]) :
@@ -204,56 +205,21 @@ static void bench_shuttle(const char *path, uint64_t seed)
 	fed_opts_default(&mean);
 	clip = median = mean;
 	median.rule = FED_MEDIAN;
-	double auc_f = federated(x, part, y, n, seed, &mean, 0);
-	double auc_pm = federated(x, part, y, n, seed, &mean, 1);
-	double auc_pmed = federated(x, part, y, n, seed, &median, 1);
+	double auc_f = federated(x, part, x, y, n, seed, &mean, 0);
+	double auc_pm = federated(x, part, x, y, n, seed, &mean, 1);
+	double auc_pmed = federated(x, part, x, y, n, seed, &median, 1);
 	/* the same with the clip at the honest updates' typical length */
 	clip.clip = 0.5f;
-	double auc_pclip = federated(x, part, y, n, seed, &clip, 1);
+	double auc_pclip = federated(x, part, x, y, n, seed, &clip, 1);
 	/* non-IID: the training half sorted by attribute 1, cut in 5 */
 	float *xs = malloc(half * NF * sizeof *xs);
 	memcpy(xs, x, half * NF * sizeof *xs);
 	qsort(xs, half, NF * sizeof *xs, cmp_col0);
-	float *all = malloc(n * NF * sizeof *all);
-	memcpy(all, xs, half * NF * sizeof *all);
-	memcpy(all + half * NF, x + half * NF, (n - half) * NF * sizeof *all);
-	uint8_t *ys = malloc(n);
-	/* sorting moved the training rows: their labels are only needed for the
-	 * AUC over all rows, so score the unsorted copy instead */
-	double auc_niid;
-	{
-		nn global, local;
-		make_net(&global, NF, seed);
-		make_net(&local, NF, seed);
-		size_t np = global.n_params;
-		float *cl = malloc(GW * np * sizeof *cl), *next = malloc(np * sizeof *next);
-		train_opts lo2;
-		train_opts_default(&lo2);
-		lo2.epochs = LOCAL;
-		for (int r = 0; r < ROUNDS; r++) {
-			fed_client c[GW];
-			for (int g = 0; g < GW; g++) {
-				memcpy(local.params, global.params, np * sizeof *next);
-				lo2.seed = seed * 1000 + (uint64_t)(r * GW + g);
-				train_fit(&local, all + part[g] * NF, part[g + 1] - part[g], &lo2, NULL);
-				memcpy(cl + g * np, local.params, np * sizeof *cl);
-				c[g] = (fed_client){cl + g * np, np, part[g + 1] - part[g]};
-			}
-			fed_aggregate(global.params, np, c, GW, &mean, next, NULL, NULL, 0);
-			memcpy(global.params, next, np * sizeof *next);
-		}
-		auc_niid = auc_of(&global, x, y, n);
-		free(cl);
-		free(next);
-		nn_free(&global);
-		nn_free(&local);
-	}
+	double auc_niid = federated(xs, part, x, y, n, seed, &mean, 0);
 	printf("%d rounds x %d local epochs (central: %d epochs)\n", ROUNDS, LOCAL, ROUNDS * LOCAL);
 	printf("shuttle seed %llu: ROC-AUC central %.4f | FedAvg 5 IID %.4f | non-IID %.4f | "
 	       "poisoned x10: mean %.4f, clip 0.5 %.4f, median %.4f\n",
 	       (unsigned long long)seed, auc_c, auc_f, auc_niid, auc_pm, auc_pclip, auc_pmed);
-	free(ys);
-	free(all);
 	free(xs);
 	free(x);
 	free(y);
