@@ -86,9 +86,9 @@ typedef struct iotad_config {
 	int fed_rounds;               /* aggregator: stop after this many rounds, 0 = never (0) */
 	bool fed_enabled;             /* run: take part as a gateway (false) */
 	char fed_gateway[CFG_STR];    /* run: this gateway's id in update topics; empty: mqtt.client_id */
-	int fed_local_epochs;         /* run: epochs over the sampled windows a round, 1..100 (2) */
+	int fed_local_epochs;         /* run: epochs over the sampled windows a round, 1..100 (5) */
 	int fed_batch;                /* run: mini-batch size, 1..4096 (32) */
-	double fed_lr;                /* run: Adam's learning rate, (0, 1] (0.001) */
+	double fed_lr;                /* run: Adam's learning rate, (0, 1] (0.0001) */
 	int fed_max_devices;          /* run: devices sampled, 1..100000 (64) */
 	int fed_windows_per_device;   /* run: latest normal windows kept per device, 1..10000 (32) */
 	int fed_min_windows;          /* run: fewer sampled windows: no update yet, 1..1000000 (16) */

@@ -130,9 +130,9 @@ void config_defaults(iotad_config *c)
 	c->fed_round_timeout = 300;
 	snprintf(c->fed_rule, sizeof c->fed_rule, "mean");
 	c->fed_trim = 0.2;
-	c->fed_local_epochs = 2;
+	c->fed_local_epochs = 5;
 	c->fed_batch = 32;
-	c->fed_lr = 1e-3;
+	c->fed_lr = 1e-4;
 	c->fed_max_devices = 64;
 	c->fed_windows_per_device = 32;
 	c->fed_min_windows = 16;

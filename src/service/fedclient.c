@@ -286,10 +286,12 @@ static void retrain_alone(fedgw *g)
 	g->last_change = mono_now();
 	if (!train_local(g, g->m.net.params, fnv1a(g->gw) ^ (uint64_t)g->last_change, &n, &rep))
 		return;
+	/* trained on these very windows, it must score them better than the model in use */
 	double cur, cand;
-	if (!fed_validate(&g->m.net, &g->net, g->x, n, g->cfg->fed_max_score_ratio, &cur, &cand)) {
+	if (!fed_validate(&g->m.net, &g->net, g->x, n, 1.0, &cur, &cand) || !(cand < cur)) {
 		atomic_fetch_add(&g->n_refused, 1);
-		LOG_WARN("federated: local retraining refused: mean score %.4g against %.4g", cand, cur);
+		LOG_WARN("federated: local retraining refused: mean score %.4g on its %zu windows, "
+			 "%.4g with the model in use", cand, n, cur);
 		return;
 	}
 	memcpy(g->cand, g->net.params, g->m.net.n_params * sizeof *g->cand);
@@ -406,9 +408,12 @@ iotad_err fedgw_create(const iotad_config *cfg, const model *m0, volatile sig_at
 	if ((rc = mq_create(&mo, &g->mq)) || (rc = mq_subscribe(g->mq, g->t_global, 1)))
 		goto fail;
 	g->last_change = mono_now();
-	size_t bytes = fed_pool_bytes(&g->pool) +
-		       (size_t)maxd * (g->dim * 2 * sizeof(float) + sizeof *g->ids + 8) +
-		       g->table * sizeof(int) + 2 * g->cap + 4 * np * sizeof(float);
+	/* the pool and its copy trained on, device rings and table, messages,
+	 * four parameter blocks (global, base, candidate, scratch network) */
+	size_t bytes = 2 * fed_pool_bytes(&g->pool) +
+		       (size_t)maxd * (g->dim * sizeof(float) + sizeof *g->ids + sizeof *g->seen) +
+		       g->dim * sizeof(float) + g->table * sizeof(int) + 2 * g->cap +
+		       4 * np * sizeof(float);
 	LOG_INFO("federated: gateway %s of model %s on %s: up to %d devices x %d windows, %.1f kB",
 		 g->gw, g->m.id, g->t_global, maxd, cfg->fed_windows_per_device, bytes / 1024.0);
 	*out = g;

@@ -390,7 +390,7 @@ void it_federated_alone(void)
 		 "mqtt:\n  uri: %s\n  client_id: gw-alone\n  keepalive: 5\n"
 		 "topics:\n  telemetry: telemetry/+\n  device_level: 1\n"
 		 "model:\n  path: %s\nservice:\n  log_level: info\n"
-		 "federated:\n  prefix: " PREFIX "\n  enabled: true\n  local_epochs: 2\n"
+		 "federated:\n  prefix: " PREFIX "\n  enabled: true\n"
 		 "  windows_per_device: 8\n  min_windows: 16\n  local_interval: 2\n",
 		 b.uri, gmodel);
 	CU_ASSERT_FATAL(hx_write_file(gcfg, text) == 0);
