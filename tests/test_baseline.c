@@ -62,9 +62,9 @@ static void test_pca_closed_form(void)
 	 * with eigenvalue 2. A point at z = (1, -1) has Q = 2, T^2 = 0; at
 	 * z = (1, 1) Q = 0 and T^2 = 2/2 = 1. */
 	float rows[400];
-	uint64_t rng = 3;
+	uint64_t rs = 3;
 	for (int i = 0; i < 200; i++) {
-		float t = (float)rng_normal(&rng);
+		float t = (float)trng_normal(&rs);
 		rows[2 * i] = t;
 		rows[2 * i + 1] = 2.0f * t;
 	}
@@ -103,9 +103,9 @@ static void check_false_alarms(bl_kind kind)
 {
 	enum { F = 4, NT = 2000, NS = 20000 };
 	static float rows[NT * F];
-	uint64_t rng = 11;
+	uint64_t rs = 11;
 	for (int i = 0; i < NT * F; i++)
-		rows[i] = (float)(5.0 + (i % F) * 3.0 + (1 + i % F) * rng_normal(&rng));
+		rows[i] = (float)(5.0 + (i % F) * 3.0 + (1 + i % F) * trng_normal(&rs));
 	bl_opts o;
 	bl_opts_default(&o);
 	o.zs_window = 500;
@@ -119,7 +119,7 @@ static void check_false_alarms(bl_kind kind)
 	for (int i = 0; i < NS; i++) {
 		float x[F];
 		for (int j = 0; j < F; j++)
-			x[j] = (float)(5.0 + j * 3.0 + (1 + j) * rng_normal(&rng));
+			x[j] = (float)(5.0 + j * 3.0 + (1 + j) * trng_normal(&rs));
 		float sc = bl_score(b, s, x);
 		if (sc >= bl_threshold(b))
 			alarms++;

@@ -144,11 +144,11 @@ static void test_delay(void)
  * rows SPIKE_AT.. of channel 0 jump by 2 units (20 noise deviations). */
 static void synth(float *rows, uint8_t *label)
 {
-	uint64_t rng = 7;
+	uint64_t rs = 7;
 	for (int i = 0; i < SYN_ROWS; i++) {
 		double base = 0.5 * sin(i * 0.01);
-		rows[2 * i] = (float)(base + 0.1 * rng_normal(&rng));
-		rows[2 * i + 1] = (float)(0.5 * base + 2.0 + 0.1 * rng_normal(&rng));
+		rows[2 * i] = (float)(base + 0.1 * trng_normal(&rs));
+		rows[2 * i + 1] = (float)(0.5 * base + 2.0 + 0.1 * trng_normal(&rs));
 		label[i] = i >= SPIKE_AT && i < SPIKE_AT + SPIKE_LEN;
 		if (label[i])
 			rows[2 * i] += 2.0f;
@@ -439,11 +439,11 @@ static void test_drift(void)
 	static float rows[SYN_ROWS * 2], three[SYN_ROWS * 3];
 	static uint8_t label[SYN_ROWS];
 	synth(rows, label);
-	uint64_t rng = 9;
+	uint64_t rs = 9;
 	for (int i = 0; i < SYN_ROWS; i++) {
 		three[3 * i] = rows[2 * i];
 		three[3 * i + 1] = rows[2 * i + 1];
-		three[3 * i + 2] = (float)(0.01 * i + 0.1 * rng_normal(&rng));
+		three[3 * i + 2] = (float)(0.01 * i + 0.1 * trng_normal(&rs));
 	}
 	static const eval_detector kinds[] = {EVAL_AE, EVAL_ZSCORE, EVAL_PCA};
 	for (int k = 0; k < 3; k++) {

@@ -8,6 +8,7 @@
 #include <cJSON.h>
 
 #include "iotad/nn.h"
+#include "iotad/rng.h"
 #include "test.h"
 
 /* Agreement with the PyTorch float32 reference: |a - b| <= REL_TOL *
@@ -611,14 +612,6 @@ static void test_adam_first_step(void)
 
 /* ---- training ------------------------------------------------------------ */
 
-static uint64_t test_rng(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
 static void test_training_lowers_loss(void)
 {
 	enum { N = 32, D = 20, EPOCHS = 300 };
@@ -627,10 +620,11 @@ static void test_training_lowers_loss(void)
 	/* Windows of a slow sine with random phase and amplitude: a 2-D manifold
 	 * in 20 dimensions that a 6-wide bottleneck can learn. */
 	static float data[N * D];
-	uint64_t s = 0x1234567;
+	rng r;
+	rng_seed(&r, 0x1234567);
 	for (int n = 0; n < N; n++) {
-		double phase = (double)(test_rng(&s) >> 11) * 0x1.0p-53 * 6.283185307;
-		double amp = 0.2 + 0.2 * (double)(test_rng(&s) >> 11) * 0x1.0p-53;
+		double phase = rng_unit(&r) * 6.283185307;
+		double amp = 0.2 + 0.2 * rng_unit(&r);
 		for (int i = 0; i < D; i++)
 			data[n * D + i] = (float)(0.5 + amp * sin(phase + 0.3 * i));
 	}

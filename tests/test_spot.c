@@ -46,7 +46,7 @@ static void test_fit_recovers_gpd(void)
 		uint64_t seed = 100 + k;
 		spot_gpd g;
 		for (int i = 0; i < 20000; i++)
-			y[i] = rng_gpd(&seed, gammas[k], 2.0);
+			y[i] = trng_gpd(&seed, gammas[k], 2.0);
 		spot_peaks pk = {.y = y, .n = 20000};
 		CU_ASSERT_EQUAL(spot_fit(&pk, &g), IOTAD_OK);
 		CU_ASSERT_DOUBLE_EQUAL(g.gamma, gammas[k], 0.04);
@@ -68,7 +68,7 @@ static void test_exponential_quantile(void)
 			uint64_t s = seed;
 			spot_gpd g;
 			for (int i = 0; i < NS; i++)
-				x[i] = rng_exp(&s, 0.01);
+				x[i] = trng_exp(&s, 0.01);
 			double z = pot_quantile(x, NS, q[k], &g);
 			CU_ASSERT(fabs(g.gamma) < 0.1);
 			CU_ASSERT_DOUBLE_EQUAL(z / (-log(q[k]) * 0.01), 1.0, tol[k]);
@@ -89,7 +89,7 @@ static void test_pareto_quantile(void)
 		uint64_t s = seed;
 		spot_gpd g;
 		for (int i = 0; i < NS; i++)
-			x[i] = rng_gpd(&s, 0.2, 1.0);
+			x[i] = trng_gpd(&s, 0.2, 1.0);
 		double z = pot_quantile(x, NS, q, &g);
 		CU_ASSERT_DOUBLE_EQUAL(g.gamma, 0.2, 0.12);
 		CU_ASSERT_DOUBLE_EQUAL(z / want, 1.0, 0.15);
@@ -105,7 +105,7 @@ static void test_weights_and_parts(void)
 	uint64_t s = 5;
 
 	for (int i = 0; i < 100; i++) {
-		y[i] = y[i + 100] = y[i + 200] = rng_gpd(&s, 0.3, 1.0);
+		y[i] = y[i + 100] = y[i + 200] = trng_gpd(&s, 0.3, 1.0);
 		w[i] = 3.0f;
 	}
 	spot_peaks all = {.y = y, .n = 300};
@@ -175,7 +175,7 @@ static void test_refit_follows(void)
 		uint64_t s = 200 + k;
 		spot_gpd a, b;
 		for (int i = 0; i < 2050; i++)
-			y[i] = rng_gpd(&s, gammas[k], 1.0);
+			y[i] = trng_gpd(&s, gammas[k], 1.0);
 		spot_peaks pk = {.y = y, .n = 2000};
 		CU_ASSERT_EQUAL_FATAL(spot_fit(&pk, &b), IOTAD_OK);
 		for (int i = 0; i < 50; i++) {  /* peaks added one by one */

@@ -67,8 +67,8 @@ static det *make(const model *m, thr_kind kind, uint32_t max_devices)
 static void sample(uint64_t *r, int i, int t, float *raw)
 {
 	double burst = (i == 1 && t >= 60 && t < 75) ? 0.9 : 0.0;
-	raw[0] = (float)(0.3 + 0.05 * i + 0.02 * rng_normal(r) + burst);
-	raw[1] = (float)(0.6 - 0.03 * i + 0.02 * rng_normal(r) - burst);
+	raw[0] = (float)(0.3 + 0.05 * i + 0.02 * trng_normal(r) + burst);
+	raw[1] = (float)(0.6 - 0.03 * i + 0.02 * trng_normal(r) - burst);
 }
 
 static void feed(det *d, uint64_t *r, int t0, int t1, det_result *out)

@@ -53,7 +53,7 @@ static void test_static_never_moves(void)
 	thr_params_default(&p, THR_STATIC, 0.1f, 0.05f);
 	thr_init(&s, &p);
 	for (int i = 0; i < 5000; i++) {
-		float score = rng_exp(&seed, 0.03);
+		float score = trng_exp(&seed, 0.03);
 		bool anom = thr_update(&s, &p, score);
 		CU_ASSERT_EQUAL(anom, score >= 0.1f);
 		CU_ASSERT_EQUAL(s.value, 0.1f);
@@ -162,7 +162,7 @@ static int count_alarms(thr_kind kind, double mean, int n, uint64_t seed)
 	thr_params_default(&p, kind, (float)(calib_mean * log(100.0)), (float)calib_mean);
 	thr_init(&s, &p);
 	for (int i = 0; i < n; i++)
-		alarms += thr_update(&s, &p, rng_exp(&seed, mean));
+		alarms += thr_update(&s, &p, trng_exp(&seed, mean));
 	return alarms;
 }
 
@@ -203,10 +203,10 @@ static void test_adaptive_follows_level(void)
 	thr_params_default(&p, THR_ADAPTIVE, (float)(calib_mean * log(100.0)), (float)calib_mean);
 	thr_init(&s, &p);
 	for (int i = 0; i < 1000; i++)
-		thr_update(&s, &p, rng_exp(&seed, mean));
+		thr_update(&s, &p, trng_exp(&seed, mean));
 	CU_ASSERT_DOUBLE_EQUAL(s.value / p.base, 2.0 * 0.953, 0.3);
 	for (int i = 0; i < 10000; i++)
-		alarms += thr_update(&s, &p, rng_exp(&seed, mean));
+		alarms += thr_update(&s, &p, trng_exp(&seed, mean));
 	CU_ASSERT(alarms >= 50 && alarms <= 200);
 }
 
@@ -227,7 +227,7 @@ static int cmp_float(const void *a, const void *b)
 static void make_calib(uint64_t seed)
 {
 	for (int i = 0; i < NCAL; i++)
-		calib[i] = rng_exp(&seed, MU);
+		calib[i] = trng_exp(&seed, MU);
 	qsort(calib, NCAL, sizeof *calib, cmp_float);
 }
 
@@ -345,7 +345,7 @@ static float chi2_score(uint64_t *seed)
 	double sum = 0.0;
 
 	for (int j = 0; j < 30; j++) {
-		double z = rng_normal(seed);
+		double z = trng_normal(seed);
 		sum += z * z;
 	}
 	return (float)(MU * sum / 30.0);
@@ -360,7 +360,7 @@ static int stream_alarms(const thr_params *p, int n, uint64_t seed, int chi2, th
 
 	thr_init_with(&s, p, buf);
 	for (int i = 0; i < n; i++) {
-		alarms += thr_update(&s, p, chi2 ? chi2_score(&seed) : rng_exp(&seed, MU));
+		alarms += thr_update(&s, p, chi2 ? chi2_score(&seed) : trng_exp(&seed, MU));
 	}
 	if (out)
 		*out = s;
@@ -446,7 +446,7 @@ static void test_dspot_drift_and_fault(void)
 	thr_init_with(&s[0], &p[0], buf[0]);
 	thr_init_with(&s[1], &p[1], buf[1]);
 	for (int i = 0; i < n; i++) {
-		float x = rng_exp(&seed, MU) + (float)(10.0 * MU * i / n);
+		float x = trng_exp(&seed, MU) + (float)(10.0 * MU * i / n);
 		for (int k = 0; k < 2; k++)
 			alarms[k] += thr_update(&s[k], &p[k], x);
 	}
@@ -460,13 +460,13 @@ static void test_dspot_drift_and_fault(void)
 	memcpy(saved, buf[1], nb);
 	int flagged = 0;
 	for (int i = 0; i < 200; i++)
-		flagged += thr_update(&s[1], &p[1], rng_exp(&seed, MU) + (float)(30.0 * MU));
+		flagged += thr_update(&s[1], &p[1], trng_exp(&seed, MU) + (float)(30.0 * MU));
 	CU_ASSERT_EQUAL(flagged, 200);
 	CU_ASSERT_EQUAL(memcmp(&before, &s[1], sizeof before), 0);
 	CU_ASSERT_EQUAL(memcmp(saved, buf[1], nb), 0);
 	flagged = 0;
 	for (int i = 0; i < 1000; i++)
-		flagged += thr_update(&s[1], &p[1], rng_exp(&seed, MU) + (float)(10.0 * MU));
+		flagged += thr_update(&s[1], &p[1], trng_exp(&seed, MU) + (float)(10.0 * MU));
 	CU_ASSERT(flagged <= 10);
 }
 
@@ -484,7 +484,7 @@ static void test_alarms_not_learned(void)
 		fit_kind(&p, k, 1e-3f);
 		thr_init_with(&s, &p, buf);
 		for (int i = 0; i < 3000; i++)
-			thr_update(&s, &p, rng_exp(&seed, MU));
+			thr_update(&s, &p, trng_exp(&seed, MU));
 		size_t nb = thr_state_floats(&p) * sizeof(float);
 		for (size_t i = 0; i <= sizeof bad / sizeof bad[0]; i++) {
 			float score = i < sizeof bad / sizeof bad[0] ? bad[i] : s.value;
@@ -516,7 +516,7 @@ static void test_spot_adapts_to_device(void)
 	float z0 = thr_initial(&p);
 	stream_alarms(&p, 0, seed, 0, &s);
 	for (int i = 0; i < 200000; i++) {
-		int a = thr_update(&s, &p, rng_exp(&seed, 2.0 * MU));
+		int a = thr_update(&s, &p, trng_exp(&seed, 2.0 * MU));
 		if (i >= 100000)
 			alarms += a;
 	}

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "cmd_eval.h"
+#include "iotad/rng.h"
 
 static int eval_cmp_name(const void *pa, const void *pb)
 {
@@ -198,10 +199,7 @@ void cmd_eval_shuffle(eval_table *x, uint64_t seed)
 	size_t f = (size_t)x->t.n_cols;
 	float tmp[MODEL_MAX_FEATURES];
 	for (size_t i = x->t.n_rows; i > 1; i--) {
-		uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
-		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-		size_t j = (size_t)((z ^ (z >> 31)) % i);
+		size_t j = (size_t)(rng_splitmix64(&s) % i);
 		float *ri = x->t.data + (i - 1) * f, *rj = x->t.data + j * f;
 		memcpy(tmp, ri, f * sizeof *tmp);
 		memcpy(ri, rj, f * sizeof *tmp);

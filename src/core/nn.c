@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "iotad/nn.h"
+#include "iotad/rng.h"
 
 static const char *const act_names[] = {
 	[NN_LINEAR] = "linear",
@@ -102,19 +103,11 @@ size_t nn_scratch_floats(const nn *net)
 	return n;
 }
 
-/* splitmix64: small, fast, well distributed; enough for weight init. */
-static uint64_t nn_rng_next(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-/* Uniform double in [0, 1) with 53 random bits. */
+/* Uniform double in [0, 1) with 53 random bits of the seed's splitmix64
+ * stream (the stream models have always been initialised from). */
 static double nn_rng_unit(uint64_t *state)
 {
-	return (double)(nn_rng_next(state) >> 11) * 0x1.0p-53;
+	return (double)(rng_splitmix64(state) >> 11) * 0x1.0p-53;
 }
 
 void nn_init_weights(nn *net, uint64_t seed)

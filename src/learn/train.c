@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "iotad/errmsg.h"
+#include "iotad/rng.h"
 #include "iotad/train.h"
 
 /* Fewer held-out windows than this and the threshold would be noise. */
@@ -38,37 +39,6 @@ void train_opts_default(train_opts *o)
 	o->percentile = 99.0f;
 	o->holdout = 0.2f;
 	o->verbose = 0;
-}
-
-/* xorshift64* seeded through splitmix64 so that seed 0 works too. */
-static uint64_t train_rng_seed(uint64_t seed)
-{
-	uint64_t z = seed + 0x9e3779b97f4a7c15ULL;
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	z ^= z >> 31;
-	return z ? z : 0x2545f4914f6cdd1dULL;
-}
-
-static uint64_t train_rng_next(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 0x2545f4914f6cdd1dULL;
-}
-
-/* Uniform in [0, n) without modulo bias. */
-static size_t train_rng_below(uint64_t *s, size_t n)
-{
-	uint64_t lim = UINT64_MAX - UINT64_MAX % n;
-	uint64_t r;
-	do
-		r = train_rng_next(s);
-	while (r >= lim);
-	return (size_t)(r % n);
 }
 
 static int cmp_float(const void *pa, const void *pb)
@@ -309,10 +279,11 @@ static iotad_err fit(nn *net, const float *x, size_t d_stride, size_t *idx, size
 		rc = IOTAD_ERR_NOMEM;
 		goto out;
 	}
-	uint64_t rng = train_rng_seed(o->seed ^ 0x5eedf00dULL);
+	rng shuffle;
+	rng_seed(&shuffle, o->seed ^ 0x5eedf00dULL);
 	for (int ep = 0; ep < o->epochs; ep++) {
 		for (size_t i = n_train; i > 1; i--) {
-			size_t j = train_rng_below(&rng, i);
+			size_t j = rng_below(&shuffle, i);
 			size_t t = idx[i - 1];
 			idx[i - 1] = idx[j];
 			idx[j] = t;
