@@ -211,12 +211,12 @@ static void send(fixture *x, const char *topic, const char *payload)
 }
 
 /* A sample of device at device time ts: normal, or faulty. */
-static void sample(fixture *x, const char *device, double ts, bool faulty, uint64_t *rng)
+static void sample(fixture *x, const char *device, double ts, bool faulty, uint64_t *rs)
 {
 	char topic[64], payload[160];
 	snprintf(topic, sizeof topic, "telemetry/%s", device);
-	double a = faulty ? 5.0 : 0.3 + 0.01 * rng_normal(rng);
-	double b = faulty ? -4.0 : 0.6 + 0.01 * rng_normal(rng);
+	double a = faulty ? 5.0 : 0.3 + 0.01 * trng_normal(rs);
+	double b = faulty ? -4.0 : 0.6 + 0.01 * trng_normal(rs);
 	snprintf(payload, sizeof payload, "{\"ts\":%.3f,\"a\":%.5f,\"values\":{\"b\":%.5f}}", ts,
 		 a, b);
 	send(x, topic, payload);
@@ -231,11 +231,11 @@ static pipeline_counters counters(fixture *x)
 
 /* n rounds of one sample each of dev-a (normal) and dev-b (faulty when
  * faulty is set), at device times ts, ts + 1, ...; returns the next ts. */
-static double rounds(fixture *x, double ts, int n, bool faulty, uint64_t *rng)
+static double rounds(fixture *x, double ts, int n, bool faulty, uint64_t *rs)
 {
 	for (int t = 0; t < n; t++, ts += 1.0) {
-		sample(x, "dev-a", ts, false, rng);
-		sample(x, "dev-b", ts, faulty, rng);
+		sample(x, "dev-a", ts, false, rs);
+		sample(x, "dev-b", ts, faulty, rs);
 	}
 	return ts;
 }
@@ -247,10 +247,10 @@ static double rounds(fixture *x, double ts, int n, bool faulty, uint64_t *rng)
 static void test_raise_and_clear(void)
 {
 	fixture *x = setup(NULL);
-	uint64_t rng = 42;
-	double ts = rounds(x, 1000.0, 20, false, &rng);
+	uint64_t rs = 42;
+	double ts = rounds(x, 1000.0, 20, false, &rs);
 	CU_ASSERT_EQUAL(rec_count_prefix(&x->out, "alerts/"), 0);
-	ts = rounds(x, ts, 6, true, &rng);
+	ts = rounds(x, ts, 6, true, &rs);
 	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/dev-b", "\"state\":\"raised\""), 1);
 	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/dev-b", NULL), 1);
 	const rec_msg *st = rec_last(&x->out, "state/dev-b");
@@ -265,7 +265,7 @@ static void test_raise_and_clear(void)
 	/* the event carries the device's own time: the third faulty sample */
 	CU_ASSERT_PTR_NOT_NULL(strstr(al->payload, "\"ts\":1022"));
 
-	rounds(x, ts, 20, false, &rng);
+	rounds(x, ts, 20, false, &rs);
 	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/dev-b", "\"state\":\"cleared\""), 1);
 	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/dev-b", NULL), 2);
 	CU_ASSERT_PTR_NOT_NULL(strstr(rec_last(&x->out, "state/dev-b")->payload,
@@ -350,22 +350,22 @@ static void cap_two_devices(iotad_config *c)
 static void test_duplicates_and_order(void)
 {
 	fixture *x = setup(cap_two_devices);
-	uint64_t rng = 7;
+	uint64_t rs = 7;
 	for (int t = 0; t < 10; t++)
-		sample(x, "dev-a", 100.0 + t, false, &rng);
+		sample(x, "dev-a", 100.0 + t, false, &rs);
 	CU_ASSERT_EQUAL(counters(x).scored, 10 - (PW - 1));
-	sample(x, "dev-a", 109.0, false, &rng);  /* the last ts again */
-	sample(x, "dev-a", 105.0, false, &rng);  /* older */
-	sample(x, "dev-a", 109.0, true, &rng);   /* a faulty duplicate changes nothing */
+	sample(x, "dev-a", 109.0, false, &rs);  /* the last ts again */
+	sample(x, "dev-a", 105.0, false, &rs);  /* older */
+	sample(x, "dev-a", 109.0, true, &rs);   /* a faulty duplicate changes nothing */
 	pipeline_counters c = counters(x);
 	CU_ASSERT_EQUAL(c.rejected[REJ_DUPLICATE], 2);
 	CU_ASSERT_EQUAL(c.rejected[REJ_OUT_OF_ORDER], 1);
 	CU_ASSERT_EQUAL(c.scored, 10 - (PW - 1));
-	sample(x, "dev-a", 110.0, false, &rng);
+	sample(x, "dev-a", 110.0, false, &rs);
 	CU_ASSERT_EQUAL(counters(x).scored, 10 - (PW - 1) + 1);
 
-	sample(x, "dev-b", 1.0, false, &rng);
-	sample(x, "dev-c", 1.0, false, &rng);
+	sample(x, "dev-b", 1.0, false, &rs);
+	sample(x, "dev-c", 1.0, false, &rs);
 	c = counters(x);
 	CU_ASSERT_EQUAL(c.rejected[REJ_DEVICE_CAP], 1);
 	CU_ASSERT_EQUAL(c.devices, 2);
@@ -384,16 +384,16 @@ static void stale_after_30(iotad_config *c)
 static void test_stale_sweep(void)
 {
 	fixture *x = setup(stale_after_30);
-	uint64_t rng = 3;
+	uint64_t rs = 3;
 	for (int t = 0; t < 8; t++) {
-		sample(x, "quiet", 500.0 + t, false, &rng);
-		sample(x, "chatty", 500.0 + t, false, &rng);
+		sample(x, "quiet", 500.0 + t, false, &rs);
+		sample(x, "chatty", 500.0 + t, false, &rs);
 	}
 	double last = x->now - 1.0;
 	pipeline_sweep(x->p, last + 10.0);
 	CU_ASSERT_EQUAL(rec_count_prefix(&x->out, "alerts/"), 0);
 	x->now = last + 20.0;
-	sample(x, "chatty", 600.0, false, &rng);
+	sample(x, "chatty", 600.0, false, &rs);
 	pipeline_sweep(x->p, last + 45.0);
 	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/quiet", "\"state\":\"stale\""), 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(rec_last(&x->out, "alerts/quiet")->payload, "\"ts\":507"));
@@ -405,7 +405,7 @@ static void test_stale_sweep(void)
 	CU_ASSERT_EQUAL(rec_count_prefix(&x->out, "alerts/chatty"), 0);
 	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/quiet", NULL), 1);
 	x->now = last + 61.0;
-	sample(x, "quiet", 700.0, false, &rng);
+	sample(x, "quiet", 700.0, false, &rs);
 	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/quiet", "\"state\":\"cleared\""), 1);
 	pipeline_counters c = counters(x);
 	CU_ASSERT_EQUAL(c.events[ALERT_EV_STALE], 1);
@@ -424,10 +424,10 @@ static void hass_on(iotad_config *c)
 static void test_discovery(void)
 {
 	fixture *x = setup(hass_on);
-	uint64_t rng = 5;
+	uint64_t rs = 5;
 	for (int t = 0; t < 3; t++) {
-		sample(x, "dev-a", 10.0 + t, false, &rng);
-		sample(x, "dev.b", 10.0 + t, false, &rng);
+		sample(x, "dev-a", 10.0 + t, false, &rs);
+		sample(x, "dev.b", 10.0 + t, false, &rs);
 	}
 	CU_ASSERT_EQUAL(x->out.n, 2);
 	const rec_msg *a = rec_last(&x->out, "ha/binary_sensor/iotad_dev-a/config");
@@ -442,10 +442,10 @@ static void test_discovery(void)
 static void test_publish_failures_counted(void)
 {
 	fixture *x = setup(NULL);
-	uint64_t rng = 9;
+	uint64_t rs = 9;
 	x->out.fail = true;
 	for (int t = 0; t < 10; t++)
-		sample(x, "dev-a", 10.0 + t, t >= 6, &rng);
+		sample(x, "dev-a", 10.0 + t, t >= 6, &rs);
 	pipeline_counters c = counters(x);
 	CU_ASSERT_EQUAL(c.events[ALERT_EV_RAISED], 1);
 	CU_ASSERT_EQUAL(c.publish_failed, 2); /* alert and state */
@@ -468,9 +468,9 @@ static iotad_err record_switch(void *ud, const model *m)
 static void test_reload_keeps_devices(void)
 {
 	fixture *x = setup(NULL);
-	uint64_t rng = 11;
-	double ts = rounds(x, 1.0, 6, false, &rng);
-	ts = rounds(x, ts, 4, true, &rng);
+	uint64_t rs = 11;
+	double ts = rounds(x, 1.0, 6, false, &rs);
+	ts = rounds(x, ts, 4, true, &rs);
 	CU_ASSERT_EQUAL_FATAL(rec_count(&x->out, "alerts/dev-b", "\"state\":\"raised\""), 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(rec_last(&x->out, "alerts/dev-b")->payload, "\"seq\":1"));
 
@@ -508,13 +508,13 @@ static void test_reload_keeps_devices(void)
 
 	/* the next sample of a kept device scores at once: its window was kept */
 	uint64_t scored = counters(x).scored;
-	sample(x, "dev-a", ts, false, &rng);
+	sample(x, "dev-a", ts, false, &rs);
 	CU_ASSERT_EQUAL(counters(x).scored, scored + 1);
 	for (int t = 0; t < 3; t++, ts += 1.0)
-		sample(x, "dev-b", ts, true, &rng);
+		sample(x, "dev-b", ts, true, &rs);
 	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/dev-b", "\"state\":\"raised\""), 1);
 	for (int t = 0; t < 15; t++, ts += 1.0)
-		sample(x, "dev-b", ts, false, &rng);
+		sample(x, "dev-b", ts, false, &rs);
 	const rec_msg *cl = rec_last(&x->out, "alerts/dev-b");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cl);
 	CU_ASSERT_PTR_NOT_NULL(strstr(cl->payload, "\"state\":\"cleared\""));
@@ -529,8 +529,8 @@ static void test_reload_keeps_devices(void)
 static void test_state_file(void)
 {
 	fixture *x = setup(NULL);
-	uint64_t rng = 13;
-	rounds(x, rounds(x, 1.0, 6, false, &rng), 4, true, &rng);
+	uint64_t rs = 13;
+	rounds(x, rounds(x, 1.0, 6, false, &rs), 4, true, &rs);
 	char path[] = "/tmp/iotad-test-pipeline-state-XXXXXX";
 	int fd = mkstemp(path);
 	CU_ASSERT_FATAL(fd >= 0);
@@ -544,7 +544,7 @@ static void test_state_file(void)
 	CU_ASSERT_EQUAL(counters(y).devices, 2);
 	/* dev-b is still raised: more faults raise nothing, normal data clears */
 	for (int t = 0; t < 15; t++)
-		sample(y, "dev-b", 20.0 + t, t < 3, &rng);
+		sample(y, "dev-b", 20.0 + t, t < 3, &rs);
 	CU_ASSERT_EQUAL(rec_count(&y->out, "alerts/dev-b", "\"state\":\"raised\""), 0);
 	CU_ASSERT_EQUAL(rec_count(&y->out, "alerts/dev-b", "\"state\":\"cleared\""), 1);
 
@@ -560,7 +560,7 @@ static void test_state_file(void)
 	CU_ASSERT_EQUAL(reload_state_restore(z->p, path, &rejected), IOTAD_OK);
 	CU_ASSERT_TRUE(rejected);
 	CU_ASSERT_EQUAL(counters(z).devices, 0);
-	sample(z, "dev-z", 1.0, false, &rng);
+	sample(z, "dev-z", 1.0, false, &rs);
 	CU_ASSERT_EQUAL(counters(z).devices, 1);
 	/* no file: a first start */
 	unlink(path);

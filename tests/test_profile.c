@@ -33,26 +33,26 @@ static void params(prof_params *p, const char *const *names, uint32_t channels)
 
 /* Normal telemetry: temperature around 21 C, humidity holding a dew point
  * of 10 C, a slowly draining battery; Gaussian noise. */
-static void normal_sample(uint64_t *rng, long i, float *x)
+static void normal_sample(uint64_t *rs, long i, float *x)
 {
-	float t = 21.0f + 0.5f * (float)sin((double)i * 0.002) + 0.1f * (float)rng_normal(rng);
-	float td = 10.0f + 0.05f * (float)rng_normal(rng);
+	float t = 21.0f + 0.5f * (float)sin((double)i * 0.002) + 0.1f * (float)trng_normal(rs);
+	float td = 10.0f + 0.05f * (float)trng_normal(rs);
 	/* humidity from the dew point (inverse Magnus) */
 	float g = 17.62f * td / (243.12f + td);
 	float rh = 100.0f * expf(g - 17.62f * t / (243.12f + t));
 	x[0] = t;
-	x[1] = rh + 0.2f * (float)rng_normal(rng);
-	x[2] = 98.0f - 1e-4f * (float)i + 0.02f * (float)rng_normal(rng);
+	x[1] = rh + 0.2f * (float)trng_normal(rs);
+	x[2] = 98.0f - 1e-4f * (float)i + 0.02f * (float)trng_normal(rs);
 }
 
 /* Feed n normal samples from index i0; returns the samples that fired. */
-static long feed_normal(const prof_params *p, uint64_t *rng, long i0, long n, uint32_t *fired_any)
+static long feed_normal(const prof_params *p, uint64_t *rs, long i0, long n, uint32_t *fired_any)
 {
 	long fired = 0;
 	float x[PF];
 	prof_out o;
 	for (long i = i0; i < i0 + n; i++) {
-		normal_sample(rng, i, x);
+		normal_sample(rs, i, x);
 		prof_step(p, st_buf, x, &o);
 		fired += o.fired != 0;
 		if (fired_any)
@@ -142,10 +142,10 @@ static void test_false_raises(void)
 	long fired = 0, total = 0;
 	uint32_t which = 0;
 	for (uint64_t seed = 1; seed <= 20; seed++) {
-		uint64_t rng = seed;
+		uint64_t rs = seed;
 		params(&p, names3, PROF_CH_ALL);
-		CU_ASSERT_EQUAL(feed_normal(&p, &rng, 0, LEARN, NULL), 0);
-		fired += feed_normal(&p, &rng, LEARN, 6000, &which);
+		CU_ASSERT_EQUAL(feed_normal(&p, &rs, 0, LEARN, NULL), 0);
+		fired += feed_normal(&p, &rs, LEARN, 6000, &which);
 		total += 6000;
 	}
 	CU_ASSERT(fired * 2000 <= total);
@@ -163,14 +163,14 @@ static long run_alter(uint32_t channels, const char *const *names, alter_fn fn, 
 	prof_params p;
 	prof_out o;
 	float x[PF];
-	uint64_t rng = 99;
+	uint64_t rs = 99;
 	long first = -1;
 	params(&p, names, channels);
 	long i0 = (long)learn_n + 600;
-	feed_normal(&p, &rng, 0, i0, NULL);
+	feed_normal(&p, &rs, 0, i0, NULL);
 	*n_fired = 0;
 	for (long k = 0; k < n; k++) {
-		normal_sample(&rng, i0 + k, x);
+		normal_sample(&rs, i0 + k, x);
 		fn(x, k);
 		prof_step(&p, st_buf, x, &o);
 		if (o.fired >> c & 1u) {
@@ -316,15 +316,15 @@ static void test_relation_generic(void)
 {
 	prof_params p;
 	prof_out o;
-	uint64_t rng = 5;
+	uint64_t rs = 5;
 	long first = -1, benign = 0;
 	params(&p, plain3, 1u << PROF_CH_RELATION);
 	for (long i = 0; i < 3000; i++) {
-		float a = 10.0f + 3.0f * (float)sin((double)i * 0.01) + 0.05f * (float)rng_normal(&rng);
-		float b = 2.0f * a + 0.05f * (float)rng_normal(&rng);
+		float a = 10.0f + 3.0f * (float)sin((double)i * 0.01) + 0.05f * (float)trng_normal(&rs);
+		float b = 2.0f * a + 0.05f * (float)trng_normal(&rs);
 		if (i >= 2500)
-			b = 2.0f * 10.0f + 0.05f * (float)rng_normal(&rng); /* stuck at its mean */
-		float x[PF] = {a, b, 1.0f + 0.01f * (float)rng_normal(&rng)};
+			b = 2.0f * 10.0f + 0.05f * (float)trng_normal(&rs); /* stuck at its mean */
+		float x[PF] = {a, b, 1.0f + 0.01f * (float)trng_normal(&rs)};
 		prof_step(&p, st_buf, x, &o);
 		if (i >= LEARN && i < 2500 && o.fired)
 			benign++;
@@ -339,11 +339,11 @@ static void test_learning_quiet(void)
 {
 	prof_params p;
 	prof_out o;
-	uint64_t rng = 3;
+	uint64_t rs = 3;
 	float x[PF];
 	params(&p, plain3, PROF_CH_ALL);
-	feed_normal(&p, &rng, 0, LEARN / 2, NULL);
-	normal_sample(&rng, LEARN / 2, x);
+	feed_normal(&p, &rs, 0, LEARN / 2, NULL);
+	normal_sample(&rs, LEARN / 2, x);
 	x[0] += 50.0f;
 	prof_step(&p, st_buf, x, &o);
 	CU_ASSERT_TRUE(o.learning);
@@ -355,8 +355,8 @@ static void test_learning_quiet(void)
 	p.learn_quiet = false;
 	CU_ASSERT_EQUAL_FATAL(prof_params_resolve(&p, PF, plain3, NULL), IOTAD_OK);
 	prof_init(&p, st_buf);
-	rng = 3;
-	feed_normal(&p, &rng, 0, LEARN / 2, NULL);
+	rs = 3;
+	feed_normal(&p, &rs, 0, LEARN / 2, NULL);
 	prof_step(&p, st_buf, x, &o);
 	CU_ASSERT_TRUE(o.fired >> PROF_CH_JUMP & 1u);
 }
@@ -365,13 +365,13 @@ static void test_rebaseline(void)
 {
 	prof_params p;
 	prof_out o;
-	uint64_t rng = 8;
+	uint64_t rs = 8;
 	float x[PF];
 	long after = 0;
 	params(&p, plain3, 1u << PROF_CH_LEVEL);
-	feed_normal(&p, &rng, 0, LEARN + 200, NULL);
+	feed_normal(&p, &rs, 0, LEARN + 200, NULL);
 	for (long i = 0; i < 300; i++) {
-		normal_sample(&rng, LEARN + 200 + i, x);
+		normal_sample(&rs, LEARN + 200 + i, x);
 		x[0] += 3.0f;
 		prof_step(&p, st_buf, x, &o);
 		if (i == 50) {
@@ -400,7 +400,7 @@ static void test_export_import(void)
 	det *a = NULL, *b = NULL;
 	det_result ra, rb;
 	float x[PF], buf[1024];
-	uint64_t rng = 17;
+	uint64_t rs = 17;
 	static struct { det_device_state st; float fl[1024]; size_t n; } g;
 
 	det_config_default(&cfg);
@@ -413,7 +413,7 @@ static void test_export_import(void)
 	CU_ASSERT_EQUAL(det_window(a), 0u);
 	CU_ASSERT_EQUAL(det_score_window(a, x, 0, &ra), IOTAD_ERR_STATE);
 	for (long i = 0; i < LEARN + 100; i++) {
-		normal_sample(&rng, i, x);
+		normal_sample(&rs, i, x);
 		CU_ASSERT_EQUAL(det_push(a, "dev", (double)i, x, &ra), IOTAD_OK);
 		CU_ASSERT_EQUAL(ra.learning, i < LEARN);
 	}
@@ -422,7 +422,7 @@ static void test_export_import(void)
 	CU_ASSERT_EQUAL_FATAL(det_foreach(a, buf, grab, &g), IOTAD_OK);
 	CU_ASSERT_EQUAL(det_import(b, &g.st, g.fl, true), IOTAD_OK);
 	for (long i = LEARN + 100; i < LEARN + 400; i++) {
-		normal_sample(&rng, i, x);
+		normal_sample(&rs, i, x);
 		if (i == LEARN + 200)
 			x[0] += 5.0f;
 		det_push(a, "dev", (double)i, x, &ra);

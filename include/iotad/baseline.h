@@ -1,14 +1,15 @@
 /* baseline.h - simple reference detectors scored row by row, to measure
  * the autoencoder against: a rolling per-feature z-score and PCA T^2/Q.
  * Both are fitted on normal rows and calibrated like the autoencoder (a
- * percentile of the scores of held-out training rows); their scores go
- * through the same threshold and alert modules. */
+ * percentile of the scores of held-out training rows); as the detector's
+ * scorer (bl_scorer) they go through the same detector as the autoencoder. */
 #ifndef IOTAD_BASELINE_H
 #define IOTAD_BASELINE_H
 
 #include <stddef.h>
 
 #include "iotad/error.h"
+#include "iotad/scorer.h"
 
 typedef enum bl_kind { BL_ZSCORE = 0, BL_PCA } bl_kind;
 typedef enum bl_pca_score { BL_PCA_Q = 0, BL_PCA_T2Q } bl_pca_score;
@@ -44,5 +45,11 @@ void bl_state_destroy(bl_state *s);
 float bl_score(const baseline *b, const bl_state *s, const float *x);
 /* Add a row judged normal to the series' recent statistics. */
 void bl_learn(const baseline *b, bl_state *s, const float *x);
+
+/* b as the detector's scorer (det_create_with) of windows of one raw row
+ * (a model of window 1 and NORM_NONE): bl_score, contrib each feature's
+ * share of it; per device, the z-score's recent rows, learned from the
+ * rows the detector judged normal. b is borrowed. */
+void bl_scorer(const baseline *b, det_scorer *out);
 
 #endif

@@ -13,6 +13,7 @@
 #include "iotad/error.h"
 #include "iotad/model.h"
 #include "iotad/profile.h"
+#include "iotad/scorer.h"
 #include "iotad/threshold.h"
 
 #define DET_DEVICE_ID_MAX 128   /* bytes including NUL */
@@ -82,11 +83,18 @@ typedef struct det det;
  * those of the detector parameter table (format/params.c; test_config holds them equal);
  * every profile channel (prof_params_default). */
 void det_config_default(det_config *cfg);
-/* Create a detector over a loaded model (borrowed; must outlive det), or
- * with m NULL a zero-config detector of the profile channels alone (every
- * sample is judged; cfg->n_features says the shape). IOTAD_ERR_INVAL on a
- * bad configuration; det_config_check says which field. */
+/* Create a detector over a loaded model (borrowed; must outlive det) that
+ * its network scores, or with m NULL a zero-config detector of the profile
+ * channels alone (every sample is judged; cfg->n_features says the shape).
+ * IOTAD_ERR_INVAL on a bad configuration; det_config_check says which
+ * field. Same as det_create_with(m, NULL, cfg, out). */
 iotad_err det_create(const model *m, const det_config *cfg, det **out);
+/* Create a detector over m whose windows sc scores (copied; what it borrows
+ * must outlive det), NULL: m's network. m gives the input: features,
+ * window, stride, normalization, stuck runs; sc the score and its
+ * calibration. A scorer needs a model (IOTAD_ERR_INVAL without one). */
+iotad_err det_create_with(const model *m, const det_scorer *sc, const det_config *cfg,
+			  det **out);
 /* Check cfg for a detector over m (may be NULL): IOTAD_ERR_INVAL with
  * *why (why may be NULL) naming the field (a static string), else IOTAD_OK. */
 iotad_err det_config_check(const model *m, const det_config *cfg, const char **why);

@@ -22,7 +22,9 @@
 #define NORM_CLAMP_LO (-4.0f)
 #define NORM_CLAMP_HI (5.0f)
 
-typedef enum norm_kind { NORM_MINMAX = 0, NORM_ZSCORE } norm_kind;
+/* NORM_NONE passes raw values on unclamped: for a scorer that standardizes
+ * its input itself (the baselines); a model file never has it. */
+typedef enum norm_kind { NORM_MINMAX = 0, NORM_ZSCORE, NORM_NONE } norm_kind;
 
 typedef struct model {
 	char id[MODEL_NAME_MAX];                       /* e.g. "temp-ae" */
@@ -57,7 +59,7 @@ typedef struct model {
  * nn_scratch_floats(&m->net) floats. No allocation. */
 float model_score(const model *m, const float *x, float *scratch, float *err, float *tmp);
 
-/* Parse norm kind names "minmax", "zscore". */
+/* Parse norm kind names "minmax", "zscore" (not "none": see NORM_NONE). */
 int model_norm_parse(const char *name, norm_kind *out);
 const char *model_norm_name(norm_kind k);
 

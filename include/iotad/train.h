@@ -79,6 +79,12 @@ iotad_err train_drift_select(const float *rows, size_t n_rows, int n_features,
 			     const size_t *segments, size_t n_segments, float drift_max, int *keep,
 			     int *n_keep, float *ratio, char *err, size_t errlen);
 
+/* m->stuck_after (see TRAIN_STUCK_RARE) from rows x (n_rows x n_features,
+ * as the detector sees them: normalized); runs never cross a segment
+ * boundary (segments as in train_opts, NULL: one series). */
+void train_stuck_after(const float *x, size_t n_rows, int n_features, const size_t *segments,
+		       size_t n_segments, model *m);
+
 /* train_model that also fills rep (may be NULL). m must be zeroed apart
  * from id, version and features; on error m holds no allocation. With
  * drift_max, m->features keeps only the names of the kept columns. */

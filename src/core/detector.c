@@ -58,11 +58,12 @@ struct det {
 	uint32_t high;          /* slots [0, high) have been handed out once */
 	uint32_t free_head;     /* freed slots, DET_NIL when none */
 	size_t count;
-	/* scratch, one window each */
+	det_scorer sc;          /* scores a window: the model's network, or another
+				 * (ops NULL without a model) */
+	size_t sc_off;          /* offset of the scorer's state in a device's block */
+	/* scratch: one window, and the scorer's */
 	float *x;
-	float *err;
-	float *err_tmp;         /* a further member's errors (ensemble) */
-	float *nn_scratch;
+	float *scratch;
 	float sample[MODEL_MAX_FEATURES];
 	uint32_t stuck_mask;    /* features with a stuck check (model stuck_after) */
 	size_t run_off;         /* offset of the run lengths in a device's block */
@@ -105,24 +106,27 @@ static uint32_t det_hash(const char *s, size_t len)
 	return h;
 }
 
-/* Fill the threshold parameters left at 0 from the model, check them and
- * fit what every device shares (SPOT's tail) once. */
-static iotad_err det_resolve_thr(const model *m, thr_params *p)
+/* Fill the threshold parameters left at 0 from the scorer's calibration,
+ * check them and fit what every device shares (SPOT's tail) once. */
+static iotad_err det_resolve_thr(const det_scorer *sc, thr_params *p)
 {
-	return thr_params_fit(p, m->threshold, m->calib, m->calib ? m->n_calib : 0);
+	return thr_params_fit(p, sc->threshold, sc->calib, sc->calib ? sc->n_calib : 0);
 }
 
-static iotad_err det_check_model(const model *m)
+/* The model's input shape, and its network when the network scores. */
+static iotad_err det_check_model(const model *m, bool net_scores)
 {
 	const nn *net;
 
 	if (!m)
 		return IOTAD_ERR_INVAL;
-	net = &m->net;
-	if (!net->params || net->n_layers < 1 || net->n_layers > NN_MAX_LAYERS)
-		return IOTAD_ERR_INVAL;
 	if (m->n_features < 1 || m->n_features > MODEL_MAX_FEATURES ||
 	    m->window < 1 || m->window > MODEL_MAX_WINDOW || m->stride < 0)
+		return IOTAD_ERR_INVAL;
+	if (!net_scores)
+		return IOTAD_OK;
+	net = &m->net;
+	if (!net->params || net->n_layers < 1 || net->n_layers > NN_MAX_LAYERS)
 		return IOTAD_ERR_INVAL;
 	if ((long)m->window * m->n_features != net->sizes[0] ||
 	    net->sizes[net->n_layers] != net->sizes[0])
@@ -138,7 +142,9 @@ static iotad_err det_check_model(const model *m)
 
 #define DET_BAD(text) do { if (why) *why = (text); return IOTAD_ERR_INVAL; } while (0)
 
-iotad_err det_config_check(const model *m, const det_config *cfg, const char **why)
+/* det_config_check, for a model whose network scores (net_scores) or not. */
+static iotad_err det_check(const model *m, bool net_scores, const det_config *cfg,
+			   const char **why)
 {
 	prof_params p;
 	const char *names[MODEL_MAX_FEATURES] = {0};
@@ -146,7 +152,7 @@ iotad_err det_config_check(const model *m, const det_config *cfg, const char **w
 
 	if (!cfg)
 		DET_BAD("detector: no configuration");
-	if (m && det_check_model(m) != IOTAD_OK)
+	if (m && det_check_model(m, net_scores) != IOTAD_OK)
 		DET_BAD("detector: the model's shape is inconsistent");
 	if (cfg->max_devices == 0 || cfg->max_devices > DET_MAX_DEVICES)
 		DET_BAD("detector: max_devices: expected 1..10000000");
@@ -173,12 +179,23 @@ iotad_err det_config_check(const model *m, const det_config *cfg, const char **w
 	return prof_params_resolve(&p, n, names, why);
 }
 
+iotad_err det_config_check(const model *m, const det_config *cfg, const char **why)
+{
+	return det_check(m, true, cfg, why);
+}
+
 iotad_err det_create(const model *m, const det_config *cfg, det **out)
 {
+	return det_create_with(m, NULL, cfg, out);
+}
+
+iotad_err det_create_with(const model *m, const det_scorer *sc, const det_config *cfg,
+			  det **out)
+{
 	det_config def;
+	det_scorer own;
 	det *d;
 	iotad_err err;
-	size_t nbytes;
 
 	if (!out)
 		return IOTAD_ERR_INVAL;
@@ -187,18 +204,27 @@ iotad_err det_create(const model *m, const det_config *cfg, det **out)
 		det_config_default(&def);
 		cfg = &def;
 	}
-	err = det_config_check(m, cfg, NULL);
+	err = det_check(m, !sc, cfg, NULL);
 	if (err != IOTAD_OK)
 		return err;
+	if (m && !sc) {
+		det_scorer_model(&own, m);
+		sc = &own;
+	}
+	/* a scorer needs a model's input; a model needs a scorer that scores */
+	if (!m != !sc || (sc && (!sc->ops || !sc->ops->score)))
+		return IOTAD_ERR_INVAL;
 
 	d = calloc(1, sizeof *d);
 	if (!d)
 		return IOTAD_ERR_NOMEM;
 	d->m = m;
 	d->cfg = *cfg;
+	if (sc)
+		d->sc = *sc;
 	memset(d->cfg.features, 0, sizeof d->cfg.features); /* borrowed: not kept */
 	if (m) {
-		err = det_resolve_thr(m, &d->cfg.thr);
+		err = det_resolve_thr(&d->sc, &d->cfg.thr);
 	} else {
 		/* the channels' score is judged against 1 */
 		thr_params_default(&d->cfg.thr, THR_STATIC, 1.0f, 0.5f);
@@ -233,11 +259,12 @@ iotad_err det_create(const model *m, const det_config *cfg, det **out)
 		if (m->stuck_after[f] >= 2)
 			d->stuck_mask |= 1u << f;
 	/* the block: struct, window, threshold history, profile, then (with a
-	 * stuck check) one run-length byte per feature */
+	 * stuck check) one run-length byte per feature, then the scorer's state */
 	d->prof_off = d->win_floats + thr_state_floats(&d->cfg.thr);
 	d->run_off = sizeof(det_device) + ring_storage_bytes(d->window, d->features) +
 		     (thr_state_floats(&d->cfg.thr) + det_prof_floats(d)) * sizeof(float);
-	d->dev_bytes = d->run_off + (d->stuck_mask ? d->features : 0);
+	d->sc_off = (d->run_off + (d->stuck_mask ? d->features : 0) + 15) & ~(size_t)15;
+	d->dev_bytes = d->sc_off + d->sc.state_bytes;
 	d->dev_bytes = (d->dev_bytes + 7) & ~(size_t)7;
 
 	d->n_buckets = 1;
@@ -248,13 +275,10 @@ iotad_err det_create(const model *m, const det_config *cfg, det **out)
 	d->slots = calloc(cfg->max_devices, sizeof *d->slots);
 	d->lru_prev = malloc(cfg->max_devices * sizeof *d->lru_prev);
 	d->lru_next = malloc(cfg->max_devices * sizeof *d->lru_next);
-	nbytes = m ? nn_scratch_floats(&m->net) : 0;
 	d->x = malloc((d->win_floats + 1) * sizeof(float));
-	d->err = malloc((d->win_floats + 1) * sizeof(float));
-	d->err_tmp = malloc((d->win_floats + 1) * sizeof(float));
-	d->nn_scratch = malloc((nbytes ? nbytes : 1) * sizeof(float));
+	d->scratch = malloc((d->sc.scratch_floats + 1) * sizeof(float));
 	if (!d->buckets || !d->next || !d->slots || !d->lru_prev || !d->lru_next || !d->x ||
-	    !d->err || !d->err_tmp || !d->nn_scratch) {
+	    !d->scratch) {
 		det_destroy(d);
 		return IOTAD_ERR_NOMEM;
 	}
@@ -279,9 +303,7 @@ void det_destroy(det *d)
 	free(d->lru_next);
 	free(d->buckets);
 	free(d->x);
-	free(d->err);
-	free(d->err_tmp);
-	free(d->nn_scratch);
+	free(d->scratch);
 	free(d);
 }
 
@@ -355,6 +377,8 @@ static void det_device_reset(det *d, det_device *dev, const char *id, size_t len
 	dev->since_score = d->stride;   /* the first full window is scored */
 	thr_init_with(&dev->thr, &d->cfg.thr, dev->storage + d->win_floats);
 	alert_init(&dev->alert);
+	if (d->sc.state_bytes && d->sc.ops->state_init)
+		d->sc.ops->state_init(d->sc.self, (char *)dev + d->sc_off);
 }
 
 static iotad_err det_add(det *d, const char *id, size_t len, uint32_t h, uint32_t *out)
@@ -392,22 +416,24 @@ static iotad_err det_add(det *d, const char *id, size_t len, uint32_t h, uint32_
 	return IOTAD_OK;
 }
 
-/* Score the device's window: MSE, per-feature share of the error. */
-static float det_score(det *d, const float *x, float *contrib)
+/* The scorer's state of dev; NULL without a device or a state. */
+static void *det_sc_state(const det *d, det_device *dev)
 {
-	uint32_t F = d->features;
-	double sum[MODEL_MAX_FEATURES] = {0};
-	double total = 0.0;
-	float score;
+	return dev && d->sc.state_bytes ? (char *)dev + d->sc_off : NULL;
+}
 
-	score = model_score(d->m, x, d->nn_scratch, d->err, d->err_tmp);
-	for (size_t i = 0; i < d->win_floats; i++)
-		sum[i % F] += d->err[i];
-	for (uint32_t f = 0; f < F; f++)
-		total += sum[f];
-	for (uint32_t f = 0; f < F; f++)
-		contrib[f] = isfinite(total) && total > 0.0 ? (float)(sum[f] / total) : 1.0f / (float)F;
-	return score;
+/* Score the window x (of dev, or of no device): the scorer's score and
+ * per-feature share of it. */
+static float det_score(det *d, det_device *dev, const float *x, float *contrib)
+{
+	return d->sc.ops->score(d->sc.self, det_sc_state(d, dev), x, contrib, d->scratch);
+}
+
+/* A window judged normal: the scorer learns it into dev's state. */
+static void det_learn(det *d, det_device *dev, const float *x)
+{
+	if (d->sc.ops->learn && d->sc.state_bytes)
+		d->sc.ops->learn(d->sc.self, det_sc_state(d, dev), x);
 }
 
 /* The device's run lengths: samples in a row with one value, per feature. */
@@ -587,10 +613,12 @@ iotad_err det_push_at(det *d, const char *device, double ts, double now, const f
 	dev->since_score = 0;
 	ring_copy(&dev->win, d->x);
 	res->scored = true;
-	res->score = det_smooth(d, dev, det_score(d, d->x, res->contrib));
+	res->score = det_smooth(d, dev, det_score(d, dev, d->x, res->contrib));
 	/* a stuck window is anomalous and, like any anomalous one, not learned */
 	res->stuck = det_stuck(d, det_runs(d, dev), res->contrib);
 	bool shape = !res->stuck && thr_update(&dev->thr, &d->cfg.thr, res->score);
+	if (!res->stuck && !shape)
+		det_learn(d, dev, d->x);
 	if (res->stuck)
 		res->channels |= 1u << PROF_CH_STUCK;
 	if (shape)
@@ -663,7 +691,7 @@ iotad_err det_score_window(det *d, const float *raw, size_t n, det_result *res)
 	for (uint32_t t = 0; t < d->window; t++)
 		model_normalize(d->m, raw + (size_t)t * F, d->x + (size_t)t * F);
 	res->scored = true;
-	res->score = det_score(d, d->x, res->contrib);
+	res->score = det_score(d, NULL, d->x, res->contrib);
 	res->threshold = thr_initial(&d->cfg.thr);
 	/* runs within the window only: its newest samples */
 	uint8_t run[MODEL_MAX_FEATURES];

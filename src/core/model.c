@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "iotad/model.h"
+#include "iotad/scorer.h"
 
 int model_norm_parse(const char *name, norm_kind *out)
 {
@@ -24,7 +25,7 @@ int model_norm_parse(const char *name, norm_kind *out)
 
 const char *model_norm_name(norm_kind k)
 {
-	return k == NORM_ZSCORE ? "zscore" : "minmax";
+	return k == NORM_ZSCORE ? "zscore" : k == NORM_NONE ? "none" : "minmax";
 }
 
 void model_free(model *m)
@@ -58,6 +59,43 @@ float model_score(const model *m, const float *x, float *scratch, float *err, fl
 	return (float)(sum / (double)(m->n_more + 1));
 }
 
+/* ---- the model as the detector's scorer ---- */
+
+/* scratch: the network's, then the squared error of every input, then a
+ * further member's (ensemble). */
+static float model_scorer_score(const void *self, const void *state, const float *x,
+				float *contrib, float *scratch)
+{
+	const model *m = self;
+	size_t d = (size_t)m->net.sizes[0], F = (size_t)m->n_features;
+	float *err = scratch + nn_scratch_floats(&m->net), *tmp = err + d;
+	double sum[MODEL_MAX_FEATURES] = {0};
+	double total = 0.0;
+
+	(void)state;
+	float score = model_score(m, x, scratch, err, tmp);
+	for (size_t i = 0; i < d; i++)
+		sum[i % F] += err[i];
+	for (size_t f = 0; f < F; f++)
+		total += sum[f];
+	for (size_t f = 0; f < F; f++)
+		contrib[f] = isfinite(total) && total > 0.0 ? (float)(sum[f] / total) : 1.0f / (float)F;
+	return score;
+}
+
+static const det_scorer_ops model_scorer_ops = {.score = model_scorer_score};
+
+void det_scorer_model(det_scorer *sc, const model *m)
+{
+	memset(sc, 0, sizeof *sc);
+	sc->ops = &model_scorer_ops;
+	sc->self = m;
+	sc->scratch_floats = nn_scratch_floats(&m->net) + 2 * (size_t)m->net.sizes[0];
+	sc->threshold = m->threshold;
+	sc->calib = m->calib;
+	sc->n_calib = m->calib ? m->n_calib : 0;
+}
+
 /* ---- hot path ---- */
 
 void model_normalize(const model *m, const float *raw, float *out)
@@ -66,6 +104,10 @@ void model_normalize(const model *m, const float *raw, float *out)
 		double x = raw[i], v;
 		if (!isfinite(x)) {
 			out[i] = NORM_CLAMP_HI;
+			continue;
+		}
+		if (m->norm == NORM_NONE) {
+			out[i] = (float)x;
 			continue;
 		}
 		double a = m->norm_a[i], b = m->norm_b[i];

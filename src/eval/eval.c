@@ -1,8 +1,10 @@
 /* eval.c - detection quality metrics and the causal replay of labelled rows.
  *
- * The autoencoder is replayed through det_push, exactly as the service
- * feeds it; a baseline's per-row score goes through thr_update and
- * alert_step like the detector's window score does. A row is predicted
+ * Every detector is replayed through det_push, exactly as the service
+ * feeds it: the autoencoder as the model's scorer, a baseline as a scorer
+ * of one-row windows of raw values (bl_scorer), the profile without a
+ * model, with the same smoothing, stuck check, threshold and alert
+ * machine. A row is predicted
  * anomalous while its series' alert is raised after that row (the alert
  * machine's output, what a subscriber sees); the raw window verdict is
  * counted beside it. */
@@ -225,9 +227,9 @@ void eval_opts_default(eval_opts *o)
 
 struct eval_scorer {
 	eval_opts o;
-	model m;          /* EVAL_AE */
+	model m;          /* EVAL_AE: the model; baselines: their input (window 1, raw) */
 	baseline *bl;     /* baselines */
-	thr_params thr;   /* baselines: resolved threshold parameters */
+	det_scorer sc;    /* baselines: bl_scorer */
 	int n_in;         /* columns of the rows it is given */
 	int n_keep;       /* of which it reads these (drift_max leaves some out) */
 	int keep[MODEL_MAX_FEATURES];
@@ -314,23 +316,27 @@ iotad_err eval_fit(const eval_opts *o, const float *rows, size_t n_rows, int n_f
 		rc = bl_fit(o->kind == EVAL_ZSCORE ? BL_ZSCORE : BL_PCA, &b, rows, n_rows,
 			    s->n_keep, segments, n_segments, &s->bl, err, errlen);
 		if (rc == IOTAD_OK) {
-			/* As det_create fits them against a model's calibration. */
-			int nc;
-			const float *calib = bl_calib(s->bl, &nc);
-			s->thr = o->det.thr;
-			rc = thr_params_fit(&s->thr, bl_threshold(s->bl), calib, nc);
-			if (rc != IOTAD_OK)
-				iotad_errf(err, errlen, "eval: threshold %s: %s",
-					    thr_kind_name(s->thr.kind), iotad_strerror(rc));
+			/* The detector's input: one raw row a window, stuck runs
+			 * counted as training counts them. */
+			snprintf(s->m.id, sizeof s->m.id, "eval");
+			s->m.version = 1;
+			for (int j = 0; j < s->n_keep; j++)
+				snprintf(s->m.features[j], sizeof s->m.features[j], "%s", s->names[j]);
+			s->m.n_features = s->n_keep;
+			s->m.window = 1;
+			s->m.stride = 1;
+			s->m.norm = NORM_NONE;
+			s->m.threshold = bl_threshold(s->bl);
+			train_stuck_after(rows, n_rows, s->n_keep, segments, n_segments, &s->m);
+			bl_scorer(s->bl, &s->sc);
 		}
 	}
 	free(proj);
-	if (rc != IOTAD_OK) {
+	if (rc == IOTAD_OK)
+		*out = s;
+	else
 		eval_scorer_destroy(s);
-		return rc;
-	}
-	*out = s;
-	return IOTAD_OK;
+	return rc;
 }
 
 iotad_err eval_scorer_load(const eval_opts *o, const char *path, char *const *cols, int n_cols,
@@ -465,43 +471,27 @@ static double eval_now(void)
 /* Per-series replay state. */
 typedef struct eval_series {
 	char name[24];           /* device id given to the detector */
-	bl_state *bl;
-	float *thr_buf;          /* threshold history (spot, dspot) */
-	thr_state thr;
-	alert_state alert;
 	uint8_t raised, verdict;
 	float score, threshold;
 	eval_delay_state d_alert, d_raw;
 } eval_series;
 
 /* Push one row of series g; updates its state. Returns the push error. */
-static iotad_err eval_push(eval_scorer *s, det *d, eval_series *g, double ts, const float *x,
-			   size_t *n_scored)
+static iotad_err eval_push(det *d, eval_series *g, double ts, const float *x, size_t *n_scored)
 {
-	alert_event ev;
-	if (d) {
-		det_result r;
-		iotad_err rc = det_push(d, g->name, ts, x, &r);
-		if (rc != IOTAD_OK)
-			return rc;
-		g->threshold = r.threshold;
-		if (!r.scored)
-			return IOTAD_OK;
-		g->score = r.score;
-		g->verdict = r.anomalous;
-		ev = r.event;
-	} else {
-		g->score = bl_score(s->bl, g->bl, x);
-		g->threshold = g->thr.value;
-		g->verdict = thr_update(&g->thr, &s->thr, g->score);
-		if (!g->verdict)
-			bl_learn(s->bl, g->bl, x);
-		ev = alert_step(&g->alert, &s->o.det.alert, g->verdict);
-	}
+	det_result r;
+	iotad_err rc = det_push(d, g->name, ts, x, &r);
+	if (rc != IOTAD_OK)
+		return rc;
+	g->threshold = r.threshold;
+	if (!r.scored)
+		return IOTAD_OK;
+	g->score = r.score;
+	g->verdict = r.anomalous;
 	(*n_scored)++;
-	if (ev == ALERT_EV_RAISED)
+	if (r.event == ALERT_EV_RAISED)
 		g->raised = 1;
-	else if (ev != ALERT_EV_NONE)
+	else if (r.event != ALERT_EV_NONE)
 		g->raised = 0;
 	return IOTAD_OK;
 }
@@ -515,7 +505,6 @@ iotad_err eval_replay(eval_scorer *s, const eval_data *data, eval_result *res, c
 		return IOTAD_ERR_INVAL;
 	}
 	int f = data->n_features;
-	const model *m = eval_scorer_model(s);
 	if (f != s->n_in) {
 		iotad_errf(err, errlen, "eval: %d features, the detector was fitted on %d", f,
 			    s->n_in);
@@ -528,29 +517,23 @@ iotad_err eval_replay(eval_scorer *s, const eval_data *data, eval_result *res, c
 	eval_series *gs = calloc(ng, sizeof *gs);
 	det *d = NULL;
 	iotad_err rc = gs ? eval_result_grow(res, n) : IOTAD_ERR_NOMEM;
-	if (rc == IOTAD_OK && (m || s->o.kind == EVAL_PROFILE)) {
+	if (rc == IOTAD_OK) {
 		det_config cfg = s->o.det;
 		cfg.n_features = (uint32_t)s->n_keep;
 		for (int j = 0; j < s->n_keep; j++)
 			cfg.features[j] = s->names[j];
 		if (cfg.max_devices < ng)
 			cfg.max_devices = (uint32_t)(ng < UINT32_MAX ? ng : UINT32_MAX);
-		rc = det_create(m, &cfg, &d);
+		/* the profile has no model; a baseline scores in place of the network */
+		rc = det_create_with(s->o.kind == EVAL_PROFILE ? NULL : &s->m, s->bl ? &s->sc : NULL,
+				     &cfg, &d);
 		if (rc != IOTAD_OK)
-			iotad_errf(err, errlen, "eval: detector: %s", iotad_strerror(rc));
+			iotad_errf(err, errlen, "eval: %s detector: %s", eval_detector_name(s->o.kind),
+				    iotad_strerror(rc));
 	}
 	for (size_t g = 0; rc == IOTAD_OK && g < ng; g++) {
 		snprintf(gs[g].name, sizeof gs[g].name, "s%zu", g);
 		gs[g].score = -INFINITY; /* no full window yet */
-		if (!d) {
-			size_t nf = thr_state_floats(&s->thr);
-			gs[g].thr_buf = nf ? malloc(nf * sizeof(float)) : NULL;
-			rc = bl_state_create(s->bl, &gs[g].bl);
-			if (nf && !gs[g].thr_buf)
-				rc = IOTAD_ERR_NOMEM;
-			thr_init_with(&gs[g].thr, &s->thr, gs[g].thr_buf);
-			alert_init(&gs[g].alert);
-		}
 	}
 	for (size_t i = 0; rc == IOTAD_OK && i < data->n_rows; i++) {
 		size_t g = data->group ? data->group[i] : 0;
@@ -567,7 +550,7 @@ iotad_err eval_replay(eval_scorer *s, const eval_data *data, eval_result *res, c
 				x[k] = row[s->keep[k]];
 			row = x;
 		}
-		rc = eval_push(s, d, e, (double)i, row, &res->n_scored);
+		rc = eval_push(d, e, (double)i, row, &res->n_scored);
 		res->seconds += eval_now() - t0;
 		if (rc != IOTAD_OK) {
 			iotad_errf(err, errlen, "eval: row %zu: %s", i, iotad_strerror(rc));
@@ -586,10 +569,6 @@ iotad_err eval_replay(eval_scorer *s, const eval_data *data, eval_result *res, c
 		eval_count(&res->c_raw, y, e->verdict);
 		eval_delay_step(&e->d_alert, &res->d_alert, y, e->raised);
 		eval_delay_step(&e->d_raw, &res->d_raw, y, e->verdict);
-	}
-	for (size_t g = 0; gs && g < ng; g++) {
-		bl_state_destroy(gs[g].bl);
-		free(gs[g].thr_buf);
 	}
 	free(gs);
 	det_destroy(d);

@@ -15,6 +15,7 @@
  * Q is the squared distance to that subspace, T^2 the Mahalanobis distance
  * inside it. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -323,45 +324,63 @@ void bl_state_destroy(bl_state *s)
 	free(s);
 }
 
-static float bl_score_zscore(const baseline *b, const bl_state *s, const float *x)
+/* With contrib (may be NULL), each feature's share: its |z| (z-score), its
+ * squared residual plus its part of T^2 (PCA). s may be NULL: the training
+ * statistics. */
+static float bl_score_zscore(const baseline *b, const bl_state *s, const float *x, float *contrib)
 {
-	double worst = 0.0;
+	double worst = 0.0, z[BL_MAX_F], total = 0.0;
 	for (int j = 0; j < b->f; j++) {
 		/* Missing rows count with the training mean (0 centred) and variance. */
-		double virt = (double)(s->n - s->r);
-		double mc = s->sum[j] / s->n;
-		double var = (s->sumsq[j] + virt * b->var[j]) / s->n - mc * mc;
+		double mc = 0.0, var = b->var[j];
+		if (s && s->n) {
+			double virt = (double)(s->n - s->r);
+			mc = s->sum[j] / s->n;
+			var = (s->sumsq[j] + virt * b->var[j]) / s->n - mc * mc;
+		}
 		double sd = sqrt(var > 0.0 ? var : 0.0);
 		double floor_ = 1e-6 + 1e-3 * b->sd[j];
-		double z = fabs((double)x[j] - b->mean[j] - mc) / (sd > floor_ ? sd : floor_);
-		if (!(z <= worst)) /* NaN propagates as the worst */
-			worst = z;
+		z[j] = fabs((double)x[j] - b->mean[j] - mc) / (sd > floor_ ? sd : floor_);
+		if (!(z[j] <= worst)) /* NaN propagates as the worst */
+			worst = z[j];
+		total += z[j];
 	}
+	for (int j = 0; contrib && j < b->f; j++)
+		contrib[j] = isfinite(total) && total > 0.0 ? (float)(z[j] / total) : 1.0f / (float)b->f;
 	return (float)worst;
 }
 
-static float bl_score_pca(const baseline *b, const float *x)
+static float bl_score_pca(const baseline *b, const float *x, float *contrib)
 {
-	double z[BL_MAX_F], r[BL_MAX_F], t2 = 0.0, q = 0.0;
+	double z[BL_MAX_F], r[BL_MAX_F], w[BL_MAX_F] = {0}, t2 = 0.0, q = 0.0, total = 0.0;
 	int f = b->f;
+	bool t2q = b->o.pca_score == BL_PCA_T2Q;
 	for (int j = 0; j < f; j++)
 		r[j] = z[j] = ((double)x[j] - b->mean[j]) / b->sd[j];
 	for (int i = 0; i < b->k; i++) {
-		double t = 0.0;
+		double t = 0.0, l = b->eval_[i] > 1e-12 ? b->eval_[i] : 1e-12;
 		for (int j = 0; j < f; j++)
 			t += b->evec[i][j] * z[j];
-		for (int j = 0; j < f; j++)
+		for (int j = 0; j < f; j++) {
 			r[j] -= t * b->evec[i][j];
-		t2 += t * t / (b->eval_[i] > 1e-12 ? b->eval_[i] : 1e-12);
+			w[j] += t / l * b->evec[i][j]; /* T^2 = sum_j z_j w_j */
+		}
+		t2 += t * t / l;
 	}
 	for (int j = 0; j < f; j++)
 		q += r[j] * r[j];
-	return (float)(b->o.pca_score == BL_PCA_T2Q ? t2 + q : q);
+	for (int j = 0; contrib && j < f; j++) {
+		w[j] = r[j] * r[j] + (t2q ? fabs(z[j] * w[j]) : 0.0);
+		total += w[j];
+	}
+	for (int j = 0; contrib && j < f; j++)
+		contrib[j] = isfinite(total) && total > 0.0 ? (float)(w[j] / total) : 1.0f / (float)f;
+	return (float)(t2q ? t2 + q : q);
 }
 
 float bl_score(const baseline *b, const bl_state *s, const float *x)
 {
-	return b->kind == BL_ZSCORE ? bl_score_zscore(b, s, x) : bl_score_pca(b, x);
+	return b->kind == BL_ZSCORE ? bl_score_zscore(b, s, x, NULL) : bl_score_pca(b, x, NULL);
 }
 
 void bl_learn(const baseline *b, bl_state *s, const float *x)
@@ -386,4 +405,42 @@ void bl_learn(const baseline *b, bl_state *s, const float *x)
 		s->sum[j] += slot[j];
 		s->sumsq[j] += (double)slot[j] * slot[j];
 	}
+}
+
+/* ---- the detector's scorer: windows of one raw row ---- */
+
+static float bl_sc_score(const void *self, const void *state, const float *x, float *contrib,
+			 float *scratch)
+{
+	const baseline *b = self;
+	(void)scratch;
+	return b->kind == BL_ZSCORE ? bl_score_zscore(b, state, x, contrib) :
+				      bl_score_pca(b, x, contrib);
+}
+
+static void bl_sc_learn(const void *self, void *state, const float *x)
+{
+	bl_learn(self, state, x);
+}
+
+static void bl_sc_init(const void *self, void *state)
+{
+	const baseline *b = self;
+	bl_state *s = state;
+	s->n = b->kind == BL_ZSCORE ? b->o.zs_window : 0;
+}
+
+static const det_scorer_ops bl_ops = {
+	.score = bl_sc_score, .learn = bl_sc_learn, .state_init = bl_sc_init};
+
+void bl_scorer(const baseline *b, det_scorer *out)
+{
+	memset(out, 0, sizeof *out);
+	out->ops = &bl_ops;
+	out->self = b;
+	out->state_bytes = b->kind == BL_ZSCORE ?
+		sizeof(bl_state) + (size_t)b->o.zs_window * (size_t)b->f * sizeof(float) : 0;
+	out->threshold = b->threshold;
+	out->calib = b->calib;
+	out->n_calib = b->n_calib;
 }

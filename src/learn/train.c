@@ -390,10 +390,13 @@ iotad_err train_model_report(const float *rows, size_t n_rows, int n_features,
 	return train_model_inner(rows, n_rows, n_features, o, m, rep, err, errlen);
 }
 
-/* model.stuck_after (see train.h), on the normalized rows x as the
- * detector sees them; runs never cross a segment boundary. */
-static void stuck_features(const float *x, const size_t *seg, size_t n_seg, size_t f, model *m)
+void train_stuck_after(const float *x, size_t n_rows, int n_features, const size_t *segments,
+		       size_t n_segments, model *m)
 {
+	size_t one = n_rows, f = (size_t)n_features;
+	const size_t *seg = segments ? segments : &one;
+	size_t n_seg = segments ? n_segments : 1;
+
 	for (size_t j = 0; j < f; j++) {
 		size_t longest = 0, repeats = 0, pairs = 0;
 		for (size_t g = 0, row = 0; g < n_seg; row += seg[g], g++) {
@@ -459,7 +462,7 @@ static iotad_err train_model_inner(const float *rows, size_t n_rows, int n_featu
 	}
 	for (size_t i = 0; i < n_rows; i++)
 		model_normalize(m, rows + i * f, x + i * f);
-	stuck_features(x, seg, n_seg, f, m);
+	train_stuck_after(x, n_rows, n_features, o->segments, o->n_segments, m);
 
 	/* Split each segment in time order: train | gap of w-1 windows |
 	 * calibration. Window i starts at row i. */
