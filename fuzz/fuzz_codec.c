@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "iotad/codec.h"
+#include "iotad/timefmt.h"
 #include "iotad/topic.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -27,6 +28,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	topic[n] = '\0';
 	topic_device(topic, 1, dev, sizeof dev);
 	double t;
-	codec_parse_rfc3339(topic, &t);
+	timefmt_parse_rfc3339(topic, &t);
 	return 0;
 }

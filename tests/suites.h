@@ -1,6 +1,8 @@
 /* suites.h - the one list of unit suites: SUITE(x) is tests/test_x.c with
  * init_x_tests(). The runner (test_main.c, test.h) expands it and
- * tests/meson.build reads the names from it; add a suite here only. */
+ * tests/meson.build reads the names from it; add a suite here only. A
+ * suite that may be skipped on its own (exit 77: no data, no terminal)
+ * has its init_x_tests() in its module's file, without a test_x.c. */
 SUITE(ring)
 SUITE(nn)
 SUITE(model)
@@ -12,6 +14,7 @@ SUITE(codec)
 SUITE(topic)
 SUITE(config)
 SUITE(csv)
+SUITE(csvskab)
 SUITE(train)
 SUITE(eval)
 SUITE(baseline)
@@ -25,6 +28,7 @@ SUITE(http)
 SUITE(live)
 SUITE(replay)
 SUITE(progress)
+SUITE(progresspty)
 SUITE(torchrt)
 SUITE(state)
 SUITE(fedavg)

@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "iotad/codec.h"
+#include "iotad/timefmt.h"
 #include "test.h"
 
 #define SENTINEL 42.5f
@@ -222,11 +223,11 @@ static void test_rfc3339_parse(void)
 
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
 		v = -1;
-		CU_ASSERT_EQUAL(codec_parse_rfc3339(good[i].s, &v), 0);
+		CU_ASSERT_EQUAL(timefmt_parse_rfc3339(good[i].s, &v), 0);
 		CU_ASSERT_DOUBLE_EQUAL(v, good[i].want, 1e-6);
 	}
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		if (codec_parse_rfc3339(bad[i], &v) == 0) {
+		if (timefmt_parse_rfc3339(bad[i], &v) == 0) {
 			fprintf(stderr, "\naccepted bad time '%s'\n", bad[i]);
 			CU_FAIL("bad RFC 3339 accepted");
 		}
@@ -238,21 +239,21 @@ static void test_rfc3339_format(void)
 	char out[64], small[10];
 	double back;
 
-	codec_format_rfc3339(1714564800.5, out, sizeof out);
+	timefmt_format_rfc3339(1714564800.5, out, sizeof out);
 	CU_ASSERT_STRING_EQUAL(out, "2024-05-01T12:00:00.500Z");
-	codec_format_rfc3339(0, out, sizeof out);
+	timefmt_format_rfc3339(0, out, sizeof out);
 	CU_ASSERT_STRING_EQUAL(out, "1970-01-01T00:00:00.000Z");
-	codec_format_rfc3339(951782399.9996, out, sizeof out); /* rounds up to the next second */
+	timefmt_format_rfc3339(951782399.9996, out, sizeof out); /* rounds up to the next second */
 	CU_ASSERT_STRING_EQUAL(out, "2000-02-29T00:00:00.000Z");
-	codec_format_rfc3339(-0.25, out, sizeof out);
+	timefmt_format_rfc3339(-0.25, out, sizeof out);
 	CU_ASSERT_STRING_EQUAL(out, "1969-12-31T23:59:59.750Z");
-	codec_format_rfc3339(NAN, out, sizeof out);
+	timefmt_format_rfc3339(NAN, out, sizeof out);
 	CU_ASSERT_STRING_EQUAL(out, "");
-	codec_format_rfc3339(1714564800.5, small, sizeof small);
+	timefmt_format_rfc3339(1714564800.5, small, sizeof small);
 	CU_ASSERT_STRING_EQUAL(small, "");
 	/* round trip */
-	codec_format_rfc3339(1234567890.123, out, sizeof out);
-	CU_ASSERT_EQUAL(codec_parse_rfc3339(out, &back), 0);
+	timefmt_format_rfc3339(1234567890.123, out, sizeof out);
+	CU_ASSERT_EQUAL(timefmt_parse_rfc3339(out, &back), 0);
 	CU_ASSERT_DOUBLE_EQUAL(back, 1234567890.123, 1e-6);
 }
 

@@ -9,6 +9,7 @@
 
 #include "iotad/csv.h"
 #include "iotad/truth.h"
+#include "skip.h"
 #include "test.h"
 
 static char csv_dir[64];
@@ -214,8 +215,7 @@ static void test_skab(void)
 	char dir[512], path[600];
 	const char *d = skab_dir(dir, sizeof dir);
 	if (!d) {
-		CU_PASS("SKAB data set not present: skipped");
-		fprintf(stderr, "(SKAB not found, skipped) ");
+		test_skip_data("SKAB not found (set IOTAD_SKAB_DIR)");
 		return;
 	}
 	snprintf(path, sizeof path, "%s/valve1/1.csv", d);
@@ -417,8 +417,13 @@ void init_csv_tests(void)
 	TEST_ADD(s, test_errors);
 	TEST_ADD(s, test_header_only);
 	TEST_ADD(s, test_large);
-	TEST_ADD(s, test_skab);
 	TEST_ADD(s, test_grouped);
 	TEST_ADD(s, test_timed);
 	TEST_ADD(s, test_truth);
+}
+
+void init_csvskab_tests(void)
+{
+	CU_pSuite s = CU_add_suite("csvskab", NULL, NULL);
+	TEST_ADD(s, test_skab);
 }

@@ -1,11 +1,13 @@
 /* test_main.c - CUnit runner: `test_unit [SUITE...]` runs the named suites
- * (all when none is named) and exits non-zero on any failure. */
+ * (all when none is named) and exits non-zero on any failure, 77 (meson's
+ * SKIP) when a test could not run here. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <CUnit/Basic.h>
 
+#include "skip.h"
 #include "test.h"
 
 const char *test_fixture_dir = "tests/fixtures";
@@ -49,5 +51,5 @@ int main(int argc, char **argv)
 		fprintf(stderr, "test_unit: no test ran\n");
 		return 2;
 	}
-	return failed ? 1 : 0;
+	return test_exit_status(failed, ran);
 }

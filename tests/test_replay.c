@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "iotad/replay.h"
+#include "iotad/timefmt.h"
 #include "test.h"
 
 static char replay_path[64];
@@ -39,7 +40,7 @@ static void test_time_forms(void)
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		double t = -1;
-		CU_ASSERT_EQUAL(replay_parse_time(cases[i].text, &t), 0);
+		CU_ASSERT_EQUAL(timefmt_parse(cases[i].text, &t), 0);
 		CU_ASSERT_EQUAL(t, cases[i].want);
 	}
 }
@@ -53,7 +54,7 @@ static void test_time_rejects(void)
 	};
 	for (int i = 0; bad[i]; i++) {
 		double t = 123.0;
-		CU_ASSERT_NOT_EQUAL(replay_parse_time(bad[i], &t), 0);
+		CU_ASSERT_NOT_EQUAL(timefmt_parse(bad[i], &t), 0);
 		CU_ASSERT_EQUAL(t, 123.0);
 	}
 }

@@ -40,10 +40,6 @@ reject_reason codec_parse_sample(const char *payload, size_t len, size_t max_len
 				 double now, double *ts, bool *has_ts, float *values,
 				 char *detail, size_t detail_len);
 
-/* Parse RFC 3339 (e.g. 2024-05-01T12:00:00.5Z or +02:00 offset) to epoch seconds. 0 on success. */
-int codec_parse_rfc3339(const char *s, double *out);
-/* Format epoch seconds as RFC 3339 UTC with milliseconds. */
-void codec_format_rfc3339(double ts, char *out, size_t outlen);
 
 /* Alert event JSON: {"device","state","ts","time","score","threshold",
  * "contrib":{feature: share},"top":[...],"model":{"id","version"},"seq"}.

@@ -34,7 +34,7 @@ iotad_err csv_read_grouped(const char *path, char sep, const char *const *cols, 
 			   csv_table *out, char *err, size_t errlen);
 /* csv_read_grouped (group_col may be NULL) that also reads the column
  * time_col (not among the selected columns) as each row's time in seconds:
- * epoch seconds or a date-time as replay_parse_time reads them, kept as
+ * epoch seconds or a date-time as timefmt_parse reads them, kept as
  * doubles so epoch seconds keep their precision. */
 iotad_err csv_read_timed(const char *path, char sep, const char *const *cols, int n_cols,
 			 const char *const *skip, int n_skip, const char *group_col,

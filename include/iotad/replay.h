@@ -38,8 +38,4 @@ int replay_next(replay *r, char *buf, size_t cap, const char **device, double *t
 		size_t errlen);
 void replay_close(replay *r);
 
-/* Time cell to epoch seconds: a number (epoch seconds), RFC 3339, or
- * "YYYY-MM-DD HH:MM:SS[.f]" without a zone (read as UTC). 0 on success. */
-int replay_parse_time(const char *s, double *out);
-
 #endif

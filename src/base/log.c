@@ -1,6 +1,8 @@
 /* log.c - stderr logger. */
 #include "iotad/log.h"
 
+#include "iotad/clock.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,16 +33,9 @@ int log_level_parse(const char *name, int *level)
 	return -1;
 }
 
-static long long now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 int log_rl_allow(struct log_rl *rl, long long interval_ns)
 {
-	long long now = now_ns();
+	long long now = clock_mono_ns();
 	long long next = atomic_load(&rl->next_ns);
 	if (now < next || !atomic_compare_exchange_strong(&rl->next_ns, &next, now + interval_ns)) {
 		atomic_fetch_add(&rl->suppressed, 1);

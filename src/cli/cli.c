@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "iotad/cli.h"
+#include "iotad/numparse.h"
 
 int cli_usage_err(const char *cmd, const char *fmt, ...)
 {
@@ -21,24 +22,12 @@ int cli_usage_err(const char *cmd, const char *fmt, ...)
 
 int cli_long(const char *s, long lo, long hi, long *out)
 {
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (end == s || *end || errno == ERANGE || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
+	return num_parse_long(s, lo, hi, out, NULL, 0);
 }
 
 int cli_float(const char *s, double lo, double hi, float *out)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (end == s || *end || errno == ERANGE || !isfinite(v) || v < lo || v > hi)
-		return -1;
-	*out = (float)v;
-	return 0;
+	return num_parse_float(s, lo, hi, out, NULL, 0);
 }
 
 int cli_sep(const char *s, char *sep)
@@ -149,15 +138,10 @@ int cli_train_opt(const char *cmd, int c, const char *v, train_opts *o)
 		if (cli_float(v, 1e-12, 10.0, &o->lr))
 			return cli_usage_err(cmd, "--lr: expected a number in (0, 10], got \"%s\"", v);
 		return 0;
-	case CLI_OPT_SEED: {
-		char *end;
-		errno = 0;
-		unsigned long long s = strtoull(v, &end, 10);
-		if (end == v || *end || errno == ERANGE || v[0] == '-')
+	case CLI_OPT_SEED:
+		if (num_parse_u64(v, &o->seed, NULL, 0) != 0)
 			return cli_usage_err(cmd, "--seed: expected an integer >= 0, got \"%s\"", v);
-		o->seed = (uint64_t)s;
 		return 0;
-	}
 	case CLI_OPT_PERCENTILE:
 		if (cli_float(v, 1e-9, 100.0, &o->percentile))
 			return cli_usage_err(cmd, "--percentile: expected a number in (0, 100], got "

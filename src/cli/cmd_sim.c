@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cmd_sim.h"
+#include "iotad/clock.h"
 #include "iotad/cmd.h"
 #include "iotad/log.h"
 #include "iotad/mqtt.h"
@@ -121,13 +122,6 @@ static int run_csv(sim *s, const sim_cli *c)
 	return rc;
 }
 
-static double mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* Sleep until the monotonic time t (seconds), waking at least every 200 ms
  * to notice a stop request. Absolute deadlines: no drift. */
 static void sleep_until(double t)
@@ -135,7 +129,7 @@ static void sleep_until(double t)
 	for (;;) {
 		if (sim_stop)
 			return;
-		double now = mono_now();
+		double now = clock_mono();
 		if (now >= t)
 			return;
 		double until = t - now > 0.2 ? now + 0.2 : t;
@@ -227,7 +221,7 @@ static int next_message(const sim_cli *c, pub_state *ps, char *payload, size_t c
 
 static int publish_loop(const sim_cli *c, pub_state *ps)
 {
-	double t0 = mono_now(), next_progress = t0 + SIM_PROGRESS_S, ts0 = NAN, ts = 0.0;
+	double t0 = clock_mono(), next_progress = t0 + SIM_PROGRESS_S, ts0 = NAN, ts = 0.0;
 	static char payload[SIM_PAYLOAD_MAX];
 	const char *topic;
 	progress bar;
@@ -253,7 +247,7 @@ static int publish_loop(const sim_cli *c, pub_state *ps)
 		else if (err == IOTAD_ERR_FULL)
 			ps->full++;
 		progress_update(&bar, ps->sent + ps->full + ps->bad, NULL);
-		double now = mono_now();
+		double now = clock_mono();
 		if (!c->quiet && !progress_on(&bar) && now >= next_progress) {
 			log_progress(ps, now - t0, isfinite(ts) ? ts : 0.0);
 			next_progress += SIM_PROGRESS_S;
@@ -349,10 +343,10 @@ static int run_publish(sim *s, replay *rp, const sim_cli *c)
 		LOG_INFO("sim: connected to %s; %d devices on %s/+, speed %g, seed %llu", c->broker,
 			 n_dev, c->prefix, c->speed, (unsigned long long)c->so.seed);
 
-	double t0 = mono_now();
+	double t0 = clock_mono();
 	publish_loop(c, &ps);
 	bool drained = mq_drain(ps.client, SIM_DRAIN_MS);
-	double elapsed = mono_now() - t0;
+	double elapsed = clock_mono() - t0;
 	mq_stats st;
 	mq_get_stats(ps.client, &st);
 	unsigned long long failed = (unsigned long long)st.publish_failed + ps.full;

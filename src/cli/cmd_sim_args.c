@@ -10,6 +10,8 @@
 
 #include "cmd_sim.h"
 #include "iotad/cli.h"
+#include "iotad/clock.h"
+#include "iotad/numparse.h"
 #include "iotad/topic.h"
 
 const char cmd_sim_usage[] =
@@ -137,45 +139,24 @@ static int bad_value(const char *opt, const char *val, const char *why)
 
 static int parse_double(const char *opt, const char *s, double lo, double hi, double *out)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v))
-		return bad_value(opt, s, "not a number");
-	if (v < lo || v > hi) {
-		fprintf(stderr, "iotad sim: %s '%s': must be between %g and %g\n", opt, s, lo, hi);
-		return -1;
-	}
-	*out = v;
-	return 0;
+	char why[96];
+	return num_parse_double(s, lo, hi, out, why, sizeof why) ? bad_value(opt, s, why) : 0;
 }
 
 static int parse_int(const char *opt, const char *s, long lo, long hi, int *out)
 {
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (end == s || *end != '\0' || errno == ERANGE)
-		return bad_value(opt, s, "not an integer");
-	if (v < lo || v > hi) {
-		fprintf(stderr, "iotad sim: %s '%s': must be between %ld and %ld\n", opt, s, lo, hi);
-		return -1;
-	}
+	char why[96];
+	long v;
+	if (num_parse_long(s, lo, hi, &v, why, sizeof why))
+		return bad_value(opt, s, why);
 	*out = (int)v;
 	return 0;
 }
 
 static int parse_seed(const char *s, uint64_t *out)
 {
-	char *end;
-	errno = 0;
-	if (*s == '-' || *s == '+')
-		return bad_value("--seed", s, "must be an unsigned integer");
-	unsigned long long v = strtoull(s, &end, 0);
-	if (end == s || *end != '\0' || errno == ERANGE)
-		return bad_value("--seed", s, "must be an unsigned 64-bit integer");
-	*out = (uint64_t)v;
-	return 0;
+	char why[96];
+	return num_parse_u64(s, out, why, sizeof why) ? bad_value("--seed", s, why) : 0;
 }
 
 /* A comma separated list of names into a mask: name i is bit lo + i;
@@ -549,9 +530,7 @@ int cmd_sim_parse_args(int argc, char **argv, sim_cli *c)
 	c->so.duration = duration;
 	if (!c->start_set) {
 		/* now, on a whole millisecond */
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		c->so.start_ts = (double)ts.tv_sec + (double)(ts.tv_nsec / 1000000) / 1000.0;
+		c->so.start_ts = floor(clock_wall() * 1000.0) / 1000.0;
 	}
 	return 0;
 }

@@ -7,14 +7,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PROGRESS_PERIOD_S 0.2
+#include "iotad/clock.h"
 
-static double progress_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#define PROGRESS_PERIOD_S 0.2
 
 void progress_init(progress *p, FILE *out, const char *label, unsigned long long total)
 {
@@ -23,7 +18,7 @@ void progress_init(progress *p, FILE *out, const char *label, unsigned long long
 		p->out = out;
 	snprintf(p->label, sizeof p->label, "%s", label ? label : "");
 	p->total = total;
-	p->next = progress_now();
+	p->next = clock_mono();
 }
 
 bool progress_on(const progress *p)
@@ -53,7 +48,7 @@ void progress_update(progress *p, unsigned long long done, const char *note)
 {
 	if (!p->out)
 		return;
-	double now = progress_now();
+	double now = clock_mono();
 	if (now < p->next)
 		return;
 	p->next = now + PROGRESS_PERIOD_S;

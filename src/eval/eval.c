@@ -12,8 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "iotad/clock.h"
 #include "iotad/errmsg.h"
 #include "iotad/eval.h"
 #include "iotad/model_io.h"
@@ -461,13 +461,6 @@ iotad_err eval_result_append(eval_result *dst, const eval_result *src)
 	return IOTAD_OK;
 }
 
-static double eval_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Per-series replay state. */
 typedef struct eval_series {
 	char name[24];           /* device id given to the detector */
@@ -543,7 +536,7 @@ iotad_err eval_replay(eval_scorer *s, const eval_data *data, eval_result *res, c
 			break;
 		}
 		eval_series *e = &gs[g];
-		double t0 = eval_now();
+		double t0 = clock_mono();
 		const float *row = data->rows + i * (size_t)f;
 		if (s->remap) {
 			for (int k = 0; k < s->n_keep; k++)
@@ -551,7 +544,7 @@ iotad_err eval_replay(eval_scorer *s, const eval_data *data, eval_result *res, c
 			row = x;
 		}
 		rc = eval_push(d, e, (double)i, row, &res->n_scored);
-		res->seconds += eval_now() - t0;
+		res->seconds += clock_mono() - t0;
 		if (rc != IOTAD_OK) {
 			iotad_errf(err, errlen, "eval: row %zu: %s", i, iotad_strerror(rc));
 			break;

@@ -12,6 +12,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "iotad/timefmt.h"
+
 static const char *const reject_names[REJ__COUNT] = {
 	[REJ_NONE] = "none",
 	[REJ_OVERSIZE] = "oversize",
@@ -69,7 +71,7 @@ static reject_reason parse_ts(const cJSON *it, double *out, char *detail, size_t
 	if (cJSON_IsNumber(it)) {
 		v = it->valuedouble;
 	} else if (cJSON_IsString(it) && it->valuestring) {
-		if (codec_parse_rfc3339(it->valuestring, &v) != 0) {
+		if (timefmt_parse_rfc3339(it->valuestring, &v) != 0) {
 			set_detail(detail, dlen, "ts is not RFC 3339 time");
 			return REJ_BAD_TS;
 		}
@@ -172,103 +174,6 @@ reject_reason codec_parse_sample(const char *payload, size_t len, size_t max_len
 	if (has_ts)
 		*has_ts = got_ts;
 	return REJ_NONE;
-}
-
-/* n decimal digits at *s; advances *s. -1 if any is not a digit. */
-static int digits(const char **s, int n)
-{
-	int v = 0;
-	for (int i = 0; i < n; i++) {
-		char c = (*s)[i];
-		if (c < '0' || c > '9')
-			return -1;
-		v = v * 10 + (c - '0');
-	}
-	*s += n;
-	return v;
-}
-
-static int days_in_month(int y, int mon)
-{
-	static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	return mon == 2 && leap ? 29 : dm[mon - 1];
-}
-
-int codec_parse_rfc3339(const char *s, double *out)
-{
-	int y, mo, d, h, mi, sec, off = 0;
-	double frac = 0;
-
-	if (!s || !out)
-		return -1;
-	if ((y = digits(&s, 4)) < 0 || *s++ != '-' || (mo = digits(&s, 2)) < 0 || *s++ != '-' ||
-	    (d = digits(&s, 2)) < 0)
-		return -1;
-	if (*s != 'T' && *s != 't' && *s != ' ')
-		return -1;
-	s++;
-	if ((h = digits(&s, 2)) < 0 || *s++ != ':' || (mi = digits(&s, 2)) < 0 || *s++ != ':' ||
-	    (sec = digits(&s, 2)) < 0)
-		return -1;
-	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
-	    sec > 60)
-		return -1;
-	if (*s == '.') {
-		double scale = 0.1;
-		int n = 0;
-		for (s++; *s >= '0' && *s <= '9'; s++, n++) {
-			frac += (*s - '0') * scale;
-			scale /= 10;
-		}
-		if (n == 0 || n > 18)
-			return -1;
-	}
-	if (*s == 'Z' || *s == 'z') {
-		s++;
-	} else if (*s == '+' || *s == '-') {
-		int sign = *s++ == '-' ? -1 : 1;
-		int oh, om;
-		if ((oh = digits(&s, 2)) < 0 || *s++ != ':' || (om = digits(&s, 2)) < 0 || oh > 23 ||
-		    om > 59)
-			return -1;
-		off = sign * (oh * 3600 + om * 60);
-	} else {
-		return -1;
-	}
-	if (*s != '\0')
-		return -1;
-	struct tm tm = {
-		.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-		.tm_hour = h, .tm_min = mi, .tm_sec = sec,
-	};
-	time_t t = timegm(&tm);
-	*out = (double)t - off + frac;
-	return 0;
-}
-
-void codec_format_rfc3339(double ts, char *out, size_t outlen)
-{
-	struct tm tm;
-
-	if (!out || outlen == 0)
-		return;
-	out[0] = '\0';
-	if (!isfinite(ts) || fabs(ts) > 2.5e11)
-		return;
-	long long ms = llround(ts * 1000.0);
-	long long secs = ms / 1000, rem = ms % 1000;
-	if (rem < 0) {
-		rem += 1000;
-		secs--;
-	}
-	time_t t = (time_t)secs;
-	if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
-		return;
-	int n = snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ", tm.tm_year + 1900,
-			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rem);
-	if (n < 0 || (size_t)n >= outlen)
-		out[0] = '\0';
 }
 
 /* Bounded writer over the caller's buffer; overflow is sticky. */
@@ -404,7 +309,7 @@ int codec_format_event(char *buf, size_t len, const char *device, const char *st
 		return -1;
 	if (len)
 		buf[0] = '\0';
-	codec_format_rfc3339(ts, when, sizeof when);
+	timefmt_format_rfc3339(ts, when, sizeof when);
 	jw_lit(&w, "{\"device\":");
 	jw_str(&w, device);
 	jw_lit(&w, ",\"state\":");

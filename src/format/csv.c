@@ -12,7 +12,8 @@
 
 #include "iotad/csv.h"
 #include "iotad/errmsg.h"
-#include "iotad/replay.h"
+#include "iotad/numparse.h"
+#include "iotad/timefmt.h"
 
 void csv_free(csv_table *t)
 {
@@ -103,24 +104,20 @@ static char *trim(char *s)
 	return s;
 }
 
-/* A finite number that also fits a float. */
+/* A finite number that also fits a float, blanks around it allowed. */
 static int parse_float(const char *s, float *out)
 {
+	char buf[128];
 	while (isspace((unsigned char)*s))
 		s++;
-	if (*s == '\0')
+	size_t n = strlen(s);
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		n--;
+	if (n == 0 || n >= sizeof buf)
 		return -1;
-	char *end;
-	errno = 0;
-	double d = strtod(s, &end);
-	if (end == s)
-		return -1;
-	while (isspace((unsigned char)*end))
-		end++;
-	if (*end != '\0' || !isfinite(d) || fabs(d) > FLT_MAX)
-		return -1;
-	*out = (float)d;
-	return 0;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return num_parse_float(buf, -FLT_MAX, FLT_MAX, out, NULL, 0);
 }
 
 static int find_name(char *const *names, int n, const char *name)
@@ -372,7 +369,7 @@ static iotad_err add_row(struct csv_reader *r, char *err, size_t errlen)
 	}
 	if (r->time_idx >= 0) {
 		const char *cell = trim(r->fields.v[r->time_idx]);
-		if (replay_parse_time(cell, &r->time[r->n_rows]) != 0) {
+		if (timefmt_parse(cell, &r->time[r->n_rows]) != 0) {
 			iotad_errf(err, errlen, "%s:%ld: column \"%s\": not a time: \"%.40s\"",
 				   r->path, r->lineno, r->header[r->time_idx], cell);
 			return IOTAD_ERR_PARSE;

@@ -27,6 +27,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "iotad/atomicfile.h"
 #include "iotad/errmsg.h"
 #include "iotad/model_io.h"
 
@@ -678,46 +679,11 @@ iotad_err model_save(const model *m, const char *path)
 {
 	if (!m || !path || !m->net.params)
 		return IOTAD_ERR_INVAL;
-	size_t plen = strlen(path);
-	char *tmp = malloc(plen + 16);
-	if (!tmp)
-		return IOTAD_ERR_NOMEM;
-	memcpy(tmp, path, plen);
-	memcpy(tmp + plen, ".tmp.XXXXXX", 12);
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		int e = errno;
-		free(tmp);
-		errno = e;
-		return IOTAD_ERR_IO;
-	}
-	FILE *f = fchmod(fd, 0644) == 0 ? fdopen(fd, "w") : NULL;
-	int bad = !f;
-	if (f) {
-		write_model(f, m);
-		bad = ferror(f) || fflush(f) != 0 || fsync(fd) != 0;
-		bad |= fclose(f) != 0;
-	} else {
-		close(fd);
-	}
-	if (bad || rename(tmp, path) != 0) {
-		int e = errno;
-		unlink(tmp);
-		free(tmp);
-		errno = e; /* the cause, for the caller's message */
-		return IOTAD_ERR_IO;
-	}
-	free(tmp);
-	/* Make the rename durable too (best effort). */
-	char *dcopy = strdup(path);
-	if (dcopy) {
-		int dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY);
-		if (dfd >= 0) {
-			fsync(dfd);
-			close(dfd);
-		}
-		free(dcopy);
-	}
-	return IOTAD_OK;
+	atomicfile a;
+	iotad_err rc = atomicfile_open(&a, path, 0644, NULL, 0);
+	if (rc != IOTAD_OK)
+		return rc;
+	write_model(a.f, m);
+	return atomicfile_commit(&a, NULL, 0); /* errno: the cause, for the caller's message */
 }
 

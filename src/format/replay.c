@@ -12,9 +12,9 @@
 #include <string.h>
 
 #include "iotad/codec.h"
+#include "iotad/numparse.h"
+#include "iotad/timefmt.h"
 #include "iotad/topic.h"
-
-#define REPLAY_MAX_EPOCH 4102444800.0 /* 2100-01-01 */
 
 struct replay {
 	FILE *f;
@@ -100,34 +100,6 @@ static bool read_line(replay *r)
 	return true;
 }
 
-static bool parse_number(const char *s, double *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v))
-		return false;
-	*out = v;
-	return true;
-}
-
-int replay_parse_time(const char *s, double *out)
-{
-	double v;
-	if (parse_number(s, &v))
-		return v >= 0.0 && v <= REPLAY_MAX_EPOCH ? (*out = v, 0) : -1;
-	if (codec_parse_rfc3339(s, out) == 0)
-		return 0;
-	/* no zone: UTC */
-	char buf[64];
-	size_t n = strlen(s);
-	if (n == 0 || n + 2 > sizeof buf)
-		return -1;
-	memcpy(buf, s, n);
-	memcpy(buf + n, "Z", 2);
-	return codec_parse_rfc3339(buf, out);
-}
-
 static int find_col(const replay *r, const char *name)
 {
 	for (int i = 0; i < r->n_cols; i++)
@@ -164,7 +136,7 @@ static iotad_err pick_numeric(replay *r, char *err, size_t errlen)
 	for (int i = 0; i < r->n_cols && i < n; i++) {
 		double v;
 		if (i == r->time_col || i == r->device_col || in_list(r->names[i], label_names) ||
-		    !parse_number(r->cells[i], &v))
+		    num_parse_double(r->cells[i], -HUGE_VAL, HUGE_VAL, &v, NULL, 0) != 0)
 			continue;
 		r->feat[r->n_feat++] = i;
 	}
@@ -296,7 +268,7 @@ int replay_next(replay *r, char *buf, size_t cap, const char **device, double *t
 		return bad_row(r, err, errlen, NULL, "payload too long");
 	len = (size_t)w;
 	if (r->time_col >= 0) {
-		if (replay_parse_time(r->cells[r->time_col], ts) != 0)
+		if (timefmt_parse(r->cells[r->time_col], ts) != 0)
 			return bad_row(r, err, errlen, r->names[r->time_col], "not a time");
 		w = snprintf(buf + len, cap - len, "\"ts\":%.3f", *ts);
 		if (w < 0 || (size_t)w >= cap - len)
@@ -306,7 +278,7 @@ int replay_next(replay *r, char *buf, size_t cap, const char **device, double *t
 	for (int k = 0; k < r->n_feat; k++) {
 		int c = r->feat[k];
 		double v;
-		if (!parse_number(r->cells[c], &v))
+		if (num_parse_double(r->cells[c], -HUGE_VAL, HUGE_VAL, &v, NULL, 0) != 0)
 			return bad_row(r, err, errlen, r->names[c], "not a finite number");
 		if (len > 1 && len + 1 < cap)
 			buf[len++] = ',';

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "iotad/atomicfile.h"
 #include "iotad/errmsg.h"
 #include "iotad/model.h"
 
@@ -261,34 +262,18 @@ static iotad_err write_device(void *ud, const det_device_state *st, const float 
 	return write_crc(w, w->rec, w->rec_len);
 }
 
-/* fsync the directory holding path, so the rename itself is durable. */
-static int sync_dir(const char *path)
-{
-	char copy[4096];
-	snprintf(copy, sizeof copy, "%s", path);
-	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
-	if (fd < 0)
-		return -1;
-	int rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 iotad_err state_save(const det *d, const char *path, size_t *saved, char *err, size_t errlen)
 {
-	char tmp[4096];
 	state_hdr h;
 	unsigned char hb[STATE_HDR];
 	state_writer w = {0};
-	const char *step = "write";
+	atomicfile a;
 	iotad_err rc = IOTAD_ERR_NOMEM;
 
 	if (saved)
 		*saved = 0;
 	if (!d || !path || !*path)
 		return IOTAD_ERR_INVAL;
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
-		return IOTAD_ERR_RANGE;
 	hdr_of(d, &h);
 	h.count = (uint32_t)det_device_count(d);
 	hdr_put(hb, &h);
@@ -296,16 +281,13 @@ iotad_err state_save(const det *d, const char *path, size_t *saved, char *err, s
 	w.rec_len = STATE_REC_FIXED + 4 * w.nf;
 	w.rec = malloc(w.rec_len);
 	float *buf = malloc((w.nf ? w.nf : 1) * sizeof *buf);
-	if (!w.rec || !buf)
-		goto out;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || !(w.f = fdopen(fd, "wb"))) {
-		if (fd >= 0)
-			close(fd);
-		step = "create";
-		rc = IOTAD_ERR_IO;
+	if (!w.rec || !buf) {
+		iotad_errf(err, errlen, "%s: %s", path, iotad_strerror(rc));
 		goto out;
 	}
+	if ((rc = atomicfile_open(&a, path, 0600, err, errlen)) != IOTAD_OK)
+		goto out;
+	w.f = a.f;
 	rc = write_crc(&w, hb, sizeof hb);
 	if (rc == IOTAD_OK)
 		rc = det_foreach(d, buf, write_device, &w);
@@ -313,25 +295,15 @@ iotad_err state_save(const det *d, const char *path, size_t *saved, char *err, s
 	put_u32(cb, w.crc);
 	if (rc == IOTAD_OK && fwrite(cb, 1, 4, w.f) != 4)
 		rc = IOTAD_ERR_IO;
-	if (rc == IOTAD_OK && (fflush(w.f) != 0 || fsync(fileno(w.f)) != 0)) {
-		step = "fsync";
-		rc = IOTAD_ERR_IO;
+	if (rc == IOTAD_OK) {
+		rc = atomicfile_commit(&a, err, errlen);
+	} else {
+		int e = errno;
+		atomicfile_abort(&a);
+		iotad_errf(err, errlen, "%s: write failed: %s", path,
+			   rc == IOTAD_ERR_IO ? strerror(e) : iotad_strerror(rc));
 	}
-	if (fclose(w.f) != 0 && rc == IOTAD_OK)
-		rc = IOTAD_ERR_IO;
-	if (rc == IOTAD_OK && rename(tmp, path) != 0) {
-		step = "rename";
-		rc = IOTAD_ERR_IO;
-	}
-	if (rc == IOTAD_OK)
-		sync_dir(path);
-	else
-		unlink(tmp);
 out:
-	if (rc == IOTAD_ERR_IO)
-		iotad_errf(err, errlen, "%s: %s failed: %s", path, step, strerror(errno));
-	else if (rc != IOTAD_OK)
-		iotad_errf(err, errlen, "%s: %s", path, iotad_strerror(rc));
 	if (rc == IOTAD_OK && saved)
 		*saved = w.n;
 	free(w.rec);

@@ -8,6 +8,7 @@
 
 #include "iotad/csv.h"
 #include "iotad/errmsg.h"
+#include "iotad/numparse.h"
 #include "iotad/truth.h"
 
 #define TRUTH_SEEN_DETECTED 0x80000000u
@@ -51,13 +52,7 @@ void truth_free(truth *t)
 
 static int parse_time(const char *s, double *out)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (end == s || *end || errno == ERANGE || !isfinite(v) || v < 0.0)
-		return -1;
-	*out = v;
-	return 0;
+	return num_parse_double(s, 0.0, HUGE_VAL, out, NULL, 0);
 }
 
 /* Id of kind name, added when new; -1 when out of memory. */

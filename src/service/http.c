@@ -22,6 +22,7 @@
 #include <microhttpd.h>
 
 #include "iotad/addr.h"
+#include "iotad/clock.h"
 #include "iotad/codec.h"
 #include "iotad/live.h"
 #include "iotad/log.h"
@@ -50,13 +51,6 @@ typedef struct http_req {
 	size_t len;
 	bool too_big;
 } http_req;
-
-static double mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* GET /v1/devices: what the page shows, as one JSON document. */
 static void write_devices(http *h, FILE *f)
@@ -183,7 +177,7 @@ static enum MHD_Result do_health(struct MHD_Connection *conn, http *h)
 	char body[160];
 	int n = snprintf(body, sizeof body,
 			 "{\"status\":\"ok\",\"version\":\"%s\",\"uptime_seconds\":%.3f}",
-			 IOTAD_VERSION, mono_now() - h->started);
+			 IOTAD_VERSION, clock_mono() - h->started);
 	return reply(conn, 200, "application/json", body, (size_t)n, MHD_RESPMEM_MUST_COPY, NULL);
 }
 
@@ -424,7 +418,7 @@ iotad_err http_create(const http_opts *o, http **out)
 	if (!h)
 		return IOTAD_ERR_NOMEM;
 	h->o = *o;
-	h->started = mono_now();
+	h->started = clock_mono();
 	pthread_mutex_init(&h->score_lock, NULL);
 
 	if (o->det)

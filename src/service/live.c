@@ -16,9 +16,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "iotad/clock.h"
 #include "iotad/codec.h"
 #include "iotad/log.h"
-#include "wait.h"
 
 #define SSE_SLOTS 512
 #define SSE_EVENT_MAX 2400      /* "event: alert\ndata: " + an event of up to 2 KB */
@@ -72,13 +72,6 @@ struct live_stream {
 	int fd;                        /* the connection's socket, -1 if unknown */
 };
 
-static double mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static uint32_t hash(const char *s)
 {
 	uint32_t h = 2166136261u;
@@ -125,7 +118,7 @@ void live_sample(live *l, const char *device, double ts, const det_result *res)
 
 	if (!l || !res->scored)
 		return;
-	double now = mono_now();
+	double now = clock_mono();
 	if (pthread_mutex_trylock(&l->lock) != 0) {
 		atomic_fetch_add_explicit(&l->dropped_samples, 1, memory_order_relaxed);
 		return;
@@ -247,7 +240,7 @@ ssize_t live_stream_read(live_stream *c, char *buf, size_t max)
 	bool gone = false;
 	for (int s = 0; s < LIVE_PING_S && c->seq == l->seq && !l->stopping && !gone; s++) {
 		struct timespec dl;
-		wait_deadline(&dl, 1000);
+		clock_deadline_ms(&dl, 1000);
 		while (c->seq == l->seq && !l->stopping &&
 		       pthread_cond_timedwait(&l->cond, &l->lock, &dl) != ETIMEDOUT)
 			;
@@ -318,7 +311,7 @@ iotad_err live_create(double sample_interval, live **out)
 		return IOTAD_ERR_NOMEM;
 	l->sample_interval = sample_interval > 0 ? sample_interval : 0.5;
 	pthread_mutex_init(&l->lock, NULL);
-	wait_cond_init(&l->cond);
+	clock_cond_init(&l->cond);
 	for (int i = 0; i < LIVE_INDEX; i++)
 		l->index[i] = -1;
 	*out = l;

@@ -16,8 +16,8 @@
 
 #include <MQTTAsync.h>
 
+#include "iotad/clock.h"
 #include "iotad/log.h"
-#include "wait.h"
 
 #define MQ_MAX_SUBS 16
 #define MQ_BACKOFF_MIN 1
@@ -248,7 +248,7 @@ static void *supervise(void *arg)
 		if (c->ever_connected || c->stopping)
 			break;
 		struct timespec dl;
-		wait_deadline(&dl, backoff * 1000);
+		clock_deadline_ms(&dl, backoff * 1000);
 		while (!c->stopping && wait_until(c, &dl) != ETIMEDOUT)
 			;
 		backoff = backoff * 2 > MQ_BACKOFF_MAX ? MQ_BACKOFF_MAX : backoff * 2;
@@ -278,7 +278,7 @@ iotad_err mq_create(const mq_opts *o, mq **out)
 	c->tls_cert_file = dup_or_null(o->tls_cert_file);
 	c->tls_key_file = dup_or_null(o->tls_key_file);
 	pthread_mutex_init(&c->lock, NULL);
-	wait_cond_init(&c->cond);
+	clock_cond_init(&c->cond);
 	if (!c->uri || !c->client_id) {
 		mq_destroy(c, 0);
 		return IOTAD_ERR_NOMEM;
@@ -346,7 +346,7 @@ iotad_err mq_subscribe(mq *c, const char *filter, int qos)
 bool mq_wait_connected(mq *c, int timeout_ms)
 {
 	struct timespec dl;
-	wait_deadline(&dl, timeout_ms);
+	clock_deadline_ms(&dl, timeout_ms);
 	pthread_mutex_lock(&c->lock);
 	while (!c->connected && !c->stopping && wait_until(c, &dl) != ETIMEDOUT)
 		;
@@ -358,7 +358,7 @@ bool mq_wait_connected(mq *c, int timeout_ms)
 bool mq_wait_subscribed(mq *c, int timeout_ms)
 {
 	struct timespec dl;
-	wait_deadline(&dl, timeout_ms);
+	clock_deadline_ms(&dl, timeout_ms);
 	pthread_mutex_lock(&c->lock);
 	while (!(c->connected && c->subacked >= c->n_subs) && !c->stopping &&
 	       wait_until(c, &dl) != ETIMEDOUT)
@@ -400,7 +400,7 @@ iotad_err mq_publish(mq *c, const char *topic, const void *payload, size_t len, 
 		return IOTAD_ERR_INVAL;
 	struct timespec dl;
 	if (timeout_ms >= 0)
-		wait_deadline(&dl, timeout_ms);
+		clock_deadline_ms(&dl, timeout_ms);
 	pthread_mutex_lock(&c->lock);
 	while (c->inflight >= (uint32_t)c->o.max_inflight && !c->stopping) {
 		if (wait_until(c, timeout_ms >= 0 ? &dl : NULL) == ETIMEDOUT) {
@@ -434,7 +434,7 @@ iotad_err mq_publish(mq *c, const char *topic, const void *payload, size_t len, 
 bool mq_drain(mq *c, int timeout_ms)
 {
 	struct timespec dl;
-	wait_deadline(&dl, timeout_ms);
+	clock_deadline_ms(&dl, timeout_ms);
 	pthread_mutex_lock(&c->lock);
 	while (c->inflight > 0 && wait_until(c, &dl) != ETIMEDOUT)
 		;
@@ -491,7 +491,7 @@ void mq_destroy(mq *c, int timeout_ms)
 			d.context = c;
 			if (MQTTAsync_disconnect(c->h, &d) == MQTTASYNC_SUCCESS) {
 				struct timespec dl;
-				wait_deadline(&dl, d.timeout + 500);
+				clock_deadline_ms(&dl, d.timeout + 500);
 				pthread_mutex_lock(&c->lock);
 				while (c->connected && wait_until(c, &dl) != ETIMEDOUT)
 					;

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "iotad/clock.h"
 #include "iotad/topic.h"
-#include "wait.h"
 
 iotad_err msgq_init(msgq *q, uint32_t cap)
 {
@@ -18,7 +18,7 @@ iotad_err msgq_init(msgq *q, uint32_t cap)
 		return IOTAD_ERR_NOMEM;
 	q->cap = cap;
 	pthread_mutex_init(&q->lock, NULL);
-	wait_cond_init(&q->cond);
+	clock_cond_init(&q->cond);
 	return IOTAD_OK;
 }
 
@@ -93,7 +93,7 @@ uint32_t msgq_take(msgq *q, msgq_msg **out, uint32_t max, int wait_ms)
 	pthread_mutex_lock(&q->lock);
 	if (q->count == 0 && wait_ms > 0) {
 		struct timespec dl;
-		wait_deadline(&dl, wait_ms);
+		clock_deadline_ms(&dl, wait_ms);
 		while (q->count == 0 && pthread_cond_timedwait(&q->cond, &q->lock, &dl) != ETIMEDOUT)
 			;
 	}

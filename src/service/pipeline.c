@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "iotad/clock.h"
 #include "iotad/hass.h"
 #include "iotad/log.h"
 #include "iotad/model_io.h"
@@ -92,11 +93,6 @@ static void announce(pipeline *p, const char *device)
 	free(json);
 }
 
-static uint64_t elapsed_ns(const struct timespec *t0, const struct timespec *t1)
-{
-	return (uint64_t)((t1->tv_sec - t0->tv_sec) * 1000000000LL + (t1->tv_nsec - t0->tv_nsec));
-}
-
 void pipeline_handle(pipeline *p, const msgq_msg *msg, double now)
 {
 	char device[DET_DEVICE_ID_MAX];
@@ -123,11 +119,9 @@ void pipeline_handle(pipeline *p, const msgq_msg *msg, double now)
 	det_result res;
 	size_t devices_before = det_device_count(p->det);
 	uint64_t evictions_before = det_evictions(p->det);
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	long long t0 = clock_mono_ns();
 	iotad_err err = det_push_at(p->det, device, ts, now, p->values, &res);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	met_hist_observe(&p->latency, elapsed_ns(&t0, &t1));
+	met_hist_observe(&p->latency, (uint64_t)(clock_mono_ns() - t0));
 	atomic_store_explicit(&p->evictions, det_evictions(p->det), memory_order_relaxed);
 	if (err == IOTAD_ERR_FULL || err == IOTAD_ERR_STATE || err == IOTAD_ERR_RANGE) {
 		reject(p, msg, err == IOTAD_ERR_FULL ? REJ_DEVICE_CAP :

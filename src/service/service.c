@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "iotad/clock.h"
 #include "iotad/detector.h"
 #include "iotad/http.h"
 #include "iotad/live.h"
@@ -34,20 +35,6 @@ struct svc {
 	double started;            /* epoch seconds */
 	http *http;                /* NULL when http.listen is empty */
 };
-
-static double wall_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static double mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 #define COUNT(field) atomic_fetch_add_explicit(&(field), 1, memory_order_relaxed)
 
@@ -155,7 +142,7 @@ static void handle(svc *s, msgq_msg *msg)
 	if (!msg->bad_topic && !msg->oversize && is_control(s, msgq_topic(msg), msg->topic_len))
 		control(s, msg);
 	else
-		pipeline_handle(s->p, msg, wall_now());
+		pipeline_handle(s->p, msg, clock_wall());
 	free(msg);
 }
 
@@ -249,7 +236,7 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 	iotad_err err = mq_subscribe(s->mq, c->telemetry_filter, c->qos_in);
 	if (err == IOTAD_OK && c->control_topic[0])
 		err = mq_subscribe(s->mq, c->control_topic, 1);
-	s->started = wall_now();
+	s->started = clock_wall();
 	if (err == IOTAD_OK && c->http_listen[0]) {
 		http_opts ho = {.listen = c->http_listen, .max_body = c->http_max_body,
 				.page = c->http_page, .m = pipeline_model(s->p),
@@ -266,8 +253,8 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 		 c->telemetry_filter, m->id, m->version, m->window, m->n_features, c->alert_prefix);
 
 	msgq_msg *batch[SVC_BATCH];
-	double next_sweep = mono_now() + 1.0, next_stats = mono_now() + SVC_STATS_EVERY;
-	double next_save = mono_now() + c->state_interval;
+	double next_sweep = clock_mono() + 1.0, next_stats = clock_mono() + SVC_STATS_EVERY;
+	double next_save = clock_mono() + c->state_interval;
 	while (!*stop) {
 		uint32_t n = msgq_take(&s->q, batch, SVC_BATCH, 200);
 		for (uint32_t i = 0; i < n; i++)
@@ -276,9 +263,9 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 			*s->reload_flag = 0;
 			reload(s, "SIGHUP");
 		}
-		double now = mono_now();
+		double now = clock_mono();
 		if (now >= next_sweep) {
-			pipeline_sweep(s->p, wall_now());
+			pipeline_sweep(s->p, clock_wall());
 			next_sweep = now + 1.0;
 		}
 		if (now >= next_stats) {
@@ -287,7 +274,7 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 		}
 		if (c->state_file[0] && now >= next_save) {
 			save_state(s, "periodic");
-			next_save = mono_now() + c->state_interval;
+			next_save = clock_mono() + c->state_interval;
 		}
 	}
 

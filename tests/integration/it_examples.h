@@ -7,8 +7,10 @@
 void it_replay_csv(void);
 /* The alert subscribers of examples/ print one line for a published event. */
 void it_examples_alert_subscribers(void);
-/* train and eval draw progress on a terminal, nothing when piped. */
-void it_progress_on_terminal_only(void);
+/* train and eval draw no progress line when piped. */
+void it_progress_quiet_when_piped(void);
+/* train and eval draw a progress line on a terminal (skipped without a pty). */
+void it_progress_on_terminal(void);
 /* eval --truth labels rows as the label column does and counts the kinds. */
 void it_eval_truth(void);
 

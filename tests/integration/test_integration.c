@@ -18,6 +18,7 @@
 #include "it_federated.h"
 #include "it_http.h"
 #include "it_reliability.h"
+#include "../skip.h"
 
 #define WINDOW 10
 
@@ -1016,5 +1017,5 @@ int main(int argc, char **argv)
 	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
 	unsigned ran = CU_get_number_of_tests_run();
 	CU_cleanup_registry();
-	return failed || ran == 0 ? 1 : 0;
+	return test_exit_status(failed, ran);
 }
