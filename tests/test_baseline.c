@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "iotad/baseline.h"
+#include "iotad/detector.h"
 #include "test.h"
 #include "test_rng.h"
 
@@ -134,6 +135,90 @@ static void check_false_alarms(bl_kind kind)
 	bl_destroy(b);
 }
 
+/* A row of three channels: 0 and 2 move together, 1 on its own. */
+static void scorer_row(float *x, uint64_t *rs)
+{
+	double a = trng_normal(rs);
+	x[0] = (float)a;
+	x[1] = (float)(10.0 + 2.0 * trng_normal(rs));
+	x[2] = (float)(20.0 + a + 0.1 * trng_normal(rs));
+}
+
+/* Through the detector (bl_scorer on a model of window 1, raw values, a
+ * static threshold, no smoothing or stuck check), a baseline scores every
+ * row as bl_score does with a state that learns the rows under the
+ * threshold; contributions sum to 1 and name the deviating feature. */
+static void check_as_scorer(bl_kind kind, bl_pca_score ps)
+{
+	enum { F = 3, NT = 600, NS = 2000 };
+	static float rows[NT * F];
+	uint64_t rs = 23;
+	for (int i = 0; i < NT; i++)
+		scorer_row(rows + i * F, &rs);
+	bl_opts o;
+	bl_opts_default(&o);
+	o.zs_window = 50;
+	o.pca_var = 0.6f;
+	o.pca_score = ps;
+	baseline *b = NULL;
+	bl_state *ref = NULL;
+	char err[128];
+	CU_ASSERT_EQUAL_FATAL(bl_fit(kind, &o, rows, NT, F, NULL, 0, &b, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL_FATAL(bl_state_create(b, &ref), IOTAD_OK);
+	model m;
+	memset(&m, 0, sizeof m);
+	m.n_features = F;
+	m.window = 1;
+	m.stride = 1;
+	m.norm = NORM_NONE;
+	det_scorer sc;
+	bl_scorer(b, &sc);
+	CU_ASSERT_EQUAL(sc.threshold, bl_threshold(b));
+	det_config cfg;
+	det_config_default(&cfg);
+	thr_params_default(&cfg.thr, THR_STATIC, 0.0f, 0.0f);
+	cfg.stuck_check = false;
+	det *d = NULL;
+	CU_ASSERT_EQUAL_FATAL(det_create_with(&m, &sc, &cfg, &d), IOTAD_OK);
+	int same = 0, blamed = 0, shifted = 0, sums = 0;
+	for (int i = 0; i < NS; i++) {
+		float x[F];
+		scorer_row(x, &rs);
+		bool shift = i % 50 == 49; /* feature 1 far off */
+		if (shift)
+			x[1] += 12.0f;
+		float want = bl_score(b, ref, x);
+		if (want < bl_threshold(b))
+			bl_learn(b, ref, x);
+		det_result r;
+		CU_ASSERT_EQUAL_FATAL(det_push(d, "s", (double)i, x, &r), IOTAD_OK);
+		same += r.scored && r.score == want && r.anomalous == !(want < bl_threshold(b));
+		float total = r.contrib[0] + r.contrib[1] + r.contrib[2];
+		sums += fabsf(total - 1.0f) < 1e-5f;
+		if (shift) {
+			shifted++;
+			blamed += r.contrib[1] > r.contrib[0] && r.contrib[1] > r.contrib[2];
+		}
+	}
+	CU_ASSERT_EQUAL(same, NS);
+	CU_ASSERT_EQUAL(sums, NS);
+	CU_ASSERT_EQUAL(blamed, shifted);
+	det_destroy(d);
+	bl_state_destroy(ref);
+	bl_destroy(b);
+}
+
+static void test_zscore_as_scorer(void)
+{
+	check_as_scorer(BL_ZSCORE, BL_PCA_Q);
+}
+
+static void test_pca_as_scorer(void)
+{
+	check_as_scorer(BL_PCA, BL_PCA_Q);
+	check_as_scorer(BL_PCA, BL_PCA_T2Q);
+}
+
 static void test_zscore_false_alarms(void)
 {
 	check_false_alarms(BL_ZSCORE);
@@ -172,4 +257,6 @@ void init_baseline_tests(void)
 	TEST_ADD(s, test_zscore_false_alarms);
 	TEST_ADD(s, test_pca_false_alarms);
 	TEST_ADD(s, test_fit_errors);
+	TEST_ADD(s, test_zscore_as_scorer);
+	TEST_ADD(s, test_pca_as_scorer);
 }

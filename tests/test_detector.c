@@ -969,6 +969,117 @@ static void test_ensemble_score(void)
 	model_free(&m);
 }
 
+/* ---- a scorer other than the model's network ---- */
+
+/* The probe scores a window by its newest normalized temperature, blames
+ * humidity, and counts in its per-device state the windows it learned. */
+typedef struct probe_state {
+	int ready;              /* set by state_init */
+	int learned;
+} probe_state;
+
+static int probe_scored, probe_learned, probe_bad_state;
+static const probe_state *probe_last;
+
+static float probe_score(const void *self, const void *state, const float *x, float *contrib,
+			 float *scratch)
+{
+	const probe_state *st = state;
+	probe_scored++;
+	probe_bad_state += self != &probe_scored || scratch == NULL || (st && st->ready != 1);
+	probe_last = st;
+	contrib[0] = contrib[2] = 0.0f;
+	contrib[1] = 1.0f;
+	return x[(TW - 1) * TF];
+}
+
+static void probe_learn(const void *self, void *state, const float *x)
+{
+	probe_state *st = state;
+	(void)self;
+	(void)x;
+	st->learned++;
+	probe_learned++;
+}
+
+static void probe_init(const void *self, void *state)
+{
+	(void)self;
+	((probe_state *)state)->ready = 1;
+}
+
+static const det_scorer_ops probe_ops = {probe_score, probe_learn, probe_init};
+
+/* det_push scores each window with the scorer, thresholds its score at
+ * the scorer's calibration, and lets the device's state learn only the
+ * windows judged normal; devices have their own state. */
+static void test_custom_scorer(void)
+{
+	model m;
+	det_config cfg;
+	det *d = NULL;
+	det_result r;
+	float raw[TF];
+	const float calib[] = {0.1f, 0.2f, 0.3f};
+	det_scorer sc = {.ops = &probe_ops, .self = &probe_scored,
+			 .state_bytes = sizeof(probe_state), .scratch_floats = 4,
+			 .threshold = 0.5f, .calib = calib, .n_calib = 3};
+
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 99.0f), IOTAD_OK);
+	nn_free(&m.net); /* the network does not score: it need not be there */
+	det_config_default(&cfg);
+	thr_params_default(&cfg.thr, THR_STATIC, 0.0f, 0.0f);
+	cfg.alert.k = cfg.alert.n = cfg.alert.m = 1;
+	cfg.stuck_check = false;
+	probe_scored = probe_learned = probe_bad_state = 0;
+	CU_ASSERT_EQUAL(det_create_with(&m, NULL, &cfg, &d), IOTAD_ERR_INVAL); /* no network */
+	CU_ASSERT_EQUAL_FATAL(det_create_with(&m, &sc, &cfg, &d), IOTAD_OK);
+	const double temp[] = {0.2, 0.3, 0.25, 0.35, 0.9, 0.95, 0.3};
+	int windows = 0, normal = 0;
+	for (int i = 0; i < 7; i++) {
+		sample_of(raw, temp[i], 0.5, 0.5);
+		CU_ASSERT_EQUAL(det_push(d, "a", 1.0 + i, raw, &r), IOTAD_OK);
+		if (i < TW - 1) {
+			CU_ASSERT_FALSE(r.scored);
+			continue;
+		}
+		windows++;
+		CU_ASSERT_TRUE(r.scored);
+		CU_ASSERT_DOUBLE_EQUAL(r.score, temp[i], 1e-6);
+		CU_ASSERT_DOUBLE_EQUAL(r.threshold, 0.5, 1e-9);
+		CU_ASSERT_EQUAL(r.anomalous, temp[i] >= 0.5);
+		CU_ASSERT_EQUAL(r.contrib[1], 1.0f);
+		normal += temp[i] < 0.5;
+		if (i == 4)
+			CU_ASSERT_EQUAL(r.event, ALERT_EV_RAISED);
+		if (i == 6)
+			CU_ASSERT_EQUAL(r.event, ALERT_EV_CLEARED);
+	}
+	CU_ASSERT_EQUAL(probe_scored, windows);
+	CU_ASSERT_EQUAL(probe_learned, normal);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(probe_last);
+	CU_ASSERT_EQUAL(probe_last->learned, normal);
+	const probe_state *first = probe_last;
+	/* a second device starts with a fresh state of its own */
+	for (int i = 0; i < TW; i++) {
+		sample_of(raw, 0.1, 0.5, 0.5);
+		CU_ASSERT_EQUAL(det_push(d, "b", 1.0 + i, raw, &r), IOTAD_OK);
+	}
+	CU_ASSERT_PTR_NOT_EQUAL(probe_last, first);
+	CU_ASSERT_EQUAL(probe_last->learned, 1);
+	CU_ASSERT_EQUAL(first->learned, normal);
+	/* outside any device: no state */
+	float win[TW * TF];
+	for (int t = 0; t < TW; t++)
+		sample_of(win + t * TF, 0.7, 0.5, 0.5);
+	CU_ASSERT_EQUAL(det_score_window(d, win, TW * TF, &r), IOTAD_OK);
+	CU_ASSERT_PTR_NULL(probe_last);
+	CU_ASSERT_TRUE(r.anomalous);
+	CU_ASSERT_EQUAL(probe_bad_state, 0);
+	det_destroy(d);
+	model_free(&m);
+}
+
 void init_detector_tests(void)
 {
 	CU_pSuite s = CU_add_suite("detector", NULL, NULL);
@@ -992,4 +1103,5 @@ void init_detector_tests(void)
 	TEST_ADD(s, test_out_of_order);
 	TEST_ADD(s, test_stuck);
 	TEST_ADD(s, test_ensemble_score);
+	TEST_ADD(s, test_custom_scorer);
 }
