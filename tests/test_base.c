@@ -270,6 +270,22 @@ static void test_clock(void)
 	double ahead = (double)(dl.tv_sec - now.tv_sec) + 1e-9 * (double)(dl.tv_nsec - now.tv_nsec);
 	CU_ASSERT(ahead > 1.4 && ahead <= 1.5);
 	CU_ASSERT(dl.tv_nsec >= 0 && dl.tv_nsec < 1000000000L);
+
+	/* a timed wait on a monotonic condition ends at the deadline */
+	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t cv;
+	CU_ASSERT_EQUAL_FATAL(clock_cond_init(&cv), 0);
+	pthread_mutex_lock(&mu);
+	double t0 = clock_mono();
+	clock_deadline_ms(&dl, 50);
+	int rc = 0;
+	while (rc == 0)
+		rc = pthread_cond_timedwait(&cv, &mu, &dl);
+	double waited = clock_mono() - t0;
+	pthread_mutex_unlock(&mu);
+	CU_ASSERT_EQUAL(rc, ETIMEDOUT);
+	CU_ASSERT(waited >= 0.045 && waited < 2.0);
+	pthread_cond_destroy(&cv);
 }
 
 void init_base_tests(void)

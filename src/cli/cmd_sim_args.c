@@ -193,34 +193,14 @@ static int parse_list(const char *opt, const char *s, const char *const *names, 
 	return 0;
 }
 
+/* The anomaly kinds, bit k for kind k (SIM_SPIKE ..); "all" is 0, resolved
+ * once the mode is known. */
 static int parse_kinds(const char *s, uint32_t *out)
 {
-	char buf[128];
-	if (strlen(s) >= sizeof buf)
-		return bad_value("--kinds", s, "too long");
-	if (strcmp(s, "all") == 0) {
-		*out = 0; /* resolved once the mode is known */
-		return 0;
-	}
-	strcpy(buf, s);
-	uint32_t mask = 0;
-	char *save = NULL;
-	/* strtok_r would skip empty items; reject them explicitly */
-	if (buf[0] == ',' || buf[0] == '\0' || buf[strlen(buf) - 1] == ',' || strstr(buf, ",,"))
-		return bad_value("--kinds", s, "empty item in the list");
-	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		sim_kind k;
-		if (sim_kind_parse(tok, &k) != 0 || k == SIM_NONE || sim_kind_benign(k)) {
-			fprintf(stderr,
-				"iotad sim: --kinds: unknown kind '%s' (spike, drift, stuck, noise or all;\n"
-				"with --fleet also level_shift, correlation_break, dropout)\n",
-				tok);
-			return -1;
-		}
-		mask |= 1u << k;
-	}
-	*out = mask;
-	return 0;
+	const char *names[SIM_DROPOUT];
+	for (int k = SIM_SPIKE; k <= SIM_DROPOUT; k++)
+		names[k - SIM_SPIKE] = sim_kind_name((sim_kind)k);
+	return parse_list("--kinds", s, names, SIM_DROPOUT, SIM_SPIKE, 0, false, out);
 }
 
 static int check_text(const char *opt, const char *s, size_t max)
