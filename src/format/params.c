@@ -5,7 +5,7 @@
  * file and eval's --help. */
 #include "iotad/params.h"
 
-#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,6 +14,7 @@
 
 #include "iotad/alert.h"
 #include "iotad/log.h"
+#include "iotad/numparse.h"
 #include "iotad/profile.h"
 
 #define OFF(f) offsetof(iotad_config, f)
@@ -141,7 +142,7 @@ static int parse_bool(const char *s, bool *out)
 
 int param_parse(const param_def *p, const char *s, iotad_config *c, char *msg, size_t msglen)
 {
-	char *field = (char *)c + p->off, *end;
+	char *field = (char *)c + p->off;
 
 	switch (p->type) {
 	case PARAM_STR:
@@ -200,9 +201,8 @@ int param_parse(const param_def *p, const char *s, iotad_config *c, char *msg, s
 		return -1;
 	case PARAM_FLOAT:
 	case PARAM_DOUBLE: {
-		errno = 0;
-		double v = strtod(s, &end);
-		if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v)) {
+		double v;
+		if (num_parse_double(s, -HUGE_VAL, HUGE_VAL, &v, NULL, 0) != 0) {
 			snprintf(msg, msglen, "expected a finite number, got '%s'", s);
 			return -1;
 		}
@@ -221,14 +221,13 @@ int param_parse(const param_def *p, const char *s, iotad_config *c, char *msg, s
 	case PARAM_INT:
 	case PARAM_U32:
 	case PARAM_SIZE: {
-		errno = 0;
-		long long v = strtoll(s, &end, 10);
-		if (end == s || *end != '\0' || errno == ERANGE) {
+		long v;
+		if (num_parse_long(s, LONG_MIN, LONG_MAX, &v, NULL, 0) != 0) {
 			snprintf(msg, msglen, "expected an integer, got '%s'", s);
 			return -1;
 		}
 		if (v < (long long)p->min || v > (long long)p->max) {
-			snprintf(msg, msglen, "%lld is out of range [%lld, %lld]", v,
+			snprintf(msg, msglen, "%lld is out of range [%lld, %lld]", (long long)v,
 				 (long long)p->min, (long long)p->max);
 			return -1;
 		}
