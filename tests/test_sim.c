@@ -569,7 +569,8 @@ static void test_kind_stuck(void)
 	for (size_t i = 0; i < r.n_truth; i++) {
 		const sim_anomaly *a = &r.truth[i];
 		size_t k0 = step_of(&r, a->start);
-		if (k0 + L > r.steps)
+		/* the run, and a window before and after it, inside the data */
+		if (k0 < L || k0 + 2 * L > r.steps)
 			continue;
 		const sim_sample *first = at(&r, k0, a->device);
 		for (size_t k = k0; k < k0 + L; k++)
