@@ -1,6 +1,6 @@
 /* eval.h - detection quality: confusion counts, rates, ROC-AUC, PR-AUC and
  * detection delay, and the replay of labelled rows through the detector
- * core (or a baseline pushed through the same threshold and alert path). */
+ * core (a baseline scores there in place of the network: det_scorer). */
 #ifndef IOTAD_EVAL_H
 #define IOTAD_EVAL_H
 
