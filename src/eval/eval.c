@@ -366,12 +366,11 @@ iotad_err eval_scorer_load(const eval_opts *o, const char *path, char *const *co
 	s->remap = s->n_keep < n_cols;
 	for (int k = 0; k < s->n_keep; k++)
 		s->remap |= s->keep[k] != k;
-	if (rc != IOTAD_OK) {
+	if (rc == IOTAD_OK)
+		*out = s;
+	else
 		eval_scorer_destroy(s);
-		return rc;
-	}
-	*out = s;
-	return IOTAD_OK;
+	return rc;
 }
 
 void eval_scorer_destroy(eval_scorer *s)
