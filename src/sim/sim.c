@@ -8,6 +8,7 @@
  * build the ground truth, sim_next replays it again lazily while it walks
  * the time grid, so both agree exactly and an endless run needs no table. */
 #include "iotad/sim.h"
+#include "iotad/rng.h"
 #include "sim_int.h"
 
 #include <math.h>
@@ -29,22 +30,15 @@ static const char *const device_kind_names[SIM_DEV__COUNT] = {
 	"sensor", "office", "server", "cold", "outdoor", "greenhouse",
 };
 
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
-
+/* Seeded through base's splitmix64 (rng.h), as base's generator is. */
 void sim_rng_seed(sim_rng *r, uint64_t seed, uint64_t device, uint64_t stream)
 {
 	uint64_t x = seed;
-	uint64_t mix = splitmix64(&x) ^ (device * 0xD1B54A32D192ED03ull) ^
+	uint64_t mix = rng_splitmix64(&x) ^ (device * 0xD1B54A32D192ED03ull) ^
 		       (stream * 0xAEF17502108EF2D9ull);
 	x = mix;
 	for (int i = 0; i < 4; i++)
-		r->s[i] = splitmix64(&x);
+		r->s[i] = rng_splitmix64(&x);
 	r->has_spare = false;
 	r->spare = 0.0;
 }
@@ -54,7 +48,7 @@ static inline uint64_t rotl(uint64_t x, int k)
 	return (x << k) | (x >> (64 - k));
 }
 
-static uint64_t rng_next(sim_rng *r)
+static uint64_t sim_rng_next(sim_rng *r)
 {
 	uint64_t *s = r->s;
 	uint64_t out = rotl(s[1] * 5, 7) * 9;
@@ -70,7 +64,7 @@ static uint64_t rng_next(sim_rng *r)
 
 double sim_rng_unit(sim_rng *r)
 {
-	return (double)(rng_next(r) >> 11) * 0x1.0p-53;
+	return (double)(sim_rng_next(r) >> 11) * 0x1.0p-53;
 }
 
 double sim_rng_range(sim_rng *r, double lo, double hi)
