@@ -36,4 +36,11 @@ double rng_normal(rng *r);
 /* Exponential with the given mean. */
 double rng_exp(rng *r, double mean);
 
+/* The draws for a stream of another engine (the simulator's): the top 53
+ * bits of v as a double in [0, 1); a standard normal from the engine's
+ * uniform draws unit(eng) (Box-Muller, the pair's second kept in *spare
+ * while *has_spare), as rng_normal draws. */
+double rng_bits_unit(uint64_t v);
+double rng_normal_of(double (*unit)(void *eng), void *eng, double *spare, bool *has_spare);
+
 #endif

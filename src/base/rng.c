@@ -43,9 +43,28 @@ uint64_t rng_next(rng *r)
 	return x * RNG_NONZERO;
 }
 
+double rng_bits_unit(uint64_t v)
+{
+	return (double)(v >> 11) * 0x1.0p-53;
+}
+
+double rng_normal_of(double (*unit)(void *eng), void *eng, double *spare, bool *has_spare)
+{
+	if (*has_spare) {
+		*has_spare = false;
+		return *spare;
+	}
+	double u1 = 1.0 - unit(eng); /* (0, 1] so log is finite */
+	double u2 = unit(eng);
+	double rad = sqrt(-2.0 * log(u1));
+	*spare = rad * sin(2.0 * M_PI * u2);
+	*has_spare = true;
+	return rad * cos(2.0 * M_PI * u2);
+}
+
 double rng_unit(rng *r)
 {
-	return (double)(rng_next(r) >> 11) * 0x1.0p-53;
+	return rng_bits_unit(rng_next(r));
 }
 
 double rng_range(rng *r, double lo, double hi)
@@ -63,18 +82,14 @@ size_t rng_below(rng *r, size_t n)
 	return (size_t)(v % n);
 }
 
+static double rng_unit_of(void *eng)
+{
+	return rng_unit(eng);
+}
+
 double rng_normal(rng *r)
 {
-	if (r->has_spare) {
-		r->has_spare = false;
-		return r->spare;
-	}
-	double u1 = 1.0 - rng_unit(r); /* (0, 1] so log is finite */
-	double u2 = rng_unit(r);
-	double rad = sqrt(-2.0 * log(u1));
-	r->spare = rad * sin(2.0 * M_PI * u2);
-	r->has_spare = true;
-	return rad * cos(2.0 * M_PI * u2);
+	return rng_normal_of(rng_unit_of, r, &r->spare, &r->has_spare);
 }
 
 double rng_exp(rng *r, double mean)

@@ -64,7 +64,7 @@ static uint64_t sim_rng_next(sim_rng *r)
 
 double sim_rng_unit(sim_rng *r)
 {
-	return (double)(sim_rng_next(r) >> 11) * 0x1.0p-53;
+	return rng_bits_unit(sim_rng_next(r));
 }
 
 double sim_rng_range(sim_rng *r, double lo, double hi)
@@ -72,18 +72,14 @@ double sim_rng_range(sim_rng *r, double lo, double hi)
 	return lo + (hi - lo) * sim_rng_unit(r);
 }
 
+static double sim_rng_unit_of(void *eng)
+{
+	return sim_rng_unit(eng);
+}
+
 double sim_rng_normal(sim_rng *r)
 {
-	if (r->has_spare) {
-		r->has_spare = false;
-		return r->spare;
-	}
-	double u1 = 1.0 - sim_rng_unit(r); /* (0, 1] so log is finite */
-	double u2 = sim_rng_unit(r);
-	double rad = sqrt(-2.0 * log(u1));
-	r->spare = rad * sin(2.0 * M_PI * u2);
-	r->has_spare = true;
-	return rad * cos(2.0 * M_PI * u2);
+	return rng_normal_of(sim_rng_unit_of, r, &r->spare, &r->has_spare);
 }
 
 double sim_rng_exp(sim_rng *r, double mean)
