@@ -101,13 +101,13 @@ static void test_poisoned_client(void)
 	static float g[N], target[N], cl[K][N], honest[N], out[N];
 	uint64_t r = 42;
 	for (int i = 0; i < N; i++) {
-		g[i] = (float)rng_normal(&r);
-		target[i] = g[i] + 0.1f * (float)rng_normal(&r);
+		g[i] = (float)trng_normal(&r);
+		target[i] = g[i] + 0.1f * (float)trng_normal(&r);
 	}
 	fed_client c[K];
 	for (int j = 0; j < K; j++) {
 		for (int i = 0; i < N; i++) {
-			float up = target[i] - g[i] + 0.01f * (float)rng_normal(&r);
+			float up = target[i] - g[i] + 0.01f * (float)trng_normal(&r);
 			cl[j][i] = g[i] + (j == K - 1 ? 10 * up : up);
 		}
 		c[j] = (fed_client){cl[j], N, 100};
@@ -132,7 +132,7 @@ static void test_poisoned_client(void)
 	CU_ASSERT(fed_l2_dist(out, honest, N) < 0.25 * mean_err);
 	/* noise instead of a scaled update: the median still holds */
 	for (int i = 0; i < N; i++)
-		cl[K - 1][i] = g[i] + 5.0f * (float)rng_normal(&r);
+		cl[K - 1][i] = g[i] + 5.0f * (float)trng_normal(&r);
 	o = opts(FED_MEDIAN, 0, 0);
 	CU_ASSERT_EQUAL(fed_aggregate(g, N, c, K, &o, out, NULL, NULL, 0), IOTAD_OK);
 	CU_ASSERT(fed_l2_dist(out, honest, N) < 0.2 * honest_step);
@@ -158,7 +158,7 @@ static void test_robust_against_sort(void)
 		fed_client c[KMAX];
 		for (int j = 0; j < k; j++) {
 			for (int i = 0; i < N; i++)
-				cl[j][i] = (float)floor(rng_unit(&r) * 8) - 4; /* many ties */
+				cl[j][i] = (float)floor(trng_unit(&r) * 8) - 4; /* many ties */
 			c[j] = (fed_client){cl[j], N, 1};
 		}
 		for (int rule = 0; rule < 2; rule++) {

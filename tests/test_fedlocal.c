@@ -45,10 +45,10 @@ static void test_pool_bounded(void)
 static void make_data(float *x, size_t n, uint64_t *r, double shift)
 {
 	for (size_t i = 0; i < n; i++) {
-		double a = rng_unit(r), b = rng_unit(r) * 0.5 + shift;
+		double a = trng_unit(r), b = trng_unit(r) * 0.5 + shift;
 		for (int k = 0; k < DIM; k++)
 			x[i * DIM + k] = (float)(0.1 + 0.4 * (a * (k % 2) + b * ((k + 1) % 2)) +
-						 0.01 * rng_normal(r));
+						 0.01 * trng_normal(r));
 	}
 }
 

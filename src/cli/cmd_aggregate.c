@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "iotad/afile.h"
+#include "iotad/clock.h"
 #include "iotad/cmd.h"
 #include "iotad/config.h"
 #include "iotad/fedavg.h"
@@ -81,13 +82,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	agg_stop = 1;
-}
-
-static double mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* Paho's thread: judge one update under the lock. */
@@ -223,7 +217,7 @@ static void publish_stats(agg *a, mq *c)
 static bool maybe_close(agg *a, double *opened)
 {
 	const iotad_config *cfg = a->cfg;
-	double waited = mono_now() - *opened;
+	double waited = clock_mono() - *opened;
 	bool closed = false;
 	pthread_mutex_lock(&a->lock);
 	int n = a->rnd.n_slots;
@@ -233,7 +227,7 @@ static bool maybe_close(agg *a, double *opened)
 	}
 	if (n == 0) {
 		LOG_INFO("federated: round %u: no update in %.0f s, still open", a->rnd.round, waited);
-		*opened = mono_now();
+		*opened = clock_mono();
 		pthread_mutex_unlock(&a->lock);
 		return false;
 	}
@@ -269,7 +263,7 @@ static bool maybe_close(agg *a, double *opened)
 	free(next);
 	fed_round_open(&a->rnd, a->round + 1, a->hash);
 	a->stats_dirty = true;
-	*opened = mono_now();
+	*opened = clock_mono();
 	pthread_mutex_unlock(&a->lock);
 	return closed;
 }
@@ -344,7 +338,7 @@ static void agg_free(agg *a)
 static int agg_loop(agg *a, mq *c)
 {
 	const iotad_config *cfg = a->cfg;
-	double opened = mono_now();
+	double opened = clock_mono();
 	int rounds = 0;
 	mq_stats st;
 	uint64_t seen_connects = 0;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "iotad/clock.h"
 #include "iotad/fedlocal.h"
 #include "iotad/fedmsg.h"
 #include "iotad/log.h"
@@ -53,13 +54,6 @@ struct fedgw {
 	double last_change;
 	_Atomic uint64_t n_accepted, n_refused, n_invalid, n_sent, n_local, n_unsampled;
 };
-
-static double mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static uint64_t fnv1a(const char *s)
 {
@@ -152,7 +146,7 @@ static void swap_in(fedgw *g, const float *params, int version, const char *what
 		return;
 	}
 	*g->reload_flag = 1;
-	g->last_change = mono_now();
+	g->last_change = clock_mono();
 }
 
 /* Take a global model (len bytes in g->work) as the candidate to judge if
@@ -209,7 +203,7 @@ static void judge_global(fedgw *g)
 		LOG_WARN("federated: global model of round %u refused: mean score %.4g on %zu recent "
 			 "normal windows against %.4g now (federated.max_score_ratio %g)",
 			 g->cand_round, cand, n, cur, g->cfg->fed_max_score_ratio);
-		g->last_change = mono_now();
+		g->last_change = clock_mono();
 		return;
 	}
 	memcpy(g->base, g->global, np * sizeof *g->global);
@@ -220,7 +214,7 @@ static void judge_global(fedgw *g)
 	if (same) {
 		LOG_INFO("federated: global model of round %u (hash %08x) is the model in use",
 			 g->round, g->hash);
-		g->last_change = mono_now();
+		g->last_change = clock_mono();
 		return;
 	}
 	LOG_INFO("federated: global model of round %u (hash %08x, parent %08x) accepted: mean score "
@@ -283,7 +277,7 @@ static void retrain_alone(fedgw *g)
 {
 	size_t n;
 	train_report rep;
-	g->last_change = mono_now();
+	g->last_change = clock_mono();
 	if (!train_local(g, g->m.net.params, fnv1a(g->gw) ^ (uint64_t)g->last_change, &n, &rep))
 		return;
 	/* trained on these very windows, it must score them better than the model in use */
@@ -329,7 +323,7 @@ static void *worker(void *arg)
 		if (g->owe_update)
 			send_update(g);
 		if (g->cfg->fed_local_interval > 0 &&
-		    mono_now() - g->last_change >= g->cfg->fed_local_interval)
+		    clock_mono() - g->last_change >= g->cfg->fed_local_interval)
 			retrain_alone(g);
 	}
 	return NULL;
@@ -407,7 +401,7 @@ iotad_err fedgw_create(const iotad_config *cfg, const model *m0, volatile sig_at
 	};
 	if ((rc = mq_create(&mo, &g->mq)) || (rc = mq_subscribe(g->mq, g->t_global, 1)))
 		goto fail;
-	g->last_change = mono_now();
+	g->last_change = clock_mono();
 	/* the pool and its copy trained on, device rings and table, messages,
 	 * four parameter blocks (global, base, candidate, scratch network) */
 	size_t bytes = 2 * fed_pool_bytes(&g->pool) +
