@@ -34,11 +34,21 @@ char *hass_config(const iotad_config *c, const model *m, const char *device)
 	cJSON_AddStringToObject(o, "json_attributes_template",
 				"{{ {'state': value_json.state, 'score': value_json.score, "
 				"'threshold': value_json.threshold, 'top': value_json.top} | tojson }}");
+	/* available while iotad is online and the device is not stale */
+	cJSON *av = cJSON_AddArrayToObject(o, "availability");
+	cJSON *own = cJSON_CreateObject();
+	cJSON_AddStringToObject(own, "topic", state);
+	cJSON_AddStringToObject(own, "value_template",
+				"{{ 'offline' if value_json.state == 'stale' else 'online' }}");
+	cJSON_AddItemToArray(av, own);
 	if (c->status_topic[0]) {
-		cJSON_AddStringToObject(o, "availability_topic", c->status_topic);
-		cJSON_AddStringToObject(o, "payload_available", "online");
-		cJSON_AddStringToObject(o, "payload_not_available", "offline");
+		cJSON *svc = cJSON_CreateObject();
+		cJSON_AddStringToObject(svc, "topic", c->status_topic);
+		cJSON_AddItemToArray(av, svc);
 	}
+	cJSON_AddStringToObject(o, "availability_mode", "all");
+	cJSON_AddStringToObject(o, "payload_available", "online");
+	cJSON_AddStringToObject(o, "payload_not_available", "offline");
 	cJSON_AddNumberToObject(o, "qos", c->qos_out);
 	cJSON *dev = cJSON_AddObjectToObject(o, "device");
 	cJSON *ids = cJSON_AddArrayToObject(dev, "identifiers");

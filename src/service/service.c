@@ -57,6 +57,15 @@ static bool is_control(const svc *s, const char *topic, size_t topic_len)
 	return ct[0] && topic_len == strlen(ct) && !memcmp(topic, ct, topic_len);
 }
 
+/* A topic under the state prefix (state_prefix/DEVICE): read back at start
+ * to reconcile retained states (pipeline_reconcile). */
+static bool is_state(const svc *s, const char *topic, size_t topic_len)
+{
+	const char *sp = s->cfg->state_prefix;
+	size_t n = strlen(sp);
+	return n && topic_len > n + 1 && !memcmp(topic, sp, n) && topic[n] == '/';
+}
+
 /* Paho's thread: copy the message in, or refuse it (queue full or closing). */
 static bool on_message(void *ud, const char *topic, size_t topic_len, const void *payload,
 		       size_t len, int qos, bool retained)
@@ -67,6 +76,8 @@ static bool on_message(void *ud, const char *topic, size_t topic_len, const void
 		LOG_WARN("control: ignoring a retained message on %s", s->cfg->control_topic);
 		return true;
 	}
+	if (!retained && is_state(s, topic, topic_len))
+		return true; /* our own state publishes coming back: only retained ones matter */
 	msgq_offer_result r = msgq_offer(&s->q, topic, topic_len, payload, len, s->cfg->max_payload);
 	if (r == MSGQ_FULL)
 		COUNT(s->refused_full);
@@ -154,6 +165,9 @@ static void handle(svc *s, msgq_msg *msg)
 {
 	if (!msg->bad_topic && !msg->oversize && is_control(s, msgq_topic(msg), msg->topic_len))
 		control(s, msg);
+	else if (!msg->bad_topic && !msg->oversize && is_state(s, msgq_topic(msg), msg->topic_len))
+		pipeline_reconcile(s->p, msgq_topic(msg), msg->topic_len, msgq_payload(msg), msg->len,
+				   wall_now());
 	else
 		pipeline_handle(s->p, msg, wall_now());
 	free(msg);
@@ -249,6 +263,11 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 	iotad_err err = mq_subscribe(s->mq, c->telemetry_filter, c->qos_in);
 	if (err == IOTAD_OK && c->control_topic[0])
 		err = mq_subscribe(s->mq, c->control_topic, 1);
+	char state_filter[CFG_STR + 2];
+	if (err == IOTAD_OK && c->state_prefix[0] &&
+	    snprintf(state_filter, sizeof state_filter, "%s/+", c->state_prefix) <
+		    (int)sizeof state_filter)
+		err = mq_subscribe(s->mq, state_filter, 1);
 	s->started = wall_now();
 	if (err == IOTAD_OK && c->http_listen[0]) {
 		http_opts ho = {.listen = c->http_listen, .max_body = c->http_max_body,
@@ -323,6 +342,8 @@ void svc_get_metrics(svc *s, met_snapshot *out)
 	out->evictions_lru = pc.evictions;
 	out->evictions_idle = pc.idle_evictions;
 	out->devices = pc.devices;
+	out->raised = pc.raised;
+	out->reconciled = pc.reconciled;
 	out->refused_full = atomic_load(&s->refused_full);
 	out->model_reloads = atomic_load(&s->reloads);
 	out->model_reload_failures = atomic_load(&s->reload_failed);
