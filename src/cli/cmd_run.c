@@ -2,7 +2,9 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "iotad/cmd.h"
 #include "iotad/config.h"
@@ -95,6 +97,24 @@ static void install_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
+/* No service.state_file but a state directory from systemd (StateDirectory=,
+ * $STATE_DIRECTORY, the first of a colon-separated list): keep the state
+ * there, so a restart keeps open alerts and sequence numbers. */
+static void default_state_file(iotad_config *cfg)
+{
+	const char *dir = getenv("STATE_DIRECTORY");
+	if (cfg->state_file[0] || !dir || !*dir)
+		return;
+	int n = (int)strcspn(dir, ":");
+	if (snprintf(cfg->state_file, sizeof cfg->state_file, "%.*s/state.bin", n, dir) >=
+	    (int)sizeof cfg->state_file) {
+		cfg->state_file[0] = '\0';
+		return;
+	}
+	LOG_INFO("state: service.state_file is empty; keeping state in %s ($STATE_DIRECTORY)",
+		 cfg->state_file);
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -152,9 +172,17 @@ int cmd_run(int argc, char **argv)
 		log_set_level(level);
 	}
 
+	default_state_file(&cfg);
+
 	static model m;
-	if (model_load(cfg.model_path, &m, err, sizeof err) != IOTAD_OK) {
+	iotad_err me = model_load(cfg.model_path, &m, err, sizeof err);
+	if (me != IOTAD_OK) {
 		fprintf(stderr, "iotad run: model %s: %s\n", cfg.model_path, err);
+		if (me == IOTAD_ERR_NOTFOUND || access(cfg.model_path, F_OK) != 0)
+			fprintf(stderr, "iotad run: no model at model.path; train one on normal "
+					"telemetry: iotad train --csv NORMAL.csv --features a,b,c "
+					"--group device -o %s (iotad train --help)\n",
+				cfg.model_path[0] ? cfg.model_path : "model.json");
 		return 2;
 	}
 	if (cfg.window && cfg.window != m.window) {
