@@ -134,7 +134,7 @@ static uint64_t elapsed_ns(const struct timespec *t0, const struct timespec *t1)
 void pipeline_handle(pipeline *p, const msgq_msg *msg, double now)
 {
 	char device[DET_DEVICE_ID_MAX];
-	char detail[160] = "";
+	char detail[256] = "";
 	COUNT(p->received);
 	if (msg->oversize) {
 		reject(p, msg, REJ_OVERSIZE, NULL);
