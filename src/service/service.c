@@ -140,10 +140,28 @@ void svc_on_sample(svc *s, svc_sample_cb cb, void *ud)
 	s->on_sample_ud = ud;
 }
 
-static void save_state(svc *s, const char *when)
+#define SVC_SAVE_BACKOFF_MAX 600.0
+
+/* Save the state file; true if it was written. */
+static bool save_state(svc *s, const char *when)
 {
-	if (reload_state_save(s->p, s->cfg->state_file, when) != IOTAD_OK)
-		COUNT(s->state_save_failed);
+	if (reload_state_save(s->p, s->cfg->state_file, when) == IOTAD_OK)
+		return true;
+	COUNT(s->state_save_failed);
+	return false;
+}
+
+/* Seconds to the next periodic save: state_interval, doubled after each
+ * failure in a row up to SVC_SAVE_BACKOFF_MAX (or state_interval if longer),
+ * so a save that cannot work is tried (and logged) ever less often. */
+static double save_delay(const iotad_config *c, int failures)
+{
+	double d = c->state_interval;
+	double cap = c->state_interval > SVC_SAVE_BACKOFF_MAX ? c->state_interval
+							     : SVC_SAVE_BACKOFF_MAX;
+	for (int i = 0; i < failures && d < cap; i++)
+		d *= 2;
+	return d < cap ? d : cap;
 }
 
 /* A message on the control topic. */
@@ -287,6 +305,7 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 	msgq_msg *batch[SVC_BATCH];
 	double next_sweep = mono_now() + 1.0, next_stats = mono_now() + SVC_STATS_EVERY;
 	double next_save = mono_now() + c->state_interval;
+	int save_failures = 0;
 	while (!*stop) {
 		uint32_t n = msgq_take(&s->q, batch, SVC_BATCH, 200);
 		for (uint32_t i = 0; i < n; i++)
@@ -305,8 +324,16 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 			next_stats = now + SVC_STATS_EVERY;
 		}
 		if (c->state_file[0] && now >= next_save) {
-			save_state(s, "periodic");
-			next_save = mono_now() + c->state_interval;
+			if (save_state(s, "periodic")) {
+				if (save_failures)
+					LOG_INFO("state: saved to %s again after %d failed saves",
+						 c->state_file, save_failures);
+				save_failures = 0;
+			} else if (++save_failures < 1000) {
+				LOG_WARN("state: %d periodic saves failed in a row; next try in %.0f s",
+					 save_failures, save_delay(c, save_failures));
+			}
+			next_save = mono_now() + save_delay(c, save_failures);
 		}
 	}
 
