@@ -640,9 +640,18 @@ static void test_hass_config(void)
 	j = cJSON_Parse(text);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
 	CU_ASSERT_STRING_EQUAL(str(j, "state_topic"), "site/state/x");
+	CU_ASSERT_STRING_EQUAL(str(j, "unique_id"), "iotad_x"); /* instance iotad */
 	av = cJSON_GetObjectItem(j, "availability");
 	CU_ASSERT_EQUAL(cJSON_GetArraySize(av), 1);
 	CU_ASSERT_STRING_EQUAL(str(cJSON_GetArrayItem(av, 0), "topic"), "site/state/x");
+	cJSON_Delete(j);
+	free(text);
+	/* another instance: its own unique ids */
+	snprintf(c.instance, sizeof c.instance, "north");
+	text = hass_config(&c, &tm, "x");
+	j = cJSON_Parse(text);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_STRING_EQUAL(str(j, "unique_id"), "iotad_north_x");
 	cJSON_Delete(j);
 	free(text);
 }

@@ -4,20 +4,30 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 
 #include "iotad/detector.h"
 #include "iotad/topic.h"
 
+const char *hass_node(const iotad_config *c)
+{
+	return c->instance[0] && strcmp(c->instance, "iotad") ? c->instance : NULL;
+}
+
 char *hass_config(const iotad_config *c, const model *m, const char *device)
 {
-	char state[TOPIC_MAX], id[DET_DEVICE_ID_MAX + 8];
+	char state[TOPIC_MAX], id[DET_DEVICE_ID_MAX + CFG_STR + 8];
 	char model_name[MODEL_NAME_MAX + 24];
 
 	if (topic_build(state, sizeof state, c->state_prefix, device) != IOTAD_OK)
 		return NULL;
-	snprintf(id, sizeof id, "iotad_%s", device);
+	const char *node = hass_node(c);
+	if (node)
+		snprintf(id, sizeof id, "iotad_%s_%s", node, device);
+	else
+		snprintf(id, sizeof id, "iotad_%s", device);
 	snprintf(model_name, sizeof model_name, "%s v%d", m->id, m->version);
 	cJSON *o = cJSON_CreateObject();
 	if (!o)

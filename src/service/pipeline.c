@@ -95,7 +95,7 @@ static void announce(pipeline *p, const char *device, double now)
 {
 	char topic[TOPIC_MAX];
 	if (!p->cfg->hass_enabled ||
-	    topic_hass(topic, sizeof topic, p->cfg->hass_prefix, device) < 0)
+	    topic_hass(topic, sizeof topic, p->cfg->hass_prefix, hass_node(p->cfg), device) < 0)
 		return;
 	char *json = hass_config(p->cfg, p->m, device);
 	if (!json || p->pub.publish(p->pub.ud, topic, json, strlen(json), 1, true) != IOTAD_OK)
@@ -115,7 +115,7 @@ static void on_evict(void *ud, const char *device)
 	pipeline *p = ud;
 	char topic[TOPIC_MAX];
 	if (!p->cfg->hass_enabled ||
-	    topic_hass(topic, sizeof topic, p->cfg->hass_prefix, device) < 0)
+	    topic_hass(topic, sizeof topic, p->cfg->hass_prefix, hass_node(p->cfg), device) < 0)
 		return;
 	if (p->pub.publish(p->pub.ud, topic, "", 0, 1, true) != IOTAD_OK)
 		COUNT(p->publish_failed);
