@@ -286,7 +286,7 @@ void it_metrics_and_hass(void)
 
 	/* a quiet device: discovery with availability, and a first state */
 	CU_ASSERT_EQUAL(series(pub, "telemetry/dev-calm", 0, 3, 0, 0), 0);
-	CU_ASSERT_TRUE(hx_sub_wait(&sub, "ha/binary_sensor/iotad_dev-calm/config",
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "ha/binary_sensor/iotad-mh/iotad_dev-calm/config",
 				   "value_json.state == 'stale'", 1, 10000));
 	CU_ASSERT_TRUE(hx_sub_wait(&sub, "state/dev-calm", "\"state\":\"normal\"", 1, 10000));
 
@@ -325,15 +325,70 @@ void it_metrics_and_hass(void)
 	pid = hx_start_iotad(hx_path("mh-one.yaml"), hx_path("mh-3.log"), &sub, 3);
 	CU_ASSERT_FATAL(pid > 0);
 	CU_ASSERT_EQUAL(series(pub, "telemetry/dev-first", 0, 2, 0, 0), 0);
-	CU_ASSERT_TRUE(hx_sub_wait(&sub, "ha/binary_sensor/iotad_dev-first/config", "{", 1, 10000));
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "ha/binary_sensor/iotad-mh/iotad_dev-first/config", "{", 1, 10000));
 	CU_ASSERT_EQUAL(series(pub, "telemetry/dev-second", 0, 2, 0, 0), 0);
-	CU_ASSERT_TRUE(hx_sub_wait(&sub, "ha/binary_sensor/iotad_dev-second/config", "{", 1, 10000));
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "ha/binary_sensor/iotad-mh/iotad_dev-second/config", "{", 1, 10000));
 	CU_ASSERT_TRUE(hx_sub_marker(&sub, 5000));
-	size_t n_first = hx_sub_count(&sub, "ha/binary_sensor/iotad_dev-first/config", NULL);
-	size_t n_first_json = hx_sub_count(&sub, "ha/binary_sensor/iotad_dev-first/config", "{");
+	size_t n_first = hx_sub_count(&sub, "ha/binary_sensor/iotad-mh/iotad_dev-first/config", NULL);
+	size_t n_first_json = hx_sub_count(&sub, "ha/binary_sensor/iotad-mh/iotad_dev-first/config", "{");
 	CU_ASSERT_EQUAL(n_first - n_first_json, 1); /* the empty one */
 	CU_ASSERT_EQUAL(stop(pid), 0);
 
+	mq_destroy(pub, 2000);
+	hx_sub_stop(&sub);
+	hx_broker_stop(&b, SIGTERM);
+}
+
+/* ---- two instances on one broker ------------------------------------------- */
+
+void it_two_instances(void)
+{
+	hx_broker b;
+	CU_ASSERT_FATAL(hx_model() != NULL);
+	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, 0, false), 0);
+	hx_sub sub;
+	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&sub, b.uri, "#", "it-two-sub"), 0);
+	const char *ha = "homeassistant:\n  enabled: true\n  prefix: ha\n";
+	/* north names its topics after itself; south keeps the shared ones */
+	const char *north = config(&b, "north.yaml", "iotad-north", "  instance: north\n", ha);
+	char *text = hx_read_file(north, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	const char *tele = "  telemetry: telemetry/+\n";
+	char *at = strstr(text, tele);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+	char more[8192];
+	snprintf(more, sizeof more, "%.*s  telemetry: north/+\n  alerts: alerts/{instance}\n"
+		 "  state: state/{instance}\n%s", (int)(at - text), text, at + strlen(tele));
+	free(text);
+	CU_ASSERT_EQUAL_FATAL(hx_write_file(north, more), 0);
+	const char *south = config(&b, "south.yaml", "iotad-south", NULL, ha);
+
+	pid_t pn = hx_start_iotad(north, hx_path("north.log"), &sub, 1);
+	CU_ASSERT_FATAL(pn > 0);
+	pid_t ps = hx_start_iotad(south, hx_path("south.log"), &sub, 2);
+	CU_ASSERT_FATAL(ps > 0);
+	CU_ASSERT_EQUAL(hx_sub_count(&sub, "iotad/status/north", "online"), 1);
+	CU_ASSERT_EQUAL(hx_sub_count(&sub, "iotad/status/iotad-south", "online"), 1);
+
+	mq *pub = client(&b, "it-two-pub");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+	CU_ASSERT_EQUAL(series(pub, "north/pump", 0, 60, 30, 60), 0);
+	CU_ASSERT_EQUAL(series(pub, "telemetry/pump", 0, 3, 0, 0), 0);
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/north/pump", "\"raised\"", 1, 15000));
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "ha/binary_sensor/north/iotad_pump/config",
+				   "\"unique_id\":\"iotad_north_pump\"", 1, 10000));
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "ha/binary_sensor/iotad-south/iotad_pump/config",
+				   "\"unique_id\":\"iotad_iotad-south_pump\"", 1, 10000));
+	CU_ASSERT_TRUE(hx_sub_marker(&sub, 5000));
+	CU_ASSERT_EQUAL(hx_sub_count(&sub, "alerts/pump", NULL), 0); /* south saw no fault */
+	/* south's shared state/pump is not north's: north's raise stays */
+	CU_ASSERT_EQUAL(hx_sub_count(&sub, "state/north/pump", "\"cleared\""), 0);
+
+	/* one goes away: only its own status says offline */
+	CU_ASSERT_EQUAL(stop(ps), 0);
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "iotad/status/iotad-south", "offline", 1, 5000));
+	CU_ASSERT_EQUAL(hx_sub_count(&sub, "iotad/status/north", "offline"), 0);
+	CU_ASSERT_EQUAL(stop(pn), 0);
 	mq_destroy(pub, 2000);
 	hx_sub_stop(&sub);
 	hx_broker_stop(&b, SIGTERM);

@@ -15,5 +15,8 @@ void it_operator_errors(void);
  * build info and process_*; Home Assistant: first state, availability,
  * discovery removed when a device is evicted. */
 void it_metrics_and_hass(void);
+/* Two instances on one broker: their own status topics, discovery ids and
+ * (with {instance}) alert and state topics. */
+void it_two_instances(void);
 
 #endif

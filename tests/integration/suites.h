@@ -27,6 +27,7 @@ IT(fedcli, short, "aggregate: bad flags, config, model and state file refused", 
 IT(reconcile, long, "a retained raised state without a state file is cleared at start", it_reconcile_states)
 IT(operrors, long, "not MQTT, no model, four reject reasons, a failing save: said clearly", it_operator_errors)
 IT(opmetrics, long, "raised gauge across a restart, process metrics, Home Assistant life", it_metrics_and_hass)
+IT(instances, long, "two instances on one broker: status, discovery and topics their own", it_two_instances)
 IT(http, short, "every endpoint of the HTTP server", it_http_endpoints)
 IT(http, short, "no http section, no server", it_http_disabled_by_default)
 IT(browser, short, "the live page shows alerts in Chromium", it_http_browser)
