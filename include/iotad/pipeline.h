@@ -71,9 +71,10 @@ void pipeline_handle(pipeline *p, const msgq_msg *msg, double now);
  * discovery is on (it shows off, not unknown, until an event). */
 #define PIPELINE_STATE_NORMAL "normal"
 /* A retained message on the state topic (state_prefix/DEVICE) read back
- * from the broker: if it says raised and the detector does not hold the
- * device raised (a restart without the state file), publish `cleared` on
- * the alert and state topics at once. Other topics are ignored. Scorer thread. */
+ * from the broker: if it says raised and the detector does not know the
+ * device (a restart without the state file), or knows it not raised with
+ * fewer events than the retained seq, publish `cleared` (seq 0) on the
+ * alert and state topics at once. Other topics are ignored. Scorer thread. */
 void pipeline_reconcile(pipeline *p, const char *topic, size_t topic_len, const char *payload,
 			size_t len, double now);
 /* Housekeeping at now (epoch seconds): a `stale` event for every device

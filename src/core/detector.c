@@ -703,13 +703,19 @@ size_t det_raised_count(const det *d)
 	return n;
 }
 
-bool det_device_raised(const det *d, const char *device)
+bool det_device_known(const det *d, const char *device, bool *raised, uint64_t *seq)
 {
 	size_t len;
+	*raised = false;
+	*seq = 0;
 	if (!d || !device || (len = strlen(device)) >= DET_DEVICE_ID_MAX)
 		return false;
 	uint32_t slot = det_find(d, device, len, det_hash(device, len));
-	return slot != DET_NIL && d->slots[slot]->alert.status == ALERT_RAISED;
+	if (slot == DET_NIL)
+		return false;
+	*raised = d->slots[slot]->alert.status == ALERT_RAISED;
+	*seq = d->slots[slot]->seq;
+	return true;
 }
 
 void det_on_evict(det *d, det_evict_cb cb, void *ud)

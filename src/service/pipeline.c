@@ -189,6 +189,24 @@ void pipeline_handle(pipeline *p, const msgq_msg *msg, double now)
 	}
 }
 
+/* The "seq" of a retained event payload (0 if absent or not a number). */
+static uint64_t retained_seq(const char *payload, size_t len)
+{
+	static const char key[] = "\"seq\":";
+	const char *at = memmem(payload, len, key, sizeof key - 1);
+	char num[24];
+	if (!at)
+		return 0;
+	size_t off = (size_t)(at - payload) + sizeof key - 1, n = 0;
+	while (off + n < len && n + 1 < sizeof num && payload[off + n] >= '0' &&
+	       payload[off + n] <= '9') {
+		num[n] = payload[off + n];
+		n++;
+	}
+	num[n] = '\0';
+	return n ? strtoull(num, NULL, 10) : 0;
+}
+
 void pipeline_reconcile(pipeline *p, const char *topic, size_t topic_len, const char *payload,
 			size_t len, double now)
 {
@@ -201,8 +219,14 @@ void pipeline_reconcile(pipeline *p, const char *topic, size_t topic_len, const 
 	memcpy(device, topic + pl + 1, topic_len - pl - 1);
 	device[topic_len - pl - 1] = '\0';
 	static const char raised[] = "\"state\":\"raised\"";
-	if (!len || !memmem(payload, len, raised, sizeof raised - 1) ||
-	    det_device_raised(p->det, device))
+	if (!len || !memmem(payload, len, raised, sizeof raised - 1))
+		return;
+	/* a device here that is raised, or whose events went past the retained
+	 * one (e.g. it cleared since), has its state published already */
+	bool is_raised;
+	uint64_t seq;
+	if (det_device_known(p->det, device, &is_raised, &seq) &&
+	    (is_raised || seq >= retained_seq(payload, len)))
 		return;
 	det_result res;
 	memset(&res, 0, sizeof res);
