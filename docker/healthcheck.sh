@@ -1,6 +1,8 @@
 #!/bin/bash
 # HEALTHCHECK of the iotad image: GET /healthz on $IOTAD_HTTP_LISTEN
 # (HOST:PORT or [V6]:PORT) must answer 200. Plain bash, no HTTP client needed.
+# Healthy means the process is up and serving, not that the broker is
+# connected (iotad keeps retrying a broker that is down); /readyz says that.
 set -u
 addr=${IOTAD_HTTP_LISTEN:-127.0.0.1:8080}
 host=${addr%:*}

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # docs/iotad.1 is what scripts/gen-man.py makes of the current --help texts,
-# and it renders without a warning (groff -ww; man -l when man is installed).
-# usage: check_man.sh IOTAD SRCDIR
+# and it renders without a warning (groff -ww; man -l when man is installed);
+# it documents the formats, signals, files and exit status, and `meson
+# install` installs it (with BUILDDIR).
+# usage: check_man.sh IOTAD SRCDIR [BUILDDIR]
 set -euo pipefail
 exe=$1 src=$2 page=$2/docs/iotad.1
 tmp=$(mktemp -d)
@@ -15,6 +17,13 @@ fi
 for c in run train sim eval; do
 	grep -q "^\.SS iotad $c\$" "$page" || { echo "no section for iotad $c" >&2; exit 1; }
 done
+for s in "TELEMETRY FORMAT" EVENTS "STATE FILE" SIGNALS "EXIT STATUS" ENVIRONMENT FILES; do
+	grep -q "^\.SH $s\$" "$page" || { echo "no section $s" >&2; exit 1; }
+done
+if [ -n "${3:-}" ]; then
+	meson introspect --installed "$3" | grep -q '/man1/iotad\.1"' ||
+		{ echo "meson install does not install docs/iotad.1" >&2; exit 1; }
+fi
 if ! command -v groff > /dev/null; then
 	echo "groff is not installed: rendering not checked" >&2
 	exit 77

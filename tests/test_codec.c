@@ -69,9 +69,10 @@ static const struct bad_payload {
 	{"42", REJ_NOT_OBJECT, "number"},
 	{"\"temperature\"", REJ_NOT_OBJECT, "string"},
 	{"null", REJ_NOT_OBJECT, NULL},
-	{"{\"temperature\": 1}", REJ_MISSING_FEATURE, "feature \"humidity\" missing"},
-	{"{}", REJ_MISSING_FEATURE, "feature \"temperature\" missing"},
-	{"{\"Temperature\": 1, \"humidity\": 2}", REJ_MISSING_FEATURE, "\"temperature\""},
+	{"{\"temperature\": 1}", REJ_MISSING_FEATURE, "feature \"humidity\" missing; keys: temperature"},
+	{"{}", REJ_MISSING_FEATURE, "feature \"temperature\" missing; no keys"},
+	{"{\"Temperature\": 1, \"humidity\": 2}", REJ_MISSING_FEATURE, "keys: Temperature, humidity"},
+	{"{\"hum\\nx\": 1, \"values\": {\"temp\": 2}}", REJ_MISSING_FEATURE, "keys: hum?x, values.temp"},
 	{"{\"values\": \"x\", \"humidity\": 2}", REJ_MISSING_FEATURE, "\"temperature\""},
 	{"{\"values\": {\"temperature\": 1}}", REJ_MISSING_FEATURE, "\"humidity\""},
 	{"{\"temperature\": \"21.5\", \"humidity\": 2}", REJ_NOT_NUMBER, "\"temperature\" is a string"},
@@ -117,6 +118,25 @@ static void test_bad_payloads(void)
 			CU_FAIL("detail text");
 		}
 	}
+}
+
+/* The keys listed for a missing feature stop at the detail's size. */
+static void test_missing_keys_bounded(void)
+{
+	char json[2048] = "{";
+	for (int i = 0; i < 60; i++)
+		snprintf(json + strlen(json), sizeof json - strlen(json), "%s\"key%02d\": 1",
+			 i ? ", " : "", i);
+	strcat(json, "}");
+	float vals[2];
+	double ts;
+	bool has_ts;
+	char detail[128];
+	CU_ASSERT_EQUAL(parse(json, 4096, &ts, &has_ts, vals, detail, sizeof detail),
+			REJ_MISSING_FEATURE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(detail, "keys: key00, key01"));
+	CU_ASSERT_TRUE(strlen(detail) < sizeof detail);
+	CU_ASSERT_STRING_EQUAL(detail + strlen(detail) - 3, "...");
 }
 
 static void test_oversize_first(void)
@@ -376,6 +396,7 @@ void init_codec_tests(void)
 	CU_pSuite s = CU_add_suite("codec", setup, NULL);
 	TEST_ADD(s, test_reject_names);
 	TEST_ADD(s, test_bad_payloads);
+	TEST_ADD(s, test_missing_keys_bounded);
 	TEST_ADD(s, test_oversize_first);
 	TEST_ADD(s, test_good_payloads);
 	TEST_ADD(s, test_payload_not_terminated);

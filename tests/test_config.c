@@ -654,6 +654,28 @@ static void test_sample_file_current(void)
 	free(want);
 }
 
+/* An instance: from the client id by default, or named; it namespaces the
+ * status topic unless that is set, and {instance} in topics. */
+static void test_instance(void)
+{
+	iotad_config c;
+	char err[512];
+	CU_ASSERT_EQUAL_FATAL(load("mqtt:\n  client_id: site-a.1\n", &c, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_STRING_EQUAL(c.instance, "site-a_1");
+	CU_ASSERT_STRING_EQUAL(c.status_topic, "iotad/status/site-a_1");
+	CU_ASSERT_STRING_EQUAL(c.alert_prefix, "alerts");
+	CU_ASSERT_EQUAL_FATAL(load("service:\n  instance: north\ntopics:\n  alerts: a/{instance}\n"
+				   "  state: s/{instance}/x\n  status: st\n",
+				   &c, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_STRING_EQUAL(c.instance, "north");
+	CU_ASSERT_STRING_EQUAL(c.alert_prefix, "a/north");
+	CU_ASSERT_STRING_EQUAL(c.state_prefix, "s/north/x");
+	CU_ASSERT_STRING_EQUAL(c.status_topic, "st");
+	CU_ASSERT_EQUAL(load("service:\n  instance: a/b\n", &c, err, sizeof err), IOTAD_ERR_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "service.instance: 'a/b' must be letters"));
+	CU_ASSERT_EQUAL(load("service:\n  instance: \"\"\n", &c, err, sizeof err), IOTAD_ERR_CONFIG);
+}
+
 void init_config_tests(void)
 {
 	CU_pSuite s = CU_add_suite("config", NULL, NULL);
@@ -670,4 +692,5 @@ void init_config_tests(void)
 	TEST_ADD(s, test_config_det_defaults);
 	TEST_ADD(s, test_param_table);
 	TEST_ADD(s, test_sample_file_current);
+	TEST_ADD(s, test_instance);
 }

@@ -611,7 +611,15 @@ static void test_hass_config(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(attr, "'score': value_json.score"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(attr, "'threshold': value_json.threshold"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(attr, "'top': value_json.top"));
-	CU_ASSERT_STRING_EQUAL(str(j, "availability_topic"), "iotad/status");
+	/* available while iotad is online and the device is not stale */
+	cJSON *av = cJSON_GetObjectItem(j, "availability");
+	CU_ASSERT_EQUAL_FATAL(cJSON_GetArraySize(av), 2);
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetArrayItem(av, 0), "topic"), "state/sensor-007");
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetArrayItem(av, 0), "value_template"),
+			       "{{ 'offline' if value_json.state == 'stale' else 'online' }}");
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetArrayItem(av, 1), "topic"), c.status_topic);
+	CU_ASSERT_STRING_EQUAL(str(j, "availability_mode"), "all");
+	CU_ASSERT_PTR_NULL(cJSON_GetObjectItem(j, "availability_topic"));
 	CU_ASSERT_STRING_EQUAL(str(j, "payload_available"), "online");
 	CU_ASSERT_STRING_EQUAL(str(j, "payload_not_available"), "offline");
 	cJSON *dev = cJSON_GetObjectItem(j, "device");
@@ -625,14 +633,25 @@ static void test_hass_config(void)
 	cJSON_Delete(j);
 	free(text);
 
-	/* custom topics follow the config; no status topic, no availability */
+	/* custom topics follow the config; no status topic: the device's own only */
 	snprintf(c.state_prefix, sizeof c.state_prefix, "site/state");
 	c.status_topic[0] = '\0';
 	text = hass_config(&c, &tm, "x");
 	j = cJSON_Parse(text);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
 	CU_ASSERT_STRING_EQUAL(str(j, "state_topic"), "site/state/x");
-	CU_ASSERT_PTR_NULL(cJSON_GetObjectItem(j, "availability_topic"));
+	CU_ASSERT_STRING_EQUAL(str(j, "unique_id"), "iotad_x"); /* instance iotad */
+	av = cJSON_GetObjectItem(j, "availability");
+	CU_ASSERT_EQUAL(cJSON_GetArraySize(av), 1);
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetArrayItem(av, 0), "topic"), "site/state/x");
+	cJSON_Delete(j);
+	free(text);
+	/* another instance: its own unique ids */
+	snprintf(c.instance, sizeof c.instance, "north");
+	text = hass_config(&c, &tm, "x");
+	j = cJSON_Parse(text);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_STRING_EQUAL(str(j, "unique_id"), "iotad_north_x");
 	cJSON_Delete(j);
 	free(text);
 }

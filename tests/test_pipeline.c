@@ -253,6 +253,7 @@ static void test_raise_and_clear(void)
 	ts = rounds(x, ts, 6, true, &rs);
 	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/dev-b", "\"state\":\"raised\""), 1);
 	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/dev-b", NULL), 1);
+	CU_ASSERT_EQUAL(counters(x).raised, 1); /* the table's raised devices, at once */
 	const rec_msg *st = rec_last(&x->out, "state/dev-b");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
 	CU_ASSERT_TRUE(st->retained);
@@ -281,6 +282,7 @@ static void test_raise_and_clear(void)
 	CU_ASSERT_EQUAL(c.events[ALERT_EV_CLEARED], 1);
 	CU_ASSERT_EQUAL(c.events[ALERT_EV_STALE], 0);
 	CU_ASSERT_EQUAL(c.devices, 2);
+	CU_ASSERT_EQUAL(c.raised, 0);
 	CU_ASSERT_EQUAL(c.publish_failed, 0);
 	for (int r = 0; r < REJ__COUNT; r++)
 		CU_ASSERT_EQUAL(c.rejected[r], 0);
@@ -420,7 +422,9 @@ static void hass_on(iotad_config *c)
 	snprintf(c->hass_prefix, sizeof c->hass_prefix, "ha");
 }
 
-/* Discovery is published, retained, once per new device. */
+/* Discovery is published, retained, once per new device, with a first
+ * retained state (Home Assistant shows off, not unknown) and an
+ * availability that turns stale into unavailable. */
 static void test_discovery(void)
 {
 	fixture *x = setup(hass_on);
@@ -429,12 +433,95 @@ static void test_discovery(void)
 		sample(x, "dev-a", 10.0 + t, false, &rs);
 		sample(x, "dev.b", 10.0 + t, false, &rs);
 	}
-	CU_ASSERT_EQUAL(x->out.n, 2);
+	CU_ASSERT_EQUAL(x->out.n, 4);
 	const rec_msg *a = rec_last(&x->out, "ha/binary_sensor/iotad_dev-a/config");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
 	CU_ASSERT_TRUE(a->retained);
 	CU_ASSERT_PTR_NOT_NULL(strstr(a->payload, "\"state_topic\":\"state/dev-a\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(a->payload, "value_json.state == 'stale'"));
 	CU_ASSERT_EQUAL(rec_count_prefix(&x->out, "ha/binary_sensor/iotad_dev_b_"), 1);
+	const rec_msg *st = rec_last(&x->out, "state/dev-a");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	CU_ASSERT_TRUE(st->retained);
+	CU_ASSERT_PTR_NOT_NULL(strstr(st->payload, "\"state\":\"normal\""));
+	CU_ASSERT_EQUAL(rec_count_prefix(&x->out, "alerts/"), 0);
+	teardown(x);
+}
+
+static void hass_two_devices(iotad_config *c)
+{
+	hass_on(c);
+	c->max_devices = 2;
+	c->idle_evict_after = 100;
+}
+
+/* A device forgotten (LRU to make room, or idle) takes its discovery config
+ * with it: an empty retained payload on its config topic. */
+static void test_discovery_removed_on_eviction(void)
+{
+	fixture *x = setup(hass_two_devices);
+	uint64_t rng = 6;
+	const char *cfg_a = "ha/binary_sensor/iotad_dev-a/config";
+	sample(x, "dev-a", 10.0, false, &rng);
+	sample(x, "dev-b", 10.0, false, &rng);
+	CU_ASSERT_EQUAL(rec_count(&x->out, cfg_a, NULL), 1);
+	sample(x, "dev-c", 11.0, false, &rng); /* the table is full: dev-a goes */
+	const rec_msg *m = rec_last(&x->out, cfg_a);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_TRUE(m->retained);
+	CU_ASSERT_STRING_EQUAL(m->payload, "");
+	pipeline_sweep(x->p, x->now + 500.0); /* dev-b and dev-c idle */
+	m = rec_last(&x->out, "ha/binary_sensor/iotad_dev-c/config");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_STRING_EQUAL(m->payload, "");
+	CU_ASSERT_EQUAL(rec_count(&x->out, "ha/binary_sensor/iotad_dev-b/config", ""), 2);
+	teardown(x);
+}
+
+/* Retained states read back at start: raised for a device unknown here, or
+ * known with fewer events, is cleared at once (alert and retained state); a
+ * device raised here or past that event, a state that is not raised and
+ * other topics are left alone. */
+static void test_reconcile(void)
+{
+	fixture *x = setup(NULL);
+	uint64_t rng = 8;
+	const char *raised = "{\"device\":\"old\",\"state\":\"raised\",\"seq\":7}";
+	pipeline_reconcile(x->p, "state/old", 9, raised, strlen(raised), NOW0);
+	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/old", "\"state\":\"cleared\""), 1);
+	const rec_msg *st = rec_last(&x->out, "state/old");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	CU_ASSERT_TRUE(st->retained);
+	CU_ASSERT_PTR_NOT_NULL(strstr(st->payload, "\"state\":\"cleared\""));
+	size_t n = x->out.n;
+	const char *cleared = "{\"device\":\"b\",\"state\":\"cleared\"}";
+	pipeline_reconcile(x->p, "state/b", 7, cleared, strlen(cleared), NOW0);
+	pipeline_reconcile(x->p, "other/old", 9, raised, strlen(raised), NOW0);
+	pipeline_reconcile(x->p, "state/", 6, raised, strlen(raised), NOW0);
+	CU_ASSERT_EQUAL(x->out.n, n);
+	/* dev-b raised here: its retained raised is true and stays */
+	rounds(x, rounds(x, 100.0, 10, false, &rng), 6, true, &rng);
+	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/dev-b", "\"state\":\"raised\""), 1);
+	n = x->out.n;
+	pipeline_reconcile(x->p, "state/dev-b", 11, raised, strlen(raised), NOW0);
+	CU_ASSERT_EQUAL(x->out.n, n);
+	CU_ASSERT_EQUAL(counters(x).raised, 1);
+	/* dev-b cleared since (seq 2): its retained raise of seq 1 is old news,
+	 * read back late (after the queued telemetry of a restart) */
+	rounds(x, 200.0, 20, false, &rng);
+	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/dev-b", "\"state\":\"cleared\""), 1);
+	const char *seq1 = "{\"device\":\"dev-b\",\"state\":\"raised\",\"seq\":1}";
+	n = x->out.n;
+	pipeline_reconcile(x->p, "state/dev-b", 11, seq1, strlen(seq1), NOW0);
+	CU_ASSERT_EQUAL(x->out.n, n);
+	/* dev-a known but normal with no events: a retained raise of seq 3
+	 * (a state file older than the broker's state) is cleared */
+	const char *seq3 = "{\"device\":\"dev-a\",\"state\":\"raised\",\"seq\":3}";
+	pipeline_reconcile(x->p, "state/dev-a", 11, seq3, strlen(seq3), NOW0);
+	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/dev-a", "\"state\":\"cleared\""), 1);
+	pipeline_counters c = counters(x);
+	CU_ASSERT_EQUAL(c.reconciled, 2);
+	CU_ASSERT_EQUAL(c.raised, 0);
 	teardown(x);
 }
 
@@ -579,6 +666,8 @@ void init_pipeline_tests(void)
 	TEST_ADD(s, test_duplicates_and_order);
 	TEST_ADD(s, test_stale_sweep);
 	TEST_ADD(s, test_discovery);
+	TEST_ADD(s, test_discovery_removed_on_eviction);
+	TEST_ADD(s, test_reconcile);
 	TEST_ADD(s, test_publish_failures_counted);
 	TEST_ADD(s, test_reload_keeps_devices);
 	TEST_ADD(s, test_state_file);

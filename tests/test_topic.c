@@ -181,17 +181,20 @@ static void test_build_exhaustive_bytes(void)
 static void test_hass(void)
 {
 	char t[300];
-	CU_ASSERT_EQUAL(topic_hass(t, sizeof t, "homeassistant", "sensor-001"),
+	CU_ASSERT_EQUAL(topic_hass(t, sizeof t, "homeassistant", NULL, "sensor-001"),
 			(int)strlen("homeassistant/binary_sensor/iotad_sensor-001/config"));
 	CU_ASSERT_STRING_EQUAL(t, "homeassistant/binary_sensor/iotad_sensor-001/config");
 	/* outside [A-Za-z0-9_-]: replaced, plus the FNV-1a hash of the id so
 	 * "a.b" and "a_b" stay apart */
-	topic_hass(t, sizeof t, "ha", "a.b");
+	topic_hass(t, sizeof t, "ha", NULL, "a.b");
 	CU_ASSERT_STRING_EQUAL(t, "ha/binary_sensor/iotad_a_b_108bf50c/config");
-	topic_hass(t, sizeof t, "ha", "a_b");
+	topic_hass(t, sizeof t, "ha", NULL, "a_b");
 	CU_ASSERT_STRING_EQUAL(t, "ha/binary_sensor/iotad_a_b/config");
-	CU_ASSERT_EQUAL(topic_hass(t, 20, "homeassistant", "sensor-001"), -1);
+	CU_ASSERT_EQUAL(topic_hass(t, 20, "homeassistant", NULL, "sensor-001"), -1);
 	CU_ASSERT_STRING_EQUAL(t, "");
+	/* another instance: its name is the node level */
+	topic_hass(t, sizeof t, "ha", "north", "s1");
+	CU_ASSERT_STRING_EQUAL(t, "ha/binary_sensor/north/iotad_s1/config");
 }
 
 /* ---- configured filters and prefixes ------------------------------------ */

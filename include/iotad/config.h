@@ -18,6 +18,9 @@ typedef struct iotad_config {
 	/* mqtt: */
 	char broker_uri[CFG_STR];     /* tcp://127.0.0.1:1883 */
 	char client_id[CFG_STR];      /* iotad */
+	char instance[CFG_STR];       /* this instance's name, [A-Za-z0-9_-]; unset: the client
+				       * id's (other bytes as '_'). {instance} in topics is replaced
+				       * by it (iotad) */
 	char username[CFG_STR];       /* empty: none */
 	char password[CFG_STR];       /* resolved from password_env at load */
 	char password_env[CFG_STR];   /* name of the environment variable */
@@ -34,7 +37,8 @@ typedef struct iotad_config {
 	int device_level;             /* topic level holding the device id (1) */
 	char alert_prefix[CFG_STR];   /* alerts -> alerts/{device} */
 	char state_prefix[CFG_STR];   /* state -> state/{device}, retained */
-	char status_topic[CFG_STR];   /* iotad/status, retained online/offline, last will */
+	char status_topic[CFG_STR];   /* iotad/status/{instance}, retained online/offline, last will
+				       * (iotad/status/iotad) */
 	char control_topic[CFG_STR];  /* iotad/control: payload "reload" reloads model.path; empty: off */
 	int qos_in, qos_out;          /* 0..1 (1, 1) */
 	/* model / detector (the detector keys: params.c's table): */

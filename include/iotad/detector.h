@@ -131,6 +131,15 @@ size_t det_evict(det *d, double now, double idle_after);
 iotad_err det_score_window(det *d, const float *raw, size_t n, det_result *res);
 
 size_t det_device_count(const det *d);
+/* Devices whose alert is raised now (walks the table). Owner thread only. */
+size_t det_raised_count(const det *d);
+/* Whether device is in the table; if so whether its alert is raised and its
+ * events so far (seq). Owner thread only. */
+bool det_device_known(const det *d, const char *device, bool *raised, uint64_t *seq);
+/* Call cb with the id of every device forgotten from now on (LRU to make
+ * room, idle eviction), just before it goes; cb NULL stops. Owner thread only. */
+typedef void (*det_evict_cb)(void *ud, const char *device);
+void det_on_evict(det *d, det_evict_cb cb, void *ud);
 /* Devices replaced by LRU eviction so far (idle evictions not included). */
 uint64_t det_evictions(const det *d);
 /* Heap bytes one device costs at this model's shape (struct + window + its

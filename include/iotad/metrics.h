@@ -37,6 +37,8 @@ typedef struct met_snapshot {
 	uint64_t published, publish_failed, reconnects;
 	uint64_t evictions_lru, evictions_idle;  /* devices replaced when full / forgotten when idle */
 	uint64_t devices, max_devices;
+	uint64_t raised;                /* devices whose alert is raised now (the detector's table) */
+	uint64_t reconciled;            /* retained raised states of unknown devices cleared */
 	uint64_t model_reloads, model_reload_failures;  /* models swapped in / refused */
 	uint64_t state_rejected;        /* state files ignored or refused at start */
 	uint64_t state_save_failed;     /* state file saves that failed */
@@ -53,7 +55,12 @@ void met_hist_init(met_hist *h);
 /* Count one observation of ns nanoseconds. Any thread, lock-free. */
 void met_hist_observe(met_hist *h, uint64_t ns);
 void met_hist_read(met_hist *h, met_hist_snap *out);
-/* Write s as Prometheus text format 0.0.4 (HELP, TYPE, samples). Returns 0,
+/* The standard process_* metrics of the calling process from /proc/self
+ * (Linux): CPU, memory, open and maximum fds, start time. Written as far
+ * as /proc is readable. Returns 0, or -1 if the stream failed. Any thread. */
+int met_write_process(FILE *f);
+/* Write s as Prometheus text format 0.0.4 (HELP, TYPE, samples), iotad_build_info and
+ * met_write_process's metrics. Returns 0,
  * or -1 if the stream failed. */
 int met_write_prometheus(FILE *f, const met_snapshot *s);
 

@@ -51,6 +51,8 @@ typedef struct pipeline_counters {
 	uint64_t evictions;             /* devices replaced by a new one in a full table (LRU) */
 	uint64_t idle_evictions;        /* devices forgotten after detector.idle_evict_after */
 	uint64_t devices;               /* devices in the table now */
+	uint64_t raised;                /* devices in the table whose alert is raised now */
+	uint64_t reconciled;            /* retained raised states cleared (pipeline_reconcile) */
 } pipeline_counters;
 
 /* A pipeline for a validated config and a loaded model (both borrowed; they
@@ -65,6 +67,16 @@ void pipeline_destroy(pipeline *p);
  * sample's time when its payload has no ts): reject and count it, or score
  * it and publish any event. The message stays the caller's. Scorer thread. */
 void pipeline_handle(pipeline *p, const msgq_msg *msg, double now);
+/* The state a new device's retained state topic gets when Home Assistant
+ * discovery is on (it shows off, not unknown, until an event). */
+#define PIPELINE_STATE_NORMAL "normal"
+/* A retained message on the state topic (state_prefix/DEVICE) read back
+ * from the broker: if it says raised and the detector does not know the
+ * device (a restart without the state file), or knows it not raised with
+ * fewer events than the retained seq, publish `cleared` (seq 0) on the
+ * alert and state topics at once. Other topics are ignored. Scorer thread. */
+void pipeline_reconcile(pipeline *p, const char *topic, size_t topic_len, const char *payload,
+			size_t len, double now);
 /* Housekeeping at now (epoch seconds): a `stale` event for every device
  * silent longer than detector.stale_after, forget devices idle longer than
  * detector.idle_evict_after (each when configured). Scorer thread. */

@@ -37,10 +37,19 @@ bool topic_filter_has_level(const char *filter, int level);
  * (buf "") if it does not fit in len. */
 iotad_err topic_build(char *buf, size_t len, const char *prefix, const char *device);
 /* Home Assistant discovery topic of a device:
- * {prefix}/binary_sensor/iotad_{object}/config, object = the device id with
+ * {prefix}/binary_sensor/[{node}/]iotad_{object}/config (node NULL: none,
+ * the instance's name otherwise), object = the device id with
  * bytes outside [A-Za-z0-9_-] replaced by '_', then '_' and the id's
  * FNV-1a hash (8 hex digits) when any was. Returns bytes written, or -1
  * (buf "") if it does not fit or an argument is NULL. */
-int topic_hass(char *buf, size_t len, const char *prefix, const char *device);
+int topic_hass(char *buf, size_t len, const char *prefix, const char *node, const char *device);
+/* Whether s is a valid instance name: 1..64 bytes of [A-Za-z0-9_-]. Any thread. */
+bool topic_instance_ok(const char *s);
+/* An instance name from a client id: its bytes outside [A-Za-z0-9_-] as
+ * '_', cut at 64 bytes. Any thread. */
+void topic_instance_from(char *buf, size_t len, const char *client_id);
+/* Replace every "{instance}" in topic (len bytes, in place) by instance.
+ * 0, or -1 (topic untouched) if the result does not fit. Any thread. */
+int topic_expand_instance(char *topic, size_t len, const char *instance);
 
 #endif

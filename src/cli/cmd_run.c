@@ -2,7 +2,9 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "iotad/cmd.h"
 #include "iotad/config.h"
@@ -22,7 +24,12 @@ static const char usage[] =
 	"    with the model's autoencoder, and publishes anomaly events (raised,\n"
 	"    cleared, stale) to {alerts}/{device} and the current state, retained,\n"
 	"    to {state}/{device}. The service status (online/offline) is kept\n"
-	"    retained on the status topic.\n"
+	"    retained on the status topic (iotad/status/{instance}; the instance\n"
+	"    is service.instance, or the client id). At start it reads back the\n"
+	"    retained states and clears those raised for devices it does not hold\n"
+	"    raised (a restart without the state file). With service.state_file\n"
+	"    empty and $STATE_DIRECTORY set (systemd), the state file is\n"
+	"    $STATE_DIRECTORY/state.bin.\n"
 	"\n"
 	"OPTIONS\n"
 	"    -c, --config FILE      YAML configuration (see config/iotad.yaml)\n"
@@ -47,7 +54,9 @@ static const char usage[] =
 	"HOME ASSISTANT\n"
 	"    With homeassistant.enabled, each new device gets a retained MQTT\n"
 	"    discovery config: a binary_sensor of class problem, ON while raised,\n"
-	"    with score, threshold and top features as attributes.\n"
+	"    with score, threshold and top features as attributes, unavailable\n"
+	"    while stale or iotad is offline, and a first state 'normal'. A\n"
+	"    device forgotten (evicted) has its config removed.\n"
 	"\n"
 	"FEDERATED LEARNING\n"
 	"    With federated.enabled, the gateway keeps its latest normal windows,\n"
@@ -93,6 +102,24 @@ static void install_signals(void)
 	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* No service.state_file but a state directory from systemd (StateDirectory=,
+ * $STATE_DIRECTORY, the first of a colon-separated list): keep the state
+ * there, so a restart keeps open alerts and sequence numbers. */
+static void default_state_file(iotad_config *cfg)
+{
+	const char *dir = getenv("STATE_DIRECTORY");
+	if (cfg->state_file[0] || !dir || !*dir)
+		return;
+	int n = (int)strcspn(dir, ":");
+	if (snprintf(cfg->state_file, sizeof cfg->state_file, "%.*s/state.bin", n, dir) >=
+	    (int)sizeof cfg->state_file) {
+		cfg->state_file[0] = '\0';
+		return;
+	}
+	LOG_INFO("state: service.state_file is empty; keeping state in %s ($STATE_DIRECTORY)",
+		 cfg->state_file);
 }
 
 int cmd_run(int argc, char **argv)
@@ -152,9 +179,17 @@ int cmd_run(int argc, char **argv)
 		log_set_level(level);
 	}
 
+	default_state_file(&cfg);
+
 	static model m;
-	if (model_load(cfg.model_path, &m, err, sizeof err) != IOTAD_OK) {
+	iotad_err me = model_load(cfg.model_path, &m, err, sizeof err);
+	if (me != IOTAD_OK) {
 		fprintf(stderr, "iotad run: model %s: %s\n", cfg.model_path, err);
+		if (me == IOTAD_ERR_NOTFOUND || access(cfg.model_path, F_OK) != 0)
+			fprintf(stderr, "iotad run: no model at model.path; train one on normal "
+					"telemetry: iotad train --csv NORMAL.csv --features a,b,c "
+					"--group device -o %s (iotad train --help)\n",
+				cfg.model_path[0] ? cfg.model_path : "model.json");
 		return 2;
 	}
 	if (cfg.window && cfg.window != m.window) {

@@ -54,6 +54,8 @@ struct det {
 	uint32_t *lru_next;     /* max_devices: towards the tail (less recent) */
 	uint32_t lru_head, lru_tail; /* DET_NIL when empty */
 	uint64_t evictions;     /* devices dropped to make room */
+	det_evict_cb on_evict;  /* told of every device forgotten (NULL: nobody) */
+	void *evict_ud;
 	det_device **slots;     /* max_devices */
 	uint32_t high;          /* slots [0, high) have been handed out once */
 	uint32_t free_head;     /* freed slots, DET_NIL when none */
@@ -393,6 +395,8 @@ static iotad_err det_add(det *d, const char *id, size_t len, uint32_t h, uint32_
 		slot = d->lru_tail;
 		det_unlink(d, slot);
 		dev = d->slots[slot];
+		if (d->on_evict)
+			d->on_evict(d->evict_ud, dev->id);
 		d->evictions++;
 		d->count--;
 	} else {
@@ -669,6 +673,8 @@ size_t det_evict(det *d, double now, double idle_after)
 	for (uint32_t i = 0; i < d->high; i++) {
 		det_device *dev = d->slots[i];
 		if (dev && now - dev->last_seen > idle_after) {
+			if (d->on_evict)
+				d->on_evict(d->evict_ud, dev->id);
 			det_remove(d, i);
 			n++;
 		}
@@ -715,6 +721,35 @@ uint64_t det_evictions(const det *d)
 size_t det_device_count(const det *d)
 {
 	return d ? d->count : 0;
+}
+
+size_t det_raised_count(const det *d)
+{
+	size_t n = 0;
+	for (uint32_t i = d ? d->lru_head : DET_NIL; i != DET_NIL; i = d->lru_next[i])
+		n += d->slots[i]->alert.status == ALERT_RAISED;
+	return n;
+}
+
+bool det_device_known(const det *d, const char *device, bool *raised, uint64_t *seq)
+{
+	size_t len;
+	*raised = false;
+	*seq = 0;
+	if (!d || !device || (len = strlen(device)) >= DET_DEVICE_ID_MAX)
+		return false;
+	uint32_t slot = det_find(d, device, len, det_hash(device, len));
+	if (slot == DET_NIL)
+		return false;
+	*raised = d->slots[slot]->alert.status == ALERT_RAISED;
+	*seq = d->slots[slot]->seq;
+	return true;
+}
+
+void det_on_evict(det *d, det_evict_cb cb, void *ud)
+{
+	d->on_evict = cb;
+	d->evict_ud = ud;
 }
 
 size_t det_bytes_per_device(const det *d)

@@ -87,6 +87,38 @@ static reject_reason parse_ts(const cJSON *it, double *out, char *detail, size_t
 	return REJ_NONE;
 }
 
+/* The keys of obj (and of its "values" object) after what detail holds,
+ * each cut at 32 bytes with anything unprintable as '?', as far as dlen
+ * allows ("..." when cut): what did arrive when a feature is missing. */
+static void list_keys(const cJSON *obj, const cJSON *values, char *detail, size_t dlen)
+{
+	size_t off = strlen(detail);
+	int n_keys = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		const cJSON *it = pass ? (values ? values->child : NULL) : obj->child;
+		for (; it; it = it->next) {
+			if (!it->string || (!pass && it == values))
+				continue;
+			char key[48];
+			size_t k = 0;
+			if (pass)
+				k = (size_t)snprintf(key, sizeof key, "values.");
+			for (const char *c = it->string; *c && k < (size_t)(7 * pass + 32); c++)
+				key[k++] = *c >= 0x20 && *c < 0x7f ? *c : '?';
+			key[k] = '\0';
+			const char *sep = n_keys++ ? ", " : "; keys: ";
+			if (off + strlen(sep) + k + 4 >= dlen) {
+				if (off + 4 < dlen)
+					memcpy(detail + off, "...", 4);
+				return;
+			}
+			off += (size_t)snprintf(detail + off, dlen - off, "%s%s", sep, key);
+		}
+	}
+	if (!n_keys && off + 10 < dlen)
+		snprintf(detail + off, dlen - off, "; no keys");
+}
+
 static reject_reason parse_object(const cJSON *root, const model *m, double *ts, bool *has_ts,
 				  float *vals, char *detail, size_t dlen)
 {
@@ -103,6 +135,8 @@ static reject_reason parse_object(const cJSON *root, const model *m, double *ts,
 			it = cJSON_GetObjectItemCaseSensitive(values, name);
 		if (!it) {
 			set_detail(detail, dlen, "feature \"%s\" missing", name);
+			if (detail && dlen)
+				list_keys(root, values, detail, dlen);
 			return REJ_MISSING_FEATURE;
 		}
 		if (!cJSON_IsNumber(it)) {

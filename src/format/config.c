@@ -29,6 +29,7 @@
 static const param_def keys[] = {
 	KEY("mqtt", "uri", PARAM_STR, broker_uri, 0, CFG_STR),
 	KEY("mqtt", "client_id", PARAM_STR, client_id, 0, CFG_STR),
+	KEY("service", "instance", PARAM_STR, instance, 0, CFG_STR),
 	KEY("mqtt", "username", PARAM_STR, username, 0, CFG_STR),
 	KEY("mqtt", "password_env", PARAM_STR, password_env, 0, CFG_STR),
 	KEY("mqtt", "password_file", PARAM_STR, password_file, 0, CFG_PATH),
@@ -109,7 +110,8 @@ void config_defaults(iotad_config *c)
 	c->device_level = 1;
 	snprintf(c->alert_prefix, sizeof c->alert_prefix, "alerts");
 	snprintf(c->state_prefix, sizeof c->state_prefix, "state");
-	snprintf(c->status_topic, sizeof c->status_topic, "iotad/status");
+	snprintf(c->instance, sizeof c->instance, "iotad");
+	snprintf(c->status_topic, sizeof c->status_topic, "iotad/status/iotad");
 	snprintf(c->control_topic, sizeof c->control_topic, "iotad/control");
 	c->qos_in = 1;
 	c->qos_out = 1;
@@ -467,6 +469,26 @@ static iotad_err check(cfg_ctx *x, iotad_config *c)
 	if (!c->client_id[0])
 		return fail(x, mark_of(x, "mqtt", "client_id"), IOTAD_ERR_CONFIG,
 			    "mqtt.client_id: must not be empty");
+	/* the instance: named, or the client id's; the status topic: set, or
+	 * iotad/status/{instance} */
+	if (!mark_of(x, "service", "instance"))
+		topic_instance_from(c->instance, sizeof c->instance, c->client_id);
+	else if (!topic_instance_ok(c->instance))
+		return fail(x, mark_of(x, "service", "instance"), IOTAD_ERR_CONFIG,
+			    "service.instance: '%s' must be letters, digits, '_' and '-' only",
+			    c->instance);
+	if (!mark_of(x, "topics", "status"))
+		snprintf(c->status_topic, sizeof c->status_topic, "iotad/status/{instance}");
+	struct {
+		const char *name;
+		char *value;
+	} named[] = {{"alerts", c->alert_prefix}, {"state", c->state_prefix},
+		     {"status", c->status_topic}, {"control", c->control_topic}};
+	for (size_t i = 0; i < sizeof named / sizeof named[0]; i++)
+		if (topic_expand_instance(named[i].value, CFG_STR, c->instance) != 0)
+			return fail(x, mark_of(x, "topics", named[i].name), IOTAD_ERR_CONFIG,
+				    "topics.%s: too long with {instance} replaced by '%s'",
+				    named[i].name, c->instance);
 	if (!topic_filter_ok(c->telemetry_filter))
 		return fail(x, mark_of(x, "topics", "telemetry"), IOTAD_ERR_CONFIG,
 			    "topics.telemetry: '%s' is not a valid MQTT topic filter",

@@ -100,7 +100,7 @@ iotad_err topic_build(char *buf, size_t len, const char *prefix, const char *dev
 	return IOTAD_OK;
 }
 
-int topic_hass(char *buf, size_t len, const char *prefix, const char *device)
+int topic_hass(char *buf, size_t len, const char *prefix, const char *node, const char *device)
 {
 	char object[DET_DEVICE_ID_MAX + 16];
 	uint32_t h = 2166136261u;
@@ -121,12 +121,68 @@ int topic_hass(char *buf, size_t len, const char *prefix, const char *device)
 		changed |= !ok;
 	}
 	object[i] = '\0';
-	int n = changed ? snprintf(buf, len, "%s/binary_sensor/iotad_%s_%08x/config", prefix,
-				   object, h)
-			: snprintf(buf, len, "%s/binary_sensor/iotad_%s/config", prefix, object);
+	const char *sep = node ? "/" : "";
+	node = node ? node : "";
+	int n = changed ? snprintf(buf, len, "%s/binary_sensor/%s%siotad_%s_%08x/config", prefix,
+				   node, sep, object, h)
+			: snprintf(buf, len, "%s/binary_sensor/%s%siotad_%s/config", prefix, node, sep,
+				   object);
 	if (n < 0 || (size_t)n >= len) {
 		buf[0] = '\0';
 		return -1;
 	}
 	return n;
+}
+
+#define TOPIC_INSTANCE_MAX 64
+
+static bool instance_char(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       ch == '_' || ch == '-';
+}
+
+bool topic_instance_ok(const char *s)
+{
+	size_t n = 0;
+	for (; s && s[n]; n++)
+		if (!instance_char((unsigned char)s[n]) || n >= TOPIC_INSTANCE_MAX)
+			return false;
+	return n > 0;
+}
+
+void topic_instance_from(char *buf, size_t len, const char *client_id)
+{
+	size_t i = 0;
+	memset(buf, 0, len);
+	for (; client_id[i] && i < TOPIC_INSTANCE_MAX && i + 1 < len; i++)
+		buf[i] = instance_char((unsigned char)client_id[i]) ? client_id[i] : '_';
+	if (len)
+		buf[i] = '\0';
+}
+
+int topic_expand_instance(char *topic, size_t len, const char *instance)
+{
+	static const char key[] = "{instance}";
+	char out[1024];
+	size_t o = 0, il = strlen(instance);
+	if (len > sizeof out)
+		return -1;
+	for (const char *s = topic; *s;) {
+		if (!strncmp(s, key, sizeof key - 1)) {
+			if (o + il >= len)
+				return -1;
+			memcpy(out + o, instance, il);
+			o += il;
+			s += sizeof key - 1;
+		} else {
+			if (o + 1 >= len)
+				return -1;
+			out[o++] = *s++;
+		}
+	}
+	out[o] = '\0';
+	memset(topic, 0, len); /* no bytes of the template left after the NUL */
+	memcpy(topic, out, o + 1);
+	return 0;
 }

@@ -4,20 +4,30 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 
 #include "iotad/detector.h"
 #include "iotad/topic.h"
 
+const char *hass_node(const iotad_config *c)
+{
+	return c->instance[0] && strcmp(c->instance, "iotad") ? c->instance : NULL;
+}
+
 char *hass_config(const iotad_config *c, const model *m, const char *device)
 {
-	char state[TOPIC_MAX], id[DET_DEVICE_ID_MAX + 8];
+	char state[TOPIC_MAX], id[DET_DEVICE_ID_MAX + CFG_STR + 8];
 	char model_name[MODEL_NAME_MAX + 24];
 
 	if (topic_build(state, sizeof state, c->state_prefix, device) != IOTAD_OK)
 		return NULL;
-	snprintf(id, sizeof id, "iotad_%s", device);
+	const char *node = hass_node(c);
+	if (node)
+		snprintf(id, sizeof id, "iotad_%s_%s", node, device);
+	else
+		snprintf(id, sizeof id, "iotad_%s", device);
 	snprintf(model_name, sizeof model_name, "%s v%d", m->id, m->version);
 	cJSON *o = cJSON_CreateObject();
 	if (!o)
@@ -34,11 +44,21 @@ char *hass_config(const iotad_config *c, const model *m, const char *device)
 	cJSON_AddStringToObject(o, "json_attributes_template",
 				"{{ {'state': value_json.state, 'score': value_json.score, "
 				"'threshold': value_json.threshold, 'top': value_json.top} | tojson }}");
+	/* available while iotad is online and the device is not stale */
+	cJSON *av = cJSON_AddArrayToObject(o, "availability");
+	cJSON *own = cJSON_CreateObject();
+	cJSON_AddStringToObject(own, "topic", state);
+	cJSON_AddStringToObject(own, "value_template",
+				"{{ 'offline' if value_json.state == 'stale' else 'online' }}");
+	cJSON_AddItemToArray(av, own);
 	if (c->status_topic[0]) {
-		cJSON_AddStringToObject(o, "availability_topic", c->status_topic);
-		cJSON_AddStringToObject(o, "payload_available", "online");
-		cJSON_AddStringToObject(o, "payload_not_available", "offline");
+		cJSON *svc = cJSON_CreateObject();
+		cJSON_AddStringToObject(svc, "topic", c->status_topic);
+		cJSON_AddItemToArray(av, svc);
 	}
+	cJSON_AddStringToObject(o, "availability_mode", "all");
+	cJSON_AddStringToObject(o, "payload_available", "online");
+	cJSON_AddStringToObject(o, "payload_not_available", "offline");
 	cJSON_AddNumberToObject(o, "qos", c->qos_out);
 	cJSON *dev = cJSON_AddObjectToObject(o, "device");
 	cJSON *ids = cJSON_AddArrayToObject(dev, "identifiers");

@@ -1,7 +1,10 @@
 /* metrics.c - scoring latency histogram and the Prometheus text format. */
 #include "iotad/metrics.h"
 
+#include <dirent.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "iotad/alert.h"
 
@@ -66,7 +69,9 @@ int met_write_prometheus(FILE *f, const met_snapshot *s)
 {
 	one(f, "iotad_messages_received_total", "counter",
 	    "Telemetry messages taken from the queue.", s->received);
-	one(f, "iotad_messages_scored_total", "counter", "Windows scored.", s->scored);
+	one(f, "iotad_messages_scored_total", "counter",
+	    "Telemetry messages that completed a window and were scored (one score per stride "
+	    "samples of a device).", s->scored);
 	head(f, "iotad_messages_rejected_total", "counter", "Telemetry messages rejected, by reason.");
 	for (int r = 1; r < REJ__COUNT; r++)
 		fprintf(f, "iotad_messages_rejected_total{reason=\"%s\"} %llu\n",
@@ -79,6 +84,11 @@ int met_write_prometheus(FILE *f, const met_snapshot *s)
 		fprintf(f, "iotad_alerts_total{state=\"%s\"} %llu\n",
 			alert_event_name((alert_event)e), (unsigned long long)s->events[e]);
 	one(f, "iotad_devices", "gauge", "Devices tracked by the detector.", s->devices);
+	one(f, "iotad_devices_raised", "gauge",
+	    "Devices whose alert is raised now (the detector's table; survives restarts with the "
+	    "state file).", s->raised);
+	one(f, "iotad_states_reconciled_total", "counter",
+	    "Retained raised states of devices not raised here, cleared at start.", s->reconciled);
 	one(f, "iotad_devices_max", "gauge", "Configured maximum number of devices.",
 	    s->max_devices);
 	head(f, "iotad_devices_evicted_total", "counter",
@@ -127,5 +137,96 @@ int met_write_prometheus(FILE *f, const met_snapshot *s)
 	    "State files ignored (another model) or refused (damaged) at start.", s->state_rejected);
 	head(f, "iotad_start_time_seconds", "gauge", "Start time of the process (epoch seconds).");
 	fprintf(f, "iotad_start_time_seconds %.3f\n", s->start_time);
+	head(f, "iotad_build_info", "gauge", "The iotad build: version, always 1.");
+	fputs("iotad_build_info{version=", f);
+	label_value(f, IOTAD_VERSION);
+	fputs("} 1\n", f);
+	met_write_process(f);
+	return ferror(f) ? -1 : 0;
+}
+
+/* --- process_* from /proc/self ---------------------------------------------- */
+
+/* Fields 14 (utime), 15 (stime), 22 (starttime), 23 (vsize), 24 (rss) of
+ * /proc/self/stat. 0 on success. */
+static int proc_stat(unsigned long long *utime, unsigned long long *stime,
+		     unsigned long long *start, unsigned long long *vsize, long long *rss)
+{
+	char buf[1024];
+	FILE *f = fopen("/proc/self/stat", "r");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+	if (!p)
+		return -1;
+	/* after ")": state(3) ... utime is the 12th field from here */
+	return sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d "
+			     "%*d %*d %*d %llu %llu %lld",
+		      utime, stime, start, vsize, rss) == 5 ? 0 : -1;
+}
+
+static double boot_time(void)
+{
+	char line[256];
+	double bt = 0;
+	FILE *f = fopen("/proc/stat", "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "btime %lf", &bt) == 1)
+			break;
+	fclose(f);
+	return bt;
+}
+
+static long open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return -1;
+	long n = 0;
+	const struct dirent *e;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1; /* the directory's own fd */
+}
+
+int met_write_process(FILE *f)
+{
+	unsigned long long ut, st, start, vsize;
+	long long rss;
+	long tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+	if (tck > 0 && page > 0 && proc_stat(&ut, &st, &start, &vsize, &rss) == 0) {
+		head(f, "process_cpu_seconds_total", "counter",
+		     "Total user and system CPU time spent in seconds.");
+		fprintf(f, "process_cpu_seconds_total %.2f\n", (double)(ut + st) / (double)tck);
+		head(f, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+		fprintf(f, "process_resident_memory_bytes %lld\n", rss * page);
+		head(f, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+		fprintf(f, "process_virtual_memory_bytes %llu\n", vsize);
+		double bt = boot_time();
+		if (bt > 0) {
+			head(f, "process_start_time_seconds", "gauge",
+			     "Start time of the process since unix epoch in seconds.");
+			fprintf(f, "process_start_time_seconds %.2f\n", bt + (double)start / (double)tck);
+		}
+	}
+	long fds = open_fds();
+	if (fds >= 0) {
+		head(f, "process_open_fds", "gauge", "Number of open file descriptors.");
+		fprintf(f, "process_open_fds %ld\n", fds);
+	}
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		head(f, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
+		if (rl.rlim_cur == RLIM_INFINITY)
+			fputs("process_max_fds +Inf\n", f);
+		else
+			fprintf(f, "process_max_fds %llu\n", (unsigned long long)rl.rlim_cur);
+	}
 	return ferror(f) ? -1 : 0;
 }

@@ -8,11 +8,16 @@
 #include "iotad/mqtt.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <MQTTAsync.h>
 
@@ -22,6 +27,7 @@
 #define MQ_MAX_SUBS 16
 #define MQ_BACKOFF_MIN 1
 #define MQ_BACKOFF_MAX 30
+#define MQ_CONNECT_TIMEOUT 10 /* seconds for TCP, TLS and the CONNACK */
 
 struct mq {
 	MQTTAsync h;
@@ -166,10 +172,62 @@ static const char *connect_failure_text(const MQTTAsync_failureData *r)
 	return MQTTAsync_strerror(r ? r->code : -1);
 }
 
+/* Whether a plain TCP connection to the uri's host and port succeeds within
+ * timeout_ms: then a connect that timed out reached something that is not
+ * an MQTT broker (or a TLS listener asked in plain text). */
+static bool tcp_reachable(const char *uri, int timeout_ms)
+{
+	char host[256], port[8];
+	const char *hp = strstr(uri, "://");
+	hp = hp ? hp + 3 : uri;
+	const char *colon = strrchr(hp, ':');
+	if (!colon || colon == hp)
+		return false;
+	size_t hl = (size_t)(colon - hp);
+	if (hp[0] == '[' && hl >= 2 && hp[hl - 1] == ']')
+		hp++, hl -= 2;
+	if (hl >= sizeof host || strlen(colon + 1) >= sizeof port)
+		return false;
+	memcpy(host, hp, hl);
+	host[hl] = '\0';
+	snprintf(port, sizeof port, "%s", colon + 1);
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+	if (getaddrinfo(host, port, &hints, &ai) != 0)
+		return false;
+	bool ok = false;
+	for (const struct addrinfo *a = ai; a && !ok; a = a->ai_next) {
+		int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+			ok = true;
+		} else if (errno == EINPROGRESS) {
+			struct pollfd p = {.fd = fd, .events = POLLOUT};
+			int err = 0;
+			socklen_t el = sizeof err;
+			ok = poll(&p, 1, timeout_ms) == 1 &&
+			     getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err == 0;
+		}
+		close(fd);
+	}
+	freeaddrinfo(ai);
+	return ok;
+}
+
 static void on_connect_failure(void *ctx, MQTTAsync_failureData *r)
 {
 	mq *c = ctx;
-	LOG_RATELIMITED(LOG_WARN, "mqtt: cannot connect to %s: %s", c->uri, connect_failure_text(r));
+	bool refused = r && r->code >= 1 && r->code <= 5;
+	if (!refused && tcp_reachable(c->uri, 1000)) {
+		LOG_RATELIMITED(LOG_WARN,
+				"mqtt: cannot connect to %s: TCP connected, but no MQTT CONNACK "
+				"came back within %d s: is it an MQTT broker? (a TLS listener "
+				"needs ssl://; Paho says: %s)",
+				c->uri, MQ_CONNECT_TIMEOUT, connect_failure_text(r));
+	} else {
+		LOG_RATELIMITED(LOG_WARN, "mqtt: cannot connect to %s: %s", c->uri,
+				connect_failure_text(r));
+	}
 	pthread_mutex_lock(&c->lock);
 	c->connecting = false;
 	pthread_cond_broadcast(&c->cond);
@@ -198,7 +256,7 @@ static int do_connect(mq *c)
 	co.automaticReconnect = 1;
 	co.minRetryInterval = MQ_BACKOFF_MIN;
 	co.maxRetryInterval = MQ_BACKOFF_MAX;
-	co.connectTimeout = 10;
+	co.connectTimeout = MQ_CONNECT_TIMEOUT;
 	co.maxInflight = c->o.max_inflight;
 	co.username = c->username;
 	co.password = c->password;
@@ -230,6 +288,8 @@ static void *supervise(void *arg)
 {
 	mq *c = arg;
 	int backoff = MQ_BACKOFF_MIN;
+	LOG_INFO("mqtt: connecting to %s as %s (timeout %d s)", c->uri, c->client_id,
+		 MQ_CONNECT_TIMEOUT);
 	pthread_mutex_lock(&c->lock);
 	while (!c->stopping && !c->ever_connected) {
 		if (!c->connecting) {
@@ -389,7 +449,14 @@ static void on_publish_fail(void *ctx, MQTTAsync_failureData *r)
 {
 	mq *c = ctx;
 	atomic_fetch_add(&c->publish_failed, 1);
-	LOG_RATELIMITED(LOG_WARN, "mqtt: publish failed (code %d)", r ? r->code : 0);
+	int code = r ? r->code : 0;
+	if (code == MQTTASYNC_OPERATION_INCOMPLETE || code == MQTTASYNC_DISCONNECTED)
+		LOG_RATELIMITED(LOG_WARN, "mqtt: a publish was not acknowledged: the connection %s "
+				"before the broker confirmed it (counted in publish_failed)",
+				code == MQTTASYNC_DISCONNECTED ? "was down" : "closed");
+	else
+		LOG_RATELIMITED(LOG_WARN, "mqtt: publish failed: %s (code %d)",
+				r && r->message ? r->message : MQTTAsync_strerror(code), code);
 	release_slot(c);
 }
 

@@ -34,6 +34,9 @@ struct pipeline {
 	_Atomic uint64_t rejected[REJ__COUNT];
 	_Atomic uint64_t events[4];
 	_Atomic uint64_t devices;  /* det_device_count, mirrored for other threads */
+	_Atomic uint64_t raised;   /* det_raised_count, mirrored for other threads */
+	_Atomic uint64_t reconciled; /* retained raised states cleared at start */
+	struct log_rl rl[REJ__COUNT]; /* one warning a second per reject reason */
 	met_hist latency;          /* time in det_push_at */
 };
 
@@ -75,28 +78,59 @@ static void publish_event(pipeline *p, const char *device, alert_event ev, doubl
 static void reject(pipeline *p, const msgq_msg *msg, reject_reason why, const char *detail)
 {
 	COUNT(p->rejected[why]);
-	LOG_RATELIMITED(LOG_WARN, "rejected message on '%.*s': %s%s%s",
-			(int)(msg->topic_len > 128 ? 128 : msg->topic_len), msgq_topic(msg),
-			codec_reject_name(why), detail && *detail ? ": " : "", detail ? detail : "");
+	if (LOG_WARN > log_threshold)
+		return;
+	int sup = log_rl_allow(&p->rl[why], 1000000000LL);
+	if (sup < 0)
+		return;
+	char more[48] = "";
+	if (sup > 0)
+		snprintf(more, sizeof more, " (%d more %s suppressed)", sup, codec_reject_name(why));
+	log_write(LOG_WARN, "rejected message on '%.*s': %s%s%s%s",
+		  (int)(msg->topic_len > 128 ? 128 : msg->topic_len), msgq_topic(msg),
+		  codec_reject_name(why), detail && *detail ? ": " : "", detail ? detail : "", more);
 }
 
 /* Home Assistant discovery (retained) for a device seen for the first time. */
-static void announce(pipeline *p, const char *device)
+static void announce(pipeline *p, const char *device, double now)
 {
 	char topic[TOPIC_MAX];
 	if (!p->cfg->hass_enabled ||
-	    topic_hass(topic, sizeof topic, p->cfg->hass_prefix, device) < 0)
+	    topic_hass(topic, sizeof topic, p->cfg->hass_prefix, hass_node(p->cfg), device) < 0)
 		return;
 	char *json = hass_config(p->cfg, p->m, device);
 	if (!json || p->pub.publish(p->pub.ud, topic, json, strlen(json), 1, true) != IOTAD_OK)
 		COUNT(p->publish_failed);
 	free(json);
+	/* its first state, so Home Assistant shows off rather than unknown */
+	char payload[PIPELINE_EVENT_MAX];
+	int n = codec_format_event(payload, sizeof payload, device, PIPELINE_STATE_NORMAL, now,
+				   NULL, p->m);
+	if (n > 0 && p->cfg->state_prefix[0])
+		publish_to(p, p->cfg->state_prefix, device, payload, (size_t)n, p->cfg->qos_out, true);
+}
+
+/* A device forgotten (LRU or idle): its discovery config goes too. */
+static void on_evict(void *ud, const char *device)
+{
+	pipeline *p = ud;
+	char topic[TOPIC_MAX];
+	if (!p->cfg->hass_enabled ||
+	    topic_hass(topic, sizeof topic, p->cfg->hass_prefix, hass_node(p->cfg), device) < 0)
+		return;
+	if (p->pub.publish(p->pub.ud, topic, "", 0, 1, true) != IOTAD_OK)
+		COUNT(p->publish_failed);
+}
+
+static void count_raised(pipeline *p)
+{
+	atomic_store_explicit(&p->raised, det_raised_count(p->det), memory_order_relaxed);
 }
 
 void pipeline_handle(pipeline *p, const msgq_msg *msg, double now)
 {
 	char device[DET_DEVICE_ID_MAX];
-	char detail[160] = "";
+	char detail[256] = "";
 	COUNT(p->received);
 	if (msg->oversize) {
 		reject(p, msg, REJ_OVERSIZE, NULL);
@@ -137,14 +171,63 @@ void pipeline_handle(pipeline *p, const msgq_msg *msg, double now)
 	size_t devices = det_device_count(p->det);
 	atomic_store_explicit(&p->devices, devices, memory_order_relaxed);
 	if (devices > devices_before || det_evictions(p->det) > evictions_before)
-		announce(p, device);
+		announce(p, device, now);
 	if (res.scored) {
 		COUNT(p->scored);
 		if (p->pub.scored)
 			p->pub.scored(p->pub.ud, device, ts, &res);
 	}
-	if (res.event != ALERT_EV_NONE)
+	if (res.event != ALERT_EV_NONE) {
 		publish_event(p, device, res.event, ts, &res);
+		count_raised(p);
+	}
+}
+
+/* The "seq" of a retained event payload (0 if absent or not a number). */
+static uint64_t retained_seq(const char *payload, size_t len)
+{
+	static const char key[] = "\"seq\":";
+	const char *at = memmem(payload, len, key, sizeof key - 1);
+	char num[24];
+	if (!at)
+		return 0;
+	size_t off = (size_t)(at - payload) + sizeof key - 1, n = 0;
+	while (off + n < len && n + 1 < sizeof num && payload[off + n] >= '0' &&
+	       payload[off + n] <= '9') {
+		num[n] = payload[off + n];
+		n++;
+	}
+	num[n] = '\0';
+	return n ? strtoull(num, NULL, 10) : 0;
+}
+
+void pipeline_reconcile(pipeline *p, const char *topic, size_t topic_len, const char *payload,
+			size_t len, double now)
+{
+	const char *prefix = p->cfg->state_prefix;
+	size_t pl = strlen(prefix);
+	char device[DET_DEVICE_ID_MAX];
+	if (!pl || topic_len <= pl + 1 || memcmp(topic, prefix, pl) || topic[pl] != '/' ||
+	    topic_len - pl - 1 >= sizeof device)
+		return;
+	memcpy(device, topic + pl + 1, topic_len - pl - 1);
+	device[topic_len - pl - 1] = '\0';
+	static const char raised[] = "\"state\":\"raised\"";
+	if (!len || !memmem(payload, len, raised, sizeof raised - 1))
+		return;
+	/* a device here that is raised, or whose events went past the retained
+	 * one (e.g. it cleared since), has its state published already */
+	bool is_raised;
+	uint64_t seq;
+	if (det_device_known(p->det, device, &is_raised, &seq) &&
+	    (is_raised || seq >= retained_seq(payload, len)))
+		return;
+	det_result res;
+	memset(&res, 0, sizeof res);
+	COUNT(p->reconciled);
+	LOG_INFO("state: %s is retained as raised but not raised here (a restart without its "
+		 "state); publishing cleared", device);
+	publish_event(p, device, ALERT_EV_CLEARED, now, &res);
 }
 
 static void on_stale(void *ud, const char *device, double last_ts, uint64_t seq)
@@ -164,6 +247,7 @@ void pipeline_sweep(pipeline *p, double now)
 	if (c->idle_evict_after > 0)
 		atomic_fetch_add(&p->idle_evictions, det_evict(p->det, now, c->idle_evict_after));
 	atomic_store(&p->devices, det_device_count(p->det));
+	count_raised(p);
 }
 
 /* --- the model and detector in use ---------------------------------------- */
@@ -206,15 +290,18 @@ void pipeline_swap(pipeline *p, model *nm, det *nd)
 {
 	det_destroy(p->det);
 	p->det = nd;
+	det_on_evict(nd, on_evict, p);
 	drop_owned(p);
 	p->owned = nm;
 	set_model(p, nm);
 	atomic_store(&p->devices, det_device_count(nd));
+	count_raised(p);
 }
 
 void pipeline_devices_changed(pipeline *p)
 {
 	atomic_store(&p->devices, det_device_count(p->det));
+	count_raised(p);
 }
 
 iotad_err pipeline_reset(pipeline *p)
@@ -225,7 +312,9 @@ iotad_err pipeline_reset(pipeline *p)
 		return e;
 	det_destroy(p->det);
 	p->det = nd;
+	det_on_evict(nd, on_evict, p);
 	atomic_store(&p->devices, 0);
+	atomic_store(&p->raised, 0);
 	return IOTAD_OK;
 }
 
@@ -237,6 +326,8 @@ void pipeline_get_counters(pipeline *p, pipeline_counters *out)
 	out->idle_evictions = atomic_load(&p->idle_evictions);
 	out->evictions = atomic_load(&p->evictions);
 	out->devices = atomic_load(&p->devices);
+	out->raised = atomic_load(&p->raised);
+	out->reconciled = atomic_load(&p->reconciled);
 	for (int i = 0; i < REJ__COUNT; i++)
 		out->rejected[i] = atomic_load(&p->rejected[i]);
 	for (int i = 0; i < 4; i++)
@@ -277,6 +368,7 @@ iotad_err pipeline_create(const iotad_config *cfg, const model *m, const det_con
 		pipeline_destroy(p);
 		return e;
 	}
+	det_on_evict(p->det, on_evict, p);
 	*out = p;
 	return IOTAD_OK;
 }

@@ -44,6 +44,15 @@ static bool is_control(const svc *s, const char *topic, size_t topic_len)
 	return ct[0] && topic_len == strlen(ct) && !memcmp(topic, ct, topic_len);
 }
 
+/* A topic under the state prefix (state_prefix/DEVICE): read back at start
+ * to reconcile retained states (pipeline_reconcile). */
+static bool is_state(const svc *s, const char *topic, size_t topic_len)
+{
+	const char *sp = s->cfg->state_prefix;
+	size_t n = strlen(sp);
+	return n && topic_len > n + 1 && !memcmp(topic, sp, n) && topic[n] == '/';
+}
+
 /* Paho's thread: copy the message in, or refuse it (queue full or closing). */
 static bool on_message(void *ud, const char *topic, size_t topic_len, const void *payload,
 		       size_t len, int qos, bool retained)
@@ -54,6 +63,8 @@ static bool on_message(void *ud, const char *topic, size_t topic_len, const void
 		LOG_WARN("control: ignoring a retained message on %s", s->cfg->control_topic);
 		return true;
 	}
+	if (!retained && is_state(s, topic, topic_len))
+		return true; /* our own state publishes coming back: only retained ones matter */
 	msgq_offer_result r = msgq_offer(&s->q, topic, topic_len, payload, len, s->cfg->max_payload);
 	if (r == MSGQ_FULL)
 		COUNT(s->refused_full);
@@ -116,10 +127,28 @@ void svc_on_sample(svc *s, svc_sample_cb cb, void *ud)
 	s->on_sample_ud = ud;
 }
 
-static void save_state(svc *s, const char *when)
+#define SVC_SAVE_BACKOFF_MAX 600.0
+
+/* Save the state file; true if it was written. */
+static bool save_state(svc *s, const char *when)
 {
-	if (reload_state_save(s->p, s->cfg->state_file, when) != IOTAD_OK)
-		COUNT(s->state_save_failed);
+	if (reload_state_save(s->p, s->cfg->state_file, when) == IOTAD_OK)
+		return true;
+	COUNT(s->state_save_failed);
+	return false;
+}
+
+/* Seconds to the next periodic save: state_interval, doubled after each
+ * failure in a row up to SVC_SAVE_BACKOFF_MAX (or state_interval if longer),
+ * so a save that cannot work is tried (and logged) ever less often. */
+static double save_delay(const iotad_config *c, int failures)
+{
+	double d = c->state_interval;
+	double cap = c->state_interval > SVC_SAVE_BACKOFF_MAX ? c->state_interval
+							     : SVC_SAVE_BACKOFF_MAX;
+	for (int i = 0; i < failures && d < cap; i++)
+		d *= 2;
+	return d < cap ? d : cap;
 }
 
 /* A message on the control topic. */
@@ -141,6 +170,9 @@ static void handle(svc *s, msgq_msg *msg)
 {
 	if (!msg->bad_topic && !msg->oversize && is_control(s, msgq_topic(msg), msg->topic_len))
 		control(s, msg);
+	else if (!msg->bad_topic && !msg->oversize && is_state(s, msgq_topic(msg), msg->topic_len))
+		pipeline_reconcile(s->p, msgq_topic(msg), msg->topic_len, msgq_payload(msg), msg->len,
+				   clock_wall());
 	else
 		pipeline_handle(s->p, msg, clock_wall());
 	free(msg);
@@ -236,6 +268,11 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 	iotad_err err = mq_subscribe(s->mq, c->telemetry_filter, c->qos_in);
 	if (err == IOTAD_OK && c->control_topic[0])
 		err = mq_subscribe(s->mq, c->control_topic, 1);
+	char state_filter[CFG_STR + 2];
+	if (err == IOTAD_OK && c->state_prefix[0] &&
+	    snprintf(state_filter, sizeof state_filter, "%s/+", c->state_prefix) <
+		    (int)sizeof state_filter)
+		err = mq_subscribe(s->mq, state_filter, 1);
 	s->started = clock_wall();
 	if (err == IOTAD_OK && c->http_listen[0]) {
 		http_opts ho = {.listen = c->http_listen, .max_body = c->http_max_body,
@@ -255,6 +292,7 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 	msgq_msg *batch[SVC_BATCH];
 	double next_sweep = clock_mono() + 1.0, next_stats = clock_mono() + SVC_STATS_EVERY;
 	double next_save = clock_mono() + c->state_interval;
+	int save_failures = 0;
 	while (!*stop) {
 		uint32_t n = msgq_take(&s->q, batch, SVC_BATCH, 200);
 		for (uint32_t i = 0; i < n; i++)
@@ -273,8 +311,16 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 			next_stats = now + SVC_STATS_EVERY;
 		}
 		if (c->state_file[0] && now >= next_save) {
-			save_state(s, "periodic");
-			next_save = clock_mono() + c->state_interval;
+			if (save_state(s, "periodic")) {
+				if (save_failures)
+					LOG_INFO("state: saved to %s again after %d failed saves",
+						 c->state_file, save_failures);
+				save_failures = 0;
+			} else if (++save_failures < 1000) {
+				LOG_WARN("state: %d periodic saves failed in a row; next try in %.0f s",
+					 save_failures, save_delay(c, save_failures));
+			}
+			next_save = clock_mono() + save_delay(c, save_failures);
 		}
 	}
 
@@ -310,6 +356,8 @@ void svc_get_metrics(svc *s, met_snapshot *out)
 	out->evictions_lru = pc.evictions;
 	out->evictions_idle = pc.idle_evictions;
 	out->devices = pc.devices;
+	out->raised = pc.raised;
+	out->reconciled = pc.reconciled;
 	out->refused_full = atomic_load(&s->refused_full);
 	out->model_reloads = atomic_load(&s->reloads);
 	out->model_reload_failures = atomic_load(&s->reload_failed);

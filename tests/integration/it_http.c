@@ -400,7 +400,8 @@ void it_http_endpoints(void)
 
 	/* Home Assistant discovery: retained, one per device, as documented */
 	char topic[128];
-	snprintf(topic, sizeof topic, "ha/binary_sensor/iotad_http-dev/config");
+	/* (the instance, named after the client id, is the node level) */
+	snprintf(topic, sizeof topic, "ha/binary_sensor/iotad-http/iotad_http-dev/config");
 	CU_ASSERT_TRUE(hx_sub_wait(&ha, topic, NULL, 1, 5000));
 	pthread_mutex_lock(&ha.lock);
 	for (size_t i = 0; i < ha.n; i++) {
@@ -413,7 +414,7 @@ void it_http_endpoints(void)
 		CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(j, "state_topic")),
 				       "state/http-dev");
 		CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(j, "unique_id")),
-				       "iotad_http-dev");
+				       "iotad_iotad-http_http-dev");
 		cJSON_Delete(j);
 	}
 	pthread_mutex_unlock(&ha.lock);
