@@ -26,7 +26,11 @@ enum {
  * scale, short average and calibration; the slow level of the fitted
  * value's mean, their usual distance and its calibration (the relation's
  * drift) */
-enum { R_MX = 0, R_MY, R_VXX, R_CXY, R_RS, R_FR, R_CAL, R_SLOW, R_SSC, R_DCAL, PROF_R };
+enum {
+	R_MX = 0, R_MY, R_VXX, R_CXY, R_RS, R_FR, R_CAL, R_SLOW, R_SSC, R_DCAL,
+	R_PXY, R_PXX, R_PYY, R_CM, R_CCAL, /* the co-movement: below */
+	PROF_R
+};
 
 #ifndef PROF_DEW_DRIFT_VETO
 #define PROF_DEW_DRIFT_VETO 1
@@ -34,6 +38,14 @@ enum { R_MX = 0, R_MY, R_VXX, R_CXY, R_RS, R_FR, R_CAL, R_SLOW, R_SSC, R_DCAL, P
 #ifndef PROF_REL_DRIFT
 #define PROF_REL_DRIFT 1
 #endif
+#ifndef PROF_CORR
+#define PROF_CORR 1
+#endif
+#ifndef PROF_CORR_POS
+#define PROF_CORR_POS 0.5f
+#endif
+#define PROF_CORR_MAX 0.995f  /* |correlation| clamp before Fisher's z */
+#define PROF_CORR_FLOOR 1.5f  /* least threshold of the co-movement, in z */
 #define PROF_UP 1e-4f /* pull of a larger normal statistic on a calibration (~a day at 10 s) */
 #define PROF_MAX_RUN 1.0e6f
 #define PROF_STUCK_RISK 1e-6f   /* chance of a normal run reaching the stuck threshold */
@@ -264,6 +276,7 @@ void prof_step(const prof_params *p, float *st, const float *x, prof_out *out)
 	float stat[PROF_CH_COUNT][PROF_MAX_FEATURES], thr[PROF_CH_COUNT][PROF_MAX_FEATURES];
 	float rstat[PROF_MAX_FEATURES], rthr[PROF_MAX_FEATURES], rres[PROF_MAX_FEATURES];
 	float dstat[PROF_MAX_FEATURES], dthr[PROF_MAX_FEATURES]; /* the relation's drift */
+	float cstat[PROF_MAX_FEATURES], cthr[PROF_MAX_FEATURES], cfz[PROF_MAX_FEATURES];
 	float worst[PROF_MAX_FEATURES] = {0}; /* per feature: largest statistic / threshold */
 	float a_lvl = learning ? pmax(1.0f / (float)(n + 1), p->alpha_level) : p->alpha_level;
 	float a_slow = learning ? pmax(1.0f / (float)(n + 1), p->alpha_level / p->slow) :
@@ -355,6 +368,31 @@ void prof_step(const prof_params *p, float *st, const float *x, prof_out *out)
 			   fabsf(r[R_MY] - r[R_SLOW]) /
 			   pmax(r[R_SSC], pmax(0.25f * r[R_RS], prof_eps(r[R_MY])));
 		dthr[k] = prof_thr(p, PROF_CH_DRIFT, r[R_DCAL]);
+		/* co-movement: the correlation over the last hour of the two
+		 * features' short averages off their levels (Fisher's z), against
+		 * its normal mean: humidity that starts rising with temperature */
+		{
+			int ia = p->pair_a[k] < 0 ? p->temp : p->pair_a[k];
+			int ib = p->pair_a[k] < 0 ? p->rh : p->pair_b[k];
+			const float *sa = prof_feat(p, st, (uint32_t)ia), *sb = prof_feat(p, st, (uint32_t)ib);
+			float u = sa[K_FAST] - sa[K_LVL], v = sb[K_FAST] - sb[K_LVL];
+			r[R_PXY] = prof_flush(r[R_PXY] + a_lvl * (u * v - r[R_PXY]));
+			r[R_PXX] = prof_flush(r[R_PXX] + a_lvl * (u * u - r[R_PXX]));
+			r[R_PYY] = prof_flush(r[R_PYY] + a_lvl * (v * v - r[R_PYY]));
+			float den = sqrtf(r[R_PXX] * r[R_PYY]);
+			float cr = den > 1e-20f ? r[R_PXY] / den : 0.0f;
+			cr = pmin(pmax(cr, -PROF_CORR_MAX), PROF_CORR_MAX);
+			cfz[k] = 0.5f * logf((1.0f + cr) / (1.0f - cr));
+			/* for the dew point's pair only a rise counts, and only to a
+			 * positive correlation: air at a fixed water content loses
+			 * relative humidity as it warms, so humidity that rises with
+			 * temperature is the sensor, while a front (both move, the
+			 * humidity little) only weakens the usual negative one */
+			cstat[k] = !PROF_CORR ? 0.0f :
+				   p->pair_a[k] >= 0 ? fabsf(cfz[k] - r[R_CM]) :
+				   cfz[k] > PROF_CORR_POS ? pmax(cfz[k] - r[R_CM], 0.0f) : 0.0f;
+			cthr[k] = pmax(PROF_CORR_FLOOR, p->margin * r[R_CCAL]);
+		}
 		if (p->pair_a[k] < 0) {
 			dew_ratio = rstat[k] / rthr[k];
 			dew_dratio = dstat[k] / dthr[k];
@@ -439,6 +477,14 @@ void prof_step(const prof_params *p, float *st, const float *x, prof_out *out)
 			prof_calibrate(&r[R_CAL], rstat[k], learning);
 		if (warm && (learning || dr < 1.0f))
 			prof_calibrate(&r[R_DCAL], dstat[k], learning);
+		/* the co-movement's normal mean settles before its spread is
+		 * calibrated on it */
+		if (ok && cstat[k] < cthr[k]) {
+			r[R_CM] += (n < p->learn / 2 ? pmax(1.0f / (float)(n + 1), a_slow) : a_slow) *
+				   (cfz[k] - r[R_CM]);
+			if (n >= p->learn / 2)
+				prof_calibrate(&r[R_CCAL], cstat[k], learning);
+		}
 	}
 	if (st[H_SEEN] < (float)PROF_MAX_LEARN)
 		st[H_SEEN] += 1.0f;
@@ -459,6 +505,8 @@ void prof_step(const prof_params *p, float *st, const float *x, prof_out *out)
 					out->score = pmax(out->score, dstat[k] / dthr[k]);
 					over |= dstat[k] >= dthr[k];
 				}
+				out->score = pmax(out->score, cstat[k] / cthr[k]);
+				over |= cstat[k] >= cthr[k];
 			}
 		} else {
 			for (uint32_t f = 0; f < F; f++) {
@@ -479,6 +527,8 @@ void prof_step(const prof_params *p, float *st, const float *x, prof_out *out)
 				float w = rstat[k] >= rthr[k] ? rstat[k] / rthr[k] : 0.0f;
 				if (PROF_REL_DRIFT && dstat[k] >= dthr[k])
 					w = pmax(w, dstat[k] / dthr[k]);
+				if (cstat[k] >= cthr[k])
+					w = pmax(w, cstat[k] / cthr[k]);
 				int a = p->pair_a[k] < 0 ? p->rh : p->pair_a[k];
 				blame[a] += 0.5f * w;
 				blame[p->pair_b[k]] += 0.5f * w;
