@@ -371,10 +371,11 @@ void prof_step(const prof_params *p, float *st, const float *x, prof_out *out)
 		/* co-movement: the correlation over the last hour of the two
 		 * features' short averages off their levels (Fisher's z), against
 		 * its normal mean: humidity that starts rising with temperature */
-		{
-			int ia = p->pair_a[k] < 0 ? p->temp : p->pair_a[k];
-			int ib = p->pair_a[k] < 0 ? p->rh : p->pair_b[k];
-			const float *sa = prof_feat(p, st, (uint32_t)ia), *sb = prof_feat(p, st, (uint32_t)ib);
+		cstat[k] = cfz[k] = 0.0f;
+		cthr[k] = 1.0f;
+		if (p->pair_a[k] < 0) {
+			const float *sa = prof_feat(p, st, (uint32_t)p->temp);
+			const float *sb = prof_feat(p, st, (uint32_t)p->rh);
 			float u = sa[K_FAST] - sa[K_LVL], v = sb[K_FAST] - sb[K_LVL];
 			r[R_PXY] = prof_flush(r[R_PXY] + a_lvl * (u * v - r[R_PXY]));
 			r[R_PXX] = prof_flush(r[R_PXX] + a_lvl * (u * u - r[R_PXX]));
@@ -383,14 +384,13 @@ void prof_step(const prof_params *p, float *st, const float *x, prof_out *out)
 			float cr = den > 1e-20f ? r[R_PXY] / den : 0.0f;
 			cr = pmin(pmax(cr, -PROF_CORR_MAX), PROF_CORR_MAX);
 			cfz[k] = 0.5f * logf((1.0f + cr) / (1.0f - cr));
-			/* for the dew point's pair only a rise counts, and only to a
-			 * positive correlation: air at a fixed water content loses
-			 * relative humidity as it warms, so humidity that rises with
-			 * temperature is the sensor, while a front (both move, the
-			 * humidity little) only weakens the usual negative one */
-			cstat[k] = !PROF_CORR ? 0.0f :
-				   p->pair_a[k] >= 0 ? fabsf(cfz[k] - r[R_CM]) :
-				   cfz[k] > PROF_CORR_POS ? pmax(cfz[k] - r[R_CM], 0.0f) : 0.0f;
+			/* only a rise counts, and only to a positive correlation: air
+			 * at a fixed water content loses relative humidity as it
+			 * warms, so humidity that rises with temperature is the
+			 * sensor, while a front (both move, the humidity little) only
+			 * weakens the usual negative one. A generic pair has no such
+			 * physics and keeps its fit's residual alone. */
+			cstat[k] = PROF_CORR && cfz[k] > PROF_CORR_POS ? pmax(cfz[k] - r[R_CM], 0.0f) : 0.0f;
 			cthr[k] = pmax(PROF_CORR_FLOOR, p->margin * r[R_CCAL]);
 		}
 		if (p->pair_a[k] < 0) {
