@@ -19,7 +19,7 @@ static volatile double sink;
 
 /* The core: every sample through det_push, as the service feeds it. */
 static double run_core(const model *m, const bench_data *data, char (*names)[16],
-		       size_t *scored, size_t *events)
+		       bool profile, size_t *scored, size_t *events)
 {
 	det_config cfg;
 	det *d;
@@ -28,6 +28,8 @@ static double run_core(const model *m, const bench_data *data, char (*names)[16]
 
 	det_config_default(&cfg);
 	cfg.max_devices = (uint32_t)data->n_devices;
+	if (!profile)
+		cfg.prof.channels = 0; /* the autoencoder alone: no profile kept */
 	if (det_create(m, &cfg, &d) != IOTAD_OK) {
 		fprintf(stderr, "bench_core: det_create failed\n");
 		exit(1);
@@ -123,6 +125,7 @@ int main(int argc, char **argv)
 	bench_data data;
 	char (*names)[16];
 	size_t scored, events;
+	bool profile = true;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--model") && i + 1 < argc)
@@ -133,9 +136,11 @@ int main(int argc, char **argv)
 			n_devices = (int)bench_arg_long("--devices", argv[++i], SIM_MAX_DEVICES);
 		else if (!strcmp(argv[i], "--forward") && i + 1 < argc)
 			calls = (size_t)bench_arg_long("--forward", argv[++i], 1000000000L);
+		else if (!strcmp(argv[i], "--no-profile"))
+			profile = false;
 		else {
 			fprintf(stderr, "usage: bench_core [--model FILE] [--samples N] "
-					"[--devices N] [--forward N]\n");
+					"[--devices N] [--forward N] [--no-profile]\n");
 			return 2;
 		}
 	}
@@ -162,7 +167,7 @@ int main(int argc, char **argv)
 
 	double t_fwd = run_forward(&m, &data, calls);
 	double t_copy = run_copy(&m, &data);
-	double t_core = run_core(&m, &data, names, &scored, &events);
+	double t_core = run_core(&m, &data, names, profile, &scored, &events);
 
 	double ns_core = t_core * 1e9 / (double)n;
 	double ns_fwd = t_fwd * 1e9 / (double)calls;

@@ -46,7 +46,7 @@ static void print_event(const char *topic, const char *payload, int len)
 		cJSON_Delete(ev);
 		return;
 	}
-	char score[32], thr[32], top[256] = "";
+	char score[32], thr[32], top[256] = "", chans[128] = "";
 	number(ev, "score", score, sizeof score);
 	number(ev, "threshold", thr, sizeof thr);
 	/* a stuck sensor is what to look at; else the largest shares of the error */
@@ -59,9 +59,16 @@ static void print_event(const char *topic, const char *payload, int len)
 		size_t n = strlen(top);
 		snprintf(top + n, sizeof top - n, "%s%s", n ? ", " : "", f->valuestring);
 	}
-	printf("%s  %-12s %-8s score %-10s threshold %-10s look at: %s%s\n", text(ev, "time"),
+	/* what judged it: the profile's channels (level, drift, ...) or shape */
+	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(ev, "channels")) {
+		if (!cJSON_IsString(f))
+			continue;
+		size_t n = strlen(chans);
+		snprintf(chans + n, sizeof chans - n, "%s%s", n ? "," : " by ", f->valuestring);
+	}
+	printf("%s  %-12s %-8s score %-10s threshold %-10s look at: %s%s%s\n", text(ev, "time"),
 	       text(ev, "device"), text(ev, "state"), score, thr, *top ? top : "-",
-	       n_stuck ? " (stuck)" : "");
+	       n_stuck ? " (stuck)" : "", chans);
 	cJSON_Delete(ev);
 }
 

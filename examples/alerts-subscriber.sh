@@ -13,7 +13,9 @@ while IFS= read -r event <&"${SUB[0]}"; do
 	# a stuck sensor is what to look at; else the largest shares of the error
 	top=$(sed -n 's/.*"stuck":\[\([^]]*\)\].*/\1 (stuck)/p' <<<"$event" | tr -d '"')
 	[ -n "$top" ] || top=$(sed -n 's/.*"top":\[\([^]]*\)\].*/\1/p' <<<"$event" | tr -d '"')
-	printf '%s  %-12s %-8s score %-10s threshold %-10s look at: %s\n' \
+	# what judged it: the profile's channels (level, drift, ...) or shape
+	by=$(sed -n 's/.*"channels":\[\([^]]*\)\].*/ by \1/p' <<<"$event" | tr -d '"')
+	printf '%s  %-12s %-8s score %-10s threshold %-10s look at: %s%s\n' \
 		"$(field time "$event")" "$(field device "$event")" "$(field state "$event")" \
-		"$(field score "$event")" "$(field threshold "$event")" "${top//,/, }"
+		"$(field score "$event")" "$(field threshold "$event")" "${top//,/, }" "$by"
 done

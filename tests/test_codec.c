@@ -347,7 +347,29 @@ static void test_event_json(void)
 	CU_ASSERT_FATAL(cJSON_IsArray(stuck) && cJSON_GetArraySize(stuck) == 2);
 	CU_ASSERT_STRING_EQUAL(cJSON_GetArrayItem(stuck, 0)->valuestring, "humid\"ity");
 	CU_ASSERT_STRING_EQUAL(cJSON_GetArrayItem(stuck, 1)->valuestring, "rssi");
+	CU_ASSERT_PTR_NULL(cJSON_GetObjectItem(j, "channels")); /* none judged it */
 	cJSON_Delete(j);
+
+	/* the channels that judged it are named, in channel order */
+	res.stuck = 0;
+	res.channels = DET_CH_SHAPE | 1u << PROF_CH_DRIFT | 1u << PROF_CH_LEVEL;
+	CU_ASSERT_FATAL(codec_format_event(buf, sizeof buf, "d", "raised", 1, &res, &m) > 0);
+	j = cJSON_Parse(buf);
+	cJSON *ch = cJSON_GetObjectItem(j, "channels");
+	CU_ASSERT_FATAL(cJSON_IsArray(ch) && cJSON_GetArraySize(ch) == 3);
+	CU_ASSERT_STRING_EQUAL(cJSON_GetArrayItem(ch, 0)->valuestring, "level");
+	CU_ASSERT_STRING_EQUAL(cJSON_GetArrayItem(ch, 1)->valuestring, "drift");
+	CU_ASSERT_STRING_EQUAL(cJSON_GetArrayItem(ch, 2)->valuestring, "shape");
+	CU_ASSERT_PTR_NULL(cJSON_GetObjectItem(j, "stuck"));
+	cJSON_Delete(j);
+	/* every channel at once still fits exactly, and a short buffer fails */
+	res.channels = DET_CH_SHAPE | PROF_CH_ALL;
+	n = codec_format_event(buf, sizeof buf, "d", "raised", 1, &res, &m);
+	CU_ASSERT_FATAL(n > 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"channels\":[\"level\",\"jump\",\"noise\",\"drift\","
+					  "\"relation\",\"stuck\",\"shape\"]"));
+	CU_ASSERT_EQUAL(codec_format_event(exact, (size_t)n, "d", "raised", 1, &res, &m), -1);
+	CU_ASSERT_EQUAL(codec_format_event(exact, (size_t)n + 1, "d", "raised", 1, &res, &m), n);
 }
 
 static void test_event_unscored(void)
@@ -371,6 +393,11 @@ static void test_event_unscored(void)
 	CU_ASSERT_EQUAL(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "seq")), 7);
 	CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(j, "state")), "stale");
 	cJSON_Delete(j);
+	/* unscored: no channels, whatever the result holds */
+	res.channels = 1u << PROF_CH_LEVEL;
+	CU_ASSERT_FATAL(codec_format_event(buf, sizeof buf, "dev1", "stale", 1714564800, &res, &m) > 0);
+	CU_ASSERT_PTR_NULL(strstr(buf, "channels"));
+	res.channels = 0;
 
 	/* scored: valid UTF-8 passes through, an invalid byte becomes U+FFFD */
 	res.scored = true;

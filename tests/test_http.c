@@ -397,6 +397,21 @@ static void test_score_answer_matches_detector(void)
 	free(one);
 	res[0].stuck = 0;
 
+	/* the channels that judged it are named, in channel order; none, no member */
+	uint32_t ch0 = res[0].channels;
+	res[0].channels = 0;
+	CU_ASSERT_PTR_NULL(strstr(one = scoreapi_format(&m, res, 1, false), "\"channels\""));
+	free(one);
+	res[0].channels = DET_CH_SHAPE | 1u << PROF_CH_RELATION;
+	j = cJSON_Parse(one = scoreapi_format(&m, res, 1, false));
+	cJSON *chans = cJSON_GetObjectItem(j, "channels");
+	CU_ASSERT_FATAL(cJSON_IsArray(chans) && cJSON_GetArraySize(chans) == 2);
+	CU_ASSERT_STRING_EQUAL(cJSON_GetArrayItem(chans, 0)->valuestring, "relation");
+	CU_ASSERT_STRING_EQUAL(cJSON_GetArrayItem(chans, 1)->valuestring, "shape");
+	cJSON_Delete(j);
+	free(one);
+	res[0].channels = ch0;
+
 	char *batch = scoreapi_format(&m, res, 2, true);
 	j = cJSON_Parse(batch);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);

@@ -22,7 +22,12 @@
  *             linear fit of one on the other over its own scale; when
  *             features named temperature and humidity exist, their dew
  *             point's distance from its own level instead (benign setpoint
- *             changes leave it alone; a wrong sensor moves it);
+ *             changes leave it alone; a wrong sensor moves it), the dew
+ *             point's hour-long mean against its own slow level (its
+ *             drift, which also judges whether a temperature or humidity
+ *             drift is physics), and the co-movement: the hour-long
+ *             correlation of the two off their levels rising above its
+ *             normal to a positive one (humidity rising with temperature);
  * - stuck:    samples in a row of one exact value against the longest run
  *             seen on normal data.
  * Pure: the state is a caller-owned float array (prof_floats), no
@@ -98,7 +103,7 @@ void prof_params_default(prof_params *p);
  * (why may be NULL) then names it (a static string). */
 iotad_err prof_params_resolve(prof_params *p, uint32_t n, const char *const *names,
 			      const char **why);
-/* Floats of one device's state at resolved p (<= 24 F + 8 per pair). */
+/* Floats of one device's state at resolved p (8 + 16 F + 15 per pair). */
 size_t prof_floats(const prof_params *p);
 /* A fresh (learning) state: all zeros, so zeroed storage is one too. */
 void prof_init(const prof_params *p, float *st);

@@ -22,9 +22,30 @@ enum {
 	PROF_K = K_CAL + PROF_CH_COUNT
 };
 
-/* per relation pair */
-enum { R_MX = 0, R_MY, R_VXX, R_CXY, R_RS, R_FR, R_CAL, PROF_R = 8 };
+/* per relation pair: the fit (means, variance, covariance), the residual's
+ * scale, short average and calibration; the slow level of the fitted
+ * value's mean, their usual distance and its calibration (the relation's
+ * drift) */
+enum {
+	R_MX = 0, R_MY, R_VXX, R_CXY, R_RS, R_FR, R_CAL, R_SLOW, R_SSC, R_DCAL,
+	R_PXY, R_PXX, R_PYY, R_CM, R_CCAL, /* the co-movement: below */
+	PROF_R
+};
 
+#ifndef PROF_DEW_DRIFT_VETO
+#define PROF_DEW_DRIFT_VETO 1
+#endif
+#ifndef PROF_REL_DRIFT
+#define PROF_REL_DRIFT 1
+#endif
+#ifndef PROF_CORR
+#define PROF_CORR 1
+#endif
+#ifndef PROF_CORR_POS
+#define PROF_CORR_POS 0.5f
+#endif
+#define PROF_CORR_MAX 0.995f  /* |correlation| clamp before Fisher's z */
+#define PROF_CORR_FLOOR 1.5f  /* least threshold of the co-movement, in z */
 #define PROF_UP 1e-4f /* pull of a larger normal statistic on a calibration (~a day at 10 s) */
 #define PROF_MAX_RUN 1.0e6f
 #define PROF_STUCK_RISK 1e-6f   /* chance of a normal run reaching the stuck threshold */
@@ -254,6 +275,8 @@ void prof_step(const prof_params *p, float *st, const float *x, prof_out *out)
 	bool warm = n >= (p->learn / 4 > 8 ? p->learn / 4 : 8);
 	float stat[PROF_CH_COUNT][PROF_MAX_FEATURES], thr[PROF_CH_COUNT][PROF_MAX_FEATURES];
 	float rstat[PROF_MAX_FEATURES], rthr[PROF_MAX_FEATURES], rres[PROF_MAX_FEATURES];
+	float dstat[PROF_MAX_FEATURES], dthr[PROF_MAX_FEATURES]; /* the relation's drift */
+	float cstat[PROF_MAX_FEATURES], cthr[PROF_MAX_FEATURES], cfz[PROF_MAX_FEATURES];
 	float worst[PROF_MAX_FEATURES] = {0}; /* per feature: largest statistic / threshold */
 	float a_lvl = learning ? pmax(1.0f / (float)(n + 1), p->alpha_level) : p->alpha_level;
 	float a_slow = learning ? pmax(1.0f / (float)(n + 1), p->alpha_level / p->slow) :
@@ -325,12 +348,13 @@ void prof_step(const prof_params *p, float *st, const float *x, prof_out *out)
 		s[K_FAST] = fast;
 	}
 	float dew_ratio = 1.0f; /* the dew point's relation statistic / threshold */
+	float dew_dratio = 1.0f; /* its drift statistic / threshold */
 	for (uint32_t k = 0; k < p->n_pairs; k++) {
 		float *r = prof_pair(p, st, k), px, py;
 		prof_pair_xy(p, k, x, &px, &py);
 		if (first) {
 			r[R_MX] = px;
-			r[R_MY] = py;
+			r[R_MY] = r[R_SLOW] = py;
 			continue;
 		}
 		float b = r[R_VXX] > 1e-12f ? r[R_CXY] / r[R_VXX] : 0.0f;
@@ -338,8 +362,41 @@ void prof_step(const prof_params *p, float *st, const float *x, prof_out *out)
 		r[R_FR] = prof_flush(r[R_FR] + p->alpha_fast * (rres[k] - r[R_FR]));
 		rstat[k] = fabsf(r[R_FR]) / pmax(r[R_RS], prof_eps(r[R_MY]));
 		rthr[k] = prof_thr(p, PROF_CH_RELATION, r[R_CAL]);
-		if (p->pair_a[k] < 0)
+		/* long horizon: the fitted value's mean against its slow level (a
+		 * dew point that creeps away over hours) */
+		dstat[k] = p->pair_a[k] >= 0 ? 0.0f : /* a fit's mean is its feature's level */
+			   fabsf(r[R_MY] - r[R_SLOW]) /
+			   pmax(r[R_SSC], pmax(0.25f * r[R_RS], prof_eps(r[R_MY])));
+		dthr[k] = prof_thr(p, PROF_CH_DRIFT, r[R_DCAL]);
+		/* co-movement: the correlation over the last hour of the two
+		 * features' short averages off their levels (Fisher's z), against
+		 * its normal mean: humidity that starts rising with temperature */
+		cstat[k] = cfz[k] = 0.0f;
+		cthr[k] = 1.0f;
+		if (p->pair_a[k] < 0) {
+			const float *sa = prof_feat(p, st, (uint32_t)p->temp);
+			const float *sb = prof_feat(p, st, (uint32_t)p->rh);
+			float u = sa[K_FAST] - sa[K_LVL], v = sb[K_FAST] - sb[K_LVL];
+			r[R_PXY] = prof_flush(r[R_PXY] + a_lvl * (u * v - r[R_PXY]));
+			r[R_PXX] = prof_flush(r[R_PXX] + a_lvl * (u * u - r[R_PXX]));
+			r[R_PYY] = prof_flush(r[R_PYY] + a_lvl * (v * v - r[R_PYY]));
+			float den = sqrtf(r[R_PXX] * r[R_PYY]);
+			float cr = den > 1e-20f ? r[R_PXY] / den : 0.0f;
+			cr = pmin(pmax(cr, -PROF_CORR_MAX), PROF_CORR_MAX);
+			cfz[k] = 0.5f * logf((1.0f + cr) / (1.0f - cr));
+			/* only a rise counts, and only to a positive correlation: air
+			 * at a fixed water content loses relative humidity as it
+			 * warms, so humidity that rises with temperature is the
+			 * sensor, while a front (both move, the humidity little) only
+			 * weakens the usual negative one. A generic pair has no such
+			 * physics and keeps its fit's residual alone. */
+			cstat[k] = PROF_CORR && cfz[k] > PROF_CORR_POS ? pmax(cfz[k] - r[R_CM], 0.0f) : 0.0f;
+			cthr[k] = pmax(PROF_CORR_FLOOR, p->margin * r[R_CCAL]);
+		}
+		if (p->pair_a[k] < 0) {
 			dew_ratio = rstat[k] / rthr[k];
+			dew_dratio = dstat[k] / dthr[k];
+		}
 		if (p->channels >> PROF_CH_RELATION & 1u) {
 			int a = p->pair_a[k] < 0 ? p->rh : p->pair_a[k];
 			worst[a] = pmax(worst[a], rstat[k] / rthr[k]);
@@ -348,11 +405,17 @@ void prof_step(const prof_params *p, float *st, const float *x, prof_out *out)
 	}
 	/* a move of temperature or humidity that leaves the dew point where it
 	 * was (a setpoint change, a door) is physics, not a fault */
-	if (p->temp >= 0 && p->channels >> PROF_CH_RELATION & 1u && dew_ratio < 0.5f && !first) {
+	if (p->temp >= 0 && p->channels >> PROF_CH_RELATION & 1u && !first) {
 		int tr[2] = {p->temp, p->rh};
-		for (int i = 0; i < 2; i++)
-			for (int c = PROF_CH_LEVEL; c <= PROF_CH_DRIFT; c += PROF_CH_DRIFT - PROF_CH_LEVEL)
-				stat[c][tr[i]] = pmin(stat[c][tr[i]], 0.99f * thr[c][tr[i]]);
+		for (int i = 0; i < 2; i++) {
+			if (dew_ratio < 0.5f)
+				stat[PROF_CH_LEVEL][tr[i]] = pmin(stat[PROF_CH_LEVEL][tr[i]],
+							 0.99f * thr[PROF_CH_LEVEL][tr[i]]);
+			/* over hours the dew point's own slow level judges */
+			if (PROF_DEW_DRIFT_VETO ? dew_dratio < 0.5f : dew_ratio < 0.5f)
+				stat[PROF_CH_DRIFT][tr[i]] = pmin(stat[PROF_CH_DRIFT][tr[i]],
+							 0.99f * thr[PROF_CH_DRIFT][tr[i]]);
+		}
 	}
 	for (uint32_t f = 0; f < F && !first; f++)
 		for (int c = 0; c < PROF_CH_COUNT; c++)
@@ -398,16 +461,30 @@ void prof_step(const prof_params *p, float *st, const float *x, prof_out *out)
 		float wr = pmax(worst[a], worst[p->pair_b[k]]);
 		bool ok = learning || wr < 1.0f;
 		float al = ok ? a_lvl : a_lvl / (wr * wr * wr);
+		float dr = pmax(wr, dstat[k] / dthr[k]);
+		float as = learning || dr < 1.0f ? a_slow : a_slow / (dr * dr * dr);
 		prof_pair_xy(p, k, x, &px, &py);
 		r[R_MX] += al * (px - r[R_MX]);
 		r[R_MY] += al * (py - r[R_MY]);
 		r[R_VXX] += al * ((px - r[R_MX]) * (px - r[R_MX]) - r[R_VXX]);
 		r[R_CXY] += al * ((px - r[R_MX]) * (py - r[R_MY]) - r[R_CXY]);
 		r[R_RS] = prof_flush(r[R_RS] + al * (fabsf(rres[k]) - r[R_RS]));
+		r[R_SLOW] += as * (r[R_MY] - r[R_SLOW]);
+		r[R_SSC] = prof_flush(r[R_SSC] + as * (fabsf(r[R_MY] - r[R_SLOW]) - r[R_SSC]));
 		r[R_VXX] = prof_flush(r[R_VXX]);
 		r[R_CXY] = prof_flush(r[R_CXY]);
 		if (ok && warm)
 			prof_calibrate(&r[R_CAL], rstat[k], learning);
+		if (warm && (learning || dr < 1.0f))
+			prof_calibrate(&r[R_DCAL], dstat[k], learning);
+		/* the co-movement's normal mean settles before its spread is
+		 * calibrated on it */
+		if (ok && cstat[k] < cthr[k]) {
+			r[R_CM] += (n < p->learn / 2 ? pmax(1.0f / (float)(n + 1), a_slow) : a_slow) *
+				   (cfz[k] - r[R_CM]);
+			if (n >= p->learn / 2)
+				prof_calibrate(&r[R_CCAL], cstat[k], learning);
+		}
 	}
 	if (st[H_SEEN] < (float)PROF_MAX_LEARN)
 		st[H_SEEN] += 1.0f;
@@ -424,6 +501,12 @@ void prof_step(const prof_params *p, float *st, const float *x, prof_out *out)
 			for (uint32_t k = 0; k < p->n_pairs; k++) {
 				out->score = pmax(out->score, rstat[k] / rthr[k]);
 				over |= rstat[k] >= rthr[k];
+				if (PROF_REL_DRIFT) {
+					out->score = pmax(out->score, dstat[k] / dthr[k]);
+					over |= dstat[k] >= dthr[k];
+				}
+				out->score = pmax(out->score, cstat[k] / cthr[k]);
+				over |= cstat[k] >= cthr[k];
 			}
 		} else {
 			for (uint32_t f = 0; f < F; f++) {
@@ -442,6 +525,10 @@ void prof_step(const prof_params *p, float *st, const float *x, prof_out *out)
 		if (c == PROF_CH_RELATION) {
 			for (uint32_t k = 0; k < p->n_pairs; k++) {
 				float w = rstat[k] >= rthr[k] ? rstat[k] / rthr[k] : 0.0f;
+				if (PROF_REL_DRIFT && dstat[k] >= dthr[k])
+					w = pmax(w, dstat[k] / dthr[k]);
+				if (cstat[k] >= cthr[k])
+					w = pmax(w, cstat[k] / cthr[k]);
 				int a = p->pair_a[k] < 0 ? p->rh : p->pair_a[k];
 				blame[a] += 0.5f * w;
 				blame[p->pair_b[k]] += 0.5f * w;
@@ -470,6 +557,7 @@ void prof_rebaseline(const prof_params *p, float *st)
 	for (uint32_t k = 0; k < p->n_pairs; k++) {
 		float *r = prof_pair(p, st, k);
 		r[R_MY] += r[R_FR];
+		r[R_SLOW] = r[R_MY];
 		r[R_FR] = 0.0f;
 	}
 }
@@ -499,7 +587,8 @@ bool prof_state_ok(const prof_params *p, const float *st)
 	}
 	for (uint32_t k = 0; k < p->n_pairs; k++) {
 		const float *r = st + PROF_H + (size_t)PROF_K * p->features + (size_t)PROF_R * k;
-		if (r[R_VXX] < 0.0f || r[R_RS] < 0.0f || r[R_CAL] < 0.0f)
+		if (r[R_VXX] < 0.0f || r[R_RS] < 0.0f || r[R_CAL] < 0.0f || r[R_SSC] < 0.0f ||
+		    r[R_DCAL] < 0.0f)
 			return false;
 	}
 	return true;

@@ -381,6 +381,16 @@ int codec_format_event(char *buf, size_t len, const char *device, const char *st
 	}
 	if (n_stuck)
 		jw_lit(&w, "]");
+	/* the channels that judged it anomalous, in channel order */
+	int n_ch = 0;
+	for (int c = 0; scored && c < DET_CH_COUNT; c++) {
+		if (!(res->channels >> c & 1u))
+			continue;
+		jw_lit(&w, n_ch++ ? "," : ",\"channels\":[");
+		jw_str(&w, det_channel_name(c));
+	}
+	if (n_ch)
+		jw_lit(&w, "]");
 	jw_lit(&w, ",\"model\":");
 	if (m) {
 		jw_lit(&w, "{\"id\":");

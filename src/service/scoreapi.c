@@ -165,6 +165,10 @@ static void add_result(cJSON *o, const model *m, const det_result *r)
 	for (int f = 0; stuck && f < m->n_features; f++)
 		if (r->stuck >> f & 1u)
 			cJSON_AddItemToArray(stuck, cJSON_CreateString(m->features[f]));
+	cJSON *ch = r->channels ? cJSON_AddArrayToObject(o, "channels") : NULL;
+	for (int c = 0; ch && c < DET_CH_COUNT; c++)
+		if (r->channels >> c & 1u)
+			cJSON_AddItemToArray(ch, cJSON_CreateString(det_channel_name(c)));
 }
 
 char *scoreapi_format(const model *m, const det_result *res, size_t n, bool batch)

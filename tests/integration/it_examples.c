@@ -134,24 +134,32 @@ void it_examples_alert_subscribers(void)
 		"\"contrib\":{\"temperature\":0,\"humidity\":1,\"battery\":0},"
 		"\"top\":[\"humidity\"],\"stuck\":[\"humidity\"],\"model\":{\"id\":\"m\","
 		"\"version\":1},\"seq\":4}",
+		/* the profile's channels that judged it */
+		"{\"device\":\"boiler-1\",\"state\":\"raised\",\"ts\":1714564802,"
+		"\"time\":\"2024-05-01T12:00:02.000Z\",\"score\":1.5,\"threshold\":1,"
+		"\"contrib\":{\"temperature\":1,\"humidity\":0,\"battery\":0},"
+		"\"top\":[\"temperature\"],\"channels\":[\"level\",\"drift\"],\"model\":null,"
+		"\"seq\":5}",
 	};
 	static const char *const want[] = {
 		"2024-05-01T12:00:00.000Z  boiler-1     anomaly  score 0.5        "
 		"threshold 0.0123     look at: temperature, humidity\n",
 		"2024-05-01T12:00:01.000Z  boiler-1     raised   score 0.001      "
 		"threshold 0.0123     look at: humidity (stuck)\n",
+		"2024-05-01T12:00:02.000Z  boiler-1     raised   score 1.5        "
+		"threshold 1          look at: temperature by level,drift\n",
 	};
 	const char *c_sub = getenv("ALERT_SUBSCRIBER");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c_sub);
 	char *c_argv[] = {(char *)c_sub, (char *)b.uri, "alerts/#", NULL};
-	check_subscriber(&b, c_argv, "alert_subscriber.log", event, want, 2);
+	check_subscriber(&b, c_argv, "alert_subscriber.log", event, want, 3);
 
 	char script[1024], port[16];
 	const char *src = getenv("IOTAD_SRC");
 	snprintf(script, sizeof script, "%s/examples/alerts-subscriber.sh", src ? src : ".");
 	snprintf(port, sizeof port, "%d", b.port);
 	char *sh_argv[] = {"bash", script, "127.0.0.1", port, NULL};
-	check_subscriber(&b, sh_argv, "alerts-subscriber.log", event, want, 2);
+	check_subscriber(&b, sh_argv, "alerts-subscriber.log", event, want, 3);
 	hx_broker_stop(&b, SIGTERM);
 }
 
