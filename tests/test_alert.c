@@ -28,7 +28,7 @@ static void test_params_check(void)
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		alert_params p = {cases[i].k, cases[i].n, cases[i].m};
+		alert_params p = {.k = cases[i].k, .n = cases[i].n, .m = cases[i].m};
 		CU_ASSERT_EQUAL(alert_params_check(&p), cases[i].ok);
 	}
 	CU_ASSERT_EQUAL(alert_params_check(NULL), -1);
@@ -36,7 +36,7 @@ static void test_params_check(void)
 
 static void test_k_of_n(void)
 {
-	alert_params p = {2, 3, 2};
+	alert_params p = {.k = 2, .n = 3, .m = 2};
 	alert_state s;
 	char ev[64];
 
@@ -52,13 +52,13 @@ static void test_k_of_n(void)
 	CU_ASSERT_EQUAL(s.status, ALERT_NORMAL);
 
 	/* k = n = 3: only a run of three raises */
-	p = (alert_params){3, 3, 5};
+	p = (alert_params){.k = 3, .n = 3, .m = 5};
 	alert_init(&s);
 	CU_ASSERT_EQUAL(feed(&s, &p, "AANAANAAA", ev), 1);
 	CU_ASSERT_STRING_EQUAL(ev, "........R");
 
 	/* n = 32 looks at the whole mask */
-	p = (alert_params){2, 32, 1};
+	p = (alert_params){.k = 2, .n = 32, .m = 1};
 	alert_init(&s);
 	CU_ASSERT_EQUAL(feed(&s, &p, "ANNNNNNNNNNNNNNNNNNNNNNNNNNNNNNA", ev), 1);
 	CU_ASSERT_EQUAL(ev[31], 'R');
@@ -68,7 +68,7 @@ static void test_k_of_n(void)
 
 static void test_one_raise_per_run(void)
 {
-	alert_params p = {3, 3, 5};
+	alert_params p = {.k = 3, .n = 3, .m = 5};
 	alert_state s;
 	int raised = 0, other = 0;
 
@@ -92,7 +92,7 @@ static void test_one_raise_per_run(void)
 
 static void test_clear_after_m(void)
 {
-	alert_params p = {3, 3, 5};
+	alert_params p = {.k = 3, .n = 3, .m = 5};
 	alert_state s;
 	char ev[64];
 
@@ -108,7 +108,7 @@ static void test_clear_after_m(void)
 	CU_ASSERT_STRING_EQUAL(ev, "..R.........C");
 
 	/* m = 1 clears on the first normal */
-	p = (alert_params){1, 1, 1};
+	p = (alert_params){.k = 1, .n = 1, .m = 1};
 	alert_init(&s);
 	CU_ASSERT_EQUAL(feed(&s, &p, "ANAAN", ev), 4);
 	CU_ASSERT_STRING_EQUAL(ev, "RCR.C");
@@ -116,7 +116,7 @@ static void test_clear_after_m(void)
 
 static void test_no_reraise_from_old_bits(void)
 {
-	alert_params p = {2, 4, 1};
+	alert_params p = {.k = 2, .n = 4, .m = 1};
 	alert_state s;
 	char ev[64];
 
@@ -132,7 +132,7 @@ static void test_no_reraise_from_old_bits(void)
 
 static void test_stale_and_resume(void)
 {
-	alert_params p = {3, 3, 5};
+	alert_params p = {.k = 3, .n = 3, .m = 5};
 	alert_state s;
 	char ev[64];
 

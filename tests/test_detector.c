@@ -369,7 +369,7 @@ static void test_raise_then_clear(void)
 	det_config_default(&cfg);
 	cfg.prof.channels = 0; /* the autoencoder alone */
 	cfg.thr.kind = THR_STATIC;
-	cfg.alert = (alert_params){2, 3, 2};
+	cfg.alert = (alert_params){.k = 2, .n = 3, .m = 2};
 	d = make_det(&m, &cfg);
 	sample_of(normal, 0.5, 0.5, 0.5);
 	sample_of(bad, 0.5, 0.5, 2.5);  /* one such sample: 4/12 > 0.1 */
@@ -455,10 +455,11 @@ struct stale_log {
 	uint64_t seq;
 };
 
-static void on_stale(void *ud, const char *device, double last_ts, uint64_t seq)
+static void on_stale(void *ud, const char *device, alert_event ev, double last_ts, uint64_t seq)
 {
 	struct stale_log *log = ud;
 
+	CU_ASSERT_EQUAL(ev, ALERT_EV_STALE);
 	log->calls++;
 	snprintf(log->last, sizeof log->last, "%s", device);
 	log->last_ts = last_ts;

@@ -390,18 +390,18 @@ static void test_stale_sweep(void)
 		sample(x, "chatty", 500.0 + t, false, &rng);
 	}
 	double last = x->now - 1.0;
-	pipeline_sweep(x->p, last + 10.0);
+	pipeline_sweep(x->p, last + 10.0, true);
 	CU_ASSERT_EQUAL(rec_count_prefix(&x->out, "alerts/"), 0);
 	x->now = last + 20.0;
 	sample(x, "chatty", 600.0, false, &rng);
-	pipeline_sweep(x->p, last + 45.0);
+	pipeline_sweep(x->p, last + 45.0, true);
 	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/quiet", "\"state\":\"stale\""), 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(rec_last(&x->out, "alerts/quiet")->payload, "\"ts\":507"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(rec_last(&x->out, "state/quiet")->payload,
 				      "\"state\":\"stale\""));
 	CU_ASSERT_EQUAL(rec_count_prefix(&x->out, "alerts/chatty"), 0);
 	/* once only (and chatty, 28 s quiet, is not stale yet) */
-	pipeline_sweep(x->p, last + 48.0);
+	pipeline_sweep(x->p, last + 48.0, true);
 	CU_ASSERT_EQUAL(rec_count_prefix(&x->out, "alerts/chatty"), 0);
 	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/quiet", NULL), 1);
 	x->now = last + 61.0;
