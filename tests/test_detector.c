@@ -1363,7 +1363,16 @@ static void test_shift_seen(void)
 	CU_ASSERT_EQUAL(log.calls, 0);
 	det_sweep(d, 135.5, on_event, &log);         /* p and q (shifted to 125, not 144) */
 	CU_ASSERT_EQUAL(log.calls, 2);
-	/* without the shift p would have been stale at 111 */
+	/* the gap in q's own time over the outage is forgiven once: its data
+	 * time jumps 25 s (20 s of outage), then 11 s */
+	det_result r;
+	det_push_at(d, "q", 2, 136.0, raw, &r);
+	CU_ASSERT_EQUAL(r.event, ALERT_EV_CLEARED); /* the wall-clock stale above */
+	det_shift_seen(d, 20.0, 137.0);
+	CU_ASSERT_EQUAL(det_push_at(d, "q", 27, 137.5, raw, &r), IOTAD_OK);
+	CU_ASSERT_FALSE(r.gap);
+	CU_ASSERT_EQUAL(det_push_at(d, "q", 38, 138.0, raw, &r), IOTAD_OK);
+	CU_ASSERT_TRUE(r.gap);
 	det_shift_seen(d, NAN, 200.0);
 	det_shift_seen(d, -5.0, 200.0);
 	det_shift_seen(NULL, 5.0, 200.0);

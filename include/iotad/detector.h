@@ -149,9 +149,10 @@ typedef void (*det_event_cb)(void *ud, const char *device, alert_event ev, doubl
 void det_sweep(det *d, double now, det_event_cb cb, void *ud);
 /* Same for the mutes only (no stale: e.g. while the broker is away). */
 void det_sweep_mutes(det *d, double now, det_event_cb cb, void *ud);
-/* The caller's clock stood still for seconds (e.g. the service was cut off
- * from the broker): move every device's last_seen on by that much, never
- * past now, so the silence is not counted as the devices'. Owner thread. */
+/* The caller was cut off from its input for seconds (e.g. the service lost
+ * the broker): move every device's last_seen on by that much, never past
+ * now, and forgive its next gap in data time by as much, so the silence is
+ * not counted as the devices'. Owner thread. */
 void det_shift_seen(det *d, double seconds, double now);
 
 /* Apply an operator's command at the caller's clock now; res (may be NULL)

@@ -40,6 +40,7 @@ typedef struct det_device {
 	uint32_t samples;       /* samples since new or re-baselined (saturates) */
 	float last_score;       /* score of the last judged window, NaN before one */
 	double muted_until;     /* caller's clock */
+	double gap_credit;      /* seconds of the caller's outages since the last sample */
 	float storage[];        /* window * features floats, then the threshold's, then
 				 * the profile's */
 } det_device;
@@ -593,7 +594,7 @@ iotad_err det_push_at(det *d, const char *device, double ts, double now, const f
 	 * stale_after is a silence, even when its samples arrive back to back
 	 * (a replay faster than real time). */
 	if (!fresh && d->cfg.stale_after > 0.0 && !dev->muted && dev->alert.status != ALERT_STALE &&
-	    ts - dev->last_ts > d->cfg.stale_after) {
+	    ts - dev->last_ts - dev->gap_credit > d->cfg.stale_after) {
 		alert_stale(&dev->alert);
 		res->gap = true;
 		res->gap_ts = dev->last_ts;
@@ -601,6 +602,7 @@ iotad_err det_push_at(det *d, const char *device, double ts, double now, const f
 	}
 	dev->last_ts = ts;
 	dev->last_seen = now;
+	dev->gap_credit = 0.0;
 	if (dev->samples < UINT32_MAX)
 		dev->samples++;
 
@@ -739,8 +741,12 @@ void det_shift_seen(det *d, double seconds, double now)
 		return;
 	for (uint32_t i = 0; i < d->high; i++) {
 		det_device *dev = d->slots[i];
-		if (dev && dev->last_seen < now)
+		if (!dev)
+			continue;
+		if (dev->last_seen < now)
 			dev->last_seen = fmin(dev->last_seen + seconds, now);
+		/* the samples it sent meanwhile were lost with the broker, not by it */
+		dev->gap_credit += seconds;
 	}
 }
 

@@ -24,6 +24,8 @@ IT(federated, long, "aggregator rounds, refusals, kill -9 and broker restart", i
 IT(fedgateway, long, "a gateway in iotad run: update, checked swap, poisoned model refused", it_federated_gateway)
 IT(fedalone, long, "a gateway without an aggregator retrains locally on a schedule", it_federated_alone)
 IT(fedcli, short, "aggregate: bad flags, config, model and state file refused", it_federated_cli)
+IT(commands, long, "operator commands: false alarm, re-baseline, mute over HTTP and MQTT", it_http_commands)
+IT(outage, long, "a broker outage longer than stale_after marks no device stale", it_broker_outage)
 IT(http, short, "every endpoint of the HTTP server", it_http_endpoints)
 IT(http, short, "no http section, no server", it_http_disabled_by_default)
 IT(browser, short, "the live page shows alerts in Chromium", it_http_browser)
