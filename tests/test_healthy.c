@@ -73,6 +73,7 @@ static void fleet_model(model *m)
 
 typedef struct fleet_figures {
 	unsigned raised, cleared, adapted, learned, raised_at_end;
+	unsigned blame[SIM_FEATURES]; /* devices raised at the end, by the feature blamed most */
 	double longest;        /* seconds, of a raise that ended */
 	double seconds;        /* wall time of the run */
 } fleet_figures;
@@ -97,7 +98,8 @@ static void fleet_run(const model *m, const det_config *cfg, int n_dev, int days
 	CU_ASSERT_EQUAL_FATAL(det_create(m, cfg, &d), IOTAD_OK);
 	bool *up = calloc((size_t)n_dev, sizeof *up);
 	double *since = calloc((size_t)n_dev, sizeof *since);
-	CU_ASSERT_FATAL(up && since);
+	int *top = calloc((size_t)n_dev, sizeof *top);
+	CU_ASSERT_FATAL(up && since && top);
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (sim_next(s, &x)) {
@@ -108,6 +110,10 @@ static void fleet_run(const model *m, const det_config *cfg, int n_dev, int days
 			out->raised++;
 			up[x.device] = true;
 			since[x.device] = x.ts;
+			top[x.device] = 0;
+			for (int f = 1; f < SIM_FEATURES; f++)
+				if (r.contrib[f] > r.contrib[top[x.device]])
+					top[x.device] = f;
 			break;
 		case ALERT_EV_CLEARED:
 		case ALERT_EV_ADAPTED:
@@ -126,9 +132,12 @@ static void fleet_run(const model *m, const det_config *cfg, int n_dev, int days
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	out->seconds = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
-	for (int i = 0; i < n_dev; i++)
+	for (int i = 0; i < n_dev; i++) {
 		out->raised_at_end += up[i];
+		out->blame[top[i]] += up[i];
+	}
 	free(up);
+	free(top);
 	free(since);
 	det_destroy(d);
 	sim_destroy(s);
@@ -140,6 +149,9 @@ static void print_figures(const char *what, const fleet_figures *f, int n_dev, i
 	       "raised at the end %u, longest raise %.1f h, %.1f s",
 	       what, f->raised, f->raised / ((double)n_dev * days), f->cleared, f->adapted,
 	       f->learned, f->raised_at_end, f->longest / 3600.0, f->seconds);
+	if (f->raised_at_end)
+		printf(" (blamed: %s %u, %s %u, %s %u)", sim_feature_names[0], f->blame[0],
+		       sim_feature_names[1], f->blame[1], sim_feature_names[2], f->blame[2]);
 }
 
 static void test_healthy_fleet(void)
