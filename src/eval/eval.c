@@ -496,7 +496,7 @@ static iotad_err eval_push(eval_scorer *s, det *d, eval_series *g, double ts, co
 		g->verdict = thr_update(&g->thr, &s->thr, g->score);
 		if (!g->verdict)
 			bl_learn(s->bl, g->bl, x);
-		ev = alert_step(&g->alert, &s->o.det.alert, g->verdict);
+		ev = alert_step_at(&g->alert, &s->o.det.alert, g->verdict, ts);
 	}
 	(*n_scored)++;
 	if (ev == ALERT_EV_RAISED)
