@@ -1024,6 +1024,7 @@ static void test_learning(void)
 
 	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
 	det_config_default(&cfg);
+	cfg.prof.channels = 0; /* the lifecycle's own count alone */
 	cfg.thr.kind = THR_STATIC;
 	cfg.alert = (alert_params){.k = 1, .n = 1, .m = 1};
 	cfg.learn_samples = 10;
@@ -1059,6 +1060,28 @@ static void test_learning(void)
 	det_destroy(d);
 	cfg.learn_samples = 100000001;
 	CU_ASSERT_EQUAL(det_create(&m, &cfg, &d), IOTAD_ERR_INVAL);
+	nn_free(&m.net);
+}
+
+/* With the device's own normal (the profile), learning ends when both
+ * counts are through: learn_samples and the profile's learn. */
+static void test_learning_with_profile(void)
+{
+	model m;
+	det_config cfg;
+	float normal[TF];
+	int at;
+
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
+	det_config_default(&cfg);
+	cfg.learn_samples = 10;
+	cfg.prof.learn = 50;
+	det *d = make_det(&m, &cfg);
+	sample_of(normal, 0.5, 0.5, 0.5);
+	CU_ASSERT_EQUAL(push_n(d, "p", 1, 1, normal, ALERT_EV_LEARNING, NULL), 1);
+	CU_ASSERT_EQUAL(push_n(d, "p", 2, 200, normal, ALERT_EV_LEARNED, &at), 1);
+	CU_ASSERT_EQUAL(at + 2, 51); /* the sample after the profile's 50th */
+	det_destroy(d);
 	nn_free(&m.net);
 }
 
@@ -1209,6 +1232,7 @@ static void test_rebaseline(void)
 
 	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
 	det_config_default(&cfg);
+	cfg.prof.channels = 0; /* the lifecycle's own count alone */
 	cfg.learn_samples = 300;
 	det *d = make_det(&m, &cfg);
 	sample_of(normal, 0.5, 0.5, 0.5);
@@ -1242,6 +1266,7 @@ static void test_adapted(void)
 
 	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
 	det_config_default(&cfg);
+	cfg.prof.channels = 0; /* the lifecycle's own count alone */
 	cfg.alert.adapt_after = 600.0;
 	cfg.learn_samples = 300;
 	cfg.learn_alarms = false;
@@ -1405,6 +1430,7 @@ void init_detector_tests(void)
 	TEST_ADD(s, test_ensemble_score);
 	TEST_ADD(s, test_learning);
 	TEST_ADD(s, test_learning_own_normal);
+	TEST_ADD(s, test_learning_with_profile);
 	TEST_ADD(s, test_mute);
 	TEST_ADD(s, test_false_alarm);
 	TEST_ADD(s, test_rebaseline);
