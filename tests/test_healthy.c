@@ -1,8 +1,8 @@
 /* test_healthy.c - no device stays raised forever on normal data: a healthy
  * simulated fleet (1,000 devices, one sample a minute, several days; the
- * sim core, no anomalies) through the detector with the lifecycle rules
- * on. None is raised at the end. The same run with the rules off is
- * printed beside it for comparison. Suite "slow" (meson test --suite slow):
+ * sim core, no anomalies) through the detector with each device's own
+ * normal and the lifecycle rules on. None is raised at the end. The model
+ * alone and the rules off are printed beside it for comparison. Suite "slow" (meson test --suite slow):
  * IOTAD_FLEET_DEVICES and IOTAD_FLEET_DAYS change the size. */
 #include <math.h>
 #include <stdio.h>
@@ -162,19 +162,30 @@ static void test_healthy_fleet(void)
 	det_config cfg;
 	det_config_default(&cfg);
 	cfg.max_devices = (uint32_t)n_dev;
-	fleet_figures off, on;
-	fleet_run(&m, &cfg, n_dev, days, &off);
+	fleet_figures ae, off, on;
 	printf("\n    %d healthy devices x %d days, one sample a minute", n_dev, days);
-	print_figures("rules off", &off, n_dev, days);
+	/* the model alone, one fleet-wide scale */
+	cfg.prof.channels = 0;
+	fleet_run(&m, &cfg, n_dev, days, &ae);
+	print_figures("model alone, rules off", &ae, n_dev, days);
 
-	/* the lifecycle: learn the first hour, hold 10 min, 30 min of quiet
-	 * before a clear, adapt after 6 h */
-	cfg.learn_samples = 60;
+	/* each device's own normal (the profile: its channels, and the model
+	 * fed samples shifted by the device's level), learned in a day */
+	det_config_default(&cfg);
+	cfg.max_devices = (uint32_t)n_dev;
+	cfg.prof.learn = 1440;
+	cfg.ae_device_norm = true;
+	fleet_run(&m, &cfg, n_dev, days, &off);
+	print_figures("own normal, rules off", &off, n_dev, days);
+
+	/* and the lifecycle: learning the first day, hold 10 min, 30 min of
+	 * quiet before a clear, adapt after 6 h */
+	cfg.learn_samples = 1440;
 	cfg.alert.hold = 600.0;
 	cfg.alert.quiet = 1800.0;
 	cfg.alert.adapt_after = 6 * 3600.0;
 	fleet_run(&m, &cfg, n_dev, days, &on);
-	print_figures("rules on ", &on, n_dev, days);
+	print_figures("own normal, rules on ", &on, n_dev, days);
 	CU_ASSERT_EQUAL(on.raised_at_end, 0);
 	CU_ASSERT_EQUAL(on.learned, (unsigned)n_dev + on.adapted);
 	CU_ASSERT_TRUE(on.longest <= cfg.alert.adapt_after + FLEET_INTERVAL);
