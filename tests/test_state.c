@@ -268,14 +268,15 @@ static void test_round_trip_lifecycle(void)
 	unlink(tmp_path());
 }
 
-/* Rewrite a version 3 file (without profiles) as version 1: drop the
- * header's profile count and each record's lifecycle. */
-static size_t to_version1(unsigned char *buf, size_t len, size_t nf)
+/* Rewrite a version 3 file (without profiles) as version 2 (each record
+ * without its lifecycle) or 1 (also without the header's profile count). */
+static size_t to_version(unsigned char *buf, size_t len, size_t nf, int version)
 {
 	const size_t hdr1 = 8 + 4 + MODEL_NAME_MAX + 4 + 5 * 4, hdr3 = hdr1 + 4;
 	const size_t v1 = DET_DEVICE_ID_MAX + 4 + 4 + 8 + 8 + 8 + 8 + 46, life = 44;
-	size_t rec3 = v1 + life + 4 * nf, n = (len - hdr3 - 4) / rec3, out = hdr1;
-	buf[8] = 1; /* version, little endian */
+	size_t rec3 = v1 + life + 4 * nf, n = (len - hdr3 - 4) / rec3;
+	size_t out = version == 1 ? hdr1 : hdr3;
+	buf[8] = (unsigned char)version; /* little endian */
 	for (size_t i = 0; i < n; i++) {
 		const unsigned char *r = buf + hdr3 + i * rec3;
 		memmove(buf + out, r, v1);
@@ -288,9 +289,9 @@ static size_t to_version1(unsigned char *buf, size_t len, size_t nf)
 	return out + 4;
 }
 
-/* A version 1 file still loads: its devices have learned, are not muted,
- * and an open alert stays open without a second raise. */
-static void test_reads_version1(void)
+/* Version 1 and 2 files still load: their devices have learned, are not
+ * muted, and an open alert stays open without a second raise. */
+static void reads_version(int version)
 {
 	model m;
 	build_model(&m, "st-model", 3, SW);
@@ -301,7 +302,7 @@ static void test_reads_version1(void)
 	CU_ASSERT_EQUAL_FATAL(state_save(a, tmp_path(), NULL, err, sizeof err), IOTAD_OK);
 	size_t len;
 	unsigned char *buf = slurp(tmp_path(), &len);
-	len = to_version1(buf, len, det_state_floats(a));
+	len = to_version(buf, len, det_state_floats(a), version);
 	det *b = make(&m, THR_ADAPTIVE, 100);
 	size_t loaded = 0;
 	CU_ASSERT_EQUAL(state_load_buffer(b, buf, len, &loaded, err, sizeof err), IOTAD_OK);
@@ -331,6 +332,16 @@ static void test_reads_version1(void)
 	det_destroy(c);
 	model_free(&m);
 	unlink(tmp_path());
+}
+
+static void test_reads_version1(void)
+{
+	reads_version(1);
+}
+
+static void test_reads_version2(void)
+{
+	reads_version(2);
 }
 
 static void test_round_trip_dspot(void)
@@ -549,6 +560,7 @@ void init_state_tests(void)
 	TEST_ADD(s, test_round_trip_adaptive);
 	TEST_ADD(s, test_round_trip_lifecycle);
 	TEST_ADD(s, test_reads_version1);
+	TEST_ADD(s, test_reads_version2);
 	TEST_ADD(s, test_truncated_and_corrupted);
 	TEST_ADD(s, test_mismatch);
 	TEST_ADD(s, test_smaller_table);
