@@ -79,7 +79,8 @@ static const param_def params[] = {
 	{"detector", "learn_samples", PARAM_U32, OFF(learn_samples), 0, 100000000, 0, false, NULL,
 	 "N", "A new device is \"learning\" (an event, retained on its state topic) for its "
 	 "first learn_samples samples, its threshold learning every window's score, then "
-	 "\"learned\"; re-baselined and adapted devices learn again. 0: no learning state."},
+	 "\"learned\" once the device's profile has learned too (profile_learn; set them "
+	 "alike); re-baselined and adapted devices learn again. 0: no learning state."},
 	{"detector", "learn_alarms", PARAM_BOOL, OFF(learn_alarms), 0, 0, 0, false, NULL, NULL,
 	 "May a learning device raise? false: no alarms until it has learned."},
 	{"detector", "stale_after", PARAM_DOUBLE, OFF(stale_after), 0, YEAR, 0, false, NULL, "S",
