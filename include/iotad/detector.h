@@ -195,7 +195,9 @@ uint32_t det_window(const det *d);
 const prof_params *det_prof_params(const det *d);
 /* Re-baseline device: its current behaviour becomes its normal (the
  * profile's prof_rebaseline; alert state untouched). IOTAD_ERR_NOTFOUND if
- * unknown, IOTAD_ERR_STATE without a profile. Owner thread only. */
+ * unknown, IOTAD_ERR_STATE without a profile. Owner thread only. The
+ * operator's re-baseline is det_command_apply's: the profile, threshold
+ * history, window and learning all start afresh, as one event. */
 iotad_err det_rebaseline(det *d, const char *device);
 
 /* One device's state without pointers: what the state file and a model
