@@ -7,6 +7,7 @@
  *
  * Needs only the Paho MQTT C client (synchronous API) and cJSON. */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -37,12 +38,39 @@ static void number(const cJSON *ev, const char *key, char *out, size_t len)
 		snprintf(out, len, "-");
 }
 
+/* What a lifecycle or operator event means, or NULL for raised, cleared,
+ * stale and anything unknown (printed with score and blame). */
+static const char *lifecycle_note(const char *state)
+{
+	static const char *const notes[][2] = {
+		{"learning", "learning its normal: no alarms yet"},
+		{"learned", "learned its normal: judged from now on"},
+		{"adapted", "a lasting change is now its normal"},
+		{"muted", "muted (maintenance) until"},
+		{"unmuted", "mute over: alarms back on"},
+		{"rebaselined", "re-baselined by an operator: learning its normal"},
+		{"false_alarm", "alarm marked false: cleared, the window learned as normal"},
+	};
+	for (size_t i = 0; i < sizeof notes / sizeof notes[0]; i++)
+		if (!strcmp(state, notes[i][0]))
+			return notes[i][1];
+	return NULL;
+}
+
 /* One line per event; anything that is not an event object is reported. */
 static void print_event(const char *topic, const char *payload, int len)
 {
 	cJSON *ev = cJSON_ParseWithLength(payload, (size_t)len);
 	if (!cJSON_IsObject(ev)) {
 		fprintf(stderr, "alert_subscriber: %s: not a JSON object\n", topic);
+		cJSON_Delete(ev);
+		return;
+	}
+	const char *note = lifecycle_note(text(ev, "state"));
+	if (note) {
+		bool muted = !strcmp(text(ev, "state"), "muted");
+		printf("%s  %-12s %-8s %s%s%s\n", text(ev, "time"), text(ev, "device"),
+		       text(ev, "state"), note, muted ? " " : "", muted ? text(ev, "until_time") : "");
 		cJSON_Delete(ev);
 		return;
 	}

@@ -8,6 +8,8 @@
 #define SUITE(name) void init_##name##_tests(void);
 #include "suites.h"
 #undef SUITE
+/* Long suites outside suites.h, run only when named (suite slow). */
+void init_healthy_tests(void);
 
 /* Directory holding test fixtures (set by the runner from argv or env). */
 extern const char *test_fixture_dir;

@@ -1,4 +1,5 @@
 /* test_alert.c - unit tests of the alert state machine. */
+#include <math.h>
 #include <string.h>
 
 #include "iotad/alert.h"
@@ -28,7 +29,7 @@ static void test_params_check(void)
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		alert_params p = {cases[i].k, cases[i].n, cases[i].m};
+		alert_params p = {.k = cases[i].k, .n = cases[i].n, .m = cases[i].m};
 		CU_ASSERT_EQUAL(alert_params_check(&p), cases[i].ok);
 	}
 	CU_ASSERT_EQUAL(alert_params_check(NULL), -1);
@@ -36,7 +37,7 @@ static void test_params_check(void)
 
 static void test_k_of_n(void)
 {
-	alert_params p = {2, 3, 2};
+	alert_params p = {.k = 2, .n = 3, .m = 2};
 	alert_state s;
 	char ev[64];
 
@@ -52,13 +53,13 @@ static void test_k_of_n(void)
 	CU_ASSERT_EQUAL(s.status, ALERT_NORMAL);
 
 	/* k = n = 3: only a run of three raises */
-	p = (alert_params){3, 3, 5};
+	p = (alert_params){.k = 3, .n = 3, .m = 5};
 	alert_init(&s);
 	CU_ASSERT_EQUAL(feed(&s, &p, "AANAANAAA", ev), 1);
 	CU_ASSERT_STRING_EQUAL(ev, "........R");
 
 	/* n = 32 looks at the whole mask */
-	p = (alert_params){2, 32, 1};
+	p = (alert_params){.k = 2, .n = 32, .m = 1};
 	alert_init(&s);
 	CU_ASSERT_EQUAL(feed(&s, &p, "ANNNNNNNNNNNNNNNNNNNNNNNNNNNNNNA", ev), 1);
 	CU_ASSERT_EQUAL(ev[31], 'R');
@@ -68,7 +69,7 @@ static void test_k_of_n(void)
 
 static void test_one_raise_per_run(void)
 {
-	alert_params p = {3, 3, 5};
+	alert_params p = {.k = 3, .n = 3, .m = 5};
 	alert_state s;
 	int raised = 0, other = 0;
 
@@ -92,7 +93,7 @@ static void test_one_raise_per_run(void)
 
 static void test_clear_after_m(void)
 {
-	alert_params p = {3, 3, 5};
+	alert_params p = {.k = 3, .n = 3, .m = 5};
 	alert_state s;
 	char ev[64];
 
@@ -108,7 +109,7 @@ static void test_clear_after_m(void)
 	CU_ASSERT_STRING_EQUAL(ev, "..R.........C");
 
 	/* m = 1 clears on the first normal */
-	p = (alert_params){1, 1, 1};
+	p = (alert_params){.k = 1, .n = 1, .m = 1};
 	alert_init(&s);
 	CU_ASSERT_EQUAL(feed(&s, &p, "ANAAN", ev), 4);
 	CU_ASSERT_STRING_EQUAL(ev, "RCR.C");
@@ -116,7 +117,7 @@ static void test_clear_after_m(void)
 
 static void test_no_reraise_from_old_bits(void)
 {
-	alert_params p = {2, 4, 1};
+	alert_params p = {.k = 2, .n = 4, .m = 1};
 	alert_state s;
 	char ev[64];
 
@@ -132,7 +133,7 @@ static void test_no_reraise_from_old_bits(void)
 
 static void test_stale_and_resume(void)
 {
-	alert_params p = {3, 3, 5};
+	alert_params p = {.k = 3, .n = 3, .m = 5};
 	alert_state s;
 	char ev[64];
 
@@ -157,12 +158,169 @@ static void test_stale_and_resume(void)
 	CU_ASSERT_STRING_EQUAL(ev, "..R");
 }
 
+/* Like feed, one window every dt seconds from t0, with the time rules on;
+ * 'D' marks ADAPTED. */
+static int feed_at(alert_state *s, const alert_params *p, const char *verdicts, double t0,
+		   double dt, char *evs)
+{
+	int n = 0;
+
+	for (size_t i = 0; verdicts[i]; i++) {
+		alert_event ev = alert_step_at(s, p, verdicts[i] == 'A', t0 + dt * (double)i);
+		evs[i] = ev == ALERT_EV_RAISED ? 'R' : ev == ALERT_EV_CLEARED ? 'C' :
+			 ev == ALERT_EV_ADAPTED ? 'D' : ev == ALERT_EV_NONE ? '.' : '?';
+		n += ev != ALERT_EV_NONE;
+	}
+	evs[strlen(verdicts)] = '\0';
+	return n;
+}
+
+static void test_time_params_check(void)
+{
+	alert_params p = {.k = 1, .n = 1, .m = 1, .hold = 60, .quiet = 30, .adapt_after = 3600};
+	CU_ASSERT_EQUAL(alert_params_check(&p), 0);
+	p.hold = -1;
+	CU_ASSERT_EQUAL(alert_params_check(&p), -1);
+	p.hold = 0;
+	p.quiet = NAN;
+	CU_ASSERT_EQUAL(alert_params_check(&p), -1);
+	p.quiet = 0;
+	p.adapt_after = ALERT_MAX_SECONDS * 2;
+	CU_ASSERT_EQUAL(alert_params_check(&p), -1);
+	p.adapt_after = INFINITY;
+	CU_ASSERT_EQUAL(alert_params_check(&p), -1);
+}
+
+/* Rule 2: a raise lasts at least hold seconds, however normal the windows
+ * after it (a 60 s fault whose middle looks normal is one event). */
+static void test_hold(void)
+{
+	alert_params p = {.k = 1, .n = 1, .m = 2, .hold = 60};
+	alert_state s;
+	char ev[64];
+
+	/* one window per 10 s: raised at t=0, m = 2 normal windows by t=20,
+	 * but the clear waits for t >= 60 */
+	alert_init(&s);
+	CU_ASSERT_EQUAL(feed_at(&s, &p, "ANNNNNNNN", 0.0, 10.0, ev), 2);
+	CU_ASSERT_STRING_EQUAL(ev, "R.....C..");
+	CU_ASSERT_EQUAL(s.status, ALERT_NORMAL);
+	/* the fault comes back inside the hold: still the same raise */
+	alert_init(&s);
+	CU_ASSERT_EQUAL(feed_at(&s, &p, "ANNANNNNNNN", 0.0, 10.0, ev), 2);
+	CU_ASSERT_STRING_EQUAL(ev, "R.....C....");
+	/* without the hold it flaps: three events for one fault */
+	p.hold = 0;
+	alert_init(&s);
+	CU_ASSERT_EQUAL(feed_at(&s, &p, "ANNANNNNNNN", 0.0, 10.0, ev), 4);
+	CU_ASSERT_STRING_EQUAL(ev, "R.CR.C.....");
+}
+
+/* Rule 3: a clear needs quiet seconds of normal windows in a row; an
+ * anomalous window inside them restarts the count, so the re-raise that
+ * would follow a clear within quiet seconds is never published. */
+static void test_quiet_suppresses_reraise(void)
+{
+	alert_params p = {.k = 1, .n = 1, .m = 1, .quiet = 30};
+	alert_state s;
+	char ev[64];
+
+	alert_init(&s);
+	/* normal for 20 s, anomalous again, then normal for 30 s */
+	CU_ASSERT_EQUAL(feed_at(&s, &p, "ANNANNNNN", 0.0, 10.0, ev), 2);
+	CU_ASSERT_STRING_EQUAL(ev, "R......C.");
+	/* the clear is exactly quiet seconds after the first normal window */
+	alert_init(&s);
+	CU_ASSERT_EQUAL(feed_at(&s, &p, "ANNNN", 100.0, 10.0, ev), 2);
+	CU_ASSERT_STRING_EQUAL(ev, "R...C");
+	/* a flapping fault: one raise, one clear, whatever its pattern */
+	alert_init(&s);
+	CU_ASSERT_EQUAL(feed_at(&s, &p, "ANANNANNANNNANNNNN", 0.0, 10.0, ev), 2);
+	CU_ASSERT_EQUAL(ev[0], 'R');
+	CU_ASSERT_EQUAL(ev[16], 'C');
+	/* with quiet 0 the same pattern flaps */
+	p.quiet = 0;
+	alert_init(&s);
+	CU_ASSERT_TRUE(feed_at(&s, &p, "ANANNANNANNNANNNNN", 0.0, 10.0, ev) >= 8);
+}
+
+/* Rule 4: the clear needs m windows AND the hold AND the quiet time,
+ * whichever comes last. */
+static void test_clear_needs_all(void)
+{
+	alert_params p = {.k = 1, .n = 1, .m = 5, .hold = 15, .quiet = 5};
+	alert_state s;
+	char ev[64];
+
+	/* m is the last: 5 normal windows at t = 10..50 */
+	alert_init(&s);
+	CU_ASSERT_EQUAL(feed_at(&s, &p, "ANNNNNN", 0.0, 10.0, ev), 2);
+	CU_ASSERT_STRING_EQUAL(ev, "R....C.");
+	/* hold is the last: one window per second, 5 normal by t = 5, hold at 15 */
+	alert_init(&s);
+	CU_ASSERT_EQUAL(feed_at(&s, &p, "ANNNNNNNNNNNNNNNNN", 0.0, 1.0, ev), 2);
+	CU_ASSERT_EQUAL(ev[15], 'C');
+	/* quiet is the last: raised at 0, anomalous again at 14, normal from 15 */
+	p.quiet = 10;
+	alert_init(&s);
+	CU_ASSERT_EQUAL(feed_at(&s, &p, "AAAAAAAAAAAAAAANNNNNNNNNNNNN", 0.0, 1.0, ev), 2);
+	CU_ASSERT_EQUAL(ev[25], 'C');
+	/* without a time (alert_step) only m counts */
+	alert_init(&s);
+	CU_ASSERT_EQUAL(feed(&s, &p, "ANNNNN", ev), 2);
+	CU_ASSERT_STRING_EQUAL(ev, "R....C");
+}
+
+/* Rule 5: raised for adapt_after seconds, the change becomes the new
+ * normal: ADAPTED once, then NORMAL with a fresh history; a new fault
+ * raises again. adapt_after 0 never adapts. */
+static void test_adapt(void)
+{
+	alert_params p = {.k = 1, .n = 1, .m = 1, .adapt_after = 50};
+	alert_state s;
+	char ev[64];
+
+	alert_init(&s);
+	CU_ASSERT_EQUAL(feed_at(&s, &p, "AAAAAA", 0.0, 10.0, ev), 2);
+	CU_ASSERT_STRING_EQUAL(ev, "R....D");
+	CU_ASSERT_EQUAL(s.status, ALERT_NORMAL);
+	CU_ASSERT_EQUAL(s.history, 0);
+	/* the machine alone raises again on the next anomalous window; the
+	 * detector re-baselines the device so its new normal is not one */
+	CU_ASSERT_EQUAL(feed_at(&s, &p, "A", 60.0, 10.0, ev), 1);
+	CU_ASSERT_STRING_EQUAL(ev, "R");
+	/* the caller moving adapt_from on (a stuck sensor) defers it */
+	alert_init(&s);
+	CU_ASSERT_EQUAL(feed_at(&s, &p, "AAA", 0.0, 10.0, ev), 1);
+	s.adapt_from = 25.0;
+	CU_ASSERT_EQUAL(feed_at(&s, &p, "AAAAA", 30.0, 10.0, ev), 0);
+	CU_ASSERT_EQUAL(feed_at(&s, &p, "A", 80.0, 10.0, ev), 1);
+	CU_ASSERT_STRING_EQUAL(ev, "D");
+	/* off: a raise lasts as long as the fault */
+	p.adapt_after = 0;
+	alert_init(&s);
+	char verdicts[1001];
+	memset(verdicts, 'A', 1000);
+	verdicts[1000] = '\0';
+	char evs[1001];
+	CU_ASSERT_EQUAL(feed_at(&s, &p, verdicts, 0.0, 3600.0, evs), 1);
+	CU_ASSERT_EQUAL(s.status, ALERT_RAISED);
+}
+
 static void test_names(void)
 {
 	CU_ASSERT_STRING_EQUAL(alert_event_name(ALERT_EV_NONE), "none");
 	CU_ASSERT_STRING_EQUAL(alert_event_name(ALERT_EV_RAISED), "raised");
 	CU_ASSERT_STRING_EQUAL(alert_event_name(ALERT_EV_CLEARED), "cleared");
 	CU_ASSERT_STRING_EQUAL(alert_event_name(ALERT_EV_STALE), "stale");
+	CU_ASSERT_STRING_EQUAL(alert_event_name(ALERT_EV_ADAPTED), "adapted");
+	CU_ASSERT_STRING_EQUAL(alert_event_name(ALERT_EV_LEARNING), "learning");
+	CU_ASSERT_STRING_EQUAL(alert_event_name(ALERT_EV_LEARNED), "learned");
+	CU_ASSERT_STRING_EQUAL(alert_event_name(ALERT_EV_MUTED), "muted");
+	CU_ASSERT_STRING_EQUAL(alert_event_name(ALERT_EV_UNMUTED), "unmuted");
+	CU_ASSERT_STRING_EQUAL(alert_event_name(ALERT_EV_REBASELINED), "rebaselined");
+	CU_ASSERT_STRING_EQUAL(alert_event_name(ALERT_EV_FALSE_ALARM), "false_alarm");
+	CU_ASSERT_STRING_EQUAL(alert_event_name(ALERT_EV__COUNT), "unknown");
 	CU_ASSERT_STRING_EQUAL(alert_status_name(ALERT_NORMAL), "normal");
 	CU_ASSERT_STRING_EQUAL(alert_status_name(ALERT_RAISED), "raised");
 	CU_ASSERT_STRING_EQUAL(alert_status_name(ALERT_STALE), "stale");
@@ -177,5 +335,10 @@ void init_alert_tests(void)
 	TEST_ADD(s, test_clear_after_m);
 	TEST_ADD(s, test_no_reraise_from_old_bits);
 	TEST_ADD(s, test_stale_and_resume);
+	TEST_ADD(s, test_time_params_check);
+	TEST_ADD(s, test_hold);
+	TEST_ADD(s, test_quiet_suppresses_reraise);
+	TEST_ADD(s, test_clear_needs_all);
+	TEST_ADD(s, test_adapt);
 	TEST_ADD(s, test_names);
 }

@@ -418,9 +418,104 @@ static void test_event_unscored(void)
 	cJSON_Delete(j);
 }
 
+/* Lifecycle and command events: every new state is published by name; a
+ * mute says until when. */
+static void test_event_lifecycle(void)
+{
+	static const char *const names[] = {"temperature"};
+	model m;
+	det_result res;
+	char buf[512];
+
+	make_model(&m, names, 1);
+	for (int e = ALERT_EV_ADAPTED; e < ALERT_EV__COUNT; e++) {
+		memset(&res, 0, sizeof res);
+		res.event = (alert_event)e;
+		res.seq = (uint64_t)e;
+		res.muted_until = 1714568400.0;
+		int n = codec_format_event(buf, sizeof buf, "dev1", alert_event_name(res.event),
+					   1714564800, &res, &m);
+		CU_ASSERT_FATAL(n > 0);
+		cJSON *j = cJSON_Parse(buf);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+		CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetObjectItem(j, "state")),
+				       alert_event_name(res.event));
+		CU_ASSERT_EQUAL(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "seq")), e);
+		cJSON *until = cJSON_GetObjectItem(j, "until");
+		if (e == ALERT_EV_MUTED) {
+			CU_ASSERT_EQUAL(cJSON_GetNumberValue(until), 1714568400.0);
+			CU_ASSERT_STRING_EQUAL(
+				cJSON_GetStringValue(cJSON_GetObjectItem(j, "until_time")),
+				"2024-05-01T13:00:00.000Z");
+		} else {
+			CU_ASSERT_PTR_NULL(until);
+		}
+		cJSON_Delete(j);
+	}
+}
+
+static void test_parse_command(void)
+{
+	det_command c;
+	char detail[256];
+	const struct {
+		const char *json;
+		cmd_reject want;
+		const char *needle; /* in detail */
+	} cases[] = {
+		{"{\"command\":\"mute\",\"device\":\"d1\",\"seconds\":600}", CMD_OK, ""},
+		{"{\"command\":\"mute\",\"device\":\"d1\",\"seconds\":0}", CMD_OK, ""},
+		{"{\"command\":\"rebaseline\",\"device\":\"d1\"}", CMD_OK, ""},
+		{"{\"command\":\"false_alarm\",\"device\":\"d1\"}", CMD_OK, ""},
+		{"{\"command\":\"false-alarm\",\"device\":\"d1\"}", CMD_OK, ""},
+		{"", CMD_BAD_JSON, "empty"},
+		{"reload please", CMD_BAD_JSON, "not JSON"},
+		{"[1]", CMD_BAD_JSON, "an array"},
+		{"{\"command\":\"mute\",\"device\":\"d1\",\"seconds\":1,\"x\":2}", CMD_BAD_JSON,
+		 "unknown field \"x\""},
+		{"{\"command\":\"rebaseline\",\"device\":\"d1\",\"seconds\":1}", CMD_BAD_JSON,
+		 "mute only"},
+		{"{\"device\":\"d1\"}", CMD_UNKNOWN_COMMAND, "nothing"},
+		{"{\"command\":\"explode\",\"device\":\"d1\"}", CMD_UNKNOWN_COMMAND, "explode"},
+		{"{\"command\":5,\"device\":\"d1\"}", CMD_UNKNOWN_COMMAND, "a number"},
+		{"{\"command\":\"mute\",\"seconds\":5}", CMD_BAD_DEVICE, "nothing"},
+		{"{\"command\":\"mute\",\"device\":\"a/b\",\"seconds\":5}", CMD_BAD_DEVICE, "not a device id"},
+		{"{\"command\":\"mute\",\"device\":\"\",\"seconds\":5}", CMD_BAD_DEVICE, "not a device id"},
+		{"{\"command\":\"mute\",\"device\":\"a b\",\"seconds\":5}", CMD_BAD_DEVICE, "not a device id"},
+		{"{\"command\":\"mute\",\"device\":\"d1\"}", CMD_BAD_DURATION, "needs"},
+		{"{\"command\":\"mute\",\"device\":\"d1\",\"seconds\":-1}", CMD_BAD_DURATION, "[0, "},
+		{"{\"command\":\"mute\",\"device\":\"d1\",\"seconds\":1e300}", CMD_BAD_DURATION, "[0, "},
+		{"{\"command\":\"mute\",\"device\":\"d1\",\"seconds\":null}", CMD_BAD_DURATION, "null"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		detail[0] = '\0';
+		cmd_reject r = codec_parse_command(cases[i].json, strlen(cases[i].json), &c, detail,
+						   sizeof detail);
+		CU_ASSERT_EQUAL(r, cases[i].want);
+		CU_ASSERT_PTR_NOT_NULL(strstr(detail, cases[i].needle));
+		if (r != cases[i].want || !strstr(detail, cases[i].needle))
+			printf("\n    case %zu: %s -> %s: %s", i, cases[i].json, codec_cmd_reject_name(r),
+			       detail);
+	}
+	const char *ok = "{\"command\":\"mute\",\"device\":\"d1\",\"seconds\":600}xyz";
+	CU_ASSERT_EQUAL(codec_parse_command(ok, strlen(ok) - 3, &c, NULL, 0), CMD_OK);
+	CU_ASSERT_EQUAL(c.kind, DET_CMD_MUTE);
+	CU_ASSERT_STRING_EQUAL(c.device, "d1");
+	CU_ASSERT_EQUAL(c.seconds, 600.0);
+	CU_ASSERT_STRING_EQUAL(codec_cmd_reject_name(CMD_UNKNOWN_DEVICE), "unknown_device");
+	CU_ASSERT_STRING_EQUAL(codec_cmd_reject_name(CMD__COUNT), "unknown");
+	double secs = -1;
+	CU_ASSERT_EQUAL(codec_parse_mute_body("{\"seconds\":5}", 13, &secs, NULL, 0), CMD_OK);
+	CU_ASSERT_EQUAL(secs, 5.0);
+	CU_ASSERT_EQUAL(codec_parse_mute_body("{}", 2, &secs, detail, sizeof detail),
+			CMD_BAD_DURATION);
+}
+
 void init_codec_tests(void)
 {
 	CU_pSuite s = CU_add_suite("codec", setup, NULL);
+	TEST_ADD(s, test_event_lifecycle);
+	TEST_ADD(s, test_parse_command);
 	TEST_ADD(s, test_reject_names);
 	TEST_ADD(s, test_bad_payloads);
 	TEST_ADD(s, test_missing_keys_bounded);

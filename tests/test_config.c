@@ -53,6 +53,11 @@ static void assert_same(const iotad_config *a, const iotad_config *b)
 	CU_ASSERT_EQUAL(a->threshold_depth, b->threshold_depth);
 	CU_ASSERT_EQUAL(a->score_alpha, b->score_alpha);
 	CU_ASSERT_EQUAL(a->stale_after, b->stale_after);
+	CU_ASSERT_EQUAL(a->alert_hold, b->alert_hold);
+	CU_ASSERT_EQUAL(a->alert_quiet, b->alert_quiet);
+	CU_ASSERT_EQUAL(a->adapt_after, b->adapt_after);
+	CU_ASSERT_EQUAL(a->learn_samples, b->learn_samples);
+	CU_ASSERT_EQUAL(a->learn_alarms, b->learn_alarms);
 	CU_ASSERT_EQUAL(a->max_devices, b->max_devices);
 	CU_ASSERT_EQUAL(a->evict_lru, b->evict_lru);
 	CU_ASSERT_EQUAL(a->idle_evict_after, b->idle_evict_after);
@@ -144,6 +149,11 @@ static const char full_yaml[] =
 	"  alert_n: 4\n"
 	"  alert_m: 7\n"
 	"  stale_after: 90.5\n"
+	"  alert_hold: 60\n"
+	"  alert_quiet: 300\n"
+	"  adapt_after: 21600\n"
+	"  learn_samples: 500\n"
+	"  learn_alarms: true\n"
 	"service:\n"
 	"  max_payload: 8192\n"
 	"  queue_size: 1000\n"
@@ -192,6 +202,11 @@ static void test_full_file(void)
 	CU_ASSERT_EQUAL(c.alert_n, 4);
 	CU_ASSERT_EQUAL(c.alert_m, 7);
 	CU_ASSERT_EQUAL(c.stale_after, 90.5);
+	CU_ASSERT_EQUAL(c.alert_hold, 60.0);
+	CU_ASSERT_EQUAL(c.alert_quiet, 300.0);
+	CU_ASSERT_EQUAL(c.adapt_after, 21600.0);
+	CU_ASSERT_EQUAL(c.learn_samples, 500);
+	CU_ASSERT_TRUE(c.learn_alarms);
 	CU_ASSERT_EQUAL(c.max_payload, 8192);
 	CU_ASSERT_EQUAL(c.queue_size, 1000);
 	CU_ASSERT_STRING_EQUAL(c.state_file, "/var/lib/iotad/state.bin");
@@ -259,6 +274,11 @@ static const struct bad_case {
 	{"detector:\n  score_alpha: 1.01\n", "t.yaml:2:16:", "out of range [0, 1]"},
 	{"detector:\n  score_alpha: -0.1\n", "t.yaml:2:16:", "out of range [0, 1]"},
 	{"detector:\n  stale_after: -1\n", "t.yaml:2:16:", "out of range"},
+	{"detector:\n  alert_hold: -5\n", "t.yaml:2:15:", "out of range"},
+	{"detector:\n  alert_quiet: 1e99\n", "t.yaml:2:16:", "out of range"},
+	{"detector:\n  adapt_after: soon\n", "t.yaml:2:16:", "number"},
+	{"detector:\n  learn_samples: 100000001\n", "t.yaml:2:18:", "out of range"},
+	{"detector:\n  learn_alarms: maybe\n", "t.yaml:2:17:", "true"},
 	{"detector:\n  threshold: dynamic\n", "t.yaml:2:14:", "ewma, spot or dspot"},
 	{"detector:\n  threshold_q: 0\n", "t.yaml:2:16:", "out of range (0, 0.1]"},
 	{"detector:\n  threshold_q: 0.05\n", "t.yaml:2:3:", "below 1 - threshold_init_quantile"},

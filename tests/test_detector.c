@@ -369,7 +369,7 @@ static void test_raise_then_clear(void)
 	det_config_default(&cfg);
 	cfg.prof.channels = 0; /* the autoencoder alone */
 	cfg.thr.kind = THR_STATIC;
-	cfg.alert = (alert_params){2, 3, 2};
+	cfg.alert = (alert_params){.k = 2, .n = 3, .m = 2};
 	d = make_det(&m, &cfg);
 	sample_of(normal, 0.5, 0.5, 0.5);
 	sample_of(bad, 0.5, 0.5, 2.5);  /* one such sample: 4/12 > 0.1 */
@@ -455,10 +455,11 @@ struct stale_log {
 	uint64_t seq;
 };
 
-static void on_stale(void *ud, const char *device, double last_ts, uint64_t seq)
+static void on_stale(void *ud, const char *device, alert_event ev, double last_ts, uint64_t seq)
 {
 	struct stale_log *log = ud;
 
+	CU_ASSERT_EQUAL(ev, ALERT_EV_STALE);
 	log->calls++;
 	snprintf(log->last, sizeof log->last, "%s", device);
 	log->last_ts = last_ts;
@@ -1080,6 +1081,441 @@ static void test_custom_scorer(void)
 	model_free(&m);
 }
 
+/* --- lifecycle ------------------------------------------------------------ */
+
+struct ev_log {
+	int calls;
+	alert_event ev[16];
+	double ts[16];
+	char dev[16][16];
+};
+
+static void on_event(void *ud, const char *device, alert_event ev, double ts, uint64_t seq)
+{
+	struct ev_log *log = ud;
+	(void)seq;
+	if (log->calls < 16) {
+		log->ev[log->calls] = ev;
+		log->ts[log->calls] = ts;
+		snprintf(log->dev[log->calls], sizeof log->dev[0], "%s", device);
+	}
+	log->calls++;
+}
+
+/* Count the events of n pushes of x to device from ts t0, one per second
+ * (now = ts); first event's index in *first (-1 none). */
+static int push_n(det *d, const char *dev, double t0, int n, const float *x, alert_event want,
+		  int *first)
+{
+	det_result r;
+	int count = 0;
+	if (first)
+		*first = -1;
+	for (int i = 0; i < n; i++) {
+		CU_ASSERT_EQUAL(det_push(d, dev, t0 + i, x, &r), IOTAD_OK);
+		if (r.event == want) {
+			if (first && *first < 0)
+				*first = i;
+			count++;
+		}
+	}
+	return count;
+}
+
+/* A new device is learning for learn_samples samples: LEARNING on its
+ * first, LEARNED on the last, and no raise in between (unless
+ * learn_alarms); then it is judged as any other. */
+static void test_learning(void)
+{
+	model m;
+	det_config cfg;
+	det_result r;
+	float normal[TF], bad[TF];
+	int at;
+
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
+	det_config_default(&cfg);
+	cfg.prof.channels = 0; /* the lifecycle's own count alone */
+	cfg.thr.kind = THR_STATIC;
+	cfg.alert = (alert_params){.k = 1, .n = 1, .m = 1};
+	cfg.learn_samples = 10;
+	det *d = make_det(&m, &cfg);
+	sample_of(normal, 0.5, 0.5, 0.5);
+	sample_of(bad, 0.5, 0.5, 2.5);
+	CU_ASSERT_EQUAL(det_push(d, "new", 1, bad, &r), IOTAD_OK);
+	CU_ASSERT_EQUAL(r.event, ALERT_EV_LEARNING);
+	CU_ASSERT_EQUAL(r.seq, 1);
+	/* samples 2..9: anomalous windows, but no raise */
+	CU_ASSERT_EQUAL(push_n(d, "new", 2, 8, bad, ALERT_EV_RAISED, NULL), 0);
+	CU_ASSERT_EQUAL(det_push(d, "new", 10, bad, &r), IOTAD_OK);
+	CU_ASSERT_EQUAL(r.event, ALERT_EV_LEARNED);
+	CU_ASSERT_EQUAL(r.seq, 2);
+	CU_ASSERT_EQUAL(push_n(d, "new", 11, 1, bad, ALERT_EV_RAISED, &at), 1);
+	det_destroy(d);
+
+	/* learn_alarms: a learning device may raise, and then is not reported
+	 * learned over its open alert */
+	cfg.learn_alarms = true;
+	d = make_det(&m, &cfg);
+	CU_ASSERT_EQUAL(push_n(d, "new", 1, 1, normal, ALERT_EV_LEARNING, NULL), 1);
+	CU_ASSERT_EQUAL(push_n(d, "new", 2, 8, bad, ALERT_EV_RAISED, &at), 1);
+	CU_ASSERT_EQUAL(at, TW - 2);
+	CU_ASSERT_EQUAL(push_n(d, "new", 10, 20, bad, ALERT_EV_LEARNED, NULL), 0);
+	det_destroy(d);
+
+	/* learn_samples 0: no learning events at all */
+	cfg.learn_samples = 0;
+	d = make_det(&m, &cfg);
+	CU_ASSERT_EQUAL(det_push(d, "new", 1, normal, &r), IOTAD_OK);
+	CU_ASSERT_EQUAL(r.event, ALERT_EV_NONE);
+	det_destroy(d);
+	cfg.learn_samples = 100000001;
+	CU_ASSERT_EQUAL(det_create(&m, &cfg, &d), IOTAD_ERR_INVAL);
+	nn_free(&m.net);
+}
+
+/* With the device's own normal (the profile), learning ends when both
+ * counts are through: learn_samples and the profile's learn. */
+static void test_learning_with_profile(void)
+{
+	model m;
+	det_config cfg;
+	float normal[TF];
+	int at;
+
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
+	det_config_default(&cfg);
+	cfg.learn_samples = 10;
+	cfg.prof.learn = 50;
+	det *d = make_det(&m, &cfg);
+	sample_of(normal, 0.5, 0.5, 0.5);
+	CU_ASSERT_EQUAL(push_n(d, "p", 1, 1, normal, ALERT_EV_LEARNING, NULL), 1);
+	CU_ASSERT_EQUAL(push_n(d, "p", 2, 200, normal, ALERT_EV_LEARNED, &at), 1);
+	CU_ASSERT_EQUAL(at + 2, 51); /* the sample after the profile's 50th */
+	det_destroy(d);
+	nn_free(&m.net);
+}
+
+/* A device whose normal score sits above the model's threshold stays
+ * raised forever without learning (nothing it judges anomalous moves its
+ * threshold); learning its first samples makes it a normal device. */
+static void test_learning_own_normal(void)
+{
+	model m;
+	det_config cfg;
+	float high[TF];
+
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
+	det_config_default(&cfg);
+	cfg.thr.kind = THR_ADAPTIVE;
+	sample_of(high, 0.9, 0.9, 0.9); /* score 0.16 >= threshold 0.1 */
+	det *d = make_det(&m, &cfg);
+	CU_ASSERT_EQUAL(push_n(d, "odd", 1, 1000, high, ALERT_EV_RAISED, NULL), 1);
+	CU_ASSERT_EQUAL(push_n(d, "odd", 1001, 1000, high, ALERT_EV_CLEARED, NULL), 0);
+	det_destroy(d);
+	cfg.learn_samples = 200;
+	d = make_det(&m, &cfg);
+	CU_ASSERT_EQUAL(push_n(d, "odd", 1, 2000, high, ALERT_EV_RAISED, NULL), 0);
+	det_destroy(d);
+	nn_free(&m.net);
+}
+
+/* Mute: MUTED, an open alert ends, no raise and no stale while muted,
+ * UNMUTED when the time passes (on a sample or a sweep) or on a mute of
+ * 0 s; bad durations and unknown devices are refused. */
+static void test_mute(void)
+{
+	model m;
+	det_config cfg;
+	det_result r;
+	float normal[TF], bad[TF];
+	struct ev_log log = {0};
+
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
+	det_config_default(&cfg);
+	cfg.thr.kind = THR_STATIC;
+	cfg.alert = (alert_params){.k = 1, .n = 1, .m = 1};
+	cfg.stale_after = 10.0;
+	det *d = make_det(&m, &cfg);
+	sample_of(normal, 0.5, 0.5, 0.5);
+	sample_of(bad, 0.5, 0.5, 2.5);
+	CU_ASSERT_EQUAL(push_n(d, "m", 0, 5, bad, ALERT_EV_RAISED, NULL), 1);
+	det_command c = {.kind = DET_CMD_MUTE, .device = "m", .seconds = 100.0};
+	CU_ASSERT_EQUAL(det_command_apply(d, &c, 5.0, &r), IOTAD_OK);
+	CU_ASSERT_EQUAL(r.event, ALERT_EV_MUTED);
+	CU_ASSERT_EQUAL(r.seq, 2);
+	CU_ASSERT_EQUAL(r.muted_until, 105.0);
+	/* bad data while muted: no raise; a silence: no stale */
+	CU_ASSERT_EQUAL(push_n(d, "m", 5, 20, bad, ALERT_EV_RAISED, NULL), 0);
+	det_sweep(d, 60.0, on_event, &log);
+	CU_ASSERT_EQUAL(log.calls, 0);
+	/* the mute ends on the first sample at or after 105 */
+	CU_ASSERT_EQUAL(det_push(d, "m", 104.5, bad, &r), IOTAD_OK);
+	CU_ASSERT_EQUAL(r.event, ALERT_EV_NONE);
+	CU_ASSERT_EQUAL(det_push(d, "m", 105, bad, &r), IOTAD_OK);
+	CU_ASSERT_EQUAL(r.event, ALERT_EV_UNMUTED);
+	CU_ASSERT_EQUAL(r.seq, 3);
+	CU_ASSERT_EQUAL(push_n(d, "m", 106, 1, bad, ALERT_EV_RAISED, NULL), 1);
+
+	/* ... or on a sweep, without a sample */
+	c.seconds = 10.0;
+	CU_ASSERT_EQUAL(det_command_apply(d, &c, 107.0, &r), IOTAD_OK);
+	det_sweep(d, 116.0, on_event, &log);
+	CU_ASSERT_EQUAL(log.calls, 0);
+	det_sweep(d, 117.0, on_event, &log);
+	CU_ASSERT_EQUAL(log.calls, 1);
+	CU_ASSERT_EQUAL(log.ev[0], ALERT_EV_UNMUTED);
+	CU_ASSERT_EQUAL(log.ts[0], 117.0);
+	det_sweep(d, 118.0, on_event, &log); /* silent since 106: stale now */
+	CU_ASSERT_EQUAL(log.calls, 2);
+	CU_ASSERT_EQUAL(log.ev[1], ALERT_EV_STALE);
+
+	/* a mute of 0 s ends one; with none open there is nothing to end */
+	c.seconds = 50.0;
+	CU_ASSERT_EQUAL(det_command_apply(d, &c, 200.0, &r), IOTAD_OK);
+	c.seconds = 0.0;
+	CU_ASSERT_EQUAL(det_command_apply(d, &c, 201.0, &r), IOTAD_OK);
+	CU_ASSERT_EQUAL(r.event, ALERT_EV_UNMUTED);
+	CU_ASSERT_EQUAL(det_command_apply(d, &c, 202.0, &r), IOTAD_ERR_STATE);
+	CU_ASSERT_EQUAL(r.event, ALERT_EV_NONE);
+	const double bad_secs[] = {-1.0, NAN, INFINITY, DET_MUTE_MAX + 1};
+	for (size_t i = 0; i < sizeof bad_secs / sizeof bad_secs[0]; i++) {
+		c.seconds = bad_secs[i];
+		CU_ASSERT_EQUAL(det_command_apply(d, &c, 203.0, &r), IOTAD_ERR_RANGE);
+	}
+	c = (det_command){.kind = DET_CMD_MUTE, .device = "nobody", .seconds = 5};
+	CU_ASSERT_EQUAL(det_command_apply(d, &c, 203.0, &r), IOTAD_ERR_NOTFOUND);
+	c = (det_command){.kind = DET_CMD_MUTE, .device = "", .seconds = 5};
+	CU_ASSERT_EQUAL(det_command_apply(d, &c, 203.0, &r), IOTAD_ERR_INVAL);
+	c = (det_command){.kind = DET_CMD__COUNT, .device = "m"};
+	CU_ASSERT_EQUAL(det_command_apply(d, &c, 203.0, &r), IOTAD_ERR_INVAL);
+	det_destroy(d);
+	nn_free(&m.net);
+}
+
+/* False alarm: only on a raised device; FALSE_ALARM, NORMAL, and the
+ * threshold learns the last window's score, so the same data no longer
+ * raises. */
+static void test_false_alarm(void)
+{
+	model m;
+	det_config cfg;
+	det_result r;
+	float normal[TF], odd[TF];
+
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
+	det_config_default(&cfg);
+	thr_params_default(&cfg.thr, THR_ADAPTIVE, 0.0f, 0.0f);
+	cfg.thr.alpha = 0.5f;
+	cfg.alert = (alert_params){.k = 1, .n = 1, .m = 1};
+	det *d = make_det(&m, &cfg);
+	sample_of(normal, 0.5, 0.5, 0.5);
+	sample_of(odd, 0.5, 0.5, 1.3); /* score 0.16 once it fills the window */
+	det_command c = {.kind = DET_CMD_FALSE_ALARM, .device = "f"};
+	CU_ASSERT_EQUAL(push_n(d, "f", 0, 10, normal, ALERT_EV_RAISED, NULL), 0);
+	CU_ASSERT_EQUAL(det_command_apply(d, &c, 10.0, &r), IOTAD_ERR_STATE);
+	CU_ASSERT_EQUAL(push_n(d, "f", 10, 4, odd, ALERT_EV_RAISED, NULL), 1);
+	det_push(d, "f", 14, odd, &r);
+	float before = r.threshold, score = r.score;
+	CU_ASSERT_TRUE(score >= before);
+	CU_ASSERT_EQUAL(det_command_apply(d, &c, 15.0, &r), IOTAD_OK);
+	CU_ASSERT_EQUAL(r.event, ALERT_EV_FALSE_ALARM);
+	CU_ASSERT_EQUAL(r.seq, 2);
+	CU_ASSERT_EQUAL(r.score, score);
+	CU_ASSERT_TRUE(r.threshold > before);   /* the score was learned */
+	/* marked false twice is refused: it is no longer raised */
+	CU_ASSERT_EQUAL(det_command_apply(d, &c, 15.0, &r), IOTAD_ERR_STATE);
+	/* the same data is now this device's normal */
+	CU_ASSERT_EQUAL(push_n(d, "f", 15, 500, odd, ALERT_EV_RAISED, NULL), 0);
+	det_destroy(d);
+	nn_free(&m.net);
+}
+
+/* Re-baseline: REBASELINED ends a raise, the window starts afresh (no
+ * score until full) and the device learns its current behaviour as its
+ * normal (LEARNED after learn_samples), after which it stays normal. */
+static void test_rebaseline(void)
+{
+	model m;
+	det_config cfg;
+	det_result r;
+	float normal[TF], high[TF];
+
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
+	det_config_default(&cfg);
+	cfg.prof.channels = 0; /* the lifecycle's own count alone */
+	cfg.learn_samples = 300;
+	det *d = make_det(&m, &cfg);
+	sample_of(normal, 0.5, 0.5, 0.5);
+	sample_of(high, 0.9, 0.9, 0.9);
+	CU_ASSERT_EQUAL(push_n(d, "b", 0, 300, normal, ALERT_EV_LEARNED, NULL), 1);
+	CU_ASSERT_EQUAL(push_n(d, "b", 300, 100, high, ALERT_EV_RAISED, NULL), 1);
+	det_command c = {.kind = DET_CMD_REBASELINE, .device = "b"};
+	CU_ASSERT_EQUAL(det_command_apply(d, &c, 400.0, &r), IOTAD_OK);
+	CU_ASSERT_EQUAL(r.event, ALERT_EV_REBASELINED);
+	CU_ASSERT_EQUAL(r.seq, 4);
+	CU_ASSERT_EQUAL(det_push(d, "b", 400, high, &r), IOTAD_OK);
+	CU_ASSERT_FALSE(r.scored);
+	int at;
+	CU_ASSERT_EQUAL(push_n(d, "b", 401, 299, high, ALERT_EV_LEARNED, &at), 1);
+	CU_ASSERT_EQUAL(at, 298);
+	CU_ASSERT_EQUAL(push_n(d, "b", 700, 2000, high, ALERT_EV_RAISED, NULL), 0);
+	c.device[0] = 'x';
+	CU_ASSERT_EQUAL(det_command_apply(d, &c, 400.0, &r), IOTAD_ERR_NOTFOUND);
+	det_destroy(d);
+	nn_free(&m.net);
+}
+
+/* Adapt: a change that lasts adapt_after seconds becomes the new normal:
+ * ADAPTED once, the device re-learns (LEARNED), and the new level no
+ * longer raises. A stuck sensor never adapts. */
+static void test_adapted(void)
+{
+	model m;
+	det_config cfg;
+	float normal[TF], high[TF];
+
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
+	det_config_default(&cfg);
+	cfg.prof.channels = 0; /* the lifecycle's own count alone */
+	cfg.alert.adapt_after = 600.0;
+	cfg.learn_samples = 300;
+	cfg.learn_alarms = false;
+	det *d = make_det(&m, &cfg);
+	sample_of(normal, 0.5, 0.5, 0.5);
+	sample_of(high, 0.9, 0.9, 0.9);
+	CU_ASSERT_EQUAL(push_n(d, "a", 0, 300, normal, ALERT_EV_LEARNED, NULL), 1);
+	int raised_at, adapted_at;
+	CU_ASSERT_EQUAL(push_n(d, "a", 300, 599 + TW, high, ALERT_EV_RAISED, &raised_at), 1);
+	CU_ASSERT_EQUAL(push_n(d, "a", 899 + TW, 10, high, ALERT_EV_ADAPTED, &adapted_at), 1);
+	/* raised on the third anomalous window, adapted 600 s later */
+	CU_ASSERT_EQUAL(300 + raised_at + 600, 899 + TW + adapted_at);
+	CU_ASSERT_EQUAL(push_n(d, "a", 909 + TW, 300, high, ALERT_EV_LEARNED, NULL), 1);
+	CU_ASSERT_EQUAL(push_n(d, "a", 1209 + TW, 5000, high, ALERT_EV_RAISED, NULL), 0);
+	det_destroy(d);
+
+	/* adapt_after 0: raised for the whole change */
+	cfg.alert.adapt_after = 0.0;
+	d = make_det(&m, &cfg);
+	CU_ASSERT_EQUAL(push_n(d, "a", 0, 300, normal, ALERT_EV_LEARNED, NULL), 1);
+	CU_ASSERT_EQUAL(push_n(d, "a", 300, 5000, high, ALERT_EV_RAISED, NULL), 1);
+	CU_ASSERT_EQUAL(push_n(d, "a", 5300, 5000, high, ALERT_EV_ADAPTED, NULL), 0);
+	det_destroy(d);
+
+	/* stuck for longer than adapt_after: a fault, never adapted */
+	m.stuck_after[0] = 8;
+	cfg.alert.adapt_after = 600.0;
+	cfg.learn_samples = 0;
+	d = make_det(&m, &cfg);
+	det_result r;
+	float v[TF];
+	int raised = 0, adapted = 0;
+	for (int i = 0; i < 3000; i++) {
+		sample_of(v, i < 100 ? 0.5 + 0.01 * (i % 3) : 0.7, 0.5, 0.5);
+		det_push(d, "s", i, v, &r);
+		raised += r.event == ALERT_EV_RAISED;
+		adapted += r.event == ALERT_EV_ADAPTED;
+	}
+	CU_ASSERT_EQUAL(raised, 1);
+	CU_ASSERT_EQUAL(adapted, 0);
+	det_destroy(d);
+	nn_free(&m.net);
+}
+
+/* Stale on the device's own time: a gap in its timestamps longer than
+ * stale_after, arriving without a pause on the caller's clock, reports the
+ * stale (at its last sample before the gap) and the resumption on the
+ * same sample; the window starts afresh. Muted devices have no gaps. */
+static void test_stale_on_data_time(void)
+{
+	model m;
+	det_config cfg;
+	det_result r;
+	float raw[TF];
+
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
+	det_config_default(&cfg);
+	cfg.stale_after = 10.0;
+	det *d = make_det(&m, &cfg);
+	sample_of(raw, 0.5, 0.5, 0.5);
+	for (int i = 0; i < 6; i++) {
+		CU_ASSERT_EQUAL(det_push_at(d, "g", 100 + 2 * i, 0.001 * i, raw, &r), IOTAD_OK);
+		CU_ASSERT_FALSE(r.gap);
+	}
+	/* 110 -> 120 is exactly 10 s: not a gap; 120 -> 130.5 is */
+	CU_ASSERT_EQUAL(det_push_at(d, "g", 120, 0.01, raw, &r), IOTAD_OK);
+	CU_ASSERT_FALSE(r.gap);
+	CU_ASSERT_TRUE(r.scored);
+	CU_ASSERT_EQUAL(det_push_at(d, "g", 130.5, 0.011, raw, &r), IOTAD_OK);
+	CU_ASSERT_TRUE(r.gap);
+	CU_ASSERT_EQUAL(r.gap_ts, 120.0);
+	CU_ASSERT_EQUAL(r.gap_seq, 1);
+	CU_ASSERT_EQUAL(r.event, ALERT_EV_CLEARED);
+	CU_ASSERT_EQUAL(r.seq, 2);
+	CU_ASSERT_FALSE(r.scored);
+	for (int i = 1; i < TW; i++) {
+		CU_ASSERT_EQUAL(det_push_at(d, "g", 130.5 + i, 0.012, raw, &r), IOTAD_OK);
+		CU_ASSERT_FALSE(r.gap);
+		CU_ASSERT_EQUAL(r.scored, i == TW - 1);
+	}
+	/* a muted device may be switched off: its gap is not a stale */
+	det_command c = {.kind = DET_CMD_MUTE, .device = "g", .seconds = 3600};
+	CU_ASSERT_EQUAL(det_command_apply(d, &c, 0.02, &r), IOTAD_OK);
+	CU_ASSERT_EQUAL(det_push_at(d, "g", 500, 0.03, raw, &r), IOTAD_OK);
+	CU_ASSERT_FALSE(r.gap);
+	CU_ASSERT_EQUAL(r.event, ALERT_EV_NONE);
+	/* stale_after 0: no gap is ever one */
+	det_destroy(d);
+	cfg.stale_after = 0.0;
+	d = make_det(&m, &cfg);
+	det_push(d, "g", 1, raw, &r);
+	CU_ASSERT_EQUAL(det_push(d, "g", 1e6, raw, &r), IOTAD_OK);
+	CU_ASSERT_FALSE(r.gap);
+	det_destroy(d);
+	nn_free(&m.net);
+}
+
+/* A pause of the caller's clock (the broker away) is taken off every
+ * device's silence, never beyond now. */
+static void test_shift_seen(void)
+{
+	model m;
+	det_config cfg;
+	float raw[TF];
+	struct ev_log log = {0};
+
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
+	det_config_default(&cfg);
+	cfg.stale_after = 10.0;
+	det *d = make_det(&m, &cfg);
+	sample_of(raw, 0.5, 0.5, 0.5);
+	det_push_at(d, "p", 1, 100.0, raw, NULL);   /* seen at 100 */
+	det_push_at(d, "q", 1, 124.0, raw, NULL);   /* seen at 124, during the outage */
+	/* the broker away from 105 to 125: 20 s not counted */
+	det_shift_seen(d, 20.0, 125.0);
+	det_sweep(d, 126.0, on_event, &log);         /* p: 6 s of silence counted */
+	CU_ASSERT_EQUAL(log.calls, 0);
+	det_sweep(d, 130.0, on_event, &log);
+	CU_ASSERT_EQUAL(log.calls, 0);
+	det_sweep(d, 135.5, on_event, &log);         /* p and q (shifted to 125, not 144) */
+	CU_ASSERT_EQUAL(log.calls, 2);
+	/* the gap in q's own time over the outage is forgiven once: its data
+	 * time jumps 25 s (20 s of outage), then 11 s */
+	det_result r;
+	det_push_at(d, "q", 2, 136.0, raw, &r);
+	CU_ASSERT_EQUAL(r.event, ALERT_EV_CLEARED); /* the wall-clock stale above */
+	det_shift_seen(d, 20.0, 137.0);
+	CU_ASSERT_EQUAL(det_push_at(d, "q", 27, 137.5, raw, &r), IOTAD_OK);
+	CU_ASSERT_FALSE(r.gap);
+	CU_ASSERT_EQUAL(det_push_at(d, "q", 38, 138.0, raw, &r), IOTAD_OK);
+	CU_ASSERT_TRUE(r.gap);
+	det_shift_seen(d, NAN, 200.0);
+	det_shift_seen(d, -5.0, 200.0);
+	det_shift_seen(NULL, 5.0, 200.0);
+	det_destroy(d);
+	nn_free(&m.net);
+}
+
 void init_detector_tests(void)
 {
 	CU_pSuite s = CU_add_suite("detector", NULL, NULL);
@@ -1104,4 +1540,13 @@ void init_detector_tests(void)
 	TEST_ADD(s, test_stuck);
 	TEST_ADD(s, test_ensemble_score);
 	TEST_ADD(s, test_custom_scorer);
+	TEST_ADD(s, test_learning);
+	TEST_ADD(s, test_learning_own_normal);
+	TEST_ADD(s, test_learning_with_profile);
+	TEST_ADD(s, test_mute);
+	TEST_ADD(s, test_false_alarm);
+	TEST_ADD(s, test_rebaseline);
+	TEST_ADD(s, test_adapted);
+	TEST_ADD(s, test_stale_on_data_time);
+	TEST_ADD(s, test_shift_seen);
 }

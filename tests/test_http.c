@@ -135,6 +135,9 @@ static void test_prometheus_counters(void)
 	s.events[ALERT_EV_RAISED] = 5;
 	s.events[ALERT_EV_CLEARED] = 4;
 	s.events[ALERT_EV_STALE] = 1;
+	s.events[ALERT_EV_MUTED] = 2;
+	s.commands[DET_CMD_MUTE] = 3;
+	s.commands_rejected[CMD_UNKNOWN_DEVICE] = 4;
 	s.devices = 42;
 	s.max_devices = 10000;
 	s.evictions_lru = 9;
@@ -160,6 +163,13 @@ static void test_prometheus_counters(void)
 		"iotad_alerts_total{state=\"raised\"} 5",
 		"iotad_alerts_total{state=\"cleared\"} 4",
 		"iotad_alerts_total{state=\"stale\"} 1",
+		"iotad_alerts_total{state=\"muted\"} 2",
+		"iotad_alerts_total{state=\"false_alarm\"} 0",
+		"iotad_commands_total{command=\"mute\"} 3",
+		"iotad_commands_total{command=\"rebaseline\"} 0",
+		"iotad_commands_rejected_total{reason=\"unknown_device\"} 4",
+		"iotad_commands_rejected_total{reason=\"bad_json\"} 0",
+		"# TYPE iotad_commands_total counter",
 		"iotad_devices 42",
 		"iotad_devices_evicted_total{reason=\"lru\"} 9",
 		"iotad_broker_reconnects_total 2",
@@ -557,6 +567,131 @@ static void test_set_model(void)
 	free(m2);
 }
 
+/* ---- operator commands ---------------------------------------------------- */
+
+/* POST (or method) body to path; the status into *status and the answer's
+ * body into out. */
+static void request(uint16_t port, const char *method, const char *path, const char *body,
+		    int *status, char *out, size_t outlen)
+{
+	*status = 0;
+	out[0] = '\0';
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	char req[1024], resp[8192];
+	int n = snprintf(req, sizeof req,
+			 "%s %s HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n"
+			 "Connection: close\r\n\r\n%s",
+			 method, path, strlen(body), body);
+	size_t got = 0;
+	if (write(fd, req, (size_t)n) == n) {
+		ssize_t r;
+		while (got < sizeof resp - 1 && (r = read(fd, resp + got, sizeof resp - 1 - got)) > 0)
+			got += (size_t)r;
+	}
+	close(fd);
+	resp[got] = '\0';
+	sscanf(resp, "HTTP/1.1 %d", status);
+	const char *b = strstr(resp, "\r\n\r\n");
+	snprintf(out, outlen, "%s", b ? b + 4 : "");
+}
+
+static det_command last_cmd;
+static int n_cmds;
+
+/* The service's side, faked: "ghost" is unknown, "calm" is not raised. */
+static cmd_reject fake_command(void *ud, const det_command *cmd, det_result *res, char *detail,
+			       size_t dlen)
+{
+	(void)ud;
+	last_cmd = *cmd;
+	n_cmds++;
+	memset(res, 0, sizeof *res);
+	if (!strcmp(cmd->device, "ghost")) {
+		snprintf(detail, dlen, "no device \"ghost\"");
+		return CMD_UNKNOWN_DEVICE;
+	}
+	if (!strcmp(cmd->device, "calm") && cmd->kind == DET_CMD_FALSE_ALARM) {
+		snprintf(detail, dlen, "not raised");
+		return CMD_BAD_STATE;
+	}
+	res->event = cmd->kind == DET_CMD_MUTE ? (cmd->seconds > 0 ? ALERT_EV_MUTED : ALERT_EV_UNMUTED) :
+		     cmd->kind == DET_CMD_REBASELINE ? ALERT_EV_REBASELINED : ALERT_EV_FALSE_ALARM;
+	res->seq = 9;
+	return CMD_OK;
+}
+
+static void test_command_endpoints(void)
+{
+	char path[1024], err[256];
+	snprintf(path, sizeof path, "%s/model_small.json", test_fixture_dir);
+	model m;
+	CU_ASSERT_EQUAL_FATAL(model_load(path, &m, err, sizeof err), IOTAD_OK);
+	http_opts o = {.listen = "127.0.0.1:0", .max_body = 4096, .m = &m,
+		       .command = fake_command};
+	http *h;
+	char out[4096];
+	int st;
+	CU_ASSERT_EQUAL_FATAL(http_create(&o, &h), IOTAD_OK);
+	uint16_t port = http_port(h);
+	const struct {
+		const char *method, *path, *body;
+		int status;
+		const char *needle;     /* in the answer */
+		int called;             /* the command reached the service */
+	} cases[] = {
+		{"POST", "/v1/devices/d1/mute", "{\"seconds\": 600}", 200, "\"state\":\"muted\"", 1},
+		{"POST", "/v1/devices/d1/mute", "{\"seconds\": 0}", 200, "\"state\":\"unmuted\"", 1},
+		{"POST", "/v1/devices/d1/rebaseline", "", 200, "\"state\":\"rebaselined\"", 1},
+		{"POST", "/v1/devices/d1/rebaseline", "{}", 200, "\"seq\":9", 1},
+		{"POST", "/v1/devices/d1/false-alarm", "", 200, "\"state\":\"false_alarm\"", 1},
+		{"POST", "/v1/devices/d1/false_alarm", "", 200, "\"command\":\"false_alarm\"", 1},
+		{"POST", "/v1/devices/ghost/rebaseline", "", 404, "unknown_device", 1},
+		{"POST", "/v1/devices/calm/false-alarm", "", 409, "bad_state", 1},
+		{"POST", "/v1/devices/d1/mute", "", 400, "bad_json", 0},
+		{"POST", "/v1/devices/d1/mute", "{\"seconds\": -5}", 400, "bad_duration", 0},
+		{"POST", "/v1/devices/d1/mute", "{\"seconds\": \"10\"}", 400, "must be a number", 0},
+		{"POST", "/v1/devices/d1/mute", "{\"seconds\": 1e12}", 400, "bad_duration", 0},
+		{"POST", "/v1/devices/d1/mute", "{\"secs\": 10}", 400, "unknown field", 0},
+		{"POST", "/v1/devices/d1/mute", "[10]", 400, "bad_json", 0},
+		{"POST", "/v1/devices/d1/mute", "{\"seconds\": 10", 400, "not JSON", 0},
+		{"POST", "/v1/devices/d1/rebaseline", "{\"now\": 1}", 400, "takes no body", 0},
+		{"POST", "/v1/devices/d1/explode", "", 404, "no such command", 0},
+		{"POST", "/v1/devices/d+1/rebaseline", "", 400, "bad_device", 0},
+		{"POST", "/v1/devices//rebaseline", "", 404, "no such resource", 0},
+		{"POST", "/v1/devices/d1/mute/x", "", 404, "no such resource", 0},
+		{"GET", "/v1/devices/d1/mute", "", 405, "use POST", 0},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int before = n_cmds;
+		request(port, cases[i].method, cases[i].path, cases[i].body, &st, out, sizeof out);
+		CU_ASSERT_EQUAL(st, cases[i].status);
+		CU_ASSERT_PTR_NOT_NULL(strstr(out, cases[i].needle));
+		CU_ASSERT_EQUAL(n_cmds - before, cases[i].called);
+		if (st != cases[i].status || !strstr(out, cases[i].needle))
+			printf("\n    case %zu: %s %s -> %d %s", i, cases[i].method, cases[i].path, st, out);
+	}
+	request(port, "POST", "/v1/devices/d-7/mute", "{\"seconds\": 90.5}", &st, out, sizeof out);
+	CU_ASSERT_EQUAL(last_cmd.kind, DET_CMD_MUTE);
+	CU_ASSERT_STRING_EQUAL(last_cmd.device, "d-7");
+	CU_ASSERT_EQUAL(last_cmd.seconds, 90.5);
+	http_destroy(h);
+
+	/* a server without a command handler says so */
+	o.command = NULL;
+	CU_ASSERT_EQUAL_FATAL(http_create(&o, &h), IOTAD_OK);
+	request(http_port(h), "POST", "/v1/devices/d1/rebaseline", "", &st, out, sizeof out);
+	CU_ASSERT_EQUAL(st, 503);
+	http_destroy(h);
+	model_free(&m);
+}
+
 /* ---- listen address, live score JSON ------------------------------------ */
 
 static void test_listen_parse(void)
@@ -683,6 +818,7 @@ void init_http_tests(void)
 	TEST_ADD(s, test_score_answer_matches_detector);
 	TEST_ADD(s, test_set_model);
 	TEST_ADD(s, test_score_honours_config);
+	TEST_ADD(s, test_command_endpoints);
 	TEST_ADD(s, test_listen_parse);
 	TEST_ADD(s, test_score_json);
 	TEST_ADD(s, test_hass_config);

@@ -21,6 +21,14 @@ static const struct {
 #undef SUITE
 };
 
+/* Long suites, run only when named (meson test --suite slow). */
+static const struct {
+	const char *name;
+	void (*init)(void);
+} slow_suites[] = {
+	{"healthy", init_healthy_tests},
+};
+
 int main(int argc, char **argv)
 {
 	const char *dir = getenv("IOTAD_FIXTURES");
@@ -36,6 +44,10 @@ int main(int argc, char **argv)
 		if (want)
 			suites[i].init();
 	}
+	for (size_t i = 0; i < sizeof slow_suites / sizeof slow_suites[0]; i++)
+		for (int a = 1; a < argc; a++)
+			if (strcmp(argv[a], slow_suites[i].name) == 0)
+				slow_suites[i].init();
 	if (CU_get_registry()->uiNumberOfSuites == 0) {
 		fprintf(stderr, "test_unit: no suite matches\n");
 		CU_cleanup_registry();

@@ -5,6 +5,7 @@
  * duplicates and out-of-order samples, the stale sweep, Home Assistant
  * discovery, a model reload that keeps the devices, and the state file. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,18 +393,18 @@ static void test_stale_sweep(void)
 		sample(x, "chatty", 500.0 + t, false, &rs);
 	}
 	double last = x->now - 1.0;
-	pipeline_sweep(x->p, last + 10.0);
+	pipeline_sweep(x->p, last + 10.0, true);
 	CU_ASSERT_EQUAL(rec_count_prefix(&x->out, "alerts/"), 0);
 	x->now = last + 20.0;
-	sample(x, "chatty", 600.0, false, &rs);
-	pipeline_sweep(x->p, last + 45.0);
+	sample(x, "chatty", 520.0, false, &rs);
+	pipeline_sweep(x->p, last + 45.0, true);
 	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/quiet", "\"state\":\"stale\""), 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(rec_last(&x->out, "alerts/quiet")->payload, "\"ts\":507"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(rec_last(&x->out, "state/quiet")->payload,
 				      "\"state\":\"stale\""));
 	CU_ASSERT_EQUAL(rec_count_prefix(&x->out, "alerts/chatty"), 0);
 	/* once only (and chatty, 28 s quiet, is not stale yet) */
-	pipeline_sweep(x->p, last + 48.0);
+	pipeline_sweep(x->p, last + 48.0, true);
 	CU_ASSERT_EQUAL(rec_count_prefix(&x->out, "alerts/chatty"), 0);
 	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/quiet", NULL), 1);
 	x->now = last + 61.0;
@@ -460,17 +461,17 @@ static void hass_two_devices(iotad_config *c)
 static void test_discovery_removed_on_eviction(void)
 {
 	fixture *x = setup(hass_two_devices);
-	uint64_t rng = 6;
+	uint64_t rs = 6;
 	const char *cfg_a = "ha/binary_sensor/iotad_dev-a/config";
-	sample(x, "dev-a", 10.0, false, &rng);
-	sample(x, "dev-b", 10.0, false, &rng);
+	sample(x, "dev-a", 10.0, false, &rs);
+	sample(x, "dev-b", 10.0, false, &rs);
 	CU_ASSERT_EQUAL(rec_count(&x->out, cfg_a, NULL), 1);
-	sample(x, "dev-c", 11.0, false, &rng); /* the table is full: dev-a goes */
+	sample(x, "dev-c", 11.0, false, &rs); /* the table is full: dev-a goes */
 	const rec_msg *m = rec_last(&x->out, cfg_a);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 	CU_ASSERT_TRUE(m->retained);
 	CU_ASSERT_STRING_EQUAL(m->payload, "");
-	pipeline_sweep(x->p, x->now + 500.0); /* dev-b and dev-c idle */
+	pipeline_sweep(x->p, x->now + 500.0, true); /* dev-b and dev-c idle */
 	m = rec_last(&x->out, "ha/binary_sensor/iotad_dev-c/config");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 	CU_ASSERT_STRING_EQUAL(m->payload, "");
@@ -485,7 +486,7 @@ static void test_discovery_removed_on_eviction(void)
 static void test_reconcile(void)
 {
 	fixture *x = setup(NULL);
-	uint64_t rng = 8;
+	uint64_t rs = 8;
 	const char *raised = "{\"device\":\"old\",\"state\":\"raised\",\"seq\":7}";
 	pipeline_reconcile(x->p, "state/old", 9, raised, strlen(raised), NOW0);
 	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/old", "\"state\":\"cleared\""), 1);
@@ -500,7 +501,7 @@ static void test_reconcile(void)
 	pipeline_reconcile(x->p, "state/", 6, raised, strlen(raised), NOW0);
 	CU_ASSERT_EQUAL(x->out.n, n);
 	/* dev-b raised here: its retained raised is true and stays */
-	rounds(x, rounds(x, 100.0, 10, false, &rng), 6, true, &rng);
+	rounds(x, rounds(x, 100.0, 10, false, &rs), 6, true, &rs);
 	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/dev-b", "\"state\":\"raised\""), 1);
 	n = x->out.n;
 	pipeline_reconcile(x->p, "state/dev-b", 11, raised, strlen(raised), NOW0);
@@ -508,7 +509,7 @@ static void test_reconcile(void)
 	CU_ASSERT_EQUAL(counters(x).raised, 1);
 	/* dev-b cleared since (seq 2): its retained raise of seq 1 is old news,
 	 * read back late (after the queued telemetry of a restart) */
-	rounds(x, 200.0, 20, false, &rng);
+	rounds(x, 200.0, 20, false, &rs);
 	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/dev-b", "\"state\":\"cleared\""), 1);
 	const char *seq1 = "{\"device\":\"dev-b\",\"state\":\"raised\",\"seq\":1}";
 	n = x->out.n;
@@ -658,6 +659,116 @@ static void test_state_file(void)
 	teardown(z);
 }
 
+/* A gap in a device's own time longer than stale_after, arriving without
+ * a pause: `stale` (at its last sample) then `cleared`, published in that
+ * order on the alert topic, the last one retained. */
+static void test_stale_on_data_time(void)
+{
+	fixture *x = setup(stale_after_30);
+	uint64_t rs = 5;
+	for (int t = 0; t < 6; t++)
+		sample(x, "replay", 1000.0 + t, false, &rs);
+	sample(x, "replay", 1100.0, false, &rs); /* 95 s later in its time, 1 s on ours */
+	CU_ASSERT_EQUAL(x->out.n >= 2, true);
+	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/replay", "\"state\":\"stale\""), 1);
+	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/replay", "\"state\":\"cleared\""), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(rec_last(&x->out, "alerts/replay")->payload,
+				      "\"state\":\"cleared\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(rec_last(&x->out, "state/replay")->payload, "\"ts\":1100"));
+	size_t i_stale = SIZE_MAX, i_clear = SIZE_MAX;
+	for (size_t i = 0; i < x->out.n; i++) {
+		if (strstr(x->out.msgs[i].payload, "\"stale\"") && i_stale == SIZE_MAX) {
+			i_stale = i;
+			CU_ASSERT_PTR_NOT_NULL(strstr(x->out.msgs[i].payload, "\"ts\":1005"));
+		}
+		if (strstr(x->out.msgs[i].payload, "\"cleared\"") && i_clear == SIZE_MAX)
+			i_clear = i;
+	}
+	CU_ASSERT_TRUE(i_stale < i_clear);
+	pipeline_counters c = counters(x);
+	CU_ASSERT_EQUAL(c.events[ALERT_EV_STALE], 1);
+	CU_ASSERT_EQUAL(c.events[ALERT_EV_CLEARED], 1);
+	teardown(x);
+}
+
+/* Cut off from the broker the sweep marks nothing stale; back, the outage
+ * is not counted as the devices' silence. */
+static void test_sweep_paused_while_disconnected(void)
+{
+	fixture *x = setup(stale_after_30);
+	uint64_t rs = 6;
+	for (int t = 0; t < 6; t++)
+		sample(x, "d", 2000.0 + t, false, &rs);
+	double last = x->now - 1.0;
+	pipeline_sweep(x->p, last + 40.0, false);  /* disconnected: no stale */
+	pipeline_sweep(x->p, last + 100.0, false);
+	CU_ASSERT_EQUAL(rec_count_prefix(&x->out, "alerts/"), 0);
+	pipeline_outage(x->p, 95.0, last + 100.0); /* the broker was away 5..100 s */
+	pipeline_sweep(x->p, last + 101.0, true);
+	CU_ASSERT_EQUAL(rec_count_prefix(&x->out, "alerts/"), 0);
+	/* its next sample, 100 s later in its own time, is no gap either */
+	x->now = last + 102.0;
+	sample(x, "d", 2105.0, false, &rs);
+	CU_ASSERT_EQUAL(rec_count_prefix(&x->out, "alerts/"), 0);
+	/* a real silence afterwards is stale as before */
+	pipeline_sweep(x->p, x->now + 31.0, true);
+	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/d", "\"state\":\"stale\""), 1);
+	teardown(x);
+}
+
+/* An operator's commands: each an event on the alert topic and retained
+ * on the state topic, counted; refusals counted by reason. */
+static void test_commands(void)
+{
+	fixture *x = setup(NULL);
+	uint64_t rs = 7;
+	for (int t = 0; t < 6; t++)
+		sample(x, "op", 3000.0 + t, false, &rs);
+	for (int t = 6; t < 12; t++)
+		sample(x, "op", 3000.0 + t, true, &rs);
+	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/op", "\"state\":\"raised\""), 1);
+	char detail[200];
+	det_result res;
+	det_command cmd = {.kind = DET_CMD_FALSE_ALARM, .device = "op"};
+	CU_ASSERT_EQUAL(pipeline_command(x->p, &cmd, x->now, &res, detail, sizeof detail), CMD_OK);
+	CU_ASSERT_EQUAL(res.event, ALERT_EV_FALSE_ALARM);
+	CU_ASSERT_PTR_NOT_NULL(strstr(rec_last(&x->out, "state/op")->payload,
+				      "\"state\":\"false_alarm\""));
+	CU_ASSERT_EQUAL(pipeline_command(x->p, &cmd, x->now, &res, detail, sizeof detail),
+			CMD_BAD_STATE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(detail, "is not raised"));
+	cmd = (det_command){.kind = DET_CMD_MUTE, .device = "op", .seconds = 60.0};
+	CU_ASSERT_EQUAL(pipeline_command(x->p, &cmd, x->now, &res, detail, sizeof detail), CMD_OK);
+	CU_ASSERT_PTR_NOT_NULL(strstr(rec_last(&x->out, "alerts/op")->payload, "\"until\":"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(rec_last(&x->out, "state/op")->payload,
+				      "\"state\":\"muted\""));
+	/* muted: faulty data raises nothing; the mute ends on a sweep */
+	size_t raised = rec_count(&x->out, "alerts/op", "\"state\":\"raised\"");
+	for (int t = 12; t < 30; t++)
+		sample(x, "op", 3000.0 + t, true, &rs);
+	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/op", "\"state\":\"raised\""), raised);
+	pipeline_sweep(x->p, x->now + 60.0, true);
+	CU_ASSERT_EQUAL(rec_count(&x->out, "alerts/op", "\"state\":\"unmuted\""), 1);
+	cmd = (det_command){.kind = DET_CMD_REBASELINE, .device = "ghost"};
+	CU_ASSERT_EQUAL(pipeline_command(x->p, &cmd, x->now, NULL, detail, sizeof detail),
+			CMD_UNKNOWN_DEVICE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(detail, "no device \"ghost\""));
+	cmd = (det_command){.kind = DET_CMD_REBASELINE, .device = "op"};
+	CU_ASSERT_EQUAL(pipeline_command(x->p, &cmd, x->now, NULL, detail, sizeof detail), CMD_OK);
+	pipeline_command_refused(x->p, CMD_BAD_JSON);
+	pipeline_counters c = counters(x);
+	CU_ASSERT_EQUAL(c.commands[DET_CMD_FALSE_ALARM], 1);
+	CU_ASSERT_EQUAL(c.commands[DET_CMD_MUTE], 1);
+	CU_ASSERT_EQUAL(c.commands[DET_CMD_REBASELINE], 1);
+	CU_ASSERT_EQUAL(c.commands_rejected[CMD_BAD_STATE], 1);
+	CU_ASSERT_EQUAL(c.commands_rejected[CMD_UNKNOWN_DEVICE], 1);
+	CU_ASSERT_EQUAL(c.commands_rejected[CMD_BAD_JSON], 1);
+	CU_ASSERT_EQUAL(c.events[ALERT_EV_MUTED], 1);
+	CU_ASSERT_EQUAL(c.events[ALERT_EV_UNMUTED], 1);
+	CU_ASSERT_EQUAL(c.events[ALERT_EV_REBASELINED], 1);
+	teardown(x);
+}
+
 void init_pipeline_tests(void)
 {
 	CU_pSuite s = CU_add_suite("pipeline", NULL, NULL);
@@ -665,6 +776,9 @@ void init_pipeline_tests(void)
 	TEST_ADD(s, test_rejects_by_reason);
 	TEST_ADD(s, test_duplicates_and_order);
 	TEST_ADD(s, test_stale_sweep);
+	TEST_ADD(s, test_stale_on_data_time);
+	TEST_ADD(s, test_sweep_paused_while_disconnected);
+	TEST_ADD(s, test_commands);
 	TEST_ADD(s, test_discovery);
 	TEST_ADD(s, test_discovery_removed_on_eviction);
 	TEST_ADD(s, test_reconcile);

@@ -47,6 +47,8 @@ static void build_model(model *m, const char *id, int version, int window)
 	m->percentile = 99.0f;
 }
 
+static bool lifecycle_on; /* make() turns on learning, hold, quiet and adapt */
+
 static det *make(const model *m, thr_kind kind, uint32_t max_devices)
 {
 	det_config cfg;
@@ -54,6 +56,12 @@ static det *make(const model *m, thr_kind kind, uint32_t max_devices)
 
 	det_config_default(&cfg);
 	cfg.prof.channels = 0; /* the autoencoder alone */
+	if (lifecycle_on) {
+		cfg.learn_samples = 12;
+		cfg.alert.hold = 20.0;
+		cfg.alert.quiet = 4.0;
+		cfg.alert.adapt_after = 500.0;
+	}
 	cfg.max_devices = max_devices;
 	thr_params_default(&cfg.thr, kind, 0.0f, 0.0f);
 	cfg.thr.peaks = 16;
@@ -112,6 +120,47 @@ static void test_crc32(void)
 	CU_ASSERT_EQUAL(state_crc32(0, "", 0), 0u);
 }
 
+typedef struct dev_list {
+	int n;
+	det_device_state st[8];
+} dev_list;
+
+static iotad_err collect(void *ud, const det_device_state *st, const float *floats)
+{
+	dev_list *l = ud;
+	(void)floats;
+	if (l->n < 8)
+		l->st[l->n++] = *st;
+	return IOTAD_OK;
+}
+
+/* Devices of a and b whose exported state is the same, field by field;
+ * -1 if they hold different numbers of devices. */
+static int same_devices(const det *a, const det *b)
+{
+	dev_list la = {0}, lb = {0};
+	float *buf = calloc(det_state_floats(a) + 1, sizeof *buf);
+	det_foreach(a, buf, collect, &la);
+	det_foreach(b, buf, collect, &lb);
+	free(buf);
+	if (la.n != lb.n)
+		return -1;
+	int same = 0;
+	for (int i = 0; i < la.n; i++) {
+		const det_device_state *x = &la.st[i], *y = &lb.st[i];
+		bool score_same = x->last_score == y->last_score ||
+				  (x->last_score != x->last_score && y->last_score != y->last_score);
+		same += !strcmp(x->id, y->id) && x->seq == y->seq && x->samples == y->samples &&
+			x->learning == y->learning && x->muted_until == y->muted_until &&
+			score_same && x->alert.status == y->alert.status &&
+			x->alert.history == y->alert.history &&
+			x->alert.raised_at == y->alert.raised_at &&
+			x->alert.normal_since == y->alert.normal_since &&
+			x->alert.adapt_from == y->alert.adapt_from && x->last_ts == y->last_ts;
+	}
+	return same;
+}
+
 /* Save mid-stream (an alert open), load into a fresh detector, continue
  * both with the same samples: every result is identical. */
 static void round_trip(thr_kind kind)
@@ -133,7 +182,7 @@ static void round_trip(thr_kind kind)
 	/* size: header (104 bytes) + 4 fixed-size records + CRC */
 	size_t len;
 	unsigned char *buf = slurp(tmp_path(), &len);
-	size_t rec = 128 + 4 + 4 + 8 + 8 + 8 + 8 + 46 + 4 * det_state_floats(a);
+	size_t rec = 128 + 4 + 4 + 8 + 8 + 8 + 8 + 46 + 44 + 4 * det_state_floats(a);
 	CU_ASSERT_EQUAL(len, 104 + 4 * rec + 4);
 	free(buf);
 
@@ -142,6 +191,7 @@ static void round_trip(thr_kind kind)
 	CU_ASSERT_EQUAL_FATAL(state_load(b, tmp_path(), &loaded, err, sizeof err), IOTAD_OK);
 	CU_ASSERT_EQUAL(loaded, 4);
 	CU_ASSERT_EQUAL(det_device_count(b), 4);
+	CU_ASSERT_EQUAL(same_devices(a, b), 4);
 
 	r2 = r1;
 	enum { N = 60 };
@@ -172,6 +222,126 @@ static void round_trip(thr_kind kind)
 	det_destroy(b);
 	model_free(&m);
 	unlink(tmp_path());
+}
+
+/* The lifecycle survives a restart: a device muted and one learning (the
+ * others raised and held) continue exactly as without the restart, and
+ * the mute ends at the same sample. */
+static void test_round_trip_lifecycle(void)
+{
+	model m;
+	build_model(&m, "st-model", 3, SW);
+	lifecycle_on = true;
+	det *a = make(&m, THR_ADAPTIVE, 100);
+	uint64_t r1 = 5, r2;
+	feed(a, &r1, 0, 66, NULL);
+	det_command c = {.kind = DET_CMD_MUTE, .device = "dev-2", .seconds = 30.0};
+	det_result res;
+	CU_ASSERT_EQUAL(det_command_apply(a, &c, 1066.0, &res), IOTAD_OK);
+	CU_ASSERT_EQUAL(res.event, ALERT_EV_MUTED);
+	c = (det_command){.kind = DET_CMD_REBASELINE, .device = "dev-3"};
+	CU_ASSERT_EQUAL(det_command_apply(a, &c, 1066.0, &res), IOTAD_OK);
+	char err[512];
+	CU_ASSERT_EQUAL_FATAL(state_save(a, tmp_path(), NULL, err, sizeof err), IOTAD_OK);
+	det *b = make(&m, THR_ADAPTIVE, 100);
+	CU_ASSERT_EQUAL_FATAL(state_load(b, tmp_path(), NULL, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL(same_devices(a, b), 4);
+	r2 = r1;
+	enum { N = 60 };
+	det_result ra[N * 4], rb[N * 4];
+	feed(a, &r1, 66, 66 + N, ra);
+	feed(b, &r2, 66, 66 + N, rb);
+	int diffs = 0, unmuted = 0, learned = 0;
+	for (int i = 0; i < N * 4; i++) {
+		diffs += ra[i].score != rb[i].score || ra[i].event != rb[i].event ||
+			 ra[i].seq != rb[i].seq || ra[i].threshold != rb[i].threshold;
+		unmuted += ra[i].event == ALERT_EV_UNMUTED && i % 4 == 2;
+		learned += ra[i].event == ALERT_EV_LEARNED && i % 4 == 3;
+	}
+	CU_ASSERT_EQUAL(diffs, 0);
+	CU_ASSERT_EQUAL(unmuted, 1);
+	CU_ASSERT_EQUAL(learned, 1);
+	lifecycle_on = false;
+	det_destroy(a);
+	det_destroy(b);
+	model_free(&m);
+	unlink(tmp_path());
+}
+
+/* Rewrite a version 3 file (without profiles) as version 2 (each record
+ * without its lifecycle) or 1 (also without the header's profile count). */
+static size_t to_version(unsigned char *buf, size_t len, size_t nf, int version)
+{
+	const size_t hdr1 = 8 + 4 + MODEL_NAME_MAX + 4 + 5 * 4, hdr3 = hdr1 + 4;
+	const size_t v1 = DET_DEVICE_ID_MAX + 4 + 4 + 8 + 8 + 8 + 8 + 46, life = 44;
+	size_t rec3 = v1 + life + 4 * nf, n = (len - hdr3 - 4) / rec3;
+	size_t out = version == 1 ? hdr1 : hdr3;
+	buf[8] = (unsigned char)version; /* little endian */
+	for (size_t i = 0; i < n; i++) {
+		const unsigned char *r = buf + hdr3 + i * rec3;
+		memmove(buf + out, r, v1);
+		memmove(buf + out + v1, r + v1 + life, 4 * nf);
+		out += v1 + 4 * nf;
+	}
+	uint32_t crc = state_crc32(0, buf, out);
+	for (int i = 0; i < 4; i++)
+		buf[out + i] = (unsigned char)(crc >> (8 * i));
+	return out + 4;
+}
+
+/* Version 1 and 2 files still load: their devices have learned, are not
+ * muted, and an open alert stays open without a second raise. */
+static void reads_version(int version)
+{
+	model m;
+	build_model(&m, "st-model", 3, SW);
+	det *a = make(&m, THR_ADAPTIVE, 100);
+	uint64_t r1 = 42, r2;
+	feed(a, &r1, 0, 67, NULL);
+	char err[512];
+	CU_ASSERT_EQUAL_FATAL(state_save(a, tmp_path(), NULL, err, sizeof err), IOTAD_OK);
+	size_t len;
+	unsigned char *buf = slurp(tmp_path(), &len);
+	len = to_version(buf, len, det_state_floats(a), version);
+	det *b = make(&m, THR_ADAPTIVE, 100);
+	size_t loaded = 0;
+	CU_ASSERT_EQUAL(state_load_buffer(b, buf, len, &loaded, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL(loaded, 4);
+	r2 = r1;
+	det_result ra[40 * 4], rb[40 * 4];
+	feed(a, &r1, 67, 107, ra);
+	feed(b, &r2, 67, 107, rb);
+	int diffs = 0, raised = 0;
+	for (int i = 0; i < 40 * 4; i++) {
+		diffs += ra[i].event != rb[i].event || ra[i].seq != rb[i].seq;
+		raised += rb[i].event == ALERT_EV_RAISED;
+	}
+	CU_ASSERT_EQUAL(diffs, 0);
+	CU_ASSERT_EQUAL(raised, 0);
+	/* a version this iotad does not know is refused as a mismatch */
+	buf[8] = 4;
+	uint32_t crc = state_crc32(0, buf, len - 4);
+	for (int i = 0; i < 4; i++)
+		buf[len - 4 + i] = (unsigned char)(crc >> (8 * i));
+	det *c = make(&m, THR_ADAPTIVE, 100);
+	CU_ASSERT_EQUAL(state_load_buffer(c, buf, len, NULL, err, sizeof err), IOTAD_ERR_MODEL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "format version 4"));
+	free(buf);
+	det_destroy(a);
+	det_destroy(b);
+	det_destroy(c);
+	model_free(&m);
+	unlink(tmp_path());
+}
+
+static void test_reads_version1(void)
+{
+	reads_version(1);
+}
+
+static void test_reads_version2(void)
+{
+	reads_version(2);
 }
 
 static void test_round_trip_dspot(void)
@@ -388,6 +558,9 @@ void init_state_tests(void)
 	TEST_ADD(s, test_crc32);
 	TEST_ADD(s, test_round_trip_dspot);
 	TEST_ADD(s, test_round_trip_adaptive);
+	TEST_ADD(s, test_round_trip_lifecycle);
+	TEST_ADD(s, test_reads_version1);
+	TEST_ADD(s, test_reads_version2);
 	TEST_ADD(s, test_truncated_and_corrupted);
 	TEST_ADD(s, test_mismatch);
 	TEST_ADD(s, test_smaller_table);

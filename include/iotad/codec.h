@@ -30,6 +30,33 @@ typedef enum reject_reason {
 /* Stable snake_case name of a reason (used in metrics and logs). */
 const char *codec_reject_name(reject_reason r);
 
+/* Why an operator's command was refused (control topic or HTTP). */
+typedef enum cmd_reject {
+	CMD_OK = 0,
+	CMD_BAD_JSON,        /* not JSON, not an object, or a field of the wrong type */
+	CMD_UNKNOWN_COMMAND, /* "command" missing or not one of det_command_name's */
+	CMD_BAD_DEVICE,      /* "device" missing or not a valid device id */
+	CMD_BAD_DURATION,    /* mute: "seconds" missing, not a number, or outside [0, DET_MUTE_MAX] */
+	CMD_UNKNOWN_DEVICE,  /* the detector has no such device */
+	CMD_BAD_STATE,       /* nothing to do (false alarm while not raised, unmute while not muted) */
+	CMD_BUSY,            /* the scorer did not take the command in time */
+	CMD__COUNT
+} cmd_reject;
+
+/* Stable snake_case name of a command rejection (metrics and logs). */
+const char *codec_cmd_reject_name(cmd_reject r);
+/* Parse an operator's command of len bytes (not NUL-terminated):
+ * {"command": "rebaseline" | "mute" | "false_alarm", "device": ID,
+ *  "seconds": N (mute only; 0 ends a mute)}. Unknown fields are refused
+ * too, so a typo is not silently ignored. Returns CMD_OK, or the reason
+ * with detail (if not NULL) saying what is wrong. No side effects. */
+cmd_reject codec_parse_command(const char *payload, size_t len, det_command *out, char *detail,
+			       size_t detail_len);
+/* Parse the body of an HTTP mute, {"seconds": N}, into *seconds.
+ * CMD_BAD_JSON or CMD_BAD_DURATION with detail on failure. */
+cmd_reject codec_parse_mute_body(const char *body, size_t len, double *seconds, char *detail,
+				 size_t detail_len);
+
 /* Parse a telemetry payload of len bytes (not NUL-terminated) into values
  * (m->n_features floats, in the model's feature order) and *ts. Features are
  * looked up at top level or under "values"; unknown fields are ignored. ts
@@ -43,6 +70,8 @@ reject_reason codec_parse_sample(const char *payload, size_t len, size_t max_len
 
 /* Alert event JSON: {"device","state","ts","time","score","threshold",
  * "contrib":{feature: share},"top":[...],"model":{"id","version"},"seq"}.
+ * state is alert_event_name's; a "muted" event adds "until" (epoch seconds
+ * of res->muted_until) and "until_time" (RFC 3339).
  * When res is NULL or not scored, score/threshold are null and contrib/top
  * empty; non-finite numbers are written as null. "top" lists at most 3
  * features with a positive share. No allocation. Returns bytes written

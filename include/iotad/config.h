@@ -39,7 +39,8 @@ typedef struct iotad_config {
 	char state_prefix[CFG_STR];   /* state -> state/{device}, retained */
 	char status_topic[CFG_STR];   /* iotad/status/{instance}, retained online/offline, last will
 				       * (iotad/status/iotad) */
-	char control_topic[CFG_STR];  /* iotad/control: payload "reload" reloads model.path; empty: off */
+	char control_topic[CFG_STR];  /* iotad/control: payload "reload" reloads model.path, a JSON
+				       * command acts on a device (README); empty: off */
 	int qos_in, qos_out;          /* 0..1 (1, 1) */
 	/* model / detector (the detector keys: params.c's table): */
 	char model_path[CFG_PATH];
@@ -54,7 +55,12 @@ typedef struct iotad_config {
 	int threshold_peaks;          /* spot, dspot: recent peaks per device (64) */
 	int threshold_depth;          /* dspot: normal scores in the drift mean (20) */
 	double score_alpha;           /* EWMA weight of a new window score, [0, 1], 0 = off (0) */
-	double stale_after;           /* seconds, 0 = off (0) */
+	double stale_after;           /* seconds, 0 = off (0); on the wall clock and the device's time */
+	double alert_hold;            /* seconds of device time a raise lasts at least (0) */
+	double alert_quiet;           /* seconds of normal windows in a row before a clear (0) */
+	double adapt_after;           /* seconds raised before a lasting change is adopted; 0 = never (0) */
+	uint32_t learn_samples;       /* a new device is learning for this many samples; 0 = off (0) */
+	bool learn_alarms;            /* a learning device may raise (false) */
 	bool stuck_check;             /* flag features held still (the model's stuck_after) (true) */
 	uint32_t profile_channels;    /* bit c: profile channel c judges samples (all) */
 	uint32_t profile_learn;       /* samples a device learns its own normal (8640) */

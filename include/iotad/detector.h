@@ -52,6 +52,10 @@ typedef struct det_config {
 	 * during det_create only; NULL entries allowed). Ignored with a model. */
 	uint32_t n_features;
 	const char *features[MODEL_MAX_FEATURES];
+	uint32_t learn_samples; /* a new (or re-baselined, adapted) device is learning until
+				 * it has this many samples; 0: no learning state (default) */
+	bool learn_alarms;      /* a learning device may raise (default false: it may not,
+				 * and its threshold learns every window's score) */
 } det_config;
 
 /* Channel bits of det_result.channels: the profile's (1u << PROF_CH_*) and
@@ -75,7 +79,31 @@ typedef struct det_result {
 				 * (a profile channel: on this sample) */
 	bool learning;          /* the device is still learning its own normal */
 	float prof_score;       /* the profile's largest statistic / threshold (1: at it) */
+	/* Before event, the same sample revealed a gap in the device's own
+	 * time longer than stale_after: it went STALE at gap_ts (its last
+	 * sample before the gap) with sequence gap_seq; event is then the
+	 * CLEARED (or LEARNING) of its resumption. Publish the stale first. */
+	bool gap;
+	double gap_ts;
+	uint64_t gap_seq;
+	double muted_until;     /* event MUTED: the caller's clock at which the mute ends */
 } det_result;
+
+/* Operator commands on one device (det_command). */
+typedef enum det_command_kind {
+	DET_CMD_REBASELINE = 0, /* its current behaviour becomes its normal */
+	DET_CMD_MUTE,           /* no raises for seconds (0: end the mute now) */
+	DET_CMD_FALSE_ALARM,    /* its raised alarm is false: clear it, learn the window */
+	DET_CMD__COUNT
+} det_command_kind;
+
+#define DET_MUTE_MAX 31536000.0 /* longest mute, seconds (a year) */
+
+typedef struct det_command {
+	det_command_kind kind;
+	char device[DET_DEVICE_ID_MAX];
+	double seconds;         /* DET_CMD_MUTE: [0, DET_MUTE_MAX] */
+} det_command;
 
 typedef struct det det;
 
@@ -119,10 +147,41 @@ iotad_err det_push(det *d, const char *device, double ts, const float *raw, det_
 iotad_err det_push_at(det *d, const char *device, double ts, double now, const float *raw,
 		      det_result *res);
 
-/* Report devices silent for longer than stale_after at time now: calls cb
- * once per device turning stale. */
-typedef void (*det_stale_cb)(void *ud, const char *device, double last_ts, uint64_t seq);
-void det_sweep(det *d, double now, det_stale_cb cb, void *ud);
+/* An event found by det_sweep: STALE (ts: the device's last sample time) or
+ * UNMUTED (ts: now). */
+typedef void (*det_event_cb)(void *ud, const char *device, alert_event ev, double ts,
+			     uint64_t seq);
+/* Report devices silent for longer than stale_after at time now (muted
+ * devices are not: maintenance may switch them off), and mutes that ended
+ * by now: calls cb once per event. Owner thread. */
+void det_sweep(det *d, double now, det_event_cb cb, void *ud);
+/* Same for the mutes only (no stale: e.g. while the broker is away). */
+void det_sweep_mutes(det *d, double now, det_event_cb cb, void *ud);
+/* The caller was cut off from its input for seconds (e.g. the service lost
+ * the broker): move every device's last_seen on by that much, never past
+ * now, and forgive its next gap in data time by as much, so the silence is
+ * not counted as the devices'. Owner thread. */
+void det_shift_seen(det *d, double seconds, double now);
+
+/* Apply an operator's command at the caller's clock now; res (may be NULL)
+ * receives its event (REBASELINED, MUTED, UNMUTED or FALSE_ALARM) and seq.
+ * IOTAD_ERR_NOTFOUND: no such device; IOTAD_ERR_RANGE: a mute's seconds
+ * not in [0, DET_MUTE_MAX]; IOTAD_ERR_STATE: nothing to do (a false alarm
+ * on a device that is not raised, an unmute of one not muted);
+ * IOTAD_ERR_INVAL: bad kind or device id. Rules:
+ * - rebaseline: the threshold history and window start afresh and the
+ *   device learns again (learn_samples, quietly unless learn_alarms); a
+ *   raise ends with this event.
+ * - mute: muted_until = now + seconds; a raise or stale ends with this
+ *   event; no raise while muted, and no stale; UNMUTED when it ends (on a
+ *   sample or a sweep at or after that time).
+ * - false alarm: the raise ends with this event and the threshold learns
+ *   the last window's score as normal (thr_learn). Owner thread. */
+iotad_err det_command_apply(det *d, const det_command *cmd, double now, det_result *res);
+/* Stable names: "rebaseline", "mute", "false_alarm". */
+const char *det_command_name(det_command_kind k);
+/* Kind from its name (also "false-alarm"); 0, or -1 if unknown. */
+int det_command_parse(const char *name, det_command_kind *out);
 /* Forget devices silent for longer than idle_after at time now (their state
  * is freed and their slot reused). Returns how many were evicted. */
 size_t det_evict(det *d, double now, double idle_after);
@@ -153,7 +212,9 @@ uint32_t det_window(const det *d);
 const prof_params *det_prof_params(const det *d);
 /* Re-baseline device: its current behaviour becomes its normal (the
  * profile's prof_rebaseline; alert state untouched). IOTAD_ERR_NOTFOUND if
- * unknown, IOTAD_ERR_STATE without a profile. Owner thread only. */
+ * unknown, IOTAD_ERR_STATE without a profile. Owner thread only. The
+ * operator's re-baseline is det_command_apply's: the profile, threshold
+ * history, window and learning all start afresh, as one event. */
 iotad_err det_rebaseline(det *d, const char *device);
 
 /* One device's state without pointers: what the state file and a model
@@ -170,6 +231,10 @@ typedef struct det_device_state {
 	double last_ts;         /* device time of the last sample */
 	double last_seen;       /* caller's clock at the last sample */
 	uint64_t seq;           /* events emitted so far */
+	uint32_t samples;       /* samples since it was new or re-baselined (saturates) */
+	bool learning;          /* announced LEARNING, not yet LEARNED */
+	double muted_until;     /* caller's clock; 0: not muted */
+	float last_score;       /* score of its last judged window (NaN: none yet) */
 } det_device_state;
 
 /* Threshold kind and floats of its per-device history at this configuration. */

@@ -1,5 +1,6 @@
 /* http.h - the HTTP door (libmicrohttpd): /healthz, /readyz, /metrics,
- * POST /v1/score, and the live page (/, /v1/devices, /events as
+ * POST /v1/score, POST /v1/devices/{id}/rebaseline | mute | false-alarm
+ * (operator commands, body {"seconds": N} for mute), and the live page (/, /v1/devices, /events as
  * Server-Sent Events). Runs its own threads; the scorer feeds the live
  * page through http_live's live_sample/live_event, which never block it. */
 #ifndef IOTAD_HTTP_H
@@ -9,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "iotad/codec.h"
 #include "iotad/detector.h"
 #include "iotad/error.h"
 #include "iotad/live.h"
@@ -20,6 +22,11 @@ typedef struct http http;
 /* Fills a metrics snapshot; called on an HTTP thread for /metrics and /readyz. */
 typedef void (*http_metrics_fn)(void *ud, met_snapshot *out);
 
+/* Applies an operator's command (POST /v1/devices/{id}/rebaseline | mute |
+ * false-alarm) and waits for its outcome; called on an HTTP thread. */
+typedef cmd_reject (*http_command_fn)(void *ud, const det_command *cmd, det_result *res,
+				      char *detail, size_t detail_len);
+
 typedef struct http_opts {
 	const char *listen;         /* "IP:PORT", "[IPv6]:PORT" (port 0: any free one) */
 	size_t max_body;            /* largest POST body accepted (413 beyond) */
@@ -30,6 +37,7 @@ typedef struct http_opts {
 				     * http_create; NULL: det_config_default */
 	double sample_interval;     /* seconds between live score updates of one device (0.5) */
 	http_metrics_fn metrics;
+	http_command_fn command;    /* NULL: the command endpoints answer 503 */
 	void *ud;
 } http_opts;
 

@@ -33,7 +33,9 @@ typedef struct met_hist_snap {
 typedef struct met_snapshot {
 	uint64_t received, scored, refused_full;
 	uint64_t rejected[REJ__COUNT];  /* by reject_reason */
-	uint64_t events[4];             /* by alert_event (index 0 unused) */
+	uint64_t events[ALERT_EV__COUNT]; /* by alert_event (index 0 unused) */
+	uint64_t commands[DET_CMD__COUNT];  /* operator commands applied, by kind */
+	uint64_t commands_rejected[CMD__COUNT]; /* refused, by cmd_reject (index 0 unused) */
 	uint64_t published, publish_failed, reconnects;
 	uint64_t evictions_lru, evictions_idle;  /* devices replaced when full / forgotten when idle */
 	uint64_t devices, max_devices;

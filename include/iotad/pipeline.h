@@ -46,7 +46,9 @@ typedef struct pipeline_counters {
 	uint64_t received;              /* telemetry messages handled */
 	uint64_t scored;                /* windows scored */
 	uint64_t rejected[REJ__COUNT];  /* by reason */
-	uint64_t events[4];             /* by alert_event */
+	uint64_t events[ALERT_EV__COUNT]; /* by alert_event */
+	uint64_t commands[DET_CMD__COUNT];  /* operator commands applied, by kind */
+	uint64_t commands_rejected[CMD__COUNT]; /* refused, by cmd_reject */
 	uint64_t publish_failed;        /* alert/state/discovery publishes refused */
 	uint64_t evictions;             /* devices replaced by a new one in a full table (LRU) */
 	uint64_t idle_evictions;        /* devices forgotten after detector.idle_evict_after */
@@ -77,10 +79,24 @@ void pipeline_handle(pipeline *p, const msgq_msg *msg, double now);
  * alert and state topics at once. Other topics are ignored. Scorer thread. */
 void pipeline_reconcile(pipeline *p, const char *topic, size_t topic_len, const char *payload,
 			size_t len, double now);
-/* Housekeeping at now (epoch seconds): a `stale` event for every device
- * silent longer than detector.stale_after, forget devices idle longer than
- * detector.idle_evict_after (each when configured). Scorer thread. */
-void pipeline_sweep(pipeline *p, double now);
+/* Housekeeping at now (epoch seconds): an `unmuted` event for every mute
+ * that ended; while connected to the broker also a `stale` event for every
+ * device silent longer than detector.stale_after and forget devices idle
+ * longer than detector.idle_evict_after (each when configured). Not
+ * connected, the silence is iotad's, not the devices'. Scorer thread. */
+void pipeline_sweep(pipeline *p, double now, bool connected);
+/* The broker was away for seconds until now: taken off every device's
+ * silence (det_shift_seen). Scorer thread. */
+void pipeline_outage(pipeline *p, double seconds, double now);
+/* Apply an operator's command at now (epoch seconds) and publish its event
+ * (alert, retained state, live page); res (may be NULL) receives it.
+ * CMD_OK, or why it was refused with detail (dlen bytes) saying so.
+ * Counted either way. Scorer thread. */
+cmd_reject pipeline_command(pipeline *p, const det_command *cmd, double now, det_result *res,
+			    char *detail, size_t dlen);
+/* Count a command refused before it reached pipeline_command (bad JSON,
+ * unknown command, bad device id or duration). Scorer thread. */
+void pipeline_command_refused(pipeline *p, cmd_reject why);
 /* The model in use (the caller's first one, or one taken over by
  * pipeline_swap) and the detector (owned by the pipeline). Scorer thread. */
 const model *pipeline_model(const pipeline *p);

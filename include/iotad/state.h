@@ -4,8 +4,9 @@
  * Format (little endian): a header (magic "IOTADST1", format version,
  * model id and version, window, features, threshold kind and history
  * floats, device count, profile floats), one fixed-size record per device
- * (id, counters, alert and threshold state, window, threshold history and
- * profile as floats),
+ * (id, counters, alert and threshold state, lifecycle (version 3: raise,
+ * normal and adapt times, mute end, samples, learning, last score), window,
+ * threshold history and profile as floats),
  * then the CRC-32 of everything before it. Written atomically: temporary
  * file, fsync, rename, fsync of the directory. */
 #ifndef IOTAD_STATE_H
@@ -18,15 +19,18 @@
 #include "iotad/error.h"
 
 /* 2: the header adds the profile's floats, each record the profile after
- * the threshold history. Version 1 files still load (profiles afresh). */
-#define STATE_FORMAT_VERSION 2
+ * the threshold history. 3: each record adds the lifecycle (raise times,
+ * learning, mute, last score). Versions 1 and 2 still load (version 1:
+ * profiles afresh; both: devices that have learned and are not muted). */
+#define STATE_FORMAT_VERSION 3
 
 /* Write every device of d to path atomically. On IOTAD_ERR_IO err says
  * which step failed and why. Owner thread of d. */
 iotad_err state_save(const det *d, const char *path, size_t *saved, char *err, size_t errlen);
 /* Load a state file into d (which should be empty). IOTAD_ERR_NOTFOUND:
  * no file (a first start). IOTAD_ERR_MODEL: written for another model,
- * shape or threshold configuration, or another format version (ignore it).
+ * shape or threshold configuration, or a format version other than 1..
+ * STATE_FORMAT_VERSION (ignore it).
  * IOTAD_ERR_PARSE: truncated or corrupted (bad magic, size or CRC, or an
  * inconsistent record); d may then hold part of the devices, so the caller
  * starts again from an empty detector. loaded receives the device count. */

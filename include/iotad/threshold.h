@@ -99,5 +99,9 @@ void thr_init(thr_state *s, const thr_params *p);
  * Updates the state only when it is judged normal. No allocation; spot and
  * dspot refit the tail (~100 passes over THR_REPS + peaks values) on a peak. */
 bool thr_update(thr_state *s, const thr_params *p, float score);
+/* Learn score as normal whatever the threshold (a device learning its
+ * normal, or a window an operator marked a false alarm). Non-finite scores
+ * are ignored. Same cost as thr_update; owner thread of s. */
+void thr_learn(thr_state *s, const thr_params *p, float score);
 
 #endif

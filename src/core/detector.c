@@ -20,6 +20,7 @@
 
 #define DET_MAX_DEVICES 10000000u
 #define DET_NIL UINT32_MAX
+#define DET_MAX_LEARN 100000000u
 
 typedef struct det_device {
 	char id[DET_DEVICE_ID_MAX];
@@ -34,6 +35,12 @@ typedef struct det_device {
 	float smooth;           /* EWMA of the window scores (score_alpha) */
 	bool smooth_set;        /* smooth holds a score */
 	uint32_t pending;       /* profile channels fired since the last scored window */
+	bool learning;          /* announced LEARNING, not yet LEARNED */
+	bool muted;             /* an operator muted it until muted_until */
+	uint32_t samples;       /* samples since new or re-baselined (saturates) */
+	float last_score;       /* score of the last judged window, NaN before one */
+	double muted_until;     /* caller's clock */
+	double gap_credit;      /* seconds of the caller's outages since the last sample */
 	float storage[];        /* window * features floats, then the threshold's, then
 				 * the profile's */
 } det_device;
@@ -89,6 +96,8 @@ void det_config_default(det_config *cfg)
 	thr_params_default(&cfg->thr, THR_ADAPTIVE, 0.0f, 0.0f);
 	cfg->stale_after = 0.0;
 	cfg->stuck_check = true;
+	cfg->learn_samples = 0;
+	cfg->learn_alarms = false;
 	prof_params_default(&cfg->prof);
 }
 
@@ -163,11 +172,14 @@ static iotad_err det_check(const model *m, bool net_scores, const det_config *cf
 	if (cfg->evict != DET_EVICT_LRU && cfg->evict != DET_EVICT_REJECT)
 		DET_BAD("detector: evict: unknown policy");
 	if (alert_params_check(&cfg->alert) != 0)
-		DET_BAD("detector: alert: need 1 <= k <= n <= 32 and m >= 1");
+		DET_BAD("detector: alert: need 1 <= k <= n <= 32, m >= 1 and hold, quiet, "
+			"adapt_after in [0, 31536000] seconds");
 	if (!(isfinite(cfg->stale_after) && cfg->stale_after >= 0.0))
 		DET_BAD("detector: stale_after: expected a finite number >= 0");
 	if (!(cfg->score_alpha >= 0.0f && cfg->score_alpha <= 1.0f))
 		DET_BAD("detector: score_alpha: expected a number in [0, 1]");
+	if (cfg->learn_samples > DET_MAX_LEARN)
+		DET_BAD("detector: learn_samples: expected 0..100000000");
 	if (!m && (cfg->n_features < 1 || cfg->n_features > MODEL_MAX_FEATURES))
 		DET_BAD("detector: without a model, n_features: expected 1..32");
 	if (!m && cfg->prof.channels == 0)
@@ -366,6 +378,9 @@ static void det_unlink(det *d, uint32_t slot)
 	det_lru_unlink(d, slot);
 }
 
+static uint8_t *det_runs(const det *d, det_device *dev);
+static float *det_prof(const det *d, det_device *dev);
+
 /* Reset dev to a fresh device named id. The whole block is cleared, the
  * window and threshold history too, so nothing stale or uninitialized can
  * reach a score or a state file. */
@@ -381,6 +396,27 @@ static void det_device_reset(det *d, det_device *dev, const char *id, size_t len
 	alert_init(&dev->alert);
 	if (d->sc.state_bytes && d->sc.ops->state_init)
 		d->sc.ops->state_init(d->sc.self, (char *)dev + d->sc_off);
+	dev->last_score = NAN;
+}
+
+/* Make the device's current behaviour its normal: its window, run lengths
+ * and threshold history start afresh and it learns again (learn_samples).
+ * The one place a re-baseline (operator or adapt) reaches the device. */
+static void det_rebaseline_device(const det *d, det_device *dev)
+{
+	ring_clear(&dev->win);
+	dev->since_score = d->stride;
+	dev->smooth_set = false;
+	if (d->stuck_mask)
+		memset(det_runs(d, dev), 0, d->features);
+	thr_init_with(&dev->thr, &d->cfg.thr, dev->storage + d->win_floats);
+	if (d->use_prof)
+		prof_rebaseline(&d->prof, det_prof(d, dev));
+	if (d->sc.state_bytes && d->sc.ops->state_init)
+		d->sc.ops->state_init(d->sc.self, (char *)dev + d->sc_off);
+	dev->pending = 0;
+	dev->samples = 0;
+	dev->learning = d->cfg.learn_samples > 0;
 }
 
 static iotad_err det_add(det *d, const char *id, size_t len, uint32_t h, uint32_t *out)
@@ -512,20 +548,35 @@ static void det_normalize(const det *d, det_device *dev, const float *raw, float
 	model_normalize(d->m, x, out);
 }
 
-/* Feed the verdict to the alert machine: alone raises at once (a profile
- * channel's own rule), else k of n. A sample that resumed a stale device
- * keeps its CLEARED event; its verdict is not fed. */
-static void det_alert(const det *d, det_device *dev, det_result *res, bool alone)
+/* Record event ev (if any) in res with the device's next sequence number. */
+static void det_emit(det_device *dev, det_result *res, alert_event ev)
+{
+	if (ev == ALERT_EV_NONE)
+		return;
+	res->event = ev;
+	res->seq = ++dev->seq;
+}
+
+/* Feed the verdict to the alert machine at the device's time ts: alone
+ * raises at once (a profile channel's own rule), else k of n. Not fed when
+ * the sample already caused an event (resume, unmute, learning), while the
+ * device is muted, or while it learns quietly. A stuck window holds off
+ * adapt (a frozen sensor is a fault, never the new normal); an ADAPTED
+ * device is re-baselined. */
+static void det_alert(const det *d, det_device *dev, det_result *res, bool alone, double ts)
 {
 	alert_params now = d->cfg.alert;
 
-	if (res->event != ALERT_EV_NONE)
+	if (res->event != ALERT_EV_NONE || dev->muted || (dev->learning && !d->cfg.learn_alarms))
 		return;
 	if (alone)
 		now.k = now.n = 1;
-	res->event = alert_step(&dev->alert, &now, res->anomalous);
-	if (res->event != ALERT_EV_NONE)
-		res->seq = ++dev->seq;
+	if (res->stuck && dev->alert.status == ALERT_RAISED)
+		dev->alert.adapt_from = ts;
+	alert_event ev = alert_step_at(&dev->alert, &now, res->anomalous, ts);
+	if (ev == ALERT_EV_ADAPTED)
+		det_rebaseline_device(d, dev);
+	det_emit(dev, res, ev);
 }
 
 iotad_err det_push(det *d, const char *device, double ts, const float *raw, det_result *res)
@@ -541,6 +592,7 @@ iotad_err det_push_at(det *d, const char *device, double ts, double now, const f
 	size_t len;
 	uint32_t h, slot;
 	iotad_err err;
+	bool added = false;
 
 	if (!res)
 		res = &local;
@@ -566,24 +618,55 @@ iotad_err det_push_at(det *d, const char *device, double ts, double now, const f
 		err = det_add(d, device, len, h, &slot);
 		if (err != IOTAD_OK)
 			return err;
+		added = true;
 	}
 	dev = d->slots[slot];
+	bool fresh = added;
+	/* Stale on the device's own time: a gap in its timestamps longer than
+	 * stale_after is a silence, even when its samples arrive back to back
+	 * (a replay faster than real time). */
+	if (!fresh && d->cfg.stale_after > 0.0 && !dev->muted && dev->alert.status != ALERT_STALE &&
+	    ts - dev->last_ts - dev->gap_credit > d->cfg.stale_after) {
+		alert_stale(&dev->alert);
+		res->gap = true;
+		res->gap_ts = dev->last_ts;
+		res->gap_seq = ++dev->seq;
+	}
 	dev->last_ts = ts;
 	dev->last_seen = now;
+	dev->gap_credit = 0.0;
+	if (dev->samples < UINT32_MAX)
+		dev->samples++;
 
+	if (dev->muted && now >= dev->muted_until) {
+		dev->muted = false;
+		det_emit(dev, res, ALERT_EV_UNMUTED);
+	}
 	if (dev->alert.status == ALERT_STALE) {
 		/* The old window spans the silence: start a fresh one. */
-		res->event = alert_resume(&dev->alert);
-		res->seq = ++dev->seq;
+		alert_resume(&dev->alert);
+		det_emit(dev, res, dev->learning ? ALERT_EV_LEARNING : ALERT_EV_CLEARED);
 		ring_clear(&dev->win);
 		dev->since_score = d->stride;
 		dev->smooth_set = false;
+	} else if (fresh && d->cfg.learn_samples > 0) {
+		dev->learning = true;
+		det_emit(dev, res, ALERT_EV_LEARNING);
+	} else if (dev->learning && dev->samples >= d->cfg.learn_samples &&
+		   !(d->use_prof && prof_learning(&d->prof, det_prof(d, dev))) &&
+		   res->event == ALERT_EV_NONE) {
+		/* learned when both the lifecycle's count and the device's own
+		 * normal (the profile's count) are through */
+		dev->learning = false;
+		/* a device that raised while learning (learn_alarms) stays raised */
+		if (dev->alert.status == ALERT_NORMAL)
+			det_emit(dev, res, ALERT_EV_LEARNED);
 	}
 
 	prof_out po = {0};
 	if (d->use_prof) {
 		prof_step(&d->prof, det_prof(d, dev), raw, &po);
-		res->learning = po.learning;
+		res->learning = po.learning || dev->learning;
 		res->prof_score = po.score;
 		res->channels = po.fired;
 		dev->pending |= po.fired;
@@ -595,7 +678,7 @@ iotad_err det_push_at(det *d, const char *device, double ts, double now, const f
 		res->threshold = 1.0f;
 		res->anomalous = po.fired != 0;
 		memcpy(res->contrib, po.contrib, sizeof po.contrib);
-		det_alert(d, dev, res, po.fired != 0);
+		det_alert(d, dev, res, po.fired != 0, ts);
 		return IOTAD_OK;
 	}
 
@@ -609,7 +692,7 @@ iotad_err det_push_at(det *d, const char *device, double ts, double now, const f
 		if (po.fired) {
 			res->anomalous = true;
 			memcpy(res->contrib, po.contrib, sizeof po.contrib);
-			det_alert(d, dev, res, true);
+			det_alert(d, dev, res, true, ts);
 		}
 		return IOTAD_OK;
 	}
@@ -620,8 +703,19 @@ iotad_err det_push_at(det *d, const char *device, double ts, double now, const f
 	res->score = det_smooth(d, dev, det_score(d, dev, d->x, res->contrib));
 	/* a stuck window is anomalous and, like any anomalous one, not learned */
 	res->stuck = det_stuck(d, det_runs(d, dev), res->contrib);
-	bool shape = !res->stuck && thr_update(&dev->thr, &d->cfg.thr, res->score);
-	if (!res->stuck && !shape)
+	bool quiet_learning = dev->learning && !d->cfg.learn_alarms;
+	bool shape;
+	if (quiet_learning) {
+		/* learning the device's normal: judged for the record, learned
+		 * whatever its score (but a stuck sensor is never normal) */
+		shape = !res->stuck && !(res->score < dev->thr.value);
+		if (!res->stuck)
+			thr_learn(&dev->thr, &d->cfg.thr, res->score);
+	} else {
+		shape = !res->stuck && thr_update(&dev->thr, &d->cfg.thr, res->score);
+	}
+	dev->last_score = res->score;
+	if (!res->stuck && (quiet_learning || !shape))
 		det_learn(d, dev, d->x);
 	if (res->stuck)
 		res->channels |= 1u << PROF_CH_STUCK;
@@ -632,25 +726,147 @@ iotad_err det_push_at(det *d, const char *device, double ts, double now, const f
 		memcpy(res->contrib, po.contrib, sizeof po.contrib);
 	/* a channel's raise rule raises alone; the window's verdict goes
 	 * through k of n */
-	det_alert(d, dev, res, po.fired != 0);
+	det_alert(d, dev, res, po.fired != 0, ts);
 	dev->pending = 0;
 	return IOTAD_OK;
 }
 
-void det_sweep(det *d, double now, det_stale_cb cb, void *ud)
+static void det_sweep_run(det *d, double now, bool stale, det_event_cb cb, void *ud)
 {
-	if (!d || !(d->cfg.stale_after > 0.0) || !isfinite(now))
+	if (!d || !isfinite(now))
 		return;
 	for (uint32_t i = 0; i < d->high; i++) {
 		det_device *dev = d->slots[i];
-		if (!dev || dev->alert.status == ALERT_STALE || !(now - dev->last_seen > d->cfg.stale_after))
+		if (!dev)
+			continue;
+		if (dev->muted) {
+			if (now >= dev->muted_until) {
+				dev->muted = false;
+				dev->seq++;
+				if (cb)
+					cb(ud, dev->id, ALERT_EV_UNMUTED, now, dev->seq);
+			}
+			continue; /* stale from the next sweep on, if still silent */
+		}
+		if (!stale || !(d->cfg.stale_after > 0.0) || dev->alert.status == ALERT_STALE ||
+		    !(now - dev->last_seen > d->cfg.stale_after))
 			continue;
 		if (alert_stale(&dev->alert) == ALERT_EV_STALE) {
 			dev->seq++;
 			if (cb)
-				cb(ud, dev->id, dev->last_ts, dev->seq);
+				cb(ud, dev->id, ALERT_EV_STALE, dev->last_ts, dev->seq);
 		}
 	}
+}
+
+void det_sweep(det *d, double now, det_event_cb cb, void *ud)
+{
+	det_sweep_run(d, now, true, cb, ud);
+}
+
+void det_sweep_mutes(det *d, double now, det_event_cb cb, void *ud)
+{
+	det_sweep_run(d, now, false, cb, ud);
+}
+
+void det_shift_seen(det *d, double seconds, double now)
+{
+	if (!d || !(seconds > 0.0) || !isfinite(seconds) || !isfinite(now))
+		return;
+	for (uint32_t i = 0; i < d->high; i++) {
+		det_device *dev = d->slots[i];
+		if (!dev)
+			continue;
+		if (dev->last_seen < now)
+			dev->last_seen = fmin(dev->last_seen + seconds, now);
+		/* the samples it sent meanwhile were lost with the broker, not by it */
+		dev->gap_credit += seconds;
+	}
+}
+
+/* --- operator commands --------------------------------------------------- */
+
+static const char *const det_command_names[DET_CMD__COUNT] = {
+	[DET_CMD_REBASELINE] = "rebaseline",
+	[DET_CMD_MUTE] = "mute",
+	[DET_CMD_FALSE_ALARM] = "false_alarm",
+};
+
+const char *det_command_name(det_command_kind k)
+{
+	return (unsigned)k < DET_CMD__COUNT ? det_command_names[k] : "unknown";
+}
+
+int det_command_parse(const char *name, det_command_kind *out)
+{
+	if (!name || !out)
+		return -1;
+	for (int k = 0; k < DET_CMD__COUNT; k++)
+		if (!strcmp(name, det_command_names[k])) {
+			*out = (det_command_kind)k;
+			return 0;
+		}
+	if (!strcmp(name, "false-alarm")) {
+		*out = DET_CMD_FALSE_ALARM;
+		return 0;
+	}
+	return -1;
+}
+
+iotad_err det_command_apply(det *d, const det_command *cmd, double now, det_result *res)
+{
+	det_result local;
+	size_t len;
+	uint32_t slot;
+
+	if (!res)
+		res = &local;
+	memset(res, 0, sizeof *res);
+	if (!d || !cmd || !isfinite(now) || (unsigned)cmd->kind >= DET_CMD__COUNT)
+		return IOTAD_ERR_INVAL;
+	len = strnlen(cmd->device, DET_DEVICE_ID_MAX);
+	if (len == 0 || len >= DET_DEVICE_ID_MAX)
+		return IOTAD_ERR_INVAL;
+	slot = det_find(d, cmd->device, len, det_hash(cmd->device, len));
+	if (slot == DET_NIL)
+		return IOTAD_ERR_NOTFOUND;
+	det_device *dev = d->slots[slot];
+	switch (cmd->kind) {
+	case DET_CMD_REBASELINE:
+		det_rebaseline_device(d, dev);
+		if (dev->alert.status != ALERT_STALE)
+			alert_reset_normal(&dev->alert);
+		det_emit(dev, res, ALERT_EV_REBASELINED);
+		break;
+	case DET_CMD_MUTE:
+		if (!(cmd->seconds >= 0.0 && cmd->seconds <= DET_MUTE_MAX))
+			return IOTAD_ERR_RANGE;
+		if (cmd->seconds == 0.0) {
+			if (!dev->muted)
+				return IOTAD_ERR_STATE;
+			dev->muted = false;
+			det_emit(dev, res, ALERT_EV_UNMUTED);
+			break;
+		}
+		dev->muted = true;
+		dev->muted_until = now + cmd->seconds;
+		alert_reset_normal(&dev->alert);
+		res->muted_until = dev->muted_until;
+		det_emit(dev, res, ALERT_EV_MUTED);
+		break;
+	case DET_CMD_FALSE_ALARM:
+		if (dev->alert.status != ALERT_RAISED)
+			return IOTAD_ERR_STATE;
+		thr_learn(&dev->thr, &d->cfg.thr, dev->last_score);
+		alert_reset_normal(&dev->alert);
+		res->score = dev->last_score;
+		det_emit(dev, res, ALERT_EV_FALSE_ALARM);
+		break;
+	default:
+		return IOTAD_ERR_INVAL;
+	}
+	res->threshold = dev->thr.value;
+	return IOTAD_OK;
 }
 
 /* Unlink slot, free its device, recycle the slot. */
@@ -847,6 +1063,10 @@ iotad_err det_foreach(const det *d, float *buf, det_state_cb cb, void *ud)
 		st.last_ts = dev->last_ts;
 		st.last_seen = dev->last_seen;
 		st.seq = dev->seq;
+		st.samples = dev->samples;
+		st.learning = dev->learning;
+		st.muted_until = dev->muted ? dev->muted_until : 0.0;
+		st.last_score = dev->last_score;
 		memset(buf, 0, d->win_floats * sizeof *buf);
 		ring_copy(&dev->win, buf);
 		if (nthr)
@@ -899,8 +1119,9 @@ iotad_err det_import(det *d, const det_device_state *st, const float *floats, bo
 	len = strnlen(st->id, DET_DEVICE_ID_MAX);
 	if (len == 0 || len >= DET_DEVICE_ID_MAX || st->ring_count > d->window ||
 	    st->alert.status > ALERT_STALE || st->alert.seen > ALERT_MAX_N ||
-	    !isfinite(st->last_ts) || !isfinite(st->last_seen) ||
-	    !det_all_finite(floats, d->win_floats))
+	    !isfinite(st->last_ts) || !isfinite(st->last_seen) || !isfinite(st->muted_until) ||
+	    !isfinite(st->alert.raised_at) || !isfinite(st->alert.normal_since) ||
+	    !isfinite(st->alert.adapt_from) || !det_all_finite(floats, d->win_floats))
 		return IOTAD_ERR_INVAL;
 	if (with_thr && !det_thr_state_ok(d, &st->thr, floats + d->win_floats))
 		return IOTAD_ERR_INVAL;
@@ -940,6 +1161,11 @@ iotad_err det_import(det *d, const det_device_state *st, const float *floats, bo
 	dev->last_ts = st->last_ts;
 	dev->last_seen = st->last_seen;
 	dev->seq = st->seq;
+	dev->samples = st->samples;
+	dev->learning = st->learning;
+	dev->muted = st->muted_until > 0.0;
+	dev->muted_until = st->muted_until;
+	dev->last_score = st->last_score;
 	return IOTAD_OK;
 }
 

@@ -341,12 +341,11 @@ static void thr_pot_update(thr_state *s, const thr_params *p, float score)
 	}
 }
 
-bool thr_update(thr_state *s, const thr_params *p, float score)
+/* Learn score as a normal one. */
+static void thr_learn_score(thr_state *s, const thr_params *p, float score)
 {
 	float d;
 
-	if (!isfinite(score) || score >= s->value)
-		return true;
 	switch (p->kind) {
 	case THR_STATIC:
 		break;
@@ -367,5 +366,18 @@ bool thr_update(thr_state *s, const thr_params *p, float score)
 		thr_pot_update(s, p, score);
 		break;
 	}
+}
+
+bool thr_update(thr_state *s, const thr_params *p, float score)
+{
+	if (!isfinite(score) || score >= s->value)
+		return true;
+	thr_learn_score(s, p, score);
 	return false;
+}
+
+void thr_learn(thr_state *s, const thr_params *p, float score)
+{
+	if (isfinite(score))
+		thr_learn_score(s, p, score);
 }

@@ -143,7 +143,14 @@ static void report_config_line(FILE *f, const eval_opts *o, const report_opts *r
 		fprintf(f, "; score ewma %g", (double)o->det.score_alpha);
 	if (o->kind == EVAL_AE && !o->det.stuck_check)
 		fputs("; no stuck check", f);
-	fprintf(f, "; alert k %d n %d m %d\n", o->det.alert.k, o->det.alert.n, o->det.alert.m);
+	fprintf(f, "; alert k %d n %d m %d", o->det.alert.k, o->det.alert.n, o->det.alert.m);
+	if (o->det.alert.hold > 0.0)
+		fprintf(f, " hold %gs", o->det.alert.hold);
+	if (o->det.alert.quiet > 0.0)
+		fprintf(f, " quiet %gs", o->det.alert.quiet);
+	if (o->det.alert.adapt_after > 0.0)
+		fprintf(f, " adapt after %gs", o->det.alert.adapt_after);
+	fputc('\n', f);
 }
 
 /* JSON string: quotes and backslashes escaped, control characters dropped. */

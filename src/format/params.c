@@ -66,8 +66,29 @@ static const param_def params[] = {
 	 "The last windows alert_k counts in."},
 	{"detector", "alert_m", PARAM_INT, OFF(alert_m), 1, 255, 5, true, "m", "N",
 	 "Clear a raised alert after alert_m consecutive normal windows."},
+	{"detector", "alert_hold", PARAM_DOUBLE, OFF(alert_hold), 0, YEAR, 0, true, NULL, "S",
+	 "A raise lasts at least this many seconds of the device's own time, however normal its "
+	 "windows look meanwhile (a fault whose middle looks normal stays one event); 0: off."},
+	{"detector", "alert_quiet", PARAM_DOUBLE, OFF(alert_quiet), 0, YEAR, 0, true, NULL, "S",
+	 "A raised device clears only after this many seconds of normal windows in a row (and "
+	 "alert_m windows): a fault that comes back within them is the same event, never a clear "
+	 "and a new raise; 0: off."},
+	{"detector", "adapt_after", PARAM_DOUBLE, OFF(adapt_after), 0, YEAR, 0, true, NULL, "S",
+	 "Seconds a raise may last before the change is taken as the device's new normal: the "
+	 "event \"adapted\", then the device is re-baselined and learns again. A stuck sensor "
+	 "never adapts. 0: never (a fault stays raised as long as it lasts)."},
+	{"detector", "learn_samples", PARAM_U32, OFF(learn_samples), 0, 100000000, 0, false, NULL,
+	 "N", "A new device is \"learning\" (an event, retained on its state topic) for its "
+	 "first learn_samples samples, its threshold learning every window's score, then "
+	 "\"learned\" once the device's profile has learned too (profile_learn; set them "
+	 "alike); re-baselined and adapted devices learn again. 0: no learning state."},
+	{"detector", "learn_alarms", PARAM_BOOL, OFF(learn_alarms), 0, 0, 0, false, NULL, NULL,
+	 "May a learning device raise? false: no alarms until it has learned."},
 	{"detector", "stale_after", PARAM_DOUBLE, OFF(stale_after), 0, YEAR, 0, false, NULL, "S",
-	 "Seconds of silence before a device is reported stale; 0 turns it off."},
+	 "Seconds of silence before a device is reported stale; 0 turns it off. Judged on the "
+	 "arrival clock and on the device's own time: a gap longer than this in its timestamps "
+	 "(a replay faster than real time) is a stale and a cleared on the sample after it. "
+	 "While iotad is cut off from the broker the devices' silence does not count."},
 	{"detector", "stuck_check", PARAM_BOOL, OFF(stuck_check), 0, 0, 1, true, NULL, NULL,
 	 "A feature that holds one value for the model's stuck_after samples in a row (set in "
 	 "training from how rarely it repeats itself; 0 = never checked) makes the window "
@@ -311,6 +332,11 @@ void config_det(const iotad_config *c, det_config *out)
 	out->prof.learn_quiet = c->profile_learn_quiet;
 	out->prof.margin = (float)c->profile_margin;
 	out->ae_device_norm = c->ae_device_norm;
+	out->alert.hold = c->alert_hold;
+	out->alert.quiet = c->alert_quiet;
+	out->alert.adapt_after = c->adapt_after;
+	out->learn_samples = c->learn_samples;
+	out->learn_alarms = c->learn_alarms;
 }
 
 /* A range bound: integers in full, the rest as %g. */

@@ -19,8 +19,13 @@
 #define STATE_MAGIC "IOTADST1"
 #define STATE_HDR_V1 (8 + 4 + MODEL_NAME_MAX + 4 + 5 * 4)
 #define STATE_HDR (STATE_HDR_V1 + 4) /* version 2: the profile's floats */
-/* id, since_score, ring_count, last_ts, last_seen, seq, alert (8), threshold (46) */
-#define STATE_REC_FIXED (DET_DEVICE_ID_MAX + 4 + 4 + 8 + 8 + 8 + 8 + 46)
+/* versions 1 and 2: id, since_score, ring_count, last_ts, last_seen, seq,
+ * alert (8), threshold (46) */
+#define STATE_REC_V1 (DET_DEVICE_ID_MAX + 4 + 4 + 8 + 8 + 8 + 8 + 46)
+/* version 3 adds the lifecycle: raised_at, normal_since, adapt_from,
+ * muted_until (f64), samples (u32), learning (u8) and 3 zero bytes,
+ * last_score (f32) */
+#define STATE_REC_FIXED (STATE_REC_V1 + 4 * 8 + 4 + 4 + 4)
 #define STATE_MAX_FILE ((size_t)1 << 32)
 
 uint32_t state_crc32(uint32_t crc, const void *buf, size_t len)
@@ -202,11 +207,25 @@ static void rec_put(unsigned char *p, const det_device_state *st, const float *f
 	p = put_u16(p, t->ring_next);
 	p = put_u16(p, t->drift_next);
 	p = put_f64(p, t->drift_sum);
+	p = put_f64(p, st->alert.raised_at);
+	p = put_f64(p, st->alert.normal_since);
+	p = put_f64(p, st->alert.adapt_from);
+	p = put_f64(p, st->muted_until);
+	p = put_u32(p, st->samples);
+	*p++ = st->learning ? 1 : 0;
+	*p++ = 0;
+	*p++ = 0;
+	*p++ = 0;
+	p = put_f32(p, st->last_score);
 	for (size_t i = 0; i < nf; i++)
 		p = put_f32(p, fl[i]);
 }
 
-static void rec_get(const unsigned char *p, det_device_state *st, float *fl, size_t nf)
+/* A record of format version (1 to 3). Before 3 there was no lifecycle: its
+ * devices have learned, are not muted, and a raise counts its hold and
+ * adapt time from the last sample. */
+static void rec_get(const unsigned char *p, uint32_t version, det_device_state *st, float *fl,
+		    size_t nf)
 {
 	memset(st, 0, sizeof *st);
 	memcpy(st->id, p, DET_DEVICE_ID_MAX);
@@ -234,6 +253,20 @@ static void rec_get(const unsigned char *p, det_device_state *st, float *fl, siz
 	t->ring_next = get_u16(&p);
 	t->drift_next = get_u16(&p);
 	t->drift_sum = get_f64(&p);
+	if (version >= 3) {
+		st->alert.raised_at = get_f64(&p);
+		st->alert.normal_since = get_f64(&p);
+		st->alert.adapt_from = get_f64(&p);
+		st->muted_until = get_f64(&p);
+		st->samples = get_u32(&p);
+		st->learning = *p != 0;
+		p += 4;
+		st->last_score = get_f32(&p);
+	} else {
+		st->alert.raised_at = st->alert.normal_since = st->alert.adapt_from = st->last_ts;
+		st->samples = UINT32_MAX;
+		st->last_score = NAN;
+	}
 	for (size_t i = 0; i < nf; i++)
 		fl[i] = get_f32(&p);
 }
@@ -340,8 +373,8 @@ iotad_err state_load_buffer(det *d, const void *data, size_t len, size_t *loaded
 	size_t hdr_len = got.version == 1 ? STATE_HDR_V1 : STATE_HDR;
 	if (got.version == 1)
 		got.prof_floats = want.prof_floats = 0;
-	if (got.version != want.version && got.version != 1) {
-		iotad_errf(err, errlen, "format version %u, this iotad reads %u", got.version,
+	if (got.version < 1 || got.version > want.version) {
+		iotad_errf(err, errlen, "format version %u, this iotad reads 1 to %u", got.version,
 			   want.version);
 		return IOTAD_ERR_MODEL;
 	}
@@ -371,7 +404,7 @@ iotad_err state_load_buffer(det *d, const void *data, size_t len, size_t *loaded
 	}
 	size_t nf = det_state_floats(d);
 	size_t nf_file = nf - det_prof_floats(d) + got.prof_floats;
-	size_t rec_len = STATE_REC_FIXED + 4 * nf_file;
+	size_t rec_len = (got.version >= 3 ? STATE_REC_FIXED : STATE_REC_V1) + 4 * nf_file;
 	if ((len - hdr_len - 4) / rec_len != got.count || (len - hdr_len - 4) % rec_len) {
 		iotad_errf(err, errlen, "%zu bytes of records do not hold %u devices of %zu bytes",
 			   len - hdr_len - 4, got.count, rec_len);
@@ -384,7 +417,7 @@ iotad_err state_load_buffer(det *d, const void *data, size_t len, size_t *loaded
 	size_t n = 0;
 	det_device_state st;
 	for (uint32_t i = 0; i < got.count && rc == IOTAD_OK; i++) {
-		rec_get(p + hdr_len + (size_t)i * rec_len, &st, fl, nf_file);
+		rec_get(p + hdr_len + (size_t)i * rec_len, got.version, &st, fl, nf_file);
 		memset(fl + nf_file, 0, (nf - nf_file) * sizeof *fl); /* a fresh profile */
 		iotad_err e = det_import(d, &st, fl, true);
 		if (e == IOTAD_OK) {

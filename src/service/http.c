@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -27,6 +28,7 @@
 #include "iotad/live.h"
 #include "iotad/log.h"
 #include "iotad/scoreapi.h"
+#include "iotad/topic.h"
 
 /* src/page.html, embedded at build time (see src/meson.build). */
 extern const char http_page[];
@@ -43,6 +45,7 @@ struct http {
 	det *det;                      /* for /v1/score only */
 	pthread_mutex_t score_lock;    /* guards det and o.m (swapped by http_set_model) */
 	live *live;                    /* the live page's state; NULL without the page */
+	_Atomic uint64_t cmd_rejected[CMD__COUNT]; /* commands refused before the service saw them */
 };
 
 /* One POST being received. */
@@ -165,6 +168,9 @@ static void write_metrics(http *h, FILE *f)
 {
 	met_snapshot s;
 	snapshot(h, &s);
+	/* commands this door refused itself (bad path, body) add to the service's */
+	for (int r = 0; r < CMD__COUNT; r++)
+		s.commands_rejected[r] += atomic_load(&h->cmd_rejected[r]);
 	met_write_prometheus(f, &s);
 	fprintf(f, "# HELP iotad_http_live_dropped_total Live page score updates dropped because "
 		   "the page state was busy.\n# TYPE iotad_http_live_dropped_total counter\n"
@@ -325,6 +331,118 @@ static enum MHD_Result score_begin(struct MHD_Connection *conn, http *h, void **
 	return MHD_YES;
 }
 
+/* POST /v1/devices/{id}/{action}: the id and action of url, or false. */
+static bool command_url(const char *url, det_command *cmd, char *action, size_t alen)
+{
+	const char *pre = "/v1/devices/";
+	size_t pl = strlen(pre);
+	if (strncmp(url, pre, pl))
+		return false;
+	const char *id = url + pl, *slash = strchr(id, '/');
+	if (!slash || slash == id || (size_t)(slash - id) >= sizeof cmd->device ||
+	    strchr(slash + 1, '/') || strlen(slash + 1) >= alen)
+		return false;
+	memset(cmd, 0, sizeof *cmd);
+	memcpy(cmd->device, id, (size_t)(slash - id));
+	snprintf(action, alen, "%s", slash + 1);
+	return true;
+}
+
+static unsigned command_status(cmd_reject r)
+{
+	switch (r) {
+	case CMD_OK:
+		return 200;
+	case CMD_UNKNOWN_DEVICE:
+		return 404;
+	case CMD_BAD_STATE:
+		return 409;
+	case CMD_BUSY:
+		return 503;
+	default:
+		return 400;
+	}
+}
+
+/* Run an operator's command through the service and answer
+ * {"device","command","state","seq"} or {"error","status"}. */
+static enum MHD_Result do_command(struct MHD_Connection *conn, http *h, det_command *cmd,
+				  const char *action, const http_req *q)
+{
+	char detail[240] = "", dev[300], body[600];
+	det_result res;
+	cmd_reject r;
+
+	if (det_command_parse(action, &cmd->kind) != 0) {
+		atomic_fetch_add(&h->cmd_rejected[CMD_UNKNOWN_COMMAND], 1);
+		return reply_error(conn, 404, NULL,
+				   "no such command: %s (expected rebaseline, mute, false-alarm)",
+				   action);
+	}
+	if (!topic_level_ok(cmd->device, strlen(cmd->device))) {
+		r = CMD_BAD_DEVICE;
+		snprintf(detail, sizeof detail,
+			 "not a device id: printable ASCII without '+', '#' or spaces");
+	} else if (cmd->kind == DET_CMD_MUTE) {
+		r = codec_parse_mute_body(q->body, q->len, &cmd->seconds, detail, sizeof detail);
+	} else if (q->len && strspn(q->body, " \t\r\n{}") != q->len) {
+		r = CMD_BAD_JSON;
+		snprintf(detail, sizeof detail, "%s takes no body (or {})", action);
+	} else {
+		r = CMD_OK;
+	}
+	if (r == CMD_OK && !h->o.command) {
+		r = CMD_BUSY;
+		snprintf(detail, sizeof detail, "commands are not available on this server");
+	}
+	if (r != CMD_OK)
+		atomic_fetch_add(&h->cmd_rejected[r], 1); /* the service counts what it refuses */
+	else
+		r = h->o.command(h->o.ud, cmd, &res, detail, sizeof detail);
+	if (r != CMD_OK)
+		return reply_error(conn, command_status(r), NULL, "%s: %s", codec_cmd_reject_name(r),
+				   detail);
+	if (codec_json_string(dev, sizeof dev, cmd->device) < 0)
+		return reply_error(conn, 500, NULL, "device id does not fit");
+	int n = snprintf(body, sizeof body,
+			 "{\"device\":%s,\"command\":\"%s\",\"state\":\"%s\",\"seq\":%llu}", dev,
+			 det_command_name(cmd->kind), alert_event_name(res.event),
+			 (unsigned long long)res.seq);
+	return reply(conn, 200, "application/json", body, (size_t)n, MHD_RESPMEM_MUST_COPY, NULL);
+}
+
+/* Collect a command's POST body into *con_cls (created on the first
+ * call); *done once the body is complete. */
+static enum MHD_Result post_body(struct MHD_Connection *conn, http *h, void **con_cls,
+				 const char *upload, size_t *upload_size, bool *done)
+{
+	http_req *q = *con_cls;
+	(void)conn;
+	*done = false;
+	if (!q) {
+		/* any Content-Type: a command's body is small JSON or nothing */
+		*con_cls = q = calloc(1, sizeof *q);
+		return q ? MHD_YES : MHD_NO;
+	}
+	if (*upload_size) {
+		if (!q->too_big && q->len + *upload_size <= h->o.max_body) {
+			char *nb = realloc(q->body, q->len + *upload_size + 1);
+			if (!nb)
+				return MHD_NO;
+			q->body = nb;
+			memcpy(q->body + q->len, upload, *upload_size);
+			q->len += *upload_size;
+			q->body[q->len] = '\0';
+		} else {
+			q->too_big = true;
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	*done = true;
+	return MHD_YES;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
 			       const char *method, const char *version, const char *upload,
 			       size_t *upload_size, void **con_cls)
@@ -356,6 +474,22 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 			return reply_error(conn, 413, NULL, "body larger than %zu bytes",
 					   h->o.max_body);
 		return do_score(conn, h, q);
+	}
+
+	det_command cmd;
+	char action[32];
+	if (command_url(url, &cmd, action, sizeof action)) {
+		if (strcmp(method, MHD_HTTP_METHOD_POST))
+			return reply_error(conn, 405, "POST", "use POST for %s", url);
+		bool done;
+		enum MHD_Result ret = post_body(conn, h, con_cls, upload, upload_size, &done);
+		if (!done)
+			return ret;
+		http_req *q = *con_cls;
+		if (q->too_big)
+			return reply_error(conn, 413, NULL, "body larger than %zu bytes",
+					   h->o.max_body);
+		return do_command(conn, h, &cmd, action, q);
 	}
 
 	bool page = h->o.page && (!strcmp(url, "/") || !strcmp(url, "/index.html") ||

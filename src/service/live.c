@@ -31,7 +31,7 @@ typedef struct live_point {
 
 typedef struct live_dev {
 	char id[DET_DEVICE_ID_MAX];
-	const char *state;      /* normal | raised | stale */
+	const char *state;      /* normal | raised | stale | muted | learning */
 	double next;            /* monotonic time from which the next score is kept */
 	uint32_t head, n;       /* ring of points */
 	live_point pts[LIVE_POINTS];
@@ -149,8 +149,9 @@ void live_event(live *l, const char *device, const char *state, const char *json
 	pthread_mutex_lock(&l->lock);
 	live_dev *d = find(l, device);
 	if (d)
-		d->state = !strcmp(state, "raised") ? "raised" : !strcmp(state, "stale") ? "stale"
-											    : "normal";
+		d->state = !strcmp(state, "raised") ? "raised" : !strcmp(state, "stale") ? "stale" :
+			   !strcmp(state, "muted") ? "muted" : !strcmp(state, "learning") ? "learning" :
+			   "normal";
 	alert_slot *a = &l->alerts[l->alert_head];
 	memcpy(a->json, json, len);
 	a->len = (uint32_t)len;

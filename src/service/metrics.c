@@ -80,9 +80,20 @@ int met_write_prometheus(FILE *f, const met_snapshot *s)
 	    "Messages refused because the queue was full (the broker redelivers them).",
 	    s->refused_full);
 	head(f, "iotad_alerts_total", "counter", "Alert events published, by state.");
-	for (int e = ALERT_EV_RAISED; e <= ALERT_EV_STALE; e++)
+	for (int e = ALERT_EV_RAISED; e < ALERT_EV__COUNT; e++)
 		fprintf(f, "iotad_alerts_total{state=\"%s\"} %llu\n",
 			alert_event_name((alert_event)e), (unsigned long long)s->events[e]);
+	head(f, "iotad_commands_total", "counter",
+	     "Operator commands applied (control topic and HTTP), by command.");
+	for (int k = 0; k < DET_CMD__COUNT; k++)
+		fprintf(f, "iotad_commands_total{command=\"%s\"} %llu\n",
+			det_command_name((det_command_kind)k), (unsigned long long)s->commands[k]);
+	head(f, "iotad_commands_rejected_total", "counter",
+	     "Operator commands refused, by reason.");
+	for (int r = 1; r < CMD__COUNT; r++)
+		fprintf(f, "iotad_commands_rejected_total{reason=\"%s\"} %llu\n",
+			codec_cmd_reject_name((cmd_reject)r),
+			(unsigned long long)s->commands_rejected[r]);
 	one(f, "iotad_devices", "gauge", "Devices tracked by the detector.", s->devices);
 	one(f, "iotad_devices_raised", "gauge",
 	    "Devices whose alert is raised now (the detector's table; survives restarts with the "

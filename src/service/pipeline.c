@@ -32,7 +32,8 @@ struct pipeline {
 	float values[MODEL_MAX_FEATURES]; /* one sample (of any later model too) */
 	_Atomic uint64_t received, scored, publish_failed, idle_evictions, evictions;
 	_Atomic uint64_t rejected[REJ__COUNT];
-	_Atomic uint64_t events[4];
+	_Atomic uint64_t events[ALERT_EV__COUNT];
+	_Atomic uint64_t commands[DET_CMD__COUNT], commands_rejected[CMD__COUNT];
 	_Atomic uint64_t devices;  /* det_device_count, mirrored for other threads */
 	_Atomic uint64_t raised;   /* det_raised_count, mirrored for other threads */
 	_Atomic uint64_t reconciled; /* retained raised states cleared at start */
@@ -177,6 +178,14 @@ void pipeline_handle(pipeline *p, const msgq_msg *msg, double now)
 		if (p->pub.scored)
 			p->pub.scored(p->pub.ud, device, ts, &res);
 	}
+	if (res.gap) {
+		/* its own time jumped: stale at its last sample, then resumed */
+		det_result st;
+		memset(&st, 0, sizeof st);
+		st.event = ALERT_EV_STALE;
+		st.seq = res.gap_seq;
+		publish_event(p, device, ALERT_EV_STALE, res.gap_ts, &st);
+	}
 	if (res.event != ALERT_EV_NONE) {
 		publish_event(p, device, res.event, ts, &res);
 		count_raised(p);
@@ -230,24 +239,80 @@ void pipeline_reconcile(pipeline *p, const char *topic, size_t topic_len, const 
 	publish_event(p, device, ALERT_EV_CLEARED, now, &res);
 }
 
-static void on_stale(void *ud, const char *device, double last_ts, uint64_t seq)
+static void on_sweep(void *ud, const char *device, alert_event ev, double ts, uint64_t seq)
 {
 	det_result res;
 	memset(&res, 0, sizeof res);
-	res.event = ALERT_EV_STALE;
+	res.event = ev;
 	res.seq = seq;
-	publish_event(ud, device, ALERT_EV_STALE, last_ts, &res);
+	publish_event(ud, device, ev, ts, &res);
 }
 
-void pipeline_sweep(pipeline *p, double now)
+void pipeline_sweep(pipeline *p, double now, bool connected)
 {
 	const iotad_config *c = p->cfg;
-	if (c->stale_after > 0)
-		det_sweep(p->det, now, on_stale, p);
+	if (!connected) {
+		/* the devices' silence is ours: only mutes end */
+		det_sweep_mutes(p->det, now, on_sweep, p);
+		return;
+	}
+	det_sweep(p->det, now, on_sweep, p); /* stale (when configured) and ended mutes */
 	if (c->idle_evict_after > 0)
 		atomic_fetch_add(&p->idle_evictions, det_evict(p->det, now, c->idle_evict_after));
 	atomic_store(&p->devices, det_device_count(p->det));
 	count_raised(p);
+}
+
+void pipeline_outage(pipeline *p, double seconds, double now)
+{
+	det_shift_seen(p->det, seconds, now);
+}
+
+/* --- operator commands ---------------------------------------------------- */
+
+cmd_reject pipeline_command(pipeline *p, const det_command *cmd, double now, det_result *res,
+			    char *detail, size_t dlen)
+{
+	det_result local;
+	if (!res)
+		res = &local;
+	iotad_err e = det_command_apply(p->det, cmd, now, res);
+	cmd_reject r = e == IOTAD_OK ? CMD_OK :
+		       e == IOTAD_ERR_NOTFOUND ? CMD_UNKNOWN_DEVICE :
+		       e == IOTAD_ERR_RANGE ? CMD_BAD_DURATION :
+		       e == IOTAD_ERR_STATE ? CMD_BAD_STATE : CMD_BAD_DEVICE;
+	switch (r) {
+	case CMD_OK:
+		COUNT(p->commands[cmd->kind]);
+		publish_event(p, cmd->device, res->event, now, res);
+		LOG_INFO("control: %s %s applied (%s)", det_command_name(cmd->kind), cmd->device,
+			 alert_event_name(res->event));
+		if (detail && dlen)
+			detail[0] = '\0';
+		return r;
+	case CMD_UNKNOWN_DEVICE:
+		snprintf(detail, dlen, "no device \"%s\" (not seen since start, or evicted)",
+			 cmd->device);
+		break;
+	case CMD_BAD_DURATION:
+		snprintf(detail, dlen, "mute seconds must be in [0, %.0f]", DET_MUTE_MAX);
+		break;
+	case CMD_BAD_STATE:
+		snprintf(detail, dlen, "%s: device \"%s\" is not %s", det_command_name(cmd->kind),
+			 cmd->device, cmd->kind == DET_CMD_FALSE_ALARM ? "raised" : "muted");
+		break;
+	default:
+		snprintf(detail, dlen, "%s", iotad_strerror(e));
+		break;
+	}
+	COUNT(p->commands_rejected[r]);
+	return r;
+}
+
+void pipeline_command_refused(pipeline *p, cmd_reject why)
+{
+	if ((unsigned)why < CMD__COUNT && why != CMD_OK)
+		COUNT(p->commands_rejected[why]);
 }
 
 /* --- the model and detector in use ---------------------------------------- */
@@ -330,8 +395,12 @@ void pipeline_get_counters(pipeline *p, pipeline_counters *out)
 	out->reconciled = atomic_load(&p->reconciled);
 	for (int i = 0; i < REJ__COUNT; i++)
 		out->rejected[i] = atomic_load(&p->rejected[i]);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < ALERT_EV__COUNT; i++)
 		out->events[i] = atomic_load(&p->events[i]);
+	for (int i = 0; i < DET_CMD__COUNT; i++)
+		out->commands[i] = atomic_load(&p->commands[i]);
+	for (int i = 0; i < CMD__COUNT; i++)
+		out->commands_rejected[i] = atomic_load(&p->commands_rejected[i]);
 }
 
 void pipeline_model_name(pipeline *p, char *id, size_t len, int *version)

@@ -3,6 +3,7 @@
  * the state file (reload.c), and the HTTP door (http.c). */
 #include "iotad/service.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -34,6 +35,18 @@ struct svc {
 	_Atomic uint64_t refused_full, state_rejected, state_save_failed, reloads, reload_failed;
 	double started;            /* epoch seconds */
 	http *http;                /* NULL when http.listen is empty */
+	double disconnected_at;    /* wall clock the broker was lost at; 0: connected */
+	/* one operator command handed from an HTTP thread to the scorer */
+	pthread_mutex_t ctl_call;  /* one caller at a time */
+	pthread_mutex_t ctl_lock;  /* guards the fields below */
+	pthread_cond_t ctl_cond;
+	uint64_t ctl_ticket;       /* the request's number */
+	uint64_t ctl_done;         /* the last request answered */
+	bool ctl_pending;          /* ctl_cmd waits for the scorer */
+	det_command ctl_cmd;
+	cmd_reject ctl_result;
+	det_result ctl_res;
+	char ctl_detail[160];
 };
 
 #define COUNT(field) atomic_fetch_add_explicit(&(field), 1, memory_order_relaxed)
@@ -151,7 +164,8 @@ static double save_delay(const iotad_config *c, int failures)
 	return d < cap ? d : cap;
 }
 
-/* A message on the control topic. */
+/* A message on the control topic: "reload", or a JSON command on a device
+ * ({"command": "mute", "device": "d1", "seconds": 600}, see codec.h). */
 static void control(svc *s, const msgq_msg *msg)
 {
 	const char *p = msgq_payload(msg);
@@ -162,8 +176,99 @@ static void control(svc *s, const msgq_msg *msg)
 		reload(s, "control topic");
 		return;
 	}
-	LOG_RATELIMITED(LOG_WARN, "control: unknown command on %s (%zu bytes); expected 'reload'",
-			s->cfg->control_topic, (size_t)msg->len);
+	det_command cmd;
+	char detail[200] = "";
+	cmd_reject r = codec_parse_command(p, n, &cmd, detail, sizeof detail);
+	if (r == CMD_OK)
+		r = pipeline_command(s->p, &cmd, clock_wall(), NULL, detail, sizeof detail);
+	else
+		pipeline_command_refused(s->p, r);
+	if (r != CMD_OK)
+		LOG_RATELIMITED(LOG_WARN,
+				"control: refused a command on %s (%s): %s; expected 'reload' or "
+				"{\"command\": \"rebaseline\"|\"mute\"|\"false_alarm\", \"device\": ID"
+				"[, \"seconds\": N]}",
+				s->cfg->control_topic, codec_cmd_reject_name(r), detail);
+}
+
+/* HTTP thread: hand cmd to the scorer and wait (3 s at most) for its outcome. */
+static cmd_reject http_command_of(void *ud, const det_command *cmd, det_result *res,
+				  char *detail, size_t detail_len)
+{
+	svc *s = ud;
+	cmd_reject r;
+	struct timespec dl;
+
+	pthread_mutex_lock(&s->ctl_call);
+	pthread_mutex_lock(&s->ctl_lock);
+	uint64_t ticket = ++s->ctl_ticket;
+	s->ctl_cmd = *cmd;
+	s->ctl_pending = true;
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_sec += 3;
+	while (s->ctl_done != ticket &&
+	       pthread_cond_timedwait(&s->ctl_cond, &s->ctl_lock, &dl) != ETIMEDOUT)
+		;
+	if (s->ctl_done == ticket) {
+		r = s->ctl_result;
+		*res = s->ctl_res;
+		snprintf(detail, detail_len, "%s", s->ctl_detail);
+	} else {
+		s->ctl_pending = false;
+		r = CMD_BUSY;
+		snprintf(detail, detail_len, "the scorer did not take the command within 3 s");
+		pipeline_command_refused(s->p, CMD_BUSY);
+	}
+	pthread_mutex_unlock(&s->ctl_lock);
+	pthread_mutex_unlock(&s->ctl_call);
+	return r;
+}
+
+/* Scorer thread: run the command an HTTP thread handed over, if any. */
+static void take_command(svc *s)
+{
+	det_command cmd;
+	det_result res;
+	char detail[160] = "";
+
+	pthread_mutex_lock(&s->ctl_lock);
+	bool pending = s->ctl_pending;
+	uint64_t ticket = s->ctl_ticket;
+	cmd = s->ctl_cmd;
+	s->ctl_pending = false;
+	pthread_mutex_unlock(&s->ctl_lock);
+	if (!pending)
+		return;
+	cmd_reject r = pipeline_command(s->p, &cmd, clock_wall(), &res, detail, sizeof detail);
+	pthread_mutex_lock(&s->ctl_lock);
+	s->ctl_result = r;
+	s->ctl_res = res;
+	snprintf(s->ctl_detail, sizeof s->ctl_detail, "%s", detail);
+	s->ctl_done = ticket;
+	pthread_cond_broadcast(&s->ctl_cond);
+	pthread_mutex_unlock(&s->ctl_lock);
+}
+
+/* The periodic sweep. Cut off from the broker, the devices' silence is
+ * iotad's: stale pauses (mutes still end), and on reconnection the outage
+ * is taken off every device's silence. */
+static void sweep(svc *s)
+{
+	mq_stats ms;
+	mq_get_stats(s->mq, &ms);
+	double wall = clock_wall();
+	if (!ms.connected) {
+		if (s->disconnected_at == 0.0) {
+			s->disconnected_at = wall;
+			LOG_WARN("broker connection lost: stale sweep paused");
+		}
+	} else if (s->disconnected_at != 0.0) {
+		pipeline_outage(s->p, wall - s->disconnected_at, wall);
+		LOG_INFO("broker connection back after %.1f s: stale sweep resumed",
+			 wall - s->disconnected_at);
+		s->disconnected_at = 0.0;
+	}
+	pipeline_sweep(s->p, wall, ms.connected);
 }
 
 static void handle(svc *s, msgq_msg *msg)
@@ -214,6 +319,13 @@ iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out)
 	if (!s)
 		return IOTAD_ERR_NOMEM;
 	s->cfg = cfg;
+	pthread_mutex_init(&s->ctl_call, NULL);
+	pthread_mutex_init(&s->ctl_lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->ctl_cond, &ca);
+	pthread_condattr_destroy(&ca);
 	det_config dc;
 	config_det(cfg, &dc);
 	pipeline_pub pub = {.publish = pub_publish, .sample = pub_sample, .scored = pub_scored,
@@ -278,7 +390,7 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 		http_opts ho = {.listen = c->http_listen, .max_body = c->http_max_body,
 				.page = c->http_page, .m = pipeline_model(s->p),
 				.det = pipeline_det_config(s->p),
-				.metrics = metrics_of, .ud = s};
+				.metrics = metrics_of, .command = http_command_of, .ud = s};
 		err = http_create(&ho, &s->http);
 	}
 	if (err == IOTAD_OK)
@@ -297,13 +409,14 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 		uint32_t n = msgq_take(&s->q, batch, SVC_BATCH, 200);
 		for (uint32_t i = 0; i < n; i++)
 			handle(s, batch[i]);
+		take_command(s);
 		if (s->reload_flag && *s->reload_flag) {
 			*s->reload_flag = 0;
 			reload(s, "SIGHUP");
 		}
 		double now = clock_mono();
 		if (now >= next_sweep) {
-			pipeline_sweep(s->p, clock_wall());
+			sweep(s);
 			next_sweep = now + 1.0;
 		}
 		if (now >= next_stats) {
@@ -352,6 +465,8 @@ void svc_get_metrics(svc *s, met_snapshot *out)
 	out->scored = pc.scored;
 	memcpy(out->rejected, pc.rejected, sizeof out->rejected);
 	memcpy(out->events, pc.events, sizeof out->events);
+	memcpy(out->commands, pc.commands, sizeof out->commands);
+	memcpy(out->commands_rejected, pc.commands_rejected, sizeof out->commands_rejected);
 	out->publish_failed = pc.publish_failed;
 	out->evictions_lru = pc.evictions;
 	out->evictions_idle = pc.idle_evictions;
@@ -384,5 +499,8 @@ void svc_destroy(svc *s)
 	mq_destroy(s->mq, 5000);
 	pipeline_destroy(s->p);
 	msgq_free(&s->q);
+	pthread_mutex_destroy(&s->ctl_call);
+	pthread_mutex_destroy(&s->ctl_lock);
+	pthread_cond_destroy(&s->ctl_cond);
 	free(s);
 }

@@ -140,6 +140,20 @@ void it_examples_alert_subscribers(void)
 		"\"contrib\":{\"temperature\":1,\"humidity\":0,\"battery\":0},"
 		"\"top\":[\"temperature\"],\"channels\":[\"level\",\"drift\"],\"model\":null,"
 		"\"seq\":5}",
+		/* lifecycle and operator events say what they mean */
+		"{\"device\":\"boiler-1\",\"state\":\"muted\",\"ts\":1714564802,"
+		"\"time\":\"2024-05-01T12:00:02.000Z\",\"score\":null,\"threshold\":null,"
+		"\"contrib\":{},\"top\":[],\"model\":{\"id\":\"m\",\"version\":1},"
+		"\"until\":1714568402,\"until_time\":\"2024-05-01T13:00:02.000Z\",\"seq\":5}",
+		"{\"device\":\"boiler-1\",\"state\":\"false_alarm\",\"ts\":1714564803,"
+		"\"time\":\"2024-05-01T12:00:03.000Z\",\"score\":0.02,\"threshold\":0.03,"
+		"\"contrib\":{},\"top\":[],\"model\":{\"id\":\"m\",\"version\":1},\"seq\":6}",
+		"{\"device\":\"boiler-1\",\"state\":\"adapted\",\"ts\":1714564804,"
+		"\"time\":\"2024-05-01T12:00:04.000Z\",\"score\":0.02,\"threshold\":0.03,"
+		"\"contrib\":{},\"top\":[],\"model\":{\"id\":\"m\",\"version\":1},\"seq\":7}",
+		"{\"device\":\"boiler-1\",\"state\":\"learning\",\"ts\":1714564805,"
+		"\"time\":\"2024-05-01T12:00:05.000Z\",\"score\":null,\"threshold\":null,"
+		"\"contrib\":{},\"top\":[],\"model\":{\"id\":\"m\",\"version\":1},\"seq\":8}",
 	};
 	static const char *const want[] = {
 		"2024-05-01T12:00:00.000Z  boiler-1     anomaly  score 0.5        "
@@ -148,18 +162,24 @@ void it_examples_alert_subscribers(void)
 		"threshold 0.0123     look at: humidity (stuck)\n",
 		"2024-05-01T12:00:02.000Z  boiler-1     raised   score 1.5        "
 		"threshold 1          look at: temperature by level,drift\n",
+		"2024-05-01T12:00:02.000Z  boiler-1     muted    muted (maintenance) until "
+		"2024-05-01T13:00:02.000Z\n",
+		"2024-05-01T12:00:03.000Z  boiler-1     false_alarm alarm marked false: cleared, the "
+		"window learned as normal\n",
+		"2024-05-01T12:00:04.000Z  boiler-1     adapted  a lasting change is now its normal\n",
+		"2024-05-01T12:00:05.000Z  boiler-1     learning learning its normal: no alarms yet\n",
 	};
 	const char *c_sub = getenv("ALERT_SUBSCRIBER");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c_sub);
 	char *c_argv[] = {(char *)c_sub, (char *)b.uri, "alerts/#", NULL};
-	check_subscriber(&b, c_argv, "alert_subscriber.log", event, want, 3);
+	check_subscriber(&b, c_argv, "alert_subscriber.log", event, want, 7);
 
 	char script[1024], port[16];
 	const char *src = getenv("IOTAD_SRC");
 	snprintf(script, sizeof script, "%s/examples/alerts-subscriber.sh", src ? src : ".");
 	snprintf(port, sizeof port, "%d", b.port);
 	char *sh_argv[] = {"bash", script, "127.0.0.1", port, NULL};
-	check_subscriber(&b, sh_argv, "alerts-subscriber.log", event, want, 3);
+	check_subscriber(&b, sh_argv, "alerts-subscriber.log", event, want, 7);
 	hx_broker_stop(&b, SIGTERM);
 }
 

@@ -572,3 +572,108 @@ void it_http_browser(void)
 	CU_ASSERT_EQUAL(hx_wait_exit(pid, 20000), 0);
 	hx_broker_stop(&b, SIGTERM);
 }
+
+/* ---- operator commands: HTTP and the control topic ---------------------- */
+
+/* POST body to path; the status (the answer's body into out, if any). */
+static int post_cmd(int port, const char *path, const char *body, char *out, size_t outlen)
+{
+	http_resp r;
+	int st = request(port, "POST", path, body ? "application/json" : NULL, body,
+			 body ? strlen(body) : 0, &r);
+	if (out)
+		snprintf(out, outlen, "%s", r.body ? r.body : "");
+	http_free(&r);
+	return st;
+}
+
+void it_http_commands(void)
+{
+	hx_broker b;
+	char out[1024];
+	CU_ASSERT_FATAL(hx_model() != NULL);
+	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, 0, false), 0);
+	hx_sub sub;
+	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&sub, b.uri, "#", "it-cmd-sub"), 0);
+	int port = hx_free_port();
+	char extra[512];
+	snprintf(extra, sizeof extra, "http:\n  listen: 127.0.0.1:%d\n", port);
+	const char *log = hx_path("cmd-iotad.log");
+	pid_t pid = start(hx_config(&b, "iotad-cmd", "iotad-cmd", extra), log, port);
+	CU_ASSERT_FATAL(hx_sub_wait(&sub, "iotad/status", "online", 1, 15000));
+	mq *pub;
+	mq_opts o = {.uri = b.uri, .client_id = "it-cmd-pub", .keepalive = 10,
+		     .clean_session = true, .max_inflight = 64};
+	CU_ASSERT_EQUAL_FATAL(mq_create(&o, &pub), IOTAD_OK);
+	CU_ASSERT_EQUAL_FATAL(mq_start(pub), IOTAD_OK);
+	CU_ASSERT_FATAL(mq_wait_connected(pub, 10000));
+
+	/* a raised alert marked false over HTTP: an event, published and retained */
+	publish_series(pub, "telemetry/op-1", 60, 30);
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/op-1", "\"raised\"", 1, 15000));
+	CU_ASSERT_EQUAL(post_cmd(port, "/v1/devices/op-1/false-alarm", NULL, out, sizeof out), 200);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"state\":\"false_alarm\""));
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/op-1", "\"false_alarm\"", 1, 5000));
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "state/op-1", "\"false_alarm\"", 1, 5000));
+	/* once more: it is not raised any more */
+	CU_ASSERT_EQUAL(post_cmd(port, "/v1/devices/op-1/false-alarm", NULL, out, sizeof out), 409);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "is not raised"));
+
+	/* re-baseline and mute over HTTP; bad requests refused with a reason */
+	CU_ASSERT_EQUAL(post_cmd(port, "/v1/devices/op-1/rebaseline", NULL, out, sizeof out), 200);
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/op-1", "\"rebaselined\"", 1, 5000));
+	CU_ASSERT_EQUAL(post_cmd(port, "/v1/devices/op-1/mute", "{\"seconds\": 2}", out, sizeof out),
+			200);
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/op-1", "\"muted\"", 1, 5000));
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/op-1", "\"until\":", 1, 5000));
+	/* the mute ends by itself (the sweep), as an event */
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/op-1", "\"unmuted\"", 1, 8000));
+	CU_ASSERT_EQUAL(post_cmd(port, "/v1/devices/nobody/rebaseline", NULL, out, sizeof out), 404);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "no device"));
+	CU_ASSERT_EQUAL(post_cmd(port, "/v1/devices/op-1/mute", "{\"seconds\": -3}", out, sizeof out),
+			400);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "bad_duration"));
+
+	/* the control topic: a JSON command, then bad ones */
+	const char *mute = "{\"command\":\"mute\",\"device\":\"op-1\",\"seconds\":600}";
+	CU_ASSERT_EQUAL(mq_publish(pub, "iotad/control", mute, strlen(mute), 1, false, 5000),
+			IOTAD_OK);
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/op-1", "\"muted\"", 2, 5000));
+	const char *bad[] = {"{oops", "{\"command\":\"mute\",\"device\":\"ghost\",\"seconds\":5}",
+			     "{\"command\":\"mute\",\"device\":\"op-1\",\"seconds\":\"soon\"}"};
+	for (size_t i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL(mq_publish(pub, "iotad/control", bad[i], strlen(bad[i]), 1, false,
+					   5000), IOTAD_OK);
+	CU_ASSERT_TRUE(wait_metric(port, "iotad_commands_rejected_total{reason=\"bad_duration\"}", 2,
+				   5000));
+	CU_ASSERT_EQUAL(metric(port, "iotad_commands_rejected_total{reason=\"bad_json\"}"), 1);
+	CU_ASSERT_EQUAL(metric(port, "iotad_commands_rejected_total{reason=\"unknown_device\"}"), 2);
+	CU_ASSERT_EQUAL(metric(port, "iotad_commands_rejected_total{reason=\"bad_duration\"}"), 2);
+	CU_ASSERT_EQUAL(metric(port, "iotad_commands_rejected_total{reason=\"bad_state\"}"), 1);
+	CU_ASSERT_EQUAL(metric(port, "iotad_commands_total{command=\"mute\"}"), 2);
+	CU_ASSERT_EQUAL(metric(port, "iotad_commands_total{command=\"rebaseline\"}"), 1);
+	CU_ASSERT_EQUAL(metric(port, "iotad_commands_total{command=\"false_alarm\"}"), 1);
+	CU_ASSERT_EQUAL(metric(port, "iotad_alerts_total{state=\"muted\"}"), 2);
+	CU_ASSERT_EQUAL(metric(port, "iotad_alerts_total{state=\"unmuted\"}"), 1);
+	/* while muted, the fault is not raised */
+	size_t raised = hx_sub_count(&sub, "alerts/op-1", "\"raised\"");
+	char msg[160];
+	for (int i = 0; i < 40; i++) {
+		int k = snprintf(msg, sizeof msg,
+				 "{\"ts\":%d,\"temperature\":60,\"humidity\":48,\"battery\":97}",
+				 1700001000 + i);
+		CU_ASSERT_EQUAL(mq_publish(pub, "telemetry/op-1", msg, (size_t)k, 1, false, 5000),
+				IOTAD_OK);
+	}
+	CU_ASSERT_TRUE(wait_metric(port, "iotad_messages_received_total", 100, 10000));
+	hx_sub_settle(&sub, "alerts/", 1000, 5000);
+	CU_ASSERT_EQUAL(hx_sub_count(&sub, "alerts/op-1", "\"raised\""), raised);
+	CU_ASSERT_TRUE(hx_wait_log(log, "control: refused a command on iotad/control (bad_json)",
+				   2000));
+
+	mq_destroy(pub, 2000);
+	kill(pid, SIGTERM);
+	CU_ASSERT_EQUAL(hx_wait_exit(pid, 20000), 0);
+	hx_sub_stop(&sub);
+	hx_broker_stop(&b, SIGTERM);
+}

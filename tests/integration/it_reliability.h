@@ -19,5 +19,9 @@ void it_crash_restart(void);
  * first and of iotad after the second: every alert of an undisturbed run
  * arrives, extra copies only as QoS 1 duplicates (counted and printed). */
 void it_restarts(void);
+/* A broker outage twice stale_after long, the devices sending throughout
+ * (their own clocks jump over it): no stale and no cleared; their final
+ * silence is stale, once each. */
+void it_broker_outage(void);
 
 #endif

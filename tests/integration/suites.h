@@ -28,6 +28,8 @@ IT(reconcile, long, "a retained raised state without a state file is cleared at 
 IT(operrors, long, "not MQTT, no model, four reject reasons, a failing save: said clearly", it_operator_errors)
 IT(opmetrics, long, "raised gauge across a restart, process metrics, Home Assistant life", it_metrics_and_hass)
 IT(instances, long, "two instances on one broker: status, discovery and topics their own", it_two_instances)
+IT(commands, long, "operator commands: false alarm, re-baseline, mute over HTTP and MQTT", it_http_commands)
+IT(outage, long, "a broker outage longer than stale_after marks no device stale", it_broker_outage)
 IT(http, short, "every endpoint of the HTTP server", it_http_endpoints)
 IT(http, short, "no http section, no server", it_http_disabled_by_default)
 IT(browser, short, "the live page shows alerts in Chromium", it_http_browser)
