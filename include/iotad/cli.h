@@ -92,4 +92,11 @@ int cli_train_opt(const char *cmd, int c, const char *v, train_opts *o);
  * out of memory. */
 int cli_series_rows(const csv_table *t, size_t n, float **rows, size_t **seg, size_t *n_seg);
 
+/* Quantize fm with its normal rows (fm's features, series seg as
+ * train_opts) and write the int8 model to out; messages name cmd. Returns
+ * the exit code (0, or 1 after printing why). */
+int cli_quantize_write(const char *cmd, const model *fm, const float *rows, size_t n_rows,
+		       const size_t *seg, size_t n_seg, float holdout, float margin,
+		       const char *out, int quiet);
+
 #endif

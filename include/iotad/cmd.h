@@ -8,5 +8,6 @@ int cmd_sim(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_aggregate(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
 
 #endif

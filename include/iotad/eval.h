@@ -81,6 +81,8 @@ typedef struct eval_opts {
 	char *const *names; /* the n_features input columns' names (borrowed, read by
 			     * eval_fit only; may be NULL): the AE model's and the
 			     * profile's feature names */
+	bool int8;         /* AE: quantize the trained model (quant_model, its training
+			    * rows) and replay the int8 one; the float one stays */
 } eval_opts;
 
 /* Defaults: AE, train_opts_default, det_config_default, bl_opts_default. */
@@ -128,8 +130,10 @@ iotad_err eval_scorer_load(const eval_opts *o, const char *path, char *const *co
 void eval_scorer_destroy(eval_scorer *s);
 /* Threshold the scorer was calibrated to (before adaptation). */
 float eval_scorer_threshold(const eval_scorer *s);
-/* The AE model, or NULL for a baseline. */
+/* The AE model (the int8 one with int8, unless use_float), or NULL for a baseline. */
 const model *eval_scorer_model(const eval_scorer *s);
+/* With int8: replay (and report the threshold of) the float model instead. */
+void eval_scorer_use_float(eval_scorer *s, bool use_float);
 
 /* Input columns the scorer reads (all but those train.drift_max left out):
  * returns their count, their indices in *keep and every input column's drift

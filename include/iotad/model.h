@@ -9,6 +9,7 @@
 
 #include "iotad/error.h"
 #include "iotad/nn.h"
+#include "iotad/qnn.h"
 
 #define MODEL_FORMAT_VERSION 1
 #define MODEL_MAX_FEATURES 32
@@ -25,6 +26,9 @@
 /* NORM_NONE passes raw values on unclamped: for a scorer that standardizes
  * its input itself (the baselines); a model file never has it. */
 typedef enum norm_kind { NORM_MINMAX = 0, NORM_ZSCORE, NORM_NONE } norm_kind;
+
+/* What scores a window: the float networks, or their int8 form (q). */
+typedef enum model_type { MODEL_FLOAT = 0, MODEL_INT8 } model_type;
 
 typedef struct model {
 	char id[MODEL_NAME_MAX];                       /* e.g. "temp-ae" */
@@ -50,14 +54,24 @@ typedef struct model {
 	 * stuck, 2..MODEL_MAX_STUCK_RUN; 0 never (decided in training, see
 	 * train.h). Optional in the file ("stuck_after"); without it none. */
 	uint8_t stuck_after[MODEL_MAX_FEATURES];
+	/* MODEL_INT8: q[0] scores for net, q[k] for more[k - 1] (owned, 1 +
+	 * n_more); net and more[] then hold the dequantized weights. */
+	model_type type;
+	qnn *q;
 } model;
 
 /* Score the normalized window x (window * n_features floats): the mean over
- * the members (net, then more[]) of their reconstruction MSE. err (may be
- * NULL) receives the mean squared error of every input; with members beyond
- * net, tmp (window * n_features floats) is then needed. scratch holds
- * nn_scratch_floats(&m->net) floats. No allocation. */
+ * the members (net, then more[]) of their reconstruction MSE, computed by
+ * the int8 networks for an int8 model. err (may be NULL) receives the mean
+ * squared error of every input; with members beyond net, tmp (window *
+ * n_features floats) is then needed. scratch holds model_scratch_floats(m)
+ * floats (malloc'ed: int8 code needs 16-byte alignment). No allocation. */
 float model_score(const model *m, const float *x, float *scratch, float *err, float *tmp);
+
+/* Floats of scratch model_score needs: nn_scratch_floats, or more for int8. */
+size_t model_scratch_floats(const model *m);
+/* "float" or "int8". */
+const char *model_type_name(model_type t);
 
 /* Parse norm kind names "minmax", "zscore" (not "none": see NORM_NONE). */
 int model_norm_parse(const char *name, norm_kind *out);

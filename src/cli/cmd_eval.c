@@ -66,6 +66,42 @@ static int eval_write_predictions(eval_args *a, const char *path, const eval_tab
 	return 0;
 }
 
+/* --int8: replay the float model too and count where the two agree. */
+static iotad_err eval_compare_float(eval_args *a, eval_scorer *s, const eval_data *d,
+				    const eval_result *r8, char *err, size_t errlen)
+{
+	eval_result rf;
+	memset(&rf, 0, sizeof rf);
+	eval_scorer_use_float(s, true);
+	iotad_err rc = eval_replay(s, d, &rf, err, errlen);
+	eval_scorer_use_float(s, false);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < rf.n && i < r8->n; i++) {
+		if (!(rf.score[i] > -INFINITY) && !(r8->score[i] > -INFINITY))
+			continue; /* no window yet */
+		a->cmp_n++;
+		a->agree_raw += rf.raw[i] == r8->raw[i];
+		a->agree_alert += rf.alert[i] == r8->alert[i];
+	}
+	eval_counts_merge(&a->f_alert, &rf.c_alert);
+	eval_result_free(&rf);
+	return IOTAD_OK;
+}
+
+/* The --int8 comparison line (stderr). */
+static void eval_print_compare(const eval_args *a, const eval_result *total)
+{
+	eval_rates r8, rf;
+	eval_rates_from(&total->c_alert, &r8);
+	eval_rates_from(&a->f_alert, &rf);
+	double n = a->cmp_n ? (double)a->cmp_n : 1.0;
+	fprintf(stderr, "int8 vs float: F1 %.4f vs %.4f (drop %.4f); windows %llu: verdicts agree "
+		"%.3f %%, alert states agree %.3f %%\n", r8.f1, rf.f1, rf.f1 - r8.f1,
+		(unsigned long long)a->cmp_n, 100.0 * (double)a->agree_raw / n,
+		100.0 * (double)a->agree_alert / n);
+}
+
 static int eval_file_run(eval_args *a, eval_scorer *once, const char *path,
 			 struct eval_file *out)
 {
@@ -103,6 +139,10 @@ static int eval_file_run(eval_args *a, eval_scorer *once, const char *path,
 	eval_data d = {x.t.data, x.t.n_rows, x.t.n_cols, x.t.group, x.t.n_groups, x.label,
 		       a->score_all ? 0 : n_train};
 	if ((rc = eval_replay(s, &d, &out->r, err, sizeof err))) {
+		fprintf(stderr, "iotad eval: %s: %s\n", path, err);
+		goto out;
+	}
+	if (a->o.int8 && (rc = eval_compare_float(a, s, &d, &out->r, err, sizeof err))) {
 		fprintf(stderr, "iotad eval: %s: %s\n", path, err);
 		goto out;
 	}
@@ -182,6 +222,8 @@ static int eval_main(eval_args *a)
 		}
 	}
 	progress_end(&bar);
+	if (a->o.int8)
+		eval_print_compare(a, &total);
 	FILE *f = stdout;
 	if (a->out_path && !(f = fopen(a->out_path, "w"))) {
 		fprintf(stderr, "iotad eval: %s: %s\n", a->out_path, strerror(errno));

@@ -35,6 +35,9 @@ typedef struct eval_args {
 	long train_rows;
 	float train_fraction;
 	int shuffle, score_all, quiet;
+	/* --int8: the float model's replay beside the int8 one, summed over files */
+	eval_counts f_alert;
+	uint64_t cmp_n, agree_raw, agree_alert;
 	report_opts ro;
 	iotad_config params;      /* the detector parameters, as in the config file */
 	eval_opts o;              /* o.det: config_det of params */

@@ -78,6 +78,11 @@ static const char eval_usage_head[] =
 	"                        data with --window 1 only\n"
 	"    --train-fraction F  train on the first share F of the rows (0, 1)\n"
 	"    --score-all         count the training rows too\n"
+	"    --int8              ae: quantize each trained model to int8 on its\n"
+	"                        training rows (as iotad quantize) and replay the\n"
+	"                        int8 one; the float one is replayed too and a line\n"
+	"                        on stderr compares them (F1, window verdicts and\n"
+	"                        alert states that agree)\n"
 	"  detector (as iotad train, but --hidden auto by default; --drift-max\n"
 	"  leaves the drifting columns out of the baselines too):\n"
 	CLI_TRAIN_HELP
@@ -111,6 +116,7 @@ enum {
 	O_LAYOUT = 256, O_DETECTOR, O_SEP, O_FEATURES, O_SKIP, O_LABEL, O_GROUP, O_TRAIN_ROWS,
 	O_TRAIN, O_SHUFFLE, O_TRAIN_FRACTION, O_SCORE_ALL, O_ZSW, O_PCAVAR, O_PCASCORE,
 	O_JSON, O_PER_FILE, O_PLOT, O_NO_TIME, O_TRUTH, O_TIME, O_GRACE, O_PREDICTIONS, O_MODEL,
+	O_INT8,
 	O_PARAM = 0x2000,                          /* + index in the parameter table */
 	O_PARAM_NO = O_PARAM + PARAM_MAX_DETECTOR, /* --no-KEY of a boolean parameter */
 };
@@ -134,6 +140,7 @@ static const struct option eval_fixed_opts[] = {
 	{"shuffle", no_argument, NULL, O_SHUFFLE},
 	{"train-fraction", required_argument, NULL, O_TRAIN_FRACTION},
 	{"score-all", no_argument, NULL, O_SCORE_ALL},
+	{"int8", no_argument, NULL, O_INT8},
 	CLI_TRAIN_LONGOPTS,
 	{"zs-window", required_argument, NULL, O_ZSW},
 	{"pca-var", required_argument, NULL, O_PCAVAR},
@@ -320,6 +327,7 @@ static int eval_opt(int c, const char *name, eval_args *a)
 	case O_MODEL: a->model_path = a->ro.model = optarg; return -1;
 	case O_SHUFFLE: a->shuffle = 1; return -1;
 	case O_SCORE_ALL: a->score_all = 1; return -1;
+	case O_INT8: a->o.int8 = true; return -1;
 	case O_PCASCORE:
 		if (!strcmp(optarg, "q"))
 			a->o.bl.pca_score = BL_PCA_Q;
@@ -371,6 +379,12 @@ static int eval_check(eval_args *a, int argc)
 	if (a->train_fraction > 0.0f && a->train_rows)
 		return cli_usage_err(EVAL_CMD, "--train-rows and --train-fraction exclude each "
 				     "other");
+	if (a->o.int8 && a->o.kind != EVAL_AE)
+		return cli_usage_err(EVAL_CMD, "--int8 quantizes the autoencoder: not with "
+				     "--detector %s", eval_detector_name(a->o.kind));
+	if (a->model_path && a->o.int8)
+		return cli_usage_err(EVAL_CMD, "--int8 quantizes the model eval trains; to score "
+				     "an int8 model file, give it to --model (iotad quantize makes one)");
 	if (a->model_path && (a->train_file || a->train_rows || a->train_fraction > 0.0f ||
 			      a->o.kind != EVAL_AE))
 		return cli_usage_err(EVAL_CMD, "--model FILE excludes --train, --train-rows, "

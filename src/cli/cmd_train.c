@@ -12,6 +12,7 @@
 #include "iotad/csv.h"
 #include "iotad/model_io.h"
 #include "iotad/progress.h"
+#include "iotad/quantize.h"
 #include "iotad/train.h"
 
 static const char train_usage[] =
@@ -41,6 +42,8 @@ static const char train_usage[] =
 	"                        keeps its time order and gives its last part to\n"
 	"                        calibration\n"
 	"    -o, --output FILE   model file to write (required)\n"
+	"    --int8 FILE         also write the int8 model (as iotad quantize, on the\n"
+	"                        same rows and holdout)\n"
 	"    --id NAME           model id (default: the output file name)\n"
 	"    --model-version N   model version number (default 1)\n"
 	CLI_TRAIN_HELP
@@ -58,7 +61,7 @@ static const char train_usage[] =
 
 #define TRAIN_CMD "train"
 
-enum { OPT_CSV = 256, OPT_SEP, OPT_FEATURES, OPT_SKIP, OPT_ID, OPT_MVER, OPT_GROUP };
+enum { OPT_CSV = 256, OPT_SEP, OPT_FEATURES, OPT_SKIP, OPT_ID, OPT_MVER, OPT_GROUP, OPT_INT8 };
 
 static const struct option train_longopts[] = {
 	{"csv", required_argument, NULL, OPT_CSV},
@@ -70,6 +73,7 @@ static const struct option train_longopts[] = {
 	{"model-version", required_argument, NULL, OPT_MVER},
 	CLI_TRAIN_LONGOPTS,
 	{"group", required_argument, NULL, OPT_GROUP},
+	{"int8", required_argument, NULL, OPT_INT8},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
@@ -96,7 +100,7 @@ static void default_id(const char *out, char *id)
 }
 
 struct train_args {
-	const char *csv, *out, *id, *group;
+	const char *csv, *out, *id, *group, *int8;
 	char sep;
 	long mver;
 	int quiet;
@@ -121,6 +125,7 @@ static int train_parse(int argc, char **argv, struct train_args *a)
 		switch (c) {
 		case OPT_CSV: a->csv = optarg; break;
 		case 'o': a->out = optarg; break;
+		case OPT_INT8: a->int8 = optarg; break;
 		case OPT_ID:
 			if (!*optarg || strlen(optarg) >= MODEL_NAME_MAX)
 				return cli_usage_err(TRAIN_CMD, "--id: must be 1..%d characters: \"%s\"",
@@ -167,7 +172,35 @@ static int train_parse(int argc, char **argv, struct train_args *a)
 		return cli_usage_err(TRAIN_CMD, "--features and --skip exclude each other");
 	if (a->o.stride > a->o.window)
 		return cli_usage_err(TRAIN_CMD, "--stride must not exceed --window");
+	if (a->int8 && !strcmp(a->int8, a->out))
+		return cli_usage_err(TRAIN_CMD, "--int8 and -o name the same file");
 	return -1;
+}
+
+/* --int8: quantize m on the rows it was trained on (its kept columns). */
+static int train_int8(const struct train_args *a, const csv_table *t, const float *rows,
+		      const train_report *rep, const model *m)
+{
+	const float *src = rows ? rows : t->data;
+	float *kept = NULL;
+	size_t nc = (size_t)t->n_cols, nk = (size_t)rep->n_kept;
+	if (nk < nc) {
+		if (!(kept = malloc(t->n_rows * nk * sizeof *kept))) {
+			fprintf(stderr, "iotad train: out of memory\n");
+			return 1;
+		}
+		for (size_t i = 0; i < t->n_rows; i++)
+			for (size_t k = 0; k < nk; k++)
+				kept[i * nk + k] = src[i * nc + (size_t)rep->kept[k]];
+		src = kept;
+	}
+	quant_opts d;
+	quant_opts_default(&d);
+	int code = cli_quantize_write(TRAIN_CMD, m, src, t->n_rows, a->o.segments,
+				      a->o.n_segments, a->o.holdout, d.input_margin, a->int8,
+				      a->quiet);
+	free(kept);
+	return code;
 }
 
 static int train_run(struct train_args *a)
@@ -264,7 +297,7 @@ static int train_run(struct train_args *a)
 			(double)m.threshold, (double)m.percentile, m.n_calib);
 		fprintf(stderr, "  wrote %s (id \"%s\")\n", a->out, m.id);
 	}
-	code = 0;
+	code = a->int8 ? train_int8(a, &t, rows, &rep, &m) : 0;
 out:
 	model_free(&m);
 	csv_free(&t);

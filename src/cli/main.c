@@ -16,6 +16,7 @@ static const char usage[] =
 	"  eval       replay labelled CSV through the detector, report its quality\n"
 	"  config     the configuration file's defaults, and a check of one\n"
 	"  aggregate  the federated learning aggregator of gateways' model updates\n"
+	"  quantize   turn a float model into an int8 model\n"
 	"\n"
 	"  iotad COMMAND --help    options of one command\n"
 	"  iotad --version         print the version\n";
@@ -47,6 +48,8 @@ int main(int argc, char **argv)
 		return cmd_eval(argc - 1, argv + 1);
 	if (!strcmp(cmd, "config"))
 		return cmd_config(argc - 1, argv + 1);
+	if (!strcmp(cmd, "quantize"))
+		return cmd_quantize(argc - 1, argv + 1);
 	fprintf(stderr, "iotad: unknown command '%s'\n\n%s", cmd, usage);
 	return 2;
 }

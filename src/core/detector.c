@@ -142,7 +142,8 @@ static iotad_err det_check_model(const model *m, bool net_scores)
 	if ((long)m->window * m->n_features != net->sizes[0] ||
 	    net->sizes[net->n_layers] != net->sizes[0])
 		return IOTAD_ERR_INVAL;
-	if (m->n_more < 0 || m->n_more > MODEL_MAX_MEMBERS - 1)
+	if (m->n_more < 0 || m->n_more > MODEL_MAX_MEMBERS - 1 ||
+	    (m->type == MODEL_INT8 && !m->q))
 		return IOTAD_ERR_INVAL;
 	for (int k = 0; k < m->n_more; k++) /* scratch is sized for net */
 		if (!m->more[k].params || m->more[k].n_layers != net->n_layers ||

@@ -39,17 +39,45 @@ void model_free(model *m)
 	free(m->calib);
 	m->calib = NULL;
 	m->n_calib = 0;
+	for (int k = 0; m->q && k < MODEL_MAX_MEMBERS; k++)
+		qnn_free(&m->q[k]);
+	free(m->q);
+	m->q = NULL;
+	m->type = MODEL_FLOAT;
+}
+
+const char *model_type_name(model_type t)
+{
+	return t == MODEL_INT8 ? "int8" : "float";
+}
+
+size_t model_scratch_floats(const model *m)
+{
+	size_t n = nn_scratch_floats(&m->net);
+	if (m->type == MODEL_INT8 && m->q) {
+		size_t k = qnn_scratch_floats(&m->q[0]);
+		n = k > n ? k : n;
+	}
+	return n;
+}
+
+/* One member's score: float network k (0 = net) or its int8 form. */
+static float model_member(const model *m, int k, const float *x, float *scratch, float *err)
+{
+	if (m->type == MODEL_INT8)
+		return qnn_forward(&m->q[k], x, scratch, err);
+	return nn_forward(k ? &m->more[k - 1] : &m->net, x, scratch, err);
 }
 
 float model_score(const model *m, const float *x, float *scratch, float *err, float *tmp)
 {
-	float score = nn_forward(&m->net, x, scratch, err);
+	float score = model_member(m, 0, x, scratch, err);
 	if (m->n_more <= 0)
 		return score;
 	size_t d = (size_t)m->net.sizes[0];
 	double sum = score;
 	for (int k = 0; k < m->n_more; k++) {
-		sum += nn_forward(&m->more[k], x, scratch, err ? tmp : NULL);
+		sum += model_member(m, k + 1, x, scratch, err ? tmp : NULL);
 		for (size_t i = 0; err && i < d; i++)
 			err[i] += tmp[i];
 	}
@@ -68,7 +96,7 @@ static float model_scorer_score(const void *self, const void *state, const float
 {
 	const model *m = self;
 	size_t d = (size_t)m->net.sizes[0], F = (size_t)m->n_features;
-	float *err = scratch + nn_scratch_floats(&m->net), *tmp = err + d;
+	float *err = scratch + model_scratch_floats(m), *tmp = err + d;
 	double sum[MODEL_MAX_FEATURES] = {0};
 	double total = 0.0;
 
@@ -90,7 +118,7 @@ void det_scorer_model(det_scorer *sc, const model *m)
 	memset(sc, 0, sizeof *sc);
 	sc->ops = &model_scorer_ops;
 	sc->self = m;
-	sc->scratch_floats = nn_scratch_floats(&m->net) + 2 * (size_t)m->net.sizes[0];
+	sc->scratch_floats = model_scratch_floats(m) + 2 * (size_t)m->net.sizes[0];
 	sc->threshold = m->threshold;
 	sc->calib = m->calib;
 	sc->n_calib = m->calib ? m->n_calib : 0;

@@ -17,6 +17,7 @@
 #include "iotad/errmsg.h"
 #include "iotad/eval.h"
 #include "iotad/model_io.h"
+#include "iotad/quantize.h"
 
 /* ---- metrics ---- */
 
@@ -228,6 +229,8 @@ void eval_opts_default(eval_opts *o)
 struct eval_scorer {
 	eval_opts o;
 	model m;          /* EVAL_AE: the model; baselines: their input (window 1, raw) */
+	model mq;         /* EVAL_AE with int8: its int8 form */
+	bool use_float;   /* replay m even if mq is there */
 	baseline *bl;     /* baselines */
 	det_scorer sc;    /* baselines: bl_scorer */
 	int n_in;         /* columns of the rows it is given */
@@ -309,6 +312,14 @@ iotad_err eval_fit(const eval_opts *o, const float *rows, size_t n_rows, int n_f
 		for (int j = 0; j < s->n_keep; j++)
 			snprintf(s->m.features[j], sizeof s->m.features[j], "%s", s->names[j]);
 		rc = train_model(rows, n_rows, s->n_keep, &t, &s->m, err, errlen);
+		if (rc == IOTAD_OK && o->int8) {
+			quant_opts qo;
+			quant_opts_default(&qo);
+			qo.holdout = t.holdout;
+			qo.segments = segments;
+			qo.n_segments = n_segments;
+			rc = quant_model(&s->m, rows, n_rows, &qo, &s->mq, err, errlen);
+		}
 	} else if (rc == IOTAD_OK) {
 		bl_opts b = o->bl;
 		b.percentile = o->train.percentile;
@@ -378,6 +389,7 @@ void eval_scorer_destroy(eval_scorer *s)
 	if (!s)
 		return;
 	model_free(&s->m);
+	model_free(&s->mq);
 	bl_destroy(s->bl);
 	free(s);
 }
@@ -386,12 +398,19 @@ float eval_scorer_threshold(const eval_scorer *s)
 {
 	if (s->o.kind == EVAL_PROFILE)
 		return 1.0f;
-	return s->bl ? bl_threshold(s->bl) : s->m.threshold;
+	return s->bl ? bl_threshold(s->bl) : eval_scorer_model(s)->threshold;
 }
 
 const model *eval_scorer_model(const eval_scorer *s)
 {
-	return s->bl || s->o.kind == EVAL_PROFILE ? NULL : &s->m;
+	if (s->bl || s->o.kind == EVAL_PROFILE)
+		return NULL;
+	return s->mq.q && !s->use_float ? &s->mq : &s->m;
+}
+
+void eval_scorer_use_float(eval_scorer *s, bool use_float)
+{
+	s->use_float = use_float;
 }
 
 int eval_scorer_columns(const eval_scorer *s, const int **keep, const float **drift)

@@ -123,6 +123,8 @@ static void report_config_line(FILE *f, const eval_opts *o, const report_opts *r
 			(unsigned long long)t->seed);
 		if (t->ensemble > 1)
 			fprintf(f, " ensemble %d", t->ensemble);
+		if (o->int8)
+			fputs(" int8", f);
 	} else if (o->kind == EVAL_ZSCORE) {
 		fprintf(f, ", recent rows %d", o->bl.zs_window);
 	} else {
@@ -296,9 +298,9 @@ static void report_json(FILE *f, const eval_opts *o, const report_opts *ro,
 			const report_file *files, size_t n, const eval_result *total,
 			const report_kinds *kinds)
 {
-	fprintf(f, "{\"detector\": \"%s\", \"threshold\": \"%s\", \"drift_max\": %g, "
+	fprintf(f, "{\"detector\": \"%s\", \"threshold\": \"%s\", \"drift_max\": %g, %s"
 		"\"files\": [", eval_detector_name(o->kind), thr_kind_name(o->det.thr.kind),
-		(double)o->train.drift_max);
+		(double)o->train.drift_max, o->int8 ? "\"model\": \"int8\", " : "");
 	for (size_t i = 0; i < n; i++) {
 		fprintf(f, "%s\n  {\"file\": ", i ? "," : "");
 		report_str(f, files[i].path);

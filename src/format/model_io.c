@@ -30,6 +30,7 @@
 #include "iotad/atomicfile.h"
 #include "iotad/errmsg.h"
 #include "iotad/model_io.h"
+#include "iotad/qmodel_io.h"
 
 #define MODEL_FORMAT_NAME "iotad-model"
 #define MODEL_FILE_MAX (64u << 20)
@@ -511,6 +512,8 @@ iotad_err model_load_buffer(const char *json, size_t len, model *m, char *err, s
 		       MODEL_FILE_MAX);
 		return IOTAD_ERR_RANGE;
 	}
+	if (qmodel_is_binary(json, len))
+		return qmodel_decode(json, len, m, err, errlen);
 	/* A private NUL-terminated copy: the caller's buffer need not be. */
 	char *buf = malloc(len + 1);
 	if (!buf) {
@@ -679,11 +682,24 @@ iotad_err model_save(const model *m, const char *path)
 {
 	if (!m || !path || !m->net.params)
 		return IOTAD_ERR_INVAL;
+	unsigned char *bin = NULL;
+	size_t bin_len = 0;
+	if (m->type == MODEL_INT8) {
+		iotad_err qrc = qmodel_encode(m, &bin, &bin_len);
+		if (qrc)
+			return qrc;
+	}
 	atomicfile a;
 	iotad_err rc = atomicfile_open(&a, path, 0644, NULL, 0);
-	if (rc != IOTAD_OK)
+	if (rc != IOTAD_OK) {
+		free(bin);
 		return rc;
-	write_model(a.f, m);
+	}
+	if (bin)
+		fwrite(bin, 1, bin_len, a.f);
+	else
+		write_model(a.f, m);
+	free(bin);
 	return atomicfile_commit(&a, NULL, 0); /* errno: the cause, for the caller's message */
 }
 

@@ -1,0 +1,101 @@
+/* qnn.h - the autoencoder in int8: per-output-channel symmetric int8
+ * weights, int8 activations with calibrated per-layer ranges, int32
+ * accumulation and fixed-point requantization (multiplier + shift, round
+ * half up, saturating). Float only at the input (quantizing the normalized
+ * window) and the score (the reconstruction against the float input).
+ *
+ * Real values: activation a = a_scale * (q - a_zp); weight w[o][i] =
+ * w_scale[o] * q with w_scale[o] = 2^((4 w_exp - w_code[o]) / 16), on a
+ * 1/16-octave grid; bias b[o] = 2^(b_exp / 4) * b8[o]. The stored form
+ * (what the codec writes) is w_exp, w_code, b_exp, b8, w, a_scale, a_zp and
+ * out_scale, one byte a channel beyond the weights and biases;
+ * qnn_prepare validates it and derives the rest. */
+#ifndef IOTAD_QNN_H
+#define IOTAD_QNN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "iotad/error.h"
+#include "iotad/nn.h"
+
+#define QNN_ALIGN 16            /* rows and activations padded to this many bytes */
+#define QNN_CODE_STEPS 16       /* weight scale codes per octave */
+#define QNN_SIG_Q 256           /* sigmoid layers: pre-activation in Q8 ... */
+#define QNN_SIG_HALF 2048       /* ... clamped to [-8, 8): a table of 4096 entries */
+#define QNN_OUT_MAX 32767       /* last layer (linear, relu): int16 pre-activation */
+
+typedef struct qnn_layer {
+	int in, out, in_pad;        /* in_pad: in rounded up to QNN_ALIGN */
+	nn_act act;
+	/* stored */
+	int8_t w_exp;               /* weight scales from 2^(w_exp / 4) down */
+	int8_t b_exp;               /* bias scale 2^(b_exp / 4) */
+	uint8_t *w_code;            /* out: w_scale[o] = 2^((4 w_exp - w_code[o]) / 16) */
+	int8_t *b8;                 /* out, -127..127 */
+	int8_t *w;                  /* out rows of in_pad, -127..127, padding 0 */
+	/* derived by qnn_prepare */
+	float *w_scale;             /* out */
+	int32_t *bias;              /* out: accumulator units, input zero point folded in */
+	int32_t *mult;              /* out: multiplier, 2^30..2^31-1 (0 if the scale is 0) */
+	int32_t *shift;             /* out: right shift after the multiply, 1..62 */
+} qnn_layer;
+
+typedef struct qnn {
+	int n_layers;
+	int sizes[NN_MAX_LAYERS + 1];
+	qnn_layer layer[NN_MAX_LAYERS];
+	float a_scale[NN_MAX_LAYERS];   /* input of layer l (stored) */
+	int32_t a_zp[NN_MAX_LAYERS];    /* its zero point, -128..127 (stored) */
+	float out_scale;                /* last layer's int16 pre-activation (stored;
+					 * 1/256 when it is a sigmoid) */
+	float *lut;                     /* sigmoid at (i - 2048) / 256, 4096 entries */
+	int8_t *lut8;                   /* the same as int8 of scale 1/256, zero point -128 */
+	void *block;                    /* owns every array above */
+} qnn;
+
+/* Allocate an int8 network of this shape with zeroed stored parameters
+ * (rules as nn_init). Owned by q until qnn_free. Any thread. */
+iotad_err qnn_init(qnn *q, int n_layers, const int *sizes, const nn_act *act);
+/* Free; accepts NULL or a zeroed struct. */
+void qnn_free(qnn *q);
+
+/* Validate the stored parameters and derive the runtime ones. On
+ * IOTAD_ERR_MODEL, *layer (may be NULL) is the offending layer (-1: the
+ * network) and *what a static description. Call once after filling q. */
+iotad_err qnn_prepare(qnn *q, int *layer, const char **what);
+
+/* Floats of scratch qnn_forward needs. */
+size_t qnn_scratch_floats(const qnn *q);
+/* Reconstruct the normalized window x (sizes[0] floats) and return the MSE
+ * against x; err (may be NULL) gets each element's squared error. scratch
+ * holds qnn_scratch_floats() floats and must be 16-byte aligned (malloc).
+ * q must be prepared. No allocation; any thread with its own scratch. */
+float qnn_forward(const qnn *q, const float *x, float *scratch, float *err);
+
+/* Quantize the weights and biases of net into q (qnn_init'ed with its
+ * shape): per-channel symmetric weights, per-layer int8 biases. mean_in (may
+ * be NULL) holds the mean input of every layer (sizes[l] floats at offset
+ * sizes[0] + ... + sizes[l-1]); with it, biases absorb the mean error the
+ * weight rounding makes. Activation scales are left to the caller. */
+void qnn_quantize_weights(const nn *net, const float *mean_in, qnn *q);
+/* Fill net (nn_init'ed with q's shape) with the dequantized weights and biases. */
+void qnn_dequantize(const qnn *q, nn *net);
+
+/* 2^(k / 16), exact to double for any k (the scale grid). */
+double qnn_grid(int k);
+/* The smallest grid point k with 2^(k/16) >= s (s > 0 finite). */
+int qnn_grid_ceil(double s);
+/* Log code of a score >= 0 (0 for 0; else 2^(code/512 - 64), 0.07 % apart)
+ * and back: the precision calibration scores are stored with. */
+uint16_t qnn_score_code(float s);
+float qnn_code_score(uint16_t code);
+/* Fixed-point form of a positive real multiplier m < 2^30: m ~ mult * 2^-shift.
+ * Returns -1 if m is out of range or not finite. */
+int qnn_multiplier(double m, int32_t *mult, int32_t *shift);
+/* round(acc * mult * 2^-shift), halves rounded up, saturated to [lo, hi]. */
+int32_t qnn_requant(int32_t acc, int32_t mult, int32_t shift, int32_t lo, int32_t hi);
+/* Quantize one real value to an activation: round(x / scale) + zp saturated to int8. */
+int8_t qnn_quantize(float x, float inv_scale, int32_t zp);
+
+#endif

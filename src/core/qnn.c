@@ -1,0 +1,403 @@
+/* qnn.c - int8 inference of the autoencoder (see qnn.h).
+ *
+ * One layer: acc[o] = bias[o] + sum_i w[o][i] * a[i] over int8 values in
+ * int32, where bias holds b[o] / (w_scale[o] * a_scale) minus a_zp * the
+ * row sum, so the zero point costs nothing per window. The result is
+ * requantized for the next layer: q = zp' + round(acc * M[o]) with
+ * M[o] = w_scale[o] * a_scale / a_scale' as a Q31 multiplier and a right
+ * shift (round half up), saturated to int8; ReLU saturates at zp' instead
+ * of -128. A sigmoid layer requantizes to Q8 in [-8, 8) and reads a table.
+ * The last layer gives the reconstruction in floats: int16 pre-activation
+ * times out_scale (linear, relu) or the sigmoid table.
+ *
+ * Rows are zero-padded to QNN_ALIGN bytes so every dot product runs over
+ * whole blocks of 16 int8 that the compiler turns into vector code at -O2
+ * without a scalar tail (no -march needed; SSE2 / NEON baseline). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iotad/qnn.h"
+
+#define QNN_LUT (2 * QNN_SIG_HALF)
+
+static size_t qnn_pad(size_t n)
+{
+	return (n + QNN_ALIGN - 1) / QNN_ALIGN * QNN_ALIGN;
+}
+
+iotad_err qnn_init(qnn *q, int n_layers, const int *sizes, const nn_act *act)
+{
+	if (!q)
+		return IOTAD_ERR_INVAL;
+	memset(q, 0, sizeof *q);
+	if (!sizes || !act || n_layers < 1 || n_layers > NN_MAX_LAYERS)
+		return IOTAD_ERR_INVAL;
+	for (int l = 0; l <= n_layers; l++)
+		if (sizes[l] < 1 || sizes[l] > NN_MAX_WIDTH)
+			return IOTAD_ERR_INVAL;
+	if (sizes[n_layers] != sizes[0])
+		return IOTAD_ERR_INVAL;
+	for (int l = 0; l < n_layers; l++)
+		if (act[l] != NN_LINEAR && act[l] != NN_RELU && act[l] != NN_SIGMOID)
+			return IOTAD_ERR_INVAL;
+	/* one block: per layer w, then the per-channel arrays, then the tables */
+	size_t bytes = 0;
+	for (int l = 0; l < n_layers; l++) {
+		size_t out = (size_t)sizes[l + 1];
+		bytes += qnn_pad(out * qnn_pad((size_t)sizes[l]));
+		bytes += qnn_pad(out * (2 + sizeof(float) + 3 * sizeof(int32_t)));
+	}
+	bytes += QNN_LUT * (sizeof(float) + 1);
+	unsigned char *p = malloc(bytes); /* 16-byte aligned (max_align_t) */
+	if (!p)
+		return IOTAD_ERR_NOMEM;
+	memset(p, 0, bytes);
+	q->block = p;
+	q->n_layers = n_layers;
+	for (int l = 0; l <= n_layers; l++)
+		q->sizes[l] = sizes[l];
+	for (int l = 0; l < n_layers; l++) {
+		qnn_layer *y = &q->layer[l];
+		size_t out = (size_t)sizes[l + 1];
+		y->in = sizes[l];
+		y->out = sizes[l + 1];
+		y->in_pad = (int)qnn_pad((size_t)sizes[l]);
+		y->act = act[l];
+		y->w = (int8_t *)p;
+		p += qnn_pad(out * (size_t)y->in_pad);
+		unsigned char *c = p;
+		y->w_scale = (float *)c;
+		y->bias = (int32_t *)(c + out * 4);
+		y->mult = (int32_t *)(c + out * 8);
+		y->shift = (int32_t *)(c + out * 12);
+		y->w_code = c + out * 16;
+		y->b8 = (int8_t *)(c + out * 17);
+		p += qnn_pad(out * (2 + sizeof(float) + 3 * sizeof(int32_t)));
+	}
+	q->lut = (float *)p;
+	q->lut8 = (int8_t *)(p + QNN_LUT * sizeof(float));
+	return IOTAD_OK;
+}
+
+void qnn_free(qnn *q)
+{
+	if (!q)
+		return;
+	free(q->block);
+	memset(q, 0, sizeof *q);
+}
+
+/* 2^(-k/16) for k = 0..15: the codes' fractional octave, exact to double. */
+static const double qnn_frac[QNN_CODE_STEPS] = {
+	1, 0.9576032806985737, 0.91700404320467122, 0.87812608018664973,
+	0.8408964152537145, 0.80524516597462714, 0.77110541270397037, 0.73841307296974967,
+	0.70710678118654757, 0.67712777346844633, 0.64841977732550482, 0.620928906036742,
+	0.59460355750136051, 0.56939431737834578, 0.54525386633262884, 0.52213689121370688,
+};
+
+double qnn_grid(int k)
+{
+	/* k = 16 e + r, 0 <= r < 16: 2^e * 2^(r/16) = 2^(e+1) * 2^(-(16-r)/16) */
+	int r = ((k % QNN_CODE_STEPS) + QNN_CODE_STEPS) % QNN_CODE_STEPS;
+	int e = (k - r) / QNN_CODE_STEPS;
+	return r ? ldexp(qnn_frac[QNN_CODE_STEPS - r], e + 1) : ldexp(1.0, e);
+}
+
+int qnn_grid_ceil(double s)
+{
+	int k = (int)floor(log2(s) * QNN_CODE_STEPS) - 1;
+	while (qnn_grid(k) < s)
+		k++;
+	return k;
+}
+
+uint16_t qnn_score_code(float s)
+{
+	if (!(s > 0.0f))
+		return 0;
+	double c = floor((log2((double)s) + 64.0) * 512.0 + 0.5);
+	return (uint16_t)(c < 1.0 ? 1.0 : c > 65535.0 ? 65535.0 : c);
+}
+
+float qnn_code_score(uint16_t code)
+{
+	return code ? (float)exp2((double)code / 512.0 - 64.0) : 0.0f;
+}
+
+int qnn_multiplier(double m, int32_t *mult, int32_t *shift)
+{
+	if (!isfinite(m) || !(m > 0.0) || m >= 0x1p30)
+		return -1;
+	int e;
+	double f = frexp(m, &e); /* m = f * 2^e, f in [0.5, 1) */
+	long long r = llround(f * 0x1p31);
+	if (r == 0x80000000LL) {
+		r /= 2;
+		e++;
+	}
+	if (31 - e > 62) { /* below 2^-31: every product rounds to 0 */
+		*mult = 0;
+		*shift = 1;
+		return 0;
+	}
+	*mult = (int32_t)r;
+	*shift = 31 - e;
+	return 0;
+}
+
+int32_t qnn_requant(int32_t acc, int32_t mult, int32_t shift, int32_t lo, int32_t hi)
+{
+	int64_t p = (int64_t)acc * mult;
+	/* arithmetic right shift (gcc, clang, msvc): floor, so + half rounds half up */
+	int64_t r = (p + ((int64_t)1 << (shift - 1))) >> shift;
+	return r < lo ? lo : r > hi ? hi : (int32_t)r;
+}
+
+int8_t qnn_quantize(float x, float inv_scale, int32_t zp)
+{
+	float v = x * inv_scale;
+	if (!(v > -512.0f))
+		v = -512.0f;
+	else if (v > 512.0f)
+		v = 512.0f;
+	long r = lrintf(v) + zp;
+	return (int8_t)(r < -128 ? -128 : r > 127 ? 127 : r);
+}
+
+static iotad_err qnn_bad(int l, const char *text, int *layer, const char **what)
+{
+	if (layer)
+		*layer = l;
+	if (what)
+		*what = text;
+	return IOTAD_ERR_MODEL;
+}
+
+static int qnn_scale_ok(float s)
+{
+	return isfinite(s) && s > 0.0f && s < 1e30f;
+}
+
+iotad_err qnn_prepare(qnn *q, int *layer, const char **what)
+{
+	int L = q->n_layers, sig = 0;
+	if (!q->block || L < 1)
+		return qnn_bad(-1, "no network", layer, what);
+	for (int l = 0; l < L; l++) {
+		qnn_layer *y = &q->layer[l];
+		if (!qnn_scale_ok(q->a_scale[l]))
+			return qnn_bad(l, "activation scale not a finite number > 0", layer, what);
+		if (q->a_zp[l] < -128 || q->a_zp[l] > 127)
+			return qnn_bad(l, "activation zero point outside -128..127", layer, what);
+		for (int o = 0; o < y->out; o++) {
+			const int8_t *row = y->w + (size_t)o * (size_t)y->in_pad;
+			for (int i = 0; i < y->in; i++)
+				if (row[i] == -128)
+					return qnn_bad(l, "weight -128 (symmetric range is -127..127)",
+						       layer, what);
+			if (y->b8[o] == -128)
+				return qnn_bad(l, "bias -128 (symmetric range is -127..127)", layer, what);
+		}
+		if (y->act == NN_SIGMOID) {
+			sig = 1;
+			/* a hidden sigmoid feeds an int8 of scale 1/256, zero point -128 */
+			if (l + 1 < L && (q->a_scale[l + 1] != 1.0f / QNN_SIG_Q || q->a_zp[l + 1] != -128))
+				return qnn_bad(l + 1, "a sigmoid's output must have scale 1/256 and zero "
+					       "point -128", layer, what);
+		}
+	}
+	if (q->layer[L - 1].act == NN_SIGMOID ? q->out_scale != 1.0f / QNN_SIG_Q :
+	    !qnn_scale_ok(q->out_scale))
+		return qnn_bad(L - 1, "output scale not a finite number > 0 (1/256 for a sigmoid)",
+			       layer, what);
+	for (int l = 0; l < L; l++) {
+		qnn_layer *y = &q->layer[l];
+		double s_in = q->a_scale[l];
+		double s_next = y->act == NN_SIGMOID ? 1.0 / QNN_SIG_Q :
+				l + 1 < L ? q->a_scale[l + 1] : q->out_scale;
+		for (int o = 0; o < y->out; o++) {
+			const int8_t *row = y->w + (size_t)o * (size_t)y->in_pad;
+			double s_w = qnn_grid(4 * y->w_exp - y->w_code[o]);
+			y->w_scale[o] = (float)s_w;
+			long long sum = 0;
+			for (int i = 0; i < y->in; i++)
+				sum += row[i];
+			double acc_unit = s_w * s_in;
+			double b = qnn_grid(4 * y->b_exp) * y->b8[o] / acc_unit - (double)q->a_zp[l] * (double)sum;
+			if (!(fabs(b) < 0x1p30))
+				return qnn_bad(l, "bias too large for the accumulator", layer, what);
+			y->bias[o] = (int32_t)llround(b);
+			if (qnn_multiplier(acc_unit / s_next, &y->mult[o], &y->shift[o]) < 0)
+				return qnn_bad(l, "scales give a requantization multiplier out of range",
+					       layer, what);
+		}
+	}
+	for (int i = 0; sig && i < QNN_LUT; i++) {
+		double z = (double)(i - QNN_SIG_HALF) / QNN_SIG_Q;
+		double s = 1.0 / (1.0 + exp(-z));
+		long v = lround(s * QNN_SIG_Q) - 128;
+		q->lut[i] = (float)s;
+		q->lut8[i] = (int8_t)(v > 127 ? 127 : v);
+	}
+	return IOTAD_OK;
+}
+
+size_t qnn_scratch_floats(const qnn *q)
+{
+	size_t widest = 0;
+	for (int l = 0; l < q->n_layers; l++)
+		if ((size_t)q->layer[l].in_pad > widest)
+			widest = (size_t)q->layer[l].in_pad;
+	/* the reconstruction, then two int8 buffers */
+	return qnn_pad((size_t)q->sizes[0]) + 2 * widest / sizeof(float);
+}
+
+/* int8 dot product over n (a multiple of QNN_ALIGN) elements. */
+static int32_t qnn_dot(const int8_t *restrict w, const int8_t *restrict a, int n)
+{
+	int32_t s = 0;
+	for (int i = 0; i < n; i += QNN_ALIGN) {
+		int32_t t = 0;
+		for (int j = 0; j < QNN_ALIGN; j++)
+			t += (int32_t)w[i + j] * (int32_t)a[i + j];
+		s += t;
+	}
+	return s;
+}
+
+/* One hidden layer: int8 a (in_pad) to int8 out (out values, then zeros to
+ * the next layer's in_pad). */
+static void qnn_hidden(const qnn *q, int l, const int8_t *restrict a, int8_t *restrict out)
+{
+	const qnn_layer *y = &q->layer[l];
+	int32_t zp = q->a_zp[l + 1];
+	int32_t lo = y->act == NN_RELU ? (zp > -128 ? zp : -128) : -128;
+	for (int o = 0; o < y->out; o++) {
+		int32_t acc = y->bias[o] + qnn_dot(y->w + (size_t)o * (size_t)y->in_pad, a, y->in_pad);
+		if (y->act == NN_SIGMOID) {
+			int32_t z = qnn_requant(acc, y->mult[o], y->shift[o], -QNN_SIG_HALF,
+						QNN_SIG_HALF - 1);
+			out[o] = q->lut8[z + QNN_SIG_HALF];
+		} else {
+			out[o] = (int8_t)qnn_requant(acc, y->mult[o], y->shift[o], lo - zp, 127 - zp) +
+				 (int8_t)zp;
+		}
+	}
+	memset(out + y->out, 0, (size_t)(q->layer[l + 1].in_pad - y->out));
+}
+
+/* The last layer: int8 a to the float reconstruction r. */
+static void qnn_last(const qnn *q, const int8_t *restrict a, float *restrict r)
+{
+	const qnn_layer *y = &q->layer[q->n_layers - 1];
+	for (int o = 0; o < y->out; o++) {
+		int32_t acc = y->bias[o] + qnn_dot(y->w + (size_t)o * (size_t)y->in_pad, a, y->in_pad);
+		if (y->act == NN_SIGMOID) {
+			int32_t z = qnn_requant(acc, y->mult[o], y->shift[o], -QNN_SIG_HALF,
+						QNN_SIG_HALF - 1);
+			r[o] = q->lut[z + QNN_SIG_HALF];
+		} else {
+			int32_t z = qnn_requant(acc, y->mult[o], y->shift[o],
+						y->act == NN_RELU ? 0 : -QNN_OUT_MAX, QNN_OUT_MAX);
+			r[o] = q->out_scale * (float)z;
+		}
+	}
+}
+
+float qnn_forward(const qnn *q, const float *x, float *scratch, float *err)
+{
+	int d = q->sizes[0], L = q->n_layers;
+	float *r = scratch;
+	size_t widest = (qnn_scratch_floats(q) - qnn_pad((size_t)d)) * sizeof(float) / 2;
+	int8_t *a = (int8_t *)(scratch + qnn_pad((size_t)d)), *b = a + widest;
+	float inv = 1.0f / q->a_scale[0];
+	for (int i = 0; i < d; i++)
+		a[i] = qnn_quantize(x[i], inv, q->a_zp[0]);
+	memset(a + d, 0, (size_t)(q->layer[0].in_pad - d));
+	for (int l = 0; l + 1 < L; l++) {
+		qnn_hidden(q, l, a, b);
+		int8_t *t = a;
+		a = b;
+		b = t;
+	}
+	qnn_last(q, a, r);
+	double sum = 0.0;
+	for (int i = 0; i < d; i++) {
+		double diff = (double)r[i] - x[i];
+		double sq = diff * diff;
+		if (err)
+			err[i] = (float)sq;
+		sum += sq;
+	}
+	return (float)(sum / d);
+}
+
+/* The quarter-octave exponent E (int8) with 4E >= k, k on the 1/16 grid. */
+static int8_t qnn_exp(int k)
+{
+	int e = k >= 0 ? (k + 3) / 4 : -(-k / 4);
+	return (int8_t)(e < -128 ? -128 : e > 127 ? 127 : e);
+}
+
+void qnn_quantize_weights(const nn *net, const float *mean_in, qnn *q)
+{
+	size_t mo = 0;
+	for (int l = 0; l < net->n_layers; l++) {
+		qnn_layer *y = &q->layer[l];
+		const float *w = net->params + nn_layer_offset(net, l);
+		const float *b = w + (size_t)y->out * (size_t)y->in;
+		double base = 0.0;
+		for (size_t k = 0; k < (size_t)y->out * (size_t)y->in; k++)
+			base = fabs(w[k]) > base ? fabs(w[k]) : base;
+		/* the layer's exponent: the first quarter octave at or above the
+		 * largest channel scale; channels step down from it by 1/16 */
+		int kmax = qnn_grid_ceil(base > 0.0 ? base / 127.0 : 1.0);
+		y->w_exp = qnn_exp(kmax);
+		double bmax = 0.0, bias[NN_MAX_WIDTH];
+		for (int o = 0; o < y->out; o++) {
+			const float *row = w + (size_t)o * (size_t)y->in;
+			double mx = 0.0;
+			for (int i = 0; i < y->in; i++)
+				mx = fabs(row[i]) > mx ? fabs(row[i]) : mx;
+			int code = 4 * y->w_exp - (mx > 0.0 ? qnn_grid_ceil(mx / 127.0) : -100000);
+			code = code < 0 ? 0 : code > 255 ? 255 : code;
+			double s = qnn_grid(4 * y->w_exp - code);
+			y->w_code[o] = (uint8_t)code;
+			double err = 0.0;
+			for (int i = 0; i < y->in; i++) {
+				long v = lround((double)row[i] / s);
+				v = v > 127 ? 127 : v < -127 ? -127 : v;
+				y->w[(size_t)o * (size_t)y->in_pad + (size_t)i] = (int8_t)v;
+				if (mean_in)
+					err += (s * (double)v - row[i]) * mean_in[mo + (size_t)i];
+			}
+			bias[o] = (double)b[o] - err;
+			bmax = fabs(bias[o]) > bmax ? fabs(bias[o]) : bmax;
+		}
+		int kb = qnn_grid_ceil(bmax > 0.0 ? bmax / 127.0 : 1e-9);
+		y->b_exp = qnn_exp(kb);
+		double bs = qnn_grid(4 * y->b_exp);
+		for (int o = 0; o < y->out; o++) {
+			long v = lround(bias[o] / bs);
+			y->b8[o] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+		}
+		mo += (size_t)y->in;
+	}
+}
+
+void qnn_dequantize(const qnn *q, nn *net)
+{
+	for (int l = 0; l < q->n_layers; l++) {
+		const qnn_layer *y = &q->layer[l];
+		float *w = net->params + nn_layer_offset(net, l);
+		for (int o = 0; o < y->out; o++) {
+			float s = (float)qnn_grid(4 * y->w_exp - y->w_code[o]);
+			for (int i = 0; i < y->in; i++)
+				w[(size_t)o * (size_t)y->in + (size_t)i] =
+					s * y->w[(size_t)o * (size_t)y->in_pad + (size_t)i];
+			w[(size_t)y->out * (size_t)y->in + (size_t)o] =
+				(float)(qnn_grid(4 * y->b_exp) * y->b8[o]);
+		}
+	}
+}

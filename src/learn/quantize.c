@@ -1,0 +1,288 @@
+/* quantize.c - float model + normal rows -> int8 model.
+ *
+ * Ranges: every window of the rows (stride 1, none across a segment) runs
+ * through the float network; the input range (widened by input_margin),
+ * each hidden activation's range (with 0 in it) and the output's largest
+ * magnitude fix the activation scales and zero points. Weights get one
+ * symmetric scale per output channel (a code on a 1/16-octave grid below
+ * the layer's largest), biases one int8 scale per layer after absorbing
+ * the mean error of the rounded weights on these windows. The held-out
+ * windows (train.h's split) are then scored by the int8 network: their
+ * scores are the model's calibration and give its threshold. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iotad/errmsg.h"
+#include "iotad/quantize.h"
+
+#define QUANT_MIN_CALIB 20      /* as train.c: fewer held-out windows, calibrate on all */
+#define QUANT_MIN_THRESHOLD 1e-9f
+#define QUANT_OUT_HEADROOM 4.0  /* int16 output range over the largest seen */
+
+void quant_opts_default(quant_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->holdout = 0.2f;
+	o->input_margin = 0.25f;
+}
+
+static int quant_cmp(const void *pa, const void *pb)
+{
+	float a = *(const float *)pa, b = *(const float *)pb;
+	return (a > b) - (a < b);
+}
+
+
+/* Scale and zero point of an int8 activation covering [lo, hi] (0 added). */
+static void quant_range(double lo, double hi, float *scale, int32_t *zp)
+{
+	lo = lo < 0.0 ? lo : 0.0;
+	hi = hi > 0.0 ? hi : 0.0;
+	if (hi - lo < 1e-6)
+		hi = lo + 1e-6;
+	double s = (hi - lo) / 255.0;
+	long z = lround(-128.0 - lo / s);
+	*scale = (float)s;
+	*zp = (int32_t)(z < -128 ? -128 : z > 127 ? 127 : z);
+}
+
+/* Activation ranges and mean inputs of float network net over the windows
+ * win[0..n) of x (normalized rows, d_stride floats apart), then its int8
+ * form into q. */
+static iotad_err quant_member(const nn *net, const float *x, size_t d_stride, const size_t *win,
+			      size_t n, float margin, qnn *q)
+{
+	int L = net->n_layers;
+	size_t total = 0, sf = nn_scratch_floats(net);
+	for (int l = 0; l < L; l++)
+		total += (size_t)net->sizes[l];
+	double *lo = malloc(total * sizeof *lo), *hi = malloc(total * sizeof *hi);
+	double *sum = calloc(total, sizeof *sum);
+	float *mean = malloc(total * sizeof *mean), *scratch = malloc(sf * sizeof *scratch);
+	double out_max = 0.0;
+	iotad_err rc = IOTAD_ERR_NOMEM;
+	if (!lo || !hi || !sum || !mean || !scratch)
+		goto out;
+	for (size_t k = 0; k < total; k++) {
+		lo[k] = INFINITY;
+		hi[k] = -INFINITY;
+	}
+	int d = net->sizes[0];
+	for (size_t k = 0; k < n; k++) {
+		const float *xw = x + win[k] * d_stride;
+		(void)nn_forward(net, xw, scratch, NULL);
+		/* layer l's input: the window, then scratch's activations */
+		for (size_t j = 0; j < total; j++) {
+			double v = j < (size_t)d ? xw[j] : scratch[j - (size_t)d];
+			lo[j] = v < lo[j] ? v : lo[j];
+			hi[j] = v > hi[j] ? v : hi[j];
+			sum[j] += v;
+		}
+		for (size_t j = sf - (size_t)d; j < sf; j++)
+			out_max = fabs(scratch[j]) > out_max ? fabs(scratch[j]) : out_max;
+	}
+	for (size_t j = 0; j < total; j++)
+		mean[j] = (float)(sum[j] / (double)n);
+	qnn_quantize_weights(net, mean, q);
+	/* one range per layer input: the span of its elements */
+	for (int l = 0, off = 0; l < L; off += net->sizes[l], l++) {
+		double a = INFINITY, b = -INFINITY;
+		for (int j = off; j < off + net->sizes[l]; j++) {
+			a = lo[j] < a ? lo[j] : a;
+			b = hi[j] > b ? hi[j] : b;
+		}
+		if (l > 0 && net->act[l - 1] == NN_SIGMOID) {
+			q->a_scale[l] = 1.0f / QNN_SIG_Q;
+			q->a_zp[l] = -128;
+			continue;
+		}
+		if (l == 0) {
+			double span = b - a;
+			a -= margin * span;
+			b += margin * span;
+		}
+		quant_range(a, b, &q->a_scale[l], &q->a_zp[l]);
+	}
+	if (net->act[L - 1] == NN_SIGMOID)
+		q->out_scale = 1.0f / QNN_SIG_Q;
+	else
+		q->out_scale = (float)((out_max > 1e-6 ? out_max : 1.0) * QUANT_OUT_HEADROOM /
+				       QNN_OUT_MAX);
+	rc = IOTAD_OK;
+out:
+	free(lo);
+	free(hi);
+	free(sum);
+	free(mean);
+	free(scratch);
+	return rc;
+}
+
+/* Windows of every segment (all[]) and the held-out ones (cal[]), as
+ * train.c splits them. */
+static void quant_split(const size_t *seg, size_t n_seg, size_t w, float holdout, size_t *all,
+			size_t *n_all, size_t *cal, size_t *n_cal)
+{
+	*n_all = *n_cal = 0;
+	for (size_t g = 0, row = 0; g < n_seg; row += seg[g], g++) {
+		size_t nw = seg[g] >= w ? seg[g] - w + 1 : 0;
+		size_t nc = (size_t)floor((double)holdout * (double)nw);
+		size_t nt = nc > 0 && nw > nc + (w - 1) ? nw - nc - (w - 1) : nw;
+		if (nt == nw)
+			nc = 0;
+		for (size_t i = 0; i < nw; i++)
+			all[(*n_all)++] = row + i;
+		for (size_t i = nw - nc; i < nw; i++)
+			cal[(*n_cal)++] = row + i;
+	}
+	if (*n_cal < QUANT_MIN_CALIB) {
+		memcpy(cal, all, *n_all * sizeof *all);
+		*n_cal = *n_all;
+	}
+}
+
+/* The int8 model's threshold and calibration from its own scores. */
+static iotad_err quant_calibrate(model *m, const float *x, size_t d_stride, const size_t *cal,
+				 size_t n)
+{
+	float *s = malloc(n * sizeof *s);
+	float *scratch = malloc(model_scratch_floats(m) * sizeof *scratch);
+	if (!s || !scratch) {
+		free(s);
+		free(scratch);
+		return IOTAD_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		s[i] = model_score(m, x + cal[i] * d_stride, scratch, NULL, NULL);
+	free(scratch);
+	qsort(s, n, sizeof *s, quant_cmp);
+	/* the percentile as train.c takes it: linear between ranks */
+	double pos = (double)m->percentile / 100.0 * (double)(n - 1);
+	size_t lo = (size_t)floor(pos);
+	float t = lo >= n - 1 ? s[n - 1] :
+		  (float)((double)s[lo] + (pos - (double)lo) * ((double)s[lo + 1] - s[lo]));
+	m->threshold = t > QUANT_MIN_THRESHOLD ? t : QUANT_MIN_THRESHOLD;
+	if (n > MODEL_MAX_CALIB) {
+		for (size_t k = 0; k < MODEL_MAX_CALIB; k++)
+			s[k] = s[(size_t)((double)k * (double)(n - 1) / (MODEL_MAX_CALIB - 1))];
+		n = MODEL_MAX_CALIB;
+	}
+	/* at the precision the model file keeps them, so a saved model scores alike */
+	for (size_t k = 0; k < n; k++)
+		s[k] = qnn_code_score(qnn_score_code(s[k]));
+	m->calib = s;
+	m->n_calib = (int)n;
+	return IOTAD_OK;
+}
+
+/* out: fm's description with empty networks of its shape. */
+static iotad_err quant_shell(const model *fm, model *out)
+{
+	memset(out, 0, sizeof *out);
+	memcpy(out->id, fm->id, sizeof out->id);
+	out->version = fm->version;
+	out->n_features = fm->n_features;
+	memcpy(out->features, fm->features, sizeof out->features);
+	out->window = fm->window;
+	out->stride = fm->stride;
+	out->norm = fm->norm;
+	memcpy(out->norm_a, fm->norm_a, sizeof out->norm_a);
+	memcpy(out->norm_b, fm->norm_b, sizeof out->norm_b);
+	memcpy(out->stuck_after, fm->stuck_after, sizeof out->stuck_after);
+	out->percentile = fm->percentile;
+	out->type = MODEL_INT8;
+	if (!(out->q = calloc(MODEL_MAX_MEMBERS, sizeof *out->q)))
+		return IOTAD_ERR_NOMEM;
+	const nn *net = &fm->net;
+	for (int k = 0; k <= fm->n_more; k++) {
+		iotad_err rc = nn_init(k ? &out->more[k - 1] : &out->net, net->n_layers, net->sizes,
+				       net->act);
+		if (!rc)
+			rc = qnn_init(&out->q[k], net->n_layers, net->sizes, net->act);
+		if (rc)
+			return rc;
+		out->n_more = k;
+	}
+	return IOTAD_OK;
+}
+
+iotad_err quant_model(const model *fm, const float *rows, size_t n_rows, const quant_opts *o,
+		      model *out, char *err, size_t errlen)
+{
+	if (!fm || !rows || !o || !out || !fm->net.params) {
+		iotad_errf(err, errlen, "quantize: invalid arguments");
+		return IOTAD_ERR_INVAL;
+	}
+	memset(out, 0, sizeof *out);
+	if (fm->type != MODEL_FLOAT) {
+		iotad_errf(err, errlen, "quantize: the model is already int8");
+		return IOTAD_ERR_INVAL;
+	}
+	if (!(o->holdout >= 0.0f && o->holdout < 1.0f) ||
+	    !(o->input_margin >= 0.0f && o->input_margin <= 10.0f)) {
+		iotad_errf(err, errlen, "quantize: holdout must be in [0, 1), input margin in [0, 10]");
+		return IOTAD_ERR_INVAL;
+	}
+	size_t w = (size_t)fm->window, f = (size_t)fm->n_features, one = n_rows, total = 0;
+	const size_t *seg = o->segments ? o->segments : &one;
+	size_t n_seg = o->segments ? o->n_segments : 1;
+	for (size_t g = 0; g < n_seg; g++)
+		total += seg[g];
+	if (total != n_rows) {
+		iotad_errf(err, errlen, "quantize: segments cover %zu of %zu rows", total, n_rows);
+		return IOTAD_ERR_INVAL;
+	}
+	float *x = malloc((n_rows ? n_rows : 1) * f * sizeof *x);
+	size_t *all = malloc((n_rows ? n_rows : 1) * sizeof *all);
+	size_t *cal = malloc((n_rows ? n_rows : 1) * sizeof *cal);
+	size_t n_all, n_cal;
+	iotad_err rc = x && all && cal ? IOTAD_OK : IOTAD_ERR_NOMEM;
+	if (rc)
+		goto fail;
+	for (size_t i = 0; i < n_rows; i++) {
+		for (size_t j = 0; j < f; j++)
+			if (!isfinite(rows[i * f + j])) {
+				iotad_errf(err, errlen, "quantize: row %zu, feature %zu: not a finite "
+					   "number", i, j);
+				rc = IOTAD_ERR_INVAL;
+				goto fail;
+			}
+		model_normalize(fm, rows + i * f, x + i * f);
+	}
+	quant_split(seg, n_seg, w, o->holdout, all, &n_all, cal, &n_cal);
+	if (n_all == 0) {
+		iotad_errf(err, errlen, "quantize: %zu rows hold no window of %zu", n_rows, w);
+		rc = IOTAD_ERR_RANGE;
+		goto fail;
+	}
+	if ((rc = quant_shell(fm, out)))
+		goto fail;
+	for (int k = 0; k <= fm->n_more; k++) {
+		const nn *net = k ? &fm->more[k - 1] : &fm->net;
+		int bad = -1;
+		const char *what = "";
+		if ((rc = quant_member(net, x, f, all, n_all, o->input_margin, &out->q[k])))
+			goto fail;
+		if ((rc = qnn_prepare(&out->q[k], &bad, &what))) {
+			iotad_errf(err, errlen, "quantize: member %d, layer %d: %s", k, bad, what);
+			goto fail;
+		}
+		qnn_dequantize(&out->q[k], k ? &out->more[k - 1] : &out->net);
+	}
+	if ((rc = quant_calibrate(out, x, f, cal, n_cal)))
+		goto fail;
+	free(x);
+	free(all);
+	free(cal);
+	return IOTAD_OK;
+fail:
+	if (rc == IOTAD_ERR_NOMEM)
+		iotad_errf(err, errlen, "quantize: out of memory");
+	free(x);
+	free(all);
+	free(cal);
+	model_free(out);
+	memset(out, 0, sizeof *out);
+	return rc;
+}
