@@ -49,8 +49,10 @@ typedef struct qnn {
 	int32_t a_zp[NN_MAX_LAYERS];    /* its zero point, -128..127 (stored) */
 	float out_scale;                /* last layer's int16 pre-activation (stored;
 					 * 1/256 when it is a sigmoid) */
-	float *lut;                     /* sigmoid at (i - 2048) / 256, 4096 entries */
-	int8_t *lut8;                   /* the same as int8 of scale 1/256, zero point -128 */
+	float *lut;                     /* sigmoid at (i - 2048) / 256, 4097 entries */
+	int8_t *lut8;                   /* the same as int8 of scale 1/256, zero point -128
+					 * (a hidden sigmoid: Q8 in; the last one reads lut
+					 * at Q12, linearly between entries) */
 	void *block;                    /* owns every array above */
 } qnn;
 

@@ -18,6 +18,10 @@ typedef struct quant_opts {
 	 * each side, so test data a little outside the training range is not
 	 * clipped (0.25). */
 	float input_margin;
+	/* Each activation range spans this quantile of its values (and 1
+	 * minus it): 1 takes the extremes; a little less keeps a rare large
+	 * value from coarsening every other one (the int8 value saturates). */
+	float range_quantile;
 	/* Rows in independent series (as train_opts.segments); NULL: one. */
 	const size_t *segments;
 	size_t n_segments;

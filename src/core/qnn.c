@@ -19,7 +19,8 @@
 
 #include "iotad/qnn.h"
 
-#define QNN_LUT (2 * QNN_SIG_HALF)
+#define QNN_LUT (2 * QNN_SIG_HALF + 1)
+#define QNN_SIG_FINE 16 /* last layer: Q12, 16 steps between table entries */
 
 static size_t qnn_pad(size_t n)
 {
@@ -214,7 +215,8 @@ iotad_err qnn_prepare(qnn *q, int *layer, const char **what)
 	for (int l = 0; l < L; l++) {
 		qnn_layer *y = &q->layer[l];
 		double s_in = q->a_scale[l];
-		double s_next = y->act == NN_SIGMOID ? 1.0 / QNN_SIG_Q :
+		double s_next = y->act == NN_SIGMOID ?
+				1.0 / (QNN_SIG_Q * (l + 1 < L ? 1 : QNN_SIG_FINE)) :
 				l + 1 < L ? q->a_scale[l + 1] : q->out_scale;
 		for (int o = 0; o < y->out; o++) {
 			const int8_t *row = y->w + (size_t)o * (size_t)y->in_pad;
@@ -294,9 +296,13 @@ static void qnn_last(const qnn *q, const int8_t *restrict a, float *restrict r)
 	for (int o = 0; o < y->out; o++) {
 		int32_t acc = y->bias[o] + qnn_dot(y->w + (size_t)o * (size_t)y->in_pad, a, y->in_pad);
 		if (y->act == NN_SIGMOID) {
-			int32_t z = qnn_requant(acc, y->mult[o], y->shift[o], -QNN_SIG_HALF,
-						QNN_SIG_HALF - 1);
-			r[o] = q->lut[z + QNN_SIG_HALF];
+			/* Q12 in [-8, 8): the table, linearly between its entries */
+			int32_t z = qnn_requant(acc, y->mult[o], y->shift[o],
+						-QNN_SIG_HALF * QNN_SIG_FINE,
+						QNN_SIG_HALF * QNN_SIG_FINE - 1) +
+				    QNN_SIG_HALF * QNN_SIG_FINE;
+			int32_t i = z / QNN_SIG_FINE, f = z % QNN_SIG_FINE;
+			r[o] = q->lut[i] + (q->lut[i + 1] - q->lut[i]) * ((float)f / QNN_SIG_FINE);
 		} else {
 			int32_t z = qnn_requant(acc, y->mult[o], y->shift[o],
 						y->act == NN_RELU ? 0 : -QNN_OUT_MAX, QNN_OUT_MAX);

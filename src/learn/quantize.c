@@ -19,12 +19,14 @@
 #define QUANT_MIN_CALIB 20      /* as train.c: fewer held-out windows, calibrate on all */
 #define QUANT_MIN_THRESHOLD 1e-9f
 #define QUANT_OUT_HEADROOM 4.0  /* int16 output range over the largest seen */
+#define QUANT_SAMPLE 4096       /* windows whose activations give the ranges */
 
 void quant_opts_default(quant_opts *o)
 {
 	memset(o, 0, sizeof *o);
 	o->holdout = 0.2f;
-	o->input_margin = 0.25f;
+	o->input_margin = getenv("QM") ? (float)atof(getenv("QM")) : 0.25f;
+	o->range_quantile = getenv("QQ") ? (float)atof(getenv("QQ")) : 1.0f;
 }
 
 static int quant_cmp(const void *pa, const void *pb)
@@ -39,45 +41,82 @@ static void quant_range(double lo, double hi, float *scale, int32_t *zp)
 {
 	lo = lo < 0.0 ? lo : 0.0;
 	hi = hi > 0.0 ? hi : 0.0;
-	if (hi - lo < 1e-6)
-		hi = lo + 1e-6;
+	if (hi - lo < 1e-4) /* a dead unit: any scale will do, not a tiny one */
+		hi = lo + 1e-4;
 	double s = (hi - lo) / 255.0;
 	long z = lround(-128.0 - lo / s);
 	*scale = (float)s;
 	*zp = (int32_t)(z < -128 ? -128 : z > 127 ? 127 : z);
 }
 
+/* A bias must fit the int32 accumulator, in units of its channel's weight
+ * scale times the input scale: where it would not (a channel of tiny
+ * weights), widen that channel's weight scale and requantize its row. */
+static void quant_fit_bias(const nn *net, qnn *q)
+{
+	for (int l = 0; l < net->n_layers; l++) {
+		qnn_layer *y = &q->layer[l];
+		const float *w = net->params + nn_layer_offset(net, l);
+		for (int o = 0; o < y->out; o++) {
+			double b = fabs(qnn_grid(4 * y->b_exp) * y->b8[o]);
+			int code = y->w_code[o];
+			while (code > 0 && b / (qnn_grid(4 * y->w_exp - code) * q->a_scale[l]) > 0x1p28)
+				code--;
+			if (code == y->w_code[o])
+				continue;
+			double s = qnn_grid(4 * y->w_exp - code);
+			y->w_code[o] = (uint8_t)code;
+			for (int i = 0; i < y->in; i++) {
+				long v = lround((double)w[(size_t)o * (size_t)y->in + (size_t)i] / s);
+				y->w[(size_t)o * (size_t)y->in_pad + (size_t)i] =
+					(int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+			}
+		}
+	}
+}
+
+/* The p and 1 - p quantiles of the n values v (sorted in place) into *lo, *hi. */
+static void quant_quantiles(float *v, size_t n, double p, double *lo, double *hi)
+{
+	qsort(v, n, sizeof *v, quant_cmp);
+	size_t k = (size_t)floor((1.0 - p) * (double)(n - 1));
+	*lo = v[k];
+	*hi = v[n - 1 - k];
+}
+
 /* Activation ranges and mean inputs of float network net over the windows
  * win[0..n) of x (normalized rows, d_stride floats apart), then its int8
- * form into q. */
+ * form into q. A layer's range spans the quantiles o->range_quantile of
+ * its values on up to QUANT_SAMPLE windows spread over all. */
 static iotad_err quant_member(const nn *net, const float *x, size_t d_stride, const size_t *win,
-			      size_t n, float margin, qnn *q)
+			      size_t n, const quant_opts *o, qnn *q)
 {
-	int L = net->n_layers;
+	int L = net->n_layers, d = net->sizes[0];
 	size_t total = 0, sf = nn_scratch_floats(net);
+	size_t step = (n + QUANT_SAMPLE - 1) / QUANT_SAMPLE, n_smp = (n + step - 1) / step;
 	for (int l = 0; l < L; l++)
 		total += (size_t)net->sizes[l];
-	double *lo = malloc(total * sizeof *lo), *hi = malloc(total * sizeof *hi);
 	double *sum = calloc(total, sizeof *sum);
 	float *mean = malloc(total * sizeof *mean), *scratch = malloc(sf * sizeof *scratch);
+	float *smp = malloc(n_smp * total * sizeof *smp); /* layer by layer */
 	double out_max = 0.0;
 	iotad_err rc = IOTAD_ERR_NOMEM;
-	if (!lo || !hi || !sum || !mean || !scratch)
+	if (!sum || !mean || !scratch || !smp)
 		goto out;
-	for (size_t k = 0; k < total; k++) {
-		lo[k] = INFINITY;
-		hi[k] = -INFINITY;
-	}
-	int d = net->sizes[0];
 	for (size_t k = 0; k < n; k++) {
 		const float *xw = x + win[k] * d_stride;
 		(void)nn_forward(net, xw, scratch, NULL);
 		/* layer l's input: the window, then scratch's activations */
 		for (size_t j = 0; j < total; j++) {
-			double v = j < (size_t)d ? xw[j] : scratch[j - (size_t)d];
-			lo[j] = v < lo[j] ? v : lo[j];
-			hi[j] = v > hi[j] ? v : hi[j];
+			float v = j < (size_t)d ? xw[j] : scratch[j - (size_t)d];
 			sum[j] += v;
+			if (k % step)
+				continue;
+			/* sample k / step of the layer holding j */
+			size_t off = 0, l = 0;
+			while (j >= off + (size_t)net->sizes[l])
+				off += (size_t)net->sizes[l++];
+			smp[off * n_smp + (k / step) * (size_t)net->sizes[l] + (j - off)] = v;
 		}
 		for (size_t j = sf - (size_t)d; j < sf; j++)
 			out_max = fabs(scratch[j]) > out_max ? fabs(scratch[j]) : out_max;
@@ -85,25 +124,23 @@ static iotad_err quant_member(const nn *net, const float *x, size_t d_stride, co
 	for (size_t j = 0; j < total; j++)
 		mean[j] = (float)(sum[j] / (double)n);
 	qnn_quantize_weights(net, mean, q);
-	/* one range per layer input: the span of its elements */
-	for (int l = 0, off = 0; l < L; off += net->sizes[l], l++) {
-		double a = INFINITY, b = -INFINITY;
-		for (int j = off; j < off + net->sizes[l]; j++) {
-			a = lo[j] < a ? lo[j] : a;
-			b = hi[j] > b ? hi[j] : b;
-		}
+	for (size_t l = 0, off = 0; l < (size_t)L; off += (size_t)net->sizes[l], l++) {
+		double a, b;
 		if (l > 0 && net->act[l - 1] == NN_SIGMOID) {
 			q->a_scale[l] = 1.0f / QNN_SIG_Q;
 			q->a_zp[l] = -128;
 			continue;
 		}
+		quant_quantiles(smp + off * n_smp, n_smp * (size_t)net->sizes[l],
+				(double)o->range_quantile, &a, &b);
 		if (l == 0) {
 			double span = b - a;
-			a -= margin * span;
-			b += margin * span;
+			a -= (double)o->input_margin * span;
+			b += (double)o->input_margin * span;
 		}
 		quant_range(a, b, &q->a_scale[l], &q->a_zp[l]);
 	}
+	quant_fit_bias(net, q);
 	if (net->act[L - 1] == NN_SIGMOID)
 		q->out_scale = 1.0f / QNN_SIG_Q;
 	else
@@ -111,11 +148,10 @@ static iotad_err quant_member(const nn *net, const float *x, size_t d_stride, co
 				       QNN_OUT_MAX);
 	rc = IOTAD_OK;
 out:
-	free(lo);
-	free(hi);
 	free(sum);
 	free(mean);
 	free(scratch);
+	free(smp);
 	return rc;
 }
 
@@ -220,8 +256,10 @@ iotad_err quant_model(const model *fm, const float *rows, size_t n_rows, const q
 		return IOTAD_ERR_INVAL;
 	}
 	if (!(o->holdout >= 0.0f && o->holdout < 1.0f) ||
-	    !(o->input_margin >= 0.0f && o->input_margin <= 10.0f)) {
-		iotad_errf(err, errlen, "quantize: holdout must be in [0, 1), input margin in [0, 10]");
+	    !(o->input_margin >= 0.0f && o->input_margin <= 10.0f) ||
+	    !(o->range_quantile >= 0.9f && o->range_quantile <= 1.0f)) {
+		iotad_errf(err, errlen, "quantize: holdout must be in [0, 1), input margin in [0, 10], "
+			   "range quantile in [0.9, 1]");
 		return IOTAD_ERR_INVAL;
 	}
 	size_t w = (size_t)fm->window, f = (size_t)fm->n_features, one = n_rows, total = 0;
@@ -262,7 +300,7 @@ iotad_err quant_model(const model *fm, const float *rows, size_t n_rows, const q
 		const nn *net = k ? &fm->more[k - 1] : &fm->net;
 		int bad = -1;
 		const char *what = "";
-		if ((rc = quant_member(net, x, f, all, n_all, o->input_margin, &out->q[k])))
+		if ((rc = quant_member(net, x, f, all, n_all, o, &out->q[k])))
 			goto fail;
 		if ((rc = qnn_prepare(&out->q[k], &bad, &what))) {
 			iotad_errf(err, errlen, "quantize: member %d, layer %d: %s", k, bad, what);
