@@ -6,9 +6,9 @@
  *
  * Real values: activation a = a_scale * (q - a_zp); weight w[o][i] =
  * w_scale[o] * q with w_scale[o] = 2^((4 w_exp - w_code[o]) / 16), on a
- * 1/16-octave grid; bias b[o] = 2^(b_exp / 4) * b8[o]. The stored form
- * (what the codec writes) is w_exp, w_code, b_exp, b8, w, a_scale, a_zp and
- * out_scale, one byte a channel beyond the weights and biases;
+ * 1/16-octave grid; bias b[o] = 2^(b_exp / 4) * b16[o]. The stored form
+ * (what the codec writes) is w_exp, w_code, b_exp, b16, w, a_scale, a_zp
+ * and out_scale: three bytes a channel beyond its weights;
  * qnn_prepare validates it and derives the rest. */
 #ifndef IOTAD_QNN_H
 #define IOTAD_QNN_H
@@ -32,7 +32,7 @@ typedef struct qnn_layer {
 	int8_t w_exp;               /* weight scales from 2^(w_exp / 4) down */
 	int8_t b_exp;               /* bias scale 2^(b_exp / 4) */
 	uint8_t *w_code;            /* out: w_scale[o] = 2^((4 w_exp - w_code[o]) / 16) */
-	int8_t *b8;                 /* out, -127..127 */
+	int16_t *b16;               /* out, -32767..32767 */
 	int8_t *w;                  /* out rows of in_pad, -127..127, padding 0 */
 	/* derived by qnn_prepare */
 	float *w_scale;             /* out */
@@ -81,11 +81,16 @@ float qnn_forward(const qnn *q, const float *x, float *scratch, float *err);
  * sizes[0] + ... + sizes[l-1]); with it, biases absorb the mean error the
  * weight rounding makes. Activation scales are left to the caller. */
 void qnn_quantize_weights(const nn *net, const float *mean_in, qnn *q);
+/* Only the biases (b_exp, b16) of q from net, for q's int8 weights as they
+ * are (qnn_quantize_weights calls it; again after changing a rounding). */
+void qnn_quantize_biases(const nn *net, const float *mean_in, qnn *q);
 /* Fill net (nn_init'ed with q's shape) with the dequantized weights and biases. */
 void qnn_dequantize(const qnn *q, nn *net);
 
 /* 2^(k / 16), exact to double for any k (the scale grid). */
 double qnn_grid(int k);
+/* The smallest quarter-octave exponent e with 2^(e/4) >= s, in -128..127. */
+int qnn_quarter_ceil(double s);
 /* The smallest grid point k with 2^(k/16) >= s (s > 0 finite). */
 int qnn_grid_ceil(double s);
 /* Log code of a score >= 0 (0 for 0; else 2^(code/512 - 64), 0.07 % apart)

@@ -22,6 +22,9 @@ typedef struct quant_opts {
 	 * minus it): 1 takes the extremes; a little less keeps a rare large
 	 * value from coarsening every other one (the int8 value saturates). */
 	float range_quantile;
+	/* 1: round each weight up or down as lowers the error its row makes on
+	 * the windows (covariance-aware); 0: to nearest (1). */
+	int adaround;
 	/* Rows in independent series (as train_opts.segments); NULL: one. */
 	const size_t *segments;
 	size_t n_segments;

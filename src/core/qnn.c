@@ -47,7 +47,7 @@ iotad_err qnn_init(qnn *q, int n_layers, const int *sizes, const nn_act *act)
 	for (int l = 0; l < n_layers; l++) {
 		size_t out = (size_t)sizes[l + 1];
 		bytes += qnn_pad(out * qnn_pad((size_t)sizes[l]));
-		bytes += qnn_pad(out * (2 + sizeof(float) + 3 * sizeof(int32_t)));
+		bytes += qnn_pad(out * (3 + sizeof(float) + 3 * sizeof(int32_t)));
 	}
 	bytes += QNN_LUT * (sizeof(float) + 1);
 	unsigned char *p = malloc(bytes); /* 16-byte aligned (max_align_t) */
@@ -72,9 +72,9 @@ iotad_err qnn_init(qnn *q, int n_layers, const int *sizes, const nn_act *act)
 		y->bias = (int32_t *)(c + out * 4);
 		y->mult = (int32_t *)(c + out * 8);
 		y->shift = (int32_t *)(c + out * 12);
-		y->w_code = c + out * 16;
-		y->b8 = (int8_t *)(c + out * 17);
-		p += qnn_pad(out * (2 + sizeof(float) + 3 * sizeof(int32_t)));
+		y->b16 = (int16_t *)(c + out * 16);
+		y->w_code = c + out * 18;
+		p += qnn_pad(out * (3 + sizeof(float) + 3 * sizeof(int32_t)));
 	}
 	q->lut = (float *)p;
 	q->lut8 = (int8_t *)(p + QNN_LUT * sizeof(float));
@@ -197,8 +197,9 @@ iotad_err qnn_prepare(qnn *q, int *layer, const char **what)
 				if (row[i] == -128)
 					return qnn_bad(l, "weight -128 (symmetric range is -127..127)",
 						       layer, what);
-			if (y->b8[o] == -128)
-				return qnn_bad(l, "bias -128 (symmetric range is -127..127)", layer, what);
+			if (y->b16[o] == INT16_MIN)
+				return qnn_bad(l, "bias -32768 (symmetric range is -32767..32767)", layer,
+					       what);
 		}
 		if (y->act == NN_SIGMOID) {
 			sig = 1;
@@ -226,7 +227,7 @@ iotad_err qnn_prepare(qnn *q, int *layer, const char **what)
 			for (int i = 0; i < y->in; i++)
 				sum += row[i];
 			double acc_unit = s_w * s_in;
-			double b = qnn_grid(4 * y->b_exp) * y->b8[o] / acc_unit - (double)q->a_zp[l] * (double)sum;
+			double b = qnn_grid(4 * y->b_exp) * y->b16[o] / acc_unit - (double)q->a_zp[l] * (double)sum;
 			if (!(fabs(b) < 0x1p30))
 				return qnn_bad(l, "bias too large for the accumulator", layer, what);
 			y->bias[o] = (int32_t)llround(b);
@@ -346,21 +347,49 @@ static int8_t qnn_exp(int k)
 	return (int8_t)(e < -128 ? -128 : e > 127 ? 127 : e);
 }
 
-void qnn_quantize_weights(const nn *net, const float *mean_in, qnn *q)
+int qnn_quarter_ceil(double s)
+{
+	return qnn_exp(qnn_grid_ceil(s));
+}
+
+void qnn_quantize_biases(const nn *net, const float *mean_in, qnn *q)
 {
 	size_t mo = 0;
 	for (int l = 0; l < net->n_layers; l++) {
 		qnn_layer *y = &q->layer[l];
 		const float *w = net->params + nn_layer_offset(net, l);
 		const float *b = w + (size_t)y->out * (size_t)y->in;
+		double bmax = 0.0, bias[NN_MAX_WIDTH];
+		for (int o = 0; o < y->out; o++) {
+			const float *row = w + (size_t)o * (size_t)y->in;
+			const int8_t *r8 = y->w + (size_t)o * (size_t)y->in_pad;
+			double s = qnn_grid(4 * y->w_exp - y->w_code[o]), err = 0.0;
+			for (int i = 0; mean_in && i < y->in; i++)
+				err += (s * (double)r8[i] - row[i]) * mean_in[mo + (size_t)i];
+			bias[o] = (double)b[o] - err;
+			bmax = fabs(bias[o]) > bmax ? fabs(bias[o]) : bmax;
+		}
+		y->b_exp = qnn_exp(qnn_grid_ceil(bmax > 0.0 ? bmax / 32767.0 : 1e-12));
+		double bs = qnn_grid(4 * y->b_exp);
+		for (int o = 0; o < y->out; o++) {
+			long v = lround(bias[o] / bs);
+			y->b16[o] = (int16_t)(v > 32767 ? 32767 : v < -32767 ? -32767 : v);
+		}
+		mo += (size_t)y->in;
+	}
+}
+
+void qnn_quantize_weights(const nn *net, const float *mean_in, qnn *q)
+{
+	for (int l = 0; l < net->n_layers; l++) {
+		qnn_layer *y = &q->layer[l];
+		const float *w = net->params + nn_layer_offset(net, l);
 		double base = 0.0;
 		for (size_t k = 0; k < (size_t)y->out * (size_t)y->in; k++)
 			base = fabs(w[k]) > base ? fabs(w[k]) : base;
 		/* the layer's exponent: the first quarter octave at or above the
 		 * largest channel scale; channels step down from it by 1/16 */
-		int kmax = qnn_grid_ceil(base > 0.0 ? base / 127.0 : 1.0);
-		y->w_exp = qnn_exp(kmax);
-		double bmax = 0.0, bias[NN_MAX_WIDTH];
+		y->w_exp = qnn_exp(qnn_grid_ceil(base > 0.0 ? base / 127.0 : 1.0));
 		for (int o = 0; o < y->out; o++) {
 			const float *row = w + (size_t)o * (size_t)y->in;
 			double mx = 0.0;
@@ -370,26 +399,14 @@ void qnn_quantize_weights(const nn *net, const float *mean_in, qnn *q)
 			code = code < 0 ? 0 : code > 255 ? 255 : code;
 			double s = qnn_grid(4 * y->w_exp - code);
 			y->w_code[o] = (uint8_t)code;
-			double err = 0.0;
 			for (int i = 0; i < y->in; i++) {
 				long v = lround((double)row[i] / s);
 				v = v > 127 ? 127 : v < -127 ? -127 : v;
 				y->w[(size_t)o * (size_t)y->in_pad + (size_t)i] = (int8_t)v;
-				if (mean_in)
-					err += (s * (double)v - row[i]) * mean_in[mo + (size_t)i];
 			}
-			bias[o] = (double)b[o] - err;
-			bmax = fabs(bias[o]) > bmax ? fabs(bias[o]) : bmax;
 		}
-		int kb = qnn_grid_ceil(bmax > 0.0 ? bmax / 127.0 : 1e-9);
-		y->b_exp = qnn_exp(kb);
-		double bs = qnn_grid(4 * y->b_exp);
-		for (int o = 0; o < y->out; o++) {
-			long v = lround(bias[o] / bs);
-			y->b8[o] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
-		}
-		mo += (size_t)y->in;
 	}
+	qnn_quantize_biases(net, mean_in, q);
 }
 
 void qnn_dequantize(const qnn *q, nn *net)
@@ -403,7 +420,7 @@ void qnn_dequantize(const qnn *q, nn *net)
 				w[(size_t)o * (size_t)y->in + (size_t)i] =
 					s * y->w[(size_t)o * (size_t)y->in_pad + (size_t)i];
 			w[(size_t)y->out * (size_t)y->in + (size_t)o] =
-				(float)(qnn_grid(4 * y->b_exp) * y->b8[o]);
+				(float)(qnn_grid(4 * y->b_exp) * y->b16[o]);
 		}
 	}
 }

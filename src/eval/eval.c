@@ -319,13 +319,6 @@ iotad_err eval_fit(const eval_opts *o, const float *rows, size_t n_rows, int n_f
 			qo.segments = segments;
 			qo.n_segments = n_segments;
 			rc = quant_model(&s->m, rows, n_rows, &qo, &s->mq, err, errlen);
-			if (getenv("QW"))
-				s->mq.type = MODEL_FLOAT;
-			if (getenv("QB") && rc == IOTAD_OK)
-				for (int l = 0; l < s->m.net.n_layers; l++) {
-					size_t off = nn_layer_offset(&s->m.net, l), no = (size_t)s->m.net.sizes[l + 1], ni = (size_t)s->m.net.sizes[l];
-					memcpy(s->mq.net.params + off + no * ni, s->m.net.params + off + no * ni, no * 4);
-				}
 		}
 	} else if (rc == IOTAD_OK) {
 		bl_opts b = o->bl;

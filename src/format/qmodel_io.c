@@ -10,8 +10,12 @@
  *            count var + score codes u16 (qnn_score_code)
  *   update   round var, base hash u32, samples var, shape, weights
  *   shape    layers u8, sizes var x (L + 1), activation u8 x L
- *   weights  per layer: w_exp i8, b_exp i8, w_code u8 x out, b8 i8 x out,
- *            w i8 x out*in (row-major)
+ *   weights  per layer: w_exp i8, b_exp i8, w_code u8 x out, biases
+ *            (model: i16 x out; update: i8 x out, on their own exponent
+ *            b_exp), w i8 x out*in (row-major)
+ * A model keeps 16-bit biases (their rounding moved the scores of small
+ * networks); an update, which is averaged in floats, 8-bit ones, which
+ * keeps the reference network's under 1 kB.
  *   trailer  CRC-32 of every byte before it, u32
  * The decoder checks the CRC before anything else, then every count, shape
  * and value, and refuses trailing bytes. */
@@ -116,14 +120,26 @@ static void put_shape(qbuf *b, int n_layers, const int *sizes, const nn_act *act
 		put_u8(b, (unsigned)act[l]);
 }
 
-static void put_weights(qbuf *b, const qnn *q)
+static void put_weights(qbuf *b, const qnn *q, int wide)
 {
 	for (int l = 0; l < q->n_layers; l++) {
 		const qnn_layer *y = &q->layer[l];
+		double bs = qnn_grid(4 * y->b_exp), bmax = 0.0;
+		for (int o = 0; !wide && o < y->out; o++)
+			bmax = fabs(bs * y->b16[o]) > bmax ? fabs(bs * y->b16[o]) : bmax;
+		int e8 = wide ? y->b_exp : qnn_quarter_ceil(bmax > 0.0 ? bmax / 127.0 : 1e-12);
 		put_u8(b, (uint8_t)y->w_exp);
-		put_u8(b, (uint8_t)y->b_exp);
+		put_u8(b, (uint8_t)e8);
 		put(b, y->w_code, (size_t)y->out);
-		put(b, y->b8, (size_t)y->out);
+		for (int o = 0; o < y->out; o++) {
+			if (wide) {
+				put_u8(b, (uint16_t)y->b16[o] & 0xff);
+				put_u8(b, (uint16_t)y->b16[o] >> 8);
+				continue;
+			}
+			long v = lround(bs * y->b16[o] / qnn_grid(4 * e8));
+			put_u8(b, (uint8_t)(int8_t)(v > 127 ? 127 : v < -127 ? -127 : v));
+		}
 		for (int o = 0; o < y->out; o++)
 			put(b, y->w + (size_t)o * (size_t)y->in_pad, (size_t)y->in);
 	}
@@ -184,7 +200,7 @@ iotad_err qmodel_encode(const model *m, unsigned char **out, size_t *len)
 		for (int l = 0; l < q->n_layers; l++)
 			put_u8(&b, (uint8_t)(int8_t)q->a_zp[l]);
 		put_f32(&b, q->out_scale);
-		put_weights(&b, q);
+		put_weights(&b, q, 1);
 	}
 	put_var(&b, (uint32_t)(m->calib ? m->n_calib : 0));
 	for (int i = 0; m->calib && i < m->n_calib; i++) {
@@ -211,7 +227,7 @@ iotad_err qmodel_update_encode(const nn *net, const qmodel_update *u, unsigned c
 	put_u32(&b, u->base_hash);
 	put_var(&b, u->samples);
 	put_shape(&b, net->n_layers, net->sizes, net->act);
-	put_weights(&b, &q);
+	put_weights(&b, &q, 0);
 	qnn_free(&q);
 	return finish(&b, out, len);
 }
@@ -221,6 +237,7 @@ size_t qmodel_update_float32_bytes(const nn *net, size_t int8_len)
 	size_t w8 = 0;
 	for (int l = 0; l < net->n_layers; l++)
 		w8 += 2 + 2 * (size_t)net->sizes[l + 1] + (size_t)net->sizes[l + 1] * (size_t)net->sizes[l];
+	/* int8 biases, exponents, scale codes and weights out; float32 params in */
 	return int8_len - w8 + 4 * net->n_params;
 }
 
@@ -386,19 +403,31 @@ static int get_shape(qrd *r, int d, int *n_layers, int *sizes, nn_act *act)
 	return 0;
 }
 
-static int get_weights(qrd *r, qnn *q)
+static int get_weights(qrd *r, qnn *q, int wide)
 {
 	for (int l = 0; l < q->n_layers; l++) {
 		qnn_layer *y = &q->layer[l];
 		const unsigned char *e = take(r, 2, "layer exponents");
 		const unsigned char *c = take(r, (size_t)y->out, "weight scale codes");
-		const unsigned char *b = take(r, (size_t)y->out, "biases");
+		const unsigned char *b = take(r, (size_t)y->out * (wide ? 2 : 1), "biases");
 		if (!e || !c || !b)
 			return -1;
 		y->w_exp = (int8_t)e[0];
 		y->b_exp = (int8_t)e[1];
 		memcpy(y->w_code, c, (size_t)y->out);
-		memcpy(y->b8, b, (size_t)y->out);
+		for (int o = 0; o < y->out; o++) {
+			if (wide) {
+				y->b16[o] = (int16_t)(uint16_t)(b[2 * o] | b[2 * o + 1] << 8);
+				continue;
+			}
+			int8_t v = (int8_t)b[o];
+			if (v == -128)
+				return rd_fail(r, "layer %d: bias -128 (symmetric range is -127..127)", l);
+			/* 8-bit biases as 16-bit ones: 2^7 times finer, exact */
+			y->b16[o] = (int16_t)(y->b_exp - 28 >= -128 ? v * 128 : 0);
+		}
+		if (!wide)
+			y->b_exp = (int8_t)(y->b_exp - 28 >= -128 ? y->b_exp - 28 : -128);
 		for (int o = 0; o < y->out; o++) {
 			const unsigned char *w = take(r, (size_t)y->in, "weights");
 			if (!w)
@@ -537,7 +566,7 @@ iotad_err qmodel_decode(const void *buf, size_t len, model *m, char *err, size_t
 		const unsigned char *zp = take(&r, (size_t)nl, "activation zero points");
 		for (int l = 0; zp && l < nl; l++)
 			q->a_zp[l] = (int8_t)zp[l];
-		if (!zp || get_f32(&r, "output scale", 1, &q->out_scale) || get_weights(&r, q) ||
+		if (!zp || get_f32(&r, "output scale", 1, &q->out_scale) || get_weights(&r, q, 1) ||
 		    rd_prepare(&r, q, k))
 			goto fail;
 		qnn_dequantize(q, net);
@@ -577,7 +606,7 @@ iotad_err qmodel_update_decode(const void *buf, size_t len, nn *net, qmodel_upda
 	for (int l = 1; l < nl; l++)
 		q.a_zp[l] = act[l - 1] == NN_SIGMOID ? -128 : 0;
 	q.out_scale = act[nl - 1] == NN_SIGMOID ? 1.0f / QNN_SIG_Q : 1.0f;
-	if (get_weights(&r, &q) || rd_close(&r) || rd_prepare(&r, &q, 0))
+	if (get_weights(&r, &q, 0) || rd_close(&r) || rd_prepare(&r, &q, 0))
 		goto fail;
 	qnn_dequantize(&q, net);
 	qnn_free(&q);

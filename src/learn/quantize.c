@@ -20,13 +20,16 @@
 #define QUANT_MIN_THRESHOLD 1e-9f
 #define QUANT_OUT_HEADROOM 4.0  /* int16 output range over the largest seen */
 #define QUANT_SAMPLE 4096       /* windows whose activations give the ranges */
+#define QUANT_ROUND_MAX_IN 1024 /* wider layers keep nearest rounding */
+#define QUANT_ROUND_WORK 5e7    /* products spent on one layer's input covariance */
 
 void quant_opts_default(quant_opts *o)
 {
 	memset(o, 0, sizeof *o);
 	o->holdout = 0.2f;
-	o->input_margin = getenv("QM") ? (float)atof(getenv("QM")) : 0.25f;
-	o->range_quantile = getenv("QQ") ? (float)atof(getenv("QQ")) : 1.0f;
+	o->input_margin = 0.25f;
+	o->range_quantile = 1.0f;
+	o->adaround = 1;
 }
 
 static int quant_cmp(const void *pa, const void *pb)
@@ -49,6 +52,82 @@ static void quant_range(double lo, double hi, float *scale, int32_t *zp)
 	*zp = (int32_t)(z < -128 ? -128 : z > 127 ? 127 : z);
 }
 
+/* Rounding that knows the inputs: row o's error d = w_q - w costs
+ * d' C d over the windows (C: the covariance of the layer's input; the
+ * mean part is the bias's to absorb). Starting from nearest, each weight
+ * is moved to its other neighbour when that lowers the cost, in a few
+ * passes (a greedy AdaRound). smp holds n windows of the layer's input. */
+static iotad_err quant_round(const nn *net, int l, const float *smp, size_t n, qnn *q)
+{
+	qnn_layer *y = &q->layer[l];
+	size_t in = (size_t)y->in;
+	if (in > QUANT_ROUND_MAX_IN || n < 2)
+		return IOTAD_OK;
+	/* windows used: enough, but not more than QUANT_ROUND_WORK products */
+	size_t k = (size_t)(QUANT_ROUND_WORK / ((double)in * (double)in));
+	n = k < n ? (k > 64 ? k : 64) : n;
+	n = n < 2 ? 2 : n;
+	double *c = calloc(in * in, sizeof *c), *mu = calloc(in, sizeof *mu);
+	double *g = malloc(in * sizeof *g), *d = malloc(in * sizeof *d);
+	if (!c || !mu || !g || !d) {
+		free(c);
+		free(mu);
+		free(g);
+		free(d);
+		return IOTAD_ERR_NOMEM;
+	}
+	for (size_t t = 0; t < n; t++) {
+		const float *a = smp + t * in;
+		for (size_t i = 0; i < in; i++) {
+			mu[i] += a[i];
+			for (size_t j = 0; j <= i; j++)
+				c[i * in + j] += (double)a[i] * a[j];
+		}
+	}
+	for (size_t i = 0; i < in; i++)
+		mu[i] /= (double)n;
+	for (size_t i = 0; i < in; i++)
+		for (size_t j = 0; j <= i; j++)
+			c[j * in + i] = c[i * in + j] = c[i * in + j] / (double)n - mu[i] * mu[j];
+	const float *w = net->params + nn_layer_offset(net, l);
+	for (int o = 0; o < y->out; o++) {
+		const float *row = w + (size_t)o * in;
+		int8_t *r8 = y->w + (size_t)o * (size_t)y->in_pad;
+		double s = qnn_grid(4 * y->w_exp - y->w_code[o]);
+		for (size_t i = 0; i < in; i++)
+			d[i] = s * r8[i] - row[i];
+		for (size_t i = 0; i < in; i++) {
+			g[i] = 0.0;
+			for (size_t j = 0; j < in; j++)
+				g[i] += c[i * in + j] * d[j];
+		}
+		for (int pass = 0; pass < 3; pass++) {
+			int moved = 0;
+			for (size_t i = 0; i < in; i++) {
+				int step = d[i] > 0.0 ? -1 : 1;
+				int v = r8[i] + step;
+				if (v < -127 || v > 127)
+					continue;
+				double delta = step * s;
+				if (2.0 * delta * g[i] + delta * delta * c[i * in + i] >= -1e-30)
+					continue;
+				r8[i] = (int8_t)v;
+				d[i] += delta;
+				for (size_t j = 0; j < in; j++)
+					g[j] += c[j * in + i] * delta;
+				moved = 1;
+			}
+			if (!moved)
+				break;
+		}
+	}
+	free(c);
+	free(mu);
+	free(g);
+	free(d);
+	return IOTAD_OK;
+}
+
 /* A bias must fit the int32 accumulator, in units of its channel's weight
  * scale times the input scale: where it would not (a channel of tiny
  * weights), widen that channel's weight scale and requantize its row. */
@@ -58,7 +137,7 @@ static void quant_fit_bias(const nn *net, qnn *q)
 		qnn_layer *y = &q->layer[l];
 		const float *w = net->params + nn_layer_offset(net, l);
 		for (int o = 0; o < y->out; o++) {
-			double b = fabs(qnn_grid(4 * y->b_exp) * y->b8[o]);
+			double b = fabs(qnn_grid(4 * y->b_exp) * y->b16[o]);
 			int code = y->w_code[o];
 			while (code > 0 && b / (qnn_grid(4 * y->w_exp - code) * q->a_scale[l]) > 0x1p28)
 				code--;
@@ -124,6 +203,11 @@ static iotad_err quant_member(const nn *net, const float *x, size_t d_stride, co
 	for (size_t j = 0; j < total; j++)
 		mean[j] = (float)(sum[j] / (double)n);
 	qnn_quantize_weights(net, mean, q);
+	for (size_t l = 0, off = 0; o->adaround && l < (size_t)L; off += (size_t)net->sizes[l], l++)
+		if ((rc = quant_round(net, (int)l, smp + off * n_smp, n_smp, q)))
+			goto out;
+	qnn_quantize_biases(net, mean, q);
+	rc = IOTAD_ERR_NOMEM;
 	for (size_t l = 0, off = 0; l < (size_t)L; off += (size_t)net->sizes[l], l++) {
 		double a, b;
 		if (l > 0 && net->act[l - 1] == NN_SIGMOID) {
