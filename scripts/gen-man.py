@@ -6,7 +6,7 @@ import re
 import subprocess
 import sys
 
-COMMANDS = ["run", "train", "sim", "eval", "config", "aggregate"]
+COMMANDS = ["run", "train", "sim", "eval", "config", "aggregate", "quantize"]
 
 
 # Sections written here, not from --help: formats, signals, files, exit status.

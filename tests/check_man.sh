@@ -14,7 +14,7 @@ if ! diff -u "$page" "$tmp/iotad.1" > "$tmp/diff"; then
 	echo "docs/iotad.1 is out of date: scripts/gen-man.py build/src/iotad > docs/iotad.1" >&2
 	exit 1
 fi
-for c in run train sim eval; do
+for c in run train sim eval config quantize; do
 	grep -q "^\.SS iotad $c\$" "$page" || { echo "no section for iotad $c" >&2; exit 1; }
 done
 for s in "TELEMETRY FORMAT" EVENTS "STATE FILE" SIGNALS "EXIT STATUS" ENVIRONMENT FILES; do

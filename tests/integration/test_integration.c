@@ -745,7 +745,7 @@ static void test_broker_down_at_start(void)
  * that records everything: each must exit with its status and message, and
  * none may connect or publish. {cfg} stands for a valid config file. */
 typedef struct cli_case {
-	const char *args[6];    /* after "iotad"; NULL-terminated */
+	const char *args[8];    /* after "iotad"; NULL-terminated */
 	const char *config;     /* YAML written to the case's file, or NULL */
 	const char *model_key;  /* model case: top-level key to replace ... */
 	const char *model_json; /* ... with this JSON (NULL: delete the key) */
@@ -765,6 +765,12 @@ static const cli_case cli_cases[] = {
 	{{"sim", "--interval", "abc", NULL}, NULL, NULL, NULL, 2, "--interval"},
 	{{"train", "--csv", "/nonexistent.csv", "-o", "/dev/null", NULL}, NULL, NULL, NULL, 1, "No such file"},
 	{{"train", "--csv", "x.csv", "--ensemble", "9", NULL}, NULL, NULL, NULL, 2, "--ensemble: expected an integer in 1..8"},
+	{{"train", "--csv", "x.csv", "-o", "m.json", "--int8", "m.json"}, NULL, NULL, NULL, 2, "--int8 and -o name the same file"},
+	{{"quantize", "m.json", "-o", "m.iq8", NULL}, NULL, NULL, NULL, 2, "--csv FILE is required"},
+	{{"quantize", "--csv", "x.csv", "-o", "m.iq8", NULL}, NULL, NULL, NULL, 2, "MODEL is required"},
+	{{"quantize", "m.json", "--csv", "x.csv", "--holdout", "1", NULL}, NULL, NULL, NULL, 2, "--holdout: expected a number in [0, 0.99]"},
+	{{"quantize", "/nonexistent.json", "--csv", "x.csv", "-o", "m.iq8"}, NULL, NULL, NULL, 1, "/nonexistent.json: No such file"},
+	{{"eval", "--int8", "--detector", "pca", "x.csv", NULL}, NULL, NULL, NULL, 2, "--int8 quantizes the autoencoder"},
 	{{"eval", "--time", "ts", "x.csv", NULL}, NULL, NULL, NULL, 2, "--time is the time column of --truth"},
 	/* eval's detector flags are the config keys, with the config file's words */
 	{{"eval", "--k", "40", "x.csv", NULL}, NULL, NULL, NULL, 2, "--alert-k: 40 is out of range [1, 32]"},
@@ -864,7 +870,7 @@ static void test_bad_cli_config_model(void)
 			snprintf(text + l, sizeof text - l, "mqtt:\n  uri: %s\n", b.uri);
 		}
 		CU_ASSERT_EQUAL_FATAL(hx_write_file(cfg, text), 0);
-		char *argv[10];
+		char *argv[12];
 		int a = 0;
 		argv[a++] = (char *)hx_iotad();
 		if (c->args[0]) {
