@@ -5,7 +5,14 @@
  * one window (the autoencoder alone) and a loop that only copies every
  * sample into a per-device window buffer (memory traffic alone).
  *
- * usage: bench_core [--model FILE] [--samples N] [--devices N] [--forward N] */
+ * The int8 form of the model (quant_model on the same telemetry) is timed
+ * beside the float one in the same run: model_score per window, and the
+ * core replay. --shape WxF adds the same per-window comparison for a
+ * network of the seeds' shape scaled to W x F inputs (random weights).
+ *
+ * usage: bench_core [--model FILE] [--samples N] [--devices N] [--forward N]
+ *                   [--shape WxF] */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +20,7 @@
 #include "bench.h"
 #include "iotad/detector.h"
 #include "iotad/nn.h"
+#include "iotad/quantize.h"
 
 /* Keeps results alive so the compiler cannot drop the timed work. */
 static volatile double sink;
@@ -87,6 +95,98 @@ static double run_forward(const model *m, const bench_data *data, size_t calls)
 	return t1 - t0;
 }
 
+/* model_score per window, float or int8, over wins (n_win windows). */
+static double run_score(const model *m, const float *wins, size_t n_win, size_t calls)
+{
+	size_t wf = (size_t)m->window * (size_t)m->n_features;
+	float *scratch = malloc(model_scratch_floats(m) * sizeof *scratch);
+	float *err = malloc(wf * sizeof *err);
+	double t0, t1, acc = 0.0;
+
+	if (!scratch || !err) {
+		fprintf(stderr, "bench_core: out of memory\n");
+		exit(1);
+	}
+	t0 = bench_now();
+	for (size_t c = 0; c < calls; c++)
+		acc += model_score(m, wins + (c % n_win) * wf, scratch, err, NULL);
+	t1 = bench_now();
+	sink = acc;
+	free(scratch);
+	free(err);
+	return t1 - t0;
+}
+
+/* The int8 form of m, calibrated on rows (n x m->n_features raw values). */
+static void quantize_or_die(const model *m, const float *rows, size_t n, model *q)
+{
+	quant_opts o;
+	char err[256];
+	quant_opts_default(&o);
+	if (quant_model(m, rows, n, &o, q, err, sizeof err) != IOTAD_OK) {
+		fprintf(stderr, "bench_core: %s\n", err);
+		exit(1);
+	}
+}
+
+/* float and int8 per window, same windows, same run; prints one RESULT line.
+ * The two alternate over 20 rounds and each keeps its fastest round, so a
+ * neighbour's burst on a shared machine slows neither figure. */
+static void compare_score(const char *tag, const model *m, const model *q, const float *wins,
+			  size_t n_win, size_t calls)
+{
+	enum { ROUNDS = 20 };
+	size_t per = calls / ROUNDS > 0 ? calls / ROUNDS : 1;
+	double tf = 1e30, tq = 1e30;
+	for (int r = 0; r < ROUNDS; r++) {
+		double a = run_score(m, wins, n_win, per), b = run_score(q, wins, n_win, per);
+		tf = a < tf ? a : tf;
+		tq = b < tq ? b : tq;
+	}
+	double nf = tf * 1e9 / (double)per, nq = tq * 1e9 / (double)per;
+	printf("%s: window %d x %d, layers", tag, m->window, m->n_features);
+	for (int l = 0; l <= m->net.n_layers; l++)
+		printf("%s%d", l ? "-" : " ", m->net.sizes[l]);
+	printf(": float %.0f ns/window, int8 %.0f ns/window, int8 %.2fx faster\n", nf, nq, nf / nq);
+	printf("RESULT %s window=%dx%d float_ns=%.1f int8_ns=%.1f speedup=%.3f\n", tag, m->window,
+	       m->n_features, nf, nq, nf / nq);
+}
+
+/* A model of the seeds' shape (12,6,12 x D/20) for W x F inputs with random
+ * weights, identity normalization, and rows uniform in [0, 1]. */
+static void shape_model(int w, int f, model *m, float **rows, size_t n)
+{
+	memset(m, 0, sizeof *m);
+	snprintf(m->id, sizeof m->id, "shape-%dx%d", w, f);
+	m->version = 1;
+	m->n_features = f;
+	m->window = w;
+	m->stride = 1;
+	m->percentile = 99.0f;
+	m->threshold = 1.0f;
+	for (int j = 0; j < f; j++) {
+		snprintf(m->features[j], sizeof m->features[j], "f%d", j);
+		m->norm_b[j] = 1.0f;
+	}
+	int d = w * f, sizes[5] = {d, 0, 0, 0, d};
+	static const int seed_shape[3] = {12, 6, 12};
+	for (int l = 0; l < 3; l++) {
+		long s = lround((double)seed_shape[l] * d / 20.0);
+		sizes[l + 1] = s < 1 ? 1 : (int)s;
+	}
+	nn_act act[4] = {NN_RELU, NN_RELU, NN_RELU, NN_SIGMOID};
+	if (nn_init(&m->net, 4, sizes, act) != IOTAD_OK || !(*rows = malloc(n * (size_t)f * 4))) {
+		fprintf(stderr, "bench_core: out of memory\n");
+		exit(1);
+	}
+	nn_init_weights(&m->net, 7);
+	uint64_t z = 99;
+	for (size_t i = 0; i < n * (size_t)f; i++) {
+		z = z * 6364136223846793005ULL + 1442695040888963407ULL;
+		(*rows)[i] = (float)(z >> 40) / (float)(1 << 24);
+	}
+}
+
 /* Baseline 2: copy every sample into its device's circular window. */
 static double run_copy(const model *m, const bench_data *data)
 {
@@ -120,7 +220,7 @@ int main(int argc, char **argv)
 {
 	const char *model_path = NULL;
 	size_t n = 2000000, calls = 2000000;
-	int n_devices = 100;
+	int n_devices = 100, shape_w = 0, shape_f = 0;
 	model m;
 	bench_data data;
 	char (*names)[16];
@@ -138,9 +238,18 @@ int main(int argc, char **argv)
 			calls = (size_t)bench_arg_long("--forward", argv[++i], 1000000000L);
 		else if (!strcmp(argv[i], "--no-profile"))
 			profile = false;
-		else {
+		else if (!strcmp(argv[i], "--shape") && i + 1 < argc) {
+			char *end;
+			long w = strtol(argv[++i], &end, 10), f = *end == 'x' ? strtol(end + 1, &end, 10) : 0;
+			if (*end || w < 1 || f < 1 || f > MODEL_MAX_FEATURES || w * f > NN_MAX_WIDTH) {
+				fprintf(stderr, "--shape: expected WxF (e.g. 16x8), got \"%s\"\n", argv[i]);
+				return 2;
+			}
+			shape_w = (int)w;
+			shape_f = (int)f;
+		} else {
 			fprintf(stderr, "usage: bench_core [--model FILE] [--samples N] "
-					"[--devices N] [--forward N] [--no-profile]\n");
+					"[--devices N] [--forward N] [--no-profile] [--shape WxF]\n");
 			return 2;
 		}
 	}
@@ -169,6 +278,40 @@ int main(int argc, char **argv)
 	double t_copy = run_copy(&m, &data);
 	double t_core = run_core(&m, &data, names, profile, &scored, &events);
 
+	/* int8: quantized on the telemetry of the first devices (each one's
+	 * rows together, as training lays them out), timed on the same windows */
+	enum { N_WIN = 256, Q_DEVICES = 8 };
+	model mq;
+	quant_opts qo;
+	char qerr[256];
+	size_t steps = data.n / (size_t)n_devices, qdev = n_devices < Q_DEVICES ? (size_t)n_devices :
+							   Q_DEVICES;
+	size_t q_rows = steps * qdev, wf = (size_t)m.window * SIM_FEATURES, qseg[Q_DEVICES];
+	float *qrows = malloc((q_rows ? q_rows : 1) * SIM_FEATURES * sizeof *qrows);
+	float *wins = malloc(N_WIN * wf * sizeof *wins);
+	if (!qrows || !wins || steps < (size_t)m.window + N_WIN)
+		return 1;
+	for (size_t dv = 0; dv < qdev; dv++) {
+		qseg[dv] = steps;
+		for (size_t t = 0; t < steps; t++)
+			memcpy(qrows + (dv * steps + t) * SIM_FEATURES,
+			       data.values + (t * (size_t)n_devices + dv) * SIM_FEATURES,
+			       SIM_FEATURES * sizeof *qrows);
+	}
+	quant_opts_default(&qo);
+	qo.segments = qseg;
+	qo.n_segments = qdev;
+	if (quant_model(&m, qrows, q_rows, &qo, &mq, qerr, sizeof qerr) != IOTAD_OK) {
+		fprintf(stderr, "bench_core: %s\n", qerr);
+		return 1;
+	}
+	for (size_t k = 0; k < N_WIN; k++)
+		for (int t = 0; t < m.window; t++)
+			model_normalize(&m, qrows + (k + (size_t)t) * SIM_FEATURES,
+					wins + k * wf + (size_t)t * SIM_FEATURES);
+	size_t q_scored, q_events;
+	double t_core8 = run_core(&mq, &data, names, profile, &q_scored, &q_events);
+
 	double ns_core = t_core * 1e9 / (double)n;
 	double ns_fwd = t_fwd * 1e9 / (double)calls;
 	double ns_copy = t_copy * 1e9 / (double)n;
@@ -181,6 +324,31 @@ int main(int argc, char **argv)
 	printf("RESULT core samples_per_s=%.0f ns_per_sample=%.1f nn_forward_ns=%.1f copy_ns=%.2f "
 	       "ratio_forward=%.3f\n",
 	       (double)n / t_core, ns_core, ns_fwd, ns_copy, ns_core / ns_fwd);
+	printf("core int8: %.2f M samples/s (%.0f ns/sample), %zu windows scored, %zu alert "
+	       "events (float: %zu)\n", (double)n / t_core8 / 1e6, t_core8 * 1e9 / (double)n,
+	       q_scored, q_events, events);
+	compare_score("int8", &m, &mq, wins, N_WIN, calls);
+	free(qrows);
+	free(wins);
+	model_free(&mq);
+	if (shape_w) {
+		model sm, sq;
+		float *rows;
+		size_t sn = 3000, swf = (size_t)shape_w * (size_t)shape_f;
+		shape_model(shape_w, shape_f, &sm, &rows, sn);
+		quantize_or_die(&sm, rows, sn, &sq);
+		/* identity normalization: window k is rows k.. k + W - 1 */
+		float *sw = malloc(N_WIN * swf * sizeof *sw);
+		if (!sw)
+			return 1;
+		for (size_t k = 0; k < N_WIN; k++)
+			memcpy(sw + k * swf, rows + k * (size_t)shape_f, swf * sizeof *sw);
+		compare_score("int8-shape", &sm, &sq, sw, N_WIN, calls);
+		free(sw);
+		free(rows);
+		model_free(&sm);
+		model_free(&sq);
+	}
 
 	free(names);
 	bench_data_free(&data);

@@ -35,6 +35,7 @@ typedef struct qnn_layer {
 	int16_t *b16;               /* out, -32767..32767 */
 	int8_t *w;                  /* out rows of in_pad, -127..127, padding 0 */
 	/* derived by qnn_prepare */
+	int16_t *w16;               /* w widened once: SSE2 multiplies 16-bit lanes */
 	float *w_scale;             /* out */
 	int32_t *bias;              /* out: accumulator units, input zero point folded in */
 	int32_t *mult;              /* out: multiplier, 2^30..2^31-1 (0 if the scale is 0) */
@@ -50,9 +51,10 @@ typedef struct qnn {
 	float out_scale;                /* last layer's int16 pre-activation (stored;
 					 * 1/256 when it is a sigmoid) */
 	float *lut;                     /* sigmoid at (i - 2048) / 256, 4097 entries */
-	int8_t *lut8;                   /* the same as int8 of scale 1/256, zero point -128
+	int16_t *lut8;                  /* the same as int8 of scale 1/256, zero point -128
 					 * (a hidden sigmoid: Q8 in; the last one reads lut
 					 * at Q12, linearly between entries) */
+	size_t widest;                  /* largest in_pad */
 	void *block;                    /* owns every array above */
 } qnn;
 

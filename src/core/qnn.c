@@ -46,10 +46,10 @@ iotad_err qnn_init(qnn *q, int n_layers, const int *sizes, const nn_act *act)
 	size_t bytes = 0;
 	for (int l = 0; l < n_layers; l++) {
 		size_t out = (size_t)sizes[l + 1];
-		bytes += qnn_pad(out * qnn_pad((size_t)sizes[l]));
+		bytes += qnn_pad(out * qnn_pad((size_t)sizes[l])) * (1 + sizeof(int16_t));
 		bytes += qnn_pad(out * (3 + sizeof(float) + 3 * sizeof(int32_t)));
 	}
-	bytes += QNN_LUT * (sizeof(float) + 1);
+	bytes += QNN_LUT * (sizeof(float) + sizeof(int16_t));
 	unsigned char *p = malloc(bytes); /* 16-byte aligned (max_align_t) */
 	if (!p)
 		return IOTAD_ERR_NOMEM;
@@ -67,6 +67,10 @@ iotad_err qnn_init(qnn *q, int n_layers, const int *sizes, const nn_act *act)
 		y->act = act[l];
 		y->w = (int8_t *)p;
 		p += qnn_pad(out * (size_t)y->in_pad);
+		y->w16 = (int16_t *)p;
+		p += qnn_pad(out * (size_t)y->in_pad) * sizeof(int16_t);
+		if ((size_t)y->in_pad > q->widest)
+			q->widest = (size_t)y->in_pad;
 		unsigned char *c = p;
 		y->w_scale = (float *)c;
 		y->bias = (int32_t *)(c + out * 4);
@@ -77,7 +81,7 @@ iotad_err qnn_init(qnn *q, int n_layers, const int *sizes, const nn_act *act)
 		p += qnn_pad(out * (3 + sizeof(float) + 3 * sizeof(int32_t)));
 	}
 	q->lut = (float *)p;
-	q->lut8 = (int8_t *)(p + QNN_LUT * sizeof(float));
+	q->lut8 = (int16_t *)(p + QNN_LUT * sizeof(float));
 	return IOTAD_OK;
 }
 
@@ -147,7 +151,8 @@ int qnn_multiplier(double m, int32_t *mult, int32_t *shift)
 	return 0;
 }
 
-int32_t qnn_requant(int32_t acc, int32_t mult, int32_t shift, int32_t lo, int32_t hi)
+/* The hot-path forms, inlined into the layer loops. */
+static inline int32_t qnn_rq(int32_t acc, int32_t mult, int32_t shift, int32_t lo, int32_t hi)
 {
 	int64_t p = (int64_t)acc * mult;
 	/* arithmetic right shift (gcc, clang, msvc): floor, so + half rounds half up */
@@ -155,15 +160,24 @@ int32_t qnn_requant(int32_t acc, int32_t mult, int32_t shift, int32_t lo, int32_
 	return r < lo ? lo : r > hi ? hi : (int32_t)r;
 }
 
-int8_t qnn_quantize(float x, float inv_scale, int32_t zp)
+static inline int32_t qnn_q8(float x, float inv_scale, int32_t zp)
 {
 	float v = x * inv_scale;
-	if (!(v > -512.0f))
-		v = -512.0f;
-	else if (v > 512.0f)
-		v = 512.0f;
-	long r = lrintf(v) + zp;
-	return (int8_t)(r < -128 ? -128 : r > 127 ? 127 : r);
+	v = v < 512.0f ? v : 512.0f; /* NaN: 512 */
+	v = v > -512.0f ? v : -512.0f;
+	/* halves up, by a conversion of a positive number (no libm call, no branch) */
+	int32_t r = (int32_t)(v + 512.5f) - 512 + zp;
+	return r < -128 ? -128 : r > 127 ? 127 : r;
+}
+
+int32_t qnn_requant(int32_t acc, int32_t mult, int32_t shift, int32_t lo, int32_t hi)
+{
+	return qnn_rq(acc, mult, shift, lo, hi);
+}
+
+int8_t qnn_quantize(float x, float inv_scale, int32_t zp)
+{
+	return (int8_t)qnn_q8(x, inv_scale, zp);
 }
 
 static iotad_err qnn_bad(int l, const char *text, int *layer, const char **what)
@@ -231,6 +245,9 @@ iotad_err qnn_prepare(qnn *q, int *layer, const char **what)
 			if (!(fabs(b) < 0x1p30))
 				return qnn_bad(l, "bias too large for the accumulator", layer, what);
 			y->bias[o] = (int32_t)llround(b);
+			for (int i = 0; i < y->in_pad; i++)
+				y->w16[(size_t)o * (size_t)y->in_pad + (size_t)i] =
+					row[i]; /* padding is 0 */
 			if (qnn_multiplier(acc_unit / s_next, &y->mult[o], &y->shift[o]) < 0)
 				return qnn_bad(l, "scales give a requantization multiplier out of range",
 					       layer, what);
@@ -241,7 +258,7 @@ iotad_err qnn_prepare(qnn *q, int *layer, const char **what)
 		double s = 1.0 / (1.0 + exp(-z));
 		long v = lround(s * QNN_SIG_Q) - 128;
 		q->lut[i] = (float)s;
-		q->lut8[i] = (int8_t)(v > 127 ? 127 : v);
+		q->lut8[i] = (int16_t)(v > 127 ? 127 : v);
 	}
 	return IOTAD_OK;
 }
@@ -252,61 +269,65 @@ size_t qnn_scratch_floats(const qnn *q)
 	for (int l = 0; l < q->n_layers; l++)
 		if ((size_t)q->layer[l].in_pad > widest)
 			widest = (size_t)q->layer[l].in_pad;
-	/* the reconstruction, then two int8 buffers */
-	return qnn_pad((size_t)q->sizes[0]) + 2 * widest / sizeof(float);
+	/* the reconstruction, then two buffers of int16 activations */
+	return qnn_pad((size_t)q->sizes[0]) + 2 * widest * sizeof(int16_t) / sizeof(float);
 }
 
-/* int8 dot product over n (a multiple of QNN_ALIGN) elements. */
-static int32_t qnn_dot(const int8_t *restrict w, const int8_t *restrict a, int n)
+/* Dot product of int8 values held in int16 over n (a multiple of
+ * QNN_ALIGN): blocks of 16 become two multiply-adds of 16-bit pairs
+ * (pmaddwd on SSE2, the x86-64 baseline; smlal on NEON). */
+static inline int32_t qnn_dot(const int16_t *restrict w, const int16_t *restrict a, int n)
 {
 	int32_t s = 0;
 	for (int i = 0; i < n; i += QNN_ALIGN) {
 		int32_t t = 0;
 		for (int j = 0; j < QNN_ALIGN; j++)
-			t += (int32_t)w[i + j] * (int32_t)a[i + j];
+			t += (int32_t)w[i + j] * a[i + j];
 		s += t;
 	}
 	return s;
 }
 
-/* One hidden layer: int8 a (in_pad) to int8 out (out values, then zeros to
- * the next layer's in_pad). */
-static void qnn_hidden(const qnn *q, int l, const int8_t *restrict a, int8_t *restrict out)
+/* One hidden layer: activations a (in_pad) to out (out values, then zeros
+ * to the next layer's in_pad). */
+static void qnn_hidden(const qnn *q, int l, const int16_t *restrict a, int16_t *restrict out)
 {
 	const qnn_layer *y = &q->layer[l];
 	int32_t zp = q->a_zp[l + 1];
 	int32_t lo = y->act == NN_RELU ? (zp > -128 ? zp : -128) : -128;
-	for (int o = 0; o < y->out; o++) {
-		int32_t acc = y->bias[o] + qnn_dot(y->w + (size_t)o * (size_t)y->in_pad, a, y->in_pad);
+	const int16_t *w = y->w16;
+	for (int o = 0; o < y->out; o++, w += y->in_pad) {
+		int32_t acc = y->bias[o] + qnn_dot(w, a, y->in_pad);
 		if (y->act == NN_SIGMOID) {
-			int32_t z = qnn_requant(acc, y->mult[o], y->shift[o], -QNN_SIG_HALF,
-						QNN_SIG_HALF - 1);
+			int32_t z = qnn_rq(acc, y->mult[o], y->shift[o], -QNN_SIG_HALF,
+					   QNN_SIG_HALF - 1);
 			out[o] = q->lut8[z + QNN_SIG_HALF];
 		} else {
-			out[o] = (int8_t)qnn_requant(acc, y->mult[o], y->shift[o], lo - zp, 127 - zp) +
-				 (int8_t)zp;
+			out[o] = (int16_t)(qnn_rq(acc, y->mult[o], y->shift[o], lo - zp, 127 - zp) + zp);
 		}
 	}
-	memset(out + y->out, 0, (size_t)(q->layer[l + 1].in_pad - y->out));
+	for (int o = y->out; o < q->layer[l + 1].in_pad; o++)
+		out[o] = 0;
 }
 
-/* The last layer: int8 a to the float reconstruction r. */
-static void qnn_last(const qnn *q, const int8_t *restrict a, float *restrict r)
+/* The last layer: activations a to the float reconstruction r. */
+static void qnn_last(const qnn *q, const int16_t *restrict a, float *restrict r)
 {
 	const qnn_layer *y = &q->layer[q->n_layers - 1];
-	for (int o = 0; o < y->out; o++) {
-		int32_t acc = y->bias[o] + qnn_dot(y->w + (size_t)o * (size_t)y->in_pad, a, y->in_pad);
+	const int16_t *w = y->w16;
+	for (int o = 0; o < y->out; o++, w += y->in_pad) {
+		int32_t acc = y->bias[o] + qnn_dot(w, a, y->in_pad);
 		if (y->act == NN_SIGMOID) {
 			/* Q12 in [-8, 8): the table, linearly between its entries */
-			int32_t z = qnn_requant(acc, y->mult[o], y->shift[o],
-						-QNN_SIG_HALF * QNN_SIG_FINE,
-						QNN_SIG_HALF * QNN_SIG_FINE - 1) +
-				    QNN_SIG_HALF * QNN_SIG_FINE;
-			int32_t i = z / QNN_SIG_FINE, f = z % QNN_SIG_FINE;
+			uint32_t z = (uint32_t)(qnn_rq(acc, y->mult[o], y->shift[o],
+						       -QNN_SIG_HALF * QNN_SIG_FINE,
+						       QNN_SIG_HALF * QNN_SIG_FINE - 1) +
+					       QNN_SIG_HALF * QNN_SIG_FINE);
+			uint32_t i = z / QNN_SIG_FINE, f = z % QNN_SIG_FINE;
 			r[o] = q->lut[i] + (q->lut[i + 1] - q->lut[i]) * ((float)f / QNN_SIG_FINE);
 		} else {
-			int32_t z = qnn_requant(acc, y->mult[o], y->shift[o],
-						y->act == NN_RELU ? 0 : -QNN_OUT_MAX, QNN_OUT_MAX);
+			int32_t z = qnn_rq(acc, y->mult[o], y->shift[o],
+					   y->act == NN_RELU ? 0 : -QNN_OUT_MAX, QNN_OUT_MAX);
 			r[o] = q->out_scale * (float)z;
 		}
 	}
@@ -316,15 +337,17 @@ float qnn_forward(const qnn *q, const float *x, float *scratch, float *err)
 {
 	int d = q->sizes[0], L = q->n_layers;
 	float *r = scratch;
-	size_t widest = (qnn_scratch_floats(q) - qnn_pad((size_t)d)) * sizeof(float) / 2;
-	int8_t *a = (int8_t *)(scratch + qnn_pad((size_t)d)), *b = a + widest;
+	int16_t *a = (int16_t *)(scratch + qnn_pad((size_t)d));
+	int16_t *b = a + q->widest;
 	float inv = 1.0f / q->a_scale[0];
+	int32_t zp = q->a_zp[0];
 	for (int i = 0; i < d; i++)
-		a[i] = qnn_quantize(x[i], inv, q->a_zp[0]);
-	memset(a + d, 0, (size_t)(q->layer[0].in_pad - d));
+		a[i] = (int16_t)qnn_q8(x[i], inv, zp);
+	for (int i = d; i < q->layer[0].in_pad; i++)
+		a[i] = 0;
 	for (int l = 0; l + 1 < L; l++) {
 		qnn_hidden(q, l, a, b);
-		int8_t *t = a;
+		int16_t *t = a;
 		a = b;
 		b = t;
 	}
