@@ -32,6 +32,7 @@ IT(commands, long, "operator commands: false alarm, re-baseline, mute over HTTP 
 IT(outage, long, "a broker outage longer than stale_after marks no device stale", it_broker_outage)
 IT(http, short, "every endpoint of the HTTP server", it_http_endpoints)
 IT(http, short, "no http section, no server", it_http_disabled_by_default)
+IT(int8, short, "an int8 model scores and alerts as the float one", it_http_int8)
 IT(browser, short, "the live page shows alerts in Chromium", it_http_browser)
 IT(replay, tools, "sim --replay: every CSV row arrives as JSON", it_replay_csv)
 IT(examples, tools, "the example subscribers print a published alert", it_examples_alert_subscribers)
