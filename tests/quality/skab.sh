@@ -56,3 +56,30 @@ check "SKAB, defaults" f1 "$SKAB_F1" "$TOLERANCE" "$tmp/skab.json"
 "$exe" eval --window 1 --shuffle --train-fraction 0.5 --score-all --seed 1 --json --no-time \
 	-q -o "$tmp/shuttle.json" "$tmp/shuttle.csv"
 check "Shuttle, ae window 1 seed 1" roc_auc "$SHUTTLE_AUC" "$TOLERANCE" "$tmp/shuttle.json"
+
+# int8 (docs/eval.md, "int8 models"): the quantized model may lose at most
+# 0.005 of F1 against the float one of the same run, must agree with it on
+# 99.5 % of the windows' alert states, and keep Shuttle's ROC-AUC within 0.005.
+"$exe" eval --layout skab --int8 --json --no-time -q -o "$tmp/skab8.json" \
+	"$skab/valve1" "$skab/valve2" "$skab/other" 2> "$tmp/skab8.err"
+"$exe" eval --window 1 --shuffle --train-fraction 0.5 --score-all --seed 1 --int8 --json \
+	--no-time -q -o "$tmp/shuttle8.json" "$tmp/shuttle.csv" 2> /dev/null
+python3 - "$tmp/skab8.err" "$tmp/shuttle.json" "$tmp/shuttle8.json" <<'PY'
+import json, re, sys
+line = open(sys.argv[1]).read()
+m = re.search(r"F1 ([\d.]+) vs ([\d.]+) \(drop (-?[\d.]+)\); windows (\d+): verdicts agree "
+              r"([\d.]+) %, alert states agree ([\d.]+) %", line)
+if not m:
+    sys.exit(f"FAIL: no int8 comparison line in: {line!r}")
+f8, ff, drop, agree = float(m[1]), float(m[2]), float(m[3]), float(m[6])
+a_f = json.load(open(sys.argv[2]))["total"]["roc_auc"]
+a_8 = json.load(open(sys.argv[3]))["total"]["roc_auc"]
+print(f"SKAB int8: F1 {f8:.4f} (float {ff:.4f}, drop {drop:.4f}), alert states agree {agree:.3f} %; "
+      f"Shuttle int8 ROC-AUC {a_8:.4f} (float {a_f:.4f})")
+if drop > 0.005:
+    sys.exit(f"FAIL: int8 loses {drop:.4f} F1 on SKAB (at most 0.005)")
+if agree < 99.5:
+    sys.exit(f"FAIL: int8 and float alert states agree on {agree:.3f} % of windows (at least 99.5)")
+if abs(a_8 - a_f) > 0.005:
+    sys.exit(f"FAIL: int8 Shuttle ROC-AUC {a_8:.4f} is more than 0.005 from float {a_f:.4f}")
+PY
