@@ -20,15 +20,13 @@
  * The decoder checks the CRC before anything else, then every count, shape
  * and value, and refuses trailing bytes. */
 #include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "iotad/errmsg.h"
 #include "iotad/qmodel_io.h"
+#include "qcodec.h"
 
-#define QMODEL_MAX_BYTES (64u << 20)
 
 uint32_t qmodel_crc32(uint32_t crc, const void *buf, size_t len)
 {
@@ -47,80 +45,16 @@ int qmodel_is_binary(const void *buf, size_t len)
 	return buf && len >= 3 && memcmp(buf, QMODEL_MAGIC, 3) == 0;
 }
 
-/* ---- writing ---- */
-
-typedef struct qbuf {
-	unsigned char *p;
-	size_t n, cap;
-	int oom;
-} qbuf;
-
-static void put(qbuf *b, const void *src, size_t n)
+static void put_shape(qc_buf *b, int n_layers, const int *sizes, const nn_act *act)
 {
-	if (b->oom)
-		return;
-	if (b->n + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		while (cap < b->n + n)
-			cap *= 2;
-		unsigned char *p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, src, n);
-	b->n += n;
-}
-
-static void put_u8(qbuf *b, unsigned v)
-{
-	unsigned char c = (unsigned char)v;
-	put(b, &c, 1);
-}
-
-static void put_u32(qbuf *b, uint32_t v)
-{
-	unsigned char c[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
-			      (unsigned char)(v >> 24)};
-	put(b, c, 4);
-}
-
-static void put_f32(qbuf *b, float f)
-{
-	uint32_t v;
-	memcpy(&v, &f, 4);
-	put_u32(b, v);
-}
-
-static void put_var(qbuf *b, uint32_t v)
-{
-	while (v >= 0x80) {
-		put_u8(b, (v & 0x7f) | 0x80);
-		v >>= 7;
-	}
-	put_u8(b, v);
-}
-
-static void put_str(qbuf *b, const char *s)
-{
-	size_t n = strlen(s);
-	put_u8(b, (unsigned)n);
-	put(b, s, n);
-}
-
-static void put_shape(qbuf *b, int n_layers, const int *sizes, const nn_act *act)
-{
-	put_u8(b, (unsigned)n_layers);
+	qc_put_u8(b, (unsigned)n_layers);
 	for (int l = 0; l <= n_layers; l++)
-		put_var(b, (uint32_t)sizes[l]);
+		qc_put_var(b, (uint32_t)sizes[l]);
 	for (int l = 0; l < n_layers; l++)
-		put_u8(b, (unsigned)act[l]);
+		qc_put_u8(b, (unsigned)act[l]);
 }
 
-static void put_weights(qbuf *b, const qnn *q, int wide)
+static void put_weights(qc_buf *b, const qnn *q, int wide)
 {
 	for (int l = 0; l < q->n_layers; l++) {
 		const qnn_layer *y = &q->layer[l];
@@ -128,66 +62,46 @@ static void put_weights(qbuf *b, const qnn *q, int wide)
 		for (int o = 0; !wide && o < y->out; o++)
 			bmax = fabs(bs * y->b16[o]) > bmax ? fabs(bs * y->b16[o]) : bmax;
 		int e8 = wide ? y->b_exp : qnn_quarter_ceil(bmax > 0.0 ? bmax / 127.0 : 1e-12);
-		put_u8(b, (uint8_t)y->w_exp);
-		put_u8(b, (uint8_t)e8);
-		put(b, y->w_code, (size_t)y->out);
+		qc_put_u8(b, (uint8_t)y->w_exp);
+		qc_put_u8(b, (uint8_t)e8);
+		qc_put(b, y->w_code, (size_t)y->out);
 		for (int o = 0; o < y->out; o++) {
 			if (wide) {
-				put_u8(b, (uint16_t)y->b16[o] & 0xff);
-				put_u8(b, (uint16_t)y->b16[o] >> 8);
+				qc_put_u8(b, (uint16_t)y->b16[o] & 0xff);
+				qc_put_u8(b, (uint16_t)y->b16[o] >> 8);
 				continue;
 			}
 			long v = lround(bs * y->b16[o] / qnn_grid(4 * e8));
-			put_u8(b, (uint8_t)(int8_t)(v > 127 ? 127 : v < -127 ? -127 : v));
+			qc_put_u8(b, (uint8_t)(int8_t)(v > 127 ? 127 : v < -127 ? -127 : v));
 		}
 		for (int o = 0; o < y->out; o++)
-			put(b, y->w + (size_t)o * (size_t)y->in_pad, (size_t)y->in);
+			qc_put(b, y->w + (size_t)o * (size_t)y->in_pad, (size_t)y->in);
 	}
-}
-
-static iotad_err finish(qbuf *b, unsigned char **out, size_t *len)
-{
-	if (!b->oom)
-		put_u32(b, qmodel_crc32(0, b->p, b->n));
-	if (b->oom) {
-		free(b->p);
-		return IOTAD_ERR_NOMEM;
-	}
-	*out = b->p;
-	*len = b->n;
-	return IOTAD_OK;
-}
-
-static void put_header(qbuf *b, unsigned kind)
-{
-	put(b, QMODEL_MAGIC, 3);
-	put_u8(b, QMODEL_VERSION);
-	put_u8(b, kind);
 }
 
 iotad_err qmodel_encode(const model *m, unsigned char **out, size_t *len)
 {
 	if (!m || !out || !len || m->type != MODEL_INT8 || !m->q)
 		return IOTAD_ERR_INVAL;
-	qbuf b = {0};
+	qc_buf b = {0};
 	int f = m->n_features;
-	put_header(&b, QMODEL_KIND_MODEL);
-	put_str(&b, m->id);
-	put_var(&b, (uint32_t)m->version);
-	put_u8(&b, (unsigned)f);
+	qc_put_header(&b, QMODEL_KIND_MODEL);
+	qc_put_str(&b, m->id);
+	qc_put_var(&b, (uint32_t)m->version);
+	qc_put_u8(&b, (unsigned)f);
 	for (int i = 0; i < f; i++)
-		put_str(&b, m->features[i]);
-	put_var(&b, (uint32_t)m->window);
-	put_var(&b, (uint32_t)m->stride);
-	put_u8(&b, (unsigned)m->norm);
+		qc_put_str(&b, m->features[i]);
+	qc_put_var(&b, (uint32_t)m->window);
+	qc_put_var(&b, (uint32_t)m->stride);
+	qc_put_u8(&b, (unsigned)m->norm);
 	for (int i = 0; i < f; i++)
-		put_f32(&b, m->norm_a[i]);
+		qc_put_f32(&b, m->norm_a[i]);
 	for (int i = 0; i < f; i++)
-		put_f32(&b, m->norm_b[i]);
-	put(&b, m->stuck_after, (size_t)f);
-	put_f32(&b, m->threshold);
-	put_f32(&b, m->percentile);
-	put_u8(&b, (unsigned)(m->n_more + 1));
+		qc_put_f32(&b, m->norm_b[i]);
+	qc_put(&b, m->stuck_after, (size_t)f);
+	qc_put_f32(&b, m->threshold);
+	qc_put_f32(&b, m->percentile);
+	qc_put_u8(&b, (unsigned)(m->n_more + 1));
 	const qnn *q0 = &m->q[0];
 	nn_act act[NN_MAX_LAYERS];
 	for (int l = 0; l < q0->n_layers; l++)
@@ -196,19 +110,19 @@ iotad_err qmodel_encode(const model *m, unsigned char **out, size_t *len)
 	for (int k = 0; k <= m->n_more; k++) {
 		const qnn *q = &m->q[k];
 		for (int l = 0; l < q->n_layers; l++)
-			put_f32(&b, q->a_scale[l]);
+			qc_put_f32(&b, q->a_scale[l]);
 		for (int l = 0; l < q->n_layers; l++)
-			put_u8(&b, (uint8_t)(int8_t)q->a_zp[l]);
-		put_f32(&b, q->out_scale);
+			qc_put_u8(&b, (uint8_t)(int8_t)q->a_zp[l]);
+		qc_put_f32(&b, q->out_scale);
 		put_weights(&b, q, 1);
 	}
-	put_var(&b, (uint32_t)(m->calib ? m->n_calib : 0));
+	qc_put_var(&b, (uint32_t)(m->calib ? m->n_calib : 0));
 	for (int i = 0; m->calib && i < m->n_calib; i++) {
 		uint16_t c = qnn_score_code(m->calib[i]);
 		unsigned char two[2] = {(unsigned char)c, (unsigned char)(c >> 8)};
-		put(&b, two, 2);
+		qc_put(&b, two, 2);
 	}
-	return finish(&b, out, len);
+	return qc_finish(&b, out, len);
 }
 
 iotad_err qmodel_update_encode(const nn *net, const qmodel_update *u, unsigned char **out,
@@ -221,15 +135,15 @@ iotad_err qmodel_update_encode(const nn *net, const qmodel_update *u, unsigned c
 	if (rc)
 		return rc;
 	qnn_quantize_weights(net, NULL, &q);
-	qbuf b = {0};
-	put_header(&b, QMODEL_KIND_UPDATE);
-	put_var(&b, u->round);
-	put_u32(&b, u->base_hash);
-	put_var(&b, u->samples);
+	qc_buf b = {0};
+	qc_put_header(&b, QMODEL_KIND_UPDATE);
+	qc_put_var(&b, u->round);
+	qc_put_u32(&b, u->base_hash);
+	qc_put_var(&b, u->samples);
 	put_shape(&b, net->n_layers, net->sizes, net->act);
 	put_weights(&b, &q, 0);
 	qnn_free(&q);
-	return finish(&b, out, len);
+	return qc_finish(&b, out, len);
 }
 
 size_t qmodel_update_float32_bytes(const nn *net, size_t int8_len)
@@ -241,175 +155,41 @@ size_t qmodel_update_float32_bytes(const nn *net, size_t int8_len)
 	return int8_len - w8 + 4 * net->n_params;
 }
 
-/* ---- reading ---- */
-
-typedef struct qrd {
-	const unsigned char *p;
-	size_t n, off;
-	char *err;
-	size_t errlen;
-	int bad;
-} qrd;
-
-static int rd_fail(qrd *r, const char *fmt, ...)
-{
-	if (!r->bad && r->err && r->errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(r->err, r->errlen, fmt, ap);
-		va_end(ap);
-	}
-	r->bad = 1;
-	return -1;
-}
-
-static const unsigned char *take(qrd *r, size_t n, const char *what)
-{
-	if (r->bad)
-		return NULL;
-	if (n > r->n - r->off) {
-		rd_fail(r, "%s: truncated at byte %zu of %zu", what, r->off, r->n);
-		return NULL;
-	}
-	const unsigned char *p = r->p + r->off;
-	r->off += n;
-	return p;
-}
-
-static int get_u8(qrd *r, const char *what, unsigned *v)
-{
-	const unsigned char *p = take(r, 1, what);
-	*v = p ? p[0] : 0;
-	return p ? 0 : -1;
-}
-
-static int get_u32(qrd *r, const char *what, uint32_t *v)
-{
-	const unsigned char *p = take(r, 4, what);
-	*v = p ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24 : 0;
-	return p ? 0 : -1;
-}
-
-/* A float32 that must be finite (and > 0 if positive is set). */
-static int get_f32(qrd *r, const char *what, int positive, float *f)
-{
-	uint32_t v;
-	if (get_u32(r, what, &v))
-		return -1;
-	memcpy(f, &v, 4);
-	if (!isfinite(*f) || (positive && !(*f > 0.0f)))
-		return rd_fail(r, "%s: %s", what, positive ? "not a finite number > 0" :
-			       "not a finite number");
-	return 0;
-}
-
-static int get_var(qrd *r, const char *what, uint32_t lo, uint32_t hi, uint32_t *v)
-{
-	uint64_t x = 0;
-	for (int i = 0; i < 5; i++) {
-		unsigned c;
-		if (get_u8(r, what, &c))
-			return -1;
-		x |= (uint64_t)(c & 0x7f) << (7 * i);
-		if (!(c & 0x80)) {
-			if (x < lo || x > hi)
-				return rd_fail(r, "%s: %llu out of range [%u, %u]", what,
-					       (unsigned long long)x, lo, hi);
-			*v = (uint32_t)x;
-			return 0;
-		}
-	}
-	return rd_fail(r, "%s: malformed number", what);
-}
-
-static int get_name(qrd *r, const char *what, char *out)
-{
-	unsigned n;
-	if (get_u8(r, what, &n))
-		return -1;
-	if (n == 0 || n >= MODEL_NAME_MAX)
-		return rd_fail(r, "%s: length %u, expected 1..%d", what, n, MODEL_NAME_MAX - 1);
-	const unsigned char *p = take(r, n, what);
-	if (!p)
-		return -1;
-	if (memchr(p, 0, n))
-		return rd_fail(r, "%s: holds a NUL byte", what);
-	memcpy(out, p, n);
-	out[n] = '\0';
-	return 0;
-}
-
-/* Header, CRC and kind; r then reads the body (the trailer excluded). */
-static int rd_open(qrd *r, const void *buf, size_t len, unsigned kind)
-{
-	r->p = buf;
-	r->n = len;
-	if (!buf || len < 9)
-		return rd_fail(r, "int8 model: %zu bytes, too short", len);
-	if (len > QMODEL_MAX_BYTES)
-		return rd_fail(r, "int8 model: %zu bytes exceeds the %u byte limit", len,
-			       QMODEL_MAX_BYTES);
-	if (!qmodel_is_binary(buf, len))
-		return rd_fail(r, "int8 model: bad magic (expected \"%s\")", QMODEL_MAGIC);
-	uint32_t want = (uint32_t)r->p[len - 4] | (uint32_t)r->p[len - 3] << 8 |
-			(uint32_t)r->p[len - 2] << 16 | (uint32_t)r->p[len - 1] << 24;
-	uint32_t got = qmodel_crc32(0, buf, len - 4);
-	if (want != got)
-		return rd_fail(r, "int8 model: CRC-32 mismatch (stored %08x, computed %08x): "
-			       "corrupt or truncated", want, got);
-	if (r->p[3] != QMODEL_VERSION)
-		return rd_fail(r, "int8 model: version %u not supported (supported: %d)", r->p[3],
-			       QMODEL_VERSION);
-	if (r->p[4] != kind)
-		return rd_fail(r, "int8 model: kind %u, expected %u (%s)", r->p[4], kind,
-			       kind == QMODEL_KIND_MODEL ? "a model" : "an update");
-	r->n = len - 4;
-	r->off = 5;
-	return 0;
-}
-
-static int rd_close(qrd *r)
-{
-	if (!r->bad && r->off != r->n)
-		return rd_fail(r, "int8 model: %zu unexpected bytes before the CRC", r->n - r->off);
-	return r->bad ? -1 : 0;
-}
-
-static int get_shape(qrd *r, int d, int *n_layers, int *sizes, nn_act *act)
+static int get_shape(qc_rd *r, int d, int *n_layers, int *sizes, nn_act *act)
 {
 	unsigned nl, a;
-	if (get_u8(r, "layers", &nl))
+	if (qc_get_u8(r, "layers", &nl))
 		return -1;
 	if (nl < 1 || nl > NN_MAX_LAYERS)
-		return rd_fail(r, "layers: %u, expected 1..%d", nl, NN_MAX_LAYERS);
+		return qc_rd_fail(r, "layers: %u, expected 1..%d", nl, NN_MAX_LAYERS);
 	for (unsigned l = 0; l <= nl; l++) {
 		uint32_t v;
-		if (get_var(r, "layer size", 1, NN_MAX_WIDTH, &v))
+		if (qc_get_var(r, "layer size", 1, NN_MAX_WIDTH, &v))
 			return -1;
 		sizes[l] = (int)v;
 	}
 	if (sizes[nl] != sizes[0] || (d > 0 && sizes[0] != d))
-		return rd_fail(r, "layer sizes: input %d, output %d, expected both %s%d", sizes[0],
+		return qc_rd_fail(r, "layer sizes: input %d, output %d, expected both %s%d", sizes[0],
 			       sizes[nl], d > 0 ? "window * features = " : "equal, got ", d > 0 ? d :
 			       sizes[nl]);
 	for (unsigned l = 0; l < nl; l++) {
-		if (get_u8(r, "activation", &a))
+		if (qc_get_u8(r, "activation", &a))
 			return -1;
 		if (a > NN_SIGMOID)
-			return rd_fail(r, "layer %u: unknown activation %u", l, a);
+			return qc_rd_fail(r, "layer %u: unknown activation %u", l, a);
 		act[l] = (nn_act)a;
 	}
 	*n_layers = (int)nl;
 	return 0;
 }
 
-static int get_weights(qrd *r, qnn *q, int wide)
+static int get_weights(qc_rd *r, qnn *q, int wide)
 {
 	for (int l = 0; l < q->n_layers; l++) {
 		qnn_layer *y = &q->layer[l];
-		const unsigned char *e = take(r, 2, "layer exponents");
-		const unsigned char *c = take(r, (size_t)y->out, "weight scale codes");
-		const unsigned char *b = take(r, (size_t)y->out * (wide ? 2 : 1), "biases");
+		const unsigned char *e = qc_take(r, 2, "layer exponents");
+		const unsigned char *c = qc_take(r, (size_t)y->out, "weight scale codes");
+		const unsigned char *b = qc_take(r, (size_t)y->out * (wide ? 2 : 1), "biases");
 		if (!e || !c || !b)
 			return -1;
 		y->w_exp = (int8_t)e[0];
@@ -422,14 +202,14 @@ static int get_weights(qrd *r, qnn *q, int wide)
 			}
 			int8_t v = (int8_t)b[o];
 			if (v == -128)
-				return rd_fail(r, "layer %d: bias -128 (symmetric range is -127..127)", l);
+				return qc_rd_fail(r, "layer %d: bias -128 (symmetric range is -127..127)", l);
 			/* 8-bit biases as 16-bit ones: 2^7 times finer, exact */
 			y->b16[o] = (int16_t)(y->b_exp - 28 >= -128 ? v * 128 : 0);
 		}
 		if (!wide)
 			y->b_exp = (int8_t)(y->b_exp - 28 >= -128 ? y->b_exp - 28 : -128);
 		for (int o = 0; o < y->out; o++) {
-			const unsigned char *w = take(r, (size_t)y->in, "weights");
+			const unsigned char *w = qc_take(r, (size_t)y->in, "weights");
 			if (!w)
 				return -1;
 			memcpy(y->w + (size_t)o * (size_t)y->in_pad, w, (size_t)y->in);
@@ -439,92 +219,92 @@ static int get_weights(qrd *r, qnn *q, int wide)
 }
 
 /* A decoded network: prepare it (validates) and name what is wrong. */
-static int rd_prepare(qrd *r, qnn *q, int member)
+static int rd_prepare(qc_rd *r, qnn *q, int member)
 {
 	int layer = -1;
 	const char *what = "";
 	if (qnn_prepare(q, &layer, &what) == IOTAD_OK)
 		return 0;
-	return rd_fail(r, "member %d, layer %d: %s", member, layer, what);
+	return qc_rd_fail(r, "member %d, layer %d: %s", member, layer, what);
 }
 
-static int get_norm(qrd *r, model *m)
+static int get_norm(qc_rd *r, model *m)
 {
 	unsigned nk;
-	if (get_u8(r, "normalization", &nk))
+	if (qc_get_u8(r, "normalization", &nk))
 		return -1;
 	if (nk > NORM_ZSCORE)
-		return rd_fail(r, "normalization: unknown kind %u", nk);
+		return qc_rd_fail(r, "normalization: unknown kind %u", nk);
 	m->norm = (norm_kind)nk;
 	for (int i = 0; i < m->n_features; i++)
-		if (get_f32(r, "normalization a", 0, &m->norm_a[i]))
+		if (qc_get_f32(r, "normalization a", 0, &m->norm_a[i]))
 			return -1;
 	for (int i = 0; i < m->n_features; i++) {
-		if (get_f32(r, "normalization b", 0, &m->norm_b[i]))
+		if (qc_get_f32(r, "normalization b", 0, &m->norm_b[i]))
 			return -1;
 		if (m->norm == NORM_MINMAX && !(m->norm_b[i] >= m->norm_a[i]))
-			return rd_fail(r, "normalization b[%d]: max below min", i);
+			return qc_rd_fail(r, "normalization b[%d]: max below min", i);
 		if (m->norm == NORM_ZSCORE && !(m->norm_b[i] > 0.0f))
-			return rd_fail(r, "normalization b[%d]: std must be > 0", i);
+			return qc_rd_fail(r, "normalization b[%d]: std must be > 0", i);
 	}
-	const unsigned char *s = take(r, (size_t)m->n_features, "stuck_after");
+	const unsigned char *s = qc_take(r, (size_t)m->n_features, "stuck_after");
 	for (int i = 0; s && i < m->n_features; i++) {
 		if (s[i] == 1)
-			return rd_fail(r, "stuck_after[%d]: 1 (expected 0 or 2..%d)", i,
+			return qc_rd_fail(r, "stuck_after[%d]: 1 (expected 0 or 2..%d)", i,
 				       MODEL_MAX_STUCK_RUN);
 		m->stuck_after[i] = s[i];
 	}
 	return s ? 0 : -1;
 }
 
-static int get_head(qrd *r, model *m)
+static int get_head(qc_rd *r, model *m)
 {
 	uint32_t v;
 	unsigned nf;
-	if (get_name(r, "id", m->id) || get_var(r, "version", 0, INT32_MAX, &v))
+	if (qc_get_name(r, "id", m->id) || qc_get_var(r, "version", 0, INT32_MAX, &v))
 		return -1;
 	m->version = (int)v;
-	if (get_u8(r, "features", &nf))
+	if (qc_get_u8(r, "features", &nf))
 		return -1;
 	if (nf < 1 || nf > MODEL_MAX_FEATURES)
-		return rd_fail(r, "features: %u, expected 1..%d", nf, MODEL_MAX_FEATURES);
+		return qc_rd_fail(r, "features: %u, expected 1..%d", nf, MODEL_MAX_FEATURES);
 	m->n_features = (int)nf;
 	for (int i = 0; i < m->n_features; i++) {
-		if (get_name(r, "feature name", m->features[i]))
+		if (qc_get_name(r, "feature name", m->features[i]))
 			return -1;
 		for (int j = 0; j < i; j++)
 			if (!strcmp(m->features[i], m->features[j]))
-				return rd_fail(r, "features[%d]: duplicate name \"%s\"", i,
+				return qc_rd_fail(r, "features[%d]: duplicate name \"%s\"", i,
 					       m->features[i]);
 	}
-	if (get_var(r, "window", 1, MODEL_MAX_WINDOW, &v))
+	if (qc_get_var(r, "window", 1, MODEL_MAX_WINDOW, &v))
 		return -1;
 	m->window = (int)v;
-	if (get_var(r, "stride", 1, (uint32_t)m->window, &v))
+	if (qc_get_var(r, "stride", 1, (uint32_t)m->window, &v))
 		return -1;
 	m->stride = (int)v;
-	if (get_norm(r, m) || get_f32(r, "threshold", 1, &m->threshold) ||
-	    get_f32(r, "percentile", 1, &m->percentile))
+	if (get_norm(r, m) || qc_get_f32(r, "threshold", 1, &m->threshold) ||
+	    qc_get_f32(r, "percentile", 1, &m->percentile))
 		return -1;
 	if (m->percentile > 100.0f)
-		return rd_fail(r, "percentile: %g, expected (0, 100]", (double)m->percentile);
+		return qc_rd_fail(r, "percentile: %g, expected (0, 100]", (double)m->percentile);
 	return 0;
 }
 
-static int get_calib(qrd *r, model *m)
+static int get_calib(qc_rd *r, model *m)
 {
 	uint32_t n;
-	if (get_var(r, "calibration count", 0, MODEL_MAX_CALIB, &n))
+	if (qc_get_var(r, "calibration count", 0, MODEL_MAX_CALIB, &n))
 		return -1;
-	const unsigned char *p = take(r, 2 * (size_t)n, "calibration scores");
+	const unsigned char *p = qc_take(r, 2 * (size_t)n, "calibration scores");
 	if (!p || n == 0)
 		return p ? 0 : -1;
 	if (!(m->calib = malloc(n * sizeof *m->calib)))
-		return rd_fail(r, "calibration: out of memory");
+		return qc_rd_fail(r, "calibration: out of memory");
 	for (uint32_t i = 0; i < n; i++) {
 		m->calib[i] = qnn_code_score((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
 		if (i && m->calib[i] < m->calib[i - 1])
-			return rd_fail(r, "calibration scores: not in ascending order at %u", i);
+			return qc_rd_fail(r, "calibration scores: not in ascending order at %u", i);
 	}
 	m->n_calib = (int)n;
 	return 0;
@@ -532,46 +312,46 @@ static int get_calib(qrd *r, model *m)
 
 iotad_err qmodel_decode(const void *buf, size_t len, model *m, char *err, size_t errlen)
 {
-	qrd r = {.err = err, .errlen = errlen};
+	qc_rd r = {.err = err, .errlen = errlen};
 	memset(m, 0, sizeof *m);
-	if (rd_open(&r, buf, len, QMODEL_KIND_MODEL) || get_head(&r, m))
+	if (qc_rd_open(&r, buf, len, QMODEL_KIND_MODEL) || get_head(&r, m))
 		goto fail;
 	unsigned members;
 	int nl, sizes[NN_MAX_LAYERS + 1];
 	nn_act act[NN_MAX_LAYERS];
-	if (get_u8(&r, "members", &members))
+	if (qc_get_u8(&r, "members", &members))
 		goto fail;
 	if (members < 1 || members > MODEL_MAX_MEMBERS) {
-		rd_fail(&r, "members: %u, expected 1..%d", members, MODEL_MAX_MEMBERS);
+		qc_rd_fail(&r, "members: %u, expected 1..%d", members, MODEL_MAX_MEMBERS);
 		goto fail;
 	}
 	if (get_shape(&r, m->window * m->n_features, &nl, sizes, act))
 		goto fail;
 	m->type = MODEL_INT8;
 	if (!(m->q = calloc(MODEL_MAX_MEMBERS, sizeof *m->q))) {
-		rd_fail(&r, "out of memory");
+		qc_rd_fail(&r, "out of memory");
 		goto fail;
 	}
 	for (int k = 0; k < (int)members; k++) {
 		qnn *q = &m->q[k];
 		nn *net = k ? &m->more[k - 1] : &m->net;
 		if (qnn_init(q, nl, sizes, act) || nn_init(net, nl, sizes, act)) {
-			rd_fail(&r, "out of memory");
+			qc_rd_fail(&r, "out of memory");
 			goto fail;
 		}
 		m->n_more = k;
 		for (int l = 0; l < nl; l++)
-			if (get_f32(&r, "activation scale", 1, &q->a_scale[l]))
+			if (qc_get_f32(&r, "activation scale", 1, &q->a_scale[l]))
 				goto fail;
-		const unsigned char *zp = take(&r, (size_t)nl, "activation zero points");
+		const unsigned char *zp = qc_take(&r, (size_t)nl, "activation zero points");
 		for (int l = 0; zp && l < nl; l++)
 			q->a_zp[l] = (int8_t)zp[l];
-		if (!zp || get_f32(&r, "output scale", 1, &q->out_scale) || get_weights(&r, q, 1) ||
+		if (!zp || qc_get_f32(&r, "output scale", 1, &q->out_scale) || get_weights(&r, q, 1) ||
 		    rd_prepare(&r, q, k))
 			goto fail;
 		qnn_dequantize(q, net);
 	}
-	if (get_calib(&r, m) || rd_close(&r))
+	if (get_calib(&r, m) || qc_rd_close(&r))
 		goto fail;
 	return IOTAD_OK;
 fail:
@@ -583,21 +363,21 @@ fail:
 iotad_err qmodel_update_decode(const void *buf, size_t len, nn *net, qmodel_update *u,
 			       char *err, size_t errlen)
 {
-	qrd r = {.err = err, .errlen = errlen};
+	qc_rd r = {.err = err, .errlen = errlen};
 	qnn q;
 	int nl, sizes[NN_MAX_LAYERS + 1];
 	nn_act act[NN_MAX_LAYERS];
 	memset(net, 0, sizeof *net);
 	memset(&q, 0, sizeof q);
 	memset(u, 0, sizeof *u);
-	if (rd_open(&r, buf, len, QMODEL_KIND_UPDATE) ||
-	    get_var(&r, "round", 0, UINT32_MAX, &u->round) ||
-	    get_u32(&r, "base hash", &u->base_hash) ||
-	    get_var(&r, "samples", 0, UINT32_MAX, &u->samples) ||
+	if (qc_rd_open(&r, buf, len, QMODEL_KIND_UPDATE) ||
+	    qc_get_var(&r, "round", 0, UINT32_MAX, &u->round) ||
+	    qc_get_u32(&r, "base hash", &u->base_hash) ||
+	    qc_get_var(&r, "samples", 0, UINT32_MAX, &u->samples) ||
 	    get_shape(&r, 0, &nl, sizes, act))
 		goto fail;
 	if (qnn_init(&q, nl, sizes, act) || nn_init(net, nl, sizes, act)) {
-		rd_fail(&r, "out of memory");
+		qc_rd_fail(&r, "out of memory");
 		goto fail;
 	}
 	/* an update carries no activation ranges: unit ones let prepare check the rest */
@@ -606,7 +386,7 @@ iotad_err qmodel_update_decode(const void *buf, size_t len, nn *net, qmodel_upda
 	for (int l = 1; l < nl; l++)
 		q.a_zp[l] = act[l - 1] == NN_SIGMOID ? -128 : 0;
 	q.out_scale = act[nl - 1] == NN_SIGMOID ? 1.0f / QNN_SIG_Q : 1.0f;
-	if (get_weights(&r, &q, 0) || rd_close(&r) || rd_prepare(&r, &q, 0))
+	if (get_weights(&r, &q, 0) || qc_rd_close(&r) || rd_prepare(&r, &q, 0))
 		goto fail;
 	qnn_dequantize(&q, net);
 	qnn_free(&q);

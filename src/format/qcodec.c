@@ -1,0 +1,222 @@
+/* qcodec.c - the byte-level writing and checked reading the int8
+ * encodings share (qmodel_io.c): a growing buffer, little-endian numbers,
+ * varints, names, the header and the CRC trailer. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iotad/qmodel_io.h"
+#include "qcodec.h"
+
+#define QMODEL_MAX_BYTES (64u << 20)
+
+/* ---- writing ---- */
+
+
+void qc_put(qc_buf *b, const void *src, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->n + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 1024;
+		while (cap < b->n + n)
+			cap *= 2;
+		unsigned char *p = realloc(b->p, cap);
+		if (!p) {
+			b->oom = 1;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->n, src, n);
+	b->n += n;
+}
+
+void qc_put_u8(qc_buf *b, unsigned v)
+{
+	unsigned char c = (unsigned char)v;
+	qc_put(b, &c, 1);
+}
+
+void qc_put_u32(qc_buf *b, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		qc_put_u8(b, (v >> (8 * i)) & 0xff);
+}
+
+void qc_put_f32(qc_buf *b, float f)
+{
+	uint32_t v;
+	memcpy(&v, &f, 4);
+	qc_put_u32(b, v);
+}
+
+void qc_put_var(qc_buf *b, uint32_t v)
+{
+	while (v >= 0x80) {
+		qc_put_u8(b, (v & 0x7f) | 0x80);
+		v >>= 7;
+	}
+	qc_put_u8(b, v);
+}
+
+void qc_put_str(qc_buf *b, const char *s)
+{
+	size_t n = strlen(s);
+	qc_put_u8(b, (unsigned)n);
+	qc_put(b, s, n);
+}
+
+iotad_err qc_finish(qc_buf *b, unsigned char **out, size_t *len)
+{
+	if (!b->oom)
+		qc_put_u32(b, qmodel_crc32(0, b->p, b->n));
+	if (b->oom) {
+		free(b->p);
+		return IOTAD_ERR_NOMEM;
+	}
+	*out = b->p;
+	*len = b->n;
+	return IOTAD_OK;
+}
+
+void qc_put_header(qc_buf *b, unsigned kind)
+{
+	unsigned char h[5] = {QMODEL_MAGIC[0], QMODEL_MAGIC[1], QMODEL_MAGIC[2], QMODEL_VERSION,
+			      (unsigned char)kind};
+	qc_put(b, h, 5);
+}
+
+/* ---- reading ---- */
+
+
+int qc_rd_fail(qc_rd *r, const char *fmt, ...)
+{
+	if (!r->bad && r->err && r->errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(r->err, r->errlen, fmt, ap);
+		va_end(ap);
+	}
+	r->bad = 1;
+	return -1;
+}
+
+const unsigned char *qc_take(qc_rd *r, size_t n, const char *what)
+{
+	if (r->bad)
+		return NULL;
+	if (n > r->n - r->off) {
+		qc_rd_fail(r, "%s: truncated at byte %zu of %zu", what, r->off, r->n);
+		return NULL;
+	}
+	const unsigned char *p = r->p + r->off;
+	r->off += n;
+	return p;
+}
+
+int qc_get_u8(qc_rd *r, const char *what, unsigned *v)
+{
+	const unsigned char *p = qc_take(r, 1, what);
+	*v = p ? p[0] : 0;
+	return p ? 0 : -1;
+}
+
+uint32_t qc_le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+int qc_get_u32(qc_rd *r, const char *what, uint32_t *v)
+{
+	const unsigned char *p = qc_take(r, 4, what);
+	*v = p ? qc_le32(p) : 0;
+	return p ? 0 : -1;
+}
+
+/* A float32 that must be finite (and > 0 if positive is set). */
+int qc_get_f32(qc_rd *r, const char *what, int positive, float *f)
+{
+	uint32_t v;
+	if (qc_get_u32(r, what, &v))
+		return -1;
+	memcpy(f, &v, 4);
+	if (!isfinite(*f) || (positive && !(*f > 0.0f)))
+		return qc_rd_fail(r, "%s: %s", what, positive ? "not a finite number > 0" :
+			       "not a finite number");
+	return 0;
+}
+
+int qc_get_var(qc_rd *r, const char *what, uint32_t lo, uint32_t hi, uint32_t *v)
+{
+	uint64_t x = 0;
+	for (int i = 0; i < 5; i++) {
+		unsigned c;
+		if (qc_get_u8(r, what, &c))
+			return -1;
+		x |= (uint64_t)(c & 0x7f) << (7 * i);
+		if (!(c & 0x80)) {
+			if (x < lo || x > hi)
+				return qc_rd_fail(r, "%s: %llu out of range [%u, %u]", what,
+					       (unsigned long long)x, lo, hi);
+			*v = (uint32_t)x;
+			return 0;
+		}
+	}
+	return qc_rd_fail(r, "%s: malformed number", what);
+}
+
+int qc_get_name(qc_rd *r, const char *what, char *out)
+{
+	unsigned n;
+	if (qc_get_u8(r, what, &n))
+		return -1;
+	if (n == 0 || n >= MODEL_NAME_MAX)
+		return qc_rd_fail(r, "%s: length %u, expected 1..%d", what, n, MODEL_NAME_MAX - 1);
+	const unsigned char *p = qc_take(r, n, what);
+	if (!p)
+		return -1;
+	if (memchr(p, 0, n))
+		return qc_rd_fail(r, "%s: holds a NUL byte", what);
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return 0;
+}
+
+/* Header, CRC and kind; r then reads the body (the trailer excluded). */
+int qc_rd_open(qc_rd *r, const void *buf, size_t len, unsigned kind)
+{
+	r->p = buf;
+	r->n = len;
+	if (!buf || len < 9)
+		return qc_rd_fail(r, "int8 model: %zu bytes, too short", len);
+	if (len > QMODEL_MAX_BYTES)
+		return qc_rd_fail(r, "int8 model: %zu bytes exceeds the %u byte limit", len,
+			       QMODEL_MAX_BYTES);
+	if (!qmodel_is_binary(buf, len))
+		return qc_rd_fail(r, "int8 model: bad magic (expected \"%s\")", QMODEL_MAGIC);
+	uint32_t want = qc_le32(r->p + len - 4), got = qmodel_crc32(0, buf, len - 4);
+	if (want != got)
+		return qc_rd_fail(r, "int8 model: CRC-32 mismatch (stored %08x, computed %08x): "
+			       "corrupt or truncated", want, got);
+	if (r->p[3] != QMODEL_VERSION)
+		return qc_rd_fail(r, "int8 model: version %u not supported (supported: %d)", r->p[3],
+			       QMODEL_VERSION);
+	if (r->p[4] != kind)
+		return qc_rd_fail(r, "int8 model: kind %u, expected %u (%s)", r->p[4], kind,
+			       kind == QMODEL_KIND_MODEL ? "a model" : "an update");
+	r->n = len - 4;
+	r->off = 5;
+	return 0;
+}
+
+int qc_rd_close(qc_rd *r)
+{
+	if (!r->bad && r->off != r->n)
+		return qc_rd_fail(r, "int8 model: %zu unexpected bytes before the CRC", r->n - r->off);
+	return r->bad ? -1 : 0;
+}
+

@@ -1,0 +1,57 @@
+/* qcodec.h - byte-level helpers of the int8 encodings (private to
+ * src/format: qcodec.c, qmodel_io.c). Writers note running out of memory in
+ * the buffer and do nothing after it; readers note the first error, with a
+ * message, and fail every call after it. */
+#ifndef IOTAD_QCODEC_H
+#define IOTAD_QCODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "iotad/error.h"
+
+typedef struct qc_buf {
+	unsigned char *p;
+	size_t n, cap;
+	int oom;
+} qc_buf;
+
+typedef struct qc_rd {
+	const unsigned char *p;
+	size_t n, off;
+	char *err;
+	size_t errlen;
+	int bad;
+} qc_rd;
+
+/* Append n bytes / one byte / u32 / float32 / varint / a name (u8 length). */
+void qc_put(qc_buf *b, const void *src, size_t n);
+void qc_put_u8(qc_buf *b, unsigned v);
+void qc_put_u32(qc_buf *b, uint32_t v);
+void qc_put_f32(qc_buf *b, float f);
+void qc_put_var(qc_buf *b, uint32_t v);
+void qc_put_str(qc_buf *b, const char *s);
+/* Magic, version and kind. */
+void qc_put_header(qc_buf *b, unsigned kind);
+/* Append the CRC and hand the buffer over (*out, the caller frees it), or
+ * free it and return IOTAD_ERR_NOMEM. */
+iotad_err qc_finish(qc_buf *b, unsigned char **out, size_t *len);
+
+/* Note the first error (printf format into r->err); returns -1. */
+int qc_rd_fail(qc_rd *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The next n bytes, or NULL (truncated: noted, naming what). */
+const unsigned char *qc_take(qc_rd *r, size_t n, const char *what);
+uint32_t qc_le32(const unsigned char *p);
+/* 0 or -1: a byte, a u32, a float32 (finite; > 0 if positive), a varint in
+ * [lo, hi], a name of 1..MODEL_NAME_MAX-1 bytes without NUL into out. */
+int qc_get_u8(qc_rd *r, const char *what, unsigned *v);
+int qc_get_u32(qc_rd *r, const char *what, uint32_t *v);
+int qc_get_f32(qc_rd *r, const char *what, int positive, float *f);
+int qc_get_var(qc_rd *r, const char *what, uint32_t lo, uint32_t hi, uint32_t *v);
+int qc_get_name(qc_rd *r, const char *what, char *out);
+/* Check size, magic, CRC, version and kind of buf; r then reads the body. */
+int qc_rd_open(qc_rd *r, const void *buf, size_t len, unsigned kind);
+/* -1 if an error was noted or bytes are left before the CRC. */
+int qc_rd_close(qc_rd *r);
+
+#endif
