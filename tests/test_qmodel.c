@@ -139,6 +139,14 @@ static void expect_bad(const unsigned char *buf, size_t len, const char *part)
 	CU_ASSERT(strstr(err, part) != NULL);
 }
 
+static void test_crc32(void)
+{
+	/* the check value of CRC-32/ISO-HDLC (zlib, PNG, Ethernet) */
+	CU_ASSERT_EQUAL(qmodel_crc32(0, "123456789", 9), 0xcbf43926u);
+	CU_ASSERT_EQUAL(qmodel_crc32(qmodel_crc32(0, "1234", 4), "56789", 5), 0xcbf43926u);
+	CU_ASSERT_EQUAL(qmodel_crc32(0, "", 0), 0u);
+}
+
 static void test_corruption(void)
 {
 	model q;
@@ -297,6 +305,7 @@ void init_qmodel_tests(void)
 {
 	CU_pSuite s = CU_add_suite("qmodel", NULL, NULL);
 	TEST_ADD(s, test_roundtrip);
+	TEST_ADD(s, test_crc32);
 	TEST_ADD(s, test_corruption);
 	TEST_ADD(s, test_bad_values);
 	TEST_ADD(s, test_update);

@@ -27,7 +27,6 @@
 #include "iotad/qmodel_io.h"
 #include "qcodec.h"
 
-
 uint32_t qmodel_crc32(uint32_t crc, const void *buf, size_t len)
 {
 	const unsigned char *p = buf;
