@@ -255,6 +255,11 @@ int main(int argc, char **argv)
 	}
 	if (bench_model(model_path, &m) != 0)
 		return 1;
+	if (m.type != MODEL_FLOAT) {
+		fprintf(stderr, "bench_core: --model must be a float model (its int8 form is made "
+			"here)\n");
+		return 1;
+	}
 	if (m.n_features != SIM_FEATURES) {
 		fprintf(stderr, "bench_core: the model must have the simulator's %d features\n",
 			SIM_FEATURES);

@@ -1,5 +1,6 @@
-/* fuzz_model.c - libFuzzer target: the JSON model loader; a model it accepts
- * must score a window (every member of an ensemble) without fault. */
+/* fuzz_model.c - libFuzzer target: the model loader (JSON, or the int8
+ * encoding by its magic); a model it accepts must score a window (every
+ * member of an ensemble) without fault. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -15,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	size_t d = (size_t)m.window * (size_t)m.n_features;
 	float *x = calloc(d, sizeof *x), *e = malloc(d * sizeof *e), *tmp = malloc(d * sizeof *tmp);
-	float *scratch = malloc(nn_scratch_floats(&m.net) * sizeof *scratch);
+	float *scratch = malloc(model_scratch_floats(&m) * sizeof *scratch);
 	if (x && e && tmp && scratch)
 		(void)model_score(&m, x, scratch, e, tmp);
 	free(x);
