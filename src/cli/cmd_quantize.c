@@ -81,7 +81,9 @@ int cli_quantize_write(const char *cmd, const model *fm, const float *rows, size
 	o.n_segments = n_seg;
 	if (quant_model(fm, rows, n_rows, &o, &q, err, sizeof err)) {
 		/* "quantize: ..." names the step under train; under quantize it is the command */
-		const char *msg = strncmp(err, "quantize: ", 10) || strcmp(cmd, "quantize") ? err : err + 10;
+		const char *msg = err;
+		if (!strcmp(cmd, "quantize") && !strncmp(err, "quantize: ", 10))
+			msg += 10;
 		fprintf(stderr, "iotad %s: %s\n", cmd, msg);
 		return 1;
 	}
