@@ -70,8 +70,6 @@ float model_score(const model *m, const float *x, float *scratch, float *err, fl
 
 /* Floats of scratch model_score needs: nn_scratch_floats, or more for int8. */
 size_t model_scratch_floats(const model *m);
-/* "float" or "int8". */
-const char *model_type_name(model_type t);
 
 /* Parse norm kind names "minmax", "zscore" (not "none": see NORM_NONE). */
 int model_norm_parse(const char *name, norm_kind *out);

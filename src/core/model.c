@@ -46,11 +46,6 @@ void model_free(model *m)
 	m->type = MODEL_FLOAT;
 }
 
-const char *model_type_name(model_type t)
-{
-	return t == MODEL_INT8 ? "int8" : "float";
-}
-
 size_t model_scratch_floats(const model *m)
 {
 	size_t n = nn_scratch_floats(&m->net);
