@@ -274,17 +274,15 @@ size_t qnn_scratch_floats(const qnn *q)
 }
 
 /* Dot product of int8 values held in int16 over n (a multiple of
- * QNN_ALIGN): blocks of 16 become two multiply-adds of 16-bit pairs
- * (pmaddwd on SSE2, the x86-64 baseline; smlal on NEON). */
+ * QNN_ALIGN; saying so with the mask lets gcc -O2 vectorize it without a
+ * scalar tail): multiply-adds of 16-bit pairs (pmaddwd on SSE2, the x86-64
+ * baseline; smlal on NEON), one horizontal sum at the end. */
 static inline int32_t qnn_dot(const int16_t *restrict w, const int16_t *restrict a, int n)
 {
 	int32_t s = 0;
-	for (int i = 0; i < n; i += QNN_ALIGN) {
-		int32_t t = 0;
-		for (int j = 0; j < QNN_ALIGN; j++)
-			t += (int32_t)w[i + j] * a[i + j];
-		s += t;
-	}
+	n &= ~(QNN_ALIGN - 1);
+	for (int i = 0; i < n; i++)
+		s += (int32_t)w[i] * a[i];
 	return s;
 }
 
