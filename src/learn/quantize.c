@@ -19,7 +19,8 @@
 #define QUANT_MIN_CALIB 20      /* as train.c: fewer held-out windows, calibrate on all */
 #define QUANT_MIN_THRESHOLD 1e-9f
 #define QUANT_OUT_HEADROOM 4.0  /* int16 output range over the largest seen */
-#define QUANT_SAMPLE 4096       /* windows whose activations give the ranges */
+#define QUANT_SAMPLE 4096       /* windows whose activations give the ranges ... */
+#define QUANT_SAMPLE_FLOATS (1u << 24) /* ... and at most this many values (64 MB) */
 #define QUANT_ROUND_MAX_IN 1024 /* wider layers keep nearest rounding */
 #define QUANT_ROUND_WORK 5e7    /* products spent on one layer's input covariance */
 
@@ -172,9 +173,13 @@ static iotad_err quant_member(const nn *net, const float *x, size_t d_stride, co
 {
 	int L = net->n_layers, d = net->sizes[0];
 	size_t total = 0, sf = nn_scratch_floats(net);
-	size_t step = (n + QUANT_SAMPLE - 1) / QUANT_SAMPLE, n_smp = (n + step - 1) / step;
 	for (int l = 0; l < L; l++)
 		total += (size_t)net->sizes[l];
+	/* at most QUANT_SAMPLE windows, and QUANT_SAMPLE_FLOATS values in all */
+	size_t want = QUANT_SAMPLE_FLOATS / total < QUANT_SAMPLE ? QUANT_SAMPLE_FLOATS / total :
+								   QUANT_SAMPLE;
+	want = want < 16 ? 16 : want;
+	size_t step = (n + want - 1) / want, n_smp = (n + step - 1) / step;
 	double *sum = calloc(total, sizeof *sum);
 	float *mean = malloc(total * sizeof *mean), *scratch = malloc(sf * sizeof *scratch);
 	float *smp = malloc(n_smp * total * sizeof *smp); /* layer by layer */
