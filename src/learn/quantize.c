@@ -2,11 +2,13 @@
  *
  * Ranges: every window of the rows (stride 1, none across a segment) runs
  * through the float network; the input range (widened by input_margin),
- * each hidden activation's range (with 0 in it) and the output's largest
- * magnitude fix the activation scales and zero points. Weights get one
- * symmetric scale per output channel (a code on a 1/16-octave grid below
- * the layer's largest), biases one int8 scale per layer after absorbing
- * the mean error of the rounded weights on these windows. The held-out
+ * each hidden activation's range (with 0 in it; its extremes, or
+ * range_quantile of them, over a sample of the windows) and the output's
+ * largest magnitude fix the activation scales and zero points. Weights get
+ * one symmetric scale per output channel (a code on a 1/16-octave grid
+ * below the layer's largest) and are rounded up or down by what lowers
+ * their row's error over the windows; biases (16 bits, one scale per
+ * layer) absorb the mean error of the rounded weights. The held-out
  * windows (train.h's split) are then scored by the int8 network: their
  * scores are the model's calibration and give its threshold. */
 #include <math.h>
