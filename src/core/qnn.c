@@ -6,13 +6,17 @@
  * requantized for the next layer: q = zp' + round(acc * M[o]) with
  * M[o] = w_scale[o] * a_scale / a_scale' as a Q31 multiplier and a right
  * shift (round half up), saturated to int8; ReLU saturates at zp' instead
- * of -128. A sigmoid layer requantizes to Q8 in [-8, 8) and reads a table.
- * The last layer gives the reconstruction in floats: int16 pre-activation
- * times out_scale (linear, relu) or the sigmoid table.
+ * of -128. A hidden sigmoid requantizes to Q8 in [-8, 8) and reads a
+ * table. The last layer gives the reconstruction in floats: int16
+ * pre-activation times out_scale (linear, relu), or Q12 read from the
+ * sigmoid table between its entries.
  *
- * Rows are zero-padded to QNN_ALIGN bytes so every dot product runs over
- * whole blocks of 16 int8 that the compiler turns into vector code at -O2
- * without a scalar tail (no -march needed; SSE2 / NEON baseline). */
+ * Rows are zero-padded to a multiple of QNN_ALIGN, so every dot product
+ * runs over a count the compiler knows to be a multiple of its vector
+ * width: gcc vectorizes it at -O2 and -O3 without a scalar tail (no -march;
+ * SSE2 / NEON baseline). The int8 weights and activations are held in
+ * int16 at run time (weights widened once by qnn_prepare), because SSE2
+ * multiplies 16-bit lanes (pmaddwd); their values stay int8. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
