@@ -398,8 +398,9 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 	if (err != IOTAD_OK)
 		return err;
 	const model *m = pipeline_model(s->p);
-	LOG_INFO("scoring %s with model %s v%d (window %d x %d features), alerts on %s/+",
-		 c->telemetry_filter, m->id, m->version, m->window, m->n_features, c->alert_prefix);
+	LOG_INFO("scoring %s with model %s v%d (%s, window %d x %d features), alerts on %s/+",
+		 c->telemetry_filter, m->id, m->version, m->type == MODEL_INT8 ? "int8" : "float",
+		 m->window, m->n_features, c->alert_prefix);
 
 	msgq_msg *batch[SVC_BATCH];
 	double next_sweep = clock_mono() + 1.0, next_stats = clock_mono() + SVC_STATS_EVERY;
