@@ -24,7 +24,7 @@
 #include "iotad/http.h"
 #include "../skip.h"
 
-#define MAX_BODY 2048
+#define MAX_BODY IT_HTTP_MAX_BODY
 
 typedef struct http_resp {
 	int status;
@@ -676,4 +676,34 @@ void it_http_commands(void)
 	CU_ASSERT_EQUAL(hx_wait_exit(pid, 20000), 0);
 	hx_sub_stop(&sub);
 	hx_broker_stop(&b, SIGTERM);
+}
+
+/* ---- for the other integration files (it_int8.c) ---- */
+
+void it_http_check_score_api(int port)
+{
+	check_score_api(port);
+}
+
+double it_http_metric(int port, const char *series)
+{
+	return metric(port, series);
+}
+
+void it_http_publish_series(mq *pub, const char *topic, int n, int first_hot)
+{
+	publish_series(pub, topic, n, first_hot);
+}
+
+pid_t it_http_start(const char *cfg, const char *log, int port)
+{
+	pid_t pid = start(cfg, log, port);
+	http_resp r;
+	int ready = 0;
+	for (int i = 0; i < 100 && ready != 200; i++, usleep(100000)) {
+		ready = get(port, "/readyz", &r);
+		http_free(&r);
+	}
+	CU_ASSERT_EQUAL(ready, 200);
+	return pid;
 }
