@@ -22,7 +22,8 @@ typedef struct qmodel_update {
 	uint32_t samples;       /* windows trained on (FedAvg weight) */
 } qmodel_update;
 
-/* CRC-32 (IEEE 802.3, the zlib one) of len bytes, continuing from crc (0 to start). */
+/* CRC-32 (IEEE 802.3, the zlib one; state_crc32) of len bytes, continuing
+ * from crc (0 to start). Any thread. */
 uint32_t qmodel_crc32(uint32_t crc, const void *buf, size_t len);
 /* 1 if buf starts with the magic of this encoding. */
 int qmodel_is_binary(const void *buf, size_t len);

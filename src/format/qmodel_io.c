@@ -25,18 +25,12 @@
 
 #include "iotad/errmsg.h"
 #include "iotad/qmodel_io.h"
+#include "iotad/state.h"
 #include "qcodec.h"
 
 uint32_t qmodel_crc32(uint32_t crc, const void *buf, size_t len)
 {
-	const unsigned char *p = buf;
-	crc = ~crc;
-	for (size_t i = 0; i < len; i++) {
-		crc ^= p[i];
-		for (int k = 0; k < 8; k++)
-			crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
-	}
-	return ~crc;
+	return state_crc32(crc, buf, len); /* the one CRC-32 of the project */
 }
 
 int qmodel_is_binary(const void *buf, size_t len)
