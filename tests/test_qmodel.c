@@ -43,13 +43,13 @@ static void int8_model(model *q, int members)
 		nn_init_weights(net, 21 + (uint64_t)k);
 		m.n_more = k;
 	}
-	uint64_t rng = 8;
+	uint64_t st = 8;
 	size_t n = 300;
 	float *rows = malloc(n * 2 * sizeof *rows);
 	CU_ASSERT_FATAL(rows != NULL);
 	for (size_t i = 0; i < n; i++) {
-		rows[2 * i] = 10.0f + 20.0f * (float)rng_unit(&rng);
-		rows[2 * i + 1] = 20.0f + 60.0f * (float)rng_unit(&rng);
+		rows[2 * i] = 10.0f + 20.0f * (float)trng_unit(&st);
+		rows[2 * i + 1] = 20.0f + 60.0f * (float)trng_unit(&st);
 	}
 	quant_opts o;
 	char err[256];
@@ -64,11 +64,11 @@ static void same_scores(const model *a, const model *b)
 	float *sa = malloc(model_scratch_floats(a) * sizeof *sa);
 	float *sb = malloc(model_scratch_floats(b) * sizeof *sb);
 	float x[20], ea[20], eb[20], tmp[20];
-	uint64_t rng = 2;
+	uint64_t st = 2;
 	CU_ASSERT_FATAL(sa && sb);
 	for (int k = 0; k < 50; k++) {
 		for (int i = 0; i < 20; i++)
-			x[i] = (float)rng_unit(&rng) * 1.2f - 0.1f;
+			x[i] = (float)trng_unit(&st) * 1.2f - 0.1f;
 		float va = model_score(a, x, sa, ea, tmp), vb = model_score(b, x, sb, eb, tmp);
 		CU_ASSERT_EQUAL(va, vb);
 		CU_ASSERT(memcmp(ea, eb, sizeof ea) == 0);
@@ -246,11 +246,11 @@ static void test_update(void)
 	nn net, back;
 	CU_ASSERT_EQUAL_FATAL(nn_init(&net, 4, sizes, act), IOTAD_OK);
 	nn_init_weights(&net, 3);
-	uint64_t rng = 4;
+	uint64_t st = 4;
 	for (int l = 0; l < 4; l++) {
 		float *b = net.params + nn_layer_offset(&net, l) + (size_t)sizes[l + 1] * sizes[l];
 		for (int o = 0; o < sizes[l + 1]; o++)
-			b[o] = (float)(rng_unit(&rng) - 0.5);
+			b[o] = (float)(trng_unit(&st) - 0.5);
 	}
 	CU_ASSERT_EQUAL(net.n_params, 674u);
 	qmodel_update u = {.round = 17, .base_hash = 0xdeadbeef, .samples = 5000}, v;

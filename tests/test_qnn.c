@@ -33,10 +33,10 @@ static void test_requant_rounding(void)
 	CU_ASSERT_EQUAL(qnn_multiplier(NAN, &mult, &shift), -1);
 	CU_ASSERT_EQUAL(qnn_multiplier(0x1p31, &mult, &shift), -1);
 	/* random: within half a unit of acc * m, plus the multiplier's rounding */
-	uint64_t rng = 5;
+	uint64_t st = 5;
 	for (int k = 0; k < 20000; k++) {
-		double m = exp(log(1e-5) + rng_unit(&rng) * (log(300.0) - log(1e-5)));
-		int32_t acc = (int32_t)((rng_unit(&rng) - 0.5) * 2e6);
+		double m = exp(log(1e-5) + trng_unit(&st) * (log(300.0) - log(1e-5)));
+		int32_t acc = (int32_t)((trng_unit(&st) - 0.5) * 2e6);
 		CU_ASSERT_EQUAL_FATAL(qnn_multiplier(m, &mult, &shift), 0);
 		CU_ASSERT_FATAL(mult >= (1 << 30) && shift >= 1 && shift <= 62);
 		double want = (double)acc * m;
@@ -148,7 +148,7 @@ static void random_model(model *m, int w, int f, int members, nn_act out_act, ui
 		for (int l = 0; l < 4; l++) { /* biases are zero after init: give some */
 			float *b = net->params + nn_layer_offset(net, l) + (size_t)sizes[l + 1] * sizes[l];
 			for (int o = 0; o < sizes[l + 1]; o++)
-				b[o] = (float)(rng_unit(&r) - 0.5) * 0.4f;
+				b[o] = (float)(trng_unit(&r) - 0.5) * 0.4f;
 		}
 		m->n_more = k;
 	}
@@ -161,7 +161,7 @@ static float *random_rows(size_t n, int f, uint64_t seed)
 	float *rows = malloc(n * (size_t)f * sizeof *rows);
 	CU_ASSERT_FATAL(rows != NULL);
 	for (size_t i = 0; i < n * (size_t)f; i++)
-		rows[i] = (float)rng_unit(&seed);
+		rows[i] = (float)trng_unit(&seed);
 	return rows;
 }
 
