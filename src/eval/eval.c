@@ -536,8 +536,10 @@ iotad_err eval_replay(eval_scorer *s, const eval_data *data, eval_result *res, c
 		if (cfg.max_devices < ng)
 			cfg.max_devices = (uint32_t)(ng < UINT32_MAX ? ng : UINT32_MAX);
 		/* the profile has no model; a baseline scores in place of the network */
-		rc = det_create_with(s->o.kind == EVAL_PROFILE ? NULL : &s->m, s->bl ? &s->sc : NULL,
-				     &cfg, &d);
+		/* (the autoencoder: its int8 form with int8, unless use_float) */
+		const model *use = s->o.kind == EVAL_PROFILE ? NULL :
+				   s->bl ? &s->m : eval_scorer_model(s);
+		rc = det_create_with(use, s->bl ? &s->sc : NULL, &cfg, &d);
 		if (rc != IOTAD_OK)
 			iotad_errf(err, errlen, "eval: %s detector: %s", eval_detector_name(s->o.kind),
 				    iotad_strerror(rc));
