@@ -10,7 +10,7 @@ set -euo pipefail
 format=$1
 shift
 core=("$@")
-libm=$(ldconfig -p | awk '/libm\.so\.6 .*x86-64|libm\.so\.6 \(libc6,/ {print $NF; exit}')
+libm=$(ldconfig -p | awk '/libm\.so\.6 .*x86-64|libm\.so\.6 \(libc6,/ && !p {p = $NF} END {print p}')
 [ -n "$libm" ] || libm=$(gcc -print-file-name=libm.so.6)
 
 # Symbols the archives need from outside themselves.
