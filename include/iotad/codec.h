@@ -67,6 +67,15 @@ reject_reason codec_parse_sample(const char *payload, size_t len, size_t max_len
 				 double now, double *ts, bool *has_ts, float *values,
 				 char *detail, size_t detail_len);
 
+/* The names of the finite numeric fields of a telemetry payload (top level
+ * and under "values"; not ts), sorted bytewise, repeats once, the first max
+ * of them (at most max names of MODEL_NAME_MAX bytes into names; *n how
+ * many). What zero-config learns its features from. REJ_MISSING_FEATURE
+ * when there is none. Any thread. */
+reject_reason codec_sample_fields(const char *payload, size_t len, size_t max_len,
+				  char (*names)[MODEL_NAME_MAX], int max, int *n, char *detail,
+				  size_t detail_len);
+
 
 /* Alert event JSON: {"device","state","ts","time","score","threshold",
  * "contrib":{feature: share},"top":[...],"model":{"id","version"},"seq"}.

@@ -9,6 +9,7 @@
 
 #include "iotad/detector.h"
 #include "iotad/error.h"
+#include "iotad/model.h"
 #include "iotad/threshold.h"
 
 #define CFG_STR 256
@@ -43,9 +44,14 @@ typedef struct iotad_config {
 				       * command acts on a device (README); empty: off */
 	int qos_in, qos_out;          /* 0..1 (1, 1) */
 	/* model / detector (the detector keys: params.c's table): */
-	char model_path[CFG_PATH];
+	char model_path[CFG_PATH];    /* empty: zero-config, the profile channels alone ("") */
 	int window;                   /* 0: from model; otherwise must match it */
 	int stride;                   /* 0: from model */
+	/* detector.features (zero-config): a YAML list or comma-separated names;
+	 * empty: learned from the first message (pipeline.h) */
+	char features_list[CFG_STR];
+	uint32_t n_features;          /* names parsed from features_list (0: none given) */
+	char features[MODEL_MAX_FEATURES][MODEL_NAME_MAX];
 	int alert_k, alert_n, alert_m;/* 3, 3, 5 */
 	thr_kind threshold;           /* adaptive */
 	float threshold_alpha;        /* 0.01 */

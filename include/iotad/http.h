@@ -31,7 +31,8 @@ typedef struct http_opts {
 	const char *listen;         /* "IP:PORT", "[IPv6]:PORT" (port 0: any free one) */
 	size_t max_body;            /* largest POST body accepted (413 beyond) */
 	bool page;                  /* serve the live page, /v1/devices and /events */
-	const model *m;             /* borrowed; must outlive the server or http_set_model */
+	const model *m;             /* borrowed; must outlive the server or http_set_model;
+				     * NULL: zero-config (POST /v1/score answers 409) */
 	const det_config *det;      /* how POST /v1/score judges a window: the service's
 				     * detector configuration (config_det), copied at
 				     * http_create; NULL: det_config_default */

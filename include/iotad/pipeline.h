@@ -24,6 +24,9 @@
 
 typedef struct pipeline pipeline;
 
+/* Zero-config without detector.features learns at most this many (docs/profile.md). */
+#define PIPELINE_LEARN_MAX 8
+
 /* Where the pipeline's output goes. Called on the scorer thread. */
 typedef struct pipeline_pub {
 	/* Publish len bytes on topic; IOTAD_OK or an error (counted in
@@ -39,6 +42,9 @@ typedef struct pipeline_pub {
 	/* An alert event of device was published; json is its payload. Optional. */
 	void (*event)(void *ud, const char *device, const char *state, const char *json,
 		      size_t len);
+	/* Zero-config learned its features and built its detector, before the
+	 * first sample goes in (e.g. restore the state file). Optional. */
+	void (*ready)(void *ud);
 	void *ud;
 } pipeline_pub;
 
@@ -59,7 +65,11 @@ typedef struct pipeline_counters {
 
 /* A pipeline for a validated config and a loaded model (both borrowed; they
  * must outlive it, or the model until pipeline_swap replaces it), a
- * detector built from dc (copied) and a publisher (copied). */
+ * detector built from dc (copied) and a publisher (copied). m NULL:
+ * zero-config, the profile channels alone over dc's features, or without
+ * them over the numeric fields of the first message (codec_sample_fields:
+ * sorted by name, at most PIPELINE_LEARN_MAX); events name model
+ * "zero-config". */
 iotad_err pipeline_create(const iotad_config *cfg, const model *m, const det_config *dc,
 			  const pipeline_pub *pub, pipeline **out);
 /* Free the pipeline, its detector and a model it took over. Accepts NULL.
@@ -98,9 +108,16 @@ cmd_reject pipeline_command(pipeline *p, const det_command *cmd, double now, det
  * unknown command, bad device id or duration). Scorer thread. */
 void pipeline_command_refused(pipeline *p, cmd_reject why);
 /* The model in use (the caller's first one, or one taken over by
- * pipeline_swap) and the detector (owned by the pipeline). Scorer thread. */
+ * pipeline_swap; NULL in zero-config) and the detector (owned by the
+ * pipeline; NULL in zero-config until the features are learned). Scorer thread. */
 const model *pipeline_model(const pipeline *p);
 det *pipeline_det(pipeline *p);
+/* True without a model (zero-config). Scorer thread. */
+bool pipeline_zero_config(const pipeline *p);
+/* Names of the features samples are read as (the model's, or zero-config's:
+ * configured or learned; 0 before they are learned), at most max into names
+ * (borrowed from the pipeline). Returns how many. Scorer thread. */
+uint32_t pipeline_features(const pipeline *p, const char **names, uint32_t max);
 /* The detector configuration the pipeline was built with. Scorer thread. */
 const det_config *pipeline_det_config(const pipeline *p);
 /* Take over model nm (malloc'd, freed with model_free and free) and its

@@ -26,10 +26,13 @@ iotad_err reload_model(pipeline *p, const char *path, int window, reload_switch_
 /* Restore p's devices from the state file at path. A missing file is no
  * error; a file for another model or threshold is ignored, a damaged one
  * leaves p with no devices: both return IOTAD_OK with *rejected set.
- * Returns an error only when the pipeline cannot go on (no memory). */
+ * Returns an error only when the pipeline cannot go on (no memory).
+ * Zero-config before its features are learned: nothing yet (call again
+ * from pipeline_pub.ready). */
 iotad_err reload_state_restore(pipeline *p, const char *path, bool *rejected);
 /* Save p's devices to the state file at path (atomically); when says why
- * (periodic, shutdown) in the log. Failures are logged with a rate limit. */
+ * (periodic, shutdown) in the log. Failures are logged with a rate limit.
+ * No detector yet (zero-config learning its features): nothing to save. */
 iotad_err reload_state_save(pipeline *p, const char *path, const char *when);
 
 #endif

@@ -18,8 +18,8 @@
 typedef struct svc svc;
 
 /* Build the service from a validated config and a loaded model (borrowed;
- * must outlive the service); restores the state file. Connects nothing yet.
- * Main thread. */
+ * must outlive the service), or m NULL for zero-config (pipeline.h);
+ * restores the state file. Connects nothing yet. Main thread. */
 iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out);
 /* Connect, subscribe and score until *stop becomes non-zero; then drain,
  * publish the offline status and disconnect. Returns IOTAD_OK or an error. */

@@ -14,7 +14,7 @@
 #include "iotad/service.h"
 
 static const char usage[] =
-	"usage: iotad run -c FILE [--log-level LEVEL]\n"
+	"usage: iotad run -c FILE [--zero-config] [--log-level LEVEL]\n"
 	"\n"
 	"NAME\n"
 	"    iotad run - the streaming anomaly detection service\n"
@@ -31,8 +31,16 @@ static const char usage[] =
 	"    empty and $STATE_DIRECTORY set (systemd), the state file is\n"
 	"    $STATE_DIRECTORY/state.bin.\n"
 	"\n"
+	"    ZERO-CONFIG: without model.path (or with --zero-config) there is no\n"
+	"    model: every device is judged against its own normal, learned from its\n"
+	"    first detector.profile_learn samples (no alarm meanwhile), by the\n"
+	"    profile channels alone. The features are detector.features, or else\n"
+	"    the numeric fields of the first message (sorted by name, at most 8).\n"
+	"    Events name the model \"zero-config\"; a reload is ignored.\n"
+	"\n"
 	"OPTIONS\n"
 	"    -c, --config FILE      YAML configuration (see config/iotad.yaml)\n"
+	"    -z, --zero-config      no model even if model.path is set\n"
 	"    -l, --log-level LEVEL  error, warn, info or debug (overrides the config)\n"
 	"    -h, --help             show this help\n"
 	"    -V, --version          print the version\n"
@@ -40,7 +48,8 @@ static const char usage[] =
 	"HTTP\n"
 	"    With http.listen set (e.g. 127.0.0.1:8080; off by default):\n"
 	"    GET /healthz           200 while the process runs\n"
-	"    GET /readyz            200 when connected to the broker with a model, else 503\n"
+	"    GET /readyz            200 when connected to the broker with a model (or\n"
+	"                           zero-config), else 503\n"
 	"    GET /metrics           Prometheus text: messages, rejects by reason, alerts,\n"
 	"                           devices, evictions, reconnects, scoring latency\n"
 	"    POST /v1/score         score {\"window\":[[f1,f2,...],...]} (W samples) or\n"
@@ -72,7 +81,8 @@ static const char usage[] =
 	"    published.\n"
 	"    SIGHUP reloads the model from model.path between two messages (so\n"
 	"    does a message 'reload' on topics.control); a file that does not load\n"
-	"    or does not fit is refused and the running model stays.\n"
+	"    or does not fit is refused and the running model stays. In zero-config\n"
+	"    a reload is logged and ignored (set model.path and restart).\n"
 	"\n"
 	"EXIT STATUS\n"
 	"    0 after an orderly stop, 1 on a runtime error (e.g. the HTTP address\n"
@@ -122,26 +132,83 @@ static void default_state_file(iotad_config *cfg)
 		 cfg->state_file);
 }
 
+/* detector.features set and not the model's features in its order. */
+static bool features_differ(const iotad_config *cfg, const model *m)
+{
+	if (!cfg->n_features)
+		return false;
+	if (cfg->n_features != (uint32_t)m->n_features)
+		return true;
+	for (uint32_t i = 0; i < cfg->n_features; i++)
+		if (strcmp(cfg->features[i], m->features[i]))
+			return true;
+	return false;
+}
+
+/* Run the service over m (NULL: zero-config), with the federated gateway
+ * when configured, until a signal stops it. */
+static int run_service(const iotad_config *cfg, const model *m)
+{
+	if (!m && cfg->fed_enabled) {
+		fprintf(stderr, "iotad run: federated.enabled needs a model; zero-config has none\n");
+		return 2;
+	}
+	svc *s;
+	iotad_err e = svc_create(cfg, m, &s);
+	if (e != IOTAD_OK) {
+		fprintf(stderr, "iotad run: cannot start: %s\n", iotad_strerror(e));
+		return e == IOTAD_ERR_INVAL ? 2 : 1;
+	}
+	svc_reload_on(s, &reload_flag);
+	fedgw *fg = NULL;
+	if (cfg->fed_enabled) {
+		e = fedgw_create(cfg, m, &reload_flag, &fg);
+		if (e != IOTAD_OK) {
+			fprintf(stderr, "iotad run: federated: cannot start: %s\n", iotad_strerror(e));
+			svc_destroy(s);
+			return e == IOTAD_ERR_INVAL ? 2 : 1;
+		}
+		svc_on_sample(s, fedgw_observe, fg);
+	}
+	install_signals();
+	if (fg && (e = fedgw_start(fg)) != IOTAD_OK)
+		LOG_ERR("federated: not started: %s", iotad_strerror(e));
+	e = svc_run(s, &stop_flag);
+	svc_destroy(s);
+	fedgw_destroy(fg);
+	if (e != IOTAD_OK) {
+		LOG_ERR("run: %s", iotad_strerror(e));
+		return 1;
+	}
+	LOG_INFO("stopped");
+	return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"log-level", required_argument, NULL, 'l'},
+		{"zero-config", no_argument, NULL, 'z'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *config_path = NULL;
 	const char *level_name = NULL;
+	bool zero = false;
 	int opt;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "c:l:hV", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:l:zhV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config_path = optarg;
 			break;
 		case 'l':
 			level_name = optarg;
+			break;
+		case 'z':
+			zero = true;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -181,6 +248,15 @@ int cmd_run(int argc, char **argv)
 
 	default_state_file(&cfg);
 
+	if (zero)
+		cfg.model_path[0] = '\0';
+	if (!cfg.model_path[0] && !cfg.profile_channels) {
+		fprintf(stderr, "iotad run: %s: zero-config (no model.path) judges with the profile "
+			"channels, and detector.profile_channels is none\n", config_path);
+		return 2;
+	}
+	if (!cfg.model_path[0])
+		return run_service(&cfg, NULL);
 	static model m;
 	iotad_err me = model_load(cfg.model_path, &m, err, sizeof err);
 	if (me != IOTAD_OK) {
@@ -198,37 +274,13 @@ int cmd_run(int argc, char **argv)
 		model_free(&m);
 		return 2;
 	}
-
-	svc *s;
-	iotad_err e = svc_create(&cfg, &m, &s);
-	if (e != IOTAD_OK) {
-		fprintf(stderr, "iotad run: cannot start: %s\n", iotad_strerror(e));
+	if (features_differ(&cfg, &m)) {
+		fprintf(stderr, "iotad run: %s: detector.features (%s) is for zero-config; the model "
+			"reads its own features, in its order\n", config_path, cfg.features_list);
 		model_free(&m);
-		return e == IOTAD_ERR_INVAL ? 2 : 1;
+		return 2;
 	}
-	svc_reload_on(s, &reload_flag);
-	fedgw *fg = NULL;
-	if (cfg.fed_enabled) {
-		e = fedgw_create(&cfg, &m, &reload_flag, &fg);
-		if (e != IOTAD_OK) {
-			fprintf(stderr, "iotad run: federated: cannot start: %s\n", iotad_strerror(e));
-			svc_destroy(s);
-			model_free(&m);
-			return e == IOTAD_ERR_INVAL ? 2 : 1;
-		}
-		svc_on_sample(s, fedgw_observe, fg);
-	}
-	install_signals();
-	if (fg && (e = fedgw_start(fg)) != IOTAD_OK)
-		LOG_ERR("federated: not started: %s", iotad_strerror(e));
-	e = svc_run(s, &stop_flag);
-	svc_destroy(s);
-	fedgw_destroy(fg);
+	int rc = run_service(&cfg, &m);
 	model_free(&m);
-	if (e != IOTAD_OK) {
-		LOG_ERR("run: %s", iotad_strerror(e));
-		return 1;
-	}
-	LOG_INFO("stopped");
-	return 0;
+	return rc;
 }

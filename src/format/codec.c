@@ -229,6 +229,65 @@ reject_reason codec_parse_sample(const char *payload, size_t len, size_t max_len
 	return REJ_NONE;
 }
 
+/* Add the finite numeric fields of obj (not ts, names that fit) to names,
+ * kept sorted and without repeats, at most max. */
+static void add_fields(const cJSON *obj, char (*names)[MODEL_NAME_MAX], int max, int *n)
+{
+	for (const cJSON *it = obj ? obj->child : NULL; it; it = it->next) {
+		if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble) ||
+		    fabs(it->valuedouble) > FLT_MAX || !it->string || !it->string[0] ||
+		    strlen(it->string) >= MODEL_NAME_MAX || !strcmp(it->string, "ts"))
+			continue;
+		int at = 0;
+		while (at < *n && strcmp(names[at], it->string) < 0)
+			at++;
+		if (at < *n && !strcmp(names[at], it->string))
+			continue;
+		if (at >= max)
+			continue;
+		int last = *n < max ? *n : max - 1;
+		for (int j = last; j > at; j--)
+			memcpy(names[j], names[j - 1], MODEL_NAME_MAX);
+		snprintf(names[at], MODEL_NAME_MAX, "%s", it->string);
+		if (*n < max)
+			(*n)++;
+	}
+}
+
+reject_reason codec_sample_fields(const char *payload, size_t len, size_t max_len,
+				  char (*names)[MODEL_NAME_MAX], int max, int *n, char *detail,
+				  size_t detail_len)
+{
+	*n = 0;
+	if (detail && detail_len)
+		detail[0] = '\0';
+	if (len > max_len) {
+		set_detail(detail, detail_len, "payload of %zu bytes exceeds %zu", len, max_len);
+		return REJ_OVERSIZE;
+	}
+	cJSON *root = payload ? cJSON_ParseWithLength(payload, len) : NULL;
+	if (!root) {
+		set_detail(detail, detail_len, "not JSON");
+		return REJ_NOT_JSON;
+	}
+	reject_reason r = REJ_NONE;
+	if (!cJSON_IsObject(root)) {
+		set_detail(detail, detail_len, "payload is %s, not an object", codec_json_kind(root));
+		r = REJ_NOT_OBJECT;
+	} else {
+		add_fields(root, names, max, n);
+		const cJSON *values = cJSON_GetObjectItemCaseSensitive(root, "values");
+		if (cJSON_IsObject(values))
+			add_fields(values, names, max, n);
+		if (*n == 0) {
+			set_detail(detail, detail_len, "no numeric field to learn the features from");
+			r = REJ_MISSING_FEATURE;
+		}
+	}
+	cJSON_Delete(root);
+	return r;
+}
+
 /* Bounded writer over the caller's buffer; overflow is sticky. */
 typedef struct jw {
 	char *buf;

@@ -51,6 +51,7 @@ static const param_def keys[] = {
 	KEY("model", "path", PARAM_STR, model_path, 0, CFG_PATH),
 	KEY("model", "window", PARAM_INT, window, 0, MODEL_MAX_WINDOW),
 	KEY("model", "stride", PARAM_INT, stride, 0, MODEL_MAX_WINDOW),
+	KEY("detector", "features", PARAM_STR, features_list, 0, CFG_STR),
 	KEY("service", "max_payload", PARAM_SIZE, max_payload, 16, 16 << 20),
 	KEY("service", "queue_size", PARAM_U32, queue_size, 1, 16 << 20),
 	KEY("service", "state_file", PARAM_STR, state_file, 0, CFG_PATH),
@@ -115,7 +116,7 @@ void config_defaults(iotad_config *c)
 	snprintf(c->control_topic, sizeof c->control_topic, "iotad/control");
 	c->qos_in = 1;
 	c->qos_out = 1;
-	snprintf(c->model_path, sizeof c->model_path, "models/temperature.json");
+	c->model_path[0] = '\0'; /* zero-config */
 	c->window = 0;
 	c->stride = 0;
 	param_defaults(c);
@@ -270,6 +271,45 @@ static iotad_err next(cfg_ctx *x, yaml_parser_t *p, yaml_event_t *ev)
 	return IOTAD_OK;
 }
 
+/* The value of a list key (detector.features) given as a YAML sequence of
+ * scalars, after its SEQUENCE_START: joined with commas into one scalar
+ * event's text for set_value. */
+static iotad_err parse_list(cfg_ctx *x, yaml_parser_t *p, const param_def *k, iotad_config *c,
+			    const yaml_mark_t *at)
+{
+	char buf[CFG_STR + 2];
+	size_t n = 0;
+	yaml_event_t ev;
+	iotad_err err;
+
+	buf[0] = '\0';
+	for (;;) {
+		if ((err = next(x, p, &ev)))
+			return err;
+		if (ev.type == YAML_SEQUENCE_END_EVENT) {
+			yaml_event_delete(&ev);
+			break;
+		}
+		if (ev.type != YAML_SCALAR_EVENT || strchr(scalar(&ev), ',') ||
+		    strlen(scalar(&ev)) != ev.data.scalar.length) {
+			err = fail_key(x, &ev.start_mark, k, "expected a list of names, got %s",
+				       ev.type == YAML_SCALAR_EVENT ? "a name with a comma or NUL"
+								    : event_what(ev.type));
+			yaml_event_delete(&ev);
+			return err;
+		}
+		int w = snprintf(buf + n, sizeof buf - n, "%s%s", n ? "," : "", scalar(&ev));
+		yaml_event_delete(&ev);
+		if (w < 0 || (size_t)w >= sizeof buf - n)
+			return fail_key(x, at, k, "list longer than %d bytes", CFG_STR - 1);
+		n += (size_t)w;
+	}
+	char msg[400];
+	if (param_parse(k, buf, c, msg, sizeof msg) != 0)
+		return fail_key(x, at, k, "%s", msg);
+	return IOTAD_OK;
+}
+
 /* Body of one section, after its MAPPING_START: key: scalar pairs. */
 static iotad_err parse_section(cfg_ctx *x, yaml_parser_t *p, const char *section, iotad_config *c)
 {
@@ -302,7 +342,11 @@ static iotad_err parse_section(cfg_ctx *x, yaml_parser_t *p, const char *section
 			x->where[i] = kev.start_mark;
 			err = next(x, p, &vev);
 		}
-		if (!err && vev.type != YAML_SCALAR_EVENT) {
+		if (!err && vev.type == YAML_SEQUENCE_START_EVENT &&
+		    key_at(i)->off == offsetof(iotad_config, features_list)) {
+			err = parse_list(x, p, key_at(i), c, &vev.start_mark);
+			yaml_event_delete(&vev);
+		} else if (!err && vev.type != YAML_SCALAR_EVENT) {
 			err = fail(x, &vev.start_mark, IOTAD_ERR_CONFIG, "%s.%s: expected a value, got %s",
 				   section, key_at(i)->key, event_what(vev.type));
 			yaml_event_delete(&vev);
@@ -451,9 +495,55 @@ static iotad_err read_password_file(cfg_ctx *x, iotad_config *c)
 	return rc;
 }
 
+/* detector.features: comma-separated names (spaces around them dropped),
+ * each a non-empty name shorter than MODEL_NAME_MAX, not ts or values,
+ * none twice, at most MODEL_MAX_FEATURES. */
+static iotad_err check_features(cfg_ctx *x, iotad_config *c)
+{
+	const yaml_mark_t *at = mark_of(x, "detector", "features");
+	char buf[CFG_STR];
+	c->n_features = 0;
+	if (!c->features_list[0])
+		return IOTAD_OK;
+	snprintf(buf, sizeof buf, "%s", c->features_list);
+	char *s = buf;
+	for (;;) {
+		char *end = strchr(s, ',');
+		if (end)
+			*end = '\0';
+		while (*s == ' ')
+			s++;
+		size_t len = strlen(s);
+		while (len && s[len - 1] == ' ')
+			s[--len] = '\0';
+		if (!len)
+			return fail(x, at, IOTAD_ERR_CONFIG, "detector.features: an empty name in '%s'",
+				    c->features_list);
+		if (len >= MODEL_NAME_MAX)
+			return fail(x, at, IOTAD_ERR_CONFIG,
+				    "detector.features: '%s' is longer than %d bytes", s,
+				    MODEL_NAME_MAX - 1);
+		if (!strcmp(s, "ts") || !strcmp(s, "values"))
+			return fail(x, at, IOTAD_ERR_CONFIG,
+				    "detector.features: '%s' is a reserved field of the payload", s);
+		for (uint32_t i = 0; i < c->n_features; i++)
+			if (!strcmp(c->features[i], s))
+				return fail(x, at, IOTAD_ERR_CONFIG,
+					    "detector.features: '%s' is listed twice", s);
+		if (c->n_features == MODEL_MAX_FEATURES)
+			return fail(x, at, IOTAD_ERR_CONFIG,
+				    "detector.features: more than %d names", MODEL_MAX_FEATURES);
+		memcpy(c->features[c->n_features++], s, len + 1);
+		if (!end)
+			return IOTAD_OK;
+		s = end + 1;
+	}
+}
+
 /* Rules across fields, then the password from its file or the environment. */
 static iotad_err check(cfg_ctx *x, iotad_config *c)
 {
+	iotad_err err;
 	static const char *const schemes[] = {"tcp://", "ssl://", "mqtt://", "mqtts://"};
 	bool scheme_ok = false;
 
@@ -521,9 +611,11 @@ static iotad_err check(cfg_ctx *x, iotad_config *c)
 		return fail(x, mark_of(x, "homeassistant", "prefix"), IOTAD_ERR_CONFIG,
 			    "homeassistant.prefix: '%s' must be a non-empty topic without '+', '#', control bytes, a leading '$' or a trailing '/'",
 			    c->hass_prefix);
-	if (!c->model_path[0])
-		return fail(x, mark_of(x, "model", "path"), IOTAD_ERR_CONFIG,
-			    "model.path: must not be empty");
+	if ((err = check_features(x, c)) != IOTAD_OK)
+		return err;
+	if (c->fed_enabled && !c->model_path[0])
+		return fail(x, mark_of(x, "federated", "enabled"), IOTAD_ERR_CONFIG,
+			    "federated.enabled: needs a model (model.path); zero-config has none to train");
 	const char *fp = c->fed_prefix;
 	if (!*fp || strpbrk(fp, "+#") || fp[strlen(fp) - 1] == '/')
 		return fail(x, mark_of(x, "federated", "prefix"), IOTAD_ERR_CONFIG,

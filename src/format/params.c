@@ -337,6 +337,9 @@ void config_det(const iotad_config *c, det_config *out)
 	out->alert.adapt_after = c->adapt_after;
 	out->learn_samples = c->learn_samples;
 	out->learn_alarms = c->learn_alarms;
+	out->n_features = c->n_features; /* zero-config: detector.features (0: learned) */
+	for (uint32_t i = 0; i < c->n_features && i < MODEL_MAX_FEATURES; i++)
+		out->features[i] = c->features[i];
 }
 
 /* A range bound: integers in full, the rest as %g. */

@@ -62,10 +62,10 @@ static void write_devices(http *h, FILE *f)
 
 	pthread_mutex_lock(&h->score_lock);
 	const model *m = h->o.m;
-	codec_json_string(name, sizeof name, m->id);
+	codec_json_string(name, sizeof name, m ? m->id : "zero-config");
 	fprintf(f, "{\"model\":{\"id\":%s,\"version\":%d,\"window\":%d,\"threshold\":", name,
-		m->version, m->window);
-	if (isfinite(m->threshold))
+		m ? m->version : 0, m ? m->window : 0);
+	if (m && isfinite(m->threshold))
 		fprintf(f, "%.6g", m->threshold);
 	else
 		fputs("null", f);
@@ -241,6 +241,12 @@ static char *score_locked(http *h, const http_req *q, unsigned *status, char *er
 	scoreapi_req sr;
 
 	*status = 500;
+	if (!m) {
+		*status = 409;
+		snprintf(err, errlen, "zero-config mode has no model to score windows with; "
+			 "devices are judged live against their own normal");
+		return NULL;
+	}
 	iotad_err e = scoreapi_parse(q->body ? q->body : "", q->len, m, &sr, err, errlen);
 	if (e != IOTAD_OK) {
 		if (e == IOTAD_ERR_NOMEM)
@@ -546,7 +552,7 @@ iotad_err http_create(const http_opts *o, http **out)
 	uint16_t port;
 
 	*out = NULL;
-	if (!o->m || addr_parse_listen(o->listen, host, sizeof host, &port, err, sizeof err) != 0)
+	if (addr_parse_listen(o->listen, host, sizeof host, &port, err, sizeof err) != 0)
 		return IOTAD_ERR_INVAL;
 	http *h = calloc(1, sizeof *h);
 	if (!h)
@@ -560,7 +566,7 @@ iotad_err http_create(const http_opts *o, http **out)
 	else
 		det_config_default(&h->dc);
 	h->o.det = NULL; /* borrowed only until here */
-	iotad_err e = score_det(h, o->m, &h->det);
+	iotad_err e = o->m ? score_det(h, o->m, &h->det) : IOTAD_OK; /* NULL: zero-config */
 	if (e == IOTAD_OK && o->page)
 		e = live_create(o->sample_interval, &h->live);
 	if (e != IOTAD_OK) {

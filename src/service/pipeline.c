@@ -22,7 +22,9 @@
 struct pipeline {
 	const iotad_config *cfg;
 	pipeline_pub pub;
-	const model *m;      /* the model in use: the caller's, or owned after a swap */
+	const model *m;      /* the model in use: the caller's, or owned after a swap;
+			      * NULL in zero-config */
+	model desc;          /* zero-config: id "zero-config" and the features, no network */
 	model *owned;        /* the last model taken over (NULL before any swap) */
 	pthread_mutex_t model_lock; /* guards model_id/model_version for other threads */
 	char model_id[MODEL_NAME_MAX];
@@ -43,6 +45,13 @@ struct pipeline {
 
 #define COUNT(field) atomic_fetch_add_explicit(&(field), 1, memory_order_relaxed)
 
+/* What a payload is parsed and an event written against: the model, or in
+ * zero-config the descriptor holding the features. */
+static const model *shape(const pipeline *p)
+{
+	return p->m ? p->m : &p->desc;
+}
+
 static void publish_to(pipeline *p, const char *prefix, const char *device, const char *payload,
 		       size_t len, int qos, bool retained)
 {
@@ -59,7 +68,7 @@ static void publish_event(pipeline *p, const char *device, alert_event ev, doubl
 	char payload[PIPELINE_EVENT_MAX];
 	const char *state = alert_event_name(ev);
 	COUNT(p->events[ev]);
-	int n = codec_format_event(payload, sizeof payload, device, state, ts, res, p->m);
+	int n = codec_format_event(payload, sizeof payload, device, state, ts, res, shape(p));
 	if (n < 0) {
 		LOG_RATELIMITED(LOG_ERROR, "event for %s does not fit %d bytes", device,
 				PIPELINE_EVENT_MAX);
@@ -99,14 +108,14 @@ static void announce(pipeline *p, const char *device, double now)
 	if (!p->cfg->hass_enabled ||
 	    topic_hass(topic, sizeof topic, p->cfg->hass_prefix, hass_node(p->cfg), device) < 0)
 		return;
-	char *json = hass_config(p->cfg, p->m, device);
+	char *json = hass_config(p->cfg, shape(p), device);
 	if (!json || p->pub.publish(p->pub.ud, topic, json, strlen(json), 1, true) != IOTAD_OK)
 		COUNT(p->publish_failed);
 	free(json);
 	/* its first state, so Home Assistant shows off rather than unknown */
 	char payload[PIPELINE_EVENT_MAX];
 	int n = codec_format_event(payload, sizeof payload, device, PIPELINE_STATE_NORMAL, now,
-				   NULL, p->m);
+				   NULL, shape(p));
 	if (n > 0 && p->cfg->state_prefix[0])
 		publish_to(p, p->cfg->state_prefix, device, payload, (size_t)n, p->cfg->qos_out, true);
 }
@@ -128,6 +137,43 @@ static void count_raised(pipeline *p)
 	atomic_store_explicit(&p->raised, det_raised_count(p->det), memory_order_relaxed);
 }
 
+/* Zero-config without detector.features: the first message with numeric
+ * fields names them (codec_sample_fields, at most PIPELINE_LEARN_MAX), and
+ * the detector is built over them. false: the message was rejected. */
+static bool learn_features(pipeline *p, const msgq_msg *msg)
+{
+	char detail[160];
+	int n = 0;
+	reject_reason why = codec_sample_fields(msgq_payload(msg), msg->len, p->cfg->max_payload,
+						p->desc.features, PIPELINE_LEARN_MAX, &n, detail,
+						sizeof detail);
+	if (why != REJ_NONE) {
+		reject(p, msg, why, detail);
+		return false;
+	}
+	char list[PIPELINE_LEARN_MAX * MODEL_NAME_MAX];
+	size_t off = 0;
+	p->desc.n_features = n;
+	p->dc.n_features = (uint32_t)n;
+	for (int i = 0; i < n; i++) {
+		p->dc.features[i] = p->desc.features[i];
+		off += (size_t)snprintf(list + off, sizeof list - off, "%s%s", i ? ", " : "",
+					p->desc.features[i]);
+	}
+	iotad_err e = det_create(NULL, &p->dc, &p->det);
+	if (e != IOTAD_OK) {
+		p->desc.n_features = 0;
+		p->dc.n_features = 0;
+		reject(p, msg, REJ_MISSING_FEATURE, iotad_strerror(e));
+		return false;
+	}
+	LOG_INFO("zero-config: features learned from the first message on '%.*s': %s",
+		 (int)(msg->topic_len > 128 ? 128 : msg->topic_len), msgq_topic(msg), list);
+	if (p->pub.ready)
+		p->pub.ready(p->pub.ud);
+	return true;
+}
+
 void pipeline_handle(pipeline *p, const msgq_msg *msg, double now)
 {
 	char device[DET_DEVICE_ID_MAX];
@@ -142,10 +188,12 @@ void pipeline_handle(pipeline *p, const msgq_msg *msg, double now)
 		reject(p, msg, REJ_BAD_TOPIC, NULL);
 		return;
 	}
+	if (!p->det && !learn_features(p, msg))
+		return;
 	double ts;
 	bool has_ts;
 	reject_reason why = codec_parse_sample(msgq_payload(msg), msg->len, p->cfg->max_payload,
-					       p->m, now, &ts, &has_ts, p->values, detail,
+					       shape(p), now, &ts, &has_ts, p->values, detail,
 					       sizeof detail);
 	if (why != REJ_NONE) {
 		reject(p, msg, why, detail);
@@ -251,6 +299,8 @@ static void on_sweep(void *ud, const char *device, alert_event ev, double ts, ui
 void pipeline_sweep(pipeline *p, double now, bool connected)
 {
 	const iotad_config *c = p->cfg;
+	if (!p->det)
+		return; /* zero-config before its features are learned */
 	if (!connected) {
 		/* the devices' silence is ours: only mutes end */
 		det_sweep_mutes(p->det, now, on_sweep, p);
@@ -321,8 +371,8 @@ static void set_model(pipeline *p, const model *m)
 {
 	p->m = m;
 	pthread_mutex_lock(&p->model_lock);
-	snprintf(p->model_id, sizeof p->model_id, "%s", m->id);
-	p->model_version = m->version;
+	snprintf(p->model_id, sizeof p->model_id, "%s", shape(p)->id);
+	p->model_version = shape(p)->version;
 	pthread_mutex_unlock(&p->model_lock);
 }
 
@@ -339,6 +389,20 @@ static void drop_owned(pipeline *p)
 const model *pipeline_model(const pipeline *p)
 {
 	return p->m;
+}
+
+bool pipeline_zero_config(const pipeline *p)
+{
+	return !p->m;
+}
+
+uint32_t pipeline_features(const pipeline *p, const char **names, uint32_t max)
+{
+	const model *m = shape(p);
+	uint32_t n = 0;
+	for (; n < (uint32_t)m->n_features && n < max; n++)
+		names[n] = m->features[n];
+	return n;
 }
 
 det *pipeline_det(pipeline *p)
@@ -365,13 +429,16 @@ void pipeline_swap(pipeline *p, model *nm, det *nd)
 
 void pipeline_devices_changed(pipeline *p)
 {
-	atomic_store(&p->devices, det_device_count(p->det));
-	count_raised(p);
+	atomic_store(&p->devices, p->det ? det_device_count(p->det) : 0);
+	if (p->det)
+		count_raised(p);
 }
 
 iotad_err pipeline_reset(pipeline *p)
 {
 	det *nd = NULL;
+	if (!p->det)
+		return IOTAD_OK; /* zero-config before its features are learned: no devices */
 	iotad_err e = det_create(p->m, &p->dc, &nd);
 	if (e != IOTAD_OK)
 		return e;
@@ -422,7 +489,8 @@ iotad_err pipeline_create(const iotad_config *cfg, const model *m, const det_con
 			  const pipeline_pub *pub, pipeline **out)
 {
 	*out = NULL;
-	if (!cfg || !m || !dc || !pub || !pub->publish)
+	if (!cfg || !dc || !pub || !pub->publish ||
+	    (!m && dc->n_features > MODEL_MAX_FEATURES))
 		return IOTAD_ERR_INVAL;
 	pipeline *p = calloc(1, sizeof *p);
 	if (!p)
@@ -431,8 +499,14 @@ iotad_err pipeline_create(const iotad_config *cfg, const model *m, const det_con
 	p->pub = *pub;
 	p->dc = *dc;
 	pthread_mutex_init(&p->model_lock, NULL);
+	snprintf(p->desc.id, sizeof p->desc.id, "zero-config");
+	for (uint32_t i = 0; !m && i < dc->n_features; i++)
+		snprintf(p->desc.features[i], MODEL_NAME_MAX, "%s",
+			 dc->features[i] ? dc->features[i] : "");
+	p->desc.n_features = m ? 0 : (int)dc->n_features;
 	set_model(p, m);
-	iotad_err e = det_create(m, dc, &p->det);
+	/* zero-config without features: the detector waits for the first message */
+	iotad_err e = m || dc->n_features ? det_create(m, dc, &p->det) : IOTAD_OK;
 	if (e != IOTAD_OK) {
 		pipeline_destroy(p);
 		return e;

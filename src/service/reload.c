@@ -15,6 +15,11 @@ iotad_err reload_model(pipeline *p, const char *path, int window, reload_switch_
 {
 	const model *cur = pipeline_model(p);
 	char err[512];
+	if (!cur) {
+		LOG_WARN("model: reload (%s) ignored: zero-config mode (no model.path) has no model "
+			 "to reload; set model.path and restart to use one", why);
+		return IOTAD_ERR_STATE;
+	}
 	det *nd = NULL;
 	bool kept = false;
 	model *nm = calloc(1, sizeof *nm);
@@ -52,6 +57,10 @@ iotad_err reload_state_restore(pipeline *p, const char *path, bool *rejected)
 	char err[600];
 	size_t n = 0;
 	*rejected = false;
+	if (!pipeline_det(p)) {
+		LOG_INFO("state: %s is restored once the features are learned", path);
+		return IOTAD_OK;
+	}
 	iotad_err e = state_load(pipeline_det(p), path, &n, err, sizeof err);
 	switch (e) {
 	case IOTAD_OK:
@@ -79,6 +88,8 @@ iotad_err reload_state_save(pipeline *p, const char *path, const char *when)
 {
 	char err[600];
 	size_t n = 0;
+	if (!pipeline_det(p))
+		return IOTAD_OK; /* zero-config before its features are learned: no devices */
 	iotad_err e = state_save(pipeline_det(p), path, &n, err, sizeof err);
 	if (e != IOTAD_OK) {
 		LOG_RATELIMITED(LOG_ERROR, "state: cannot save (%s): %s", when, err);

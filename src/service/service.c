@@ -123,6 +123,10 @@ static iotad_err switch_http(void *ud, const model *m)
 
 static void reload(svc *s, const char *why)
 {
+	if (pipeline_zero_config(s->p)) {
+		reload_model(s->p, s->cfg->model_path, s->cfg->window, NULL, NULL, why); /* logs */
+		return;
+	}
 	if (reload_model(s->p, s->cfg->model_path, s->cfg->window, switch_http, s, why) == IOTAD_OK)
 		COUNT(s->reloads);
 	else
@@ -149,6 +153,20 @@ static bool save_state(svc *s, const char *when)
 		return true;
 	COUNT(s->state_save_failed);
 	return false;
+}
+
+/* Zero-config built its detector from the first message's fields: the
+ * state file is restored now. */
+static void pub_ready(void *ud)
+{
+	svc *s = ud;
+	bool rejected = false;
+	if (!s->cfg->state_file[0])
+		return;
+	if (reload_state_restore(s->p, s->cfg->state_file, &rejected) != IOTAD_OK)
+		LOG_ERR("state: not restored: out of memory");
+	if (rejected)
+		COUNT(s->state_rejected);
 }
 
 /* Seconds to the next periodic save: state_interval, doubled after each
@@ -329,7 +347,7 @@ iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out)
 	det_config dc;
 	config_det(cfg, &dc);
 	pipeline_pub pub = {.publish = pub_publish, .sample = pub_sample, .scored = pub_scored,
-			    .event = pub_event, .ud = s};
+			    .event = pub_event, .ready = pub_ready, .ud = s};
 	bool rejected = false;
 	iotad_err err;
 	if ((err = msgq_init(&s->q, cfg->queue_size)) != IOTAD_OK ||
@@ -388,7 +406,7 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 	s->started = clock_wall();
 	if (err == IOTAD_OK && c->http_listen[0]) {
 		http_opts ho = {.listen = c->http_listen, .max_body = c->http_max_body,
-				.page = c->http_page, .m = pipeline_model(s->p),
+				.page = c->http_page, .m = pipeline_model(s->p), /* NULL: zero-config */
 				.det = pipeline_det_config(s->p),
 				.metrics = metrics_of, .command = http_command_of, .ud = s};
 		err = http_create(&ho, &s->http);
@@ -398,9 +416,19 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 	if (err != IOTAD_OK)
 		return err;
 	const model *m = pipeline_model(s->p);
-	LOG_INFO("scoring %s with model %s v%d (%s, window %d x %d features), alerts on %s/+",
-		 c->telemetry_filter, m->id, m->version, m->type == MODEL_INT8 ? "int8" : "float",
-		 m->window, m->n_features, c->alert_prefix);
+	const char *names[MODEL_MAX_FEATURES];
+	if (m)
+		LOG_INFO("scoring %s with model %s v%d (%s, window %d x %d features), alerts on %s/+",
+			 c->telemetry_filter, m->id, m->version,
+			 m->type == MODEL_INT8 ? "int8" : "float", m->window, m->n_features,
+			 c->alert_prefix);
+	else
+		LOG_INFO("scoring %s zero-config: each device against its own normal, learned from "
+			 "its first %u samples, over %s; alerts on %s/+", c->telemetry_filter,
+			 (unsigned)c->profile_learn,
+			 pipeline_features(s->p, names, MODEL_MAX_FEATURES) ?
+				 "the configured features" : "the numeric fields of the first message",
+			 c->alert_prefix);
 
 	msgq_msg *batch[SVC_BATCH];
 	double next_sweep = clock_mono() + 1.0, next_stats = clock_mono() + SVC_STATS_EVERY;
