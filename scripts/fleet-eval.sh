@@ -3,7 +3,9 @@
 # DEVICES devices of the five kinds of `iotad sim --fleet`, one sample every
 # 10 s, a clean training day and two test days with anomalies and benign
 # changes; a model trained the README way on the training day; then `iotad
-# eval` with the event scores of the ground truth.
+# eval` with the event scores of the ground truth; then the profile alone
+# (zero-config: each device against its own normal, day 1 its history) and
+# one SVG per device kind of it (scripts/fleet-plots.py: OUTDIR/img).
 # usage: scripts/fleet-eval.sh [SEED [DEVICES [OUTDIR]]]   (1, 50, fleet-SEED)
 # Extra `iotad eval` options (e.g. a threshold) come from $EVAL_OPTS.
 set -euo pipefail
@@ -23,7 +25,6 @@ day=86400
 # day 1 (no anomaly, no benign change: the warm-up) trains, days 2-3 test
 awk -F, -v cut=$((start + day)) 'NR == 1 || $1 < cut' "$out/fleet.csv" > "$out/train.csv"
 awk -F, -v cut=$((start + day)) 'NR == 1 || $1 >= cut' "$out/fleet.csv" > "$out/test.csv"
-rm "$out/fleet.csv"
 
 "$iotad" train --csv "$out/train.csv" --features temperature,humidity,battery \
 	--group device --window 10 --seed "$seed" -o "$out/model.json" > "$out/train.log" 2>&1
@@ -38,6 +39,16 @@ rm "$out/fleet.csv"
 # shellcheck disable=SC2086
 "$iotad" eval --layout sim --model "$out/model.json" --truth "$out/truth.csv" \
 	--no-time -q ${EVAL_OPTS:-} -o "$out/report-train.txt" "$out/train.csv"
+# the profile alone: the whole file, day 1's rows learned from, not counted
+"$iotad" eval --layout sim --detector profile --train-rows $(($(wc -l < "$out/train.csv") - 1)) \
+	--truth "$out/truth.csv" --predictions "$out/predictions-profile.csv" --no-time -q \
+	-o "$out/report-profile.txt" "$out/fleet.csv"
+python3 "$here/scripts/fleet-plots.py" "$out/fleet.csv" "$out/truth.csv" \
+	"$out/predictions-profile.csv" "$out/img" $((start + day)) > /dev/null
+rm "$out/fleet.csv"
 cat "$out/report.txt"
 echo "training day (clean, in-sample):"
 grep '^false alarms' "$out/report-train.txt"
+echo "profile alone (zero-config):"
+sed -n '/^events/,$p' "$out/report-profile.txt"
+echo "plots: $out/img/fleet-{office,server,cold,outdoor,greenhouse}.svg"
