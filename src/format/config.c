@@ -613,9 +613,6 @@ static iotad_err check(cfg_ctx *x, iotad_config *c)
 			    c->hass_prefix);
 	if ((err = check_features(x, c)) != IOTAD_OK)
 		return err;
-	if (c->fed_enabled && !c->model_path[0])
-		return fail(x, mark_of(x, "federated", "enabled"), IOTAD_ERR_CONFIG,
-			    "federated.enabled: needs a model (model.path); zero-config has none to train");
 	const char *fp = c->fed_prefix;
 	if (!*fp || strpbrk(fp, "+#") || fp[strlen(fp) - 1] == '/')
 		return fail(x, mark_of(x, "federated", "prefix"), IOTAD_ERR_CONFIG,
