@@ -104,13 +104,13 @@ static void zsend(zfix *x, const char *device, const char *payload, double now)
 
 /* Sample t of a device: temperature near 21, humidity near 45, plus shift
  * on the temperature. */
-static void zsample(zfix *x, const char *device, int t, double shift, uint64_t *rng)
+static void zsample(zfix *x, const char *device, int t, double shift, uint64_t *zr)
 {
 	char payload[200];
 	snprintf(payload, sizeof payload,
 		 "{\"ts\":%.1f,\"temperature\":%.3f,\"humidity\":%.3f,\"fw\":\"1.2\"}",
-		 ZNOW0 + 10.0 * t, 21.0 + shift + 0.05 * rng_normal(rng),
-		 45.0 + 0.3 * rng_normal(rng));
+		 ZNOW0 + 10.0 * t, 21.0 + shift + 0.05 * trng_normal(zr),
+		 45.0 + 0.3 * trng_normal(zr));
 	zsend(x, device, payload, ZNOW0 + 10.0 * t);
 }
 
@@ -192,26 +192,26 @@ static void test_features_learned(void)
 static void test_learn_then_shift(void)
 {
 	zfix *x = zsetup(ZCONF "  features: [temperature, humidity]\n");
-	uint64_t rng = 7;
+	uint64_t zr = 7;
 	int t = 0;
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pipeline_det(x->p)); /* features given: built at once */
 	for (; t < ZLEARN - 20; t++)
-		zsample(x, "room-1", t, 0.0, &rng);
+		zsample(x, "room-1", t, 0.0, &zr);
 	/* a step while learning is learned, not alarmed */
 	for (; t < ZLEARN; t++)
-		zsample(x, "room-1", t, 0.5, &rng);
+		zsample(x, "room-1", t, 0.5, &zr);
 	CU_ASSERT_EQUAL(x->out.raised, 0);
 	for (; t < ZLEARN + 400; t++)
-		zsample(x, "room-1", t, 0.5, &rng);
+		zsample(x, "room-1", t, 0.5, &zr);
 	CU_ASSERT_EQUAL(x->out.raised, 0);
 	for (; t < ZLEARN + 430; t++)
-		zsample(x, "room-1", t, 4.5, &rng);
+		zsample(x, "room-1", t, 4.5, &zr);
 	CU_ASSERT_EQUAL(x->out.raised, 1);
 	CU_ASSERT_EQUAL(x->out.model_named, x->out.raised + x->out.cleared + x->out.other);
 	CU_ASSERT_PTR_NOT_NULL(strstr(x->out.last, "\"temperature\""));
 	/* a second device learns on its own: a device learning yields no alarm */
 	for (int u = 0; u < 50; u++)
-		zsample(x, "room-2", u, u < 25 ? 0.0 : 8.0, &rng);
+		zsample(x, "room-2", u, u < 25 ? 0.0 : 8.0, &zr);
 	CU_ASSERT_EQUAL(x->out.raised, 1);
 	zteardown(x);
 }
@@ -226,10 +226,10 @@ static void test_state_and_reload(void)
 	close(fd);
 	unlink(path);
 	zfix *x = zsetup(ZCONF "  features: temperature,humidity\n");
-	uint64_t rng = 11;
+	uint64_t zr = 11;
 	int t = 0;
 	for (; t < ZLEARN + 50; t++)
-		zsample(x, "room-1", t, 0.0, &rng);
+		zsample(x, "room-1", t, 0.0, &zr);
 	CU_ASSERT_EQUAL(reload_state_save(x->p, path, "test"), IOTAD_OK);
 	CU_ASSERT_EQUAL(reload_model(x->p, "/nonexistent/model.json", 0, NULL, NULL, "test"),
 			IOTAD_ERR_STATE);
@@ -244,14 +244,14 @@ static void test_state_and_reload(void)
 	pipeline_get_counters(x->p, &c);
 	CU_ASSERT_EQUAL(c.devices, 1);
 	for (; t < ZLEARN + 80; t++)
-		zsample(x, "room-1", t, 4.5, &rng);
+		zsample(x, "room-1", t, 4.5, &zr);
 	CU_ASSERT_EQUAL(x->out.raised, 1);
 	zteardown(x);
 
 	/* a fresh one (no state) is learning and stays quiet on the same data */
 	x = zsetup(ZCONF "  features: temperature,humidity\n");
 	for (int u = 0; u < 30; u++)
-		zsample(x, "room-1", u, 4.5, &rng);
+		zsample(x, "room-1", u, 4.5, &zr);
 	CU_ASSERT_EQUAL(x->out.raised, 0);
 	zteardown(x);
 	unlink(path);
