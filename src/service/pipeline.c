@@ -167,6 +167,7 @@ static bool learn_features(pipeline *p, const msgq_msg *msg)
 		reject(p, msg, REJ_MISSING_FEATURE, iotad_strerror(e));
 		return false;
 	}
+	det_on_evict(p->det, on_evict, p);
 	LOG_INFO("zero-config: features learned from the first message on '%.*s': %s",
 		 (int)(msg->topic_len > 128 ? 128 : msg->topic_len), msgq_topic(msg), list);
 	if (p->pub.ready)
@@ -511,7 +512,8 @@ iotad_err pipeline_create(const iotad_config *cfg, const model *m, const det_con
 		pipeline_destroy(p);
 		return e;
 	}
-	det_on_evict(p->det, on_evict, p);
+	if (p->det)
+		det_on_evict(p->det, on_evict, p);
 	*out = p;
 	return IOTAD_OK;
 }
