@@ -11,6 +11,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,12 @@ extern const size_t http_page_len;
 
 #define MAX_CONNECTIONS 64u
 
+/* Why a POST /v1/score was refused (iotad_http_score_rejected_total). */
+enum score_rej { SCORE_REJ_BAD_BODY, SCORE_REJ_DUPLICATE_KEY, SCORE_REJ_MEDIA_TYPE,
+		 SCORE_REJ_TOO_LARGE, SCORE_REJ__COUNT };
+static const char *const score_rej_names[SCORE_REJ__COUNT] = {
+	"bad_body", "duplicate_key", "media_type", "too_large"};
+
 struct http {
 	http_opts o;
 	struct MHD_Daemon *d;
@@ -46,6 +53,7 @@ struct http {
 	pthread_mutex_t score_lock;    /* guards det and o.m (swapped by http_set_model) */
 	live *live;                    /* the live page's state; NULL without the page */
 	_Atomic uint64_t cmd_rejected[CMD__COUNT]; /* commands refused before the service saw them */
+	_Atomic uint64_t score_rejected[SCORE_REJ__COUNT]; /* POST /v1/score refused, by reason */
 };
 
 /* One POST being received. */
@@ -176,6 +184,16 @@ static void write_metrics(http *h, FILE *f)
 		   "the page state was busy.\n# TYPE iotad_http_live_dropped_total counter\n"
 		   "iotad_http_live_dropped_total %llu\n",
 		(unsigned long long)live_dropped(h->live));
+	fputs("# HELP iotad_http_score_rejected_total POST /v1/score requests refused, by reason.\n"
+	      "# TYPE iotad_http_score_rejected_total counter\n", f);
+	for (int r = 0; r < SCORE_REJ__COUNT; r++)
+		fprintf(f, "iotad_http_score_rejected_total{reason=\"%s\"} %llu\n",
+			score_rej_names[r], (unsigned long long)atomic_load(&h->score_rejected[r]));
+}
+
+static void score_rejected(http *h, enum score_rej why)
+{
+	atomic_fetch_add_explicit(&h->score_rejected[why], 1, memory_order_relaxed);
 }
 
 static enum MHD_Result do_health(struct MHD_Connection *conn, http *h)
@@ -243,10 +261,13 @@ static char *score_locked(http *h, const http_req *q, unsigned *status, char *er
 	*status = 500;
 	iotad_err e = scoreapi_parse(q->body ? q->body : "", q->len, m, &sr, err, errlen);
 	if (e != IOTAD_OK) {
-		if (e == IOTAD_ERR_NOMEM)
+		if (e == IOTAD_ERR_NOMEM) {
 			snprintf(err, errlen, "out of memory");
-		else
+		} else {
 			*status = 400;
+			score_rejected(h, e == IOTAD_ERR_DUPLICATE ? SCORE_REJ_DUPLICATE_KEY :
+				       SCORE_REJ_BAD_BODY);
+		}
 		return NULL;
 	}
 	size_t nwin = sr.batch ? scoreapi_window_count(m, sr.n_samples) : 1;
@@ -313,17 +334,21 @@ static bool is_json_type(const char *ct)
 static enum MHD_Result score_begin(struct MHD_Connection *conn, http *h, void **con_cls)
 {
 	const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
-	if (ct && !is_json_type(ct))
-		return reply_error(conn, 415, NULL, "Content-Type must be application/json, got '%s'",
-				   ct);
+	if (!ct || !is_json_type(ct)) {
+		score_rejected(h, SCORE_REJ_MEDIA_TYPE);
+		return reply_error(conn, 415, NULL, "Content-Type must be application/json, got %s%s%s",
+				   ct ? "'" : "", ct ? ct : "none", ct ? "'" : "");
+	}
 	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
 	const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Expect");
 	char *end;
 	unsigned long long want = cl ? strtoull(cl, &end, 10) : 0;
 	/* With Expect: 100-continue the client waits, so answering now is clean;
 	 * without it the body is read and dropped before answering. */
-	if (cl && expect && !strcasecmp(expect, "100-continue") && want > h->o.max_body)
+	if (cl && expect && !strcasecmp(expect, "100-continue") && want > h->o.max_body) {
+		score_rejected(h, SCORE_REJ_TOO_LARGE);
 		return reply_error(conn, 413, NULL, "body larger than %zu bytes", h->o.max_body);
+	}
 	http_req *q = calloc(1, sizeof *q);
 	if (!q)
 		return MHD_NO;
@@ -470,9 +495,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 			*upload_size = 0;
 			return MHD_YES;
 		}
-		if (q->too_big)
+		if (q->too_big) {
+			score_rejected(h, SCORE_REJ_TOO_LARGE);
 			return reply_error(conn, 413, NULL, "body larger than %zu bytes",
 					   h->o.max_body);
+		}
 		return do_score(conn, h, q);
 	}
 
