@@ -52,6 +52,10 @@ iotad_err reload_state_restore(pipeline *p, const char *path, bool *rejected)
 	char err[600];
 	size_t n = 0;
 	*rejected = false;
+	if (state_check_path(path, err, sizeof err) != IOTAD_OK) {
+		LOG_ERR("state: %s", err);
+		return IOTAD_ERR_INVAL;
+	}
 	iotad_err e = state_load(pipeline_det(p), path, &n, err, sizeof err);
 	switch (e) {
 	case IOTAD_OK:

@@ -1,0 +1,10 @@
+/* it_harden.h - integration tests of hostile conditions (it_harden.c):
+ * state file paths that are not files, idle and slow HTTP clients,
+ * sequence numbers across a crash, redelivered and reordered telemetry. */
+#ifndef IOTAD_IT_HARDEN_H
+#define IOTAD_IT_HARDEN_H
+
+/* A state_file naming a directory, a FIFO or a symlink: exit 2 at start, untouched. */
+void it_state_not_regular(void);
+
+#endif
