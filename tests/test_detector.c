@@ -831,6 +831,7 @@ static void test_out_of_order(void)
 	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.03f), IOTAD_OK);
 	det_config_default(&cfg);
 	cfg.thr.kind = THR_STATIC;
+	cfg.reorder_window = 0; /* late samples refused: test_late_samples takes them */
 	det *clean = make_det(&m, &cfg), *mixed = make_det(&m, &cfg);
 	sample_of(hot, 0.95, 0.95, 0.95);
 	for (int i = 0; i < 2 * TW; i++) {
@@ -855,6 +856,74 @@ static void test_out_of_order(void)
 	CU_ASSERT_EQUAL(det_push(mixed, "other", 1.0, raw, &b), IOTAD_OK);
 	det_destroy(clean);
 	det_destroy(mixed);
+	model_free(&m);
+}
+
+/* With a reorder window, a sample older than the newest joins the window in
+ * time order: the next window scores as if the samples had come in order.
+ * A repeated ts of the window is a duplicate; one older than the window's
+ * oldest sample or than the reorder window is out of order. */
+static void test_late_samples(void)
+{
+	model m;
+	det_config cfg;
+	det_result a, b;
+	float raw[TF];
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.03f), IOTAD_OK);
+	det_config_default(&cfg);
+	CU_ASSERT_EQUAL(cfg.reorder_window, 30.0);
+	cfg.thr.kind = THR_STATIC;
+	det *ordered = make_det(&m, &cfg), *shuffled = make_det(&m, &cfg);
+	/* 3 * TW samples; the shuffled detector gets the pairs (1,2), (3,4)... swapped */
+	int n = 3 * TW, late = 0, swaps = 0;
+	float score_a = 0, score_b = 0;
+	for (int i = 0; i < n; i++) {
+		int j = i % 2 == 1 ? (i + 1 < n ? i + 1 : i) : i > 0 ? i - 1 : 0;
+		swaps += i % 2 == 0 && i > 0;
+		double v = 0.4 + 0.03 * (i % 5), w = 0.4 + 0.03 * (j % 5);
+		sample_of(raw, v, 0.5, 0.5);
+		CU_ASSERT_EQUAL(det_push(ordered, "dev", 100.0 + i, raw, &a), IOTAD_OK);
+		sample_of(raw, w, 0.5, 0.5);
+		CU_ASSERT_EQUAL(det_push(shuffled, "dev", 100.0 + j, raw, &b), IOTAD_OK);
+		late += b.late;
+		if (i % 2 == 0 && a.scored && b.scored) {
+			/* after each swapped pair both windows hold the same samples */
+			CU_ASSERT_EQUAL(a.score, b.score);
+			score_a = a.score;
+			score_b = b.score;
+		}
+	}
+	CU_ASSERT_EQUAL(late, swaps);
+	CU_ASSERT(swaps >= TW);
+	CU_ASSERT(score_a > 0 && score_a == score_b);
+	/* a redelivery of any sample in the window is a duplicate */
+	double newest = 100.0 + n - 1;
+	sample_of(raw, 0.9, 0.9, 0.9);
+	for (int k = 0; k < TW; k++)
+		CU_ASSERT_EQUAL(det_push(shuffled, "dev", newest - k, raw, &b), IOTAD_ERR_STATE);
+	/* older than the window's oldest: out of order, though within 30 s */
+	CU_ASSERT_EQUAL(det_push(shuffled, "dev", newest - TW - 0.5, raw, &b), IOTAD_ERR_RANGE);
+	/* within the window but beyond the reorder window: out of order */
+	cfg.reorder_window = 0.25;
+	det *tight = make_det(&m, &cfg);
+	for (int i = 0; i < TW; i++)
+		CU_ASSERT_EQUAL(det_push(tight, "dev", 100.0 + i, raw, &b), IOTAD_OK);
+	CU_ASSERT_EQUAL(det_push(tight, "dev", 100.0 + TW - 1.5, raw, &b), IOTAD_ERR_RANGE);
+	CU_ASSERT_EQUAL(det_push(tight, "dev", 100.0 + TW - 1.2, raw, &b), IOTAD_OK);
+	CU_ASSERT_TRUE(b.late);
+	/* det_rewind: the newest time was wrong; a sample before it is the newest now */
+	CU_ASSERT_EQUAL(det_push(tight, "dev", 1e9, raw, &b), IOTAD_OK);
+	CU_ASSERT_EQUAL(det_push(tight, "dev", 200.0, raw, &b), IOTAD_ERR_RANGE);
+	CU_ASSERT_TRUE(det_rewind(tight, "dev", 200.0));
+	CU_ASSERT_EQUAL(det_push(tight, "dev", 200.0, raw, &b), IOTAD_OK);
+	CU_ASSERT_FALSE(b.late);
+	double last_ts = 0;
+	CU_ASSERT_TRUE(det_last_time(tight, "dev", &last_ts, NULL));
+	CU_ASSERT_EQUAL(last_ts, 200.0);
+	CU_ASSERT_FALSE(det_rewind(tight, "nobody", 1.0));
+	det_destroy(tight);
+	det_destroy(ordered);
+	det_destroy(shuffled);
 	model_free(&m);
 }
 
@@ -1537,6 +1606,7 @@ void init_detector_tests(void)
 	TEST_ADD(s, test_threshold_kinds);
 	TEST_ADD(s, test_score_ewma);
 	TEST_ADD(s, test_out_of_order);
+	TEST_ADD(s, test_late_samples);
 	TEST_ADD(s, test_stuck);
 	TEST_ADD(s, test_ensemble_score);
 	TEST_ADD(s, test_custom_scorer);

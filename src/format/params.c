@@ -89,6 +89,15 @@ static const param_def params[] = {
 	 "arrival clock and on the device's own time: a gap longer than this in its timestamps "
 	 "(a replay faster than real time) is a stale and a cleared on the sample after it. "
 	 "While iotad is cut off from the broker the devices' silence does not count."},
+	{"detector", "reorder_window", PARAM_DOUBLE, OFF(reorder_window), 0, 3600, 30, false, NULL,
+	 "S", "Seconds a sample may be older than its device's newest and still join the "
+	 "device's window in time order (a broker redelivering after a restart interleaves old "
+	 "and new messages); older ones are rejected as out_of_order, a repeated ts of the "
+	 "window as duplicate. Windows already scored are not scored again. 0 turns it off."},
+	{"detector", "max_clock_skew", PARAM_DOUBLE, OFF(max_clock_skew), 0, YEAR, 300, false, NULL,
+	 "S", "Seconds a sample's ts may be ahead of its arrival time; later ones are rejected "
+	 "as ts_skew, so one sample from a wrong clock cannot hold its device back. 0 turns the "
+	 "check off."},
 	{"detector", "stuck_check", PARAM_BOOL, OFF(stuck_check), 0, 0, 1, true, NULL, NULL,
 	 "A feature that holds one value for the model's stuck_after samples in a row (set in "
 	 "training from how rarely it repeats itself; 0 = never checked) makes the window "
@@ -337,6 +346,7 @@ void config_det(const iotad_config *c, det_config *out)
 	out->alert.adapt_after = c->adapt_after;
 	out->learn_samples = c->learn_samples;
 	out->learn_alarms = c->learn_alarms;
+	out->reorder_window = c->reorder_window;
 }
 
 /* A range bound: integers in full, the rest as %g. */

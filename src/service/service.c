@@ -474,6 +474,8 @@ void svc_get_metrics(svc *s, met_snapshot *out)
 	out->devices = pc.devices;
 	out->raised = pc.raised;
 	out->reconciled = pc.reconciled;
+	out->late = pc.late;
+	out->rewound = pc.rewound;
 	out->refused_full = atomic_load(&s->refused_full);
 	out->model_reloads = atomic_load(&s->reloads);
 	out->model_reload_failures = atomic_load(&s->reload_failed);
