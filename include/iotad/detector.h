@@ -58,6 +58,9 @@ typedef struct det_config {
 				 * and its threshold learns every window's score) */
 	double reorder_window;  /* seconds a sample may be older than the device's newest and
 				 * still join its window (late); 0: none (default 30) */
+	uint64_t seq_base;      /* a device's event sequence numbers continue from at least
+				 * this (new and imported devices alike); 0 by default, the
+				 * service's start time * 2^16 so a restart never repeats one */
 } det_config;
 
 /* Channel bits of det_result.channels: the profile's (1u << PROF_CH_*) and

@@ -404,6 +404,7 @@ static void det_device_reset(det *d, det_device *dev, const char *id, size_t len
 	if (d->window)
 		ring_init(&dev->win, dev->storage, d->window, d->features);
 	dev->since_score = d->stride;   /* the first full window is scored */
+	dev->seq = d->cfg.seq_base;
 	thr_init_with(&dev->thr, &d->cfg.thr, dev->storage + d->win_floats);
 	alert_init(&dev->alert);
 	if (d->sc.state_bytes && d->sc.ops->state_init)
@@ -1286,7 +1287,7 @@ iotad_err det_import(det *d, const det_device_state *st, const float *floats, bo
 	dev->alert = st->alert;
 	dev->last_ts = st->last_ts;
 	dev->last_seen = st->last_seen;
-	dev->seq = st->seq;
+	dev->seq = st->seq > d->cfg.seq_base ? st->seq : d->cfg.seq_base;
 	dev->samples = st->samples;
 	dev->learning = st->learning;
 	dev->muted = st->muted_until > 0.0;

@@ -4,6 +4,7 @@
 #include "it_harden.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,12 +16,15 @@
 #include <CUnit/Basic.h>
 
 #include "harness.h"
+#include "iotad/mqtt.h"
 
-/* hx_config plus service.state_file (saved every interval seconds). NULL on error. */
-static const char *state_config(const hx_broker *b, const char *name, const char *client_id,
-				const char *state, const char *extra_text)
+/* hx_config (detector_extra in its detector section) plus service.state_file
+ * (saved every second) and extra_text after it. NULL on error. */
+static const char *state_config_det(const hx_broker *b, const char *name, const char *client_id,
+				    const char *state, const char *detector_extra,
+				    const char *extra_text)
 {
-	const char *config = hx_config(b, name, client_id, NULL);
+	const char *config = hx_config(b, name, client_id, detector_extra);
 	char *text = config ? hx_read_file(config, NULL) : NULL;
 	if (!text)
 		return NULL;
@@ -29,6 +33,12 @@ static const char *state_config(const hx_broker *b, const char *name, const char
 		 extra_text ? extra_text : "");
 	free(text);
 	return hx_write_file(config, extra) == 0 ? config : NULL;
+}
+
+static const char *state_config(const hx_broker *b, const char *name, const char *client_id,
+				const char *state, const char *extra_text)
+{
+	return state_config_det(b, name, client_id, state, NULL, extra_text);
 }
 
 /* ---- item: a state file path that is not a regular file ---------------- */
@@ -84,5 +94,103 @@ void it_state_not_regular(void)
 		CU_ASSERT(lstat(dev, &st) == 0 && S_ISCHR(st.st_mode));
 		unlink(dev);
 	}
+	hx_broker_stop(&b, SIGTERM);
+}
+
+/* ---- item: sequence numbers across kill -9 ------------------------------ */
+
+static mq *publisher(const hx_broker *b, const char *client_id)
+{
+	mq *pub;
+	mq_opts o = {.uri = b->uri, .client_id = client_id, .keepalive = 10,
+		     .clean_session = true, .max_inflight = 64};
+	if (mq_create(&o, &pub) != IOTAD_OK)
+		return NULL;
+	if (mq_start(pub) != IOTAD_OK || !mq_wait_connected(pub, 10000)) {
+		mq_destroy(pub, 0);
+		return NULL;
+	}
+	return pub;
+}
+
+/* One sample of device d at step i: every 12th hot (60 degrees). */
+static int publish_step(mq *pub, int d, int i, bool hot)
+{
+	char topic[64], msg[160];
+	snprintf(topic, sizeof topic, "telemetry/burst-%d", d);
+	int n = snprintf(msg, sizeof msg,
+			 "{\"ts\":%d,\"temperature\":%.2f,\"humidity\":%.1f,\"battery\":%.1f}",
+			 1700000000 + i, hot ? 60.0 : 21.0 + 0.01 * (i % 3), 48.0 + 0.1 * (i % 2),
+			 97.0 - 0.1 * (i % 2));
+	return mq_publish(pub, topic, msg, (size_t)n, 1, false, 10000) == IOTAD_OK ? 0 : -1;
+}
+
+#define BURST_DEVICES 8
+#define BURST_STEPS 720
+
+typedef struct burst {
+	mq *pub;
+	int failed;
+} burst;
+
+/* 8 devices, a raise and a clear every 12 samples each, 2 ms apart. */
+static void *burst_run(void *arg)
+{
+	burst *b = arg;
+	for (int i = 0; i < BURST_STEPS; i++) {
+		for (int d = 0; d < BURST_DEVICES; d++)
+			b->failed |= publish_step(b->pub, d, i, i % 12 == 0);
+		usleep(2000 * BURST_DEVICES);
+	}
+	return NULL;
+}
+
+void it_seq_after_crash(void)
+{
+	hx_broker b;
+	CU_ASSERT_FATAL(hx_model() != NULL);
+	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, 0, true), 0);
+	hx_sub sub;
+	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&sub, b.uri, "#", "it-seq-sub"), 0);
+	const char *state = hx_path("seq-state.bin");
+	const char *config = state_config_det(&b, "seq.yaml", "iotad-seq", state,
+					      "  alert_k: 1\n  alert_n: 1\n  alert_m: 1\n", NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
+	burst bu = {.pub = publisher(&b, "it-seq-pub")};
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bu.pub);
+
+	const char *log1 = hx_path("seq-1.log");
+	pid_t pid = hx_start_iotad(config, log1, &sub, 1);
+	CU_ASSERT_FATAL(pid > 0);
+	pthread_t th;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, burst_run, &bu), 0);
+	/* events flow, a periodic save lands, more events: kill -9 mid-burst */
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/burst-", NULL, 40, 20000));
+	CU_ASSERT_TRUE(hx_wait_written(state, 5000));
+	size_t at_save = hx_sub_count(&sub, "alerts/burst-", NULL);
+	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/burst-", NULL, at_save + 20, 10000));
+	CU_ASSERT_EQUAL(kill(pid, SIGKILL), 0);
+	CU_ASSERT_EQUAL(hx_wait_exit(pid, 10000), 128 + SIGKILL);
+	size_t before = hx_sub_count(&sub, "alerts/burst-", NULL);
+
+	const char *log2 = hx_path("seq-2.log");
+	pid = hx_start_iotad(config, log2, &sub, 2);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_TRUE(hx_wait_log(log2, "state: restored", 5000));
+	pthread_join(th, NULL);
+	CU_ASSERT_EQUAL(bu.failed, 0);
+	CU_ASSERT_TRUE(mq_drain(bu.pub, 5000));
+	hx_sub_settle(&sub, "alerts/", 1500, 20000);
+	CU_ASSERT_EQUAL(kill(pid, SIGTERM), 0);
+	CU_ASSERT_EQUAL(hx_wait_exit(pid, 20000), 0);
+
+	size_t events = 0;
+	size_t conflicts = hx_sub_seq_conflicts(&sub, "alerts/burst-", &events);
+	CU_ASSERT_EQUAL(conflicts, 0);
+	CU_ASSERT(events > before + 100);
+	printf("\n    kill -9 mid-burst: %zu events before the kill, %zu in all; "
+	       "(device, seq) pairs carrying two different events: %zu", before, events, conflicts);
+	mq_destroy(bu.pub, 2000);
+	hx_sub_stop(&sub);
 	hx_broker_stop(&b, SIGTERM);
 }

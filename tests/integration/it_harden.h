@@ -7,4 +7,8 @@
 /* A state_file naming a directory, a FIFO or a symlink: exit 2 at start, untouched. */
 void it_state_not_regular(void);
 
+/* kill -9 during a burst of events and a restart from the state file: no
+ * (device, seq) pair carries two different events. */
+void it_seq_after_crash(void);
+
 #endif

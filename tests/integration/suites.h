@@ -31,6 +31,7 @@ IT(instances, long, "two instances on one broker: status, discovery and topics t
 IT(commands, long, "operator commands: false alarm, re-baseline, mute over HTTP and MQTT", it_http_commands)
 IT(outage, long, "a broker outage longer than stale_after marks no device stale", it_broker_outage)
 IT(notreg, long, "a state file path that is not a regular file: exit 2, untouched", it_state_not_regular)
+IT(seqcrash, long, "kill -9 mid-burst: no (device, seq) pair carries two events", it_seq_after_crash)
 IT(http, short, "every endpoint of the HTTP server", it_http_endpoints)
 IT(http, short, "no http section, no server", it_http_disabled_by_default)
 IT(int8, short, "an int8 model scores and alerts as the float one", it_http_int8)
