@@ -3,14 +3,19 @@
  * kill -9 during a burst, and telemetry redelivered out of order. */
 #include "it_harden.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
@@ -192,5 +197,157 @@ void it_seq_after_crash(void)
 	       "(device, seq) pairs carrying two different events: %zu", before, events, conflicts);
 	mq_destroy(bu.pub, 2000);
 	hx_sub_stop(&sub);
+	hx_broker_stop(&b, SIGTERM);
+}
+
+/* ---- item: idle and slow HTTP clients do not lock out health ------------- */
+
+#define IDLE_CONNS 300
+#define SLOW_CONNS 20
+
+static int tcp_connect(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* GET path with a deadline of timeout_ms for the whole answer: its status
+ * (-1 when none came in time); *secs the time it took. */
+static int timed_get(int port, const char *path, int timeout_ms, double *secs)
+{
+	double t0 = now_s();
+	int fd = tcp_connect(port), status = -1;
+	char req[256], buf[8192];
+	size_t got = 0;
+	int n = snprintf(req, sizeof req,
+			 "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
+	if (fd >= 0 && send(fd, req, (size_t)n, MSG_NOSIGNAL) == n) {
+		for (;;) {
+			int left = timeout_ms - (int)((now_s() - t0) * 1000);
+			struct pollfd p = {.fd = fd, .events = POLLIN};
+			if (left <= 0 || poll(&p, 1, left) <= 0)
+				break;
+			ssize_t k = recv(fd, buf + got, sizeof buf - 1 - got, 0);
+			if (k <= 0)
+				break;
+			got += (size_t)k;
+			buf[got] = '\0';
+			if (sscanf(buf, "HTTP/1.%*d %d", &status) == 1 && strstr(buf, "\r\n\r\n"))
+				break;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	*secs = now_s() - t0;
+	return status;
+}
+
+typedef struct slowloris {
+	int port;
+	int fds[SLOW_CONNS];
+	volatile bool stop;
+	int lines;
+} slowloris;
+
+/* Connections that send a request line, then a header line every second. */
+static void *slowloris_run(void *arg)
+{
+	slowloris *s = arg;
+	for (int i = 0; i < SLOW_CONNS; i++) {
+		s->fds[i] = tcp_connect(s->port);
+		if (s->fds[i] >= 0)
+			send(s->fds[i], "GET /metrics HTTP/1.1\r\n", 23, MSG_NOSIGNAL);
+	}
+	while (!s->stop) {
+		for (int i = 0; i < SLOW_CONNS; i++)
+			if (s->fds[i] >= 0 && send(s->fds[i], "X-a: b\r\n", 8, MSG_NOSIGNAL) == 8)
+				s->lines++;
+		for (int k = 0; k < 10 && !s->stop; k++)
+			usleep(100000);
+	}
+	for (int i = 0; i < SLOW_CONNS; i++)
+		if (s->fds[i] >= 0)
+			close(s->fds[i]);
+	return NULL;
+}
+
+void it_http_many_clients(void)
+{
+	hx_broker b;
+	CU_ASSERT_FATAL(hx_model() != NULL);
+	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, 0, false), 0);
+	int port = hx_free_port();
+	char extra[256];
+	snprintf(extra, sizeof extra, "http:\n  listen: 127.0.0.1:%d\n", port);
+	const char *config = state_config_det(&b, "many.yaml", "iotad-many", hx_path("many.bin"),
+					      NULL, extra);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
+	const char *log = hx_path("many.log");
+	char *argv[] = {(char *)hx_iotad(), "run", "-c", (char *)config, NULL};
+	pid_t pid = hx_spawn(argv, log);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_FATAL(hx_wait_port(port, 15000));
+
+	int idle[IDLE_CONNS], opened = 0;
+	for (int i = 0; i < IDLE_CONNS; i++)
+		if ((idle[i] = tcp_connect(port)) >= 0)
+			opened++;
+	slowloris sl = {.port = port};
+	pthread_t th;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, slowloris_run, &sl), 0);
+	/* a few event streams too */
+	int streams[4];
+	const char ev[] = "GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+	for (int i = 0; i < 4; i++)
+		if ((streams[i] = tcp_connect(port)) >= 0)
+			send(streams[i], ev, sizeof ev - 1, MSG_NOSIGNAL);
+	sleep(2);
+	CU_ASSERT_EQUAL(opened, IDLE_CONNS);
+
+	/* for 8 s, while all of them hold on: every health and metrics GET
+	 * answers within a second */
+	const char *paths[] = {"/healthz", "/readyz", "/metrics"};
+	double worst = 0;
+	int asked = 0, answered = 0;
+	for (int round = 0; round < 8; round++) {
+		for (int k = 0; k < 3; k++) {
+			double secs;
+			int st = timed_get(port, paths[k], 1000, &secs);
+			asked++;
+			answered += st == 200;
+			if (st != 200)
+				printf("\n    %s: status %d after %.3f s", paths[k], st, secs);
+			worst = secs > worst ? secs : worst;
+		}
+		sleep(1);
+	}
+	CU_ASSERT_EQUAL(answered, asked);
+	CU_ASSERT(worst < 1.0);
+	printf("\n    %d idle and %d slow connections, 4 event streams: %d/%d health and metrics "
+	       "GETs answered 200, slowest %.3f s; %d slow header lines sent",
+	       opened, SLOW_CONNS, answered, asked, worst, sl.lines);
+	sl.stop = true;
+	pthread_join(th, NULL);
+	for (int i = 0; i < IDLE_CONNS; i++)
+		if (idle[i] >= 0)
+			close(idle[i]);
+	for (int i = 0; i < 4; i++)
+		if (streams[i] >= 0)
+			close(streams[i]);
+	CU_ASSERT_EQUAL(kill(pid, SIGTERM), 0);
+	CU_ASSERT_EQUAL(hx_wait_exit(pid, 20000), 0);
 	hx_broker_stop(&b, SIGTERM);
 }

@@ -11,4 +11,8 @@ void it_state_not_regular(void);
  * (device, seq) pair carries two different events. */
 void it_seq_after_crash(void);
 
+/* 300 idle and 20 slowloris connections and event streams held open:
+ * /healthz, /readyz and /metrics still answer 200 within a second. */
+void it_http_many_clients(void);
+
 #endif

@@ -33,6 +33,7 @@ IT(outage, long, "a broker outage longer than stale_after marks no device stale"
 IT(notreg, long, "a state file path that is not a regular file: exit 2, untouched", it_state_not_regular)
 IT(seqcrash, long, "kill -9 mid-burst: no (device, seq) pair carries two events", it_seq_after_crash)
 IT(http, short, "every endpoint of the HTTP server", it_http_endpoints)
+IT(httpmany, short, "300 idle and 20 slow clients: health and metrics answer within 1 s", it_http_many_clients)
 IT(http, short, "no http section, no server", it_http_disabled_by_default)
 IT(int8, short, "an int8 model scores and alerts as the float one", it_http_int8)
 IT(browser, short, "the live page shows alerts in Chromium", it_http_browser)
