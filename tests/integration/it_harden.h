@@ -15,4 +15,8 @@ void it_seq_after_crash(void);
  * /healthz, /readyz and /metrics still answer 200 within a second. */
 void it_http_many_clients(void);
 
+/* Telemetry as a broker restart redelivers it (repeats and swapped pairs):
+ * repeats counted as duplicate, late samples taken, nothing lost. */
+void it_reorder_redelivery(void);
+
 #endif
