@@ -859,6 +859,49 @@ static void test_out_of_order(void)
 	model_free(&m);
 }
 
+/* seq_base: a new device's first event is seq_base + 1; an imported device
+ * continues from the larger of its saved seq and the base. */
+static void test_seq_base(void)
+{
+	struct stale_log log = {0};
+	model m;
+	det_config cfg;
+	det_result r;
+	float raw[TF], buf[4096];
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
+	det_config_default(&cfg);
+	CU_ASSERT_EQUAL(cfg.seq_base, 0);
+	cfg.stale_after = 10.0;
+	cfg.seq_base = 1700000000ull << 16;
+	det *d = make_det(&m, &cfg);
+	sample_of(raw, 0.5, 0.5, 0.5);
+	CU_ASSERT_EQUAL(det_push(d, "a", 100.0, raw, &r), IOTAD_OK);
+	det_sweep(d, 200.0, on_stale, &log);
+	CU_ASSERT_EQUAL(log.calls, 1);
+	CU_ASSERT_EQUAL(log.seq, (1700000000ull << 16) + 1);
+	/* a restart with a later base: the saved number is below it */
+	det_device_state st = {.ring_count = 0, .last_ts = 100.0, .last_seen = 100.0,
+			       .seq = (1700000000ull << 16) + 1};
+	snprintf(st.id, sizeof st.id, "a");
+	CU_ASSERT_FATAL(det_state_floats(d) <= sizeof buf / sizeof buf[0]);
+	memset(buf, 0, sizeof buf);
+	cfg.seq_base = 1700000005ull << 16;
+	det *d2 = make_det(&m, &cfg);
+	CU_ASSERT_EQUAL(det_import(d2, &st, buf, false), IOTAD_OK);
+	det_sweep(d2, 1000.0, on_stale, &log);
+	CU_ASSERT_EQUAL(log.seq, (1700000005ull << 16) + 1);
+	/* a saved number above the base is kept */
+	st.seq = (1700000009ull << 16);
+	det *d3 = make_det(&m, &cfg);
+	CU_ASSERT_EQUAL(det_import(d3, &st, buf, false), IOTAD_OK);
+	det_sweep(d3, 1000.0, on_stale, &log);
+	CU_ASSERT_EQUAL(log.seq, (1700000009ull << 16) + 1);
+	det_destroy(d);
+	det_destroy(d2);
+	det_destroy(d3);
+	model_free(&m);
+}
+
 /* With a reorder window, a sample older than the newest joins the window in
  * time order: the next window scores as if the samples had come in order.
  * A repeated ts of the window is a duplicate; one older than the window's
@@ -1607,6 +1650,7 @@ void init_detector_tests(void)
 	TEST_ADD(s, test_score_ewma);
 	TEST_ADD(s, test_out_of_order);
 	TEST_ADD(s, test_late_samples);
+	TEST_ADD(s, test_seq_base);
 	TEST_ADD(s, test_stuck);
 	TEST_ADD(s, test_ensemble_score);
 	TEST_ADD(s, test_custom_scorer);

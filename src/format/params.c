@@ -94,10 +94,11 @@ static const param_def params[] = {
 	 "device's window in time order (a broker redelivering after a restart interleaves old "
 	 "and new messages); older ones are rejected as out_of_order, a repeated ts of the "
 	 "window as duplicate. Windows already scored are not scored again. 0 turns it off."},
-	{"detector", "max_clock_skew", PARAM_DOUBLE, OFF(max_clock_skew), 0, YEAR, 300, false, NULL,
-	 "S", "Seconds a sample's ts may be ahead of its arrival time; later ones are rejected "
-	 "as ts_skew, so one sample from a wrong clock cannot hold its device back. 0 turns the "
-	 "check off."},
+	{"detector", "max_clock_skew", PARAM_DOUBLE, OFF(max_clock_skew), 0, YEAR, 86400, false,
+	 NULL, "S", "Seconds a sample's ts may be ahead of its arrival time; later ones are "
+	 "rejected as ts_skew (a clock years ahead must not hold its device back). A day by "
+	 "default, so a simulator replaying hours ahead of the clock is still taken. 0 turns "
+	 "the check off."},
 	{"detector", "stuck_check", PARAM_BOOL, OFF(stuck_check), 0, 0, 1, true, NULL, NULL,
 	 "A feature that holds one value for the model's stuck_after samples in a row (set in "
 	 "training from how rarely it repeats itself; 0 = never checked) makes the window "

@@ -462,3 +462,67 @@ void it_reorder_redelivery(void)
 	hx_sub_stop(&sub);
 	hx_broker_stop(&b, SIGTERM);
 }
+
+/* ---- item: one message must not blind a device ---------------------------- */
+
+static int publish_at(mq *pub, const char *device, double ts, bool with_ts)
+{
+	char topic[64], msg[160], tsf[48] = "";
+	snprintf(topic, sizeof topic, "telemetry/%s", device);
+	if (with_ts)
+		snprintf(tsf, sizeof tsf, "\"ts\":%.3f,", ts);
+	int n = snprintf(msg, sizeof msg,
+			 "{%s\"temperature\":21.0,\"humidity\":48.0,\"battery\":97.0}", tsf);
+	return mq_publish(pub, topic, msg, (size_t)n, 1, false, 10000) == IOTAD_OK ? 0 : -1;
+}
+
+void it_clock_skew(void)
+{
+	hx_broker b;
+	CU_ASSERT_FATAL(hx_model() != NULL);
+	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, 0, false), 0);
+	int port = hx_free_port();
+	char extra[256];
+	snprintf(extra, sizeof extra, "http:\n  listen: 127.0.0.1:%d\n", port);
+	const char *config = state_config_det(&b, "skew.yaml", "iotad-skew", hx_path("skew.bin"),
+					      NULL, extra);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
+	hx_sub sub;
+	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&sub, b.uri, "#", "it-skew-sub"), 0);
+	pid_t pid = hx_start_iotad(config, hx_path("skew.log"), &sub, 1);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_FATAL(hx_wait_port(port, 15000));
+	mq *pub = publisher(&b, "it-skew-pub");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+	double now = (double)time(NULL);
+
+	/* sk-1: a message dated epoch 99000000000 between good ones */
+	for (int i = 0; i < 12; i++)
+		publish_at(pub, "sk-1", now - 20 + i, true);
+	publish_at(pub, "sk-1", 99000000000.0, true);
+	for (int i = 0; i < 6; i++)
+		publish_at(pub, "sk-1", now - 8 + i, true);
+	/* sk-2: a clock 100 s behind, and one message without ts */
+	for (int i = 0; i < 12; i++)
+		publish_at(pub, "sk-2", now - 120 + i, true);
+	publish_at(pub, "sk-2", 0, false);
+	for (int i = 0; i < 6; i++)
+		publish_at(pub, "sk-2", now - 108 + i, true);
+	CU_ASSERT_FATAL(wait_metric(port, "iotad_messages_received_total", 38));
+	double skew = metric(port, "iotad_messages_rejected_total{reason=\"ts_skew\"}");
+	double ooo = metric(port, "iotad_messages_rejected_total{reason=\"out_of_order\"}");
+	double dup = metric(port, "iotad_messages_rejected_total{reason=\"duplicate\"}");
+	double scored = metric(port, "iotad_messages_scored_total");
+	CU_ASSERT_EQUAL(skew, 1);
+	CU_ASSERT_EQUAL(ooo, 0);
+	CU_ASSERT_EQUAL(dup, 0);
+	CU_ASSERT_EQUAL(scored, (18 - 9) + (19 - 9));
+	printf("\n    a far-future ts and a message without ts from a lagging device: ts_skew "
+	       "%.0f, out_of_order %.0f, duplicate %.0f, windows scored %.0f of 19", skew, ooo,
+	       dup, scored);
+	mq_destroy(pub, 2000);
+	CU_ASSERT_EQUAL(kill(pid, SIGTERM), 0);
+	CU_ASSERT_EQUAL(hx_wait_exit(pid, 20000), 0);
+	hx_sub_stop(&sub);
+	hx_broker_stop(&b, SIGTERM);
+}

@@ -19,4 +19,8 @@ void it_http_many_clients(void);
  * repeats counted as duplicate, late samples taken, nothing lost. */
 void it_reorder_redelivery(void);
 
+/* A far-future ts is rejected and a message without ts does not lock out a
+ * device whose clock lags: later samples of both devices are scored. */
+void it_clock_skew(void);
+
 #endif
