@@ -159,7 +159,7 @@ static void *sse_ticker(void *arg)
 	pthread_mutex_lock(&h->sse_lock);
 	while (!h->stopping) {
 		struct timespec dl;
-		wait_deadline(&dl, SSE_TICK_MS);
+		clock_deadline_ms(&dl, SSE_TICK_MS);
 		pthread_cond_timedwait(&h->sse_cond, &h->sse_lock, &dl);
 		pthread_mutex_unlock(&h->sse_lock);
 		sse_resume_all(h);
@@ -671,7 +671,7 @@ iotad_err http_create(const http_opts *o, http **out)
 	h->started = clock_mono();
 	pthread_mutex_init(&h->score_lock, NULL);
 	pthread_mutex_init(&h->sse_lock, NULL);
-	wait_cond_init(&h->sse_cond);
+	clock_cond_init(&h->sse_cond);
 
 	if (o->det)
 		h->dc = *o->det;

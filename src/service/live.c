@@ -235,13 +235,13 @@ static ssize_t stream_read(live_stream *c, char *buf, size_t max, bool wait)
 	pthread_mutex_lock(&l->lock);
 	if (!wait && c->hello && c->seq == l->seq && !l->stopping) {
 		bool gone = peer_gone(c->fd);
-		bool ping = mono_now() - c->quiet_since >= LIVE_PING_S;
+		bool ping = clock_mono() - c->quiet_since >= LIVE_PING_S;
 		pthread_mutex_unlock(&l->lock);
 		if (gone)
 			return LIVE_STREAM_ERROR;
 		if (!ping)
 			return LIVE_STREAM_AGAIN;
-		c->quiet_since = mono_now();
+		c->quiet_since = clock_mono();
 		static const char ping_text[] = ": ping\n\n";
 		return copy_text(buf, max, ping_text, sizeof ping_text - 1);
 	}
@@ -289,7 +289,7 @@ static ssize_t stream_read(live_stream *c, char *buf, size_t max, bool wait)
 		}
 	}
 	pthread_mutex_unlock(&l->lock);
-	c->quiet_since = mono_now();
+	c->quiet_since = clock_mono();
 	return (ssize_t)n;
 }
 
@@ -312,7 +312,7 @@ live_stream *live_stream_open(live *l, int fd)
 		c->l = l;
 		c->seq = l->seq;
 		c->fd = fd;
-		c->quiet_since = mono_now();
+		c->quiet_since = clock_mono();
 	}
 	pthread_mutex_unlock(&l->lock);
 	return c;

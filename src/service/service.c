@@ -334,7 +334,7 @@ iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out)
 	 * times 2^16, state file or not: a run cannot have used a number that
 	 * high unless one device emitted 65,536 events per second of it, or
 	 * the clock stepped back across the restart (docs/design-notes.md). */
-	dc.seq_base = (uint64_t)wall_now() * SVC_SEQ_PER_SECOND;
+	dc.seq_base = (uint64_t)clock_wall() * SVC_SEQ_PER_SECOND;
 	pipeline_pub pub = {.publish = pub_publish, .sample = pub_sample, .scored = pub_scored,
 			    .event = pub_event, .ud = s};
 	bool rejected = false;
