@@ -255,11 +255,13 @@ void pipeline_reconcile(pipeline *p, const char *topic, size_t topic_len, const 
 	if (!len || !memmem(payload, len, raised, sizeof raised - 1))
 		return;
 	/* a device here that is raised, or whose events went past the retained
-	 * one (e.g. it cleared since), has its state published already */
+	 * one (e.g. it cleared since), has its state published already; with a
+	 * seq_base (the service's), every number of this run is above it, so an
+	 * event of this run is one above the base */
 	bool is_raised;
-	uint64_t seq;
+	uint64_t seq, base = p->dc.seq_base;
 	if (det_device_known(p->det, device, &is_raised, &seq) &&
-	    (is_raised || seq >= retained_seq(payload, len)))
+	    (is_raised || (base ? seq > base : seq >= retained_seq(payload, len))))
 		return;
 	det_result res;
 	memset(&res, 0, sizeof res);
