@@ -94,6 +94,14 @@ static const struct bad_payload {
 	{"{\"temperature\": 1, \"humidity\": 2, \"ts\": true}", REJ_BAD_TS, NULL},
 	{"{\"temperature\": 1, \"humidity\": 2, \"ts\": \"2023-02-29T00:00:00Z\"}", REJ_BAD_TS, NULL},
 	{"{\"temperature\": 1, \"humidity\": 2, \"ts\": \"1960-01-01T00:00:00Z\"}", REJ_BAD_TS, NULL},
+	/* a key named twice: cJSON would take the first, a device may mean the second */
+	{"{\"temperature\": 1, \"humidity\": 2, \"temperature\": 9}", REJ_DUPLICATE_KEY,
+	 "\"temperature\" appears twice"},
+	{"{\"temperature\": 1, \"humidity\": 2, \"ts\": 5, \"ts\": 6}", REJ_DUPLICATE_KEY, "\"ts\""},
+	{"{\"values\": {\"temperature\": 1, \"humidity\": 2, \"humidity\": 3}}", REJ_DUPLICATE_KEY,
+	 "\"humidity\""},
+	{"{\"temperature\": 1, \"humidity\": 2, \"x\": [{\"a\": 1, \"a\": 2}]}", REJ_DUPLICATE_KEY,
+	 "\"a\""},
 };
 
 static void test_bad_payloads(void)

@@ -719,9 +719,10 @@ static void test_bytes_per_device(void)
 	cfg.prof.channels = 0; /* the autoencoder alone */
 	d = make_det(&m, &cfg);
 	b = det_bytes_per_device(d);
-	/* at least the id and the 10 x 3 window, and not much more */
-	CU_ASSERT(b >= DET_DEVICE_ID_MAX + 10 * TF * sizeof(float));
-	CU_ASSERT(b <= 512);
+	/* at least the id and the 10 x 3 window, and not much more (the rows'
+	 * device times, 8 bytes a row, tell redeliveries from late samples) */
+	CU_ASSERT(b >= DET_DEVICE_ID_MAX + 10 * TF * sizeof(float) + 10 * sizeof(double));
+	CU_ASSERT(b <= 512 + 10 * sizeof(double));
 	det_destroy(d);
 	nn_free(&m.net);
 }
@@ -831,6 +832,7 @@ static void test_out_of_order(void)
 	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.03f), IOTAD_OK);
 	det_config_default(&cfg);
 	cfg.thr.kind = THR_STATIC;
+	cfg.reorder_window = 0; /* late samples refused: test_late_samples takes them */
 	det *clean = make_det(&m, &cfg), *mixed = make_det(&m, &cfg);
 	sample_of(hot, 0.95, 0.95, 0.95);
 	for (int i = 0; i < 2 * TW; i++) {
@@ -855,6 +857,117 @@ static void test_out_of_order(void)
 	CU_ASSERT_EQUAL(det_push(mixed, "other", 1.0, raw, &b), IOTAD_OK);
 	det_destroy(clean);
 	det_destroy(mixed);
+	model_free(&m);
+}
+
+/* seq_base: a new device's first event is seq_base + 1; an imported device
+ * continues from the larger of its saved seq and the base. */
+static void test_seq_base(void)
+{
+	struct stale_log log = {0};
+	model m;
+	det_config cfg;
+	det_result r;
+	float raw[TF], buf[4096];
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.1f), IOTAD_OK);
+	det_config_default(&cfg);
+	CU_ASSERT_EQUAL(cfg.seq_base, 0);
+	cfg.stale_after = 10.0;
+	cfg.seq_base = 1700000000ull << 16;
+	det *d = make_det(&m, &cfg);
+	sample_of(raw, 0.5, 0.5, 0.5);
+	CU_ASSERT_EQUAL(det_push(d, "a", 100.0, raw, &r), IOTAD_OK);
+	det_sweep(d, 200.0, on_stale, &log);
+	CU_ASSERT_EQUAL(log.calls, 1);
+	CU_ASSERT_EQUAL(log.seq, (1700000000ull << 16) + 1);
+	/* a restart with a later base: the saved number is below it */
+	det_device_state st = {.ring_count = 0, .last_ts = 100.0, .last_seen = 100.0,
+			       .seq = (1700000000ull << 16) + 1};
+	snprintf(st.id, sizeof st.id, "a");
+	CU_ASSERT_FATAL(det_state_floats(d) <= sizeof buf / sizeof buf[0]);
+	memset(buf, 0, sizeof buf);
+	cfg.seq_base = 1700000005ull << 16;
+	det *d2 = make_det(&m, &cfg);
+	CU_ASSERT_EQUAL(det_import(d2, &st, buf, false), IOTAD_OK);
+	det_sweep(d2, 1000.0, on_stale, &log);
+	CU_ASSERT_EQUAL(log.seq, (1700000005ull << 16) + 1);
+	/* a saved number above the base is kept */
+	st.seq = (1700000009ull << 16);
+	det *d3 = make_det(&m, &cfg);
+	CU_ASSERT_EQUAL(det_import(d3, &st, buf, false), IOTAD_OK);
+	det_sweep(d3, 1000.0, on_stale, &log);
+	CU_ASSERT_EQUAL(log.seq, (1700000009ull << 16) + 1);
+	det_destroy(d);
+	det_destroy(d2);
+	det_destroy(d3);
+	model_free(&m);
+}
+
+/* With a reorder window, a sample older than the newest joins the window in
+ * time order: the next window scores as if the samples had come in order.
+ * A repeated ts of the window is a duplicate; one older than the window's
+ * oldest sample or than the reorder window is out of order. */
+static void test_late_samples(void)
+{
+	model m;
+	det_config cfg;
+	det_result a, b;
+	float raw[TF];
+	CU_ASSERT_EQUAL_FATAL(build_model(&m, TW, 1, 0.03f), IOTAD_OK);
+	det_config_default(&cfg);
+	CU_ASSERT_EQUAL(cfg.reorder_window, 30.0);
+	cfg.thr.kind = THR_STATIC;
+	det *ordered = make_det(&m, &cfg), *shuffled = make_det(&m, &cfg);
+	/* 3 * TW samples; the shuffled detector gets the pairs (1,2), (3,4)... swapped */
+	int n = 3 * TW, late = 0, swaps = 0;
+	float score_a = 0, score_b = 0;
+	for (int i = 0; i < n; i++) {
+		int j = i % 2 == 1 ? (i + 1 < n ? i + 1 : i) : i > 0 ? i - 1 : 0;
+		swaps += i % 2 == 0 && i > 0;
+		double v = 0.4 + 0.03 * (i % 5), w = 0.4 + 0.03 * (j % 5);
+		sample_of(raw, v, 0.5, 0.5);
+		CU_ASSERT_EQUAL(det_push(ordered, "dev", 100.0 + i, raw, &a), IOTAD_OK);
+		sample_of(raw, w, 0.5, 0.5);
+		CU_ASSERT_EQUAL(det_push(shuffled, "dev", 100.0 + j, raw, &b), IOTAD_OK);
+		late += b.late;
+		if (i % 2 == 0 && a.scored && b.scored) {
+			/* after each swapped pair both windows hold the same samples */
+			CU_ASSERT_EQUAL(a.score, b.score);
+			score_a = a.score;
+			score_b = b.score;
+		}
+	}
+	CU_ASSERT_EQUAL(late, swaps);
+	CU_ASSERT(swaps >= TW);
+	CU_ASSERT(score_a > 0 && score_a == score_b);
+	/* a redelivery of any sample in the window is a duplicate */
+	double newest = 100.0 + n - 1;
+	sample_of(raw, 0.9, 0.9, 0.9);
+	for (int k = 0; k < TW; k++)
+		CU_ASSERT_EQUAL(det_push(shuffled, "dev", newest - k, raw, &b), IOTAD_ERR_STATE);
+	/* older than the window's oldest: out of order, though within 30 s */
+	CU_ASSERT_EQUAL(det_push(shuffled, "dev", newest - TW - 0.5, raw, &b), IOTAD_ERR_RANGE);
+	/* within the window but beyond the reorder window: out of order */
+	cfg.reorder_window = 0.25;
+	det *tight = make_det(&m, &cfg);
+	for (int i = 0; i < TW; i++)
+		CU_ASSERT_EQUAL(det_push(tight, "dev", 100.0 + i, raw, &b), IOTAD_OK);
+	CU_ASSERT_EQUAL(det_push(tight, "dev", 100.0 + TW - 1.5, raw, &b), IOTAD_ERR_RANGE);
+	CU_ASSERT_EQUAL(det_push(tight, "dev", 100.0 + TW - 1.2, raw, &b), IOTAD_OK);
+	CU_ASSERT_TRUE(b.late);
+	/* det_rewind: the newest time was wrong; a sample before it is the newest now */
+	CU_ASSERT_EQUAL(det_push(tight, "dev", 1e9, raw, &b), IOTAD_OK);
+	CU_ASSERT_EQUAL(det_push(tight, "dev", 200.0, raw, &b), IOTAD_ERR_RANGE);
+	CU_ASSERT_TRUE(det_rewind(tight, "dev", 200.0));
+	CU_ASSERT_EQUAL(det_push(tight, "dev", 200.0, raw, &b), IOTAD_OK);
+	CU_ASSERT_FALSE(b.late);
+	double last_ts = 0;
+	CU_ASSERT_TRUE(det_last_time(tight, "dev", &last_ts, NULL));
+	CU_ASSERT_EQUAL(last_ts, 200.0);
+	CU_ASSERT_FALSE(det_rewind(tight, "nobody", 1.0));
+	det_destroy(tight);
+	det_destroy(ordered);
+	det_destroy(shuffled);
 	model_free(&m);
 }
 
@@ -1537,6 +1650,8 @@ void init_detector_tests(void)
 	TEST_ADD(s, test_threshold_kinds);
 	TEST_ADD(s, test_score_ewma);
 	TEST_ADD(s, test_out_of_order);
+	TEST_ADD(s, test_late_samples);
+	TEST_ADD(s, test_seq_base);
 	TEST_ADD(s, test_stuck);
 	TEST_ADD(s, test_ensemble_score);
 	TEST_ADD(s, test_custom_scorer);

@@ -333,6 +333,11 @@ static void test_score_body_errors(void)
 	expect_bad("{\"window\":[[1,2,3],[4,5,6]", IOTAD_ERR_PARSE, "not valid JSON");
 	expect_bad("", IOTAD_ERR_PARSE, "not valid JSON");
 	expect_bad("[1,2,3]", IOTAD_ERR_INVAL, "expected a JSON object");
+	/* a key named twice is refused, not resolved to the first */
+	expect_bad("{\"window\":[[1,2,3],[1,2,3],[1,2,3]],\"window\":[[9,9,9],[9,9,9],[9,9,9]]}",
+		   IOTAD_ERR_DUPLICATE, "\"window\" appears twice");
+	expect_bad("{\"window\":[{\"temperature\":1,\"humidity\":2,\"battery\":3,\"battery\":4},"
+		   "[1,2,3],[1,2,3]]}", IOTAD_ERR_DUPLICATE, "\"battery\"");
 	expect_bad("{}", IOTAD_ERR_INVAL, "exactly one of");
 	expect_bad("{\"window\":[[1,2,3],[1,2,3],[1,2,3]],\"samples\":[]}", IOTAD_ERR_INVAL,
 		   "exactly one of");

@@ -358,22 +358,78 @@ static void test_duplicates_and_order(void)
 		sample(x, "dev-a", 100.0 + t, false, &rs);
 	CU_ASSERT_EQUAL(counters(x).scored, 10 - (PW - 1));
 	sample(x, "dev-a", 109.0, false, &rs);  /* the last ts again */
-	sample(x, "dev-a", 105.0, false, &rs);  /* older */
+	sample(x, "dev-a", 105.0, false, &rs);  /* a redelivery of a sample in the window */
+	sample(x, "dev-a", 104.0, false, &rs);  /* older than the window */
 	sample(x, "dev-a", 109.0, true, &rs);   /* a faulty duplicate changes nothing */
 	pipeline_counters c = counters(x);
-	CU_ASSERT_EQUAL(c.rejected[REJ_DUPLICATE], 2);
+	CU_ASSERT_EQUAL(c.rejected[REJ_DUPLICATE], 3);
 	CU_ASSERT_EQUAL(c.rejected[REJ_OUT_OF_ORDER], 1);
 	CU_ASSERT_EQUAL(c.scored, 10 - (PW - 1));
 	sample(x, "dev-a", 110.0, false, &rs);
 	CU_ASSERT_EQUAL(counters(x).scored, 10 - (PW - 1) + 1);
+	sample(x, "dev-a", 109.5, false, &rs);  /* late, within the reorder window: taken */
+	c = counters(x);
+	CU_ASSERT_EQUAL(c.late, 1);
+	CU_ASSERT_EQUAL(c.scored, 10 - (PW - 1) + 2);
+	CU_ASSERT_EQUAL(c.rejected[REJ_OUT_OF_ORDER], 1);
 
 	sample(x, "dev-b", 1.0, false, &rs);
 	sample(x, "dev-c", 1.0, false, &rs);
 	c = counters(x);
 	CU_ASSERT_EQUAL(c.rejected[REJ_DEVICE_CAP], 1);
 	CU_ASSERT_EQUAL(c.devices, 2);
-	CU_ASSERT_EQUAL(c.received, 16);
+	CU_ASSERT_EQUAL(c.received, 18);
 	CU_ASSERT_EQUAL(x->out.n, 0);
+	teardown(x);
+}
+
+/* One sample far in the future is rejected (ts_skew) and does not blind its
+ * device; with the check off, the next real sample rewinds the device. A
+ * sample without ts takes the device's own clock, so a device whose clock
+ * lags the host's is not locked out by it. */
+static void test_clock_skew(void)
+{
+	fixture *x = setup(NULL);
+	uint64_t rs = 11;
+	CU_ASSERT_EQUAL(x->cfg.max_clock_skew, 86400.0);
+	for (int t = 0; t < PW; t++)
+		sample(x, "dev-f", x->now, false, &rs);
+	sample(x, "dev-f", 99000000000.0 - 1e9, false, &rs);  /* year 4999-ish */
+	sample(x, "dev-f", x->now + 3600.0, false, &rs);  /* within the skew: taken */
+	pipeline_counters c = counters(x);
+	CU_ASSERT_EQUAL(c.rejected[REJ_TS_SKEW], 1);
+	uint64_t scored = c.scored;
+	/* the device is held back by at most the reorder window, not an hour */
+	for (int t = 0; t < 3; t++)
+		sample(x, "dev-f", x->now, false, &rs);
+	c = counters(x);
+	CU_ASSERT_EQUAL(c.scored, scored + 3);
+	CU_ASSERT_EQUAL(c.rewound, 1);
+	CU_ASSERT_EQUAL(c.rejected[REJ_OUT_OF_ORDER], 0);
+
+	/* a device 100 s behind the host: a message without ts in between */
+	for (int t = 0; t < PW; t++)
+		sample(x, "dev-l", x->now - 100.0, false, &rs);
+	send(x, "telemetry/dev-l", "{\"a\":0.3,\"b\":0.6}");
+	for (int t = 0; t < 3; t++)
+		sample(x, "dev-l", x->now - 100.0, false, &rs);
+	c = counters(x);
+	CU_ASSERT_EQUAL(c.rejected[REJ_OUT_OF_ORDER] + c.rejected[REJ_DUPLICATE], 0);
+	CU_ASSERT_EQUAL(c.scored, scored + 3 + 1 + 1 + 3);
+	teardown(x);
+
+	/* the check off: the far future sample is taken, and undone by the next */
+	x = setup(NULL);
+	x->cfg.max_clock_skew = 0;
+	for (int t = 0; t < PW; t++)
+		sample(x, "dev-f", x->now, false, &rs);
+	sample(x, "dev-f", 99000000000.0 - 1e9, false, &rs);
+	for (int t = 0; t < 3; t++)
+		sample(x, "dev-f", x->now, false, &rs);
+	c = counters(x);
+	CU_ASSERT_EQUAL(c.rejected[REJ_TS_SKEW] + c.rejected[REJ_OUT_OF_ORDER], 0);
+	CU_ASSERT_EQUAL(c.rewound, 1);
+	CU_ASSERT_EQUAL(c.scored, 1 + 1 + 3);
 	teardown(x);
 }
 
@@ -785,4 +841,5 @@ void init_pipeline_tests(void)
 	TEST_ADD(s, test_publish_failures_counted);
 	TEST_ADD(s, test_reload_keeps_devices);
 	TEST_ADD(s, test_state_file);
+	TEST_ADD(s, test_clock_skew);
 }

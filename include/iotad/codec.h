@@ -23,7 +23,9 @@ typedef enum reject_reason {
 	REJ_BAD_TOPIC,       /* topic has no usable device id */
 	REJ_DEVICE_CAP,      /* new device beyond the configured maximum */
 	REJ_DUPLICATE,       /* same ts as the device's last sample */
-	REJ_OUT_OF_ORDER,    /* ts older than the device's last sample */
+	REJ_OUT_OF_ORDER,    /* ts older than the device's last sample, beyond the reorder window */
+	REJ_DUPLICATE_KEY,   /* a JSON object names one key twice */
+	REJ_TS_SKEW,         /* ts further ahead of the arrival time than detector.max_clock_skew */
 	REJ__COUNT
 } reject_reason;
 
@@ -98,6 +100,9 @@ int codec_top_features(const det_result *res, int nf, int *order);
 struct cJSON;
 /* "a string", "a boolean", "null", ... : what a JSON value is, for messages. */
 const char *codec_json_kind(const struct cJSON *it);
+/* The first key that some object of the tree under it names twice (cJSON
+ * would silently use the first), or NULL. Borrowed from it. No allocation. */
+const char *codec_json_dup_key(const struct cJSON *it);
 /* s as a quoted, escaped JSON string. Returns bytes written or -1. */
 int codec_json_string(char *buf, size_t len, const char *s);
 

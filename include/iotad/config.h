@@ -67,6 +67,8 @@ typedef struct iotad_config {
 	double adapt_after;           /* seconds raised before a lasting change is adopted; 0 = never (0) */
 	uint32_t learn_samples;       /* a new device is learning for this many samples; 0 = off (0) */
 	bool learn_alarms;            /* a learning device may raise (false) */
+	double reorder_window;        /* seconds a late sample may join its window, 0 = off (30) */
+	double max_clock_skew;        /* seconds a ts may be ahead of arrival, 0 = off (86400) */
 	bool stuck_check;             /* flag features held still (the model's stuck_after) (true) */
 	uint32_t profile_channels;    /* bit c: profile channel c judges samples (all) */
 	uint32_t profile_learn;       /* samples a device learns its own normal (8640) */

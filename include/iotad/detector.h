@@ -56,6 +56,11 @@ typedef struct det_config {
 				 * it has this many samples; 0: no learning state (default) */
 	bool learn_alarms;      /* a learning device may raise (default false: it may not,
 				 * and its threshold learns every window's score) */
+	double reorder_window;  /* seconds a sample may be older than the device's newest and
+				 * still join its window (late); 0: none (default 30) */
+	uint64_t seq_base;      /* a device's event sequence numbers continue from at least
+				 * this (new and imported devices alike); 0 by default, the
+				 * service's start time * 2^16 so a restart never repeats one */
 } det_config;
 
 /* Channel bits of det_result.channels: the profile's (1u << PROF_CH_*) and
@@ -87,6 +92,7 @@ typedef struct det_result {
 	double gap_ts;
 	uint64_t gap_seq;
 	double muted_until;     /* event MUTED: the caller's clock at which the mute ends */
+	bool late;              /* the sample joined the window behind newer ones */
 } det_result;
 
 /* Operator commands on one device (det_command). */
@@ -141,11 +147,22 @@ void det_destroy(det *d);
 iotad_err det_push(det *d, const char *device, double ts, const float *raw, det_result *res);
 /* Same, with now = the caller's clock at arrival, against which det_sweep
  * and det_evict measure silence; ts stays the device's time in events.
- * A sample whose ts is not after the device's last one changes nothing:
- * IOTAD_ERR_STATE for the same ts (a duplicate), IOTAD_ERR_RANGE for an
- * older one (out of order). */
+ * A sample whose ts is not after the device's last one changes nothing
+ * with IOTAD_ERR_STATE when a sample of the window has that ts (a
+ * duplicate), joins the window in time order (res->late; scored windows
+ * are not scored again) when newer than the window's oldest sample and at
+ * most reorder_window older than the newest, else IOTAD_ERR_RANGE (out of
+ * order). */
 iotad_err det_push_at(det *d, const char *device, double ts, double now, const float *raw,
 		      det_result *res);
+
+/* The device's newest time and the caller's clock when it was seen: false
+ * for an unknown device. Owner thread. */
+bool det_last_time(const det *d, const char *device, double *last_ts, double *last_seen);
+/* Move the device's times at or after ts to just before it, so a sample at
+ * ts is its newest (a clock that was ahead). The window keeps its samples.
+ * False for an unknown device. Owner thread. */
+bool det_rewind(det *d, const char *device, double ts);
 
 /* An event found by det_sweep: STALE (ts: the device's last sample time) or
  * UNMUTED (ts: now). */

@@ -15,6 +15,7 @@ typedef enum iotad_err {
 	IOTAD_ERR_CONFIG,    /* configuration invalid */
 	IOTAD_ERR_MQTT,      /* MQTT client error */
 	IOTAD_ERR_STATE,     /* call not valid in the current state */
+	IOTAD_ERR_DUPLICATE, /* a key named twice in one object */
 	IOTAD_ERR__COUNT
 } iotad_err;
 

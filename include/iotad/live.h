@@ -24,6 +24,7 @@
 /* live_stream_read results besides a byte count. */
 #define LIVE_STREAM_END (-1)    /* the page state is stopping: end the stream */
 #define LIVE_STREAM_ERROR (-2)  /* the peer left or fell a whole ring behind: close it */
+#define LIVE_STREAM_AGAIN 0     /* live_stream_poll: nothing due yet */
 
 typedef struct live live;
 typedef struct live_stream live_stream;
@@ -55,6 +56,10 @@ live_stream *live_stream_open(live *l, int fd);
  * then events, or a ping after LIVE_PING_S without any. Blocks until something is
  * due. Returns bytes, LIVE_STREAM_END or LIVE_STREAM_ERROR. */
 ssize_t live_stream_read(live_stream *c, char *buf, size_t max);
+/* HTTP thread: the same without waiting: LIVE_STREAM_AGAIN when nothing is
+ * due yet (no event, no ping), for an event-driven server that suspends the
+ * connection and asks again later. */
+ssize_t live_stream_poll(live_stream *c, char *buf, size_t max);
 /* Free a stream and make room for another. Accepts NULL. Any thread. */
 void live_stream_close(live_stream *c);
 

@@ -61,6 +61,9 @@ typedef struct pipeline_counters {
 	uint64_t devices;               /* devices in the table now */
 	uint64_t raised;                /* devices in the table whose alert is raised now */
 	uint64_t reconciled;            /* retained raised states cleared (pipeline_reconcile) */
+	uint64_t late;                  /* samples that joined their window late (reorder window) */
+	uint64_t rewound;               /* devices whose newest time was ahead of the host
+					 * clock, moved back by a sample refused as out of order */
 } pipeline_counters;
 
 /* A pipeline for a validated config and a loaded model (both borrowed; they

@@ -20,8 +20,8 @@ typedef struct scoreapi_req {
 
 /* Parse {"window":[row x W]} or {"samples":[row x N>=W]}, each row an array
  * of the features in order or an object naming them. On failure returns
- * IOTAD_ERR_PARSE (not JSON) or IOTAD_ERR_INVAL (shape, type, non-finite)
- * and err says where (e.g. "window[3][1]: expected a number, got a string"). */
+ * IOTAD_ERR_PARSE (not JSON), IOTAD_ERR_DUPLICATE (an object names a key
+ * twice) or IOTAD_ERR_INVAL (shape, type, non-finite) and err says where (e.g. "window[3][1]: expected a number, got a string"). */
 iotad_err scoreapi_parse(const char *body, size_t len, const model *m, scoreapi_req *out,
 			 char *err, size_t errlen);
 /* Free what scoreapi_parse allocated in r and zero it. Accepts NULL. */

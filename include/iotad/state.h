@@ -38,6 +38,11 @@ iotad_err state_load(det *d, const char *path, size_t *loaded, char *err, size_t
 /* Same from a buffer of len bytes. */
 iotad_err state_load_buffer(det *d, const void *buf, size_t len, size_t *loaded, char *err,
 			    size_t errlen);
+/* Whether path may be used as the state file: IOTAD_OK if it does not
+ * exist or is a regular file; IOTAD_ERR_INVAL (err says what it is) for
+ * anything else (device, directory, symlink, FIFO), which a save would
+ * replace. Checked at start and before every save. Any thread. */
+iotad_err state_check_path(const char *path, char *err, size_t errlen);
 /* CRC-32 (IEEE 802.3, as zlib's crc32) of len bytes, continuing from crc (0 to start). */
 uint32_t state_crc32(uint32_t crc, const void *buf, size_t len);
 

@@ -12,6 +12,7 @@
 #include "iotad/log.h"
 #include "iotad/model_io.h"
 #include "iotad/service.h"
+#include "iotad/state.h"
 
 static const char usage[] =
 	"usage: iotad run -c FILE [--zero-config] [--log-level LEVEL]\n"
@@ -247,6 +248,11 @@ int cmd_run(int argc, char **argv)
 	}
 
 	default_state_file(&cfg);
+	/* a save would replace whatever the path names (a device node as root) */
+	if (state_check_path(cfg.state_file, err, sizeof err) != IOTAD_OK) {
+		fprintf(stderr, "iotad run: %s: service.state_file: %s\n", config_path, err);
+		return 2;
+	}
 
 	if (zero)
 		cfg.model_path[0] = '\0';

@@ -82,6 +82,9 @@ struct det {
 	size_t prof_off;        /* float offset of the profile in storage */
 	float center[MODEL_MAX_FEATURES]; /* the model's centre per feature (ae_device_norm) */
 	char names[MODEL_MAX_FEATURES][MODEL_NAME_MAX];
+	size_t ts_off;          /* offset of the window's device times (doubles) */
+	float *late_rows;       /* scratch: the window in time order with a late sample */
+	double *late_ts;
 };
 
 void det_config_default(det_config *cfg)
@@ -99,6 +102,7 @@ void det_config_default(det_config *cfg)
 	cfg->learn_samples = 0;
 	cfg->learn_alarms = false;
 	prof_params_default(&cfg->prof);
+	cfg->reorder_window = 30.0;
 }
 
 const char *det_channel_name(int c)
@@ -280,7 +284,10 @@ iotad_err det_create_with(const model *m, const det_scorer *sc, const det_config
 		     (thr_state_floats(&d->cfg.thr) + det_prof_floats(d)) * sizeof(float);
 	d->sc_off = (d->run_off + (d->stuck_mask ? d->features : 0) + 15) & ~(size_t)15;
 	d->dev_bytes = d->sc_off + d->sc.state_bytes;
-	d->dev_bytes = (d->dev_bytes + 7) & ~(size_t)7;
+	/* then the device time of each window row, to tell a redelivered
+	 * sample from a late one and to place a late one */
+	d->ts_off = (d->dev_bytes + 7) & ~(size_t)7;
+	d->dev_bytes = d->ts_off + d->window * sizeof(double);
 
 	d->n_buckets = 1;
 	while (d->n_buckets < cfg->max_devices)
@@ -292,8 +299,10 @@ iotad_err det_create_with(const model *m, const det_scorer *sc, const det_config
 	d->lru_next = malloc(cfg->max_devices * sizeof *d->lru_next);
 	d->x = malloc((d->win_floats + 1) * sizeof(float));
 	d->scratch = malloc((d->sc.scratch_floats + 1) * sizeof(float));
+	d->late_rows = malloc((d->win_floats + d->features) * sizeof(float));
+	d->late_ts = malloc((d->window + 1) * sizeof(double));
 	if (!d->buckets || !d->next || !d->slots || !d->lru_prev || !d->lru_next || !d->x ||
-	    !d->scratch) {
+	    !d->scratch || !d->late_rows || !d->late_ts) {
 		det_destroy(d);
 		return IOTAD_ERR_NOMEM;
 	}
@@ -319,6 +328,8 @@ void det_destroy(det *d)
 	free(d->buckets);
 	free(d->x);
 	free(d->scratch);
+	free(d->late_rows);
+	free(d->late_ts);
 	free(d);
 }
 
@@ -393,6 +404,7 @@ static void det_device_reset(det *d, det_device *dev, const char *id, size_t len
 	if (d->window)
 		ring_init(&dev->win, dev->storage, d->window, d->features);
 	dev->since_score = d->stride;   /* the first full window is scored */
+	dev->seq = d->cfg.seq_base;
 	thr_init_with(&dev->thr, &d->cfg.thr, dev->storage + d->win_floats);
 	alert_init(&dev->alert);
 	if (d->sc.state_bytes && d->sc.ops->state_init)
@@ -580,6 +592,110 @@ static void det_alert(const det *d, det_device *dev, det_result *res, bool alone
 	det_emit(dev, res, ev);
 }
 
+/* --- device times of the window's rows ------------------------------------ */
+
+/* The device time of each window row, indexed like the ring's rows. */
+static double *det_times(const det *d, det_device *dev)
+{
+	return (double *)(void *)((uint8_t *)dev + d->ts_off);
+}
+
+/* Physical row of the i-th oldest sample of the window. */
+static uint32_t det_row(const det_device *dev, uint32_t i)
+{
+	const ring *r = &dev->win;
+	return r->count < r->window ? i : (r->head + i) % r->window;
+}
+
+/* Push a normalized sample taken at device time ts as the newest row. */
+static void det_ring_push(const det *d, det_device *dev, const float *row, double ts)
+{
+	if (dev->win.window)
+		det_times(d, dev)[dev->win.head] = ts;
+	ring_push(&dev->win, row);
+}
+
+/* How a sample at ts not after the device's newest one relates to the
+ * window: IOTAD_ERR_STATE if a row has that time (a redelivery),
+ * IOTAD_OK if it may join as a late sample (newer than the oldest row and
+ * within the reorder window of the newest), else IOTAD_ERR_RANGE. */
+static iotad_err det_classify_late(const det *d, det_device *dev, double ts)
+{
+	const double *t = det_times(d, dev);
+	uint32_t n = dev->win.count;
+	if (ts == dev->last_ts)
+		return IOTAD_ERR_STATE;
+	for (uint32_t i = 0; i < n; i++)
+		if (t[det_row(dev, i)] == ts)
+			return IOTAD_ERR_STATE;
+	if (!(d->cfg.reorder_window > 0.0) || n == 0 || dev->last_ts - ts > d->cfg.reorder_window ||
+	    ts <= t[det_row(dev, 0)])
+		return IOTAD_ERR_RANGE;
+	return IOTAD_OK;
+}
+
+/* Put a late sample (normalized) into the window in time order; when the
+ * window is full its oldest row leaves. Windows already scored stay as
+ * they were; the run lengths of the stuck check do not count it. */
+static void det_insert_late(det *d, det_device *dev, const float *row, double ts)
+{
+	const double *t = det_times(d, dev);
+	uint32_t n = dev->win.count, F = d->features, k = 0;
+	bool placed = false;
+	for (uint32_t i = 0; i <= n; i++) {
+		uint32_t p = i < n ? det_row(dev, i) : 0;
+		if (!placed && (i == n || t[p] > ts)) {
+			memcpy(d->late_rows + (size_t)k * F, row, F * sizeof(float));
+			d->late_ts[k++] = ts;
+			placed = true;
+		}
+		if (i < n) {
+			memcpy(d->late_rows + (size_t)k * F, dev->win.buf + (size_t)p * F,
+			       F * sizeof(float));
+			d->late_ts[k++] = t[p];
+		}
+	}
+	/* n + 1 rows in time order: the window keeps the newest */
+	uint32_t first = k > dev->win.window ? k - dev->win.window : 0;
+	ring_clear(&dev->win);
+	for (uint32_t i = first; i < k; i++)
+		det_ring_push(d, dev, d->late_rows + (size_t)i * F, d->late_ts[i]);
+}
+
+bool det_last_time(const det *d, const char *device, double *last_ts, double *last_seen)
+{
+	size_t len = device ? strnlen(device, DET_DEVICE_ID_MAX) : 0;
+	if (!d || len == 0 || len >= DET_DEVICE_ID_MAX)
+		return false;
+	uint32_t slot = det_find(d, device, len, det_hash(device, len));
+	if (slot == DET_NIL)
+		return false;
+	if (last_ts)
+		*last_ts = d->slots[slot]->last_ts;
+	if (last_seen)
+		*last_seen = d->slots[slot]->last_seen;
+	return true;
+}
+
+bool det_rewind(det *d, const char *device, double ts)
+{
+	size_t len = device ? strnlen(device, DET_DEVICE_ID_MAX) : 0;
+	if (!d || len == 0 || len >= DET_DEVICE_ID_MAX || !isfinite(ts))
+		return false;
+	uint32_t slot = det_find(d, device, len, det_hash(device, len));
+	if (slot == DET_NIL)
+		return false;
+	det_device *dev = d->slots[slot];
+	double below = nextafter(ts, -INFINITY);
+	double *t = det_times(d, dev);
+	for (uint32_t i = 0; i < dev->win.count; i++)
+		if (t[det_row(dev, i)] >= ts)
+			t[det_row(dev, i)] = below;
+	if (dev->last_ts >= ts)
+		dev->last_ts = below;
+	return true;
+}
+
 iotad_err det_push(det *d, const char *device, double ts, const float *raw, det_result *res)
 {
 	return det_push_at(d, device, ts, ts, raw, res);
@@ -594,6 +710,7 @@ iotad_err det_push_at(det *d, const char *device, double ts, double now, const f
 	uint32_t h, slot;
 	iotad_err err;
 	bool added = false;
+	bool late = false;
 
 	if (!res)
 		res = &local;
@@ -609,11 +726,12 @@ iotad_err det_push_at(det *d, const char *device, double ts, double now, const f
 	if (slot != DET_NIL) {
 		/* A sample not newer than the device's last one would mix the
 		 * past into the window: refuse it, the caller counts it. */
-		double last = d->slots[slot]->last_ts;
-		if (ts == last)
-			return IOTAD_ERR_STATE;
-		if (ts < last)
-			return IOTAD_ERR_RANGE;
+		dev = d->slots[slot];
+		if (ts <= dev->last_ts) {
+			if ((err = det_classify_late(d, dev, ts)) != IOTAD_OK)
+				return err;
+			late = true;
+		}
 		det_lru_touch(d, slot);
 	} else {
 		err = det_add(d, device, len, h, &slot);
@@ -633,7 +751,8 @@ iotad_err det_push_at(det *d, const char *device, double ts, double now, const f
 		res->gap_ts = dev->last_ts;
 		res->gap_seq = ++dev->seq;
 	}
-	dev->last_ts = ts;
+	if (!late)
+		dev->last_ts = ts;
 	dev->last_seen = now;
 	dev->gap_credit = 0.0;
 	if (dev->samples < UINT32_MAX)
@@ -684,8 +803,13 @@ iotad_err det_push_at(det *d, const char *device, double ts, double now, const f
 	}
 
 	det_normalize(d, dev, raw, d->sample);
-	det_count_run(d, dev, d->sample);
-	ring_push(&dev->win, d->sample);
+	res->late = late;
+	if (late) {
+		det_insert_late(d, dev, d->sample, ts);
+	} else {
+		det_count_run(d, dev, d->sample);
+		det_ring_push(d, dev, d->sample, ts);
+	}
 	if (dev->since_score < UINT32_MAX)
 		dev->since_score++;
 	res->threshold = dev->thr.value;
@@ -1144,9 +1268,11 @@ iotad_err det_import(det *d, const det_device_state *st, const float *floats, bo
 	}
 	det_device *dev = d->slots[slot];
 	/* the run lengths are not saved: counted again over the window */
+	/* nor the rows' times: every row counts as the last one's, so nothing
+	 * older joins the window after a restart */
 	for (uint32_t r = 0; r < st->ring_count; r++) {
 		det_count_run(d, dev, floats + (size_t)r * d->features);
-		ring_push(&dev->win, floats + (size_t)r * d->features);
+		det_ring_push(d, dev, floats + (size_t)r * d->features, st->last_ts);
 	}
 	dev->since_score = st->since_score;
 	if (with_thr) {
@@ -1161,7 +1287,7 @@ iotad_err det_import(det *d, const det_device_state *st, const float *floats, bo
 	dev->alert = st->alert;
 	dev->last_ts = st->last_ts;
 	dev->last_seen = st->last_seen;
-	dev->seq = st->seq;
+	dev->seq = st->seq > d->cfg.seq_base ? st->seq : d->cfg.seq_base;
 	dev->samples = st->samples;
 	dev->learning = st->learning;
 	dev->muted = st->muted_until > 0.0;

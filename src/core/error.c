@@ -15,6 +15,7 @@ static const char *const texts[IOTAD_ERR__COUNT] = {
 	[IOTAD_ERR_CONFIG] = "invalid configuration",
 	[IOTAD_ERR_MQTT] = "MQTT error",
 	[IOTAD_ERR_STATE] = "invalid state",
+	[IOTAD_ERR_DUPLICATE] = "duplicate key",
 };
 
 const char *iotad_strerror(iotad_err err)

@@ -28,6 +28,8 @@ static const char *const reject_names[REJ__COUNT] = {
 	[REJ_DEVICE_CAP] = "device_cap",
 	[REJ_DUPLICATE] = "duplicate",
 	[REJ_OUT_OF_ORDER] = "out_of_order",
+	[REJ_DUPLICATE_KEY] = "duplicate_key",
+	[REJ_TS_SKEW] = "ts_skew",
 };
 
 const char *codec_reject_name(reject_reason r)
@@ -80,6 +82,20 @@ const char *codec_json_kind(const cJSON *it)
 	if (cJSON_IsArray(it))
 		return "an array";
 	return "a number";
+}
+
+const char *codec_json_dup_key(const cJSON *it)
+{
+	for (const cJSON *c = it ? it->child : NULL; c; c = c->next) {
+		if (cJSON_IsObject(it) && c->string)
+			for (const cJSON *o = it->child; o != c; o = o->next)
+				if (o->string && !strcmp(o->string, c->string))
+					return c->string;
+		const char *d = codec_json_dup_key(c);
+		if (d)
+			return d;
+	}
+	return NULL;
 }
 
 /* The ts field: epoch seconds in (0, 1e11) as a number or RFC 3339 text. */
@@ -184,6 +200,7 @@ reject_reason codec_parse_sample(const char *payload, size_t len, size_t max_len
 	const char *end = NULL;
 	double t = now;
 	bool got_ts = false;
+	const char *dup;
 	reject_reason r;
 
 	if (detail && detail_len)
@@ -215,6 +232,9 @@ reject_reason codec_parse_sample(const char *payload, size_t len, size_t max_len
 		set_detail(detail, detail_len, "payload is %s, not an object",
 			   codec_json_kind(root));
 		r = REJ_NOT_OBJECT;
+	} else if ((dup = codec_json_dup_key(root)) != NULL) {
+		set_detail(detail, detail_len, "key \"%.64s\" appears twice", dup);
+		r = REJ_DUPLICATE_KEY;
 	} else {
 		r = parse_object(root, m, &t, &got_ts, tmp, detail, detail_len);
 	}

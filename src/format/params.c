@@ -89,6 +89,16 @@ static const param_def params[] = {
 	 "arrival clock and on the device's own time: a gap longer than this in its timestamps "
 	 "(a replay faster than real time) is a stale and a cleared on the sample after it. "
 	 "While iotad is cut off from the broker the devices' silence does not count."},
+	{"detector", "reorder_window", PARAM_DOUBLE, OFF(reorder_window), 0, 3600, 30, false, NULL,
+	 "S", "Seconds a sample may be older than its device's newest and still join the "
+	 "device's window in time order (a broker redelivering after a restart interleaves old "
+	 "and new messages); older ones are rejected as out_of_order, a repeated ts of the "
+	 "window as duplicate. Windows already scored are not scored again. 0 turns it off."},
+	{"detector", "max_clock_skew", PARAM_DOUBLE, OFF(max_clock_skew), 0, YEAR, 86400, false,
+	 NULL, "S", "Seconds a sample's ts may be ahead of its arrival time; later ones are "
+	 "rejected as ts_skew (a clock years ahead must not hold its device back). A day by "
+	 "default, so a simulator replaying hours ahead of the clock is still taken. 0 turns "
+	 "the check off."},
 	{"detector", "stuck_check", PARAM_BOOL, OFF(stuck_check), 0, 0, 1, true, NULL, NULL,
 	 "A feature that holds one value for the model's stuck_after samples in a row (set in "
 	 "training from how rarely it repeats itself; 0 = never checked) makes the window "
@@ -340,6 +350,7 @@ void config_det(const iotad_config *c, det_config *out)
 	out->n_features = c->n_features; /* zero-config: detector.features (0: learned) */
 	for (uint32_t i = 0; i < c->n_features && i < MODEL_MAX_FEATURES; i++)
 		out->features[i] = c->features[i];
+	out->reorder_window = c->reorder_window;
 }
 
 /* A range bound: integers in full, the rest as %g. */

@@ -471,3 +471,21 @@ iotad_err state_load(det *d, const char *path, size_t *loaded, char *err, size_t
 	free(buf);
 	return rc;
 }
+
+static const char *file_kind(mode_t m)
+{
+	return S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device" :
+	       S_ISDIR(m) ? "a directory" : S_ISLNK(m) ? "a symbolic link" :
+	       S_ISFIFO(m) ? "a FIFO" : S_ISSOCK(m) ? "a socket" : "not a regular file";
+}
+
+iotad_err state_check_path(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	if (!path || !*path || lstat(path, &st) != 0 || S_ISREG(st.st_mode))
+		return IOTAD_OK; /* absent (or unreadable: the load says why) */
+	if (err && errlen)
+		snprintf(err, errlen, "%s is %s, not a regular file: refusing to replace it", path,
+			 file_kind(st.st_mode));
+	return IOTAD_ERR_INVAL;
+}

@@ -11,12 +11,14 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -34,7 +36,20 @@
 extern const char http_page[];
 extern const size_t http_page_len;
 
-#define MAX_CONNECTIONS 64u
+/* One polling thread (epoll) serves every connection: an idle or slow
+ * client costs a socket, not a thread, so /healthz and /metrics answer
+ * while hundreds hold connections. At most this many at once (fewer if
+ * the descriptor limit is lower); event streams have their own cap
+ * (LIVE_STREAMS) within it. */
+#define MAX_CONNECTIONS 1024u
+#define HTTP_IDLE_TIMEOUT_S 10u     /* a connection silent this long is closed */
+#define SSE_TICK_MS 250             /* suspended event streams are asked again this often */
+
+/* Why a POST /v1/score was refused (iotad_http_score_rejected_total). */
+enum score_rej { SCORE_REJ_BAD_BODY, SCORE_REJ_DUPLICATE_KEY, SCORE_REJ_MEDIA_TYPE,
+		 SCORE_REJ_TOO_LARGE, SCORE_REJ__COUNT };
+static const char *const score_rej_names[SCORE_REJ__COUNT] = {
+	"bad_body", "duplicate_key", "media_type", "too_large"};
 
 struct http {
 	http_opts o;
@@ -46,7 +61,22 @@ struct http {
 	pthread_mutex_t score_lock;    /* guards det and o.m (swapped by http_set_model) */
 	live *live;                    /* the live page's state; NULL without the page */
 	_Atomic uint64_t cmd_rejected[CMD__COUNT]; /* commands refused before the service saw them */
+	_Atomic uint64_t score_rejected[SCORE_REJ__COUNT]; /* POST /v1/score refused, by reason */
+	pthread_mutex_t sse_lock;      /* guards suspended and stopping */
+	pthread_cond_t sse_cond;       /* stopping */
+	struct sse_conn *suspended;    /* event streams waiting for something to send */
+	bool stopping;
+	bool ticker_started;
+	pthread_t ticker;              /* resumes the suspended streams every SSE_TICK_MS */
 };
+
+/* One /events connection: its live stream, suspended while nothing is due. */
+typedef struct sse_conn {
+	http *h;
+	live_stream *c;
+	struct MHD_Connection *conn;
+	struct sse_conn *next;         /* on h->suspended */
+} sse_conn;
 
 /* One POST being received. */
 typedef struct http_req {
@@ -75,21 +105,68 @@ static void write_devices(http *h, FILE *f)
 	fputc('}', f);
 }
 
-/* The event stream of one /events connection (libmicrohttpd's callbacks). */
+/* The event stream of one /events connection (libmicrohttpd's callbacks).
+ * Never blocks the polling thread: with nothing due the connection is
+ * suspended until the ticker resumes it. */
 static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
+	sse_conn *s = cls;
+	http *h = s->h;
 	(void)pos;
-	ssize_t n = live_stream_read(cls, buf, max);
+	ssize_t n = live_stream_poll(s->c, buf, max);
 	if (n == LIVE_STREAM_END)
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	if (n == LIVE_STREAM_ERROR)
 		return MHD_CONTENT_READER_END_WITH_ERROR;
-	return n;
+	if (n > 0)
+		return n;
+	pthread_mutex_lock(&h->sse_lock);
+	if (h->stopping) {
+		pthread_mutex_unlock(&h->sse_lock);
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	}
+	s->next = h->suspended;
+	h->suspended = s;
+	MHD_suspend_connection(s->conn);
+	pthread_mutex_unlock(&h->sse_lock);
+	return 0;
 }
 
 static void sse_free(void *cls)
 {
-	live_stream_close(cls);
+	sse_conn *s = cls;
+	live_stream_close(s->c);
+	free(s);
+}
+
+/* Resume every suspended event stream (each asks live again). */
+static void sse_resume_all(http *h)
+{
+	pthread_mutex_lock(&h->sse_lock);
+	sse_conn *s = h->suspended;
+	h->suspended = NULL;
+	pthread_mutex_unlock(&h->sse_lock);
+	while (s) {
+		sse_conn *next = s->next; /* s may be suspended again at once */
+		MHD_resume_connection(s->conn);
+		s = next;
+	}
+}
+
+static void *sse_ticker(void *arg)
+{
+	http *h = arg;
+	pthread_mutex_lock(&h->sse_lock);
+	while (!h->stopping) {
+		struct timespec dl;
+		clock_deadline_ms(&dl, SSE_TICK_MS);
+		pthread_cond_timedwait(&h->sse_cond, &h->sse_lock, &dl);
+		pthread_mutex_unlock(&h->sse_lock);
+		sse_resume_all(h);
+		pthread_mutex_lock(&h->sse_lock);
+	}
+	pthread_mutex_unlock(&h->sse_lock);
+	return NULL;
 }
 
 /* --- responses ----------------------------------------------------------- */
@@ -176,6 +253,16 @@ static void write_metrics(http *h, FILE *f)
 		   "the page state was busy.\n# TYPE iotad_http_live_dropped_total counter\n"
 		   "iotad_http_live_dropped_total %llu\n",
 		(unsigned long long)live_dropped(h->live));
+	fputs("# HELP iotad_http_score_rejected_total POST /v1/score requests refused, by reason.\n"
+	      "# TYPE iotad_http_score_rejected_total counter\n", f);
+	for (int r = 0; r < SCORE_REJ__COUNT; r++)
+		fprintf(f, "iotad_http_score_rejected_total{reason=\"%s\"} %llu\n",
+			score_rej_names[r], (unsigned long long)atomic_load(&h->score_rejected[r]));
+}
+
+static void score_rejected(http *h, enum score_rej why)
+{
+	atomic_fetch_add_explicit(&h->score_rejected[why], 1, memory_order_relaxed);
 }
 
 static enum MHD_Result do_health(struct MHD_Connection *conn, http *h)
@@ -209,12 +296,15 @@ static enum MHD_Result do_events(struct MHD_Connection *conn, http *h)
 	if (!c)
 		return reply_error(conn, 503, NULL, "too many event streams (at most %d)",
 				   LIVE_STREAMS);
-	struct MHD_Response *r =
-		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read, c, sse_free);
+	sse_conn *s = calloc(1, sizeof *s);
+	struct MHD_Response *r = s ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
+								       sse_read, s, sse_free) : NULL;
 	if (!r) {
 		live_stream_close(c);
+		free(s);
 		return MHD_NO;
 	}
+	*s = (sse_conn){.h = h, .c = c, .conn = conn};
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	enum MHD_Result ret = MHD_queue_response(conn, 200, r);
@@ -249,10 +339,13 @@ static char *score_locked(http *h, const http_req *q, unsigned *status, char *er
 	}
 	iotad_err e = scoreapi_parse(q->body ? q->body : "", q->len, m, &sr, err, errlen);
 	if (e != IOTAD_OK) {
-		if (e == IOTAD_ERR_NOMEM)
+		if (e == IOTAD_ERR_NOMEM) {
 			snprintf(err, errlen, "out of memory");
-		else
+		} else {
 			*status = 400;
+			score_rejected(h, e == IOTAD_ERR_DUPLICATE ? SCORE_REJ_DUPLICATE_KEY :
+				       SCORE_REJ_BAD_BODY);
+		}
 		return NULL;
 	}
 	size_t nwin = sr.batch ? scoreapi_window_count(m, sr.n_samples) : 1;
@@ -319,17 +412,21 @@ static bool is_json_type(const char *ct)
 static enum MHD_Result score_begin(struct MHD_Connection *conn, http *h, void **con_cls)
 {
 	const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
-	if (ct && !is_json_type(ct))
-		return reply_error(conn, 415, NULL, "Content-Type must be application/json, got '%s'",
-				   ct);
+	if (!ct || !is_json_type(ct)) {
+		score_rejected(h, SCORE_REJ_MEDIA_TYPE);
+		return reply_error(conn, 415, NULL, "Content-Type must be application/json, got %s%s%s",
+				   ct ? "'" : "", ct ? ct : "none", ct ? "'" : "");
+	}
 	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
 	const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Expect");
 	char *end;
 	unsigned long long want = cl ? strtoull(cl, &end, 10) : 0;
 	/* With Expect: 100-continue the client waits, so answering now is clean;
 	 * without it the body is read and dropped before answering. */
-	if (cl && expect && !strcasecmp(expect, "100-continue") && want > h->o.max_body)
+	if (cl && expect && !strcasecmp(expect, "100-continue") && want > h->o.max_body) {
+		score_rejected(h, SCORE_REJ_TOO_LARGE);
 		return reply_error(conn, 413, NULL, "body larger than %zu bytes", h->o.max_body);
+	}
 	http_req *q = calloc(1, sizeof *q);
 	if (!q)
 		return MHD_NO;
@@ -476,9 +573,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 			*upload_size = 0;
 			return MHD_YES;
 		}
-		if (q->too_big)
+		if (q->too_big) {
+			score_rejected(h, SCORE_REJ_TOO_LARGE);
 			return reply_error(conn, 413, NULL, "body larger than %zu bytes",
 					   h->o.max_body);
+		}
 		return do_score(conn, h, q);
 	}
 
@@ -546,6 +645,23 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* --- lifecycle ----------------------------------------------------------- */
 
+/* MAX_CONNECTIONS, or fewer when the descriptor limit (raised to its hard
+ * limit first) leaves less room beside MQTT and files. */
+static unsigned connection_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 64;
+	if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < 4096) {
+		rl.rlim_cur = rl.rlim_max < 4096 ? rl.rlim_max : 4096;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= MAX_CONNECTIONS + 64)
+		return MAX_CONNECTIONS;
+	return rl.rlim_cur > 96 ? (unsigned)rl.rlim_cur - 64 : 32;
+}
+
 iotad_err http_create(const http_opts *o, http **out)
 {
 	char host[64], err[160];
@@ -560,6 +676,8 @@ iotad_err http_create(const http_opts *o, http **out)
 	h->o = *o;
 	h->started = clock_mono();
 	pthread_mutex_init(&h->score_lock, NULL);
+	pthread_mutex_init(&h->sse_lock, NULL);
+	clock_cond_init(&h->sse_cond);
 
 	if (o->det)
 		h->dc = *o->det;
@@ -588,13 +706,13 @@ iotad_err http_create(const http_opts *o, http **out)
 		a->sin_port = htons(port);
 		inet_pton(AF_INET, host, &a->sin_addr);
 	}
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-			 MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
 	h->d = MHD_start_daemon(flags, port, NULL, NULL, handler, h,
 				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-				MHD_OPTION_CONNECTION_LIMIT, MAX_CONNECTIONS,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(3 * LIVE_PING_S),
+				MHD_OPTION_CONNECTION_LIMIT, connection_limit(),
+				MHD_OPTION_CONNECTION_TIMEOUT, HTTP_IDLE_TIMEOUT_S,
 				MHD_OPTION_NOTIFY_COMPLETED, completed, h,
 				MHD_OPTION_END);
 	if (!h->d) {
@@ -602,6 +720,12 @@ iotad_err http_create(const http_opts *o, http **out)
 		http_destroy(h);
 		return IOTAD_ERR_IO;
 	}
+	if (pthread_create(&h->ticker, NULL, sse_ticker, h) != 0) {
+		LOG_ERR("http: cannot start the event stream thread");
+		http_destroy(h);
+		return IOTAD_ERR_NOMEM;
+	}
+	h->ticker_started = true;
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info ? info->port : port;
 	LOG_INFO("http: listening on %s (port %u)%s", o->listen, h->port,
@@ -625,10 +749,20 @@ void http_destroy(http *h)
 	if (!h)
 		return;
 	live_stop(h->live);
+	pthread_mutex_lock(&h->sse_lock);
+	h->stopping = true;
+	pthread_cond_broadcast(&h->sse_cond);
+	pthread_mutex_unlock(&h->sse_lock);
+	if (h->ticker_started)
+		pthread_join(h->ticker, NULL);
+	/* resumed streams end at once (live and the server are stopping) */
+	sse_resume_all(h);
 	if (h->d)
 		MHD_stop_daemon(h->d);
 	det_destroy(h->det);
 	live_destroy(h->live);
 	pthread_mutex_destroy(&h->score_lock);
+	pthread_mutex_destroy(&h->sse_lock);
+	pthread_cond_destroy(&h->sse_cond);
 	free(h);
 }

@@ -70,6 +70,7 @@ struct live_stream {
 	uint32_t off;                  /* bytes of event seq already sent */
 	bool hello;
 	int fd;                        /* the connection's socket, -1 if unknown */
+	double quiet_since;            /* monotonic time of the last bytes handed out */
 };
 
 static uint32_t hash(const char *s)
@@ -225,12 +226,25 @@ static ssize_t copy_text(char *buf, size_t max, const char *text, size_t len)
 	return (ssize_t)n;
 }
 
-ssize_t live_stream_read(live_stream *c, char *buf, size_t max)
+/* live_stream_read, or with wait false live_stream_poll. */
+static ssize_t stream_read(live_stream *c, char *buf, size_t max, bool wait)
 {
 	live *l = c->l;
 	size_t n = 0;
 
 	pthread_mutex_lock(&l->lock);
+	if (!wait && c->hello && c->seq == l->seq && !l->stopping) {
+		bool gone = peer_gone(c->fd);
+		bool ping = clock_mono() - c->quiet_since >= LIVE_PING_S;
+		pthread_mutex_unlock(&l->lock);
+		if (gone)
+			return LIVE_STREAM_ERROR;
+		if (!ping)
+			return LIVE_STREAM_AGAIN;
+		c->quiet_since = clock_mono();
+		static const char ping_text[] = ": ping\n\n";
+		return copy_text(buf, max, ping_text, sizeof ping_text - 1);
+	}
 	if (!c->hello) {
 		c->hello = true;
 		pthread_mutex_unlock(&l->lock);
@@ -275,7 +289,18 @@ ssize_t live_stream_read(live_stream *c, char *buf, size_t max)
 		}
 	}
 	pthread_mutex_unlock(&l->lock);
+	c->quiet_since = clock_mono();
 	return (ssize_t)n;
+}
+
+ssize_t live_stream_read(live_stream *c, char *buf, size_t max)
+{
+	return stream_read(c, buf, max, true);
+}
+
+ssize_t live_stream_poll(live_stream *c, char *buf, size_t max)
+{
+	return stream_read(c, buf, max, false);
 }
 
 live_stream *live_stream_open(live *l, int fd)
@@ -287,6 +312,7 @@ live_stream *live_stream_open(live *l, int fd)
 		c->l = l;
 		c->seq = l->seq;
 		c->fd = fd;
+		c->quiet_since = clock_mono();
 	}
 	pthread_mutex_unlock(&l->lock);
 	return c;

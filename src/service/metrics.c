@@ -76,6 +76,12 @@ int met_write_prometheus(FILE *f, const met_snapshot *s)
 	for (int r = 1; r < REJ__COUNT; r++)
 		fprintf(f, "iotad_messages_rejected_total{reason=\"%s\"} %llu\n",
 			codec_reject_name((reject_reason)r), (unsigned long long)s->rejected[r]);
+	one(f, "iotad_messages_late_total", "counter",
+	    "Samples older than their device's newest that joined its window in time order "
+	    "(detector.reorder_window).", s->late);
+	one(f, "iotad_device_clock_rewinds_total", "counter",
+	    "Devices whose newest time was ahead of the host clock, moved back so that later "
+	    "samples are not refused.", s->rewound);
 	one(f, "iotad_messages_refused_total", "counter",
 	    "Messages refused because the queue was full (the broker redelivers them).",
 	    s->refused_full);

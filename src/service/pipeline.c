@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <time.h>
 
@@ -33,6 +34,7 @@ struct pipeline {
 	det *det;
 	float values[MODEL_MAX_FEATURES]; /* one sample (of any later model too) */
 	_Atomic uint64_t received, scored, publish_failed, idle_evictions, evictions;
+	_Atomic uint64_t late, rewound;
 	_Atomic uint64_t rejected[REJ__COUNT];
 	_Atomic uint64_t events[ALERT_EV__COUNT];
 	_Atomic uint64_t commands[DET_CMD__COUNT], commands_rejected[CMD__COUNT];
@@ -200,11 +202,37 @@ void pipeline_handle(pipeline *p, const msgq_msg *msg, double now)
 		reject(p, msg, why, detail);
 		return;
 	}
+	const iotad_config *c = p->cfg;
+	if (has_ts && c->max_clock_skew > 0 && ts > now + c->max_clock_skew) {
+		snprintf(detail, sizeof detail, "ts %.3f is %.0f s ahead of the arrival time", ts,
+			 ts - now);
+		reject(p, msg, REJ_TS_SKEW, detail);
+		return;
+	}
+	double last_ts, last_seen;
+	bool known = det_last_time(p->det, device, &last_ts, &last_seen);
+	/* Without ts a known device's sample is placed on the device's own
+	 * clock (its newest time plus the time elapsed since it arrived), so a
+	 * device whose clock lags is not locked out by the host's time. */
+	if (!has_ts && known) {
+		ts = last_ts + (now > last_seen ? now - last_seen : 0.0);
+		if (!(ts > last_ts))
+			ts = nextafter(last_ts, INFINITY);
+	}
 	det_result res;
 	size_t devices_before = det_device_count(p->det);
 	uint64_t evictions_before = det_evictions(p->det);
 	long long t0 = clock_mono_ns();
 	iotad_err err = det_push_at(p->det, device, ts, now, p->values, &res);
+	/* Refused as out of order while the device's newest time is ahead of
+	 * the host clock beyond the reorder window: that time was wrong, not
+	 * this sample. Rewind the device so one sample cannot lock it out. */
+	double tol = c->reorder_window > 1.0 ? c->reorder_window : 1.0;
+	if (err == IOTAD_ERR_RANGE && known && last_ts > now + tol &&
+	    det_rewind(p->det, device, ts)) {
+		COUNT(p->rewound);
+		err = det_push_at(p->det, device, ts, now, p->values, &res);
+	}
 	met_hist_observe(&p->latency, (uint64_t)(clock_mono_ns() - t0));
 	atomic_store_explicit(&p->evictions, det_evictions(p->det), memory_order_relaxed);
 	if (err == IOTAD_ERR_FULL || err == IOTAD_ERR_STATE || err == IOTAD_ERR_RANGE) {
@@ -222,6 +250,8 @@ void pipeline_handle(pipeline *p, const msgq_msg *msg, double now)
 	atomic_store_explicit(&p->devices, devices, memory_order_relaxed);
 	if (devices > devices_before || det_evictions(p->det) > evictions_before)
 		announce(p, device, now);
+	if (res.late)
+		COUNT(p->late);
 	if (res.scored) {
 		COUNT(p->scored);
 		if (p->pub.scored)
@@ -274,11 +304,13 @@ void pipeline_reconcile(pipeline *p, const char *topic, size_t topic_len, const 
 	if (!len || !memmem(payload, len, raised, sizeof raised - 1))
 		return;
 	/* a device here that is raised, or whose events went past the retained
-	 * one (e.g. it cleared since), has its state published already */
+	 * one (e.g. it cleared since), has its state published already; with a
+	 * seq_base (the service's), every number of this run is above it, so an
+	 * event of this run is one above the base */
 	bool is_raised;
-	uint64_t seq;
+	uint64_t seq, base = p->dc.seq_base;
 	if (det_device_known(p->det, device, &is_raised, &seq) &&
-	    (is_raised || seq >= retained_seq(payload, len)))
+	    (is_raised || (base ? seq > base : seq >= retained_seq(payload, len))))
 		return;
 	det_result res;
 	memset(&res, 0, sizeof res);
@@ -461,6 +493,8 @@ void pipeline_get_counters(pipeline *p, pipeline_counters *out)
 	out->devices = atomic_load(&p->devices);
 	out->raised = atomic_load(&p->raised);
 	out->reconciled = atomic_load(&p->reconciled);
+	out->late = atomic_load(&p->late);
+	out->rewound = atomic_load(&p->rewound);
 	for (int i = 0; i < REJ__COUNT; i++)
 		out->rejected[i] = atomic_load(&p->rejected[i]);
 	for (int i = 0; i < ALERT_EV__COUNT; i++)

@@ -57,6 +57,10 @@ iotad_err reload_state_restore(pipeline *p, const char *path, bool *rejected)
 	char err[600];
 	size_t n = 0;
 	*rejected = false;
+	if (state_check_path(path, err, sizeof err) != IOTAD_OK) {
+		LOG_ERR("state: %s", err);
+		return IOTAD_ERR_INVAL;
+	}
 	if (!pipeline_det(p)) {
 		LOG_INFO("state: %s is restored once the features are learned", path);
 		return IOTAD_OK;

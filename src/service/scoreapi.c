@@ -95,6 +95,12 @@ iotad_err scoreapi_parse(const char *body, size_t len, const model *m, scoreapi_
 			codec_json_kind(root));
 		goto out;
 	}
+	const char *dup = codec_json_dup_key(root);
+	if (dup) {
+		bad(err, errlen, "key \"%.64s\" appears twice in one object", dup);
+		e = IOTAD_ERR_DUPLICATE;
+		goto out;
+	}
 	win = cJSON_GetObjectItemCaseSensitive(root, "window");
 	samples = cJSON_GetObjectItemCaseSensitive(root, "samples");
 	if (!win == !samples) {

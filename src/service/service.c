@@ -24,6 +24,8 @@
 #define SVC_BATCH 256
 #define SVC_STATS_EVERY 60.0
 
+#define SVC_SEQ_PER_SECOND 65536u
+
 struct svc {
 	const iotad_config *cfg;
 	volatile sig_atomic_t *reload_flag; /* set (e.g. by SIGHUP) to reload model.path */
@@ -346,6 +348,11 @@ iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out)
 	pthread_condattr_destroy(&ca);
 	det_config dc;
 	config_det(cfg, &dc);
+	/* Every device's seq continues from the start time (epoch seconds)
+	 * times 2^16, state file or not: a run cannot have used a number that
+	 * high unless one device emitted 65,536 events per second of it, or
+	 * the clock stepped back across the restart (docs/design-notes.md). */
+	dc.seq_base = (uint64_t)clock_wall() * SVC_SEQ_PER_SECOND;
 	pipeline_pub pub = {.publish = pub_publish, .sample = pub_sample, .scored = pub_scored,
 			    .event = pub_event, .ready = pub_ready, .ud = s};
 	bool rejected = false;
@@ -502,6 +509,8 @@ void svc_get_metrics(svc *s, met_snapshot *out)
 	out->devices = pc.devices;
 	out->raised = pc.raised;
 	out->reconciled = pc.reconciled;
+	out->late = pc.late;
+	out->rewound = pc.rewound;
 	out->refused_full = atomic_load(&s->refused_full);
 	out->model_reloads = atomic_load(&s->reloads);
 	out->model_reload_failures = atomic_load(&s->reload_failed);

@@ -324,6 +324,56 @@ size_t hx_sub_count(hx_sub *s, const char *prefix, const char *needle)
 	return count;
 }
 
+/* The number after "seq": in an event payload, 0 without one. */
+static unsigned long long seq_of(const char *payload)
+{
+	const char *p = payload ? strstr(payload, "\"seq\":") : NULL;
+	return p ? strtoull(p + 6, NULL, 10) : 0;
+}
+
+unsigned long long hx_sub_seq(hx_sub *s, const char *prefix, const char *needle)
+{
+	unsigned long long seq = 0;
+	size_t pl = strlen(prefix);
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < s->n; i++) {
+		const hx_msg *m = &s->msgs[i];
+		if (m->topic && !strncmp(m->topic, prefix, pl) &&
+		    (!needle || (m->payload && strstr(m->payload, needle))))
+			seq = seq_of(m->payload);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return seq;
+}
+
+size_t hx_sub_seq_conflicts(hx_sub *s, const char *prefix, size_t *events)
+{
+	size_t conflicts = 0, n = 0, pl = strlen(prefix);
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < s->n; i++) {
+		const hx_msg *a = &s->msgs[i];
+		if (!a->topic || strncmp(a->topic, prefix, pl) || !a->payload)
+			continue;
+		n++;
+		unsigned long long sa = seq_of(a->payload);
+		for (size_t j = 0; j < i; j++) {
+			const hx_msg *b = &s->msgs[j];
+			if (b->topic && b->payload && !strcmp(a->topic, b->topic) &&
+			    seq_of(b->payload) == sa && strcmp(a->payload, b->payload)) {
+				if (conflicts < 5)
+					printf("\n    seq %llu twice on %s:\n      %s\n      %s", sa,
+					       a->topic, b->payload, a->payload);
+				conflicts++;
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (events)
+		*events = n;
+	return conflicts;
+}
+
 bool hx_sub_wait(hx_sub *s, const char *prefix, const char *needle, size_t n, int timeout_ms)
 {
 	for (int waited = 0; waited <= timeout_ms; waited += 50) {

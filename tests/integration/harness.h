@@ -72,6 +72,12 @@ int hx_sub_start(hx_sub *s, const char *uri, const char *filter, const char *cli
 int hx_sub_start_persistent(hx_sub *s, const char *uri, const char *filter, const char *client_id);
 /* Messages whose topic starts with prefix and payload contains needle (NULL: any). */
 size_t hx_sub_count(hx_sub *s, const char *prefix, const char *needle);
+/* The seq of the last message on prefix whose payload contains needle (NULL: any), or 0. */
+unsigned long long hx_sub_seq(hx_sub *s, const char *prefix, const char *needle);
+/* Messages on prefix that carry the seq of an earlier message on the same
+ * topic with a different payload (a seq reused for another event); events
+ * receives how many messages there were on prefix. Prints the first few. */
+size_t hx_sub_seq_conflicts(hx_sub *s, const char *prefix, size_t *events);
 /* Wait until hx_sub_count(prefix, needle) >= n or timeout. */
 bool hx_sub_wait(hx_sub *s, const char *prefix, const char *needle, size_t n, int timeout_ms);
 /* Publish a marker on hx-marker/... from the subscriber's own client and

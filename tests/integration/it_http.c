@@ -257,6 +257,20 @@ static void check_score_api(int port)
 	}
 	CU_ASSERT_EQUAL(request(port, "POST", "/v1/score", "text/plain", "{}", 2, &r), 415);
 	http_free(&r);
+	/* no Content-Type at all is not JSON either */
+	char body[1024];
+	window_json(body, sizeof body, "window", 10, 21.0);
+	CU_ASSERT_EQUAL(request(port, "POST", "/v1/score", NULL, body, strlen(body), &r), 415);
+	CU_ASSERT_PTR_NOT_NULL(r.body ? strstr(r.body, "got none") : NULL);
+	http_free(&r);
+	CU_ASSERT_EQUAL(metric(port, "iotad_http_score_rejected_total{reason=\"media_type\"}"), 2);
+	/* a key named twice is refused, not resolved to the first, and counted */
+	body[strlen(body) - 1] = '\0';
+	strcat(body, ",\"window\":[]}");
+	CU_ASSERT_EQUAL(post_json(port, body, &r), 400);
+	CU_ASSERT_PTR_NOT_NULL(r.body ? strstr(r.body, "appears twice") : NULL);
+	http_free(&r);
+	CU_ASSERT_EQUAL(metric(port, "iotad_http_score_rejected_total{reason=\"duplicate_key\"}"), 1);
 	char *big = malloc(MAX_BODY + 100);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(big);
 	memset(big, ' ', MAX_BODY + 100);

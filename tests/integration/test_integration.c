@@ -16,6 +16,7 @@
 #include "harness.h"
 #include "it_examples.h"
 #include "it_federated.h"
+#include "it_harden.h"
 #include "it_http.h"
 #include "it_int8.h"
 #include "it_ops.h"
