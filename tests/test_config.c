@@ -389,6 +389,7 @@ static void test_federated_section(void)
 	CU_ASSERT_EQUAL(c.fed_clients, 3);
 	CU_ASSERT_EQUAL(c.fed_min_updates, 2);
 	CU_ASSERT_STRING_EQUAL(c.fed_rule, "mean");
+	CU_ASSERT_STRING_EQUAL(c.fed_update_encoding, "float32");
 	CU_ASSERT_EQUAL_FATAL(load("federated:\n  prefix: site/fl\n  clients: 5\n  min_updates: 4\n"
 				   "  round_timeout: 2.5\n  rule: trimmed\n  trim: 0.1\n  clip: 3\n"
 				   "  state_file: /tmp/g.bin\n  model_out: /tmp/g.json\n  rounds: 7\n",
@@ -420,6 +421,14 @@ static void test_federated_section(void)
 	CU_ASSERT_EQUAL(c.fed_min_windows, 4);
 	CU_ASSERT_DOUBLE_EQUAL(c.fed_max_score_ratio, 2, 1e-12);
 	CU_ASSERT_DOUBLE_EQUAL(c.fed_local_interval, 3600, 1e-12);
+	CU_ASSERT_STRING_EQUAL(c.fed_update_encoding, "float32");
+	CU_ASSERT_EQUAL_FATAL(load("federated:\n  update_encoding: int8\n", &c, err, sizeof err),
+			      IOTAD_OK);
+	CU_ASSERT_STRING_EQUAL(c.fed_update_encoding, "int8");
+	CU_ASSERT_EQUAL(load("federated:\n  update_encoding: float16\n", &c, err, sizeof err),
+			IOTAD_ERR_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(
+		strstr(err, "federated.update_encoding: expected float32 or int8, got 'float16'"));
 }
 
 static void test_long_string(void)

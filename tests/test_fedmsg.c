@@ -2,6 +2,7 @@
  * network's update, every corruption refused; topics; the round's verdicts
  * (stale, duplicate, replay, wrong base, spoofed sender...) and their counts. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@
 
 #include "iotad/fedmsg.h"
 #include "iotad/fedround.h"
+#include "iotad/nn.h"
 #include "iotad/state.h"
 #include "test.h"
 
@@ -198,6 +200,150 @@ static void test_round_verdicts(void)
 	fed_round_free(&r); /* a freed round is zeroed */
 }
 
+/* The reference network with fill_params' values in it. */
+static void ref_net(nn *net)
+{
+	static const int sizes[5] = {20, 12, 6, 12, 20};
+	static const nn_act act[4] = {NN_RELU, NN_RELU, NN_RELU, NN_SIGMOID};
+	CU_ASSERT_EQUAL_FATAL(nn_init(net, 4, sizes, act), IOTAD_OK);
+	CU_ASSERT_EQUAL_FATAL(net->n_params, (size_t)NP);
+	fill_params();
+	memcpy(net->params, params, sizeof params);
+}
+
+/* Put a right outer CRC on a message after changing its bytes. */
+static void fix_crc(unsigned char *buf, size_t len)
+{
+	uint32_t crc = state_crc32(0, buf, len - 4);
+	for (int i = 0; i < 4; i++)
+		buf[len - 4 + i] = (unsigned char)(crc >> (8 * i));
+}
+
+static void test_int8_update(void)
+{
+	unsigned char buf[4096];
+	float back[NP];
+	char err[200];
+	nn net;
+	ref_net(&net);
+	fedmsg m = update_msg("gw-1", 9, 0xfeedf00d), d;
+	m.encoding = FEDMSG_ENC_INT8;
+	m.n_params = 0; /* taken from the network */
+	size_t len = 0;
+	CU_ASSERT_EQUAL_FATAL(fedmsg_encode_net(&m, &net, buf, sizeof buf, &len), IOTAD_OK);
+	printf("\n    int8 update of the 20-12-6-12-20 network: %zu bytes (float32: %zu) ", len,
+	       fedmsg_size(&(fedmsg){.n_params = NP, .model = "temp-ae", .sender = "gw-1"}));
+	CU_ASSERT(len <= 1024);
+	CU_ASSERT(len <= fedmsg_size(&(fedmsg){.n_params = NP, .model = "temp-ae", .sender = "gw-1"}) / 3);
+	CU_ASSERT_EQUAL_FATAL(fedmsg_decode(buf, len, &d, back, NP, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL(d.encoding, FEDMSG_ENC_INT8);
+	CU_ASSERT_EQUAL(d.kind, FEDMSG_UPDATE);
+	CU_ASSERT_STRING_EQUAL(d.model, "temp-ae");
+	CU_ASSERT_STRING_EQUAL(d.sender, "gw-1");
+	CU_ASSERT_EQUAL(d.round, 9u);
+	CU_ASSERT_EQUAL(d.base_hash, 0xfeedf00du);
+	CU_ASSERT_EQUAL(d.samples, 500u);
+	CU_ASSERT_EQUAL(d.n_params, (uint32_t)NP);
+	/* each weight within its channel's step (the row's largest over 127, up
+	 * a 1/16 octave), each bias within its layer's (up a quarter octave);
+	 * and not bit-equal: the values did go through int8 */
+	int differ = 0;
+	for (int l = 0; l < net.n_layers; l++) {
+		size_t off = nn_layer_offset(&net, l), in = (size_t)net.sizes[l];
+		size_t out = (size_t)net.sizes[l + 1];
+		double bmax = 0.0;
+		for (size_t o = 0; o < out; o++) {
+			double mx = 0.0;
+			for (size_t i = 0; i < in; i++)
+				mx = fmax(mx, fabs(params[off + o * in + i]));
+			for (size_t i = 0; i < in; i++) {
+				double e = fabs(back[off + o * in + i] - params[off + o * in + i]);
+				CU_ASSERT(e <= mx / 127 * 1.045 + 1e-7);
+				differ += e > 0;
+			}
+			bmax = fmax(bmax, fabs(params[off + out * in + o]));
+		}
+		for (size_t o = 0; o < out; o++)
+			CU_ASSERT(fabs(back[off + out * in + o] - params[off + out * in + o]) <=
+				  bmax / 127 * 1.2 + 1e-6);
+	}
+	CU_ASSERT(differ > NP / 2);
+	/* the aggregator takes it as any update: averaged as floats */
+	fed_round r;
+	CU_ASSERT_EQUAL_FATAL(fed_round_init(&r, "temp-ae", NP, 3, 4096), IOTAD_OK);
+	fed_round_open(&r, 9, 0xfeedf00d);
+	CU_ASSERT_EQUAL(fed_round_offer(&r, "gw-1", buf, len, NULL, 0), FED_ACCEPTED);
+	/* a global model is always float32 */
+	fedmsg g = m;
+	g.kind = FEDMSG_GLOBAL;
+	size_t n;
+	CU_ASSERT_EQUAL(fedmsg_encode_net(&g, &net, buf + 2048, 2048, &n), IOTAD_ERR_INVAL);
+	/* too small a buffer */
+	CU_ASSERT_EQUAL(fedmsg_encode_net(&m, &net, buf + 2048, len - 1, &n), IOTAD_ERR_FULL);
+
+	/* a corrupted int8 update: the outer CRC refuses it; with the outer
+	 * CRC made right, the int8 update's own CRC does */
+	unsigned char copy[4096];
+	memcpy(copy, buf, len);
+	copy[len / 2] ^= 0x10;
+	CU_ASSERT_EQUAL(fedmsg_decode(copy, len, &d, back, NP, err, sizeof err), IOTAD_ERR_PARSE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "CRC"));
+	fix_crc(copy, len);
+	CU_ASSERT_EQUAL(fedmsg_decode(copy, len, &d, back, NP, err, sizeof err), IOTAD_ERR_PARSE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "int8 update"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "CRC"));
+	CU_ASSERT_EQUAL(fed_round_offer(&r, "gw-1", copy, len, NULL, 0), FED_MALFORMED);
+	/* a header that disagrees with the int8 update inside it */
+	memcpy(copy, buf, len);
+	size_t round_at = 6 + 1 + strlen("temp-ae") + 1 + strlen("gw-1");
+	copy[round_at] ^= 1;
+	fix_crc(copy, len);
+	CU_ASSERT_EQUAL(fedmsg_decode(copy, len, &d, back, NP, err, sizeof err), IOTAD_ERR_PARSE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "differ"));
+	/* an unknown encoding tag, and int8 on a global model: refused, malformed */
+	for (unsigned tag = 2; tag < 256; tag++) {
+		memcpy(copy, buf, len);
+		copy[5] = (unsigned char)tag;
+		fix_crc(copy, len);
+		if (fedmsg_decode(copy, len, &d, back, NP, NULL, 0) != IOTAD_ERR_PARSE)
+			CU_FAIL("an unknown encoding was accepted");
+	}
+	copy[5] = 7;
+	fix_crc(copy, len);
+	CU_ASSERT_EQUAL(fedmsg_decode(copy, len, &d, back, NP, err, sizeof err), IOTAD_ERR_PARSE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "unknown encoding 7"));
+	CU_ASSERT_EQUAL(fed_round_offer(&r, "gw-2", copy, len, NULL, 0), FED_MALFORMED);
+	memcpy(copy, buf, len);
+	copy[3] = FEDMSG_GLOBAL;
+	fix_crc(copy, len);
+	CU_ASSERT_EQUAL(fedmsg_decode(copy, len, &d, back, NP, err, sizeof err), IOTAD_ERR_PARSE);
+	CU_ASSERT_EQUAL(r.counts[FED_MALFORMED], 2);
+	CU_ASSERT_EQUAL(r.counts[FED_ACCEPTED], 1);
+	/* the names of the encodings, as federated.update_encoding spells them */
+	fedmsg_enc e;
+	CU_ASSERT_EQUAL(fedmsg_enc_parse("int8", &e), 0);
+	CU_ASSERT_EQUAL(e, FEDMSG_ENC_INT8);
+	CU_ASSERT_EQUAL(fedmsg_enc_parse("float16", &e), -1);
+	CU_ASSERT_STRING_EQUAL(fedmsg_enc_name(FEDMSG_ENC_FLOAT32), "float32");
+	fed_round_free(&r);
+	nn_free(&net);
+}
+
+static void test_float32_by_net(void)
+{
+	unsigned char a[4096], b[4096];
+	nn net;
+	ref_net(&net);
+	fedmsg m = update_msg("gw-1", 3, 7);
+	size_t la, lb;
+	CU_ASSERT_EQUAL_FATAL(fedmsg_encode_net(&m, &net, a, sizeof a, &la), IOTAD_OK);
+	CU_ASSERT_EQUAL_FATAL(fedmsg_encode(&m, params, b, sizeof b, &lb), IOTAD_OK);
+	CU_ASSERT_EQUAL(la, lb);
+	CU_ASSERT_EQUAL(memcmp(a, b, la), 0);
+	CU_ASSERT_EQUAL(a[5], 0); /* float32's tag: what version 1 messages always had */
+	nn_free(&net);
+}
+
 void init_fedmsg_tests(void)
 {
 	CU_pSuite s = CU_add_suite("fedmsg", NULL, NULL);
@@ -205,4 +351,6 @@ void init_fedmsg_tests(void)
 	TEST_ADD(s, test_corruption);
 	TEST_ADD(s, test_topics);
 	TEST_ADD(s, test_round_verdicts);
+	TEST_ADD(s, test_int8_update);
+	TEST_ADD(s, test_float32_by_net);
 }

@@ -97,6 +97,7 @@ typedef struct iotad_config {
 	int fed_min_updates;          /* K: a round closes with K updates, 1..clients (2) */
 	double fed_round_timeout;     /* seconds; then a round closes with what it has, if any (300) */
 	char fed_rule[16];            /* mean | median | trimmed (mean) */
+	char fed_update_encoding[16]; /* run: float32 | int8, how updates travel (float32) */
 	double fed_trim;              /* trimmed: share cut at each end, [0, 0.49] (0.2) */
 	double fed_clip;              /* L2 bound of an update (client - global), 0 = off (0) */
 	char fed_state_file[CFG_PATH];/* aggregator: the global model kept to resume; empty: off ("") */

@@ -5,10 +5,14 @@
  * {prefix}/{model}/update/{gateway} (a gateway's model for the open round).
  *
  * Encoding (little endian), version FEDMSG_VERSION:
- *   "IFL" kind(u8: 1 update, 2 global) version(u8) reserved(u8, 0)
+ *   "IFL" kind(u8: 1 update, 2 global) version(u8) encoding(u8)
  *   model id: u8 length + bytes; sender: u8 length + bytes (1..63 each)
  *   round u32, base_hash u32, hash u32, samples u32, n_params u32
- *   n_params float32 parameters, then the CRC-32 of everything before.
+ *   the parameters, then the CRC-32 of everything before.
+ * Encoding 0 (float32): n_params float32 parameters. Encoding 1 (int8, an
+ * update only): u32 length + an int8 update (qmodel_io.h, its own CRC; its
+ * round, base hash and sample count equal the header's). Any other
+ * encoding is refused.
  * An update's base_hash is the hash of the global model it trained from and
  * its hash is 0; a global model's base_hash is its parent's hash. */
 #ifndef IOTAD_FEDMSG_H
@@ -23,8 +27,13 @@
 #define FEDMSG_VERSION 1
 #define FEDMSG_ID_MAX 64          /* model id and sender, NUL included */
 #define FEDMSG_MAX_PARAMS (1u << 22)
+#define FEDMSG_INT8_EXTRA 128
 
 typedef enum fedmsg_kind { FEDMSG_UPDATE = 1, FEDMSG_GLOBAL = 2 } fedmsg_kind;
+/* How the parameters travel (federated.update_encoding). */
+typedef enum fedmsg_enc { FEDMSG_ENC_FLOAT32 = 0, FEDMSG_ENC_INT8 = 1 } fedmsg_enc;
+
+struct nn;
 
 typedef struct fedmsg {
 	fedmsg_kind kind;
@@ -35,20 +44,34 @@ typedef struct fedmsg {
 	uint32_t hash;
 	uint32_t samples;              /* windows trained on (update), aggregated (global) */
 	uint32_t n_params;
+	fedmsg_enc encoding;           /* FEDMSG_ENC_FLOAT32 unless an int8 update */
 } fedmsg;
 
-/* Bytes of the encoding of m (with m->n_params parameters). Any thread. */
+/* Bytes of the float32 encoding of m (with m->n_params parameters). The
+ * int8 one of the same update takes at most FEDMSG_INT8_EXTRA bytes more
+ * (its own header, shape and per-channel scales; a tiny network). Any thread. */
 size_t fedmsg_size(const fedmsg *m);
-/* Encode m and params (m->n_params floats) into buf (cap bytes); *len the
- * bytes written. IOTAD_ERR_INVAL for an empty or too long id, an unknown
- * kind or a non-finite parameter; IOTAD_ERR_FULL if cap is too small. Any thread. */
+/* Encode m and params (m->n_params floats) into buf (cap bytes) as float32
+ * (m->encoding is ignored); *len the bytes written. IOTAD_ERR_INVAL for an
+ * empty or too long id, an unknown kind or a non-finite parameter;
+ * IOTAD_ERR_FULL if cap is too small. Any thread. */
 iotad_err fedmsg_encode(const fedmsg *m, const float *params, void *buf, size_t cap,
 			size_t *len);
-/* Decode buf (len bytes, untrusted) into m and params (room for cap floats,
- * caller's). IOTAD_ERR_PARSE: truncated, bad magic, version, kind, id or
- * CRC, or trailing bytes; IOTAD_ERR_MODEL: more than cap parameters (wrong
- * shape); IOTAD_ERR_RANGE: a NaN or Inf parameter. err says which. No
- * allocation; any thread. */
+/* Encode m with the parameters of net (m->n_params is taken from it) in
+ * m->encoding: float32 as fedmsg_encode, int8 (updates only) quantized by
+ * qmodel_update_encode (allocates a scratch buffer). Errors as
+ * fedmsg_encode; IOTAD_ERR_INVAL for an unknown encoding. Any thread. */
+iotad_err fedmsg_encode_net(const fedmsg *m, const struct nn *net, void *buf, size_t cap,
+			    size_t *len);
+/* Name of an encoding ("float32", "int8"); fedmsg_enc_parse: 0 or -1. */
+const char *fedmsg_enc_name(fedmsg_enc e);
+int fedmsg_enc_parse(const char *name, fedmsg_enc *out);
+/* Decode buf (len bytes, untrusted) in either encoding into m and params
+ * (room for cap floats, caller's; int8 ones dequantized). IOTAD_ERR_PARSE:
+ * truncated, bad magic, version, kind, encoding, id or CRC, an invalid or
+ * inconsistent int8 update, or trailing bytes; IOTAD_ERR_MODEL: more than
+ * cap parameters (wrong shape); IOTAD_ERR_RANGE: a NaN or Inf parameter.
+ * err says which. No allocation for float32 (int8: the decoder's); any thread. */
 iotad_err fedmsg_decode(const void *buf, size_t len, fedmsg *m, float *params, size_t cap,
 			char *err, size_t errlen);
 

@@ -303,7 +303,7 @@ static int agg_setup(agg *a, const iotad_config *cfg)
 	fedmsg probe = {.n_params = (uint32_t)a->m.net.n_params};
 	snprintf(probe.model, sizeof probe.model, "%s", a->m.id);
 	snprintf(probe.sender, sizeof probe.sender, "%s", "x");
-	size_t update_size = fedmsg_size(&probe) + FEDMSG_ID_MAX;
+	size_t update_size = fedmsg_size(&probe) + FEDMSG_ID_MAX + FEDMSG_INT8_EXTRA;
 	if (update_size > cfg->max_payload)
 		LOG_WARN("federated: an update of this model takes up to %zu bytes, more than "
 			 "service.max_payload %zu: every update will be refused", update_size,

@@ -67,6 +67,7 @@ static const param_def keys[] = {
 	KEY("federated", "min_updates", PARAM_INT, fed_min_updates, 1, 1024),
 	KEY("federated", "round_timeout", PARAM_DOUBLE, fed_round_timeout, 0.1, 30 * 86400),
 	KEY("federated", "rule", PARAM_STR, fed_rule, 0, 16),
+	KEY("federated", "update_encoding", PARAM_STR, fed_update_encoding, 0, 16),
 	KEY("federated", "trim", PARAM_DOUBLE, fed_trim, 0, 0.49),
 	KEY("federated", "clip", PARAM_DOUBLE, fed_clip, 0, 1e6),
 	KEY("federated", "state_file", PARAM_STR, fed_state_file, 0, CFG_PATH),
@@ -132,6 +133,7 @@ void config_defaults(iotad_config *c)
 	c->fed_min_updates = 2;
 	c->fed_round_timeout = 300;
 	snprintf(c->fed_rule, sizeof c->fed_rule, "mean");
+	snprintf(c->fed_update_encoding, sizeof c->fed_update_encoding, "float32");
 	c->fed_trim = 0.2;
 	c->fed_local_epochs = 5;
 	c->fed_batch = 32;
@@ -626,6 +628,10 @@ static iotad_err check(cfg_ctx *x, iotad_config *c)
 	    strcmp(c->fed_rule, "trimmed"))
 		return fail(x, mark_of(x, "federated", "rule"), IOTAD_ERR_CONFIG,
 			    "federated.rule: expected mean, median or trimmed, got '%s'", c->fed_rule);
+	if (strcmp(c->fed_update_encoding, "float32") && strcmp(c->fed_update_encoding, "int8"))
+		return fail(x, mark_of(x, "federated", "update_encoding"), IOTAD_ERR_CONFIG,
+			    "federated.update_encoding: expected float32 or int8, got '%s'",
+			    c->fed_update_encoding);
 	const char *gw = c->fed_gateway[0] ? c->fed_gateway : c->client_id;
 	size_t gl = strlen(gw);
 	bool gw_ok = gl > 0 && gl < 64;

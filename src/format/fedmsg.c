@@ -6,11 +6,14 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "iotad/nn.h"
+#include "iotad/qmodel_io.h"
 #include "iotad/state.h"
 
-#define HEAD_FIXED 6   /* magic, kind, version, reserved */
+#define HEAD_FIXED 6   /* magic, kind, version, encoding */
 #define NUMS 5         /* round, base_hash, hash, samples, n_params */
 
 bool fedmsg_valid_id(const char *s)
@@ -74,6 +77,44 @@ uint32_t fedmsg_hash(uint32_t round, const float *params, size_t n)
 	return crc;
 }
 
+/* The header up to n_params (the caller checked the room); returns the end. */
+static unsigned char *put_head(const fedmsg *m, fedmsg_enc enc, uint32_t n_params,
+			       unsigned char *p)
+{
+	memcpy(p, "IFL", 3);
+	p[3] = (unsigned char)m->kind;
+	p[4] = FEDMSG_VERSION;
+	p[5] = (unsigned char)enc;
+	p += HEAD_FIXED;
+	const char *ids[2] = {m->model, m->sender};
+	for (int i = 0; i < 2; i++) {
+		size_t n = strlen(ids[i]);
+		*p++ = (unsigned char)n;
+		memcpy(p, ids[i], n);
+		p += n;
+	}
+	uint32_t nums[NUMS] = {m->round, m->base_hash, m->hash, m->samples, n_params};
+	for (int i = 0; i < NUMS; i++)
+		p = put_u32(p, nums[i]);
+	return p;
+}
+
+const char *fedmsg_enc_name(fedmsg_enc e)
+{
+	return e == FEDMSG_ENC_INT8 ? "int8" : e == FEDMSG_ENC_FLOAT32 ? "float32" : "unknown";
+}
+
+int fedmsg_enc_parse(const char *name, fedmsg_enc *out)
+{
+	if (name && strcmp(name, "float32") == 0)
+		*out = FEDMSG_ENC_FLOAT32;
+	else if (name && strcmp(name, "int8") == 0)
+		*out = FEDMSG_ENC_INT8;
+	else
+		return -1;
+	return 0;
+}
+
 iotad_err fedmsg_encode(const fedmsg *m, const float *params, void *buf, size_t cap, size_t *len)
 {
 	if (!m || !buf || !len || (m->n_params && !params))
@@ -87,24 +128,45 @@ iotad_err fedmsg_encode(const fedmsg *m, const float *params, void *buf, size_t 
 	size_t need = fedmsg_size(m);
 	if (need > cap)
 		return IOTAD_ERR_FULL;
-	unsigned char *p = buf;
-	memcpy(p, "IFL", 3);
-	p[3] = (unsigned char)m->kind;
-	p[4] = FEDMSG_VERSION;
-	p[5] = 0;
-	p += HEAD_FIXED;
-	const char *ids[2] = {m->model, m->sender};
-	for (int i = 0; i < 2; i++) {
-		size_t n = strlen(ids[i]);
-		*p++ = (unsigned char)n;
-		memcpy(p, ids[i], n);
-		p += n;
-	}
-	uint32_t nums[NUMS] = {m->round, m->base_hash, m->hash, m->samples, m->n_params};
-	for (int i = 0; i < NUMS; i++)
-		p = put_u32(p, nums[i]);
+	unsigned char *p = put_head(m, FEDMSG_ENC_FLOAT32, m->n_params, buf);
 	for (uint32_t i = 0; i < m->n_params; i++)
 		p = put_u32(p, float_bits(params[i]));
+	p = put_u32(p, state_crc32(0, buf, (size_t)(p - (unsigned char *)buf)));
+	*len = (size_t)(p - (unsigned char *)buf);
+	return IOTAD_OK;
+}
+
+iotad_err fedmsg_encode_net(const fedmsg *m, const nn *net, void *buf, size_t cap,
+			    size_t *len)
+{
+	if (!m || !net || !net->params || !buf || !len || net->n_params > FEDMSG_MAX_PARAMS)
+		return IOTAD_ERR_INVAL;
+	fedmsg h = *m;
+	h.n_params = (uint32_t)net->n_params;
+	if (m->encoding == FEDMSG_ENC_FLOAT32)
+		return fedmsg_encode(&h, net->params, buf, cap, len);
+	if (m->encoding != FEDMSG_ENC_INT8 || m->kind != FEDMSG_UPDATE || !fedmsg_valid_id(m->model) ||
+	    !fedmsg_valid_id(m->sender))
+		return IOTAD_ERR_INVAL;
+	for (size_t i = 0; i < net->n_params; i++)
+		if (!isfinite(net->params[i]))
+			return IOTAD_ERR_INVAL;
+	qmodel_update u = {.round = m->round, .base_hash = m->base_hash, .samples = m->samples};
+	unsigned char *body = NULL;
+	size_t blen = 0;
+	iotad_err rc = qmodel_update_encode(net, &u, &body, &blen);
+	if (rc)
+		return rc;
+	size_t need = HEAD_FIXED + 2 + strlen(m->model) + strlen(m->sender) + 4 * NUMS + 4 + blen + 4;
+	if (need > cap || blen > UINT32_MAX) {
+		free(body);
+		return IOTAD_ERR_FULL;
+	}
+	unsigned char *p = put_head(&h, FEDMSG_ENC_INT8, h.n_params, buf);
+	p = put_u32(p, (uint32_t)blen);
+	memcpy(p, body, blen);
+	p += blen;
+	free(body);
 	p = put_u32(p, state_crc32(0, buf, (size_t)(p - (unsigned char *)buf)));
 	*len = (size_t)(p - (unsigned char *)buf);
 	return IOTAD_OK;
@@ -139,6 +201,43 @@ static iotad_err get_id(const unsigned char **p, const unsigned char *end, char 
 	return IOTAD_OK;
 }
 
+/* The body of an int8 update, p..end (the CRC already cut off). */
+static iotad_err decode_int8(const unsigned char *p, const unsigned char *end, fedmsg *m,
+			     float *params, size_t cap, char *err, size_t errlen)
+{
+	if ((size_t)(end - p) < 4)
+		return bad(IOTAD_ERR_PARSE, err, errlen, "int8 update: truncated before its length");
+	uint32_t blen = get_u32(p);
+	p += 4;
+	if ((size_t)(end - p) != blen)
+		return bad(IOTAD_ERR_PARSE, err, errlen, "int8 update: %u bytes announced, %zu follow",
+			   blen, (size_t)(end - p));
+	if (m->n_params > cap || (m->n_params && !params))
+		return bad(IOTAD_ERR_MODEL, err, errlen, "%u parameters, the model has %zu",
+			   m->n_params, cap);
+	nn net = {0};
+	qmodel_update u;
+	char why[160] = "";
+	if (qmodel_update_decode(p, blen, &net, &u, why, sizeof why) != IOTAD_OK) {
+		nn_free(&net);
+		return bad(IOTAD_ERR_PARSE, err, errlen, "int8 update: %s", why);
+	}
+	iotad_err rc = IOTAD_OK;
+	if (net.n_params != m->n_params)
+		rc = bad(IOTAD_ERR_PARSE, err, errlen, "int8 update of %zu parameters, header says %u",
+			 net.n_params, m->n_params);
+	else if (u.round != m->round || u.base_hash != m->base_hash || u.samples != m->samples)
+		rc = bad(IOTAD_ERR_PARSE, err, errlen,
+			 "int8 update: round, base hash or samples differ from the header");
+	for (size_t i = 0; !rc && i < net.n_params; i++) {
+		params[i] = net.params[i];
+		if (!isfinite(params[i]))
+			rc = bad(IOTAD_ERR_RANGE, err, errlen, "parameter %zu is not finite", i);
+	}
+	nn_free(&net);
+	return rc;
+}
+
 iotad_err fedmsg_decode(const void *buf, size_t len, fedmsg *m, float *params, size_t cap,
 			char *err, size_t errlen)
 {
@@ -157,9 +256,13 @@ iotad_err fedmsg_decode(const void *buf, size_t len, fedmsg *m, float *params, s
 	if (b[4] != FEDMSG_VERSION)
 		return bad(IOTAD_ERR_PARSE, err, errlen, "version %u, expected %d", b[4],
 			   FEDMSG_VERSION);
-	if ((b[3] != FEDMSG_UPDATE && b[3] != FEDMSG_GLOBAL) || b[5] != 0)
+	if (b[3] != FEDMSG_UPDATE && b[3] != FEDMSG_GLOBAL)
 		return bad(IOTAD_ERR_PARSE, err, errlen, "unknown kind %u", b[3]);
+	if (b[5] != FEDMSG_ENC_FLOAT32 && !(b[5] == FEDMSG_ENC_INT8 && b[3] == FEDMSG_UPDATE))
+		return bad(IOTAD_ERR_PARSE, err, errlen, "unknown encoding %u for a %s", b[5],
+			   b[3] == FEDMSG_UPDATE ? "update" : "global model");
 	m->kind = (fedmsg_kind)b[3];
+	m->encoding = (fedmsg_enc)b[5];
 	end -= 4; /* the CRC */
 	p += HEAD_FIXED;
 	if ((rc = get_id(&p, end, m->model, "model id", err, errlen)) ||
@@ -175,6 +278,8 @@ iotad_err fedmsg_decode(const void *buf, size_t len, fedmsg *m, float *params, s
 	m->hash = nums[2];
 	m->samples = nums[3];
 	m->n_params = nums[4];
+	if (m->encoding == FEDMSG_ENC_INT8)
+		return decode_int8(p, end, m, params, cap, err, errlen);
 	if ((size_t)(end - p) != 4 * (size_t)m->n_params)
 		return bad(IOTAD_ERR_PARSE, err, errlen, "%u parameters announced, %zu bytes hold them",
 			   m->n_params, (size_t)(end - p));

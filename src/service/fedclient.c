@@ -51,6 +51,7 @@ struct fedgw {
 	float *base;                  /* the global model accepted last: updates train from it */
 	float *cand, *x;              /* a candidate network; the gathered windows */
 	nn net;                       /* scratch network of the model's shape */
+	fedmsg_enc encoding;          /* of the updates sent (federated.update_encoding) */
 	double last_change;
 	_Atomic uint64_t n_accepted, n_refused, n_invalid, n_sent, n_local, n_unsampled;
 };
@@ -255,11 +256,12 @@ static void send_update(fedgw *g)
 		return; /* not enough windows yet: again later */
 	g->owe_update = false;
 	fedmsg u = {.kind = FEDMSG_UPDATE, .round = g->round + 1, .base_hash = g->hash,
-		    .samples = (uint32_t)n, .n_params = (uint32_t)g->m.net.n_params};
+		    .samples = (uint32_t)n, .n_params = (uint32_t)g->m.net.n_params,
+		    .encoding = g->encoding};
 	snprintf(u.model, sizeof u.model, "%s", g->m.id);
 	snprintf(u.sender, sizeof u.sender, "%s", g->gw);
 	size_t len;
-	iotad_err rc = fedmsg_encode(&u, g->net.params, g->work, g->cap, &len);
+	iotad_err rc = fedmsg_encode_net(&u, &g->net, g->work, g->cap, &len);
 	if (!rc)
 		rc = mq_publish(g->mq, g->t_update, g->work, len, 1, false, 5000);
 	if (rc) {
@@ -267,8 +269,8 @@ static void send_update(fedgw *g)
 		return;
 	}
 	atomic_fetch_add(&g->n_sent, 1);
-	LOG_INFO("federated: update for round %u sent (%zu bytes): %zu windows, %d epochs, loss "
-		 "%.4g -> %.4g", u.round, len, n, g->cfg->fed_local_epochs, (double)rep.first_loss,
+	LOG_INFO("federated: update for round %u sent (%zu bytes, %s): %zu windows, %d epochs, "
+		 "loss %.4g -> %.4g", u.round, len, fedmsg_enc_name(u.encoding), n, g->cfg->fed_local_epochs, (double)rep.first_loss,
 		 (double)rep.final_loss);
 }
 
@@ -359,7 +361,9 @@ iotad_err fedgw_create(const iotad_config *cfg, const model *m0, volatile sig_at
 		;
 	fedmsg probe = {.n_params = (uint32_t)np};
 	snprintf(probe.model, sizeof probe.model, "%s", g->m.id);
-	g->cap = fedmsg_size(&probe) + 2 * FEDMSG_ID_MAX;
+	if (fedmsg_enc_parse(cfg->fed_update_encoding, &g->encoding))
+		g->encoding = FEDMSG_ENC_FLOAT32; /* checked by the config parser */
+	g->cap = fedmsg_size(&probe) + 2 * FEDMSG_ID_MAX + FEDMSG_INT8_EXTRA;
 	rc = fed_pool_init(&g->pool, g->dim, maxd, cfg->fed_windows_per_device);
 	if (!rc)
 		rc = nn_init(&g->net, g->m.net.n_layers, g->m.net.sizes, g->m.net.act);
@@ -408,8 +412,9 @@ iotad_err fedgw_create(const iotad_config *cfg, const model *m0, volatile sig_at
 		       (size_t)maxd * (g->dim * sizeof(float) + sizeof *g->ids + sizeof *g->seen) +
 		       g->dim * sizeof(float) + g->table * sizeof(int) + 2 * g->cap +
 		       4 * np * sizeof(float);
-	LOG_INFO("federated: gateway %s of model %s on %s: up to %d devices x %d windows, %.1f kB",
-		 g->gw, g->m.id, g->t_global, maxd, cfg->fed_windows_per_device, bytes / 1024.0);
+	LOG_INFO("federated: gateway %s of model %s on %s: up to %d devices x %d windows, %.1f kB, "
+		 "%s updates", g->gw, g->m.id, g->t_global, maxd, cfg->fed_windows_per_device,
+		 bytes / 1024.0, fedmsg_enc_name(g->encoding));
 	*out = g;
 	return IOTAD_OK;
 fail:

@@ -290,7 +290,9 @@ void it_federated_gateway(void)
 	CU_ASSERT_FATAL(wait_global(&sub, t_global, 0, &gm, g0, n, 15000));
 	uint32_t h0 = gm.hash;
 
-	/* the gateway: its own copy of the model file, which it rewrites */
+	/* the gateway: its own copy of the model file, which it rewrites; it
+	 * sends int8 updates, the simulated one float32 (the aggregator mixes
+	 * them; fedmsg's unit tests hold the float32 encoding byte for byte) */
 	const char *gmodel = hx_path("gw-model.json");
 	CU_ASSERT_FATAL(copy_file(hx_model(), gmodel) == 0);
 	const char *gcfg = hx_path("gw.yaml");
@@ -299,7 +301,8 @@ void it_federated_gateway(void)
 		 "topics:\n  telemetry: telemetry/+\n  device_level: 1\n"
 		 "model:\n  path: %s\nservice:\n  log_level: info\n"
 		 "federated:\n  prefix: " PREFIX "\n  enabled: true\n  local_epochs: 2\n"
-		 "  windows_per_device: 8\n  min_windows: 16\n  max_devices: 16\n",
+		 "  windows_per_device: 8\n  min_windows: 16\n  max_devices: 16\n"
+		 "  update_encoding: int8\n",
 		 b.uri, gmodel);
 	CU_ASSERT_FATAL(hx_write_file(gcfg, text) == 0);
 	const char *glog = hx_path("gateway.log");
@@ -316,13 +319,20 @@ void it_federated_gateway(void)
 	CU_ASSERT_FATAL(hx_sub_wait(&sub, t_upd, NULL, 1, 30000));
 	fedmsg um;
 	bool found = false;
+	size_t ulen = 0;
 	pthread_mutex_lock(&sub.lock);
-	for (size_t i = 0; i < sub.n && !found; i++)
+	for (size_t i = 0; i < sub.n && !found; i++) {
 		found = !strcmp(sub.msgs[i].topic, t_upd) &&
 			fedmsg_decode(sub.msgs[i].payload, sub.msgs[i].len, &um, g, n, NULL, 0) ==
 				IOTAD_OK;
+		ulen = sub.msgs[i].len;
+	}
 	pthread_mutex_unlock(&sub.lock);
 	CU_ASSERT_FATAL(found);
+	printf("\n  int8 update of %zu parameters: %zu bytes\n", n, ulen);
+	CU_ASSERT_EQUAL(um.encoding, FEDMSG_ENC_INT8);
+	CU_ASSERT(ulen < fedmsg_size(&um) / 3);
+	CU_ASSERT(hx_wait_log(glog, "int8 updates", 1000));
 	CU_ASSERT_EQUAL(um.round, 1);
 	CU_ASSERT_EQUAL(um.base_hash, h0);
 	CU_ASSERT_STRING_EQUAL(um.sender, "gw-real");
