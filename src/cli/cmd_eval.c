@@ -17,6 +17,7 @@
 struct eval_file {
 	char *path;
 	eval_result r;
+	nab_score nab;     /* nab layout */
 	float threshold;   /* calibrated */
 	int n_left_out;    /* columns left out as drifting */
 	char left_out[MODEL_MAX_FEATURES][MODEL_NAME_MAX];
@@ -124,8 +125,11 @@ static int eval_file_run(eval_args *a, eval_scorer *once, const char *path,
 			goto out;
 		}
 	} else if (!once) {
-		n_train = a->train_rows ? (size_t)a->train_rows :
+		n_train = a->layout == LAYOUT_NAB ? nab_probation(x.t.n_rows) :
+			  a->train_rows ? (size_t)a->train_rows :
 			  (size_t)floor((double)a->train_fraction * (double)x.t.n_rows);
+		if (a->layout == LAYOUT_NAB) /* the device learns its probationary rows */
+			a->o.det.prof.learn = n_train ? (uint32_t)n_train : 1u;
 		if (n_train >= x.t.n_rows) {
 			fprintf(stderr, "iotad eval: %s: %zu rows, nothing left after %zu training "
 				"rows\n", path, x.t.n_rows, n_train);
@@ -160,6 +164,9 @@ static int eval_file_run(eval_args *a, eval_scorer *once, const char *path,
 			goto out;
 		}
 	}
+	if (a->layout == LAYOUT_NAB &&
+	    cmd_eval_nab_score(a, path, &x, d.n_warm, &out->r, &out->nab))
+		goto out;
 	if (a->pred && eval_write_predictions(a, path, &x, d.n_warm, &out->r))
 		goto out;
 	out->threshold = eval_scorer_threshold(s);
@@ -180,6 +187,45 @@ out:
 		eval_scorer_destroy(s);
 	cmd_eval_table_free(&x);
 	return code;
+}
+
+/* The nab layout's report: the row metrics, then the benchmark's scores
+ * (in --json, one object with both). */
+static void eval_nab_write(eval_args *a, FILE *f, const report_file *rf,
+			   const struct eval_file *files, size_t done, const eval_result *total)
+{
+	char **paths = calloc(done ? done : 1, sizeof *paths);
+	nab_score *s = calloc(done ? done : 1, sizeof *s);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = a->ro.json ? open_memstream(&buf, &len) : f;
+	if (!paths || !s || !m) {
+		fprintf(stderr, "iotad eval: out of memory\n");
+		goto out;
+	}
+	for (size_t i = 0; i < done; i++) {
+		paths[i] = files[i].path;
+		s[i] = files[i].nab;
+	}
+	report_write(m, &a->o, &a->ro, rf, done, total, NULL);
+	if (a->ro.json) {
+		fclose(m);
+		m = NULL;
+		while (len && (buf[len - 1] == '\n' || buf[len - 1] == '}'))
+			if (buf[--len] == '}')
+				break;
+		fwrite(buf, 1, len, f);
+		fputs(",\n ", f);
+	}
+	cmd_eval_nab_report(a, f, paths, s, done);
+	if (a->ro.json)
+		fputs("}\n", f);
+out:
+	if (m && m != f)
+		fclose(m);
+	free(buf);
+	free(paths);
+	free(s);
 }
 
 static int eval_main(eval_args *a)
@@ -244,7 +290,10 @@ static int eval_main(eval_args *a)
 	}
 	report_kinds kinds = {a->truth.kinds, a->kinds, a->truth.n_kinds, &a->truth, &a->ev,
 			      &a->evo};
-	report_write(f, &a->o, &a->ro, rf, done, &total, a->truth_path ? &kinds : NULL);
+	if (a->layout == LAYOUT_NAB)
+		eval_nab_write(a, f, rf, files, done, &total);
+	else
+		report_write(f, &a->o, &a->ro, rf, done, &total, a->truth_path ? &kinds : NULL);
 	free(rf);
 	if (f != stdout && fclose(f)) {
 		fprintf(stderr, "iotad eval: %s: %s\n", a->out_path, strerror(errno));
@@ -282,7 +331,11 @@ int cmd_eval(int argc, char **argv)
 	memset(&a, 0, sizeof a);
 	int code = cmd_eval_parse(argc, argv, &a);
 	if (code < 0)
-		code = cmd_eval_collect(&a, argc, argv) || cmd_eval_read_truth(&a) ? 1 : eval_main(&a);
+		code = a.layout == LAYOUT_NAB ?
+			       (cmd_eval_nab_collect(&a, argc, argv) ||
+				cmd_eval_nab_read_labels(&a) ? 1 : eval_main(&a)) :
+			       (cmd_eval_collect(&a, argc, argv) ||
+				cmd_eval_read_truth(&a) ? 1 : eval_main(&a));
 	cmd_eval_args_free(&a);
 	return code;
 }

@@ -17,7 +17,7 @@ static const char eval_usage_head[] =
 	"    iotad eval - measure detection quality on labelled CSV files\n"
 	"\n"
 	"SYNOPSIS\n"
-	"    iotad eval [--layout skab|generic|sim] [OPTIONS] FILE|DIR...\n"
+	"    iotad eval [--layout skab|generic|sim|nab] [OPTIONS] FILE|DIR...\n"
 	"\n"
 	"DESCRIPTION\n"
 	"    Each file is replayed row by row, in time order, through the same\n"
@@ -44,6 +44,14 @@ static const char eval_usage_head[] =
 	"              but --label and --skip; --train-rows N or --train FILE\n"
 	"    sim       CSV of `iotad sim --csv`: series by 'device', label 'label'\n"
 	"              (or --truth FILE of `iotad sim --truth`)\n"
+	"    nab       a data folder of timestamp,value CSV files (sub-folders\n"
+	"              searched) and --labels FILE of anomaly windows (the\n"
+	"              Numenta Anomaly Benchmark's combined_windows.json); each\n"
+	"              series learns on its first 15 % (probationary, not\n"
+	"              scored); adds the benchmark's scores (standard,\n"
+	"              reward_low_FP, reward_low_FN; a raise is a detection)\n"
+	"              and the alarms' re-raises within an hour and longest\n"
+	"              alarm (docs/eval.md)\n"
 	"\n"
 	"OPTIONS\n"
 	"    --detector KIND     ae (autoencoder, default), zscore, pca, or profile\n"
@@ -64,6 +72,8 @@ static const char eval_usage_head[] =
 	"                        false alarms per device-day, benign changes\n"
 	"                        (kinds benign_*) alarmed for more than an hour\n"
 	"                        (rules in docs/eval.md)\n"
+	"    --labels FILE       nab: the anomaly windows, {\"dir/file.csv\":\n"
+	"                        [[\"start\", \"end\"], ...]}\n"
 	"    --grace S           --truth: an anomaly shorter than S seconds may be\n"
 	"                        caught until S after its start, and a raise until\n"
 	"                        S after an anomaly's end is not false (300)\n"
@@ -115,7 +125,7 @@ static const char eval_usage_tail[] =
 enum {
 	O_LAYOUT = 256, O_DETECTOR, O_SEP, O_FEATURES, O_SKIP, O_LABEL, O_GROUP, O_TRAIN_ROWS,
 	O_TRAIN, O_SHUFFLE, O_TRAIN_FRACTION, O_SCORE_ALL, O_ZSW, O_PCAVAR, O_PCASCORE,
-	O_JSON, O_PER_FILE, O_PLOT, O_NO_TIME, O_TRUTH, O_TIME, O_GRACE, O_PREDICTIONS, O_MODEL,
+	O_JSON, O_PER_FILE, O_PLOT, O_NO_TIME, O_TRUTH, O_LABELS, O_TIME, O_GRACE, O_PREDICTIONS, O_MODEL,
 	O_INT8,
 	O_PARAM = 0x2000,                          /* + index in the parameter table */
 	O_PARAM_NO = O_PARAM + PARAM_MAX_DETECTOR, /* --no-KEY of a boolean parameter */
@@ -130,6 +140,7 @@ static const struct option eval_fixed_opts[] = {
 	{"label", required_argument, NULL, O_LABEL},
 	{"group", required_argument, NULL, O_GROUP},
 	{"truth", required_argument, NULL, O_TRUTH},
+	{"labels", required_argument, NULL, O_LABELS},
 	{"time", required_argument, NULL, O_TIME},
 	{"grace", required_argument, NULL, O_GRACE},
 	{"predictions", required_argument, NULL, O_PREDICTIONS},
@@ -252,8 +263,8 @@ static int eval_num_opt(int c, const char *v, eval_args *a)
 
 static int eval_layout_parse(const char *s, enum eval_layout *out)
 {
-	static const char *const names[] = {"generic", "skab", "sim"};
-	for (int i = 0; i < 3; i++) {
+	static const char *const names[] = {"generic", "skab", "sim", "nab"};
+	for (int i = 0; i < 4; i++) {
 		if (!strcmp(s, names[i])) {
 			*out = (enum eval_layout)i;
 			return 0;
@@ -291,7 +302,7 @@ static int eval_opt(int c, const char *name, eval_args *a)
 	switch (c) {
 	case O_LAYOUT:
 		if (eval_layout_parse(optarg, &a->layout))
-			return cli_usage_err(EVAL_CMD, "--layout: expected skab, generic or sim, "
+			return cli_usage_err(EVAL_CMD, "--layout: expected skab, generic, sim or nab, "
 					     "got \"%s\"", optarg);
 		return -1;
 	case O_DETECTOR:
@@ -318,6 +329,7 @@ static int eval_opt(int c, const char *name, eval_args *a)
 		*(c == O_LABEL ? &a->label : c == O_GROUP ? &a->group : &a->time_col) = optarg;
 		return -1;
 	case O_TRUTH: a->truth_path = optarg; return -1;
+	case O_LABELS: a->labels_path = optarg; return -1;
 	case O_PREDICTIONS:
 		if (!*optarg)
 			return cli_usage_err(EVAL_CMD, "--predictions: expected a file name");
@@ -372,7 +384,7 @@ static int eval_check(eval_args *a, int argc)
 		return cli_usage_err(EVAL_CMD, "--shuffle needs --window 1 and no series column");
 	if (a->shuffle && a->truth_path)
 		return cli_usage_err(EVAL_CMD, "--shuffle and --truth exclude each other");
-	if (a->time_col && !a->truth_path && !a->pred_path)
+	if (a->time_col && !a->truth_path && !a->pred_path && a->layout != LAYOUT_NAB)
 		return cli_usage_err(EVAL_CMD, "--time is the time column of --truth or --predictions");
 	if (a->evo.grace != 300.0 && !a->truth_path)
 		return cli_usage_err(EVAL_CMD, "--grace needs --truth");
@@ -392,7 +404,20 @@ static int eval_check(eval_args *a, int argc)
 	if (a->train_file && (a->train_rows || a->train_fraction > 0.0f))
 		return cli_usage_err(EVAL_CMD, "--train FILE excludes --train-rows and "
 				     "--train-fraction");
-	if (!a->model_path && !a->train_file && !a->train_rows && !(a->train_fraction > 0.0f)) {
+	if (a->layout == LAYOUT_NAB) {
+		if (!a->labels_path)
+			return cli_usage_err(EVAL_CMD, "--layout nab needs --labels FILE (the anomaly "
+					     "windows, as NAB's combined_windows.json)");
+		if (a->truth_path || a->train_file || a->train_rows || a->train_fraction > 0.0f ||
+		    a->model_path || a->shuffle || a->group)
+			return cli_usage_err(EVAL_CMD, "--layout nab trains each series on its first "
+					     "15 %%: not with --truth, --train, --train-rows, "
+					     "--train-fraction, --model, --shuffle or --group");
+	} else if (a->labels_path) {
+		return cli_usage_err(EVAL_CMD, "--labels is the nab layout's (--layout nab)");
+	}
+	if (a->layout != LAYOUT_NAB && !a->model_path && !a->train_file && !a->train_rows &&
+	    !(a->train_fraction > 0.0f)) {
 		if (a->layout == LAYOUT_SKAB)
 			a->train_rows = 400;
 		else if (a->o.kind != EVAL_PROFILE) /* the profile needs no training */
@@ -450,6 +475,7 @@ void cmd_eval_args_free(eval_args *a)
 		free(a->files[i]);
 	free(a->files);
 	truth_free(&a->truth);
+	nab_labels_free(&a->nab.labels);
 	evm_totals_free(&a->ev);
 	free(a->kinds);
 	cli_names_free(&a->features);

@@ -98,6 +98,7 @@ void cmd_eval_table_free(eval_table *x)
 	csv_free(&x->t);
 	free(x->label);
 	free(x->anomaly);
+	free(x->win);
 	memset(x, 0, sizeof *x);
 }
 
@@ -129,7 +130,7 @@ iotad_err cmd_eval_load(const eval_args *a, const char *path, int want_label, ev
 	const char *skip[MODEL_MAX_FEATURES + 4], *cols[MODEL_MAX_FEATURES + 1];
 	int ns = 0, nc = 0;
 	/* the label column is read with the features, in the same pass */
-	bool label_col = want_label && !a->truth_path;
+	bool label_col = want_label && !a->truth_path && a->layout != LAYOUT_NAB;
 	memset(x, 0, sizeof *x);
 	for (int i = 0; i < a->skip.n; i++)
 		if (!label_col || strcmp(a->skip.v[i], a->label))
@@ -143,6 +144,8 @@ iotad_err cmd_eval_load(const eval_args *a, const char *path, int want_label, ev
 		skip[ns++] = "ts";
 	}
 	const char *time_col = a->truth_path ? (a->time_col ? a->time_col : "ts") : a->time_col;
+	if (a->layout == LAYOUT_NAB)
+		time_col = a->time_col ? a->time_col : "timestamp";
 	if (!time_col && a->pred_path && a->layout == LAYOUT_SIM)
 		time_col = "ts";
 	if (time_col)
@@ -184,6 +187,8 @@ iotad_err cmd_eval_load(const eval_args *a, const char *path, int want_label, ev
 			 path, x->t.n_cols, MODEL_MAX_FEATURES);
 		return IOTAD_ERR_RANGE;
 	}
+	if (want_label && a->layout == LAYOUT_NAB)
+		return cmd_eval_nab_label(a, path, x, err, errlen);
 	if (!want_label || !a->truth_path)
 		return IOTAD_OK;
 	size_t n = x->t.n_rows ? x->t.n_rows : 1;
