@@ -13,6 +13,7 @@
 #include "iotad/error.h"
 #include "iotad/model.h"
 #include "iotad/profile.h"
+#include "iotad/season.h"
 #include "iotad/scorer.h"
 #include "iotad/threshold.h"
 
@@ -44,6 +45,9 @@ typedef struct det_config {
 				 * while a device learns, its channels do not fire
 				 * (learn_quiet); the autoencoder judges from the
 				 * first window as before */
+	season_params season;   /* the seasonal channel (season.h; off by default): needs
+				 * the profile, learns for its learn samples (learn is
+				 * taken from prof.learn); fires as DET_CH_SEASON */
 	bool ae_device_norm;    /* the autoencoder sees each sample shifted by the
 				 * device's own level onto the model's centre (default
 				 * false: the model's fleet-wide scale as trained) */
@@ -67,7 +71,8 @@ typedef struct det_config {
  * the autoencoder's window score. The model's stuck check reports
  * PROF_CH_STUCK. */
 #define DET_CH_SHAPE (1u << PROF_CH_COUNT)
-#define DET_CH_COUNT (PROF_CH_COUNT + 1)
+#define DET_CH_SEASON (1u << (PROF_CH_COUNT + 1))
+#define DET_CH_COUNT (PROF_CH_COUNT + 2)
 
 /* What one sample did. contrib is valid when scored. */
 typedef struct det_result {
@@ -132,8 +137,8 @@ iotad_err det_create_with(const model *m, const det_scorer *sc, const det_config
 /* Check cfg for a detector over m (may be NULL): IOTAD_ERR_INVAL with
  * *why (why may be NULL) naming the field (a static string), else IOTAD_OK. */
 iotad_err det_config_check(const model *m, const det_config *cfg, const char **why);
-/* Name of channel bit index c (0..DET_CH_COUNT-1): the profile's names and
- * "shape" for the autoencoder; NULL out of range. */
+/* Name of channel bit index c (0..DET_CH_COUNT-1): the profile's names,
+ * "shape" for the autoencoder and "season"; NULL out of range. */
 const char *det_channel_name(int c);
 void det_destroy(det *d);
 

@@ -80,6 +80,8 @@ struct det {
 	bool use_prof;          /* devices keep a profile */
 	prof_params prof;       /* resolved */
 	size_t prof_off;        /* float offset of the profile in storage */
+	bool use_season;        /* the seasonal channel, its state right after the profile's */
+	season_params season;   /* learn = prof.learn */
 	float center[MODEL_MAX_FEATURES]; /* the model's centre per feature (ae_device_norm) */
 	char names[MODEL_MAX_FEATURES][MODEL_NAME_MAX];
 	size_t ts_off;          /* offset of the window's device times (doubles) */
@@ -102,12 +104,14 @@ void det_config_default(det_config *cfg)
 	cfg->learn_samples = 0;
 	cfg->learn_alarms = false;
 	prof_params_default(&cfg->prof);
+	season_params_default(&cfg->season);
 	cfg->reorder_window = 30.0;
 }
 
 const char *det_channel_name(int c)
 {
-	return c == PROF_CH_COUNT ? "shape" : prof_channel_name(c);
+	return c == PROF_CH_COUNT ? "shape" : c == PROF_CH_COUNT + 1 ? "season" :
+	       prof_channel_name(c);
 }
 
 static uint32_t det_hash(const char *s, size_t len)
@@ -194,6 +198,14 @@ static iotad_err det_check(const model *m, bool net_scores, const det_config *cf
 	n = m ? (uint32_t)m->n_features : cfg->n_features;
 	for (uint32_t f = 0; f < n; f++)
 		names[f] = m ? m->features[f] : cfg->features[f];
+	if (cfg->season.on) {
+		season_params sp = cfg->season;
+		sp.learn = cfg->prof.learn;
+		if (cfg->prof.channels == 0 && !(m && cfg->ae_device_norm))
+			DET_BAD("detector: season needs the profile (profile_channels)");
+		if (season_params_check(&sp, why))
+			return IOTAD_ERR_INVAL;
+	}
 	p = cfg->prof;
 	return prof_params_resolve(&p, n, names, why);
 }
@@ -273,6 +285,9 @@ iotad_err det_create_with(const model *m, const det_scorer *sc, const det_config
 			names[f] = d->names[f];
 		d->prof = cfg->prof;
 		(void)prof_params_resolve(&d->prof, d->features, names, NULL); /* checked */
+		d->use_season = cfg->season.on;
+		d->season = cfg->season;
+		d->season.learn = cfg->prof.learn;
 	}
 	for (uint32_t f = 0; m && cfg->stuck_check && f < d->features; f++)
 		if (m->stuck_after[f] >= 2)
@@ -392,6 +407,7 @@ static void det_unlink(det *d, uint32_t slot)
 
 static uint8_t *det_runs(const det *d, det_device *dev);
 static float *det_prof(const det *d, det_device *dev);
+static float *det_season(const det *d, det_device *dev);
 
 /* Reset dev to a fresh device named id. The whole block is cleared, the
  * window and threshold history too, so nothing stale or uninitialized can
@@ -425,6 +441,8 @@ static void det_rebaseline_device(const det *d, det_device *dev)
 	thr_init_with(&dev->thr, &d->cfg.thr, dev->storage + d->win_floats);
 	if (d->use_prof)
 		prof_rebaseline(&d->prof, det_prof(d, dev));
+	if (d->use_season)
+		season_rebaseline(d->features, det_season(d, dev));
 	if (d->sc.state_bytes && d->sc.ops->state_init)
 		d->sc.ops->state_init(d->sc.self, (char *)dev + d->sc_off);
 	dev->pending = 0;
@@ -544,6 +562,29 @@ static float det_smooth(const det *d, det_device *dev, float score)
 static float *det_prof(const det *d, det_device *dev)
 {
 	return dev->storage + d->prof_off;
+}
+
+/* The device's seasonal state, after its profile (season_floats floats). */
+static float *det_season(const det *d, det_device *dev)
+{
+	return dev->storage + d->prof_off + prof_floats(&d->prof);
+}
+
+/* The seasonal channel's hook: judge the sample and fold its verdict into
+ * the profile's (bit DET_CH_SEASON, blame on its feature). */
+static void det_season_step(const det *d, det_device *dev, const float *raw, prof_out *po)
+{
+	season_out so;
+	season_step(&d->season, d->features, det_season(d, dev), raw, &so);
+	if (so.score > po->score)
+		po->score = so.score;
+	if (!so.fired || po->learning)
+		return;
+	if (!po->fired) {
+		memset(po->contrib, 0, sizeof po->contrib);
+		po->contrib[so.blame] = 1.0f;
+	}
+	po->fired |= DET_CH_SEASON;
 }
 
 /* Normalize raw for the model: as trained, or (ae_device_norm) shifted
@@ -786,6 +827,8 @@ iotad_err det_push_at(det *d, const char *device, double ts, double now, const f
 	prof_out po = {0};
 	if (d->use_prof) {
 		prof_step(&d->prof, det_prof(d, dev), raw, &po);
+		if (d->use_season)
+			det_season_step(d, dev, raw, &po);
 		res->learning = po.learning || dev->learning;
 		res->prof_score = po.score;
 		res->channels = po.fired;
@@ -1128,7 +1171,8 @@ const prof_params *det_prof_params(const det *d)
 
 size_t det_prof_floats(const det *d)
 {
-	return d && d->use_prof ? prof_floats(&d->prof) : 0;
+	return d && d->use_prof ? prof_floats(&d->prof) +
+				  (d->use_season ? season_floats(d->features) : 0) : 0;
 }
 
 iotad_err det_rebaseline(det *d, const char *device)
@@ -1147,6 +1191,8 @@ iotad_err det_rebaseline(det *d, const char *device)
 	if (slot == DET_NIL)
 		return IOTAD_ERR_NOTFOUND;
 	prof_rebaseline(&d->prof, det_prof(d, d->slots[slot]));
+	if (d->use_season)
+		season_rebaseline(d->features, det_season(d, d->slots[slot]));
 	d->slots[slot]->pending = 0;
 	return IOTAD_OK;
 }
@@ -1252,6 +1298,9 @@ iotad_err det_import(det *d, const det_device_state *st, const float *floats, bo
 		return IOTAD_ERR_INVAL;
 	if (d->use_prof && !prof_state_ok(&d->prof, floats + d->prof_off))
 		return IOTAD_ERR_INVAL;
+	if (d->use_season && !season_state_ok(&d->season, d->features,
+					      floats + d->prof_off + prof_floats(&d->prof)))
+		return IOTAD_ERR_INVAL;
 	for (size_t i = 0; i < (size_t)st->ring_count * d->features; i++)
 		if (floats[i] < NORM_CLAMP_LO || floats[i] > NORM_CLAMP_HI)
 			return IOTAD_ERR_INVAL;
@@ -1312,7 +1361,7 @@ static bool det_same_input(const model *a, const model *b)
 static bool det_same_profile(const det *a, const det *b)
 {
 	if (!a->use_prof || !b->use_prof || a->features != b->features ||
-	    prof_floats(&a->prof) != prof_floats(&b->prof))
+	    det_prof_floats(a) != det_prof_floats(b))
 		return false;
 	for (uint32_t f = 0; f < a->features; f++)
 		if (strcmp(a->names[f], b->names[f]))

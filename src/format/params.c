@@ -118,6 +118,13 @@ static const param_def params[] = {
 	{"detector", "profile_margin", PARAM_DOUBLE, OFF(profile_margin), 1, 100, 1.75, true, NULL,
 	 "X", "A channel's threshold is this many times the largest value its statistic took on "
 	 "the device's normal data (at least the channel's floor)."},
+	{"detector", "season", PARAM_BOOL, OFF(season), 0, 0, 0, true, NULL, NULL,
+	 "The seasonal channel: each device's own period (daily, weekly, any) found by "
+	 "autocorrelation while it learns (profile_learn), a level per phase of it, and a "
+	 "pattern that stops, shifts or changes shape raised (needs the profile channels)."},
+	{"detector", "season_margin", PARAM_DOUBLE, OFF(season_margin), 1, 100, 1.5, true, NULL,
+	 "X", "The seasonal channel's threshold is this many times the largest residual off "
+	 "the learned pattern seen while learning (at least 4 residual scales)."},
 	{"detector", "ae_device_norm", PARAM_BOOL, OFF(ae_device_norm), 0, 0, 0, true, NULL, NULL,
 	 "The autoencoder sees each sample shifted by the device's own learned level onto the "
 	 "model's centre, so a device whose normal sits apart from the fleet's is not "
@@ -342,6 +349,8 @@ void config_det(const iotad_config *c, det_config *out)
 	out->prof.learn_quiet = c->profile_learn_quiet;
 	out->prof.margin = (float)c->profile_margin;
 	out->ae_device_norm = c->ae_device_norm;
+	out->season.on = c->season;
+	out->season.margin = (float)c->season_margin;
 	out->alert.hold = c->alert_hold;
 	out->alert.quiet = c->alert_quiet;
 	out->alert.adapt_after = c->adapt_after;
