@@ -125,8 +125,9 @@ def inject(kind, what, x, s, r):
         up = r.randrange(DAY // 4, DAY)
         for j in range(s, min(n, s + up)):
             x[j] += 6 * sd * (j - s) / up
+        drop = r.uniform(6, 10) * sd
         for j in range(min(n, s + up), n):
-            x[j] -= r.uniform(6, 10) * sd
+            x[j] -= drop
         return min(n - 1, s + up)
     if what in ("level_drop", "level_change", "level_shift", "jump"):
         d = r.choice([-1, 1]) * r.uniform(3, 6) * sd

@@ -97,6 +97,8 @@ typedef struct eval_data {
 	size_t n_groups;
 	const uint8_t *label;     /* n_rows: 1 anomalous; ignored for the first n_warm */
 	size_t n_warm;            /* leading rows pushed as history, not counted */
+	const double *time;       /* n_rows device times in seconds, increasing per series,
+				   * or NULL: each row's number is its time */
 } eval_data;
 
 /* What a replay produced for its counted rows (in replay order). */

@@ -59,7 +59,7 @@ typedef struct season_out {
 void season_params_default(season_params *p);
 /* IOTAD_ERR_INVAL naming the field in *why (may be NULL) on a bad field. */
 iotad_err season_params_check(const season_params *p, const char **why);
-/* Floats of one device's state for features features (2 + F (12 + 256)). */
+/* Floats of one device's state for features features (2 + F (13 + 256)). */
 size_t season_floats(uint32_t features);
 /* Judge and learn one sample x (features finite floats). No allocation. */
 void season_step(const season_params *p, uint32_t features, float *st, const float *x,

@@ -141,7 +141,9 @@ static int eval_file_run(eval_args *a, eval_scorer *once, const char *path,
 		}
 	}
 	eval_data d = {x.t.data, x.t.n_rows, x.t.n_cols, x.t.group, x.t.n_groups, x.label,
-		       a->score_all ? 0 : n_train};
+		       a->score_all ? 0 : n_train,
+		       /* nab: the detector's times are the series' (hold, quiet, adapt) */
+		       a->layout == LAYOUT_NAB ? x.t.time : NULL};
 	if ((rc = eval_replay(s, &d, &out->r, err, sizeof err))) {
 		fprintf(stderr, "iotad eval: %s: %s\n", path, err);
 		goto out;

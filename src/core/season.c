@@ -22,12 +22,14 @@ enum {
 	H_THR,       /* threshold, in scales */
 	H_RUN,       /* samples in a row over the threshold; -1: re-anchor the level */
 	H_ACF,       /* the period's autocorrelation */
+	H_T,         /* the period in samples (refined between blocks) */
 	H_SIZE
 };
 enum { MODE_LEARN = 0, MODE_JUDGE = 1, MODE_NONE = 2 };
 
 #define SEASON_DIP 0.2f      /* the correlation dips this far below a period's peak */
 #define SEASON_FUND 0.9f     /* a shorter lag within this share of the best is taken */
+#define SEASON_FINE 8         /* the period is refined in 1/8 of a block */
 #define SEASON_PHASE_RATE 16.0f /* a phase learns 1/(16 L) a sample: 1/16 a period */
 
 void season_params_default(season_params *p)
@@ -160,6 +162,26 @@ static size_t season_find_period(const season_params *p, const float *b, size_t 
 	return best;
 }
 
+/* The squared residual of the blocks' deviations d (n) off a per-phase mean
+ * at period T samples (blocks of L samples, P phases). */
+static double season_fit_err(const float *d, size_t n, float T, float L, size_t P)
+{
+	double sum[SEASON_BLOCKS / 2 + 1] = {0}, sq[SEASON_BLOCKS / 2 + 1] = {0};
+	size_t cnt[SEASON_BLOCKS / 2 + 1] = {0};
+	float w = T / (float)P;
+	for (size_t i = 0; i < n; i++) {
+		size_t q = (size_t)(fmodf(((float)i + 0.5f) * L, T) / w) % P;
+		sum[q] += d[i];
+		sq[q] += (double)d[i] * d[i];
+		cnt[q]++;
+	}
+	double e = 0.0;
+	for (size_t q = 0; q < P; q++)
+		if (cnt[q])
+			e += sq[q] - sum[q] * sum[q] / (double)cnt[q];
+	return e;
+}
+
 /* The end of learning for one feature: period, phases, calibration. */
 static void season_finish(const season_params *p, float *h, float seen)
 {
@@ -184,42 +206,69 @@ static void season_finish(const season_params *p, float *h, float seen)
 		tr[i] = (float)(s / (double)P);
 		d[i] = b[i] - tr[i];
 	}
-	/* the phases: block i is phase i mod P (learning starts at phase 0) */
+	/* the period between lags P - 1 and P + 1 in eighths of a block that
+	 * the phases fit best: a period off by a part of a block would let
+	 * the phases slide a little further every period */
+	float T = (float)P * h[H_L];
+	double best = season_fit_err(d, n, T, h[H_L], P);
+	for (int k = -SEASON_FINE; k <= SEASON_FINE; k++) {
+		float t = ((float)P + (float)k / (float)SEASON_FINE) * h[H_L];
+		double e = season_fit_err(d, n, t, h[H_L], P);
+		if (e < best * (1.0 - 1e-6)) {
+			best = e;
+			T = t;
+		}
+	}
+	float w = T / (float)P; /* a phase's width, samples */
+	size_t bin[SEASON_BLOCKS];
+	for (size_t i = 0; i < n; i++)
+		bin[i] = (size_t)(fmodf(((float)i + 0.5f) * h[H_L], T) / w) % P;
+	/* the phases: block i's centre falls in phase bin[i] (learning starts
+	 * at phase 0) */
 	double mean = 0.0;
 	for (size_t q = 0; q < P; q++) {
 		size_t k = 0;
-		for (size_t i = q; i < n; i += P)
-			tmp[k++] = d[i];
+		for (size_t i = 0; i < n; i++)
+			if (bin[i] == q)
+				tmp[k++] = d[i];
 		ph[q] = season_median(tmp, k);
 		mean += ph[q];
 	}
 	mean /= (double)P;
 	for (size_t q = 0; q < P; q++)
 		ph[q] -= (float)mean;
-	/* the residual's scale and its largest value on the learning blocks */
-	float rmax = 0.0f, sd = 0.0f;
+	/* the residual's scale and its largest value on the learning blocks,
+	 * each block against the median of the others of its phase (with two
+	 * or three periods learned, its own would pull the median onto it) */
+	float rmax = 0.0f, sd = 0.0f, res[SEASON_BLOCKS];
+	size_t nr = 0;
 	for (size_t i = 0; i < n; i++) {
-		float r = d[i] - ph[i % P];
-		tmp[i] = fabsf(r);
+		size_t k = 0;
+		for (size_t j = 0; j < n; j++)
+			if (j != i && bin[j] == bin[i])
+				tmp[k++] = d[j];
 		sd += d[i] * d[i];
+		if (k)
+			res[nr++] = fabsf(d[i] - (season_median(tmp, k) - (float)mean));
 	}
 	sd = sqrtf(sd / (float)n);
-	float scale = 1.4826f * season_median(tmp, n);
+	memcpy(tmp, res, nr * sizeof *tmp);
+	float scale = 1.4826f * season_median(tmp, nr);
 	/* a residual far below the swing (a clean wave) still has a scale */
 	if (scale < 0.02f * sd)
 		scale = 0.02f * sd;
 	if (!(scale > 0.0f))
 		scale = 1e-6f;
-	for (size_t i = 0; i < n; i++)
-		if (tmp[i] / scale > rmax)
-			rmax = tmp[i] / scale;
+	for (size_t i = 0; i < nr; i++)
+		if (res[i] / scale > rmax)
+			rmax = res[i] / scale;
 	h[H_SCALE] = scale;
 	h[H_THR] = fmaxf(p->floor, p->margin * rmax);
 	h[H_LVL] = tr[n - 1];
 	h[H_EWMA] = 0.0f;
 	h[H_RUN] = 0.0f;
-	float period = (float)P * h[H_L];
-	h[H_POS] = fmodf(seen, period);
+	h[H_T] = T;
+	h[H_POS] = fmodf(seen, T);
 	memcpy(b, ph, P * sizeof *b);
 }
 
@@ -228,11 +277,13 @@ static void season_finish(const season_params *p, float *h, float seen)
 static float season_judge(const season_params *p, float *h, float x, bool *over, bool *fired)
 {
 	float *b = h + H_SIZE;
-	float L = h[H_L], period = h[H_P] * L;
-	size_t bin = (size_t)(h[H_POS] / L);
-	if (bin >= (size_t)h[H_P])
-		bin = (size_t)h[H_P] - 1;
-	float s = b[bin];
+	float L = h[H_L], period = h[H_T];
+	size_t P = (size_t)h[H_P];
+	/* between the two nearest phases' centres */
+	float u = h[H_POS] / (period / (float)P) - 0.5f;
+	float fl = floorf(u), fr = u - fl;
+	size_t q0 = fl < 0.0f ? P - 1 : (size_t)fl % P, q1 = (q0 + 1) % P;
+	float s = (1.0f - fr) * b[q0] + fr * b[q1];
 	if (h[H_RUN] < 0.0f) { /* re-anchored after a re-baseline */
 		h[H_LVL] = x - s;
 		h[H_EWMA] = 0.0f;
@@ -246,7 +297,9 @@ static float season_judge(const season_params *p, float *h, float x, bool *over,
 	*fired = h[H_RUN] >= (float)p->need;
 	if (!*over) {
 		h[H_LVL] += (x - s - h[H_LVL]) / period;
-		b[bin] += (x - h[H_LVL] - s) / (SEASON_PHASE_RATE * L);
+		float e = (x - h[H_LVL] - s) / (SEASON_PHASE_RATE * L);
+		b[q0] += (1.0f - fr) * e;
+		b[q1] += fr * e;
 	}
 	h[H_POS] += 1.0f;
 	if (h[H_POS] >= period)
@@ -301,7 +354,7 @@ float season_period(const season_params *p, uint32_t features, const float *st, 
 	if (f >= features || st[G_MODE] != MODE_JUDGE)
 		return 0.0f;
 	const float *h = st + G_SIZE + (size_t)f * (H_SIZE + SEASON_BLOCKS);
-	return h[H_P] * h[H_L];
+	return h[H_T];
 }
 
 void season_rebaseline(uint32_t features, float *st)
@@ -330,7 +383,7 @@ bool season_state_ok(const season_params *p, uint32_t features, const float *st)
 		    h[H_NB] >= (float)SEASON_BLOCKS || h[H_P] < 0.0f ||
 		    h[H_P] > (float)(SEASON_BLOCKS / 2) || h[H_POS] < 0.0f ||
 		    (h[H_P] > 0.0f && (!(h[H_SCALE] > 0.0f) || h[H_L] < 1.0f ||
-				       h[H_POS] >= h[H_P] * h[H_L])))
+				       !(h[H_T] >= h[H_P]) || h[H_POS] >= h[H_T])))
 			return false;
 	}
 	return true;

@@ -563,7 +563,7 @@ iotad_err eval_replay(eval_scorer *s, const eval_data *data, eval_result *res, c
 				x[k] = row[s->keep[k]];
 			row = x;
 		}
-		rc = eval_push(d, e, (double)i, row, &res->n_scored);
+		rc = eval_push(d, e, data->time ? data->time[i] : (double)i, row, &res->n_scored);
 		res->seconds += clock_mono() - t0;
 		if (rc != IOTAD_OK) {
 			iotad_errf(err, errlen, "eval: row %zu: %s", i, iotad_strerror(rc));
