@@ -67,7 +67,8 @@ void season_step(const season_params *p, uint32_t features, float *st, const flo
 /* Feature f's period in samples, 0 while learning or when none was found. */
 float season_period(const season_params *p, uint32_t features, const float *st, uint32_t f);
 /* The current level becomes the normal one: the period, phases and
- * calibration stay, the level re-anchors on the next sample (a lasting
+ * calibration stay; for one period the level is re-learned and nothing
+ * is judged (a lasting
  * change taken as the new normal). */
 void season_rebaseline(uint32_t features, float *st);
 /* True if st (season_floats floats, e.g. from a state file) can be

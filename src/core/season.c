@@ -284,10 +284,18 @@ static float season_judge(const season_params *p, float *h, float x, bool *over,
 	float fl = floorf(u), fr = u - fl;
 	size_t q0 = fl < 0.0f ? P - 1 : (size_t)fl % P, q1 = (q0 + 1) % P;
 	float s = (1.0f - fr) * b[q0] + fr * b[q1];
-	if (h[H_RUN] < 0.0f) { /* re-anchored after a re-baseline */
-		h[H_LVL] = x - s;
+	if (h[H_RUN] < 0.0f) {
+		/* re-baselined: for one period the level is the mean of x off
+		 * its phase (a whole period: the phases cancel), no verdict */
+		float k = period + h[H_RUN] + 1.0f;
+		h[H_LVL] = k <= 1.0f ? x - s : h[H_LVL] + (x - s - h[H_LVL]) / k;
 		h[H_EWMA] = 0.0f;
-		h[H_RUN] = 0.0f;
+		h[H_RUN] = h[H_RUN] + 1.0f >= 0.0f ? 0.0f : h[H_RUN] + 1.0f;
+		*over = *fired = false;
+		h[H_POS] += 1.0f;
+		if (h[H_POS] >= period)
+			h[H_POS] -= period;
+		return 0.0f;
 	}
 	float r = x - h[H_LVL] - s;
 	h[H_EWMA] += 2.0f / (L + 1.0f) * (r - h[H_EWMA]);
@@ -364,7 +372,7 @@ void season_rebaseline(uint32_t features, float *st)
 	for (uint32_t f = 0; f < features; f++) {
 		float *h = season_feat(st, f);
 		if (h[H_P] > 0.0f)
-			h[H_RUN] = -1.0f;
+			h[H_RUN] = -h[H_T];
 	}
 }
 
