@@ -76,7 +76,7 @@ typedef struct iotad_config {
 	double profile_margin;        /* channel threshold = margin x normal maximum (1.75) */
 	bool ae_device_norm;          /* the model sees samples shifted by the device's level (false) */
 	bool season;                  /* the seasonal channel (false) */
-	double season_margin;         /* its threshold = margin x learning maximum (1.5) */
+	double season_margin;         /* its threshold = margin x learning maximum (2) */
 	uint32_t max_devices;         /* 10000 (at most 10,000,000) */
 	bool evict_lru;               /* evict: lru (true) | reject, for a new device when full */
 	double idle_evict_after;      /* seconds of silence before a device is forgotten, 0 = off (0) */

@@ -40,7 +40,7 @@
 typedef struct season_params {
 	bool on;        /* the channel judges (false by default) */
 	uint32_t learn; /* samples learned before judging, >= 16 (the profile's learn) */
-	float margin;   /* threshold = margin x the largest learning residual, >= 1 (1.5) */
+	float margin;   /* threshold = margin x the largest learning residual, >= 1 (2) */
 	float floor;    /* least threshold, in residual scales, > 0 (4) */
 	float acf_min;  /* least autocorrelation of a period, (0, 1) (0.3) */
 	uint8_t need;   /* samples in a row over the threshold to fire, >= 1 (3) */

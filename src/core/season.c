@@ -36,7 +36,7 @@ void season_params_default(season_params *p)
 {
 	p->on = false;
 	p->learn = 8640;
-	p->margin = 1.5f;
+	p->margin = 2.0f;
 	p->floor = 4.0f;
 	p->acf_min = 0.3f;
 	p->need = 3;

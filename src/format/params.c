@@ -122,7 +122,7 @@ static const param_def params[] = {
 	 "The seasonal channel: each device's own period (daily, weekly, any) found by "
 	 "autocorrelation while it learns (profile_learn), a level per phase of it, and a "
 	 "pattern that stops, shifts or changes shape raised (needs the profile channels)."},
-	{"detector", "season_margin", PARAM_DOUBLE, OFF(season_margin), 1, 100, 1.5, true, NULL,
+	{"detector", "season_margin", PARAM_DOUBLE, OFF(season_margin), 1, 100, 2, true, NULL,
 	 "X", "The seasonal channel's threshold is this many times the largest residual off "
 	 "the learned pattern seen while learning (at least 4 residual scales)."},
 	{"detector", "ae_device_norm", PARAM_BOOL, OFF(ae_device_norm), 0, 0, 0, true, NULL, NULL,
