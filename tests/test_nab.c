@@ -283,13 +283,19 @@ static void test_layout(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"file\": \"/tmp/"));
 	/* the step raised on its window's first rows: near a perfect score for it */
 	CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"raises\": 1,"));
-	/* a bad file: timestamps out of order */
+	/* a row out of time order is left out, counted and named; the same scores */
 	FILE *f = fopen(b, "a");
 	fputs("2014-04-01 00:00:00,10\n", f);
 	fclose(f);
+	CU_ASSERT_EQUAL(run_eval(args, errp), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(slurp(errp), "calm.csv: 1 row left out: timestamp not "
+					       "after the row before (first at data row 2001)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(slurp(out), "\"nab\": {\"total\": {\"windows\": 2, "
+					       "\"detected\": 1,"));
+	/* a file without rows in time order */
+	write_file(b, "timestamp,value\n2014-04-01 00:00:00,1\n2014-04-01 00:00:00,2\n");
 	CU_ASSERT_EQUAL(run_eval(args, errp), 1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(slurp(errp), "calm.csv: data row 2001: timestamp not "
-					       "after the row before"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(slurp(errp), "calm.csv: fewer than two rows in time order"));
 	/* a value that is not a number */
 	write_file(b, "timestamp,value\n2014-04-01 00:00:00,1\n2014-04-01 00:05:00,x\n");
 	CU_ASSERT_EQUAL(run_eval(args, errp), 1);

@@ -168,12 +168,28 @@ iotad_err cmd_eval_nab_label(const eval_args *a, const char *path, eval_table *x
 			 "reads timestamp,value", path, x->t.n_cols);
 		return IOTAD_ERR_PARSE;
 	}
+	/* a row whose time is not after the one kept before it (a repeated or
+	 * out-of-order timestamp) is left out, counted and named */
+	size_t kept = n ? 1 : 0, first_bad = 0;
+	double *tt = x->t.time;
+	float *v = x->t.data;
 	for (size_t i = 1; i < n; i++) {
-		if (!(t[i] > t[i - 1])) {
-			snprintf(err, errlen, "%s: data row %zu: timestamp not after the row before",
-				 path, i + 1);
-			return IOTAD_ERR_PARSE;
+		if (tt[i] > tt[kept - 1]) {
+			tt[kept] = tt[i];
+			v[kept] = v[i];
+			kept++;
+		} else if (!first_bad) {
+			first_bad = i + 1;
 		}
+	}
+	if (kept < n)
+		fprintf(stderr, "iotad eval: %s: %zu row%s left out: timestamp not after the row "
+			"before (first at data row %zu)\n", path, n - kept, n - kept > 1 ? "s" : "",
+			first_bad);
+	x->t.n_rows = n = kept;
+	if (n < 2) {
+		snprintf(err, errlen, "%s: fewer than two rows in time order", path);
+		return IOTAD_ERR_PARSE;
 	}
 	if (!(x->label = calloc(n ? n : 1, 1)) ||
 	    !(x->win = calloc(e->n ? e->n : 1, sizeof *x->win)))
