@@ -47,7 +47,7 @@ static void test_params(void)
 	CU_ASSERT_EQUAL(season_params_check(&p, &why), IOTAD_ERR_INVAL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(why, "margin"));
 	season_params_default(&p);
-	p.learn = 3;
+	p.learn = 0;
 	CU_ASSERT_EQUAL(season_params_check(&p, &why), IOTAD_ERR_INVAL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(why, "learn"));
 	season_params_default(&p);
@@ -84,6 +84,9 @@ static void test_period(void)
 		/* a long learning (blocks of 16 samples) */
 		CU_ASSERT_DOUBLE_EQUAL(learn_wave(s, 288.0, 3000), 288.0, 2.01);
 	}
+	/* a learning too short to hold two periods finds none and judges nothing */
+	CU_ASSERT_EQUAL(learn_wave(1, 288.0, 5), 0.0f);
+	CU_ASSERT_EQUAL(learn_wave(1, 288.0, 400), 0.0f);
 	/* no period in white noise nor in a random walk */
 	for (uint64_t s = 1; s <= SEEDS; s++) {
 		season_params p;

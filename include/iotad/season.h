@@ -39,7 +39,8 @@
 
 typedef struct season_params {
 	bool on;        /* the channel judges (false by default) */
-	uint32_t learn; /* samples learned before judging, >= 16 (the profile's learn) */
+	uint32_t learn; /* samples learned before judging, >= 1 (the profile's learn;
+			 * fewer than 8 blocks' worth find no period) */
 	float margin;   /* threshold = margin x the largest learning residual, >= 1 (2) */
 	float floor;    /* least threshold, in residual scales, > 0 (4) */
 	float acf_min;  /* least autocorrelation of a period, (0, 1) (0.3) */

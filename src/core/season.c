@@ -47,8 +47,8 @@ iotad_err season_params_check(const season_params *p, const char **why)
 	const char *w = NULL;
 	if (!p)
 		w = "season: no parameters";
-	else if (p->learn < 16)
-		w = "season: learn: expected at least 16 samples";
+	else if (p->learn < 1)
+		w = "season: learn: expected at least 1 sample";
 	else if (!(p->margin >= 1.0f && p->margin <= 100.0f))
 		w = "season: margin: expected 1..100";
 	else if (!(p->floor > 0.0f && p->floor <= 1000.0f))
