@@ -113,6 +113,7 @@ static int eval_file_run(eval_args *a, eval_scorer *once, const char *path,
 	iotad_err rc = cmd_eval_load(a, path, 1, &x, err, sizeof err);
 	if (rc) {
 		fprintf(stderr, "iotad eval: %s\n", err);
+		cmd_eval_table_free(&x);
 		return 1;
 	}
 	if (a->shuffle)
