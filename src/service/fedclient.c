@@ -53,7 +53,11 @@ struct fedgw {
 	nn net;                       /* scratch network of the model's shape */
 	fedmsg_enc encoding;          /* of the updates sent (federated.update_encoding) */
 	double last_change;
+	float cand_eps, cand_delta;   /* the candidate's privacy claim */
 	_Atomic uint64_t n_accepted, n_refused, n_invalid, n_sent, n_local, n_unsampled;
+	_Atomic uint64_t n_failed, n_joined;
+	_Atomic uint32_t m_round;     /* for /metrics: round, epsilon and delta accepted last */
+	_Atomic double m_eps, m_delta;
 };
 
 static uint64_t fnv1a(const char *s)
@@ -183,6 +187,8 @@ static void take_global(fedgw *g, size_t len)
 	g->cand_round = gm.round;
 	g->cand_hash = gm.hash;
 	g->cand_parent = gm.base_hash;
+	g->cand_eps = gm.dp_epsilon;
+	g->cand_delta = gm.dp_delta;
 }
 
 /* Judge the candidate global model once the sample holds min_windows (at
@@ -212,6 +218,10 @@ static void judge_global(fedgw *g)
 	g->round = g->cand_round;
 	g->hash = g->cand_hash;
 	g->owe_update = true;
+	atomic_fetch_add(&g->n_joined, 1);
+	atomic_store(&g->m_round, g->round);
+	atomic_store(&g->m_eps, (double)g->cand_eps);
+	atomic_store(&g->m_delta, (double)g->cand_delta);
 	if (same) {
 		LOG_INFO("federated: global model of round %u (hash %08x) is the model in use",
 			 g->round, g->hash);
@@ -265,6 +275,7 @@ static void send_update(fedgw *g)
 	if (!rc)
 		rc = mq_publish(g->mq, g->t_update, g->work, len, 1, false, 5000);
 	if (rc) {
+		atomic_fetch_add(&g->n_failed, 1);
 		LOG_WARN("federated: update for round %u not sent: %s", u.round, iotad_strerror(rc));
 		return;
 	}
@@ -439,8 +450,23 @@ void fedgw_get_counters(fedgw *g, fedgw_counters *out)
 	out->globals_refused = atomic_load(&g->n_refused);
 	out->globals_invalid = atomic_load(&g->n_invalid);
 	out->updates_sent = atomic_load(&g->n_sent);
+	out->updates_failed = atomic_load(&g->n_failed);
+	out->rounds_joined = atomic_load(&g->n_joined);
 	out->local_retrains = atomic_load(&g->n_local);
 	out->devices_unsampled = atomic_load(&g->n_unsampled);
+}
+
+void fedgw_fill_metrics(void *ud, met_fed *out)
+{
+	fedgw *g = ud;
+	fedgw_counters c;
+	fedgw_get_counters(g, &c);
+	*out = (met_fed){.enabled = true, .rounds_joined = c.rounds_joined,
+			 .updates_sent = c.updates_sent, .updates_failed = c.updates_failed,
+			 .globals_accepted = c.globals_accepted, .globals_refused = c.globals_refused,
+			 .globals_invalid = c.globals_invalid, .local_retrains = c.local_retrains,
+			 .devices_unsampled = c.devices_unsampled, .round = atomic_load(&g->m_round),
+			 .epsilon = atomic_load(&g->m_eps), .delta = atomic_load(&g->m_delta)};
 }
 
 void fedgw_destroy(fedgw *g)
