@@ -10,7 +10,12 @@
  *
  * usage: bench_fedsim --skab DIR [--split folder|file] [--rounds R]
  *        [--local L] [--epochs E] [--seed S] [--rule mean|median|trimmed]
- *        [--clip C] [--noise Z] [--no-baselines] */
+ *        [--clip C] [--noise Z] [--norm shared|gateway] [--no-baselines]
+ * "pooled" is the network trained centrally on the union of the gateways'
+ * windows (the same windows, normalization, start and epochs as the
+ * rounds: rounds x local), calibrated and replayed as the rounds; "local"
+ * each gateway's own model (iotad eval's fit on its training rows, its own
+ * normalization and calibration, --epochs). */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,7 +104,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: bench_fedsim --skab DIR [--split folder|file] [--rounds R] "
 		"[--local L] [--epochs E] [--seed S] [--rule mean|median|trimmed] [--clip C] "
-		"[--noise Z] [--no-baselines]\n");
+		"[--noise Z] [--norm shared|gateway] [--no-baselines]\n");
 	exit(2);
 }
 
@@ -137,6 +142,8 @@ int main(int argc, char **argv)
 			o.agg.clip = strtof(v, NULL);
 		else if (!strcmp(a, "--noise"))
 			o.agg.noise = strtof(v, NULL);
+		else if (!strcmp(a, "--norm") && (!strcmp(v, "shared") || !strcmp(v, "gateway")))
+			o.norm_per_gw = !strcmp(v, "gateway");
 		else
 			usage();
 	}
@@ -174,24 +181,24 @@ int main(int argc, char **argv)
 		gws[g] = n_gw == 3 ? (fedsim_gw){ff + start[g], start[g + 1] - start[g]} :
 				     (fedsim_gw){ff + g, 1};
 	printf("SKAB %s: %zu files, %zu gateways; %d rounds x %d local epochs (pooled and local: %d "
-	       "epochs), rule %s, clip %g, noise %g, seed %llu\n", root, nf, n_gw, o.rounds,
-	       o.local_epochs, o.eval.train.epochs, fed_rule_name(o.agg.rule), (double)o.agg.clip,
-	       (double)o.agg.noise, (unsigned long long)o.eval.train.seed);
+	       "epochs), rule %s, clip %g, noise %g, normalization %s, seed %llu\n", root, nf,
+	       n_gw, o.rounds, o.local_epochs, o.eval.train.epochs, fed_rule_name(o.agg.rule),
+	       (double)o.agg.clip, (double)o.agg.noise, o.norm_per_gw ? "per gateway" : "shared",
+	       (unsigned long long)o.eval.train.seed);
 	char err[512];
 	fedsim_counts pooled, local, *gp = calloc(n_gw, sizeof *gp), *gl = calloc(n_gw, sizeof *gl);
 	if (baselines) {
-		if (fedsim_pooled(&o, gws, n_gw, &pooled, gp, err, sizeof err) ||
-		    fedsim_local(&o, gws, n_gw, &local, gl, err, sizeof err)) {
+		if (fedsim_local(&o, gws, n_gw, &local, gl, err, sizeof err)) {
 			fprintf(stderr, "bench_fedsim: %s\n", err);
 			return 1;
 		}
-		line("pooled", &pooled);
 		line("local (own models)", &local);
 	}
 	fedsim_round *rounds = calloc((size_t)o.rounds, sizeof *rounds);
 	fedsim_counts *rows = calloc((size_t)o.rounds * n_gw, sizeof *rows);
 	double t0 = bench_now();
-	if (fedsim_run(&o, gws, n_gw, 1e-5, rounds, rows, err, sizeof err)) {
+	if (fedsim_run(&o, gws, n_gw, 1e-5, rounds, rows, baselines ? &pooled : NULL,
+		       baselines ? gp : NULL, err, sizeof err)) {
 		fprintf(stderr, "bench_fedsim: %s\n", err);
 		return 1;
 	}
@@ -200,10 +207,15 @@ int main(int argc, char **argv)
 		snprintf(what, sizeof what, "round %2d %7zu B%s", rounds[r].round, rounds[r].bytes,
 			 o.agg.noise > 0 ? "" : "");
 		line(what, &rounds[r].total);
+		printf("    longest update %.4g, %d clipped", (double)rounds[r].max_norm,
+		       rounds[r].n_clipped);
 		if (o.agg.noise > 0)
-			printf("    epsilon %.3f at delta 1e-5\n", rounds[r].epsilon);
+			printf("; epsilon %.3f at delta 1e-5", rounds[r].epsilon);
+		printf("\n");
 	}
-	printf("federated rounds: %.1f s\n", bench_now() - t0);
+	printf("pooled and federated: %.1f s\n", bench_now() - t0);
+	if (baselines)
+		line("pooled (same windows)", &pooled);
 	/* the targets: 99 % of the final F1, against pooled, per gateway against local */
 	const fedsim_round *fin = &rounds[o.rounds - 1];
 	for (int mode = 0; mode < 2; mode++) {

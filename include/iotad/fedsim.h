@@ -37,6 +37,9 @@ typedef struct fedsim_opts {
 	int rounds;           /* federated rounds (20) */
 	int local_epochs;     /* epochs a gateway trains a round (2) */
 	fed_opts agg;         /* aggregation rule, clip, DP-FedAvg noise */
+	bool norm_per_gw;     /* fedsim_run: each gateway normalizes by the min and max of
+			       * its own training rows (the network is shared); false:
+			       * by those of all gateways' */
 } fedsim_opts;
 
 /* Counts of one model over the gateways' scored rows, both calibrations. */
@@ -52,6 +55,8 @@ typedef struct fedsim_round {
 	fedsim_counts *gw;    /* n_gw, in the caller's array given to fedsim_run */
 	size_t bytes;         /* on the wire: every update and the global model to each gateway */
 	double epsilon;       /* DP-FedAvg: epsilon at delta after this round; 0 without noise */
+	float max_norm;       /* the longest update (L2, before clipping) */
+	int n_clipped;        /* updates clipped */
 } fedsim_round;
 
 /* Defaults: eval_opts_default, n_warm 400, 20 rounds, 2 local epochs,
@@ -73,10 +78,15 @@ iotad_err fedsim_local(const fedsim_opts *o, const fedsim_gw *gws, size_t n_gw,
 
 /* Federated rounds from a network initialised with eval.train.seed, with
  * the pooled model's normalization (the min and max of every gateway's
- * training rows: what gateways would send once) and shape. rounds[0..o->
- * rounds) are filled (each with gw pointing into gw_rows, n_gw x rounds
- * counts, caller's). delta: of the epsilon reported (with agg.noise). */
+ * training rows: what gateways would send once; or each gateway's own with
+ * norm_per_gw) and shape. rounds[0..o->rounds) are filled (each with gw
+ * pointing into gw_rows, n_gw x rounds counts, caller's). delta: of the
+ * epsilon reported (with agg.noise). central (may be NULL) gets the same
+ * network trained centrally on the union of the gateways' windows, from
+ * the same start, for rounds x local_epochs epochs, calibrated and
+ * replayed as the rounds (central_gw: n_gw, may be NULL). */
 iotad_err fedsim_run(const fedsim_opts *o, const fedsim_gw *gws, size_t n_gw, double delta,
-		     fedsim_round *rounds, fedsim_counts *gw_rows, char *err, size_t errlen);
+		     fedsim_round *rounds, fedsim_counts *gw_rows, fedsim_counts *central,
+		     fedsim_counts *central_gw, char *err, size_t errlen);
 
 #endif

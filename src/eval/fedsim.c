@@ -156,11 +156,18 @@ static iotad_err replay_gw(const fedsim_opts *o, eval_scorer *s, const fedsim_gw
 	return IOTAD_OK;
 }
 
+/* Each gateway's normalization (norm_per_gw). */
+typedef struct gw_norm {
+	float a[MODEL_MAX_FEATURES], b[MODEL_MAX_FEATURES];
+} gw_norm;
+
 /* Score every gateway's held-out windows with the network params (of m's
- * shape), calibrate globally and per gateway, replay every file both ways. */
-static iotad_err calibrate_replay(const fedsim_opts *o, eval_scorer *s, const float *params,
-				  const fedsim_gw *gws, gw_windows *gw, size_t n_gw,
-				  fedsim_counts *total, fedsim_counts *per, char *err, size_t errlen)
+ * shape), calibrate globally and per gateway, replay every file both ways;
+ * norm (n_gw, may be NULL): each gateway's normalization. */
+static iotad_err calibrate_replay_norm(const fedsim_opts *o, eval_scorer *s, const float *params,
+				       const fedsim_gw *gws, gw_windows *gw, const gw_norm *norm,
+				       size_t n_gw, fedsim_counts *total, fedsim_counts *per,
+				       char *err, size_t errlen)
 {
 	const model *m = eval_scorer_model(s);
 	size_t d = (size_t)m->net.sizes[0], n_all = 0;
@@ -168,7 +175,7 @@ static iotad_err calibrate_replay(const fedsim_opts *o, eval_scorer *s, const fl
 	if (!scratch)
 		return IOTAD_ERR_NOMEM;
 	/* score with the round's network: set it first, threshold for now */
-	iotad_err rc = eval_scorer_set_net(s, params, m->net.n_params, 1.0f, NULL, 0);
+	iotad_err rc = eval_scorer_set_net(s, params, m->net.n_params, 1.0f, NULL, 0, NULL, NULL);
 	for (size_t g = 0; rc == IOTAD_OK && g < n_gw; g++) {
 		for (size_t i = 0; i < gw[g].n_hold; i++)
 			gw[g].scores[i] = model_score(m, gw[g].hold + i * d, scratch, NULL, NULL);
@@ -185,25 +192,37 @@ static iotad_err calibrate_replay(const fedsim_opts *o, eval_scorer *s, const fl
 		n_all += gw[g].n_hold;
 	}
 	qsort(all, n_all, sizeof *all, cmp_float);
-	float pct = o->eval.train.percentile;
+	float pct = o->eval.train.percentile, tg = pct_sorted(all, n_all, pct);
+	int nc = n_all < MODEL_MAX_CALIB ? (int)n_all : 0;
 	memset(total, 0, sizeof *total);
-	rc = rc ? rc : eval_scorer_set_net(s, params, m->net.n_params, pct_sorted(all, n_all, pct),
-					   all, n_all < MODEL_MAX_CALIB ? (int)n_all : 0);
 	for (size_t g = 0; rc == IOTAD_OK && g < n_gw; g++) {
 		memset(&per[g], 0, sizeof per[g]);
-		rc = replay_gw(o, s, &gws[g], &per[g].global, err, errlen);
+		rc = eval_scorer_set_net(s, params, m->net.n_params, tg, all, nc,
+					 norm ? norm[g].a : NULL, norm ? norm[g].b : NULL);
+		if (rc == IOTAD_OK)
+			rc = replay_gw(o, s, &gws[g], &per[g].global, err, errlen);
 		eval_counts_merge(&total->global, &per[g].global);
 	}
 	for (size_t g = 0; rc == IOTAD_OK && g < n_gw; g++) {
 		rc = eval_scorer_set_net(s, params, m->net.n_params,
 					 pct_sorted(gw[g].scores, gw[g].n_hold, pct), gw[g].scores,
-					 gw[g].n_hold < MODEL_MAX_CALIB ? (int)gw[g].n_hold : 0);
+					 gw[g].n_hold < MODEL_MAX_CALIB ? (int)gw[g].n_hold : 0,
+					 norm ? norm[g].a : NULL, norm ? norm[g].b : NULL);
 		if (rc == IOTAD_OK)
 			rc = replay_gw(o, s, &gws[g], &per[g].per_gw, err, errlen);
 		eval_counts_merge(&total->per_gw, &per[g].per_gw);
 	}
 	free(all);
 	return rc;
+}
+
+/* Score every gateway's held-out windows with the network params (of m's
+ * shape), calibrate globally and per gateway, replay every file both ways. */
+static iotad_err calibrate_replay(const fedsim_opts *o, eval_scorer *s, const float *params,
+				  const fedsim_gw *gws, gw_windows *gw, size_t n_gw,
+				  fedsim_counts *total, fedsim_counts *per, char *err, size_t errlen)
+{
+	return calibrate_replay_norm(o, s, params, gws, gw, NULL, n_gw, total, per, err, errlen);
 }
 
 static void free_windows(gw_windows *gw, size_t n)
@@ -321,8 +340,69 @@ static size_t round_bytes(size_t n_gw, size_t n_params, bool dp)
 	return total;
 }
 
+/* Each gateway's own normalization: that of a model fitted (one epoch) on
+ * its training rows alone. */
+static iotad_err own_norms(const fedsim_opts *o, const fedsim_gw *gws, size_t n_gw, gw_norm *nm,
+			   char *err, size_t errlen)
+{
+	for (size_t g = 0; g < n_gw; g++) {
+		eval_scorer *sg = NULL;
+		iotad_err rc = fit_on(o, gws, n_gw, (long)g, 1, &sg, err, errlen);
+		if (rc)
+			return rc;
+		const model *mg = eval_scorer_model(sg);
+		memcpy(nm[g].a, mg->norm_a, sizeof nm[g].a);
+		memcpy(nm[g].b, mg->norm_b, sizeof nm[g].b);
+		eval_scorer_destroy(sg);
+	}
+	return IOTAD_OK;
+}
+
+/* The gateways' windows under the shared normalization of m, or each its own. */
+static iotad_err cut_all(const fedsim_opts *o, const fedsim_gw *gws, size_t n_gw, const model *m,
+			 const gw_norm *nm, gw_windows *gw)
+{
+	model *mg = malloc(sizeof *mg);
+	if (!mg)
+		return IOTAD_ERR_NOMEM;
+	iotad_err rc = IOTAD_OK;
+	for (size_t g = 0; rc == IOTAD_OK && g < n_gw; g++) {
+		*mg = *m; /* a shallow copy: only its normalization and window are read */
+		if (nm) {
+			memcpy(mg->norm_a, nm[g].a, sizeof nm[g].a);
+			memcpy(mg->norm_b, nm[g].b, sizeof nm[g].b);
+		}
+		rc = cut_windows(o, &gws[g], mg, &gw[g]);
+	}
+	free(mg);
+	return rc;
+}
+
+/* The central baseline: net trained on every gateway's training windows
+ * together for rounds x local_epochs epochs. */
+static iotad_err train_central(const fedsim_opts *o, nn *net, const gw_windows *gw, size_t n_gw)
+{
+	size_t d = (size_t)net->sizes[0], n = 0;
+	for (size_t g = 0; g < n_gw; g++)
+		n += gw[g].n_train;
+	float *x = malloc((n ? n : 1) * d * sizeof *x);
+	if (!x)
+		return IOTAD_ERR_NOMEM;
+	n = 0;
+	for (size_t g = 0; g < n_gw; g++) {
+		memcpy(x + n * d, gw[g].train, gw[g].n_train * d * sizeof *x);
+		n += gw[g].n_train;
+	}
+	train_opts t = o->eval.train;
+	t.epochs = o->rounds * o->local_epochs;
+	iotad_err rc = n ? train_fit(net, x, n, &t, NULL) : IOTAD_ERR_INVAL;
+	free(x);
+	return rc;
+}
+
 iotad_err fedsim_run(const fedsim_opts *o, const fedsim_gw *gws, size_t n_gw, double delta,
-		     fedsim_round *rounds, fedsim_counts *gw_rows, char *err, size_t errlen)
+		     fedsim_round *rounds, fedsim_counts *gw_rows, fedsim_counts *central,
+		     fedsim_counts *central_gw, char *err, size_t errlen)
 {
 	iotad_err rc = check_args(o, gws, n_gw, err, errlen);
 	if (rc)
@@ -334,17 +414,30 @@ iotad_err fedsim_run(const fedsim_opts *o, const fedsim_gw *gws, size_t n_gw, do
 	const model *m = eval_scorer_model(s);
 	nn global = {0}, local = {0};
 	gw_windows *gw = calloc(n_gw, sizeof *gw);
+	gw_norm *nm = o->norm_per_gw ? calloc(n_gw, sizeof *nm) : NULL;
 	size_t np = m->net.n_params;
 	float *cl = malloc(n_gw * np * sizeof *cl), *next = malloc(np * sizeof *next);
 	fed_client *c = malloc(n_gw * sizeof *c);
-	if (!gw || !cl || !next || !c)
+	fedsim_counts *cg = calloc(n_gw, sizeof *cg);
+	if (!gw || !cl || !next || !c || !cg || (o->norm_per_gw && !nm))
 		rc = IOTAD_ERR_NOMEM;
+	if (rc == IOTAD_OK && nm)
+		rc = own_norms(o, gws, n_gw, nm, err, errlen);
 	if (rc == IOTAD_OK && !(rc = nn_init(&global, m->net.n_layers, m->net.sizes, m->net.act)))
 		rc = nn_init(&local, m->net.n_layers, m->net.sizes, m->net.act);
 	if (rc == IOTAD_OK)
+		rc = cut_all(o, gws, n_gw, m, nm, gw);
+	if (rc == IOTAD_OK && central) {
+		nn_init_weights(&local, o->eval.train.seed);
+		rc = train_central(o, &local, gw, n_gw);
+		if (rc == IOTAD_OK)
+			rc = calibrate_replay_norm(o, s, local.params, gws, gw, nm, n_gw, central, cg,
+						   err, errlen);
+		if (rc == IOTAD_OK && central_gw)
+			memcpy(central_gw, cg, n_gw * sizeof *cg);
+	}
+	if (rc == IOTAD_OK)
 		nn_init_weights(&global, o->eval.train.seed);
-	for (size_t g = 0; rc == IOTAD_OK && g < n_gw; g++)
-		rc = cut_windows(o, &gws[g], m, &gw[g]);
 	train_opts t = o->eval.train;
 	t.epochs = o->local_epochs;
 	for (int r = 0; rc == IOTAD_OK && r < o->rounds; r++) {
@@ -361,8 +454,9 @@ iotad_err fedsim_run(const fedsim_opts *o, const fedsim_gw *gws, size_t n_gw, do
 		}
 		fed_opts a = o->agg;
 		a.noise_seed = o->eval.train.seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(r + 1));
+		fed_report rep = {0};
 		if (rc == IOTAD_OK)
-			rc = fed_aggregate(global.params, np, c, k, &a, next, NULL, err, errlen);
+			rc = fed_aggregate(global.params, np, c, k, &a, next, &rep, err, errlen);
 		if (rc)
 			break;
 		memcpy(global.params, next, np * sizeof *next);
@@ -370,13 +464,17 @@ iotad_err fedsim_run(const fedsim_opts *o, const fedsim_gw *gws, size_t n_gw, do
 		fr->round = r + 1;
 		fr->gw = gw_rows + (size_t)r * n_gw;
 		fr->bytes = round_bytes(n_gw, np, a.noise > 0);
+		fr->max_norm = rep.max_norm;
+		fr->n_clipped = rep.n_clipped;
 		fr->epsilon = a.noise > 0 ? dp_epsilon(1.0, a.noise, (uint64_t)r + 1, delta, NULL) : 0;
-		rc = calibrate_replay(o, s, global.params, gws, gw, n_gw, &fr->total, fr->gw, err,
-				      errlen);
+		rc = calibrate_replay_norm(o, s, global.params, gws, gw, nm, n_gw, &fr->total, fr->gw,
+					   err, errlen);
 	}
 	nn_free(&global);
 	nn_free(&local);
 	free_windows(gw, n_gw);
+	free(nm);
+	free(cg);
 	free(cl);
 	free(next);
 	free(c);
