@@ -11,6 +11,7 @@
  * usage: bench_fedsim --skab DIR [--split folder|file] [--rounds R]
  *        [--local L] [--epochs E] [--seed S] [--rule mean|median|trimmed]
  *        [--clip C] [--noise Z] [--norm shared|gateway] [--no-baselines]
+ *        [--dp-clip C --dp-noise Z]   (DP-SGD in the gateways' local training)
  * "pooled" is the network trained centrally on the union of the gateways'
  * windows (the same windows, normalization, start and epochs as the
  * rounds: rounds x local), calibrated and replayed as the rounds; "local"
@@ -104,7 +105,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: bench_fedsim --skab DIR [--split folder|file] [--rounds R] "
 		"[--local L] [--epochs E] [--seed S] [--rule mean|median|trimmed] [--clip C] "
-		"[--noise Z] [--norm shared|gateway] [--no-baselines]\n");
+		"[--noise Z] [--norm shared|gateway] [--no-baselines] [--dp-clip C --dp-noise Z]\n");
 	exit(2);
 }
 
@@ -142,6 +143,10 @@ int main(int argc, char **argv)
 			o.agg.clip = strtof(v, NULL);
 		else if (!strcmp(a, "--noise"))
 			o.agg.noise = strtof(v, NULL);
+		else if (!strcmp(a, "--dp-clip"))
+			o.eval.train.dp_clip = strtof(v, NULL);
+		else if (!strcmp(a, "--dp-noise"))
+			o.eval.train.dp_noise = strtof(v, NULL);
 		else if (!strcmp(a, "--norm") && (!strcmp(v, "shared") || !strcmp(v, "gateway")))
 			o.norm_per_gw = !strcmp(v, "gateway");
 		else
@@ -211,6 +216,9 @@ int main(int argc, char **argv)
 		       rounds[r].n_clipped);
 		if (o.agg.noise > 0)
 			printf("; epsilon %.3f at delta 1e-5", rounds[r].epsilon);
+		if (o.eval.train.dp_clip > 0)
+			printf("; DP-SGD window-level epsilon %.3f at delta 1e-5 (largest gateway's)",
+			       rounds[r].window_epsilon);
 		printf("\n");
 	}
 	printf("pooled and federated: %.1f s\n", bench_now() - t0);

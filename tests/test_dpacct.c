@@ -11,6 +11,8 @@
 #include "fixtures/dp_reference.h"
 #include "iotad/dpacct.h"
 #include "iotad/fedavg.h"
+#include "iotad/nn.h"
+#include "iotad/train.h"
 #include "test.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -130,6 +132,62 @@ static void test_fedavg_noise(void)
 	free(again);
 }
 
+/* DP-SGD in train_fit: a clip no gradient reaches and no noise train as
+ * without DP; noise is seeded (same seed, same network); a tight clip with
+ * noise still trains to a finite loss; bad options are refused. */
+static void test_dp_sgd(void)
+{
+	enum { N = 200, D = 8 };
+	float *x = malloc(N * D * sizeof *x);
+	for (int i = 0; i < N; i++)
+		for (int j = 0; j < D; j++)
+			x[i * D + j] = 0.5f + 0.4f * (float)sin(0.3 * i + j);
+	int sizes[3] = {D, 3, D};
+	nn_act act[2] = {NN_RELU, NN_SIGMOID};
+	nn a, b, c;
+	CU_ASSERT_EQUAL_FATAL(nn_init(&a, 2, sizes, act), IOTAD_OK);
+	CU_ASSERT_EQUAL_FATAL(nn_init(&b, 2, sizes, act), IOTAD_OK);
+	CU_ASSERT_EQUAL_FATAL(nn_init(&c, 2, sizes, act), IOTAD_OK);
+	nn_init_weights(&a, 3);
+	memcpy(b.params, a.params, a.n_params * sizeof *a.params);
+	memcpy(c.params, a.params, a.n_params * sizeof *a.params);
+	train_opts o;
+	train_opts_default(&o);
+	o.epochs = 3;
+	o.batch = 16;
+	CU_ASSERT_EQUAL(train_fit(&a, x, N, &o, NULL), IOTAD_OK);
+	o.dp_clip = 1e6f;
+	CU_ASSERT_EQUAL(train_fit(&b, x, N, &o, NULL), IOTAD_OK);
+	double worst = 0;
+	for (size_t p = 0; p < a.n_params; p++)
+		worst = fmax(worst, fabs((double)a.params[p] - b.params[p]));
+	CU_ASSERT(worst < 1e-6);
+	/* noise: seeded */
+	nn_init_weights(&a, 3);
+	memcpy(b.params, a.params, a.n_params * sizeof *a.params);
+	memcpy(c.params, a.params, a.n_params * sizeof *a.params);
+	o.dp_clip = 0.05f;
+	o.dp_noise = 1.0f;
+	o.dp_seed = 7;
+	train_report rep;
+	CU_ASSERT_EQUAL(train_fit(&a, x, N, &o, &rep), IOTAD_OK);
+	CU_ASSERT(isfinite(rep.final_loss));
+	CU_ASSERT_EQUAL(train_fit(&b, x, N, &o, NULL), IOTAD_OK);
+	CU_ASSERT_EQUAL(memcmp(a.params, b.params, a.n_params * sizeof *a.params), 0);
+	o.dp_seed = 8;
+	CU_ASSERT_EQUAL(train_fit(&c, x, N, &o, NULL), IOTAD_OK);
+	CU_ASSERT_NOT_EQUAL(memcmp(a.params, c.params, a.n_params * sizeof *a.params), 0);
+	o.dp_noise = NAN;
+	CU_ASSERT_EQUAL(train_fit(&c, x, N, &o, NULL), IOTAD_ERR_INVAL);
+	o.dp_noise = 1;
+	o.dp_clip = -1;
+	CU_ASSERT_EQUAL(train_fit(&c, x, N, &o, NULL), IOTAD_ERR_INVAL);
+	nn_free(&a);
+	nn_free(&b);
+	nn_free(&c);
+	free(x);
+}
+
 void init_dpacct_tests(void)
 {
 	CU_pSuite s = CU_add_suite("dpacct", NULL, NULL);
@@ -138,4 +196,5 @@ void init_dpacct_tests(void)
 	TEST_ADD(s, test_published_and_closed_forms);
 	TEST_ADD(s, test_edges);
 	TEST_ADD(s, test_fedavg_noise);
+	TEST_ADD(s, test_dp_sgd);
 }

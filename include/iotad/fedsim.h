@@ -31,7 +31,9 @@ typedef struct fedsim_gw {
 } fedsim_gw;
 
 typedef struct fedsim_opts {
-	eval_opts eval;       /* model shape, training, calibration, detector (as eval) */
+	eval_opts eval;       /* model shape, training, calibration, detector (as eval);
+			       * train.dp_clip and dp_noise: DP-SGD in the gateways' local
+			       * training only */
 	int n_features;
 	size_t n_warm;        /* training rows at the head of each file (400) */
 	int rounds;           /* federated rounds (20) */
@@ -55,6 +57,8 @@ typedef struct fedsim_round {
 	fedsim_counts *gw;    /* n_gw, in the caller's array given to fedsim_run */
 	size_t bytes;         /* on the wire: every update and the global model to each gateway */
 	double epsilon;       /* DP-FedAvg: epsilon at delta after this round; 0 without noise */
+	double window_epsilon;/* DP-SGD (eval.train.dp_clip): the largest of the gateways'
+			       * window-level epsilon at delta, q = batch / its windows */
 	float max_norm;       /* the longest update (L2, before clipping) */
 	int n_clipped;        /* updates clipped */
 } fedsim_round;

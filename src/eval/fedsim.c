@@ -92,6 +92,7 @@ static iotad_err fit_on(const fedsim_opts *o, const fedsim_gw *gws, size_t n_gw,
 		eval_opts e = o->eval;
 		e.train.epochs = epochs;
 		e.train.drift_max = 0; /* the columns are chosen up front, the same for everyone */
+		e.train.dp_clip = e.train.dp_noise = 0;
 		e.int8 = false;
 		rc = eval_fit(&e, rows, nr, o->n_features, seg, ns, out, err, errlen);
 	}
@@ -395,6 +396,7 @@ static iotad_err train_central(const fedsim_opts *o, nn *net, const gw_windows *
 	}
 	train_opts t = o->eval.train;
 	t.epochs = o->rounds * o->local_epochs;
+	t.dp_clip = t.dp_noise = 0;
 	iotad_err rc = n ? train_fit(net, x, n, &t, NULL) : IOTAD_ERR_INVAL;
 	free(x);
 	return rc;
@@ -440,6 +442,11 @@ iotad_err fedsim_run(const fedsim_opts *o, const fedsim_gw *gws, size_t n_gw, do
 		nn_init_weights(&global, o->eval.train.seed);
 	train_opts t = o->eval.train;
 	t.epochs = o->local_epochs;
+	dp_acct *acct = calloc(n_gw, sizeof *acct);
+	if (!acct && rc == IOTAD_OK)
+		rc = IOTAD_ERR_NOMEM;
+	for (size_t g = 0; acct && g < n_gw; g++)
+		dp_acct_init(&acct[g]);
 	for (int r = 0; rc == IOTAD_OK && r < o->rounds; r++) {
 		size_t k = 0;
 		for (size_t g = 0; rc == IOTAD_OK && g < n_gw; g++) {
@@ -447,7 +454,13 @@ iotad_err fedsim_run(const fedsim_opts *o, const fedsim_gw *gws, size_t n_gw, do
 				continue; /* nothing to train on: sits the round out */
 			memcpy(local.params, global.params, np * sizeof *next);
 			t.seed = o->eval.train.seed * 1000003u + (uint64_t)r * n_gw + g;
+			t.dp_seed = t.seed ^ 0xd1ffe7e57a11ULL;
 			rc = train_fit(&local, gw[g].train, gw[g].n_train, &t, NULL);
+			if (t.dp_clip > 0) {
+				size_t n = gw[g].n_train, steps = (n + (size_t)t.batch - 1) / (size_t)t.batch;
+				double q = n > (size_t)t.batch ? (double)t.batch / (double)n : 1.0;
+				dp_acct_add(&acct[g], q, t.dp_noise, (uint64_t)steps * (uint64_t)t.epochs);
+			}
 			memcpy(cl + k * np, local.params, np * sizeof *cl);
 			c[k] = (fed_client){cl + k * np, np, gw[g].n_train};
 			k++;
@@ -465,6 +478,11 @@ iotad_err fedsim_run(const fedsim_opts *o, const fedsim_gw *gws, size_t n_gw, do
 		fr->gw = gw_rows + (size_t)r * n_gw;
 		fr->bytes = round_bytes(n_gw, np, a.noise > 0);
 		fr->max_norm = rep.max_norm;
+		fr->window_epsilon = 0;
+		for (size_t g = 0; t.dp_clip > 0 && g < n_gw; g++) {
+			double e = dp_acct_epsilon(&acct[g], delta, NULL);
+			fr->window_epsilon = e > fr->window_epsilon ? e : fr->window_epsilon;
+		}
 		fr->n_clipped = rep.n_clipped;
 		fr->epsilon = a.noise > 0 ? dp_epsilon(1.0, a.noise, (uint64_t)r + 1, delta, NULL) : 0;
 		rc = calibrate_replay_norm(o, s, global.params, gws, gw, nm, n_gw, &fr->total, fr->gw,
@@ -474,6 +492,7 @@ iotad_err fedsim_run(const fedsim_opts *o, const fedsim_gw *gws, size_t n_gw, do
 	nn_free(&local);
 	free_windows(gw, n_gw);
 	free(nm);
+	free(acct);
 	free(cg);
 	free(cl);
 	free(next);
