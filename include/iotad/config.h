@@ -115,6 +115,8 @@ typedef struct iotad_config {
 	int fed_min_windows;          /* run: fewer sampled windows: no update yet, 1..1000000 (16) */
 	double fed_max_score_ratio;   /* run: refuse a global model scoring the sample worse, >= 1 (1.5) */
 	double fed_local_interval;    /* run: seconds between local retrainings without a global model, 0 = off */
+	double fed_dp_sgd_clip;       /* run: DP-SGD per-window gradient clip, 0 = off */
+	double fed_dp_sgd_noise;      /* run: DP-SGD noise multiplier (needs dp_sgd_clip) */
 } iotad_config;
 
 /* Defaults as commented above (the detector's from params.c's table). */

@@ -39,6 +39,8 @@ typedef struct met_fed {
 	uint64_t devices_unsampled;
 	uint32_t round;                 /* round of the global model accepted last */
 	double epsilon, delta;          /* its privacy claim; delta 0: none */
+	bool dp_sgd;                    /* DP-SGD on: */
+	double window_epsilon;          /* its window-level epsilon at federated.dp_delta */
 } met_fed;
 
 /* Everything /metrics and /readyz report, filled by the service. */

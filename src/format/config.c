@@ -85,6 +85,8 @@ static const param_def keys[] = {
 	KEY("federated", "min_windows", PARAM_INT, fed_min_windows, 1, 1000000),
 	KEY("federated", "max_score_ratio", PARAM_DOUBLE, fed_max_score_ratio, 1, 1e6),
 	KEY("federated", "local_interval", PARAM_DOUBLE, fed_local_interval, 0, 365 * 86400.0),
+	KEY("federated", "dp_sgd_clip", PARAM_DOUBLE, fed_dp_sgd_clip, 0, 1e6),
+	KEY("federated", "dp_sgd_noise", PARAM_DOUBLE, fed_dp_sgd_noise, 0, 1000),
 };
 
 #define N_OWN (sizeof keys / sizeof keys[0])
@@ -634,6 +636,9 @@ static iotad_err check(cfg_ctx *x, iotad_config *c)
 	if (c->fed_noise > 0 && (strcmp(c->fed_rule, "mean") || !(c->fed_clip > 0)))
 		return fail(x, mark_of(x, "federated", "noise"), IOTAD_ERR_CONFIG,
 			    "federated.noise: DP-FedAvg needs rule mean and a clip > 0 (the noise is scaled to the clip)");
+	if (c->fed_dp_sgd_noise > 0 && !(c->fed_dp_sgd_clip > 0))
+		return fail(x, mark_of(x, "federated", "dp_sgd_noise"), IOTAD_ERR_CONFIG,
+			    "federated.dp_sgd_noise: DP-SGD needs federated.dp_sgd_clip > 0 (the noise is scaled to the clip)");
 	if (strcmp(c->fed_update_encoding, "float32") && strcmp(c->fed_update_encoding, "int8"))
 		return fail(x, mark_of(x, "federated", "update_encoding"), IOTAD_ERR_CONFIG,
 			    "federated.update_encoding: expected float32 or int8, got '%s'",

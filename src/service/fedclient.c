@@ -10,9 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "iotad/clock.h"
+#include "iotad/dpacct.h"
 #include "iotad/fedlocal.h"
 #include "iotad/fedmsg.h"
 #include "iotad/log.h"
@@ -58,6 +61,8 @@ struct fedgw {
 	_Atomic uint64_t n_failed, n_joined;
 	_Atomic uint32_t m_round;     /* for /metrics: round, epsilon and delta accepted last */
 	_Atomic double m_eps, m_delta;
+	_Atomic double m_window_eps;  /* DP-SGD: window-level epsilon of every local training */
+	dp_acct acct;                 /* worker: DP-SGD's accountant */
 };
 
 static uint64_t fnv1a(const char *s)
@@ -250,10 +255,25 @@ static bool train_local(fedgw *g, const float *from, uint64_t seed, size_t *n_ou
 	o.batch = g->cfg->fed_batch;
 	o.lr = (float)g->cfg->fed_lr;
 	o.seed = seed;
+	o.dp_clip = (float)g->cfg->fed_dp_sgd_clip;
+	o.dp_noise = (float)g->cfg->fed_dp_sgd_noise;
+	if (o.dp_clip > 0 && getrandom(&o.dp_seed, sizeof o.dp_seed, 0) != (ssize_t)sizeof o.dp_seed)
+		o.dp_seed ^= (uint64_t)(clock_mono() * 1e9);
 	iotad_err rc = train_fit(&g->net, g->x, n, &o, rep);
 	if (rc) {
 		LOG_WARN("federated: local training failed: %s", iotad_strerror(rc));
 		return false;
+	}
+	if (o.dp_clip > 0) {
+		/* every training composes: a window in the pool takes part in each */
+		uint64_t steps = (uint64_t)o.epochs * ((n + (size_t)o.batch - 1) / (size_t)o.batch);
+		dp_acct_add(&g->acct, n > (size_t)o.batch ? (double)o.batch / (double)n : 1.0,
+			    o.dp_noise, steps);
+		double e = dp_acct_epsilon(&g->acct, g->cfg->fed_dp_delta, NULL);
+		atomic_store(&g->m_window_eps, e);
+		LOG_INFO("federated: DP-SGD: %zu windows, clip %g, noise %g: window-level epsilon %.4g "
+			 "at delta %g since start", n, (double)o.dp_clip, (double)o.dp_noise, e,
+			 g->cfg->fed_dp_delta);
 	}
 	return true;
 }
@@ -358,6 +378,7 @@ iotad_err fedgw_create(const iotad_config *cfg, const model *m0, volatile sig_at
 	pthread_mutex_init(&g->lock, NULL);
 	pthread_cond_init(&g->cond, NULL);
 	g->cfg = cfg;
+	dp_acct_init(&g->acct);
 	g->reload_flag = reload_flag;
 	snprintf(g->gw, sizeof g->gw, "%.63s", cfg->fed_gateway[0] ? cfg->fed_gateway : cfg->client_id);
 	iotad_err rc = model_load(cfg->model_path, &g->m, err, sizeof err);
@@ -466,7 +487,9 @@ void fedgw_fill_metrics(void *ud, met_fed *out)
 			 .globals_accepted = c.globals_accepted, .globals_refused = c.globals_refused,
 			 .globals_invalid = c.globals_invalid, .local_retrains = c.local_retrains,
 			 .devices_unsampled = c.devices_unsampled, .round = atomic_load(&g->m_round),
-			 .epsilon = atomic_load(&g->m_eps), .delta = atomic_load(&g->m_delta)};
+			 .epsilon = atomic_load(&g->m_eps), .delta = atomic_load(&g->m_delta),
+			 .dp_sgd = g->cfg->fed_dp_sgd_clip > 0,
+			 .window_epsilon = atomic_load(&g->m_window_eps)};
 }
 
 void fedgw_destroy(fedgw *g)

@@ -96,6 +96,12 @@ static void write_fed(FILE *f, const met_fed *d)
 	fprintf(f, "iotad_fl_epsilon %.6g\n", d->epsilon);
 	head(f, "iotad_fl_delta", "gauge", "The delta of iotad_fl_epsilon; 0: no privacy claimed.");
 	fprintf(f, "iotad_fl_delta %.6g\n", d->delta);
+	if (d->dp_sgd) {
+		head(f, "iotad_fl_window_epsilon", "gauge",
+		     "DP-SGD: epsilon per window of every local training since start, at "
+		     "federated.dp_delta.");
+		fprintf(f, "iotad_fl_window_epsilon %.6g\n", d->window_epsilon);
+	}
 }
 
 int met_write_prometheus(FILE *f, const met_snapshot *s)

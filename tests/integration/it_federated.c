@@ -321,7 +321,7 @@ void it_federated_gateway(void)
 		 "model:\n  path: %s\nservice:\n  log_level: info\n"
 		 "federated:\n  prefix: " PREFIX "\n  enabled: true\n  local_epochs: 2\n"
 		 "  windows_per_device: 8\n  min_windows: 16\n  max_devices: 16\n"
-		 "  update_encoding: int8\n",
+		 "  update_encoding: int8\n  dp_sgd_clip: 1\n  dp_sgd_noise: 0.01\n",
 		 hport, b.uri, gmodel);
 	CU_ASSERT_FATAL(hx_write_file(gcfg, text) == 0);
 	const char *glog = hx_path("gateway.log");
@@ -382,6 +382,10 @@ void it_federated_gateway(void)
 	CU_ASSERT(fabs(it_http_metric(hport, "iotad_fl_epsilon") - want) < 1e-3 * want);
 	CU_ASSERT_EQUAL(it_http_metric(hport, "iotad_fl_delta"), 1e-5);
 	CU_ASSERT(it_http_metric(hport, "iotad_fl_rounds_joined_total") >= 2); /* rounds 0 and 1 */
+	/* DP-SGD in its local training: a window-level epsilon that grows */
+	CU_ASSERT(hx_wait_log(glog, "window-level epsilon", 1000));
+	double we = it_http_metric(hport, "iotad_fl_window_epsilon");
+	CU_ASSERT(we > 0 && isfinite(we));
 	CU_ASSERT_EQUAL(metric_eq(hport, "iotad_fl_updates_total{result=\"sent\"}", 2), 2);
 	CU_ASSERT_EQUAL(it_http_metric(hport, "iotad_fl_globals_total{result=\"accepted\"}"), 1);
 
