@@ -60,7 +60,10 @@ Y
 pids+=("$gw")
 sleep 2
 rss() { awk '/VmRSS/{print $2}' "/proc/$gw/status"; }
-round() { curl -s "127.0.0.1:$hport/metrics" | awk '/^iotad_fl_round /{print $2}'; }
+round() {
+	python3 -c 'import sys,urllib.request;print(urllib.request.urlopen(sys.argv[1]).read().decode())' \
+		"http://127.0.0.1:$hport/metrics" | awk '/^iotad_fl_round /{print $2}'
+}
 echo "federated $fed: start: rss $(rss) kB"
 for pass in 1 2 3 4; do
 	"$iotad" sim --broker "tcp://127.0.0.1:$port" --speed 0 --quiet --normal-only --devices 64 \
