@@ -333,6 +333,10 @@ static const struct bad_case {
 	{"mqtt:\n  client_id: a b\nfederated:\n  enabled: true\n", "t.yaml:4:3:", "federated.gateway: 'a b'"},
 	{"federated:\n  max_score_ratio: 0.5\n", "t.yaml:2:20:", "federated.max_score_ratio"},
 	{"federated:\n  lr: 0\n", "t.yaml:2:7:", "federated.lr"},
+	{"federated:\n  clip: 1\n  noise: 1\n  rule: median\n", "t.yaml:3:3:", "federated.noise: DP-FedAvg needs"},
+	{"federated:\n  noise: 1\n", "t.yaml:2:3:", "federated.noise: DP-FedAvg needs"},
+	{"federated:\n  dp_delta: 0.5\n", "t.yaml:2:13:", "federated.dp_delta"},
+	{"federated:\n  dp_sgd_noise: 1\n", "t.yaml:2:3:", "federated.dp_sgd_noise: DP-SGD needs"},
 };
 
 static void test_errors(void)

@@ -344,6 +344,71 @@ static void test_float32_by_net(void)
 	nn_free(&net);
 }
 
+/* A private global model (version 2): epsilon, delta and noise travel;
+ * without them the same global is version 1, 12 bytes shorter; DP fields on
+ * an update, or out of range, are refused both ways. */
+static void test_dp_global(void)
+{
+	unsigned char buf[4096], copy[4096];
+	float back[NP];
+	char err[200];
+	fill_params();
+	fedmsg g = update_msg("aggregator", 7, 0x1234), d;
+	g.kind = FEDMSG_GLOBAL;
+	g.hash = fedmsg_hash(7, params, NP);
+	size_t plain = encode(&g, buf, sizeof buf);
+	CU_ASSERT_EQUAL(buf[4], FEDMSG_VERSION);
+	g.dp_epsilon = 3.25f;
+	g.dp_delta = 1e-5f;
+	g.dp_noise = 1.5f;
+	size_t len = encode(&g, buf, sizeof buf);
+	CU_ASSERT_EQUAL(len, plain + FEDMSG_DP_BYTES);
+	CU_ASSERT_EQUAL(len, fedmsg_size(&g));
+	CU_ASSERT_EQUAL(buf[4], FEDMSG_VERSION_DP);
+	CU_ASSERT_EQUAL_FATAL(fedmsg_decode(buf, len, &d, back, NP, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL(d.dp_epsilon, 3.25f);
+	CU_ASSERT_EQUAL(d.dp_delta, 1e-5f);
+	CU_ASSERT_EQUAL(d.dp_noise, 1.5f);
+	CU_ASSERT_EQUAL(d.round, 7);
+	CU_ASSERT_EQUAL(memcmp(back, params, sizeof back), 0);
+	/* every flipped byte and every truncation is refused */
+	int refused = 0;
+	for (size_t i = 0; i < len; i++) {
+		memcpy(copy, buf, len);
+		copy[i] ^= 0x5a;
+		refused += fedmsg_decode(copy, len, &d, back, NP, NULL, 0) == IOTAD_ERR_PARSE;
+		refused += fedmsg_decode(buf, i, &d, back, NP, NULL, 0) == IOTAD_ERR_PARSE;
+	}
+	CU_ASSERT_EQUAL(refused, 2 * (int)len);
+	/* a version 2 update, with a valid CRC, is refused */
+	memcpy(copy, buf, len);
+	copy[3] = FEDMSG_UPDATE;
+	uint32_t crc = state_crc32(0, copy, len - 4);
+	for (int i = 0; i < 4; i++)
+		copy[len - 4 + i] = (unsigned char)(crc >> (8 * i));
+	CU_ASSERT_EQUAL(fedmsg_decode(copy, len, &d, back, NP, err, sizeof err), IOTAD_ERR_PARSE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "version 2"));
+	/* a delta of 0 in a version 2 message, with a valid CRC: out of range */
+	memcpy(copy, buf, len);
+	size_t at = len - 4 - 4 * NP - FEDMSG_DP_BYTES + 4;
+	memset(copy + at, 0, 4);
+	crc = state_crc32(0, copy, len - 4);
+	for (int i = 0; i < 4; i++)
+		copy[len - 4 + i] = (unsigned char)(crc >> (8 * i));
+	CU_ASSERT_EQUAL(fedmsg_decode(copy, len, &d, back, NP, err, sizeof err), IOTAD_ERR_PARSE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "privacy fields"));
+	/* the encoder refuses what the decoder would */
+	size_t n;
+	g.dp_delta = 1.5f;
+	CU_ASSERT_EQUAL(fedmsg_encode(&g, params, buf, sizeof buf, &n), IOTAD_ERR_INVAL);
+	g.dp_delta = 1e-5f;
+	g.dp_epsilon = NAN;
+	CU_ASSERT_EQUAL(fedmsg_encode(&g, params, buf, sizeof buf, &n), IOTAD_ERR_INVAL);
+	fedmsg u = update_msg("gw-1", 3, 1);
+	u.dp_delta = 1e-5f;
+	CU_ASSERT_EQUAL(fedmsg_encode(&u, params, buf, sizeof buf, &n), IOTAD_ERR_INVAL);
+}
+
 void init_fedmsg_tests(void)
 {
 	CU_pSuite s = CU_add_suite("fedmsg", NULL, NULL);
@@ -353,4 +418,5 @@ void init_fedmsg_tests(void)
 	TEST_ADD(s, test_round_verdicts);
 	TEST_ADD(s, test_int8_update);
 	TEST_ADD(s, test_float32_by_net);
+	TEST_ADD(s, test_dp_global);
 }

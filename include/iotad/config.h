@@ -102,6 +102,8 @@ typedef struct iotad_config {
 	char fed_update_encoding[16]; /* run: float32 | int8, how updates travel (float32) */
 	double fed_trim;              /* trimmed: share cut at each end, [0, 0.49] (0.2) */
 	double fed_clip;              /* L2 bound of an update (client - global), 0 = off (0) */
+	double fed_noise;             /* aggregator: DP-FedAvg noise multiplier z (needs mean, clip), 0 = off */
+	double fed_dp_delta;          /* aggregator: delta at which epsilon is reported (1e-5) */
 	char fed_state_file[CFG_PATH];/* aggregator: the global model kept to resume; empty: off ("") */
 	char fed_model_out[CFG_PATH]; /* aggregator: each global model also as a model file; empty: off */
 	int fed_rounds;               /* aggregator: stop after this many rounds, 0 = never (0) */
@@ -115,6 +117,8 @@ typedef struct iotad_config {
 	int fed_min_windows;          /* run: fewer sampled windows: no update yet, 1..1000000 (16) */
 	double fed_max_score_ratio;   /* run: refuse a global model scoring the sample worse, >= 1 (1.5) */
 	double fed_local_interval;    /* run: seconds between local retrainings without a global model, 0 = off */
+	double fed_dp_sgd_clip;       /* run: DP-SGD per-window gradient clip, 0 = off */
+	double fed_dp_sgd_noise;      /* run: DP-SGD noise multiplier (needs dp_sgd_clip) */
 } iotad_config;
 
 /* Defaults as commented above (the detector's from params.c's table). */

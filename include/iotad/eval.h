@@ -137,6 +137,15 @@ const model *eval_scorer_model(const eval_scorer *s);
 /* With int8: replay (and report the threshold of) the float model instead. */
 void eval_scorer_use_float(eval_scorer *s, bool use_float);
 
+/* Give an AE scorer (not int8) another network of its model's shape, a
+ * threshold and calibration scores (sorted, n_calib <= MODEL_MAX_CALIB;
+ * copied), and with norm_a and norm_b (n_features each; NULL: unchanged)
+ * another normalization: a federated round's global model with a
+ * gateway's calibration. IOTAD_ERR_INVAL for a baseline, another shape or
+ * bad calibration. */
+iotad_err eval_scorer_set_net(eval_scorer *s, const float *params, size_t n_params,
+			      float threshold, const float *calib, int n_calib,
+			      const float *norm_a, const float *norm_b);
 /* Input columns the scorer reads (all but those train.drift_max left out):
  * returns their count, their indices in *keep and every input column's drift
  * ratio in *drift (either may be NULL; owned by s). */

@@ -21,6 +21,10 @@ typedef struct fed_opts {
 	fed_rule rule;
 	float trim;    /* FED_TRIMMED: share cut at each end, [0, 0.5) */
 	float clip;    /* > 0: an update longer than this (L2) is scaled down to it; 0: off */
+	float noise;   /* DP-FedAvg noise multiplier z: > 0 adds N(0, (z clip)^2) to each
+			* coordinate of the sum of the clipped updates, which are then
+			* averaged unweighted (needs FED_MEAN and clip > 0); 0: off */
+	uint64_t noise_seed;  /* seed of that noise (the aggregator draws a fresh one a round) */
 } fed_opts;
 
 /* One client's model: its parameters (n_params floats, borrowed) and the
@@ -38,7 +42,7 @@ typedef struct fed_report {
 	float step_norm;      /* L2 norm of the aggregated step applied to global */
 } fed_report;
 
-/* Defaults: FED_MEAN, trim 0.2, clip 0 (off). */
+/* Defaults: FED_MEAN, trim 0.2, clip 0 (off), noise 0 (off). */
 void fed_opts_default(fed_opts *o);
 /* "mean" (also "fedavg"), "median", "trimmed": 0, or -1 for an unknown name.
  * fed_rule_name never returns NULL. Any thread. */
@@ -51,7 +55,8 @@ double fed_l2_dist(const float *a, const float *b, size_t n);
 /* Aggregate k client models around global (n floats) into out (n floats,
  * caller's; may not alias global). Refuses (IOTAD_ERR_INVAL, err names the
  * client) k = 0 or > FED_MAX_CLIENTS, a client of another shape or weight
- * 0, a NaN or Inf in global or any client, and options out of range.
+ * 0, a NaN or Inf in global or any client, and options out of range
+ * (noise without the mean rule and a clip).
  * Allocates its scratch and frees it; rep may be NULL. Any thread. */
 iotad_err fed_aggregate(const float *global, size_t n, const fed_client *clients, size_t k,
 			const fed_opts *o, float *out, fed_report *rep, char *err, size_t errlen);

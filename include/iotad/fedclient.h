@@ -13,6 +13,7 @@
 #include "iotad/config.h"
 #include "iotad/detector.h"
 #include "iotad/error.h"
+#include "iotad/metrics.h"
 #include "iotad/model.h"
 
 typedef struct fedgw fedgw;
@@ -22,6 +23,8 @@ typedef struct fedgw_counters {
 	uint64_t globals_refused;      /* scored the sample worse than max_score_ratio allows */
 	uint64_t globals_invalid;      /* malformed, other model or shape, bad hash, stale round */
 	uint64_t updates_sent;
+	uint64_t updates_failed;       /* not encoded or not published */
+	uint64_t rounds_joined;        /* global models of the aggregator trained from */
 	uint64_t local_retrains;       /* retrainings without an aggregator, swapped in */
 	uint64_t devices_unsampled;    /* samples of devices beyond federated.max_devices */
 } fedgw_counters;
@@ -41,6 +44,10 @@ iotad_err fedgw_start(fedgw *g);
 void fedgw_observe(void *g, const char *device, const float *raw, const det_result *res);
 /* Snapshot of the counters. Any thread. */
 void fedgw_get_counters(fedgw *g, fedgw_counters *out);
+/* The counters, the round and the privacy claim of the global model
+ * accepted last, for /metrics (svc_on_federated's callback; ud is the
+ * gateway). Any thread. */
+void fedgw_fill_metrics(void *g, met_fed *out);
 /* Stop the worker, disconnect and free. Accepts NULL. Main thread. */
 void fedgw_destroy(fedgw *g);
 

@@ -14,7 +14,11 @@
  * round, base hash and sample count equal the header's). Any other
  * encoding is refused.
  * An update's base_hash is the hash of the global model it trained from and
- * its hash is 0; a global model's base_hash is its parent's hash. */
+ * its hash is 0; a global model's base_hash is its parent's hash.
+ * Version 2 (a global model of a differentially private aggregator only):
+ * after n_params, float32 epsilon, delta and noise multiplier, the privacy
+ * spent by all rounds up to this one. Without DP a global model is written
+ * as version 1; the decoder reads both. */
 #ifndef IOTAD_FEDMSG_H
 #define IOTAD_FEDMSG_H
 
@@ -25,6 +29,8 @@
 #include "iotad/error.h"
 
 #define FEDMSG_VERSION 1
+#define FEDMSG_VERSION_DP 2
+#define FEDMSG_DP_BYTES 12        /* epsilon, delta, noise */
 #define FEDMSG_ID_MAX 64          /* model id and sender, NUL included */
 #define FEDMSG_MAX_PARAMS (1u << 22)
 #define FEDMSG_INT8_EXTRA 128
@@ -45,6 +51,9 @@ typedef struct fedmsg {
 	uint32_t samples;              /* windows trained on (update), aggregated (global) */
 	uint32_t n_params;
 	fedmsg_enc encoding;           /* FEDMSG_ENC_FLOAT32 unless an int8 update */
+	float dp_epsilon;              /* global, version 2: epsilon spent (gateway level) */
+	float dp_delta;                /* global: its delta, in (0, 1); 0: no DP claimed (version 1) */
+	float dp_noise;                /* global, version 2: the noise multiplier of its rounds */
 } fedmsg;
 
 /* Bytes of the float32 encoding of m (with m->n_params parameters). The
@@ -52,8 +61,10 @@ typedef struct fedmsg {
  * (its own header, shape and per-channel scales; a tiny network). Any thread. */
 size_t fedmsg_size(const fedmsg *m);
 /* Encode m and params (m->n_params floats) into buf (cap bytes) as float32
- * (m->encoding is ignored); *len the bytes written. IOTAD_ERR_INVAL for an
- * empty or too long id, an unknown kind or a non-finite parameter;
+ * (m->encoding is ignored); *len the bytes written; a global model with
+ * dp_delta > 0 as version 2. IOTAD_ERR_INVAL for an empty or too long id,
+ * an unknown kind, a non-finite parameter, DP fields on an update or out of
+ * range (delta outside (0, 1), epsilon or noise negative or not finite);
  * IOTAD_ERR_FULL if cap is too small. Any thread. */
 iotad_err fedmsg_encode(const fedmsg *m, const float *params, void *buf, size_t cap,
 			size_t *len);

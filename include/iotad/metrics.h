@@ -29,6 +29,20 @@ typedef struct met_hist_snap {
 	double sum;                 /* seconds */
 } met_hist_snap;
 
+/* A federated gateway's figures (iotad run with federated.enabled). */
+typedef struct met_fed {
+	bool enabled;
+	uint64_t rounds_joined;         /* global models of the aggregator trained from */
+	uint64_t updates_sent, updates_failed;  /* published / not (encode or publish error) */
+	uint64_t globals_accepted, globals_refused, globals_invalid;
+	uint64_t local_retrains;
+	uint64_t devices_unsampled;
+	uint32_t round;                 /* round of the global model accepted last */
+	double epsilon, delta;          /* its privacy claim; delta 0: none */
+	bool dp_sgd;                    /* DP-SGD on: */
+	double window_epsilon;          /* its window-level epsilon at federated.dp_delta */
+} met_fed;
+
 /* Everything /metrics and /readyz report, filled by the service. */
 typedef struct met_snapshot {
 	uint64_t received, scored, refused_full;
@@ -51,6 +65,7 @@ typedef struct met_snapshot {
 	int model_version;
 	double start_time;              /* epoch seconds the process started serving */
 	met_hist_snap score;
+	met_fed fed;
 } met_snapshot;
 
 /* Zero a histogram. */

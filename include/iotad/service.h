@@ -34,6 +34,10 @@ void svc_reload_on(svc *s, volatile sig_atomic_t *flag);
 typedef void (*svc_sample_cb)(void *ud, const char *device, const float *raw,
 			      const det_result *res);
 void svc_on_sample(svc *s, svc_sample_cb cb, void *ud);
+/* Called by svc_get_metrics to fill the federated gateway's figures (any
+ * thread; must not block long). Before svc_run. */
+typedef void (*svc_fed_cb)(void *ud, met_fed *out);
+void svc_on_federated(svc *s, svc_fed_cb cb, void *ud);
 /* Everything /metrics, /readyz and the stats log line report (counters,
  * broker, queue, latency). Any thread. */
 void svc_get_metrics(svc *s, met_snapshot *out);

@@ -41,6 +41,13 @@ typedef struct train_opts {
 	 * holdout share to calibration. NULL: the rows are one series. */
 	const size_t *segments;
 	size_t n_segments;
+	/* DP-SGD: > 0 clips each window's gradient to this L2
+	 * norm and adds N(0, (dp_noise dp_clip)^2) to each coordinate of a
+	 * batch's sum before dividing by the batch size (Abadi et al. 2016);
+	 * 0: off. The noise is drawn from dp_seed. */
+	float dp_clip;
+	float dp_noise;
+	uint64_t dp_seed;
 } train_opts;
 
 void train_opts_default(train_opts *o);
@@ -97,7 +104,9 @@ iotad_err train_model_report(const float *rows, size_t n_rows, int n_features,
  * o->seed; a fresh optimizer) over n normalized windows x (n x sizes[0]
  * floats). rep (may be NULL) gets n_train, first_loss and final_loss.
  * IOTAD_ERR_RANGE if the loss stops being finite (net then holds the last
- * step). Caller's thread; allocates its scratch. */
+ * step). With o->dp_clip > 0, DP-SGD (see train_opts): batches are a
+ * shuffle, not Poisson samples, so an accountant's q = batch / n is the
+ * usual approximation. Caller's thread; allocates its scratch. */
 iotad_err train_fit(nn *net, const float *x, size_t n, const train_opts *o, train_report *rep);
 
 #endif

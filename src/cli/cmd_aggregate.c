@@ -11,12 +11,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "iotad/afile.h"
 #include "iotad/clock.h"
 #include "iotad/cmd.h"
 #include "iotad/config.h"
+#include "iotad/dpacct.h"
 #include "iotad/fedavg.h"
 #include "iotad/fedmsg.h"
 #include "iotad/fedround.h"
@@ -37,9 +40,11 @@ static const char usage[] =
 	"    round with federated.min_updates of federated.clients updates, or\n"
 	"    after federated.round_timeout seconds with at least one. Aggregates\n"
 	"    them (federated.rule: mean weighted by windows, median or trimmed;\n"
-	"    federated.clip bounds each update's L2 norm) into the next global\n"
-	"    model. Stale, duplicate, replayed, malformed, oversized and non-finite\n"
-	"    updates, wrong shapes and spoofed senders are refused and counted on\n"
+	"    federated.clip bounds each update's L2 norm; federated.noise adds\n"
+	"    DP-FedAvg's Gaussian noise and puts epsilon at federated.dp_delta in\n"
+	"    every global model) into the next global model. Stale, duplicate,\n"
+	"    replayed, malformed, oversized and non-finite updates, wrong shapes\n"
+	"    and spoofed senders are refused and counted on\n"
 	"    {prefix}/{model}/stats (retained JSON). The first global model is\n"
 	"    model.path's network; every later one is written to\n"
 	"    federated.state_file, from which a restart resumes.\n"
@@ -69,6 +74,7 @@ typedef struct agg {
 	uint32_t round, hash, parent;   /* the current global model */
 	uint32_t samples;               /* windows behind it (its round's updates) */
 	int n_updates;                  /* updates behind it */
+	float epsilon;                  /* DP-FedAvg: epsilon at fed_dp_delta after round rounds */
 	atomic_bool stats_dirty;        /* set by Paho's thread, cleared by the main one */
 	char sender[FEDMSG_ID_MAX];
 	char t_global[512], t_update[512], t_stats[512];
@@ -122,7 +128,33 @@ static iotad_err encode_global(agg *a)
 		    .hash = a->hash, .samples = a->samples, .n_params = (uint32_t)a->m.net.n_params};
 	snprintf(g.model, sizeof g.model, "%s", a->m.id);
 	snprintf(g.sender, sizeof g.sender, "%s", a->sender);
+	if (a->cfg->fed_noise > 0) {
+		g.dp_epsilon = a->epsilon;
+		g.dp_delta = (float)a->cfg->fed_dp_delta;
+		g.dp_noise = (float)a->cfg->fed_noise;
+	}
 	return fedmsg_encode(&g, a->m.net.params, a->buf, a->cap, &a->len);
+}
+
+/* Privacy spent by rounds 1..round of DP-FedAvg: each round is a Gaussian
+ * mechanism on the sum of the clipped updates (sensitivity clip: one
+ * gateway added or removed), noise z clip, every gateway in every round
+ * (q = 1: no sampling is claimed). */
+static float round_epsilon(const iotad_config *cfg, uint32_t round)
+{
+	if (!(cfg->fed_noise > 0) || round == 0)
+		return 0;
+	return (float)dp_epsilon(1.0, cfg->fed_noise, round, cfg->fed_dp_delta, NULL);
+}
+
+/* A fresh seed for a round's noise: noise an observer could predict would
+ * protect nothing. */
+static uint64_t noise_seed(void)
+{
+	uint64_t s = 0;
+	if (getrandom(&s, sizeof s, 0) != (ssize_t)sizeof s)
+		s = (uint64_t)(clock_mono() * 1e9) ^ ((uint64_t)getpid() << 32);
+	return s;
 }
 
 /* Resume from federated.state_file if it exists. 0, or -1 with a message. */
@@ -158,6 +190,16 @@ static int load_state(agg *a)
 		snprintf(err, sizeof err, "hash %08x does not match its parameters", g.hash);
 		rc = IOTAD_ERR_PARSE;
 	}
+	if (!rc && a->cfg->fed_noise > 0 && g.round > 0 && g.dp_delta == 0) {
+		snprintf(err, sizeof err, "round %u was made without DP noise: no epsilon bounds it "
+			 "(federated.noise is %g)", g.round, a->cfg->fed_noise);
+		rc = IOTAD_ERR_CONFIG;
+	}
+	if (!rc && a->cfg->fed_noise > 0 && g.round > 0 && g.dp_noise != (float)a->cfg->fed_noise) {
+		snprintf(err, sizeof err, "its rounds had noise %g, federated.noise is %g: the "
+			 "accountant takes one noise multiplier", (double)g.dp_noise, a->cfg->fed_noise);
+		rc = IOTAD_ERR_CONFIG;
+	}
 	if (rc) {
 		fprintf(stderr,
 			"iotad aggregate: state file %s: %s (move it away to start again at round 0)\n",
@@ -171,6 +213,7 @@ static int load_state(agg *a)
 	a->hash = g.hash;
 	a->parent = g.base_hash;
 	a->samples = g.samples;
+	a->epsilon = round_epsilon(a->cfg, a->round);
 	LOG_INFO("federated: resumed at round %u (hash %08x, parent %08x) from %s", a->round, a->hash,
 		 a->parent, path);
 	return 0;
@@ -191,6 +234,12 @@ static void persist_and_publish(agg *a, mq *c)
 			 iotad_strerror(rc));
 }
 
+/* The delta of the stats topic: 0 when no DP is claimed. */
+static double cfg_delta(const iotad_config *cfg)
+{
+	return cfg->fed_noise > 0 ? cfg->fed_dp_delta : 0;
+}
+
 static void publish_stats(agg *a, mq *c)
 {
 	char js[1024];
@@ -198,9 +247,10 @@ static void publish_stats(agg *a, mq *c)
 	int n = snprintf(js, sizeof js,
 			 "{\"model\":\"%s\",\"round\":%u,\"hash\":\"%08x\",\"parent\":\"%08x\","
 			 "\"updates\":%d,\"windows\":%u,\"open_round\":%u,\"received\":%d,"
-			 "\"refused\":%llu,\"counts\":{",
+			 "\"refused\":%llu,\"epsilon\":%.6g,\"delta\":%.6g,\"counts\":{",
 			 a->m.id, a->round, a->hash, a->parent, a->n_updates, a->samples, a->rnd.round,
-			 a->rnd.n_slots, (unsigned long long)fed_round_refused(&a->rnd));
+			 a->rnd.n_slots, (unsigned long long)fed_round_refused(&a->rnd),
+			 (double)a->epsilon, cfg_delta(a->cfg));
 	for (int v = 0; v < FED_VERDICT__COUNT && n > 0 && (size_t)n < sizeof js; v++)
 		n += snprintf(js + n, sizeof js - (size_t)n, "%s\"%s\":%llu", v ? "," : "",
 			      fed_verdict_name((fed_verdict)v), (unsigned long long)a->rnd.counts[v]);
@@ -238,6 +288,7 @@ static bool maybe_close(agg *a, double *opened)
 		windows += a->rnd.slots[i].samples;
 	}
 	float *next = malloc(a->m.net.n_params * sizeof *next);
+	a->fo.noise_seed = noise_seed();
 	fed_report rep;
 	char err[200] = "";
 	iotad_err rc = next ? fed_aggregate(a->m.net.params, a->m.net.n_params, cl, (size_t)n, &a->fo,
@@ -253,12 +304,14 @@ static bool maybe_close(agg *a, double *opened)
 		a->hash = fedmsg_hash(a->round, next, a->m.net.n_params);
 		a->samples = windows > UINT32_MAX ? UINT32_MAX : (uint32_t)windows;
 		a->n_updates = n;
+		a->epsilon = round_epsilon(cfg, a->round);
 		closed = encode_global(a) == IOTAD_OK;
 		LOG_INFO("federated: round %u closed with %d of %d updates after %.1f s (%s): %llu windows, "
-			 "step %.4g, largest update %.4g, %d clipped; hash %08x parent %08x",
+			 "step %.4g, largest update %.4g, %d clipped; hash %08x parent %08x; "
+			 "epsilon %.4g at delta %g",
 			 a->round, n, cfg->fed_clients, waited, fed_rule_name(a->fo.rule),
 			 (unsigned long long)windows, (double)rep.step_norm, (double)rep.max_norm,
-			 rep.n_clipped, a->hash, a->parent);
+			 rep.n_clipped, a->hash, a->parent, (double)a->epsilon, cfg_delta(cfg));
 	}
 	free(next);
 	fed_round_open(&a->rnd, a->round + 1, a->hash);
@@ -291,6 +344,7 @@ static int agg_setup(agg *a, const iotad_config *cfg)
 	fed_rule_parse(cfg->fed_rule, &a->fo.rule); /* checked by the config parser */
 	a->fo.trim = (float)cfg->fed_trim;
 	a->fo.clip = (float)cfg->fed_clip;
+	a->fo.noise = (float)cfg->fed_noise;
 	snprintf(a->sender, sizeof a->sender, "%.63s",
 		 fedmsg_valid_id(cfg->client_id) ? cfg->client_id : "aggregator");
 	if (fedmsg_topic_global(cfg->fed_prefix, a->m.id, a->t_global, sizeof a->t_global) ||
@@ -308,7 +362,7 @@ static int agg_setup(agg *a, const iotad_config *cfg)
 		LOG_WARN("federated: an update of this model takes up to %zu bytes, more than "
 			 "service.max_payload %zu: every update will be refused", update_size,
 			 cfg->max_payload);
-	a->cap = update_size + FEDMSG_ID_MAX;
+	a->cap = update_size + FEDMSG_ID_MAX + FEDMSG_DP_BYTES;
 	a->buf = malloc(a->cap);
 	if (!a->buf || fed_round_init(&a->rnd, a->m.id, a->m.net.n_params, cfg->fed_clients,
 				      cfg->max_payload) != IOTAD_OK) {

@@ -171,6 +171,7 @@ static int run_service(const iotad_config *cfg, const model *m)
 			return e == IOTAD_ERR_INVAL ? 2 : 1;
 		}
 		svc_on_sample(s, fedgw_observe, fg);
+		svc_on_federated(s, fedgw_fill_metrics, fg);
 	}
 	install_signals();
 	if (fg && (e = fedgw_start(fg)) != IOTAD_OK)

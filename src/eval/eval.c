@@ -413,6 +413,31 @@ void eval_scorer_use_float(eval_scorer *s, bool use_float)
 	s->use_float = use_float;
 }
 
+iotad_err eval_scorer_set_net(eval_scorer *s, const float *params, size_t n_params,
+			      float threshold, const float *calib, int n_calib,
+			      const float *norm_a, const float *norm_b)
+{
+	if (!s || s->bl || s->o.kind != EVAL_AE || s->mq.q || !params ||
+	    n_params != s->m.net.n_params || s->m.n_more > 0 || !(threshold > 0) || n_calib < 0 ||
+	    n_calib > MODEL_MAX_CALIB || (n_calib && !calib))
+		return IOTAD_ERR_INVAL;
+	float *c = NULL;
+	if (n_calib && !(c = malloc((size_t)n_calib * sizeof *c)))
+		return IOTAD_ERR_NOMEM;
+	if (n_calib)
+		memcpy(c, calib, (size_t)n_calib * sizeof *c);
+	memcpy(s->m.net.params, params, n_params * sizeof *params);
+	free(s->m.calib);
+	s->m.calib = c;
+	s->m.n_calib = n_calib;
+	s->m.threshold = threshold;
+	if (norm_a && norm_b) {
+		memcpy(s->m.norm_a, norm_a, (size_t)s->m.n_features * sizeof *norm_a);
+		memcpy(s->m.norm_b, norm_b, (size_t)s->m.n_features * sizeof *norm_b);
+	}
+	return IOTAD_OK;
+}
+
 int eval_scorer_columns(const eval_scorer *s, const int **keep, const float **drift)
 {
 	if (keep)

@@ -70,6 +70,8 @@ static const param_def keys[] = {
 	KEY("federated", "update_encoding", PARAM_STR, fed_update_encoding, 0, 16),
 	KEY("federated", "trim", PARAM_DOUBLE, fed_trim, 0, 0.49),
 	KEY("federated", "clip", PARAM_DOUBLE, fed_clip, 0, 1e6),
+	KEY("federated", "noise", PARAM_DOUBLE, fed_noise, 0, 1000),
+	KEY("federated", "dp_delta", PARAM_DOUBLE, fed_dp_delta, 1e-12, 0.1),
 	KEY("federated", "state_file", PARAM_STR, fed_state_file, 0, CFG_PATH),
 	KEY("federated", "model_out", PARAM_STR, fed_model_out, 0, CFG_PATH),
 	KEY("federated", "rounds", PARAM_INT, fed_rounds, 0, 1000000),
@@ -83,6 +85,8 @@ static const param_def keys[] = {
 	KEY("federated", "min_windows", PARAM_INT, fed_min_windows, 1, 1000000),
 	KEY("federated", "max_score_ratio", PARAM_DOUBLE, fed_max_score_ratio, 1, 1e6),
 	KEY("federated", "local_interval", PARAM_DOUBLE, fed_local_interval, 0, 365 * 86400.0),
+	KEY("federated", "dp_sgd_clip", PARAM_DOUBLE, fed_dp_sgd_clip, 0, 1e6),
+	KEY("federated", "dp_sgd_noise", PARAM_DOUBLE, fed_dp_sgd_noise, 0, 1000),
 };
 
 #define N_OWN (sizeof keys / sizeof keys[0])
@@ -135,6 +139,7 @@ void config_defaults(iotad_config *c)
 	snprintf(c->fed_rule, sizeof c->fed_rule, "mean");
 	snprintf(c->fed_update_encoding, sizeof c->fed_update_encoding, "float32");
 	c->fed_trim = 0.2;
+	c->fed_dp_delta = 1e-5;
 	c->fed_local_epochs = 5;
 	c->fed_batch = 32;
 	c->fed_lr = 1e-4;
@@ -628,6 +633,12 @@ static iotad_err check(cfg_ctx *x, iotad_config *c)
 	    strcmp(c->fed_rule, "trimmed"))
 		return fail(x, mark_of(x, "federated", "rule"), IOTAD_ERR_CONFIG,
 			    "federated.rule: expected mean, median or trimmed, got '%s'", c->fed_rule);
+	if (c->fed_noise > 0 && (strcmp(c->fed_rule, "mean") || !(c->fed_clip > 0)))
+		return fail(x, mark_of(x, "federated", "noise"), IOTAD_ERR_CONFIG,
+			    "federated.noise: DP-FedAvg needs rule mean and a clip > 0 (the noise is scaled to the clip)");
+	if (c->fed_dp_sgd_noise > 0 && !(c->fed_dp_sgd_clip > 0))
+		return fail(x, mark_of(x, "federated", "dp_sgd_noise"), IOTAD_ERR_CONFIG,
+			    "federated.dp_sgd_noise: DP-SGD needs federated.dp_sgd_clip > 0 (the noise is scaled to the clip)");
 	if (strcmp(c->fed_update_encoding, "float32") && strcmp(c->fed_update_encoding, "int8"))
 		return fail(x, mark_of(x, "federated", "update_encoding"), IOTAD_ERR_CONFIG,
 			    "federated.update_encoding: expected float32 or int8, got '%s'",

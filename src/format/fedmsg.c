@@ -34,7 +34,7 @@ bool fedmsg_valid_id(const char *s)
 size_t fedmsg_size(const fedmsg *m)
 {
 	return HEAD_FIXED + 2 + strlen(m->model) + strlen(m->sender) + 4 * NUMS +
-	       4 * (size_t)m->n_params + 4;
+	       (m->dp_delta > 0 ? FEDMSG_DP_BYTES : 0) + 4 * (size_t)m->n_params + 4;
 }
 
 static unsigned char *put_u32(unsigned char *p, uint32_t v)
@@ -77,13 +77,23 @@ uint32_t fedmsg_hash(uint32_t round, const float *params, size_t n)
 	return crc;
 }
 
+/* DP fields: none (delta 0), or a global model's valid ones. */
+static bool dp_ok(const fedmsg *m)
+{
+	if (m->dp_delta == 0 && m->dp_epsilon == 0 && m->dp_noise == 0)
+		return true;
+	return m->kind == FEDMSG_GLOBAL && m->dp_delta > 0 && m->dp_delta < 1 &&
+	       m->dp_epsilon >= 0 && isfinite(m->dp_epsilon) && m->dp_noise >= 0 &&
+	       isfinite(m->dp_noise);
+}
+
 /* The header up to n_params (the caller checked the room); returns the end. */
 static unsigned char *put_head(const fedmsg *m, fedmsg_enc enc, uint32_t n_params,
 			       unsigned char *p)
 {
 	memcpy(p, "IFL", 3);
 	p[3] = (unsigned char)m->kind;
-	p[4] = FEDMSG_VERSION;
+	p[4] = m->dp_delta > 0 ? FEDMSG_VERSION_DP : FEDMSG_VERSION;
 	p[5] = (unsigned char)enc;
 	p += HEAD_FIXED;
 	const char *ids[2] = {m->model, m->sender};
@@ -96,6 +106,11 @@ static unsigned char *put_head(const fedmsg *m, fedmsg_enc enc, uint32_t n_param
 	uint32_t nums[NUMS] = {m->round, m->base_hash, m->hash, m->samples, n_params};
 	for (int i = 0; i < NUMS; i++)
 		p = put_u32(p, nums[i]);
+	if (m->dp_delta > 0) {
+		p = put_u32(p, float_bits(m->dp_epsilon));
+		p = put_u32(p, float_bits(m->dp_delta));
+		p = put_u32(p, float_bits(m->dp_noise));
+	}
 	return p;
 }
 
@@ -120,7 +135,7 @@ iotad_err fedmsg_encode(const fedmsg *m, const float *params, void *buf, size_t 
 	if (!m || !buf || !len || (m->n_params && !params))
 		return IOTAD_ERR_INVAL;
 	if ((m->kind != FEDMSG_UPDATE && m->kind != FEDMSG_GLOBAL) || !fedmsg_valid_id(m->model) ||
-	    !fedmsg_valid_id(m->sender) || m->n_params > FEDMSG_MAX_PARAMS)
+	    !fedmsg_valid_id(m->sender) || m->n_params > FEDMSG_MAX_PARAMS || !dp_ok(m))
 		return IOTAD_ERR_INVAL;
 	for (uint32_t i = 0; i < m->n_params; i++)
 		if (!isfinite(params[i]))
@@ -146,7 +161,7 @@ iotad_err fedmsg_encode_net(const fedmsg *m, const nn *net, void *buf, size_t ca
 	if (m->encoding == FEDMSG_ENC_FLOAT32)
 		return fedmsg_encode(&h, net->params, buf, cap, len);
 	if (m->encoding != FEDMSG_ENC_INT8 || m->kind != FEDMSG_UPDATE || !fedmsg_valid_id(m->model) ||
-	    !fedmsg_valid_id(m->sender))
+	    !fedmsg_valid_id(m->sender) || m->dp_delta != 0)
 		return IOTAD_ERR_INVAL;
 	for (size_t i = 0; i < net->n_params; i++)
 		if (!isfinite(net->params[i]))
@@ -253,9 +268,10 @@ iotad_err fedmsg_decode(const void *buf, size_t len, fedmsg *m, float *params, s
 		return bad(IOTAD_ERR_PARSE, err, errlen, "not a federated message (%zu bytes)", len);
 	if (state_crc32(0, b, len - 4) != get_u32(end - 4))
 		return bad(IOTAD_ERR_PARSE, err, errlen, "CRC mismatch");
-	if (b[4] != FEDMSG_VERSION)
-		return bad(IOTAD_ERR_PARSE, err, errlen, "version %u, expected %d", b[4],
-			   FEDMSG_VERSION);
+	if (b[4] != FEDMSG_VERSION && !(b[4] == FEDMSG_VERSION_DP && b[3] == FEDMSG_GLOBAL &&
+					 b[5] == FEDMSG_ENC_FLOAT32))
+		return bad(IOTAD_ERR_PARSE, err, errlen, "version %u, expected %d (%d: a private global model)",
+			   b[4], FEDMSG_VERSION, FEDMSG_VERSION_DP);
 	if (b[3] != FEDMSG_UPDATE && b[3] != FEDMSG_GLOBAL)
 		return bad(IOTAD_ERR_PARSE, err, errlen, "unknown kind %u", b[3]);
 	if (b[5] != FEDMSG_ENC_FLOAT32 && !(b[5] == FEDMSG_ENC_INT8 && b[3] == FEDMSG_UPDATE))
@@ -278,6 +294,18 @@ iotad_err fedmsg_decode(const void *buf, size_t len, fedmsg *m, float *params, s
 	m->hash = nums[2];
 	m->samples = nums[3];
 	m->n_params = nums[4];
+	if (b[4] == FEDMSG_VERSION_DP) {
+		if ((size_t)(end - p) < FEDMSG_DP_BYTES)
+			return bad(IOTAD_ERR_PARSE, err, errlen, "truncated privacy fields");
+		m->dp_epsilon = bits_float(get_u32(p));
+		m->dp_delta = bits_float(get_u32(p + 4));
+		m->dp_noise = bits_float(get_u32(p + 8));
+		p += FEDMSG_DP_BYTES;
+		if (!(m->dp_delta > 0) || !dp_ok(m))
+			return bad(IOTAD_ERR_PARSE, err, errlen,
+				   "privacy fields out of range (epsilon %g, delta %g, noise %g)",
+				   (double)m->dp_epsilon, (double)m->dp_delta, (double)m->dp_noise);
+	}
 	if (m->encoding == FEDMSG_ENC_INT8)
 		return decode_int8(p, end, m, params, cap, err, errlen);
 	if ((size_t)(end - p) != 4 * (size_t)m->n_params)

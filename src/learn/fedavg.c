@@ -2,6 +2,7 @@
  * taken relative to the global model, clipped, combined coordinate by
  * coordinate in double, and added back to the global model. */
 #include "iotad/fedavg.h"
+#include "iotad/rng.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -15,6 +16,8 @@ void fed_opts_default(fed_opts *o)
 	o->rule = FED_MEAN;
 	o->trim = 0.2f;
 	o->clip = 0.0f;
+	o->noise = 0.0f;
+	o->noise_seed = 0;
 }
 
 int fed_rule_parse(const char *name, fed_rule *out)
@@ -157,6 +160,10 @@ static iotad_err check_inputs(const float *global, size_t n, const fed_client *c
 		return refuse(err, errlen, "trim %g is outside [0, 0.5)", (double)o->trim);
 	if (!(o->clip >= 0.0f) || !isfinite(o->clip))
 		return refuse(err, errlen, "clip %g must be finite and >= 0", (double)o->clip);
+	if (!(o->noise >= 0.0f) || !isfinite(o->noise))
+		return refuse(err, errlen, "noise %g must be finite and >= 0", (double)o->noise);
+	if (o->noise > 0 && (o->rule != FED_MEAN || !(o->clip > 0)))
+		return refuse(err, errlen, "noise needs the mean rule and a clip > 0 (DP-FedAvg)");
 	if (!all_finite(global, n, &at))
 		return refuse(err, errlen, "global model: parameter %zu is not finite", at);
 	for (size_t j = 0; j < k; j++) {
@@ -171,6 +178,41 @@ static iotad_err check_inputs(const float *global, size_t n, const fed_client *c
 	return IOTAD_OK;
 }
 
+/* Per client: the factor its update is scaled by (clipping), and the
+ * report's norms. */
+static void clip_scales(const float *global, size_t n, const fed_client *c, size_t k,
+			const fed_opts *o, double *scale, fed_report *r)
+{
+	for (size_t j = 0; j < k; j++) {
+		double norm = fed_l2_dist(c[j].params, global, n);
+		scale[j] = 1.0;
+		if (norm > r->max_norm)
+			r->max_norm = (float)norm;
+		if (o->clip > 0 && norm > o->clip) {
+			scale[j] = o->clip / norm;
+			r->n_clipped++;
+		}
+	}
+}
+
+/* The scaled updates as contiguous columns: cols[i * k + j] = update j of
+ * coordinate i, written by blocks of coordinates so that each client's
+ * parameters are read in order and the block's columns stay in cache. */
+static void fill_columns(const float *global, size_t n, const fed_client *c, size_t k,
+			 const double *scale, double *cols)
+{
+	enum { BLOCK = 64 };
+	for (size_t i0 = 0; i0 < n; i0 += BLOCK) {
+		size_t i1 = i0 + BLOCK < n ? i0 + BLOCK : n;
+		for (size_t j = 0; j < k; j++) {
+			const float *p = c[j].params;
+			double s = scale[j];
+			for (size_t i = i0; i < i1; i++)
+				cols[i * k + j] = ((double)p[i] - (double)global[i]) * s;
+		}
+	}
+}
+
 iotad_err fed_aggregate(const float *global, size_t n, const fed_client *c, size_t k,
 			const fed_opts *o, float *out, fed_report *rep, char *err, size_t errlen)
 {
@@ -182,48 +224,49 @@ iotad_err fed_aggregate(const float *global, size_t n, const fed_client *c, size
 	if (!out || out == global)
 		return refuse(err, errlen, "no output buffer, or it aliases the global model");
 
-	/* per client: the factor its update is scaled by; then one column of k values */
 	double *scale = malloc(k * sizeof *scale);
-	double *col = malloc(k * sizeof *col);
-	if (!scale || !col) {
+	double *weight = malloc(k * sizeof *weight);
+	double *cols = malloc(n * k * sizeof *cols);
+	if (!scale || !weight || !cols) {
 		free(scale);
-		free(col);
+		free(weight);
+		free(cols);
 		return IOTAD_ERR_NOMEM;
 	}
 	fed_report r = {0};
+	clip_scales(global, n, c, k, o, scale, &r);
+	fill_columns(global, n, c, k, scale, cols);
+	/* FedAvg weights: windows; with noise, equal (a gateway's sensitivity is clip / k) */
 	double wsum = 0;
 	for (size_t j = 0; j < k; j++) {
-		double norm = fed_l2_dist(c[j].params, global, n);
-		scale[j] = 1.0;
-		if (norm > r.max_norm)
-			r.max_norm = (float)norm;
-		if (o->clip > 0 && norm > o->clip) {
-			scale[j] = o->clip / norm;
-			r.n_clipped++;
-		}
-		wsum += (double)c[j].weight;
+		weight[j] = o->noise > 0 ? 1.0 : (double)c[j].weight;
+		wsum += weight[j];
 	}
+	rng noise;
+	rng_seed(&noise, o->noise_seed);
+	double sigma = (double)o->noise * (double)o->clip;
 	size_t cut = o->rule == FED_TRIMMED ? (size_t)floor((double)o->trim * (double)k) : 0;
 	double step2 = 0;
 	for (size_t i = 0; i < n; i++) {
-		double g = global[i], v = 0;
-		for (size_t j = 0; j < k; j++)
-			col[j] = ((double)c[j].params[i] - g) * scale[j];
+		double *col = cols + i * k, v = 0;
 		if (o->rule == FED_MEAN) {
 			for (size_t j = 0; j < k; j++)
-				v += col[j] * (double)c[j].weight;
+				v += col[j] * weight[j];
+			if (sigma > 0)
+				v += sigma * rng_normal(&noise);
 			v /= wsum;
 		} else if (o->rule == FED_MEDIAN) {
 			v = median_of(col, k);
 		} else {
 			v = trimmed_of(col, k, cut);
 		}
-		out[i] = (float)(g + v);
+		out[i] = (float)((double)global[i] + v);
 		step2 += v * v;
 	}
 	r.step_norm = (float)sqrt(step2);
 	free(scale);
-	free(col);
+	free(weight);
+	free(cols);
 	if (rep)
 		*rep = r;
 	return IOTAD_OK;

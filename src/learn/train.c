@@ -273,12 +273,16 @@ static iotad_err fit(nn *net, const float *x, size_t d_stride, size_t *idx, size
 	if (rc)
 		return rc;
 	size_t sf = nn_scratch_floats(net);
+	bool dp = o->dp_clip > 0;
 	float *grad = malloc(net->n_params * sizeof *grad);
 	float *scratch = malloc(2 * sf * sizeof *scratch);
-	if (!grad || !scratch) {
+	float *one = dp ? malloc(net->n_params * sizeof *one) : NULL;
+	if (!grad || !scratch || (dp && !one)) {
 		rc = IOTAD_ERR_NOMEM;
 		goto out;
 	}
+	rng noise;
+	rng_seed(&noise, o->dp_seed);
 	rng shuffle;
 	rng_seed(&shuffle, o->seed ^ 0x5eedf00dULL);
 	for (int ep = 0; ep < o->epochs; ep++) {
@@ -292,8 +296,21 @@ static iotad_err fit(nn *net, const float *x, size_t d_stride, size_t *idx, size
 		for (size_t b0 = 0; b0 < n_train; b0 += (size_t)o->batch) {
 			size_t bn = n_train - b0 < (size_t)o->batch ? n_train - b0 : (size_t)o->batch;
 			memset(grad, 0, net->n_params * sizeof *grad);
-			for (size_t k = 0; k < bn; k++)
+			for (size_t k = 0; k < bn && !dp; k++)
 				ep_loss += nn_backward(net, x + idx[b0 + k] * d_stride, scratch, grad);
+			for (size_t k = 0; k < bn && dp; k++) {
+				memset(one, 0, net->n_params * sizeof *one);
+				ep_loss += nn_backward(net, x + idx[b0 + k] * d_stride, scratch, one);
+				double n2 = 0;
+				for (size_t p = 0; p < net->n_params; p++)
+					n2 += (double)one[p] * one[p];
+				float c = n2 > (double)o->dp_clip * o->dp_clip ?
+						  (float)(o->dp_clip / sqrt(n2)) : 1.0f;
+				for (size_t p = 0; p < net->n_params; p++)
+					grad[p] += c * one[p];
+			}
+			for (size_t p = 0; dp && o->dp_noise > 0 && p < net->n_params; p++)
+				grad[p] += (float)((double)o->dp_noise * o->dp_clip * rng_normal(&noise));
 			float scale = 1.0f / (float)bn;
 			for (size_t p = 0; p < net->n_params; p++)
 				grad[p] *= scale;
@@ -313,6 +330,7 @@ static iotad_err fit(nn *net, const float *x, size_t d_stride, size_t *idx, size
 out:
 	free(grad);
 	free(scratch);
+	free(one);
 	nn_adam_free(&opt);
 	return rc;
 }
@@ -321,7 +339,8 @@ iotad_err train_fit(nn *net, const float *x, size_t n, const train_opts *o, trai
 {
 	train_report r = {0};
 	if (!net || !net->params || !x || n == 0 || !o || o->epochs < 1 || o->batch < 1 ||
-	    !isfinite(o->lr) || !(o->lr > 0.0f))
+	    !isfinite(o->lr) || !(o->lr > 0.0f) || !(o->dp_clip >= 0) || !isfinite(o->dp_clip) ||
+	    !(o->dp_noise >= 0) || !isfinite(o->dp_noise))
 		return IOTAD_ERR_INVAL;
 	size_t *idx = malloc(n * sizeof *idx);
 	if (!idx)

@@ -10,9 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "iotad/clock.h"
+#include "iotad/dpacct.h"
 #include "iotad/fedlocal.h"
 #include "iotad/fedmsg.h"
 #include "iotad/log.h"
@@ -53,7 +56,13 @@ struct fedgw {
 	nn net;                       /* scratch network of the model's shape */
 	fedmsg_enc encoding;          /* of the updates sent (federated.update_encoding) */
 	double last_change;
+	float cand_eps, cand_delta;   /* the candidate's privacy claim */
 	_Atomic uint64_t n_accepted, n_refused, n_invalid, n_sent, n_local, n_unsampled;
+	_Atomic uint64_t n_failed, n_joined;
+	_Atomic uint32_t m_round;     /* for /metrics: round, epsilon and delta accepted last */
+	_Atomic double m_eps, m_delta;
+	_Atomic double m_window_eps;  /* DP-SGD: window-level epsilon of every local training */
+	dp_acct acct;                 /* worker: DP-SGD's accountant */
 };
 
 static uint64_t fnv1a(const char *s)
@@ -183,6 +192,8 @@ static void take_global(fedgw *g, size_t len)
 	g->cand_round = gm.round;
 	g->cand_hash = gm.hash;
 	g->cand_parent = gm.base_hash;
+	g->cand_eps = gm.dp_epsilon;
+	g->cand_delta = gm.dp_delta;
 }
 
 /* Judge the candidate global model once the sample holds min_windows (at
@@ -212,6 +223,10 @@ static void judge_global(fedgw *g)
 	g->round = g->cand_round;
 	g->hash = g->cand_hash;
 	g->owe_update = true;
+	atomic_fetch_add(&g->n_joined, 1);
+	atomic_store(&g->m_round, g->round);
+	atomic_store(&g->m_eps, (double)g->cand_eps);
+	atomic_store(&g->m_delta, (double)g->cand_delta);
 	if (same) {
 		LOG_INFO("federated: global model of round %u (hash %08x) is the model in use",
 			 g->round, g->hash);
@@ -240,10 +255,25 @@ static bool train_local(fedgw *g, const float *from, uint64_t seed, size_t *n_ou
 	o.batch = g->cfg->fed_batch;
 	o.lr = (float)g->cfg->fed_lr;
 	o.seed = seed;
+	o.dp_clip = (float)g->cfg->fed_dp_sgd_clip;
+	o.dp_noise = (float)g->cfg->fed_dp_sgd_noise;
+	if (o.dp_clip > 0 && getrandom(&o.dp_seed, sizeof o.dp_seed, 0) != (ssize_t)sizeof o.dp_seed)
+		o.dp_seed ^= (uint64_t)(clock_mono() * 1e9);
 	iotad_err rc = train_fit(&g->net, g->x, n, &o, rep);
 	if (rc) {
 		LOG_WARN("federated: local training failed: %s", iotad_strerror(rc));
 		return false;
+	}
+	if (o.dp_clip > 0) {
+		/* every training composes: a window in the pool takes part in each */
+		uint64_t steps = (uint64_t)o.epochs * ((n + (size_t)o.batch - 1) / (size_t)o.batch);
+		dp_acct_add(&g->acct, n > (size_t)o.batch ? (double)o.batch / (double)n : 1.0,
+			    o.dp_noise, steps);
+		double e = dp_acct_epsilon(&g->acct, g->cfg->fed_dp_delta, NULL);
+		atomic_store(&g->m_window_eps, e);
+		LOG_INFO("federated: DP-SGD: %zu windows, clip %g, noise %g: window-level epsilon %.4g "
+			 "at delta %g since start", n, (double)o.dp_clip, (double)o.dp_noise, e,
+			 g->cfg->fed_dp_delta);
 	}
 	return true;
 }
@@ -265,6 +295,7 @@ static void send_update(fedgw *g)
 	if (!rc)
 		rc = mq_publish(g->mq, g->t_update, g->work, len, 1, false, 5000);
 	if (rc) {
+		atomic_fetch_add(&g->n_failed, 1);
 		LOG_WARN("federated: update for round %u not sent: %s", u.round, iotad_strerror(rc));
 		return;
 	}
@@ -347,6 +378,7 @@ iotad_err fedgw_create(const iotad_config *cfg, const model *m0, volatile sig_at
 	pthread_mutex_init(&g->lock, NULL);
 	pthread_cond_init(&g->cond, NULL);
 	g->cfg = cfg;
+	dp_acct_init(&g->acct);
 	g->reload_flag = reload_flag;
 	snprintf(g->gw, sizeof g->gw, "%.63s", cfg->fed_gateway[0] ? cfg->fed_gateway : cfg->client_id);
 	iotad_err rc = model_load(cfg->model_path, &g->m, err, sizeof err);
@@ -439,8 +471,25 @@ void fedgw_get_counters(fedgw *g, fedgw_counters *out)
 	out->globals_refused = atomic_load(&g->n_refused);
 	out->globals_invalid = atomic_load(&g->n_invalid);
 	out->updates_sent = atomic_load(&g->n_sent);
+	out->updates_failed = atomic_load(&g->n_failed);
+	out->rounds_joined = atomic_load(&g->n_joined);
 	out->local_retrains = atomic_load(&g->n_local);
 	out->devices_unsampled = atomic_load(&g->n_unsampled);
+}
+
+void fedgw_fill_metrics(void *ud, met_fed *out)
+{
+	fedgw *g = ud;
+	fedgw_counters c;
+	fedgw_get_counters(g, &c);
+	*out = (met_fed){.enabled = true, .rounds_joined = c.rounds_joined,
+			 .updates_sent = c.updates_sent, .updates_failed = c.updates_failed,
+			 .globals_accepted = c.globals_accepted, .globals_refused = c.globals_refused,
+			 .globals_invalid = c.globals_invalid, .local_retrains = c.local_retrains,
+			 .devices_unsampled = c.devices_unsampled, .round = atomic_load(&g->m_round),
+			 .epsilon = atomic_load(&g->m_eps), .delta = atomic_load(&g->m_delta),
+			 .dp_sgd = g->cfg->fed_dp_sgd_clip > 0,
+			 .window_epsilon = atomic_load(&g->m_window_eps)};
 }
 
 void fedgw_destroy(fedgw *g)

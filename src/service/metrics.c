@@ -65,6 +65,45 @@ static void label_value(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* The federated gateway's counters and gauges (docs/federated.md). */
+static void write_fed(FILE *f, const met_fed *d)
+{
+	one(f, "iotad_fl_rounds_joined_total", "counter",
+	    "Global models of the aggregator accepted and trained from.", d->rounds_joined);
+	head(f, "iotad_fl_updates_total", "counter",
+	     "Updates of this gateway: sent, or failed (not encoded or not published).");
+	fprintf(f, "iotad_fl_updates_total{result=\"sent\"} %llu\n",
+		(unsigned long long)d->updates_sent);
+	fprintf(f, "iotad_fl_updates_total{result=\"failed\"} %llu\n",
+		(unsigned long long)d->updates_failed);
+	head(f, "iotad_fl_globals_total", "counter",
+	     "Global models: accepted (swapped in), refused (scored the recent normal windows too "
+	     "badly), invalid (damaged, another model, stale or replayed round).");
+	fprintf(f, "iotad_fl_globals_total{result=\"accepted\"} %llu\n",
+		(unsigned long long)d->globals_accepted);
+	fprintf(f, "iotad_fl_globals_total{result=\"refused\"} %llu\n",
+		(unsigned long long)d->globals_refused);
+	fprintf(f, "iotad_fl_globals_total{result=\"invalid\"} %llu\n",
+		(unsigned long long)d->globals_invalid);
+	one(f, "iotad_fl_local_retrains_total", "counter",
+	    "Local retrainings without an aggregator, swapped in.", d->local_retrains);
+	one(f, "iotad_fl_unsampled_total", "counter",
+	    "Samples of devices beyond federated.max_devices (not sampled).", d->devices_unsampled);
+	one(f, "iotad_fl_round", "gauge", "Round of the global model accepted last.", d->round);
+	head(f, "iotad_fl_epsilon", "gauge",
+	     "Differential privacy of the global model accepted last: epsilon at iotad_fl_delta, "
+	     "per gateway (DP-FedAvg); 0 with delta 0: no privacy claimed.");
+	fprintf(f, "iotad_fl_epsilon %.6g\n", d->epsilon);
+	head(f, "iotad_fl_delta", "gauge", "The delta of iotad_fl_epsilon; 0: no privacy claimed.");
+	fprintf(f, "iotad_fl_delta %.6g\n", d->delta);
+	if (d->dp_sgd) {
+		head(f, "iotad_fl_window_epsilon", "gauge",
+		     "DP-SGD: epsilon per window of every local training since start, at "
+		     "federated.dp_delta.");
+		fprintf(f, "iotad_fl_window_epsilon %.6g\n", d->window_epsilon);
+	}
+}
+
 int met_write_prometheus(FILE *f, const met_snapshot *s)
 {
 	one(f, "iotad_messages_received_total", "counter",
@@ -152,6 +191,8 @@ int met_write_prometheus(FILE *f, const met_snapshot *s)
 	    "Model reloads refused (the running model stayed).", s->model_reload_failures);
 	one(f, "iotad_state_rejected_total", "counter",
 	    "State files ignored (another model) or refused (damaged) at start.", s->state_rejected);
+	if (s->fed.enabled)
+		write_fed(f, &s->fed);
 	head(f, "iotad_start_time_seconds", "gauge", "Start time of the process (epoch seconds).");
 	fprintf(f, "iotad_start_time_seconds %.3f\n", s->start_time);
 	head(f, "iotad_build_info", "gauge", "The iotad build: version, always 1.");

@@ -32,6 +32,8 @@ struct svc {
 	pipeline *p;
 	svc_sample_cb on_sample;   /* every sample the detector took (federated), or NULL */
 	void *on_sample_ud;
+	svc_fed_cb on_fed;
+	void *on_fed_ud;
 	mq *mq;
 	msgq q;
 	_Atomic uint64_t refused_full, state_rejected, state_save_failed, reloads, reload_failed;
@@ -138,6 +140,12 @@ static void reload(svc *s, const char *why)
 void svc_reload_on(svc *s, volatile sig_atomic_t *flag)
 {
 	s->reload_flag = flag;
+}
+
+void svc_on_federated(svc *s, svc_fed_cb cb, void *ud)
+{
+	s->on_fed = cb;
+	s->on_fed_ud = ud;
 }
 
 void svc_on_sample(svc *s, svc_sample_cb cb, void *ud)
@@ -527,6 +535,8 @@ void svc_get_metrics(svc *s, met_snapshot *out)
 	pipeline_model_name(s->p, out->model_id, sizeof out->model_id, &out->model_version);
 	out->start_time = s->started;
 	pipeline_latency(s->p, &out->score);
+	if (s->on_fed)
+		s->on_fed(s->on_fed_ud, &out->fed);
 }
 
 void svc_destroy(svc *s)

@@ -12,7 +12,9 @@
 #include <CUnit/CUnit.h>
 
 #include "harness.h"
+#include "it_http.h"
 #include "iotad/afile.h"
+#include "iotad/dpacct.h"
 #include "iotad/fedmsg.h"
 #include "iotad/model_io.h"
 #include "iotad/mqtt.h"
@@ -23,6 +25,19 @@ static void nap_ms(int ms)
 {
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 	nanosleep(&ts, NULL);
+}
+
+/* A line of the gateway's /metrics once it equals want (a counter moves
+ * after the broker's acknowledgement), or its last value. */
+static double metric_eq(int port, const char *series, double want)
+{
+	double v = -1;
+	for (int waited = 0; waited <= 10000; waited += 100) {
+		if ((v = it_http_metric(port, series)) == want)
+			break;
+		nap_ms(100);
+	}
+	return v;
 }
 
 /* mosquitto as the harness starts it, with message_size_limit 4096 */
@@ -272,14 +287,16 @@ void it_federated_gateway(void)
 	CU_ASSERT_FATAL(start_small_broker(&b, 0) == 0);
 	CU_ASSERT_FATAL(hx_sub_start(&sub, b.uri, "#", "fl-gw-watch") == 0);
 
-	/* aggregator: K = N = 2 (the real gateway and a simulated one) */
+	/* aggregator: K = N = 2 (the real gateway and a simulated one), DP-FedAvg
+	 * with a noise small enough not to spoil the model (its epsilon is large:
+	 * this checks that it travels, docs/federated.md gives useful levels) */
 	const char *acfg = hx_path("agg-gw.yaml");
 	char text[2048];
 	snprintf(text, sizeof text,
 		 "mqtt:\n  uri: %s\n  client_id: aggregator\n  keepalive: 5\n"
 		 "model:\n  path: %s\nservice:\n  log_level: info\n"
 		 "federated:\n  prefix: " PREFIX "\n  clients: 2\n  min_updates: 2\n"
-		 "  round_timeout: 120\n  state_file: %s\n",
+		 "  round_timeout: 120\n  state_file: %s\n  clip: 5\n  noise: 0.001\n",
 		 b.uri, hx_model(), hx_path("fl-gw-global.bin"));
 	CU_ASSERT_FATAL(hx_write_file(acfg, text) == 0);
 	const char *alog = hx_path("aggregate-gw.log");
@@ -296,14 +313,16 @@ void it_federated_gateway(void)
 	const char *gmodel = hx_path("gw-model.json");
 	CU_ASSERT_FATAL(copy_file(hx_model(), gmodel) == 0);
 	const char *gcfg = hx_path("gw.yaml");
+	int hport = hx_free_port();
 	snprintf(text, sizeof text,
+		 "http:\n  listen: 127.0.0.1:%d\n"
 		 "mqtt:\n  uri: %s\n  client_id: gw-real\n  keepalive: 5\n"
 		 "topics:\n  telemetry: telemetry/+\n  device_level: 1\n"
 		 "model:\n  path: %s\nservice:\n  log_level: info\n"
 		 "federated:\n  prefix: " PREFIX "\n  enabled: true\n  local_epochs: 2\n"
 		 "  windows_per_device: 8\n  min_windows: 16\n  max_devices: 16\n"
-		 "  update_encoding: int8\n",
-		 b.uri, gmodel);
+		 "  update_encoding: int8\n  dp_sgd_clip: 1\n  dp_sgd_noise: 0.01\n",
+		 hport, b.uri, gmodel);
 	CU_ASSERT_FATAL(hx_write_file(gcfg, text) == 0);
 	const char *glog = hx_path("gateway.log");
 	pid_t gwp = hx_start_iotad(gcfg, glog, &sub, 1);
@@ -355,6 +374,20 @@ void it_federated_gateway(void)
 	model_free(&now);
 	/* then it sends its update of round 2 from round 1 */
 	CU_ASSERT(hx_sub_wait(&sub, t_upd, NULL, 2, 30000));
+	/* round 1 is private: its epsilon travels with it and shows in /metrics */
+	CU_ASSERT(gm.dp_delta == 1e-5f && gm.dp_noise == 0.001f);
+	double want = dp_epsilon(1, 0.001, 1, 1e-5, NULL);
+	CU_ASSERT(fabs(gm.dp_epsilon - want) < 1e-3 * want);
+	CU_ASSERT_EQUAL(metric_eq(hport, "iotad_fl_round", 1), 1);
+	CU_ASSERT(fabs(it_http_metric(hport, "iotad_fl_epsilon") - want) < 1e-3 * want);
+	CU_ASSERT_EQUAL(it_http_metric(hport, "iotad_fl_delta"), 1e-5);
+	CU_ASSERT(it_http_metric(hport, "iotad_fl_rounds_joined_total") >= 2); /* rounds 0 and 1 */
+	/* DP-SGD in its local training: a window-level epsilon that grows */
+	CU_ASSERT(hx_wait_log(glog, "window-level epsilon", 1000));
+	double we = it_http_metric(hport, "iotad_fl_window_epsilon");
+	CU_ASSERT(we > 0 && isfinite(we));
+	CU_ASSERT_EQUAL(metric_eq(hport, "iotad_fl_updates_total{result=\"sent\"}", 2), 2);
+	CU_ASSERT_EQUAL(it_http_metric(hport, "iotad_fl_globals_total{result=\"accepted\"}"), 1);
 
 	/* a poisoned global model (weights scrambled, valid hash) is refused and
 	 * the model in use stays; a replayed round-1 model of other weights too */
@@ -365,6 +398,8 @@ void it_federated_gateway(void)
 	CU_ASSERT(hx_wait_log(glog, "global model of round 5 refused", 15000));
 	send_global(gw2, m.id, 1, h0, g0, n);
 	CU_ASSERT(hx_wait_log(glog, "stale or replayed", 15000));
+	CU_ASSERT_EQUAL(metric_eq(hport, "iotad_fl_globals_total{result=\"refused\"}", 1), 1);
+	CU_ASSERT_EQUAL(metric_eq(hport, "iotad_fl_globals_total{result=\"invalid\"}", 1), 1);
 	CU_ASSERT_FATAL(model_load(gmodel, &now, err, sizeof err) == IOTAD_OK);
 	CU_ASSERT_EQUAL(now.version, 1);
 	model_free(&now);
