@@ -34,6 +34,9 @@ struct mq {
 	mq_opts o;
 	char *uri, *client_id, *username, *password, *will_topic, *will_payload, *online_payload;
 	char *tls_ca_file, *tls_cert_file, *tls_key_file;
+	char **uris;              /* the cluster's nodes (n_uris >= 2), or NULL */
+	int n_uris;
+	char node[256];           /* the uri of the last successful connect */
 	char *subs[MQ_MAX_SUBS];
 	int sub_qos[MQ_MAX_SUBS];
 	int n_subs;
@@ -147,7 +150,8 @@ static void on_connected(void *ctx, char *cause)
 	int n = c->n_subs;
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
-	LOG_INFO("mqtt: %s to %s as %s", again ? "reconnected" : "connected", c->uri, c->client_id);
+	LOG_INFO("mqtt: %s to %s as %s", again ? "reconnected" : "connected",
+		 c->node[0] ? c->node : c->uri, c->client_id);
 	for (int i = 0; i < n; i++)
 		send_subscribe(c, i);
 	publish_online(c);
@@ -246,6 +250,14 @@ static int on_ssl_error(const char *str, size_t len, void *u)
 	return 0;
 }
 
+/* Paho's answer to a connect: which node of the list took it. */
+static void on_connect_success(void *ctx, MQTTAsync_successData *r)
+{
+	mq *c = ctx;
+	if (r && r->alt.connect.serverURI)
+		snprintf(c->node, sizeof c->node, "%s", r->alt.connect.serverURI);
+}
+
 static int do_connect(mq *c)
 {
 	MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer;
@@ -261,7 +273,12 @@ static int do_connect(mq *c)
 	co.username = c->username;
 	co.password = c->password;
 	co.onFailure = on_connect_failure;
+	co.onSuccess = on_connect_success;
 	co.context = c;
+	if (c->n_uris > 1) {
+		co.serverURIs = c->uris;
+		co.serverURIcount = c->n_uris;
+	}
 	if (c->will_topic) {
 		wo.topicName = c->will_topic;
 		wo.message = c->will_payload ? c->will_payload : "offline";
@@ -339,7 +356,12 @@ iotad_err mq_create(const mq_opts *o, mq **out)
 	c->tls_key_file = dup_or_null(o->tls_key_file);
 	pthread_mutex_init(&c->lock, NULL);
 	clock_cond_init(&c->cond);
-	if (!c->uri || !c->client_id) {
+	int want = o->uris && o->n_uris > 1 ? o->n_uris : 0;
+	if (want)
+		c->uris = calloc((size_t)want, sizeof *c->uris);
+	for (int i = 0; c->uris && i < want && (c->uris[i] = strdup(o->uris[i])); i++)
+		c->n_uris = i + 1;
+	if (!c->uri || !c->client_id || c->n_uris != want) {
 		mq_destroy(c, 0);
 		return IOTAD_ERR_NOMEM;
 	}
@@ -571,6 +593,9 @@ void mq_destroy(mq *c, int timeout_ms)
 	for (int i = 0; i < c->n_subs; i++)
 		free(c->subs[i]);
 	free(c->uri);
+	for (int i = 0; i < c->n_uris; i++)
+		free(c->uris[i]);
+	free(c->uris);
 	free(c->client_id);
 	free(c->username);
 	if (c->password)
