@@ -36,7 +36,8 @@ struct mq {
 	char *tls_ca_file, *tls_cert_file, *tls_key_file;
 	char **uris;              /* the cluster's nodes (n_uris >= 2), or NULL */
 	int n_uris;
-	char node[256];           /* the uri of the last successful connect */
+	char node[256];           /* the node that took this connect (Paho's answer to
+				   * mq's own connect; automatic reconnects give none) */
 	char *subs[MQ_MAX_SUBS];
 	int sub_qos[MQ_MAX_SUBS];
 	int n_subs;
@@ -150,8 +151,14 @@ static void on_connected(void *ctx, char *cause)
 	int n = c->n_subs;
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
-	LOG_INFO("mqtt: %s to %s as %s", again ? "reconnected" : "connected",
-		 c->node[0] ? c->node : c->uri, c->client_id);
+	if (c->node[0])
+		LOG_INFO("mqtt: %s to %s as %s", again ? "reconnected" : "connected", c->node,
+			 c->client_id);
+	else
+		LOG_INFO("mqtt: %s to %s%s as %s", again ? "reconnected" : "connected",
+			 c->n_uris > 1 ? "a node of " : "", c->n_uris > 1 ? "mqtt.uri" : c->uri,
+			 c->client_id);
+	c->node[0] = '\0';
 	for (int i = 0; i < n; i++)
 		send_subscribe(c, i);
 	publish_online(c);
