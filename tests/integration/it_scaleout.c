@@ -385,18 +385,18 @@ static void so_scaleout(int devices, int duration)
 	/* the fleet's publisher: every message acknowledged, through a lost
 	 * connection when its node lost the stream's leader */
 	char *text = hx_read_file(hx_path("so-replay-2.log"), NULL);
-	const char *cluster_run = text ? strstr(text, "it-so-fleet-2") : NULL;
+	const char *cluster_run = text ? strstr(text, r->node[2].uri) : NULL;
 	bool publisher_cut = cluster_run && strstr(cluster_run, "lost (");
 	CU_ASSERT_PTR_NOT_NULL(cluster_run ? strstr(cluster_run, " 0 failures") : NULL);
 	free(text);
 	/* instances 0 and 3 lost node 0 and are back on another one */
 	for (int k = 0; k < SO_INST; k += 3) {
-		char *text = hx_read_file(r->log[k][0], NULL);
-		const char *lost = text ? strstr(text, "lost (") : NULL;
+		char *ilog = hx_read_file(r->log[k][0], NULL);
+		const char *lost = ilog ? strstr(ilog, "lost (") : NULL;
 		CU_ASSERT_PTR_NOT_NULL(lost);
 		CU_ASSERT_PTR_NOT_NULL(lost ? strstr(lost, "mqtt: reconnected to a node of mqtt.uri")
 					    : NULL);
-		free(text);
+		free(ilog);
 	}
 	so_marks(r, &sub, 2);
 
