@@ -475,6 +475,65 @@ static void so_scaleout(int devices, int duration)
 	free(r);
 }
 
+/* Two instances on one mosquitto, both on telemetry/+ with shard 0/2 and
+ * 1/2: each device raises on the instance its hash names, never on both. */
+void it_shard_mosquitto(void)
+{
+	CU_ASSERT_FATAL(hx_model() != NULL);
+	hx_broker b;
+	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, 0, false), 0);
+	hx_sub sub;
+	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&sub, b.uri, "#", "it-shard-sub"), 0);
+	pid_t pid[2];
+	for (int k = 0; k < 2; k++) {
+		char name[32], id[32], alerts[32], extra[64];
+		snprintf(name, sizeof name, "shard-%d.yaml", k);
+		snprintf(id, sizeof id, "iotad-shard-%d", k);
+		snprintf(alerts, sizeof alerts, "alerts/i%d", k);
+		const char *config = so_config(name, id, b.uri, "telemetry/+", 1, alerts);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(config);
+		char *text = hx_read_file(config, NULL);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+		snprintf(extra, sizeof extra, "  shard: %d/2\n", k);
+		char all[4096];
+		snprintf(all, sizeof all, "%s%s", text, extra);
+		free(text);
+		CU_ASSERT_EQUAL_FATAL(hx_write_file(config, all), 0);
+		snprintf(name, sizeof name, "shard-%d.log", k);
+		pid[k] = hx_start_iotad(config, hx_path(name), &sub, (size_t)k + 1);
+		CU_ASSERT_FATAL(pid[k] > 0);
+	}
+	/* markers of both shards raise: dev-{0..} of phase 0 */
+	so_marks_at(b.uri, &sub, true, 0, 2);
+	so_marks_at(b.uri, &sub, true, 1, 2);
+	so_marks_at(b.uri, &sub, true, 2, 2);
+	hx_sub_settle(&sub, "alerts/", 1000, 5000);
+	size_t right = 0, wrong = 0;
+	pthread_mutex_lock(&sub.lock);
+	for (size_t i = 0; i < sub.n; i++) {
+		const char *t = sub.msgs[i].topic;
+		int inst;
+		char dev[64];
+		if (!t || sscanf(t, "alerts/i%d/%63s", &inst, dev) != 2)
+			continue;
+		if ((int)topic_shard(dev, 2) == inst)
+			right++;
+		else
+			wrong++;
+	}
+	pthread_mutex_unlock(&sub.lock);
+	CU_ASSERT_EQUAL(wrong, 0);
+	CU_ASSERT(right >= 6);
+	printf("\n    shard k/2 on mosquitto: %zu events from the device's own instance, %zu "
+	       "from the other", right, wrong);
+	for (int k = 0; k < 2; k++) {
+		CU_ASSERT_EQUAL(kill(pid[k], SIGTERM), 0);
+		CU_ASSERT_EQUAL(hx_wait_exit(pid[k], 20000), 0);
+	}
+	hx_sub_stop(&sub);
+	hx_broker_stop(&b, SIGTERM);
+}
+
 void it_scaleout_nats(void)
 {
 	so_scaleout(200, 3600);

@@ -7,7 +7,10 @@
  * instance of its partition and equal to one instance's on mosquitto,
  * through a kill -9 of a node and of an instance. */
 void it_scaleout_nats(void);
-/* The same with 40 devices. */
+/* The same with 24 devices. */
 void it_scaleout_quick(void);
+/* service.shard on mosquitto: two instances on one filter, each device's
+ * events from the instance of its shard only. */
+void it_shard_mosquitto(void);
 
 #endif
