@@ -229,7 +229,10 @@ static void on_connect_failure(void *ctx, MQTTAsync_failureData *r)
 {
 	mq *c = ctx;
 	bool refused = r && r->code >= 1 && r->code <= 5;
-	if (!refused && tcp_reachable(c->uri, 1000)) {
+	if (c->n_uris > 1) {
+		LOG_RATELIMITED(LOG_WARN, "mqtt: cannot connect to any of the %d nodes of mqtt.uri "
+				"(%s, ...): %s", c->n_uris, c->uris[0], connect_failure_text(r));
+	} else if (!refused && tcp_reachable(c->uri, 1000)) {
 		LOG_RATELIMITED(LOG_WARN,
 				"mqtt: cannot connect to %s: TCP connected, but no MQTT CONNACK "
 				"came back within %d s: is it an MQTT broker? (a TLS listener "
@@ -312,7 +315,8 @@ static void *supervise(void *arg)
 {
 	mq *c = arg;
 	int backoff = MQ_BACKOFF_MIN;
-	LOG_INFO("mqtt: connecting to %s as %s (timeout %d s)", c->uri, c->client_id,
+	LOG_INFO("mqtt: connecting to %s%s as %s (timeout %d s)", c->uri,
+		 c->n_uris > 1 ? " or the next node of mqtt.uri" : "", c->client_id,
 		 MQ_CONNECT_TIMEOUT);
 	pthread_mutex_lock(&c->lock);
 	while (!c->stopping && !c->ever_connected) {

@@ -476,7 +476,8 @@ static void so_scaleout(int devices, int duration)
 }
 
 /* Two instances on one mosquitto, both on telemetry/+ with shard 0/2 and
- * 1/2: each device raises on the instance its hash names, never on both. */
+ * 1/2: each device raises on the instance its hash names, never on both.
+ * The second has a node that is down first in mqtt.uri. */
 void it_shard_mosquitto(void)
 {
 	CU_ASSERT_FATAL(hx_model() != NULL);
@@ -490,7 +491,10 @@ void it_shard_mosquitto(void)
 		snprintf(name, sizeof name, "shard-%d.yaml", k);
 		snprintf(id, sizeof id, "iotad-shard-%d", k);
 		snprintf(alerts, sizeof alerts, "alerts/i%d", k);
-		const char *config = so_config(name, id, b.uri, "telemetry/+", 1, alerts);
+		/* instance 1's first node is down: it connects through the second */
+		char uris[160];
+		snprintf(uris, sizeof uris, "[tcp://127.0.0.1:%d, %s]", hx_free_port(), b.uri);
+		const char *config = so_config(name, id, k ? uris : b.uri, "telemetry/+", 1, alerts);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(config);
 		char *text = hx_read_file(config, NULL);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(text);
@@ -503,7 +507,10 @@ void it_shard_mosquitto(void)
 		pid[k] = hx_start_iotad(config, hx_path(name), &sub, (size_t)k + 1);
 		CU_ASSERT_FATAL(pid[k] > 0);
 	}
-	/* markers of both shards raise: dev-{0..} of phase 0 */
+	char want[128];
+	snprintf(want, sizeof want, "mqtt: connected to %s as iotad-shard-1", b.uri);
+	CU_ASSERT_TRUE(hx_wait_log(hx_path("shard-1.log"), want, 5000));
+	/* markers of both shards raise */
 	so_marks_at(b.uri, &sub, true, 0, 2);
 	so_marks_at(b.uri, &sub, true, 1, 2);
 	so_marks_at(b.uri, &sub, true, 2, 2);
