@@ -36,8 +36,6 @@ struct mq {
 	char *tls_ca_file, *tls_cert_file, *tls_key_file;
 	char **uris;              /* the cluster's nodes (n_uris >= 2), or NULL */
 	int n_uris;
-	char node[256];           /* the node that took this connect (Paho's answer to
-				   * mq's own connect; automatic reconnects give none) */
 	char *subs[MQ_MAX_SUBS];
 	int sub_qos[MQ_MAX_SUBS];
 	int n_subs;
@@ -151,14 +149,9 @@ static void on_connected(void *ctx, char *cause)
 	int n = c->n_subs;
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
-	if (c->node[0])
-		LOG_INFO("mqtt: %s to %s as %s", again ? "reconnected" : "connected", c->node,
-			 c->client_id);
-	else
-		LOG_INFO("mqtt: %s to %s%s as %s", again ? "reconnected" : "connected",
-			 c->n_uris > 1 ? "a node of " : "", c->n_uris > 1 ? "mqtt.uri" : c->uri,
-			 c->client_id);
-	c->node[0] = '\0';
+	/* Paho does not say which node of a list took a reconnect */
+	LOG_INFO("mqtt: %s to %s%s as %s", again ? "reconnected" : "connected",
+		 c->n_uris > 1 ? "a node of " : "", c->n_uris > 1 ? "mqtt.uri" : c->uri, c->client_id);
 	for (int i = 0; i < n; i++)
 		send_subscribe(c, i);
 	publish_online(c);
@@ -260,14 +253,6 @@ static int on_ssl_error(const char *str, size_t len, void *u)
 	return 0;
 }
 
-/* Paho's answer to a connect: which node of the list took it. */
-static void on_connect_success(void *ctx, MQTTAsync_successData *r)
-{
-	mq *c = ctx;
-	if (r && r->alt.connect.serverURI)
-		snprintf(c->node, sizeof c->node, "%s", r->alt.connect.serverURI);
-}
-
 static int do_connect(mq *c)
 {
 	MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer;
@@ -283,8 +268,9 @@ static int do_connect(mq *c)
 	co.username = c->username;
 	co.password = c->password;
 	co.onFailure = on_connect_failure;
-	co.onSuccess = on_connect_success;
 	co.context = c;
+	/* no onSuccess: with one set, Paho's automatic reconnects stop
+	 * reporting their failures to onFailure */
 	if (c->n_uris > 1) {
 		co.serverURIs = c->uris;
 		co.serverURIcount = c->n_uris;
