@@ -3,7 +3,7 @@
 set -euo pipefail
 pkgs=(build-essential meson ninja-build pkg-config libpaho-mqtt-dev libcjson-dev
       libyaml-dev libcunit1-dev libmicrohttpd-dev mosquitto mosquitto-clients
-      clang libclang-rt-14-dev openssl)
+      clang libclang-rt-14-dev openssl nats-server)
 # --browser: Chromium for the live page test (integration suite 'browser').
 for a in "$@"; do
 	if [ "$a" = --browser ]; then

@@ -245,7 +245,7 @@ static const struct bad_case {
 	{"mqtt:\n  keepalive: 5\n  client_id: a\n  keepalive: 6\n", "t.yaml:4:3:", "duplicate key mqtt.keepalive"},
 	{"mqtt:\n  keepalive: 5\nmqtt:\n  client_id: x\n", "t.yaml:3:1:", "duplicate section mqtt"},
 	{"mqtt:\n  keepalive:\n    a: 1\n", "t.yaml:3:5:", "got a mapping"},
-	{"mqtt:\n  uri: [a, b]\n", "t.yaml:2:8:", "got a sequence"},
+	{"mqtt:\n  client_id: [a, b]\n", "t.yaml:2:14:", "got a sequence"},
 	{"- a\n- b\n", "t.yaml:1:1:", "got a sequence"},
 	{"hello\n", "t.yaml:1:1:", "got a scalar"},
 	{"mqtt: 5\n", "t.yaml:1:7:", "expected a mapping"},

@@ -14,10 +14,15 @@
 
 #define CFG_STR 256
 #define CFG_PATH 1024
+#define CFG_MAX_URIS 8 /* broker nodes of mqtt.uri given as a list */
 
 typedef struct iotad_config {
 	/* mqtt: */
-	char broker_uri[CFG_STR];     /* tcp://127.0.0.1:1883 */
+	char broker_uri[CFG_STR];     /* tcp://127.0.0.1:1883; of a list, the first */
+	/* mqtt.uri as a YAML list: the nodes of a broker cluster, tried in
+	 * order at every (re)connect (docs/scale-out.md); 0: one uri */
+	char broker_uris[CFG_MAX_URIS][CFG_STR];
+	int n_broker_uris;
 	char client_id[CFG_STR];      /* iotad */
 	char instance[CFG_STR];       /* this instance's name, [A-Za-z0-9_-]; unset: the client
 				       * id's (other bytes as '_'). {instance} in topics is replaced
@@ -84,6 +89,9 @@ typedef struct iotad_config {
 	size_t max_payload;           /* bytes (4096) */
 	uint32_t queue_size;          /* messages buffered between MQTT and scorer (65536) */
 	char state_file[CFG_PATH];    /* detector state kept across restarts; empty: off ("") */
+	char shard[32];               /* "k/N": score only devices whose id hashes to k mod N
+				       * (topic_shard), count the others; empty: all ("") */
+	uint32_t shard_index, shard_count; /* k and N parsed from shard; N 0: off */
 	double state_interval;        /* seconds between periodic state saves, 1..86400 (60) */
 	int log_level;                /* LOG_INFO */
 	/* http: */

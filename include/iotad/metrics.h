@@ -56,6 +56,7 @@ typedef struct met_snapshot {
 	uint64_t raised;                /* devices whose alert is raised now (the detector's table) */
 	uint64_t reconciled;            /* retained raised states of unknown devices cleared */
 	uint64_t late, rewound;         /* pipeline_counters' late and rewound */
+	uint64_t not_my_shard;          /* pipeline_counters' not_my_shard */
 	uint64_t model_reloads, model_reload_failures;  /* models swapped in / refused */
 	uint64_t state_rejected;        /* state files ignored or refused at start */
 	uint64_t state_save_failed;     /* state file saves that failed */

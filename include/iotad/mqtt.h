@@ -21,6 +21,11 @@ typedef bool (*mq_msg_cb)(void *ud, const char *topic, size_t topic_len, const v
 
 typedef struct mq_opts {
 	const char *uri;            /* tcp://host:port or ssl://host:port */
+	/* The nodes of a broker cluster (uri is then ignored): every connect
+	 * and automatic reconnect tries them in order until one answers. All
+	 * TLS or all plain. NULL or n_uris < 2: uri alone. */
+	const char *const *uris;
+	int n_uris;
 	const char *client_id;
 	const char *username;       /* NULL: none */
 	const char *password;       /* NULL: none */

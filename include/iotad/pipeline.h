@@ -64,6 +64,8 @@ typedef struct pipeline_counters {
 	uint64_t late;                  /* samples that joined their window late (reorder window) */
 	uint64_t rewound;               /* devices whose newest time was ahead of the host
 					 * clock, moved back by a sample refused as out of order */
+	uint64_t not_my_shard;          /* messages of devices in another instance's shard
+					 * (service.shard), ignored */
 } pipeline_counters;
 
 /* A pipeline for a validated config and a loaded model (both borrowed; they

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "iotad/error.h"
 
@@ -22,6 +23,10 @@ iotad_err topic_device(const char *topic, int level, char *out, size_t outlen);
 /* True if the first n bytes of s are one topic level iotad may publish
  * under: 1..n bytes of printable ASCII without space, '+', '#' or '/'. */
 bool topic_level_ok(const char *s, size_t n);
+/* The shard of device id (a NUL-terminated string) among n > 0: the 32-bit
+ * FNV-1a hash of its bytes modulo n, the same function as NATS subject
+ * mappings' partition(n, token) (docs/scale-out.md). Pure, any thread. */
+uint32_t topic_shard(const char *device, uint32_t n);
 /* True if prefix may start a topic iotad publishes: non-empty, no '+' or
  * '#', no control byte, no leading '$' and no trailing '/'. */
 bool topic_prefix_ok(const char *prefix);

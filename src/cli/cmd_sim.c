@@ -304,7 +304,7 @@ static int run_publish(sim *s, replay *rp, const sim_cli *c)
 		.uri = c->broker,
 		.client_id = client_id,
 		.keepalive = 30,
-		.clean_session = true,
+		.clean_session = !c->persistent,
 		.max_inflight = 1000,
 	};
 	/* Paho's threads inherit a mask without SIGINT/SIGTERM: the main

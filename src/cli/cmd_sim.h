@@ -24,6 +24,7 @@ typedef struct sim_cli {
 	double rate;
 	bool speed_set, realtime, start_set, clean_set;
 	bool normal_only, quiet;
+	bool persistent;          /* --persistent: clean session off */
 	bool kinds_set, every_set;
 } sim_cli;
 

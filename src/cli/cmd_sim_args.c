@@ -18,13 +18,14 @@ const char cmd_sim_usage[] =
 	"usage: iotad sim [--broker URI] [--topic-prefix telemetry] [--qos 0|1] [--client-id ID]\n"
 	"                 [--devices N] [--clean N] [--interval S] [--duration S] [--start-ts EPOCH]\n"
 	"                 [--warmup S] [--anomaly-every S] [--anomaly-len S]\n"
-	"                 [--kinds spike,drift,stuck,noise] [--seed N]\n"
+	"                 [--kinds spike,drift,stuck,noise] [--seed N] [--persistent]\n"
 	"                 [--speed X | --realtime] [--rate MSG_PER_S]\n"
 	"                 [--truth FILE] [--csv FILE] [--normal-only] [--quiet]\n"
 	"                 [--fleet [--device-kinds LIST] [--mix round-robin|seed] [--site-size N]\n"
 	"                  [--benign LIST] [--benign-every S]]\n"
 	"       iotad sim --replay FILE [--sep C] [--features A,B] [--device NAME | --device-col COL]\n"
 	"                 [--time-col COL] [--speed X] [--rate N] [--broker URI] [--topic-prefix P]\n"
+	"                 [--client-id ID] [--persistent]\n"
 	"\n"
 	"NAME\n"
 	"    iotad sim - simulated IoT telemetry with labelled anomalies\n"
@@ -76,6 +77,9 @@ const char cmd_sim_usage[] =
 	"    --topic-prefix P      topic prefix, no wildcards (telemetry)\n"
 	"    --qos 0|1             publish QoS (1)\n"
 	"    --client-id ID        MQTT client id (iotad-sim-PID)\n"
+	"    --persistent          a persistent session (clean session off): QoS 1\n"
+	"                          messages in flight when the connection drops are\n"
+	"                          sent again after the reconnect (give --client-id)\n"
 	"    --devices N           number of devices, 1..100000 (10)\n"
 	"    --clean N             the last N devices get no anomaly (0)\n"
 	"    --interval S          seconds of device time between samples (1)\n"
@@ -217,7 +221,7 @@ enum {
 	OPT_DURATION, OPT_START, OPT_WARMUP, OPT_EVERY, OPT_LEN, OPT_KINDS, OPT_SEED, OPT_SPEED,
 	OPT_REALTIME, OPT_RATE, OPT_TRUTH, OPT_CSV, OPT_NORMAL, OPT_QUIET, OPT_REPLAY, OPT_SEP,
 	OPT_FEATURES, OPT_DEVICE, OPT_DEVICE_COL, OPT_TIME_COL, OPT_FLEET, OPT_DEV_KINDS, OPT_MIX,
-	OPT_SITE_SIZE, OPT_BENIGN, OPT_BENIGN_EVERY,
+	OPT_SITE_SIZE, OPT_BENIGN, OPT_BENIGN_EVERY, OPT_PERSISTENT,
 };
 
 static const char *const dev_kind_names[] = {"office", "server", "cold", "outdoor", "greenhouse"};
@@ -228,6 +232,7 @@ static const struct option long_opts[] = {
 	{"topic-prefix", required_argument, NULL, OPT_PREFIX},
 	{"qos", required_argument, NULL, OPT_QOS},
 	{"client-id", required_argument, NULL, OPT_CLIENT},
+	{"persistent", no_argument, NULL, OPT_PERSISTENT},
 	{"devices", required_argument, NULL, OPT_DEVICES},
 	{"clean", required_argument, NULL, OPT_CLEAN},
 	{"interval", required_argument, NULL, OPT_INTERVAL},
@@ -331,6 +336,9 @@ int cmd_sim_parse_args(int argc, char **argv, sim_cli *c)
 		case OPT_CLIENT:
 			r = check_text("--client-id", v, 128);
 			c->client_id = v;
+			break;
+		case OPT_PERSISTENT:
+			c->persistent = true;
 			break;
 		case OPT_DEVICES:
 			r = parse_int("--devices", v, 1, SIM_MAX_DEVICES, &c->so.n_devices);

@@ -55,6 +55,7 @@ static const param_def keys[] = {
 	KEY("service", "max_payload", PARAM_SIZE, max_payload, 16, 16 << 20),
 	KEY("service", "queue_size", PARAM_U32, queue_size, 1, 16 << 20),
 	KEY("service", "state_file", PARAM_STR, state_file, 0, CFG_PATH),
+	KEY("service", "shard", PARAM_STR, shard, 0, 32),
 	KEY("service", "state_interval", PARAM_DOUBLE, state_interval, 1, 86400),
 	KEY("service", "log_level", PARAM_LOGLEVEL, log_level, 0, 0),
 	KEY("http", "listen", PARAM_STR, http_listen, 0, CFG_STR),
@@ -317,6 +318,75 @@ static iotad_err parse_list(cfg_ctx *x, yaml_parser_t *p, const param_def *k, io
 	return IOTAD_OK;
 }
 
+/* A uri's scheme is tcp://, ssl://, mqtt:// or mqtts:// and a host follows. */
+static bool uri_ok(const char *uri)
+{
+	static const char *const schemes[] = {"tcp://", "ssl://", "mqtt://", "mqtts://"};
+	for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
+		size_t n = strlen(schemes[i]);
+		if (strncmp(uri, schemes[i], n) == 0 && uri[n] != '\0')
+			return true;
+	}
+	return false;
+}
+
+static bool uri_tls(const char *uri)
+{
+	return !strncmp(uri, "ssl://", 6) || !strncmp(uri, "mqtts://", 8);
+}
+
+/* mqtt.uri given as a YAML sequence, after its SEQUENCE_START: the broker
+ * cluster's nodes, 1..CFG_MAX_URIS distinct uris of one kind (all TLS or
+ * none); broker_uri becomes the first. */
+static iotad_err parse_uris(cfg_ctx *x, yaml_parser_t *p, iotad_config *c, const yaml_mark_t *at)
+{
+	yaml_event_t ev;
+	iotad_err err = IOTAD_OK;
+
+	c->n_broker_uris = 0;
+	for (;;) {
+		if ((err = next(x, p, &ev)))
+			return err;
+		if (ev.type == YAML_SEQUENCE_END_EVENT) {
+			yaml_event_delete(&ev);
+			break;
+		}
+		const char *u = ev.type == YAML_SCALAR_EVENT ? scalar(&ev) : NULL;
+		int n = c->n_broker_uris;
+		if (!u || strlen(u) != ev.data.scalar.length)
+			err = fail(x, &ev.start_mark, IOTAD_ERR_CONFIG,
+				   "mqtt.uri: expected a list of uris, got %s",
+				   u ? "a value with a NUL byte" : event_what(ev.type));
+		else if (n == CFG_MAX_URIS)
+			err = fail(x, &ev.start_mark, IOTAD_ERR_CONFIG,
+				   "mqtt.uri: more than %d uris", CFG_MAX_URIS);
+		else if (strlen(u) >= CFG_STR)
+			err = fail(x, &ev.start_mark, IOTAD_ERR_CONFIG,
+				   "mqtt.uri: '%.40s...' is longer than %d bytes", u, CFG_STR - 1);
+		else if (!uri_ok(u))
+			err = fail(x, &ev.start_mark, IOTAD_ERR_CONFIG,
+				   "mqtt.uri: '%s' must be tcp://, ssl://, mqtt:// or mqtts:// followed by a host",
+				   u);
+		else if (n > 0 && uri_tls(u) != uri_tls(c->broker_uris[0]))
+			err = fail(x, &ev.start_mark, IOTAD_ERR_CONFIG,
+				   "mqtt.uri: '%s' and '%s' mix TLS and plain connections", u,
+				   c->broker_uris[0]);
+		for (int i = 0; !err && i < n; i++)
+			if (!strcmp(c->broker_uris[i], u))
+				err = fail(x, &ev.start_mark, IOTAD_ERR_CONFIG,
+					   "mqtt.uri: '%s' is listed twice", u);
+		if (!err)
+			memcpy(c->broker_uris[c->n_broker_uris++], u, strlen(u) + 1);
+		yaml_event_delete(&ev);
+		if (err)
+			return err;
+	}
+	if (c->n_broker_uris == 0)
+		return fail(x, at, IOTAD_ERR_CONFIG, "mqtt.uri: the list is empty");
+	memcpy(c->broker_uri, c->broker_uris[0], sizeof c->broker_uri);
+	return IOTAD_OK;
+}
+
 /* Body of one section, after its MAPPING_START: key: scalar pairs. */
 static iotad_err parse_section(cfg_ctx *x, yaml_parser_t *p, const char *section, iotad_config *c)
 {
@@ -352,6 +422,10 @@ static iotad_err parse_section(cfg_ctx *x, yaml_parser_t *p, const char *section
 		if (!err && vev.type == YAML_SEQUENCE_START_EVENT &&
 		    key_at(i)->off == offsetof(iotad_config, features_list)) {
 			err = parse_list(x, p, key_at(i), c, &vev.start_mark);
+			yaml_event_delete(&vev);
+		} else if (!err && vev.type == YAML_SEQUENCE_START_EVENT &&
+			   key_at(i)->off == offsetof(iotad_config, broker_uri)) {
+			err = parse_uris(x, p, c, &vev.start_mark);
 			yaml_event_delete(&vev);
 		} else if (!err && vev.type != YAML_SCALAR_EVENT) {
 			err = fail(x, &vev.start_mark, IOTAD_ERR_CONFIG, "%s.%s: expected a value, got %s",
@@ -547,19 +621,39 @@ static iotad_err check_features(cfg_ctx *x, iotad_config *c)
 	}
 }
 
+/* service.shard: "k/N" with 1 <= N <= 65536 and 0 <= k < N, or empty (off). */
+static iotad_err check_shard(cfg_ctx *x, iotad_config *c)
+{
+	c->shard_index = c->shard_count = 0;
+	if (!c->shard[0])
+		return IOTAD_OK;
+	const char *s = c->shard;
+	char *end;
+	long k = -1, n = 0;
+	if (*s >= '0' && *s <= '9') {
+		k = strtol(s, &end, 10);
+		if (*end == '/' && end[1] >= '0' && end[1] <= '9') {
+			s = end + 1;
+			n = strtol(s, &end, 10);
+			if (*end != '\0')
+				n = 0;
+		}
+	}
+	if (n < 1 || n > 65536 || k < 0 || k >= n)
+		return fail(x, mark_of(x, "service", "shard"), IOTAD_ERR_CONFIG,
+			    "service.shard: '%s' must be k/N with 1 <= N <= 65536 and 0 <= k < N "
+			    "(this instance's shard of N)", c->shard);
+	c->shard_index = (uint32_t)k;
+	c->shard_count = (uint32_t)n;
+	return IOTAD_OK;
+}
+
 /* Rules across fields, then the password from its file or the environment. */
 static iotad_err check(cfg_ctx *x, iotad_config *c)
 {
 	iotad_err err;
-	static const char *const schemes[] = {"tcp://", "ssl://", "mqtt://", "mqtts://"};
-	bool scheme_ok = false;
 
-	for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
-		size_t n = strlen(schemes[i]);
-		if (strncmp(c->broker_uri, schemes[i], n) == 0 && c->broker_uri[n] != '\0')
-			scheme_ok = true;
-	}
-	if (!scheme_ok)
+	if (!uri_ok(c->broker_uri))
 		return fail(x, mark_of(x, "mqtt", "uri"), IOTAD_ERR_CONFIG,
 			    "mqtt.uri: '%s' must be tcp://, ssl://, mqtt:// or mqtts:// followed by a host",
 			    c->broker_uri);
@@ -620,6 +714,8 @@ static iotad_err check(cfg_ctx *x, iotad_config *c)
 			    c->hass_prefix);
 	if ((err = check_features(x, c)) != IOTAD_OK)
 		return err;
+	if ((err = check_shard(x, c)) != IOTAD_OK)
+		return err;
 	const char *fp = c->fed_prefix;
 	if (!*fp || strpbrk(fp, "+#") || fp[strlen(fp) - 1] == '/')
 		return fail(x, mark_of(x, "federated", "prefix"), IOTAD_ERR_CONFIG,
@@ -659,7 +755,7 @@ static iotad_err check(cfg_ctx *x, iotad_config *c)
 	if (param_check(c, false, &bad, msg, sizeof msg) != 0)
 		return fail(x, mark_of(x, bad->section, bad->key), IOTAD_ERR_CONFIG, "%s", msg);
 
-	bool tls_uri = !strncmp(c->broker_uri, "ssl://", 6) || !strncmp(c->broker_uri, "mqtts://", 8);
+	bool tls_uri = uri_tls(c->broker_uri);
 	const char *tls_key = c->tls_ca_file[0] ? "tls_ca_file" : c->tls_cert_file[0] ? "tls_cert_file" :
 			      c->tls_key_file[0] ? "tls_key_file" : NULL;
 	if (tls_key && !tls_uri)

@@ -21,6 +21,14 @@ bool topic_level_ok(const char *s, size_t n)
 	return true;
 }
 
+uint32_t topic_shard(const char *device, uint32_t n)
+{
+	uint32_t h = 2166136261u; /* FNV-1a, 32 bits */
+	for (const unsigned char *s = (const unsigned char *)device; *s; s++)
+		h = (h ^ *s) * 16777619u;
+	return n ? h % n : 0;
+}
+
 iotad_err topic_device(const char *topic, int level, char *out, size_t outlen)
 {
 	if (!topic || level < 0 || !out || outlen == 0)

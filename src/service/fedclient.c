@@ -424,8 +424,11 @@ iotad_err fedgw_create(const iotad_config *cfg, const model *m0, volatile sig_at
 	}
 	char cid[CFG_STR + 8];
 	snprintf(cid, sizeof cid, "%s-fl", cfg->client_id);
+	const char *uris[CFG_MAX_URIS];
+	for (int i = 0; i < cfg->n_broker_uris && i < CFG_MAX_URIS; i++)
+		uris[i] = cfg->broker_uris[i];
 	mq_opts mo = {
-		.uri = cfg->broker_uri, .client_id = cid,
+		.uri = cfg->broker_uri, .uris = uris, .n_uris = cfg->n_broker_uris, .client_id = cid,
 		.username = cfg->username[0] ? cfg->username : NULL,
 		.password = cfg->password[0] ? cfg->password : NULL,
 		.keepalive = cfg->keepalive, .clean_session = true, .max_inflight = 16,

@@ -121,6 +121,9 @@ int met_write_prometheus(FILE *f, const met_snapshot *s)
 	one(f, "iotad_device_clock_rewinds_total", "counter",
 	    "Devices whose newest time was ahead of the host clock, moved back so that later "
 	    "samples are not refused.", s->rewound);
+	one(f, "iotad_messages_not_my_shard_total", "counter",
+	    "Telemetry messages of devices in another instance's shard (service.shard), "
+	    "ignored.", s->not_my_shard);
 	one(f, "iotad_messages_refused_total", "counter",
 	    "Messages refused because the queue was full (the broker redelivers them).",
 	    s->refused_full);

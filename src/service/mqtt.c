@@ -34,6 +34,8 @@ struct mq {
 	mq_opts o;
 	char *uri, *client_id, *username, *password, *will_topic, *will_payload, *online_payload;
 	char *tls_ca_file, *tls_cert_file, *tls_key_file;
+	char **uris;              /* the cluster's nodes (n_uris >= 2), or NULL */
+	int n_uris;
 	char *subs[MQ_MAX_SUBS];
 	int sub_qos[MQ_MAX_SUBS];
 	int n_subs;
@@ -147,7 +149,9 @@ static void on_connected(void *ctx, char *cause)
 	int n = c->n_subs;
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
-	LOG_INFO("mqtt: %s to %s as %s", again ? "reconnected" : "connected", c->uri, c->client_id);
+	/* Paho does not say which node of a list took a reconnect */
+	LOG_INFO("mqtt: %s to %s%s as %s", again ? "reconnected" : "connected",
+		 c->n_uris > 1 ? "a node of " : "", c->n_uris > 1 ? "mqtt.uri" : c->uri, c->client_id);
 	for (int i = 0; i < n; i++)
 		send_subscribe(c, i);
 	publish_online(c);
@@ -218,7 +222,10 @@ static void on_connect_failure(void *ctx, MQTTAsync_failureData *r)
 {
 	mq *c = ctx;
 	bool refused = r && r->code >= 1 && r->code <= 5;
-	if (!refused && tcp_reachable(c->uri, 1000)) {
+	if (c->n_uris > 1) {
+		LOG_RATELIMITED(LOG_WARN, "mqtt: cannot connect to any of the %d nodes of mqtt.uri "
+				"(%s, ...): %s", c->n_uris, c->uris[0], connect_failure_text(r));
+	} else if (!refused && tcp_reachable(c->uri, 1000)) {
 		LOG_RATELIMITED(LOG_WARN,
 				"mqtt: cannot connect to %s: TCP connected, but no MQTT CONNACK "
 				"came back within %d s: is it an MQTT broker? (a TLS listener "
@@ -262,6 +269,12 @@ static int do_connect(mq *c)
 	co.password = c->password;
 	co.onFailure = on_connect_failure;
 	co.context = c;
+	/* no onSuccess: with one set, Paho's automatic reconnects stop
+	 * reporting their failures to onFailure */
+	if (c->n_uris > 1) {
+		co.serverURIs = c->uris;
+		co.serverURIcount = c->n_uris;
+	}
 	if (c->will_topic) {
 		wo.topicName = c->will_topic;
 		wo.message = c->will_payload ? c->will_payload : "offline";
@@ -288,7 +301,8 @@ static void *supervise(void *arg)
 {
 	mq *c = arg;
 	int backoff = MQ_BACKOFF_MIN;
-	LOG_INFO("mqtt: connecting to %s as %s (timeout %d s)", c->uri, c->client_id,
+	LOG_INFO("mqtt: connecting to %s%s as %s (timeout %d s)", c->uri,
+		 c->n_uris > 1 ? " or the next node of mqtt.uri" : "", c->client_id,
 		 MQ_CONNECT_TIMEOUT);
 	pthread_mutex_lock(&c->lock);
 	while (!c->stopping && !c->ever_connected) {
@@ -339,7 +353,12 @@ iotad_err mq_create(const mq_opts *o, mq **out)
 	c->tls_key_file = dup_or_null(o->tls_key_file);
 	pthread_mutex_init(&c->lock, NULL);
 	clock_cond_init(&c->cond);
-	if (!c->uri || !c->client_id) {
+	int want = o->uris && o->n_uris > 1 ? o->n_uris : 0;
+	if (want)
+		c->uris = calloc((size_t)want, sizeof *c->uris);
+	for (int i = 0; c->uris && i < want && (c->uris[i] = strdup(o->uris[i])); i++)
+		c->n_uris = i + 1;
+	if (!c->uri || !c->client_id || c->n_uris != want) {
 		mq_destroy(c, 0);
 		return IOTAD_ERR_NOMEM;
 	}
@@ -571,6 +590,9 @@ void mq_destroy(mq *c, int timeout_ms)
 	for (int i = 0; i < c->n_subs; i++)
 		free(c->subs[i]);
 	free(c->uri);
+	for (int i = 0; i < c->n_uris; i++)
+		free(c->uris[i]);
+	free(c->uris);
 	free(c->client_id);
 	free(c->username);
 	if (c->password)

@@ -35,6 +35,7 @@ struct pipeline {
 	float values[MODEL_MAX_FEATURES]; /* one sample (of any later model too) */
 	_Atomic uint64_t received, scored, publish_failed, idle_evictions, evictions;
 	_Atomic uint64_t late, rewound;
+	_Atomic uint64_t not_my_shard; /* another instance's devices (service.shard) */
 	_Atomic uint64_t rejected[REJ__COUNT];
 	_Atomic uint64_t events[ALERT_EV__COUNT];
 	_Atomic uint64_t commands[DET_CMD__COUNT], commands_rejected[CMD__COUNT];
@@ -189,6 +190,11 @@ void pipeline_handle(pipeline *p, const msgq_msg *msg, double now)
 	if (msg->bad_topic ||
 	    topic_device(msgq_topic(msg), p->cfg->device_level, device, sizeof device) != IOTAD_OK) {
 		reject(p, msg, REJ_BAD_TOPIC, NULL);
+		return;
+	}
+	if (p->cfg->shard_count &&
+	    topic_shard(device, p->cfg->shard_count) != p->cfg->shard_index) {
+		COUNT(p->not_my_shard);
 		return;
 	}
 	if (!p->det && !learn_features(p, msg))
@@ -495,6 +501,7 @@ void pipeline_get_counters(pipeline *p, pipeline_counters *out)
 	out->reconciled = atomic_load(&p->reconciled);
 	out->late = atomic_load(&p->late);
 	out->rewound = atomic_load(&p->rewound);
+	out->not_my_shard = atomic_load(&p->not_my_shard);
 	for (int i = 0; i < REJ__COUNT; i++)
 		out->rejected[i] = atomic_load(&p->rejected[i]);
 	for (int i = 0; i < ALERT_EV__COUNT; i++)

@@ -375,8 +375,13 @@ iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out)
 		if (err != IOTAD_OK)
 			goto fail;
 	}
+	const char *uris[CFG_MAX_URIS];
+	for (int i = 0; i < cfg->n_broker_uris && i < CFG_MAX_URIS; i++)
+		uris[i] = cfg->broker_uris[i];
 	mq_opts mo = {
 		.uri = cfg->broker_uri,
+		.uris = uris,
+		.n_uris = cfg->n_broker_uris,
 		.client_id = cfg->client_id,
 		.username = cfg->username,
 		.password = cfg->password,
@@ -519,6 +524,7 @@ void svc_get_metrics(svc *s, met_snapshot *out)
 	out->reconciled = pc.reconciled;
 	out->late = pc.late;
 	out->rewound = pc.rewound;
+	out->not_my_shard = pc.not_my_shard;
 	out->refused_full = atomic_load(&s->refused_full);
 	out->model_reloads = atomic_load(&s->reloads);
 	out->model_reload_failures = atomic_load(&s->reload_failed);

@@ -46,3 +46,6 @@ IT(examples, tools, "train and eval: no progress line when piped", it_progress_q
 IT(progresspty, tools, "train and eval: a progress line on a terminal (skipped without one)", it_progress_on_terminal)
 IT(evaltruth, tools, "eval --truth: rows labelled as by the label column, kinds counted", it_eval_truth)
 IT(flood1m, slow, "1,000,000 device ids: memory flat at the cap", test_flood_1m)
+IT(shard, long, "service.shard 0/2 and 1/2 on mosquitto: a device raises on its own instance only", it_shard_mosquitto)
+IT(scaleoutq, long, "NATS cluster, 4 instances, 24 devices: one instance a device, as one instance, through kill -9s", it_scaleout_quick)
+IT(scaleout, slow, "NATS cluster, 4 instances, 200 devices: one instance a device, as one instance, through kill -9s", it_scaleout_nats)

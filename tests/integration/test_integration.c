@@ -17,6 +17,7 @@
 #include "it_examples.h"
 #include "it_federated.h"
 #include "it_harden.h"
+#include "it_scaleout.h"
 #include "it_http.h"
 #include "it_int8.h"
 #include "it_ops.h"
