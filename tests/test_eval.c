@@ -179,7 +179,7 @@ static void run_spike_thr(eval_detector kind, thr_kind thr, eval_result *res)
 	o.det.thr.init_quantile = 0.9f; /* 160 held-out rows: 16 peaks */
 	CU_ASSERT_EQUAL_FATAL(eval_fit(&o, rows, SYN_TRAIN, 2, NULL, 0, &s, err, sizeof err),
 			      IOTAD_OK);
-	eval_data d = {rows, SYN_ROWS, 2, NULL, 0, label, SYN_TRAIN};
+	eval_data d = {rows, SYN_ROWS, 2, NULL, 0, label, SYN_TRAIN, NULL};
 	memset(res, 0, sizeof *res);
 	CU_ASSERT_EQUAL(eval_replay(s, &d, res, err, sizeof err), IOTAD_OK);
 	eval_scorer_destroy(s);
@@ -262,7 +262,7 @@ static void test_spike_profile(void)
 			      IOTAD_OK);
 	CU_ASSERT_PTR_NULL(eval_scorer_model(s));
 	CU_ASSERT_EQUAL(eval_scorer_threshold(s), 1.0f);
-	eval_data d = {rows, SYN_ROWS, 2, NULL, 0, label, SYN_TRAIN};
+	eval_data d = {rows, SYN_ROWS, 2, NULL, 0, label, SYN_TRAIN, NULL};
 	memset(&r, 0, sizeof r);
 	CU_ASSERT_EQUAL_FATAL(eval_replay(s, &d, &r, err, sizeof err), IOTAD_OK);
 	CU_ASSERT_EQUAL(r.n, SYN_ROWS - SYN_TRAIN);
@@ -310,7 +310,7 @@ static void test_cold_start_and_groups(void)
 			      IOTAD_OK);
 	for (int i = 0; i < SYN_ROWS; i++)
 		group[i] = (uint32_t)(i & 1);
-	eval_data d = {rows, SYN_ROWS, 2, group, 2, label, 0};
+	eval_data d = {rows, SYN_ROWS, 2, group, 2, label, 0, NULL};
 	eval_result r;
 	memset(&r, 0, sizeof r);
 	CU_ASSERT_EQUAL_FATAL(eval_replay(s, &d, &r, err, sizeof err), IOTAD_OK);
@@ -467,8 +467,8 @@ static void test_drift(void)
 		o.train.drift_max = 0.0f;
 		CU_ASSERT_EQUAL_FATAL(eval_fit(&o, rows, SYN_TRAIN, 2, NULL, 0, &s2, err,
 					       sizeof err), IOTAD_OK);
-		eval_data d3 = {three, SYN_ROWS, 3, NULL, 0, label, SYN_TRAIN};
-		eval_data d2 = {rows, SYN_ROWS, 2, NULL, 0, label, SYN_TRAIN};
+		eval_data d3 = {three, SYN_ROWS, 3, NULL, 0, label, SYN_TRAIN, NULL};
+		eval_data d2 = {rows, SYN_ROWS, 2, NULL, 0, label, SYN_TRAIN, NULL};
 		eval_result r3, r2;
 		memset(&r3, 0, sizeof r3);
 		memset(&r2, 0, sizeof r2);
