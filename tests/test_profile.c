@@ -90,8 +90,11 @@ static void test_params(void)
 	CU_ASSERT_EQUAL(p.temp, -1);
 	CU_ASSERT_EQUAL(p.n_pairs, 2);
 	CU_ASSERT_EQUAL(p.rise_ok, 0u);
-	/* 8 header floats, 16 per feature, 15 per pair */
-	CU_ASSERT_EQUAL(prof_floats(&p), 8u + 16u * PF + 15u * 2u);
+	/* 8 header floats, 16 per feature, 10 per generic pair */
+	CU_ASSERT_EQUAL(prof_floats(&p), 8u + 16u * PF + 10u * 2u);
+	/* the dew point's pair has 20 */
+	CU_ASSERT_EQUAL(prof_params_resolve(&p, PF, names3, NULL), IOTAD_OK);
+	CU_ASSERT_EQUAL(prof_floats(&p), 8u + 16u * PF + 20u);
 	for (int c = 0; c < PROF_CH_COUNT; c++)
 		CU_ASSERT_EQUAL(prof_channel_parse(prof_channel_name(c)), c);
 	CU_ASSERT_EQUAL(prof_channel_parse("shape"), -1);
