@@ -41,7 +41,7 @@ awk -F, -v cut=$((start + day)) 'NR == 1 || $1 >= cut' "$out/fleet.csv" > "$out/
 	--no-time -q ${EVAL_OPTS:-} -o "$out/report-train.txt" "$out/train.csv"
 # the profile alone: the whole file, day 1's rows learned from, not counted
 "$iotad" eval --layout sim --detector profile --train-rows $(($(wc -l < "$out/train.csv") - 1)) \
-	--truth "$out/truth.csv" --predictions "$out/predictions-profile.csv" --no-time -q \
+	--truth "$out/truth.csv" --stale-after 300 --predictions "$out/predictions-profile.csv" --no-time -q \
 	-o "$out/report-profile.txt" "$out/fleet.csv"
 python3 "$here/scripts/fleet-plots.py" "$out/fleet.csv" "$out/truth.csv" \
 	"$out/predictions-profile.csv" "$out/img" $((start + day)) > /dev/null

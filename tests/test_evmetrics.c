@@ -91,7 +91,7 @@ static void test_evm_closed_form(void)
 	evm_opts_default(&o);
 	evm_totals s;
 	CU_ASSERT_EQUAL_FATAL(evm_totals_init(&s, &t), IOTAD_OK);
-	CU_ASSERT_EQUAL(evm_add(&s, &t, &o, grp, names, 2, ts, al, n), IOTAD_OK);
+	CU_ASSERT_EQUAL(evm_add(&s, &t, &o, grp, names, 2, ts, al, NULL, n), IOTAD_OK);
 	/* raises at 300 (spike, 200 s late), 1500 (level, 500 s), 3700 (within
 	 * the dropout's grace: not false), 6000 (false, in the setpoint's
 	 * window, alarmed 5000 s), 50000 (false); b-1: 9100 (after the drift,
@@ -128,19 +128,72 @@ static void test_evm_closed_form(void)
 	CU_ASSERT_DOUBLE_EQUAL(evm_recall(&s, &t, &o), 2.0 / 4.0, 1e-12);
 	/* a second file adds up */
 	o.stale_seen = false;
-	CU_ASSERT_EQUAL(evm_add(&s, &t, &o, grp, names, 2, ts, al, n), IOTAD_OK);
+	CU_ASSERT_EQUAL(evm_add(&s, &t, &o, grp, names, 2, ts, al, NULL, n), IOTAD_OK);
 	CU_ASSERT_EQUAL(s.false_raises, 6);
 	CU_ASSERT_DOUBLE_EQUAL(evm_false_per_day(&s), 1.5, 1e-12);
 	/* shorter grace: the raise at 300 is past max(110, 100 + 100) */
 	evm_totals s2;
 	o.grace = 100.0;
 	CU_ASSERT_EQUAL_FATAL(evm_totals_init(&s2, &t), IOTAD_OK);
-	CU_ASSERT_EQUAL(evm_add(&s2, &t, &o, grp, names, 2, ts, al, n), IOTAD_OK);
+	CU_ASSERT_EQUAL(evm_add(&s2, &t, &o, grp, names, 2, ts, al, NULL, n), IOTAD_OK);
 	CU_ASSERT_EQUAL(s2.kinds[kind_of(&t, "spike")].caught, 0);
 	CU_ASSERT_EQUAL(s2.false_raises, 6); /* 300, 3700, 9100 now false too */
-	CU_ASSERT_EQUAL(evm_add(&s2, &t, &o, grp, names, 0, ts, al, n), IOTAD_ERR_INVAL);
+	CU_ASSERT_EQUAL(evm_add(&s2, &t, &o, grp, names, 0, ts, al, NULL, n), IOTAD_ERR_INVAL);
 	evm_totals_free(&s2);
 	evm_totals_free(&s);
+	free(ts);
+	free(grp);
+	free(al);
+	truth_free(&t);
+}
+
+/* A dropout is caught by a stale of its device inside [start, max(end,
+ * start + grace)); a stale elsewhere catches nothing and is no false alarm. */
+static void test_evm_stale(void)
+{
+	char path[] = "/tmp/iotad-evm-XXXXXX";
+	int fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	CU_ASSERT_EQUAL_FATAL(write_file(path, hand_truth), 0);
+	truth t;
+	char err[256];
+	CU_ASSERT_EQUAL_FATAL(truth_read(path, &t, err, sizeof err), IOTAD_OK);
+	unlink(path);
+	double *ts;
+	uint32_t *grp;
+	uint8_t *al;
+	size_t n;
+	hand_rows(&ts, &grp, &al, &n);
+	double *stale = calloc(n, sizeof *stale);
+	CU_ASSERT_FATAL(stale != NULL);
+	char *names[] = {"a-1", "b-1"};
+	evm_opts o;
+	evm_opts_default(&o);
+	o.stale_seen = true;
+	long dk = kind_of(&t, "dropout");
+	/* a stale of b-1 (no dropout there) and one of a-1 past the window */
+	stale[2 * 500 + 1] = 4990.0;
+	stale[2 * 400] = 3650.0;
+	evm_totals s;
+	CU_ASSERT_EQUAL_FATAL(evm_totals_init(&s, &t), IOTAD_OK);
+	CU_ASSERT_EQUAL(evm_add(&s, &t, &o, grp, names, 2, ts, al, stale, n), IOTAD_OK);
+	CU_ASSERT_EQUAL(s.kinds[dk].events, 1);
+	CU_ASSERT_EQUAL(s.kinds[dk].caught, 0);
+	CU_ASSERT_EQUAL(s.false_raises, 3); /* as without stales */
+	evm_totals_free(&s);
+	/* a-1 stale at 3290, seen on its row at 3600: caught, 290 s late */
+	stale[2 * 360] = 3290.0;
+	CU_ASSERT_EQUAL_FATAL(evm_totals_init(&s, &t), IOTAD_OK);
+	CU_ASSERT_EQUAL(evm_add(&s, &t, &o, grp, names, 2, ts, al, stale, n), IOTAD_OK);
+	CU_ASSERT_EQUAL(s.kinds[dk].caught, 1);
+	CU_ASSERT_DOUBLE_EQUAL(s.kinds[dk].delay_sum, 290.0, 1e-9);
+	CU_ASSERT_DOUBLE_EQUAL(evm_recall(&s, &t, &o), 3.0 / 4.0, 1e-12);
+	/* not scored without stales: the same rows leave it out of the recall */
+	o.stale_seen = false;
+	CU_ASSERT_DOUBLE_EQUAL(evm_recall(&s, &t, &o), 2.0 / 3.0, 1e-12);
+	evm_totals_free(&s);
+	free(stale);
 	free(ts);
 	free(grp);
 	free(al);
@@ -284,6 +337,7 @@ void init_evmetrics_tests(void)
 {
 	CU_pSuite s = CU_add_suite("evmetrics", NULL, NULL);
 	TEST_ADD(s, test_evm_closed_form);
+	TEST_ADD(s, test_evm_stale);
 	TEST_ADD(s, test_evm_truth_overlaps);
 	TEST_ADD(s, test_evm_cli);
 }

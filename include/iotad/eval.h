@@ -97,8 +97,9 @@ typedef struct eval_data {
 	size_t n_groups;
 	const uint8_t *label;     /* n_rows: 1 anomalous; ignored for the first n_warm */
 	size_t n_warm;            /* leading rows pushed as history, not counted */
-	const double *time;       /* n_rows device times in seconds, increasing per series,
-				   * or NULL: each row's number is its time */
+	const double *time;       /* n_rows device times, or NULL: the row index is the
+				   * time. Given, a silence longer than the detector's
+				   * stale_after is a stale (eval_result.stale_at) */
 } eval_data;
 
 /* What a replay produced for its counted rows (in replay order). */
@@ -110,6 +111,8 @@ typedef struct eval_result {
 	uint8_t *label;           /* owned */
 	uint8_t *alert;           /* owned: 1 while the device's alert is raised */
 	uint8_t *raw;             /* owned: 1 if the last window verdict was anomalous */
+	double *stale_at;         /* owned: the device time at which the silence before
+				   * the row made its device stale, 0 when none */
 	eval_counts c_alert, c_raw;
 	eval_delays d_alert, d_raw;
 	size_t n_scored;          /* windows scored */

@@ -8,9 +8,10 @@
  * time. A raise at a row outside every anomaly's [start, end + grace) of its
  * device is a false alarm, benign changes included (counted apart too). A
  * benign change is alarmed when the alert is raised for longer than
- * benign_max within its window [start, end). A dropout sends no row: it can
- * only be caught by a stale event on the device's data time, which eval's
- * detector does not report, so it is scored only when stale_seen is set.
+ * benign_max within its window [start, end). A dropout sends no row: it is
+ * caught when its device went stale (on its own data time) at a time in
+ * [start, max(end, start + grace)), the delay that time minus start; it is
+ * scored only when the replay reports stales (stale_seen).
  * Pure: no I/O. */
 #ifndef IOTAD_EVMETRICS_H
 #define IOTAD_EVMETRICS_H
@@ -61,12 +62,14 @@ iotad_err evm_totals_init(evm_totals *s, const truth *t);
 void evm_totals_free(evm_totals *s);
 /* Add n replayed rows of one file: row i of series group[i] (group NULL:
  * all of names[0]), named names[group[i]] in the truth, at device time
- * ts[i], alert[i] 1 while its alert is raised after it. A series' rows are
+ * ts[i], alert[i] 1 while its alert is raised after it, stale_at[i] the
+ * device time at which the silence before row i made it stale (0: none;
+ * stale_at NULL: no stales). A series' rows are
  * in time order. Series absent from the truth count as clean devices.
  * Allocates per call, not per row. IOTAD_ERR_NOMEM, IOTAD_ERR_INVAL. */
 iotad_err evm_add(evm_totals *s, const truth *t, const evm_opts *o, const uint32_t *group,
 		  char *const *names, size_t n_groups, const double *ts, const uint8_t *alert,
-		  size_t n);
+		  const double *stale_at, size_t n);
 /* Whether kind k is scored: an anomaly kind, and dropout only when stale_seen. */
 bool evm_kind_scored(const truth *t, const evm_opts *o, uint32_t k);
 /* Caught / anomalies over the scored anomaly kinds; NAN without any. */

@@ -145,6 +145,9 @@ static int eval_file_run(eval_args *a, eval_scorer *once, const char *path,
 		       a->score_all ? 0 : n_train,
 		       /* nab: the detector's times are the series' (hold, quiet, adapt) */
 		       a->layout == LAYOUT_NAB ? x.t.time : NULL};
+	/* stale on the device's own time, for the dropouts of a truth */
+	if (a->o.det.stale_after > 0.0 && x.t.time)
+		d.time = x.t.time;
 	if ((rc = eval_replay(s, &d, &out->r, err, sizeof err))) {
 		fprintf(stderr, "iotad eval: %s: %s\n", path, err);
 		goto out;
@@ -162,7 +165,7 @@ static int eval_file_run(eval_args *a, eval_scorer *once, const char *path,
 		free(seen);
 		if (!x.t.time || evm_add(&a->ev, &a->truth, &a->evo, x.t.group + d.n_warm,
 					 x.t.group_names, x.t.n_groups, x.t.time + d.n_warm,
-					 out->r.alert, out->r.n)) {
+					 out->r.alert, d.time ? out->r.stale_at : NULL, out->r.n)) {
 			fprintf(stderr, "iotad eval: %s: event scores failed\n", path);
 			goto out;
 		}

@@ -481,6 +481,8 @@ int cmd_eval_parse(int argc, char **argv, eval_args *a)
 		return r;
 	a->first_file = optind;
 	config_det(&a->params, &a->o.det);
+	/* dropouts are scored from the stales on the devices' own time */
+	a->evo.stale_seen = a->o.det.stale_after > 0.0;
 	return -1;
 }
 

@@ -3,7 +3,8 @@
  *
  * State layout (floats): a header of PROF_H (samples seen, then each
  * channel's count of samples in a row over threshold), PROF_K per feature,
- * PROF_R per relation pair. Everything, counts included, is a float so
+ * PROF_R for the dew point's pair (pair 0, when there is one) and PROF_RG
+ * for each generic relation pair. Everything, counts included, is a float so
  * that the state is one flat array the state file carries as it is. */
 #include <math.h>
 #include <string.h>
@@ -28,7 +29,9 @@ enum {
  * drift) */
 enum {
 	R_MX = 0, R_MY, R_VXX, R_CXY, R_RS, R_FR, R_CAL, R_SLOW, R_SSC, R_DCAL,
-	R_PXY, R_PXX, R_PYY, R_CM, R_CCAL, /* the co-movement: below */
+	PROF_RG, /* a generic pair's floats; the dew point's pair has these too: */
+	R_PXY = PROF_RG, R_PXX, R_PYY, R_CM, R_CCAL, /* the co-movement: below */
+	R_SV, R_SC, R_SY, R_DSC, R_DDC, /* the de-cycled drift: the slow fit, usual distance, calibration */
 	PROF_R
 };
 
@@ -37,6 +40,15 @@ enum {
 #endif
 #ifndef PROF_REL_DRIFT
 #define PROF_REL_DRIFT 1
+#endif
+#ifndef PROF_DECYCLE
+#define PROF_DECYCLE 1
+#endif
+#ifndef PROF_DECYCLE_M
+#define PROF_DECYCLE_M 1.25f
+#endif
+#ifndef PROF_DECYCLE_R2
+#define PROF_DECYCLE_R2 0.8f
 #endif
 #ifndef PROF_CORR
 #define PROF_CORR 1
@@ -159,7 +171,8 @@ iotad_err prof_params_resolve(prof_params *p, uint32_t n, const char *const *nam
 
 size_t prof_floats(const prof_params *p)
 {
-	return PROF_H + (size_t)PROF_K * p->features + (size_t)PROF_R * p->n_pairs;
+	return PROF_H + (size_t)PROF_K * p->features + (size_t)PROF_RG * p->n_pairs +
+	       (p->temp >= 0 ? (size_t)(PROF_R - PROF_RG) : 0u);
 }
 
 void prof_init(const prof_params *p, float *st)
@@ -173,9 +186,17 @@ static float *prof_feat(const prof_params *p, float *st, uint32_t f)
 	return st + PROF_H + (size_t)PROF_K * f;
 }
 
+/* Float offset of relation pair k: the dew point's pair, when there is
+ * one, is pair 0 and the longer. */
+static size_t prof_pair_off(const prof_params *p, uint32_t k)
+{
+	size_t extra = p->temp >= 0 && k > 0 ? (size_t)(PROF_R - PROF_RG) : 0u;
+	return PROF_H + (size_t)PROF_K * p->features + (size_t)PROF_RG * k + extra;
+}
+
 static float *prof_pair(const prof_params *p, float *st, uint32_t k)
 {
-	return st + PROF_H + (size_t)PROF_K * p->features + (size_t)PROF_R * k;
+	return st + prof_pair_off(p, k);
 }
 
 uint32_t prof_seen(const prof_params *p, const float *st)
@@ -276,6 +297,9 @@ void prof_step(const prof_params *p, float *st, const float *x, prof_out *out)
 	float stat[PROF_CH_COUNT][PROF_MAX_FEATURES], thr[PROF_CH_COUNT][PROF_MAX_FEATURES];
 	float rstat[PROF_MAX_FEATURES], rthr[PROF_MAX_FEATURES], rres[PROF_MAX_FEATURES];
 	float dstat[PROF_MAX_FEATURES], dthr[PROF_MAX_FEATURES]; /* the relation's drift */
+	float dres[PROF_MAX_FEATURES], du[PROF_MAX_FEATURES];
+	float draw[PROF_MAX_FEATURES], ddc[PROF_MAX_FEATURES]; /* its two statistics */
+	float r2[PROF_MAX_FEATURES];
 	float cstat[PROF_MAX_FEATURES], cthr[PROF_MAX_FEATURES], cfz[PROF_MAX_FEATURES];
 	float worst[PROF_MAX_FEATURES] = {0}; /* per feature: largest statistic / threshold */
 	float a_lvl = learning ? pmax(1.0f / (float)(n + 1), p->alpha_level) : p->alpha_level;
@@ -364,10 +388,31 @@ void prof_step(const prof_params *p, float *st, const float *x, prof_out *out)
 		rthr[k] = prof_thr(p, PROF_CH_RELATION, r[R_CAL]);
 		/* long horizon: the fitted value's mean against its slow level (a
 		 * dew point that creeps away over hours) */
-		dstat[k] = p->pair_a[k] >= 0 ? 0.0f : /* a fit's mean is its feature's level */
-			   fabsf(r[R_MY] - r[R_SLOW]) /
-			   pmax(r[R_SSC], pmax(0.25f * r[R_RS], prof_eps(r[R_MY])));
-		dthr[k] = prof_thr(p, PROF_CH_DRIFT, r[R_DCAL]);
+		dres[k] = du[k] = r2[k] = 0.0f;
+		if (p->pair_a[k] < 0) {
+			/* de-cycled: less what temperature's own hour-long swing
+			 * off its slow level explains, by their slow fit (a
+			 * greenhouse's dew point rises with the sun as its
+			 * temperature does; a sensor that creeps does not) */
+			const float *sa = prof_feat(p, st, (uint32_t)p->temp);
+			du[k] = PROF_DECYCLE ? sa[K_LVL] - sa[K_SLOW] : 0.0f;
+			float bs = r[R_SV] > 1e-12f ? r[R_SC] / r[R_SV] : 0.0f;
+			/* only a fit that explains most of the swing de-cycles */
+			r2[k] = r[R_SV] * r[R_SY] > 1e-20f ? r[R_SC] * r[R_SC] / (r[R_SV] * r[R_SY]) : 0.0f;
+			dres[k] = (r[R_MY] - r[R_SLOW]) - bs * du[k];
+		}
+		/* a fit's mean is its feature's level: generic pairs have none */
+		draw[k] = ddc[k] = 0.0f;
+		if (p->pair_a[k] < 0) {
+			float lo = pmax(0.25f * r[R_RS], prof_eps(r[R_MY]));
+			draw[k] = fabsf(r[R_MY] - r[R_SLOW]) / pmax(r[R_SSC], lo);
+			ddc[k] = PROF_DECYCLE && r2[k] >= PROF_DECYCLE_R2 ? fabsf(dres[k]) / pmax(r[R_DSC], lo) : 0.0f;
+		}
+		/* either over its own threshold: the ratio of the worse */
+		dstat[k] = p->pair_a[k] >= 0 ? 0.0f :
+			   pmax(draw[k] / prof_thr(p, PROF_CH_DRIFT, r[R_DCAL]),
+				ddc[k] / (PROF_DECYCLE_M * prof_thr(p, PROF_CH_DRIFT, r[R_DDC])));
+		dthr[k] = 1.0f;
 		/* co-movement: the correlation over the last hour of the two
 		 * features' short averages off their levels (Fisher's z), against
 		 * its normal mean: humidity that starts rising with temperature */
@@ -395,7 +440,8 @@ void prof_step(const prof_params *p, float *st, const float *x, prof_out *out)
 		}
 		if (p->pair_a[k] < 0) {
 			dew_ratio = rstat[k] / rthr[k];
-			dew_dratio = dstat[k] / dthr[k];
+			/* the veto: the dew point's own drift, not the de-cycled */
+			dew_dratio = draw[k] / prof_thr(p, PROF_CH_DRIFT, r[R_DCAL]);
 		}
 		if (p->channels >> PROF_CH_RELATION & 1u) {
 			int a = p->pair_a[k] < 0 ? p->rh : p->pair_a[k];
@@ -476,7 +522,17 @@ void prof_step(const prof_params *p, float *st, const float *x, prof_out *out)
 		if (ok && warm)
 			prof_calibrate(&r[R_CAL], rstat[k], learning);
 		if (warm && (learning || dr < 1.0f))
-			prof_calibrate(&r[R_DCAL], dstat[k], learning);
+			prof_calibrate(&r[R_DCAL], draw[k], learning);
+		if (p->pair_a[k] >= 0)
+			continue; /* a generic pair ends here */
+		/* the de-cycled drift's slow fit and usual distance */
+		float dv = r[R_MY] - r[R_SLOW];
+		r[R_DSC] = prof_flush(r[R_DSC] + as * (fabsf(dres[k]) - r[R_DSC]));
+		r[R_SV] = prof_flush(r[R_SV] + as * (du[k] * du[k] - r[R_SV]));
+		r[R_SC] = prof_flush(r[R_SC] + as * (du[k] * dv - r[R_SC]));
+		r[R_SY] = prof_flush(r[R_SY] + as * (dv * dv - r[R_SY]));
+		if (warm && (learning || dr < 1.0f))
+			prof_calibrate(&r[R_DDC], ddc[k], learning);
 		/* the co-movement's normal mean settles before its spread is
 		 * calibrated on it */
 		if (ok && cstat[k] < cthr[k]) {
@@ -586,7 +642,11 @@ bool prof_state_ok(const prof_params *p, const float *st)
 				return false;
 	}
 	for (uint32_t k = 0; k < p->n_pairs; k++) {
-		const float *r = st + PROF_H + (size_t)PROF_K * p->features + (size_t)PROF_R * k;
+		const float *r = st + prof_pair_off(p, k);
+		if (p->pair_a[k] < 0 && (r[R_SV] < 0.0f || r[R_SY] < 0.0f || r[R_DSC] < 0.0f ||
+					 r[R_DDC] < 0.0f || r[R_PXX] < 0.0f || r[R_PYY] < 0.0f ||
+					 r[R_CCAL] < 0.0f))
+			return false;
 		if (r[R_VXX] < 0.0f || r[R_RS] < 0.0f || r[R_CAL] < 0.0f || r[R_SSC] < 0.0f ||
 		    r[R_DCAL] < 0.0f)
 			return false;

@@ -456,6 +456,7 @@ void eval_result_free(eval_result *r)
 	free(r->label);
 	free(r->alert);
 	free(r->raw);
+	free(r->stale_at);
 	memset(r, 0, sizeof *r);
 }
 
@@ -477,7 +478,10 @@ static iotad_err eval_result_grow(eval_result *r, size_t n)
 	uint8_t *rw = realloc(r->raw, m);
 	if (rw)
 		r->raw = rw;
-	return sc && th && la && al && rw ? IOTAD_OK : IOTAD_ERR_NOMEM;
+	double *sa = realloc(r->stale_at, m * sizeof *sa);
+	if (sa)
+		r->stale_at = sa;
+	return sc && th && la && al && rw && sa ? IOTAD_OK : IOTAD_ERR_NOMEM;
 }
 
 iotad_err eval_result_append(eval_result *dst, const eval_result *src)
@@ -490,6 +494,7 @@ iotad_err eval_result_append(eval_result *dst, const eval_result *src)
 	memcpy(dst->label + dst->n, src->label, src->n);
 	memcpy(dst->alert + dst->n, src->alert, src->n);
 	memcpy(dst->raw + dst->n, src->raw, src->n);
+	memcpy(dst->stale_at + dst->n, src->stale_at, src->n * sizeof *src->stale_at);
 	dst->n = n;
 	eval_counts_merge(&dst->c_alert, &src->c_alert);
 	eval_counts_merge(&dst->c_raw, &src->c_raw);
@@ -509,16 +514,20 @@ typedef struct eval_series {
 	char name[24];           /* device id given to the detector */
 	uint8_t raised, verdict;
 	float score, threshold;
+	double stale_at;         /* the last push revealed a stale at this time (0: none) */
 	eval_delay_state d_alert, d_raw;
 } eval_series;
 
 /* Push one row of series g; updates its state. Returns the push error. */
-static iotad_err eval_push(det *d, eval_series *g, double ts, const float *x, size_t *n_scored)
+static iotad_err eval_push(det *d, double stale_after, eval_series *g, double ts, const float *x,
+			   size_t *n_scored)
 {
 	det_result r;
 	iotad_err rc = det_push(d, g->name, ts, x, &r);
 	if (rc != IOTAD_OK)
 		return rc;
+	/* a gap in the device's own time: stale from stale_after past its last sample */
+	g->stale_at = r.gap ? r.gap_ts + stale_after : 0.0;
 	g->threshold = r.threshold;
 	if (!r.scored)
 		return IOTAD_OK;
@@ -553,8 +562,11 @@ iotad_err eval_replay(eval_scorer *s, const eval_data *data, eval_result *res, c
 	eval_series *gs = calloc(ng, sizeof *gs);
 	det *d = NULL;
 	iotad_err rc = gs ? eval_result_grow(res, n) : IOTAD_ERR_NOMEM;
+	/* stale needs the device's own time */
+	double stale = data->time ? s->o.det.stale_after : 0.0;
 	if (rc == IOTAD_OK) {
 		det_config cfg = s->o.det;
+		cfg.stale_after = stale;
 		cfg.n_features = (uint32_t)s->n_keep;
 		for (int j = 0; j < s->n_keep; j++)
 			cfg.features[j] = s->names[j];
@@ -588,7 +600,8 @@ iotad_err eval_replay(eval_scorer *s, const eval_data *data, eval_result *res, c
 				x[k] = row[s->keep[k]];
 			row = x;
 		}
-		rc = eval_push(d, e, data->time ? data->time[i] : (double)i, row, &res->n_scored);
+		rc = eval_push(d, stale, e, data->time ? data->time[i] : (double)i, row,
+			       &res->n_scored);
 		res->seconds += clock_mono() - t0;
 		if (rc != IOTAD_OK) {
 			iotad_errf(err, errlen, "eval: row %zu: %s", i, iotad_strerror(rc));
@@ -603,6 +616,7 @@ iotad_err eval_replay(eval_scorer *s, const eval_data *data, eval_result *res, c
 		res->label[j] = y;
 		res->alert[j] = e->raised;
 		res->raw[j] = e->verdict;
+		res->stale_at[j] = e->stale_at;
 		eval_count(&res->c_alert, y, e->raised);
 		eval_count(&res->c_raw, y, e->verdict);
 		eval_delay_step(&e->d_alert, &res->d_alert, y, e->raised);

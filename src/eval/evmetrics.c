@@ -91,6 +91,20 @@ static void evm_raise(evm_totals *s, const truth *t, const evm_opts *o, const st
 	}
 }
 
+/* A stale of series g at ts: the dropouts it catches (a stale is no raise:
+ * outside every dropout it is not a false alarm). */
+static void evm_stale(const truth *t, const evm_opts *o, const struct evm_series *g, double ts,
+		      double *delay)
+{
+	for (size_t k = g->a_lo; k < g->a_hi; k++) {
+		const truth_anomaly *a = &t->a[k];
+		if (strcmp(t->kinds[a->kind], "dropout") != 0)
+			continue;
+		if (ts >= a->start && ts < fmax(a->end, a->start + o->grace) && isnan(delay[k]))
+			delay[k] = ts - a->start;
+	}
+}
+
 /* Alarmed time of [from, to) into the benign changes of series g. */
 static void evm_alarmed(const truth *t, const struct evm_series *g, double from, double to,
 			double *alarmed)
@@ -137,7 +151,7 @@ static void evm_close(evm_totals *s, const truth *t, const evm_opts *o, const st
 
 iotad_err evm_add(evm_totals *s, const truth *t, const evm_opts *o, const uint32_t *group,
 		  char *const *names, size_t n_groups, const double *ts, const uint8_t *alert,
-		  size_t n)
+		  const double *stale_at, size_t n)
 {
 	if (!s || !t || !o || !names || !ts || !alert || n_groups == 0 || s->n_kinds != t->n_kinds)
 		return IOTAD_ERR_INVAL;
@@ -169,6 +183,8 @@ iotad_err evm_add(evm_totals *s, const truth *t, const evm_opts *o, const uint32
 			e->second = ts[i];
 		if (e->rows && e->prev_alert)
 			evm_alarmed(t, e, e->prev_ts, ts[i], alarmed);
+		if (stale_at && stale_at[i] > 0.0 && e->dev >= 0)
+			evm_stale(t, o, e, stale_at[i], delay);
 		if (alert[i] && !e->prev_alert)
 			evm_raise(s, t, o, e, ts[i], delay, cls[g]);
 		e->prev_alert = alert[i] != 0;

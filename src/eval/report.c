@@ -234,8 +234,8 @@ static void report_table_events(FILE *f, const report_kinds *kinds)
 			continue;
 		fprintf(f, "%-22s %7llu ", t->kinds[i], (unsigned long long)k->events);
 		if (!evm_kind_scored(t, kinds->evo, (uint32_t)i)) {
-			fputs("      -       -          -  not detectable by this detector (no "
-			      "stale on data time)\n", f);
+			fputs("      -       -          -  not scored: no stale on data time "
+			      "(--stale-after S)\n", f);
 			continue;
 		}
 		fprintf(f, "%7llu", (unsigned long long)k->caught);

@@ -84,7 +84,7 @@ static const param_def params[] = {
 	 "alike); re-baselined and adapted devices learn again. 0: no learning state."},
 	{"detector", "learn_alarms", PARAM_BOOL, OFF(learn_alarms), 0, 0, 0, false, NULL, NULL,
 	 "May a learning device raise? false: no alarms until it has learned."},
-	{"detector", "stale_after", PARAM_DOUBLE, OFF(stale_after), 0, YEAR, 0, false, NULL, "S",
+	{"detector", "stale_after", PARAM_DOUBLE, OFF(stale_after), 0, YEAR, 0, true, NULL, "S",
 	 "Seconds of silence before a device is reported stale; 0 turns it off. Judged on the "
 	 "arrival clock and on the device's own time: a gap longer than this in its timestamps "
 	 "(a replay faster than real time) is a stale and a cleared on the sample after it. "
