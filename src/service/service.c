@@ -13,6 +13,7 @@
 
 #include "iotad/clock.h"
 #include "iotad/detector.h"
+#include "iotad/router.h"
 #include "iotad/http.h"
 #include "iotad/live.h"
 #include "iotad/log.h"
@@ -20,6 +21,7 @@
 #include "iotad/msgq.h"
 #include "iotad/pipeline.h"
 #include "iotad/reload.h"
+#include "iotad/state.h"
 
 #define SVC_BATCH 256
 #define SVC_STATS_EVERY 60.0
@@ -29,7 +31,7 @@
 struct svc {
 	const iotad_config *cfg;
 	volatile sig_atomic_t *reload_flag; /* set (e.g. by SIGHUP) to reload model.path */
-	pipeline *p;
+	router *f;                  /* the pipelines: one model, zero-config, or a mixed router */
 	svc_sample_cb on_sample;   /* every sample the detector took (federated), or NULL */
 	void *on_sample_ud;
 	svc_fed_cb on_fed;
@@ -125,16 +127,14 @@ static iotad_err switch_http(void *ud, const model *m)
 	return s->http ? http_set_model(s->http, m) : IOTAD_OK;
 }
 
-static void reload(svc *s, const char *why)
+/* Reload every model (name NULL) or the one named: one that fails keeps
+ * running, and so do the others. */
+static void reload(svc *s, const char *name, const char *why)
 {
-	if (pipeline_zero_config(s->p)) {
-		reload_model(s->p, s->cfg->model_path, s->cfg->window, NULL, NULL, why); /* logs */
-		return;
-	}
-	if (reload_model(s->p, s->cfg->model_path, s->cfg->window, switch_http, s, why) == IOTAD_OK)
-		COUNT(s->reloads);
-	else
-		COUNT(s->reload_failed);
+	int ok = 0, failed = 0;
+	router_reload(s->f, name, switch_http, s, why, &ok, &failed);
+	atomic_fetch_add(&s->reloads, (uint64_t)ok);
+	atomic_fetch_add(&s->reload_failed, (uint64_t)failed);
 }
 
 void svc_reload_on(svc *s, volatile sig_atomic_t *flag)
@@ -159,24 +159,10 @@ void svc_on_sample(svc *s, svc_sample_cb cb, void *ud)
 /* Save the state file; true if it was written. */
 static bool save_state(svc *s, const char *when)
 {
-	if (reload_state_save(s->p, s->cfg->state_file, when) == IOTAD_OK)
+	if (router_state_save(s->f, when) == IOTAD_OK)
 		return true;
 	COUNT(s->state_save_failed);
 	return false;
-}
-
-/* Zero-config built its detector from the first message's fields: the
- * state file is restored now. */
-static void pub_ready(void *ud)
-{
-	svc *s = ud;
-	bool rejected = false;
-	if (!s->cfg->state_file[0])
-		return;
-	if (reload_state_restore(s->p, s->cfg->state_file, &rejected) != IOTAD_OK)
-		LOG_ERR("state: not restored: out of memory");
-	if (rejected)
-		COUNT(s->state_rejected);
 }
 
 /* Seconds to the next periodic save: state_interval, doubled after each
@@ -201,16 +187,24 @@ static void control(svc *s, const msgq_msg *msg)
 	while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r' || p[n - 1] == ' '))
 		n--;
 	if (n == 6 && !memcmp(p, "reload", 6)) {
-		reload(s, "control topic");
+		reload(s, NULL, "control topic");
+		return;
+	}
+	/* "reload NAME": one model of a mixed router */
+	if (n > 7 && n < 7 + CFG_MODEL_NAME && !memcmp(p, "reload ", 7)) {
+		char name[CFG_MODEL_NAME];
+		memcpy(name, p + 7, n - 7);
+		name[n - 7] = '\0';
+		reload(s, name, "control topic");
 		return;
 	}
 	det_command cmd;
 	char detail[200] = "";
 	cmd_reject r = codec_parse_command(p, n, &cmd, detail, sizeof detail);
 	if (r == CMD_OK)
-		r = pipeline_command(s->p, &cmd, clock_wall(), NULL, detail, sizeof detail);
+		r = router_command(s->f, &cmd, clock_wall(), NULL, detail, sizeof detail);
 	else
-		pipeline_command_refused(s->p, r);
+		router_command_refused(s->f, r);
 	if (r != CMD_OK)
 		LOG_RATELIMITED(LOG_WARN,
 				"control: refused a command on %s (%s): %s; expected 'reload' or "
@@ -245,7 +239,7 @@ static cmd_reject http_command_of(void *ud, const det_command *cmd, det_result *
 		s->ctl_pending = false;
 		r = CMD_BUSY;
 		snprintf(detail, detail_len, "the scorer did not take the command within 3 s");
-		pipeline_command_refused(s->p, CMD_BUSY);
+		router_command_refused(s->f, CMD_BUSY);
 	}
 	pthread_mutex_unlock(&s->ctl_lock);
 	pthread_mutex_unlock(&s->ctl_call);
@@ -267,7 +261,7 @@ static void take_command(svc *s)
 	pthread_mutex_unlock(&s->ctl_lock);
 	if (!pending)
 		return;
-	cmd_reject r = pipeline_command(s->p, &cmd, clock_wall(), &res, detail, sizeof detail);
+	cmd_reject r = router_command(s->f, &cmd, clock_wall(), &res, detail, sizeof detail);
 	pthread_mutex_lock(&s->ctl_lock);
 	s->ctl_result = r;
 	s->ctl_res = res;
@@ -291,12 +285,12 @@ static void sweep(svc *s)
 			LOG_WARN("broker connection lost: stale sweep paused");
 		}
 	} else if (s->disconnected_at != 0.0) {
-		pipeline_outage(s->p, wall - s->disconnected_at, wall);
+		router_outage(s->f, wall - s->disconnected_at, wall);
 		LOG_INFO("broker connection back after %.1f s: stale sweep resumed",
 			 wall - s->disconnected_at);
 		s->disconnected_at = 0.0;
 	}
-	pipeline_sweep(s->p, wall, ms.connected);
+	router_sweep(s->f, wall, ms.connected);
 }
 
 static void handle(svc *s, msgq_msg *msg)
@@ -304,10 +298,10 @@ static void handle(svc *s, msgq_msg *msg)
 	if (!msg->bad_topic && !msg->oversize && is_control(s, msgq_topic(msg), msg->topic_len))
 		control(s, msg);
 	else if (!msg->bad_topic && !msg->oversize && is_state(s, msgq_topic(msg), msg->topic_len))
-		pipeline_reconcile(s->p, msgq_topic(msg), msg->topic_len, msgq_payload(msg), msg->len,
+		router_reconcile(s->f, msgq_topic(msg), msg->topic_len, msgq_payload(msg), msg->len,
 				   clock_wall());
 	else
-		pipeline_handle(s->p, msg, clock_wall());
+		router_handle(s->f, msg, clock_wall());
 	free(msg);
 }
 
@@ -362,19 +356,19 @@ iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out)
 	 * the clock stepped back across the restart (docs/design-notes.md). */
 	dc.seq_base = (uint64_t)clock_wall() * SVC_SEQ_PER_SECOND;
 	pipeline_pub pub = {.publish = pub_publish, .sample = pub_sample, .scored = pub_scored,
-			    .event = pub_event, .ready = pub_ready, .ud = s};
-	bool rejected = false;
+			    .event = pub_event, .ud = s};
 	iotad_err err;
-	if ((err = msgq_init(&s->q, cfg->queue_size)) != IOTAD_OK ||
-	    (err = pipeline_create(cfg, m, &dc, &pub, &s->p)) != IOTAD_OK)
-		goto fail;
 	if (cfg->state_file[0]) {
-		err = reload_state_restore(s->p, cfg->state_file, &rejected);
-		if (rejected)
-			COUNT(s->state_rejected);
-		if (err != IOTAD_OK)
+		char why[600];
+		if (state_check_path(cfg->state_file, why, sizeof why) != IOTAD_OK) {
+			LOG_ERR("state: %s", why);
+			err = IOTAD_ERR_INVAL;
 			goto fail;
+		}
 	}
+	if ((err = msgq_init(&s->q, cfg->queue_size)) != IOTAD_OK ||
+	    (err = router_create(cfg, m, &dc, &pub, &s->f)) != IOTAD_OK)
+		goto fail;
 	const char *uris[CFG_MAX_URIS];
 	for (int i = 0; i < cfg->n_broker_uris && i < CFG_MAX_URIS; i++)
 		uris[i] = cfg->broker_uris[i];
@@ -426,8 +420,9 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 	s->started = clock_wall();
 	if (err == IOTAD_OK && c->http_listen[0]) {
 		http_opts ho = {.listen = c->http_listen, .max_body = c->http_max_body,
-				.page = c->http_page, .m = pipeline_model(s->p), /* NULL: zero-config */
-				.det = pipeline_det_config(s->p),
+				.page = c->http_page, .m = pipeline_model(router_primary(s->f)),
+				/* NULL: zero-config */
+				.det = pipeline_det_config(router_primary(s->f)),
 				.metrics = metrics_of, .command = http_command_of, .ud = s};
 		err = http_create(&ho, &s->http);
 	}
@@ -435,9 +430,14 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 		err = mq_start(s->mq);
 	if (err != IOTAD_OK)
 		return err;
-	const model *m = pipeline_model(s->p);
+	const model *m = pipeline_model(router_primary(s->f));
 	const char *names[MODEL_MAX_FEATURES];
-	if (m)
+	if (router_mixed(s->f))
+		LOG_INFO("scoring %s with %u models routed by topic and device (%s), alerts on %s/+",
+			 c->telemetry_filter, (unsigned)c->n_models,
+			 c->model_fallback ? "others zero-config on their own fields"
+					   : "others counted as no_model", c->alert_prefix);
+	else if (m)
 		LOG_INFO("scoring %s with model %s v%d (%s, window %d x %d features), alerts on %s/+",
 			 c->telemetry_filter, m->id, m->version,
 			 m->type == MODEL_INT8 ? "int8" : "float", m->window, m->n_features,
@@ -446,7 +446,7 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 		LOG_INFO("scoring %s zero-config: each device against its own normal, learned from "
 			 "its first %u samples, over %s; alerts on %s/+", c->telemetry_filter,
 			 (unsigned)c->profile_learn,
-			 pipeline_features(s->p, names, MODEL_MAX_FEATURES) ?
+			 pipeline_features(router_primary(s->f), names, MODEL_MAX_FEATURES) ?
 				 "the configured features" : "the numeric fields of the first message",
 			 c->alert_prefix);
 
@@ -461,7 +461,7 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 		take_command(s);
 		if (s->reload_flag && *s->reload_flag) {
 			*s->reload_flag = 0;
-			reload(s, "SIGHUP");
+			reload(s, NULL, "SIGHUP");
 		}
 		double now = clock_mono();
 		if (now >= next_sweep) {
@@ -508,7 +508,7 @@ void svc_get_metrics(svc *s, met_snapshot *out)
 	mq_stats ms;
 
 	memset(out, 0, sizeof *out);
-	pipeline_get_counters(s->p, &pc);
+	router_get_counters(s->f, &pc);
 	mq_get_stats(s->mq, &ms);
 	out->received = pc.received;
 	out->scored = pc.scored;
@@ -528,7 +528,7 @@ void svc_get_metrics(svc *s, met_snapshot *out)
 	out->refused_full = atomic_load(&s->refused_full);
 	out->model_reloads = atomic_load(&s->reloads);
 	out->model_reload_failures = atomic_load(&s->reload_failed);
-	out->state_rejected = atomic_load(&s->state_rejected);
+	out->state_rejected = atomic_load(&s->state_rejected) + router_state_rejected(s->f);
 	out->state_save_failed = atomic_load(&s->state_save_failed);
 	out->published = ms.published;
 	out->reconnects = ms.reconnects;
@@ -538,9 +538,11 @@ void svc_get_metrics(svc *s, met_snapshot *out)
 	out->queue_depth = msgq_depth(&s->q);
 	out->queue_capacity = s->q.cap;
 	out->model_loaded = true;
-	pipeline_model_name(s->p, out->model_id, sizeof out->model_id, &out->model_version);
+	pipeline_model_name(router_primary(s->f), out->model_id, sizeof out->model_id,
+			    &out->model_version);
 	out->start_time = s->started;
-	pipeline_latency(s->p, &out->score);
+	pipeline_latency(router_primary(s->f), &out->score);
+	router_model_stats(s->f, out);
 	if (s->on_fed)
 		s->on_fed(s->on_fed_ud, &out->fed);
 }
@@ -551,7 +553,7 @@ void svc_destroy(svc *s)
 		return;
 	http_destroy(s->http);
 	mq_destroy(s->mq, 5000);
-	pipeline_destroy(s->p);
+	router_destroy(s->f);
 	msgq_free(&s->q);
 	pthread_mutex_destroy(&s->ctl_call);
 	pthread_mutex_destroy(&s->ctl_lock);
