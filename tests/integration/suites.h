@@ -30,6 +30,7 @@ IT(opmetrics, long, "raised gauge across a restart, process metrics, Home Assist
 IT(instances, long, "two instances on one broker: status, discovery and topics their own", it_two_instances)
 IT(commands, long, "operator commands: false alarm, re-baseline, mute over HTTP and MQTT", it_http_commands)
 IT(outage, long, "a broker outage longer than stale_after marks no device stale", it_broker_outage)
+IT(mixed, long, "a mixed fleet of 300 devices: one service, a model per kind, no worse than one service per kind", it_mixed_fleet)
 IT(zeroconf, short, "zero-config: learns, raises on a fault after, keeps its normal over a restart", it_zero_config)
 IT(notreg, long, "a state file path that is not a regular file: exit 2, untouched", it_state_not_regular)
 IT(seqcrash, long, "kill -9 mid-burst: no (device, seq) pair carries two events", it_seq_after_crash)

@@ -20,6 +20,7 @@
 #include "it_scaleout.h"
 #include "it_http.h"
 #include "it_int8.h"
+#include "it_mixed.h"
 #include "it_ops.h"
 #include "it_reliability.h"
 #include "it_zeroconf.h"
