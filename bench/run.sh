@@ -55,6 +55,8 @@ echo "== core replay, an ensemble of 3 networks (bench_core)"
 	sed 's/^RESULT core /RESULT core_ensemble /' | tee -a "$out"
 echo "== memory per device (bench_memory)"
 "$BUILD/bench/bench_memory" --model "$MODEL" --devices "$MEM_DEVICES" | tee -a "$out"
+echo "== routing a mixed fleet, 10 models (bench_route)"
+"$BUILD/bench/bench_route" --model "$MODEL" | tee -a "$out"
 echo "== MQTT throughput (bench_mqtt)"
 "$BUILD/bench/bench_mqtt" --iotad "$IOTAD" --model "$MODEL" --messages "$MESSAGES" \
 	--devices "$DEVICES" --qos "$QOS" --mode "$MODE" --repeat "$REPEAT" | tee -a "$out"
@@ -87,6 +89,12 @@ $1 == "RESULT" && $2 == "core_ensemble" {
 $1 == "RESULT" && $2 == "memory" {
 	row("memory per device", sprintf("%.0f B (RSS)", val("rss_bytes")),
 	    sprintf("det_bytes_per_device %.0f B", val("formula_bytes")), val("ratio"))
+}
+$1 == "RESULT" && $2 == "route" {
+	row("routing, 10 models, worst", sprintf("+%.0f ns/msg", val("added_worst_ns")),
+	    sprintf("one model %.0f ns/msg", val("ns_per_message")), val("ratio_worst"))
+	row("routing, 10 models, by kind", sprintf("+%.0f ns/msg", val("added_spread_ns")),
+	    "ten one-model routers", val("ratio_spread"))
 }
 $1 == "RESULT" && $2 == "mqtt" {
 	name = "mqtt " val("mode") " qos" val("qos")

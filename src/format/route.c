@@ -88,7 +88,10 @@ bool route_glob_match(const char *g, const char *s)
 static bool entry_match(const route_entry *e, const char *topic, size_t len, const char *device)
 {
 	if (e->topic[0]) {
-		if (len < e->topic_lit || memcmp(topic, e->topic, e->topic_lit))
+		/* the literal head's last byte first: routes of one tree share
+		 * their start and differ at its end */
+		size_t l = e->topic_lit;
+		if (len < l || (l && topic[l - 1] != e->topic[l - 1]) || memcmp(topic, e->topic, l))
 			return false;
 		if (e->topic_exact ? len != e->topic_lit
 				   : !route_topic_match(e->topic, topic, len))

@@ -41,6 +41,7 @@ struct router {
 	route_table rt;
 	_Atomic uint32_t n;     /* slots in use (grows with zero-config shapes) */
 	uint32_t n_routes;      /* slots 0..n_routes-1 are the models: entries */
+	size_t total;           /* devices of all slots (mixed; kept as they change) */
 	bool mixed;
 	router_slot slot[ROUTER_SLOTS_MAX];
 	_Atomic uint64_t no_model, fields_changed, state_rejected, cap_refused, lru_evicted;
@@ -48,6 +49,8 @@ struct router {
 };
 
 #define COUNT(field) atomic_fetch_add_explicit(&(field), 1, memory_order_relaxed)
+
+static void recount(router *f);
 
 /* --- a slot's publisher: the service's, and its own ready ------------------ */
 
@@ -102,6 +105,7 @@ static void slot_ready(void *ud)
 			snprintf(s->fields[i], MODEL_NAME_MAX, "%s", names[i]);
 	}
 	restore(s);
+	recount(s->f);
 }
 
 static iotad_err add_slot(router *f, const char *name, iotad_config *cfg, model *m,
@@ -184,6 +188,7 @@ iotad_err router_create(const iotad_config *cfg, const model *m, const det_confi
 		for (uint32_t i = 0; i < cfg->n_models && e == IOTAD_OK; i++)
 			e = add_model(f, i);
 		f->n_routes = f->n;
+		recount(f);
 	}
 	if (e != IOTAD_OK) {
 		router_destroy(f);
@@ -220,6 +225,12 @@ static size_t total_devices(const router *f)
 	return n;
 }
 
+/* Count the devices of every slot again (after a sweep, a restore). */
+static void recount(router *f)
+{
+	f->total = total_devices(f);
+}
+
 static bool knows(router_slot *s, const char *device)
 {
 	bool raised;
@@ -231,7 +242,7 @@ static bool knows(router_slot *s, const char *device)
  * recently seen device of any model goes) or refuse. */
 static bool make_room(router *f, router_slot *s, const char *device)
 {
-	if (total_devices(f) < f->cfg->max_devices || knows(s, device))
+	if (f->total < f->cfg->max_devices || knows(s, device))
 		return true;
 	if (!f->cfg->evict_lru)
 		return false;
@@ -247,6 +258,7 @@ static bool make_room(router *f, router_slot *s, const char *device)
 	if (!oldest || !det_evict_oldest(pipeline_det(oldest->p)))
 		return false;
 	COUNT(f->lru_evicted);
+	f->total--;
 	pipeline_devices_changed(oldest->p);
 	return true;
 }
@@ -306,7 +318,8 @@ static router_slot *shape_of(router *f, const msgq_msg *msg, const char *device,
 		else if (pipeline_det(s->p) && knows(s, device)) {
 			COUNT(f->fields_changed);
 			fields_event(f, device, s, names, n, now);
-			det_forget(pipeline_det(s->p), device);
+			if (det_forget(pipeline_det(s->p), device))
+				f->total--;
 			pipeline_devices_changed(s->p);
 		}
 	}
@@ -342,6 +355,14 @@ void router_handle(router *f, const msgq_msg *msg, double now)
 			COUNT(f->cap_refused);
 			return;
 		}
+		det *d0 = pipeline_det(s->p);
+		size_t before = det_device_count(d0);
+		pipeline_handle(s->p, msg, now);
+		if (d0 && d0 == pipeline_det(s->p))
+			f->total += det_device_count(d0) - before;
+		else
+			recount(f); /* a zero-config set just built its detector */
+		return;
 	}
 	pipeline_handle(s->p, msg, now);
 }
@@ -375,6 +396,7 @@ void router_sweep(router *f, double now, bool connected)
 {
 	for (uint32_t i = 0; i < f->n; i++)
 		pipeline_sweep(f->slot[i].p, now, connected);
+	recount(f);
 }
 
 void router_outage(router *f, double seconds, double now)
