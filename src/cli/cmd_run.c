@@ -39,6 +39,18 @@ static const char usage[] =
 	"    the numeric fields of the first message (sorted by name, at most 8).\n"
 	"    Events name the model \"zero-config\"; a reload is ignored.\n"
 	"\n"
+	"    MIXED FLEET: a models: list names several models, each with a topic\n"
+	"    filter and/or a device-id glob, its model file and its own detector\n"
+	"    keys over the top-level ones. A message goes to the first entry that\n"
+	"    matches; no match is counted as no_model, or with model.fallback is\n"
+	"    judged zero-config on the device's own numeric fields (one detector per\n"
+	"    set of fields; a device whose fields change gets a fields_changed event\n"
+	"    on its alert topic and learns afresh). detector.max_devices bounds the\n"
+	"    devices of all models together. Events, Home Assistant discovery and\n"
+	"    /metrics (iotad_model_*{model=NAME}) name the model; each model keeps\n"
+	"    its state in STATE_FILE.NAME and reloads on its own (a file that fails\n"
+	"    leaves the others running; 'reload NAME' on topics.control reloads one).\n"
+	"\n"
 	"OPTIONS\n"
 	"    -c, --config FILE      YAML configuration (see config/iotad.yaml)\n"
 	"    -z, --zero-config      no model even if model.path is set\n"
@@ -258,11 +270,15 @@ int cmd_run(int argc, char **argv)
 
 	if (zero)
 		cfg.model_path[0] = '\0';
-	if (!cfg.model_path[0] && !cfg.profile_channels) {
+	if (!cfg.model_path[0] && (!cfg.n_models || zero) && !cfg.profile_channels) {
 		fprintf(stderr, "iotad run: %s: zero-config (no model.path) judges with the profile "
 			"channels, and detector.profile_channels is none\n", config_path);
 		return 2;
 	}
+	if (cfg.n_models && !zero)
+		return run_service(&cfg, NULL); /* the router loads each entry's model */
+	if (zero)
+		cfg.n_models = 0;
 	if (!cfg.model_path[0])
 		return run_service(&cfg, NULL);
 	static model m;
