@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "iotad/config.h"
+#include "iotad/live.h"
 #include "iotad/model_io.h"
 #include "iotad/models.h"
 #include "iotad/msgq.h"
@@ -359,6 +360,29 @@ static void test_router_cap(void)
 	router_destroy(r);
 }
 
+/* The live page's data names the model of each device, and so does its
+ * score event. */
+static void test_live_names_model(void)
+{
+	live *l = NULL;
+	CU_ASSERT_EQUAL_FATAL(live_create(0.0, &l), IOTAD_OK);
+	det_result r = {.scored = true, .score = 0.5f, .threshold = 1.0f};
+	live_sample_model(l, "room", "r-1", 1.0, &r);
+	live_sample_model(l, "meter", "pm-1", 1.0, &r);
+	live_sample(l, "x-1", 1.0, &r);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	live_write_devices(l, f);
+	fclose(f);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "{\"device\":\"r-1\",\"state\":\"normal\",\"model\":\"room\","));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"device\":\"pm-1\",\"state\":\"normal\",\"model\":\"meter\","));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "{\"device\":\"x-1\",\"state\":\"normal\",\"points\""));
+	free(buf);
+	live_destroy(l);
+}
+
 void init_mixed_tests(void)
 {
 	CU_pSuite s = CU_add_suite("mixed", mixed_init, mixed_clean);
@@ -368,4 +392,5 @@ void init_mixed_tests(void)
 	TEST_ADD(s, test_router_kinds);
 	TEST_ADD(s, test_router_fallback);
 	TEST_ADD(s, test_router_cap);
+	TEST_ADD(s, test_live_names_model);
 }

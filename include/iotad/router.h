@@ -59,6 +59,12 @@ void router_reload(router *f, const char *name, reload_switch_fn sw, void *ud, c
 iotad_err router_state_save(router *f, const char *when);
 /* The first pipeline: the one model, or the first entry's (HTTP scoring). */
 pipeline *router_primary(router *f);
+/* A window was scored, with the name of the model that judged it (its
+ * entry's name; one model: its id, or zero-config). ud: the publisher's. */
+typedef void (*router_scored_fn)(void *ud, const char *name, const char *device, double ts,
+				 const det_result *res);
+/* Call cb in place of the publisher's scored (NULL: the publisher's). */
+void router_on_scored(router *f, router_scored_fn cb);
 /* True with a models: list. */
 bool router_mixed(const router *f);
 /* Counters summed over the pipelines, with no_model among the rejects. */

@@ -37,6 +37,7 @@ typedef struct router_slot {
 struct router {
 	const iotad_config *cfg;
 	pipeline_pub pub;       /* the service's */
+	router_scored_fn on_scored; /* in place of pub.scored, with the model's name */
 	det_config dc;          /* the top level's (zero-config shapes) */
 	route_table rt;
 	_Atomic uint32_t n;     /* slots in use (grows with zero-config shapes) */
@@ -70,8 +71,11 @@ static void slot_sample(void *ud, const char *device, const float *raw, const de
 
 static void slot_scored(void *ud, const char *device, double ts, const det_result *res)
 {
-	router *f = ((router_slot *)ud)->f;
-	if (f->pub.scored)
+	router_slot *s = ud;
+	router *f = s->f;
+	if (f->on_scored)
+		f->on_scored(f->pub.ud, s->name, device, ts, res);
+	else if (f->pub.scored)
 		f->pub.scored(f->pub.ud, device, ts, res);
 }
 
@@ -457,6 +461,11 @@ iotad_err router_state_save(router *f, const char *when)
 pipeline *router_primary(router *f)
 {
 	return f->slot[0].p;
+}
+
+void router_on_scored(router *f, router_scored_fn cb)
+{
+	f->on_scored = cb;
 }
 
 bool router_mixed(const router *f)

@@ -112,6 +112,13 @@ static void pub_scored(void *ud, const char *device, double ts, const det_result
 	live_sample(http_live(s->http), device, ts, res);
 }
 
+static void pub_scored_by(void *ud, const char *name, const char *device, double ts,
+			 const det_result *res)
+{
+	svc *s = ud;
+	live_sample_model(http_live(s->http), name, device, ts, res);
+}
+
 static void pub_event(void *ud, const char *device, const char *state, const char *json,
 		      size_t len)
 {
@@ -369,6 +376,7 @@ iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out)
 	if ((err = msgq_init(&s->q, cfg->queue_size)) != IOTAD_OK ||
 	    (err = router_create(cfg, m, &dc, &pub, &s->f)) != IOTAD_OK)
 		goto fail;
+	router_on_scored(s->f, pub_scored_by);
 	const char *uris[CFG_MAX_URIS];
 	for (int i = 0; i < cfg->n_broker_uris && i < CFG_MAX_URIS; i++)
 		uris[i] = cfg->broker_uris[i];
