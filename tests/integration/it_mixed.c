@@ -242,6 +242,26 @@ void it_mixed_fleet(void)
 	CU_ASSERT_TRUE(total_detected > 0);
 	sim_mixed_destroy(sm);
 
+	/* eval routes the same fleet's CSV as the service routed its messages */
+	char test_csv[512], eval_log[512];
+	snprintf(test_csv, sizeof test_csv, "%s", hx_path("mx-test.csv"));
+	snprintf(eval_log, sizeof eval_log, "%s", hx_path("mx-eval.log"));
+	char *csv_argv[] = {(char *)hx_iotad(), "sim", "--mixed", "--devices", devices,
+			    "--duration", duration, "--seed", seed, "--csv", test_csv, NULL};
+	CU_ASSERT_EQUAL(hx_run(csv_argv, hx_path("mx-csv.log"), 60000), 0);
+	char *eval_argv[] = {(char *)hx_iotad(), "eval", "--models", (char *)hx_path("mx-mixed.yaml"),
+			     "--csv", test_csv, NULL};
+	CU_ASSERT_EQUAL(hx_run(eval_argv, eval_log, 120000), 0);
+	char *out = hx_read_file(eval_log, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "no_model 0, bad rows 0"));
+	char want[64];
+	snprintf(want, sizeof want, "total            %8d ", MX_MESSAGES);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
+	for (int k = 0; k < 3; k++)
+		CU_ASSERT_PTR_NOT_NULL(strstr(out, mx_kinds[k]));
+	free(out);
+
 	for (int i = 0; i < 4; i++) {
 		kill(pid[i], SIGTERM);
 		CU_ASSERT_EQUAL(hx_wait_exit(pid[i], 20000), 0);
