@@ -56,6 +56,8 @@ static int mixed_clean(void)
 	for (int i = 0; i < 4; i++) {
 		char p[160];
 		const char *n[] = {"room", "meter", "zero-config-1", "zero-config-2"};
+		snprintf(p, sizeof p, "%s/state.bin.%s.tmp", tmpdir, n[i]);
+		unlink(p);
 		snprintf(p, sizeof p, "%s/state.bin.%s", tmpdir, n[i]);
 		unlink(p);
 	}
@@ -192,6 +194,7 @@ static void test_route_match(void)
 
 typedef struct rrec {
 	size_t alerts, fields_changed, raised;
+	size_t discovery_room, discovery_meter; /* Home Assistant configs naming the model */
 	char last[1024];
 } rrec;
 
@@ -201,6 +204,13 @@ static iotad_err rpub(void *ud, const char *topic, const void *payload, size_t l
 	rrec *r = ud;
 	(void)qos;
 	(void)retained;
+	if (!strncmp(topic, "homeassistant/", 14) && len < sizeof r->last) {
+		memcpy(r->last, payload, len);
+		r->last[len] = '\0';
+		r->discovery_room += strstr(r->last, "\"model\":\"room-ae v2\"") != NULL;
+		r->discovery_meter += strstr(r->last, "\"model\":\"meter-ae v2\"") != NULL;
+		return IOTAD_OK;
+	}
 	if (strncmp(topic, "alerts/", 7) || len >= sizeof r->last)
 		return IOTAD_OK;
 	memcpy(r->last, payload, len);
@@ -238,7 +248,7 @@ static void test_router_kinds(void)
 {
 	static iotad_config c;
 	rrec out = {0};
-	router *r = rsetup(TWO, &c, &out);
+	router *r = rsetup("homeassistant:\n  enabled: true\n" TWO, &c, &out);
 	char p[200];
 	double t0 = 1.7e9;
 	for (int t = 0; t < 20; t++) {
@@ -265,6 +275,19 @@ static void test_router_kinds(void)
 	CU_ASSERT_EQUAL(s.models[0].received, 20);
 	CU_ASSERT_EQUAL(s.models[1].received, 20);
 	CU_ASSERT_TRUE(s.models[0].scored > 0);
+	/* Home Assistant discovery names each device's model */
+	CU_ASSERT_EQUAL(out.discovery_room, 1);
+	CU_ASSERT_EQUAL(out.discovery_meter, 1);
+	CU_ASSERT_TRUE(out.raised > 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out.last, "\"model\":{\"id\":\""));
+
+	/* one model by name */
+	int ok1, failed1;
+	router_reload(r, "room", NULL, NULL, "test", &ok1, &failed1);
+	CU_ASSERT_EQUAL(ok1, 1);
+	CU_ASSERT_EQUAL(failed1, 0);
+	router_reload(r, "nosuch", NULL, NULL, "test", &ok1, &failed1);
+	CU_ASSERT_EQUAL(ok1 + failed1, 0);
 
 	/* a reload that breaks one model leaves both running */
 	FILE *f = fopen(meter_path, "r+");
@@ -280,7 +303,7 @@ static void test_router_kinds(void)
 	router_model_stats(r, &s);
 	CU_ASSERT_EQUAL(s.models[1].received, 21);
 	CU_ASSERT_EQUAL(s.models[1].reload_failures, 1);
-	CU_ASSERT_EQUAL(s.models[0].reloads, 1);
+	CU_ASSERT_EQUAL(s.models[0].reloads, 2);
 	router_destroy(r);
 	/* the meter's file back for the next tests */
 	mixed_clean();
@@ -322,6 +345,38 @@ static void test_router_fallback(void)
 	router_get_counters(r, &pc);
 	CU_ASSERT_EQUAL(pc.devices, 2);
 	CU_ASSERT_EQUAL(pc.rejected[REJ_MISSING_FEATURE], 0);
+	router_destroy(r);
+}
+
+/* Each model keeps its devices in its own state file, and gets them back. */
+static void test_router_state(void)
+{
+	static iotad_config c;
+	char yaml[1024];
+	rrec out = {0};
+	snprintf(yaml, sizeof yaml, "service:\n  state_file: %s/state.bin\n" TWO, tmpdir);
+	router *r = rsetup(yaml, &c, &out);
+	char p[200], topic[64];
+	for (int d = 0; d < 3; d++) {
+		snprintf(topic, sizeof topic, "telemetry/meter/pm-%d", d);
+		rsend(r, topic, "{\"ts\":1,\"voltage\":230,\"current\":2,\"power\":460}", 1.7e9);
+	}
+	snprintf(p, sizeof p, "{\"ts\":1,\"temperature\":21,\"humidity\":45,\"battery\":3.5}");
+	rsend(r, "telemetry/room/r-1", p, 1.7e9);
+	CU_ASSERT_EQUAL(router_state_save(r, "test"), IOTAD_OK);
+	router_destroy(r);
+	char path[160];
+	snprintf(path, sizeof path, "%s/state.bin.meter", tmpdir);
+	CU_ASSERT_EQUAL(access(path, R_OK), 0);
+	snprintf(path, sizeof path, "%s/state.bin.room", tmpdir);
+	CU_ASSERT_EQUAL(access(path, R_OK), 0);
+
+	r = rsetup(yaml, &c, &out);
+	met_snapshot s;
+	router_model_stats(r, &s);
+	CU_ASSERT_EQUAL(s.models[0].devices, 1);
+	CU_ASSERT_EQUAL(s.models[1].devices, 3);
+	CU_ASSERT_EQUAL(router_state_rejected(r), 0);
 	router_destroy(r);
 }
 
@@ -392,5 +447,6 @@ void init_mixed_tests(void)
 	TEST_ADD(s, test_router_kinds);
 	TEST_ADD(s, test_router_fallback);
 	TEST_ADD(s, test_router_cap);
+	TEST_ADD(s, test_router_state);
 	TEST_ADD(s, test_live_names_model);
 }
