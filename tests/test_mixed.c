@@ -151,6 +151,9 @@ static void test_config_errors(void)
 	expect_error("models:\n  - name: a\n    topic: t/#/x\n    path: ROOM\n", "m.yaml:3:5:",
 		     "not a valid MQTT topic filter");
 	expect_error("models: 3\n", "m.yaml:1:9:", "expected a list");
+	expect_error("models:\n  - name: a\n    topic: t/+\n    path: ROOM\n"
+		     "    detector:\n      max_devices: 5\n",
+		     "m.yaml:6:7:", "one cap holds the devices of all models");
 }
 
 static void test_route_match(void)

@@ -490,6 +490,10 @@ static iotad_err parse_entry_detector(cfg_ctx *x, yaml_parser_t *p, int idx, cfg
 			err = fail(x, &kev.start_mark, IOTAD_ERR_CONFIG,
 				   "models[%d].detector: unknown key '%s'", idx,
 				   kev.type == YAML_SCALAR_EVENT ? scalar(&kev) : event_what(kev.type));
+		else if (!strcmp(k->key, "max_devices") || !strcmp(k->key, "evict"))
+			err = fail(x, &kev.start_mark, IOTAD_ERR_CONFIG,
+				   "models[%d].detector.%s: one cap holds the devices of all models: "
+				   "set it in the top-level detector: section", idx, k->key);
 		for (uint32_t i = 0; !err && i < e->n_sets; i++)
 			if (feat ? e->sets[i].key == CFG_MODEL_FEATURES
 				 : e->sets[i].key != CFG_MODEL_FEATURES && dk + e->sets[i].key == k)

@@ -142,18 +142,18 @@ void live_sample_model(live *l, const char *name, const char *device, double ts,
 		if (name && strcmp(d->model, name))
 			snprintf(d->model, sizeof d->model, "%s", name);
 		int n = codec_format_score(json, sizeof json, device, ts, res);
-		/* the model first in the object: {"model":"NAME",...} */
-		char mj[sizeof d->model * 2 + 16];
-		size_t ml = 0;
-		if (n > 1 && d->model[0] && json[0] == '{') {
-			codec_json_string(mj + 9, sizeof mj - 10, d->model);
-			memcpy(mj, "{\"model\":", 9);
-			ml = strlen(mj);
-			mj[ml++] = ',';
-			if ((size_t)n + ml < sizeof json) {
-				memmove(json + ml, json + 1, (size_t)n); /* with its NUL */
-				memcpy(json, mj, ml);
-				n += (int)ml - 1;
+		/* the model last in the object: {...,"model":"NAME"} */
+		if (n > 1 && d->model[0] && json[n - 1] == '}') {
+			char mj[sizeof d->model * 2 + 16];
+			memcpy(mj, ",\"model\":", 9);
+			if (codec_json_string(mj + 9, sizeof mj - 9, d->model) > 0) {
+				size_t ml = strlen(mj);
+				if ((size_t)n + ml < sizeof json) {
+					memcpy(json + n - 1, mj, ml);
+					n += (int)ml;
+					json[n - 1] = '}';
+					json[n] = '\0';
+				}
 			}
 		}
 		if (n > 0) {
