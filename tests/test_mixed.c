@@ -383,6 +383,48 @@ static void test_router_state(void)
 	router_destroy(r);
 }
 
+/* Zero-config without a model or detector.features: each device on the
+ * fields it sends, not the first message's for all. */
+static void test_zero_config_own_fields(void)
+{
+	static iotad_config c;
+	rrec out = {0};
+	char err[256];
+	const char *yaml = "detector:\n  profile_learn: 5\n";
+	CU_ASSERT_EQUAL_FATAL(config_load_string("z.yaml", yaml, strlen(yaml), &c, err, sizeof err),
+			      IOTAD_OK);
+	det_config dc;
+	config_det(&c, &dc);
+	pipeline_pub pub = {.publish = rpub, .ud = &out};
+	router *r = NULL;
+	CU_ASSERT_EQUAL_FATAL(router_create(&c, NULL, &dc, &pub, &r), IOTAD_OK);
+	char p[200];
+	for (int t = 0; t < 10; t++) {
+		snprintf(p, sizeof p, "{\"ts\":%d,\"temperature\":21,\"humidity\":45}", 1000 + t);
+		rsend(r, "telemetry/room-1", p, 1.7e9 + t);
+		snprintf(p, sizeof p, "{\"ts\":%d,\"voltage\":230,\"current\":2}", 1000 + t);
+		rsend(r, "telemetry/pm-1", p, 1.7e9 + t);
+	}
+	pipeline_counters pc;
+	router_get_counters(r, &pc);
+	CU_ASSERT_EQUAL(pc.received, 20);
+	CU_ASSERT_EQUAL(pc.rejected[REJ_MISSING_FEATURE], 0);
+	CU_ASSERT_EQUAL(pc.rejected[REJ_NO_MODEL], 0);
+	CU_ASSERT_EQUAL(pc.devices, 2);
+	CU_ASSERT_FALSE(router_mixed(r));
+	/* a field disappears: an event, then judged on what it sends */
+	rsend(r, "telemetry/pm-1", "{\"ts\":2000,\"voltage\":230}", 1.7e9 + 20);
+	CU_ASSERT_EQUAL(out.fields_changed, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out.last, "\"was\":[\"current\",\"voltage\"],\"fields\":[\"voltage\"]"));
+	router_get_counters(r, &pc);
+	CU_ASSERT_EQUAL(pc.devices, 2);
+	CU_ASSERT_EQUAL(pc.rejected[REJ_MISSING_FEATURE], 0);
+	/* the same set again is no change */
+	rsend(r, "telemetry/pm-1", "{\"ts\":2001,\"voltage\":231}", 1.7e9 + 21);
+	CU_ASSERT_EQUAL(router_fields_changed(r), 1);
+	router_destroy(r);
+}
+
 /* One cap for all models: the least recently seen device of any model
  * makes room (LRU), or a new one is refused (reject). */
 static void test_router_cap(void)
@@ -451,5 +493,6 @@ void init_mixed_tests(void)
 	TEST_ADD(s, test_router_fallback);
 	TEST_ADD(s, test_router_cap);
 	TEST_ADD(s, test_router_state);
+	TEST_ADD(s, test_zero_config_own_fields);
 	TEST_ADD(s, test_live_names_model);
 }

@@ -43,7 +43,10 @@ struct router {
 	_Atomic uint32_t n;     /* slots in use (grows with zero-config shapes) */
 	uint32_t n_routes;      /* slots 0..n_routes-1 are the models: entries */
 	size_t total;           /* devices of all slots (mixed; kept as they change) */
-	bool mixed;
+	bool mixed;             /* a models: list */
+	bool routing;           /* messages are routed: mixed, or zero-config on each
+				 * device's own fields (no model, no detector.features) */
+	bool fallback;          /* an unrouted device goes to the zero-config sets */
 	router_slot slot[ROUTER_SLOTS_MAX];
 	_Atomic uint64_t no_model, fields_changed, state_rejected, cap_refused, lru_evicted;
 	struct log_rl rl;
@@ -123,7 +126,7 @@ static iotad_err add_slot(router *f, const char *name, iotad_config *cfg, model 
 	s->shape = shape;
 	snprintf(s->name, sizeof s->name, "%s", name);
 	const iotad_config *top = f->cfg;
-	if (top->state_file[0] && f->mixed)
+	if (top->state_file[0] && (f->mixed || f->n > 0))
 		snprintf(s->state_file, sizeof s->state_file, "%s.%s", top->state_file, name);
 	else
 		snprintf(s->state_file, sizeof s->state_file, "%s", top->state_file);
@@ -185,9 +188,15 @@ iotad_err router_create(const iotad_config *cfg, const model *m, const det_confi
 	f->dc = *dc;
 	f->mixed = cfg->n_models > 0;
 	iotad_err e = IOTAD_OK;
-	if (!f->mixed) {
+	if (!f->mixed && !m && !cfg->n_features) {
+		/* zero-config: each device on the fields it sends, one set a slot */
+		f->routing = f->fallback = true;
+		e = add_slot(f, "zero-config", (iotad_config *)cfg, NULL, NULL, true);
+	} else if (!f->mixed) {
 		e = add_slot(f, m ? m->id : "zero-config", (iotad_config *)cfg, NULL, m, false);
 	} else {
+		f->routing = true;
+		f->fallback = cfg->model_fallback;
 		route_init(&f->rt, cfg);
 		for (uint32_t i = 0; i < cfg->n_models && e == IOTAD_OK; i++)
 			e = add_model(f, i);
@@ -314,11 +323,13 @@ static router_slot *shape_of(router *f, const msgq_msg *msg, const char *device,
 						names, PIPELINE_LEARN_MAX, &n, detail, sizeof detail);
 	if (why != REJ_NONE)
 		return f->n > f->n_routes ? &f->slot[f->n_routes] : NULL; /* its reject */
-	router_slot *match = NULL;
+	router_slot *match = NULL, *unlearned = NULL;
 	for (uint32_t i = f->n_routes; i < f->n; i++) {
 		router_slot *s = &f->slot[i];
 		if (same_fields(s, names, n))
 			match = s;
+		else if (!pipeline_det(s->p) && !unlearned)
+			unlearned = s; /* learns its fields from this message */
 		else if (pipeline_det(s->p) && knows(s, device)) {
 			COUNT(f->fields_changed);
 			fields_event(f, device, s, names, n, now);
@@ -327,8 +338,8 @@ static router_slot *shape_of(router *f, const msgq_msg *msg, const char *device,
 			pipeline_devices_changed(s->p);
 		}
 	}
-	if (match)
-		return match;
+	if (match || unlearned)
+		return match ? match : unlearned;
 	if (f->n == ROUTER_SLOTS_MAX || f->n - f->n_routes == ROUTER_SHAPES_MAX)
 		return f->n > f->n_routes ? &f->slot[f->n_routes] : NULL; /* missing_feature there */
 	char name[CFG_MODEL_NAME];
@@ -342,12 +353,12 @@ void router_handle(router *f, const msgq_msg *msg, double now)
 {
 	router_slot *s = &f->slot[0];
 	char device[DET_DEVICE_ID_MAX];
-	if (f->mixed && !msg->bad_topic && !msg->oversize &&
+	if (f->routing && !msg->bad_topic && !msg->oversize &&
 	    topic_device(msgq_topic(msg), f->cfg->device_level, device, sizeof device) == IOTAD_OK) {
 		int r = route_match(&f->rt, msgq_topic(msg), msg->topic_len, device);
 		if (r != ROUTE_NONE) {
 			s = &f->slot[r];
-		} else if (!f->cfg->model_fallback || !(s = shape_of(f, msg, device, now))) {
+		} else if (!f->fallback || !(s = shape_of(f, msg, device, now))) {
 			COUNT(f->no_model);
 			if (log_rl_allow(&f->rl, 1000000000LL) >= 0)
 				LOG_WARN("no model for device %s on '%.*s' (no_model)", device,
@@ -430,7 +441,7 @@ void router_reload(router *f, const char *name, reload_switch_fn sw, void *ud, c
 		if (name && strcmp(name, s->name))
 			continue;
 		if (!pipeline_model(s->p)) {
-			if (!s->shape) /* zero-config alone: say why nothing happens */
+			if (!f->mixed && i == 0) /* zero-config alone: say why nothing happens */
 				reload_model(s->p, "", 0, NULL, NULL, why);
 			continue;
 		}

@@ -455,7 +455,7 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 			 "its first %u samples, over %s; alerts on %s/+", c->telemetry_filter,
 			 (unsigned)c->profile_learn,
 			 pipeline_features(router_primary(s->f), names, MODEL_MAX_FEATURES) ?
-				 "the configured features" : "the numeric fields of the first message",
+				 "the configured features" : "each device's own numeric fields",
 			 c->alert_prefix);
 
 	msgq_msg *batch[SVC_BATCH];
