@@ -128,6 +128,8 @@ typedef struct iotad_config {
 				       * (topic_shard), count the others; empty: all ("") */
 	uint32_t shard_index, shard_count; /* k and N parsed from shard; N 0: off */
 	double state_interval;        /* seconds between periodic state saves, 1..86400 (60) */
+	char journal_file[CFG_PATH];  /* accepted telemetry kept until a state save; empty: off ("") */
+	bool journal_fsync;           /* fdatasync each journal record (false: a process crash only) */
 	int log_level;                /* LOG_INFO */
 	/* http: */
 	char http_listen[CFG_STR];    /* IP:PORT or [IPv6]:PORT; empty: no HTTP server ("") */

@@ -59,6 +59,8 @@ static const param_def keys[] = {
 	KEY("service", "state_file", PARAM_STR, state_file, 0, CFG_PATH),
 	KEY("service", "shard", PARAM_STR, shard, 0, 32),
 	KEY("service", "state_interval", PARAM_DOUBLE, state_interval, 1, 86400),
+	KEY("service", "journal", PARAM_STR, journal_file, 0, CFG_PATH),
+	KEY("service", "journal_fsync", PARAM_BOOL, journal_fsync, 0, 0),
 	KEY("service", "log_level", PARAM_LOGLEVEL, log_level, 0, 0),
 	KEY("http", "listen", PARAM_STR, http_listen, 0, CFG_STR),
 	KEY("http", "max_body", PARAM_SIZE, http_max_body, 64, 64 << 20),

@@ -15,6 +15,7 @@
 #include "iotad/detector.h"
 #include "iotad/router.h"
 #include "iotad/http.h"
+#include "iotad/journal.h"
 #include "iotad/live.h"
 #include "iotad/log.h"
 #include "iotad/mqtt.h"
@@ -27,6 +28,7 @@
 #define SVC_STATS_EVERY 60.0
 
 #define SVC_SEQ_PER_SECOND 65536u
+#define SVC_MARKS 64
 
 struct svc {
 	const iotad_config *cfg;
@@ -38,6 +40,13 @@ struct svc {
 	void *on_fed_ud;
 	mq *mq;
 	msgq q;
+	journal *jr;               /* service.journal, or NULL */
+	uint64_t jr_taken;         /* journaled messages the scorer took since the last trim */
+	bool quiet;                /* replaying messages scored before a crash: publish nothing */
+	/* marks waiting for the broker to acknowledge the events before them:
+	 * (messages taken, publishes issued by then), oldest first */
+	struct { uint64_t taken, issued; } marks[SVC_MARKS];
+	uint32_t marks_head, marks_n;
 	_Atomic uint64_t refused_full, state_rejected, state_save_failed, reloads, reload_failed;
 	double started;            /* epoch seconds */
 	http *http;                /* NULL when http.listen is empty */
@@ -87,6 +96,11 @@ static bool on_message(void *ud, const char *topic, size_t topic_len, const void
 	msgq_offer_result r = msgq_offer(&s->q, topic, topic_len, payload, len, s->cfg->max_payload);
 	if (r == MSGQ_FULL)
 		COUNT(s->refused_full);
+	/* on disk before Paho forgets it; control and state messages are not replayed */
+	if (r == MSGQ_ACCEPTED && s->jr && !is_control(s, topic, topic_len) &&
+	    !is_state(s, topic, topic_len) && len <= s->cfg->max_payload &&
+	    journal_append(s->jr, topic, topic_len, payload, len, clock_wall()) != IOTAD_OK)
+		LOG_RATELIMITED(LOG_ERROR, "journal: cannot append to %s", s->cfg->journal_file);
 	return r == MSGQ_ACCEPTED;
 }
 
@@ -96,6 +110,8 @@ static iotad_err pub_publish(void *ud, const char *topic, const void *payload, s
 			     int qos, bool retained)
 {
 	svc *s = ud;
+	if (s->quiet)
+		return IOTAD_OK; /* sent before the crash */
 	return mq_publish(s->mq, topic, payload, len, qos, retained, -1);
 }
 
@@ -109,7 +125,8 @@ static void pub_sample(void *ud, const char *device, const float *raw, const det
 static void pub_scored(void *ud, const char *device, double ts, const det_result *res)
 {
 	svc *s = ud;
-	live_sample(http_live(s->http), device, ts, res);
+	if (!s->quiet)
+		live_sample(http_live(s->http), device, ts, res);
 }
 
 static void pub_scored_by(void *ud, const char *name, const char *device, double ts,
@@ -123,7 +140,8 @@ static void pub_event(void *ud, const char *device, const char *state, const cha
 		      size_t len)
 {
 	svc *s = ud;
-	live_event(http_live(s->http), device, state, json, len);
+	if (!s->quiet)
+		live_event(http_live(s->http), device, state, json, len);
 }
 
 /* --- scorer thread ----------------------------------------------------------- */
@@ -166,8 +184,14 @@ void svc_on_sample(svc *s, svc_sample_cb cb, void *ud)
 /* Save the state file; true if it was written. */
 static bool save_state(svc *s, const char *when)
 {
-	if (router_state_save(s->f, when) == IOTAD_OK)
+	if (router_state_save(s->f, when) == IOTAD_OK) {
+		/* the state covers every message taken so far: keep the queued ones */
+		if (journal_trim(s->jr, msgq_depth(&s->q)) != IOTAD_OK)
+			LOG_RATELIMITED(LOG_ERROR, "journal: cannot trim %s", s->cfg->journal_file);
+		else
+			s->jr_taken = s->marks_n = 0;
 		return true;
+	}
 	COUNT(s->state_save_failed);
 	return false;
 }
@@ -300,16 +324,77 @@ static void sweep(svc *s)
 	router_sweep(s->f, wall, ms.connected);
 }
 
-static void handle(svc *s, msgq_msg *msg)
+static void handle_at(svc *s, msgq_msg *msg, double now)
 {
+	/* the same messages on_message journals */
+	if (s->jr && !msg->oversize && !is_state(s, msgq_topic(msg), msg->topic_len) &&
+	    (msg->bad_topic || !is_control(s, msgq_topic(msg), msg->topic_len)))
+		s->jr_taken++;
 	if (!msg->bad_topic && !msg->oversize && is_control(s, msgq_topic(msg), msg->topic_len))
 		control(s, msg);
 	else if (!msg->bad_topic && !msg->oversize && is_state(s, msgq_topic(msg), msg->topic_len))
 		router_reconcile(s->f, msgq_topic(msg), msg->topic_len, msgq_payload(msg), msg->len,
 				   clock_wall());
 	else
-		router_handle(s->f, msg, clock_wall());
+		router_handle(s->f, msg, now);
 	free(msg);
+}
+
+static void handle(svc *s, msgq_msg *msg)
+{
+	handle_at(s, msg, clock_wall());
+}
+
+/* After a batch: the journal's mark says how many of its messages were
+ * taken and had every event they caused acknowledged by the broker (so a
+ * replay after a crash sends those events again only if they may be lost). */
+static void journal_progress(svc *s)
+{
+	mq_stats ms;
+	mq_get_stats(s->mq, &ms);
+	uint64_t done = ms.published + ms.publish_failed;
+	if (s->marks_n == 0 ||
+	    s->marks[(s->marks_head + s->marks_n - 1) % SVC_MARKS].taken != s->jr_taken) {
+		uint32_t at = s->marks_n < SVC_MARKS ? s->marks_n++ : s->marks_n - 1;
+		s->marks[(s->marks_head + at) % SVC_MARKS].taken = s->jr_taken;
+		s->marks[(s->marks_head + at) % SVC_MARKS].issued = done + ms.inflight;
+	}
+	uint64_t mark = 0;
+	bool any = false;
+	while (s->marks_n > 0 && s->marks[s->marks_head].issued <= done) {
+		mark = s->marks[s->marks_head].taken;
+		any = true;
+		s->marks_head = (s->marks_head + 1) % SVC_MARKS;
+		s->marks_n--;
+	}
+	if (any && journal_mark(s->jr, mark) != IOTAD_OK)
+		LOG_RATELIMITED(LOG_ERROR, "journal: cannot mark %s", s->cfg->journal_file);
+}
+
+/* A journal record: scored as it was when it arrived. */
+static void replay_one(void *ud, const char *topic, size_t topic_len, const void *payload,
+		       size_t len, double arrival, bool scored)
+{
+	svc *s = ud;
+	msgq_msg *m = msgq_msg_new(topic, topic_len, payload, len, s->cfg->max_payload);
+	s->quiet = scored;
+	if (m)
+		handle_at(s, m, arrival);
+	s->quiet = false;
+}
+
+/* After a crash: score what the journal kept, once the broker is there to
+ * take the events, before any message that arrived since. */
+static void replay_journal(svc *s, volatile sig_atomic_t *stop)
+{
+	if (!journal_pending(s->jr))
+		return;
+	mq_stats ms;
+	for (mq_get_stats(s->mq, &ms); !ms.connected && !*stop; mq_get_stats(s->mq, &ms))
+		nanosleep(&(struct timespec){.tv_nsec = 100000000}, NULL);
+	size_t n = journal_replay(s->jr, replay_one, s);
+	s->jr_taken = n;
+	LOG_INFO("journal: replayed %zu messages accepted before the last stop", n);
 }
 
 static void log_stats(svc *s, const char *when)
@@ -340,6 +425,31 @@ static void log_stats(svc *s, const char *when)
 }
 
 /* --- lifecycle ----------------------------------------------------------- */
+
+static iotad_err open_journal(svc *s)
+{
+	const iotad_config *cfg = s->cfg;
+	char err[600];
+	size_t torn = 0;
+	if (!cfg->state_file[0]) {
+		LOG_ERR("journal: service.journal needs service.state_file (the journal is cut "
+			"after each state save)");
+		return IOTAD_ERR_CONFIG;
+	}
+	iotad_err e = journal_open(cfg->journal_file, cfg->journal_fsync, cfg->queue_size, &s->jr,
+				   &torn, err, sizeof err);
+	if (e != IOTAD_OK) {
+		LOG_ERR("%s", e == IOTAD_ERR_NOMEM ? "journal: out of memory" : err);
+		return e == IOTAD_ERR_NOMEM ? e : IOTAD_ERR_CONFIG;
+	}
+	if (torn)
+		LOG_WARN("journal: cut %zu bytes of a record torn by a crash in %s", torn,
+			 cfg->journal_file);
+	if (journal_pending(s->jr))
+		LOG_INFO("journal: %zu messages in %s to replay once connected",
+			 journal_pending(s->jr), cfg->journal_file);
+	return IOTAD_OK;
+}
 
 iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out)
 {
@@ -377,6 +487,8 @@ iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out)
 	    (err = router_create(cfg, m, &dc, &pub, &s->f)) != IOTAD_OK)
 		goto fail;
 	router_on_scored(s->f, pub_scored_by);
+	if (cfg->journal_file[0] && (err = open_journal(s)) != IOTAD_OK)
+		goto fail;
 	const char *uris[CFG_MAX_URIS];
 	for (int i = 0; i < cfg->n_broker_uris && i < CFG_MAX_URIS; i++)
 		uris[i] = cfg->broker_uris[i];
@@ -458,6 +570,7 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 				 "the configured features" : "each device's own numeric fields",
 			 c->alert_prefix);
 
+	replay_journal(s, stop);
 	msgq_msg *batch[SVC_BATCH];
 	double next_sweep = clock_mono() + 1.0, next_stats = clock_mono() + SVC_STATS_EVERY;
 	double next_save = clock_mono() + c->state_interval;
@@ -466,6 +579,8 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 		uint32_t n = msgq_take(&s->q, batch, SVC_BATCH, 200);
 		for (uint32_t i = 0; i < n; i++)
 			handle(s, batch[i]);
+		if (s->jr)
+			journal_progress(s);
 		take_command(s);
 		if (s->reload_flag && *s->reload_flag) {
 			*s->reload_flag = 0;
@@ -563,6 +678,7 @@ void svc_destroy(svc *s)
 	mq_destroy(s->mq, 5000);
 	router_destroy(s->f);
 	msgq_free(&s->q);
+	journal_close(s->jr);
 	pthread_mutex_destroy(&s->ctl_call);
 	pthread_mutex_destroy(&s->ctl_lock);
 	pthread_cond_destroy(&s->ctl_cond);

@@ -36,6 +36,7 @@ IT(notreg, long, "a state file path that is not a regular file: exit 2, untouche
 IT(seqcrash, long, "kill -9 mid-burst: no (device, seq) pair carries two events", it_seq_after_crash)
 IT(reorder, long, "redelivered and swapped telemetry: duplicates counted, late samples taken", it_reorder_redelivery)
 IT(skew, long, "a far-future ts or a message without ts does not blind a device", it_clock_skew)
+IT(crashwin, long, "kill -9 mid-burst: what is lost without and with the journal", it_crash_window)
 IT(http, short, "every endpoint of the HTTP server", it_http_endpoints)
 IT(httpmany, short, "300 idle and 20 slow clients: health and metrics answer within 1 s", it_http_many_clients)
 IT(http, short, "no http section, no server", it_http_disabled_by_default)

@@ -16,6 +16,7 @@
 #include "harness.h"
 #include "it_examples.h"
 #include "it_federated.h"
+#include "it_crashwin.h"
 #include "it_harden.h"
 #include "it_scaleout.h"
 #include "it_http.h"
