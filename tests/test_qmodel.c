@@ -167,10 +167,10 @@ static void test_corruption(void)
 	buf[0] = 'X';
 	expect_bad(buf, len, "magic");
 	buf[0] = 'I';
-	buf[3] = 2;
+	buf[3] = 3;
 	reseal(buf, len);
-	expect_bad(buf, len, "version 2 not supported");
-	buf[3] = 1;
+	expect_bad(buf, len, "version 3 not supported");
+	buf[3] = QMODEL_VERSION;
 	buf[4] = QMODEL_KIND_UPDATE;
 	reseal(buf, len);
 	expect_bad(buf, len, "kind");
