@@ -218,6 +218,18 @@ static int get_shape(qc_rd *r, int d, int *n_layers, int *sizes, nn_act *act)
 	return 0;
 }
 
+/* A layer's int8 weights, out rows of in values, into its padded rows. */
+static int get_rows(qc_rd *r, qnn_layer *y)
+{
+	for (int o = 0; o < y->out; o++) {
+		const unsigned char *w = qc_take(r, (size_t)y->in, "weights");
+		if (!w)
+			return -1;
+		memcpy(y->w + (size_t)o * (size_t)y->in_pad, w, (size_t)y->in);
+	}
+	return 0;
+}
+
 static int get_weights(qc_rd *r, qnn *q, int wide)
 {
 	for (int l = 0; l < q->n_layers; l++) {
@@ -243,12 +255,8 @@ static int get_weights(qc_rd *r, qnn *q, int wide)
 		}
 		if (!wide)
 			y->b_exp = (int8_t)(y->b_exp - 28 >= -128 ? y->b_exp - 28 : -128);
-		for (int o = 0; o < y->out; o++) {
-			const unsigned char *w = qc_take(r, (size_t)y->in, "weights");
-			if (!w)
-				return -1;
-			memcpy(y->w + (size_t)o * (size_t)y->in_pad, w, (size_t)y->in);
-		}
+		if (get_rows(r, y))
+			return -1;
 	}
 	return 0;
 }
@@ -284,12 +292,8 @@ static int get_packed_weights(qc_rd *r, qnn *q)
 				return qc_rd_fail(r, "layer %d: bias %d (a 1-bit bias is 0)", l, x);
 			y->b16[o] = (int16_t)x;
 		}
-		for (int o = 0; o < y->out; o++) {
-			const unsigned char *w = qc_take(r, (size_t)y->in, "weights");
-			if (!w)
-				return -1;
-			memcpy(y->w + (size_t)o * (size_t)y->in_pad, w, (size_t)y->in);
-		}
+		if (get_rows(r, y))
+			return -1;
 	}
 	return 0;
 }

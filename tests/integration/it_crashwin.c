@@ -66,20 +66,6 @@ static void *cw_burst_run(void *arg)
 	return NULL;
 }
 
-static mq *cw_publisher(const hx_broker *b, const char *client_id)
-{
-	mq *pub;
-	mq_opts o = {.uri = b->uri, .client_id = client_id, .keepalive = 10,
-		     .clean_session = true, .max_inflight = 256};
-	if (mq_create(&o, &pub) != IOTAD_OK)
-		return NULL;
-	if (mq_start(pub) != IOTAD_OK || !mq_wait_connected(pub, 10000)) {
-		mq_destroy(pub, 0);
-		return NULL;
-	}
-	return pub;
-}
-
 static iotad_err cw_add(void *ud, const det_device_state *st, const float *floats)
 {
 	(void)floats;
@@ -183,7 +169,7 @@ static void cw_run(const hx_broker *b, hx_sub *sub, const char *tag, const char 
 	pid_t pid = hx_start_iotad(config, hx_path(name), sub, online + 1);
 	CU_ASSERT_FATAL(pid > 0);
 	snprintf(cid, sizeof cid, "cw-pub-%s", tag);
-	cw_burst bu = {.pub = cw_publisher(b, cid), .tag = tag};
+	cw_burst bu = {.pub = hx_publisher(b, cid, 256), .tag = tag};
 	CU_ASSERT_PTR_NOT_NULL_FATAL(bu.pub);
 	pthread_t th;
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, cw_burst_run, &bu), 0);
