@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "iotad/cli.h"
 #include "iotad/cmd.h"
 #include "iotad/config.h"
 #include "iotad/fedclient.h"
@@ -239,30 +240,11 @@ int cmd_run(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "iotad run: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
-	if (!config_path) {
-		fprintf(stderr, "iotad run: a configuration file is required (-c FILE)\n");
-		return 2;
-	}
-
 	static iotad_config cfg;
 	char err[512];
-	if (config_load(config_path, &cfg, err, sizeof err) != IOTAD_OK) {
-		fprintf(stderr, "iotad run: %s\n", err);
-		return 2;
-	}
-	log_set_level(cfg.log_level);
-	if (level_name) {
-		int level;
-		if (log_level_parse(level_name, &level) != 0) {
-			fprintf(stderr, "iotad run: unknown log level '%s'\n", level_name);
-			return 2;
-		}
-		log_set_level(level);
-	}
+	int rc = cli_service_config("run", argc, argv, optind, config_path, level_name, &cfg);
+	if (rc)
+		return rc;
 
 	default_state_file(&cfg);
 	/* a save would replace whatever the path names (a device node as root) */
@@ -307,7 +289,7 @@ int cmd_run(int argc, char **argv)
 		model_free(&m);
 		return 2;
 	}
-	int rc = run_service(&cfg, &m);
+	rc = run_service(&cfg, &m);
 	model_free(&m);
 	return rc;
 }
