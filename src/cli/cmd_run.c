@@ -252,6 +252,15 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "iotad run: %s: service.state_file: %s\n", config_path, err);
 		return 2;
 	}
+	if (cfg.journal_file[0] && !cfg.state_file[0]) {
+		fprintf(stderr, "iotad run: %s: service.journal needs service.state_file (the journal "
+			"is cut after each state save)\n", config_path);
+		return 2;
+	}
+	if (cfg.journal_file[0] && state_check_path(cfg.journal_file, err, sizeof err) != IOTAD_OK) {
+		fprintf(stderr, "iotad run: %s: service.journal: %s\n", config_path, err);
+		return 2;
+	}
 
 	if (zero)
 		cfg.model_path[0] = '\0';

@@ -434,13 +434,13 @@ static iotad_err open_journal(svc *s)
 	if (!cfg->state_file[0]) {
 		LOG_ERR("journal: service.journal needs service.state_file (the journal is cut "
 			"after each state save)");
-		return IOTAD_ERR_CONFIG;
+		return IOTAD_ERR_INVAL;
 	}
 	iotad_err e = journal_open(cfg->journal_file, cfg->journal_fsync, cfg->queue_size, &s->jr,
 				   &torn, err, sizeof err);
 	if (e != IOTAD_OK) {
 		LOG_ERR("%s", e == IOTAD_ERR_NOMEM ? "journal: out of memory" : err);
-		return e == IOTAD_ERR_NOMEM ? e : IOTAD_ERR_CONFIG;
+		return e == IOTAD_ERR_NOMEM ? e : IOTAD_ERR_INVAL; /* exit 2, as a bad state file */
 	}
 	if (torn)
 		LOG_WARN("journal: cut %zu bytes of a record torn by a crash in %s", torn,

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -214,6 +215,30 @@ static void cw_compare(cw_result *r, char **ev, size_t n, char **ref, size_t n_r
 			printf("\n    not in the reference: %s", ev[i]);
 }
 
+/* service.journal without a state file, or naming a directory or a file
+ * that is not a journal: exit 2 with the reason, before connecting. */
+static void cw_refused(const hx_broker *b, const char *journal, const char *state,
+		       const char *want)
+{
+	const char *config = hx_config(b, "cw-bad.yaml", "iotad-cw-bad", NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
+	char *text = hx_read_file(config, NULL), extra[2048];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	snprintf(extra, sizeof extra, "%s  journal: %s\n%s%s%s", text, journal,
+		 state ? "  state_file: " : "", state ? state : "", state ? "\n" : "");
+	free(text);
+	CU_ASSERT_EQUAL_FATAL(hx_write_file(config, extra), 0);
+	const char *log = hx_path("cw-bad.log");
+	char *argv[] = {(char *)hx_iotad(), "run", "-c", (char *)config, NULL};
+	int st = hx_run(argv, log, 15000);
+	char *out = hx_read_file(log, NULL);
+	if (st != 2 || !out || !strstr(out, want))
+		printf("\n    journal %s: exit %d, log: %s", journal, st, out ? out : "(none)");
+	CU_ASSERT_EQUAL(st, 2);
+	CU_ASSERT_PTR_NOT_NULL(out ? strstr(out, want) : NULL);
+	free(out);
+}
+
 void it_crash_window(void)
 {
 	hx_broker b;
@@ -221,6 +246,11 @@ void it_crash_window(void)
 	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, 0, false), 0);
 	hx_sub sub;
 	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&sub, b.uri, "#", "it-cw-sub"), 0);
+	cw_refused(&b, hx_path("cw-j0"), NULL, "needs service.state_file");
+	CU_ASSERT_EQUAL(mkdir(hx_path("cw-jdir"), 0700), 0);
+	cw_refused(&b, hx_path("cw-jdir"), hx_path("cw-s0"), "not a regular file");
+	CU_ASSERT_EQUAL(hx_write_file(hx_path("cw-jtext"), "plain text, not a journal\n"), 0);
+	cw_refused(&b, hx_path("cw-jtext"), hx_path("cw-s1"), "not a journal");
 	const long long sent = (long long)CW_DEVICES * CW_STEPS;
 	const int kill_at = (int)(sent / 2);
 

@@ -5,7 +5,9 @@
 
 /* A burst run undisturbed, then killed halfway and restarted on its state
  * file without and with service.journal: samples kept in the state and
- * events against the undisturbed run; with the journal none is lost. */
+ * events against the undisturbed run; with the journal none is lost. A
+ * journal without a state file, or that is a directory or not a journal,
+ * is refused at start (exit 2). */
 void it_crash_window(void);
 
 #endif
