@@ -84,25 +84,32 @@ float model_score(const model *m, const float *x, float *scratch, float *err, fl
 
 /* ---- the model as the detector's scorer ---- */
 
-/* scratch: the network's, then the squared error of every input, then a
- * further member's (ensemble). */
-static float model_scorer_score(const void *self, const void *state, const float *x,
-				float *contrib, float *scratch)
+void model_contrib(const model *m, const float *err, float *contrib)
 {
-	const model *m = self;
 	size_t d = (size_t)m->net.sizes[0], F = (size_t)m->n_features;
-	float *err = scratch + model_scratch_floats(m), *tmp = err + d;
 	double sum[MODEL_MAX_FEATURES] = {0};
 	double total = 0.0;
 
-	(void)state;
-	float score = model_score(m, x, scratch, err, tmp);
 	for (size_t i = 0; i < d; i++)
 		sum[i % F] += err[i];
 	for (size_t f = 0; f < F; f++)
 		total += sum[f];
 	for (size_t f = 0; f < F; f++)
 		contrib[f] = isfinite(total) && total > 0.0 ? (float)(sum[f] / total) : 1.0f / (float)F;
+}
+
+/* scratch: the network's, then the squared error of every input, then a
+ * further member's (ensemble). */
+static float model_scorer_score(const void *self, const void *state, const float *x,
+				float *contrib, float *scratch)
+{
+	const model *m = self;
+	size_t d = (size_t)m->net.sizes[0];
+	float *err = scratch + model_scratch_floats(m), *tmp = err + d;
+
+	(void)state;
+	float score = model_score(m, x, scratch, err, tmp);
+	model_contrib(m, err, contrib);
 	return score;
 }
 

@@ -30,8 +30,10 @@ NNP_FN NNP_F(vd) NNP_F(load)(const double *p)
 NNP_FN NNP_F(vf) NNP_F(expf_neg)(NNP_F(vf) a)
 {
 	NNP_F(vd) x = __builtin_convertvector(a, NNP_F(vd));
-	NNP_F(vl) low = x < -150.0;
-	x = (NNP_F(vd))((low & (NNP_F(vl))(x - x - 150.0)) | (~low & (NNP_F(vl))x));
+	NNP_F(vd) floor = {0};
+	floor -= 150.0;
+	NNP_F(vl) low = x < floor;
+	x = (NNP_F(vd))((low & (NNP_F(vl))floor) | (~low & (NNP_F(vl))x));
 	NNP_F(vd) t = x * 1.4426950408889634; /* log2(e) */
 	NNP_F(vd) u = t + 0x1.8p52;           /* rounded to the nearest integer n */
 	NNP_F(vd) n = u - 0x1.8p52;
@@ -65,13 +67,14 @@ NNP_FN void NNP_F(act)(nn_act act, NNP_F(vd) s, float *restrict y)
 NNP_FN void NNP_F(sigmoid_all)(float *restrict y, int n)
 {
 	for (int k = 0; k < n; k += NNP_L) {
-		NNP_F(vf) z, zero, one;
+		NNP_F(vf) z, one = {0};
+		NNP_F(vi) sign = {0};
 		memcpy(&z, y + k, sizeof z);
-		zero = z - z;
-		one = zero + 1.0f;
+		one += 1.0f;
+		sign |= INT32_MIN;
 		NNP_F(vi) pos = z >= 0.0f;
 		/* -|z|; NaN stays NaN and takes the e / (1 + e) side */
-		NNP_F(vf) e = NNP_F(expf_neg)((NNP_F(vf))((NNP_F(vi))z | (NNP_F(vi))(zero == zero) << 31));
+		NNP_F(vf) e = NNP_F(expf_neg)((NNP_F(vf))((NNP_F(vi))z | sign));
 		NNP_F(vf) num = (NNP_F(vf))((pos & (NNP_F(vi))one) | (~pos & (NNP_F(vi))e));
 		z = num / (one + e);
 		memcpy(y + k, &z, sizeof z);
