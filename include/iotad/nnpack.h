@@ -11,7 +11,8 @@
  * double, so a fused multiply-add rounds exactly like a multiply then an add.
  * Each sum is accumulated in double as four partial sums (inputs i mod 4, each
  * in increasing i) added as (p0 + p1) + (p2 + p3), then the bias, then
- * rounded to float once. Every code path (generic x86-64, AVX2+FMA, AVX-512)
+ * rounded to float once; the MSE likewise sums eight partial sums (i mod 8).
+ * Every code path (generic x86-64, AVX2+FMA, AVX-512)
  * performs the same operations in the same order: their scores are
  * bit-identical. nn_forward (one sum in input order) differs from it only by
  * the rounding of double sums: the scores agree to a few float ulps (tests

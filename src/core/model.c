@@ -90,8 +90,10 @@ void model_contrib(const model *m, const float *err, float *contrib)
 	double sum[MODEL_MAX_FEATURES] = {0};
 	double total = 0.0;
 
-	for (size_t i = 0; i < d; i++)
-		sum[i % F] += err[i];
+	/* row by row: each feature's sum in the order of i, without a division */
+	for (size_t row = 0; row + F <= d; row += F)
+		for (size_t f = 0; f < F; f++)
+			sum[f] += err[row + f];
 	for (size_t f = 0; f < F; f++)
 		total += sum[f];
 	for (size_t f = 0; f < F; f++)

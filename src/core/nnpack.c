@@ -53,20 +53,6 @@ bool nn_isa_supported(nn_isa isa)
 	}
 }
 
-/* The MSE of y against x, as nn_forward sums it. */
-static inline float nnp_mse(const float *y, const float *x, int d, float *err)
-{
-	double sum = 0.0;
-	for (int i = 0; i < d; i++) {
-		double diff = (double)y[i] - x[i];
-		double sq = diff * diff;
-		if (err)
-			err[i] = (float)sq;
-		sum += sq;
-	}
-	return (float)(sum / d);
-}
-
 /* nnp_expf_neg (in the kernel): exp(a) for a <= 0 (clamped at -150, where
  * float's exp is 0) as 2^n e^r with |r| <= ln2/2 and a degree-11 Taylor
  * polynomial in double, accurate to about 1e-15 relative, rounded to float
