@@ -12,7 +12,11 @@
  * usage: bench_train [--shape WxF] [--windows N] [--epochs E] [--batch B]
  *                    [--seed S] [--out DIR]
  * With --out, DIR receives windows.f32 (N x W*F floats), init.f32 (the
- * initial parameters, nn layout) and meta.txt (sizes, epochs, batch, lr). */
+ * initial parameters, nn layout), order.u32 (the windows' order in every
+ * epoch, as train_fit shuffles them: a Fisher-Yates shuffle from
+ * rng_seed(seed ^ 0x5eedf00d), carried over from epoch to epoch) and
+ * meta.txt (sizes, epochs, batch, lr). With the same order on both sides
+ * the two trainers differ only by float rounding. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +25,7 @@
 
 #include "bench.h"
 #include "iotad/nn.h"
+#include "iotad/rng.h"
 #include "iotad/train.h"
 
 static double cpu_now(void)
@@ -30,12 +35,13 @@ static double cpu_now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-static int write_floats(const char *dir, const char *name, const float *v, size_t n)
+/* Write n 4-byte values (floats or uint32) to DIR/name. */
+static int write_floats(const char *dir, const char *name, const void *v, size_t n)
 {
 	char path[4096];
 	snprintf(path, sizeof path, "%s/%s", dir, name);
 	FILE *f = fopen(path, "wb");
-	if (!f || fwrite(v, sizeof *v, n, f) != n || fclose(f) != 0) {
+	if (!f || fwrite(v, 4, n, f) != n || fclose(f) != 0) {
 		fprintf(stderr, "bench_train: cannot write %s\n", path);
 		return -1;
 	}
@@ -115,6 +121,27 @@ int main(int argc, char **argv)
 		fprintf(mf, "d %zu\nhidden 12 6 12\nwindows %zu\nepochs %d\nbatch %d\nlr 0.001\n",
 			d, n, epochs, batch);
 		fclose(mf);
+		uint32_t *order = malloc(n * (size_t)epochs * sizeof *order);
+		size_t *idx = malloc(n * sizeof *idx);
+		rng shuffle;
+		if (!order || !idx)
+			return 1;
+		for (size_t i = 0; i < n; i++)
+			idx[i] = i;
+		rng_seed(&shuffle, seed ^ 0x5eedf00dULL);
+		for (int ep = 0; ep < epochs; ep++) {
+			for (size_t i = n; i > 1; i--) {
+				size_t j = rng_below(&shuffle, i), t = idx[i - 1];
+				idx[i - 1] = idx[j];
+				idx[j] = t;
+			}
+			for (size_t i = 0; i < n; i++)
+				order[(size_t)ep * n + i] = (uint32_t)idx[i];
+		}
+		if (write_floats(out, "order.u32", order, n * (size_t)epochs))
+			return 1;
+		free(order);
+		free(idx);
 	}
 
 	train_opts o;

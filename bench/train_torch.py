@@ -6,7 +6,8 @@ initial parameters (init.f32, nn layout: per layer W[out][in] then b[out])
 on the same windows (windows.f32), with the same epochs, batch size and Adam
 (lr 1e-3): the loss is the mean squared error over the batch, the epoch's
 loss the mean over windows of each window's MSE before its step, as the C
-trainer reports it. Windows are reshuffled every epoch (torch.randperm).
+trainer reports it. Each epoch takes the windows in the C trainer's order
+(order.u32), so the two differ only by float rounding.
 Prints one RESULT line: seconds per epoch (wall and process CPU) and losses.
 Bench time only: never run by the product.
 
@@ -40,6 +41,8 @@ def main():
     lr = float(meta["lr"][0])
 
     x = torch.from_numpy(np.fromfile(f"{args.dir}/windows.f32", dtype=np.float32).reshape(n, d))
+    order = torch.from_numpy(
+        np.fromfile(f"{args.dir}/order.u32", dtype=np.uint32).astype(np.int64).reshape(epochs, n))
     init = np.fromfile(f"{args.dir}/init.f32", dtype=np.float32)
     sizes = [d] + hidden + [d]
     layers = []
@@ -63,7 +66,7 @@ def main():
     first = final = None
     t0, c0 = time.perf_counter(), time.process_time()
     for ep in range(epochs):
-        perm = torch.randperm(n)
+        perm = order[ep]
         total = 0.0
         for b0 in range(0, n, batch):
             xb = x[perm[b0:b0 + batch]]
