@@ -126,7 +126,10 @@ void det_config_default(det_config *cfg);
  * its network scores, or with m NULL a zero-config detector of the profile
  * channels alone (every sample is judged; cfg->n_features says the shape).
  * IOTAD_ERR_INVAL on a bad configuration; det_config_check says which
- * field. Same as det_create_with(m, NULL, cfg, out). */
+ * field. A float model is scored through its packed form (modelpack.h:
+ * vectorized, the same bits on every CPU, within 1e-6 of nn_forward); its
+ * parameters must not change while det lives. Same as
+ * det_create_with(m, NULL, cfg, out). */
 iotad_err det_create(const model *m, const det_config *cfg, det **out);
 /* Create a detector over m whose windows sc scores (copied; what it borrows
  * must outlive det), NULL: m's network. m gives the input: features,

@@ -15,6 +15,10 @@
 
 #include "iotad/nnpack.h"
 
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#include <immintrin.h>
+#endif
+
 #define NNP_PAD 16 /* layer widths are padded to a multiple of this */
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
@@ -69,30 +73,36 @@ typedef void (*nnp_pair_fn)(const nn_pack *, const float *, const float *, float
 #define NNP_SFX generic
 #define NNP_L 2
 #define NNP_BLK 8
+#define NNP_MAC(acc, w, x) ((acc) + (w) * (x))
 #define NNP_TARGET
 #include "nnpack_kern.h"
 #undef NNP_SFX
 #undef NNP_L
 #undef NNP_BLK
+#undef NNP_MAC
 #undef NNP_TARGET
 #if NNP_X86
 #define NNP_SFX avx2
 #define NNP_L 4
 #define NNP_BLK 8
+#define NNP_MAC(acc, w, x) ((vd_avx2)_mm256_fmadd_pd((__m256d)(w), _mm256_set1_pd(x), (__m256d)(acc)))
 #define NNP_TARGET __attribute__((target("avx2,fma")))
 #include "nnpack_kern.h"
 #undef NNP_SFX
 #undef NNP_L
 #undef NNP_BLK
+#undef NNP_MAC
 #undef NNP_TARGET
 #define NNP_SFX avx512
 #define NNP_L 8
 #define NNP_BLK 16
+#define NNP_MAC(acc, w, x) ((vd_avx512)_mm512_fmadd_pd((__m512d)(w), _mm512_set1_pd(x), (__m512d)(acc)))
 #define NNP_TARGET __attribute__((target("avx512f,avx2,fma")))
 #include "nnpack_kern.h"
 #undef NNP_SFX
 #undef NNP_L
 #undef NNP_BLK
+#undef NNP_MAC
 #undef NNP_TARGET
 #endif
 #pragma GCC diagnostic pop

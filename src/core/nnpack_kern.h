@@ -4,6 +4,9 @@
  *   NNP_L       doubles per vector register (2, 4, 8)
  *   NNP_TARGET  the path's function attribute (empty for generic)
  *   NNP_BLK     outputs per block (8 or 16; the padding is a multiple of 16)
+ *   NNP_MAC     NNP_MAC(acc, w, x): acc + w * x for a vector w and a broadcast
+ *               x, fused where the unit has FMA (the product is exact, so
+ *               fused or not the sum rounds the same)
  * A block of NNP_BLK outputs is NNP_BLK / NNP_L vectors. Each output is
  * computed by the same operations in the same order whatever NNP_L is: the
  * paths differ in how many outputs share an instruction, never in the bits
@@ -96,21 +99,21 @@ NNP_FN void NNP_F(layer)(const double *restrict wt, const float *restrict x, int
 			const double *w0 = w + (size_t)i * (size_t)op;
 			double x0 = x[i], x1 = x[i + 1], x2 = x[i + 2], x3 = x[i + 3];
 			for (int v = 0; v < NNP_NV; v++) {
-				p0[v] += NNP_F(load)(w0 + v * NNP_L) * x0;
-				p1[v] += NNP_F(load)(w0 + op + v * NNP_L) * x1;
-				p2[v] += NNP_F(load)(w0 + 2 * op + v * NNP_L) * x2;
-				p3[v] += NNP_F(load)(w0 + 3 * op + v * NNP_L) * x3;
+				p0[v] = NNP_MAC(p0[v], NNP_F(load)(w0 + v * NNP_L), x0);
+				p1[v] = NNP_MAC(p1[v], NNP_F(load)(w0 + op + v * NNP_L), x1);
+				p2[v] = NNP_MAC(p2[v], NNP_F(load)(w0 + 2 * op + v * NNP_L), x2);
+				p3[v] = NNP_MAC(p3[v], NNP_F(load)(w0 + 3 * op + v * NNP_L), x3);
 			}
 		}
 		/* the last in % 4 inputs join their own partial sums */
 		const double *w0 = w + (size_t)i * (size_t)op;
 		for (int v = 0; v < NNP_NV; v++) {
 			if (i < in)
-				p0[v] += NNP_F(load)(w0 + v * NNP_L) * (double)x[i];
+				p0[v] = NNP_MAC(p0[v], NNP_F(load)(w0 + v * NNP_L), (double)x[i]);
 			if (i + 1 < in)
-				p1[v] += NNP_F(load)(w0 + op + v * NNP_L) * (double)x[i + 1];
+				p1[v] = NNP_MAC(p1[v], NNP_F(load)(w0 + op + v * NNP_L), (double)x[i + 1]);
 			if (i + 2 < in)
-				p2[v] += NNP_F(load)(w0 + 2 * op + v * NNP_L) * (double)x[i + 2];
+				p2[v] = NNP_MAC(p2[v], NNP_F(load)(w0 + 2 * op + v * NNP_L), (double)x[i + 2]);
 			NNP_F(act)(act, NNP_F(load)(b + ob + v * NNP_L) + ((p0[v] + p1[v]) + (p2[v] + p3[v])),
 				   y + ob + v * NNP_L);
 		}
@@ -140,32 +143,32 @@ NNP_FN void NNP_F(layer2)(const double *restrict wt, const float *restrict xa,
 				NNP_F(vd) c1 = NNP_F(load)(w0 + op + v * NNP_L);
 				NNP_F(vd) c2 = NNP_F(load)(w0 + 2 * op + v * NNP_L);
 				NNP_F(vd) c3 = NNP_F(load)(w0 + 3 * op + v * NNP_L);
-				a0[v] += c0 * u0;
-				b0[v] += c0 * v0;
-				a1[v] += c1 * u1;
-				b1[v] += c1 * v1;
-				a2[v] += c2 * u2;
-				b2[v] += c2 * v2;
-				a3[v] += c3 * u3;
-				b3[v] += c3 * v3;
+				a0[v] = NNP_MAC(a0[v], c0, u0);
+				b0[v] = NNP_MAC(b0[v], c0, v0);
+				a1[v] = NNP_MAC(a1[v], c1, u1);
+				b1[v] = NNP_MAC(b1[v], c1, v1);
+				a2[v] = NNP_MAC(a2[v], c2, u2);
+				b2[v] = NNP_MAC(b2[v], c2, v2);
+				a3[v] = NNP_MAC(a3[v], c3, u3);
+				b3[v] = NNP_MAC(b3[v], c3, v3);
 			}
 		}
 		const double *w0 = w + (size_t)i * (size_t)op;
 		for (int v = 0; v < NNP_NV; v++) {
 			if (i < in) {
 				NNP_F(vd) c = NNP_F(load)(w0 + v * NNP_L);
-				a0[v] += c * (double)xa[i];
-				b0[v] += c * (double)xb[i];
+				a0[v] = NNP_MAC(a0[v], c, (double)xa[i]);
+				b0[v] = NNP_MAC(b0[v], c, (double)xb[i]);
 			}
 			if (i + 1 < in) {
 				NNP_F(vd) c = NNP_F(load)(w0 + op + v * NNP_L);
-				a1[v] += c * (double)xa[i + 1];
-				b1[v] += c * (double)xb[i + 1];
+				a1[v] = NNP_MAC(a1[v], c, (double)xa[i + 1]);
+				b1[v] = NNP_MAC(b1[v], c, (double)xb[i + 1]);
 			}
 			if (i + 2 < in) {
 				NNP_F(vd) c = NNP_F(load)(w0 + 2 * op + v * NNP_L);
-				a2[v] += c * (double)xa[i + 2];
-				b2[v] += c * (double)xb[i + 2];
+				a2[v] = NNP_MAC(a2[v], c, (double)xa[i + 2]);
+				b2[v] = NNP_MAC(b2[v], c, (double)xb[i + 2]);
 			}
 			NNP_F(vd) bias = NNP_F(load)(b + ob + v * NNP_L);
 			NNP_F(act)(act, bias + ((a0[v] + a1[v]) + (a2[v] + a3[v])), ya + ob + v * NNP_L);
