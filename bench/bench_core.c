@@ -10,15 +10,24 @@
  * core replay. --shape WxF adds the same per-window comparison for a
  * network of the seeds' shape scaled to W x F inputs (random weights).
  *
+ * The replay comparison (RESULT replay): the same samples through det_push
+ * with the scalar scorer (nn_forward, the baseline), through det_push with
+ * the packed scorer the detector uses (nnpack), and through det_push_batch
+ * in chunks of a backlog; for the model, and with --shape for a W x F model
+ * of the trainer's default layers (12-6-12, random weights) on W x F
+ * synthetic telemetry. Timed in CPU time of the replaying thread.
+ *
  * usage: bench_core [--model FILE] [--samples N] [--devices N] [--forward N]
  *                   [--shape WxF] */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench.h"
 #include "iotad/detector.h"
+#include "iotad/modelpack.h"
 #include "iotad/nn.h"
 #include "iotad/quantize.h"
 
@@ -137,19 +146,39 @@ static void compare_score(const char *tag, const model *m, const model *q, const
 {
 	enum { ROUNDS = 20 };
 	size_t per = calls / ROUNDS > 0 ? calls / ROUNDS : 1;
-	double tf = 1e30, tq = 1e30;
+	double tf = 1e30, tq = 1e30, tp = 1e30;
+	model_pack mp;
+	float *scratch = NULL, *err = malloc((size_t)m->net.sizes[0] * sizeof *err);
+	if (model_pack_init(&mp, m, NN_ISA_AUTO) != IOTAD_OK || !err ||
+	    !(scratch = malloc(nn_pack_scratch_floats(&mp.member[0]) * sizeof *scratch))) {
+		fprintf(stderr, "bench_core: cannot pack the model\n");
+		exit(1);
+	}
+	size_t wf = (size_t)m->window * (size_t)m->n_features;
 	for (int r = 0; r < ROUNDS; r++) {
 		double a = run_score(m, wins, n_win, per), b = run_score(q, wins, n_win, per);
+		double acc = 0.0, t0 = bench_now();
+		/* the packed float pass the detector uses (first network) */
+		for (size_t c = 0; c < per; c++)
+			acc += nn_pack_forward(&mp.member[0], wins + (c % n_win) * wf, scratch, err);
+		double c = bench_now() - t0;
+		sink = acc;
 		tf = a < tf ? a : tf;
 		tq = b < tq ? b : tq;
+		tp = c < tp ? c : tp;
 	}
-	double nf = tf * 1e9 / (double)per, nq = tq * 1e9 / (double)per;
+	double nf = tf * 1e9 / (double)per, nq = tq * 1e9 / (double)per, np = tp * 1e9 / (double)per;
 	printf("%s: window %d x %d, layers", tag, m->window, m->n_features);
 	for (int l = 0; l <= m->net.n_layers; l++)
 		printf("%s%d", l ? "-" : " ", m->net.sizes[l]);
-	printf(": float %.0f ns/window, int8 %.0f ns/window, int8 %.2fx faster\n", nf, nq, nf / nq);
-	printf("RESULT %s window=%dx%d float_ns=%.1f int8_ns=%.1f speedup=%.3f\n", tag, m->window,
-	       m->n_features, nf, nq, nf / nq);
+	printf(": float %.0f ns/window, int8 %.0f ns/window, int8 %.2fx faster; packed float "
+	       "(%s) %.0f ns/window, int8 / packed %.2f\n", nf, nq, nf / nq,
+	       nn_isa_name(mp.member[0].isa), np, np / nq);
+	printf("RESULT %s window=%dx%d float_ns=%.1f int8_ns=%.1f speedup=%.3f packed_ns=%.1f "
+	       "int8_vs_packed=%.3f\n", tag, m->window, m->n_features, nf, nq, nf / nq, np, np / nq);
+	model_pack_free(&mp);
+	free(scratch);
+	free(err);
 }
 
 /* A model of the seeds' shape (12,6,12 x D/20) for W x F inputs with random
@@ -214,6 +243,160 @@ static double run_copy(const model *m, const bench_data *data)
 	free(win);
 	free(pos);
 	return t1 - t0;
+}
+
+/* --- replay: scalar scorer, packed scorer, packed in batches --------------- */
+
+enum { REPLAY_SCALAR, REPLAY_PACKED, REPLAY_BATCH, REPLAY_MODES, REPLAY_CHUNK = 64 };
+static const char *const replay_names[REPLAY_MODES] = {"scalar", "packed", "batch"};
+
+/* Samples for a replay: n rows of F floats, device index and time of each. */
+typedef struct replay_data {
+	size_t n;
+	int F, n_devices;
+	const float *values;
+	const int *device;
+	const double *ts;
+} replay_data;
+
+/* CPU seconds of the calling thread: on a shared machine a neighbour's
+ * burst deschedules the replay, which wall time would count. */
+static double replay_cpu_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* n samples from i0 through one detector in mode; returns CPU seconds. */
+static double run_replay(const model *m, const replay_data *rd, char (*names)[16], size_t i0,
+			 size_t n, bool profile, int mode)
+{
+	det_config cfg;
+	det_scorer sc;
+	det *d;
+	det_result res[REPLAY_CHUNK];
+	det_sample smp[REPLAY_CHUNK];
+	double acc = 0.0;
+
+	det_config_default(&cfg);
+	cfg.max_devices = (uint32_t)rd->n_devices;
+	if (!profile)
+		cfg.prof.channels = 0;
+	det_scorer_model(&sc, m);
+	if (det_create_with(m, mode == REPLAY_SCALAR ? &sc : NULL, &cfg, &d) != IOTAD_OK) {
+		fprintf(stderr, "bench_core: det_create failed\n");
+		exit(1);
+	}
+	double t0 = replay_cpu_now();
+	for (size_t i = i0; i < i0 + n;) {
+		if (mode != REPLAY_BATCH) {
+			(void)det_push(d, names[rd->device[i]], rd->ts[i],
+				       rd->values + i * (size_t)rd->F, &res[0]);
+			acc += res[0].score;
+			i++;
+			continue;
+		}
+		size_t c = i0 + n - i < REPLAY_CHUNK ? i0 + n - i : REPLAY_CHUNK;
+		for (size_t k = 0; k < c; k++) {
+			smp[k].device = names[rd->device[i + k]];
+			smp[k].ts = smp[k].now = rd->ts[i + k];
+			smp[k].raw = rd->values + (i + k) * (size_t)rd->F;
+		}
+		(void)det_push_batch(d, smp, c, res, NULL);
+		for (size_t k = 0; k < c; k++)
+			acc += res[k].score;
+		i += c;
+	}
+	double t1 = replay_cpu_now();
+	sink = acc;
+	det_destroy(d);
+	return t1 - t0;
+}
+
+/* The three modes over rd in alternating rounds, each keeping its fastest
+ * round; prints one RESULT replay line. */
+static void compare_replay(const char *tag, const model *m, const replay_data *rd,
+			   char (*names)[16], bool profile)
+{
+	enum { ROUNDS = 5 };
+	size_t per = rd->n / ROUNDS;
+	double best[REPLAY_MODES] = {1e30, 1e30, 1e30}, sps[REPLAY_MODES];
+	model_pack mp;
+	const char *isa = "?";
+
+	if (model_pack_init(&mp, m, NN_ISA_AUTO) == IOTAD_OK) {
+		isa = nn_isa_name(mp.member[0].isa);
+		model_pack_free(&mp);
+	}
+	for (int r = 0; r < ROUNDS; r++)
+		for (int k = 0; k < REPLAY_MODES; k++) {
+			double t = run_replay(m, rd, names, (size_t)r * per, per, profile, k);
+			best[k] = t < best[k] ? t : best[k];
+		}
+	printf("replay %s: window %d x %d, layers", tag, m->window, m->n_features);
+	for (int l = 0; l <= m->net.n_layers; l++)
+		printf("%s%d", l ? "-" : " ", m->net.sizes[l]);
+	printf(", %s path:", isa);
+	for (int k = 0; k < REPLAY_MODES; k++) {
+		sps[k] = (double)per / best[k];
+		printf(" %s %.2f M samples/s (%.0f ns)%s", replay_names[k], sps[k] / 1e6,
+		       1e9 / sps[k], k + 1 < REPLAY_MODES ? "," : "\n");
+	}
+	printf("RESULT replay tag=%s window=%dx%d isa=%s scalar_sps=%.0f packed_sps=%.0f "
+	       "batch_sps=%.0f packed_ratio=%.3f batch_ratio=%.3f\n",
+	       tag, m->window, m->n_features, isa, sps[0], sps[1], sps[2], sps[1] / sps[0],
+	       sps[2] / sps[0]);
+}
+
+/* A W x F model of the trainer's default layers (12-6-12, ReLU, sigmoid
+ * out, minmax on [0, 1]) with random weights, and n samples of n_devices
+ * devices in turn: smooth per-device levels with noise, in [0, 1]. */
+static void replay_shape(int w, int f, size_t n, int n_devices, char (*names)[16], bool profile)
+{
+	model m;
+	int d = w * f, sizes[5] = {d, 12, 6, 12, d};
+	nn_act act[4] = {NN_RELU, NN_RELU, NN_RELU, NN_SIGMOID};
+	float *v = malloc(n * (size_t)f * sizeof *v);
+	int *dev = malloc(n * sizeof *dev);
+	double *ts = malloc(n * sizeof *ts);
+	uint64_t z = 3;
+
+	memset(&m, 0, sizeof m);
+	snprintf(m.id, sizeof m.id, "replay-%dx%d", w, f);
+	m.version = 1;
+	m.n_features = f;
+	m.window = w;
+	m.stride = 1;
+	m.percentile = 99.0f;
+	m.threshold = 1.0f;
+	for (int j = 0; j < f; j++) {
+		snprintf(m.features[j], sizeof m.features[j], "f%d", j);
+		m.norm_b[j] = 1.0f;
+	}
+	if (!v || !dev || !ts || nn_init(&m.net, 4, sizes, act) != IOTAD_OK) {
+		fprintf(stderr, "bench_core: out of memory\n");
+		exit(1);
+	}
+	nn_init_weights(&m.net, 9);
+	for (size_t i = 0; i < n; i++) {
+		dev[i] = (int)(i % (size_t)n_devices);
+		ts[i] = 1700000000.0 + (double)(i / (size_t)n_devices);
+		for (int j = 0; j < f; j++) {
+			z = z * 6364136223846793005ULL + 1442695040888963407ULL;
+			double noise = (double)(z >> 40) / (double)(1 << 24) - 0.5;
+			v[i * (size_t)f + (size_t)j] =
+				(float)(0.5 + 0.3 * sin(0.01 * ts[i] + dev[i] + j) + 0.05 * noise);
+		}
+	}
+	replay_data rd = {n, f, n_devices, v, dev, ts};
+	char tag[32];
+	snprintf(tag, sizeof tag, "shape-%dx%d", w, f);
+	compare_replay(tag, &m, &rd, names, profile);
+	model_free(&m);
+	free(v);
+	free(dev);
+	free(ts);
 }
 
 int main(int argc, char **argv)
@@ -329,6 +512,10 @@ int main(int argc, char **argv)
 	printf("RESULT core samples_per_s=%.0f ns_per_sample=%.1f nn_forward_ns=%.1f copy_ns=%.2f "
 	       "ratio_forward=%.3f\n",
 	       (double)n / t_core, ns_core, ns_fwd, ns_copy, ns_core / ns_fwd);
+	replay_data rd = {data.n, SIM_FEATURES, n_devices, data.values, data.device, data.ts};
+	compare_replay("model", &m, &rd, names, profile);
+	if (shape_w)
+		replay_shape(shape_w, shape_f, n, n_devices, names, profile);
 	printf("core int8: %.2f M samples/s (%.0f ns/sample), %zu windows scored, %zu alert "
 	       "events (float: %zu)\n", (double)n / t_core8 / 1e6, t_core8 * 1e9 / (double)n,
 	       q_scored, q_events, events);

@@ -22,7 +22,8 @@ allowed() {
 	nm -D --defined-only "$libm" | awk '{print $3}' | sed 's/@.*//'
 	printf '%s\n' malloc calloc realloc free memcpy memmove memset memcmp \
 		strcmp strncmp strlen strnlen strchr strrchr qsort bsearch \
-		__stack_chk_fail _GLOBAL_OFFSET_TABLE_
+		__stack_chk_fail _GLOBAL_OFFSET_TABLE_ \
+		__cpu_model __cpu_indicator_init aligned_alloc
 }
 # Sanitizer and coverage hooks of instrumented builds are not the code's own.
 outside() {

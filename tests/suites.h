@@ -5,6 +5,7 @@
  * has its init_x_tests() in its module's file, without a test_x.c. */
 SUITE(ring)
 SUITE(nn)
+SUITE(nnpack)
 SUITE(model)
 SUITE(threshold)
 SUITE(alert)

@@ -1122,7 +1122,8 @@ static void probe_init(const void *self, void *state)
 	((probe_state *)state)->ready = 1;
 }
 
-static const det_scorer_ops probe_ops = {probe_score, probe_learn, probe_init};
+static const det_scorer_ops probe_ops = {
+	.score = probe_score, .learn = probe_learn, .state_init = probe_init};
 
 /* det_push scores each window with the scorer, thresholds its score at
  * the scorer's calibration, and lets the device's state learn only the

@@ -126,7 +126,10 @@ void det_config_default(det_config *cfg);
  * its network scores, or with m NULL a zero-config detector of the profile
  * channels alone (every sample is judged; cfg->n_features says the shape).
  * IOTAD_ERR_INVAL on a bad configuration; det_config_check says which
- * field. Same as det_create_with(m, NULL, cfg, out). */
+ * field. A float model is scored through its packed form (modelpack.h:
+ * vectorized, the same bits on every CPU, within 1e-6 of nn_forward); its
+ * parameters must not change while det lives. Same as
+ * det_create_with(m, NULL, cfg, out). */
 iotad_err det_create(const model *m, const det_config *cfg, det **out);
 /* Create a detector over m whose windows sc scores (copied; what it borrows
  * must outlive det), NULL: m's network. m gives the input: features,
@@ -160,6 +163,24 @@ iotad_err det_push(det *d, const char *device, double ts, const float *raw, det_
  * order). */
 iotad_err det_push_at(det *d, const char *device, double ts, double now, const float *raw,
 		      det_result *res);
+
+/* One sample for det_push_batch: as det_push_at's arguments. */
+typedef struct det_sample {
+	const char *device;
+	double ts;              /* the device's time */
+	double now;             /* the caller's clock at arrival */
+	const float *raw;       /* features floats */
+} det_sample;
+
+/* Push n samples in order, as n calls of det_push_at would, into res[k]
+ * (n results) and, when rc is not NULL, rc[k] (each sample's det_push_at
+ * return). The windows that come due are scored together, up to
+ * DET_SCORER_BATCH at a time, while each device's samples stay in order:
+ * the results are those of the n calls, bit for bit. Returns how many
+ * samples were accepted (rc[k] == IOTAD_OK). For a backlog: a service
+ * thread that finds many messages waiting hands them over at once. Owner
+ * thread only; no allocation. */
+size_t det_push_batch(det *d, const det_sample *s, size_t n, det_result *res, iotad_err *rc);
 
 /* The device's newest time and the caller's clock when it was seen: false
  * for an unknown device. Owner thread. */

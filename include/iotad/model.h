@@ -68,6 +68,11 @@ typedef struct model {
  * floats (malloc'ed: int8 code needs 16-byte alignment). No allocation. */
 float model_score(const model *m, const float *x, float *scratch, float *err, float *tmp);
 
+/* Each feature's share of the squared errors err (window * n_features, as
+ * model_score leaves them) into contrib (n_features floats, sum 1; equal
+ * shares when the total is 0 or not finite). */
+void model_contrib(const model *m, const float *err, float *contrib);
+
 /* Floats of scratch model_score needs: nn_scratch_floats, or more for int8. */
 size_t model_scratch_floats(const model *m);
 

@@ -22,13 +22,22 @@ typedef struct det_scorer_ops {
 	void (*learn)(const void *self, void *state, const float *x);
 	/* Make a fresh device's state (state_bytes, zeroed) ready; NULL: zeros are. */
 	void (*state_init)(const void *self, void *state);
+	/* Optional, for a stateless scorer: score n windows (n <= DET_SCORER_BATCH)
+	 * at once, scores[k] and contrib[k] exactly what score gives x[k].
+	 * scratch holds batch_scratch_floats floats. NULL: one at a time. */
+	void (*score_batch)(const void *self, size_t n, const float *const *x,
+			    float *const *contrib, float *scores, float *scratch);
 } det_scorer_ops;
+
+/* Most windows one score_batch call takes. */
+#define DET_SCORER_BATCH 32
 
 typedef struct det_scorer {
 	const det_scorer_ops *ops;
 	const void *self;       /* borrowed: outlives every detector using it */
 	size_t state_bytes;     /* per device; 0: stateless */
 	size_t scratch_floats;  /* scratch one score call needs */
+	size_t batch_scratch_floats; /* scratch one score_batch call needs */
 	float threshold;        /* calibrated threshold */
 	const float *calib;     /* sorted calibration scores (borrowed), or NULL */
 	int n_calib;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "iotad/detector.h"
+#include "iotad/modelpack.h"
 #include "iotad/ring.h"
 
 #define DET_MAX_DEVICES 10000000u
@@ -87,6 +88,9 @@ struct det {
 	size_t ts_off;          /* offset of the window's device times (doubles) */
 	float *late_rows;       /* scratch: the window in time order with a late sample */
 	double *late_ts;
+	model_pack *pack;       /* owned: the model packed for scoring (float model,
+				 * no scorer given), or NULL */
+	float *bx;              /* DET_SCORER_BATCH windows waiting in det_push_batch */
 };
 
 void det_config_default(det_config *cfg)
@@ -238,8 +242,22 @@ iotad_err det_create_with(const model *m, const det_scorer *sc, const det_config
 	err = det_check(m, !sc, cfg, NULL);
 	if (err != IOTAD_OK)
 		return err;
+	model_pack *pack = NULL;
 	if (m && !sc) {
-		det_scorer_model(&own, m);
+		/* a float model scores through its packed form (same scores to
+		 * 1e-6, vectorized); an int8 one through its own kernel */
+		if (m->type == MODEL_FLOAT) {
+			pack = malloc(sizeof *pack);
+			if (!pack)
+				return IOTAD_ERR_NOMEM;
+			if ((err = model_pack_init(pack, m, NN_ISA_AUTO)) != IOTAD_OK) {
+				free(pack);
+				return err;
+			}
+			det_scorer_pack(&own, pack);
+		} else {
+			det_scorer_model(&own, m);
+		}
 		sc = &own;
 	}
 	/* a scorer needs a model's input; a model needs a scorer that scores */
@@ -247,8 +265,12 @@ iotad_err det_create_with(const model *m, const det_scorer *sc, const det_config
 		return IOTAD_ERR_INVAL;
 
 	d = calloc(1, sizeof *d);
-	if (!d)
+	if (!d) {
+		model_pack_free(pack);
+		free(pack);
 		return IOTAD_ERR_NOMEM;
+	}
+	d->pack = pack;
 	d->m = m;
 	d->cfg = *cfg;
 	if (sc)
@@ -262,7 +284,7 @@ iotad_err det_create_with(const model *m, const det_scorer *sc, const det_config
 		err = thr_params_fit(&d->cfg.thr, 1.0f, NULL, 0);
 	}
 	if (err != IOTAD_OK) {
-		free(d);
+		det_destroy(d);
 		return err;
 	}
 	d->window = m ? (uint32_t)m->window : 0;
@@ -313,11 +335,14 @@ iotad_err det_create_with(const model *m, const det_scorer *sc, const det_config
 	d->lru_prev = malloc(cfg->max_devices * sizeof *d->lru_prev);
 	d->lru_next = malloc(cfg->max_devices * sizeof *d->lru_next);
 	d->x = malloc((d->win_floats + 1) * sizeof(float));
-	d->scratch = malloc((d->sc.scratch_floats + 1) * sizeof(float));
+	size_t sf = d->sc.scratch_floats > d->sc.batch_scratch_floats ? d->sc.scratch_floats :
+			d->sc.batch_scratch_floats;
+	d->scratch = malloc((sf + 1) * sizeof(float));
+	d->bx = malloc((DET_SCORER_BATCH * d->win_floats + 1) * sizeof(float));
 	d->late_rows = malloc((d->win_floats + d->features) * sizeof(float));
 	d->late_ts = malloc((d->window + 1) * sizeof(double));
 	if (!d->buckets || !d->next || !d->slots || !d->lru_prev || !d->lru_next || !d->x ||
-	    !d->scratch || !d->late_rows || !d->late_ts) {
+	    !d->scratch || !d->late_rows || !d->late_ts || !d->bx) {
 		det_destroy(d);
 		return IOTAD_ERR_NOMEM;
 	}
@@ -345,6 +370,9 @@ void det_destroy(det *d)
 	free(d->scratch);
 	free(d->late_rows);
 	free(d->late_ts);
+	free(d->bx);
+	model_pack_free(d->pack);
+	free(d->pack);
 	free(d);
 }
 
@@ -742,10 +770,12 @@ iotad_err det_push(det *d, const char *device, double ts, const float *raw, det_
 	return det_push_at(d, device, ts, ts, raw, res);
 }
 
-iotad_err det_push_at(det *d, const char *device, double ts, double now, const float *raw,
-		      det_result *res)
+/* Everything det_push_at does to a sample before its window is scored:
+ * *score tells whether a window is due; it is then copied to x and *devp is
+ * its device, for det_finish. */
+static iotad_err det_stage(det *d, const char *device, double ts, double now, const float *raw,
+			   det_result *res, float *x, det_device **devp, bool *score, prof_out *pout)
 {
-	det_result local;
 	det_device *dev;
 	size_t len;
 	uint32_t h, slot;
@@ -753,8 +783,7 @@ iotad_err det_push_at(det *d, const char *device, double ts, double now, const f
 	bool added = false;
 	bool late = false;
 
-	if (!res)
-		res = &local;
+	*score = false;
 	memset(res, 0, sizeof *res);
 	if (!d || !device || !raw || !isfinite(ts) || !isfinite(now))
 		return IOTAD_ERR_INVAL;
@@ -825,6 +854,7 @@ iotad_err det_push_at(det *d, const char *device, double ts, double now, const f
 	}
 
 	prof_out po = {0};
+	memset(pout, 0, sizeof *pout);
 	if (d->use_prof) {
 		prof_step(&d->prof, det_prof(d, dev), raw, &po);
 		if (d->use_season)
@@ -866,9 +896,22 @@ iotad_err det_push_at(det *d, const char *device, double ts, double now, const f
 	}
 
 	dev->since_score = 0;
-	ring_copy(&dev->win, d->x);
+	ring_copy(&dev->win, x);
+	*pout = po;
+	*devp = dev;
+	*score = true;
+	return IOTAD_OK;
+}
+
+/* The rest of det_push_at for a window x of dev scored score (its contrib
+ * already in res): threshold, learning, verdict and alert. */
+static void det_finish(det *d, det_device *dev, det_result *res, float score, const float *x,
+		       double ts, const prof_out *pout)
+{
+	prof_out po = *pout;
+
 	res->scored = true;
-	res->score = det_smooth(d, dev, det_score(d, dev, d->x, res->contrib));
+	res->score = det_smooth(d, dev, score);
 	/* a stuck window is anomalous and, like any anomalous one, not learned */
 	res->stuck = det_stuck(d, det_runs(d, dev), res->contrib);
 	bool quiet_learning = dev->learning && !d->cfg.learn_alarms;
@@ -884,7 +927,7 @@ iotad_err det_push_at(det *d, const char *device, double ts, double now, const f
 	}
 	dev->last_score = res->score;
 	if (!res->stuck && (quiet_learning || !shape))
-		det_learn(d, dev, d->x);
+		det_learn(d, dev, x);
 	if (res->stuck)
 		res->channels |= 1u << PROF_CH_STUCK;
 	if (shape)
@@ -896,7 +939,102 @@ iotad_err det_push_at(det *d, const char *device, double ts, double now, const f
 	 * through k of n */
 	det_alert(d, dev, res, po.fired != 0, ts);
 	dev->pending = 0;
+}
+
+iotad_err det_push_at(det *d, const char *device, double ts, double now, const float *raw,
+		      det_result *res)
+{
+	det_result local;
+	det_device *dev = NULL;
+	prof_out po;
+	bool score;
+
+	if (!res)
+		res = &local;
+	iotad_err err = det_stage(d, device, ts, now, raw, res, d ? d->x : NULL, &dev, &score, &po);
+	if (err != IOTAD_OK || !score)
+		return err;
+	det_finish(d, dev, res, det_score(d, dev, d->x, res->contrib), d->x, ts, &po);
 	return IOTAD_OK;
+}
+
+/* A window staged by det_push_batch, waiting for its score. */
+typedef struct det_wait {
+	det_device *dev;
+	det_result *res;
+	double ts;
+	prof_out po;
+} det_wait;
+
+/* Score the waiting windows (d->bx, in order) in one batch when the scorer
+ * takes batches, else one by one, and finish each. */
+static void det_flush(det *d, det_wait *w, size_t n)
+{
+	const float *x[DET_SCORER_BATCH];
+	float *contrib[DET_SCORER_BATCH], scores[DET_SCORER_BATCH];
+
+	for (size_t k = 0; k < n; k++) {
+		x[k] = d->bx + k * d->win_floats;
+		contrib[k] = w[k].res->contrib;
+	}
+	if (d->sc.ops->score_batch && !d->sc.state_bytes && n > 1) {
+		d->sc.ops->score_batch(d->sc.self, n, x, contrib, scores, d->scratch);
+	} else {
+		for (size_t k = 0; k < n; k++)
+			scores[k] = det_score(d, w[k].dev, x[k], contrib[k]);
+	}
+	for (size_t k = 0; k < n; k++)
+		det_finish(d, w[k].dev, w[k].res, scores[k], x[k], w[k].ts, &w[k].po);
+}
+
+/* Whether staging a sample of device must first finish the waiting windows:
+ * its device waits already (its state would run ahead of its verdict), or
+ * it is new (adding it may evict a device that waits). */
+static bool det_must_flush(const det *d, const char *device, const det_wait *w, size_t n)
+{
+	size_t len = device ? strnlen(device, DET_DEVICE_ID_MAX) : 0;
+	if (n == 0 || len == 0 || len >= DET_DEVICE_ID_MAX)
+		return false;
+	uint32_t slot = det_find(d, device, len, det_hash(device, len));
+	if (slot == DET_NIL)
+		return true;
+	for (size_t k = 0; k < n; k++)
+		if (w[k].dev == d->slots[slot])
+			return true;
+	return false;
+}
+
+size_t det_push_batch(det *d, const det_sample *s, size_t n, det_result *res, iotad_err *rc)
+{
+	det_wait w[DET_SCORER_BATCH];
+	size_t n_wait = 0, ok = 0;
+
+	if (!d || !s || !res)
+		return 0;
+	for (size_t k = 0; k < n; k++) {
+		det_device *dev = NULL;
+		bool score = false;
+		if (n_wait == DET_SCORER_BATCH || det_must_flush(d, s[k].device, w, n_wait)) {
+			det_flush(d, w, n_wait);
+			n_wait = 0;
+		}
+		iotad_err err = det_stage(d, s[k].device, s[k].ts, s[k].now, s[k].raw, &res[k],
+					  d->bx + n_wait * d->win_floats, &dev, &score,
+					  &w[n_wait].po);
+		if (rc)
+			rc[k] = err;
+		if (err != IOTAD_OK)
+			continue;
+		ok++;
+		if (score) {
+			w[n_wait].dev = dev;
+			w[n_wait].res = &res[k];
+			w[n_wait].ts = s[k].ts;
+			n_wait++;
+		}
+	}
+	det_flush(d, w, n_wait);
+	return ok;
 }
 
 static void det_sweep_run(det *d, double now, bool stale, det_event_cb cb, void *ud)

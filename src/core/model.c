@@ -84,25 +84,52 @@ float model_score(const model *m, const float *x, float *scratch, float *err, fl
 
 /* ---- the model as the detector's scorer ---- */
 
+void model_contrib(const model *m, const float *err, float *contrib)
+{
+	size_t d = (size_t)m->net.sizes[0], F = (size_t)m->n_features;
+	double sum[MODEL_MAX_FEATURES] = {0};
+	double total = 0.0;
+
+	/* each feature's sum over the rows in the order of i; four features at
+	 * a time in registers, so their chains overlap */
+	size_t f = 0;
+	for (; f + 4 <= F; f += 4) {
+		double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+		for (size_t row = 0; row + F <= d; row += F) {
+			s0 += err[row + f];
+			s1 += err[row + f + 1];
+			s2 += err[row + f + 2];
+			s3 += err[row + f + 3];
+		}
+		sum[f] = s0;
+		sum[f + 1] = s1;
+		sum[f + 2] = s2;
+		sum[f + 3] = s3;
+	}
+	for (; f < F; f++) {
+		double s = 0.0;
+		for (size_t row = 0; row + F <= d; row += F)
+			s += err[row + f];
+		sum[f] = s;
+	}
+	for (f = 0; f < F; f++)
+		total += sum[f];
+	for (f = 0; f < F; f++)
+		contrib[f] = isfinite(total) && total > 0.0 ? (float)(sum[f] / total) : 1.0f / (float)F;
+}
+
 /* scratch: the network's, then the squared error of every input, then a
  * further member's (ensemble). */
 static float model_scorer_score(const void *self, const void *state, const float *x,
 				float *contrib, float *scratch)
 {
 	const model *m = self;
-	size_t d = (size_t)m->net.sizes[0], F = (size_t)m->n_features;
+	size_t d = (size_t)m->net.sizes[0];
 	float *err = scratch + model_scratch_floats(m), *tmp = err + d;
-	double sum[MODEL_MAX_FEATURES] = {0};
-	double total = 0.0;
 
 	(void)state;
 	float score = model_score(m, x, scratch, err, tmp);
-	for (size_t i = 0; i < d; i++)
-		sum[i % F] += err[i];
-	for (size_t f = 0; f < F; f++)
-		total += sum[f];
-	for (size_t f = 0; f < F; f++)
-		contrib[f] = isfinite(total) && total > 0.0 ? (float)(sum[f] / total) : 1.0f / (float)F;
+	model_contrib(m, err, contrib);
 	return score;
 }
 
