@@ -58,7 +58,7 @@ static int eval_write_predictions(eval_args *a, const char *path, const eval_tab
 			fprintf(a->pred, ",%.6g", (double)r->score[j]);
 		else
 			fputs(",", a->pred);
-		fprintf(a->pred, ",%.6g,%d,%d\n", (double)r->thr[j], r->raw[j], r->alert[j]);
+		fprintf(a->pred, ",%.6g,%d,%d\n", (double)r->thr[j], r->raw[j], r->alert[j] != 0);
 	}
 	if (ferror(a->pred)) {
 		fprintf(stderr, "iotad eval: %s: write error\n", a->pred_path);
@@ -83,7 +83,7 @@ static iotad_err eval_compare_float(eval_args *a, eval_scorer *s, const eval_dat
 			continue; /* no window yet */
 		a->cmp_n++;
 		a->agree_raw += rf.raw[i] == r8->raw[i];
-		a->agree_alert += rf.alert[i] == r8->alert[i];
+		a->agree_alert += (rf.alert[i] != 0) == (r8->alert[i] != 0);
 	}
 	eval_counts_merge(&a->f_alert, &rf.c_alert);
 	eval_result_free(&rf);

@@ -21,6 +21,10 @@
 
 #define DET_MAX_DEVICES 10000000u
 #define DET_NIL UINT32_MAX
+/* zero-config's alert quiet time when none is set (seconds) */
+#define DET_ZC_QUIET 600.0
+/* channels whose first firing in an open alarm raises it again */
+#define DET_NEW_CAUSE ((1u << PROF_CH_JUMP) | (1u << PROF_CH_NOISE) | (1u << PROF_CH_STUCK))
 #define DET_MAX_LEARN 100000000u
 
 typedef struct det_device {
@@ -38,6 +42,7 @@ typedef struct det_device {
 	uint32_t pending;       /* profile channels fired since the last scored window */
 	bool learning;          /* announced LEARNING, not yet LEARNED */
 	bool muted;             /* an operator muted it until muted_until */
+	uint8_t cause;          /* channels (det_result.channels) fired in the open alarm */
 	uint32_t samples;       /* samples since new or re-baselined (saturates) */
 	float last_score;       /* score of the last judged window, NaN before one */
 	double muted_until;     /* caller's clock */
@@ -276,6 +281,10 @@ iotad_err det_create_with(const model *m, const det_scorer *sc, const det_config
 	if (sc)
 		d->sc = *sc;
 	memset(d->cfg.features, 0, sizeof d->cfg.features); /* borrowed: not kept */
+	/* zero-config: a clear and a raise within DET_ZC_QUIET seconds are one
+	 * episode (a new fault inside it raises again, det_alert) */
+	if (!m && d->cfg.alert.quiet == 0.0)
+		d->cfg.alert.quiet = DET_ZC_QUIET;
 	if (m) {
 		err = det_resolve_thr(&d->sc, &d->cfg.thr);
 	} else {
@@ -655,9 +664,21 @@ static void det_alert(const det *d, det_device *dev, det_result *res, bool alone
 		now.k = now.n = 1;
 	if (res->stuck && dev->alert.status == ALERT_RAISED)
 		dev->alert.adapt_from = ts;
+	bool was_raised = dev->alert.status == ALERT_RAISED;
 	alert_event ev = alert_step_at(&dev->alert, &now, res->anomalous, ts);
 	if (ev == ALERT_EV_ADAPTED)
 		det_rebaseline_device(d, dev);
+	/* a new fault during an open alarm: a fault-only channel (a jump, a
+	 * burst of noise, a frozen value) that has not fired in it raises
+	 * again, with its own blame, so the alarm already up does not hide it */
+	uint8_t fired = (uint8_t)(alone ? res->channels & PROF_CH_ALL : 0);
+	if (ev == ALERT_EV_RAISED || !was_raised)
+		dev->cause = fired;
+	else if (ev == ALERT_EV_NONE && dev->alert.status == ALERT_RAISED) {
+		if (fired & DET_NEW_CAUSE & ~dev->cause)
+			ev = ALERT_EV_RAISED;
+		dev->cause |= fired;
+	}
 	det_emit(dev, res, ev);
 }
 

@@ -513,6 +513,7 @@ iotad_err eval_result_append(eval_result *dst, const eval_result *src)
 typedef struct eval_series {
 	char name[24];           /* device id given to the detector */
 	uint8_t raised, verdict;
+	uint8_t again;           /* the last push raised an alarm already up (a new cause) */
 	float score, threshold;
 	double stale_at;         /* the last push revealed a stale at this time (0: none) */
 	eval_delay_state d_alert, d_raw;
@@ -524,6 +525,7 @@ static iotad_err eval_push(det *d, double stale_after, eval_series *g, double ts
 {
 	det_result r;
 	iotad_err rc = det_push(d, g->name, ts, x, &r);
+	g->again = 0;
 	if (rc != IOTAD_OK)
 		return rc;
 	/* a gap in the device's own time: stale from stale_after past its last sample */
@@ -534,6 +536,7 @@ static iotad_err eval_push(det *d, double stale_after, eval_series *g, double ts
 	g->score = r.score;
 	g->verdict = r.anomalous;
 	(*n_scored)++;
+	g->again = r.event == ALERT_EV_RAISED && g->raised;
 	if (r.event == ALERT_EV_RAISED)
 		g->raised = 1;
 	else if (r.event != ALERT_EV_NONE)
@@ -614,7 +617,8 @@ iotad_err eval_replay(eval_scorer *s, const eval_data *data, eval_result *res, c
 		res->score[j] = e->score;
 		res->thr[j] = e->threshold;
 		res->label[j] = y;
-		res->alert[j] = e->raised;
+		/* 2: raised again by a new cause (a new event for the scores) */
+		res->alert[j] = e->raised ? (uint8_t)(1 + e->again) : 0;
 		res->raw[j] = e->verdict;
 		res->stale_at[j] = e->stale_at;
 		eval_count(&res->c_alert, y, e->raised);

@@ -185,7 +185,7 @@ iotad_err evm_add(evm_totals *s, const truth *t, const evm_opts *o, const uint32
 			evm_alarmed(t, e, e->prev_ts, ts[i], alarmed);
 		if (stale_at && stale_at[i] > 0.0 && e->dev >= 0)
 			evm_stale(t, o, e, stale_at[i], delay);
-		if (alert[i] && !e->prev_alert)
+		if (alert[i] && (!e->prev_alert || alert[i] == 2)) /* 2: raised again, a new cause */
 			evm_raise(s, t, o, e, ts[i], delay, cls[g]);
 		e->prev_alert = alert[i] != 0;
 		e->prev_ts = e->last = ts[i];
