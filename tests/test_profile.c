@@ -429,6 +429,55 @@ static void test_rebaseline(void)
 	CU_ASSERT_TRUE(prof_state_ok(&p, st_buf));
 }
 
+/* A new fault during an open alarm raises again: a frozen value while a
+ * level shift's alarm is up is published, a second jump is not. */
+static void test_new_cause_raises_again(void)
+{
+	det_config cfg;
+	det *d = NULL;
+	det_result r;
+	float x[PF], frozen = 0.0f;
+	uint64_t rs = 29;
+	int raised = 0, again = 0, jumps_again = 0;
+
+	det_config_default(&cfg);
+	cfg.prof.learn = LEARN;
+	cfg.n_features = PF;
+	for (int f = 0; f < PF; f++)
+		cfg.features[f] = names3[f];
+	CU_ASSERT_EQUAL_FATAL(det_create(NULL, &cfg, &d), IOTAD_OK);
+	for (long i = 0; i < LEARN + 400; i++) {
+		normal_sample(&rs, i, x);
+		if (i >= LEARN + 100)
+			x[1] += 5.0f; /* a level shift: raises, and holds the alarm */
+		if (i == LEARN + 110)
+			x[0] += 5.0f; /* a spike: a jump again, no new cause */
+		if (i == LEARN + 150)
+			frozen = x[0];
+		if (i >= LEARN + 150)
+			x[0] = frozen; /* a frozen sensor: a new cause */
+		CU_ASSERT_EQUAL(det_push(d, "dev", (double)i, x, &r), IOTAD_OK);
+		if (i < LEARN + 100)
+			continue;
+		if (r.event == ALERT_EV_RAISED)
+			raised++;
+		if (i == LEARN + 100)
+			CU_ASSERT_EQUAL(r.event, ALERT_EV_RAISED);
+		if (i == LEARN + 110)
+			jumps_again += r.event == ALERT_EV_RAISED;
+		if (i > LEARN + 150 && r.event == ALERT_EV_RAISED) {
+			again++;
+			CU_ASSERT_TRUE(r.channels >> PROF_CH_STUCK & 1u);
+			CU_ASSERT_TRUE(r.contrib[0] > 0.0f); /* the frozen feature is blamed */
+		}
+		CU_ASSERT_NOT_EQUAL(r.event, ALERT_EV_CLEARED);
+	}
+	CU_ASSERT_EQUAL(jumps_again, 0);
+	CU_ASSERT_EQUAL(again, 1);
+	CU_ASSERT_EQUAL(raised, 2);
+	det_destroy(d);
+}
+
 /* Zero-config detector: state out and back in continues identically;
  * inconsistent floats are refused. */
 static iotad_err grab(void *ud, const det_device_state *st, const float *fl)
@@ -592,6 +641,7 @@ void init_profile_tests(void)
 	TEST_ADD(s, test_stuck);
 	TEST_ADD(s, test_relation_generic);
 	TEST_ADD(s, test_learning_quiet);
+	TEST_ADD(s, test_new_cause_raises_again);
 	TEST_ADD(s, test_rebaseline);
 	TEST_ADD(s, test_export_import);
 	TEST_ADD(s, test_memory);
