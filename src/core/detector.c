@@ -664,20 +664,24 @@ static void det_alert(const det *d, det_device *dev, det_result *res, bool alone
 		now.k = now.n = 1;
 	if (res->stuck && dev->alert.status == ALERT_RAISED)
 		dev->alert.adapt_from = ts;
-	bool was_raised = dev->alert.status == ALERT_RAISED;
 	alert_event ev = alert_step_at(&dev->alert, &now, res->anomalous, ts);
 	if (ev == ALERT_EV_ADAPTED)
 		det_rebaseline_device(d, dev);
 	/* a new fault during an open alarm: a fault-only channel (a jump, a
 	 * burst of noise, a frozen value) that has not fired in it raises
-	 * again, with its own blame, so the alarm already up does not hide it */
-	uint8_t fired = (uint8_t)(alone ? res->channels & PROF_CH_ALL : 0);
-	if (ev == ALERT_EV_RAISED || !was_raised)
-		dev->cause = fired;
-	else if (ev == ALERT_EV_NONE && dev->alert.status == ALERT_RAISED) {
-		if (fired & DET_NEW_CAUSE & ~dev->cause)
-			ev = ALERT_EV_RAISED;
-		dev->cause |= fired;
+	 * again, with its own blame, so the alarm already up does not hide it
+	 * (no transition while RAISED: it was raised before this sample) */
+	if (alone) {
+		uint8_t fired = (uint8_t)(res->channels & PROF_CH_ALL);
+		if (ev == ALERT_EV_RAISED) {
+			dev->cause = fired;
+		} else if (ev == ALERT_EV_NONE && dev->alert.status == ALERT_RAISED) {
+			if (fired & DET_NEW_CAUSE & ~dev->cause)
+				ev = ALERT_EV_RAISED;
+			dev->cause |= fired;
+		}
+	} else if (ev == ALERT_EV_RAISED) {
+		dev->cause = 0;
 	}
 	det_emit(dev, res, ev);
 }
