@@ -299,7 +299,7 @@ static void sweep(svc *s)
 	pipeline_sweep(s->p, wall, ms.connected);
 }
 
-static void handle(svc *s, msgq_msg *msg)
+static void handle(svc *s, const msgq_msg *msg)
 {
 	if (!msg->bad_topic && !msg->oversize && is_control(s, msgq_topic(msg), msg->topic_len))
 		control(s, msg);
@@ -308,7 +308,6 @@ static void handle(svc *s, msgq_msg *msg)
 				   clock_wall());
 	else
 		pipeline_handle(s->p, msg, clock_wall());
-	free(msg);
 }
 
 static void log_stats(svc *s, const char *when)
@@ -450,7 +449,7 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 				 "the configured features" : "the numeric fields of the first message",
 			 c->alert_prefix);
 
-	msgq_msg *batch[SVC_BATCH];
+	const msgq_msg *batch[SVC_BATCH];
 	double next_sweep = clock_mono() + 1.0, next_stats = clock_mono() + SVC_STATS_EVERY;
 	double next_save = clock_mono() + c->state_interval;
 	int save_failures = 0;
@@ -458,6 +457,7 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 		uint32_t n = msgq_take(&s->q, batch, SVC_BATCH, 200);
 		for (uint32_t i = 0; i < n; i++)
 			handle(s, batch[i]);
+		msgq_release(&s->q);
 		take_command(s);
 		if (s->reload_flag && *s->reload_flag) {
 			*s->reload_flag = 0;
@@ -491,9 +491,11 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 	 * already acknowledged and are lost (docs/reliability.md). */
 	msgq_close(&s->q);
 	uint32_t n;
-	while ((n = msgq_take(&s->q, batch, SVC_BATCH, 0)) > 0)
+	while ((n = msgq_take(&s->q, batch, SVC_BATCH, 0)) > 0) {
 		for (uint32_t i = 0; i < n; i++)
 			handle(s, batch[i]);
+		msgq_release(&s->q);
+	}
 	if (c->state_file[0])
 		save_state(s, "shutdown");
 	if (c->status_topic[0])
