@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "iotad/mqtt.h"
 #include "iotad/msgq.h"
+#include "iotad/outbox.h"
 #include "iotad/topic.h"
 #include "test.h"
 
@@ -135,6 +137,34 @@ static void test_threads(void)
 	msgq_free(&q);
 }
 
+/* The outbox: with the client's window full (a client never connected,
+ * window 2), publishes are kept in order instead of waiting, and stay
+ * kept while the window stays full. */
+static void test_outbox(void)
+{
+	mq_opts mo = {.uri = "tcp://127.0.0.1:1", .client_id = "outbox-test", .keepalive = 30,
+		      .clean_session = true, .max_inflight = 2};
+	mq *c = NULL;
+	CU_ASSERT_EQUAL_FATAL(mq_create(&mo, &c), IOTAD_OK);
+	outbox o;
+	CU_ASSERT_EQUAL_FATAL(outbox_init(&o, 4), IOTAD_OK);
+	for (int i = 0; i < 5; i++) {
+		char payload[8];
+		int n = snprintf(payload, sizeof payload, "e%d", i);
+		CU_ASSERT_EQUAL(outbox_publish(&o, c, "alerts/d1", payload, (size_t)n, 1, false),
+				IOTAD_OK);
+	}
+	CU_ASSERT_EQUAL(o.count, 3);
+	CU_ASSERT_EQUAL(atomic_load(&o.deferred), 3);
+	CU_ASSERT_EQUAL(atomic_load(&o.waited), 0);
+	CU_ASSERT_EQUAL(outbox_flush(&o, c, 0), 3);
+	mq_stats st;
+	mq_get_stats(c, &st);
+	CU_ASSERT_EQUAL(st.inflight, 2);
+	outbox_free(&o);
+	mq_destroy(c, 0);
+}
+
 void init_msgq_tests(void)
 {
 	CU_pSuite s = CU_add_suite("msgq", NULL, NULL);
@@ -142,4 +172,5 @@ void init_msgq_tests(void)
 	TEST_ADD(s, test_copy_flags);
 	TEST_ADD(s, test_large);
 	TEST_ADD(s, test_threads);
+	TEST_ADD(s, test_outbox);
 }

@@ -18,10 +18,12 @@
 #include "iotad/log.h"
 #include "iotad/mqtt.h"
 #include "iotad/msgq.h"
+#include "iotad/outbox.h"
 #include "iotad/pipeline.h"
 #include "iotad/reload.h"
 
 #define SVC_BATCH 256
+#define SVC_OUTBOX 4096 /* alert and state publishes waiting for the window */
 #define SVC_STATS_EVERY 60.0
 
 #define SVC_SEQ_PER_SECOND 65536u
@@ -36,6 +38,7 @@ struct svc {
 	void *on_fed_ud;
 	mq *mq;
 	msgq q;
+	outbox out;                /* publishes waiting for the MQTT window */
 	_Atomic uint64_t refused_full, state_rejected, state_save_failed, reloads, reload_failed;
 	double started;            /* epoch seconds */
 	http *http;                /* NULL when http.listen is empty */
@@ -94,7 +97,7 @@ static iotad_err pub_publish(void *ud, const char *topic, const void *payload, s
 			     int qos, bool retained)
 {
 	svc *s = ud;
-	return mq_publish(s->mq, topic, payload, len, qos, retained, -1);
+	return outbox_publish(&s->out, s->mq, topic, payload, len, qos, retained);
 }
 
 static void pub_sample(void *ud, const char *device, const float *raw, const det_result *res)
@@ -365,6 +368,7 @@ iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out)
 	bool rejected = false;
 	iotad_err err;
 	if ((err = msgq_init(&s->q, cfg->queue_size)) != IOTAD_OK ||
+	    (err = outbox_init(&s->out, SVC_OUTBOX)) != IOTAD_OK ||
 	    (err = pipeline_create(cfg, m, &dc, &pub, &s->p)) != IOTAD_OK)
 		goto fail;
 	if (cfg->state_file[0]) {
@@ -454,10 +458,13 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 	double next_save = clock_mono() + c->state_interval;
 	int save_failures = 0;
 	while (!*stop) {
-		uint32_t n = msgq_take(&s->q, batch, SVC_BATCH, 200);
+		/* Waiting publishes go out as the window frees: look often. */
+		uint32_t n = msgq_take(&s->q, batch, SVC_BATCH, s->out.count ? 5 : 200);
 		for (uint32_t i = 0; i < n; i++)
 			handle(s, batch[i]);
 		msgq_release(&s->q);
+		if (s->out.count)
+			outbox_flush(&s->out, s->mq, 0);
 		take_command(s);
 		if (s->reload_flag && *s->reload_flag) {
 			*s->reload_flag = 0;
@@ -498,6 +505,11 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 	}
 	if (c->state_file[0])
 		save_state(s, "shutdown");
+	double give_up = clock_mono() + 5.0;
+	while (outbox_flush(&s->out, s->mq, 100) > 0 && clock_mono() < give_up)
+		;
+	if (s->out.count)
+		LOG_WARN("mqtt: %u alert or state publishes not sent at shutdown", s->out.count);
 	if (c->status_topic[0])
 		mq_publish(s->mq, c->status_topic, "offline", 7, 1, true, 2000);
 	log_stats(s, "final");
@@ -518,7 +530,7 @@ void svc_get_metrics(svc *s, met_snapshot *out)
 	memcpy(out->events, pc.events, sizeof out->events);
 	memcpy(out->commands, pc.commands, sizeof out->commands);
 	memcpy(out->commands_rejected, pc.commands_rejected, sizeof out->commands_rejected);
-	out->publish_failed = pc.publish_failed;
+	out->publish_failed = pc.publish_failed + atomic_load(&s->out.failed);
 	out->evictions_lru = pc.evictions;
 	out->evictions_idle = pc.idle_evictions;
 	out->devices = pc.devices;
@@ -555,6 +567,7 @@ void svc_destroy(svc *s)
 	mq_destroy(s->mq, 5000);
 	pipeline_destroy(s->p);
 	msgq_free(&s->q);
+	outbox_free(&s->out);
 	pthread_mutex_destroy(&s->ctl_call);
 	pthread_mutex_destroy(&s->ctl_lock);
 	pthread_cond_destroy(&s->ctl_cond);
