@@ -194,3 +194,31 @@ int topic_expand_instance(char *topic, size_t len, const char *instance)
 	memcpy(topic, out, o + 1);
 	return 0;
 }
+
+uint32_t topic_device_shard(const char *device, size_t len, uint32_t n)
+{
+	if (n <= 1)
+		return 0;
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)device[i];
+		h *= 16777619u;
+	}
+	return h % n;
+}
+
+bool topic_level_span(const char *topic, size_t len, int level, const char **dev,
+		      size_t *dev_len)
+{
+	const char *s = topic, *end = topic + len;
+	for (int i = 0; i < level; i++) {
+		const char *slash = memchr(s, '/', (size_t)(end - s));
+		if (!slash)
+			return false;
+		s = slash + 1;
+	}
+	const char *slash = memchr(s, '/', (size_t)(end - s));
+	*dev = s;
+	*dev_len = (size_t)((slash ? slash : end) - s);
+	return true;
+}
