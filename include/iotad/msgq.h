@@ -77,6 +77,9 @@ msgq_offer_result msgq_offer(msgq *q, const char *topic, size_t topic_len, const
 uint32_t msgq_take(msgq *q, const msgq_msg **out, uint32_t max, int wait_ms);
 /* Consumer: give back the slots of the last msgq_take. */
 void msgq_release(msgq *q);
+/* Wake the consumer if it sleeps in msgq_take (it returns, maybe with
+ * nothing). Any thread. */
+void msgq_wake(msgq *q);
 /* Refuse every later offer (MSGQ_CLOSED); what is queued can still be taken. */
 void msgq_close(msgq *q);
 /* Messages waiting now. Any thread. */

@@ -131,8 +131,8 @@ msgq_offer_result msgq_offer(msgq *q, const char *topic, size_t topic_len, const
 	 * sequentially consistent, paired with the consumer's store of
 	 * waiting and load of tail, so one of the two sees the other. */
 	atomic_store_explicit(&q->tail, t + 1, memory_order_seq_cst);
-	if (atomic_load_explicit(&q->waiting, memory_order_seq_cst)) {
-		atomic_store_explicit(&q->waiting, 0, memory_order_relaxed);
+	if (atomic_load_explicit(&q->waiting, memory_order_seq_cst) &&
+	    atomic_exchange(&q->waiting, 0)) {
 		atomic_fetch_add_explicit(&q->wakeups, 1, memory_order_relaxed);
 		futex_wake(&q->waiting);
 	}
@@ -169,6 +169,12 @@ void msgq_release(msgq *q)
 		slot_clear(&q->slots[(h + i) % q->cap]);
 	atomic_store_explicit(&q->head, h + q->taken, memory_order_release);
 	q->taken = 0;
+}
+
+void msgq_wake(msgq *q)
+{
+	if (atomic_exchange(&q->waiting, 0))
+		futex_wake(&q->waiting);
 }
 
 void msgq_close(msgq *q)

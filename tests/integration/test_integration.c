@@ -22,6 +22,7 @@
 #include "it_int8.h"
 #include "it_ops.h"
 #include "it_reliability.h"
+#include "it_shards.h"
 #include "it_zeroconf.h"
 #include "../skip.h"
 
