@@ -13,6 +13,15 @@
 
 #include "iotad/topic.h"
 
+/* The consumer's sleep: SLEEP wakes on the next message (it came alone:
+ * messages are sparse, so each is handed over at once); DOZE, after a take
+ * of several (messages come faster than the consumer wakes), wakes by
+ * itself after MSGQ_DOZE_US or when MSGQ_WAKE_BATCH wait, so a stream
+ * costs a wake-up per batch rather than per message. */
+enum { MSGQ_AWAKE = 0, MSGQ_SLEEP = 1, MSGQ_DOZE = 2 };
+#define MSGQ_DOZE_US 100
+#define MSGQ_WAKE_BATCH 64
+
 iotad_err msgq_init(msgq *q, uint32_t cap)
 {
 	memset(q, 0, sizeof *q);
@@ -106,9 +115,9 @@ const char *msgq_payload(const msgq_msg *m)
 	return m->data + m->topic_len + 1;
 }
 
-static void futex_wait(_Atomic uint32_t *word, uint32_t val, int wait_ms)
+static void futex_wait(_Atomic uint32_t *word, uint32_t val, long wait_us)
 {
-	struct timespec ts = {wait_ms / 1000, (long)(wait_ms % 1000) * 1000000L};
+	struct timespec ts = {wait_us / 1000000, (wait_us % 1000000) * 1000L};
 	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0);
 }
 
@@ -131,8 +140,9 @@ msgq_offer_result msgq_offer(msgq *q, const char *topic, size_t topic_len, const
 	 * sequentially consistent, paired with the consumer's store of
 	 * waiting and load of tail, so one of the two sees the other. */
 	atomic_store_explicit(&q->tail, t + 1, memory_order_seq_cst);
-	if (atomic_load_explicit(&q->waiting, memory_order_seq_cst) &&
-	    atomic_exchange(&q->waiting, 0)) {
+	uint32_t w = atomic_load_explicit(&q->waiting, memory_order_seq_cst);
+	if ((w == MSGQ_SLEEP || (w == MSGQ_DOZE && t + 1 - atomic_load(&q->head) >= MSGQ_WAKE_BATCH)) &&
+	    atomic_exchange(&q->waiting, MSGQ_AWAKE)) {
 		atomic_fetch_add_explicit(&q->wakeups, 1, memory_order_relaxed);
 		futex_wake(&q->waiting);
 	}
@@ -146,11 +156,14 @@ uint32_t msgq_take(msgq *q, const msgq_msg **out, uint32_t max, int wait_ms)
 	uint64_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
 	uint64_t t = atomic_load_explicit(&q->tail, memory_order_acquire);
 	if (t == h && wait_ms > 0) {
-		atomic_store_explicit(&q->waiting, 1, memory_order_seq_cst);
+		uint32_t mode = q->last_batch > 1 ? MSGQ_DOZE : MSGQ_SLEEP;
+		long us = mode == MSGQ_DOZE && wait_ms * 1000L > MSGQ_DOZE_US ? MSGQ_DOZE_US
+									 : wait_ms * 1000L;
+		atomic_store_explicit(&q->waiting, mode, memory_order_seq_cst);
 		t = atomic_load_explicit(&q->tail, memory_order_seq_cst);
 		if (t == h)
-			futex_wait(&q->waiting, 1, wait_ms);
-		atomic_store_explicit(&q->waiting, 0, memory_order_relaxed);
+			futex_wait(&q->waiting, mode, us);
+		atomic_store_explicit(&q->waiting, MSGQ_AWAKE, memory_order_relaxed);
 		t = atomic_load_explicit(&q->tail, memory_order_acquire);
 	}
 	uint32_t n = 0;
@@ -159,6 +172,7 @@ uint32_t msgq_take(msgq *q, const msgq_msg **out, uint32_t max, int wait_ms)
 		n++;
 	}
 	q->taken = n;
+	q->last_batch = n;
 	return n;
 }
 
