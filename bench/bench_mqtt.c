@@ -625,7 +625,7 @@ int main(int argc, char **argv)
 
 	snprintf(text, sizeof text,
 		 "mqtt:\n  uri: %s\n  client_id: " IOTAD_CLIENT_ID "\n"
-		 "topics:\n  telemetry: telemetry/+\n  device_level: 1\n"
+		 "topics:\n  telemetry: telemetry/+\n  device_level: 1\n  status: " STATUS_TOPIC "\n"
 		 "model:\n  path: %s\n"
 		 "detector:\n  max_devices: %d\n  alert_k: %d\n  alert_n: %d\n"
 		 "service:\n  log_level: info\n",
