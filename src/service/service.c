@@ -215,7 +215,9 @@ static iotad_err shard_init(svc *s, shard *sh, uint32_t idx, const model *m, con
 	pipeline_pub pub = {.publish = pub_publish, .sample = pub_sample, .scored = pub_scored,
 			    .event = pub_event, .ready = s->n == 1 ? pub_ready : NULL, .ud = sh};
 	iotad_err err;
-	if ((err = msgq_init(&sh->q, s->cfg->queue_size)) != IOTAD_OK ||
+	/* service.queue_size is split between the shards, like the device cap. */
+	uint32_t qcap = s->cfg->queue_size / s->n;
+	if ((err = msgq_init(&sh->q, qcap ? qcap : 1)) != IOTAD_OK ||
 	    (err = outbox_init(&sh->out, SVC_OUTBOX)) != IOTAD_OK)
 		return err;
 	return pipeline_create(s->cfg, m, dc, &pub, &sh->p);
