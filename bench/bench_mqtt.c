@@ -24,7 +24,11 @@
  *
  * usage: bench_mqtt [--iotad PATH] [--model FILE] [--messages N]
  *                   [--devices N] [--qos 0|1|both] [--mode live|backlog|both]
- *                   [--repeat R] [--keep]
+ *                   [--repeat R] [--journal none|write|fsync] [--keep]
+ *
+ * --journal write (or fsync) runs iotad with a state file and
+ * service.journal (journal_fsync: true for fsync), to measure what the
+ * journal costs against the same no-op baseline.
  *
  * Each consumer is run R times (3), alternating; medians are reported. */
 #include <errno.h>
@@ -431,6 +435,8 @@ static run_result run_once(const char *uri, mq *pub, const workload *w, int qos,
 	snprintf(client_id, sizeof client_id, "%s", use_iotad ? IOTAD_CLIENT_ID : "bench-sink");
 	if (use_iotad) {
 		char *argv[] = {(char *)iotad, "run", "-c", (char *)config, NULL};
+		unlink(tmp_path("state.bin")); /* each run starts afresh (--journal) */
+		unlink(tmp_path("journal"));
 		pid = spawn(argv, log);
 		if (!mon_wait(&mon.iotad_online, 30))
 			die("iotad did not come online (see its log with --keep)");
@@ -529,6 +535,7 @@ int main(int argc, char **argv)
 	char iotad[PATH_MAX], self[PATH_MAX];
 	size_t n = 200000;
 	int n_devices = 100, qos_from = 0, qos_to = 1, repeat = 3, mode_from = 0, mode_to = 1;
+	const char *journal = "none";
 
 	if (argc == 5 && !strcmp(argv[1], "--sink"))
 		return sink_main(argv[2], argv[3], argv[4]);
@@ -564,10 +571,15 @@ int main(int argc, char **argv)
 			repeat = (int)bench_arg_long("--repeat", argv[++i], MAX_REPEAT);
 		else if (!strcmp(argv[i], "--keep"))
 			keep_tmp = true;
+		else if (!strcmp(argv[i], "--journal") && i + 1 < argc &&
+			 (!strcmp(argv[i + 1], "none") || !strcmp(argv[i + 1], "write") ||
+			  !strcmp(argv[i + 1], "fsync")))
+			journal = argv[++i];
 		else {
 			fprintf(stderr, "usage: bench_mqtt [--iotad PATH] [--model FILE] "
 					"[--messages N] [--devices N] [--qos 0|1|both] "
 					"[--mode live|backlog|both] [--repeat R] "
+					"[--journal none|write|fsync] "
 					"[--keep]\n");
 			return 2;
 		}
@@ -630,6 +642,14 @@ int main(int argc, char **argv)
 		 "detector:\n  max_devices: %d\n  alert_k: %d\n  alert_n: %d\n"
 		 "service:\n  log_level: info\n",
 		 uri, model_path, n_devices + 10, ALERT_K, ALERT_K);
+	if (strcmp(journal, "none")) {
+		size_t used = strlen(text);
+		snprintf(text + used, sizeof text - used,
+			 "  state_file: %s\n  journal: %s\n  journal_fsync: %s\n",
+			 tmp_path("state.bin"), tmp_path("journal"),
+			 strcmp(journal, "fsync") ? "false" : "true");
+	}
+	printf("mqtt: journal %s\n", journal);
 	write_file(tmp_path("iotad.yaml"), text);
 
 	workload w;

@@ -58,6 +58,8 @@ echo "== core replay over scorer shards, 1 against 2 threads (bench_shards)"
 	--threads 2 --repeat "$REPEAT" | tee -a "$out"
 echo "== memory per device (bench_memory)"
 "$BUILD/bench/bench_memory" --model "$MODEL" --devices "$MEM_DEVICES" | tee -a "$out"
+echo "== routing a mixed fleet, 10 models (bench_route)"
+"$BUILD/bench/bench_route" --model "$MODEL" | tee -a "$out"
 echo "== MQTT throughput (bench_mqtt)"
 "$BUILD/bench/bench_mqtt" --iotad "$IOTAD" --model "$MODEL" --messages "$MESSAGES" \
 	--devices "$DEVICES" --qos "$QOS" --mode "$MODE" --repeat "$REPEAT" | tee -a "$out"
@@ -103,6 +105,12 @@ $1 == "RESULT" && $2 == "latency" {
 $1 == "RESULT" && $2 == "memory" {
 	row("memory per device", sprintf("%.0f B (RSS)", val("rss_bytes")),
 	    sprintf("det_bytes_per_device %.0f B", val("formula_bytes")), val("ratio"))
+}
+$1 == "RESULT" && $2 == "route" {
+	row("routing, 10 models, worst", sprintf("+%.0f ns/msg", val("added_worst_ns")),
+	    sprintf("one model %.0f ns/msg", val("ns_per_message")), val("ratio_worst"))
+	row("routing, 10 models, by kind", sprintf("+%.0f ns/msg", val("added_spread_ns")),
+	    "ten one-model routers", val("ratio_spread"))
 }
 $1 == "RESULT" && $2 == "mqtt" {
 	name = "mqtt " val("mode") " qos" val("qos")

@@ -59,6 +59,15 @@ less often, up to 10 minutes) and at an orderly stop, atomically
 kind, device count, one record per device, CRC\-32. A file of another
 model or configuration is ignored with a warning; a damaged one is refused
 with a message; both are counted in \fBiotad_state_rejected_total\fR.
+.PP
+\fBservice.journal\fR (off by default; needs a state file) appends every
+accepted telemetry message to a file before the scorer sees it and cuts
+the file after each state save, keeping the messages still queued. After
+a crash (\fBkill \-9\fR) the messages it holds are scored again at
+start, once the broker is connected: those already scored before the
+crash without publishing their events again, the others as new. Magic
+\fBIOTADJ1\fR, then records of length, CRC\-32, arrival time, topic and
+payload. \fBservice.journal_fsync: true\fR flushes each record to disk.
 .SH SIGNALS
 .TP
 .B SIGTERM, SIGINT

@@ -18,7 +18,13 @@ declare -A uses=(
 	[cli]="service eval sim learn format core base base_pure"
 )
 lib() { local d=${1%_pure}; echo "$src/$d/libiotad_$1.a"; }
-defined() { nm --defined-only "$(lib "$1")" | awk 'NF == 3 && $2 ~ /[TDBR]/ {print $3}'; }
+# each library's defined symbols, read once (nm is slow on a loaded machine)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+for r in "${!uses[@]}"; do
+	nm --defined-only "$(lib "$r")" | awk 'NF == 3 && $2 ~ /[TDBR]/ {print $3}' > "$tmp/$r"
+done
+defined() { cat "$tmp/$1"; }
 all=$(for r in "${!uses[@]}"; do defined "$r"; done | sort -u)
 bad=0
 for r in "${!uses[@]}"; do

@@ -167,10 +167,10 @@ static void test_corruption(void)
 	buf[0] = 'X';
 	expect_bad(buf, len, "magic");
 	buf[0] = 'I';
-	buf[3] = 2;
+	buf[3] = 3;
 	reseal(buf, len);
-	expect_bad(buf, len, "version 2 not supported");
-	buf[3] = 1;
+	expect_bad(buf, len, "version 3 not supported");
+	buf[3] = QMODEL_VERSION;
 	buf[4] = QMODEL_KIND_UPDATE;
 	reseal(buf, len);
 	expect_bad(buf, len, "kind");
@@ -301,9 +301,87 @@ static void test_update(void)
 	nn_free(&net);
 }
 
+/* A version 1 file (16-bit biases, byte codes) still loads, and written
+ * again as version 2 it scores bit for bit the same. */
+static void test_reads_v1(void)
+{
+	char path[512], err[256];
+	model a, b;
+	unsigned char *buf;
+	size_t len;
+	snprintf(path, sizeof path, "%s/qmodel_v1.iq8", test_fixture_dir);
+	CU_ASSERT_EQUAL_FATAL(model_load(path, &a, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL(a.type, MODEL_INT8);
+	CU_ASSERT_EQUAL_FATAL(qmodel_encode(&a, &buf, &len), IOTAD_OK);
+	CU_ASSERT_EQUAL(buf[3], QMODEL_VERSION);
+	CU_ASSERT_EQUAL_FATAL(qmodel_decode(buf, len, &b, err, sizeof err), IOTAD_OK);
+	size_t d = (size_t)a.window * (size_t)a.n_features;
+	float *sa = malloc(model_scratch_floats(&a) * sizeof *sa);
+	float *sb = malloc(model_scratch_floats(&b) * sizeof *sb);
+	float *x = malloc(4 * d * sizeof *x), *ea = x + d, *eb = x + 2 * d, *tmp = x + 3 * d;
+	CU_ASSERT_FATAL(sa && sb && x);
+	uint64_t st = 5;
+	for (int k = 0; k < 50; k++) {
+		for (size_t i = 0; i < d; i++)
+			x[i] = (float)trng_unit(&st) * 1.2f - 0.1f;
+		CU_ASSERT_EQUAL(model_score(&a, x, sa, ea, tmp), model_score(&b, x, sb, eb, tmp));
+		CU_ASSERT(memcmp(ea, eb, d * sizeof *ea) == 0);
+	}
+	free(sa);
+	free(sb);
+	free(x);
+	free(buf);
+	model_free(&a);
+	model_free(&b);
+}
+
+/* The quantizer's biases fit their width, and the file shrinks with it. */
+static void test_bias_bits(void)
+{
+	model q;
+	unsigned char *buf;
+	size_t len12;
+	int8_model(&q, 1);
+	for (int l = 0; l < q.q[0].n_layers; l++)
+		for (int o = 0; o < q.q[0].layer[l].out; o++)
+			CU_ASSERT(abs(q.q[0].layer[l].b16[o]) <= 2047);
+	CU_ASSERT_EQUAL_FATAL(qmodel_encode(&q, &buf, &len12), IOTAD_OK);
+	free(buf);
+	/* the same biases widened to 16 bits cost two bytes more a channel... */
+	size_t channels = 0;
+	for (int l = 0; l < q.q[0].n_layers; l++) {
+		qnn_layer *y = &q.q[0].layer[l];
+		channels += (size_t)y->out;
+		for (int o = 0; o < y->out; o++)
+			y->b16[o] = (int16_t)(y->b16[o] * 16);
+		y->b_exp = (int8_t)(y->b_exp - 16);
+	}
+	size_t len16;
+	CU_ASSERT_EQUAL_FATAL(qmodel_encode(&q, &buf, &len16), IOTAD_OK);
+	CU_ASSERT(len16 >= len12 + channels / 2 - q.q[0].n_layers);
+	/* ...and a width nibble beyond 8 bits for the scale codes is refused */
+	static const char want[] = "scale codes of";
+	size_t at = 0;
+	for (size_t i = 0; i + 6 < len16 && !at; i++) {
+		float f;
+		memcpy(&f, buf + i, 4);
+		if (f == q.q[0].out_scale && (int8_t)buf[i + 4] == q.q[0].layer[0].w_exp &&
+		    (int8_t)buf[i + 5] == q.q[0].layer[0].b_exp)
+			at = i + 6;
+	}
+	CU_ASSERT_FATAL(at > 0);
+	buf[at] = (unsigned char)((buf[at] & 0xf0) | 9);
+	reseal(buf, len16);
+	expect_bad(buf, len16, want);
+	free(buf);
+	model_free(&q);
+}
+
 void init_qmodel_tests(void)
 {
 	CU_pSuite s = CU_add_suite("qmodel", NULL, NULL);
+	TEST_ADD(s, test_reads_v1);
+	TEST_ADD(s, test_bias_bits);
 	TEST_ADD(s, test_roundtrip);
 	TEST_ADD(s, test_crc32);
 	TEST_ADD(s, test_corruption);

@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <stddef.h>
 
+#include "iotad/config.h"
 #include "iotad/csv.h"
 #include "iotad/model.h"
 #include "iotad/train.h"
@@ -98,5 +99,12 @@ int cli_series_rows(const csv_table *t, size_t n, float **rows, size_t **seg, si
 int cli_quantize_write(const char *cmd, const model *fm, const float *rows, size_t n_rows,
 		       const size_t *seg, size_t n_seg, float holdout, float margin,
 		       const char *out, int quiet);
+
+/* The preamble of a service subcommand (run, aggregate): no argument left
+ * from optind on, a configuration file given (-c) and loaded into cfg, the
+ * log level set from it, then from level_name (--log-level) if given.
+ * 0, or the exit status (2) after a message on stderr. */
+int cli_service_config(const char *cmd, int argc, char **argv, int optind,
+		       const char *config_path, const char *level_name, iotad_config *cfg);
 
 #endif

@@ -26,6 +26,7 @@ typedef enum reject_reason {
 	REJ_OUT_OF_ORDER,    /* ts older than the device's last sample, beyond the reorder window */
 	REJ_DUPLICATE_KEY,   /* a JSON object names one key twice */
 	REJ_TS_SKEW,         /* ts further ahead of the arrival time than detector.max_clock_skew */
+	REJ_NO_MODEL,        /* no entry of models: routes it (and no zero-config fallback) */
 	REJ__COUNT
 } reject_reason;
 

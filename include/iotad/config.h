@@ -18,6 +18,37 @@
 #define CFG_PATH 1024
 #define CFG_MAX_URIS 8 /* broker nodes of mqtt.uri given as a list */
 
+#define CFG_MODELS_MAX 16      /* entries of the models: list */
+#define CFG_MODEL_SETS_MAX 12  /* detector keys one entry may set */
+#define CFG_MODEL_NAME 48
+#define CFG_MODEL_VALUE 96
+
+/* Where a key was written: 1-based line and column (0: not written). */
+typedef struct cfg_mark {
+	uint32_t line, col;
+} cfg_mark;
+
+/* One detector key an entry of models: sets over the top-level detector: */
+#define CFG_MODEL_FEATURES 0xffff /* cfg_model_set.key of detector.features */
+typedef struct cfg_model_set {
+	uint16_t key;                 /* index in param_detector()'s table, or CFG_MODEL_FEATURES
+				       * (they must be the model file's) */
+	cfg_mark at;
+	char value[CFG_MODEL_VALUE];  /* as written (a list joined with commas) */
+} cfg_model_set;
+
+/* One entry of models: (models.h derives its full configuration). */
+typedef struct cfg_model {
+	char name[CFG_MODEL_NAME];    /* [A-Za-z0-9_-], unique */
+	char topic[CFG_STR];          /* MQTT filter the telemetry topic must match; "": any */
+	char device[128];             /* glob ('*', '?') the device id must match; "": any */
+	char path[CFG_PATH];          /* its model file */
+	int window;                   /* 0: from the model; otherwise must match it */
+	uint32_t n_sets;
+	cfg_model_set sets[CFG_MODEL_SETS_MAX];
+	cfg_mark at, at_topic, at_device, at_path; /* the entry and its keys */
+} cfg_model;
+
 typedef struct iotad_config {
 	/* mqtt: */
 	char broker_uri[CFG_STR];     /* tcp://127.0.0.1:1883; of a list, the first */
@@ -52,6 +83,10 @@ typedef struct iotad_config {
 	int qos_in, qos_out;          /* 0..1 (1, 1) */
 	/* model / detector (the detector keys: params.c's table): */
 	char model_path[CFG_PATH];    /* empty: zero-config, the profile channels alone ("") */
+	bool model_fallback;          /* with models: a device no entry routes is judged zero-config
+				       * (false: counted as no_model and dropped) */
+	uint32_t n_models;            /* entries of models: (0: one model or zero-config) */
+	cfg_model models[CFG_MODELS_MAX];
 	int window;                   /* 0: from model; otherwise must match it */
 	int stride;                   /* 0: from model */
 	/* detector.features (zero-config): a YAML list or comma-separated names;
@@ -97,6 +132,8 @@ typedef struct iotad_config {
 				       * (topic_shard), count the others; empty: all ("") */
 	uint32_t shard_index, shard_count; /* k and N parsed from shard; N 0: off */
 	double state_interval;        /* seconds between periodic state saves, 1..86400 (60) */
+	char journal_file[CFG_PATH];  /* accepted telemetry kept until a state save; empty: off ("") */
+	bool journal_fsync;           /* fdatasync each journal record (false: a process crash only) */
 	int log_level;                /* LOG_INFO */
 	/* http: */
 	char http_listen[CFG_STR];    /* IP:PORT or [IPv6]:PORT; empty: no HTTP server ("") */

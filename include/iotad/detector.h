@@ -221,6 +221,16 @@ bool det_device_known(const det *d, const char *device, bool *raised, uint64_t *
  * room, idle eviction), just before it goes; cb NULL stops. Owner thread only. */
 typedef void (*det_evict_cb)(void *ud, const char *device);
 void det_on_evict(det *d, det_evict_cb cb, void *ud);
+/* The caller's clock when the least recently seen device was last seen:
+ * false when the table is empty. Owner thread only. */
+bool det_oldest(const det *d, double *last_seen);
+/* Forget the least recently seen device (the evict callback sees it; it
+ * counts in det_evictions): a table shared under one cap with others makes
+ * room. False when empty. Owner thread only. */
+bool det_evict_oldest(det *d);
+/* Forget device without the evict callback (it moves elsewhere, e.g. its
+ * fields changed). False if unknown. Owner thread only. */
+bool det_forget(det *d, const char *device);
 /* Devices replaced by LRU eviction so far (idle evictions not included). */
 uint64_t det_evictions(const det *d);
 /* Heap bytes one device costs at this model's shape (struct + window + its

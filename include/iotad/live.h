@@ -39,6 +39,10 @@ void live_destroy(live *l);
 /* Scorer thread: a window of device was scored. Throttled per device;
  * dropped (never waits) when the state is busy. Accepts l == NULL. */
 void live_sample(live *l, const char *device, double ts, const det_result *res);
+/* The same for a mixed fleet: model names the model that judged the device
+ * (name; NULL: unknown); the page groups the devices by it. Scorer thread. */
+void live_sample_model(live *l, const char *name, const char *device, double ts,
+		       const det_result *res);
 /* Scorer thread: an alert event (its JSON as published, copied) of device
  * in state raised, cleared or stale. Accepts l == NULL. */
 void live_event(live *l, const char *device, const char *state, const char *json, size_t len);

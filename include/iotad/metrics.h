@@ -43,6 +43,16 @@ typedef struct met_fed {
 	double window_epsilon;          /* its window-level epsilon at federated.dp_delta */
 } met_fed;
 
+/* One model of a mixed fleet (labelled by its name in models:). */
+#define MET_MODELS_MAX 24
+typedef struct met_model {
+	char name[48];                  /* the entry's name, or zero-config */
+	char id[MODEL_NAME_MAX];        /* the model's id */
+	int version;
+	uint64_t received, scored, rejected, devices, raised, raises;
+	uint64_t reloads, reload_failures;
+} met_model;
+
 /* Everything /metrics and /readyz report, filled by the service. */
 typedef struct met_snapshot {
 	uint64_t received, scored, refused_full;
@@ -67,6 +77,9 @@ typedef struct met_snapshot {
 	double start_time;              /* epoch seconds the process started serving */
 	met_hist_snap score;
 	met_fed fed;
+	uint32_t n_models;              /* mixed fleet: its models (0: one model) */
+	met_model models[MET_MODELS_MAX];
+	uint64_t fields_changed;        /* zero-config devices whose fields changed */
 } met_snapshot;
 
 /* Zero a histogram. */

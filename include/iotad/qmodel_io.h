@@ -11,7 +11,8 @@
 #include "iotad/model.h"
 
 #define QMODEL_MAGIC "IQ8"      /* first three bytes */
-#define QMODEL_VERSION 1
+#define QMODEL_VERSION 2        /* of a model; version 1 models are read too */
+#define QMODEL_UPDATE_VERSION 1 /* of an update */
 #define QMODEL_KIND_MODEL 1
 #define QMODEL_KIND_UPDATE 2
 

@@ -25,6 +25,10 @@ typedef struct quant_opts {
 	/* 1: round each weight up or down as lowers the error its row makes on
 	 * the windows (covariance-aware); 0: to nearest (1). */
 	int adaround;
+	/* Bits of a stored bias, sign included (2..16): each layer's biases
+	 * share one scale, the largest using the full range; the model file
+	 * packs them at this width; 0 keeps 16 (12). */
+	int bias_bits;
 	/* Rows in independent series (as train_opts.segments); NULL: one. */
 	const size_t *segments;
 	size_t n_segments;

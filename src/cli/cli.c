@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "iotad/cli.h"
+#include "iotad/log.h"
 #include "iotad/numparse.h"
 
 int cli_usage_err(const char *cmd, const char *fmt, ...)
@@ -186,5 +187,32 @@ int cli_series_rows(const csv_table *t, size_t n, float **rows, size_t **seg, si
 	*rows = d;
 	*seg = len;
 	*n_seg = k;
+	return 0;
+}
+
+int cli_service_config(const char *cmd, int argc, char **argv, int optind,
+		       const char *config_path, const char *level_name, iotad_config *cfg)
+{
+	char err[512];
+	int level;
+	if (optind < argc) {
+		fprintf(stderr, "iotad %s: unexpected argument '%s'\n", cmd, argv[optind]);
+		return 2;
+	}
+	if (!config_path) {
+		fprintf(stderr, "iotad %s: a configuration file is required (-c FILE)\n", cmd);
+		return 2;
+	}
+	if (config_load(config_path, cfg, err, sizeof err) != IOTAD_OK) {
+		fprintf(stderr, "iotad %s: %s\n", cmd, err);
+		return 2;
+	}
+	log_set_level(cfg->log_level);
+	if (level_name && log_level_parse(level_name, &level) != 0) {
+		fprintf(stderr, "iotad %s: unknown log level '%s'\n", cmd, level_name);
+		return 2;
+	}
+	if (level_name)
+		log_set_level(level);
 	return 0;
 }

@@ -17,6 +17,7 @@
 
 #include "iotad/afile.h"
 #include "iotad/clock.h"
+#include "iotad/cli.h"
 #include "iotad/cmd.h"
 #include "iotad/config.h"
 #include "iotad/dpacct.h"
@@ -455,28 +456,11 @@ int cmd_aggregate(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "iotad aggregate: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
-	if (!config_path) {
-		fprintf(stderr, "iotad aggregate: a configuration file is required (-c FILE)\n");
-		return 2;
-	}
 	static iotad_config cfg;
-	char err[512];
-	if (config_load(config_path, &cfg, err, sizeof err) != IOTAD_OK) {
-		fprintf(stderr, "iotad aggregate: %s\n", err);
-		return 2;
-	}
-	log_set_level(cfg.log_level);
-	int level;
-	if (level_name && log_level_parse(level_name, &level) != 0) {
-		fprintf(stderr, "iotad aggregate: unknown log level '%s'\n", level_name);
-		return 2;
-	}
-	if (level_name)
-		log_set_level(level);
+	int status = cli_service_config("aggregate", argc, argv, optind, config_path, level_name,
+					&cfg);
+	if (status)
+		return status;
 
 	static agg a;
 	pthread_mutex_init(&a.lock, NULL);
@@ -519,7 +503,7 @@ int cmd_aggregate(int argc, char **argv)
 	LOG_INFO("federated: aggregator of model %s (%zu parameters) on %s: %d of %d updates or %.0f s, "
 		 "rule %s", a.m.id, a.m.net.n_params, cfg.broker_uri, cfg.fed_min_updates,
 		 cfg.fed_clients, cfg.fed_round_timeout, fed_rule_name(a.fo.rule));
-	int status = agg_loop(&a, c);
+	status = agg_loop(&a, c);
 	mq_destroy(c, 5000);
 	agg_free(&a);
 	LOG_INFO("stopped");

@@ -333,6 +333,9 @@ out:
 
 int cmd_eval(int argc, char **argv)
 {
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--models"))
+			return cmd_eval_mixed(argc, argv);
 	eval_args a;
 	memset(&a, 0, sizeof a);
 	int code = cmd_eval_parse(argc, argv, &a);

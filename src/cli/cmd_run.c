@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "iotad/cli.h"
 #include "iotad/cmd.h"
 #include "iotad/config.h"
 #include "iotad/fedclient.h"
@@ -36,8 +37,23 @@ static const char usage[] =
 	"    model: every device is judged against its own normal, learned from its\n"
 	"    first detector.profile_learn samples (no alarm meanwhile), by the\n"
 	"    profile channels alone. The features are detector.features, or else\n"
-	"    the numeric fields of the first message (sorted by name, at most 8).\n"
+	"    each device's own numeric fields, learned from its first message\n"
+	"    (sorted by name, at most 8; one detector per set of fields, at most 8\n"
+	"    sets); a device whose fields change gets a fields_changed event on its\n"
+	"    alert topic and learns afresh on the new ones.\n"
 	"    Events name the model \"zero-config\"; a reload is ignored.\n"
+	"\n"
+	"    MIXED FLEET: a models: list names several models, each with a topic\n"
+	"    filter and/or a device-id glob, its model file and its own detector\n"
+	"    keys over the top-level ones. A message goes to the first entry that\n"
+	"    matches; no match is counted as no_model, or with model.fallback is\n"
+	"    judged zero-config on the device's own numeric fields (one detector per\n"
+	"    set of fields; a device whose fields change gets a fields_changed event\n"
+	"    on its alert topic and learns afresh). detector.max_devices bounds the\n"
+	"    devices of all models together. Events, Home Assistant discovery and\n"
+	"    /metrics (iotad_model_*{model=NAME}) name the model; each model keeps\n"
+	"    its state in STATE_FILE.NAME and reloads on its own (a file that fails\n"
+	"    leaves the others running; 'reload NAME' on topics.control reloads one).\n"
 	"\n"
 	"OPTIONS\n"
 	"    -c, --config FILE      YAML configuration (see config/iotad.yaml)\n"
@@ -224,30 +240,11 @@ int cmd_run(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "iotad run: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
-	if (!config_path) {
-		fprintf(stderr, "iotad run: a configuration file is required (-c FILE)\n");
-		return 2;
-	}
-
 	static iotad_config cfg;
 	char err[512];
-	if (config_load(config_path, &cfg, err, sizeof err) != IOTAD_OK) {
-		fprintf(stderr, "iotad run: %s\n", err);
-		return 2;
-	}
-	log_set_level(cfg.log_level);
-	if (level_name) {
-		int level;
-		if (log_level_parse(level_name, &level) != 0) {
-			fprintf(stderr, "iotad run: unknown log level '%s'\n", level_name);
-			return 2;
-		}
-		log_set_level(level);
-	}
+	int rc = cli_service_config("run", argc, argv, optind, config_path, level_name, &cfg);
+	if (rc)
+		return rc;
 
 	default_state_file(&cfg);
 	/* a save would replace whatever the path names (a device node as root) */
@@ -255,14 +252,27 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "iotad run: %s: service.state_file: %s\n", config_path, err);
 		return 2;
 	}
+	if (cfg.journal_file[0] && !cfg.state_file[0]) {
+		fprintf(stderr, "iotad run: %s: service.journal needs service.state_file (the journal "
+			"is cut after each state save)\n", config_path);
+		return 2;
+	}
+	if (cfg.journal_file[0] && state_check_path(cfg.journal_file, err, sizeof err) != IOTAD_OK) {
+		fprintf(stderr, "iotad run: %s: service.journal: %s\n", config_path, err);
+		return 2;
+	}
 
 	if (zero)
 		cfg.model_path[0] = '\0';
-	if (!cfg.model_path[0] && !cfg.profile_channels) {
+	if (!cfg.model_path[0] && (!cfg.n_models || zero) && !cfg.profile_channels) {
 		fprintf(stderr, "iotad run: %s: zero-config (no model.path) judges with the profile "
 			"channels, and detector.profile_channels is none\n", config_path);
 		return 2;
 	}
+	if (cfg.n_models && !zero)
+		return run_service(&cfg, NULL); /* the router loads each entry's model */
+	if (zero)
+		cfg.n_models = 0;
 	if (!cfg.model_path[0])
 		return run_service(&cfg, NULL);
 	static model m;
@@ -288,7 +298,7 @@ int cmd_run(int argc, char **argv)
 		model_free(&m);
 		return 2;
 	}
-	int rc = run_service(&cfg, &m);
+	rc = run_service(&cfg, &m);
 	model_free(&m);
 	return rc;
 }

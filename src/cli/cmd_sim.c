@@ -370,6 +370,9 @@ out:
 
 int cmd_sim(int argc, char **argv)
 {
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--mixed"))
+			return cmd_sim_mixed(argc, argv);
 	sim_cli c;
 	memset(&c, 0, sizeof c);
 	int pr = cmd_sim_parse_args(argc, argv, &c);

@@ -26,6 +26,8 @@ const char cmd_sim_usage[] =
 	"       iotad sim --replay FILE [--sep C] [--features A,B] [--device NAME | --device-col COL]\n"
 	"                 [--time-col COL] [--speed X] [--rate N] [--broker URI] [--topic-prefix P]\n"
 	"                 [--client-id ID] [--persistent]\n"
+	"       iotad sim --mixed [OPTIONS]   a fleet of three kinds with their own fields\n"
+	"                 (iotad sim --mixed --help)\n"
 	"\n"
 	"NAME\n"
 	"    iotad sim - simulated IoT telemetry with labelled anomalies\n"

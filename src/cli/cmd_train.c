@@ -42,6 +42,10 @@ static const char train_usage[] =
 	"                        keeps its time order and gives its last part to\n"
 	"                        calibration\n"
 	"    -o, --output FILE   model file to write (required)\n"
+	"    --group-by COLUMN   one model per value of COLUMN (a kind of device, each\n"
+	"                        with its own fields; the other kinds' cells empty),\n"
+	"                        written as FILE/KIND.json (-o names a folder) with id\n"
+	"                        KIND, each on the columns its kind fills\n"
 	"    --int8 FILE         also write the int8 model (as iotad quantize, on the\n"
 	"                        same rows and holdout)\n"
 	"    --id NAME           model id (default: the output file name)\n"
@@ -308,6 +312,9 @@ out:
 
 int cmd_train(int argc, char **argv)
 {
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--group-by"))
+			return cmd_train_group_by(argc, argv);
 	struct train_args a;
 	memset(&a, 0, sizeof a);
 	a.sep = ',';

@@ -1414,3 +1414,35 @@ iotad_err det_adopt(det *to, const det *from, bool *windows_kept)
 	free(a.out);
 	return err;
 }
+
+bool det_oldest(const det *d, double *last_seen)
+{
+	if (!d || d->lru_tail == DET_NIL)
+		return false;
+	*last_seen = d->slots[d->lru_tail]->last_seen;
+	return true;
+}
+
+bool det_evict_oldest(det *d)
+{
+	if (!d || d->lru_tail == DET_NIL)
+		return false;
+	uint32_t slot = d->lru_tail;
+	if (d->on_evict)
+		d->on_evict(d->evict_ud, d->slots[slot]->id);
+	det_remove(d, slot);
+	d->evictions++;
+	return true;
+}
+
+bool det_forget(det *d, const char *device)
+{
+	size_t len;
+	if (!d || !device || (len = strlen(device)) >= DET_DEVICE_ID_MAX)
+		return false;
+	uint32_t slot = det_find(d, device, len, det_hash(device, len));
+	if (slot == DET_NIL)
+		return false;
+	det_remove(d, slot);
+	return true;
+}

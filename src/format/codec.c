@@ -32,6 +32,7 @@ static const char *const reject_names[REJ__COUNT] = {
 	[REJ_OUT_OF_ORDER] = "out_of_order",
 	[REJ_DUPLICATE_KEY] = "duplicate_key",
 	[REJ_TS_SKEW] = "ts_skew",
+	[REJ_NO_MODEL] = "no_model",
 };
 
 const char *codec_reject_name(reject_reason r)

@@ -15,6 +15,7 @@
 #include "iotad/addr.h"
 #include "iotad/log.h"
 #include "iotad/model.h"
+#include "iotad/models.h"
 #include "iotad/params.h"
 #include "iotad/topic.h"
 
@@ -51,6 +52,7 @@ static const param_def keys[] = {
 	KEY("model", "path", PARAM_STR, model_path, 0, CFG_PATH),
 	KEY("model", "window", PARAM_INT, window, 0, MODEL_MAX_WINDOW),
 	KEY("model", "stride", PARAM_INT, stride, 0, MODEL_MAX_WINDOW),
+	KEY("model", "fallback", PARAM_BOOL, model_fallback, 0, 0),
 	KEY("detector", "features", PARAM_STR, features_list, 0, CFG_STR),
 	KEY("service", "max_payload", PARAM_SIZE, max_payload, 16, 16 << 20),
 	KEY("service", "queue_size", PARAM_U32, queue_size, 1, 16 << 20),
@@ -58,6 +60,8 @@ static const param_def keys[] = {
 	KEY("service", "state_file", PARAM_STR, state_file, 0, CFG_PATH),
 	KEY("service", "shard", PARAM_STR, shard, 0, 32),
 	KEY("service", "state_interval", PARAM_DOUBLE, state_interval, 1, 86400),
+	KEY("service", "journal", PARAM_STR, journal_file, 0, CFG_PATH),
+	KEY("service", "journal_fsync", PARAM_BOOL, journal_fsync, 0, 0),
 	KEY("service", "log_level", PARAM_LOGLEVEL, log_level, 0, 0),
 	KEY("http", "listen", PARAM_STR, http_listen, 0, CFG_STR),
 	KEY("http", "max_body", PARAM_SIZE, http_max_body, 64, 64 << 20),
@@ -102,6 +106,7 @@ typedef struct cfg_ctx {
 	size_t errlen;
 	yaml_mark_t where[N_KEYS];
 	bool set[N_KEYS];
+	bool models_seen;
 } cfg_ctx;
 
 void config_defaults(iotad_config *c)
@@ -443,6 +448,196 @@ static iotad_err parse_section(cfg_ctx *x, yaml_parser_t *p, const char *section
 	}
 }
 
+/* --- models: a list of entries ------------------------------------------- */
+
+static cfg_mark mark(const yaml_mark_t *m)
+{
+	return (cfg_mark){(uint32_t)m->line + 1, (uint32_t)m->column + 1};
+}
+
+/* A scalar value of an entry key into dst (size n): too long or not a
+ * scalar is an error. */
+static iotad_err entry_scalar(cfg_ctx *x, const yaml_event_t *v, int idx, const char *key,
+			      char *dst, size_t n)
+{
+	if (v->type != YAML_SCALAR_EVENT)
+		return fail(x, &v->start_mark, IOTAD_ERR_CONFIG, "models[%d].%s: expected a value, got %s",
+			    idx, key, event_what(v->type));
+	const char *s = is_null(v) ? "" : scalar(v);
+	if (strlen(s) != v->data.scalar.length || strlen(s) >= n)
+		return fail(x, &v->start_mark, IOTAD_ERR_CONFIG,
+			    "models[%d].%s: a NUL byte, or longer than %zu bytes", idx, key, n - 1);
+	memcpy(dst, s, strlen(s) + 1);
+	return IOTAD_OK;
+}
+
+/* The detector: mapping of one entry, after its MAPPING_START: the keys are
+ * the detector parameters' (values checked once the whole file is read). */
+static iotad_err parse_entry_detector(cfg_ctx *x, yaml_parser_t *p, int idx, cfg_model *e)
+{
+	yaml_event_t kev, vev;
+	iotad_err err;
+	for (;;) {
+		if ((err = next(x, p, &kev)))
+			return err;
+		if (kev.type == YAML_MAPPING_END_EVENT) {
+			yaml_event_delete(&kev);
+			return IOTAD_OK;
+		}
+		size_t nd;
+		const param_def *dk = param_detector(&nd);
+		const param_def *k = kev.type == YAML_SCALAR_EVENT ? param_find(scalar(&kev)) : NULL;
+		bool feat = kev.type == YAML_SCALAR_EVENT && !strcmp(scalar(&kev), "features");
+		if (feat)
+			k = key_at((size_t)find_key("detector", "features"));
+		if (!k)
+			err = fail(x, &kev.start_mark, IOTAD_ERR_CONFIG,
+				   "models[%d].detector: unknown key '%s'", idx,
+				   kev.type == YAML_SCALAR_EVENT ? scalar(&kev) : event_what(kev.type));
+		else if (!strcmp(k->key, "max_devices") || !strcmp(k->key, "evict"))
+			err = fail(x, &kev.start_mark, IOTAD_ERR_CONFIG,
+				   "models[%d].detector.%s: one cap holds the devices of all models: "
+				   "set it in the top-level detector: section", idx, k->key);
+		for (uint32_t i = 0; !err && i < e->n_sets; i++)
+			if (feat ? e->sets[i].key == CFG_MODEL_FEATURES
+				 : e->sets[i].key != CFG_MODEL_FEATURES && dk + e->sets[i].key == k)
+				err = fail(x, &kev.start_mark, IOTAD_ERR_CONFIG,
+					   "models[%d].detector: duplicate key %s", idx, k->key);
+		if (!err && e->n_sets == CFG_MODEL_SETS_MAX)
+			err = fail(x, &kev.start_mark, IOTAD_ERR_CONFIG,
+				   "models[%d].detector: more than %d keys", idx, CFG_MODEL_SETS_MAX);
+		cfg_model_set *set = &e->sets[e->n_sets];
+		if (!err && !(err = next(x, p, &vev))) {
+			set->key = feat ? CFG_MODEL_FEATURES : (uint16_t)(k - dk);
+			set->at = mark(&kev.start_mark);
+			if (vev.type == YAML_SEQUENCE_START_EVENT) {
+				err = fail(x, &vev.start_mark, IOTAD_ERR_CONFIG,
+					   "models[%d].detector.%s: give the names comma-separated",
+					   idx, k->key);
+			} else {
+				err = entry_scalar(x, &vev, idx, k->key, set->value, sizeof set->value);
+			}
+			yaml_event_delete(&vev);
+			if (!err)
+				e->n_sets++;
+		}
+		yaml_event_delete(&kev);
+		if (err)
+			return err;
+	}
+}
+
+/* One entry of models:, after its MAPPING_START. */
+static iotad_err parse_entry(cfg_ctx *x, yaml_parser_t *p, int idx, cfg_model *e)
+{
+	static const char *const names[] = {"name", "topic", "device", "path", "window",
+					    "detector"};
+	bool seen[6] = {false};
+	yaml_event_t kev, vev;
+	iotad_err err;
+	for (;;) {
+		if ((err = next(x, p, &kev)))
+			return err;
+		if (kev.type == YAML_MAPPING_END_EVENT) {
+			yaml_event_delete(&kev);
+			if (!seen[0])
+				return fail(x, &kev.start_mark, IOTAD_ERR_CONFIG,
+					    "models[%d]: needs a name", idx);
+			return IOTAD_OK;
+		}
+		int w = -1;
+		for (int i = 0; kev.type == YAML_SCALAR_EVENT && i < 6; i++)
+			if (!strcmp(scalar(&kev), names[i]))
+				w = i;
+		if (w < 0)
+			err = fail(x, &kev.start_mark, IOTAD_ERR_CONFIG,
+				   "models[%d]: unknown key '%s' (expected name, topic, device, path, "
+				   "window or detector)", idx,
+				   kev.type == YAML_SCALAR_EVENT ? scalar(&kev) : event_what(kev.type));
+		else if (seen[w])
+			err = fail(x, &kev.start_mark, IOTAD_ERR_CONFIG, "models[%d]: duplicate key %s",
+				   idx, names[w]);
+		if (!err) {
+			seen[w] = true;
+			err = next(x, p, &vev);
+		}
+		if (!err) {
+			cfg_mark at = mark(&kev.start_mark);
+			char num[32];
+			switch (w) {
+			case 0:
+				err = entry_scalar(x, &vev, idx, "name", e->name, sizeof e->name);
+				break;
+			case 1:
+				e->at_topic = at;
+				err = entry_scalar(x, &vev, idx, "topic", e->topic, sizeof e->topic);
+				break;
+			case 2:
+				e->at_device = at;
+				err = entry_scalar(x, &vev, idx, "device", e->device, sizeof e->device);
+				break;
+			case 3:
+				e->at_path = at;
+				err = entry_scalar(x, &vev, idx, "path", e->path, sizeof e->path);
+				break;
+			case 4:
+				err = entry_scalar(x, &vev, idx, "window", num, sizeof num);
+				char *end = NULL;
+				long v = err ? 0 : strtol(num, &end, 10);
+				if (!err && (end == num || *end || v < 0 || v > MODEL_MAX_WINDOW))
+					err = fail(x, &vev.start_mark, IOTAD_ERR_CONFIG,
+						   "models[%d].window: expected 0..%d, got '%s'", idx,
+						   MODEL_MAX_WINDOW, num);
+				e->window = (int)v;
+				break;
+			default:
+				if (vev.type == YAML_MAPPING_START_EVENT)
+					err = parse_entry_detector(x, p, idx, e);
+				else if (!(vev.type == YAML_SCALAR_EVENT && is_null(&vev)))
+					err = fail(x, &vev.start_mark, IOTAD_ERR_CONFIG,
+						   "models[%d].detector: expected a mapping, got %s", idx,
+						   event_what(vev.type));
+				break;
+			}
+			yaml_event_delete(&vev);
+		}
+		yaml_event_delete(&kev);
+		if (err)
+			return err;
+	}
+}
+
+/* The models: list, after its SEQUENCE_START. */
+static iotad_err parse_models(cfg_ctx *x, yaml_parser_t *p, iotad_config *c)
+{
+	yaml_event_t ev;
+	iotad_err err;
+	for (;;) {
+		if ((err = next(x, p, &ev)))
+			return err;
+		if (ev.type == YAML_SEQUENCE_END_EVENT) {
+			yaml_event_delete(&ev);
+			return IOTAD_OK;
+		}
+		if (ev.type != YAML_MAPPING_START_EVENT)
+			err = fail(x, &ev.start_mark, IOTAD_ERR_CONFIG,
+				   "models: expected a mapping per model, got %s", event_what(ev.type));
+		else if (c->n_models == CFG_MODELS_MAX)
+			err = fail(x, &ev.start_mark, IOTAD_ERR_CONFIG, "models: more than %d entries",
+				   CFG_MODELS_MAX);
+		if (!err) {
+			cfg_model *e = &c->models[c->n_models];
+			memset(e, 0, sizeof *e);
+			e->at = mark(&ev.start_mark);
+			err = parse_entry(x, p, (int)c->n_models, e);
+			c->n_models++;
+		}
+		yaml_event_delete(&ev);
+		if (err)
+			return err;
+	}
+}
+
 /* Body of the top-level mapping: section: mapping pairs. */
 static iotad_err parse_top(cfg_ctx *x, yaml_parser_t *p, iotad_config *c)
 {
@@ -458,10 +653,30 @@ static iotad_err parse_top(cfg_ctx *x, yaml_parser_t *p, iotad_config *c)
 			yaml_event_delete(&kev);
 			return IOTAD_OK;
 		}
+		if (kev.type == YAML_SCALAR_EVENT && !strcmp(scalar(&kev), "models")) {
+			if (x->models_seen)
+				err = fail(x, &kev.start_mark, IOTAD_ERR_CONFIG, "duplicate section models");
+			x->models_seen = true;
+			if (!err)
+				err = next(x, p, &vev);
+			if (!err) {
+				if (vev.type == YAML_SEQUENCE_START_EVENT)
+					err = parse_models(x, p, c);
+				else if (!(vev.type == YAML_SCALAR_EVENT && is_null(&vev)))
+					err = fail(x, &vev.start_mark, IOTAD_ERR_CONFIG,
+						   "models: expected a list of models, got %s",
+						   event_what(vev.type));
+				yaml_event_delete(&vev);
+			}
+			yaml_event_delete(&kev);
+			if (err)
+				return err;
+			continue;
+		}
 		if (kev.type != YAML_SCALAR_EVENT || !known_section(scalar(&kev))) {
 			if (kev.type == YAML_SCALAR_EVENT)
 				err = fail(x, &kev.start_mark, IOTAD_ERR_CONFIG,
-					   "unknown section '%s' (expected mqtt, topics, model, detector, service, http, homeassistant or federated)",
+					   "unknown section '%s' (expected mqtt, topics, model, models, detector, service, http, homeassistant or federated)",
 					   scalar(&kev));
 			else
 				err = fail(x, &kev.start_mark, IOTAD_ERR_CONFIG,
@@ -751,6 +966,14 @@ static iotad_err check(cfg_ctx *x, iotad_config *c)
 		return fail(x, mark_of(x, "service", "scorer_threads"), IOTAD_ERR_CONFIG,
 			    "service.scorer_threads: federated learning runs with one scorer thread "
 			    "(got %u)", c->scorer_threads);
+	if (c->n_models && c->scorer_threads != 1)
+		return fail(x, mark_of(x, "service", "scorer_threads"), IOTAD_ERR_CONFIG,
+			    "service.scorer_threads: a models: list runs with one scorer thread "
+			    "(got %u)", c->scorer_threads);
+	if (c->journal_file[0] && c->scorer_threads != 1)
+		return fail(x, mark_of(x, "service", "scorer_threads"), IOTAD_ERR_CONFIG,
+			    "service.scorer_threads: service.journal runs with one scorer thread "
+			    "(got %u)", c->scorer_threads);
 	if (c->fed_enabled && !gw_ok)
 		return fail(x, mark_of(x, "federated", c->fed_gateway[0] ? "gateway" : "enabled"),
 			    IOTAD_ERR_CONFIG,
@@ -760,6 +983,11 @@ static iotad_err check(cfg_ctx *x, iotad_config *c)
 	char msg[300];
 	if (param_check(c, false, &bad, msg, sizeof msg) != 0)
 		return fail(x, mark_of(x, bad->section, bad->key), IOTAD_ERR_CONFIG, "%s", msg);
+	if (c->n_models && c->model_path[0])
+		return fail(x, mark_of(x, "model", "path"), IOTAD_ERR_CONFIG,
+			    "model.path: give one model here or a models: list, not both");
+	if (c->n_models && models_check(x->name, c, x->err, x->errlen) != IOTAD_OK)
+		return IOTAD_ERR_CONFIG;
 
 	bool tls_uri = uri_tls(c->broker_uri);
 	const char *tls_key = c->tls_ca_file[0] ? "tls_ca_file" : c->tls_cert_file[0] ? "tls_cert_file" :

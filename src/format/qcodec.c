@@ -83,11 +83,24 @@ iotad_err qc_finish(qc_buf *b, unsigned char **out, size_t *len)
 	return IOTAD_OK;
 }
 
-void qc_put_header(qc_buf *b, unsigned kind)
+void qc_put_header(qc_buf *b, unsigned version, unsigned kind)
 {
-	unsigned char h[5] = {QMODEL_MAGIC[0], QMODEL_MAGIC[1], QMODEL_MAGIC[2], QMODEL_VERSION,
-			      (unsigned char)kind};
+	unsigned char h[5] = {QMODEL_MAGIC[0], QMODEL_MAGIC[1], QMODEL_MAGIC[2],
+			      (unsigned char)version, (unsigned char)kind};
 	qc_put(b, h, 5);
+}
+
+void qc_put_bits(qc_buf *b, const uint32_t *v, size_t n, unsigned bits)
+{
+	uint32_t acc = 0;
+	unsigned have = 0;
+	for (size_t i = 0; i < n; i++) {
+		acc |= (v[i] & ((1u << bits) - 1u)) << have;
+		for (have += bits; have >= 8; have -= 8, acc >>= 8)
+			qc_put_u8(b, acc & 0xff);
+	}
+	if (have)
+		qc_put_u8(b, acc & 0xff);
 }
 
 /* ---- reading ---- */
@@ -169,6 +182,27 @@ int qc_get_var(qc_rd *r, const char *what, uint32_t lo, uint32_t hi, uint32_t *v
 	return qc_rd_fail(r, "%s: malformed number", what);
 }
 
+int qc_get_bits(qc_rd *r, const char *what, uint32_t *v, size_t n, unsigned bits)
+{
+	const unsigned char *p = qc_take(r, (n * bits + 7) / 8, what);
+	if (!p)
+		return -1;
+	uint32_t acc = 0;
+	unsigned have = 0;
+	for (size_t i = 0; i < n; i++) {
+		while (have < bits) {
+			acc |= (uint32_t)*p++ << have;
+			have += 8;
+		}
+		v[i] = acc & ((1u << bits) - 1u);
+		acc = bits < 32 ? acc >> bits : 0;
+		have -= bits;
+	}
+	if (acc)
+		return qc_rd_fail(r, "%s: padding bits not zero", what);
+	return 0;
+}
+
 int qc_get_name(qc_rd *r, const char *what, char *out)
 {
 	unsigned n;
@@ -202,9 +236,12 @@ int qc_rd_open(qc_rd *r, const void *buf, size_t len, unsigned kind)
 	if (want != got)
 		return qc_rd_fail(r, "int8 model: CRC-32 mismatch (stored %08x, computed %08x): "
 			       "corrupt or truncated", want, got);
-	if (r->p[3] != QMODEL_VERSION)
-		return qc_rd_fail(r, "int8 model: version %u not supported (supported: %d)", r->p[3],
-			       QMODEL_VERSION);
+	unsigned lo = kind == QMODEL_KIND_MODEL ? 1 : QMODEL_UPDATE_VERSION;
+	unsigned hi = kind == QMODEL_KIND_MODEL ? QMODEL_VERSION : QMODEL_UPDATE_VERSION;
+	if (r->p[3] < lo || r->p[3] > hi)
+		return qc_rd_fail(r, "int8 model: version %u not supported (supported: %u..%u)",
+			       r->p[3], lo, hi);
+	r->version = r->p[3];
 	if (r->p[4] != kind)
 		return qc_rd_fail(r, "int8 model: kind %u, expected %u (%s)", r->p[4], kind,
 			       kind == QMODEL_KIND_MODEL ? "a model" : "an update");

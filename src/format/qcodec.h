@@ -22,6 +22,7 @@ typedef struct qc_rd {
 	char *err;
 	size_t errlen;
 	int bad;
+	unsigned version;  /* the header's, once opened */
 } qc_rd;
 
 /* Append n bytes / one byte / u32 / float32 / varint / a name (u8 length). */
@@ -32,7 +33,10 @@ void qc_put_f32(qc_buf *b, float f);
 void qc_put_var(qc_buf *b, uint32_t v);
 void qc_put_str(qc_buf *b, const char *s);
 /* Magic, version and kind. */
-void qc_put_header(qc_buf *b, unsigned kind);
+void qc_put_header(qc_buf *b, unsigned version, unsigned kind);
+/* n values of `bits` bits each (0..16), least significant bit first, the
+ * last byte padded with zeros: (n * bits + 7) / 8 bytes. */
+void qc_put_bits(qc_buf *b, const uint32_t *v, size_t n, unsigned bits);
 /* Append the CRC and hand the buffer over (*out, the caller frees it), or
  * free it and return IOTAD_ERR_NOMEM. */
 iotad_err qc_finish(qc_buf *b, unsigned char **out, size_t *len);
@@ -49,7 +53,10 @@ int qc_get_u32(qc_rd *r, const char *what, uint32_t *v);
 int qc_get_f32(qc_rd *r, const char *what, int positive, float *f);
 int qc_get_var(qc_rd *r, const char *what, uint32_t lo, uint32_t hi, uint32_t *v);
 int qc_get_name(qc_rd *r, const char *what, char *out);
-/* Check size, magic, CRC, version and kind of buf; r then reads the body. */
+/* n values written by qc_put_bits into v; the padding must be zero. */
+int qc_get_bits(qc_rd *r, const char *what, uint32_t *v, size_t n, unsigned bits);
+/* Check size, magic, CRC, version (1..QMODEL_VERSION for a model,
+ * QMODEL_UPDATE_VERSION for an update) and kind of buf; r then reads the body. */
 int qc_rd_open(qc_rd *r, const void *buf, size_t len, unsigned kind);
 /* -1 if an error was noted or bytes are left before the CRC. */
 int qc_rd_close(qc_rd *r);

@@ -1,7 +1,7 @@
 /* qmodel_io.c - binary encoding of int8 models and federated updates.
  *
  * Little-endian; "var" is an unsigned LEB128 varint (at most 5 bytes).
- *   header   "IQ8", version u8 (1), kind u8 (1 model, 2 update)
+ *   header   "IQ8", version u8 (model 2, update 1), kind u8 (1 model, 2 update)
  *   model    id (u8 length + bytes), version var, features u8 + names
  *            (u8 length + bytes each), window var, stride var, norm u8,
  *            norm a f32 x F, b f32 x F, stuck_after u8 x F, threshold f32,
@@ -10,12 +10,18 @@
  *            count var + score codes u16 (qnn_score_code)
  *   update   round var, base hash u32, samples var, shape, weights
  *   shape    layers u8, sizes var x (L + 1), activation u8 x L
- *   weights  per layer: w_exp i8, b_exp i8, w_code u8 x out, biases
- *            (model: i16 x out; update: i8 x out, on their own exponent
- *            b_exp), w i8 x out*in (row-major)
- * A model keeps 16-bit biases (their rounding moved the scores of small
- * networks); an update, which is averaged in floats, 8-bit ones, which
- * keeps the reference network's under 1 kB.
+ *   weights  per layer: w_exp i8, b_exp i8, then
+ *            model v2: widths u8 (low nibble: bits of a scale code, 0..8;
+ *            high nibble: bits of a bias minus 1, 1..16), the w_codes and
+ *            the biases (two's complement) each packed at their width
+ *            (qc_put_bits), w i8 x out*in (row-major);
+ *            model v1: w_code u8 x out, biases i16 x out, w;
+ *            update: w_code u8 x out, biases i8 x out on their own
+ *            exponent b_exp, w.
+ * A model keeps its biases at the precision the quantizer gave them (their
+ * rounding moved the scores of small networks), in as few bits as they
+ * need; an update, which is averaged in floats, 8-bit ones, which keeps the
+ * reference network's under 1 kB.
  *   trailer  CRC-32 of every byte before it, u32
  * The decoder checks the CRC before anything else, then every count, shape
  * and value, and refuses trailing bytes. */
@@ -45,6 +51,42 @@ static void put_shape(qc_buf *b, int n_layers, const int *sizes, const nn_act *a
 		qc_put_var(b, (uint32_t)sizes[l]);
 	for (int l = 0; l < n_layers; l++)
 		qc_put_u8(b, (unsigned)act[l]);
+}
+
+static unsigned bits_for(uint32_t v)
+{
+	unsigned n = 0;
+	while (v >> n)
+		n++;
+	return n;
+}
+
+/* A model's layers (v2): codes and biases packed at the width they need. */
+static void put_packed_weights(qc_buf *b, const qnn *q)
+{
+	uint32_t v[NN_MAX_WIDTH];
+	for (int l = 0; l < q->n_layers; l++) {
+		const qnn_layer *y = &q->layer[l];
+		unsigned cmax = 0, bmax = 0;
+		for (int o = 0; o < y->out; o++) {
+			cmax = y->w_code[o] > cmax ? y->w_code[o] : cmax;
+			unsigned a = (unsigned)abs(y->b16[o]);
+			bmax = a > bmax ? a : bmax;
+		}
+		unsigned cb = bits_for(cmax), bb = bits_for(bmax) + 1;
+		bb = bb > 16 ? 16 : bb; /* -32768, refused by the reader */
+		qc_put_u8(b, (uint8_t)y->w_exp);
+		qc_put_u8(b, (uint8_t)y->b_exp);
+		qc_put_u8(b, cb | (bb - 1) << 4);
+		for (int o = 0; o < y->out; o++)
+			v[o] = y->w_code[o];
+		qc_put_bits(b, v, (size_t)y->out, cb);
+		for (int o = 0; o < y->out; o++)
+			v[o] = (uint32_t)(int32_t)y->b16[o];
+		qc_put_bits(b, v, (size_t)y->out, bb);
+		for (int o = 0; o < y->out; o++)
+			qc_put(b, y->w + (size_t)o * (size_t)y->in_pad, (size_t)y->in);
+	}
 }
 
 static void put_weights(qc_buf *b, const qnn *q, int wide)
@@ -78,7 +120,7 @@ iotad_err qmodel_encode(const model *m, unsigned char **out, size_t *len)
 		return IOTAD_ERR_INVAL;
 	qc_buf b = {0};
 	int f = m->n_features;
-	qc_put_header(&b, QMODEL_KIND_MODEL);
+	qc_put_header(&b, QMODEL_VERSION, QMODEL_KIND_MODEL);
 	qc_put_str(&b, m->id);
 	qc_put_var(&b, (uint32_t)m->version);
 	qc_put_u8(&b, (unsigned)f);
@@ -107,7 +149,7 @@ iotad_err qmodel_encode(const model *m, unsigned char **out, size_t *len)
 		for (int l = 0; l < q->n_layers; l++)
 			qc_put_u8(&b, (uint8_t)(int8_t)q->a_zp[l]);
 		qc_put_f32(&b, q->out_scale);
-		put_weights(&b, q, 1);
+		put_packed_weights(&b, q);
 	}
 	qc_put_var(&b, (uint32_t)(m->calib ? m->n_calib : 0));
 	for (int i = 0; m->calib && i < m->n_calib; i++) {
@@ -129,7 +171,7 @@ iotad_err qmodel_update_encode(const nn *net, const qmodel_update *u, unsigned c
 		return rc;
 	qnn_quantize_weights(net, NULL, &q);
 	qc_buf b = {0};
-	qc_put_header(&b, QMODEL_KIND_UPDATE);
+	qc_put_header(&b, QMODEL_UPDATE_VERSION, QMODEL_KIND_UPDATE);
 	qc_put_var(&b, u->round);
 	qc_put_u32(&b, u->base_hash);
 	qc_put_var(&b, u->samples);
@@ -176,6 +218,18 @@ static int get_shape(qc_rd *r, int d, int *n_layers, int *sizes, nn_act *act)
 	return 0;
 }
 
+/* A layer's int8 weights, out rows of in values, into its padded rows. */
+static int get_rows(qc_rd *r, qnn_layer *y)
+{
+	for (int o = 0; o < y->out; o++) {
+		const unsigned char *w = qc_take(r, (size_t)y->in, "weights");
+		if (!w)
+			return -1;
+		memcpy(y->w + (size_t)o * (size_t)y->in_pad, w, (size_t)y->in);
+	}
+	return 0;
+}
+
 static int get_weights(qc_rd *r, qnn *q, int wide)
 {
 	for (int l = 0; l < q->n_layers; l++) {
@@ -201,12 +255,45 @@ static int get_weights(qc_rd *r, qnn *q, int wide)
 		}
 		if (!wide)
 			y->b_exp = (int8_t)(y->b_exp - 28 >= -128 ? y->b_exp - 28 : -128);
+		if (get_rows(r, y))
+			return -1;
+	}
+	return 0;
+}
+
+/* A model's layers, v2 (put_packed_weights). */
+static int get_packed_weights(qc_rd *r, qnn *q)
+{
+	uint32_t v[NN_MAX_WIDTH];
+	for (int l = 0; l < q->n_layers; l++) {
+		qnn_layer *y = &q->layer[l];
+		const unsigned char *e = qc_take(r, 3, "layer exponents and widths");
+		if (!e)
+			return -1;
+		y->w_exp = (int8_t)e[0];
+		y->b_exp = (int8_t)e[1];
+		unsigned cb = e[2] & 15u, bb = (e[2] >> 4) + 1u;
+		if (cb > 8)
+			return qc_rd_fail(r, "layer %d: scale codes of %u bits (at most 8)", l, cb);
+		if (qc_get_bits(r, "weight scale codes", v, (size_t)y->out, cb))
+			return -1;
+		for (int o = 0; o < y->out; o++)
+			y->w_code[o] = (uint8_t)v[o];
+		if (qc_get_bits(r, "biases", v, (size_t)y->out, bb))
+			return -1;
 		for (int o = 0; o < y->out; o++) {
-			const unsigned char *w = qc_take(r, (size_t)y->in, "weights");
-			if (!w)
-				return -1;
-			memcpy(y->w + (size_t)o * (size_t)y->in_pad, w, (size_t)y->in);
+			/* sign-extend from bb bits; the most negative value is out of
+			 * the symmetric range at every width */
+			int32_t x = (int32_t)(v[o] << (32 - bb)) >> (32 - bb);
+			if (bb > 1 && x == -(1 << (bb - 1)))
+				return qc_rd_fail(r, "layer %d: bias %d (symmetric range of %u bits is "
+						  "%d..%d)", l, x, bb, x + 1, -x - 1);
+			if (bb == 1 && x != 0)
+				return qc_rd_fail(r, "layer %d: bias %d (a 1-bit bias is 0)", l, x);
+			y->b16[o] = (int16_t)x;
 		}
+		if (get_rows(r, y))
+			return -1;
 	}
 	return 0;
 }
@@ -339,7 +426,8 @@ iotad_err qmodel_decode(const void *buf, size_t len, model *m, char *err, size_t
 		const unsigned char *zp = qc_take(&r, (size_t)nl, "activation zero points");
 		for (int l = 0; zp && l < nl; l++)
 			q->a_zp[l] = (int8_t)zp[l];
-		if (!zp || qc_get_f32(&r, "output scale", 1, &q->out_scale) || get_weights(&r, q, 1) ||
+		if (!zp || qc_get_f32(&r, "output scale", 1, &q->out_scale) ||
+		    (r.version >= 2 ? get_packed_weights(&r, q) : get_weights(&r, q, 1)) ||
 		    rd_prepare(&r, q, k))
 			goto fail;
 		qnn_dequantize(q, net);

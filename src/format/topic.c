@@ -21,12 +21,18 @@ bool topic_level_ok(const char *s, size_t n)
 	return true;
 }
 
+/* FNV-1a, 32 bits, of len bytes. */
+static uint32_t fnv1a(const char *device, size_t len)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)device[i]) * 16777619u;
+	return h;
+}
+
 uint32_t topic_shard(const char *device, uint32_t n)
 {
-	uint32_t h = 2166136261u; /* FNV-1a, 32 bits */
-	for (const unsigned char *s = (const unsigned char *)device; *s; s++)
-		h = (h ^ *s) * 16777619u;
-	return n ? h % n : 0;
+	return n ? fnv1a(device, strlen(device)) % n : 0;
 }
 
 iotad_err topic_device(const char *topic, int level, char *out, size_t outlen)
@@ -199,11 +205,14 @@ uint32_t topic_device_shard(const char *device, size_t len, uint32_t n)
 {
 	if (n <= 1)
 		return 0;
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)device[i];
-		h *= 16777619u;
-	}
+	/* mixed again (MurmurHash3's finalizer), so the thread is independent
+	 * of the hash modulo the instances of service.shard */
+	uint32_t h = fnv1a(device, len);
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
 	return h % n;
 }
 

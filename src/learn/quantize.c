@@ -33,6 +33,25 @@ void quant_opts_default(quant_opts *o)
 	o->input_margin = 0.25f;
 	o->range_quantile = 1.0f;
 	o->adaround = 1;
+	o->bias_bits = 12;
+}
+
+/* Round each layer's 16-bit biases to bits bits: the scale grows by a power
+ * of two (4 quarter octaves a bit), the values shrink by as much. */
+static void quant_narrow_biases(qnn *q, int bits)
+{
+	int drop = bits <= 0 ? 0 : 16 - (bits < 2 ? 2 : bits > 16 ? 16 : bits); /* 0: as they are */
+	long lim = (1L << (15 - drop)) - 1;
+	for (int l = 0; drop > 0 && l < q->n_layers; l++) {
+		qnn_layer *y = &q->layer[l];
+		if (y->b_exp > 127 - 4 * drop)
+			continue; /* cannot happen for a finite bias; keep it as it is */
+		y->b_exp = (int8_t)(y->b_exp + 4 * drop);
+		for (int o = 0; o < y->out; o++) {
+			long v = lround((double)y->b16[o] / (double)(1L << drop));
+			y->b16[o] = (int16_t)(v > lim ? lim : v < -lim ? -lim : v);
+		}
+	}
 }
 
 static int quant_cmp(const void *pa, const void *pb)
@@ -214,6 +233,7 @@ static iotad_err quant_member(const nn *net, const float *x, size_t d_stride, co
 		if ((rc = quant_round(net, (int)l, smp + off * n_smp, n_smp, q)))
 			goto out;
 	qnn_quantize_biases(net, mean, q);
+	quant_narrow_biases(q, o->bias_bits);
 	rc = IOTAD_ERR_NOMEM;
 	for (size_t l = 0, off = 0; l < (size_t)L; off += (size_t)net->sizes[l], l++) {
 		double a, b;

@@ -31,6 +31,7 @@ typedef struct live_point {
 
 typedef struct live_dev {
 	char id[DET_DEVICE_ID_MAX];
+	char model[48];         /* the model that judges it (mixed fleet), "" unknown */
 	const char *state;      /* normal | raised | stale | muted | learning */
 	double next;            /* monotonic time from which the next score is kept */
 	uint32_t head, n;       /* ring of points */
@@ -115,6 +116,12 @@ static void sse_push(live *l, const char *type, const char *json, size_t len)
 
 void live_sample(live *l, const char *device, double ts, const det_result *res)
 {
+	live_sample_model(l, NULL, device, ts, res);
+}
+
+void live_sample_model(live *l, const char *name, const char *device, double ts,
+		       const det_result *res)
+{
 	char json[512];
 
 	if (!l || !res->scored)
@@ -132,7 +139,23 @@ void live_sample(live *l, const char *device, double ts, const det_result *res)
 		d->head = (d->head + 1) % LIVE_POINTS;
 		if (d->n < LIVE_POINTS)
 			d->n++;
+		if (name && strcmp(d->model, name))
+			snprintf(d->model, sizeof d->model, "%s", name);
 		int n = codec_format_score(json, sizeof json, device, ts, res);
+		/* the model last in the object: {...,"model":"NAME"} */
+		if (n > 1 && d->model[0] && json[n - 1] == '}') {
+			char mj[sizeof d->model * 2 + 16];
+			memcpy(mj, ",\"model\":", 9);
+			if (codec_json_string(mj + 9, sizeof mj - 9, d->model) > 0) {
+				size_t ml = strlen(mj);
+				if ((size_t)n + ml < sizeof json) {
+					memcpy(json + n - 1, mj, ml);
+					n += (int)ml;
+					json[n - 1] = '}';
+					json[n] = '\0';
+				}
+			}
+		}
 		if (n > 0) {
 			sse_push(l, "score", json, (size_t)n);
 			added = true;
@@ -181,8 +204,12 @@ void live_write_devices(live *l, FILE *f)
 	for (uint32_t i = 0; i < l->n_devs; i++) {
 		const live_dev *d = &l->devs[i];
 		codec_json_string(name, sizeof name, d->id);
-		fprintf(f, "%s{\"device\":%s,\"state\":\"%s\",\"points\":[", i ? "," : "", name,
-			d->state);
+		fprintf(f, "%s{\"device\":%s,\"state\":\"%s\",", i ? "," : "", name, d->state);
+		if (d->model[0]) {
+			codec_json_string(name, sizeof name, d->model);
+			fprintf(f, "\"model\":%s,", name);
+		}
+		fputs("\"points\":[", f);
 		uint32_t first = (d->head + LIVE_POINTS - d->n) % LIVE_POINTS;
 		for (uint32_t k = 0; k < d->n; k++) {
 			const live_point *p = &d->pts[(first + k) % LIVE_POINTS];

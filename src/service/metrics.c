@@ -2,6 +2,7 @@
 #include "iotad/metrics.h"
 
 #include <dirent.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -104,6 +105,53 @@ static void write_fed(FILE *f, const met_fed *d)
 	}
 }
 
+/* One family of a mixed fleet's per-model figures, labelled model="NAME". */
+static void model_family(FILE *f, const met_snapshot *s, const char *name, const char *type,
+			 const char *help, size_t off)
+{
+	head(f, name, type, help);
+	for (uint32_t i = 0; i < s->n_models; i++) {
+		fprintf(f, "%s{model=", name);
+		label_value(f, s->models[i].name);
+		fprintf(f, "} %llu\n",
+			(unsigned long long)*(const uint64_t *)((const char *)&s->models[i] + off));
+	}
+}
+
+static void write_models(FILE *f, const met_snapshot *s)
+{
+	model_family(f, s, "iotad_model_messages_total", "counter",
+		     "Telemetry messages routed to each model of a mixed fleet.",
+		     offsetof(met_model, received));
+	model_family(f, s, "iotad_model_scored_total", "counter", "Windows scored, by model.",
+		     offsetof(met_model, scored));
+	model_family(f, s, "iotad_model_rejected_total", "counter",
+		     "Messages routed to a model and rejected by it, by model.",
+		     offsetof(met_model, rejected));
+	model_family(f, s, "iotad_model_raises_total", "counter", "Alerts raised, by model.",
+		     offsetof(met_model, raises));
+	model_family(f, s, "iotad_model_devices", "gauge", "Devices held, by model.",
+		     offsetof(met_model, devices));
+	model_family(f, s, "iotad_model_raised", "gauge", "Devices raised now, by model.",
+		     offsetof(met_model, raised));
+	model_family(f, s, "iotad_model_reloads_by_model_total", "counter",
+		     "Reloads swapped in, by model.", offsetof(met_model, reloads));
+	model_family(f, s, "iotad_model_reload_failures_by_model_total", "counter",
+		     "Reloads refused (the model stayed), by model.",
+		     offsetof(met_model, reload_failures));
+	head(f, "iotad_model_version", "gauge", "The model id and version each entry runs.");
+	for (uint32_t i = 0; i < s->n_models; i++) {
+		fputs("iotad_model_version{model=", f);
+		label_value(f, s->models[i].name);
+		fputs(",id=", f);
+		label_value(f, s->models[i].id);
+		fprintf(f, "} %d\n", s->models[i].version);
+	}
+	one(f, "iotad_fields_changed_total", "counter",
+	    "Zero-config devices that sent other numeric fields than they were learned on.",
+	    s->fields_changed);
+}
+
 int met_write_prometheus(FILE *f, const met_snapshot *s)
 {
 	one(f, "iotad_messages_received_total", "counter",
@@ -196,6 +244,8 @@ int met_write_prometheus(FILE *f, const met_snapshot *s)
 	    "State files ignored (another model) or refused (damaged) at start.", s->state_rejected);
 	if (s->fed.enabled)
 		write_fed(f, &s->fed);
+	if (s->n_models)
+		write_models(f, s);
 	head(f, "iotad_start_time_seconds", "gauge", "Start time of the process (epoch seconds).");
 	fprintf(f, "iotad_start_time_seconds %.3f\n", s->start_time);
 	head(f, "iotad_build_info", "gauge", "The iotad build: version, always 1.");

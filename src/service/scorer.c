@@ -1,7 +1,8 @@
 /* scorer.c - one scorer shard's loop: take messages from its queue in
- * batches, score them, send what waits in its outbox, run operator
- * commands and model reloads, sweep its devices. Shard 0 also logs the
- * stats and saves the state file (pausing the other shards meanwhile). */
+ * batches, score them through its router, send what waits in its outbox,
+ * run operator commands and model reloads, sweep its devices. Shard 0 also
+ * logs the stats, marks the journal and saves the state (pausing the other
+ * shards meanwhile). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,36 +37,50 @@ static iotad_err switch_http(void *ud, const model *m)
 	return s->http ? http_set_model(s->http, m) : IOTAD_OK;
 }
 
-/* Reload this shard's model; shard 0 also switches HTTP's and counts. */
-static void reload(shard *sh, const char *why)
+/* Reload this shard's models (every one, or the one named); one that fails
+ * keeps running, and so do the others. Shard 0 also switches HTTP's and
+ * counts. */
+static void reload(shard *sh, const char *name, const char *why)
 {
 	svc *s = sh->s;
 	bool first = sh->idx == 0;
-	if (pipeline_zero_config(sh->p)) {
-		if (first)
-			reload_model(sh->p, s->cfg->model_path, s->cfg->window, NULL, NULL, why);
-		return;
+	int ok = 0, failed = 0;
+	router_reload(sh->f, name, first ? switch_http : NULL, s, why, &ok, &failed);
+	if (first) {
+		atomic_fetch_add(&s->reloads, (uint64_t)ok);
+		atomic_fetch_add(&s->reload_failed, (uint64_t)failed);
 	}
-	iotad_err e = reload_model(sh->p, s->cfg->model_path, s->cfg->window,
-				   first ? switch_http : NULL, s, why);
-	if (first && e == IOTAD_OK)
-		SVC_COUNT(s->reloads);
-	else if (first)
-		SVC_COUNT(s->reload_failed);
 }
 
-/* Every shard reloads its model between two of its messages. */
-static void request_reload(svc *s, const char *why)
+/* Every shard reloads its models (name NULL) or the one named between two
+ * of its messages. Shard 0's thread only. */
+static void request_reload(svc *s, const char *name, const char *why)
 {
+	snprintf(s->reload_name, sizeof s->reload_name, "%s", name ? name : "");
 	atomic_store(&s->reload_why, why);
 	atomic_fetch_add(&s->reload_gen, 1);
 }
 
 bool scorer_save_state(svc *s, const char *when, bool others_running)
 {
+	if (s->n == 1) {
+		/* one shard: its router saves each pipeline to its own file */
+		if (router_state_save(s->sh[0].f, when) == IOTAD_OK) {
+			/* the state covers every message taken so far: keep the queued ones */
+			if (journal_trim(s->jr, msgq_depth(&s->sh[0].q)) != IOTAD_OK)
+				LOG_RATELIMITED(LOG_ERROR, "journal: cannot trim %s",
+						s->cfg->journal_file);
+			else
+				s->jr_taken = s->marks_n = 0;
+			return true;
+		}
+		SVC_COUNT(s->state_save_failed);
+		return false;
+	}
+	/* more: one pipeline a shard (no models: list), one file */
 	pipeline *ps[CFG_MAX_SCORERS];
 	for (uint32_t k = 0; k < s->n; k++)
-		ps[k] = s->sh[k].p;
+		ps[k] = router_primary(s->sh[k].f);
 	if (others_running && s->n > 1) {
 		struct timespec dl;
 		pthread_mutex_lock(&s->pause_lock);
@@ -130,7 +145,15 @@ static void control(shard *sh, const msgq_msg *msg)
 	while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r' || p[n - 1] == ' '))
 		n--;
 	if (n == 6 && !memcmp(p, "reload", 6)) {
-		request_reload(s, "control topic");
+		request_reload(s, NULL, "control topic");
+		return;
+	}
+	/* "reload NAME": one model of a mixed router */
+	if (n > 7 && n < 7 + CFG_MODEL_NAME && !memcmp(p, "reload ", 7)) {
+		char name[CFG_MODEL_NAME];
+		memcpy(name, p + 7, n - 7);
+		name[n - 7] = '\0';
+		request_reload(s, name, "control topic");
 		return;
 	}
 	det_command cmd;
@@ -140,11 +163,11 @@ static void control(shard *sh, const msgq_msg *msg)
 	if (r == CMD_OK) {
 		shard *owner = svc_shard_of(s, cmd.device, strlen(cmd.device));
 		if (owner == sh)
-			r = pipeline_command(sh->p, &cmd, clock_wall(), NULL, detail, sizeof detail);
+			r = router_command(sh->f, &cmd, clock_wall(), NULL, detail, sizeof detail);
 		else
 			r = svc_command_on(owner, &cmd, &res, detail, sizeof detail);
 	} else {
-		pipeline_command_refused(sh->p, r);
+		router_command_refused(sh->f, r);
 	}
 	if (r != CMD_OK)
 		LOG_RATELIMITED(LOG_WARN,
@@ -169,7 +192,7 @@ static void take_command(shard *sh)
 	pthread_mutex_unlock(&sh->ctl_lock);
 	if (!pending)
 		return;
-	cmd_reject r = pipeline_command(sh->p, &cmd, clock_wall(), &res, detail, sizeof detail);
+	cmd_reject r = router_command(sh->f, &cmd, clock_wall(), &res, detail, sizeof detail);
 	pthread_mutex_lock(&sh->ctl_lock);
 	sh->ctl_result = r;
 	sh->ctl_res = res;
@@ -195,25 +218,63 @@ static void sweep(shard *sh)
 				LOG_WARN("broker connection lost: stale sweep paused");
 		}
 	} else if (sh->disconnected_at != 0.0) {
-		pipeline_outage(sh->p, wall - sh->disconnected_at, wall);
+		router_outage(sh->f, wall - sh->disconnected_at, wall);
 		if (first)
 			LOG_INFO("broker connection back after %.1f s: stale sweep resumed",
 				 wall - sh->disconnected_at);
 		sh->disconnected_at = 0.0;
 	}
-	pipeline_sweep(sh->p, wall, ms.connected);
+	router_sweep(sh->f, wall, ms.connected);
+}
+
+void scorer_handle(shard *sh, const msgq_msg *msg, double now)
+{
+	svc *s = sh->s;
+	/* the same messages on_message journals */
+	if (s->jr && !msg->oversize && !is_state(s, msgq_topic(msg), msg->topic_len) &&
+	    (msg->bad_topic || !is_control(s, msgq_topic(msg), msg->topic_len)))
+		s->jr_taken++;
+	if (!msg->bad_topic && !msg->oversize && is_control(s, msgq_topic(msg), msg->topic_len))
+		control(sh, msg);
+	else if (!msg->bad_topic && !msg->oversize && is_state(s, msgq_topic(msg), msg->topic_len))
+		router_reconcile(sh->f, msgq_topic(msg), msg->topic_len, msgq_payload(msg),
+				 msg->len, clock_wall());
+	else
+		router_handle(sh->f, msg, now);
 }
 
 static void handle(shard *sh, const msgq_msg *msg)
 {
+	scorer_handle(sh, msg, clock_wall());
+}
+
+/* After a batch (shard 0, the only one with a journal): the journal's mark
+ * says how many of its messages were taken and had every event they caused
+ * acknowledged by the broker (so a replay after a crash sends those events
+ * again only if they may be lost). Publishes still in the outbox count as
+ * issued: they go out in order. */
+static void journal_progress(shard *sh)
+{
 	svc *s = sh->s;
-	if (!msg->bad_topic && !msg->oversize && is_control(s, msgq_topic(msg), msg->topic_len))
-		control(sh, msg);
-	else if (!msg->bad_topic && !msg->oversize && is_state(s, msgq_topic(msg), msg->topic_len))
-		pipeline_reconcile(sh->p, msgq_topic(msg), msg->topic_len, msgq_payload(msg),
-				   msg->len, clock_wall());
-	else
-		pipeline_handle(sh->p, msg, clock_wall());
+	mq_stats ms;
+	mq_get_stats(s->mq, &ms);
+	uint64_t done = ms.published + ms.publish_failed + atomic_load(&sh->out.failed);
+	if (s->marks_n == 0 ||
+	    s->marks[(s->marks_head + s->marks_n - 1) % SVC_MARKS].taken != s->jr_taken) {
+		uint32_t at = s->marks_n < SVC_MARKS ? s->marks_n++ : s->marks_n - 1;
+		s->marks[(s->marks_head + at) % SVC_MARKS].taken = s->jr_taken;
+		s->marks[(s->marks_head + at) % SVC_MARKS].issued = done + ms.inflight + sh->out.count;
+	}
+	uint64_t mark = 0;
+	bool any = false;
+	while (s->marks_n > 0 && s->marks[s->marks_head].issued <= done) {
+		mark = s->marks[s->marks_head].taken;
+		any = true;
+		s->marks_head = (s->marks_head + 1) % SVC_MARKS;
+		s->marks_n--;
+	}
+	if (any && journal_mark(s->jr, mark) != IOTAD_OK)
+		LOG_RATELIMITED(LOG_ERROR, "journal: cannot mark %s", s->cfg->journal_file);
 }
 
 void scorer_log_stats(svc *s, const char *when)
@@ -271,15 +332,18 @@ void scorer_loop(shard *sh, volatile sig_atomic_t *stop)
 		msgq_release(&sh->q);
 		if (sh->out.count)
 			outbox_flush(&sh->out, s->mq, 0);
+		if (first && s->jr)
+			journal_progress(sh);
 		take_command(sh);
 		if (first && s->reload_flag && *s->reload_flag) {
 			*s->reload_flag = 0;
-			request_reload(s, "SIGHUP");
+			request_reload(s, NULL, "SIGHUP");
 		}
 		uint64_t gen = atomic_load(&s->reload_gen);
 		if (gen != sh->reload_seen) {
 			sh->reload_seen = gen;
-			reload(sh, atomic_load(&s->reload_why));
+			reload(sh, s->reload_name[0] ? s->reload_name : NULL,
+			       atomic_load(&s->reload_why));
 		}
 		double now = clock_mono();
 		if (now >= next_sweep) {

@@ -1,7 +1,8 @@
 /* service.c - `iotad run`: wires MQTT (mqtt.c) to the scorer shards
  * (scorer.c), each with its bounded queue (msgq.c), outbox (outbox.c) and
- * pipeline (pipeline.c) over the devices whose id hashes to it; model
- * reload and the state file (reload.c), and the HTTP door (http.c). */
+ * router (router.c: the pipelines of its models, pipeline.c) over the
+ * devices whose id hashes to it; the journal (journal.c), model reload and
+ * the state file (reload.c), and the HTTP door (http.c). */
 #include "iotad/service.h"
 
 #include <errno.h>
@@ -15,9 +16,13 @@
 
 #include "iotad/clock.h"
 #include "iotad/detector.h"
+#include "iotad/http.h"
+#include "iotad/journal.h"
 #include "iotad/live.h"
 #include "iotad/log.h"
 #include "iotad/reload.h"
+#include "iotad/router.h"
+#include "iotad/state.h"
 #include "iotad/topic.h"
 
 #include "svc_shard.h"
@@ -83,6 +88,11 @@ static bool on_message(void *ud, const char *topic, size_t topic_len, const void
 					 s->cfg->max_payload);
 	if (r == MSGQ_FULL)
 		SVC_COUNT(s->refused_full);
+	/* on disk before Paho forgets it; control and state messages are not replayed */
+	if (r == MSGQ_ACCEPTED && s->jr && !is_control(s, topic, topic_len) && !state &&
+	    len <= s->cfg->max_payload &&
+	    journal_append(s->jr, topic, topic_len, payload, len, clock_wall()) != IOTAD_OK)
+		LOG_RATELIMITED(LOG_ERROR, "journal: cannot append to %s", s->cfg->journal_file);
 	return r == MSGQ_ACCEPTED;
 }
 
@@ -92,6 +102,8 @@ static iotad_err pub_publish(void *ud, const char *topic, const void *payload, s
 			     int qos, bool retained)
 {
 	shard *sh = ud;
+	if (sh->s->quiet)
+		return IOTAD_OK; /* sent before the crash */
 	return outbox_publish(&sh->out, sh->s->mq, topic, payload, len, qos, retained);
 }
 
@@ -105,29 +117,23 @@ static void pub_sample(void *ud, const char *device, const float *raw, const det
 static void pub_scored(void *ud, const char *device, double ts, const det_result *res)
 {
 	svc *s = ((shard *)ud)->s;
-	live_sample(http_live(s->http), device, ts, res);
+	if (!s->quiet)
+		live_sample(http_live(s->http), device, ts, res);
+}
+
+static void pub_scored_by(void *ud, const char *name, const char *device, double ts,
+			 const det_result *res)
+{
+	svc *s = ((shard *)ud)->s;
+	live_sample_model(http_live(s->http), name, device, ts, res);
 }
 
 static void pub_event(void *ud, const char *device, const char *state, const char *json,
 		      size_t len)
 {
 	svc *s = ((shard *)ud)->s;
-	live_event(http_live(s->http), device, state, json, len);
-}
-
-/* Zero-config built its detector from the first message's fields (one
- * shard only, see svc_create): the state file is restored now. */
-static void pub_ready(void *ud)
-{
-	shard *sh = ud;
-	svc *s = sh->s;
-	bool rejected = false;
-	if (!s->cfg->state_file[0])
-		return;
-	if (reload_state_restore(sh->p, s->cfg->state_file, &rejected) != IOTAD_OK)
-		LOG_ERR("state: not restored: out of memory");
-	if (rejected)
-		SVC_COUNT(s->state_rejected);
+	if (!s->quiet)
+		live_event(http_live(s->http), device, state, json, len);
 }
 
 void svc_reload_on(svc *s, volatile sig_atomic_t *flag)
@@ -172,7 +178,7 @@ cmd_reject svc_command_on(shard *to, const det_command *cmd, det_result *res, ch
 		to->ctl_pending = false;
 		r = CMD_BUSY;
 		snprintf(detail, detail_len, "the scorer did not take the command within 3 s");
-		pipeline_command_refused(to->p, CMD_BUSY);
+		router_command_refused(to->f, CMD_BUSY);
 	}
 	pthread_mutex_unlock(&to->ctl_lock);
 	pthread_mutex_unlock(&to->ctl_call);
@@ -188,6 +194,35 @@ static cmd_reject http_command_of(void *ud, const det_command *cmd, det_result *
 			      detail_len);
 }
 
+/* A journal record: scored as it was when it arrived (shard 0, the only
+ * one with a journal). */
+static void replay_one(void *ud, const char *topic, size_t topic_len, const void *payload,
+		       size_t len, double arrival, bool scored)
+{
+	shard *sh = ud;
+	svc *s = sh->s;
+	msgq_msg *m = msgq_msg_new(topic, topic_len, payload, len, s->cfg->max_payload);
+	s->quiet = scored;
+	if (m)
+		scorer_handle(sh, m, arrival);
+	msgq_msg_free(m);
+	s->quiet = false;
+}
+
+/* After a crash: score what the journal kept, once the broker is there to
+ * take the events, before any message that arrived since. */
+static void replay_journal(svc *s, volatile sig_atomic_t *stop)
+{
+	if (!journal_pending(s->jr))
+		return;
+	mq_stats ms;
+	for (mq_get_stats(s->mq, &ms); !ms.connected && !*stop; mq_get_stats(s->mq, &ms))
+		nanosleep(&(struct timespec){.tv_nsec = 100000000}, NULL);
+	size_t n = journal_replay(s->jr, replay_one, &s->sh[0]);
+	s->jr_taken = n;
+	LOG_INFO("journal: replayed %zu messages accepted before the last stop", n);
+}
+
 /* --- lifecycle ----------------------------------------------------------- */
 
 static uint32_t shard_count(const iotad_config *cfg, const model *m)
@@ -197,9 +232,15 @@ static uint32_t shard_count(const iotad_config *cfg, const model *m)
 		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 		n = cpus < 1 ? 1 : cpus > CFG_MAX_SCORERS ? CFG_MAX_SCORERS : (uint32_t)cpus;
 	}
-	if (n > 1 && !m && cfg->n_features == 0) {
+	if (n > 1 && !m && cfg->n_features == 0 && cfg->n_models == 0) {
 		LOG_WARN("service.scorer_threads: %u asked, 1 used: zero-config learns its features "
 			 "from the first message (set detector.features to use more)", n);
+		n = 1;
+	}
+	/* config_load refuses these with more than one thread */
+	if (n > 1 && (cfg->n_models > 0 || cfg->journal_file[0])) {
+		LOG_WARN("service.scorer_threads: %u asked, 1 used: %s runs with one scorer thread",
+			 n, cfg->n_models ? "a models: list" : "service.journal");
 		n = 1;
 	}
 	return n;
@@ -213,14 +254,42 @@ static iotad_err shard_init(svc *s, shard *sh, uint32_t idx, const model *m, con
 	pthread_mutex_init(&sh->ctl_lock, NULL);
 	clock_cond_init(&sh->ctl_cond);
 	pipeline_pub pub = {.publish = pub_publish, .sample = pub_sample, .scored = pub_scored,
-			    .event = pub_event, .ready = s->n == 1 ? pub_ready : NULL, .ud = sh};
+			    .event = pub_event, .ud = sh};
 	iotad_err err;
 	/* service.queue_size is split between the shards, like the device cap. */
 	uint32_t qcap = s->cfg->queue_size / s->n;
 	if ((err = msgq_init(&sh->q, qcap ? qcap : 1)) != IOTAD_OK ||
 	    (err = outbox_init(&sh->out, SVC_OUTBOX)) != IOTAD_OK)
 		return err;
-	return pipeline_create(s->cfg, m, dc, &pub, &sh->p);
+	if ((err = router_create(s->scfg ? s->scfg : s->cfg, m, dc, &pub, &sh->f)) != IOTAD_OK)
+		return err;
+	router_on_scored(sh->f, pub_scored_by);
+	return IOTAD_OK;
+}
+
+static iotad_err open_journal(svc *s)
+{
+	const iotad_config *cfg = s->cfg;
+	char err[600];
+	size_t torn = 0;
+	if (!cfg->state_file[0]) {
+		LOG_ERR("journal: service.journal needs service.state_file (the journal is cut "
+			"after each state save)");
+		return IOTAD_ERR_INVAL;
+	}
+	iotad_err e = journal_open(cfg->journal_file, cfg->journal_fsync, cfg->queue_size, &s->jr,
+				   &torn, err, sizeof err);
+	if (e != IOTAD_OK) {
+		LOG_ERR("%s", e == IOTAD_ERR_NOMEM ? "journal: out of memory" : err);
+		return e == IOTAD_ERR_NOMEM ? e : IOTAD_ERR_INVAL; /* exit 2, as a bad state file */
+	}
+	if (torn)
+		LOG_WARN("journal: cut %zu bytes of a record torn by a crash in %s", torn,
+			 cfg->journal_file);
+	if (journal_pending(s->jr))
+		LOG_INFO("journal: %zu messages in %s to replay once connected",
+			 journal_pending(s->jr), cfg->journal_file);
+	return IOTAD_OK;
 }
 
 iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out)
@@ -245,24 +314,45 @@ iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out)
 	 * high unless one device emitted 65,536 events per second of it, or
 	 * the clock stepped back across the restart (docs/design-notes.md). */
 	dc.seq_base = (uint64_t)clock_wall() * SVC_SEQ_PER_SECOND;
-	/* The device table's cap is split between the shards. */
-	dc.max_devices = (dc.max_devices + s->n - 1) / s->n;
-	bool rejected = false;
 	iotad_err err = IOTAD_OK;
+	if (cfg->state_file[0]) {
+		char why[600];
+		if (state_check_path(cfg->state_file, why, sizeof why) != IOTAD_OK) {
+			LOG_ERR("state: %s", why);
+			err = IOTAD_ERR_INVAL;
+			goto fail;
+		}
+	}
+	if (s->n > 1) {
+		/* The device cap is split between the shards; the state file is
+		 * one for all of them, restored below by the same hash. */
+		s->scfg = malloc(sizeof *s->scfg);
+		if (!s->scfg) {
+			err = IOTAD_ERR_NOMEM;
+			goto fail;
+		}
+		*s->scfg = *cfg;
+		s->scfg->max_devices = (cfg->max_devices + s->n - 1) / s->n;
+		s->scfg->state_file[0] = '\0';
+		dc.max_devices = (dc.max_devices + s->n - 1) / s->n;
+	}
 	for (uint32_t k = 0; k < s->n && err == IOTAD_OK; k++)
 		err = shard_init(s, &s->sh[k], k, m, &dc);
 	if (err != IOTAD_OK)
 		goto fail;
-	if (cfg->state_file[0]) {
+	if (s->n > 1 && cfg->state_file[0]) {
+		bool rejected = false;
 		pipeline *ps[CFG_MAX_SCORERS];
 		for (uint32_t k = 0; k < s->n; k++)
-			ps[k] = s->sh[k].p;
+			ps[k] = router_primary(s->sh[k].f);
 		err = reload_state_restore_shards(ps, s->n, cfg->state_file, &rejected);
 		if (rejected)
 			SVC_COUNT(s->state_rejected);
 		if (err != IOTAD_OK)
 			goto fail;
 	}
+	if (cfg->journal_file[0] && (err = open_journal(s)) != IOTAD_OK)
+		goto fail;
 	const char *uris[CFG_MAX_URIS];
 	for (int i = 0; i < cfg->n_broker_uris && i < CFG_MAX_URIS; i++)
 		uris[i] = cfg->broker_uris[i];
@@ -303,9 +393,14 @@ static void metrics_of(void *ud, met_snapshot *out)
 static void log_start(svc *s)
 {
 	const iotad_config *c = s->cfg;
-	const model *m = pipeline_model(s->sh[0].p);
+	const model *m = pipeline_model(router_primary(s->sh[0].f));
 	const char *names[MODEL_MAX_FEATURES];
-	if (m)
+	if (router_mixed(s->sh[0].f))
+		LOG_INFO("scoring %s with %u models routed by topic and device (%s), alerts on %s/+",
+			 c->telemetry_filter, (unsigned)c->n_models,
+			 c->model_fallback ? "others zero-config on their own fields"
+					   : "others counted as no_model", c->alert_prefix);
+	else if (m)
 		LOG_INFO("scoring %s with model %s v%d (%s, window %d x %d features), alerts on %s/+"
 			 ", %u scorer thread%s", c->telemetry_filter, m->id, m->version,
 			 m->type == MODEL_INT8 ? "int8" : "float", m->window, m->n_features,
@@ -314,8 +409,8 @@ static void log_start(svc *s)
 		LOG_INFO("scoring %s zero-config: each device against its own normal, learned from "
 			 "its first %u samples, over %s; alerts on %s/+, %u scorer thread%s",
 			 c->telemetry_filter, (unsigned)c->profile_learn,
-			 pipeline_features(s->sh[0].p, names, MODEL_MAX_FEATURES) ?
-				 "the configured features" : "the numeric fields of the first message",
+			 pipeline_features(router_primary(s->sh[0].f), names, MODEL_MAX_FEATURES) ?
+				 "the configured features" : "each device's own numeric fields",
 			 c->alert_prefix, s->n, s->n == 1 ? "" : "s");
 }
 
@@ -333,8 +428,9 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 	s->started = clock_wall();
 	if (err == IOTAD_OK && c->http_listen[0]) {
 		http_opts ho = {.listen = c->http_listen, .max_body = c->http_max_body,
-				.page = c->http_page, .m = pipeline_model(s->sh[0].p),
-				.det = pipeline_det_config(s->sh[0].p),
+				.page = c->http_page, .m = pipeline_model(router_primary(s->sh[0].f)),
+				/* NULL: zero-config */
+				.det = pipeline_det_config(router_primary(s->sh[0].f)),
 				.metrics = metrics_of, .command = http_command_of, .ud = s};
 		err = http_create(&ho, &s->http);
 	}
@@ -356,6 +452,7 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 		return err;
 	}
 	log_start(s);
+	replay_journal(s, stop);
 	scorer_loop(&s->sh[0], stop);
 
 	/* Orderly shutdown: refuse new input, score what was accepted, then say
@@ -421,12 +518,13 @@ void svc_get_metrics(svc *s, met_snapshot *out)
 	for (uint32_t k = 0; k < s->n; k++) {
 		shard *sh = &s->sh[k];
 		met_hist_snap h;
-		pipeline_get_counters(sh->p, &pc);
+		router_get_counters(sh->f, &pc);
 		add_counters(out, &pc);
 		out->publish_failed += atomic_load(&sh->out.failed);
 		out->queue_depth += msgq_depth(&sh->q);
 		out->queue_capacity += sh->q.cap;
-		pipeline_latency(sh->p, &h);
+		out->state_rejected += router_state_rejected(sh->f);
+		pipeline_latency(router_primary(sh->f), &h);
 		for (int b = 0; b <= MET_BUCKETS; b++)
 			out->score.bucket[b] += h.bucket[b];
 		out->score.count += h.count;
@@ -436,7 +534,7 @@ void svc_get_metrics(svc *s, met_snapshot *out)
 	out->refused_full = atomic_load(&s->refused_full);
 	out->model_reloads = atomic_load(&s->reloads);
 	out->model_reload_failures = atomic_load(&s->reload_failed);
-	out->state_rejected = atomic_load(&s->state_rejected);
+	out->state_rejected += atomic_load(&s->state_rejected);
 	out->state_save_failed = atomic_load(&s->state_save_failed);
 	out->published = ms.published;
 	out->reconnects = ms.reconnects;
@@ -444,8 +542,10 @@ void svc_get_metrics(svc *s, met_snapshot *out)
 	out->connected = ms.connected;
 	out->max_devices = s->cfg->max_devices;
 	out->model_loaded = true;
-	pipeline_model_name(s->sh[0].p, out->model_id, sizeof out->model_id, &out->model_version);
+	pipeline_model_name(router_primary(s->sh[0].f), out->model_id, sizeof out->model_id,
+			    &out->model_version);
 	out->start_time = s->started;
+	router_model_stats(s->sh[0].f, out);
 	if (s->on_fed)
 		s->on_fed(s->on_fed_ud, &out->fed);
 }
@@ -460,7 +560,7 @@ void svc_destroy(svc *s)
 		shard *sh = &s->sh[k];
 		if (!sh->s)
 			continue;
-		pipeline_destroy(sh->p);
+		router_destroy(sh->f);
 		msgq_free(&sh->q);
 		outbox_free(&sh->out);
 		pthread_mutex_destroy(&sh->ctl_call);
@@ -470,5 +570,7 @@ void svc_destroy(svc *s)
 	free(s->sh);
 	pthread_mutex_destroy(&s->pause_lock);
 	pthread_cond_destroy(&s->pause_cond);
+	journal_close(s->jr);
+	free(s->scfg);
 	free(s);
 }

@@ -491,3 +491,17 @@ pid_t hx_start_iotad(const char *config, const char *log, hx_sub *sub, size_t on
 	}
 	return pid;
 }
+
+mq *hx_publisher(const hx_broker *b, const char *client_id, int max_inflight)
+{
+	mq *pub;
+	mq_opts o = {.uri = b->uri, .client_id = client_id, .keepalive = 10,
+		     .clean_session = true, .max_inflight = max_inflight};
+	if (mq_create(&o, &pub) != IOTAD_OK)
+		return NULL;
+	if (mq_start(pub) != IOTAD_OK || !mq_wait_connected(pub, 10000)) {
+		mq_destroy(pub, 0);
+		return NULL;
+	}
+	return pub;
+}

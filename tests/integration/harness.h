@@ -65,6 +65,11 @@ long hx_proc_kb(pid_t pid, const char *field);
 /* Write text to a file. 0 on success. */
 int hx_write_file(const char *path, const char *text);
 
+/* A connected MQTT client on b (clean session) for publishing, with at most
+ * max_inflight unacknowledged QoS 1 messages; NULL if it cannot connect
+ * within 10 s. mq_destroy it. */
+mq *hx_publisher(const hx_broker *b, const char *client_id, int max_inflight);
+
 /* Subscribe to filter at QoS 1 and record everything. 0 on success. */
 int hx_sub_start(hx_sub *s, const char *uri, const char *filter, const char *client_id);
 /* The same on a persistent session (clean session off): what the broker

@@ -104,20 +104,6 @@ void it_state_not_regular(void)
 
 /* ---- item: sequence numbers across kill -9 ------------------------------ */
 
-static mq *publisher(const hx_broker *b, const char *client_id)
-{
-	mq *pub;
-	mq_opts o = {.uri = b->uri, .client_id = client_id, .keepalive = 10,
-		     .clean_session = true, .max_inflight = 64};
-	if (mq_create(&o, &pub) != IOTAD_OK)
-		return NULL;
-	if (mq_start(pub) != IOTAD_OK || !mq_wait_connected(pub, 10000)) {
-		mq_destroy(pub, 0);
-		return NULL;
-	}
-	return pub;
-}
-
 /* One sample of device d at step i: every 12th hot (60 degrees). */
 static int publish_step(mq *pub, int d, int i, bool hot)
 {
@@ -161,7 +147,7 @@ void it_seq_after_crash(void)
 	const char *config = state_config_det(&b, "seq.yaml", "iotad-seq", state,
 					      "  alert_k: 1\n  alert_n: 1\n  alert_m: 1\n", NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
-	burst bu = {.pub = publisher(&b, "it-seq-pub")};
+	burst bu = {.pub = hx_publisher(&b, "it-seq-pub", 64)};
 	CU_ASSERT_PTR_NOT_NULL_FATAL(bu.pub);
 
 	const char *log1 = hx_path("seq-1.log");
@@ -420,7 +406,7 @@ void it_reorder_redelivery(void)
 	pid_t pid = hx_start_iotad(config, hx_path("reorder.log"), &sub, 1);
 	CU_ASSERT_FATAL(pid > 0);
 	CU_ASSERT_FATAL(hx_wait_port(port, 15000));
-	mq *pub = publisher(&b, "it-reorder-pub");
+	mq *pub = hx_publisher(&b, "it-reorder-pub", 64);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 
 	/* the reference: 80 samples in order */
@@ -492,7 +478,7 @@ void it_clock_skew(void)
 	pid_t pid = hx_start_iotad(config, hx_path("skew.log"), &sub, 1);
 	CU_ASSERT_FATAL(pid > 0);
 	CU_ASSERT_FATAL(hx_wait_port(port, 15000));
-	mq *pub = publisher(&b, "it-skew-pub");
+	mq *pub = hx_publisher(&b, "it-skew-pub", 64);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 	double now = (double)time(NULL);
 

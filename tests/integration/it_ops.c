@@ -21,20 +21,6 @@
 
 #include "harness.h"
 
-static mq *client(const hx_broker *b, const char *client_id)
-{
-	mq *c;
-	mq_opts o = {.uri = b->uri, .client_id = client_id, .keepalive = 10,
-		     .clean_session = true, .max_inflight = 64};
-	if (mq_create(&o, &c) != IOTAD_OK)
-		return NULL;
-	if (mq_start(c) != IOTAD_OK || !mq_wait_connected(c, 10000)) {
-		mq_destroy(c, 0);
-		return NULL;
-	}
-	return c;
-}
-
 /* Samples [from, to) on topic: hot (60 degrees) in [hot_from, hot_to). 0 on success. */
 static int series(mq *pub, const char *topic, int from, int to, int hot_from, int hot_to)
 {
@@ -93,7 +79,7 @@ void it_reconcile_states(void)
 	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, 0, false), 0);
 	hx_sub sub;
 	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&sub, b.uri, "#", "it-rc-sub"), 0);
-	mq *pub = client(&b, "it-rc-pub");
+	mq *pub = hx_publisher(&b, "it-rc-pub", 64);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 
 	/* what a run that was stopped without a state file left behind */
@@ -193,7 +179,7 @@ void it_operator_errors(void)
 	log = hx_path("err.log");
 	pid = hx_start_iotad(cfg, log, &sub, 1);
 	CU_ASSERT_FATAL(pid > 0);
-	mq *pub = client(&b, "it-err-pub");
+	mq *pub = hx_publisher(&b, "it-err-pub", 64);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 	for (int i = 0; i < 50; i++)
 		mq_publish(pub, "telemetry/bad", "not json", 8, 1, false, 5000);
@@ -271,7 +257,7 @@ void it_metrics_and_hass(void)
 	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, 0, false), 0);
 	hx_sub sub;
 	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&sub, b.uri, "#", "it-mh-sub"), 0);
-	mq *pub = client(&b, "it-mh-pub");
+	mq *pub = hx_publisher(&b, "it-mh-pub", 64);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 	int port = hx_free_port();
 	char service[700], more[256];
@@ -370,7 +356,7 @@ void it_two_instances(void)
 	CU_ASSERT_EQUAL(hx_sub_count(&sub, "iotad/status/north", "online"), 1);
 	CU_ASSERT_EQUAL(hx_sub_count(&sub, "iotad/status/iotad-south", "online"), 1);
 
-	mq *pub = client(&b, "it-two-pub");
+	mq *pub = hx_publisher(&b, "it-two-pub", 64);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 	CU_ASSERT_EQUAL(series(pub, "north/pump", 0, 60, 30, 60), 0);
 	CU_ASSERT_EQUAL(series(pub, "telemetry/pump", 0, 3, 0, 0), 0);

@@ -130,20 +130,6 @@ static int publish_raising(mq *pub, const char *topic)
 	return publish_series(pub, topic, 0, 60, 30, 60);
 }
 
-static mq *plain_pub(const hx_broker *b, const char *client_id)
-{
-	mq *pub;
-	mq_opts o = {.uri = b->uri, .client_id = client_id, .keepalive = 10,
-		     .clean_session = true, .max_inflight = 64};
-	if (mq_create(&o, &pub) != IOTAD_OK)
-		return NULL;
-	if (mq_start(pub) != IOTAD_OK || !mq_wait_connected(pub, 10000)) {
-		mq_destroy(pub, 0);
-		return NULL;
-	}
-	return pub;
-}
-
 /* A refused case: iotad keeps retrying, logs why, and is never online. */
 static void refused_case(const char *name, int tls_port, const char *ca, const char *pw,
 			 const char *expect, hx_sub *sub)
@@ -193,7 +179,7 @@ void it_tls_auth(void)
 	pid_t pid = hx_spawn(argv, log);
 	CU_ASSERT_FATAL(pid > 0);
 	CU_ASSERT_FATAL(hx_sub_wait(&sub, "iotad/status", "online", 1, 15000));
-	mq *pub = plain_pub(&b, "it-tls-pub");
+	mq *pub = hx_publisher(&b, "it-tls-pub", 64);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 	CU_ASSERT_EQUAL(publish_raising(pub, "telemetry/dev-tls"), 0);
 	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/dev-tls", "\"raised\"", 1, 15000));
@@ -249,7 +235,7 @@ void it_state_restart(void)
 	const char *state = hx_path("state.bin");
 	const char *config = state_config(&b, "st.yaml", "iotad-st", state);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
-	mq *pub = plain_pub(&b, "it-st-pub");
+	mq *pub = hx_publisher(&b, "it-st-pub", 64);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 	char *text;
 
@@ -367,7 +353,7 @@ void it_model_reload(void)
 
 	const char *log = hx_path("rl.log");
 	pid_t pid = start_iotad(config, log, &sub, 1);
-	mq *pub = plain_pub(&b, "it-rl-pub");
+	mq *pub = hx_publisher(&b, "it-rl-pub", 64);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 	size_t sent = 0;
 
@@ -434,7 +420,7 @@ void it_crash_restart(void)
 	const char *state = hx_path("kill-state.bin");
 	const char *config = state_config(&b, "kill.yaml", "iotad-kill", state);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
-	mq *pub = plain_pub(&b, "it-kill-pub");
+	mq *pub = hx_publisher(&b, "it-kill-pub", 64);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 
 	/* raised, then at least one periodic snapshot, then SIGKILL */
@@ -544,7 +530,7 @@ static void rs_mark(const hx_broker *b, hx_sub *sub, int k)
 	char topic[32], id[32];
 	snprintf(topic, sizeof topic, "telemetry/mark-%d", k);
 	snprintf(id, sizeof id, "it-rs-mark-%d", k);
-	mq *pub = plain_pub(b, id);
+	mq *pub = hx_publisher(b, id, 64);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 	CU_ASSERT_EQUAL(publish_series(pub, topic, 0, 60, 30, 60), 0);
 	mq_destroy(pub, 2000);
@@ -628,7 +614,7 @@ static rs_event *rs_reference(size_t *n)
 static void rs_probe(const hx_broker *b, hx_sub *sub, const char *payload)
 {
 	CU_ASSERT_FATAL(mq_wait_connected(sub->client, 30000));
-	mq *pub = plain_pub(b, "it-rs-probe");
+	mq *pub = hx_publisher(b, "it-rs-probe", 64);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 	bool back = false;
 	for (int i = 0; i < 100 && !back; i++) {
@@ -772,7 +758,7 @@ void it_broker_outage(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
 	const char *log = hx_path("outage.log");
 	pid_t pid = start_iotad(config, log, &sub, 1);
-	mq *pub = plain_pub(&b, "it-out-pub");
+	mq *pub = hx_publisher(&b, "it-out-pub", 64);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 	enum { N = 3 };
 

@@ -53,20 +53,6 @@ static char *zc_get(int port, const char *path)
 	return buf;
 }
 
-static mq *zc_pub(const hx_broker *b)
-{
-	mq *pub;
-	mq_opts o = {.uri = b->uri, .client_id = "it-zc-pub", .keepalive = 10,
-		     .clean_session = true, .max_inflight = 256};
-	if (mq_create(&o, &pub) != IOTAD_OK)
-		return NULL;
-	if (mq_start(pub) != IOTAD_OK || !mq_wait_connected(pub, 10000)) {
-		mq_destroy(pub, 0);
-		return NULL;
-	}
-	return pub;
-}
-
 /* Samples [from, to) of device dev, 10 s apart in device time: a
  * temperature near 21 and a humidity near 45 (a fixed wobble), with shift
  * added to the temperature; a text field beside them. */
@@ -108,7 +94,7 @@ void it_zero_config(void)
 	const char *state = hx_path("zc-state.bin");
 	const char *config = zc_config(&b, port, state);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
-	mq *pub = zc_pub(&b);
+	mq *pub = hx_publisher(&b, "it-zc-pub", 256);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 
 	const char *log1 = hx_path("zc-1.log");

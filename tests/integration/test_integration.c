@@ -16,10 +16,12 @@
 #include "harness.h"
 #include "it_examples.h"
 #include "it_federated.h"
+#include "it_crashwin.h"
 #include "it_harden.h"
 #include "it_scaleout.h"
 #include "it_http.h"
 #include "it_int8.h"
+#include "it_mixed.h"
 #include "it_ops.h"
 #include "it_reliability.h"
 #include "it_shards.h"
@@ -292,26 +294,11 @@ static void test_clean_run_is_silent(void)
 
 /* ---- bad input is counted and harmless ---------------------------------- */
 
-/* A connected publisher on b (NULL on failure). */
-static mq *start_pub(const hx_broker *b, const char *client_id, int max_inflight)
-{
-	mq *pub;
-	mq_opts o = {.uri = b->uri, .client_id = client_id, .keepalive = 10,
-		     .clean_session = true, .max_inflight = max_inflight};
-	if (mq_create(&o, &pub) != IOTAD_OK)
-		return NULL;
-	if (mq_start(pub) != IOTAD_OK || !mq_wait_connected(pub, 10000)) {
-		mq_destroy(pub, 0);
-		return NULL;
-	}
-	return pub;
-}
-
 /* Publish a marker device that raises on its last (18th) sample and wait
  * for its alert: everything the broker took before it has been scored. */
 static void wait_scored(const hx_broker *b, hx_sub *sub)
 {
-	mq *pub = start_pub(b, "it-marker-pub", 64);
+	mq *pub = hx_publisher(b, "it-marker-pub", 64);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 	char msg[160];
 	for (int i = 0; i < MARKER_SAMPLES; i++) {
@@ -343,7 +330,7 @@ static void test_bad_input_counted(void)
 	const char *log = hx_path("bad-iotad.log");
 	pid_t pid = start_iotad(hx_config(&b, "bad.yaml", "iotad-bad", NULL), log, &sub);
 
-	mq *pub = start_pub(&b, "it-bad-pub", 64);
+	mq *pub = hx_publisher(&b, "it-bad-pub", 64);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 	static char big[8192];
 	memset(big, ' ', sizeof big);
@@ -423,7 +410,7 @@ static void test_slow_subscriber(void)
 	CU_ASSERT_EQUAL(kill(frozen, SIGSTOP), 0);
 
 	/* every device is healthy, then hot: one raised event each */
-	mq *pub = start_pub(&b, "it-slow-pub", 256);
+	mq *pub = hx_publisher(&b, "it-slow-pub", 256);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 	char topic[64], msg[160];
 	for (int i = 0; i < SAMPLES; i++)
@@ -549,7 +536,7 @@ static void flood(long n_ids, int cap)
 	pid_t pid = start_iotad(cfg, log, &status);
 	long rss_start = hx_proc_kb(pid, "VmRSS");
 
-	mq *pub = start_pub(&b, "it-flood-pub", 4096);
+	mq *pub = hx_publisher(&b, "it-flood-pub", 4096);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 
 	/* Checkpoint once the table has been filled and recycled a few times. */
@@ -650,7 +637,7 @@ static void test_topic_hygiene(void)
 	const char *log = hx_path("topic-iotad.log");
 	pid_t pid = start_iotad(cfg, log, &sub);
 
-	mq *pub = start_pub(&b, "it-topic-pub", 256);
+	mq *pub = hx_publisher(&b, "it-topic-pub", 256);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 
 	/* Topics MQTT lets a client publish ('+', '#', NUL and control bytes
@@ -951,7 +938,7 @@ static void test_bad_messages_table(void)
 	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&sub, b.uri, "#", "it-badmsg-sub"), 0);
 	const char *log = hx_path("badmsg-iotad.log");
 	pid_t pid = start_iotad(hx_config(&b, "badmsg.yaml", "iotad-badmsg", NULL), log, &sub);
-	mq *pub = start_pub(&b, "it-badmsg-pub", 64);
+	mq *pub = hx_publisher(&b, "it-badmsg-pub", 64);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 	static char big[8192];
 	memset(big, ' ', sizeof big);
