@@ -1,6 +1,6 @@
 #!/bin/sh
 # run.sh - build a release tree, train the benchmark model if needed, run the
-# three benchmarks and print a summary table.
+# benchmarks and print a summary table.
 #
 #   bench/run.sh                   everything, default sizes
 #   MESSAGES=50000 REPEAT=1 bench/run.sh     a quicker MQTT run
@@ -53,6 +53,9 @@ echo "== core replay (bench_core)"
 echo "== core replay, an ensemble of 3 networks (bench_core)"
 "$BUILD/bench/bench_core" --model "$ENSEMBLE_MODEL" --samples "$SAMPLES" --devices "$DEVICES" |
 	sed 's/^RESULT core /RESULT core_ensemble /' | tee -a "$out"
+echo "== core replay over scorer shards, 1 against 2 threads (bench_shards)"
+"$BUILD/bench/bench_shards" --model "$MODEL" --samples "$SAMPLES" --devices "$DEVICES" \
+	--threads 2 --repeat "$REPEAT" | tee -a "$out"
 echo "== memory per device (bench_memory)"
 "$BUILD/bench/bench_memory" --model "$MODEL" --devices "$MEM_DEVICES" | tee -a "$out"
 echo "== routing a mixed fleet, 10 models (bench_route)"
@@ -60,6 +63,9 @@ echo "== routing a mixed fleet, 10 models (bench_route)"
 echo "== MQTT throughput (bench_mqtt)"
 "$BUILD/bench/bench_mqtt" --iotad "$IOTAD" --model "$MODEL" --messages "$MESSAGES" \
 	--devices "$DEVICES" --qos "$QOS" --mode "$MODE" --repeat "$REPEAT" | tee -a "$out"
+echo "== telemetry-to-alert latency at 1000 msg/s (bench_latency)"
+"$BUILD/bench/bench_latency" --iotad "$IOTAD" --model "$MODEL" --rate 1000 --seconds 20 |
+	tee -a "$out"
 
 echo
 echo "== summary ($(nproc) CPUs; figures are noisy, see docs/benchmarks.md)"
@@ -85,6 +91,16 @@ $1 == "RESULT" && $2 == "core" {
 $1 == "RESULT" && $2 == "core_ensemble" {
 	row("core replay, ensemble of 3", sprintf("%.0f ns", val("ns_per_sample")),
 	    sprintf("nn_forward %.0f ns/window", val("nn_forward_ns")), val("ratio_forward"))
+}
+$1 == "RESULT" && $2 == "shards" {
+	row("core replay, " val("threads") " scorer threads", sprintf("%.0f samples/s", val("many_sps")),
+	    sprintf("1 thread %.0f samples/s", val("one_sps")), val("ratio"))
+}
+$1 == "RESULT" && $2 == "latency" {
+	row("latency added p50 (1k msg/s)", sprintf("%.0f us", val("through_p50_us")),
+	    sprintf("broker floor %.0f us", val("floor_p50_us")), val("added_p50_us"))
+	row("latency added p99 (1k msg/s)", sprintf("%.0f us", val("through_p99_us")),
+	    sprintf("broker floor %.0f us", val("floor_p99_us")), val("added_p99_us"))
 }
 $1 == "RESULT" && $2 == "memory" {
 	row("memory per device", sprintf("%.0f B (RSS)", val("rss_bytes")),

@@ -202,7 +202,7 @@ static void send_raw(fixture *x, const char *topic, size_t topic_len, const char
 	msgq_msg *msg = msgq_msg_new(topic, topic_len, payload, len, x->cfg.max_payload);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(msg);
 	pipeline_handle(x->p, msg, x->now);
-	free(msg);
+	msgq_msg_free(msg);
 	x->now += 1.0;
 }
 

@@ -45,6 +45,31 @@ static void test_shard_hash(void)
 	}
 }
 
+/* The scorer threads of an instance that owns shard k of N: its devices
+ * spread over all of them, whatever N and the thread count. */
+static void test_thread_of_shard(void)
+{
+	static const uint32_t pairs[][2] = {{2, 2}, {4, 4}, {3, 3}, {2, 4}, {4, 2}};
+	char id[32];
+	for (size_t p = 0; p < sizeof pairs / sizeof pairs[0]; p++) {
+		uint32_t inst = pairs[p][0], threads = pairs[p][1];
+		unsigned n[4] = {0}, total = 0;
+		for (int i = 0; i < 4000; i++) {
+			snprintf(id, sizeof id, "sensor-%03d", i);
+			if (topic_shard(id, inst) != 0)
+				continue;
+			n[topic_device_shard(id, strlen(id), threads)]++;
+			total++;
+		}
+		for (uint32_t k = 0; k < threads; k++) {
+			CU_ASSERT(n[k] > total / threads * 2 / 3);
+			CU_ASSERT(n[k] < total / threads * 4 / 3);
+		}
+	}
+	CU_ASSERT_EQUAL(topic_device_shard("anything", 8, 1), 0);
+	CU_ASSERT_EQUAL(topic_device_shard("anything", 8, 0), 0);
+}
+
 static void test_shard_config(void)
 {
 	iotad_config c;
@@ -171,6 +196,7 @@ void init_scaleout_tests(void)
 {
 	CU_pSuite s = CU_add_suite("scaleout", NULL, NULL);
 	TEST_ADD(s, test_shard_hash);
+	TEST_ADD(s, test_thread_of_shard);
 	TEST_ADD(s, test_shard_config);
 	TEST_ADD(s, test_uri_list);
 	TEST_ADD(s, test_pipeline_shard);

@@ -99,7 +99,7 @@ static void zsend(zfix *x, const char *device, const char *payload, double now)
 				     x->cfg.max_payload);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(msg);
 	pipeline_handle(x->p, msg, now);
-	free(msg);
+	msgq_msg_free(msg);
 }
 
 /* Sample t of a device: temperature near 21, humidity near 45, plus shift

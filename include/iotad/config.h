@@ -12,6 +12,8 @@
 #include "iotad/model.h"
 #include "iotad/threshold.h"
 
+/* Most scorer threads (service.scorer_threads). */
+#define CFG_MAX_SCORERS 64
 #define CFG_STR 256
 #define CFG_PATH 1024
 #define CFG_MAX_URIS 8 /* broker nodes of mqtt.uri given as a list */
@@ -123,6 +125,8 @@ typedef struct iotad_config {
 	/* service: */
 	size_t max_payload;           /* bytes (4096) */
 	uint32_t queue_size;          /* messages buffered between MQTT and scorer (65536) */
+	uint32_t scorer_threads;      /* scorer threads, each owning a shard of the devices;
+				       * 0: one per CPU (1) */
 	char state_file[CFG_PATH];    /* detector state kept across restarts; empty: off ("") */
 	char shard[32];               /* "k/N": score only devices whose id hashes to k mod N
 				       * (topic_shard), count the others; empty: all ("") */

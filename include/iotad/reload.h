@@ -5,6 +5,7 @@
 #define IOTAD_RELOAD_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "iotad/error.h"
 #include "iotad/model.h"
@@ -34,5 +35,13 @@ iotad_err reload_state_restore(pipeline *p, const char *path, bool *rejected);
  * (periodic, shutdown) in the log. Failures are logged with a rate limit.
  * No detector yet (zero-config learning its features): nothing to save. */
 iotad_err reload_state_save(pipeline *p, const char *path, const char *when);
+
+/* The same for a pipeline split in n_shards (the scorer threads, all
+ * paused): one state file, each device restored into the shard its id
+ * hashes to (topic_device_shard). */
+iotad_err reload_state_restore_shards(pipeline *const *p, uint32_t n_shards, const char *path,
+				      bool *rejected);
+iotad_err reload_state_save_shards(pipeline *const *p, uint32_t n_shards, const char *path,
+				   const char *when);
 
 #endif

@@ -38,6 +38,15 @@ iotad_err state_load(det *d, const char *path, size_t *loaded, char *err, size_t
 /* Same from a buffer of len bytes. */
 iotad_err state_load_buffer(det *d, const void *buf, size_t len, size_t *loaded, char *err,
 			    size_t errlen);
+/* The same for a detector split in n shards (the service's scorer
+ * threads): one file of every shard's devices, and at load each device
+ * goes to the shard topic_device_shard names for its id, so a file saved
+ * with any number of shards loads into any other. Every shard's thread
+ * must be paused while it runs; the header is checked against d[0]. */
+iotad_err state_save_shards(const det *const *d, uint32_t n, const char *path, size_t *saved,
+			    char *err, size_t errlen);
+iotad_err state_load_shards(det *const *d, uint32_t n, const char *path, size_t *loaded,
+			    char *err, size_t errlen);
 /* Whether path may be used as the state file: IOTAD_OK if it does not
  * exist or is a regular file; IOTAD_ERR_INVAL (err says what it is) for
  * anything else (device, directory, symlink, FIFO), which a save would

@@ -57,4 +57,16 @@ void topic_instance_from(char *buf, size_t len, const char *client_id);
  * 0, or -1 (topic untouched) if the result does not fit. Any thread. */
 int topic_expand_instance(char *topic, size_t len, const char *instance);
 
+/* Which of n scorer threads owns the device id of len bytes: the same
+ * FNV-1a hash as topic_shard, mixed again, modulo n; 0 when n <= 1. The
+ * same id always lands on the same thread, so one device's samples stay
+ * in order; the mixing keeps the threads of an instance that owns one
+ * service.shard (the hash modulo N) evenly loaded. */
+uint32_t topic_device_shard(const char *device, size_t len, uint32_t n);
+/* The bytes of topic level `level` (split on '/') of a topic of len bytes:
+ * its start into *dev and length into *dev_len. false when the topic has
+ * fewer levels. For routing only: topic_device validates the id. */
+bool topic_level_span(const char *topic, size_t len, int level, const char **dev,
+		      size_t *dev_len);
+
 #endif

@@ -15,6 +15,8 @@
 
 #include "iotad/timefmt.h"
 
+#include "codec_fast.h"
+
 static const char *const reject_names[REJ__COUNT] = {
 	[REJ_NONE] = "none",
 	[REJ_OVERSIZE] = "oversize",
@@ -213,6 +215,14 @@ reject_reason codec_parse_sample(const char *payload, size_t len, size_t max_len
 	if (!payload || !m || m->n_features < 1 || m->n_features > MODEL_MAX_FEATURES) {
 		set_detail(detail, detail_len, "no payload or no model");
 		return REJ_NOT_JSON;
+	}
+	/* The common case read in place; anything else by cJSON. */
+	if (codec_fast_sample(payload, len, m, &t, &got_ts, values)) {
+		if (ts)
+			*ts = got_ts ? t : now;
+		if (has_ts)
+			*has_ts = got_ts;
+		return REJ_NONE;
 	}
 	cJSON *root = cJSON_ParseWithLengthOpts(payload, len, &end, 0);
 	if (!root) {

@@ -56,6 +56,7 @@ static const param_def keys[] = {
 	KEY("detector", "features", PARAM_STR, features_list, 0, CFG_STR),
 	KEY("service", "max_payload", PARAM_SIZE, max_payload, 16, 16 << 20),
 	KEY("service", "queue_size", PARAM_U32, queue_size, 1, 16 << 20),
+	KEY("service", "scorer_threads", PARAM_U32, scorer_threads, 0, CFG_MAX_SCORERS),
 	KEY("service", "state_file", PARAM_STR, state_file, 0, CFG_PATH),
 	KEY("service", "shard", PARAM_STR, shard, 0, 32),
 	KEY("service", "state_interval", PARAM_DOUBLE, state_interval, 1, 86400),
@@ -133,6 +134,7 @@ void config_defaults(iotad_config *c)
 	param_defaults(c);
 	c->max_payload = 4096;
 	c->queue_size = 65536;
+	c->scorer_threads = 1;
 	c->state_interval = 60;
 	c->log_level = LOG_INFO;
 	c->http_max_body = 65536;
@@ -960,6 +962,18 @@ static iotad_err check(cfg_ctx *x, iotad_config *c)
 	for (size_t i = 0; i < gl && gw_ok; i++)
 		gw_ok = (gw[i] >= 'a' && gw[i] <= 'z') || (gw[i] >= 'A' && gw[i] <= 'Z') ||
 			(gw[i] >= '0' && gw[i] <= '9') || strchr("-_.", gw[i]);
+	if (c->fed_enabled && c->scorer_threads != 1)
+		return fail(x, mark_of(x, "service", "scorer_threads"), IOTAD_ERR_CONFIG,
+			    "service.scorer_threads: federated learning runs with one scorer thread "
+			    "(got %u)", c->scorer_threads);
+	if (c->n_models && c->scorer_threads != 1)
+		return fail(x, mark_of(x, "service", "scorer_threads"), IOTAD_ERR_CONFIG,
+			    "service.scorer_threads: a models: list runs with one scorer thread "
+			    "(got %u)", c->scorer_threads);
+	if (c->journal_file[0] && c->scorer_threads != 1)
+		return fail(x, mark_of(x, "service", "scorer_threads"), IOTAD_ERR_CONFIG,
+			    "service.scorer_threads: service.journal runs with one scorer thread "
+			    "(got %u)", c->scorer_threads);
 	if (c->fed_enabled && !gw_ok)
 		return fail(x, mark_of(x, "federated", c->fed_gateway[0] ? "gateway" : "enabled"),
 			    IOTAD_ERR_CONFIG,

@@ -1,6 +1,7 @@
 /* state.c - the detector state file: fixed little-endian layout (see
  * state.h), fixed-size records, CRC-32 at the end, atomic replace. */
 #include "iotad/state.h"
+#include "iotad/topic.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -297,6 +298,13 @@ static iotad_err write_device(void *ud, const det_device_state *st, const float 
 
 iotad_err state_save(const det *d, const char *path, size_t *saved, char *err, size_t errlen)
 {
+	return state_save_shards(&d, 1, path, saved, err, errlen);
+}
+
+iotad_err state_save_shards(const det *const *ds, uint32_t n_shards, const char *path,
+			    size_t *saved, char *err, size_t errlen)
+{
+	const det *d = n_shards ? ds[0] : NULL;
 	state_hdr h;
 	unsigned char hb[STATE_HDR];
 	state_writer w = {0};
@@ -308,7 +316,9 @@ iotad_err state_save(const det *d, const char *path, size_t *saved, char *err, s
 	if (!d || !path || !*path)
 		return IOTAD_ERR_INVAL;
 	hdr_of(d, &h);
-	h.count = (uint32_t)det_device_count(d);
+	h.count = 0;
+	for (uint32_t k = 0; k < n_shards; k++)
+		h.count += (uint32_t)det_device_count(ds[k]);
 	hdr_put(hb, &h);
 	w.nf = det_state_floats(d);
 	w.rec_len = STATE_REC_FIXED + 4 * w.nf;
@@ -322,8 +332,8 @@ iotad_err state_save(const det *d, const char *path, size_t *saved, char *err, s
 		goto out;
 	w.f = a.f;
 	rc = write_crc(&w, hb, sizeof hb);
-	if (rc == IOTAD_OK)
-		rc = det_foreach(d, buf, write_device, &w);
+	for (uint32_t k = 0; k < n_shards && rc == IOTAD_OK; k++)
+		rc = det_foreach(ds[k], buf, write_device, &w);
 	unsigned char cb[4];
 	put_u32(cb, w.crc);
 	if (rc == IOTAD_OK && fwrite(cb, 1, 4, w.f) != 4)
@@ -346,9 +356,10 @@ out:
 
 /* --- load ---------------------------------------------------------------- */
 
-iotad_err state_load_buffer(det *d, const void *data, size_t len, size_t *loaded, char *err,
-			    size_t errlen)
+static iotad_err load_buffer(det *const *ds, uint32_t n_shards, const void *data, size_t len,
+			     size_t *loaded, char *err, size_t errlen)
 {
+	det *d = n_shards ? ds[0] : NULL;
 	const unsigned char *p = data;
 	state_hdr want, got;
 
@@ -419,11 +430,13 @@ iotad_err state_load_buffer(det *d, const void *data, size_t len, size_t *loaded
 	for (uint32_t i = 0; i < got.count && rc == IOTAD_OK; i++) {
 		rec_get(p + hdr_len + (size_t)i * rec_len, got.version, &st, fl, nf_file);
 		memset(fl + nf_file, 0, (nf - nf_file) * sizeof *fl); /* a fresh profile */
-		iotad_err e = det_import(d, &st, fl, true);
+		det *to = ds[topic_device_shard(st.id, strnlen(st.id, sizeof st.id), n_shards)];
+		iotad_err e = det_import(to, &st, fl, true);
 		if (e == IOTAD_OK) {
 			n++;
 		} else if (e == IOTAD_ERR_FULL) {
-			break; /* a smaller table that refuses new devices keeps the oldest */
+			if (n_shards == 1)
+				break; /* a smaller table that refuses new devices keeps the oldest */
 		} else {
 			iotad_errf(err, errlen, "device record %u is inconsistent (%s)", i,
 				   iotad_strerror(e));
@@ -436,11 +449,23 @@ iotad_err state_load_buffer(det *d, const void *data, size_t len, size_t *loaded
 	return rc;
 }
 
+iotad_err state_load_buffer(det *d, const void *data, size_t len, size_t *loaded, char *err,
+			    size_t errlen)
+{
+	return load_buffer(&d, 1, data, len, loaded, err, errlen);
+}
+
 iotad_err state_load(det *d, const char *path, size_t *loaded, char *err, size_t errlen)
+{
+	return state_load_shards(&d, 1, path, loaded, err, errlen);
+}
+
+iotad_err state_load_shards(det *const *ds, uint32_t n_shards, const char *path, size_t *loaded,
+			    char *err, size_t errlen)
 {
 	if (loaded)
 		*loaded = 0;
-	if (!d || !path)
+	if (!n_shards || !ds[0] || !path)
 		return IOTAD_ERR_INVAL;
 	FILE *f = fopen(path, "rb");
 	if (!f) {
@@ -466,7 +491,7 @@ iotad_err state_load(det *d, const char *path, size_t *loaded, char *err, size_t
 	char why[400] = "";
 	if (bad)
 		iotad_errf(err, errlen, "%s: read error", path);
-	else if ((rc = state_load_buffer(d, buf, len, loaded, why, sizeof why)) != IOTAD_OK)
+	else if ((rc = load_buffer(ds, n_shards, buf, len, loaded, why, sizeof why)) != IOTAD_OK)
 		iotad_errf(err, errlen, "%s: %s", path, why);
 	free(buf);
 	return rc;

@@ -21,12 +21,18 @@ bool topic_level_ok(const char *s, size_t n)
 	return true;
 }
 
+/* FNV-1a, 32 bits, of len bytes. */
+static uint32_t fnv1a(const char *device, size_t len)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)device[i]) * 16777619u;
+	return h;
+}
+
 uint32_t topic_shard(const char *device, uint32_t n)
 {
-	uint32_t h = 2166136261u; /* FNV-1a, 32 bits */
-	for (const unsigned char *s = (const unsigned char *)device; *s; s++)
-		h = (h ^ *s) * 16777619u;
-	return n ? h % n : 0;
+	return n ? fnv1a(device, strlen(device)) % n : 0;
 }
 
 iotad_err topic_device(const char *topic, int level, char *out, size_t outlen)
@@ -193,4 +199,35 @@ int topic_expand_instance(char *topic, size_t len, const char *instance)
 	memset(topic, 0, len); /* no bytes of the template left after the NUL */
 	memcpy(topic, out, o + 1);
 	return 0;
+}
+
+uint32_t topic_device_shard(const char *device, size_t len, uint32_t n)
+{
+	if (n <= 1)
+		return 0;
+	/* mixed again (MurmurHash3's finalizer), so the thread is independent
+	 * of the hash modulo the instances of service.shard */
+	uint32_t h = fnv1a(device, len);
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h % n;
+}
+
+bool topic_level_span(const char *topic, size_t len, int level, const char **dev,
+		      size_t *dev_len)
+{
+	const char *s = topic, *end = topic + len;
+	for (int i = 0; i < level; i++) {
+		const char *slash = memchr(s, '/', (size_t)(end - s));
+		if (!slash)
+			return false;
+		s = slash + 1;
+	}
+	const char *slash = memchr(s, '/', (size_t)(end - s));
+	*dev = s;
+	*dev_len = (size_t)((slash ? slash : end) - s);
+	return true;
 }

@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -134,6 +136,38 @@ static void publish_online(mq *c)
 		LOG_WARN("mqtt: status publish failed: %s", MQTTAsync_strerror(rc));
 }
 
+/* Paho leaves Nagle's algorithm on: an alert written just after the PUBACK
+ * of the message that raised it would wait for the broker's ACK of the
+ * PUBACK (about the time to the next message). Turn it off on our
+ * connection to the broker: the TCP socket whose peer port is a uri's. */
+static int uri_port(const char *uri)
+{
+	const char *colon = strrchr(uri, ':');
+	int port = colon ? atoi(colon + 1) : 0;
+	return port > 0 && port <= 65535 ? port : -1;
+}
+
+static void set_nodelay(const mq *c)
+{
+	for (int fd = 0; fd < 1024; fd++) {
+		struct sockaddr_storage a;
+		socklen_t al = sizeof a;
+		int type = 0;
+		socklen_t tl = sizeof type;
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_STREAM ||
+		    getpeername(fd, (struct sockaddr *)&a, &al) != 0)
+			continue;
+		int peer = a.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&a)->sin_port) :
+			   a.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&a)->sin6_port) : -1;
+		bool broker = peer == uri_port(c->uri);
+		for (int i = 0; i < c->n_uris && !broker; i++)
+			broker = peer == uri_port(c->uris[i]);
+		int one = 1;
+		if (broker)
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	}
+}
+
 /* Called by Paho after every successful connect, first or automatic. */
 static void on_connected(void *ctx, char *cause)
 {
@@ -149,6 +183,7 @@ static void on_connected(void *ctx, char *cause)
 	int n = c->n_subs;
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
+	set_nodelay(c);
 	/* Paho does not say which node of a list took a reconnect */
 	LOG_INFO("mqtt: %s to %s%s as %s", again ? "reconnected" : "connected",
 		 c->n_uris > 1 ? "a node of " : "", c->n_uris > 1 ? "mqtt.uri" : c->uri, c->client_id);

@@ -54,18 +54,29 @@ iotad_err reload_model(pipeline *p, const char *path, int window, reload_switch_
 
 iotad_err reload_state_restore(pipeline *p, const char *path, bool *rejected)
 {
+	return reload_state_restore_shards(&p, 1, path, rejected);
+}
+
+iotad_err reload_state_restore_shards(pipeline *const *ps, uint32_t n_shards, const char *path,
+				      bool *rejected)
+{
 	char err[600];
 	size_t n = 0;
+	det *dets[CFG_MAX_SCORERS];
 	*rejected = false;
+	if (n_shards < 1 || n_shards > CFG_MAX_SCORERS)
+		return IOTAD_ERR_INVAL;
 	if (state_check_path(path, err, sizeof err) != IOTAD_OK) {
 		LOG_ERR("state: %s", err);
 		return IOTAD_ERR_INVAL;
 	}
-	if (!pipeline_det(p)) {
-		LOG_INFO("state: %s is restored once the features are learned", path);
-		return IOTAD_OK;
+	for (uint32_t k = 0; k < n_shards; k++) {
+		if (!(dets[k] = pipeline_det(ps[k]))) {
+			LOG_INFO("state: %s is restored once the features are learned", path);
+			return IOTAD_OK;
+		}
 	}
-	iotad_err e = state_load(pipeline_det(p), path, &n, err, sizeof err);
+	iotad_err e = state_load_shards(dets, n_shards, path, &n, err, sizeof err);
 	switch (e) {
 	case IOTAD_OK:
 		LOG_INFO("state: restored %zu devices from %s", n, path);
@@ -82,19 +93,33 @@ iotad_err reload_state_restore(pipeline *p, const char *path, bool *rejected)
 	default:
 		*rejected = true;
 		LOG_ERR("state: cannot use %s; starting with no devices", err);
-		return pipeline_reset(p);
+		for (uint32_t k = 0; k < n_shards; k++)
+			if ((e = pipeline_reset(ps[k])) != IOTAD_OK)
+				return e;
+		return IOTAD_OK;
 	}
-	pipeline_devices_changed(p);
+	for (uint32_t k = 0; k < n_shards; k++)
+		pipeline_devices_changed(ps[k]);
 	return IOTAD_OK;
 }
 
 iotad_err reload_state_save(pipeline *p, const char *path, const char *when)
 {
+	return reload_state_save_shards(&p, 1, path, when);
+}
+
+iotad_err reload_state_save_shards(pipeline *const *ps, uint32_t n_shards, const char *path,
+				   const char *when)
+{
 	char err[600];
 	size_t n = 0;
-	if (!pipeline_det(p))
-		return IOTAD_OK; /* zero-config before its features are learned: no devices */
-	iotad_err e = state_save(pipeline_det(p), path, &n, err, sizeof err);
+	const det *dets[CFG_MAX_SCORERS];
+	if (n_shards < 1 || n_shards > CFG_MAX_SCORERS)
+		return IOTAD_ERR_INVAL;
+	for (uint32_t k = 0; k < n_shards; k++)
+		if (!(dets[k] = pipeline_det(ps[k])))
+			return IOTAD_OK; /* zero-config before its features are learned */
+	iotad_err e = state_save_shards(dets, n_shards, path, &n, err, sizeof err);
 	if (e != IOTAD_OK) {
 		LOG_RATELIMITED(LOG_ERROR, "state: cannot save (%s): %s", when, err);
 		return e;

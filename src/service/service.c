@@ -1,5 +1,7 @@
-/* service.c - `iotad run`: wires MQTT (mqtt.c) to the bounded queue
- * (msgq.c), the scorer thread's pipeline (pipeline.c), model reload and
+/* service.c - `iotad run`: wires MQTT (mqtt.c) to the scorer shards
+ * (scorer.c), each with its bounded queue (msgq.c), outbox (outbox.c) and
+ * router (router.c: the pipelines of its models, pipeline.c) over the
+ * devices whose id hashes to it; the journal (journal.c), model reload and
  * the state file (reload.c), and the HTTP door (http.c). */
 #include "iotad/service.h"
 
@@ -10,61 +12,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "iotad/clock.h"
 #include "iotad/detector.h"
-#include "iotad/router.h"
 #include "iotad/http.h"
 #include "iotad/journal.h"
 #include "iotad/live.h"
 #include "iotad/log.h"
-#include "iotad/mqtt.h"
-#include "iotad/msgq.h"
-#include "iotad/pipeline.h"
 #include "iotad/reload.h"
+#include "iotad/router.h"
 #include "iotad/state.h"
+#include "iotad/topic.h"
 
-#define SVC_BATCH 256
-#define SVC_STATS_EVERY 60.0
+#include "svc_shard.h"
 
+#define SVC_OUTBOX 4096 /* alert and state publishes waiting for the window, a shard */
 #define SVC_SEQ_PER_SECOND 65536u
-#define SVC_MARKS 64
-
-struct svc {
-	const iotad_config *cfg;
-	volatile sig_atomic_t *reload_flag; /* set (e.g. by SIGHUP) to reload model.path */
-	router *f;                  /* the pipelines: one model, zero-config, or a mixed router */
-	svc_sample_cb on_sample;   /* every sample the detector took (federated), or NULL */
-	void *on_sample_ud;
-	svc_fed_cb on_fed;
-	void *on_fed_ud;
-	mq *mq;
-	msgq q;
-	journal *jr;               /* service.journal, or NULL */
-	uint64_t jr_taken;         /* journaled messages the scorer took since the last trim */
-	bool quiet;                /* replaying messages scored before a crash: publish nothing */
-	/* marks waiting for the broker to acknowledge the events before them:
-	 * (messages taken, publishes issued by then), oldest first */
-	struct { uint64_t taken, issued; } marks[SVC_MARKS];
-	uint32_t marks_head, marks_n;
-	_Atomic uint64_t refused_full, state_rejected, state_save_failed, reloads, reload_failed;
-	double started;            /* epoch seconds */
-	http *http;                /* NULL when http.listen is empty */
-	double disconnected_at;    /* wall clock the broker was lost at; 0: connected */
-	/* one operator command handed from an HTTP thread to the scorer */
-	pthread_mutex_t ctl_call;  /* one caller at a time */
-	pthread_mutex_t ctl_lock;  /* guards the fields below */
-	pthread_cond_t ctl_cond;
-	uint64_t ctl_ticket;       /* the request's number */
-	uint64_t ctl_done;         /* the last request answered */
-	bool ctl_pending;          /* ctl_cmd waits for the scorer */
-	det_command ctl_cmd;
-	cmd_reject ctl_result;
-	det_result ctl_res;
-	char ctl_detail[160];
-};
-
-#define COUNT(field) atomic_fetch_add_explicit(&(field), 1, memory_order_relaxed)
 
 static bool is_control(const svc *s, const char *topic, size_t topic_len)
 {
@@ -81,7 +45,32 @@ static bool is_state(const svc *s, const char *topic, size_t topic_len)
 	return n && topic_len > n + 1 && !memcmp(topic, sp, n) && topic[n] == '/';
 }
 
-/* Paho's thread: copy the message in, or refuse it (queue full or closing). */
+shard *svc_shard_of(svc *s, const char *device, size_t len)
+{
+	return &s->sh[topic_device_shard(device, len, s->n)];
+}
+
+/* The shard a message goes to: its device's (from the topic), shard 0 for
+ * the control topic and for topics without a device level. */
+static shard *route(svc *s, const char *topic, size_t topic_len, bool state)
+{
+	const char *dev;
+	size_t len;
+	if (s->n == 1)
+		return &s->sh[0];
+	if (state) {
+		size_t pl = strlen(s->cfg->state_prefix) + 1;
+		dev = topic + pl;
+		len = topic_len - pl;
+	} else if (is_control(s, topic, topic_len) ||
+		   !topic_level_span(topic, topic_len, s->cfg->device_level, &dev, &len)) {
+		return &s->sh[0];
+	}
+	return svc_shard_of(s, dev, len);
+}
+
+/* Paho's thread: copy the message into its shard's queue, or refuse it
+ * (queue full or closing). */
 static bool on_message(void *ud, const char *topic, size_t topic_len, const void *payload,
 		       size_t len, int qos, bool retained)
 {
@@ -91,40 +80,43 @@ static bool on_message(void *ud, const char *topic, size_t topic_len, const void
 		LOG_WARN("control: ignoring a retained message on %s", s->cfg->control_topic);
 		return true;
 	}
-	if (!retained && is_state(s, topic, topic_len))
+	bool state = is_state(s, topic, topic_len);
+	if (!retained && state)
 		return true; /* our own state publishes coming back: only retained ones matter */
-	msgq_offer_result r = msgq_offer(&s->q, topic, topic_len, payload, len, s->cfg->max_payload);
+	shard *sh = route(s, topic, topic_len, state);
+	msgq_offer_result r = msgq_offer(&sh->q, topic, topic_len, payload, len,
+					 s->cfg->max_payload);
 	if (r == MSGQ_FULL)
-		COUNT(s->refused_full);
+		SVC_COUNT(s->refused_full);
 	/* on disk before Paho forgets it; control and state messages are not replayed */
-	if (r == MSGQ_ACCEPTED && s->jr && !is_control(s, topic, topic_len) &&
-	    !is_state(s, topic, topic_len) && len <= s->cfg->max_payload &&
+	if (r == MSGQ_ACCEPTED && s->jr && !is_control(s, topic, topic_len) && !state &&
+	    len <= s->cfg->max_payload &&
 	    journal_append(s->jr, topic, topic_len, payload, len, clock_wall()) != IOTAD_OK)
 		LOG_RATELIMITED(LOG_ERROR, "journal: cannot append to %s", s->cfg->journal_file);
 	return r == MSGQ_ACCEPTED;
 }
 
-/* --- the pipeline's publisher ---------------------------------------------- */
+/* --- the pipelines' publisher (ud: the shard) -------------------------------- */
 
 static iotad_err pub_publish(void *ud, const char *topic, const void *payload, size_t len,
 			     int qos, bool retained)
 {
-	svc *s = ud;
-	if (s->quiet)
+	shard *sh = ud;
+	if (sh->s->quiet)
 		return IOTAD_OK; /* sent before the crash */
-	return mq_publish(s->mq, topic, payload, len, qos, retained, -1);
+	return outbox_publish(&sh->out, sh->s->mq, topic, payload, len, qos, retained);
 }
 
 static void pub_sample(void *ud, const char *device, const float *raw, const det_result *res)
 {
-	svc *s = ud;
+	svc *s = ((shard *)ud)->s;
 	if (s->on_sample)
 		s->on_sample(s->on_sample_ud, device, raw, res);
 }
 
 static void pub_scored(void *ud, const char *device, double ts, const det_result *res)
 {
-	svc *s = ud;
+	svc *s = ((shard *)ud)->s;
 	if (!s->quiet)
 		live_sample(http_live(s->http), device, ts, res);
 }
@@ -132,34 +124,16 @@ static void pub_scored(void *ud, const char *device, double ts, const det_result
 static void pub_scored_by(void *ud, const char *name, const char *device, double ts,
 			 const det_result *res)
 {
-	svc *s = ud;
+	svc *s = ((shard *)ud)->s;
 	live_sample_model(http_live(s->http), name, device, ts, res);
 }
 
 static void pub_event(void *ud, const char *device, const char *state, const char *json,
 		      size_t len)
 {
-	svc *s = ud;
+	svc *s = ((shard *)ud)->s;
 	if (!s->quiet)
 		live_event(http_live(s->http), device, state, json, len);
-}
-
-/* --- scorer thread ----------------------------------------------------------- */
-
-static iotad_err switch_http(void *ud, const model *m)
-{
-	svc *s = ud;
-	return s->http ? http_set_model(s->http, m) : IOTAD_OK;
-}
-
-/* Reload every model (name NULL) or the one named: one that fails keeps
- * running, and so do the others. */
-static void reload(svc *s, const char *name, const char *why)
-{
-	int ok = 0, failed = 0;
-	router_reload(s->f, name, switch_http, s, why, &ok, &failed);
-	atomic_fetch_add(&s->reloads, (uint64_t)ok);
-	atomic_fetch_add(&s->reload_failed, (uint64_t)failed);
 }
 
 void svc_reload_on(svc *s, volatile sig_atomic_t *flag)
@@ -179,207 +153,59 @@ void svc_on_sample(svc *s, svc_sample_cb cb, void *ud)
 	s->on_sample_ud = ud;
 }
 
-#define SVC_SAVE_BACKOFF_MAX 600.0
-
-/* Save the state file; true if it was written. */
-static bool save_state(svc *s, const char *when)
+cmd_reject svc_command_on(shard *to, const det_command *cmd, det_result *res, char *detail,
+			  size_t detail_len)
 {
-	if (router_state_save(s->f, when) == IOTAD_OK) {
-		/* the state covers every message taken so far: keep the queued ones */
-		if (journal_trim(s->jr, msgq_depth(&s->q)) != IOTAD_OK)
-			LOG_RATELIMITED(LOG_ERROR, "journal: cannot trim %s", s->cfg->journal_file);
-		else
-			s->jr_taken = s->marks_n = 0;
-		return true;
+	cmd_reject r;
+	struct timespec dl;
+
+	pthread_mutex_lock(&to->ctl_call);
+	pthread_mutex_lock(&to->ctl_lock);
+	uint64_t ticket = ++to->ctl_ticket;
+	to->ctl_cmd = *cmd;
+	to->ctl_pending = true;
+	msgq_wake(&to->q);
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_sec += 3;
+	while (to->ctl_done != ticket &&
+	       pthread_cond_timedwait(&to->ctl_cond, &to->ctl_lock, &dl) != ETIMEDOUT)
+		;
+	if (to->ctl_done == ticket) {
+		r = to->ctl_result;
+		*res = to->ctl_res;
+		snprintf(detail, detail_len, "%s", to->ctl_detail);
+	} else {
+		to->ctl_pending = false;
+		r = CMD_BUSY;
+		snprintf(detail, detail_len, "the scorer did not take the command within 3 s");
+		router_command_refused(to->f, CMD_BUSY);
 	}
-	COUNT(s->state_save_failed);
-	return false;
+	pthread_mutex_unlock(&to->ctl_lock);
+	pthread_mutex_unlock(&to->ctl_call);
+	return r;
 }
 
-/* Seconds to the next periodic save: state_interval, doubled after each
- * failure in a row up to SVC_SAVE_BACKOFF_MAX (or state_interval if longer),
- * so a save that cannot work is tried (and logged) ever less often. */
-static double save_delay(const iotad_config *c, int failures)
-{
-	double d = c->state_interval;
-	double cap = c->state_interval > SVC_SAVE_BACKOFF_MAX ? c->state_interval
-							     : SVC_SAVE_BACKOFF_MAX;
-	for (int i = 0; i < failures && d < cap; i++)
-		d *= 2;
-	return d < cap ? d : cap;
-}
-
-/* A message on the control topic: "reload", or a JSON command on a device
- * ({"command": "mute", "device": "d1", "seconds": 600}, see codec.h). */
-static void control(svc *s, const msgq_msg *msg)
-{
-	const char *p = msgq_payload(msg);
-	size_t n = msg->len;
-	while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r' || p[n - 1] == ' '))
-		n--;
-	if (n == 6 && !memcmp(p, "reload", 6)) {
-		reload(s, NULL, "control topic");
-		return;
-	}
-	/* "reload NAME": one model of a mixed router */
-	if (n > 7 && n < 7 + CFG_MODEL_NAME && !memcmp(p, "reload ", 7)) {
-		char name[CFG_MODEL_NAME];
-		memcpy(name, p + 7, n - 7);
-		name[n - 7] = '\0';
-		reload(s, name, "control topic");
-		return;
-	}
-	det_command cmd;
-	char detail[200] = "";
-	cmd_reject r = codec_parse_command(p, n, &cmd, detail, sizeof detail);
-	if (r == CMD_OK)
-		r = router_command(s->f, &cmd, clock_wall(), NULL, detail, sizeof detail);
-	else
-		router_command_refused(s->f, r);
-	if (r != CMD_OK)
-		LOG_RATELIMITED(LOG_WARN,
-				"control: refused a command on %s (%s): %s; expected 'reload' or "
-				"{\"command\": \"rebaseline\"|\"mute\"|\"false_alarm\", \"device\": ID"
-				"[, \"seconds\": N]}",
-				s->cfg->control_topic, codec_cmd_reject_name(r), detail);
-}
-
-/* HTTP thread: hand cmd to the scorer and wait (3 s at most) for its outcome. */
+/* HTTP thread: the command goes to the shard owning its device. */
 static cmd_reject http_command_of(void *ud, const det_command *cmd, det_result *res,
 				  char *detail, size_t detail_len)
 {
 	svc *s = ud;
-	cmd_reject r;
-	struct timespec dl;
-
-	pthread_mutex_lock(&s->ctl_call);
-	pthread_mutex_lock(&s->ctl_lock);
-	uint64_t ticket = ++s->ctl_ticket;
-	s->ctl_cmd = *cmd;
-	s->ctl_pending = true;
-	clock_gettime(CLOCK_MONOTONIC, &dl);
-	dl.tv_sec += 3;
-	while (s->ctl_done != ticket &&
-	       pthread_cond_timedwait(&s->ctl_cond, &s->ctl_lock, &dl) != ETIMEDOUT)
-		;
-	if (s->ctl_done == ticket) {
-		r = s->ctl_result;
-		*res = s->ctl_res;
-		snprintf(detail, detail_len, "%s", s->ctl_detail);
-	} else {
-		s->ctl_pending = false;
-		r = CMD_BUSY;
-		snprintf(detail, detail_len, "the scorer did not take the command within 3 s");
-		router_command_refused(s->f, CMD_BUSY);
-	}
-	pthread_mutex_unlock(&s->ctl_lock);
-	pthread_mutex_unlock(&s->ctl_call);
-	return r;
+	return svc_command_on(svc_shard_of(s, cmd->device, strlen(cmd->device)), cmd, res, detail,
+			      detail_len);
 }
 
-/* Scorer thread: run the command an HTTP thread handed over, if any. */
-static void take_command(svc *s)
-{
-	det_command cmd;
-	det_result res;
-	char detail[160] = "";
-
-	pthread_mutex_lock(&s->ctl_lock);
-	bool pending = s->ctl_pending;
-	uint64_t ticket = s->ctl_ticket;
-	cmd = s->ctl_cmd;
-	s->ctl_pending = false;
-	pthread_mutex_unlock(&s->ctl_lock);
-	if (!pending)
-		return;
-	cmd_reject r = router_command(s->f, &cmd, clock_wall(), &res, detail, sizeof detail);
-	pthread_mutex_lock(&s->ctl_lock);
-	s->ctl_result = r;
-	s->ctl_res = res;
-	snprintf(s->ctl_detail, sizeof s->ctl_detail, "%s", detail);
-	s->ctl_done = ticket;
-	pthread_cond_broadcast(&s->ctl_cond);
-	pthread_mutex_unlock(&s->ctl_lock);
-}
-
-/* The periodic sweep. Cut off from the broker, the devices' silence is
- * iotad's: stale pauses (mutes still end), and on reconnection the outage
- * is taken off every device's silence. */
-static void sweep(svc *s)
-{
-	mq_stats ms;
-	mq_get_stats(s->mq, &ms);
-	double wall = clock_wall();
-	if (!ms.connected) {
-		if (s->disconnected_at == 0.0) {
-			s->disconnected_at = wall;
-			LOG_WARN("broker connection lost: stale sweep paused");
-		}
-	} else if (s->disconnected_at != 0.0) {
-		router_outage(s->f, wall - s->disconnected_at, wall);
-		LOG_INFO("broker connection back after %.1f s: stale sweep resumed",
-			 wall - s->disconnected_at);
-		s->disconnected_at = 0.0;
-	}
-	router_sweep(s->f, wall, ms.connected);
-}
-
-static void handle_at(svc *s, msgq_msg *msg, double now)
-{
-	/* the same messages on_message journals */
-	if (s->jr && !msg->oversize && !is_state(s, msgq_topic(msg), msg->topic_len) &&
-	    (msg->bad_topic || !is_control(s, msgq_topic(msg), msg->topic_len)))
-		s->jr_taken++;
-	if (!msg->bad_topic && !msg->oversize && is_control(s, msgq_topic(msg), msg->topic_len))
-		control(s, msg);
-	else if (!msg->bad_topic && !msg->oversize && is_state(s, msgq_topic(msg), msg->topic_len))
-		router_reconcile(s->f, msgq_topic(msg), msg->topic_len, msgq_payload(msg), msg->len,
-				   clock_wall());
-	else
-		router_handle(s->f, msg, now);
-	free(msg);
-}
-
-static void handle(svc *s, msgq_msg *msg)
-{
-	handle_at(s, msg, clock_wall());
-}
-
-/* After a batch: the journal's mark says how many of its messages were
- * taken and had every event they caused acknowledged by the broker (so a
- * replay after a crash sends those events again only if they may be lost). */
-static void journal_progress(svc *s)
-{
-	mq_stats ms;
-	mq_get_stats(s->mq, &ms);
-	uint64_t done = ms.published + ms.publish_failed;
-	if (s->marks_n == 0 ||
-	    s->marks[(s->marks_head + s->marks_n - 1) % SVC_MARKS].taken != s->jr_taken) {
-		uint32_t at = s->marks_n < SVC_MARKS ? s->marks_n++ : s->marks_n - 1;
-		s->marks[(s->marks_head + at) % SVC_MARKS].taken = s->jr_taken;
-		s->marks[(s->marks_head + at) % SVC_MARKS].issued = done + ms.inflight;
-	}
-	uint64_t mark = 0;
-	bool any = false;
-	while (s->marks_n > 0 && s->marks[s->marks_head].issued <= done) {
-		mark = s->marks[s->marks_head].taken;
-		any = true;
-		s->marks_head = (s->marks_head + 1) % SVC_MARKS;
-		s->marks_n--;
-	}
-	if (any && journal_mark(s->jr, mark) != IOTAD_OK)
-		LOG_RATELIMITED(LOG_ERROR, "journal: cannot mark %s", s->cfg->journal_file);
-}
-
-/* A journal record: scored as it was when it arrived. */
+/* A journal record: scored as it was when it arrived (shard 0, the only
+ * one with a journal). */
 static void replay_one(void *ud, const char *topic, size_t topic_len, const void *payload,
 		       size_t len, double arrival, bool scored)
 {
-	svc *s = ud;
+	shard *sh = ud;
+	svc *s = sh->s;
 	msgq_msg *m = msgq_msg_new(topic, topic_len, payload, len, s->cfg->max_payload);
 	s->quiet = scored;
 	if (m)
-		handle_at(s, m, arrival);
+		scorer_handle(sh, m, arrival);
+	msgq_msg_free(m);
 	s->quiet = false;
 }
 
@@ -392,39 +218,54 @@ static void replay_journal(svc *s, volatile sig_atomic_t *stop)
 	mq_stats ms;
 	for (mq_get_stats(s->mq, &ms); !ms.connected && !*stop; mq_get_stats(s->mq, &ms))
 		nanosleep(&(struct timespec){.tv_nsec = 100000000}, NULL);
-	size_t n = journal_replay(s->jr, replay_one, s);
+	size_t n = journal_replay(s->jr, replay_one, &s->sh[0]);
 	s->jr_taken = n;
 	LOG_INFO("journal: replayed %zu messages accepted before the last stop", n);
 }
 
-static void log_stats(svc *s, const char *when)
+/* --- lifecycle ----------------------------------------------------------- */
+
+static uint32_t shard_count(const iotad_config *cfg, const model *m)
 {
-	met_snapshot c;
-	svc_get_metrics(s, &c);
-	char rej[512];
-	size_t off = 0;
-	rej[0] = '\0';
-	for (int r = 1; r < REJ__COUNT && off < sizeof rej; r++)
-		if (c.rejected[r])
-			off += (size_t)snprintf(rej + off, sizeof rej - off, " %s=%llu",
-						codec_reject_name((reject_reason)r),
-						(unsigned long long)c.rejected[r]);
-	LOG_INFO("stats (%s): received=%llu scored=%llu devices=%llu evictions=%llu "
-		 "idle_evictions=%llu raised=%llu cleared=%llu "
-		 "stale=%llu publish_failed=%llu refused_full=%llu state_rejected=%llu "
-		 "state_save_failed=%llu reloads=%llu reload_failed=%llu rejected:%s",
-		 when, (unsigned long long)c.received, (unsigned long long)c.scored,
-		 (unsigned long long)c.devices, (unsigned long long)c.evictions_lru,
-		 (unsigned long long)c.evictions_idle, (unsigned long long)c.events[ALERT_EV_RAISED],
-		 (unsigned long long)c.events[ALERT_EV_CLEARED],
-		 (unsigned long long)c.events[ALERT_EV_STALE],
-		 (unsigned long long)c.publish_failed, (unsigned long long)c.refused_full,
-		 (unsigned long long)c.state_rejected, (unsigned long long)c.state_save_failed,
-		 (unsigned long long)c.model_reloads, (unsigned long long)c.model_reload_failures,
-		 off ? rej : " none");
+	uint32_t n = cfg->scorer_threads;
+	if (n == 0) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		n = cpus < 1 ? 1 : cpus > CFG_MAX_SCORERS ? CFG_MAX_SCORERS : (uint32_t)cpus;
+	}
+	if (n > 1 && !m && cfg->n_features == 0 && cfg->n_models == 0) {
+		LOG_WARN("service.scorer_threads: %u asked, 1 used: zero-config learns its features "
+			 "from the first message (set detector.features to use more)", n);
+		n = 1;
+	}
+	/* config_load refuses these with more than one thread */
+	if (n > 1 && (cfg->n_models > 0 || cfg->journal_file[0])) {
+		LOG_WARN("service.scorer_threads: %u asked, 1 used: %s runs with one scorer thread",
+			 n, cfg->n_models ? "a models: list" : "service.journal");
+		n = 1;
+	}
+	return n;
 }
 
-/* --- lifecycle ----------------------------------------------------------- */
+static iotad_err shard_init(svc *s, shard *sh, uint32_t idx, const model *m, const det_config *dc)
+{
+	sh->s = s;
+	sh->idx = idx;
+	pthread_mutex_init(&sh->ctl_call, NULL);
+	pthread_mutex_init(&sh->ctl_lock, NULL);
+	clock_cond_init(&sh->ctl_cond);
+	pipeline_pub pub = {.publish = pub_publish, .sample = pub_sample, .scored = pub_scored,
+			    .event = pub_event, .ud = sh};
+	iotad_err err;
+	/* service.queue_size is split between the shards, like the device cap. */
+	uint32_t qcap = s->cfg->queue_size / s->n;
+	if ((err = msgq_init(&sh->q, qcap ? qcap : 1)) != IOTAD_OK ||
+	    (err = outbox_init(&sh->out, SVC_OUTBOX)) != IOTAD_OK)
+		return err;
+	if ((err = router_create(s->scfg ? s->scfg : s->cfg, m, dc, &pub, &sh->f)) != IOTAD_OK)
+		return err;
+	router_on_scored(sh->f, pub_scored_by);
+	return IOTAD_OK;
+}
 
 static iotad_err open_journal(svc *s)
 {
@@ -458,13 +299,14 @@ iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out)
 	if (!s)
 		return IOTAD_ERR_NOMEM;
 	s->cfg = cfg;
-	pthread_mutex_init(&s->ctl_call, NULL);
-	pthread_mutex_init(&s->ctl_lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->ctl_cond, &ca);
-	pthread_condattr_destroy(&ca);
+	s->n = shard_count(cfg, m);
+	pthread_mutex_init(&s->pause_lock, NULL);
+	clock_cond_init(&s->pause_cond);
+	s->sh = calloc(s->n, sizeof *s->sh);
+	if (!s->sh) {
+		free(s);
+		return IOTAD_ERR_NOMEM;
+	}
 	det_config dc;
 	config_det(cfg, &dc);
 	/* Every device's seq continues from the start time (epoch seconds)
@@ -472,9 +314,7 @@ iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out)
 	 * high unless one device emitted 65,536 events per second of it, or
 	 * the clock stepped back across the restart (docs/design-notes.md). */
 	dc.seq_base = (uint64_t)clock_wall() * SVC_SEQ_PER_SECOND;
-	pipeline_pub pub = {.publish = pub_publish, .sample = pub_sample, .scored = pub_scored,
-			    .event = pub_event, .ud = s};
-	iotad_err err;
+	iotad_err err = IOTAD_OK;
 	if (cfg->state_file[0]) {
 		char why[600];
 		if (state_check_path(cfg->state_file, why, sizeof why) != IOTAD_OK) {
@@ -483,10 +323,34 @@ iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out)
 			goto fail;
 		}
 	}
-	if ((err = msgq_init(&s->q, cfg->queue_size)) != IOTAD_OK ||
-	    (err = router_create(cfg, m, &dc, &pub, &s->f)) != IOTAD_OK)
+	if (s->n > 1) {
+		/* The device cap is split between the shards; the state file is
+		 * one for all of them, restored below by the same hash. */
+		s->scfg = malloc(sizeof *s->scfg);
+		if (!s->scfg) {
+			err = IOTAD_ERR_NOMEM;
+			goto fail;
+		}
+		*s->scfg = *cfg;
+		s->scfg->max_devices = (cfg->max_devices + s->n - 1) / s->n;
+		s->scfg->state_file[0] = '\0';
+		dc.max_devices = (dc.max_devices + s->n - 1) / s->n;
+	}
+	for (uint32_t k = 0; k < s->n && err == IOTAD_OK; k++)
+		err = shard_init(s, &s->sh[k], k, m, &dc);
+	if (err != IOTAD_OK)
 		goto fail;
-	router_on_scored(s->f, pub_scored_by);
+	if (s->n > 1 && cfg->state_file[0]) {
+		bool rejected = false;
+		pipeline *ps[CFG_MAX_SCORERS];
+		for (uint32_t k = 0; k < s->n; k++)
+			ps[k] = router_primary(s->sh[k].f);
+		err = reload_state_restore_shards(ps, s->n, cfg->state_file, &rejected);
+		if (rejected)
+			SVC_COUNT(s->state_rejected);
+		if (err != IOTAD_OK)
+			goto fail;
+	}
 	if (cfg->journal_file[0] && (err = open_journal(s)) != IOTAD_OK)
 		goto fail;
 	const char *uris[CFG_MAX_URIS];
@@ -526,6 +390,30 @@ static void metrics_of(void *ud, met_snapshot *out)
 	svc_get_metrics(ud, out);
 }
 
+static void log_start(svc *s)
+{
+	const iotad_config *c = s->cfg;
+	const model *m = pipeline_model(router_primary(s->sh[0].f));
+	const char *names[MODEL_MAX_FEATURES];
+	if (router_mixed(s->sh[0].f))
+		LOG_INFO("scoring %s with %u models routed by topic and device (%s), alerts on %s/+",
+			 c->telemetry_filter, (unsigned)c->n_models,
+			 c->model_fallback ? "others zero-config on their own fields"
+					   : "others counted as no_model", c->alert_prefix);
+	else if (m)
+		LOG_INFO("scoring %s with model %s v%d (%s, window %d x %d features), alerts on %s/+"
+			 ", %u scorer thread%s", c->telemetry_filter, m->id, m->version,
+			 m->type == MODEL_INT8 ? "int8" : "float", m->window, m->n_features,
+			 c->alert_prefix, s->n, s->n == 1 ? "" : "s");
+	else
+		LOG_INFO("scoring %s zero-config: each device against its own normal, learned from "
+			 "its first %u samples, over %s; alerts on %s/+, %u scorer thread%s",
+			 c->telemetry_filter, (unsigned)c->profile_learn,
+			 pipeline_features(router_primary(s->sh[0].f), names, MODEL_MAX_FEATURES) ?
+				 "the configured features" : "each device's own numeric fields",
+			 c->alert_prefix, s->n, s->n == 1 ? "" : "s");
+}
+
 iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 {
 	const iotad_config *c = s->cfg;
@@ -540,89 +428,85 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 	s->started = clock_wall();
 	if (err == IOTAD_OK && c->http_listen[0]) {
 		http_opts ho = {.listen = c->http_listen, .max_body = c->http_max_body,
-				.page = c->http_page, .m = pipeline_model(router_primary(s->f)),
+				.page = c->http_page, .m = pipeline_model(router_primary(s->sh[0].f)),
 				/* NULL: zero-config */
-				.det = pipeline_det_config(router_primary(s->f)),
+				.det = pipeline_det_config(router_primary(s->sh[0].f)),
 				.metrics = metrics_of, .command = http_command_of, .ud = s};
 		err = http_create(&ho, &s->http);
 	}
+	for (uint32_t k = 1; k < s->n && err == IOTAD_OK; k++) {
+		if (pthread_create(&s->sh[k].th, NULL, scorer_thread, &s->sh[k]) != 0)
+			err = IOTAD_ERR_NOMEM;
+		else
+			s->sh[k].th_started = true;
+	}
 	if (err == IOTAD_OK)
 		err = mq_start(s->mq);
-	if (err != IOTAD_OK)
-		return err;
-	const model *m = pipeline_model(router_primary(s->f));
-	const char *names[MODEL_MAX_FEATURES];
-	if (router_mixed(s->f))
-		LOG_INFO("scoring %s with %u models routed by topic and device (%s), alerts on %s/+",
-			 c->telemetry_filter, (unsigned)c->n_models,
-			 c->model_fallback ? "others zero-config on their own fields"
-					   : "others counted as no_model", c->alert_prefix);
-	else if (m)
-		LOG_INFO("scoring %s with model %s v%d (%s, window %d x %d features), alerts on %s/+",
-			 c->telemetry_filter, m->id, m->version,
-			 m->type == MODEL_INT8 ? "int8" : "float", m->window, m->n_features,
-			 c->alert_prefix);
-	else
-		LOG_INFO("scoring %s zero-config: each device against its own normal, learned from "
-			 "its first %u samples, over %s; alerts on %s/+", c->telemetry_filter,
-			 (unsigned)c->profile_learn,
-			 pipeline_features(router_primary(s->f), names, MODEL_MAX_FEATURES) ?
-				 "the configured features" : "each device's own numeric fields",
-			 c->alert_prefix);
-
-	replay_journal(s, stop);
-	msgq_msg *batch[SVC_BATCH];
-	double next_sweep = clock_mono() + 1.0, next_stats = clock_mono() + SVC_STATS_EVERY;
-	double next_save = clock_mono() + c->state_interval;
-	int save_failures = 0;
-	while (!*stop) {
-		uint32_t n = msgq_take(&s->q, batch, SVC_BATCH, 200);
-		for (uint32_t i = 0; i < n; i++)
-			handle(s, batch[i]);
-		if (s->jr)
-			journal_progress(s);
-		take_command(s);
-		if (s->reload_flag && *s->reload_flag) {
-			*s->reload_flag = 0;
-			reload(s, NULL, "SIGHUP");
-		}
-		double now = clock_mono();
-		if (now >= next_sweep) {
-			sweep(s);
-			next_sweep = now + 1.0;
-		}
-		if (now >= next_stats) {
-			log_stats(s, "periodic");
-			next_stats = now + SVC_STATS_EVERY;
-		}
-		if (c->state_file[0] && now >= next_save) {
-			if (save_state(s, "periodic")) {
-				if (save_failures)
-					LOG_INFO("state: saved to %s again after %d failed saves",
-						 c->state_file, save_failures);
-				save_failures = 0;
-			} else if (++save_failures < 1000) {
-				LOG_WARN("state: %d periodic saves failed in a row; next try in %.0f s",
-					 save_failures, save_delay(c, save_failures));
+	if (err != IOTAD_OK) {
+		atomic_store(&s->workers_stop, true);
+		for (uint32_t k = 1; k < s->n; k++)
+			if (s->sh[k].th_started) {
+				pthread_join(s->sh[k].th, NULL);
+				s->sh[k].th_started = false;
 			}
-			next_save = clock_mono() + save_delay(c, save_failures);
-		}
+		return err;
 	}
+	log_start(s);
+	replay_journal(s, stop);
+	scorer_loop(&s->sh[0], stop);
 
 	/* Orderly shutdown: refuse new input, score what was accepted, then say
 	 * goodbye. Messages Paho delivers from here to the disconnect were
 	 * already acknowledged and are lost (docs/reliability.md). */
-	msgq_close(&s->q);
-	uint32_t n;
-	while ((n = msgq_take(&s->q, batch, SVC_BATCH, 0)) > 0)
-		for (uint32_t i = 0; i < n; i++)
-			handle(s, batch[i]);
+	for (uint32_t k = 0; k < s->n; k++)
+		msgq_close(&s->sh[k].q);
+	atomic_store(&s->workers_stop, true);
+	for (uint32_t k = 1; k < s->n; k++)
+		msgq_wake(&s->sh[k].q);
+	scorer_drain(&s->sh[0]);
+	for (uint32_t k = 1; k < s->n; k++)
+		if (s->sh[k].th_started) {
+			pthread_join(s->sh[k].th, NULL);
+			s->sh[k].th_started = false;
+		}
 	if (c->state_file[0])
-		save_state(s, "shutdown");
+		scorer_save_state(s, "shutdown", false);
+	double give_up = clock_mono() + 5.0;
+	uint32_t waiting = 0;
+	for (uint32_t k = 0; k < s->n; k++) {
+		while (outbox_flush(&s->sh[k].out, s->mq, 100) > 0 && clock_mono() < give_up)
+			;
+		waiting += s->sh[k].out.count;
+	}
+	if (waiting)
+		LOG_WARN("mqtt: %u alert or state publishes not sent at shutdown", waiting);
 	if (c->status_topic[0])
 		mq_publish(s->mq, c->status_topic, "offline", 7, 1, true, 2000);
-	log_stats(s, "final");
+	scorer_log_stats(s, "final");
 	return IOTAD_OK;
+}
+
+static void add_counters(met_snapshot *out, const pipeline_counters *pc)
+{
+	out->received += pc->received;
+	out->scored += pc->scored;
+	for (int r = 0; r < REJ__COUNT; r++)
+		out->rejected[r] += pc->rejected[r];
+	for (int e = 0; e < ALERT_EV__COUNT; e++)
+		out->events[e] += pc->events[e];
+	for (int k = 0; k < DET_CMD__COUNT; k++)
+		out->commands[k] += pc->commands[k];
+	for (int k = 0; k < CMD__COUNT; k++)
+		out->commands_rejected[k] += pc->commands_rejected[k];
+	out->publish_failed += pc->publish_failed;
+	out->evictions_lru += pc->evictions;
+	out->evictions_idle += pc->idle_evictions;
+	out->devices += pc->devices;
+	out->raised += pc->raised;
+	out->reconciled += pc->reconciled;
+	out->late += pc->late;
+	out->rewound += pc->rewound;
+	out->not_my_shard += pc->not_my_shard;
 }
 
 void svc_get_metrics(svc *s, met_snapshot *out)
@@ -631,41 +515,37 @@ void svc_get_metrics(svc *s, met_snapshot *out)
 	mq_stats ms;
 
 	memset(out, 0, sizeof *out);
-	router_get_counters(s->f, &pc);
+	for (uint32_t k = 0; k < s->n; k++) {
+		shard *sh = &s->sh[k];
+		met_hist_snap h;
+		router_get_counters(sh->f, &pc);
+		add_counters(out, &pc);
+		out->publish_failed += atomic_load(&sh->out.failed);
+		out->queue_depth += msgq_depth(&sh->q);
+		out->queue_capacity += sh->q.cap;
+		out->state_rejected += router_state_rejected(sh->f);
+		pipeline_latency(router_primary(sh->f), &h);
+		for (int b = 0; b <= MET_BUCKETS; b++)
+			out->score.bucket[b] += h.bucket[b];
+		out->score.count += h.count;
+		out->score.sum += h.sum;
+	}
 	mq_get_stats(s->mq, &ms);
-	out->received = pc.received;
-	out->scored = pc.scored;
-	memcpy(out->rejected, pc.rejected, sizeof out->rejected);
-	memcpy(out->events, pc.events, sizeof out->events);
-	memcpy(out->commands, pc.commands, sizeof out->commands);
-	memcpy(out->commands_rejected, pc.commands_rejected, sizeof out->commands_rejected);
-	out->publish_failed = pc.publish_failed;
-	out->evictions_lru = pc.evictions;
-	out->evictions_idle = pc.idle_evictions;
-	out->devices = pc.devices;
-	out->raised = pc.raised;
-	out->reconciled = pc.reconciled;
-	out->late = pc.late;
-	out->rewound = pc.rewound;
-	out->not_my_shard = pc.not_my_shard;
 	out->refused_full = atomic_load(&s->refused_full);
 	out->model_reloads = atomic_load(&s->reloads);
 	out->model_reload_failures = atomic_load(&s->reload_failed);
-	out->state_rejected = atomic_load(&s->state_rejected) + router_state_rejected(s->f);
+	out->state_rejected += atomic_load(&s->state_rejected);
 	out->state_save_failed = atomic_load(&s->state_save_failed);
 	out->published = ms.published;
 	out->reconnects = ms.reconnects;
 	out->inflight = ms.inflight;
 	out->connected = ms.connected;
 	out->max_devices = s->cfg->max_devices;
-	out->queue_depth = msgq_depth(&s->q);
-	out->queue_capacity = s->q.cap;
 	out->model_loaded = true;
-	pipeline_model_name(router_primary(s->f), out->model_id, sizeof out->model_id,
+	pipeline_model_name(router_primary(s->sh[0].f), out->model_id, sizeof out->model_id,
 			    &out->model_version);
 	out->start_time = s->started;
-	pipeline_latency(router_primary(s->f), &out->score);
-	router_model_stats(s->f, out);
+	router_model_stats(s->sh[0].f, out);
 	if (s->on_fed)
 		s->on_fed(s->on_fed_ud, &out->fed);
 }
@@ -676,11 +556,21 @@ void svc_destroy(svc *s)
 		return;
 	http_destroy(s->http);
 	mq_destroy(s->mq, 5000);
-	router_destroy(s->f);
-	msgq_free(&s->q);
+	for (uint32_t k = 0; s->sh && k < s->n; k++) {
+		shard *sh = &s->sh[k];
+		if (!sh->s)
+			continue;
+		router_destroy(sh->f);
+		msgq_free(&sh->q);
+		outbox_free(&sh->out);
+		pthread_mutex_destroy(&sh->ctl_call);
+		pthread_mutex_destroy(&sh->ctl_lock);
+		pthread_cond_destroy(&sh->ctl_cond);
+	}
+	free(s->sh);
+	pthread_mutex_destroy(&s->pause_lock);
+	pthread_cond_destroy(&s->pause_cond);
 	journal_close(s->jr);
-	pthread_mutex_destroy(&s->ctl_call);
-	pthread_mutex_destroy(&s->ctl_lock);
-	pthread_cond_destroy(&s->ctl_cond);
+	free(s->scfg);
 	free(s);
 }

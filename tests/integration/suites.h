@@ -32,6 +32,7 @@ IT(commands, long, "operator commands: false alarm, re-baseline, mute over HTTP 
 IT(outage, long, "a broker outage longer than stale_after marks no device stale", it_broker_outage)
 IT(mixed, long, "a mixed fleet of 300 devices: one service, a model per kind, no worse than one service per kind", it_mixed_fleet)
 IT(zeroconf, short, "zero-config: learns, raises on a fault after, keeps its normal over a restart", it_zero_config)
+IT(shards, long, "one and two scorer threads: the same events, counters and state file", it_scorer_threads)
 IT(notreg, long, "a state file path that is not a regular file: exit 2, untouched", it_state_not_regular)
 IT(seqcrash, long, "kill -9 mid-burst: no (device, seq) pair carries two events", it_seq_after_crash)
 IT(reorder, long, "redelivered and swapped telemetry: duplicates counted, late samples taken", it_reorder_redelivery)

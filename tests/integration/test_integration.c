@@ -24,6 +24,7 @@
 #include "it_mixed.h"
 #include "it_ops.h"
 #include "it_reliability.h"
+#include "it_shards.h"
 #include "it_zeroconf.h"
 #include "../skip.h"
 
