@@ -2,6 +2,7 @@
  * and loaded mid-stream continues exactly as the uninterrupted one; every
  * truncation and every single-byte corruption is refused; a file of
  * another model, shape or threshold is refused as a mismatch. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,7 +269,7 @@ static void test_round_trip_lifecycle(void)
 	unlink(tmp_path());
 }
 
-/* Rewrite a version 3 file (without profiles) as version 2 (each record
+/* Rewrite a version 4 file (without profiles) as version 2 (each record
  * without its lifecycle) or 1 (also without the header's profile count). */
 static size_t to_version(unsigned char *buf, size_t len, size_t nf, int version)
 {
@@ -319,13 +320,72 @@ static void reads_version(int version)
 	CU_ASSERT_EQUAL(diffs, 0);
 	CU_ASSERT_EQUAL(raised, 0);
 	/* a version this iotad does not know is refused as a mismatch */
-	buf[8] = 4;
+	buf[8] = STATE_FORMAT_VERSION + 1;
 	uint32_t crc = state_crc32(0, buf, len - 4);
 	for (int i = 0; i < 4; i++)
 		buf[len - 4 + i] = (unsigned char)(crc >> (8 * i));
 	det *c = make(&m, THR_ADAPTIVE, 100);
 	CU_ASSERT_EQUAL(state_load_buffer(c, buf, len, NULL, err, sizeof err), IOTAD_ERR_MODEL);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err, "format version 4"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "format version 5"));
+	free(buf);
+	det_destroy(a);
+	det_destroy(b);
+	det_destroy(c);
+	model_free(&m);
+	unlink(tmp_path());
+}
+
+/* Sum of the absolute profile floats of every device. */
+static iotad_err sum_prof(void *ud, const det_device_state *st, const float *fl)
+{
+	(void)st;
+	double *acc = ud; /* acc[0]: the sum, acc[1]: profile floats, acc[2]: all */
+	for (size_t i = (size_t)acc[2] - (size_t)acc[1]; i < (size_t)acc[2]; i++)
+		acc[0] += fabs(fl[i]);
+	return IOTAD_OK;
+}
+
+static double prof_mass(const det *d)
+{
+	double acc[3] = {0.0, (double)det_prof_floats(d), (double)det_state_floats(d)};
+	float *buf = malloc(det_state_floats(d) * sizeof *buf);
+	CU_ASSERT_EQUAL(det_foreach(d, buf, sum_prof, acc), IOTAD_OK);
+	free(buf);
+	return acc[0];
+}
+
+/* A version 3 file's profiles had another layout: its devices load with
+ * everything but the profile, which starts afresh; version 4 keeps it. */
+static void test_reads_version3_profiles_afresh(void)
+{
+	model m;
+	build_model(&m, "st-model", 3, SW);
+	det_config cfg;
+	det_config_default(&cfg);
+	cfg.max_devices = 100;
+	det *a = NULL, *b = NULL, *c = NULL;
+	CU_ASSERT_EQUAL_FATAL(det_create(&m, &cfg, &a), IOTAD_OK);
+	CU_ASSERT_FATAL(det_prof_floats(a) > 0);
+	uint64_t r = 42;
+	feed(a, &r, 0, 67, NULL);
+	CU_ASSERT(prof_mass(a) > 0.0);
+	char err[512];
+	CU_ASSERT_EQUAL_FATAL(state_save(a, tmp_path(), NULL, err, sizeof err), IOTAD_OK);
+	size_t len, loaded = 0;
+	unsigned char *buf = slurp(tmp_path(), &len);
+	CU_ASSERT_EQUAL_FATAL(det_create(&m, &cfg, &b), IOTAD_OK);
+	CU_ASSERT_EQUAL(state_load_buffer(b, buf, len, &loaded, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL(loaded, 4);
+	CU_ASSERT_DOUBLE_EQUAL(prof_mass(b), prof_mass(a), 1e-6 * prof_mass(a));
+	buf[8] = 3;
+	uint32_t crc = state_crc32(0, buf, len - 4);
+	for (int i = 0; i < 4; i++)
+		buf[len - 4 + i] = (unsigned char)(crc >> (8 * i));
+	CU_ASSERT_EQUAL_FATAL(det_create(&m, &cfg, &c), IOTAD_OK);
+	loaded = 0;
+	CU_ASSERT_EQUAL(state_load_buffer(c, buf, len, &loaded, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL(loaded, 4);
+	CU_ASSERT_EQUAL(prof_mass(c), 0.0);
 	free(buf);
 	det_destroy(a);
 	det_destroy(b);
@@ -561,6 +621,7 @@ void init_state_tests(void)
 	TEST_ADD(s, test_round_trip_lifecycle);
 	TEST_ADD(s, test_reads_version1);
 	TEST_ADD(s, test_reads_version2);
+	TEST_ADD(s, test_reads_version3_profiles_afresh);
 	TEST_ADD(s, test_truncated_and_corrupted);
 	TEST_ADD(s, test_mismatch);
 	TEST_ADD(s, test_smaller_table);

@@ -20,9 +20,11 @@
 
 /* 2: the header adds the profile's floats, each record the profile after
  * the threshold history. 3: each record adds the lifecycle (raise times,
- * learning, mute, last score). Versions 1 and 2 still load (version 1:
- * profiles afresh; both: devices that have learned and are not muted). */
-#define STATE_FORMAT_VERSION 3
+ * learning, mute, last score). Versions 1 to 3 still load (versions 1 and 2:
+ * devices that have learned and are not muted). 4: the same records with
+ * the profile's present layout; the profiles of versions 2 and 3 are not
+ * read (their devices learn them afresh). */
+#define STATE_FORMAT_VERSION 4
 
 /* Write every device of d to path atomically. On IOTAD_ERR_IO err says
  * which step failed and why. Owner thread of d. */

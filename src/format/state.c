@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -404,7 +405,11 @@ static iotad_err load_buffer(det *const *ds, uint32_t n_shards, const void *data
 			   got.thr_floats, thr_kind_name((thr_kind)want.thr_kind), want.thr_floats);
 		return IOTAD_ERR_MODEL;
 	}
-	if (got.prof_floats != want.prof_floats) {
+	/* before version 4 the profile kept another layout (a file of the same
+	 * size would be misread): its devices keep all but the profile, which
+	 * they learn afresh */
+	bool old_prof = got.version < 4;
+	if (!old_prof && got.prof_floats != want.prof_floats) {
 		iotad_errf(err, errlen, "written with device profiles of %u floats, running %u",
 			   got.prof_floats, want.prof_floats);
 		return IOTAD_ERR_MODEL;
@@ -421,7 +426,8 @@ static iotad_err load_buffer(det *const *ds, uint32_t n_shards, const void *data
 			   len - hdr_len - 4, got.count, rec_len);
 		return IOTAD_ERR_PARSE;
 	}
-	float *fl = malloc((nf ? nf : 1) * sizeof *fl);
+	size_t nprof = det_prof_floats(d), nbuf = nf_file > nf ? nf_file : nf;
+	float *fl = malloc((nbuf ? nbuf : 1) * sizeof *fl);
 	if (!fl)
 		return IOTAD_ERR_NOMEM;
 	iotad_err rc = IOTAD_OK;
@@ -429,7 +435,8 @@ static iotad_err load_buffer(det *const *ds, uint32_t n_shards, const void *data
 	det_device_state st;
 	for (uint32_t i = 0; i < got.count && rc == IOTAD_OK; i++) {
 		rec_get(p + hdr_len + (size_t)i * rec_len, got.version, &st, fl, nf_file);
-		memset(fl + nf_file, 0, (nf - nf_file) * sizeof *fl); /* a fresh profile */
+		if (old_prof) /* a fresh profile */
+			memset(fl + nf - nprof, 0, nprof * sizeof *fl);
 		det *to = ds[topic_device_shard(st.id, strnlen(st.id, sizeof st.id), n_shards)];
 		iotad_err e = det_import(to, &st, fl, true);
 		if (e == IOTAD_OK) {
