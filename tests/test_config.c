@@ -594,6 +594,28 @@ static void test_config_det_defaults(void)
 	config_det(&c, &a);
 	det_config_default(&b);
 	CU_ASSERT_EQUAL(memcmp(&a, &b, sizeof a), 0);
+	/* alert_quiet: auto by default (the detector chooses), an explicit 0 is
+	 * off, a number is kept; written back as the file spells it */
+	const param_def *pq = param_find("alert_quiet");
+	char qmsg[128], qval[32];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pq);
+	CU_ASSERT_EQUAL(c.alert_quiet, -1.0);
+	CU_ASSERT_EQUAL(a.alert.quiet, DET_QUIET_AUTO);
+	param_value(pq, &c, qval, sizeof qval);
+	CU_ASSERT_STRING_EQUAL(qval, "auto");
+	CU_ASSERT_EQUAL(param_parse(pq, "0", &c, qmsg, sizeof qmsg), 0);
+	CU_ASSERT_EQUAL(c.alert_quiet, 0.0);
+	param_value(pq, &c, qval, sizeof qval);
+	CU_ASSERT_STRING_EQUAL(qval, "0");
+	config_det(&c, &a);
+	CU_ASSERT_EQUAL(a.alert.quiet, 0.0);
+	CU_ASSERT_EQUAL(param_parse(pq, "auto", &c, qmsg, sizeof qmsg), 0);
+	CU_ASSERT_EQUAL(c.alert_quiet, -1.0);
+	CU_ASSERT_EQUAL(param_parse(pq, "-1", &c, qmsg, sizeof qmsg), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(qmsg, "out of range"));
+	CU_ASSERT_EQUAL(param_parse(pq, "soon", &c, qmsg, sizeof qmsg), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(qmsg, "or auto"));
+	config_defaults(&c);
 	/* and every key reaches the detector configuration */
 	const char *yaml = "model:\n  stride: 4\n"
 			   "detector:\n  max_devices: 7\n  evict: reject\n  threshold: spot\n"

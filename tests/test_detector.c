@@ -79,6 +79,10 @@ static void test_config_default(void)
 	CU_ASSERT_EQUAL(cfg.thr.kind, THR_ADAPTIVE);
 	CU_ASSERT_EQUAL(cfg.thr.base, 0.0f);
 	CU_ASSERT_EQUAL(cfg.thr.base_level, 0.0f);
+	/* quiet is the detector's choice (600 s without a model, 0 with one) */
+	CU_ASSERT_EQUAL(cfg.alert.quiet, DET_QUIET_AUTO);
+	CU_ASSERT_NOT_EQUAL(alert_params_check(&cfg.alert), 0);
+	cfg.alert.quiet = 0.0;
 	CU_ASSERT_EQUAL(alert_params_check(&cfg.alert), 0);
 }
 

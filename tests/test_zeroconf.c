@@ -16,6 +16,9 @@
 #include "test_rng.h"
 
 #define ZLEARN 300
+
+
+
 #define ZNOW0 1.7e9
 
 /* ---- a publisher that counts events --------------------------------------- */
@@ -254,6 +257,44 @@ static void test_state_and_reload(void)
 	unlink(path);
 }
 
+/* Raised by a shift of 30 samples, then normal for n samples: the clears
+ * seen (detector configured by yaml). */
+static size_t zclears_after(const char *yaml, int n)
+{
+	zfix *x = zsetup(yaml);
+	uint64_t zr = 5;
+	int t = 0;
+	for (; t < ZLEARN + 100; t++)
+		zsample(x, "room-1", t, 0.0, &zr);
+	for (; t < ZLEARN + 130; t++)
+		zsample(x, "room-1", t, 4.5, &zr);
+	CU_ASSERT_EQUAL(x->out.raised, 1);
+	for (int u = 0; u < n; u++, t++)
+		zsample(x, "room-1", t, 0.0, &zr);
+	size_t cleared = x->out.cleared;
+	zteardown(x);
+	return cleared;
+}
+
+/* Zero-config's quiet time: auto (the default) holds a raise through 300 s
+ * of normal samples and clears it within 1000 s (600 s after the last
+ * anomalous sample of the return); an explicit alert_quiet: 0 turns it
+ * off, so 300 s of normal samples clear it; a number sets it. */
+static void test_quiet_auto_and_off(void)
+{
+	const char *feat = "  features: [temperature, humidity]\n";
+	char yaml[256];
+	snprintf(yaml, sizeof yaml, "%s%s", ZCONF, feat);
+	CU_ASSERT_EQUAL(zclears_after(yaml, 30), 0);       /* 300 s: still quiet */
+	CU_ASSERT_EQUAL(zclears_after(yaml, 100), 1);      /* 1000 s: cleared */
+	snprintf(yaml, sizeof yaml, "%s%s  alert_quiet: auto\n", ZCONF, feat);
+	CU_ASSERT_EQUAL(zclears_after(yaml, 30), 0);
+	snprintf(yaml, sizeof yaml, "%s%s  alert_quiet: 0\n", ZCONF, feat);
+	CU_ASSERT_EQUAL(zclears_after(yaml, 30), 1);
+	snprintf(yaml, sizeof yaml, "%s%s  alert_quiet: 1200\n", ZCONF, feat);
+	CU_ASSERT_EQUAL(zclears_after(yaml, 100), 0);
+}
+
 void init_zeroconf_tests(void)
 {
 	CU_pSuite s = CU_add_suite("zeroconf", NULL, NULL);
@@ -261,4 +302,5 @@ void init_zeroconf_tests(void)
 	TEST_ADD(s, test_features_learned);
 	TEST_ADD(s, test_learn_then_shift);
 	TEST_ADD(s, test_state_and_reload);
+	TEST_ADD(s, test_quiet_auto_and_off);
 }

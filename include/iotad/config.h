@@ -105,7 +105,7 @@ typedef struct iotad_config {
 	double score_alpha;           /* EWMA weight of a new window score, [0, 1], 0 = off (0) */
 	double stale_after;           /* seconds, 0 = off (0); on the wall clock and the device's time */
 	double alert_hold;            /* seconds of device time a raise lasts at least (0) */
-	double alert_quiet;           /* seconds of normal windows in a row before a clear (0) */
+	double alert_quiet;           /* seconds of normal windows in a row before a clear (-1: auto) */
 	double adapt_after;           /* seconds raised before a lasting change is adopted; 0 = never (0) */
 	uint32_t learn_samples;       /* a new device is learning for this many samples; 0 = off (0) */
 	bool learn_alarms;            /* a learning device may raise (false) */

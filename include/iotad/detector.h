@@ -19,6 +19,12 @@
 
 #define DET_DEVICE_ID_MAX 128   /* bytes including NUL */
 
+/* det_config.alert.quiet chosen by the detector: DET_ZC_QUIET seconds
+ * without a model (a clear and a raise within them are one episode), none
+ * with one. */
+#define DET_QUIET_AUTO (-1.0)
+#define DET_ZC_QUIET 600.0
+
 /* What a new device does when the table is full. */
 typedef enum det_evict_policy {
 	DET_EVICT_LRU = 0,      /* it replaces the least recently seen device */
@@ -29,7 +35,8 @@ typedef struct det_config {
 	uint32_t max_devices;   /* table bound (1..10,000,000) */
 	det_evict_policy evict; /* when full (LRU) */
 	int stride;             /* 0: the model's stride */
-	alert_params alert;
+	alert_params alert;     /* quiet DET_QUIET_AUTO (default): DET_ZC_QUIET seconds
+				 * without a model, 0 with one; 0: off */
 	thr_params thr;         /* base 0: model threshold; base_level 0: mean of the model's
 				 * calibration scores (threshold/2 without); alpha,
 				 * min_ratio, max_ratio 0: thr_params_default's */

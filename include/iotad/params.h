@@ -22,6 +22,8 @@ typedef enum param_type {
 	PARAM_BOOL,     /* true/false/yes/no */
 	PARAM_FLOAT,    /* float in (min, max] */
 	PARAM_DOUBLE,   /* double in [min, max] */
+	PARAM_DOUBLE_AUTO, /* double in [min, max], or auto (stored as -1: the consumer
+			    * chooses; def -1 makes auto the default) */
 	PARAM_THR,      /* static | adaptive | ewma | spot | dspot (thr_kind) */
 	PARAM_EVICT,    /* lru | reject (bool: lru) */
 	PARAM_LOGLEVEL, /* error | warn | info | debug */

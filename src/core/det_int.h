@@ -10,8 +10,6 @@
 
 #define DET_MAX_DEVICES 10000000u
 #define DET_NIL UINT32_MAX
-/* zero-config's alert quiet time when none is set (seconds) */
-#define DET_ZC_QUIET 600.0
 /* channels whose first firing in an open alarm raises it again */
 #define DET_NEW_CAUSE ((1u << PROF_CH_JUMP) | (1u << PROF_CH_NOISE) | (1u << PROF_CH_STUCK))
 #define DET_MAX_LEARN 100000000u

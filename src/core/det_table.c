@@ -26,6 +26,7 @@ void det_config_default(det_config *cfg)
 	cfg->alert.k = 3;
 	cfg->alert.n = 3;
 	cfg->alert.m = 5;
+	cfg->alert.quiet = DET_QUIET_AUTO;
 	thr_params_default(&cfg->thr, THR_ADAPTIVE, 0.0f, 0.0f);
 	cfg->stale_after = 0.0;
 	cfg->stuck_check = true;
@@ -108,8 +109,11 @@ static iotad_err det_check(const model *m, bool net_scores, const det_config *cf
 		DET_BAD("detector: stride: expected >= 0");
 	if (cfg->evict != DET_EVICT_LRU && cfg->evict != DET_EVICT_REJECT)
 		DET_BAD("detector: evict: unknown policy");
-	if (alert_params_check(&cfg->alert) != 0)
-		DET_BAD("detector: alert: need 1 <= k <= n <= 32, m >= 1 and hold, quiet, "
+	alert_params ap = cfg->alert;
+	if (ap.quiet == DET_QUIET_AUTO)
+		ap.quiet = 0.0;
+	if (alert_params_check(&ap) != 0)
+		DET_BAD("detector: alert: need 1 <= k <= n <= 32, m >= 1 and hold, quiet (or auto), "
 			"adapt_after in [0, 31536000] seconds");
 	if (!(isfinite(cfg->stale_after) && cfg->stale_after >= 0.0))
 		DET_BAD("detector: stale_after: expected a finite number >= 0");
@@ -200,10 +204,11 @@ iotad_err det_create_with(const model *m, const det_scorer *sc, const det_config
 	if (sc)
 		d->sc = *sc;
 	memset(d->cfg.features, 0, sizeof d->cfg.features); /* borrowed: not kept */
-	/* zero-config: a clear and a raise within DET_ZC_QUIET seconds are one
-	 * episode (a new fault inside it raises again, det_alert) */
-	if (!m && d->cfg.alert.quiet == 0.0)
-		d->cfg.alert.quiet = DET_ZC_QUIET;
+	/* auto quiet: zero-config's clear and raise within DET_ZC_QUIET seconds
+	 * are one episode (a new fault inside it raises again, det_alert); an
+	 * explicit 0 is off */
+	if (d->cfg.alert.quiet == DET_QUIET_AUTO)
+		d->cfg.alert.quiet = m ? 0.0 : DET_ZC_QUIET;
 	if (m) {
 		err = det_resolve_thr(&d->sc, &d->cfg.thr);
 	} else {

@@ -69,10 +69,10 @@ static const param_def params[] = {
 	{"detector", "alert_hold", PARAM_DOUBLE, OFF(alert_hold), 0, YEAR, 0, true, NULL, "S",
 	 "A raise lasts at least this many seconds of the device's own time, however normal its "
 	 "windows look meanwhile (a fault whose middle looks normal stays one event); 0: off."},
-	{"detector", "alert_quiet", PARAM_DOUBLE, OFF(alert_quiet), 0, YEAR, 0, true, NULL, "S",
-	 "A raised device clears only after this many seconds of normal windows in a row (and "
-	 "alert_m windows): a fault that comes back within them is the same event, never a clear "
-	 "and a new raise; 0: off."},
+	{"detector", "alert_quiet", PARAM_DOUBLE_AUTO, OFF(alert_quiet), 0, YEAR, -1, true, NULL,
+	 "S", "A raised device clears only after this many seconds of normal windows in a "
+	 "row (and alert_m windows): a fault that comes back within them is the same event, never "
+	 "a clear and a new raise; 0: off; auto: 600 without a model (zero-config), 0 with one."},
 	{"detector", "adapt_after", PARAM_DOUBLE, OFF(adapt_after), 0, YEAR, 0, true, NULL, "S",
 	 "Seconds a raise may last before the change is taken as the device's new normal: the "
 	 "event \"adapted\", then the device is re-baselined and learns again. A stuck sensor "
@@ -159,7 +159,8 @@ void param_defaults(iotad_config *c)
 		case PARAM_SIZE: *(size_t *)field = (size_t)p->def; break;
 		case PARAM_BOOL: case PARAM_EVICT: *(bool *)field = p->def != 0; break;
 		case PARAM_FLOAT: *(float *)field = (float)p->def; break;
-		case PARAM_DOUBLE: *(double *)field = p->def; break;
+		case PARAM_DOUBLE:
+		case PARAM_DOUBLE_AUTO: *(double *)field = p->def; break;
 		case PARAM_THR: *(thr_kind *)field = (thr_kind)p->def; break;
 		case PARAM_CHANNELS: *(uint32_t *)field = (uint32_t)p->def; break;
 		case PARAM_STR: *(char *)field = '\0'; break;
@@ -238,10 +239,16 @@ int param_parse(const param_def *p, const char *s, iotad_config *c, char *msg, s
 		snprintf(msg, msglen, "expected error, warn, info or debug, got '%s'", s);
 		return -1;
 	case PARAM_FLOAT:
-	case PARAM_DOUBLE: {
+	case PARAM_DOUBLE:
+	case PARAM_DOUBLE_AUTO: {
 		double v;
+		if (p->type == PARAM_DOUBLE_AUTO && !strcmp(s, "auto")) {
+			*(double *)field = -1.0;
+			return 0;
+		}
 		if (num_parse_double(s, -HUGE_VAL, HUGE_VAL, &v, NULL, 0) != 0) {
-			snprintf(msg, msglen, "expected a finite number, got '%s'", s);
+			snprintf(msg, msglen, "expected a finite number%s, got '%s'",
+				 p->type == PARAM_DOUBLE_AUTO ? " or auto" : "", s);
 			return -1;
 		}
 		bool low = p->type == PARAM_FLOAT ? v <= p->min : v < p->min;
@@ -385,6 +392,12 @@ void param_value(const param_def *p, const iotad_config *c, char *buf, size_t le
 	case PARAM_BOOL: snprintf(buf, len, "%s", *(const bool *)field ? "true" : "false"); return;
 	case PARAM_FLOAT: fmt_num((double)*(const float *)field, buf, len); return;
 	case PARAM_DOUBLE: fmt_num(*(const double *)field, buf, len); return;
+	case PARAM_DOUBLE_AUTO:
+		if (*(const double *)field < 0.0)
+			snprintf(buf, len, "auto");
+		else
+			fmt_num(*(const double *)field, buf, len);
+		return;
 	case PARAM_THR: snprintf(buf, len, "%s", thr_kind_name(*(const thr_kind *)field)); return;
 	case PARAM_EVICT: snprintf(buf, len, "%s", *(const bool *)field ? "lru" : "reject"); return;
 	case PARAM_CHANNELS: {
@@ -416,7 +429,8 @@ static void range_of(const param_def *p, char *buf, size_t len)
 {
 	char lo[32], hi[32];
 	bool num = p->type == PARAM_INT || p->type == PARAM_U32 || p->type == PARAM_SIZE ||
-		   p->type == PARAM_FLOAT || p->type == PARAM_DOUBLE;
+		   p->type == PARAM_FLOAT || p->type == PARAM_DOUBLE ||
+		   p->type == PARAM_DOUBLE_AUTO;
 
 	buf[0] = '\0';
 	if (!num)
