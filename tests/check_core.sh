@@ -18,9 +18,10 @@ external() {
 	comm -23 <(nm -u "$@" | awk 'NF == 2 {print $2}' | sort -u) \
 		<(nm --defined-only "$@" | awk 'NF == 3 {print $3}' | sort -u)
 }
+# (clang calls bcmp, libc's memcmp for equality, where the code says memcmp.)
 allowed() {
 	nm -D --defined-only "$libm" | awk '{print $3}' | sed 's/@.*//'
-	printf '%s\n' malloc calloc realloc free memcpy memmove memset memcmp \
+	printf '%s\n' malloc calloc realloc free memcpy memmove memset memcmp bcmp \
 		strcmp strncmp strlen strnlen strchr strrchr qsort bsearch \
 		__stack_chk_fail _GLOBAL_OFFSET_TABLE_ \
 		__cpu_model __cpu_indicator_init aligned_alloc

@@ -138,7 +138,7 @@ static void test_build_hostile_ids(void)
 
 static void test_build_bad_prefix(void)
 {
-	static const char *const bad[] = {"", "alerts/", "alerts/+", "#", "a/#/b", "al\x01" "erts"};
+	static const char *const bad[] = {"", "alerts/", "alerts/+", "#", "a/#/b", ("al\x01" "erts")};
 	char buf[256];
 
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
@@ -204,7 +204,7 @@ static void test_prefix(void)
 	static const char *const good[] = {"alerts", "site/a/alerts", "iotad/status", "a b",
 					   "x$", "caf\xc3\xa9"};
 	static const char *const bad[] = {"", "alerts/", "alerts/+", "#", "a/#/b", "+",
-					  "al\x01" "erts", "del\x7f", "$SYS/x", "/"};
+					  ("al\x01" "erts"), "del\x7f", "$SYS/x", "/"};
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
 		CU_ASSERT_TRUE(topic_prefix_ok(good[i]));
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)

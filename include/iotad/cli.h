@@ -101,10 +101,10 @@ int cli_quantize_write(const char *cmd, const model *fm, const float *rows, size
 		       const char *out, int quiet);
 
 /* The preamble of a service subcommand (run, aggregate): no argument left
- * from optind on, a configuration file given (-c) and loaded into cfg, the
+ * from argv[first] on, a configuration file given (-c) and loaded into cfg, the
  * log level set from it, then from level_name (--log-level) if given.
  * 0, or the exit status (2) after a message on stderr. */
-int cli_service_config(const char *cmd, int argc, char **argv, int optind,
+int cli_service_config(const char *cmd, int argc, char **argv, int first,
 		       const char *config_path, const char *level_name, iotad_config *cfg);
 
 #endif

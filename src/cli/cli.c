@@ -190,13 +190,13 @@ int cli_series_rows(const csv_table *t, size_t n, float **rows, size_t **seg, si
 	return 0;
 }
 
-int cli_service_config(const char *cmd, int argc, char **argv, int optind,
+int cli_service_config(const char *cmd, int argc, char **argv, int first,
 		       const char *config_path, const char *level_name, iotad_config *cfg)
 {
 	char err[512];
 	int level;
-	if (optind < argc) {
-		fprintf(stderr, "iotad %s: unexpected argument '%s'\n", cmd, argv[optind]);
+	if (first < argc) {
+		fprintf(stderr, "iotad %s: unexpected argument '%s'\n", cmd, argv[first]);
 		return 2;
 	}
 	if (!config_path) {

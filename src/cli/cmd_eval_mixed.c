@@ -195,7 +195,7 @@ int cmd_eval_mixed(int argc, char **argv)
 {
 	const char *config = NULL, *csv = NULL, *tpl = "telemetry/{kind}/{device}";
 	const char *dev_col = "device", *time_col = "ts", *label_col = "label";
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			fputs(usage, stdout);
@@ -222,7 +222,6 @@ int cmd_eval_mixed(int argc, char **argv)
 				usage);
 			return 2;
 		}
-		i++;
 	}
 	static iotad_config cfg;
 	char err[600];

@@ -1,6 +1,6 @@
 /* codec.c - wire formats: telemetry JSON in,
  * RFC 3339 time, alert event JSON out (written straight into the caller's
- * buffer, no allocation). */
+ * buffer, no allocation). Operator commands are codec_cmd.c's. */
 #include "iotad/codec.h"
 #include "iotad/topic.h"
 
@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "iotad/errmsg.h"
 #include "iotad/timefmt.h"
 
 #include "codec_fast.h"
@@ -40,36 +41,6 @@ const char *codec_reject_name(reject_reason r)
 	if ((unsigned)r >= REJ__COUNT)
 		return "unknown";
 	return reject_names[r];
-}
-
-static const char *const cmd_reject_names[CMD__COUNT] = {
-	[CMD_OK] = "ok",
-	[CMD_BAD_JSON] = "bad_json",
-	[CMD_UNKNOWN_COMMAND] = "unknown_command",
-	[CMD_BAD_DEVICE] = "bad_device",
-	[CMD_BAD_DURATION] = "bad_duration",
-	[CMD_UNKNOWN_DEVICE] = "unknown_device",
-	[CMD_BAD_STATE] = "bad_state",
-	[CMD_BUSY] = "busy",
-};
-
-const char *codec_cmd_reject_name(cmd_reject r)
-{
-	if ((unsigned)r >= CMD__COUNT)
-		return "unknown";
-	return cmd_reject_names[r];
-}
-
-__attribute__((format(printf, 3, 4))) static void set_detail(char *detail, size_t len,
-							      const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!detail || len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(detail, len, fmt, ap);
-	va_end(ap);
 }
 
 const char *codec_json_kind(const cJSON *it)
@@ -110,15 +81,15 @@ static reject_reason parse_ts(const cJSON *it, double *out, char *detail, size_t
 		v = it->valuedouble;
 	} else if (cJSON_IsString(it) && it->valuestring) {
 		if (timefmt_parse_rfc3339(it->valuestring, &v) != 0) {
-			set_detail(detail, dlen, "ts is not RFC 3339 time");
+			iotad_errf(detail, dlen, "ts is not RFC 3339 time");
 			return REJ_BAD_TS;
 		}
 	} else {
-		set_detail(detail, dlen, "ts is %s", codec_json_kind(it));
+		iotad_errf(detail, dlen, "ts is %s", codec_json_kind(it));
 		return REJ_BAD_TS;
 	}
 	if (!isfinite(v) || v <= 0 || v >= 1e11) {
-		set_detail(detail, dlen, "ts is out of range");
+		iotad_errf(detail, dlen, "ts is out of range");
 		return REJ_BAD_TS;
 	}
 	*out = v;
@@ -172,18 +143,18 @@ static reject_reason parse_object(const cJSON *root, const model *m, double *ts,
 		if (!it && values)
 			it = cJSON_GetObjectItemCaseSensitive(values, name);
 		if (!it) {
-			set_detail(detail, dlen, "feature \"%s\" missing", name);
+			iotad_errf(detail, dlen, "feature \"%s\" missing", name);
 			if (detail && dlen)
 				list_keys(root, values, detail, dlen);
 			return REJ_MISSING_FEATURE;
 		}
 		if (!cJSON_IsNumber(it)) {
-			set_detail(detail, dlen, "feature \"%s\" is %s", name, codec_json_kind(it));
+			iotad_errf(detail, dlen, "feature \"%s\" is %s", name, codec_json_kind(it));
 			return REJ_NOT_NUMBER;
 		}
 		double v = it->valuedouble;
 		if (!isfinite(v) || fabs(v) > FLT_MAX) {
-			set_detail(detail, dlen, "feature \"%s\" is not a finite float", name);
+			iotad_errf(detail, dlen, "feature \"%s\" is not a finite float", name);
 			return REJ_NOT_FINITE;
 		}
 		vals[i] = (float)v;
@@ -209,11 +180,11 @@ reject_reason codec_parse_sample(const char *payload, size_t len, size_t max_len
 	if (detail && detail_len)
 		detail[0] = '\0';
 	if (len > max_len) {
-		set_detail(detail, detail_len, "payload of %zu bytes exceeds %zu", len, max_len);
+		iotad_errf(detail, detail_len, "payload of %zu bytes exceeds %zu", len, max_len);
 		return REJ_OVERSIZE;
 	}
 	if (!payload || !m || m->n_features < 1 || m->n_features > MODEL_MAX_FEATURES) {
-		set_detail(detail, detail_len, "no payload or no model");
+		iotad_errf(detail, detail_len, "no payload or no model");
 		return REJ_NOT_JSON;
 	}
 	/* The common case read in place; anything else by cJSON. */
@@ -227,24 +198,24 @@ reject_reason codec_parse_sample(const char *payload, size_t len, size_t max_len
 	cJSON *root = cJSON_ParseWithLengthOpts(payload, len, &end, 0);
 	if (!root) {
 		size_t at = end >= payload && end <= payload + len ? (size_t)(end - payload) : 0;
-		set_detail(detail, detail_len, "not JSON (error near byte %zu)", at);
+		iotad_errf(detail, detail_len, "not JSON (error near byte %zu)", at);
 		return REJ_NOT_JSON;
 	}
 	/* Only whitespace (or C string terminators) may follow the value. */
 	for (const char *p = end; p < payload + len; p++) {
 		if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n' && *p != '\0') {
 			cJSON_Delete(root);
-			set_detail(detail, detail_len, "not JSON (trailing data at byte %zu)",
+			iotad_errf(detail, detail_len, "not JSON (trailing data at byte %zu)",
 				   (size_t)(p - payload));
 			return REJ_NOT_JSON;
 		}
 	}
 	if (!cJSON_IsObject(root)) {
-		set_detail(detail, detail_len, "payload is %s, not an object",
+		iotad_errf(detail, detail_len, "payload is %s, not an object",
 			   codec_json_kind(root));
 		r = REJ_NOT_OBJECT;
 	} else if ((dup = codec_json_dup_key(root)) != NULL) {
-		set_detail(detail, detail_len, "key \"%.64s\" appears twice", dup);
+		iotad_errf(detail, detail_len, "key \"%.64s\" appears twice", dup);
 		r = REJ_DUPLICATE_KEY;
 	} else {
 		r = parse_object(root, m, &t, &got_ts, tmp, detail, detail_len);
@@ -293,17 +264,17 @@ reject_reason codec_sample_fields(const char *payload, size_t len, size_t max_le
 	if (detail && detail_len)
 		detail[0] = '\0';
 	if (len > max_len) {
-		set_detail(detail, detail_len, "payload of %zu bytes exceeds %zu", len, max_len);
+		iotad_errf(detail, detail_len, "payload of %zu bytes exceeds %zu", len, max_len);
 		return REJ_OVERSIZE;
 	}
 	cJSON *root = payload ? cJSON_ParseWithLength(payload, len) : NULL;
 	if (!root) {
-		set_detail(detail, detail_len, "not JSON");
+		iotad_errf(detail, detail_len, "not JSON");
 		return REJ_NOT_JSON;
 	}
 	reject_reason r = REJ_NONE;
 	if (!cJSON_IsObject(root)) {
-		set_detail(detail, detail_len, "payload is %s, not an object", codec_json_kind(root));
+		iotad_errf(detail, detail_len, "payload is %s, not an object", codec_json_kind(root));
 		r = REJ_NOT_OBJECT;
 	} else {
 		add_fields(root, names, max, n);
@@ -311,7 +282,7 @@ reject_reason codec_sample_fields(const char *payload, size_t len, size_t max_le
 		if (cJSON_IsObject(values))
 			add_fields(values, names, max, n);
 		if (*n == 0) {
-			set_detail(detail, detail_len, "no numeric field to learn the features from");
+			iotad_errf(detail, detail_len, "no numeric field to learn the features from");
 			r = REJ_MISSING_FEATURE;
 		}
 	}
@@ -563,142 +534,4 @@ int codec_json_string(char *buf, size_t len, const char *s)
 		return -1;
 	jw_str(&w, s);
 	return jw_end(&w);
-}
-
-/* --- operator commands --------------------------------------------------- */
-
-/* A JSON object of len bytes, or NULL with detail set. */
-static cJSON *cmd_object(const char *payload, size_t len, char *detail, size_t dlen)
-{
-	const char *end = NULL;
-	cJSON *root;
-
-	if (!payload || len == 0) {
-		set_detail(detail, dlen, "empty body: expected a JSON object");
-		return NULL;
-	}
-	root = cJSON_ParseWithLengthOpts(payload, len, &end, 0);
-	if (!root) {
-		set_detail(detail, dlen, "not JSON (error near byte %ld)",
-			   end ? (long)(end - payload) : 0L);
-		return NULL;
-	}
-	if (!cJSON_IsObject(root)) {
-		set_detail(detail, dlen, "expected a JSON object, got %s", codec_json_kind(root));
-		cJSON_Delete(root);
-		return NULL;
-	}
-	return root;
-}
-
-/* "seconds" of a mute: a number in [0, DET_MUTE_MAX]. */
-static cmd_reject cmd_seconds(const cJSON *it, double *out, char *detail, size_t dlen)
-{
-	if (!it) {
-		set_detail(detail, dlen, "mute needs \"seconds\" (0 ends a mute)");
-		return CMD_BAD_DURATION;
-	}
-	if (!cJSON_IsNumber(it)) {
-		set_detail(detail, dlen, "\"seconds\" must be a number, got %s", codec_json_kind(it));
-		return CMD_BAD_DURATION;
-	}
-	double v = it->valuedouble;
-	if (!isfinite(v) || v < 0.0 || v > DET_MUTE_MAX) {
-		set_detail(detail, dlen, "\"seconds\" must be in [0, %.0f], got %g", DET_MUTE_MAX, v);
-		return CMD_BAD_DURATION;
-	}
-	*out = v;
-	return CMD_OK;
-}
-
-cmd_reject codec_parse_command(const char *payload, size_t len, det_command *out, char *detail,
-			       size_t detail_len)
-{
-	det_command c;
-	cmd_reject r = CMD_OK;
-	cJSON *root, *it;
-
-	if (!out)
-		return CMD_BAD_JSON;
-	root = cmd_object(payload, len, detail, detail_len);
-	if (!root)
-		return CMD_BAD_JSON;
-	memset(&c, 0, sizeof c);
-	cJSON_ArrayForEach(it, root) {
-		if (!it->string || (strcmp(it->string, "command") && strcmp(it->string, "device") &&
-				    strcmp(it->string, "seconds"))) {
-			set_detail(detail, detail_len,
-				   "unknown field \"%.64s\" (expected command, device, seconds)",
-				   it->string ? it->string : "");
-			r = CMD_BAD_JSON;
-			goto out;
-		}
-	}
-	it = cJSON_GetObjectItemCaseSensitive(root, "command");
-	if (!cJSON_IsString(it) || det_command_parse(it->valuestring, &c.kind) != 0) {
-		if (cJSON_IsString(it))
-			set_detail(detail, detail_len,
-				   "unknown command \"%.64s\" (expected rebaseline, mute, false_alarm)",
-				   it->valuestring);
-		else
-			set_detail(detail, detail_len, "\"command\" must be a string, got %s",
-				   it ? codec_json_kind(it) : "nothing");
-		r = CMD_UNKNOWN_COMMAND;
-		goto out;
-	}
-	it = cJSON_GetObjectItemCaseSensitive(root, "device");
-	if (!cJSON_IsString(it) ||
-	    topic_device(it->valuestring, 0, c.device, sizeof c.device) != IOTAD_OK ||
-	    strcmp(c.device, it->valuestring)) {
-		if (cJSON_IsString(it))
-			set_detail(detail, detail_len,
-				   "\"device\" is not a device id (1..%d printable characters "
-				   "without '/', '+', '#' or spaces)",
-				   DET_DEVICE_ID_MAX - 1);
-		else
-			set_detail(detail, detail_len, "\"device\" must be a string, got %s",
-				   it ? codec_json_kind(it) : "nothing");
-		r = CMD_BAD_DEVICE;
-		goto out;
-	}
-	it = cJSON_GetObjectItemCaseSensitive(root, "seconds");
-	if (c.kind == DET_CMD_MUTE) {
-		r = cmd_seconds(it, &c.seconds, detail, detail_len);
-	} else if (it) {
-		set_detail(detail, detail_len, "\"seconds\" belongs to mute only, not %s",
-			   det_command_name(c.kind));
-		r = CMD_BAD_JSON;
-	}
-out:
-	cJSON_Delete(root);
-	if (r == CMD_OK)
-		*out = c;
-	return r;
-}
-
-cmd_reject codec_parse_mute_body(const char *body, size_t len, double *seconds, char *detail,
-				 size_t detail_len)
-{
-	cJSON *root, *it;
-	cmd_reject r;
-
-	if (!seconds)
-		return CMD_BAD_JSON;
-	root = cmd_object(body, len, detail, detail_len);
-	if (!root)
-		return CMD_BAD_JSON;
-	r = CMD_OK;
-	cJSON_ArrayForEach(it, root) {
-		if (!it->string || strcmp(it->string, "seconds")) {
-			set_detail(detail, detail_len, "unknown field \"%.64s\" (expected seconds)",
-				   it->string ? it->string : "");
-			r = CMD_BAD_JSON;
-			break;
-		}
-	}
-	if (r == CMD_OK)
-		r = cmd_seconds(cJSON_GetObjectItemCaseSensitive(root, "seconds"), seconds, detail,
-				detail_len);
-	cJSON_Delete(root);
-	return r;
 }

@@ -8,172 +8,28 @@
 #include "iotad/http.h"
 
 #include <arpa/inet.h>
-#include <math.h>
 #include <netinet/in.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <stdatomic.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 
-#include <microhttpd.h>
-
+#include "http_int.h"
 #include "iotad/addr.h"
 #include "iotad/clock.h"
 #include "iotad/codec.h"
-#include "iotad/live.h"
 #include "iotad/log.h"
-#include "iotad/scoreapi.h"
 #include "iotad/topic.h"
-
 /* src/page.html, embedded at build time (see src/meson.build). */
 extern const char http_page[];
 extern const size_t http_page_len;
 
-/* One polling thread (epoll) serves every connection: an idle or slow
- * client costs a socket, not a thread, so /healthz and /metrics answer
- * while hundreds hold connections. At most this many at once (fewer if
- * the descriptor limit is lower); event streams have their own cap
- * (LIVE_STREAMS) within it. */
-#define MAX_CONNECTIONS 1024u
-#define HTTP_IDLE_TIMEOUT_S 10u     /* a connection silent this long is closed */
-#define SSE_TICK_MS 250             /* suspended event streams are asked again this often */
-
-/* Why a POST /v1/score was refused (iotad_http_score_rejected_total). */
-enum score_rej { SCORE_REJ_BAD_BODY, SCORE_REJ_DUPLICATE_KEY, SCORE_REJ_MEDIA_TYPE,
-		 SCORE_REJ_TOO_LARGE, SCORE_REJ__COUNT };
-static const char *const score_rej_names[SCORE_REJ__COUNT] = {
-	"bad_body", "duplicate_key", "media_type", "too_large"};
-
-struct http {
-	http_opts o;
-	struct MHD_Daemon *d;
-	uint16_t port;
-	double started;
-	det_config dc;                 /* /v1/score's configuration: the service's (o.det) */
-	det *det;                      /* for /v1/score only */
-	pthread_mutex_t score_lock;    /* guards det and o.m (swapped by http_set_model) */
-	live *live;                    /* the live page's state; NULL without the page */
-	_Atomic uint64_t cmd_rejected[CMD__COUNT]; /* commands refused before the service saw them */
-	_Atomic uint64_t score_rejected[SCORE_REJ__COUNT]; /* POST /v1/score refused, by reason */
-	pthread_mutex_t sse_lock;      /* guards suspended and stopping */
-	pthread_cond_t sse_cond;       /* stopping */
-	struct sse_conn *suspended;    /* event streams waiting for something to send */
-	bool stopping;
-	bool ticker_started;
-	pthread_t ticker;              /* resumes the suspended streams every SSE_TICK_MS */
-};
-
-/* One /events connection: its live stream, suspended while nothing is due. */
-typedef struct sse_conn {
-	http *h;
-	live_stream *c;
-	struct MHD_Connection *conn;
-	struct sse_conn *next;         /* on h->suspended */
-} sse_conn;
-
-/* One POST being received. */
-typedef struct http_req {
-	char *body;
-	size_t len;
-	bool too_big;
-} http_req;
-
-/* GET /v1/devices: what the page shows, as one JSON document. */
-static void write_devices(http *h, FILE *f)
-{
-	char name[2 * MODEL_NAME_MAX + 8];
-
-	pthread_mutex_lock(&h->score_lock);
-	const model *m = h->o.m;
-	codec_json_string(name, sizeof name, m ? m->id : "zero-config");
-	fprintf(f, "{\"model\":{\"id\":%s,\"version\":%d,\"window\":%d,\"threshold\":", name,
-		m ? m->version : 0, m ? m->window : 0);
-	if (m && isfinite(m->threshold))
-		fprintf(f, "%.6g", m->threshold);
-	else
-		fputs("null", f);
-	pthread_mutex_unlock(&h->score_lock);
-	fputs("},", f);
-	live_write_devices(h->live, f);
-	fputc('}', f);
-}
-
-/* The event stream of one /events connection (libmicrohttpd's callbacks).
- * Never blocks the polling thread: with nothing due the connection is
- * suspended until the ticker resumes it. */
-static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
-{
-	sse_conn *s = cls;
-	http *h = s->h;
-	(void)pos;
-	ssize_t n = live_stream_poll(s->c, buf, max);
-	if (n == LIVE_STREAM_END)
-		return MHD_CONTENT_READER_END_OF_STREAM;
-	if (n == LIVE_STREAM_ERROR)
-		return MHD_CONTENT_READER_END_WITH_ERROR;
-	if (n > 0)
-		return n;
-	pthread_mutex_lock(&h->sse_lock);
-	if (h->stopping) {
-		pthread_mutex_unlock(&h->sse_lock);
-		return MHD_CONTENT_READER_END_OF_STREAM;
-	}
-	s->next = h->suspended;
-	h->suspended = s;
-	MHD_suspend_connection(s->conn);
-	pthread_mutex_unlock(&h->sse_lock);
-	return 0;
-}
-
-static void sse_free(void *cls)
-{
-	sse_conn *s = cls;
-	live_stream_close(s->c);
-	free(s);
-}
-
-/* Resume every suspended event stream (each asks live again). */
-static void sse_resume_all(http *h)
-{
-	pthread_mutex_lock(&h->sse_lock);
-	sse_conn *s = h->suspended;
-	h->suspended = NULL;
-	pthread_mutex_unlock(&h->sse_lock);
-	while (s) {
-		sse_conn *next = s->next; /* s may be suspended again at once */
-		MHD_resume_connection(s->conn);
-		s = next;
-	}
-}
-
-static void *sse_ticker(void *arg)
-{
-	http *h = arg;
-	pthread_mutex_lock(&h->sse_lock);
-	while (!h->stopping) {
-		struct timespec dl;
-		clock_deadline_ms(&dl, SSE_TICK_MS);
-		pthread_cond_timedwait(&h->sse_cond, &h->sse_lock, &dl);
-		pthread_mutex_unlock(&h->sse_lock);
-		sse_resume_all(h);
-		pthread_mutex_lock(&h->sse_lock);
-	}
-	pthread_mutex_unlock(&h->sse_lock);
-	return NULL;
-}
-
 /* --- responses ----------------------------------------------------------- */
 
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type,
-			     const char *body, size_t len, enum MHD_ResponseMemoryMode mode,
-			     const char *allow)
+enum MHD_Result http_reply(struct MHD_Connection *conn, unsigned status, const char *type,
+			   const char *body, size_t len, enum MHD_ResponseMemoryMode mode,
+			   const char *allow)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, mode);
 	if (!r) {
@@ -191,17 +47,8 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const
 	return ret;
 }
 
-static enum MHD_Result reply_json(struct MHD_Connection *conn, unsigned status, char *text)
-{
-	if (!text)
-		return MHD_NO;
-	return reply(conn, status, "application/json", text, strlen(text), MHD_RESPMEM_MUST_FREE,
-		     NULL);
-}
-
-/* {"error": msg} with status; allow names the methods for a 405. */
-static enum MHD_Result reply_error(struct MHD_Connection *conn, unsigned status, const char *allow,
-				   const char *fmt, ...)
+enum MHD_Result http_reply_error(struct MHD_Connection *conn, unsigned status, const char *allow,
+				 const char *fmt, ...)
 {
 	char msg[512], quoted[1100], body[1200];
 	va_list ap;
@@ -212,7 +59,7 @@ static enum MHD_Result reply_error(struct MHD_Connection *conn, unsigned status,
 	if (codec_json_string(quoted, sizeof quoted, msg) < 0)
 		snprintf(quoted, sizeof quoted, "\"error\"");
 	int n = snprintf(body, sizeof body, "{\"error\":%s,\"status\":%u}", quoted, status);
-	return reply(conn, status, "application/json", body, (size_t)n, MHD_RESPMEM_MUST_COPY,
+	return http_reply(conn, status, "application/json", body, (size_t)n, MHD_RESPMEM_MUST_COPY,
 		     allow);
 }
 
@@ -229,9 +76,9 @@ static enum MHD_Result reply_stream(struct MHD_Connection *conn, http *h, const 
 	bool bad = ferror(f) != 0;
 	if (fclose(f) != 0 || bad) {
 		free(buf);
-		return reply_error(conn, 500, NULL, "out of memory");
+		return http_reply_error(conn, 500, NULL, "out of memory");
 	}
-	return reply(conn, 200, type, buf, len, MHD_RESPMEM_MUST_FREE, NULL);
+	return http_reply(conn, 200, type, buf, len, MHD_RESPMEM_MUST_FREE, NULL);
 }
 
 static void snapshot(http *h, met_snapshot *s)
@@ -253,16 +100,7 @@ static void write_metrics(http *h, FILE *f)
 		   "the page state was busy.\n# TYPE iotad_http_live_dropped_total counter\n"
 		   "iotad_http_live_dropped_total %llu\n",
 		(unsigned long long)live_dropped(h->live));
-	fputs("# HELP iotad_http_score_rejected_total POST /v1/score requests refused, by reason.\n"
-	      "# TYPE iotad_http_score_rejected_total counter\n", f);
-	for (int r = 0; r < SCORE_REJ__COUNT; r++)
-		fprintf(f, "iotad_http_score_rejected_total{reason=\"%s\"} %llu\n",
-			score_rej_names[r], (unsigned long long)atomic_load(&h->score_rejected[r]));
-}
-
-static void score_rejected(http *h, enum score_rej why)
-{
-	atomic_fetch_add_explicit(&h->score_rejected[why], 1, memory_order_relaxed);
+	http_write_score_rejected(h, f);
 }
 
 static enum MHD_Result do_health(struct MHD_Connection *conn, http *h)
@@ -271,7 +109,7 @@ static enum MHD_Result do_health(struct MHD_Connection *conn, http *h)
 	int n = snprintf(body, sizeof body,
 			 "{\"status\":\"ok\",\"version\":\"%s\",\"uptime_seconds\":%.3f}",
 			 IOTAD_VERSION, clock_mono() - h->started);
-	return reply(conn, 200, "application/json", body, (size_t)n, MHD_RESPMEM_MUST_COPY, NULL);
+	return http_reply(conn, 200, "application/json", body, (size_t)n, MHD_RESPMEM_MUST_COPY, NULL);
 }
 
 static enum MHD_Result do_ready(struct MHD_Connection *conn, http *h)
@@ -284,154 +122,13 @@ static enum MHD_Result do_ready(struct MHD_Connection *conn, http *h)
 			 "{\"ready\":%s,\"broker_connected\":%s,\"model_loaded\":%s}",
 			 ready ? "true" : "false", s.connected ? "true" : "false",
 			 s.model_loaded ? "true" : "false");
-	return reply(conn, ready ? 200 : 503, "application/json", body, (size_t)n,
+	return http_reply(conn, ready ? 200 : 503, "application/json", body, (size_t)n,
 		     MHD_RESPMEM_MUST_COPY, NULL);
-}
-
-static enum MHD_Result do_events(struct MHD_Connection *conn, http *h)
-{
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-	live_stream *c = live_stream_open(h->live, ci ? ci->connect_fd : -1);
-	if (!c)
-		return reply_error(conn, 503, NULL, "too many event streams (at most %d)",
-				   LIVE_STREAMS);
-	sse_conn *s = calloc(1, sizeof *s);
-	struct MHD_Response *r = s ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
-								       sse_read, s, sse_free) : NULL;
-	if (!r) {
-		live_stream_close(c);
-		free(s);
-		return MHD_NO;
-	}
-	*s = (sse_conn){.h = h, .c = c, .conn = conn};
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	enum MHD_Result ret = MHD_queue_response(conn, 200, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-/* The one-device detector behind /v1/score (it scores whole windows),
- * configured as the service's. */
-static iotad_err score_det(const http *h, const model *m, det **out)
-{
-	det_config dc = h->dc;
-	dc.max_devices = 1;
-	return det_create(m, &dc, out);
-}
-
-/* Parse, score and format one request with the current model; the caller
- * holds score_lock, so a reload cannot free the model in between. Returns
- * the reply text, or NULL with status and message set. */
-static char *score_locked(http *h, const http_req *q, unsigned *status, char *err,
-			  size_t errlen)
-{
-	const model *m = h->o.m;
-	scoreapi_req sr;
-
-	*status = 500;
-	if (!m) {
-		*status = 409;
-		snprintf(err, errlen, "zero-config mode has no model to score windows with; "
-			 "devices are judged live against their own normal");
-		return NULL;
-	}
-	iotad_err e = scoreapi_parse(q->body ? q->body : "", q->len, m, &sr, err, errlen);
-	if (e != IOTAD_OK) {
-		if (e == IOTAD_ERR_NOMEM) {
-			snprintf(err, errlen, "out of memory");
-		} else {
-			*status = 400;
-			score_rejected(h, e == IOTAD_ERR_DUPLICATE ? SCORE_REJ_DUPLICATE_KEY :
-				       SCORE_REJ_BAD_BODY);
-		}
-		return NULL;
-	}
-	size_t nwin = sr.batch ? scoreapi_window_count(m, sr.n_samples) : 1;
-	size_t stride = m->stride > 0 ? (size_t)m->stride : 1;
-	size_t F = (size_t)m->n_features, W = (size_t)m->window;
-	det_result *res = malloc(nwin * sizeof *res);
-	if (!res)
-		snprintf(err, errlen, "out of memory");
-	for (size_t i = 0; res && i < nwin && e == IOTAD_OK; i++)
-		e = det_score_window(h->det, sr.raw + i * stride * F, W * F, &res[i]);
-	char *text = res && e == IOTAD_OK ? scoreapi_format(m, res, nwin, sr.batch) : NULL;
-	if (res && !text)
-		snprintf(err, errlen, "scoring failed: %s", iotad_strerror(e));
-	free(res);
-	scoreapi_req_free(&sr);
-	return text;
-}
-
-static enum MHD_Result do_score(struct MHD_Connection *conn, http *h, const http_req *q)
-{
-	char err[300];
-	unsigned status;
-
-	pthread_mutex_lock(&h->score_lock);
-	char *text = score_locked(h, q, &status, err, sizeof err);
-	pthread_mutex_unlock(&h->score_lock);
-	if (!text)
-		return reply_error(conn, status, NULL, "%s", err);
-	return reply_json(conn, 200, text);
-}
-
-iotad_err http_set_model(http *h, const model *m)
-{
-	if (!h || !m)
-		return IOTAD_ERR_INVAL;
-	det *nd = NULL;
-	iotad_err e = score_det(h, m, &nd);
-	if (e != IOTAD_OK)
-		return e;
-	pthread_mutex_lock(&h->score_lock);
-	det *old = h->det;
-	h->det = nd;
-	h->o.m = m;
-	pthread_mutex_unlock(&h->score_lock);
-	det_destroy(old);
-	return IOTAD_OK;
 }
 
 static bool is_get(const char *method)
 {
 	return !strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD);
-}
-
-/* application/json, optionally with parameters (e.g. ; charset=utf-8). */
-static bool is_json_type(const char *ct)
-{
-	size_t n = strlen("application/json");
-	return !strncasecmp(ct, "application/json", n) && (ct[n] == '\0' || ct[n] == ';' ||
-							   ct[n] == ' ');
-}
-
-/* First call of a POST /v1/score: refuse early what can be refused from
- * the headers, else start collecting the body. */
-static enum MHD_Result score_begin(struct MHD_Connection *conn, http *h, void **con_cls)
-{
-	const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
-	if (!ct || !is_json_type(ct)) {
-		score_rejected(h, SCORE_REJ_MEDIA_TYPE);
-		return reply_error(conn, 415, NULL, "Content-Type must be application/json, got %s%s%s",
-				   ct ? "'" : "", ct ? ct : "none", ct ? "'" : "");
-	}
-	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-	const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Expect");
-	char *end;
-	unsigned long long want = cl ? strtoull(cl, &end, 10) : 0;
-	/* With Expect: 100-continue the client waits, so answering now is clean;
-	 * without it the body is read and dropped before answering. */
-	if (cl && expect && !strcasecmp(expect, "100-continue") && want > h->o.max_body) {
-		score_rejected(h, SCORE_REJ_TOO_LARGE);
-		return reply_error(conn, 413, NULL, "body larger than %zu bytes", h->o.max_body);
-	}
-	http_req *q = calloc(1, sizeof *q);
-	if (!q)
-		return MHD_NO;
-	*con_cls = q;
-	return MHD_YES;
 }
 
 /* POST /v1/devices/{id}/{action}: the id and action of url, or false. */
@@ -478,7 +175,7 @@ static enum MHD_Result do_command(struct MHD_Connection *conn, http *h, det_comm
 
 	if (det_command_parse(action, &cmd->kind) != 0) {
 		atomic_fetch_add(&h->cmd_rejected[CMD_UNKNOWN_COMMAND], 1);
-		return reply_error(conn, 404, NULL,
+		return http_reply_error(conn, 404, NULL,
 				   "no such command: %s (expected rebaseline, mute, false-alarm)",
 				   action);
 	}
@@ -503,15 +200,33 @@ static enum MHD_Result do_command(struct MHD_Connection *conn, http *h, det_comm
 	else
 		r = h->o.command(h->o.ud, cmd, &res, detail, sizeof detail);
 	if (r != CMD_OK)
-		return reply_error(conn, command_status(r), NULL, "%s: %s", codec_cmd_reject_name(r),
+		return http_reply_error(conn, command_status(r), NULL, "%s: %s", codec_cmd_reject_name(r),
 				   detail);
 	if (codec_json_string(dev, sizeof dev, cmd->device) < 0)
-		return reply_error(conn, 500, NULL, "device id does not fit");
+		return http_reply_error(conn, 500, NULL, "device id does not fit");
 	int n = snprintf(body, sizeof body,
 			 "{\"device\":%s,\"command\":\"%s\",\"state\":\"%s\",\"seq\":%llu}", dev,
 			 det_command_name(cmd->kind), alert_event_name(res.event),
 			 (unsigned long long)res.seq);
-	return reply(conn, 200, "application/json", body, (size_t)n, MHD_RESPMEM_MUST_COPY, NULL);
+	return http_reply(conn, 200, "application/json", body, (size_t)n, MHD_RESPMEM_MUST_COPY, NULL);
+}
+
+enum MHD_Result http_req_append(http_req *q, size_t max_body, const char *upload,
+				size_t *upload_size)
+{
+	if (!q->too_big && q->len + *upload_size <= max_body) {
+		char *nb = realloc(q->body, q->len + *upload_size + 1);
+		if (!nb)
+			return MHD_NO;
+		q->body = nb;
+		memcpy(q->body + q->len, upload, *upload_size);
+		q->len += *upload_size;
+		q->body[q->len] = '\0';
+	} else {
+		q->too_big = true;
+	}
+	*upload_size = 0;
+	return MHD_YES;
 }
 
 /* Collect a command's POST body into *con_cls (created on the first
@@ -527,21 +242,8 @@ static enum MHD_Result post_body(struct MHD_Connection *conn, http *h, void **co
 		*con_cls = q = calloc(1, sizeof *q);
 		return q ? MHD_YES : MHD_NO;
 	}
-	if (*upload_size) {
-		if (!q->too_big && q->len + *upload_size <= h->o.max_body) {
-			char *nb = realloc(q->body, q->len + *upload_size + 1);
-			if (!nb)
-				return MHD_NO;
-			q->body = nb;
-			memcpy(q->body + q->len, upload, *upload_size);
-			q->len += *upload_size;
-			q->body[q->len] = '\0';
-		} else {
-			q->too_big = true;
-		}
-		*upload_size = 0;
-		return MHD_YES;
-	}
+	if (*upload_size)
+		return http_req_append(q, h->o.max_body, upload, upload_size);
 	*done = true;
 	return MHD_YES;
 }
@@ -555,44 +257,22 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 
 	if (!strcmp(url, "/v1/score")) {
 		if (strcmp(method, MHD_HTTP_METHOD_POST))
-			return reply_error(conn, 405, "POST", "use POST for %s", url);
-		http_req *q = *con_cls;
-		if (!q)
-			return score_begin(conn, h, con_cls);
-		if (*upload_size) {
-			if (!q->too_big && q->len + *upload_size <= h->o.max_body) {
-				char *nb = realloc(q->body, q->len + *upload_size + 1);
-				if (!nb)
-					return MHD_NO;
-				q->body = nb;
-				memcpy(q->body + q->len, upload, *upload_size);
-				q->len += *upload_size;
-			} else {
-				q->too_big = true;
-			}
-			*upload_size = 0;
-			return MHD_YES;
-		}
-		if (q->too_big) {
-			score_rejected(h, SCORE_REJ_TOO_LARGE);
-			return reply_error(conn, 413, NULL, "body larger than %zu bytes",
-					   h->o.max_body);
-		}
-		return do_score(conn, h, q);
+			return http_reply_error(conn, 405, "POST", "use POST for %s", url);
+		return http_do_score(conn, h, con_cls, upload, upload_size);
 	}
 
 	det_command cmd;
 	char action[32];
 	if (command_url(url, &cmd, action, sizeof action)) {
 		if (strcmp(method, MHD_HTTP_METHOD_POST))
-			return reply_error(conn, 405, "POST", "use POST for %s", url);
+			return http_reply_error(conn, 405, "POST", "use POST for %s", url);
 		bool done;
 		enum MHD_Result ret = post_body(conn, h, con_cls, upload, upload_size, &done);
 		if (!done)
 			return ret;
 		http_req *q = *con_cls;
 		if (q->too_big)
-			return reply_error(conn, 413, NULL, "body larger than %zu bytes",
+			return http_reply_error(conn, 413, NULL, "body larger than %zu bytes",
 					   h->o.max_body);
 		return do_command(conn, h, &cmd, action, q);
 	}
@@ -602,9 +282,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	bool known = page || !strcmp(url, "/healthz") || !strcmp(url, "/readyz") ||
 		     !strcmp(url, "/metrics");
 	if (!known)
-		return reply_error(conn, 404, NULL, "no such resource: %s", url);
+		return http_reply_error(conn, 404, NULL, "no such resource: %s", url);
 	if (!is_get(method))
-		return reply_error(conn, 405, "GET, HEAD", "use GET for %s", url);
+		return http_reply_error(conn, 405, "GET, HEAD", "use GET for %s", url);
 	if (!strcmp(url, "/healthz"))
 		return do_health(conn, h);
 	if (!strcmp(url, "/readyz"))
@@ -613,10 +293,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		return reply_stream(conn, h, "text/plain; version=0.0.4; charset=utf-8",
 				    write_metrics);
 	if (!strcmp(url, "/v1/devices"))
-		return reply_stream(conn, h, "application/json", write_devices);
+		return reply_stream(conn, h, "application/json", http_write_devices);
 	if (!strcmp(url, "/events"))
-		return do_events(conn, h);
-	return reply(conn, 200, "text/html; charset=utf-8", http_page, http_page_len,
+		return http_do_events(conn, h);
+	return http_reply(conn, 200, "text/html; charset=utf-8", http_page, http_page_len,
 		     MHD_RESPMEM_PERSISTENT, NULL);
 }
 
@@ -634,7 +314,8 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt,
+							    va_list ap)
 {
 	char msg[256];
 	(void)cls;
@@ -684,7 +365,7 @@ iotad_err http_create(const http_opts *o, http **out)
 	else
 		det_config_default(&h->dc);
 	h->o.det = NULL; /* borrowed only until here */
-	iotad_err e = o->m ? score_det(h, o->m, &h->det) : IOTAD_OK; /* NULL: zero-config */
+	iotad_err e = o->m ? http_score_det(h, o->m, &h->det) : IOTAD_OK; /* NULL: zero-config */
 	if (e == IOTAD_OK && o->page)
 		e = live_create(o->sample_interval, &h->live);
 	if (e != IOTAD_OK) {
@@ -720,7 +401,7 @@ iotad_err http_create(const http_opts *o, http **out)
 		http_destroy(h);
 		return IOTAD_ERR_IO;
 	}
-	if (pthread_create(&h->ticker, NULL, sse_ticker, h) != 0) {
+	if (pthread_create(&h->ticker, NULL, http_sse_ticker, h) != 0) {
 		LOG_ERR("http: cannot start the event stream thread");
 		http_destroy(h);
 		return IOTAD_ERR_NOMEM;
@@ -756,7 +437,7 @@ void http_destroy(http *h)
 	if (h->ticker_started)
 		pthread_join(h->ticker, NULL);
 	/* resumed streams end at once (live and the server are stopping) */
-	sse_resume_all(h);
+	http_sse_resume_all(h);
 	if (h->d)
 		MHD_stop_daemon(h->d);
 	det_destroy(h->det);

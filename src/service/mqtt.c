@@ -8,23 +8,17 @@
 #include "iotad/mqtt.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <MQTTAsync.h>
 
 #include "iotad/clock.h"
 #include "iotad/log.h"
+#include "mqtt_net.h"
 
 #define MQ_MAX_SUBS 16
 #define MQ_BACKOFF_MIN 1
@@ -136,38 +130,6 @@ static void publish_online(mq *c)
 		LOG_WARN("mqtt: status publish failed: %s", MQTTAsync_strerror(rc));
 }
 
-/* Paho leaves Nagle's algorithm on: an alert written just after the PUBACK
- * of the message that raised it would wait for the broker's ACK of the
- * PUBACK (about the time to the next message). Turn it off on our
- * connection to the broker: the TCP socket whose peer port is a uri's. */
-static int uri_port(const char *uri)
-{
-	const char *colon = strrchr(uri, ':');
-	int port = colon ? atoi(colon + 1) : 0;
-	return port > 0 && port <= 65535 ? port : -1;
-}
-
-static void set_nodelay(const mq *c)
-{
-	for (int fd = 0; fd < 1024; fd++) {
-		struct sockaddr_storage a;
-		socklen_t al = sizeof a;
-		int type = 0;
-		socklen_t tl = sizeof type;
-		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_STREAM ||
-		    getpeername(fd, (struct sockaddr *)&a, &al) != 0)
-			continue;
-		int peer = a.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&a)->sin_port) :
-			   a.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&a)->sin6_port) : -1;
-		bool broker = peer == uri_port(c->uri);
-		for (int i = 0; i < c->n_uris && !broker; i++)
-			broker = peer == uri_port(c->uris[i]);
-		int one = 1;
-		if (broker)
-			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	}
-}
-
 /* Called by Paho after every successful connect, first or automatic. */
 static void on_connected(void *ctx, char *cause)
 {
@@ -183,7 +145,7 @@ static void on_connected(void *ctx, char *cause)
 	int n = c->n_subs;
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
-	set_nodelay(c);
+	mqnet_set_nodelay(c->uri, c->uris, c->n_uris);
 	/* Paho does not say which node of a list took a reconnect */
 	LOG_INFO("mqtt: %s to %s%s as %s", again ? "reconnected" : "connected",
 		 c->n_uris > 1 ? "a node of " : "", c->n_uris > 1 ? "mqtt.uri" : c->uri, c->client_id);
@@ -211,48 +173,6 @@ static const char *connect_failure_text(const MQTTAsync_failureData *r)
 	return MQTTAsync_strerror(r ? r->code : -1);
 }
 
-/* Whether a plain TCP connection to the uri's host and port succeeds within
- * timeout_ms: then a connect that timed out reached something that is not
- * an MQTT broker (or a TLS listener asked in plain text). */
-static bool tcp_reachable(const char *uri, int timeout_ms)
-{
-	char host[256], port[8];
-	const char *hp = strstr(uri, "://");
-	hp = hp ? hp + 3 : uri;
-	const char *colon = strrchr(hp, ':');
-	if (!colon || colon == hp)
-		return false;
-	size_t hl = (size_t)(colon - hp);
-	if (hp[0] == '[' && hl >= 2 && hp[hl - 1] == ']')
-		hp++, hl -= 2;
-	if (hl >= sizeof host || strlen(colon + 1) >= sizeof port)
-		return false;
-	memcpy(host, hp, hl);
-	host[hl] = '\0';
-	snprintf(port, sizeof port, "%s", colon + 1);
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
-	if (getaddrinfo(host, port, &hints, &ai) != 0)
-		return false;
-	bool ok = false;
-	for (const struct addrinfo *a = ai; a && !ok; a = a->ai_next) {
-		int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			continue;
-		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
-			ok = true;
-		} else if (errno == EINPROGRESS) {
-			struct pollfd p = {.fd = fd, .events = POLLOUT};
-			int err = 0;
-			socklen_t el = sizeof err;
-			ok = poll(&p, 1, timeout_ms) == 1 &&
-			     getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err == 0;
-		}
-		close(fd);
-	}
-	freeaddrinfo(ai);
-	return ok;
-}
-
 static void on_connect_failure(void *ctx, MQTTAsync_failureData *r)
 {
 	mq *c = ctx;
@@ -260,7 +180,7 @@ static void on_connect_failure(void *ctx, MQTTAsync_failureData *r)
 	if (c->n_uris > 1) {
 		LOG_RATELIMITED(LOG_WARN, "mqtt: cannot connect to any of the %d nodes of mqtt.uri "
 				"(%s, ...): %s", c->n_uris, c->uris[0], connect_failure_text(r));
-	} else if (!refused && tcp_reachable(c->uri, 1000)) {
+	} else if (!refused && mqnet_tcp_reachable(c->uri, 1000)) {
 		LOG_RATELIMITED(LOG_WARN,
 				"mqtt: cannot connect to %s: TCP connected, but no MQTT CONNACK "
 				"came back within %d s: is it an MQTT broker? (a TLS listener "
