@@ -107,4 +107,15 @@ int cli_quantize_write(const char *cmd, const model *fm, const float *rows, size
 int cli_service_config(const char *cmd, int argc, char **argv, int first,
 		       const char *config_path, const char *level_name, iotad_config *cfg);
 
+/* The options of a service subcommand: -c/--config, -l/--log-level,
+ * -h/--help (usage on stdout), -V/--version, and -z/--zero-config when
+ * zero is not NULL. -1 to go on (optind past the options), else the exit
+ * status (0 after help or version, 2 after usage on stderr). */
+int cli_service_opts(const char *usage, int argc, char **argv, const char **config_path,
+		     const char **level_name, bool *zero);
+
+/* Installs on_stop for SIGINT and SIGTERM (and SIGHUP when hup), and
+ * ignores SIGPIPE. Main thread, before other threads start. */
+void cli_stop_signals(void (*on_stop)(int), bool hup);
+
 #endif

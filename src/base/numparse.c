@@ -2,6 +2,8 @@
  * errno and range checked. */
 #include "iotad/numparse.h"
 
+#include "iotad/errmsg.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <float.h>
@@ -12,28 +14,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Message into err; returns -1. */
-__attribute__((format(printf, 3, 4))) static int num_fail(char *err, size_t errlen,
-							   const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 int num_parse_double(const char *s, double lo, double hi, double *out, char *err, size_t errlen)
 {
 	char *end = NULL;
 	errno = 0;
 	double v = s ? strtod(s, &end) : 0.0;
 	if (!s || end == s || *end != '\0' || errno == ERANGE || !isfinite(v))
-		return num_fail(err, errlen, "not a number");
+		return iotad_fail(-1, err, errlen, "not a number");
 	if (!(v >= lo && v <= hi))
-		return num_fail(err, errlen, "must be between %g and %g", lo, hi);
+		return iotad_fail(-1, err, errlen, "must be between %g and %g", lo, hi);
 	*out = v;
 	return 0;
 }
@@ -77,10 +66,10 @@ int num_parse_long(const char *s, long lo, long hi, long *out, char *err, size_t
 	unsigned long long mag;
 	if (!num_integer(s, true, false, &neg, &mag) ||
 	    mag > (neg ? (unsigned long long)LONG_MAX + 1 : (unsigned long long)LONG_MAX))
-		return num_fail(err, errlen, "not an integer");
+		return iotad_fail(-1, err, errlen, "not an integer");
 	long v = !neg ? (long)mag : mag > (unsigned long long)LONG_MAX ? LONG_MIN : -(long)mag;
 	if (v < lo || v > hi)
-		return num_fail(err, errlen, "must be between %ld and %ld", lo, hi);
+		return iotad_fail(-1, err, errlen, "must be between %ld and %ld", lo, hi);
 	*out = v;
 	return 0;
 }
@@ -90,9 +79,9 @@ int num_parse_size(const char *s, size_t lo, size_t hi, size_t *out, char *err, 
 	bool neg;
 	unsigned long long mag;
 	if (!num_integer(s, false, false, &neg, &mag) || mag > SIZE_MAX)
-		return num_fail(err, errlen, "not a count");
+		return iotad_fail(-1, err, errlen, "not a count");
 	if (mag < lo || mag > hi)
-		return num_fail(err, errlen, "must be between %zu and %zu", lo, hi);
+		return iotad_fail(-1, err, errlen, "must be between %zu and %zu", lo, hi);
 	*out = (size_t)mag;
 	return 0;
 }
@@ -102,7 +91,7 @@ int num_parse_u64(const char *s, uint64_t *out, char *err, size_t errlen)
 	bool neg;
 	unsigned long long mag;
 	if (!num_integer(s, false, true, &neg, &mag))
-		return num_fail(err, errlen, "not an unsigned 64-bit integer");
+		return iotad_fail(-1, err, errlen, "not an unsigned 64-bit integer");
 	*out = (uint64_t)mag;
 	return 0;
 }

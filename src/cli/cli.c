@@ -1,6 +1,8 @@
 /* cli.c - option parsing shared by the subcommands. */
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,4 +217,52 @@ int cli_service_config(const char *cmd, int argc, char **argv, int first,
 	if (level_name)
 		log_set_level(level);
 	return 0;
+}
+
+int cli_service_opts(const char *usage, int argc, char **argv, const char **config_path,
+		     const char **level_name, bool *zero)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"log-level", required_argument, NULL, 'l'},
+		{"zero-config", no_argument, NULL, 'z'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, zero ? "c:l:zhV" : "c:l:hV", longopts, NULL)) != -1) {
+		if (opt == 'c') {
+			*config_path = optarg;
+		} else if (opt == 'l') {
+			*level_name = optarg;
+		} else if (opt == 'z' && zero) {
+			*zero = true;
+		} else if (opt == 'h') {
+			fputs(usage, stdout);
+			return 0;
+		} else if (opt == 'V') {
+			printf("iotad %s\n", IOTAD_VERSION);
+			return 0;
+		} else {
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	return -1;
+}
+
+void cli_stop_signals(void (*on_stop)(int), bool hup)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (hup)
+		sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
 }

@@ -4,7 +4,6 @@
  * or on a timeout, aggregates, and keeps every global model on disk so a
  * restart resumes where it stopped. Paho's thread judges updates under a
  * mutex; the main thread closes rounds and publishes. */
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -430,34 +429,12 @@ static int agg_loop(agg *a, mq *c)
 
 int cmd_aggregate(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"log-level", required_argument, NULL, 'l'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *config_path = NULL, *level_name = NULL;
-	int opt;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "c:l:hV", longopts, NULL)) != -1) {
-		if (opt == 'c')
-			config_path = optarg;
-		else if (opt == 'l')
-			level_name = optarg;
-		else if (opt == 'h') {
-			fputs(usage, stdout);
-			return 0;
-		} else if (opt == 'V') {
-			printf("iotad %s\n", IOTAD_VERSION);
-			return 0;
-		} else {
-			fputs(usage, stderr);
-			return 2;
-		}
-	}
+	int status = cli_service_opts(usage, argc, argv, &config_path, &level_name, NULL);
+	if (status >= 0)
+		return status;
 	static iotad_config cfg;
-	int status = cli_service_config("aggregate", argc, argv, optind, config_path, level_name,
+	status = cli_service_config("aggregate", argc, argv, optind, config_path, level_name,
 					&cfg);
 	if (status)
 		return status;
@@ -492,14 +469,7 @@ int cmd_aggregate(int argc, char **argv)
 		agg_free(&a);
 		return 1;
 	}
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
+	cli_stop_signals(on_signal, false);
 	LOG_INFO("federated: aggregator of model %s (%zu parameters) on %s: %d of %d updates or %.0f s, "
 		 "rule %s", a.m.id, a.m.net.n_params, cfg.broker_uri, cfg.fed_min_updates,
 		 cfg.fed_clients, cfg.fed_round_timeout, fed_rule_name(a.fo.rule));

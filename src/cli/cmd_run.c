@@ -1,5 +1,4 @@
 /* cmd_run.c - `iotad run`: load config and model, run the service. */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,19 +118,6 @@ static void on_signal(int sig)
 		stop_flag = 1;
 }
 
-static void install_signals(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-}
-
 /* No service.state_file but a state directory from systemd (StateDirectory=,
  * $STATE_DIRECTORY, the first of a colon-separated list): keep the state
  * there, so a restart keeps open alerts and sequence numbers. */
@@ -189,7 +175,7 @@ static int run_service(const iotad_config *cfg, const model *m)
 		svc_on_sample(s, fedgw_observe, fg);
 		svc_on_federated(s, fedgw_fill_metrics, fg);
 	}
-	install_signals();
+	cli_stop_signals(on_signal, true);
 	if (fg && (e = fedgw_start(fg)) != IOTAD_OK)
 		LOG_ERR("federated: not started: %s", iotad_strerror(e));
 	e = svc_run(s, &stop_flag);
@@ -205,44 +191,14 @@ static int run_service(const iotad_config *cfg, const model *m)
 
 int cmd_run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"log-level", required_argument, NULL, 'l'},
-		{"zero-config", no_argument, NULL, 'z'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *config_path = NULL;
-	const char *level_name = NULL;
+	const char *config_path = NULL, *level_name = NULL;
 	bool zero = false;
-	int opt;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "c:l:zhV", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'l':
-			level_name = optarg;
-			break;
-		case 'z':
-			zero = true;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		case 'V':
-			printf("iotad %s\n", IOTAD_VERSION);
-			return 0;
-		default:
-			fputs(usage, stderr);
-			return 2;
-		}
-	}
+	int rc = cli_service_opts(usage, argc, argv, &config_path, &level_name, &zero);
+	if (rc >= 0)
+		return rc;
 	static iotad_config cfg;
 	char err[512];
-	int rc = cli_service_config("run", argc, argv, optind, config_path, level_name, &cfg);
+	rc = cli_service_config("run", argc, argv, optind, config_path, level_name, &cfg);
 	if (rc)
 		return rc;
 

@@ -86,6 +86,15 @@ iotad_err cfg_next(cfg_ctx *x, yaml_parser_t *p, yaml_event_t *ev)
 	return IOTAD_OK;
 }
 
+iotad_err cfg_seq_next(cfg_ctx *x, yaml_parser_t *p, yaml_event_t *ev, bool *more)
+{
+	iotad_err err = cfg_next(x, p, ev);
+	*more = !err && ev->type != YAML_SEQUENCE_END_EVENT;
+	if (!err && !*more)
+		yaml_event_delete(ev);
+	return err;
+}
+
 /* The value of a list key (detector.features) given as a YAML sequence of
  * scalars, after its SEQUENCE_START: joined with commas into one scalar
  * event's text for set_value. */
@@ -98,13 +107,8 @@ static iotad_err parse_list(cfg_ctx *x, yaml_parser_t *p, const param_def *k, io
 	iotad_err err;
 
 	buf[0] = '\0';
-	for (;;) {
-		if ((err = cfg_next(x, p, &ev)))
-			return err;
-		if (ev.type == YAML_SEQUENCE_END_EVENT) {
-			yaml_event_delete(&ev);
-			break;
-		}
+	bool more;
+	while (!(err = cfg_seq_next(x, p, &ev, &more)) && more) {
 		if (ev.type != YAML_SCALAR_EVENT || strchr(cfg_scalar(&ev), ',') ||
 		    strlen(cfg_scalar(&ev)) != ev.data.scalar.length) {
 			err = fail_key(x, &ev.start_mark, k, "expected a list of names, got %s",
@@ -119,6 +123,8 @@ static iotad_err parse_list(cfg_ctx *x, yaml_parser_t *p, const param_def *k, io
 			return fail_key(x, at, k, "list longer than %d bytes", CFG_STR - 1);
 		n += (size_t)w;
 	}
+	if (err)
+		return err;
 	char msg[400];
 	if (param_parse(k, buf, c, msg, sizeof msg) != 0)
 		return fail_key(x, at, k, "%s", msg);
@@ -134,13 +140,8 @@ static iotad_err parse_uris(cfg_ctx *x, yaml_parser_t *p, iotad_config *c, const
 	iotad_err err = IOTAD_OK;
 
 	c->n_broker_uris = 0;
-	for (;;) {
-		if ((err = cfg_next(x, p, &ev)))
-			return err;
-		if (ev.type == YAML_SEQUENCE_END_EVENT) {
-			yaml_event_delete(&ev);
-			break;
-		}
+	bool more;
+	while (!(err = cfg_seq_next(x, p, &ev, &more)) && more) {
 		const char *u = ev.type == YAML_SCALAR_EVENT ? cfg_scalar(&ev) : NULL;
 		int n = c->n_broker_uris;
 		if (!u || strlen(u) != ev.data.scalar.length)
@@ -171,6 +172,8 @@ static iotad_err parse_uris(cfg_ctx *x, yaml_parser_t *p, iotad_config *c, const
 		if (err)
 			return err;
 	}
+	if (err)
+		return err;
 	if (c->n_broker_uris == 0)
 		return cfg_fail(x, at, IOTAD_ERR_CONFIG, "mqtt.uri: the list is empty");
 	memcpy(c->broker_uri, c->broker_uris[0], sizeof c->broker_uri);

@@ -171,13 +171,8 @@ iotad_err cfg_parse_models(cfg_ctx *x, yaml_parser_t *p, iotad_config *c)
 {
 	yaml_event_t ev;
 	iotad_err err;
-	for (;;) {
-		if ((err = cfg_next(x, p, &ev)))
-			return err;
-		if (ev.type == YAML_SEQUENCE_END_EVENT) {
-			yaml_event_delete(&ev);
-			return IOTAD_OK;
-		}
+	bool more;
+	while (!(err = cfg_seq_next(x, p, &ev, &more)) && more) {
 		if (ev.type != YAML_MAPPING_START_EVENT)
 			err = cfg_fail(x, &ev.start_mark, IOTAD_ERR_CONFIG,
 				       "models: expected a mapping per model, got %s",
@@ -202,4 +197,5 @@ iotad_err cfg_parse_models(cfg_ctx *x, yaml_parser_t *p, iotad_config *c)
 		if (err)
 			return err;
 	}
+	return err;
 }

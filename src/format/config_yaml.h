@@ -35,6 +35,9 @@ __attribute__((format(printf, 4, 5))) iotad_err cfg_fail(cfg_ctx *x, const yaml_
 /* The next event of p; a YAML syntax error, an anchor or an alias is an
  * error. On success the caller deletes *ev. */
 iotad_err cfg_next(cfg_ctx *x, yaml_parser_t *p, yaml_event_t *ev);
+/* The next item of a sequence (after its SEQUENCE_START): *more false at
+ * its end (the end event already deleted); else the caller deletes *ev. */
+iotad_err cfg_seq_next(cfg_ctx *x, yaml_parser_t *p, yaml_event_t *ev, bool *more);
 
 /* Key i of the combined table (the own keys, then the detector parameters),
  * or NULL past its end. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "iotad/errmsg.h"
 #include "iotad/nn.h"
 #include "iotad/qmodel_io.h"
 #include "iotad/state.h"
@@ -187,32 +188,20 @@ iotad_err fedmsg_encode_net(const fedmsg *m, const nn *net, void *buf, size_t ca
 	return IOTAD_OK;
 }
 
-__attribute__((format(printf, 4, 5))) static iotad_err bad(iotad_err rc, char *err, size_t errlen,
-							    const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 /* One length-prefixed id at *p (end: the end of the header area). */
 static iotad_err get_id(const unsigned char **p, const unsigned char *end, char *out,
 			const char *what, char *err, size_t errlen)
 {
 	if (*p >= end)
-		return bad(IOTAD_ERR_PARSE, err, errlen, "truncated before the %s", what);
+		return iotad_fail(IOTAD_ERR_PARSE, err, errlen, "truncated before the %s", what);
 	size_t n = **p;
 	if (n == 0 || n >= FEDMSG_ID_MAX || (size_t)(end - *p - 1) < n)
-		return bad(IOTAD_ERR_PARSE, err, errlen, "%s: bad length %zu", what, n);
+		return iotad_fail(IOTAD_ERR_PARSE, err, errlen, "%s: bad length %zu", what, n);
 	memcpy(out, *p + 1, n);
 	out[n] = '\0';
 	*p += 1 + n;
 	if (!fedmsg_valid_id(out))
-		return bad(IOTAD_ERR_PARSE, err, errlen, "%s: not a valid id", what);
+		return iotad_fail(IOTAD_ERR_PARSE, err, errlen, "%s: not a valid id", what);
 	return IOTAD_OK;
 }
 
@@ -221,33 +210,33 @@ static iotad_err decode_int8(const unsigned char *p, const unsigned char *end, f
 			     float *params, size_t cap, char *err, size_t errlen)
 {
 	if ((size_t)(end - p) < 4)
-		return bad(IOTAD_ERR_PARSE, err, errlen, "int8 update: truncated before its length");
+		return iotad_fail(IOTAD_ERR_PARSE, err, errlen, "int8 update: truncated before its length");
 	uint32_t blen = get_u32(p);
 	p += 4;
 	if ((size_t)(end - p) != blen)
-		return bad(IOTAD_ERR_PARSE, err, errlen, "int8 update: %u bytes announced, %zu follow",
+		return iotad_fail(IOTAD_ERR_PARSE, err, errlen, "int8 update: %u bytes announced, %zu follow",
 			   blen, (size_t)(end - p));
 	if (m->n_params > cap || (m->n_params && !params))
-		return bad(IOTAD_ERR_MODEL, err, errlen, "%u parameters, the model has %zu",
+		return iotad_fail(IOTAD_ERR_MODEL, err, errlen, "%u parameters, the model has %zu",
 			   m->n_params, cap);
 	nn net = {0};
 	qmodel_update u;
 	char why[160] = "";
 	if (qmodel_update_decode(p, blen, &net, &u, why, sizeof why) != IOTAD_OK) {
 		nn_free(&net);
-		return bad(IOTAD_ERR_PARSE, err, errlen, "int8 update: %s", why);
+		return iotad_fail(IOTAD_ERR_PARSE, err, errlen, "int8 update: %s", why);
 	}
 	iotad_err rc = IOTAD_OK;
 	if (net.n_params != m->n_params)
-		rc = bad(IOTAD_ERR_PARSE, err, errlen, "int8 update of %zu parameters, header says %u",
+		rc = iotad_fail(IOTAD_ERR_PARSE, err, errlen, "int8 update of %zu parameters, header says %u",
 			 net.n_params, m->n_params);
 	else if (u.round != m->round || u.base_hash != m->base_hash || u.samples != m->samples)
-		rc = bad(IOTAD_ERR_PARSE, err, errlen,
+		rc = iotad_fail(IOTAD_ERR_PARSE, err, errlen,
 			 "int8 update: round, base hash or samples differ from the header");
 	for (size_t i = 0; !rc && i < net.n_params; i++) {
 		params[i] = net.params[i];
 		if (!isfinite(params[i]))
-			rc = bad(IOTAD_ERR_RANGE, err, errlen, "parameter %zu is not finite", i);
+			rc = iotad_fail(IOTAD_ERR_RANGE, err, errlen, "parameter %zu is not finite", i);
 	}
 	nn_free(&net);
 	return rc;
@@ -265,17 +254,17 @@ iotad_err fedmsg_decode(const void *buf, size_t len, fedmsg *m, float *params, s
 		return IOTAD_ERR_INVAL;
 	memset(m, 0, sizeof *m);
 	if (len < HEAD_FIXED + 4 || memcmp(b, "IFL", 3) != 0)
-		return bad(IOTAD_ERR_PARSE, err, errlen, "not a federated message (%zu bytes)", len);
+		return iotad_fail(IOTAD_ERR_PARSE, err, errlen, "not a federated message (%zu bytes)", len);
 	if (state_crc32(0, b, len - 4) != get_u32(end - 4))
-		return bad(IOTAD_ERR_PARSE, err, errlen, "CRC mismatch");
+		return iotad_fail(IOTAD_ERR_PARSE, err, errlen, "CRC mismatch");
 	if (b[4] != FEDMSG_VERSION && !(b[4] == FEDMSG_VERSION_DP && b[3] == FEDMSG_GLOBAL &&
 					 b[5] == FEDMSG_ENC_FLOAT32))
-		return bad(IOTAD_ERR_PARSE, err, errlen, "version %u, expected %d (%d: a private global model)",
+		return iotad_fail(IOTAD_ERR_PARSE, err, errlen, "version %u, expected %d (%d: a private global model)",
 			   b[4], FEDMSG_VERSION, FEDMSG_VERSION_DP);
 	if (b[3] != FEDMSG_UPDATE && b[3] != FEDMSG_GLOBAL)
-		return bad(IOTAD_ERR_PARSE, err, errlen, "unknown kind %u", b[3]);
+		return iotad_fail(IOTAD_ERR_PARSE, err, errlen, "unknown kind %u", b[3]);
 	if (b[5] != FEDMSG_ENC_FLOAT32 && !(b[5] == FEDMSG_ENC_INT8 && b[3] == FEDMSG_UPDATE))
-		return bad(IOTAD_ERR_PARSE, err, errlen, "unknown encoding %u for a %s", b[5],
+		return iotad_fail(IOTAD_ERR_PARSE, err, errlen, "unknown encoding %u for a %s", b[5],
 			   b[3] == FEDMSG_UPDATE ? "update" : "global model");
 	m->kind = (fedmsg_kind)b[3];
 	m->encoding = (fedmsg_enc)b[5];
@@ -285,7 +274,7 @@ iotad_err fedmsg_decode(const void *buf, size_t len, fedmsg *m, float *params, s
 	    (rc = get_id(&p, end, m->sender, "sender", err, errlen)))
 		return rc;
 	if ((size_t)(end - p) < 4 * NUMS)
-		return bad(IOTAD_ERR_PARSE, err, errlen, "truncated header");
+		return iotad_fail(IOTAD_ERR_PARSE, err, errlen, "truncated header");
 	uint32_t nums[NUMS];
 	for (int i = 0; i < NUMS; i++, p += 4)
 		nums[i] = get_u32(p);
@@ -296,28 +285,28 @@ iotad_err fedmsg_decode(const void *buf, size_t len, fedmsg *m, float *params, s
 	m->n_params = nums[4];
 	if (b[4] == FEDMSG_VERSION_DP) {
 		if ((size_t)(end - p) < FEDMSG_DP_BYTES)
-			return bad(IOTAD_ERR_PARSE, err, errlen, "truncated privacy fields");
+			return iotad_fail(IOTAD_ERR_PARSE, err, errlen, "truncated privacy fields");
 		m->dp_epsilon = bits_float(get_u32(p));
 		m->dp_delta = bits_float(get_u32(p + 4));
 		m->dp_noise = bits_float(get_u32(p + 8));
 		p += FEDMSG_DP_BYTES;
 		if (!(m->dp_delta > 0) || !dp_ok(m))
-			return bad(IOTAD_ERR_PARSE, err, errlen,
+			return iotad_fail(IOTAD_ERR_PARSE, err, errlen,
 				   "privacy fields out of range (epsilon %g, delta %g, noise %g)",
 				   (double)m->dp_epsilon, (double)m->dp_delta, (double)m->dp_noise);
 	}
 	if (m->encoding == FEDMSG_ENC_INT8)
 		return decode_int8(p, end, m, params, cap, err, errlen);
 	if ((size_t)(end - p) != 4 * (size_t)m->n_params)
-		return bad(IOTAD_ERR_PARSE, err, errlen, "%u parameters announced, %zu bytes hold them",
+		return iotad_fail(IOTAD_ERR_PARSE, err, errlen, "%u parameters announced, %zu bytes hold them",
 			   m->n_params, (size_t)(end - p));
 	if (m->n_params > cap || (m->n_params && !params))
-		return bad(IOTAD_ERR_MODEL, err, errlen, "%u parameters, the model has %zu",
+		return iotad_fail(IOTAD_ERR_MODEL, err, errlen, "%u parameters, the model has %zu",
 			   m->n_params, cap);
 	for (uint32_t i = 0; i < m->n_params; i++, p += 4) {
 		params[i] = bits_float(get_u32(p));
 		if (!isfinite(params[i]))
-			return bad(IOTAD_ERR_RANGE, err, errlen, "parameter %u is not finite", i);
+			return iotad_fail(IOTAD_ERR_RANGE, err, errlen, "parameter %u is not finite", i);
 	}
 	return IOTAD_OK;
 }

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "iotad/errmsg.h"
+
 static const char *const names[FED_VERDICT__COUNT] = {
 	[FED_ACCEPTED] = "accepted",       [FED_MALFORMED] = "malformed",
 	[FED_OVERSIZE] = "oversize",       [FED_WRONG_MODEL] = "wrong_model",
@@ -77,13 +79,11 @@ __attribute__((format(printf, 5, 6))) static fed_verdict verdict(fed_round *r, f
 								  char *why, size_t whylen,
 								  const char *fmt, ...)
 {
+	va_list ap;
+	va_start(ap, fmt);
+	iotad_verrf(why, whylen, fmt, ap);
+	va_end(ap);
 	r->counts[v]++;
-	if (why && whylen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(why, whylen, fmt, ap);
-		va_end(ap);
-	}
 	return v;
 }
 

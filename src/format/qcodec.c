@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "iotad/errmsg.h"
 #include "iotad/qmodel_io.h"
 #include "qcodec.h"
 
@@ -108,12 +109,11 @@ void qc_put_bits(qc_buf *b, const uint32_t *v, size_t n, unsigned bits)
 
 int qc_rd_fail(qc_rd *r, const char *fmt, ...)
 {
-	if (!r->bad && r->err && r->errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(r->err, r->errlen, fmt, ap);
-		va_end(ap);
-	}
+	va_list ap;
+	va_start(ap, fmt);
+	if (!r->bad)
+		iotad_verrf(r->err, r->errlen, fmt, ap);
+	va_end(ap);
 	r->bad = 1;
 	return -1;
 }

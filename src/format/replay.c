@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "iotad/codec.h"
+#include "iotad/errmsg.h"
 #include "iotad/numparse.h"
 #include "iotad/timefmt.h"
 #include "iotad/topic.h"
@@ -34,18 +35,6 @@ struct replay {
 
 static const char *const label_names[] = {"label", "anomaly", "changepoint", NULL};
 static const char *const time_names[] = {"ts", "timestamp", "datetime", "time", NULL};
-
-static iotad_err rp_fail(char *err, size_t errlen, iotad_err code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static iotad_err rp_fail(char *err, size_t errlen, iotad_err code, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (err && errlen)
-		vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return code;
-}
 
 static bool in_list(const char *s, const char *const *list)
 {
@@ -112,17 +101,17 @@ static iotad_err pick_named(replay *r, const char *list, char *err, size_t errle
 {
 	char buf[4096];
 	if (strlen(list) >= sizeof buf)
-		return rp_fail(err, errlen, IOTAD_ERR_INVAL, "--features: list too long");
+		return iotad_fail(IOTAD_ERR_INVAL, err, errlen, "--features: list too long");
 	strcpy(buf, list);
 	char *save = NULL;
 	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		int c = find_col(r, t);
 		if (c < 0)
-			return rp_fail(err, errlen, IOTAD_ERR_INVAL, "no column \"%s\" in the header",
+			return iotad_fail(IOTAD_ERR_INVAL, err, errlen, "no column \"%s\" in the header",
 					  t);
 		r->feat[r->n_feat++] = c;
 	}
-	return r->n_feat ? IOTAD_OK : rp_fail(err, errlen, IOTAD_ERR_INVAL, "no feature");
+	return r->n_feat ? IOTAD_OK : iotad_fail(IOTAD_ERR_INVAL, err, errlen, "no feature");
 }
 
 /* Every column whose first data cell is a number, but time/device/labels. */
@@ -131,7 +120,7 @@ static iotad_err pick_numeric(replay *r, char *err, size_t errlen)
 	long at = ftell(r->f);
 	size_t lineno = r->lineno;
 	if (!read_line(r))
-		return rp_fail(err, errlen, IOTAD_ERR_INVAL, "no data row");
+		return iotad_fail(IOTAD_ERR_INVAL, err, errlen, "no data row");
 	int n = split(r->line, r->sep, r->cells, REPLAY_MAX_COLS);
 	for (int i = 0; i < r->n_cols && i < n; i++) {
 		double v;
@@ -141,10 +130,10 @@ static iotad_err pick_numeric(replay *r, char *err, size_t errlen)
 		r->feat[r->n_feat++] = i;
 	}
 	if (fseek(r->f, at, SEEK_SET) != 0)
-		return rp_fail(err, errlen, IOTAD_ERR_IO, "cannot seek: %s", strerror(errno));
+		return iotad_fail(IOTAD_ERR_IO, err, errlen, "cannot seek: %s", strerror(errno));
 	r->lineno = lineno;
 	return r->n_feat ? IOTAD_OK
-			 : rp_fail(err, errlen, IOTAD_ERR_INVAL, "no numeric column to send");
+			 : iotad_fail(IOTAD_ERR_INVAL, err, errlen, "no numeric column to send");
 }
 
 static iotad_err count_rows(replay *r, char *err, size_t errlen)
@@ -160,25 +149,25 @@ static iotad_err count_rows(replay *r, char *err, size_t errlen)
 	}
 	r->rows = rows + (last != '\n');
 	if (ferror(r->f) || fseek(r->f, at, SEEK_SET) != 0)
-		return rp_fail(err, errlen, IOTAD_ERR_IO, "cannot read: %s", strerror(errno));
+		return iotad_fail(IOTAD_ERR_IO, err, errlen, "cannot read: %s", strerror(errno));
 	return IOTAD_OK;
 }
 
 static iotad_err setup(replay *r, const replay_opts *o, char *err, size_t errlen)
 {
 	if (!read_line(r))
-		return rp_fail(err, errlen, IOTAD_ERR_INVAL, "empty file");
+		return iotad_fail(IOTAD_ERR_INVAL, err, errlen, "empty file");
 	r->header = strdup(r->line);
 	if (!r->header)
 		return IOTAD_ERR_NOMEM;
 	r->n_cols = split(r->header, r->sep, r->names, REPLAY_MAX_COLS);
 	if (r->n_cols < 1)
-		return rp_fail(err, errlen, IOTAD_ERR_INVAL, "bad header (more than %d columns?)",
+		return iotad_fail(IOTAD_ERR_INVAL, err, errlen, "bad header (more than %d columns?)",
 				  REPLAY_MAX_COLS);
 	r->time_col = r->device_col = -1;
 	if (o->time_col && *o->time_col) {
 		if ((r->time_col = find_col(r, o->time_col)) < 0)
-			return rp_fail(err, errlen, IOTAD_ERR_INVAL,
+			return iotad_fail(IOTAD_ERR_INVAL, err, errlen,
 					  "--time-col: no column \"%s\" in the header", o->time_col);
 	} else if (!o->time_col) {
 		for (int i = 0; i < r->n_cols && r->time_col < 0; i++)
@@ -186,7 +175,7 @@ static iotad_err setup(replay *r, const replay_opts *o, char *err, size_t errlen
 				r->time_col = i;
 	}
 	if (o->device_col && (r->device_col = find_col(r, o->device_col)) < 0)
-		return rp_fail(err, errlen, IOTAD_ERR_INVAL,
+		return iotad_fail(IOTAD_ERR_INVAL, err, errlen,
 				  "--device-col: no column \"%s\" in the header", o->device_col);
 	snprintf(r->device, sizeof r->device, "%s", o->device ? o->device : "replay");
 	iotad_err e = count_rows(r, err, errlen);
@@ -205,7 +194,7 @@ iotad_err replay_open(const char *path, const replay_opts *o, replay **out, char
 	r->sep = o->sep ? o->sep : ',';
 	r->f = fopen(path, "r");
 	if (!r->f) {
-		iotad_err e = rp_fail(err, errlen, IOTAD_ERR_IO, "%s", strerror(errno));
+		iotad_err e = iotad_fail(IOTAD_ERR_IO, err, errlen, "%s", strerror(errno));
 		free(r);
 		return e;
 	}

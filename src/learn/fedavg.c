@@ -2,6 +2,7 @@
  * taken relative to the global model, clipped, combined coordinate by
  * coordinate in double, and added back to the global model. */
 #include "iotad/fedavg.h"
+#include "iotad/errmsg.h"
 #include "iotad/rng.h"
 
 #include <math.h>
@@ -56,18 +57,6 @@ double fed_l2_dist(const float *a, const float *b, size_t n)
 		s += d * d;
 	}
 	return sqrt(s);
-}
-
-__attribute__((format(printf, 3, 4))) static iotad_err refuse(char *err, size_t errlen,
-							       const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return IOTAD_ERR_INVAL;
 }
 
 static bool all_finite(const float *p, size_t n, size_t *at)
@@ -151,29 +140,29 @@ static iotad_err check_inputs(const float *global, size_t n, const fed_client *c
 {
 	size_t at;
 	if (!global || !c || !o || n == 0)
-		return refuse(err, errlen, "no global model or no clients");
+		return iotad_fail(IOTAD_ERR_INVAL, err, errlen, "no global model or no clients");
 	if (k == 0 || k > FED_MAX_CLIENTS)
-		return refuse(err, errlen, "%zu clients (1..%d)", k, FED_MAX_CLIENTS);
+		return iotad_fail(IOTAD_ERR_INVAL, err, errlen, "%zu clients (1..%d)", k, FED_MAX_CLIENTS);
 	if (o->rule != FED_MEAN && o->rule != FED_MEDIAN && o->rule != FED_TRIMMED)
-		return refuse(err, errlen, "unknown aggregation rule %d", (int)o->rule);
+		return iotad_fail(IOTAD_ERR_INVAL, err, errlen, "unknown aggregation rule %d", (int)o->rule);
 	if (!(o->trim >= 0.0f && o->trim < 0.5f))
-		return refuse(err, errlen, "trim %g is outside [0, 0.5)", (double)o->trim);
+		return iotad_fail(IOTAD_ERR_INVAL, err, errlen, "trim %g is outside [0, 0.5)", (double)o->trim);
 	if (!(o->clip >= 0.0f) || !isfinite(o->clip))
-		return refuse(err, errlen, "clip %g must be finite and >= 0", (double)o->clip);
+		return iotad_fail(IOTAD_ERR_INVAL, err, errlen, "clip %g must be finite and >= 0", (double)o->clip);
 	if (!(o->noise >= 0.0f) || !isfinite(o->noise))
-		return refuse(err, errlen, "noise %g must be finite and >= 0", (double)o->noise);
+		return iotad_fail(IOTAD_ERR_INVAL, err, errlen, "noise %g must be finite and >= 0", (double)o->noise);
 	if (o->noise > 0 && (o->rule != FED_MEAN || !(o->clip > 0)))
-		return refuse(err, errlen, "noise needs the mean rule and a clip > 0 (DP-FedAvg)");
+		return iotad_fail(IOTAD_ERR_INVAL, err, errlen, "noise needs the mean rule and a clip > 0 (DP-FedAvg)");
 	if (!all_finite(global, n, &at))
-		return refuse(err, errlen, "global model: parameter %zu is not finite", at);
+		return iotad_fail(IOTAD_ERR_INVAL, err, errlen, "global model: parameter %zu is not finite", at);
 	for (size_t j = 0; j < k; j++) {
 		if (!c[j].params || c[j].n_params != n)
-			return refuse(err, errlen, "client %zu: %zu parameters, the model has %zu", j,
+			return iotad_fail(IOTAD_ERR_INVAL, err, errlen, "client %zu: %zu parameters, the model has %zu", j,
 				      c[j].params ? c[j].n_params : 0, n);
 		if (c[j].weight == 0 && o->rule == FED_MEAN)
-			return refuse(err, errlen, "client %zu: weight 0 (no windows)", j);
+			return iotad_fail(IOTAD_ERR_INVAL, err, errlen, "client %zu: weight 0 (no windows)", j);
 		if (!all_finite(c[j].params, n, &at))
-			return refuse(err, errlen, "client %zu: parameter %zu is not finite", j, at);
+			return iotad_fail(IOTAD_ERR_INVAL, err, errlen, "client %zu: parameter %zu is not finite", j, at);
 	}
 	return IOTAD_OK;
 }
@@ -222,7 +211,7 @@ iotad_err fed_aggregate(const float *global, size_t n, const fed_client *c, size
 	if (rc)
 		return rc;
 	if (!out || out == global)
-		return refuse(err, errlen, "no output buffer, or it aliases the global model");
+		return iotad_fail(IOTAD_ERR_INVAL, err, errlen, "no output buffer, or it aliases the global model");
 
 	double *scale = malloc(k * sizeof *scale);
 	double *weight = malloc(k * sizeof *weight);

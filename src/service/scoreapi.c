@@ -7,6 +7,7 @@
 #include "iotad/scoreapi.h"
 
 #include "iotad/codec.h"
+#include "iotad/errmsg.h"
 
 #include <float.h>
 #include <math.h>
@@ -18,28 +19,15 @@
 
 #include <cjson/cJSON.h>
 
-__attribute__((format(printf, 3, 4))) static iotad_err bad(char *err, size_t errlen,
-							   const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return IOTAD_ERR_INVAL;
-}
-
 static iotad_err number(const cJSON *it, const char *where, size_t i, int f, float *out,
 			char *err, size_t errlen)
 {
 	if (!cJSON_IsNumber(it))
-		return bad(err, errlen, "%s[%zu][%d]: expected a number, got %s", where, i, f,
+		return iotad_fail(IOTAD_ERR_INVAL, err, errlen, "%s[%zu][%d]: expected a number, got %s", where, i, f,
 			   codec_json_kind(it));
 	double v = it->valuedouble;
 	if (!isfinite(v) || fabs(v) > FLT_MAX)
-		return bad(err, errlen, "%s[%zu][%d]: %g is not a finite float", where, i, f, v);
+		return iotad_fail(IOTAD_ERR_INVAL, err, errlen, "%s[%zu][%d]: %g is not a finite float", where, i, f, v);
 	*out = (float)v;
 	return IOTAD_OK;
 }
@@ -54,7 +42,7 @@ static iotad_err parse_row(const cJSON *row, const model *m, const char *where, 
 	if (cJSON_IsArray(row)) {
 		int n = cJSON_GetArraySize(row);
 		if (n != F)
-			return bad(err, errlen, "%s[%zu]: expected %d values (%s...), got %d", where,
+			return iotad_fail(IOTAD_ERR_INVAL, err, errlen, "%s[%zu]: expected %d values (%s...), got %d", where,
 				   i, F, m->features[0], n);
 		int f = 0;
 		for (const cJSON *v = row->child; v; v = v->next, f++)
@@ -66,14 +54,14 @@ static iotad_err parse_row(const cJSON *row, const model *m, const char *where, 
 		for (int f = 0; f < F; f++) {
 			const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, m->features[f]);
 			if (!v)
-				return bad(err, errlen, "%s[%zu]: missing feature '%s'", where, i,
+				return iotad_fail(IOTAD_ERR_INVAL, err, errlen, "%s[%zu]: missing feature '%s'", where, i,
 					   m->features[f]);
 			if ((e = number(v, where, i, f, &out[f], err, errlen)) != IOTAD_OK)
 				return e;
 		}
 		return IOTAD_OK;
 	}
-	return bad(err, errlen, "%s[%zu]: expected an array or an object, got %s", where, i,
+	return iotad_fail(IOTAD_ERR_INVAL, err, errlen, "%s[%zu]: expected an array or an object, got %s", where, i,
 		   codec_json_kind(row));
 }
 
@@ -85,41 +73,41 @@ iotad_err scoreapi_parse(const char *body, size_t len, const model *m, scoreapi_
 		err[0] = '\0';
 	cJSON *root = cJSON_ParseWithLength(body, len);
 	if (!root) {
-		bad(err, errlen, "body is not valid JSON");
+		iotad_fail(IOTAD_ERR_INVAL, err, errlen, "body is not valid JSON");
 		return IOTAD_ERR_PARSE;
 	}
 	iotad_err e = IOTAD_OK;
 	const cJSON *win = NULL, *samples = NULL;
 	if (!cJSON_IsObject(root)) {
-		e = bad(err, errlen, "expected a JSON object with \"window\" or \"samples\", got %s",
+		e = iotad_fail(IOTAD_ERR_INVAL, err, errlen, "expected a JSON object with \"window\" or \"samples\", got %s",
 			codec_json_kind(root));
 		goto out;
 	}
 	const char *dup = codec_json_dup_key(root);
 	if (dup) {
-		bad(err, errlen, "key \"%.64s\" appears twice in one object", dup);
+		iotad_fail(IOTAD_ERR_INVAL, err, errlen, "key \"%.64s\" appears twice in one object", dup);
 		e = IOTAD_ERR_DUPLICATE;
 		goto out;
 	}
 	win = cJSON_GetObjectItemCaseSensitive(root, "window");
 	samples = cJSON_GetObjectItemCaseSensitive(root, "samples");
 	if (!win == !samples) {
-		e = bad(err, errlen, "expected exactly one of \"window\" and \"samples\"");
+		e = iotad_fail(IOTAD_ERR_INVAL, err, errlen, "expected exactly one of \"window\" and \"samples\"");
 		goto out;
 	}
 	const char *where = win ? "window" : "samples";
 	const cJSON *rows = win ? win : samples;
 	if (!cJSON_IsArray(rows)) {
-		e = bad(err, errlen, "%s: expected an array of samples, got %s", where, codec_json_kind(rows));
+		e = iotad_fail(IOTAD_ERR_INVAL, err, errlen, "%s: expected an array of samples, got %s", where, codec_json_kind(rows));
 		goto out;
 	}
 	size_t n = (size_t)cJSON_GetArraySize(rows), W = (size_t)m->window;
 	if (win && n != W) {
-		e = bad(err, errlen, "window: expected %zu samples, got %zu", W, n);
+		e = iotad_fail(IOTAD_ERR_INVAL, err, errlen, "window: expected %zu samples, got %zu", W, n);
 		goto out;
 	}
 	if (samples && n < W) {
-		e = bad(err, errlen, "samples: expected at least %zu samples (one window), got %zu",
+		e = iotad_fail(IOTAD_ERR_INVAL, err, errlen, "samples: expected at least %zu samples (one window), got %zu",
 			W, n);
 		goto out;
 	}

@@ -18,19 +18,6 @@
 #define SVC_STATS_EVERY 60.0
 #define SVC_SAVE_BACKOFF_MAX 600.0
 
-static bool is_control(const svc *s, const char *topic, size_t topic_len)
-{
-	const char *ct = s->cfg->control_topic;
-	return ct[0] && topic_len == strlen(ct) && !memcmp(topic, ct, topic_len);
-}
-
-static bool is_state(const svc *s, const char *topic, size_t topic_len)
-{
-	const char *sp = s->cfg->state_prefix;
-	size_t n = strlen(sp);
-	return n && topic_len > n + 1 && !memcmp(topic, sp, n) && topic[n] == '/';
-}
-
 static iotad_err switch_http(void *ud, const model *m)
 {
 	svc *s = ud;
@@ -231,12 +218,12 @@ void scorer_handle(shard *sh, const msgq_msg *msg, double now)
 {
 	svc *s = sh->s;
 	/* the same messages on_message journals */
-	if (s->jr && !msg->oversize && !is_state(s, msgq_topic(msg), msg->topic_len) &&
-	    (msg->bad_topic || !is_control(s, msgq_topic(msg), msg->topic_len)))
+	if (s->jr && !msg->oversize && !svc_is_state(s, msgq_topic(msg), msg->topic_len) &&
+	    (msg->bad_topic || !svc_is_control(s, msgq_topic(msg), msg->topic_len)))
 		s->jr_taken++;
-	if (!msg->bad_topic && !msg->oversize && is_control(s, msgq_topic(msg), msg->topic_len))
+	if (!msg->bad_topic && !msg->oversize && svc_is_control(s, msgq_topic(msg), msg->topic_len))
 		control(sh, msg);
-	else if (!msg->bad_topic && !msg->oversize && is_state(s, msgq_topic(msg), msg->topic_len))
+	else if (!msg->bad_topic && !msg->oversize && svc_is_state(s, msgq_topic(msg), msg->topic_len))
 		router_reconcile(sh->f, msgq_topic(msg), msg->topic_len, msgq_payload(msg),
 				 msg->len, clock_wall());
 	else

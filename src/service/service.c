@@ -30,15 +30,13 @@
 #define SVC_OUTBOX 4096 /* alert and state publishes waiting for the window, a shard */
 #define SVC_SEQ_PER_SECOND 65536u
 
-static bool is_control(const svc *s, const char *topic, size_t topic_len)
+bool svc_is_control(const svc *s, const char *topic, size_t topic_len)
 {
 	const char *ct = s->cfg->control_topic;
 	return ct[0] && topic_len == strlen(ct) && !memcmp(topic, ct, topic_len);
 }
 
-/* A topic under the state prefix (state_prefix/DEVICE): read back at start
- * to reconcile retained states (pipeline_reconcile). */
-static bool is_state(const svc *s, const char *topic, size_t topic_len)
+bool svc_is_state(const svc *s, const char *topic, size_t topic_len)
 {
 	const char *sp = s->cfg->state_prefix;
 	size_t n = strlen(sp);
@@ -62,7 +60,7 @@ static shard *route(svc *s, const char *topic, size_t topic_len, bool state)
 		size_t pl = strlen(s->cfg->state_prefix) + 1;
 		dev = topic + pl;
 		len = topic_len - pl;
-	} else if (is_control(s, topic, topic_len) ||
+	} else if (svc_is_control(s, topic, topic_len) ||
 		   !topic_level_span(topic, topic_len, s->cfg->device_level, &dev, &len)) {
 		return &s->sh[0];
 	}
@@ -76,11 +74,11 @@ static bool on_message(void *ud, const char *topic, size_t topic_len, const void
 {
 	(void)qos;
 	svc *s = ud;
-	if (retained && is_control(s, topic, topic_len)) {
+	if (retained && svc_is_control(s, topic, topic_len)) {
 		LOG_WARN("control: ignoring a retained message on %s", s->cfg->control_topic);
 		return true;
 	}
-	bool state = is_state(s, topic, topic_len);
+	bool state = svc_is_state(s, topic, topic_len);
 	if (!retained && state)
 		return true; /* our own state publishes coming back: only retained ones matter */
 	shard *sh = route(s, topic, topic_len, state);
@@ -89,7 +87,7 @@ static bool on_message(void *ud, const char *topic, size_t topic_len, const void
 	if (r == MSGQ_FULL)
 		SVC_COUNT(s->refused_full);
 	/* on disk before Paho forgets it; control and state messages are not replayed */
-	if (r == MSGQ_ACCEPTED && s->jr && !is_control(s, topic, topic_len) && !state &&
+	if (r == MSGQ_ACCEPTED && s->jr && !svc_is_control(s, topic, topic_len) && !state &&
 	    len <= s->cfg->max_payload &&
 	    journal_append(s->jr, topic, topic_len, payload, len, clock_wall()) != IOTAD_OK)
 		LOG_RATELIMITED(LOG_ERROR, "journal: cannot append to %s", s->cfg->journal_file);

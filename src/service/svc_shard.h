@@ -82,6 +82,11 @@ struct svc {
 
 /* The shard owning a device id of len bytes. Any thread. */
 shard *svc_shard_of(svc *s, const char *device, size_t len);
+/* Whether topic is the control topic (topics.control; "" never is). */
+bool svc_is_control(const svc *s, const char *topic, size_t topic_len);
+/* Whether topic is under the state prefix (state_prefix/DEVICE): read back
+ * at start to reconcile retained states (pipeline_reconcile). */
+bool svc_is_state(const svc *s, const char *topic, size_t topic_len);
 /* Hand cmd to shard `to` and wait (3 s at most) for its outcome. Any thread
  * but `to`'s. */
 cmd_reject svc_command_on(shard *to, const det_command *cmd, det_result *res, char *detail,
