@@ -1,10 +1,17 @@
 /* bench.c - helpers shared by the benchmarks. */
 #include "bench.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -168,4 +175,165 @@ long bench_arg_long(const char *name, const char *s, long max)
 		exit(2);
 	}
 	return v;
+}
+
+/* --- processes, files and the broker ------------------------------------- */
+
+static const char *bench_prog = "bench";
+static char bench_tmpdir[PATH_MAX];
+static bool bench_keep;
+
+void bench_die(const char *msg)
+{
+	fprintf(stderr, "%s: %s\n", bench_prog, msg);
+	exit(1);
+}
+
+static void bench_remove_tmp(void)
+{
+	char cmd[PATH_MAX + 16];
+
+	if (bench_keep) {
+		fprintf(stderr, "%s: kept %s\n", bench_prog, bench_tmpdir);
+		return;
+	}
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", bench_tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "%s: could not remove %s\n", bench_prog, bench_tmpdir);
+}
+
+void bench_tmp_init(const char *prog)
+{
+	bench_prog = prog;
+	snprintf(bench_tmpdir, sizeof bench_tmpdir, "/tmp/%s.XXXXXX", prog);
+	if (!mkdtemp(bench_tmpdir))
+		bench_die("mkdtemp failed");
+	atexit(bench_remove_tmp);
+}
+
+void bench_keep_tmp(bool keep)
+{
+	bench_keep = keep;
+}
+
+const char *bench_tmp_path(const char *name)
+{
+	static char bufs[8][PATH_MAX];
+	static int next;
+	char *b = bufs[next++ % 8];
+
+	snprintf(b, PATH_MAX, "%s/%s", bench_tmpdir, name);
+	return b;
+}
+
+void bench_write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+		bench_die("cannot write a file in the temporary directory");
+}
+
+void bench_sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+pid_t bench_spawn(char *const argv[], const char *log)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		int null = open("/dev/null", O_RDONLY);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		if (null >= 0)
+			dup2(null, 0);
+		execv(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	if (pid < 0)
+		bench_die("fork failed");
+	return pid;
+}
+
+int bench_stop_child(pid_t pid, int sig, double timeout_s)
+{
+	int st;
+	double end = bench_now() + timeout_s;
+
+	kill(pid, sig);
+	while (bench_now() < end) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+		if (r == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		if (r < 0)
+			return -1;
+		bench_sleep_ms(20);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return -1;
+}
+
+int bench_free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof a;
+	int port = -1;
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &al) == 0)
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+bool bench_port_open(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+pid_t bench_broker_start(const char *extra, char *uri, size_t urilen)
+{
+	int port = bench_free_port();
+	char text[1024];
+
+	if (port < 0)
+		bench_die("no free loopback port");
+	snprintf(uri, urilen, "tcp://127.0.0.1:%d", port);
+	snprintf(text, sizeof text,
+		 "listener %d 127.0.0.1\n"
+		 "allow_anonymous true\n"
+		 "max_queued_messages 1000000\n"
+		 "set_tcp_nodelay true\n"
+		 "persistence false\n"
+		 "%s",
+		 port, extra ? extra : "");
+	bench_write_file(bench_tmp_path("mosquitto.conf"), text);
+	char *argv[] = {"/usr/sbin/mosquitto", "-c", (char *)bench_tmp_path("mosquitto.conf"), NULL};
+	pid_t pid = bench_spawn(argv, bench_tmp_path("mosquitto.log"));
+	for (int waited = 0; !bench_port_open(port); waited += 50) {
+		if (waited > 10000)
+			bench_die("mosquitto did not start (see its mosquitto.log)");
+		bench_sleep_ms(50);
+	}
+	return pid;
 }

@@ -44,82 +44,6 @@
 #define LAT_MAX_PROBES 100000
 #define LAT_DEVICES 100
 
-static char tmpdir[] = "/tmp/iotad-bench-lat.XXXXXX";
-
-static void die(const char *msg)
-{
-	fprintf(stderr, "bench_latency: %s\n", msg);
-	exit(1);
-}
-
-static const char *tmp_path(const char *name)
-{
-	static char bufs[4][PATH_MAX];
-	static int next;
-	char *b = bufs[next++ % 4];
-	snprintf(b, PATH_MAX, "%s/%s", tmpdir, name);
-	return b;
-}
-
-static void remove_tmpdir(void)
-{
-	char cmd[PATH_MAX + 16];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "bench_latency: could not remove %s\n", tmpdir);
-}
-
-static pid_t spawn(char *const argv[], const char *log)
-{
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
-		}
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	if (pid < 0)
-		die("fork failed");
-	return pid;
-}
-
-static int free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t al = sizeof a;
-	int port = -1;
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &al) == 0)
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
-static bool port_open(int port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
-		die("cannot write a file in the temporary directory");
-}
-
 /* --- the monitor: arrivals of triggers and alerts ------------------------ */
 
 static double *t_sent, *t_floor, *t_alert;  /* per probe; 0: not yet */
@@ -179,7 +103,7 @@ static mq *client(const char *uri, const char *id, bool monitor)
 		     .max_inflight = 1024, .on_message = monitor ? on_message : NULL};
 	if (mq_create(&o, &c) != IOTAD_OK || mq_start(c) != IOTAD_OK ||
 	    !mq_wait_connected(c, 10000))
-		die("cannot connect to the broker");
+		bench_die("cannot connect to the broker");
 	return c;
 }
 
@@ -220,65 +144,51 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_latency: no iotad binary at %s (give --iotad)\n", iotad);
 		return 1;
 	}
-	if (!mkdtemp(tmpdir))
-		die("mkdtemp failed");
-	atexit(remove_tmpdir);
+	bench_tmp_init("bench_latency");
 	signal(SIGPIPE, SIG_IGN);
 	log_set_level(LOG_WARN);
 	model m;
 	if (bench_model(model_path, &m) != 0)
 		return 1;
 	if (!model_path) {
-		model_path = tmp_path("model.json");
+		model_path = bench_tmp_path("model.json");
 		if (model_save(&m, model_path) != IOTAD_OK)
-			die("cannot save the model");
+			bench_die("cannot save the model");
 	}
 	int stride = m.stride > 0 ? m.stride : 1;
 	int per_probe = m.window + (3 - 1) * stride; /* alert_k 3: raised on the last */
 
-	int port = free_port();
 	char text[2048], uri[64];
-	snprintf(uri, sizeof uri, "tcp://127.0.0.1:%d", port);
-	snprintf(text, sizeof text,
-		 "listener %d 127.0.0.1\nallow_anonymous true\nmax_queued_messages 1000000\n"
-		 "set_tcp_nodelay true\npersistence false\n", port);
-	write_file(tmp_path("mosquitto.conf"), text);
-	char *bargv[] = {"/usr/sbin/mosquitto", "-c", (char *)tmp_path("mosquitto.conf"), NULL};
-	pid_t broker = spawn(bargv, tmp_path("mosquitto.log"));
-	for (int waited = 0; !port_open(port); waited += 50) {
-		if (waited > 10000)
-			die("mosquitto did not start");
-		usleep(50000);
-	}
+	pid_t broker = bench_broker_start(NULL, uri, sizeof uri);
 	snprintf(text, sizeof text,
 		 "mqtt:\n  uri: %s\n  client_id: iotad-bench-lat\n  clean_session: true\n"
 		 "model:\n  path: %s\nservice:\n  log_level: warn\n", uri, model_path);
 	if (threads > 0) /* else the default, which an older iotad also reads */
 		snprintf(text + strlen(text), sizeof text - strlen(text), "  scorer_threads: %ld\n",
 			 threads);
-	write_file(tmp_path("iotad.yaml"), text);
+	bench_write_file(bench_tmp_path("iotad.yaml"), text);
 
 	size_t n_msgs = (size_t)(rate * seconds);
 	size_t n_probes = n_msgs / (size_t)every / (size_t)per_probe + 1;
 	if (n_probes > LAT_MAX_PROBES)
-		die("too many probes: lower --rate or --seconds");
+		bench_die("too many probes: lower --rate or --seconds");
 	t_sent = calloc(n_probes, sizeof *t_sent);
 	t_floor = calloc(n_probes, sizeof *t_floor);
 	t_alert = calloc(n_probes, sizeof *t_alert);
 	bench_data d;
 	if (!t_sent || !t_floor || !t_alert || bench_data_init(&d, n_msgs, LAT_DEVICES, 7) != 0)
-		die("out of memory");
+		bench_die("out of memory");
 
 	mq *mon = client(uri, "bench-lat-monitor", true);
 	if (mq_subscribe(mon, "telemetry/+", 1) != IOTAD_OK ||
 	    mq_subscribe(mon, "alerts/+", 1) != IOTAD_OK ||
 	    mq_subscribe(mon, "iotad/status/#", 1) != IOTAD_OK || !mq_wait_subscribed(mon, 10000))
-		die("cannot subscribe");
-	char *iargv[] = {(char *)iotad, "run", "-c", (char *)tmp_path("iotad.yaml"), NULL};
-	pid_t svc = spawn(iargv, tmp_path("iotad.log"));
+		bench_die("cannot subscribe");
+	char *iargv[] = {(char *)iotad, "run", "-c", (char *)bench_tmp_path("iotad.yaml"), NULL};
+	pid_t svc = bench_spawn(iargv, bench_tmp_path("iotad.log"));
 	for (int waited = 0; !online; waited += 50) {
 		if (waited > 30000)
-			die("iotad did not come online");
+			bench_die("iotad did not come online");
 		usleep(50000);
 	}
 	usleep(300000);
@@ -319,7 +229,7 @@ int main(int argc, char **argv)
 			b++;
 		}
 		if (mq_publish(pub, topic, payload, (size_t)n, 1, false, -1) != IOTAD_OK)
-			die("publish refused");
+			bench_die("publish refused");
 	}
 	mq_drain(pub, 10000);
 	usleep(1000000);

@@ -60,23 +60,6 @@
 #define TIMEOUT_S 600.0
 #define IOTAD_CLIENT_ID "iotad-bench"
 
-static char tmpdir[] = "/tmp/iotad-bench.XXXXXX";
-static bool keep_tmp;
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
-static void die(const char *msg)
-{
-	fprintf(stderr, "bench_mqtt: %s\n", msg);
-	exit(1);
-}
-
 /* --- sink: the no-op subscriber (child process) ------------------------- */
 
 static _Atomic uint64_t sink_count;
@@ -116,7 +99,7 @@ static int sink_main(const char *uri, const char *target, const char *client_id)
 	sink_target = (uint64_t)bench_arg_long("--sink target", target, LONG_MAX);
 	if (mq_create(&o, &c) != IOTAD_OK || mq_subscribe(c, "telemetry/+", 1) != IOTAD_OK ||
 	    mq_start(c) != IOTAD_OK)
-		die("sink: cannot start the MQTT client");
+		bench_die("sink: cannot start the MQTT client");
 	pthread_mutex_lock(&sink_lock);
 	while (atomic_load(&sink_count) < sink_target)
 		pthread_cond_wait(&sink_cond, &sink_lock);
@@ -126,109 +109,6 @@ static int sink_main(const char *uri, const char *target, const char *client_id)
 	for (;;)
 		pause();
 	return 0;
-}
-
-/* --- processes ----------------------------------------------------------- */
-
-static pid_t spawn(char *const argv[], const char *log)
-{
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		int null = open("/dev/null", O_RDONLY);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
-		}
-		if (null >= 0)
-			dup2(null, 0);
-		execv(argv[0], argv);
-		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	if (pid < 0)
-		die("fork failed");
-	return pid;
-}
-
-/* Signal pid and reap it within timeout_s (SIGKILL after). Exit status or -1. */
-static int stop_child(pid_t pid, int sig, double timeout_s)
-{
-	int st;
-	double end = bench_now() + timeout_s;
-
-	kill(pid, sig);
-	while (bench_now() < end) {
-		pid_t r = waitpid(pid, &st, WNOHANG);
-		if (r == pid)
-			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		if (r < 0)
-			return -1;
-		sleep_ms(20);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &st, 0);
-	return -1;
-}
-
-static int free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t al = sizeof a;
-	int port = -1;
-
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &al) == 0)
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
-static bool port_open(int port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
-static const char *tmp_path(const char *name)
-{
-	static char bufs[8][PATH_MAX];
-	static int next;
-	char *b = bufs[next++ % 8];
-
-	snprintf(b, PATH_MAX, "%s/%s", tmpdir, name);
-	return b;
-}
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
-		die("cannot write a file in the temporary directory");
-}
-
-static void remove_tmpdir(void)
-{
-	char cmd[PATH_MAX + 16];
-
-	if (keep_tmp) {
-		fprintf(stderr, "bench_mqtt: kept %s\n", tmpdir);
-		return;
-	}
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "bench_mqtt: could not remove %s\n", tmpdir);
 }
 
 /* --- monitor: sees "online", "done" and the sentinel's alert ------------- */
@@ -322,7 +202,7 @@ static void workload_init(workload *w, size_t n, int n_devices, size_t n_sentine
 	w->payloads = malloc(w->n * PAYLOAD_LEN);
 	w->len = malloc(w->n * sizeof *w->len);
 	if (!w->topics || !w->payloads || !w->len)
-		die("out of memory for the workload");
+		bench_die("out of memory for the workload");
 	for (size_t i = 0; i < w->n; i++) {
 		char *t = w->topics + i * TOPIC_LEN, *p = w->payloads + i * PAYLOAD_LEN;
 		int len;
@@ -344,7 +224,7 @@ static void workload_init(workload *w, size_t n, int n_devices, size_t n_sentine
 				       d.ts[n - 1] + (double)(i - n + 1));
 		}
 		if (len < 0 || len >= PAYLOAD_LEN)
-			die("payload does not fit");
+			bench_die("payload does not fit");
 		w->len[i] = (uint16_t)len;
 	}
 	bench_data_free(&d);
@@ -374,9 +254,9 @@ static double publish_all(mq *pub, const workload *w, int qos)
 	for (size_t i = 0; i < w->n; i++)
 		if (mq_publish(pub, w->topics + i * TOPIC_LEN, w->payloads + i * PAYLOAD_LEN,
 			       w->len[i], qos, false, -1) != IOTAD_OK)
-			die("publish refused");
+			bench_die("publish refused");
 	if (!mq_drain(pub, 60000))
-		die("publishes not acknowledged within 60 s");
+		bench_die("publishes not acknowledged within 60 s");
 	return t0;
 }
 
@@ -412,9 +292,9 @@ static void purge_session(const char *uri, const char *client_id)
 		     .max_inflight = 16};
 
 	if (mq_create(&o, &c) != IOTAD_OK)
-		die("cannot create a client");
+		bench_die("cannot create a client");
 	if (mq_start(c) != IOTAD_OK || !mq_wait_connected(c, 10000))
-		die("cannot connect to purge a session");
+		bench_die("cannot connect to purge a session");
 	mq_destroy(c, 1000);
 }
 
@@ -431,29 +311,29 @@ static run_result run_once(const char *uri, mq *pub, const workload *w, int qos,
 	pid_t pid;
 
 	mon_reset();
-	snprintf(log, sizeof log, "%s", tmp_path(use_iotad ? "iotad.log" : "sink.log"));
+	snprintf(log, sizeof log, "%s", bench_tmp_path(use_iotad ? "iotad.log" : "sink.log"));
 	snprintf(client_id, sizeof client_id, "%s", use_iotad ? IOTAD_CLIENT_ID : "bench-sink");
 	if (use_iotad) {
 		char *argv[] = {(char *)iotad, "run", "-c", (char *)config, NULL};
-		unlink(tmp_path("state.bin")); /* each run starts afresh (--journal) */
-		unlink(tmp_path("journal"));
-		pid = spawn(argv, log);
+		unlink(bench_tmp_path("state.bin")); /* each run starts afresh (--journal) */
+		unlink(bench_tmp_path("journal"));
+		pid = bench_spawn(argv, log);
 		if (!mon_wait(&mon.iotad_online, 30))
-			die("iotad did not come online (see its log with --keep)");
+			bench_die("iotad did not come online (see its log with --keep)");
 	} else {
 		snprintf(target, sizeof target, "%zu", w->n);
 		char *argv[] = {(char *)self, "--sink", (char *)uri, target, client_id, NULL};
-		pid = spawn(argv, log);
+		pid = bench_spawn(argv, log);
 		if (!mon_wait(&mon.sink_online, 30))
-			die("the no-op subscriber did not come online");
+			bench_die("the no-op subscriber did not come online");
 	}
-	sleep_ms(200);          /* let the consumer settle before the clock starts */
+	bench_sleep_ms(200);          /* let the consumer settle before the clock starts */
 	double cpu0, t0;
 	if (backlog) {
 		kill(pid, SIGSTOP);
 		t0 = publish_all(pub, w, qos);
 		r.t_pub = bench_now() - t0;
-		sleep_ms(200);  /* the broker has routed the last publishes */
+		bench_sleep_ms(200);  /* the broker has routed the last publishes */
 		cpu0 = bench_proc_cpu(pid);
 		t0 = bench_now();
 		kill(pid, SIGCONT);
@@ -468,7 +348,7 @@ static run_result run_once(const char *uri, mq *pub, const workload *w, int qos,
 	r.t_total = mon.t_done - t0;
 	pthread_mutex_unlock(&mon.lock);
 	r.cpu = cpu1 - cpu0;
-	int st = stop_child(pid, SIGTERM, 30);
+	int st = bench_stop_child(pid, SIGTERM, 30);
 	purge_session(uri, client_id);
 	if (!done) {
 		fprintf(stderr, "bench_mqtt: %s did not finish within %.0f s\n",
@@ -520,13 +400,13 @@ static void default_iotad(char *out, size_t len)
 		return;
 	}
 	if (n <= 0)
-		die("cannot find this program's path; give --iotad");
+		bench_die("cannot find this program's path; give --iotad");
 	self[n] = '\0';
 	char *slash = strrchr(self, '/');
 	if (slash)
 		*slash = '\0';
 	if ((size_t)snprintf(out, len, "%s/../src/iotad", self) >= len)
-		die("path too long; give --iotad");
+		bench_die("path too long; give --iotad");
 }
 
 int main(int argc, char **argv)
@@ -570,7 +450,7 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--repeat") && i + 1 < argc)
 			repeat = (int)bench_arg_long("--repeat", argv[++i], MAX_REPEAT);
 		else if (!strcmp(argv[i], "--keep"))
-			keep_tmp = true;
+			bench_keep_tmp(true);
 		else if (!strcmp(argv[i], "--journal") && i + 1 < argc &&
 			 (!strcmp(argv[i + 1], "none") || !strcmp(argv[i + 1], "write") ||
 			  !strcmp(argv[i + 1], "fsync")))
@@ -586,15 +466,13 @@ int main(int argc, char **argv)
 	}
 	ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
 	if (sl <= 0)
-		die("cannot find this program's path");
+		bench_die("cannot find this program's path");
 	self[sl] = '\0';
 	if (access(iotad, X_OK) != 0) {
 		fprintf(stderr, "bench_mqtt: no iotad binary at %s (give --iotad)\n", iotad);
 		return 1;
 	}
-	if (!mkdtemp(tmpdir))
-		die("mkdtemp failed");
-	atexit(remove_tmpdir);
+	bench_tmp_init("bench_mqtt");
 	signal(SIGPIPE, SIG_IGN);
 	log_set_level(LOG_WARN);
 
@@ -603,9 +481,9 @@ int main(int argc, char **argv)
 	if (bench_model(model_path, &m) != 0)
 		return 1;
 	if (!model_path) {
-		model_path = tmp_path("model.json");
+		model_path = bench_tmp_path("model.json");
 		if (model_save(&m, model_path) != IOTAD_OK)
-			die("cannot save the model");
+			bench_die("cannot save the model");
 	}
 	int stride = m.stride > 0 ? m.stride : 1;
 	size_t n_sentinel = (size_t)m.window + (size_t)(ALERT_K - 1) * (size_t)stride;
@@ -613,27 +491,9 @@ int main(int argc, char **argv)
 	       m.id, m.window, stride, n, n_devices, n_sentinel);
 
 	/* The broker. */
-	int port = free_port();
 	char text[1024], uri[64];
-	snprintf(uri, sizeof uri, "tcp://127.0.0.1:%d", port);
-	snprintf(text, sizeof text,
-		 "listener %d 127.0.0.1\n"
-		 "allow_anonymous true\n"
-		 "max_queued_messages 1000000\n"
-		 "set_tcp_nodelay true\n"
-		 "persistence false\n"
-		 "log_dest stderr\n"
-		 "log_type error\n"
-		 "log_type warning\n",
-		 port);
-	write_file(tmp_path("mosquitto.conf"), text);
-	char *bargv[] = {"/usr/sbin/mosquitto", "-c", (char *)tmp_path("mosquitto.conf"), NULL};
-	pid_t broker = spawn(bargv, tmp_path("mosquitto.log"));
-	for (int waited = 0; !port_open(port); waited += 50) {
-		if (waited > 10000)
-			die("mosquitto did not start (see mosquitto.log with --keep)");
-		sleep_ms(50);
-	}
+	pid_t broker = bench_broker_start("log_dest stderr\nlog_type error\nlog_type warning\n", uri,
+					  sizeof uri);
 
 	snprintf(text, sizeof text,
 		 "mqtt:\n  uri: %s\n  client_id: " IOTAD_CLIENT_ID "\n"
@@ -646,11 +506,11 @@ int main(int argc, char **argv)
 		size_t used = strlen(text);
 		snprintf(text + used, sizeof text - used,
 			 "  state_file: %s\n  journal: %s\n  journal_fsync: %s\n",
-			 tmp_path("state.bin"), tmp_path("journal"),
+			 bench_tmp_path("state.bin"), bench_tmp_path("journal"),
 			 strcmp(journal, "fsync") ? "false" : "true");
 	}
 	printf("mqtt: journal %s\n", journal);
-	write_file(tmp_path("iotad.yaml"), text);
+	bench_write_file(bench_tmp_path("iotad.yaml"), text);
 
 	workload w;
 	workload_init(&w, n, n_devices, n_sentinel);
@@ -664,11 +524,11 @@ int main(int argc, char **argv)
 	    mq_subscribe(monc, SINK_TOPIC, 1) != IOTAD_OK ||
 	    mq_subscribe(monc, "alerts/" SENTINEL, 1) != IOTAD_OK || mq_start(monc) != IOTAD_OK ||
 	    !mq_wait_connected(monc, 10000))
-		die("monitor cannot connect");
+		bench_die("monitor cannot connect");
 	if (mq_create(&po, &pub) != IOTAD_OK || mq_start(pub) != IOTAD_OK ||
 	    !mq_wait_connected(pub, 10000))
-		die("publisher cannot connect");
-	sleep_ms(300);          /* the monitor's SUBACKs */
+		bench_die("publisher cannot connect");
+	bench_sleep_ms(300);          /* the monitor's SUBACKs */
 
 	int failed = 0;
 	for (int mode = mode_from; mode <= mode_to && !failed; mode++)
@@ -681,7 +541,7 @@ int main(int argc, char **argv)
 		for (int k = 0; k < repeat && !failed; k++) {
 			run_result b = run_once(uri, pub, &w, qos, mode, false, iotad, NULL, self);
 			r = run_once(uri, pub, &w, qos, mode, true, iotad,
-				     tmp_path("iotad.yaml"), self);
+				     bench_tmp_path("iotad.yaml"), self);
 			if (!b.ok || !r.ok) {
 				failed = 1;
 				break;
@@ -721,7 +581,7 @@ int main(int argc, char **argv)
 
 	mq_destroy(pub, 2000);
 	mq_destroy(monc, 1000);
-	stop_child(broker, SIGTERM, 10);
+	bench_stop_child(broker, SIGTERM, 10);
 	workload_free(&w);
 	model_free(&m);
 	return failed;
