@@ -210,6 +210,33 @@ int hx_write_file(const char *path, const char *text)
 	return fclose(f) == 0 && ok ? 0 : -1;
 }
 
+int hx_split_csv(const char *src, const char *prefix, int parts)
+{
+	char *text = hx_read_file(hx_path(src), NULL);
+	char *body = text ? strchr(text, '\n') : NULL;
+	size_t rows = 0;
+	for (char *p = body; p && *++p; p = strchr(p, '\n'))
+		rows++;
+	int rc = body && rows >= (size_t)parts ? 0 : -1;
+	char *at = body ? body + 1 : NULL;
+	for (int k = 0; k < parts && rc == 0; k++) {
+		char *end = at;
+		for (size_t r = k * rows / parts; r < (k + 1) * rows / parts; r++)
+			end = strchr(end, '\n') + 1;
+		char name[128];
+		snprintf(name, sizeof name, "%s-%d.csv", prefix, k + 1);
+		FILE *f = fopen(hx_path(name), "w");
+		size_t head = (size_t)(body + 1 - text), len = (size_t)(end - at);
+		if (!f || fwrite(text, 1, head, f) != head || fwrite(at, 1, len, f) != len)
+			rc = -1;
+		if (f && fclose(f) != 0)
+			rc = -1;
+		at = end;
+	}
+	free(text);
+	return rc;
+}
+
 int hx_broker_start(hx_broker *b, int port, bool persistence)
 {
 	memset(b, 0, sizeof *b);
@@ -504,4 +531,19 @@ mq *hx_publisher(const hx_broker *b, const char *client_id, int max_inflight)
 		return NULL;
 	}
 	return pub;
+}
+
+int hx_publish_series(mq *pub, const char *topic, int from, int to, int hot_from, int hot_to)
+{
+	char msg[160];
+	for (int i = from; i < to; i++) {
+		bool hot = i >= hot_from && i < hot_to;
+		int n = snprintf(msg, sizeof msg,
+				 "{\"ts\":%d,\"temperature\":%.2f,\"humidity\":%.1f,\"battery\":%.1f}",
+				 1700000000 + i, hot ? 60.0 : 21.0 + 0.01 * (i % 3),
+				 48.0 + 0.1 * (i % 2), 97.0 - 0.1 * (i % 2));
+		if (mq_publish(pub, topic, msg, (size_t)n, 1, false, 10000) != IOTAD_OK)
+			return -1;
+	}
+	return 0;
 }

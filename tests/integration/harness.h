@@ -64,11 +64,19 @@ bool hx_wait_written(const char *path, int timeout_ms);
 long hx_proc_kb(pid_t pid, const char *field);
 /* Write text to a file. 0 on success. */
 int hx_write_file(const char *path, const char *text);
+/* Split the CSV file src (in the temp dir) by rows into parts consecutive
+ * files PREFIX-1.csv.. PREFIX-parts.csv, each with src's header line.
+ * 0, or -1 (no file, fewer rows than parts, a write failed). */
+int hx_split_csv(const char *src, const char *prefix, int parts);
 
 /* A connected MQTT client on b (clean session) for publishing, with at most
  * max_inflight unacknowledged QoS 1 messages; NULL if it cannot connect
  * within 10 s. mq_destroy it. */
 mq *hx_publisher(const hx_broker *b, const char *client_id, int max_inflight);
+/* Samples [from, to) of a temperature/humidity/battery series on topic at
+ * QoS 1 (ts 1700000000 + i): normal, hot (60 degrees) in [hot_from,
+ * hot_to). 0 on success. */
+int hx_publish_series(mq *pub, const char *topic, int from, int to, int hot_from, int hot_to);
 
 /* Subscribe to filter at QoS 1 and record everything. 0 on success. */
 int hx_sub_start(hx_sub *s, const char *uri, const char *filter, const char *client_id);

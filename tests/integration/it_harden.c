@@ -46,6 +46,39 @@ static const char *state_config(const hx_broker *b, const char *name, const char
 	return state_config_det(b, name, client_id, state, NULL, extra_text);
 }
 
+/* iotad on broker b with a state file NAME.bin and the HTTP door on a
+ * free port (*port), its log NAME.log: started (with sub, once sub, a
+ * subscriber to everything, has seen it online) and listening. pid, or -1. */
+static pid_t http_iotad(const hx_broker *b, const char *name, hx_sub *sub, int *port)
+{
+	char extra[256], file[64], id[64], state[64], log[64];
+	*port = hx_free_port();
+	snprintf(extra, sizeof extra, "http:\n  listen: 127.0.0.1:%d\n", *port);
+	snprintf(file, sizeof file, "%s.yaml", name);
+	snprintf(id, sizeof id, "iotad-%s", name);
+	snprintf(state, sizeof state, "%s.bin", name);
+	snprintf(log, sizeof log, "%s.log", name);
+	const char *config = state_config_det(b, file, id, hx_path(state), NULL, extra);
+	if (!config)
+		return -1;
+	pid_t pid;
+	if (sub) {
+		snprintf(id, sizeof id, "it-%s-sub", name);
+		if (hx_sub_start(sub, b->uri, "#", id) != 0)
+			return -1;
+		pid = hx_start_iotad(config, hx_path(log), sub, 1);
+	} else {
+		char *argv[] = {(char *)hx_iotad(), "run", "-c", (char *)config, NULL};
+		pid = hx_spawn(argv, hx_path(log));
+	}
+	if (pid > 0 && !hx_wait_port(*port, 15000)) {
+		kill(pid, SIGKILL);
+		hx_wait_exit(pid, 5000);
+		return -1;
+	}
+	return pid;
+}
+
 /* ---- item: a state file path that is not a regular file ---------------- */
 
 static void refused_state_path(const hx_broker *b, const char *state, const char *what)
@@ -275,17 +308,9 @@ void it_http_many_clients(void)
 	hx_broker b;
 	CU_ASSERT_FATAL(hx_model() != NULL);
 	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, 0, false), 0);
-	int port = hx_free_port();
-	char extra[256];
-	snprintf(extra, sizeof extra, "http:\n  listen: 127.0.0.1:%d\n", port);
-	const char *config = state_config_det(&b, "many.yaml", "iotad-many", hx_path("many.bin"),
-					      NULL, extra);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
-	const char *log = hx_path("many.log");
-	char *argv[] = {(char *)hx_iotad(), "run", "-c", (char *)config, NULL};
-	pid_t pid = hx_spawn(argv, log);
+	int port;
+	pid_t pid = http_iotad(&b, "many", NULL, &port);
 	CU_ASSERT_FATAL(pid > 0);
-	CU_ASSERT_FATAL(hx_wait_port(port, 15000));
 
 	int idle[IDLE_CONNS], opened = 0;
 	for (int i = 0; i < IDLE_CONNS; i++)
@@ -395,17 +420,10 @@ void it_reorder_redelivery(void)
 	hx_broker b;
 	CU_ASSERT_FATAL(hx_model() != NULL);
 	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, 0, false), 0);
-	int port = hx_free_port();
-	char extra[256];
-	snprintf(extra, sizeof extra, "http:\n  listen: 127.0.0.1:%d\n", port);
-	const char *config = state_config_det(&b, "reorder.yaml", "iotad-reorder",
-					      hx_path("reorder.bin"), NULL, extra);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
+	int port;
 	hx_sub sub;
-	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&sub, b.uri, "#", "it-reorder-sub"), 0);
-	pid_t pid = hx_start_iotad(config, hx_path("reorder.log"), &sub, 1);
+	pid_t pid = http_iotad(&b, "reorder", &sub, &port);
 	CU_ASSERT_FATAL(pid > 0);
-	CU_ASSERT_FATAL(hx_wait_port(port, 15000));
 	mq *pub = hx_publisher(&b, "it-reorder-pub", 64);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 
@@ -467,17 +485,10 @@ void it_clock_skew(void)
 	hx_broker b;
 	CU_ASSERT_FATAL(hx_model() != NULL);
 	CU_ASSERT_EQUAL_FATAL(hx_broker_start(&b, 0, false), 0);
-	int port = hx_free_port();
-	char extra[256];
-	snprintf(extra, sizeof extra, "http:\n  listen: 127.0.0.1:%d\n", port);
-	const char *config = state_config_det(&b, "skew.yaml", "iotad-skew", hx_path("skew.bin"),
-					      NULL, extra);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
+	int port;
 	hx_sub sub;
-	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&sub, b.uri, "#", "it-skew-sub"), 0);
-	pid_t pid = hx_start_iotad(config, hx_path("skew.log"), &sub, 1);
+	pid_t pid = http_iotad(&b, "skew", &sub, &port);
 	CU_ASSERT_FATAL(pid > 0);
-	CU_ASSERT_FATAL(hx_wait_port(port, 15000));
 	mq *pub = hx_publisher(&b, "it-skew-pub", 64);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 	double now = (double)time(NULL);

@@ -21,22 +21,6 @@
 
 #include "harness.h"
 
-/* Samples [from, to) on topic: hot (60 degrees) in [hot_from, hot_to). 0 on success. */
-static int series(mq *pub, const char *topic, int from, int to, int hot_from, int hot_to)
-{
-	char msg[160];
-	for (int i = from; i < to; i++) {
-		bool hot = i >= hot_from && i < hot_to;
-		int n = snprintf(msg, sizeof msg,
-				 "{\"ts\":%d,\"temperature\":%.2f,\"humidity\":%.1f,\"battery\":%.1f}",
-				 1700000000 + i, hot ? 60.0 : 21.0 + 0.01 * (i % 3),
-				 48.0 + 0.1 * (i % 2), 97.0 - 0.1 * (i % 2));
-		if (mq_publish(pub, topic, msg, (size_t)n, 1, false, 10000) != IOTAD_OK)
-			return -1;
-	}
-	return 0;
-}
-
 /* Lines of the file at path holding needle. */
 static int log_lines(const char *path, const char *needle)
 {
@@ -106,7 +90,7 @@ void it_reconcile_states(void)
 	CU_ASSERT_TRUE(hx_wait_log(log, "keeping state in", 1000));
 
 	/* a real alert of this run is not undone by its own retained state */
-	CU_ASSERT_EQUAL(series(pub, "telemetry/dev-new", 0, 60, 30, 60), 0);
+	CU_ASSERT_EQUAL(hx_publish_series(pub, "telemetry/dev-new", 0, 60, 30, 60), 0);
 	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/dev-new", "\"raised\"", 1, 15000));
 	CU_ASSERT_EQUAL(stop(pid), 0);
 	char state[600];
@@ -271,13 +255,13 @@ void it_metrics_and_hass(void)
 	CU_ASSERT_FATAL(pid > 0);
 
 	/* a quiet device: discovery with availability, and a first state */
-	CU_ASSERT_EQUAL(series(pub, "telemetry/dev-calm", 0, 3, 0, 0), 0);
+	CU_ASSERT_EQUAL(hx_publish_series(pub, "telemetry/dev-calm", 0, 3, 0, 0), 0);
 	CU_ASSERT_TRUE(hx_sub_wait(&sub, "ha/binary_sensor/iotad-mh/iotad_dev-calm/config",
 				   "value_json.state == 'stale'", 1, 10000));
 	CU_ASSERT_TRUE(hx_sub_wait(&sub, "state/dev-calm", "\"state\":\"normal\"", 1, 10000));
 
 	/* a raised device: the gauge says 1, before and after a restart */
-	CU_ASSERT_EQUAL(series(pub, "telemetry/dev-hot", 0, 60, 30, 60), 0);
+	CU_ASSERT_EQUAL(hx_publish_series(pub, "telemetry/dev-hot", 0, 60, 30, 60), 0);
 	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/dev-hot", "\"raised\"", 1, 15000));
 	CU_ASSERT_EQUAL(metric(port, "iotad_devices_raised"), 1);
 	CU_ASSERT_TRUE(metric(port, "process_resident_memory_bytes") > 1e6);
@@ -310,9 +294,9 @@ void it_metrics_and_hass(void)
 	unlink(hx_path("mh-state.bin"));
 	pid = hx_start_iotad(hx_path("mh-one.yaml"), hx_path("mh-3.log"), &sub, 3);
 	CU_ASSERT_FATAL(pid > 0);
-	CU_ASSERT_EQUAL(series(pub, "telemetry/dev-first", 0, 2, 0, 0), 0);
+	CU_ASSERT_EQUAL(hx_publish_series(pub, "telemetry/dev-first", 0, 2, 0, 0), 0);
 	CU_ASSERT_TRUE(hx_sub_wait(&sub, "ha/binary_sensor/iotad-mh/iotad_dev-first/config", "{", 1, 10000));
-	CU_ASSERT_EQUAL(series(pub, "telemetry/dev-second", 0, 2, 0, 0), 0);
+	CU_ASSERT_EQUAL(hx_publish_series(pub, "telemetry/dev-second", 0, 2, 0, 0), 0);
 	CU_ASSERT_TRUE(hx_sub_wait(&sub, "ha/binary_sensor/iotad-mh/iotad_dev-second/config", "{", 1, 10000));
 	CU_ASSERT_TRUE(hx_sub_marker(&sub, 5000));
 	size_t n_first = hx_sub_count(&sub, "ha/binary_sensor/iotad-mh/iotad_dev-first/config", NULL);
@@ -358,8 +342,8 @@ void it_two_instances(void)
 
 	mq *pub = hx_publisher(&b, "it-two-pub", 64);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
-	CU_ASSERT_EQUAL(series(pub, "north/pump", 0, 60, 30, 60), 0);
-	CU_ASSERT_EQUAL(series(pub, "telemetry/pump", 0, 3, 0, 0), 0);
+	CU_ASSERT_EQUAL(hx_publish_series(pub, "north/pump", 0, 60, 30, 60), 0);
+	CU_ASSERT_EQUAL(hx_publish_series(pub, "telemetry/pump", 0, 3, 0, 0), 0);
 	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/north/pump", "\"raised\"", 1, 15000));
 	CU_ASSERT_TRUE(hx_sub_wait(&sub, "ha/binary_sensor/north/iotad_pump/config",
 				   "\"unique_id\":\"iotad_north_pump\"", 1, 10000));

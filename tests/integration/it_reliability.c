@@ -107,27 +107,10 @@ static const char *tls_config(const char *name, int tls_port, const char *ca, co
 	return hx_write_file(path, text) == 0 ? path : NULL;
 }
 
-/* Samples [from, to) of a series on topic at QoS 1: normal before hot_from,
- * hot (60 degrees) in [hot_from, hot_to), normal after. 0 on success. */
-static int publish_series(mq *pub, const char *topic, int from, int to, int hot_from, int hot_to)
-{
-	char msg[160];
-	for (int i = from; i < to; i++) {
-		bool hot = i >= hot_from && i < hot_to;
-		int n = snprintf(msg, sizeof msg,
-				 "{\"ts\":%d,\"temperature\":%.2f,\"humidity\":%.1f,\"battery\":%.1f}",
-				 1700000000 + i, hot ? 60.0 : 21.0 + 0.01 * (i % 3),
-				 48.0 + 0.1 * (i % 2), 97.0 - 0.1 * (i % 2));
-		if (mq_publish(pub, topic, msg, (size_t)n, 1, false, 10000) != IOTAD_OK)
-			return -1;
-	}
-	return 0;
-}
-
 /* 30 normal then 30 hot samples on topic at QoS 1. 0 on success. */
 static int publish_raising(mq *pub, const char *topic)
 {
-	return publish_series(pub, topic, 0, 60, 30, 60);
+	return hx_publish_series(pub, topic, 0, 60, 30, 60);
 }
 
 /* A refused case: iotad keeps retrying, logs why, and is never online. */
@@ -242,7 +225,7 @@ void it_state_restart(void)
 	/* raise an alert, stop in order */
 	const char *log1 = hx_path("st-1.log");
 	pid_t pid = start_iotad(config, log1, &sub, 1);
-	CU_ASSERT_EQUAL(publish_series(pub, "telemetry/dev-st", 0, 60, 30, 60), 0);
+	CU_ASSERT_EQUAL(hx_publish_series(pub, "telemetry/dev-st", 0, 60, 30, 60), 0);
 	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/dev-st", "\"raised\"", 1, 15000));
 	CU_ASSERT_EQUAL(kill(pid, SIGTERM), 0);
 	CU_ASSERT_EQUAL(hx_wait_exit(pid, 20000), 0);
@@ -252,9 +235,9 @@ void it_state_restart(void)
 	const char *log2 = hx_path("st-2.log");
 	pid = start_iotad(config, log2, &sub, 2);
 	CU_ASSERT_TRUE(hx_wait_log(log2, "state: restored 1 devices", 5000));
-	CU_ASSERT_EQUAL(publish_series(pub, "telemetry/dev-st", 60, 90, 60, 90), 0);
+	CU_ASSERT_EQUAL(hx_publish_series(pub, "telemetry/dev-st", 60, 90, 60, 90), 0);
 	/* then normal data clears it, with the next sequence number */
-	CU_ASSERT_EQUAL(publish_series(pub, "telemetry/dev-st", 90, 140, 0, 0), 0);
+	CU_ASSERT_EQUAL(hx_publish_series(pub, "telemetry/dev-st", 90, 140, 0, 0), 0);
 	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/dev-st", "\"cleared\"", 1, 15000));
 	hx_sub_settle(&sub, "alerts/", 1000, 5000);
 	CU_ASSERT_EQUAL(hx_sub_count(&sub, "alerts/dev-st", "\"raised\""), 1);
@@ -359,7 +342,7 @@ void it_model_reload(void)
 
 	/* dev-r1 raises under the first model; a steady stream on 4 more
 	 * devices goes on through the reload */
-	CU_ASSERT_EQUAL(publish_series(pub, "telemetry/dev-r1", 0, 60, 30, 60), 0);
+	CU_ASSERT_EQUAL(hx_publish_series(pub, "telemetry/dev-r1", 0, 60, 30, 60), 0);
 	sent += 60;
 	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/dev-r1", "\"id\":\"it-model\"", 1, 15000));
 	CU_ASSERT_EQUAL_FATAL(model_with_id(hx_path("next-model.json"), "it-model-b"), 0);
@@ -368,7 +351,7 @@ void it_model_reload(void)
 		for (int i = round * 100; i < round * 100 + 100; i++)
 			for (int d = 0; d < 4; d++) {
 				snprintf(topic, sizeof topic, "telemetry/dev-flow%d", d);
-				CU_ASSERT_EQUAL(publish_series(pub, topic, i, i + 1, 0, 0), 0);
+				CU_ASSERT_EQUAL(hx_publish_series(pub, topic, i, i + 1, 0, 0), 0);
 				sent++;
 			}
 		if (round == 0) {
@@ -378,8 +361,8 @@ void it_model_reload(void)
 	}
 	CU_ASSERT_TRUE(hx_wait_log(log, "model: reloaded (SIGHUP)", 10000));
 	/* events after the reload carry the new id: dev-r1 clears, dev-r2 raises */
-	CU_ASSERT_EQUAL(publish_series(pub, "telemetry/dev-r1", 60, 100, 0, 0), 0);
-	CU_ASSERT_EQUAL(publish_series(pub, "telemetry/dev-r2", 0, 60, 30, 60), 0);
+	CU_ASSERT_EQUAL(hx_publish_series(pub, "telemetry/dev-r1", 60, 100, 0, 0), 0);
+	CU_ASSERT_EQUAL(hx_publish_series(pub, "telemetry/dev-r2", 0, 60, 30, 60), 0);
 	sent += 100;
 	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/dev-r1", "\"cleared\"", 1, 15000));
 	CU_ASSERT_EQUAL(hx_sub_count(&sub, "alerts/dev-r1", "\"id\":\"it-model-b\""), 1);
@@ -391,7 +374,7 @@ void it_model_reload(void)
 	CU_ASSERT_EQUAL(install_model(hx_path("broken.json"), mpath), 0);
 	CU_ASSERT_EQUAL(mq_publish(pub, "iotad/control", "reload", 6, 1, false, 5000), IOTAD_OK);
 	CU_ASSERT_TRUE(hx_wait_log(log, "failed, keeping it-model-b v1", 10000));
-	CU_ASSERT_EQUAL(publish_series(pub, "telemetry/dev-r3", 0, 60, 30, 60), 0);
+	CU_ASSERT_EQUAL(hx_publish_series(pub, "telemetry/dev-r3", 0, 60, 30, 60), 0);
 	sent += 60;
 	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/dev-r3", "\"id\":\"it-model-b\"", 1, 15000));
 
@@ -426,7 +409,7 @@ void it_crash_restart(void)
 	/* raised, then at least one periodic snapshot, then SIGKILL */
 	const char *log1 = hx_path("kill-1.log");
 	pid_t pid = start_iotad(config, log1, &sub, 1);
-	CU_ASSERT_EQUAL(publish_series(pub, "telemetry/dev-k", 0, 60, 30, 60), 0);
+	CU_ASSERT_EQUAL(hx_publish_series(pub, "telemetry/dev-k", 0, 60, 30, 60), 0);
 	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/dev-k", "\"raised\"", 1, 15000));
 	CU_ASSERT_TRUE(hx_wait_written(state, 10000)); /* a snapshot after the raise */
 	CU_ASSERT_EQUAL(kill(pid, SIGKILL), 0);
@@ -434,8 +417,8 @@ void it_crash_restart(void)
 
 	/* while it is down the anomaly goes on, then the device recovers: the
 	 * broker keeps it all for iotad's persistent session */
-	CU_ASSERT_EQUAL(publish_series(pub, "telemetry/dev-k", 60, 90, 60, 90), 0);
-	CU_ASSERT_EQUAL(publish_series(pub, "telemetry/dev-k", 90, 140, 0, 0), 0);
+	CU_ASSERT_EQUAL(hx_publish_series(pub, "telemetry/dev-k", 60, 90, 60, 90), 0);
+	CU_ASSERT_EQUAL(hx_publish_series(pub, "telemetry/dev-k", 90, 140, 0, 0), 0);
 	CU_ASSERT_TRUE(mq_drain(pub, 5000));
 
 	const char *log2 = hx_path("kill-2.log");
@@ -484,31 +467,7 @@ static int rs_make_parts(void)
 		       "--seed", "3", "--quiet", NULL};
 	if (hx_run(sim, hx_path("rs-sim.log"), 60000) != 0)
 		return -1;
-	char *text = hx_read_file(hx_path("all.csv"), NULL);
-	if (!text)
-		return -1;
-	char *body = strchr(text, '\n');
-	size_t rows = 0;
-	for (char *p = body; p && *++p; p = strchr(p, '\n'))
-		rows++;
-	int rc = body && rows >= RS_PARTS ? 0 : -1;
-	char *at = body ? body + 1 : NULL;
-	for (int k = 0; k < RS_PARTS && rc == 0; k++) {
-		char *end = at;
-		for (size_t r = k * rows / RS_PARTS; r < (k + 1) * rows / RS_PARTS; r++)
-			end = strchr(end, '\n') + 1;
-		char name[32];
-		snprintf(name, sizeof name, "part-%d.csv", k + 1);
-		FILE *f = fopen(hx_path(name), "w");
-		if (!f || fwrite(text, 1, (size_t)(body + 1 - text), f) != (size_t)(body + 1 - text) ||
-		    fwrite(at, 1, (size_t)(end - at), f) != (size_t)(end - at))
-			rc = -1;
-		if (f && fclose(f) != 0)
-			rc = -1;
-		at = end;
-	}
-	free(text);
-	return rc;
+	return hx_split_csv("all.csv", "part", RS_PARTS);
 }
 
 /* Publish part k (1-based) as fast as possible; returns once the broker
@@ -532,7 +491,7 @@ static void rs_mark(const hx_broker *b, hx_sub *sub, int k)
 	snprintf(id, sizeof id, "it-rs-mark-%d", k);
 	mq *pub = hx_publisher(b, id, 64);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
-	CU_ASSERT_EQUAL(publish_series(pub, topic, 0, 60, 30, 60), 0);
+	CU_ASSERT_EQUAL(hx_publish_series(pub, topic, 0, 60, 30, 60), 0);
 	mq_destroy(pub, 2000);
 	snprintf(topic, sizeof topic, "alerts/mark-%d", k);
 	CU_ASSERT_FATAL(hx_sub_wait(sub, topic, "\"raised\"", 1, 30000));

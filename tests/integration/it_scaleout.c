@@ -144,29 +144,7 @@ static int so_make_parts(const so_run *r)
 		       "--seed", "11", "--quiet", NULL};
 	if (hx_run(sim, hx_path("so-sim.log"), 120000) != 0)
 		return -1;
-	char *text = hx_read_file(hx_path("so-all.csv"), NULL);
-	char *body = text ? strchr(text, '\n') : NULL;
-	size_t rows = 0;
-	for (char *p = body; p && *++p; p = strchr(p, '\n'))
-		rows++;
-	int rc = body && rows >= SO_PARTS ? 0 : -1;
-	char *at = body ? body + 1 : NULL;
-	for (int k = 0; k < SO_PARTS && rc == 0; k++) {
-		char *end = at;
-		for (size_t i = k * rows / SO_PARTS; i < (k + 1) * rows / SO_PARTS; i++)
-			end = strchr(end, '\n') + 1;
-		char name[32];
-		snprintf(name, sizeof name, "so-part-%d.csv", k + 1);
-		FILE *f = fopen(hx_path(name), "w");
-		size_t head = (size_t)(body + 1 - text), len = (size_t)(end - at);
-		if (!f || fwrite(text, 1, head, f) != head || fwrite(at, 1, len, f) != len)
-			rc = -1;
-		if (f && fclose(f) != 0)
-			rc = -1;
-		at = end;
-	}
-	free(text);
-	return rc;
+	return hx_split_csv("so-all.csv", "so-part", SO_PARTS);
 }
 
 /* Publish part k as fast as the broker takes it (QoS 1, a persistent
