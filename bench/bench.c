@@ -180,7 +180,7 @@ long bench_arg_long(const char *name, const char *s, long max)
 /* --- processes, files and the broker ------------------------------------- */
 
 static const char *bench_prog = "bench";
-static char bench_tmpdir[PATH_MAX];
+static char bench_tmpdir[256];
 static bool bench_keep;
 
 void bench_die(const char *msg)

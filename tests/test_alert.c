@@ -175,6 +175,29 @@ static int feed_at(alert_state *s, const alert_params *p, const char *verdicts, 
 	return n;
 }
 
+/* One run of verdicts ('A' anomalous, 'N' normal) from a fresh state with
+ * params p, a window every dt seconds from t0: the events it gives, one
+ * letter a window (R raised, C cleared, D adapted, . none), after which
+ * the device is normal again. */
+typedef struct feed_case {
+	alert_params p;
+	const char *verdicts;
+	double t0, dt;
+	const char *events;
+} feed_case;
+
+static void check_feeds(const feed_case *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		alert_state s;
+		char ev[64];
+		alert_init(&s);
+		feed_at(&s, &c[i].p, c[i].verdicts, c[i].t0, c[i].dt, ev);
+		CU_ASSERT_STRING_EQUAL(ev, c[i].events);
+		CU_ASSERT_EQUAL(s.status, ALERT_NORMAL);
+	}
+}
+
 static void test_time_params_check(void)
 {
 	alert_params p = {.k = 1, .n = 1, .m = 1, .hold = 60, .quiet = 30, .adapt_after = 3600};
@@ -195,25 +218,18 @@ static void test_time_params_check(void)
  * after it (a 60 s fault whose middle looks normal is one event). */
 static void test_hold(void)
 {
-	alert_params p = {.k = 1, .n = 1, .m = 2, .hold = 60};
-	alert_state s;
-	char ev[64];
-
-	/* one window per 10 s: raised at t=0, m = 2 normal windows by t=20,
-	 * but the clear waits for t >= 60 */
-	alert_init(&s);
-	CU_ASSERT_EQUAL(feed_at(&s, &p, "ANNNNNNNN", 0.0, 10.0, ev), 2);
-	CU_ASSERT_STRING_EQUAL(ev, "R.....C..");
-	CU_ASSERT_EQUAL(s.status, ALERT_NORMAL);
-	/* the fault comes back inside the hold: still the same raise */
-	alert_init(&s);
-	CU_ASSERT_EQUAL(feed_at(&s, &p, "ANNANNNNNNN", 0.0, 10.0, ev), 2);
-	CU_ASSERT_STRING_EQUAL(ev, "R.....C....");
-	/* without the hold it flaps: three events for one fault */
-	p.hold = 0;
-	alert_init(&s);
-	CU_ASSERT_EQUAL(feed_at(&s, &p, "ANNANNNNNNN", 0.0, 10.0, ev), 4);
-	CU_ASSERT_STRING_EQUAL(ev, "R.CR.C.....");
+	const alert_params hold = {.k = 1, .n = 1, .m = 2, .hold = 60};
+	const alert_params none = {.k = 1, .n = 1, .m = 2};
+	const feed_case c[] = {
+		/* one window per 10 s: raised at t=0, m = 2 normal windows by
+		 * t=20, but the clear waits for t >= 60 */
+		{hold, "ANNNNNNNN", 0.0, 10.0, "R.....C.."},
+		/* the fault comes back inside the hold: still the same raise */
+		{hold, "ANNANNNNNNN", 0.0, 10.0, "R.....C...."},
+		/* without the hold it flaps: three events for one fault */
+		{none, "ANNANNNNNNN", 0.0, 10.0, "R.CR.C....."},
+	};
+	check_feeds(c, sizeof c / sizeof c[0]);
 }
 
 /* Rule 3: a clear needs quiet seconds of normal windows in a row; an
@@ -222,23 +238,18 @@ static void test_hold(void)
 static void test_quiet_suppresses_reraise(void)
 {
 	alert_params p = {.k = 1, .n = 1, .m = 1, .quiet = 30};
+	const feed_case c[] = {
+		/* normal for 20 s, anomalous again, then normal for 30 s */
+		{p, "ANNANNNNN", 0.0, 10.0, "R......C."},
+		/* the clear is exactly quiet seconds after the first normal window */
+		{p, "ANNNN", 100.0, 10.0, "R...C"},
+		/* a flapping fault: one raise, one clear, whatever its pattern */
+		{p, "ANANNANNANNNANNNNN", 0.0, 10.0, "R...............C."},
+	};
+	check_feeds(c, sizeof c / sizeof c[0]);
+	/* with quiet 0 the same pattern flaps */
 	alert_state s;
 	char ev[64];
-
-	alert_init(&s);
-	/* normal for 20 s, anomalous again, then normal for 30 s */
-	CU_ASSERT_EQUAL(feed_at(&s, &p, "ANNANNNNN", 0.0, 10.0, ev), 2);
-	CU_ASSERT_STRING_EQUAL(ev, "R......C.");
-	/* the clear is exactly quiet seconds after the first normal window */
-	alert_init(&s);
-	CU_ASSERT_EQUAL(feed_at(&s, &p, "ANNNN", 100.0, 10.0, ev), 2);
-	CU_ASSERT_STRING_EQUAL(ev, "R...C");
-	/* a flapping fault: one raise, one clear, whatever its pattern */
-	alert_init(&s);
-	CU_ASSERT_EQUAL(feed_at(&s, &p, "ANANNANNANNNANNNNN", 0.0, 10.0, ev), 2);
-	CU_ASSERT_EQUAL(ev[0], 'R');
-	CU_ASSERT_EQUAL(ev[16], 'C');
-	/* with quiet 0 the same pattern flaps */
 	p.quiet = 0;
 	alert_init(&s);
 	CU_ASSERT_TRUE(feed_at(&s, &p, "ANANNANNANNNANNNNN", 0.0, 10.0, ev) >= 8);
@@ -248,26 +259,22 @@ static void test_quiet_suppresses_reraise(void)
  * whichever comes last. */
 static void test_clear_needs_all(void)
 {
-	alert_params p = {.k = 1, .n = 1, .m = 5, .hold = 15, .quiet = 5};
+	const alert_params p = {.k = 1, .n = 1, .m = 5, .hold = 15, .quiet = 5};
+	const alert_params q10 = {.k = 1, .n = 1, .m = 5, .hold = 15, .quiet = 10};
+	const feed_case c[] = {
+		/* m is the last: 5 normal windows at t = 10..50 */
+		{p, "ANNNNNN", 0.0, 10.0, "R....C."},
+		/* hold is the last: one window per second, 5 normal by t = 5, hold at 15 */
+		{p, "ANNNNNNNNNNNNNNNNN", 0.0, 1.0, "R..............C.."},
+		/* quiet is the last: raised at 0, anomalous again at 14, normal from 15 */
+		{q10, "AAAAAAAAAAAAAAANNNNNNNNNNNNN", 0.0, 1.0, "R........................C.."},
+	};
+	check_feeds(c, sizeof c / sizeof c[0]);
+	/* without a time (alert_step) only m counts */
 	alert_state s;
 	char ev[64];
-
-	/* m is the last: 5 normal windows at t = 10..50 */
 	alert_init(&s);
-	CU_ASSERT_EQUAL(feed_at(&s, &p, "ANNNNNN", 0.0, 10.0, ev), 2);
-	CU_ASSERT_STRING_EQUAL(ev, "R....C.");
-	/* hold is the last: one window per second, 5 normal by t = 5, hold at 15 */
-	alert_init(&s);
-	CU_ASSERT_EQUAL(feed_at(&s, &p, "ANNNNNNNNNNNNNNNNN", 0.0, 1.0, ev), 2);
-	CU_ASSERT_EQUAL(ev[15], 'C');
-	/* quiet is the last: raised at 0, anomalous again at 14, normal from 15 */
-	p.quiet = 10;
-	alert_init(&s);
-	CU_ASSERT_EQUAL(feed_at(&s, &p, "AAAAAAAAAAAAAAANNNNNNNNNNNNN", 0.0, 1.0, ev), 2);
-	CU_ASSERT_EQUAL(ev[25], 'C');
-	/* without a time (alert_step) only m counts */
-	alert_init(&s);
-	CU_ASSERT_EQUAL(feed(&s, &p, "ANNNNN", ev), 2);
+	CU_ASSERT_EQUAL(feed(&s, &q10, "ANNNNN", ev), 2);
 	CU_ASSERT_STRING_EQUAL(ev, "R....C");
 }
 

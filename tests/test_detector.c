@@ -114,26 +114,22 @@ static void test_create_validation(void)
 	bad.threshold = NAN;
 	CU_ASSERT_EQUAL(det_create(&bad, &cfg, &d), IOTAD_ERR_INVAL);
 
-	cfg.max_devices = 0;
-	CU_ASSERT_EQUAL(det_create(&m, &cfg, &d), IOTAD_ERR_INVAL);
-	cfg.max_devices = 10000001;
-	CU_ASSERT_EQUAL(det_create(&m, &cfg, &d), IOTAD_ERR_INVAL);
-	det_config_default(&cfg);
-	cfg.alert.k = 4;
-	CU_ASSERT_EQUAL(det_create(&m, &cfg, &d), IOTAD_ERR_INVAL);
-	det_config_default(&cfg);
-	cfg.alert.m = 0;
-	CU_ASSERT_EQUAL(det_create(&m, &cfg, &d), IOTAD_ERR_INVAL);
-	det_config_default(&cfg);
-	cfg.stride = -1;
-	CU_ASSERT_EQUAL(det_create(&m, &cfg, &d), IOTAD_ERR_INVAL);
-	det_config_default(&cfg);
-	cfg.stale_after = -1.0;
-	CU_ASSERT_EQUAL(det_create(&m, &cfg, &d), IOTAD_ERR_INVAL);
-	det_config_default(&cfg);
-	cfg.thr.alpha = 1.5f;
-	CU_ASSERT_EQUAL(det_create(&m, &cfg, &d), IOTAD_ERR_INVAL);
-	CU_ASSERT_PTR_NULL(d);
+	/* configurations out of range, one field each */
+	for (int i = 0; i < 7; i++) {
+		det_config_default(&cfg);
+		switch (i) {
+		case 0: cfg.max_devices = 0; break;
+		case 1: cfg.max_devices = 10000001; break;
+		case 2: cfg.alert.k = 4; break;
+		case 3: cfg.alert.m = 0; break;
+		case 4: cfg.stride = -1; break;
+		case 5: cfg.stale_after = -1.0; break;
+		default: cfg.thr.alpha = 1.5f; break;
+		}
+		d = (det *)&m;
+		CU_ASSERT_EQUAL(det_create(&m, &cfg, &d), IOTAD_ERR_INVAL);
+		CU_ASSERT_PTR_NULL(d);
+	}
 
 	/* NULL config means the defaults */
 	CU_ASSERT_EQUAL(det_create(&m, NULL, &d), IOTAD_OK);
