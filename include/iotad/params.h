@@ -51,6 +51,8 @@ const param_def *param_detector(size_t *n);
 const param_def *param_find(const char *key);
 /* Set every detector parameter of c to its default (other fields untouched). */
 void param_defaults(iotad_config *c);
+/* Set p's field of c to p's default (def; a string: empty). */
+void param_set_default(const param_def *p, iotad_config *c);
 /* Parse s (a whole string) into p's field of c. 0, or -1 with msg set to
  * "expected ..., got 's'" or "V is out of range [a, b]" (c untouched). */
 int param_parse(const param_def *p, const char *s, iotad_config *c, char *msg, size_t msglen);

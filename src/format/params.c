@@ -148,24 +148,27 @@ const param_def *param_find(const char *key)
 	return NULL;
 }
 
+void param_set_default(const param_def *p, iotad_config *c)
+{
+	void *field = (char *)c + p->off;
+	switch (p->type) {
+	case PARAM_INT: case PARAM_LOGLEVEL: *(int *)field = (int)p->def; break;
+	case PARAM_U32: *(uint32_t *)field = (uint32_t)p->def; break;
+	case PARAM_SIZE: *(size_t *)field = (size_t)p->def; break;
+	case PARAM_BOOL: case PARAM_EVICT: *(bool *)field = p->def != 0; break;
+	case PARAM_FLOAT: *(float *)field = (float)p->def; break;
+	case PARAM_DOUBLE:
+	case PARAM_DOUBLE_AUTO: *(double *)field = p->def; break;
+	case PARAM_THR: *(thr_kind *)field = (thr_kind)p->def; break;
+	case PARAM_CHANNELS: *(uint32_t *)field = (uint32_t)p->def; break;
+	case PARAM_STR: *(char *)field = '\0'; break;
+	}
+}
+
 void param_defaults(iotad_config *c)
 {
-	for (size_t i = 0; i < N_PARAMS; i++) {
-		const param_def *p = &params[i];
-		void *field = (char *)c + p->off;
-		switch (p->type) {
-		case PARAM_INT: case PARAM_LOGLEVEL: *(int *)field = (int)p->def; break;
-		case PARAM_U32: *(uint32_t *)field = (uint32_t)p->def; break;
-		case PARAM_SIZE: *(size_t *)field = (size_t)p->def; break;
-		case PARAM_BOOL: case PARAM_EVICT: *(bool *)field = p->def != 0; break;
-		case PARAM_FLOAT: *(float *)field = (float)p->def; break;
-		case PARAM_DOUBLE:
-		case PARAM_DOUBLE_AUTO: *(double *)field = p->def; break;
-		case PARAM_THR: *(thr_kind *)field = (thr_kind)p->def; break;
-		case PARAM_CHANNELS: *(uint32_t *)field = (uint32_t)p->def; break;
-		case PARAM_STR: *(char *)field = '\0'; break;
-		}
-	}
+	for (size_t i = 0; i < N_PARAMS; i++)
+		param_set_default(&params[i], c);
 }
 
 static int parse_bool(const char *s, bool *out)
