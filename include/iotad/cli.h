@@ -22,6 +22,8 @@ int cli_float(const char *s, double lo, double hi, float *out);
 /* Field separator: one character (not a quote or line break), "tab" or
  * "\t": 0, or -1. */
 int cli_sep(const char *s, char *sep);
+/* cli_sep for command cmd's --sep: 0, or 2 after a usage error naming s. */
+int cli_sep_opt(const char *cmd, const char *s, char *sep);
 
 /* A comma-separated list of distinct names, split in place. */
 typedef struct cli_names {

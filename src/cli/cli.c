@@ -45,6 +45,13 @@ int cli_sep(const char *s, char *sep)
 	return 0;
 }
 
+int cli_sep_opt(const char *cmd, const char *s, char *sep)
+{
+	if (cli_sep(s, sep) == 0)
+		return 0;
+	return cli_usage_err(cmd, "--sep: expected one character or 'tab', got \"%s\"", s);
+}
+
 void cli_names_free(cli_names *n)
 {
 	free(n->buf);

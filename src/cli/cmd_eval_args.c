@@ -327,10 +327,7 @@ static int eval_opt(int c, const char *name, eval_args *a)
 					     "got \"%s\"", optarg);
 		return -1;
 	case O_SEP:
-		if (cli_sep(optarg, &a->sep))
-			return cli_usage_err(EVAL_CMD, "--sep: expected one character or 'tab', "
-					     "got \"%s\"", optarg);
-		return -1;
+		return cli_sep_opt(EVAL_CMD, optarg, &a->sep) ? 2 : -1;
 	case O_FEATURES:
 	case O_SKIP:
 		if (cli_names_parse(EVAL_CMD, c == O_FEATURES ? "--features" : "--skip", optarg,

@@ -126,9 +126,8 @@ static int quantize_parse(int argc, char **argv, struct quantize_args *a)
 			a->group = optarg;
 			break;
 		case OPT_SEP:
-			if (cli_sep(optarg, &a->sep) < 0)
-				return cli_usage_err(QUANTIZE_CMD, "--sep: expected one character or "
-						     "'tab', got \"%s\"", optarg);
+			if (cli_sep_opt(QUANTIZE_CMD, optarg, &a->sep))
+				return 2;
 			break;
 		case OPT_HOLDOUT:
 			if (cli_float(optarg, 0.0, 0.99, &a->holdout))

@@ -137,9 +137,8 @@ static int train_parse(int argc, char **argv, struct train_args *a)
 			a->id = optarg;
 			break;
 		case OPT_SEP:
-			if (cli_sep(optarg, &a->sep) < 0)
-				return cli_usage_err(TRAIN_CMD, "--sep: expected one character or "
-						     "'tab', got \"%s\"", optarg);
+			if (cli_sep_opt(TRAIN_CMD, optarg, &a->sep))
+				return 2;
 			break;
 		case OPT_FEATURES:
 		case OPT_SKIP:

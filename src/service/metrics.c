@@ -51,6 +51,12 @@ static void one(FILE *f, const char *name, const char *type, const char *help, u
 	fprintf(f, "%s %llu\n", name, (unsigned long long)v);
 }
 
+/* One sample of counter name with label="value" (value plain text). */
+static void labelled(FILE *f, const char *name, const char *label, const char *value, uint64_t v)
+{
+	fprintf(f, "%s{%s=\"%s\"} %llu\n", name, label, value, (unsigned long long)v);
+}
+
 /* A label value with \, " and newline escaped as the format requires. */
 static void label_value(FILE *f, const char *s)
 {
@@ -73,19 +79,14 @@ static void write_fed(FILE *f, const met_fed *d)
 	    "Global models of the aggregator accepted and trained from.", d->rounds_joined);
 	head(f, "iotad_fl_updates_total", "counter",
 	     "Updates of this gateway: sent, or failed (not encoded or not published).");
-	fprintf(f, "iotad_fl_updates_total{result=\"sent\"} %llu\n",
-		(unsigned long long)d->updates_sent);
-	fprintf(f, "iotad_fl_updates_total{result=\"failed\"} %llu\n",
-		(unsigned long long)d->updates_failed);
+	labelled(f, "iotad_fl_updates_total", "result", "sent", d->updates_sent);
+	labelled(f, "iotad_fl_updates_total", "result", "failed", d->updates_failed);
 	head(f, "iotad_fl_globals_total", "counter",
 	     "Global models: accepted (swapped in), refused (scored the recent normal windows too "
 	     "badly), invalid (damaged, another model, stale or replayed round).");
-	fprintf(f, "iotad_fl_globals_total{result=\"accepted\"} %llu\n",
-		(unsigned long long)d->globals_accepted);
-	fprintf(f, "iotad_fl_globals_total{result=\"refused\"} %llu\n",
-		(unsigned long long)d->globals_refused);
-	fprintf(f, "iotad_fl_globals_total{result=\"invalid\"} %llu\n",
-		(unsigned long long)d->globals_invalid);
+	labelled(f, "iotad_fl_globals_total", "result", "accepted", d->globals_accepted);
+	labelled(f, "iotad_fl_globals_total", "result", "refused", d->globals_refused);
+	labelled(f, "iotad_fl_globals_total", "result", "invalid", d->globals_invalid);
 	one(f, "iotad_fl_local_retrains_total", "counter",
 	    "Local retrainings without an aggregator, swapped in.", d->local_retrains);
 	one(f, "iotad_fl_unsampled_total", "counter",
@@ -161,8 +162,8 @@ int met_write_prometheus(FILE *f, const met_snapshot *s)
 	    "samples of a device).", s->scored);
 	head(f, "iotad_messages_rejected_total", "counter", "Telemetry messages rejected, by reason.");
 	for (int r = 1; r < REJ__COUNT; r++)
-		fprintf(f, "iotad_messages_rejected_total{reason=\"%s\"} %llu\n",
-			codec_reject_name((reject_reason)r), (unsigned long long)s->rejected[r]);
+		labelled(f, "iotad_messages_rejected_total", "reason", codec_reject_name((reject_reason)r),
+			 s->rejected[r]);
 	one(f, "iotad_messages_late_total", "counter",
 	    "Samples older than their device's newest that joined its window in time order "
 	    "(detector.reorder_window).", s->late);
@@ -177,19 +178,18 @@ int met_write_prometheus(FILE *f, const met_snapshot *s)
 	    s->refused_full);
 	head(f, "iotad_alerts_total", "counter", "Alert events published, by state.");
 	for (int e = ALERT_EV_RAISED; e < ALERT_EV__COUNT; e++)
-		fprintf(f, "iotad_alerts_total{state=\"%s\"} %llu\n",
-			alert_event_name((alert_event)e), (unsigned long long)s->events[e]);
+		labelled(f, "iotad_alerts_total", "state", alert_event_name((alert_event)e),
+			 s->events[e]);
 	head(f, "iotad_commands_total", "counter",
 	     "Operator commands applied (control topic and HTTP), by command.");
 	for (int k = 0; k < DET_CMD__COUNT; k++)
-		fprintf(f, "iotad_commands_total{command=\"%s\"} %llu\n",
-			det_command_name((det_command_kind)k), (unsigned long long)s->commands[k]);
+		labelled(f, "iotad_commands_total", "command", det_command_name((det_command_kind)k),
+			 s->commands[k]);
 	head(f, "iotad_commands_rejected_total", "counter",
 	     "Operator commands refused, by reason.");
 	for (int r = 1; r < CMD__COUNT; r++)
-		fprintf(f, "iotad_commands_rejected_total{reason=\"%s\"} %llu\n",
-			codec_cmd_reject_name((cmd_reject)r),
-			(unsigned long long)s->commands_rejected[r]);
+		labelled(f, "iotad_commands_rejected_total", "reason", codec_cmd_reject_name((cmd_reject)r),
+			 s->commands_rejected[r]);
 	one(f, "iotad_devices", "gauge", "Devices tracked by the detector.", s->devices);
 	one(f, "iotad_devices_raised", "gauge",
 	    "Devices whose alert is raised now (the detector's table; survives restarts with the "
@@ -200,10 +200,8 @@ int met_write_prometheus(FILE *f, const met_snapshot *s)
 	    s->max_devices);
 	head(f, "iotad_devices_evicted_total", "counter",
 	     "Devices forgotten: lru (replaced by a new one in a full table) or idle (silent too long).");
-	fprintf(f, "iotad_devices_evicted_total{reason=\"lru\"} %llu\n",
-		(unsigned long long)s->evictions_lru);
-	fprintf(f, "iotad_devices_evicted_total{reason=\"idle\"} %llu\n",
-		(unsigned long long)s->evictions_idle);
+	labelled(f, "iotad_devices_evicted_total", "reason", "lru", s->evictions_lru);
+	labelled(f, "iotad_devices_evicted_total", "reason", "idle", s->evictions_idle);
 	one(f, "iotad_broker_connected", "gauge", "1 when connected to the MQTT broker.",
 	    s->connected);
 	one(f, "iotad_broker_reconnects_total", "counter",
