@@ -129,6 +129,14 @@ int main(int argc, char **argv)
 	       "weights alone: %zu B)\n", fs0, qs0, (double)fs0 / (double)qs0, 4 * m.net.n_params,
 	       (double)(4 * m.net.n_params) / (double)qs0, m.net.n_params - n_bias(&m.net));
 
+	/* (a) against the float32 parameters alone; (b) against a file of the
+	 * same container holding float32 values (qmodel_float32_bytes) */
+	size_t c0 = qmodel_float32_bytes(&q, 0), c1 = qmodel_float32_bytes(&q, 1);
+	printf("qsize: model file against float32: (a) parameters alone %zu B / int8 file "
+	       "without calibration %ld B = %.2fx; (b) same container with float32 values "
+	       "%zu B / %ld B = %.2fx; with calibration scores %zu B / %ld B = %.2fx\n",
+	       4 * m.net.n_params, qs0, (double)(4 * m.net.n_params) / (double)qs0, c0, qs0,
+	       (double)c0 / (double)qs0, c1, qs, (double)c1 / (double)qs);
 	qmodel_update u = {.round = 12, .base_hash = 0x1234abcd, .samples = 2000};
 	unsigned char *buf;
 	size_t len;
@@ -142,9 +150,11 @@ int main(int argc, char **argv)
 	       topic, p32, p8, p8 <= 1024 ? "<=" : ">");
 	printf("RESULT qsize params=%zu model_json=%ld model_int8=%ld model_ratio=%.3f "
 	       "nocalib_json=%ld nocalib_int8=%ld params_f32_ratio=%.3f update_f32=%zu "
-	       "update_int8=%zu update_ratio=%.3f publish_int8=%zu\n",
+	       "update_int8=%zu update_ratio=%.3f publish_int8=%zu container_f32=%zu "
+	       "container_ratio=%.3f container_calib_f32=%zu container_calib_ratio=%.3f\n",
 	       m.net.n_params, fs, qs, (double)fs / (double)qs, fs0, qs0,
-	       (double)(4 * m.net.n_params) / (double)qs0, f32, len, (double)f32 / (double)len, p8);
+	       (double)(4 * m.net.n_params) / (double)qs0, f32, len, (double)f32 / (double)len, p8, c0,
+	       (double)c0 / (double)qs0, c1, (double)c1 / (double)qs);
 	free(buf);
 	free(rows);
 	bench_data_free(&d);

@@ -61,20 +61,22 @@ static void int8_model(model *q, int members)
 
 static void same_scores(const model *a, const model *b)
 {
+	size_t d = (size_t)a->window * (size_t)a->n_features;
 	float *sa = malloc(model_scratch_floats(a) * sizeof *sa);
 	float *sb = malloc(model_scratch_floats(b) * sizeof *sb);
-	float x[20], ea[20], eb[20], tmp[20];
+	float *x = malloc(4 * d * sizeof *x), *ea = x + d, *eb = x + 2 * d, *tmp = x + 3 * d;
 	uint64_t st = 2;
-	CU_ASSERT_FATAL(sa && sb);
+	CU_ASSERT_FATAL(sa && sb && x);
 	for (int k = 0; k < 50; k++) {
-		for (int i = 0; i < 20; i++)
+		for (size_t i = 0; i < d; i++)
 			x[i] = (float)trng_unit(&st) * 1.2f - 0.1f;
 		float va = model_score(a, x, sa, ea, tmp), vb = model_score(b, x, sb, eb, tmp);
 		CU_ASSERT_EQUAL(va, vb);
-		CU_ASSERT(memcmp(ea, eb, sizeof ea) == 0);
+		CU_ASSERT(memcmp(ea, eb, d * sizeof *ea) == 0);
 	}
 	free(sa);
 	free(sb);
+	free(x);
 }
 
 static void test_roundtrip(void)
@@ -167,9 +169,9 @@ static void test_corruption(void)
 	buf[0] = 'X';
 	expect_bad(buf, len, "magic");
 	buf[0] = 'I';
-	buf[3] = 3;
+	buf[3] = QMODEL_VERSION + 1;
 	reseal(buf, len);
-	expect_bad(buf, len, "version 3 not supported");
+	expect_bad(buf, len, "version 4 not supported");
 	buf[3] = QMODEL_VERSION;
 	buf[4] = QMODEL_KIND_UPDATE;
 	reseal(buf, len);
@@ -236,7 +238,15 @@ static void test_bad_values(void)
 	bad_value(e_stuck, "stuck_after");
 	bad_value(e_norm, "max below min");
 	bad_value(e_dup, "duplicate");
-	bad_value(e_calib, "ascending");
+	/* calibration scores out of order cannot be written at all */
+	model q;
+	unsigned char *buf = NULL;
+	size_t len;
+	int8_model(&q, 1);
+	e_calib(&q);
+	CU_ASSERT_EQUAL(qmodel_encode(&q, &buf, &len), IOTAD_ERR_INVAL);
+	free(buf);
+	model_free(&q);
 }
 
 static void test_update(void)
@@ -302,7 +312,7 @@ static void test_update(void)
 }
 
 /* A version 1 file (16-bit biases, byte codes) still loads, and written
- * again as version 2 it scores bit for bit the same. */
+ * again as the current version it scores bit for bit the same. */
 static void test_reads_v1(void)
 {
 	char path[512], err[256];
@@ -315,24 +325,175 @@ static void test_reads_v1(void)
 	CU_ASSERT_EQUAL_FATAL(qmodel_encode(&a, &buf, &len), IOTAD_OK);
 	CU_ASSERT_EQUAL(buf[3], QMODEL_VERSION);
 	CU_ASSERT_EQUAL_FATAL(qmodel_decode(buf, len, &b, err, sizeof err), IOTAD_OK);
-	size_t d = (size_t)a.window * (size_t)a.n_features;
-	float *sa = malloc(model_scratch_floats(&a) * sizeof *sa);
-	float *sb = malloc(model_scratch_floats(&b) * sizeof *sb);
-	float *x = malloc(4 * d * sizeof *x), *ea = x + d, *eb = x + 2 * d, *tmp = x + 3 * d;
-	CU_ASSERT_FATAL(sa && sb && x);
-	uint64_t st = 5;
-	for (int k = 0; k < 50; k++) {
-		for (size_t i = 0; i < d; i++)
-			x[i] = (float)trng_unit(&st) * 1.2f - 0.1f;
-		CU_ASSERT_EQUAL(model_score(&a, x, sa, ea, tmp), model_score(&b, x, sb, eb, tmp));
-		CU_ASSERT(memcmp(ea, eb, d * sizeof *ea) == 0);
-	}
-	free(sa);
-	free(sb);
-	free(x);
+	same_scores(&a, &b);
 	free(buf);
 	model_free(&a);
 	model_free(&b);
+}
+
+/* A version 2 file (float32 normalization and scales, 16-bit calibration
+ * codes, a byte per activation) still loads, and written again as version
+ * 3 it keeps every value and scores bit for bit the same. */
+static void test_reads_v2(void)
+{
+	char path[512], err[256];
+	model a, b;
+	unsigned char *buf;
+	size_t len;
+	snprintf(path, sizeof path, "%s/qmodel_v2.iq8", test_fixture_dir);
+	CU_ASSERT_EQUAL_FATAL(model_load(path, &a, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL_FATAL(qmodel_encode(&a, &buf, &len), IOTAD_OK);
+	CU_ASSERT_EQUAL(buf[3], 3);
+	CU_ASSERT_EQUAL_FATAL(qmodel_decode(buf, len, &b, err, sizeof err), IOTAD_OK);
+	CU_ASSERT(memcmp(a.norm_a, b.norm_a, sizeof a.norm_a) == 0);
+	CU_ASSERT(memcmp(a.norm_b, b.norm_b, sizeof a.norm_b) == 0);
+	CU_ASSERT(memcmp(a.q[0].a_scale, b.q[0].a_scale, sizeof a.q[0].a_scale) == 0);
+	CU_ASSERT_EQUAL(a.q[0].out_scale, b.q[0].out_scale);
+	CU_ASSERT_EQUAL_FATAL(a.n_calib, b.n_calib);
+	CU_ASSERT(a.n_calib == 0 || memcmp(a.calib, b.calib, (size_t)a.n_calib * sizeof *a.calib) == 0);
+	same_scores(&a, &b);
+	free(buf);
+	model_free(&a);
+	model_free(&b);
+}
+
+/* Offset of a version 3 model's form byte: after the header, id, version,
+ * names, window and stride. */
+static size_t form_at(const unsigned char *buf)
+{
+	size_t at = 5 + 1 + buf[5];
+	while (buf[at++] & 0x80)
+		;
+	unsigned nf = buf[at++];
+	for (unsigned i = 0; i < nf; i++)
+		at += 1 + (size_t)buf[at];
+	for (int v = 0; v < 2; v++)
+		while (buf[at++] & 0x80)
+			;
+	return at;
+}
+
+/* The quantizer rounds the normalization to half floats within 2^-12 of
+ * the span, and the activation scales up to 3-byte floats by at most
+ * 2^-15; the file keeps them in two and three bytes; values that need
+ * float32 keep float32. */
+static void test_short_forms(void)
+{
+	model q, d;
+	unsigned char *buf;
+	size_t len;
+	char err[256];
+	int8_model(&q, 1);
+	/* int8_model's min-max ranges (10..30, 20..80) are exact half floats */
+	CU_ASSERT_EQUAL(q.norm_a[0], 10.0f);
+	CU_ASSERT_EQUAL(q.norm_b[1], 80.0f);
+	for (int l = 0; l < q.q[0].n_layers; l++) {
+		uint32_t u;
+		memcpy(&u, &q.q[0].a_scale[l], 4);
+		CU_ASSERT_EQUAL(u & 0xffu, 0u);
+	}
+	CU_ASSERT_EQUAL_FATAL(qmodel_encode(&q, &buf, &len), IOTAD_OK);
+	size_t at = form_at(buf);
+	CU_ASSERT_EQUAL(buf[at], 5); /* half normalization, 3-byte scales */
+	free(buf);
+	/* a pressure in Pa over a 0.37 Pa span: neither half nor 3-byte floats
+	 * hold it within 2^-12 of the span, so the file keeps float32 */
+	q.norm_a[0] = 101325.13f;
+	q.norm_b[0] = 101325.5f;
+	q.q[0].a_scale[1] = 0.0123457f;
+	CU_ASSERT_EQUAL_FATAL(qmodel_encode(&q, &buf, &len), IOTAD_OK);
+	at = form_at(buf);
+	CU_ASSERT_EQUAL(buf[at], 0);
+	CU_ASSERT_EQUAL_FATAL(qmodel_decode(buf, len, &d, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL(d.norm_a[0], 101325.13f);
+	CU_ASSERT_EQUAL(d.norm_b[0], 101325.5f);
+	CU_ASSERT_EQUAL(d.q[0].a_scale[1], 0.0123457f);
+	model_free(&d);
+	/* unknown form bits and both normalization forms at once are refused */
+	buf[at] = 8;
+	reseal(buf, len);
+	expect_bad(buf, len, "form: unknown bits");
+	buf[at] = 3;
+	reseal(buf, len);
+	expect_bad(buf, len, "form: normalization both");
+	free(buf);
+	/* 3-byte floats: a range half floats cannot hold (above 65504) */
+	q.norm_a[0] = 70000.0f;
+	q.norm_b[0] = 71000.0f;
+	q.q[0].a_scale[1] = 0.0123291015625f; /* a 3-byte float */
+	CU_ASSERT_EQUAL_FATAL(qmodel_encode(&q, &buf, &len), IOTAD_OK);
+	at = form_at(buf);
+	CU_ASSERT_EQUAL(buf[at], 6);
+	CU_ASSERT_EQUAL_FATAL(qmodel_decode(buf, len, &d, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL(d.norm_a[0], 70000.0f);
+	model_free(&d);
+	free(buf);
+	/* a half float that is infinite, in the normalization: refused */
+	q.norm_a[0] = 10.0f;
+	q.norm_b[0] = 30.0f;
+	CU_ASSERT_EQUAL_FATAL(qmodel_encode(&q, &buf, &len), IOTAD_OK);
+	at = form_at(buf);
+	CU_ASSERT_EQUAL_FATAL(buf[at], 5);
+	buf[at + 2] = 0x00; /* norm a[0]: 0x7c00, +infinity */
+	buf[at + 3] = 0x7c;
+	reseal(buf, len);
+	expect_bad(buf, len, "infinite or not a number");
+	buf[at + 3] = 0x00; /* 0x0000 is 0, 0x0001 a subnormal */
+	buf[at + 2] = 0x01;
+	reseal(buf, len);
+	expect_bad(buf, len, "subnormal");
+	free(buf);
+	model_free(&q);
+}
+
+/* Calibration codes as Rice-coded differences: round trip, and a bad
+ * parameter, a code beyond 16 bits, a truncated stream and padding bits
+ * refused. */
+static void test_calib_rice(void)
+{
+	model q, d;
+	unsigned char *buf;
+	size_t len;
+	char err[256];
+	int8_model(&q, 1);
+	CU_ASSERT_EQUAL_FATAL(qmodel_encode(&q, &buf, &len), IOTAD_OK);
+	/* the held-out windows' scores take well under 16 bits each */
+	CU_ASSERT(q.n_calib > 20);
+	CU_ASSERT_EQUAL_FATAL(qmodel_decode(buf, len, &d, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL_FATAL(d.n_calib, q.n_calib);
+	CU_ASSERT(memcmp(d.calib, q.calib, (size_t)q.n_calib * sizeof *q.calib) == 0);
+	model_free(&d);
+	free(buf);
+	/* two codes 3 apart: count 2, first u16, k = 1, one byte of bits */
+	q.n_calib = 2;
+	q.calib[0] = qnn_code_score(1000);
+	q.calib[1] = qnn_code_score(1003);
+	CU_ASSERT_EQUAL_FATAL(qmodel_encode(&q, &buf, &len), IOTAD_OK);
+	CU_ASSERT_EQUAL_FATAL(qmodel_decode(buf, len, &d, err, sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL(d.calib[1], qnn_code_score(1003));
+	model_free(&d);
+	unsigned char *t = buf + len - 9;
+	CU_ASSERT_EQUAL_FATAL(t[0], 2);
+	CU_ASSERT_EQUAL(t[1] | t[2] << 8, 1000);
+	CU_ASSERT_EQUAL_FATAL(t[3], 1);
+	unsigned char rice = t[4];
+	t[3] = 16;
+	reseal(buf, len);
+	expect_bad(buf, len, "Rice parameter 16");
+	t[3] = 1;
+	t[1] = t[2] = 0xff;
+	reseal(buf, len);
+	expect_bad(buf, len, "beyond 65535");
+	t[1] = 1000 & 0xff;
+	t[2] = 1000 >> 8;
+	t[4] = 0xff;
+	reseal(buf, len);
+	expect_bad(buf, len, "truncated");
+	t[4] = (unsigned char)(rice | 0x80);
+	reseal(buf, len);
+	expect_bad(buf, len, "padding bits not zero");
+	free(buf);
+	model_free(&q);
 }
 
 /* The quantizer's biases fit their width, and the file shrinks with it. */
@@ -363,11 +524,12 @@ static void test_bias_bits(void)
 	static const char want[] = "scale codes of";
 	size_t at = 0;
 	for (size_t i = 0; i + 6 < len16 && !at; i++) {
-		float f;
-		memcpy(&f, buf + i, 4);
-		if (f == q.q[0].out_scale && (int8_t)buf[i + 4] == q.q[0].layer[0].w_exp &&
-		    (int8_t)buf[i + 5] == q.q[0].layer[0].b_exp)
-			at = i + 6;
+		uint32_t u;
+		memcpy(&u, &q.q[0].out_scale, 4); /* a 3-byte float in the file */
+		if (buf[i] == ((u >> 8) & 0xff) && buf[i + 1] == ((u >> 16) & 0xff) &&
+		    buf[i + 2] == u >> 24 && (int8_t)buf[i + 3] == q.q[0].layer[0].w_exp &&
+		    (int8_t)buf[i + 4] == q.q[0].layer[0].b_exp)
+			at = i + 5;
 	}
 	CU_ASSERT_FATAL(at > 0);
 	buf[at] = (unsigned char)((buf[at] & 0xf0) | 9);
@@ -381,6 +543,9 @@ void init_qmodel_tests(void)
 {
 	CU_pSuite s = CU_add_suite("qmodel", NULL, NULL);
 	TEST_ADD(s, test_reads_v1);
+	TEST_ADD(s, test_reads_v2);
+	TEST_ADD(s, test_short_forms);
+	TEST_ADD(s, test_calib_rice);
 	TEST_ADD(s, test_bias_bits);
 	TEST_ADD(s, test_roundtrip);
 	TEST_ADD(s, test_crc32);

@@ -11,7 +11,7 @@
 #include "iotad/model.h"
 
 #define QMODEL_MAGIC "IQ8"      /* first three bytes */
-#define QMODEL_VERSION 2        /* of a model; version 1 models are read too */
+#define QMODEL_VERSION 3        /* of a model; versions 1 and 2 are read too */
 #define QMODEL_UPDATE_VERSION 1 /* of an update */
 #define QMODEL_KIND_MODEL 1
 #define QMODEL_KIND_UPDATE 2
@@ -47,5 +47,11 @@ iotad_err qmodel_update_decode(const void *buf, size_t len, nn *net, qmodel_upda
 /* Bytes of the same update (int8_len bytes long) with float32 weights and
  * biases instead: the figure the int8 encoding is measured against. */
 size_t qmodel_update_float32_bytes(const nn *net, size_t int8_len);
+/* Bytes of m as a model file of the same container with float32 values
+ * instead: the same header, names, float32 normalization, threshold,
+ * shape and CRC, each network's float32 parameters and, with with_calib,
+ * its calibration scores as float32. The figure a model file is measured
+ * against; 0 on bad arguments or out of memory. */
+size_t qmodel_float32_bytes(const model *m, int with_calib);
 
 #endif

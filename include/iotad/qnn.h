@@ -95,6 +95,18 @@ double qnn_grid(int k);
 int qnn_quarter_ceil(double s);
 /* The smallest grid point k with 2^(k/16) >= s (s > 0 finite). */
 int qnn_grid_ceil(double s);
+/* The smallest 3-byte float (a float32 whose low 8 bits are zero: 16
+ * significant bits) >= s, for a finite s > 0; s itself otherwise or when
+ * that would overflow. */
+float qnn_f24_ceil(float s);
+/* s rounded to the nearest float32 whose low 8 bits are zero (16
+ * significant bits: what a 3-byte float keeps); s itself if not finite or
+ * when that would overflow. */
+float qnn_f24_round(float s);
+/* s rounded to the nearest IEEE half-precision value (11 significant bits);
+ * NaN when s is not 0 and |s| lies outside the normal half range
+ * (2^-14..65504). */
+float qnn_half_round(float s);
 /* Log code of a score >= 0 (0 for 0; else 2^(code/512 - 64), 0.07 % apart)
  * and back: the precision calibration scores are stored with. */
 uint16_t qnn_score_code(float s);

@@ -121,6 +121,43 @@ int qnn_grid_ceil(double s)
 	return k;
 }
 
+float qnn_f24_ceil(float s)
+{
+	uint32_t u;
+	memcpy(&u, &s, 4);
+	if (!isfinite(s) || !(s > 0.0f) || !(u & 0xffu))
+		return s;
+	u = (u | 0xffu) + 1u; /* the next multiple of 2^8 above: a larger magnitude */
+	float r;
+	memcpy(&r, &u, 4);
+	return isfinite(r) ? r : s;
+}
+
+float qnn_f24_round(float s)
+{
+	uint32_t u;
+	memcpy(&u, &s, 4);
+	if (!isfinite(s))
+		return s;
+	u = (u + 0x80u) & ~0xffu; /* to the nearest, halves away from zero */
+	float r;
+	memcpy(&r, &u, 4);
+	return isfinite(r) ? r : s;
+}
+
+float qnn_half_round(float s)
+{
+	if (s == 0.0f)
+		return 0.0f;
+	double a = fabs((double)s);
+	if (!(a >= 0x1p-14 && a <= 65504.0))
+		return NAN;
+	int e;
+	double m = frexp(a, &e); /* 0.5 <= m < 1: 11 significant bits are m * 2^11 */
+	double r = ldexp(nearbyint(ldexp(m, 11)), e - 11);
+	return r > 65504.0 ? NAN : (float)copysign(r, (double)s);
+}
+
 uint16_t qnn_score_code(float s)
 {
 	if (!(s > 0.0f))

@@ -9,6 +9,7 @@
 
 #include "iotad/errmsg.h"
 #include "iotad/qmodel_io.h"
+#include "iotad/qnn.h"
 #include "qcodec.h"
 
 #define QMODEL_MAX_BYTES (64u << 20)
@@ -102,6 +103,60 @@ void qc_put_bits(qc_buf *b, const uint32_t *v, size_t n, unsigned bits)
 	}
 	if (have)
 		qc_put_u8(b, acc & 0xff);
+}
+
+int qc_f16_bits(float f, uint16_t *h)
+{
+	if (f == 0.0f) {
+		*h = signbit(f) ? 0x8000u : 0;
+		return 0;
+	}
+	if (!(qnn_half_round(f) == f))
+		return -1;
+	int e;
+	double m = frexp(fabs((double)f), &e); /* f = m 2^e = 1.x 2^(e-1) */
+	unsigned mant = (unsigned)ldexp(m, 11) - 1024u;
+	*h = (uint16_t)((f < 0.0f ? 0x8000u : 0) | (unsigned)(e - 1 + 15) << 10 | mant);
+	return 0;
+}
+
+void qc_put_u16(qc_buf *b, unsigned v)
+{
+	qc_put_u8(b, v & 0xff);
+	qc_put_u8(b, (v >> 8) & 0xff);
+}
+
+void qc_put_rice(qc_buf *b, const uint32_t *v, size_t n, unsigned k)
+{
+	uint32_t acc = 0;
+	unsigned have = 0;
+	for (size_t i = 0; i < n; i++) {
+		/* the quotient in unary (ones, then a zero), then k low bits */
+		for (uint32_t q = v[i] >> k; q > 0; q--) {
+			acc |= 1u << have;
+			if (++have == 8) {
+				qc_put_u8(b, acc);
+				acc = have = 0;
+			}
+		}
+		for (int j = -1; j < (int)k; j++) {
+			acc |= (j < 0 ? 0u : (v[i] >> j) & 1u) << have;
+			if (++have == 8) {
+				qc_put_u8(b, acc);
+				acc = have = 0;
+			}
+		}
+	}
+	if (have)
+		qc_put_u8(b, acc);
+}
+
+size_t qc_rice_bits(const uint32_t *v, size_t n, unsigned k)
+{
+	size_t bits = 0;
+	for (size_t i = 0; i < n; i++)
+		bits += (v[i] >> k) + 1 + k;
+	return bits;
 }
 
 /* ---- reading ---- */
@@ -257,3 +312,63 @@ int qc_rd_close(qc_rd *r)
 	return r->bad ? -1 : 0;
 }
 
+
+int qc_get_f16(qc_rd *r, const char *what, float *f)
+{
+	const unsigned char *p = qc_take(r, 2, what);
+	if (!p)
+		return -1;
+	unsigned h = p[0] | (unsigned)p[1] << 8, e = (h >> 10) & 31u, mant = h & 1023u;
+	if (e == 0 && mant == 0) {
+		*f = h & 0x8000u ? -0.0f : 0.0f;
+		return 0;
+	}
+	if (e == 0 || e == 31)
+		return qc_rd_fail(r, "%s: half float %04x is %s", what, h,
+			       e ? "infinite or not a number" : "subnormal (not written)");
+	double v = ldexp(1024.0 + mant, (int)e - 25);
+	*f = (float)(h & 0x8000u ? -v : v);
+	return 0;
+}
+
+int qc_get_rice(qc_rd *r, const char *what, uint32_t *v, size_t n, unsigned k, uint32_t max)
+{
+	size_t off = r->off, bit = 0;
+	if (r->bad)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t q = 0, low = 0;
+		for (;;) {
+			if (off >= r->n)
+				return qc_rd_fail(r, "%s: truncated at value %zu of %zu", what, i, n);
+			unsigned b = (r->p[off] >> bit) & 1u;
+			if (++bit == 8) {
+				bit = 0;
+				off++;
+			}
+			if (!b)
+				break;
+			if (++q > (max >> k))
+				return qc_rd_fail(r, "%s: value %zu exceeds %u", what, i, max);
+		}
+		for (unsigned j = 0; j < k; j++) {
+			if (off >= r->n)
+				return qc_rd_fail(r, "%s: truncated at value %zu of %zu", what, i, n);
+			low |= (uint32_t)((r->p[off] >> bit) & 1u) << j;
+			if (++bit == 8) {
+				bit = 0;
+				off++;
+			}
+		}
+		v[i] = q << k | low;
+		if (v[i] > max)
+			return qc_rd_fail(r, "%s: value %zu exceeds %u", what, i, max);
+	}
+	if (bit) {
+		if (r->p[off] >> bit)
+			return qc_rd_fail(r, "%s: padding bits not zero", what);
+		off++;
+	}
+	r->off = off;
+	return 0;
+}

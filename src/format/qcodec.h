@@ -37,6 +37,16 @@ void qc_put_header(qc_buf *b, unsigned version, unsigned kind);
 /* n values of `bits` bits each (0..16), least significant bit first, the
  * last byte padded with zeros: (n * bits + 7) / 8 bytes. */
 void qc_put_bits(qc_buf *b, const uint32_t *v, size_t n, unsigned bits);
+/* A 16-bit little-endian value. */
+void qc_put_u16(qc_buf *b, unsigned v);
+/* The IEEE half bits of f into *h: 0, or -1 when f is not exactly a
+ * normal half (or zero). */
+int qc_f16_bits(float f, uint16_t *h);
+/* n values Rice-coded with parameter k (0..31): the quotient v >> k in
+ * unary (ones ended by a zero), then the k low bits, least significant bit
+ * first, the last byte padded with zeros; qc_rice_bits counts the bits. */
+void qc_put_rice(qc_buf *b, const uint32_t *v, size_t n, unsigned k);
+size_t qc_rice_bits(const uint32_t *v, size_t n, unsigned k);
 /* Append the CRC and hand the buffer over (*out, the caller frees it), or
  * free it and return IOTAD_ERR_NOMEM. */
 iotad_err qc_finish(qc_buf *b, unsigned char **out, size_t *len);
@@ -55,6 +65,10 @@ int qc_get_var(qc_rd *r, const char *what, uint32_t lo, uint32_t hi, uint32_t *v
 int qc_get_name(qc_rd *r, const char *what, char *out);
 /* n values written by qc_put_bits into v; the padding must be zero. */
 int qc_get_bits(qc_rd *r, const char *what, uint32_t *v, size_t n, unsigned bits);
+/* A half float (normal or zero; subnormals, infinities and NaN refused);
+ * n Rice-coded values of at most max (their padding must be zero). */
+int qc_get_f16(qc_rd *r, const char *what, float *f);
+int qc_get_rice(qc_rd *r, const char *what, uint32_t *v, size_t n, unsigned k, uint32_t max);
 /* Check size, magic, CRC, version (1..QMODEL_VERSION for a model,
  * QMODEL_UPDATE_VERSION for an update) and kind of buf; r then reads the body. */
 int qc_rd_open(qc_rd *r, const void *buf, size_t len, unsigned kind);

@@ -1,17 +1,24 @@
 /* qmodel_io.c - binary encoding of int8 models and federated updates.
  *
  * Little-endian; "var" is an unsigned LEB128 varint (at most 5 bytes).
- *   header   "IQ8", version u8 (model 2, update 1), kind u8 (1 model, 2 update)
+ *   header   "IQ8", version u8 (model 3, update 1), kind u8 (1 model, 2 update)
  *   model    id (u8 length + bytes), version var, features u8 + names
- *            (u8 length + bytes each), window var, stride var, norm u8,
- *            norm a f32 x F, b f32 x F, stuck_after u8 x F, threshold f32,
- *            percentile f32, members u8, shape, then per member: a_scale
- *            f32 x L, a_zp i8 x L, out_scale f32, weights; calibration
- *            count var + score codes u16 (qnn_score_code)
+ *            (u8 length + bytes each), window var, stride var, [v3: form
+ *            u8], norm u8, norm a x F, b x F (v3 with form bit 0: IEEE half
+ *            floats, bit 1: 3-byte floats, the high 24 bits of the
+ *            float32; else f32), stuck_after u8 x F, threshold f32,
+ *            percentile f32, members u8, shape, then per member: a_scale x
+ *            L, a_zp i8 x L, out_scale (v3 with form bit 2: 3-byte floats;
+ *            else f32), weights; calibration
+ *            count var, then the score codes (qnn_score_code): v1, v2 u16
+ *            each; v3 (count > 0) the first u16, a Rice parameter k u8
+ *            (0..15) and the count - 1 differences to the previous code
+ *            Rice-coded (qc_put_rice)
  *   update   round var, base hash u32, samples var, shape, weights
- *   shape    layers u8, sizes var x (L + 1), activation u8 x L
+ *   shape    layers u8, sizes var x (L + 1), activation u8 x L (model v3:
+ *            2 bits each, packed)
  *   weights  per layer: w_exp i8, b_exp i8, then
- *            model v2: widths u8 (low nibble: bits of a scale code, 0..8;
+ *            model v2, v3: widths u8 (low nibble: bits of a scale code, 0..8;
  *            high nibble: bits of a bias minus 1, 1..16), the w_codes and
  *            the biases (two's complement) each packed at their width
  *            (qc_put_bits), w i8 x out*in (row-major);
@@ -23,6 +30,11 @@
  * need; an update, which is averaged in floats, 8-bit ones, which keeps the
  * reference network's under 1 kB.
  *   trailer  CRC-32 of every byte before it, u32
+ * Version 3 writes a section in its short form only when that holds the
+ * model's values exactly (the quantizer rounds the normalization to half
+ * floats when the rounding stays far below the input's int8 step, and the
+ * activation scales up to 3-byte floats), so encoding is lossless; a model whose
+ * values need float32 keeps float32 there.
  * The decoder checks the CRC before anything else, then every count, shape
  * and value, and refuses trailing bytes. */
 #include <math.h>
@@ -44,13 +56,129 @@ int qmodel_is_binary(const void *buf, size_t len)
 	return buf && len >= 3 && memcmp(buf, QMODEL_MAGIC, 3) == 0;
 }
 
-static void put_shape(qc_buf *b, int n_layers, const int *sizes, const nn_act *act)
+static void put_shape(qc_buf *b, int n_layers, const int *sizes, const nn_act *act, int packed)
 {
+	uint32_t a[NN_MAX_LAYERS];
 	qc_put_u8(b, (unsigned)n_layers);
 	for (int l = 0; l <= n_layers; l++)
 		qc_put_var(b, (uint32_t)sizes[l]);
-	for (int l = 0; l < n_layers; l++)
-		qc_put_u8(b, (unsigned)act[l]);
+	for (int l = 0; l < n_layers; l++) {
+		a[l] = (uint32_t)act[l];
+		if (!packed)
+			qc_put_u8(b, a[l]);
+	}
+	if (packed)
+		qc_put_bits(b, a, (size_t)n_layers, 2);
+}
+
+/* Form bits of a version 3 model: the short forms its values allow. */
+#define QM_FORM_NORM_F16 1u   /* normalization as IEEE half floats */
+#define QM_FORM_NORM_F24 2u   /* or as 3-byte floats (float32 without its low byte) */
+#define QM_FORM_SCALE_F24 4u  /* activation and output scales as 3-byte floats */
+
+static int f24_exact(float f)
+{
+	uint32_t u;
+	memcpy(&u, &f, 4);
+	return !(u & 0xffu);
+}
+
+static unsigned model_form(const model *m)
+{
+	unsigned form = QM_FORM_NORM_F16 | QM_FORM_NORM_F24 | QM_FORM_SCALE_F24;
+	uint16_t h;
+	for (int i = 0; i < m->n_features; i++) {
+		if (qc_f16_bits(m->norm_a[i], &h) || qc_f16_bits(m->norm_b[i], &h))
+			form &= ~QM_FORM_NORM_F16;
+		if (!f24_exact(m->norm_a[i]) || !f24_exact(m->norm_b[i]))
+			form &= ~QM_FORM_NORM_F24;
+	}
+	if (form & QM_FORM_NORM_F16)
+		form &= ~QM_FORM_NORM_F24;
+	for (int k = 0; k <= m->n_more; k++) {
+		const qnn *q = &m->q[k];
+		for (int l = 0; l < q->n_layers; l++)
+			if (!f24_exact(q->a_scale[l]))
+				form &= ~QM_FORM_SCALE_F24;
+		if (!f24_exact(q->out_scale))
+			form &= ~QM_FORM_SCALE_F24;
+	}
+	return form;
+}
+
+/* A float32 whose low byte is zero as its 3 high bytes. */
+static void put_f24(qc_buf *b, float v)
+{
+	uint32_t u;
+	memcpy(&u, &v, 4);
+	qc_put_u16(b, (u >> 8) & 0xffffu);
+	qc_put_u8(b, u >> 24);
+}
+
+static int get_f24(qc_rd *r, const char *what, int positive, float *v)
+{
+	const unsigned char *p = qc_take(r, 3, what);
+	if (!p)
+		return -1;
+	uint32_t u = (uint32_t)p[0] << 8 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 24;
+	memcpy(v, &u, 4);
+	if (!isfinite(*v) || (positive && !(*v > 0.0f)))
+		return qc_rd_fail(r, "%s: %s", what, positive ? "not a finite number > 0" :
+			       "not a finite number");
+	return 0;
+}
+
+static void put_norm_value(qc_buf *b, float v, unsigned form)
+{
+	uint16_t h = 0;
+	if (form & QM_FORM_NORM_F16 && !qc_f16_bits(v, &h))
+		qc_put_u16(b, h);
+	else if (form & QM_FORM_NORM_F24)
+		put_f24(b, v);
+	else
+		qc_put_f32(b, v);
+}
+
+static void put_scale(qc_buf *b, float v, unsigned form)
+{
+	if (form & QM_FORM_SCALE_F24)
+		put_f24(b, v);
+	else
+		qc_put_f32(b, v);
+}
+
+/* Calibration codes: the first, then the differences Rice-coded with the
+ * parameter that makes them shortest. -1 if they are not ascending. */
+static int put_calib(qc_buf *b, const model *m)
+{
+	size_t n = m->calib && m->n_calib > 0 ? (size_t)m->n_calib : 0;
+	qc_put_var(b, (uint32_t)n);
+	if (!n)
+		return 0;
+	uint32_t *d = malloc(n * sizeof *d);
+	if (!d) {
+		b->oom = 1;
+		return 0;
+	}
+	uint16_t prev = qnn_score_code(m->calib[0]);
+	for (size_t i = 1; i < n; i++) {
+		uint16_t c = qnn_score_code(m->calib[i]);
+		if (c < prev) {
+			free(d);
+			return -1;
+		}
+		d[i - 1] = (uint32_t)(c - prev);
+		prev = c;
+	}
+	unsigned best = 0;
+	for (unsigned k = 1; k < 16; k++)
+		if (qc_rice_bits(d, n - 1, k) < qc_rice_bits(d, n - 1, best))
+			best = k;
+	qc_put_u16(b, qnn_score_code(m->calib[0]));
+	qc_put_u8(b, best);
+	qc_put_rice(b, d, n - 1, best);
+	free(d);
+	return 0;
 }
 
 static unsigned bits_for(uint32_t v)
@@ -114,48 +242,65 @@ static void put_weights(qc_buf *b, const qnn *q, int wide)
 	}
 }
 
+/* Header, id, names, window, stride, form, normalization, stuck_after,
+ * threshold, percentile, members and shape. */
+static void put_head(qc_buf *b, const model *m, unsigned form)
+{
+	int f = m->n_features;
+	qc_put_header(b, QMODEL_VERSION, QMODEL_KIND_MODEL);
+	qc_put_str(b, m->id);
+	qc_put_var(b, (uint32_t)m->version);
+	qc_put_u8(b, (unsigned)f);
+	for (int i = 0; i < f; i++)
+		qc_put_str(b, m->features[i]);
+	qc_put_var(b, (uint32_t)m->window);
+	qc_put_var(b, (uint32_t)m->stride);
+	qc_put_u8(b, form);
+	qc_put_u8(b, (unsigned)m->norm);
+	for (int i = 0; i < f; i++)
+		put_norm_value(b, m->norm_a[i], form);
+	for (int i = 0; i < f; i++)
+		put_norm_value(b, m->norm_b[i], form);
+	qc_put(b, m->stuck_after, (size_t)f);
+	qc_put_f32(b, m->threshold);
+	qc_put_f32(b, m->percentile);
+	qc_put_u8(b, (unsigned)(m->n_more + 1));
+	put_shape(b, m->net.n_layers, m->net.sizes, m->net.act, 1);
+}
+
+size_t qmodel_float32_bytes(const model *m, int with_calib)
+{
+	if (!m || !m->net.params)
+		return 0;
+	qc_buf b = {0};
+	uint32_t nc = with_calib && m->calib ? (uint32_t)m->n_calib : 0;
+	put_head(&b, m, 0); /* float32 normalization */
+	qc_put_var(&b, nc);
+	size_t n = b.oom ? 0 : b.n + 4 * m->net.n_params * (size_t)(m->n_more + 1) +
+			      4 * (size_t)nc + 4; /* parameters, calibration, CRC */
+	free(b.p);
+	return n;
+}
+
 iotad_err qmodel_encode(const model *m, unsigned char **out, size_t *len)
 {
 	if (!m || !out || !len || m->type != MODEL_INT8 || !m->q)
 		return IOTAD_ERR_INVAL;
 	qc_buf b = {0};
-	int f = m->n_features;
-	qc_put_header(&b, QMODEL_VERSION, QMODEL_KIND_MODEL);
-	qc_put_str(&b, m->id);
-	qc_put_var(&b, (uint32_t)m->version);
-	qc_put_u8(&b, (unsigned)f);
-	for (int i = 0; i < f; i++)
-		qc_put_str(&b, m->features[i]);
-	qc_put_var(&b, (uint32_t)m->window);
-	qc_put_var(&b, (uint32_t)m->stride);
-	qc_put_u8(&b, (unsigned)m->norm);
-	for (int i = 0; i < f; i++)
-		qc_put_f32(&b, m->norm_a[i]);
-	for (int i = 0; i < f; i++)
-		qc_put_f32(&b, m->norm_b[i]);
-	qc_put(&b, m->stuck_after, (size_t)f);
-	qc_put_f32(&b, m->threshold);
-	qc_put_f32(&b, m->percentile);
-	qc_put_u8(&b, (unsigned)(m->n_more + 1));
-	const qnn *q0 = &m->q[0];
-	nn_act act[NN_MAX_LAYERS];
-	for (int l = 0; l < q0->n_layers; l++)
-		act[l] = q0->layer[l].act;
-	put_shape(&b, q0->n_layers, q0->sizes, act);
+	unsigned form = model_form(m);
+	put_head(&b, m, form);
 	for (int k = 0; k <= m->n_more; k++) {
 		const qnn *q = &m->q[k];
 		for (int l = 0; l < q->n_layers; l++)
-			qc_put_f32(&b, q->a_scale[l]);
+			put_scale(&b, q->a_scale[l], form);
 		for (int l = 0; l < q->n_layers; l++)
 			qc_put_u8(&b, (uint8_t)(int8_t)q->a_zp[l]);
-		qc_put_f32(&b, q->out_scale);
+		put_scale(&b, q->out_scale, form);
 		put_packed_weights(&b, q);
 	}
-	qc_put_var(&b, (uint32_t)(m->calib ? m->n_calib : 0));
-	for (int i = 0; m->calib && i < m->n_calib; i++) {
-		uint16_t c = qnn_score_code(m->calib[i]);
-		unsigned char two[2] = {(unsigned char)c, (unsigned char)(c >> 8)};
-		qc_put(&b, two, 2);
+	if (put_calib(&b, m)) {
+		free(b.p);
+		return IOTAD_ERR_INVAL;
 	}
 	return qc_finish(&b, out, len);
 }
@@ -175,7 +320,7 @@ iotad_err qmodel_update_encode(const nn *net, const qmodel_update *u, unsigned c
 	qc_put_var(&b, u->round);
 	qc_put_u32(&b, u->base_hash);
 	qc_put_var(&b, u->samples);
-	put_shape(&b, net->n_layers, net->sizes, net->act);
+	put_shape(&b, net->n_layers, net->sizes, net->act, 0);
 	put_weights(&b, &q, 0);
 	qnn_free(&q);
 	return qc_finish(&b, out, len);
@@ -190,9 +335,10 @@ size_t qmodel_update_float32_bytes(const nn *net, size_t int8_len)
 	return int8_len - w8 + 4 * net->n_params;
 }
 
-static int get_shape(qc_rd *r, int d, int *n_layers, int *sizes, nn_act *act)
+static int get_shape(qc_rd *r, int d, int packed, int *n_layers, int *sizes, nn_act *act)
 {
 	unsigned nl, a;
+	uint32_t pk[NN_MAX_LAYERS];
 	if (qc_get_u8(r, "layers", &nl))
 		return -1;
 	if (nl < 1 || nl > NN_MAX_LAYERS)
@@ -207,8 +353,12 @@ static int get_shape(qc_rd *r, int d, int *n_layers, int *sizes, nn_act *act)
 		return qc_rd_fail(r, "layer sizes: input %d, output %d, expected both %s%d", sizes[0],
 			       sizes[nl], d > 0 ? "window * features = " : "equal, got ", d > 0 ? d :
 			       sizes[nl]);
+	if (packed && qc_get_bits(r, "activations", pk, nl, 2))
+		return -1;
 	for (unsigned l = 0; l < nl; l++) {
-		if (qc_get_u8(r, "activation", &a))
+		if (packed)
+			a = pk[l];
+		else if (qc_get_u8(r, "activation", &a))
 			return -1;
 		if (a > NN_SIGMOID)
 			return qc_rd_fail(r, "layer %u: unknown activation %u", l, a);
@@ -308,7 +458,14 @@ static int rd_prepare(qc_rd *r, qnn *q, int member)
 	return qc_rd_fail(r, "member %d, layer %d: %s", member, layer, what);
 }
 
-static int get_norm(qc_rd *r, model *m)
+static int get_norm_value(qc_rd *r, const char *what, unsigned form, float *v)
+{
+	if (form & QM_FORM_NORM_F16)
+		return qc_get_f16(r, what, v);
+	return form & QM_FORM_NORM_F24 ? get_f24(r, what, 0, v) : qc_get_f32(r, what, 0, v);
+}
+
+static int get_norm(qc_rd *r, model *m, unsigned form)
 {
 	unsigned nk;
 	if (qc_get_u8(r, "normalization", &nk))
@@ -317,10 +474,10 @@ static int get_norm(qc_rd *r, model *m)
 		return qc_rd_fail(r, "normalization: unknown kind %u", nk);
 	m->norm = (norm_kind)nk;
 	for (int i = 0; i < m->n_features; i++)
-		if (qc_get_f32(r, "normalization a", 0, &m->norm_a[i]))
+		if (get_norm_value(r, "normalization a", form, &m->norm_a[i]))
 			return -1;
 	for (int i = 0; i < m->n_features; i++) {
-		if (qc_get_f32(r, "normalization b", 0, &m->norm_b[i]))
+		if (get_norm_value(r, "normalization b", form, &m->norm_b[i]))
 			return -1;
 		if (m->norm == NORM_MINMAX && !(m->norm_b[i] >= m->norm_a[i]))
 			return qc_rd_fail(r, "normalization b[%d]: max below min", i);
@@ -337,7 +494,7 @@ static int get_norm(qc_rd *r, model *m)
 	return s ? 0 : -1;
 }
 
-static int get_head(qc_rd *r, model *m)
+static int get_head(qc_rd *r, model *m, unsigned *form)
 {
 	uint32_t v;
 	unsigned nf;
@@ -363,11 +520,52 @@ static int get_head(qc_rd *r, model *m)
 	if (qc_get_var(r, "stride", 1, (uint32_t)m->window, &v))
 		return -1;
 	m->stride = (int)v;
-	if (get_norm(r, m) || qc_get_f32(r, "threshold", 1, &m->threshold) ||
+	*form = 0;
+	if (r->version >= 3) {
+		if (qc_get_u8(r, "form", form))
+			return -1;
+		if (*form & ~(QM_FORM_NORM_F16 | QM_FORM_NORM_F24 | QM_FORM_SCALE_F24))
+			return qc_rd_fail(r, "form: unknown bits %02x", *form);
+		if ((*form & QM_FORM_NORM_F16) && (*form & QM_FORM_NORM_F24))
+			return qc_rd_fail(r, "form: normalization both half and 3-byte floats");
+	}
+	if (get_norm(r, m, *form) || qc_get_f32(r, "threshold", 1, &m->threshold) ||
 	    qc_get_f32(r, "percentile", 1, &m->percentile))
 		return -1;
 	if (m->percentile > 100.0f)
 		return qc_rd_fail(r, "percentile: %g, expected (0, 100]", (double)m->percentile);
+	return 0;
+}
+
+/* Version 3 calibration: the first code, k, the Rice-coded differences. */
+static int get_calib_rice(qc_rd *r, model *m, uint32_t n)
+{
+	const unsigned char *p = qc_take(r, 3, "calibration scores");
+	if (!p)
+		return -1;
+	if (p[2] > 15)
+		return qc_rd_fail(r, "calibration scores: Rice parameter %u (at most 15)", p[2]);
+	uint32_t *d = malloc(n * sizeof *d);
+	if (!d || !(m->calib = malloc(n * sizeof *m->calib))) {
+		free(d);
+		return qc_rd_fail(r, "calibration: out of memory");
+	}
+	uint32_t c = p[0] | (uint32_t)p[1] << 8;
+	d[0] = c;
+	if (qc_get_rice(r, "calibration scores", d + 1, n - 1, p[2], 65535)) {
+		free(d);
+		return -1;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		c = i ? c + d[i] : c;
+		if (c > 65535) {
+			free(d);
+			return qc_rd_fail(r, "calibration scores: code %u beyond 65535 at %u", c, i);
+		}
+		m->calib[i] = qnn_code_score((uint16_t)c);
+	}
+	free(d);
+	m->n_calib = (int)n;
 	return 0;
 }
 
@@ -376,6 +574,8 @@ static int get_calib(qc_rd *r, model *m)
 	uint32_t n;
 	if (qc_get_var(r, "calibration count", 0, MODEL_MAX_CALIB, &n))
 		return -1;
+	if (r->version >= 3)
+		return n ? get_calib_rice(r, m, n) : 0;
 	const unsigned char *p = qc_take(r, 2 * (size_t)n, "calibration scores");
 	if (!p || n == 0)
 		return p ? 0 : -1;
@@ -390,13 +590,18 @@ static int get_calib(qc_rd *r, model *m)
 	return 0;
 }
 
+static int get_scale(qc_rd *r, const char *what, unsigned form, float *v)
+{
+	return form & QM_FORM_SCALE_F24 ? get_f24(r, what, 1, v) : qc_get_f32(r, what, 1, v);
+}
+
 iotad_err qmodel_decode(const void *buf, size_t len, model *m, char *err, size_t errlen)
 {
 	qc_rd r = {.err = err, .errlen = errlen};
 	memset(m, 0, sizeof *m);
-	if (qc_rd_open(&r, buf, len, QMODEL_KIND_MODEL) || get_head(&r, m))
+	unsigned members, form;
+	if (qc_rd_open(&r, buf, len, QMODEL_KIND_MODEL) || get_head(&r, m, &form))
 		goto fail;
-	unsigned members;
 	int nl, sizes[NN_MAX_LAYERS + 1];
 	nn_act act[NN_MAX_LAYERS];
 	if (qc_get_u8(&r, "members", &members))
@@ -405,7 +610,7 @@ iotad_err qmodel_decode(const void *buf, size_t len, model *m, char *err, size_t
 		qc_rd_fail(&r, "members: %u, expected 1..%d", members, MODEL_MAX_MEMBERS);
 		goto fail;
 	}
-	if (get_shape(&r, m->window * m->n_features, &nl, sizes, act))
+	if (get_shape(&r, m->window * m->n_features, r.version >= 3, &nl, sizes, act))
 		goto fail;
 	m->type = MODEL_INT8;
 	if (!(m->q = calloc(MODEL_MAX_MEMBERS, sizeof *m->q))) {
@@ -421,12 +626,12 @@ iotad_err qmodel_decode(const void *buf, size_t len, model *m, char *err, size_t
 		}
 		m->n_more = k;
 		for (int l = 0; l < nl; l++)
-			if (qc_get_f32(&r, "activation scale", 1, &q->a_scale[l]))
+			if (get_scale(&r, "activation scale", form, &q->a_scale[l]))
 				goto fail;
 		const unsigned char *zp = qc_take(&r, (size_t)nl, "activation zero points");
 		for (int l = 0; zp && l < nl; l++)
 			q->a_zp[l] = (int8_t)zp[l];
-		if (!zp || qc_get_f32(&r, "output scale", 1, &q->out_scale) ||
+		if (!zp || get_scale(&r, "output scale", form, &q->out_scale) ||
 		    (r.version >= 2 ? get_packed_weights(&r, q) : get_weights(&r, q, 1)) ||
 		    rd_prepare(&r, q, k))
 			goto fail;
@@ -455,7 +660,7 @@ iotad_err qmodel_update_decode(const void *buf, size_t len, nn *net, qmodel_upda
 	    qc_get_var(&r, "round", 0, UINT32_MAX, &u->round) ||
 	    qc_get_u32(&r, "base hash", &u->base_hash) ||
 	    qc_get_var(&r, "samples", 0, UINT32_MAX, &u->samples) ||
-	    get_shape(&r, 0, &nl, sizes, act))
+	    get_shape(&r, 0, 0, &nl, sizes, act))
 		goto fail;
 	if (qnn_init(&q, nl, sizes, act) || nn_init(net, nl, sizes, act)) {
 		qc_rd_fail(&r, "out of memory");

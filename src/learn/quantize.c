@@ -8,7 +8,9 @@
  * one symmetric scale per output channel (a code on a 1/16-octave grid
  * below the layer's largest) and are rounded up or down by what lowers
  * their row's error over the windows; biases (16 bits, one scale per
- * layer) absorb the mean error of the rounded weights. The held-out
+ * layer) absorb the mean error of the rounded weights. Activation scales
+ * are rounded up to 3-byte floats and the normalization to half floats
+ * (or 3-byte ones) when close enough, as the model file keeps them. The held-out
  * windows (train.h's split) are then scored by the int8 network: their
  * scores are the model's calibration and give its threshold. */
 #include <math.h>
@@ -25,6 +27,7 @@
 #define QUANT_SAMPLE_FLOATS (1u << 24) /* ... and at most this many values (64 MB) */
 #define QUANT_ROUND_MAX_IN 1024 /* wider layers keep nearest rounding */
 #define QUANT_ROUND_WORK 5e7    /* products spent on one layer's input covariance */
+#define QUANT_NORM_ERR 0x1p-12  /* normalization rounding, of the feature's span */
 
 void quant_opts_default(quant_opts *o)
 {
@@ -68,9 +71,12 @@ static void quant_range(double lo, double hi, float *scale, int32_t *zp)
 	hi = hi > 0.0 ? hi : 0.0;
 	if (hi - lo < 1e-4) /* a dead unit: any scale will do, not a tiny one */
 		hi = lo + 1e-4;
-	double s = (hi - lo) / 255.0;
+	/* up to the next 3-byte float, which the model file stores: at most
+	 * 2^-15 wider (bfloat16's 2^-7 moved the Shuttle ROC-AUC of seed 1) */
+	float sf = qnn_f24_ceil((float)((hi - lo) / 255.0));
+	double s = sf;
 	long z = lround(-128.0 - lo / s);
-	*scale = (float)s;
+	*scale = sf;
 	*zp = (int32_t)(z < -128 ? -128 : z > 127 ? 127 : z);
 }
 
@@ -255,8 +261,8 @@ static iotad_err quant_member(const nn *net, const float *x, size_t d_stride, co
 	if (net->act[L - 1] == NN_SIGMOID)
 		q->out_scale = 1.0f / QNN_SIG_Q;
 	else
-		q->out_scale = (float)((out_max > 1e-6 ? out_max : 1.0) * QUANT_OUT_HEADROOM /
-				       QNN_OUT_MAX);
+		q->out_scale = qnn_f24_ceil((float)((out_max > 1e-6 ? out_max : 1.0) *
+						    QUANT_OUT_HEADROOM / QNN_OUT_MAX));
 	rc = IOTAD_OK;
 out:
 	free(sum);
@@ -354,6 +360,37 @@ static iotad_err quant_shell(const model *fm, model *out)
 	return IOTAD_OK;
 }
 
+/* The normalization rounded by round() when every value moves by at most
+ * QUANT_NORM_ERR of its feature's span (min-max: max - min; z-score: the
+ * std), far below the int8 input step (the span widened by the margin,
+ * over 255). 0 if rounded, -1 if left as it is. */
+static int quant_norm_round(model *m, float (*round)(float))
+{
+	float a[MODEL_MAX_FEATURES], b[MODEL_MAX_FEATURES];
+	for (int i = 0; i < m->n_features; i++) {
+		double span = m->norm == NORM_MINMAX ? (double)m->norm_b[i] - m->norm_a[i] :
+						       (double)m->norm_b[i];
+		a[i] = round(m->norm_a[i]);
+		b[i] = round(m->norm_b[i]);
+		if (!(fabs((double)a[i] - m->norm_a[i]) <= QUANT_NORM_ERR * span) ||
+		    !(fabs((double)b[i] - m->norm_b[i]) <= QUANT_NORM_ERR * span) ||
+		    (m->norm == NORM_MINMAX && !(b[i] >= a[i])) ||
+		    (m->norm == NORM_ZSCORE && !(b[i] > 0.0f)))
+			return -1;
+	}
+	memcpy(m->norm_a, a, (size_t)m->n_features * sizeof *a);
+	memcpy(m->norm_b, b, (size_t)m->n_features * sizeof *b);
+	return 0;
+}
+
+/* The normalization as the model file stores it shortest: half floats (2
+ * bytes) or else 3-byte floats, when that rounding is small enough. */
+static void quant_norm_short(model *m)
+{
+	if (m->norm != NORM_NONE && quant_norm_round(m, qnn_half_round))
+		quant_norm_round(m, qnn_f24_round);
+}
+
 iotad_err quant_model(const model *fm, const float *rows, size_t n_rows, const quant_opts *o,
 		      model *out, char *err, size_t errlen)
 {
@@ -387,8 +424,9 @@ iotad_err quant_model(const model *fm, const float *rows, size_t n_rows, const q
 	size_t *cal = malloc((n_rows ? n_rows : 1) * sizeof *cal);
 	size_t n_all, n_cal;
 	iotad_err rc = x && all && cal ? IOTAD_OK : IOTAD_ERR_NOMEM;
-	if (rc)
+	if (rc || (rc = quant_shell(fm, out)))
 		goto fail;
+	quant_norm_short(out);
 	for (size_t i = 0; i < n_rows; i++) {
 		for (size_t j = 0; j < f; j++)
 			if (!isfinite(rows[i * f + j])) {
@@ -397,7 +435,7 @@ iotad_err quant_model(const model *fm, const float *rows, size_t n_rows, const q
 				rc = IOTAD_ERR_INVAL;
 				goto fail;
 			}
-		model_normalize(fm, rows + i * f, x + i * f);
+		model_normalize(out, rows + i * f, x + i * f);
 	}
 	quant_split(seg, n_seg, w, o->holdout, all, &n_all, cal, &n_cal);
 	if (n_all == 0) {
@@ -405,8 +443,6 @@ iotad_err quant_model(const model *fm, const float *rows, size_t n_rows, const q
 		rc = IOTAD_ERR_RANGE;
 		goto fail;
 	}
-	if ((rc = quant_shell(fm, out)))
-		goto fail;
 	for (int k = 0; k <= fm->n_more; k++) {
 		const nn *net = k ? &fm->more[k - 1] : &fm->net;
 		int bad = -1;
