@@ -1,6 +1,7 @@
 /* qcodec.c - the byte-level writing and checked reading the int8
- * encodings share (qmodel_io.c): a growing buffer, little-endian numbers,
- * varints, names, the header and the CRC trailer. */
+ * encodings share (qmodel_io.c, qupdate_io.c): a growing buffer,
+ * little-endian numbers, varints, half floats, bit-packed and Rice-coded
+ * values, names, the header and the CRC trailer, shapes and layers. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -371,4 +372,76 @@ int qc_get_rice(qc_rd *r, const char *what, uint32_t *v, size_t n, unsigned k, u
 	}
 	r->off = off;
 	return 0;
+}
+
+/* ---- shapes and layers, of models and updates ---- */
+
+void qc_put_shape(qc_buf *b, int n_layers, const int *sizes, const nn_act *act, int packed)
+{
+	uint32_t a[NN_MAX_LAYERS];
+	qc_put_u8(b, (unsigned)n_layers);
+	for (int l = 0; l <= n_layers; l++)
+		qc_put_var(b, (uint32_t)sizes[l]);
+	for (int l = 0; l < n_layers; l++) {
+		a[l] = (uint32_t)act[l];
+		if (!packed)
+			qc_put_u8(b, a[l]);
+	}
+	if (packed)
+		qc_put_bits(b, a, (size_t)n_layers, 2);
+}
+
+int qc_get_shape(qc_rd *r, int d, int packed, int *n_layers, int *sizes, nn_act *act)
+{
+	unsigned nl, a;
+	uint32_t pk[NN_MAX_LAYERS];
+	if (qc_get_u8(r, "layers", &nl))
+		return -1;
+	if (nl < 1 || nl > NN_MAX_LAYERS)
+		return qc_rd_fail(r, "layers: %u, expected 1..%d", nl, NN_MAX_LAYERS);
+	for (unsigned l = 0; l <= nl; l++) {
+		uint32_t v;
+		if (qc_get_var(r, "layer size", 1, NN_MAX_WIDTH, &v))
+			return -1;
+		sizes[l] = (int)v;
+	}
+	if (sizes[nl] != sizes[0] || (d > 0 && sizes[0] != d))
+		return qc_rd_fail(r, "layer sizes: input %d, output %d, expected both %s%d", sizes[0],
+			       sizes[nl], d > 0 ? "window * features = " : "equal, got ", d > 0 ? d :
+			       sizes[nl]);
+	if (packed && qc_get_bits(r, "activations", pk, nl, 2))
+		return -1;
+	for (unsigned l = 0; l < nl; l++) {
+		if (packed)
+			a = pk[l];
+		else if (qc_get_u8(r, "activation", &a))
+			return -1;
+		if (a > NN_SIGMOID)
+			return qc_rd_fail(r, "layer %u: unknown activation %u", l, a);
+		act[l] = (nn_act)a;
+	}
+	*n_layers = (int)nl;
+	return 0;
+}
+
+/* A layer's int8 weights, out rows of in values, into its padded rows. */
+int qc_get_rows(qc_rd *r, qnn_layer *y)
+{
+	for (int o = 0; o < y->out; o++) {
+		const unsigned char *w = qc_take(r, (size_t)y->in, "weights");
+		if (!w)
+			return -1;
+		memcpy(y->w + (size_t)o * (size_t)y->in_pad, w, (size_t)y->in);
+	}
+	return 0;
+}
+
+/* A decoded network: prepare it (validates) and name what is wrong. */
+int qc_rd_prepare(qc_rd *r, qnn *q, int member)
+{
+	int layer = -1;
+	const char *what = "";
+	if (qnn_prepare(q, &layer, &what) == IOTAD_OK)
+		return 0;
+	return qc_rd_fail(r, "member %d, layer %d: %s", member, layer, what);
 }

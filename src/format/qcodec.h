@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "iotad/error.h"
+#include "iotad/qnn.h"
 
 typedef struct qc_buf {
 	unsigned char *p;
@@ -74,5 +75,18 @@ int qc_get_rice(qc_rd *r, const char *what, uint32_t *v, size_t n, unsigned k, u
 int qc_rd_open(qc_rd *r, const void *buf, size_t len, unsigned kind);
 /* -1 if an error was noted or bytes are left before the CRC. */
 int qc_rd_close(qc_rd *r);
+
+/* A network's shape: layers u8, sizes var x (L + 1), activations (a
+ * byte each, or 2 bits each packed with packed). */
+void qc_put_shape(qc_buf *b, int n_layers, const int *sizes, const nn_act *act, int packed);
+/* Read a shape; d > 0: input and output must be d wide. */
+int qc_get_shape(qc_rd *r, int d, int packed, int *n_layers, int *sizes, nn_act *act);
+/* A layer's int8 weights, out rows of in values, into its padded rows. */
+int qc_get_rows(qc_rd *r, qnn_layer *y);
+/* Layers with a byte per scale code and 16-bit biases (wide: a version 1
+ * model) or 8-bit biases on their own exponent (an update); qupdate_io.c. */
+int qc_get_weights(qc_rd *r, qnn *q, int wide);
+/* A decoded network: prepare it (validates) and name what is wrong. */
+int qc_rd_prepare(qc_rd *r, qnn *q, int member);
 
 #endif

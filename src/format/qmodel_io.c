@@ -1,4 +1,5 @@
-/* qmodel_io.c - binary encoding of int8 models and federated updates.
+/* qmodel_io.c - binary encoding of int8 models (and the layout of
+ * federated updates, which qupdate_io.c writes and reads).
  *
  * Little-endian; "var" is an unsigned LEB128 varint (at most 5 bytes).
  *   header   "IQ8", version u8 (model 3, update 1), kind u8 (1 model, 2 update)
@@ -54,21 +55,6 @@ uint32_t qmodel_crc32(uint32_t crc, const void *buf, size_t len)
 int qmodel_is_binary(const void *buf, size_t len)
 {
 	return buf && len >= 3 && memcmp(buf, QMODEL_MAGIC, 3) == 0;
-}
-
-static void put_shape(qc_buf *b, int n_layers, const int *sizes, const nn_act *act, int packed)
-{
-	uint32_t a[NN_MAX_LAYERS];
-	qc_put_u8(b, (unsigned)n_layers);
-	for (int l = 0; l <= n_layers; l++)
-		qc_put_var(b, (uint32_t)sizes[l]);
-	for (int l = 0; l < n_layers; l++) {
-		a[l] = (uint32_t)act[l];
-		if (!packed)
-			qc_put_u8(b, a[l]);
-	}
-	if (packed)
-		qc_put_bits(b, a, (size_t)n_layers, 2);
 }
 
 /* Form bits of a version 3 model: the short forms its values allow. */
@@ -217,31 +203,6 @@ static void put_packed_weights(qc_buf *b, const qnn *q)
 	}
 }
 
-static void put_weights(qc_buf *b, const qnn *q, int wide)
-{
-	for (int l = 0; l < q->n_layers; l++) {
-		const qnn_layer *y = &q->layer[l];
-		double bs = qnn_grid(4 * y->b_exp), bmax = 0.0;
-		for (int o = 0; !wide && o < y->out; o++)
-			bmax = fabs(bs * y->b16[o]) > bmax ? fabs(bs * y->b16[o]) : bmax;
-		int e8 = wide ? y->b_exp : qnn_quarter_ceil(bmax > 0.0 ? bmax / 127.0 : 1e-12);
-		qc_put_u8(b, (uint8_t)y->w_exp);
-		qc_put_u8(b, (uint8_t)e8);
-		qc_put(b, y->w_code, (size_t)y->out);
-		for (int o = 0; o < y->out; o++) {
-			if (wide) {
-				qc_put_u8(b, (uint16_t)y->b16[o] & 0xff);
-				qc_put_u8(b, (uint16_t)y->b16[o] >> 8);
-				continue;
-			}
-			long v = lround(bs * y->b16[o] / qnn_grid(4 * e8));
-			qc_put_u8(b, (uint8_t)(int8_t)(v > 127 ? 127 : v < -127 ? -127 : v));
-		}
-		for (int o = 0; o < y->out; o++)
-			qc_put(b, y->w + (size_t)o * (size_t)y->in_pad, (size_t)y->in);
-	}
-}
-
 /* Header, id, names, window, stride, form, normalization, stuck_after,
  * threshold, percentile, members and shape. */
 static void put_head(qc_buf *b, const model *m, unsigned form)
@@ -265,7 +226,7 @@ static void put_head(qc_buf *b, const model *m, unsigned form)
 	qc_put_f32(b, m->threshold);
 	qc_put_f32(b, m->percentile);
 	qc_put_u8(b, (unsigned)(m->n_more + 1));
-	put_shape(b, m->net.n_layers, m->net.sizes, m->net.act, 1);
+	qc_put_shape(b, m->net.n_layers, m->net.sizes, m->net.act, 1);
 }
 
 size_t qmodel_float32_bytes(const model *m, int with_calib)
@@ -305,112 +266,6 @@ iotad_err qmodel_encode(const model *m, unsigned char **out, size_t *len)
 	return qc_finish(&b, out, len);
 }
 
-iotad_err qmodel_update_encode(const nn *net, const qmodel_update *u, unsigned char **out,
-			       size_t *len)
-{
-	if (!net || !net->params || !u || !out || !len)
-		return IOTAD_ERR_INVAL;
-	qnn q;
-	iotad_err rc = qnn_init(&q, net->n_layers, net->sizes, net->act);
-	if (rc)
-		return rc;
-	qnn_quantize_weights(net, NULL, &q);
-	qc_buf b = {0};
-	qc_put_header(&b, QMODEL_UPDATE_VERSION, QMODEL_KIND_UPDATE);
-	qc_put_var(&b, u->round);
-	qc_put_u32(&b, u->base_hash);
-	qc_put_var(&b, u->samples);
-	put_shape(&b, net->n_layers, net->sizes, net->act, 0);
-	put_weights(&b, &q, 0);
-	qnn_free(&q);
-	return qc_finish(&b, out, len);
-}
-
-size_t qmodel_update_float32_bytes(const nn *net, size_t int8_len)
-{
-	size_t w8 = 0;
-	for (int l = 0; l < net->n_layers; l++)
-		w8 += 2 + 2 * (size_t)net->sizes[l + 1] + (size_t)net->sizes[l + 1] * (size_t)net->sizes[l];
-	/* int8 biases, exponents, scale codes and weights out; float32 params in */
-	return int8_len - w8 + 4 * net->n_params;
-}
-
-static int get_shape(qc_rd *r, int d, int packed, int *n_layers, int *sizes, nn_act *act)
-{
-	unsigned nl, a;
-	uint32_t pk[NN_MAX_LAYERS];
-	if (qc_get_u8(r, "layers", &nl))
-		return -1;
-	if (nl < 1 || nl > NN_MAX_LAYERS)
-		return qc_rd_fail(r, "layers: %u, expected 1..%d", nl, NN_MAX_LAYERS);
-	for (unsigned l = 0; l <= nl; l++) {
-		uint32_t v;
-		if (qc_get_var(r, "layer size", 1, NN_MAX_WIDTH, &v))
-			return -1;
-		sizes[l] = (int)v;
-	}
-	if (sizes[nl] != sizes[0] || (d > 0 && sizes[0] != d))
-		return qc_rd_fail(r, "layer sizes: input %d, output %d, expected both %s%d", sizes[0],
-			       sizes[nl], d > 0 ? "window * features = " : "equal, got ", d > 0 ? d :
-			       sizes[nl]);
-	if (packed && qc_get_bits(r, "activations", pk, nl, 2))
-		return -1;
-	for (unsigned l = 0; l < nl; l++) {
-		if (packed)
-			a = pk[l];
-		else if (qc_get_u8(r, "activation", &a))
-			return -1;
-		if (a > NN_SIGMOID)
-			return qc_rd_fail(r, "layer %u: unknown activation %u", l, a);
-		act[l] = (nn_act)a;
-	}
-	*n_layers = (int)nl;
-	return 0;
-}
-
-/* A layer's int8 weights, out rows of in values, into its padded rows. */
-static int get_rows(qc_rd *r, qnn_layer *y)
-{
-	for (int o = 0; o < y->out; o++) {
-		const unsigned char *w = qc_take(r, (size_t)y->in, "weights");
-		if (!w)
-			return -1;
-		memcpy(y->w + (size_t)o * (size_t)y->in_pad, w, (size_t)y->in);
-	}
-	return 0;
-}
-
-static int get_weights(qc_rd *r, qnn *q, int wide)
-{
-	for (int l = 0; l < q->n_layers; l++) {
-		qnn_layer *y = &q->layer[l];
-		const unsigned char *e = qc_take(r, 2, "layer exponents");
-		const unsigned char *c = qc_take(r, (size_t)y->out, "weight scale codes");
-		const unsigned char *b = qc_take(r, (size_t)y->out * (wide ? 2 : 1), "biases");
-		if (!e || !c || !b)
-			return -1;
-		y->w_exp = (int8_t)e[0];
-		y->b_exp = (int8_t)e[1];
-		memcpy(y->w_code, c, (size_t)y->out);
-		for (int o = 0; o < y->out; o++) {
-			if (wide) {
-				y->b16[o] = (int16_t)(uint16_t)(b[2 * o] | b[2 * o + 1] << 8);
-				continue;
-			}
-			int8_t v = (int8_t)b[o];
-			if (v == -128)
-				return qc_rd_fail(r, "layer %d: bias -128 (symmetric range is -127..127)", l);
-			/* 8-bit biases as 16-bit ones: 2^7 times finer, exact */
-			y->b16[o] = (int16_t)(y->b_exp - 28 >= -128 ? v * 128 : 0);
-		}
-		if (!wide)
-			y->b_exp = (int8_t)(y->b_exp - 28 >= -128 ? y->b_exp - 28 : -128);
-		if (get_rows(r, y))
-			return -1;
-	}
-	return 0;
-}
-
 /* A model's layers, v2 (put_packed_weights). */
 static int get_packed_weights(qc_rd *r, qnn *q)
 {
@@ -442,20 +297,10 @@ static int get_packed_weights(qc_rd *r, qnn *q)
 				return qc_rd_fail(r, "layer %d: bias %d (a 1-bit bias is 0)", l, x);
 			y->b16[o] = (int16_t)x;
 		}
-		if (get_rows(r, y))
+		if (qc_get_rows(r, y))
 			return -1;
 	}
 	return 0;
-}
-
-/* A decoded network: prepare it (validates) and name what is wrong. */
-static int rd_prepare(qc_rd *r, qnn *q, int member)
-{
-	int layer = -1;
-	const char *what = "";
-	if (qnn_prepare(q, &layer, &what) == IOTAD_OK)
-		return 0;
-	return qc_rd_fail(r, "member %d, layer %d: %s", member, layer, what);
 }
 
 static int get_norm_value(qc_rd *r, const char *what, unsigned form, float *v)
@@ -610,7 +455,7 @@ iotad_err qmodel_decode(const void *buf, size_t len, model *m, char *err, size_t
 		qc_rd_fail(&r, "members: %u, expected 1..%d", members, MODEL_MAX_MEMBERS);
 		goto fail;
 	}
-	if (get_shape(&r, m->window * m->n_features, r.version >= 3, &nl, sizes, act))
+	if (qc_get_shape(&r, m->window * m->n_features, r.version >= 3, &nl, sizes, act))
 		goto fail;
 	m->type = MODEL_INT8;
 	if (!(m->q = calloc(MODEL_MAX_MEMBERS, sizeof *m->q))) {
@@ -632,8 +477,8 @@ iotad_err qmodel_decode(const void *buf, size_t len, model *m, char *err, size_t
 		for (int l = 0; zp && l < nl; l++)
 			q->a_zp[l] = (int8_t)zp[l];
 		if (!zp || get_scale(&r, "output scale", form, &q->out_scale) ||
-		    (r.version >= 2 ? get_packed_weights(&r, q) : get_weights(&r, q, 1)) ||
-		    rd_prepare(&r, q, k))
+		    (r.version >= 2 ? get_packed_weights(&r, q) : qc_get_weights(&r, q, 1)) ||
+		    qc_rd_prepare(&r, q, k))
 			goto fail;
 		qnn_dequantize(q, net);
 	}
@@ -644,41 +489,4 @@ fail:
 	model_free(m);
 	memset(m, 0, sizeof *m);
 	return IOTAD_ERR_MODEL;
-}
-
-iotad_err qmodel_update_decode(const void *buf, size_t len, nn *net, qmodel_update *u,
-			       char *err, size_t errlen)
-{
-	qc_rd r = {.err = err, .errlen = errlen};
-	qnn q;
-	int nl, sizes[NN_MAX_LAYERS + 1];
-	nn_act act[NN_MAX_LAYERS];
-	memset(net, 0, sizeof *net);
-	memset(&q, 0, sizeof q);
-	memset(u, 0, sizeof *u);
-	if (qc_rd_open(&r, buf, len, QMODEL_KIND_UPDATE) ||
-	    qc_get_var(&r, "round", 0, UINT32_MAX, &u->round) ||
-	    qc_get_u32(&r, "base hash", &u->base_hash) ||
-	    qc_get_var(&r, "samples", 0, UINT32_MAX, &u->samples) ||
-	    get_shape(&r, 0, 0, &nl, sizes, act))
-		goto fail;
-	if (qnn_init(&q, nl, sizes, act) || nn_init(net, nl, sizes, act)) {
-		qc_rd_fail(&r, "out of memory");
-		goto fail;
-	}
-	/* an update carries no activation ranges: unit ones let prepare check the rest */
-	for (int l = 0; l < nl; l++)
-		q.a_scale[l] = act[l] == NN_SIGMOID && l + 1 < nl ? 1.0f / QNN_SIG_Q : 1.0f;
-	for (int l = 1; l < nl; l++)
-		q.a_zp[l] = act[l - 1] == NN_SIGMOID ? -128 : 0;
-	q.out_scale = act[nl - 1] == NN_SIGMOID ? 1.0f / QNN_SIG_Q : 1.0f;
-	if (get_weights(&r, &q, 0) || qc_rd_close(&r) || rd_prepare(&r, &q, 0))
-		goto fail;
-	qnn_dequantize(&q, net);
-	qnn_free(&q);
-	return IOTAD_OK;
-fail:
-	qnn_free(&q);
-	nn_free(net);
-	return r.bad ? IOTAD_ERR_MODEL : IOTAD_ERR_NOMEM;
 }
