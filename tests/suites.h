@@ -6,6 +6,7 @@
 SUITE(ring)
 SUITE(nn)
 SUITE(nnpack)
+SUITE(nntw)
 SUITE(model)
 SUITE(threshold)
 SUITE(alert)

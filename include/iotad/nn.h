@@ -63,6 +63,22 @@ float nn_forward(const nn *net, const float *x, float *scratch, float *err);
  * to grad (n_params floats). scratch holds 2 * nn_scratch_floats() floats. */
 float nn_backward(const nn *net, const float *x, float *scratch, float *grad);
 
+/* A network's weights transposed (W^T[in][out] of each layer, in double)
+ * for nn_backward_tw: the same sums as nn_backward, bit for bit, over
+ * contiguous columns. nn_tw_update after every change of the parameters
+ * (each optimizer step); it does not allocate. */
+typedef struct nn_tw {
+	double *w; /* owned */
+	size_t n;
+} nn_tw;
+iotad_err nn_tw_init(nn_tw *t, const nn *net);
+void nn_tw_update(nn_tw *t, const nn *net);
+void nn_tw_free(nn_tw *t);
+/* nn_backward with t (nn_tw_update'd from net's current parameters):
+ * the same loss and gradient, bit for bit, in less time. */
+float nn_backward_tw(const nn *net, const nn_tw *t, const float *x, float *scratch,
+		     float *grad);
+
 /* Adam state for a network; lr etc. set to the usual defaults (1e-3, 0.9, 0.999, 1e-8).
  * Returns IOTAD_ERR_INVAL for a NULL or empty net or lr not finite and > 0. */
 iotad_err nn_adam_init(nn_adam *opt, const nn *net, float lr);

@@ -220,7 +220,95 @@ float nn_forward(const nn *net, const float *x, float *scratch, float *err)
 	return (float)(sum / d);
 }
 
+iotad_err nn_tw_init(nn_tw *t, const nn *net)
+{
+	if (!t)
+		return IOTAD_ERR_INVAL;
+	memset(t, 0, sizeof *t);
+	if (!net || !net->params)
+		return IOTAD_ERR_INVAL;
+	size_t n = 0;
+	for (int l = 0; l < net->n_layers; l++)
+		n += (size_t)net->sizes[l] * (size_t)net->sizes[l + 1];
+	if (!(t->w = malloc(n * sizeof *t->w)))
+		return IOTAD_ERR_NOMEM;
+	t->n = n;
+	nn_tw_update(t, net);
+	return IOTAD_OK;
+}
+
+void nn_tw_update(nn_tw *t, const nn *net)
+{
+	double *dst = t->w;
+	for (int l = 0; l < net->n_layers; l++) {
+		int in = net->sizes[l], out = net->sizes[l + 1];
+		const float *w = net->params + nn_layer_offset(net, l);
+		for (int i = 0; i < in; i++)
+			for (int o = 0; o < out; o++)
+				*dst++ = w[(size_t)o * in + i];
+	}
+}
+
+void nn_tw_free(nn_tw *t)
+{
+	if (!t)
+		return;
+	free(t->w);
+	memset(t, 0, sizeof *t);
+}
+
+/* nn_layer_forward from W^T in double: s[o] starts at b[o] and adds
+ * w[o][i] x[i] for i in order, the same sums as one row at a time, but all
+ * out of them advance together over contiguous columns (the compiler
+ * vectorizes over o; no chain of dependent additions). */
+static void nn_layer_forward_t(const double *wt, const float *b, const float *x, int in,
+			       float *y, int out, nn_act act)
+{
+	double s[NN_MAX_WIDTH];
+	for (int o = 0; o < out; o++)
+		s[o] = b[o];
+	for (int i = 0; i < in; i++) {
+		const double *col = wt + (size_t)i * out;
+		double xi = x[i];
+		for (int o = 0; o < out; o++)
+			s[o] += col[o] * xi;
+	}
+	for (int o = 0; o < out; o++)
+		y[o] = nn_activate(act, (float)s[o]);
+}
+
+static const float *nn_run_t(const nn *net, const nn_tw *t, const float *x, float *scratch)
+{
+	const float *in = x;
+	float *out = scratch;
+	const double *wt = t->w;
+	for (int l = 0; l < net->n_layers; l++) {
+		int n_in = net->sizes[l], n_out = net->sizes[l + 1];
+		const float *b = net->params + nn_layer_offset(net, l) + (size_t)n_out * n_in;
+		nn_layer_forward_t(wt, b, in, n_in, out, n_out, net->act[l]);
+		wt += (size_t)n_in * n_out;
+		in = out;
+		out += n_out;
+	}
+	return in;
+}
+
+static float nn_backward_run(const nn *net, const nn_tw *t, const float *x, float *scratch,
+			     float *grad);
+
 float nn_backward(const nn *net, const float *x, float *scratch, float *grad)
+{
+	return nn_backward_run(net, NULL, x, scratch, grad);
+}
+
+float nn_backward_tw(const nn *net, const nn_tw *t, const float *x, float *scratch,
+		     float *grad)
+{
+	return nn_backward_run(net, t, x, scratch, grad);
+}
+
+static float nn_backward_run(const nn *net, const nn_tw *t, const float *x, float *scratch,
+			     float *grad)
 {
 	size_t total = nn_scratch_floats(net);
 	float *act = scratch;            /* activations, layer 1..L */
@@ -228,7 +316,7 @@ float nn_backward(const nn *net, const float *x, float *scratch, float *grad)
 	int L = net->n_layers;
 	int d = net->sizes[0];
 
-	const float *y = nn_run(net, x, act);
+	const float *y = t ? nn_run_t(net, t, x, act) : nn_run(net, x, act);
 
 	/* Offsets of each layer's block inside act/delta. */
 	size_t off[NN_MAX_LAYERS + 1];
@@ -263,14 +351,22 @@ float nn_backward(const nn *net, const float *x, float *scratch, float *grad)
 		}
 		if (l == 0)
 			break;
-		/* Propagate to the previous layer's pre-activation. */
+		/* Propagate to the previous layer's pre-activation: each sum runs
+		 * over o in order, as one row at a time would, but the rows are
+		 * read contiguously and the n_in sums advance together (no chain
+		 * of dependent additions, and the compiler vectorizes over i). */
 		float *dprev = delta + off[l - 1];
-		for (int i = 0; i < n_in; i++) {
-			double s = 0.0;
-			for (int o = 0; o < n_out; o++)
-				s += (double)w[(size_t)o * n_in + i] * dz[o];
-			dprev[i] = (float)s * nn_act_deriv(net->act[l - 1], in[i]);
+		double s[NN_MAX_WIDTH];
+		for (int i = 0; i < n_in; i++)
+			s[i] = 0.0;
+		for (int o = 0; o < n_out; o++) {
+			const float *row = w + (size_t)o * n_in;
+			double g = dz[o];
+			for (int i = 0; i < n_in; i++)
+				s[i] += (double)row[i] * g;
 		}
+		for (int i = 0; i < n_in; i++)
+			dprev[i] = (float)s[i] * nn_act_deriv(net->act[l - 1], in[i]);
 	}
 	return (float)(sum / d);
 }

@@ -269,9 +269,14 @@ static iotad_err fit(nn *net, const float *x, size_t d_stride, size_t *idx, size
 		     const train_opts *o, train_report *rep)
 {
 	nn_adam opt;
+	nn_tw tw;
 	iotad_err rc = nn_adam_init(&opt, net, o->lr);
 	if (rc)
 		return rc;
+	if ((rc = nn_tw_init(&tw, net))) {
+		nn_adam_free(&opt);
+		return rc;
+	}
 	size_t sf = nn_scratch_floats(net);
 	bool dp = o->dp_clip > 0;
 	float *grad = malloc(net->n_params * sizeof *grad);
@@ -297,10 +302,12 @@ static iotad_err fit(nn *net, const float *x, size_t d_stride, size_t *idx, size
 			size_t bn = n_train - b0 < (size_t)o->batch ? n_train - b0 : (size_t)o->batch;
 			memset(grad, 0, net->n_params * sizeof *grad);
 			for (size_t k = 0; k < bn && !dp; k++)
-				ep_loss += nn_backward(net, x + idx[b0 + k] * d_stride, scratch, grad);
+				ep_loss += nn_backward_tw(net, &tw, x + idx[b0 + k] * d_stride, scratch,
+							  grad);
 			for (size_t k = 0; k < bn && dp; k++) {
 				memset(one, 0, net->n_params * sizeof *one);
-				ep_loss += nn_backward(net, x + idx[b0 + k] * d_stride, scratch, one);
+				ep_loss += nn_backward_tw(net, &tw, x + idx[b0 + k] * d_stride, scratch,
+							  one);
 				double n2 = 0;
 				for (size_t p = 0; p < net->n_params; p++)
 					n2 += (double)one[p] * one[p];
@@ -315,6 +322,7 @@ static iotad_err fit(nn *net, const float *x, size_t d_stride, size_t *idx, size
 			for (size_t p = 0; p < net->n_params; p++)
 				grad[p] *= scale;
 			nn_adam_step(&opt, net, grad);
+			nn_tw_update(&tw, net);
 		}
 		float mean = (float)(ep_loss / (double)n_train);
 		if (ep == 0)
@@ -332,6 +340,7 @@ out:
 	free(scratch);
 	free(one);
 	nn_adam_free(&opt);
+	nn_tw_free(&tw);
 	return rc;
 }
 
