@@ -188,8 +188,8 @@ int met_write_prometheus(FILE *f, const met_snapshot *s)
 	head(f, "iotad_commands_rejected_total", "counter",
 	     "Operator commands refused, by reason.");
 	for (int r = 1; r < CMD__COUNT; r++)
-		labelled(f, "iotad_commands_rejected_total", "reason", codec_cmd_reject_name((cmd_reject)r),
-			 s->commands_rejected[r]);
+		labelled(f, "iotad_commands_rejected_total", "reason",
+			 codec_cmd_reject_name((cmd_reject)r), s->commands_rejected[r]);
 	one(f, "iotad_devices", "gauge", "Devices tracked by the detector.", s->devices);
 	one(f, "iotad_devices_raised", "gauge",
 	    "Devices whose alert is raised now (the detector's table; survives restarts with the "
