@@ -12,6 +12,9 @@
  *        [--local L] [--epochs E] [--seed S] [--rule mean|median|trimmed]
  *        [--clip C] [--noise Z] [--norm shared|gateway] [--no-baselines]
  *        [--dp-clip C --dp-noise Z]   (DP-SGD in the gateways' local training)
+ *        [--personalize select|finetune]  (each gateway serves the global model,
+ *        the global model fine-tuned on its windows or its own model, whichever
+ *        scores its held-out windows lowest: fedcal_personalize)
  * "pooled" is the network trained centrally on the union of the gateways'
  * windows (the same windows, normalization, start and epochs as the
  * rounds: rounds x local), calibrated and replayed as the rounds; "local"
@@ -105,7 +108,8 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: bench_fedsim --skab DIR [--split folder|file] [--rounds R] "
 		"[--local L] [--epochs E] [--seed S] [--rule mean|median|trimmed] [--clip C] "
-		"[--noise Z] [--norm shared|gateway] [--no-baselines] [--dp-clip C --dp-noise Z]\n");
+		"[--noise Z] [--norm shared|gateway] [--no-baselines] [--dp-clip C --dp-noise Z] "
+		"[--personalize select|finetune]\n");
 	exit(2);
 }
 
@@ -147,6 +151,8 @@ int main(int argc, char **argv)
 			o.eval.train.dp_clip = strtof(v, NULL);
 		else if (!strcmp(a, "--dp-noise"))
 			o.eval.train.dp_noise = strtof(v, NULL);
+		else if (!strcmp(a, "--personalize") && fedcal_pers_parse(v, &o.personalize) == 0)
+			;
 		else if (!strcmp(a, "--norm") && (!strcmp(v, "shared") || !strcmp(v, "gateway")))
 			o.norm_per_gw = !strcmp(v, "gateway");
 		else
@@ -201,9 +207,10 @@ int main(int argc, char **argv)
 	}
 	fedsim_round *rounds = calloc((size_t)o.rounds, sizeof *rounds);
 	fedsim_counts *rows = calloc((size_t)o.rounds * n_gw, sizeof *rows);
+	uint8_t *picks = calloc((size_t)o.rounds * n_gw, 1);
 	double t0 = bench_now();
-	if (fedsim_run(&o, gws, n_gw, 1e-5, rounds, rows, baselines ? &pooled : NULL,
-		       baselines ? gp : NULL, err, sizeof err)) {
+	if (fedsim_run_pers(&o, gws, n_gw, 1e-5, rounds, rows, picks, baselines ? &pooled : NULL,
+			    baselines ? gp : NULL, err, sizeof err)) {
 		fprintf(stderr, "bench_fedsim: %s\n", err);
 		return 1;
 	}
@@ -220,6 +227,14 @@ int main(int argc, char **argv)
 			printf("; DP-SGD window-level epsilon %.3f at delta 1e-5 (largest gateway's)",
 			       rounds[r].window_epsilon);
 		printf("\n");
+		if (o.personalize) {
+			double f, x, y;
+			rates(&rounds[r].total.pers, &f, &x, &y);
+			printf("    personalized (%s, own thr): F1 %.4f FAR %6.2f %% MAR %6.2f %%; "
+			       "gateways serving global %d, fine-tuned %d, own %d\n",
+			       fedcal_pers_name(o.personalize), f, x, y, rounds[r].n_picked[0],
+			       rounds[r].n_picked[1], rounds[r].n_picked[2]);
+		}
 	}
 	printf("pooled and federated: %.1f s\n", bench_now() - t0);
 	if (baselines)
@@ -254,6 +269,29 @@ int main(int argc, char **argv)
 			printf("; gateways where federated F1 < own local F1: %d of %zu", worse, n_gw);
 		}
 		printf("\n");
+	}
+	if (baselines && o.personalize) {
+		/* per gateway at the last round: own model, federated, personalized */
+		int below_fed = 0, below_pers = 0;
+		double gap = 0;
+		for (size_t g = 0; g < n_gw; g++) {
+			double l, f, pz, x, y;
+			rates(&gl[g].global, &l, &x, &y);
+			rates(&fin->gw[g].per_gw, &f, &x, &y);
+			rates(&fin->gw[g].pers, &pz, &x, &y);
+			below_fed += f < l;
+			below_pers += pz < l;
+			if (pz < l && l - pz > gap)
+				gap = l - pz;
+			printf("gateway %-8s local F1 %.4f | federated %.4f | personalized %.4f (%s)\n",
+			       n_gw <= 3 ? FOLDERS[g] : (snprintf(err, sizeof err, "%zu", g + 1), err), l,
+			       f, pz, fedcal_pick_name((fedcal_pick)fin->pick[g]));
+		}
+		double pf, x, y;
+		rates(&fin->total.pers, &pf, &x, &y);
+		printf("personalized (%s): F1 %.4f over all files; gateways below their own model: "
+		       "federated %d of %zu, personalized %d of %zu (largest shortfall %.4f)\n",
+		       fedcal_pers_name(o.personalize), pf, below_fed, n_gw, below_pers, n_gw, gap);
 	}
 	if (baselines && n_gw <= 3)
 		for (size_t g = 0; g < n_gw; g++) {

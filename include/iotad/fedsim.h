@@ -16,6 +16,7 @@
 #include "iotad/error.h"
 #include "iotad/eval.h"
 #include "iotad/fedavg.h"
+#include "iotad/fedcal.h"
 
 /* One labelled file: n_rows x n_features raw rows in time order. */
 typedef struct fedsim_file {
@@ -42,12 +43,19 @@ typedef struct fedsim_opts {
 	bool norm_per_gw;     /* fedsim_run: each gateway normalizes by the min and max of
 			       * its own training rows (the network is shared); false:
 			       * by those of all gateways' */
+	fedcal_pers personalize; /* fedsim_run: after every round each gateway serves the
+			       * global model, the global model fine-tuned (local epochs
+			       * on its training windows: finetune) or its own local model
+			       * (fedsim_local's), whichever scores its held-out windows
+			       * lowest (fedcal_personalize), with its own threshold */
 } fedsim_opts;
 
 /* Counts of one model over the gateways' scored rows, both calibrations. */
 typedef struct fedsim_counts {
 	eval_counts global;   /* one threshold: the percentile of every gateway's held-out scores */
 	eval_counts per_gw;   /* each gateway's threshold from its own held-out scores */
+	eval_counts pers;     /* fedsim_run with personalize: the model each gateway picked,
+			       * its own threshold */
 } fedsim_counts;
 
 /* What one round did. */
@@ -61,6 +69,10 @@ typedef struct fedsim_round {
 			       * window-level epsilon at delta, q = batch / its windows */
 	float max_norm;       /* the longest update (L2, before clipping) */
 	int n_clipped;        /* updates clipped */
+	int n_picked[3];      /* with personalize: gateways serving the global model, the
+			       * fine-tuned one, their own (fedcal_pick) */
+	uint8_t *pick;        /* with personalize: each gateway's fedcal_pick (n_gw, in the
+			       * array given as picks to fedsim_run), else NULL */
 } fedsim_round;
 
 /* Defaults: eval_opts_default, n_warm 400, 20 rounds, 2 local epochs,
@@ -92,5 +104,12 @@ iotad_err fedsim_local(const fedsim_opts *o, const fedsim_gw *gws, size_t n_gw,
 iotad_err fedsim_run(const fedsim_opts *o, const fedsim_gw *gws, size_t n_gw, double delta,
 		     fedsim_round *rounds, fedsim_counts *gw_rows, fedsim_counts *central,
 		     fedsim_counts *central_gw, char *err, size_t errlen);
+
+/* fedsim_run with personalization (o->personalize): picks (n_gw x rounds,
+ * caller's) receive each gateway's choice after every round. */
+iotad_err fedsim_run_pers(const fedsim_opts *o, const fedsim_gw *gws, size_t n_gw, double delta,
+			  fedsim_round *rounds, fedsim_counts *gw_rows, uint8_t *picks,
+			  fedsim_counts *central, fedsim_counts *central_gw, char *err,
+			  size_t errlen);
 
 #endif

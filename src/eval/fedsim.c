@@ -10,10 +10,9 @@
 #include <string.h>
 
 #include "iotad/dpacct.h"
+#include "iotad/fedcal.h"
 #include "iotad/fedmsg.h"
 #include "iotad/train.h"
-
-#define FEDSIM_MIN_THRESHOLD 1e-9f
 
 void fedsim_opts_default(fedsim_opts *o)
 {
@@ -23,6 +22,7 @@ void fedsim_opts_default(fedsim_opts *o)
 	o->rounds = 20;
 	o->local_epochs = 2;
 	fed_opts_default(&o->agg);
+	o->personalize = FEDCAL_PERS_OFF;
 }
 
 /* One gateway's windows, normalized by a model: train and held out. */
@@ -36,18 +36,6 @@ static int cmp_float(const void *a, const void *b)
 {
 	float x = *(const float *)a, y = *(const float *)b;
 	return (x > y) - (x < y);
-}
-
-/* Percentile p (0, 100] of n sorted values, as train_model calibrates. */
-static float pct_sorted(const float *s, size_t n, float p)
-{
-	if (n == 0)
-		return FEDSIM_MIN_THRESHOLD;
-	double pos = (double)p / 100.0 * (double)(n - 1);
-	size_t lo = (size_t)floor(pos);
-	float t = lo >= n - 1 ? s[n - 1] :
-		  (float)((double)s[lo] + (pos - (double)lo) * ((double)s[lo + 1] - (double)s[lo]));
-	return t > FEDSIM_MIN_THRESHOLD ? t : FEDSIM_MIN_THRESHOLD;
 }
 
 /* The training rows of every gateway (or of gateway only, if >= 0) one
@@ -193,7 +181,7 @@ static iotad_err calibrate_replay_norm(const fedsim_opts *o, eval_scorer *s, con
 		n_all += gw[g].n_hold;
 	}
 	qsort(all, n_all, sizeof *all, cmp_float);
-	float pct = o->eval.train.percentile, tg = pct_sorted(all, n_all, pct);
+	float pct = o->eval.train.percentile, tg = fedcal_percentile(all, n_all, pct);
 	int nc = n_all < MODEL_MAX_CALIB ? (int)n_all : 0;
 	memset(total, 0, sizeof *total);
 	for (size_t g = 0; rc == IOTAD_OK && g < n_gw; g++) {
@@ -206,7 +194,7 @@ static iotad_err calibrate_replay_norm(const fedsim_opts *o, eval_scorer *s, con
 	}
 	for (size_t g = 0; rc == IOTAD_OK && g < n_gw; g++) {
 		rc = eval_scorer_set_net(s, params, m->net.n_params,
-					 pct_sorted(gw[g].scores, gw[g].n_hold, pct), gw[g].scores,
+					 fedcal_percentile(gw[g].scores, gw[g].n_hold, pct), gw[g].scores,
 					 gw[g].n_hold < MODEL_MAX_CALIB ? (int)gw[g].n_hold : 0,
 					 norm ? norm[g].a : NULL, norm ? norm[g].b : NULL);
 		if (rc == IOTAD_OK)
@@ -215,15 +203,6 @@ static iotad_err calibrate_replay_norm(const fedsim_opts *o, eval_scorer *s, con
 	}
 	free(all);
 	return rc;
-}
-
-/* Score every gateway's held-out windows with the network params (of m's
- * shape), calibrate globally and per gateway, replay every file both ways. */
-static iotad_err calibrate_replay(const fedsim_opts *o, eval_scorer *s, const float *params,
-				  const fedsim_gw *gws, gw_windows *gw, size_t n_gw,
-				  fedsim_counts *total, fedsim_counts *per, char *err, size_t errlen)
-{
-	return calibrate_replay_norm(o, s, params, gws, gw, NULL, n_gw, total, per, err, errlen);
 }
 
 static void free_windows(gw_windows *gw, size_t n)
@@ -294,7 +273,8 @@ static iotad_err fit_replay(const fedsim_opts *o, const fedsim_gw *gws, size_t n
 			rc = IOTAD_ERR_NOMEM;
 		if (rc == IOTAD_OK) {
 			memcpy(params, m->net.params, m->net.n_params * sizeof *params);
-			rc = calibrate_replay(o, s, params, gws, gw, n_gw, &t2, p2, err, errlen);
+			rc = calibrate_replay_norm(o, s, params, gws, gw, NULL, n_gw, &t2, p2, err,
+						   errlen);
 		}
 		for (size_t g = 0; rc == IOTAD_OK && g < n_gw; g++)
 			pc[g].per_gw = p2[g].per_gw;
@@ -402,13 +382,121 @@ static iotad_err train_central(const fedsim_opts *o, nn *net, const gw_windows *
 	return rc;
 }
 
+/* Each gateway's own local model (fedsim_local's) for personalization:
+ * its network, its held-out windows under its normalization, and its
+ * counts replayed with its own calibration. */
+typedef struct gw_own {
+	nn net;
+	gw_windows w;
+	eval_counts counts;
+} gw_own;
+
+static void free_own(gw_own *ow, size_t n)
+{
+	for (size_t g = 0; ow && g < n; g++) {
+		nn_free(&ow[g].net);
+		free(ow[g].w.train);
+		free(ow[g].w.hold);
+		free(ow[g].w.scores);
+	}
+	free(ow);
+}
+
+static iotad_err own_models(const fedsim_opts *o, const fedsim_gw *gws, size_t n_gw, gw_own *ow,
+			    char *err, size_t errlen)
+{
+	iotad_err rc = IOTAD_OK;
+	for (size_t g = 0; rc == IOTAD_OK && g < n_gw; g++) {
+		eval_scorer *sg = NULL;
+		if ((rc = fit_on(o, gws, n_gw, (long)g, o->eval.train.epochs, &sg, err, errlen)))
+			return rc;
+		const model *mg = eval_scorer_model(sg);
+		rc = nn_init(&ow[g].net, mg->net.n_layers, mg->net.sizes, mg->net.act);
+		if (rc == IOTAD_OK) {
+			memcpy(ow[g].net.params, mg->net.params, mg->net.n_params * sizeof(float));
+			rc = cut_windows(o, &gws[g], mg, &ow[g].w);
+		}
+		if (rc == IOTAD_OK)
+			rc = replay_gw(o, sg, &gws[g], &ow[g].counts, err, errlen);
+		eval_scorer_destroy(sg);
+	}
+	return rc;
+}
+
+/* After round fr: each gateway picks the global model, the global model
+ * fine-tuned on its training windows (tuned: scratch network) or its own,
+ * on its held-out windows; the pick is replayed with its own threshold. */
+static iotad_err personalize(const fedsim_opts *o, eval_scorer *s, const nn *global, nn *tuned,
+			     const fedsim_gw *gws, gw_windows *gw, const gw_norm *nm,
+			     const gw_own *ow, size_t n_gw, int r, fedsim_round *fr, char *err,
+			     size_t errlen)
+{
+	memset(&fr->total.pers, 0, sizeof fr->total.pers);
+	memset(fr->n_picked, 0, sizeof fr->n_picked);
+	train_opts t = o->eval.train;
+	t.epochs = o->local_epochs;
+	t.dp_clip = t.dp_noise = 0;
+	size_t np = global->n_params;
+	iotad_err rc = IOTAD_OK;
+	for (size_t g = 0; rc == IOTAD_OK && g < n_gw; g++) {
+		bool tune = o->personalize == FEDCAL_PERS_FINETUNE && gw[g].n_train > 0;
+		if (tune) {
+			memcpy(tuned->params, global->params, np * sizeof *tuned->params);
+			t.seed = (o->eval.train.seed * 1000003u + (uint64_t)r * n_gw + g) ^ 0x7e57ULL;
+			if ((rc = train_fit(tuned, gw[g].train, gw[g].n_train, &t, NULL)))
+				break;
+		}
+		const nn *cands[3] = {global, tune ? tuned : NULL, &ow[g].net};
+		const float *hold[3] = {gw[g].hold, gw[g].hold, ow[g].w.hold};
+		size_t nh[3] = {gw[g].n_hold, gw[g].n_hold, ow[g].w.n_hold};
+		fedcal_pick p = fedcal_personalize(cands, hold, nh, NULL);
+		fr->pick[g] = (uint8_t)p;
+		fr->n_picked[p]++;
+		eval_counts *c = &fr->gw[g].pers;
+		if (p == FEDCAL_PICK_GLOBAL) {
+			*c = fr->gw[g].per_gw;
+		} else if (p == FEDCAL_PICK_OWN) {
+			*c = ow[g].counts;
+		} else {
+			memset(c, 0, sizeof *c);
+			rc = fedcal_scores(tuned, gw[g].hold, gw[g].n_hold, gw[g].scores);
+			float thr = fedcal_percentile(gw[g].scores, gw[g].n_hold,
+						      o->eval.train.percentile);
+			if (rc == IOTAD_OK)
+				rc = eval_scorer_set_net(s, tuned->params, np, thr, gw[g].scores,
+							 gw[g].n_hold < MODEL_MAX_CALIB ? (int)gw[g].n_hold : 0,
+							 nm ? nm[g].a : NULL, nm ? nm[g].b : NULL);
+			if (rc == IOTAD_OK)
+				rc = replay_gw(o, s, &gws[g], c, err, errlen);
+		}
+		eval_counts_merge(&fr->total.pers, c);
+	}
+	return rc;
+}
+
 iotad_err fedsim_run(const fedsim_opts *o, const fedsim_gw *gws, size_t n_gw, double delta,
 		     fedsim_round *rounds, fedsim_counts *gw_rows, fedsim_counts *central,
 		     fedsim_counts *central_gw, char *err, size_t errlen)
 {
+	return fedsim_run_pers(o, gws, n_gw, delta, rounds, gw_rows, NULL, central, central_gw,
+			       err, errlen);
+}
+
+iotad_err fedsim_run_pers(const fedsim_opts *o, const fedsim_gw *gws, size_t n_gw, double delta,
+			  fedsim_round *rounds, fedsim_counts *gw_rows, uint8_t *picks,
+			  fedsim_counts *central, fedsim_counts *central_gw, char *err,
+			  size_t errlen)
+{
 	iotad_err rc = check_args(o, gws, n_gw, err, errlen);
 	if (rc)
 		return rc;
+	if (o->personalize != FEDCAL_PERS_OFF && !picks) {
+		snprintf(err, errlen, "fedsim: personalization needs an array for the picks");
+		return IOTAD_ERR_INVAL;
+	}
+	gw_own *ow = o->personalize != FEDCAL_PERS_OFF ? calloc(n_gw, sizeof *ow) : NULL;
+	if (o->personalize != FEDCAL_PERS_OFF && !ow)
+		return IOTAD_ERR_NOMEM;
 	eval_scorer *s = NULL;
 	/* shape and normalization only: one epoch, then fresh weights */
 	if ((rc = fit_on(o, gws, n_gw, -1, 1, &s, err, errlen)))
@@ -429,6 +517,8 @@ iotad_err fedsim_run(const fedsim_opts *o, const fedsim_gw *gws, size_t n_gw, do
 		rc = nn_init(&local, m->net.n_layers, m->net.sizes, m->net.act);
 	if (rc == IOTAD_OK)
 		rc = cut_all(o, gws, n_gw, m, nm, gw);
+	if (rc == IOTAD_OK && ow)
+		rc = own_models(o, gws, n_gw, ow, err, errlen);
 	if (rc == IOTAD_OK && central) {
 		nn_init_weights(&local, o->eval.train.seed);
 		rc = train_central(o, &local, gw, n_gw);
@@ -487,7 +577,12 @@ iotad_err fedsim_run(const fedsim_opts *o, const fedsim_gw *gws, size_t n_gw, do
 		fr->epsilon = a.noise > 0 ? dp_epsilon(1.0, a.noise, (uint64_t)r + 1, delta, NULL) : 0;
 		rc = calibrate_replay_norm(o, s, global.params, gws, gw, nm, n_gw, &fr->total, fr->gw,
 					   err, errlen);
+		fr->pick = ow ? picks + (size_t)r * n_gw : NULL;
+		if (rc == IOTAD_OK && ow)
+			rc = personalize(o, s, &global, &local, gws, gw, nm, ow, n_gw, r, fr, err,
+					 errlen);
 	}
+	free_own(ow, n_gw);
 	nn_free(&global);
 	nn_free(&local);
 	free_windows(gw, n_gw);
