@@ -168,6 +168,9 @@ typedef struct iotad_config {
 	double fed_local_interval;    /* run: seconds between local retrainings without a global model, 0 = off */
 	double fed_dp_sgd_clip;       /* run: DP-SGD per-window gradient clip, 0 = off */
 	double fed_dp_sgd_noise;      /* run: DP-SGD noise multiplier (needs dp_sgd_clip) */
+	char fed_threshold[16];       /* run: after a round, model | gateway | global (gateway) */
+	double fed_holdout;           /* run: share of normal windows held out, never trained on (0.2) */
+	char fed_personalize[16];     /* run: off | select | finetune (off) */
 } iotad_config;
 
 /* Defaults as commented above (the detector's from params.c's table). */

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "iotad/afile.h"
+#include "iotad/aggcal.h"
 #include "iotad/clock.h"
 #include "iotad/cli.h"
 #include "iotad/cmd.h"
@@ -77,7 +78,8 @@ typedef struct agg {
 	float epsilon;                  /* DP-FedAvg: epsilon at fed_dp_delta after round rounds */
 	atomic_bool stats_dirty;        /* set by Paho's thread, cleared by the main one */
 	char sender[FEDMSG_ID_MAX];
-	char t_global[512], t_update[512], t_stats[512];
+	char t_global[512], t_update[512], t_stats[512], t_calib[512], t_thr[512];
+	agg_cal cal;                    /* gateways' held-out score summaries: one threshold */
 	unsigned char *buf;             /* the encoded global model */
 	size_t cap, len;
 } agg;
@@ -97,6 +99,23 @@ static bool on_message(void *ud, const char *topic, size_t tlen, const void *pay
 	agg *a = ud;
 	char gw[FEDMSG_ID_MAX], why[200];
 	(void)qos;
+	if (fedcal_topic_gateway(a->cfg->fed_prefix, a->m.id, topic, tlen, gw)) {
+		pthread_mutex_lock(&a->lock);
+		bool ok = !retained && agg_cal_offer(&a->cal, gw, payload, len, why, sizeof why);
+		if (retained) {
+			a->cal.refused++;
+			snprintf(why, sizeof why, "a retained summary (replayed by the broker)");
+		}
+		uint32_t r = a->cal.round;
+		a->stats_dirty = true;
+		pthread_mutex_unlock(&a->lock);
+		if (ok)
+			LOG_INFO("federated: round %u: held-out scores of %s (%s)", r, gw, why);
+		else
+			LOG_RATELIMITED(LOG_WARN, "federated: summary on %.*s refused: %s", (int)tlen,
+					topic, why);
+		return true;
+	}
 	bool is_update = fedmsg_topic_gateway(a->cfg->fed_prefix, a->m.id, topic, tlen, gw);
 	pthread_mutex_lock(&a->lock);
 	fed_verdict v = fed_round_offer(&a->rnd, is_update ? gw : NULL, payload, len, why, sizeof why);
@@ -242,15 +261,21 @@ static double cfg_delta(const iotad_config *cfg)
 
 static void publish_stats(agg *a, mq *c)
 {
-	char js[1024];
+	char js[16384];
 	pthread_mutex_lock(&a->lock);
 	int n = snprintf(js, sizeof js,
 			 "{\"model\":\"%s\",\"round\":%u,\"hash\":\"%08x\",\"parent\":\"%08x\","
 			 "\"updates\":%d,\"windows\":%u,\"open_round\":%u,\"received\":%d,"
-			 "\"refused\":%llu,\"epsilon\":%.6g,\"delta\":%.6g,\"counts\":{",
+			 "\"refused\":%llu,\"epsilon\":%.6g,\"delta\":%.6g,\"summaries\":%llu,"
+			 "\"summaries_refused\":%llu",
 			 a->m.id, a->round, a->hash, a->parent, a->n_updates, a->samples, a->rnd.round,
 			 a->rnd.n_slots, (unsigned long long)fed_round_refused(&a->rnd),
-			 (double)a->epsilon, cfg_delta(a->cfg));
+			 (double)a->epsilon, cfg_delta(a->cfg), (unsigned long long)a->cal.accepted,
+			 (unsigned long long)a->cal.refused);
+	if (n > 0 && (size_t)n < sizeof js && agg_cal_stats(&a->cal, js, sizeof js, &n))
+		n += snprintf(js + n, sizeof js - (size_t)n, ",\"counts\":{");
+	else
+		n = -1;
 	for (int v = 0; v < FED_VERDICT__COUNT && n > 0 && (size_t)n < sizeof js; v++)
 		n += snprintf(js + n, sizeof js - (size_t)n, "%s\"%s\":%llu", v ? "," : "",
 			      fed_verdict_name((fed_verdict)v), (unsigned long long)a->rnd.counts[v]);
@@ -306,6 +331,7 @@ static bool maybe_close(agg *a, double *opened)
 		a->n_updates = n;
 		a->epsilon = round_epsilon(cfg, a->round);
 		closed = encode_global(a) == IOTAD_OK;
+		agg_cal_open(&a->cal, a->round, a->hash);
 		LOG_INFO("federated: round %u closed with %d of %d updates after %.1f s (%s): %llu windows, "
 			 "step %.4g, largest update %.4g, %d clipped; hash %08x parent %08x; "
 			 "epsilon %.4g at delta %g",
@@ -354,6 +380,11 @@ static int agg_setup(agg *a, const iotad_config *cfg)
 		fprintf(stderr, "iotad aggregate: federated.prefix is too long\n");
 		return -1;
 	}
+	if (fedcal_topic_calib(cfg->fed_prefix, a->m.id, "+", a->t_calib, sizeof a->t_calib) ||
+	    fedcal_topic_threshold(cfg->fed_prefix, a->m.id, a->t_thr, sizeof a->t_thr)) {
+		fprintf(stderr, "iotad aggregate: federated.prefix is too long\n");
+		return -1;
+	}
 	fedmsg probe = {.n_params = (uint32_t)a->m.net.n_params};
 	snprintf(probe.model, sizeof probe.model, "%s", a->m.id);
 	snprintf(probe.sender, sizeof probe.sender, "%s", "x");
@@ -364,7 +395,9 @@ static int agg_setup(agg *a, const iotad_config *cfg)
 			 cfg->max_payload);
 	a->cap = update_size + FEDMSG_ID_MAX + FEDMSG_DP_BYTES;
 	a->buf = malloc(a->cap);
-	if (!a->buf || fed_round_init(&a->rnd, a->m.id, a->m.net.n_params, cfg->fed_clients,
+	if (!a->buf || agg_cal_init(&a->cal, a->m.id, cfg->fed_clients, cfg->fed_min_updates,
+				    a->m.percentile) != IOTAD_OK ||
+	    fed_round_init(&a->rnd, a->m.id, a->m.net.n_params, cfg->fed_clients,
 				      cfg->max_payload) != IOTAD_OK) {
 		fprintf(stderr, "iotad aggregate: out of memory\n");
 		return -1;
@@ -378,12 +411,14 @@ static int agg_setup(agg *a, const iotad_config *cfg)
 		return -1;
 	}
 	fed_round_open(&a->rnd, a->round + 1, a->hash);
+	agg_cal_open(&a->cal, a->round, a->hash);
 	return 0;
 }
 
 static void agg_free(agg *a)
 {
 	fed_round_free(&a->rnd);
+	agg_cal_free(&a->cal);
 	model_free(&a->m);
 	free(a->buf);
 }
@@ -416,6 +451,21 @@ static int agg_loop(agg *a, mq *c)
 		if (maybe_close(a, &opened)) {
 			persist_and_publish(a, c);
 			rounds++;
+		}
+		char thr[FEDCALMSG_MAX];
+		size_t thr_len = 0;
+		pthread_mutex_lock(&a->lock);
+		bool due = st.connected && agg_cal_take(&a->cal, thr, sizeof thr, &thr_len);
+		pthread_mutex_unlock(&a->lock);
+		if (due) {
+			LOG_INFO("federated: threshold of round %u for every gateway: %.6g (percentile "
+				 "%g of %u held-out windows of %u gateways)", a->cal.last.round,
+				 (double)a->cal.last.threshold, (double)a->cal.last.percentile,
+				 a->cal.last.windows, a->cal.last.gateways);
+			a->stats_dirty = true;
+			if (mq_publish(c, a->t_thr, thr, thr_len, 1, true, 5000) != IOTAD_OK)
+				LOG_WARN("federated: threshold of round %u not published",
+					 a->cal.last.round);
 		}
 		if (a->stats_dirty && st.connected)
 			publish_stats(a, c);
@@ -461,6 +511,8 @@ int cmd_aggregate(int argc, char **argv)
 	iotad_err rc = mq_create(&mo, &c);
 	if (!rc)
 		rc = mq_subscribe(c, a.t_update, 1);
+	if (!rc)
+		rc = mq_subscribe(c, a.t_calib, 1);
 	if (!rc)
 		rc = mq_start(c);
 	if (rc) {

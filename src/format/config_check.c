@@ -235,6 +235,16 @@ iotad_err cfg_check(cfg_ctx *x, iotad_config *c)
 		return cfg_fail(x, mark_of(x, "federated", "update_encoding"), IOTAD_ERR_CONFIG,
 			    "federated.update_encoding: expected float32 or int8, got '%s'",
 			    c->fed_update_encoding);
+	if (strcmp(c->fed_threshold, "model") && strcmp(c->fed_threshold, "gateway") &&
+	    strcmp(c->fed_threshold, "global"))
+		return cfg_fail(x, mark_of(x, "federated", "threshold"), IOTAD_ERR_CONFIG,
+			    "federated.threshold: expected model, gateway or global, got '%s'",
+			    c->fed_threshold);
+	if (strcmp(c->fed_personalize, "off") && strcmp(c->fed_personalize, "select") &&
+	    strcmp(c->fed_personalize, "finetune"))
+		return cfg_fail(x, mark_of(x, "federated", "personalize"), IOTAD_ERR_CONFIG,
+			    "federated.personalize: expected off, select or finetune, got '%s'",
+			    c->fed_personalize);
 	const char *gw = c->fed_gateway[0] ? c->fed_gateway : c->client_id;
 	size_t gl = strlen(gw);
 	bool gw_ok = gl > 0 && gl < 64;

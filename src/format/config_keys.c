@@ -93,6 +93,9 @@ static const cfg_key keys[] = {
 	KEY("federated", "local_interval", PARAM_DOUBLE, fed_local_interval, 0, 365 * 86400.0, 0),
 	KEY("federated", "dp_sgd_clip", PARAM_DOUBLE, fed_dp_sgd_clip, 0, 1e6, 0),
 	KEY("federated", "dp_sgd_noise", PARAM_DOUBLE, fed_dp_sgd_noise, 0, 1000, 0),
+	TEXT("federated", "threshold", fed_threshold, 16, "gateway"),
+	KEY("federated", "holdout", PARAM_DOUBLE, fed_holdout, 0.05, 0.5, 0.2),
+	TEXT("federated", "personalize", fed_personalize, 16, "off"),
 };
 
 #define N_OWN (sizeof keys / sizeof keys[0])
