@@ -41,6 +41,11 @@ typedef struct met_fed {
 	double epsilon, delta;          /* its privacy claim; delta 0: none */
 	bool dp_sgd;                    /* DP-SGD on: */
 	double window_epsilon;          /* its window-level epsilon at federated.dp_delta */
+	double threshold;               /* the model file's threshold in use (0: not yet set) */
+	double threshold_gateway;       /* calibrated on its held-out windows last (0: none) */
+	double threshold_global;        /* the aggregator's for its round, last (0: none) */
+	const char *threshold_mode;     /* federated.threshold */
+	uint64_t serving[3];            /* rounds served: global model, fine-tuned, its own */
 } met_fed;
 
 /* One model of a mixed fleet (labelled by its name in models:). */

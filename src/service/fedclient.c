@@ -3,7 +3,7 @@
  * try-lock); Paho's thread copies a global model into the pending buffer;
  * the worker judges it, trains, publishes the update and writes the model
  * file that the service reloads. */
-#include "iotad/fedclient.h"
+#include "fedgw_int.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -23,47 +23,6 @@
 #include "iotad/mqtt.h"
 #include "iotad/train.h"
 
-struct fedgw {
-	const iotad_config *cfg;
-	model m;                      /* the model in use; the worker changes only m.net.params */
-	volatile sig_atomic_t *reload_flag;
-	char gw[FEDMSG_ID_MAX], t_global[512], t_update[512];
-	mq *mq;
-	pthread_t worker;
-	bool running;
-	atomic_bool stop;
-	pthread_mutex_t lock;         /* pending global and the pool */
-	pthread_cond_t cond;
-	unsigned char *pending, *work;/* a global model: from Paho, then the worker's copy */
-	size_t cap, pending_len;
-	bool have_pending;
-	fed_pool pool;
-	/* scorer thread: device table (open addressing) and each device's last W samples */
-	size_t dim, table;
-	char (*ids)[DET_DEVICE_ID_MAX];
-	int *slot_of;                 /* table -> device index, -1 free */
-	float *ring;                  /* max_devices x dim, normalized */
-	uint64_t *seen;               /* samples per device */
-	int n_dev;
-	float *win;                   /* one window, oldest first */
-	/* worker */
-	bool have_global, owe_update, judge;
-	uint32_t round, hash;         /* the global model accepted last */
-	uint32_t cand_round, cand_hash, cand_parent; /* the one waiting to be judged */
-	float *global;                /* the global model waiting to be judged */
-	float *base;                  /* the global model accepted last: updates train from it */
-	float *cand, *x;              /* a candidate network; the gathered windows */
-	nn net;                       /* scratch network of the model's shape */
-	fedmsg_enc encoding;          /* of the updates sent (federated.update_encoding) */
-	double last_change;
-	float cand_eps, cand_delta;   /* the candidate's privacy claim */
-	_Atomic uint64_t n_accepted, n_refused, n_invalid, n_sent, n_local, n_unsampled;
-	_Atomic uint64_t n_failed, n_joined;
-	_Atomic uint32_t m_round;     /* for /metrics: round, epsilon and delta accepted last */
-	_Atomic double m_eps, m_delta;
-	_Atomic double m_window_eps;  /* DP-SGD: window-level epsilon of every local training */
-	dp_acct acct;                 /* worker: DP-SGD's accountant */
-};
 
 static uint64_t fnv1a(const char *s)
 {
@@ -78,7 +37,11 @@ static bool on_message(void *ud, const char *topic, size_t tlen, const void *pay
 		       int qos, bool retained)
 {
 	fedgw *g = ud;
-	(void)topic, (void)tlen, (void)qos, (void)retained;
+	(void)qos, (void)retained;
+	if (tlen == strlen(g->t_thr) && !memcmp(topic, g->t_thr, tlen)) {
+		fedgw_cal_message(g, payload, len);
+		return true;
+	}
 	if (len > g->cap) {
 		atomic_fetch_add(&g->n_invalid, 1);
 		LOG_RATELIMITED(LOG_WARN, "federated: global model of %zu bytes refused (at most %zu)",
@@ -130,7 +93,7 @@ void fedgw_observe(void *ud, const char *device, const float *raw, const det_res
 		memcpy(g->win + (size_t)t * (size_t)F, ring + (size_t)((n + (uint64_t)t) % (uint64_t)W) * (size_t)F,
 		       (size_t)F * sizeof *g->win);
 	if (pthread_mutex_trylock(&g->lock) == 0) {
-		fed_pool_offer_at(&g->pool, d, g->win);
+		fedgw_cal_offer(g, d, g->win);
 		pthread_mutex_unlock(&g->lock);
 	}
 }
@@ -145,7 +108,7 @@ static size_t gather(fedgw *g)
 }
 
 /* Make params the model in use: write model.path, ask the service to reload. */
-static void swap_in(fedgw *g, const float *params, int version, const char *what)
+void fedgw_swap_in(fedgw *g, const float *params, int version, const char *what)
 {
 	memcpy(g->m.net.params, params, g->m.net.n_params * sizeof *params);
 	g->m.version = version;
@@ -231,17 +194,18 @@ static void judge_global(fedgw *g)
 		LOG_INFO("federated: global model of round %u (hash %08x) is the model in use",
 			 g->round, g->hash);
 		g->last_change = clock_mono();
+		fedgw_after_accept(g, true);
 		return;
 	}
 	LOG_INFO("federated: global model of round %u (hash %08x, parent %08x) accepted: mean score "
 		 "%.4g on %zu recent normal windows against %.4g; swapping it in",
 		 g->round, g->hash, g->cand_parent, cand, n, cur);
 	atomic_fetch_add(&g->n_accepted, 1);
-	swap_in(g, g->global, (int)g->round, "global model");
+	fedgw_after_accept(g, false);
 }
 
 /* Train from `from` on the sample into g->net; false if too few windows. */
-static bool train_local(fedgw *g, const float *from, uint64_t seed, size_t *n_out,
+bool fedgw_train_local(fedgw *g, const float *from, uint64_t seed, size_t *n_out,
 			train_report *rep)
 {
 	size_t n = gather(g);
@@ -278,11 +242,11 @@ static bool train_local(fedgw *g, const float *from, uint64_t seed, size_t *n_ou
 	return true;
 }
 
-static void send_update(fedgw *g)
+void fedgw_send_update(fedgw *g)
 {
 	size_t n;
 	train_report rep;
-	if (!train_local(g, g->base, fnv1a(g->gw) ^ g->round, &n, &rep))
+	if (!fedgw_train_local(g, g->base, fnv1a(g->gw) ^ g->round, &n, &rep))
 		return; /* not enough windows yet: again later */
 	g->owe_update = false;
 	fedmsg u = {.kind = FEDMSG_UPDATE, .round = g->round + 1, .base_hash = g->hash,
@@ -311,7 +275,7 @@ static void retrain_alone(fedgw *g)
 	size_t n;
 	train_report rep;
 	g->last_change = clock_mono();
-	if (!train_local(g, g->m.net.params, fnv1a(g->gw) ^ (uint64_t)g->last_change, &n, &rep))
+	if (!fedgw_train_local(g, g->m.net.params, fnv1a(g->gw) ^ (uint64_t)g->last_change, &n, &rep))
 		return;
 	/* trained on these very windows, it must score them better than the model in use */
 	double cur, cand;
@@ -325,7 +289,7 @@ static void retrain_alone(fedgw *g)
 	atomic_fetch_add(&g->n_local, 1);
 	LOG_INFO("federated: retrained locally on %zu windows (no global model for %.0f s): mean "
 		 "score %.4g -> %.4g", n, g->cfg->fed_local_interval, cur, cand);
-	swap_in(g, g->cand, g->m.version + 1, "local model");
+	fedgw_swap_in(g, g->cand, g->m.version + 1, "local model");
 }
 
 static void *worker(void *arg)
@@ -353,8 +317,9 @@ static void *worker(void *arg)
 			take_global(g, len);
 		if (g->judge)
 			judge_global(g);
+		fedgw_cal_poll(g);
 		if (g->owe_update)
-			send_update(g);
+			fedgw_send_update(g);
 		if (g->cfg->fed_local_interval > 0 &&
 		    clock_mono() - g->last_change >= g->cfg->fed_local_interval)
 			retrain_alone(g);
@@ -399,6 +364,8 @@ iotad_err fedgw_create(const iotad_config *cfg, const model *m0, volatile sig_at
 	rc = fed_pool_init(&g->pool, g->dim, maxd, cfg->fed_windows_per_device);
 	if (!rc)
 		rc = nn_init(&g->net, g->m.net.n_layers, g->m.net.sizes, g->m.net.act);
+	if (!rc)
+		rc = fedgw_cal_init(g);
 	g->pending = malloc(g->cap);
 	g->work = malloc(g->cap);
 	g->ids = calloc((size_t)maxd, sizeof *g->ids);
@@ -438,7 +405,8 @@ iotad_err fedgw_create(const iotad_config *cfg, const model *m0, volatile sig_at
 		.tls_no_hostname_check = !cfg->tls_verify_hostname,
 		.on_message = on_message, .ud = g,
 	};
-	if ((rc = mq_create(&mo, &g->mq)) || (rc = mq_subscribe(g->mq, g->t_global, 1)))
+	if ((rc = mq_create(&mo, &g->mq)) || (rc = mq_subscribe(g->mq, g->t_global, 1)) ||
+	    (g->thr_mode == FEDCAL_GLOBAL && (rc = mq_subscribe(g->mq, g->t_thr, 1))))
 		goto fail;
 	g->last_change = clock_mono();
 	/* the pool and its copy trained on, device rings and table, messages,
@@ -446,10 +414,12 @@ iotad_err fedgw_create(const iotad_config *cfg, const model *m0, volatile sig_at
 	size_t bytes = 2 * fed_pool_bytes(&g->pool) +
 		       (size_t)maxd * (g->dim * sizeof(float) + sizeof *g->ids + sizeof *g->seen) +
 		       g->dim * sizeof(float) + g->table * sizeof(int) + 2 * g->cap +
-		       4 * np * sizeof(float);
-	LOG_INFO("federated: gateway %s of model %s on %s: up to %d devices x %d windows, %.1f kB, "
-		 "%s updates", g->gw, g->m.id, g->t_global, maxd, cfg->fed_windows_per_device,
-		 bytes / 1024.0, fedmsg_enc_name(g->encoding));
+		       4 * np * sizeof(float) + fedgw_cal_bytes(g);
+	LOG_INFO("federated: gateway %s of model %s on %s: up to %d devices x %d windows (%d "
+		 "held out), %.1f kB, %s updates, threshold %s, personalize %s", g->gw, g->m.id,
+		 g->t_global, maxd, cfg->fed_windows_per_device, g->hold.per_device, bytes / 1024.0,
+		 fedmsg_enc_name(g->encoding), fedcal_mode_name(g->thr_mode),
+		 fedcal_pers_name(g->pers));
 	*out = g;
 	return IOTAD_OK;
 fail:
@@ -492,7 +462,13 @@ void fedgw_fill_metrics(void *ud, met_fed *out)
 			 .devices_unsampled = c.devices_unsampled, .round = atomic_load(&g->m_round),
 			 .epsilon = atomic_load(&g->m_eps), .delta = atomic_load(&g->m_delta),
 			 .dp_sgd = g->cfg->fed_dp_sgd_clip > 0,
-			 .window_epsilon = atomic_load(&g->m_window_eps)};
+			 .window_epsilon = atomic_load(&g->m_window_eps),
+			 .threshold = atomic_load(&g->m_thr),
+			 .threshold_gateway = atomic_load(&g->m_thr_gw),
+			 .threshold_global = atomic_load(&g->m_thr_global),
+			 .threshold_mode = fedcal_mode_name(g->thr_mode),
+			 .serving = {atomic_load(&g->n_serving[0]), atomic_load(&g->n_serving[1]),
+				     atomic_load(&g->n_serving[2])}};
 }
 
 void fedgw_destroy(fedgw *g)
@@ -515,6 +491,7 @@ void fedgw_destroy(fedgw *g)
 			 (unsigned long long)c.globals_refused, (unsigned long long)c.globals_invalid,
 			 (unsigned long long)c.updates_sent, (unsigned long long)c.local_retrains);
 	fed_pool_free(&g->pool);
+	fedgw_cal_free(g);
 	nn_free(&g->net);
 	model_free(&g->m);
 	free(g->pending);

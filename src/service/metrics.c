@@ -104,6 +104,20 @@ static void write_fed(FILE *f, const met_fed *d)
 		     "federated.dp_delta.");
 		fprintf(f, "iotad_fl_window_epsilon %.6g\n", d->window_epsilon);
 	}
+	head(f, "iotad_fl_threshold", "gauge",
+	     "Thresholds after the last round: in use (mode federated.threshold), this gateway's "
+	     "own (held-out windows), the aggregator's for every gateway; 0: none yet.");
+	fprintf(f, "iotad_fl_threshold{calibration=\"in_use\",mode=\"%s\"} %.6g\n",
+		d->threshold_mode ? d->threshold_mode : "", d->threshold);
+	fprintf(f, "iotad_fl_threshold{calibration=\"gateway\"} %.6g\n", d->threshold_gateway);
+	fprintf(f, "iotad_fl_threshold{calibration=\"global\"} %.6g\n", d->threshold_global);
+	head(f, "iotad_fl_served_total", "counter",
+	     "Rounds after which the gateway served the global model, the global model fine-tuned "
+	     "on its windows, or its own model (federated.personalize).");
+	static const char *const names[3] = {"global", "tuned", "own"};
+	for (int i = 0; i < 3; i++)
+		fprintf(f, "iotad_fl_served_total{model=\"%s\"} %llu\n", names[i],
+			(unsigned long long)d->serving[i]);
 }
 
 /* One family of a mixed fleet's per-model figures, labelled model="NAME". */

@@ -21,5 +21,11 @@ void it_federated_alone(void);
 /* Bad flags, config, model and state file of `iotad aggregate`: exit 2
  * with a message naming the fault. */
 void it_federated_cli(void);
+/* Two real gateways and the aggregator: after round 1 one serves its own
+ * threshold (held-out windows), the other the aggregator's for every
+ * gateway (from three summaries); both on /metrics and the stats topic; a
+ * refused global model and a threshold of a round not accepted change
+ * neither (it_fedthr.c). */
+void it_federated_thresholds(void);
 
 #endif

@@ -23,6 +23,7 @@ IT(restarts, long, "kill -9 of the broker, then of iotad: every alert of an undi
 IT(federated, long, "aggregator rounds, refusals, kill -9 and broker restart", it_federated_rounds)
 IT(fedgateway, long, "a gateway in iotad run: update, checked swap, poisoned model refused", it_federated_gateway)
 IT(fedalone, long, "a gateway without an aggregator retrains locally on a schedule", it_federated_alone)
+IT(fedthreshold, long, "thresholds after a round: per gateway and global; refused models change none", it_federated_thresholds)
 IT(fedcli, short, "aggregate: bad flags, config, model and state file refused", it_federated_cli)
 IT(reconcile, long, "a retained raised state without a state file is cleared at start", it_reconcile_states)
 IT(operrors, long, "not MQTT, no model, four reject reasons, a failing save: said clearly", it_operator_errors)
