@@ -111,8 +111,54 @@ static void test_fedsim_rounds(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "no file"));
 }
 
+/* Personalization: every gateway's pick is recorded and counted, a gateway
+ * serving the global model has its per-gateway counts, one serving its
+ * own has fedsim_local's; without an array for the picks it is refused. */
+static void test_fedsim_personalize(void)
+{
+	fedsim_file f[N_FILES];
+	make_files(f);
+	fedsim_gw gws[2] = {{f, 2}, {f + 2, 2}};
+	fedsim_opts o;
+	fedsim_opts_default(&o);
+	o.n_features = NF;
+	o.n_warm = WARM;
+	o.rounds = 2;
+	o.eval.train.window = 4;
+	o.eval.train.hidden_auto = 1;
+	o.eval.train.epochs = 6;
+	o.eval.train.percentile = 100;
+	o.norm_per_gw = true;
+	o.personalize = FEDCAL_PERS_FINETUNE;
+	fedsim_round r[2];
+	fedsim_counts per[2 * 2], local, lgw[2];
+	uint8_t picks[2 * 2];
+	char err[256] = "";
+	CU_ASSERT_EQUAL(fedsim_run(&o, gws, 2, 1e-5, r, per, NULL, NULL, err, sizeof err),
+			IOTAD_ERR_INVAL);
+	CU_ASSERT_EQUAL_FATAL(fedsim_run_pers(&o, gws, 2, 1e-5, r, per, picks, NULL, NULL, err,
+					      sizeof err), IOTAD_OK);
+	CU_ASSERT_EQUAL_FATAL(fedsim_local(&o, gws, 2, &local, lgw, err, sizeof err), IOTAD_OK);
+	const uint64_t scored = N_FILES * (ROWS - WARM);
+	for (int k = 0; k < 2; k++) {
+		CU_ASSERT_EQUAL(r[k].n_picked[0] + r[k].n_picked[1] + r[k].n_picked[2], 2);
+		CU_ASSERT_EQUAL(n_counted(&r[k].total.pers), scored);
+		for (int g = 0; g < 2; g++) {
+			CU_ASSERT(r[k].pick[g] <= FEDCAL_PICK_OWN);
+			if (r[k].pick[g] == FEDCAL_PICK_GLOBAL)
+				CU_ASSERT_EQUAL(memcmp(&r[k].gw[g].pers, &r[k].gw[g].per_gw,
+						       sizeof r[k].gw[g].pers), 0);
+			if (r[k].pick[g] == FEDCAL_PICK_OWN)
+				CU_ASSERT_EQUAL(memcmp(&r[k].gw[g].pers, &lgw[g].global,
+						       sizeof lgw[g].global), 0);
+		}
+	}
+	CU_ASSERT(f1_of(&r[1].total.pers) > 0.5);
+}
+
 void init_fedsim_tests(void)
 {
 	CU_pSuite s = CU_add_suite("fedsim", NULL, NULL);
 	TEST_ADD(s, test_fedsim_rounds);
+	TEST_ADD(s, test_fedsim_personalize);
 }
