@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """F1 per round of a federated simulation as an SVG: the federated model
-with the global threshold and with per-gateway thresholds, and the pooled
-and local references as horizontal lines.
+with the global threshold and with per-gateway thresholds, personalized
+(when bench_fedsim ran with --personalize), and the pooled and local
+references as horizontal lines.
 
 usage: fed-plot.py BENCH_FEDSIM_OUTPUT OUT.SVG [TITLE]
 
@@ -14,6 +15,7 @@ import sys
 
 W, H, L, R, T, B = 720.0, 360.0, 60.0, 200.0, 40.0, 40.0
 LINE = re.compile(r"global thr: F1 ([0-9.]+).*per-gateway thr: F1 ([0-9.]+)")
+PERS = re.compile(r"^\s+personalized \((\w+), own thr\): F1 ([0-9.]+)")
 
 
 def esc(s):
@@ -23,8 +25,13 @@ def esc(s):
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
-    rounds, refs = [], {}
+    rounds, refs, pers, mode = [], {}, [], ""
     for line in open(sys.argv[1], encoding="utf-8"):
+        m = PERS.search(line)
+        if m and rounds:
+            mode = m.group(1)
+            pers.append((rounds[-1][0], float(m.group(2))))
+            continue
         m = LINE.search(line)
         if not m:
             continue
@@ -38,7 +45,7 @@ def main():
     if not rounds:
         sys.exit("%s: no round lines" % sys.argv[1])
     n = rounds[-1][0]
-    vals = [v for r in rounds for v in r[1:]] + list(refs.values())
+    vals = [v for r in rounds for v in r[1:]] + list(refs.values()) + [p[1] for p in pers]
     lo, hi = max(0.0, min(vals) - 0.05), min(1.0, max(vals) + 0.05)
     x = lambda r: L + (W - L - R) * (r - 1) / max(1, n - 1)
     y = lambda v: T + (H - T - B) * (hi - v) / (hi - lo)
@@ -58,6 +65,11 @@ def main():
     for name, color, col in series:
         pts = " ".join("%.1f,%.1f" % (x(r[0]), y(r[col])) for r in rounds)
         out.append('<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>' % (color, pts))
+    if pers:
+        series.append(("personalized (%s)" % mode, "#9467bd", None))
+        pts = " ".join("%.1f,%.1f" % (x(r), y(v)) for r, v in pers)
+        out.append('<polyline fill="none" stroke="#9467bd" stroke-width="2" '
+                   'stroke-dasharray="2,2" points="%s"/>' % pts)
     dash = {"pooled, per-gateway thr": "#2ca02c", "local (own models)": "#d62728"}
     for name, v in refs.items():
         out.append('<line x1="%g" x2="%g" y1="%g" y2="%g" stroke="%s" stroke-dasharray="6,4"/>'

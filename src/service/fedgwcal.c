@@ -228,10 +228,13 @@ void fedgw_after_accept(fedgw *g, bool same)
 	if (g->thr_mode != FEDCAL_MODEL && !recal)
 		LOG_INFO("federated: round %u: %zu held-out windows, fewer than %d: threshold kept",
 			 g->round, nh, FEDGW_MIN_HOLD);
-	if (recal && fedcal_scores(&c[0], g->xh, nh, g->scores) == IOTAD_OK) {
+	/* the summary goes with any held-out window: the aggregator weighs it by
+	 * its windows; calibrating this gateway's own threshold needs more */
+	if (g->thr_mode != FEDCAL_MODEL && nh > 0 &&
+	    fedcal_scores(&c[0], g->xh, nh, g->scores) == IOTAD_OK) {
 		float own = fedcal_percentile(g->scores, nh, g->m.percentile);
 		send_summary(g, nh, own);
-		if (g->serving != FEDCAL_PICK_GLOBAL &&
+		if (recal && g->serving != FEDCAL_PICK_GLOBAL &&
 		    fedcal_scores(serve, g->xh, nh, g->scores) != IOTAD_OK)
 			recal = false;
 		if (recal) {
@@ -244,6 +247,8 @@ void fedgw_after_accept(fedgw *g, bool same)
 					 ", until the aggregator's comes" : "");
 			set_threshold(g, t, nh);
 		}
+	} else {
+		recal = false;
 	}
 	if (!same || g->serving != FEDCAL_PICK_GLOBAL || recal)
 		fedgw_swap_in(g, serve->params, (int)g->round,
