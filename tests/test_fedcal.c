@@ -6,6 +6,7 @@
 
 #include <CUnit/CUnit.h>
 
+#include "iotad/aggcal.h"
 #include "iotad/fedcal.h"
 #include "iotad/fedcalmsg.h"
 #include "test.h"
@@ -156,6 +157,49 @@ static void test_messages(void)
 	CU_ASSERT_FALSE(fedcal_topic_gateway("iotad/fl", "m", "iotad/fl/m/update/gw-1", 22, gw));
 }
 
+/* The aggregator's side: K of N summaries of the current global model make
+ * a threshold, kept for publishing even when the next round opens before;
+ * wrong round, gateway or a second summary are refused. */
+static void test_aggregator(void)
+{
+	agg_cal c;
+	char why[200], buf[FEDCALMSG_MAX], js[FEDCALMSG_MAX];
+	size_t len, jl;
+	CU_ASSERT_FATAL(agg_cal_init(&c, "m", 3, 2, 100) == IOTAD_OK);
+	agg_cal_open(&c, 4, 0xabcd);
+	fedcal_summary s = {.round = 4, .hash = 0xabcd, .windows = 10, .threshold = 1};
+	snprintf(s.model, sizeof s.model, "m");
+	snprintf(s.gateway, sizeof s.gateway, "a");
+	for (int i = 0; i < FEDCALMSG_NQ; i++)
+		s.q[i] = (float)i;
+	CU_ASSERT_FATAL(fedcal_summary_encode(&s, js, sizeof js, &jl) == IOTAD_OK);
+	CU_ASSERT_FALSE(agg_cal_offer(&c, "b", js, jl, why, sizeof why)); /* topic of another */
+	CU_ASSERT_TRUE(agg_cal_offer(&c, "a", js, jl, why, sizeof why));
+	CU_ASSERT_FALSE(agg_cal_offer(&c, "a", js, jl, why, sizeof why)); /* a second one */
+	CU_ASSERT_FALSE(agg_cal_take(&c, buf, sizeof buf, &len));        /* 1 of K = 2 */
+	s.round = 3;
+	snprintf(s.gateway, sizeof s.gateway, "b");
+	CU_ASSERT_FATAL(fedcal_summary_encode(&s, js, sizeof js, &jl) == IOTAD_OK);
+	CU_ASSERT_FALSE(agg_cal_offer(&c, "b", js, jl, why, sizeof why)); /* an old round */
+	s.round = 4;
+	s.q[FEDCALMSG_NQ - 1] = 20;
+	CU_ASSERT_FATAL(fedcal_summary_encode(&s, js, sizeof js, &jl) == IOTAD_OK);
+	CU_ASSERT_TRUE(agg_cal_offer(&c, "b", js, jl, why, sizeof why));
+	agg_cal_open(&c, 5, 0x1234); /* the next round opens before the main thread publishes */
+	fedcal_global g;
+	CU_ASSERT_FATAL(agg_cal_take(&c, buf, sizeof buf, &len));
+	CU_ASSERT_EQUAL_FATAL(fedcal_global_decode(buf, len, &g, why, sizeof why), IOTAD_OK);
+	CU_ASSERT(g.round == 4 && g.hash == 0xabcd && g.gateways == 2 && g.windows == 20);
+	CU_ASSERT_DOUBLE_EQUAL(g.threshold, 20, 1e-6); /* p100: the largest maximum */
+	CU_ASSERT_FALSE(agg_cal_take(&c, buf, sizeof buf, &len));
+	CU_ASSERT_EQUAL(c.accepted, 2);
+	CU_ASSERT_EQUAL(c.refused, 3);
+	int n = 0;
+	CU_ASSERT(agg_cal_stats(&c, buf, sizeof buf, &n));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"threshold\":{\"round\":4,\"value\":20"));
+	agg_cal_free(&c);
+}
+
 void init_fedcal_tests(void)
 {
 	CU_pSuite s = CU_add_suite("fedcal", NULL, NULL);
@@ -164,4 +208,5 @@ void init_fedcal_tests(void)
 	TEST_ADD(s, test_personalize);
 	TEST_ADD(s, test_names);
 	TEST_ADD(s, test_messages);
+	TEST_ADD(s, test_aggregator);
 }

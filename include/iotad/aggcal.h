@@ -19,7 +19,7 @@ typedef struct agg_cal {
 	uint32_t round, hash;         /* the global model the summaries must be of */
 	int n;                        /* summaries of this round */
 	fedcal_summary *s;            /* clients of them */
-	bool dirty;                   /* a threshold to publish */
+	bool dirty;                   /* last is to be published */
 	fedcal_global last;           /* the threshold published last (round 0: none yet) */
 	uint64_t accepted, refused;   /* summaries since start */
 } agg_cal;
@@ -34,7 +34,9 @@ void agg_cal_open(agg_cal *c, uint32_t round, uint32_t hash);
  * model, a second one of a gateway, more gateways than clients). */
 bool agg_cal_offer(agg_cal *c, const char *gw, const void *payload, size_t len, char *why,
 		   size_t whylen);
-/* If a threshold is due: true, with it encoded into buf (len bytes). */
+/* If a threshold is due (merged when the min_updates-th and the
+ * clients-th summary of a round came, so a new round does not lose it):
+ * true, with it encoded into buf (len bytes); it is c->last. */
 bool agg_cal_take(agg_cal *c, char *buf, size_t len, size_t *out_len);
 /* The stats topic's fragment: ,"threshold":{...},"gateway_thresholds":{...}
  * appended at buf + *n (len bytes in all); false if it does not fit. */

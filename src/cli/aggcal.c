@@ -10,6 +10,8 @@
 
 _Static_assert(FEDCALMSG_NQ == FEDCAL_NQ, "one quantile grid for the message and the merge");
 
+static void merge(agg_cal *c);
+
 iotad_err agg_cal_init(agg_cal *c, const char *model, int clients, int min, float percentile)
 {
 	memset(c, 0, sizeof *c);
@@ -67,20 +69,18 @@ bool agg_cal_offer(agg_cal *c, const char *gw, const void *payload, size_t len, 
 	c->accepted++;
 	snprintf(why, whylen, "%u windows, own threshold %.6g", s.windows, (double)s.threshold);
 	if (c->n == c->min || (c->n == c->clients && c->clients > c->min))
-		c->dirty = true;
+		merge(c); /* now: a new round may come before it is published */
 	return true;
 }
 
-bool agg_cal_take(agg_cal *c, char *buf, size_t len, size_t *out_len)
+/* Merge the summaries of the current round into c->last. */
+static void merge(agg_cal *c)
 {
-	if (!c->dirty)
-		return false;
-	c->dirty = false;
 	uint32_t n[1024];
 	float(*q)[FEDCAL_NQ] = malloc((size_t)c->n * sizeof *q);
-	if (!q || c->n > 1024) {
+	if (!q || c->n > 1024 || c->n == 0) {
 		free(q);
-		return false;
+		return;
 	}
 	uint64_t windows = 0;
 	for (int i = 0; i < c->n; i++) {
@@ -95,10 +95,16 @@ bool agg_cal_take(agg_cal *c, char *buf, size_t len, size_t *out_len)
 			   .threshold = t > FEDCAL_MIN_THRESHOLD ? t : FEDCAL_MIN_THRESHOLD,
 			   .percentile = c->percentile};
 	snprintf(g.model, sizeof g.model, "%s", c->model);
-	if (fedcal_global_encode(&g, buf, len, out_len) != IOTAD_OK)
-		return false;
 	c->last = g;
-	return true;
+	c->dirty = true;
+}
+
+bool agg_cal_take(agg_cal *c, char *buf, size_t len, size_t *out_len)
+{
+	if (!c->dirty)
+		return false;
+	c->dirty = false;
+	return fedcal_global_encode(&c->last, buf, len, out_len) == IOTAD_OK;
 }
 
 bool agg_cal_stats(const agg_cal *c, char *buf, size_t len, int *n)

@@ -104,6 +104,8 @@ closed=$(grep -c "closed with 3 of 3 updates" "$work/agg.log" || true)
 grep -q "$rounds rounds done" "$work/agg.log" || fail "the aggregator did not say it is done"
 grep -q "threshold of round [0-9]* for every gateway" "$work/agg.log" ||
 	fail "no threshold for every gateway"
+grep "threshold of round [0-9]* for every gateway" "$work/agg.log" | grep -qv "of 3 gateways)" &&
+	fail "a threshold for every gateway made of fewer than 3 gateways' summaries"
 step "$closed rounds closed, each with the updates of 3 gateways"
 
 sleep 2
