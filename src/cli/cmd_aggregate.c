@@ -426,6 +426,25 @@ static void agg_free(agg *a)
 	free(a->buf);
 }
 
+/* Publish the threshold for every gateway if one is due. Main thread. */
+static void publish_threshold(agg *a, mq *c, bool connected)
+{
+	char thr[FEDCALMSG_MAX];
+	size_t thr_len = 0;
+	pthread_mutex_lock(&a->lock);
+	bool due = connected && agg_cal_take(&a->cal, thr, sizeof thr, &thr_len);
+	fedcal_global t = a->cal.last;
+	pthread_mutex_unlock(&a->lock);
+	if (!due)
+		return;
+	LOG_INFO("federated: threshold of round %u for every gateway: %.6g (percentile %g of %u "
+		 "held-out windows of %u gateways)", t.round, (double)t.threshold,
+		 (double)t.percentile, t.windows, t.gateways);
+	a->stats_dirty = true;
+	if (mq_publish(c, a->t_thr, thr, thr_len, 1, true, 5000) != IOTAD_OK)
+		LOG_WARN("federated: threshold of round %u not published", t.round);
+}
+
 /* Main thread: until a signal or federated.rounds rounds. */
 static int agg_loop(agg *a, mq *c)
 {
@@ -451,24 +470,13 @@ static int agg_loop(agg *a, mq *c)
 			seen_connects = st.reconnects;
 		}
 		was_connected = st.connected;
+		/* the threshold of a global model goes before the next global model:
+		 * gateways take it only while that model is their latest */
+		publish_threshold(a, c, st.connected);
 		if (maybe_close(a, &opened)) {
+			publish_threshold(a, c, st.connected);
 			persist_and_publish(a, c);
 			rounds++;
-		}
-		char thr[FEDCALMSG_MAX];
-		size_t thr_len = 0;
-		pthread_mutex_lock(&a->lock);
-		bool due = st.connected && agg_cal_take(&a->cal, thr, sizeof thr, &thr_len);
-		pthread_mutex_unlock(&a->lock);
-		if (due) {
-			LOG_INFO("federated: threshold of round %u for every gateway: %.6g (percentile "
-				 "%g of %u held-out windows of %u gateways)", a->cal.last.round,
-				 (double)a->cal.last.threshold, (double)a->cal.last.percentile,
-				 a->cal.last.windows, a->cal.last.gateways);
-			a->stats_dirty = true;
-			if (mq_publish(c, a->t_thr, thr, thr_len, 1, true, 5000) != IOTAD_OK)
-				LOG_WARN("federated: threshold of round %u not published",
-					 a->cal.last.round);
 		}
 		if (a->stats_dirty && st.connected)
 			publish_stats(a, c);

@@ -313,11 +313,11 @@ static void *worker(void *arg)
 			g->have_pending = false;
 		}
 		pthread_mutex_unlock(&g->lock);
+		fedgw_cal_poll(g); /* a threshold of the model in use, before a newer model */
 		if (len)
 			take_global(g, len);
 		if (g->judge)
 			judge_global(g);
-		fedgw_cal_poll(g);
 		if (g->owe_update)
 			fedgw_send_update(g);
 		if (g->cfg->fed_local_interval > 0 &&
