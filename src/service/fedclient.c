@@ -172,8 +172,10 @@ static void judge_global(fedgw *g)
 	g->judge = false;
 	memcpy(g->net.params, g->global, np * sizeof *g->global);
 	double cur, cand;
-	if (!same &&
-	    !fed_validate(&g->m.net, &g->net, g->x, n, g->cfg->fed_max_score_ratio, &cur, &cand)) {
+	/* personalized, it is judged against the global model accepted last: a
+	 * gateway serving its own model still takes part */
+	const nn *ref = g->pers != FEDCAL_PERS_OFF && g->have_global ? &g->cnet[0] : &g->m.net;
+	if (!same && !fed_validate(ref, &g->net, g->x, n, g->cfg->fed_max_score_ratio, &cur, &cand)) {
 		atomic_fetch_add(&g->n_refused, 1);
 		LOG_WARN("federated: global model of round %u refused: mean score %.4g on %zu recent "
 			 "normal windows against %.4g now (federated.max_score_ratio %g)",
