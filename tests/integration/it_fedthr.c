@@ -82,7 +82,8 @@ static float file_threshold(const char *path, int *version)
 }
 
 static pid_t start_gateway(const hx_broker *b, hx_sub *sub, const char *id, const char *mode,
-			   int hport, const char *mpath, const char *log, size_t online)
+			   const char *pers, int hport, const char *mpath, const char *log,
+			   size_t online)
 {
 	char text[2048], name[64];
 	snprintf(name, sizeof name, "%s.yaml", id);
@@ -94,8 +95,8 @@ static pid_t start_gateway(const hx_broker *b, hx_sub *sub, const char *id, cons
 		 "model:\n  path: %s\nservice:\n  log_level: info\n"
 		 "federated:\n  prefix: " PREFIX "\n  enabled: true\n  local_epochs: 1\n"
 		 "  windows_per_device: 10\n  min_windows: 16\n  max_devices: 16\n"
-		 "  threshold: %s\n  holdout: 0.2\n",
-		 hport, b->uri, id, mpath, mode);
+		 "  threshold: %s\n  holdout: 0.2\n  personalize: %s\n",
+		 hport, b->uri, id, mpath, mode, pers);
 	CU_ASSERT_FATAL(hx_write_file(cfg, text) == 0);
 	return hx_start_iotad(cfg, log, sub, online);
 }
@@ -149,8 +150,8 @@ void it_federated_thresholds(void)
 	while (pb == pa)
 		pb = hx_free_port();
 	const char *la = hx_path("gw-a.log"), *lb = hx_path("gw-b.log");
-	pid_t ga = start_gateway(&b, &sub, "gw-a", "gateway", pa, ma, la, 1);
-	pid_t gb = start_gateway(&b, &sub, "gw-b", "global", pb, mb, lb, 2);
+	pid_t ga = start_gateway(&b, &sub, "gw-a", "gateway", "finetune", pa, ma, la, 1);
+	pid_t gb = start_gateway(&b, &sub, "gw-b", "global", "off", pb, mb, lb, 2);
 	CU_ASSERT_FATAL(ga > 0 && gb > 0);
 
 	char *sim[] = {(char *)hx_iotad(), "sim", "--broker", (char *)b.uri, "--speed", "0",
@@ -188,6 +189,18 @@ void it_federated_thresholds(void)
 	CU_ASSERT(fabs(ga_gauge - thr_a) <= 1e-5 * thr_a);
 	printf("\n  base threshold %.6g; gateway gw-a after round 1: %.6g\n", (double)base_thr,
 	       (double)thr_a);
+	/* gw-a personalizes (finetune): it chose one of three on its held-out
+	 * windows, and still sent its update trained from the global model */
+	CU_ASSERT(hx_wait_log(la, "round 1: serving the", 1000));
+	double served = 0;
+	const char *kinds[3] = {"global", "tuned", "own"};
+	for (int k = 0; k < 3; k++) {
+		char series[96];
+		snprintf(series, sizeof series, "iotad_fl_served_total{model=\"%s\"}", kinds[k]);
+		served += it_http_metric(pa, series);
+	}
+	CU_ASSERT(served >= 2); /* rounds 0 and 1 */
+	CU_ASSERT(hx_sub_wait(&sub, ta, NULL, 2, 30000));
 
 	/* global mode: the aggregator's threshold once the third summary comes */
 	CU_ASSERT(hx_wait_log(lb, "round 1: threshold of this gateway", 20000));
