@@ -23,10 +23,9 @@ void it_federated_alone(void);
 void it_federated_cli(void);
 /* Two real gateways and the aggregator: after round 1 one serves its own
  * threshold (held-out windows) and personalizes (finetune), the other the
- * aggregator's threshold for every
- * gateway (from three summaries); both on /metrics and the stats topic; a
- * refused global model and a threshold of a round not accepted change
- * neither (it_fedthr.c). */
+ * aggregator's threshold for every gateway (from three summaries); both on
+ * /metrics and the stats topic; a refused global model and a threshold of
+ * a round not accepted change neither (it_fedthr.c). */
 void it_federated_thresholds(void);
 
 #endif
