@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "iotad/clock.h"
@@ -87,10 +88,11 @@ static bool on_message(void *ud, const char *topic, size_t topic_len, const void
 	if (r == MSGQ_FULL)
 		SVC_COUNT(s->refused_full);
 	/* on disk before Paho forgets it; control and state messages are not replayed */
-	if (r == MSGQ_ACCEPTED && s->jr && !svc_is_control(s, topic, topic_len) && !state &&
+	if (r == MSGQ_ACCEPTED && sh->jr && !svc_is_control(s, topic, topic_len) && !state &&
 	    len <= s->cfg->max_payload &&
-	    journal_append(s->jr, topic, topic_len, payload, len, clock_wall()) != IOTAD_OK)
-		LOG_RATELIMITED(LOG_ERROR, "journal: cannot append to %s", s->cfg->journal_file);
+	    journal_append(sh->jr, topic, topic_len, payload, len, clock_wall()) != IOTAD_OK)
+		LOG_RATELIMITED(LOG_ERROR, "journal: cannot append to %s%s", s->cfg->journal_file,
+				sh->idx ? " (a scorer thread's)" : "");
 	return r == MSGQ_ACCEPTED;
 }
 
@@ -192,33 +194,67 @@ static cmd_reject http_command_of(void *ud, const det_command *cmd, det_result *
 			      detail_len);
 }
 
-/* A journal record: scored as it was when it arrived (shard 0, the only
- * one with a journal). */
-static void replay_one(void *ud, const char *topic, size_t topic_len, const void *payload,
-		       size_t len, double arrival, bool scored)
+void svc_journal_path(const svc *s, uint32_t k, char *out, size_t len)
 {
-	shard *sh = ud;
-	svc *s = sh->s;
-	msgq_msg *m = msgq_msg_new(topic, topic_len, payload, len, s->cfg->max_payload);
-	s->quiet = scored;
+	if (k == 0)
+		snprintf(out, len, "%s", s->cfg->journal_file);
+	else
+		snprintf(out, len, "%s.%u", s->cfg->journal_file, (unsigned)k);
+}
+
+/* A journal record: scored as it was when it arrived, by the shard its
+ * device hashes to now (the thread count may have changed). */
+static void replay_one(svc *s, const journal_rec *r)
+{
+	msgq_msg *m = msgq_msg_new(r->topic, r->topic_len, r->payload, r->len,
+				   s->cfg->max_payload);
+	s->quiet = r->scored;
 	if (m)
-		scorer_handle(sh, m, arrival);
+		scorer_handle(route(s, r->topic, r->topic_len, false), m, r->arrival);
 	msgq_msg_free(m);
 	s->quiet = false;
 }
 
-/* After a crash: score what the journal kept, once the broker is there to
- * take the events, before any message that arrived since. */
+/* After a crash: score what the journals kept (every shard's, and those of
+ * a run with more threads), merged by arrival time, once the broker is
+ * there to take the events, before any message that arrived since. Runs
+ * before the other shards' threads start. */
 static void replay_journal(svc *s, volatile sig_atomic_t *stop)
 {
-	if (!journal_pending(s->jr))
+	journal *js[2 * CFG_MAX_SCORERS];
+	uint32_t n = 0;
+	size_t pending = 0;
+	for (uint32_t k = 0; k < s->n; k++) {
+		/* every record a shard's own journal holds counts as taken by it */
+		s->sh[k].jr_taken = journal_pending(s->sh[k].jr);
+		if (s->sh[k].jr)
+			js[n++] = s->sh[k].jr;
+	}
+	for (uint32_t i = 0; i < s->n_left; i++)
+		js[n++] = s->jr_left[i];
+	for (uint32_t i = 0; i < n; i++)
+		pending += journal_pending(js[i]);
+	if (!pending)
 		return;
 	mq_stats ms;
 	for (mq_get_stats(s->mq, &ms); !ms.connected && !*stop; mq_get_stats(s->mq, &ms))
 		nanosleep(&(struct timespec){.tv_nsec = 100000000}, NULL);
-	size_t n = journal_replay(s->jr, replay_one, &s->sh[0]);
-	s->jr_taken = n;
-	LOG_INFO("journal: replayed %zu messages accepted before the last stop", n);
+	size_t done = 0;
+	for (;;) {
+		journal_rec r, best = {0};
+		uint32_t at = n;
+		for (uint32_t i = 0; i < n; i++)
+			if (journal_peek(js[i], &r) && (at == n || r.arrival < best.arrival)) {
+				best = r;
+				at = i;
+			}
+		if (at == n)
+			break;
+		replay_one(s, &best);
+		journal_advance(js[at]);
+		done++;
+	}
+	LOG_INFO("journal: replayed %zu messages accepted before the last stop", done);
 }
 
 /* --- lifecycle ----------------------------------------------------------- */
@@ -235,10 +271,9 @@ static uint32_t shard_count(const iotad_config *cfg, const model *m)
 			 "from the first message (set detector.features to use more)", n);
 		n = 1;
 	}
-	/* config_load refuses these with more than one thread */
-	if (n > 1 && (cfg->n_models > 0 || cfg->journal_file[0])) {
-		LOG_WARN("service.scorer_threads: %u asked, 1 used: %s runs with one scorer thread",
-			 n, cfg->n_models ? "a models: list" : "service.journal");
+	if (n > 1 && cfg->n_models > 0 && cfg->model_fallback) {
+		LOG_WARN("service.scorer_threads: %u asked, 1 used: model.fallback learns each "
+			 "unrouted device's fields from its first message", n);
 		n = 1;
 	}
 	return n;
@@ -265,29 +300,48 @@ static iotad_err shard_init(svc *s, shard *sh, uint32_t idx, const model *m, con
 	return IOTAD_OK;
 }
 
-static iotad_err open_journal(svc *s)
+static iotad_err open_one_journal(svc *s, uint32_t k, uint32_t keep, journal **out)
 {
-	const iotad_config *cfg = s->cfg;
-	char err[600];
+	char path[CFG_PATH + 16], err[600];
 	size_t torn = 0;
-	if (!cfg->state_file[0]) {
-		LOG_ERR("journal: service.journal needs service.state_file (the journal is cut "
-			"after each state save)");
-		return IOTAD_ERR_INVAL;
-	}
-	iotad_err e = journal_open(cfg->journal_file, cfg->journal_fsync, cfg->queue_size, &s->jr,
-				   &torn, err, sizeof err);
+	svc_journal_path(s, k, path, sizeof path);
+	iotad_err e = journal_open(path, s->cfg->journal_fsync, keep, out, &torn, err, sizeof err);
 	if (e != IOTAD_OK) {
 		LOG_ERR("%s", e == IOTAD_ERR_NOMEM ? "journal: out of memory" : err);
 		return e == IOTAD_ERR_NOMEM ? e : IOTAD_ERR_INVAL; /* exit 2, as a bad state file */
 	}
 	if (torn)
-		LOG_WARN("journal: cut %zu bytes of a record torn by a crash in %s", torn,
-			 cfg->journal_file);
-	if (journal_pending(s->jr))
+		LOG_WARN("journal: cut %zu bytes of a record torn by a crash in %s", torn, path);
+	if (journal_pending(*out))
 		LOG_INFO("journal: %zu messages in %s to replay once connected",
-			 journal_pending(s->jr), cfg->journal_file);
+			 journal_pending(*out), path);
 	return IOTAD_OK;
+}
+
+/* One journal a shard, and those a run with more threads left. */
+static iotad_err open_journal(svc *s)
+{
+	const iotad_config *cfg = s->cfg;
+	if (!cfg->state_file[0]) {
+		LOG_ERR("journal: service.journal needs service.state_file (the journal is cut "
+			"after each state save)");
+		return IOTAD_ERR_INVAL;
+	}
+	s->journal = true;
+	iotad_err e = IOTAD_OK;
+	for (uint32_t k = 0; k < s->n && e == IOTAD_OK; k++)
+		e = open_one_journal(s, k, s->sh[k].q.cap, &s->sh[k].jr);
+	for (uint32_t k = s->n; k < CFG_MAX_SCORERS && e == IOTAD_OK; k++) {
+		char path[CFG_PATH + 16];
+		struct stat st;
+		svc_journal_path(s, k, path, sizeof path);
+		if (lstat(path, &st) != 0)
+			continue;
+		e = open_one_journal(s, k, 1, &s->jr_left[s->n_left]);
+		if (e == IOTAD_OK)
+			s->left_idx[s->n_left++] = k;
+	}
+	return e;
 }
 
 iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out)
@@ -339,14 +393,13 @@ iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out)
 	if (err != IOTAD_OK)
 		goto fail;
 	if (s->n > 1 && cfg->state_file[0]) {
+		/* each model's file holds every shard's devices */
 		bool rejected = false;
-		pipeline *ps[CFG_MAX_SCORERS];
+		router *fs[CFG_MAX_SCORERS] = {0};
 		for (uint32_t k = 0; k < s->n; k++)
-			ps[k] = router_primary(s->sh[k].f);
-		err = reload_state_restore_shards(ps, s->n, cfg->state_file, &rejected);
-		if (rejected)
-			SVC_COUNT(s->state_rejected);
-		if (err != IOTAD_OK)
+			fs[k] = s->sh[k].f;
+		if ((err = router_state_restore_shards(fs, s->n, cfg->state_file, &rejected)) !=
+		    IOTAD_OK)
 			goto fail;
 	}
 	if (cfg->journal_file[0] && (err = open_journal(s)) != IOTAD_OK)
@@ -432,14 +485,19 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 				.metrics = metrics_of, .command = http_command_of, .ud = s};
 		err = http_create(&ho, &s->http);
 	}
+	if (err == IOTAD_OK)
+		err = mq_start(s->mq);
+	if (err == IOTAD_OK) {
+		log_start(s);
+		/* the journals are replayed into every shard before their threads run */
+		replay_journal(s, stop);
+	}
 	for (uint32_t k = 1; k < s->n && err == IOTAD_OK; k++) {
 		if (pthread_create(&s->sh[k].th, NULL, scorer_thread, &s->sh[k]) != 0)
 			err = IOTAD_ERR_NOMEM;
 		else
 			s->sh[k].th_started = true;
 	}
-	if (err == IOTAD_OK)
-		err = mq_start(s->mq);
 	if (err != IOTAD_OK) {
 		atomic_store(&s->workers_stop, true);
 		for (uint32_t k = 1; k < s->n; k++)
@@ -449,8 +507,6 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 			}
 		return err;
 	}
-	log_start(s);
-	replay_journal(s, stop);
 	scorer_loop(&s->sh[0], stop);
 
 	/* Orderly shutdown: refuse new input, score what was accepted, then say
@@ -544,6 +600,8 @@ void svc_get_metrics(svc *s, met_snapshot *out)
 			    &out->model_version);
 	out->start_time = s->started;
 	router_model_stats(s->sh[0].f, out);
+	for (uint32_t k = 1; k < s->n; k++)
+		router_model_stats_add(s->sh[k].f, out);
 	if (s->on_fed)
 		s->on_fed(s->on_fed_ud, &out->fed);
 }
@@ -559,6 +617,7 @@ void svc_destroy(svc *s)
 		if (!sh->s)
 			continue;
 		router_destroy(sh->f);
+		journal_close(sh->jr);
 		msgq_free(&sh->q);
 		outbox_free(&sh->out);
 		pthread_mutex_destroy(&sh->ctl_call);
@@ -568,7 +627,8 @@ void svc_destroy(svc *s)
 	free(s->sh);
 	pthread_mutex_destroy(&s->pause_lock);
 	pthread_cond_destroy(&s->pause_cond);
-	journal_close(s->jr);
+	for (uint32_t i = 0; i < s->n_left; i++)
+		journal_close(s->jr_left[i]);
 	free(s->scfg);
 	free(s);
 }

@@ -28,6 +28,12 @@ typedef struct shard {
 	msgq q;                    /* messages of this shard's devices */
 	outbox out;                /* its publishes waiting for the MQTT window */
 	router *f;                 /* its pipelines: devices, detectors and counters */
+	journal *jr;               /* its messages on disk (service.journal), or NULL */
+	uint64_t jr_taken;         /* journaled messages it took since the last trim */
+	/* marks waiting for the broker to acknowledge the events before them:
+	 * (messages taken, publishes issued by then), oldest first */
+	struct { uint64_t taken, issued; } marks[SVC_MARKS];
+	uint32_t marks_head, marks_n;
 	pthread_t th;
 	bool th_started;
 	uint64_t reload_seen;      /* the last reload generation carried out */
@@ -55,13 +61,13 @@ struct svc {
 	mq *mq;
 	iotad_config *scfg;        /* the shards' configuration with more than one (their
 				    * share of the device cap, no state file of their own) */
-	journal *jr;               /* service.journal (one shard only), or NULL */
-	uint64_t jr_taken;         /* journaled messages shard 0 took since the last trim */
+	bool journal;              /* service.journal: one file a shard (journal_path) */
+	/* journals of a run with more scorer threads than this one: replayed
+	 * at start, removed after the first state save */
+	journal *jr_left[CFG_MAX_SCORERS];
+	uint32_t left_idx[CFG_MAX_SCORERS]; /* their numbers (svc_journal_path) */
+	uint32_t n_left;
 	bool quiet;                /* replaying messages scored before a crash: publish nothing */
-	/* marks waiting for the broker to acknowledge the events before them:
-	 * (messages taken, publishes issued by then), oldest first */
-	struct { uint64_t taken, issued; } marks[SVC_MARKS];
-	uint32_t marks_head, marks_n;
 	shard *sh;                 /* n shards; shard 0 runs on svc_run's thread */
 	uint32_t n;
 	_Atomic uint64_t refused_full, state_rejected, state_save_failed, reloads, reload_failed;
@@ -103,6 +109,9 @@ void scorer_drain(shard *sh);
 void *scorer_thread(void *arg);
 /* Save the state file from every shard (the others paused, or ended). */
 bool scorer_save_state(svc *s, const char *when, bool others_running);
+/* The journal file of shard k: service.journal itself for shard 0,
+ * service.journal.K for the others. */
+void svc_journal_path(const svc *s, uint32_t k, char *out, size_t len);
 /* Write the stats line to the log. */
 void scorer_log_stats(svc *s, const char *when);
 
