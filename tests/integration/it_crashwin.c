@@ -5,8 +5,8 @@
  * One burst, four runs of the real binary on a real mosquitto: undisturbed
  * (the reference events), then killed halfway through the burst and
  * restarted on its state file, once without service.journal, once with it,
- * and once with it on two scorer threads (one journal each) restarted on
- * three. What is lost is read from the state file an orderly stop writes at
+ * and twice with it on two scorer threads (one journal each), restarted on
+ * three threads and on one. What is lost is read from the state file an orderly stop writes at
  * the end (every device's sample count, against what was published) and
  * from the events a subscriber received (against the reference). */
 #include <CUnit/CUnit.h>
@@ -149,7 +149,8 @@ static void cw_free(char **v, size_t n)
 /* One run: kill_at < 0 undisturbed, else kill -9 once that many messages
  * were published, restart, finish the burst, stop orderly. */
 static void cw_run(const hx_broker *b, hx_sub *sub, const char *tag, const char *journal,
-		   int threads, int kill_at, cw_result *r, char ***events, size_t *n_events)
+		   int threads, int restart_threads, int kill_at, cw_result *r, char ***events,
+		   size_t *n_events)
 {
 	char name[64], cid[64], extra[1024];
 	memset(r, 0, sizeof *r);
@@ -181,12 +182,12 @@ static void cw_run(const hx_broker *b, hx_sub *sub, const char *tag, const char 
 			usleep(1000);
 		CU_ASSERT_EQUAL(kill(pid, SIGKILL), 0);
 		CU_ASSERT_EQUAL(hx_wait_exit(pid, 10000), 128 + SIGKILL);
-		if (threads > 1) {
-			/* restarted on one thread more: the journals are replayed by the
-			 * thread each device hashes to now */
+		if (restart_threads != threads) {
+			/* restarted on another thread count: the journals are replayed by
+			 * the thread each device hashes to now */
 			snprintf(extra, sizeof extra,
 				 "%s  state_file: %s\n  state_interval: 3\n  scorer_threads: %d\n"
-				 "  journal: %s\n", text, state, threads + 1, journal);
+				 "  journal: %s\n", text, state, restart_threads, journal);
 			CU_ASSERT_EQUAL_FATAL(hx_write_file(config, extra), 0);
 		}
 		snprintf(name, sizeof name, "cw-%s-2.log", tag);
@@ -265,25 +266,32 @@ void it_crash_window(void)
 	const long long sent = (long long)CW_DEVICES * CW_STEPS;
 	const int kill_at = (int)(sent / 2);
 
-	cw_result ref, plain, jr, jr2;
-	char **e_ref, **e_plain, **e_jr, **e_jr2;
-	size_t n_ref, n_plain, n_jr, n_jr2;
-	cw_run(&b, &sub, "r", NULL, 1, -1, &ref, &e_ref, &n_ref);
-	cw_run(&b, &sub, "p", NULL, 1, kill_at, &plain, &e_plain, &n_plain);
-	cw_run(&b, &sub, "j", hx_path("cw-journal"), 1, kill_at, &jr, &e_jr, &n_jr);
-	cw_run(&b, &sub, "t", hx_path("cw-journal2"), 2, kill_at, &jr2, &e_jr2, &n_jr2);
+	cw_result ref, plain, jr, jr2, jr1;
+	char **e_ref, **e_plain, **e_jr, **e_jr2, **e_jr1;
+	size_t n_ref, n_plain, n_jr, n_jr2, n_jr1;
+	cw_run(&b, &sub, "r", NULL, 1, 1, -1, &ref, &e_ref, &n_ref);
+	cw_run(&b, &sub, "p", NULL, 1, 1, kill_at, &plain, &e_plain, &n_plain);
+	cw_run(&b, &sub, "j", hx_path("cw-journal"), 1, 1, kill_at, &jr, &e_jr, &n_jr);
+	cw_run(&b, &sub, "t", hx_path("cw-journal2"), 2, 3, kill_at, &jr2, &e_jr2, &n_jr2);
+	cw_run(&b, &sub, "u", hx_path("cw-journal1"), 2, 1, kill_at, &jr1, &e_jr1, &n_jr1);
+	/* the second thread's journal, replayed by the one thread, is gone */
+	struct stat st;
+	CU_ASSERT_EQUAL(stat(hx_path("cw-journal1"), &st), 0);
+	CU_ASSERT_NOT_EQUAL(stat(hx_path("cw-journal1.1"), &st), 0);
+	CU_ASSERT_EQUAL(stat(hx_path("cw-journal2.2"), &st), 0);
 	/* the runs use other device names: compare without the tag */
 	cw_compare(&ref, e_ref, n_ref, e_ref, n_ref);
 	cw_compare(&plain, e_plain, n_plain, e_ref, n_ref);
 	cw_compare(&jr, e_jr, n_jr, e_ref, n_ref);
 	cw_compare(&jr2, e_jr2, n_jr2, e_ref, n_ref);
+	cw_compare(&jr1, e_jr1, n_jr1, e_ref, n_ref);
 
 	printf("\n    %lld messages (%d devices x %d), kill -9 after %d published, "
 	       "state_interval 3 s", sent, CW_DEVICES, CW_STEPS, kill_at);
-	const cw_result *all[] = {&ref, &plain, &jr, &jr2};
+	const cw_result *all[] = {&ref, &plain, &jr, &jr2, &jr1};
 	const char *names[] = {"undisturbed", "kill -9, no journal", "kill -9, journal",
-			       "kill -9, journal, 2 then 3 threads"};
-	for (int i = 0; i < 4; i++)
+			       "journal, 2 threads, then 3", "journal, 2 threads, then 1"};
+	for (int i = 0; i < 5; i++)
 		printf("\n    %-20s burst %.2f s, samples in the final state %lld (lost %lld); "
 		       "events %zu: distinct %zu, missing %zu, repeated %zu", names[i],
 		       all[i]->burst_secs, all[i]->kept, sent - all[i]->kept, all[i]->events,
@@ -298,10 +306,14 @@ void it_crash_window(void)
 	CU_ASSERT(jr2.kept >= sent - 1);
 	CU_ASSERT(jr2.missing <= 2);
 	CU_ASSERT(jr2.repeated <= jr2.events / 10);
+	CU_ASSERT(jr1.kept >= sent - 1);
+	CU_ASSERT(jr1.missing <= 2);
+	CU_ASSERT(jr1.repeated <= jr1.events / 10);
 	cw_free(e_ref, n_ref);
 	cw_free(e_plain, n_plain);
 	cw_free(e_jr, n_jr);
 	cw_free(e_jr2, n_jr2);
+	cw_free(e_jr1, n_jr1);
 	hx_sub_stop(&sub);
 	hx_broker_stop(&b, SIGTERM);
 }
