@@ -447,10 +447,11 @@ static void log_start(svc *s)
 	const model *m = pipeline_model(router_primary(s->sh[0].f));
 	const char *names[MODEL_MAX_FEATURES];
 	if (router_mixed(s->sh[0].f))
-		LOG_INFO("scoring %s with %u models routed by topic and device (%s), alerts on %s/+",
-			 c->telemetry_filter, (unsigned)c->n_models,
+		LOG_INFO("scoring %s with %u models routed by topic and device (%s), alerts on %s/+"
+			 ", %u scorer thread%s", c->telemetry_filter, (unsigned)c->n_models,
 			 c->model_fallback ? "others zero-config on their own fields"
-					   : "others counted as no_model", c->alert_prefix);
+					   : "others counted as no_model", c->alert_prefix, s->n,
+			 s->n == 1 ? "" : "s");
 	else if (m)
 		LOG_INFO("scoring %s with model %s v%d (%s, window %d x %d features), alerts on %s/+"
 			 ", %u scorer thread%s", c->telemetry_filter, m->id, m->version,
