@@ -224,9 +224,9 @@ static void replay_journal(svc *s, volatile sig_atomic_t *stop)
 	journal *js[2 * CFG_MAX_SCORERS];
 	uint32_t n = 0;
 	size_t pending = 0;
+	size_t own[CFG_MAX_SCORERS];
 	for (uint32_t k = 0; k < s->n; k++) {
-		/* every record a shard's own journal holds counts as taken by it */
-		s->sh[k].jr_taken = journal_pending(s->sh[k].jr);
+		own[k] = journal_pending(s->sh[k].jr);
 		if (s->sh[k].jr)
 			js[n++] = s->sh[k].jr;
 	}
@@ -254,6 +254,10 @@ static void replay_journal(svc *s, volatile sig_atomic_t *stop)
 		journal_advance(js[at]);
 		done++;
 	}
+	/* every record a shard's own journal held counts as taken by it (the
+	 * shard that scored it may be another one) */
+	for (uint32_t k = 0; k < s->n; k++)
+		s->sh[k].jr_taken = own[k];
 	LOG_INFO("journal: replayed %zu messages accepted before the last stop", done);
 }
 
