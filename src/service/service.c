@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "iotad/clock.h"
@@ -49,9 +48,7 @@ shard *svc_shard_of(svc *s, const char *device, size_t len)
 	return &s->sh[topic_device_shard(device, len, s->n)];
 }
 
-/* The shard a message goes to: its device's (from the topic), shard 0 for
- * the control topic and for topics without a device level. */
-static shard *route(svc *s, const char *topic, size_t topic_len, bool state)
+shard *svc_route(svc *s, const char *topic, size_t topic_len, bool state)
 {
 	const char *dev;
 	size_t len;
@@ -82,7 +79,7 @@ static bool on_message(void *ud, const char *topic, size_t topic_len, const void
 	bool state = svc_is_state(s, topic, topic_len);
 	if (!retained && state)
 		return true; /* our own state publishes coming back: only retained ones matter */
-	shard *sh = route(s, topic, topic_len, state);
+	shard *sh = svc_route(s, topic, topic_len, state);
 	msgq_offer_result r = msgq_offer(&sh->q, topic, topic_len, payload, len,
 					 s->cfg->max_payload);
 	if (r == MSGQ_FULL)
@@ -194,73 +191,6 @@ static cmd_reject http_command_of(void *ud, const det_command *cmd, det_result *
 			      detail_len);
 }
 
-void svc_journal_path(const svc *s, uint32_t k, char *out, size_t len)
-{
-	if (k == 0)
-		snprintf(out, len, "%s", s->cfg->journal_file);
-	else
-		snprintf(out, len, "%s.%u", s->cfg->journal_file, (unsigned)k);
-}
-
-/* A journal record: scored as it was when it arrived, by the shard its
- * device hashes to now (the thread count may have changed). */
-static void replay_one(svc *s, const journal_rec *r)
-{
-	msgq_msg *m = msgq_msg_new(r->topic, r->topic_len, r->payload, r->len,
-				   s->cfg->max_payload);
-	s->quiet = r->scored;
-	if (m)
-		scorer_handle(route(s, r->topic, r->topic_len, false), m, r->arrival);
-	msgq_msg_free(m);
-	s->quiet = false;
-}
-
-/* After a crash: score what the journals kept (every shard's, and those of
- * a run with more threads), merged by arrival time, once the broker is
- * there to take the events, before any message that arrived since. Runs
- * before the other shards' threads start. */
-static void replay_journal(svc *s, volatile sig_atomic_t *stop)
-{
-	journal *js[2 * CFG_MAX_SCORERS];
-	uint32_t n = 0;
-	size_t pending = 0;
-	size_t own[CFG_MAX_SCORERS];
-	for (uint32_t k = 0; k < s->n; k++) {
-		own[k] = journal_pending(s->sh[k].jr);
-		if (s->sh[k].jr)
-			js[n++] = s->sh[k].jr;
-	}
-	for (uint32_t i = 0; i < s->n_left; i++)
-		js[n++] = s->jr_left[i];
-	for (uint32_t i = 0; i < n; i++)
-		pending += journal_pending(js[i]);
-	if (!pending)
-		return;
-	mq_stats ms;
-	for (mq_get_stats(s->mq, &ms); !ms.connected && !*stop; mq_get_stats(s->mq, &ms))
-		nanosleep(&(struct timespec){.tv_nsec = 100000000}, NULL);
-	size_t done = 0;
-	for (;;) {
-		journal_rec r, best = {0};
-		uint32_t at = n;
-		for (uint32_t i = 0; i < n; i++)
-			if (journal_peek(js[i], &r) && (at == n || r.arrival < best.arrival)) {
-				best = r;
-				at = i;
-			}
-		if (at == n)
-			break;
-		replay_one(s, &best);
-		journal_advance(js[at]);
-		done++;
-	}
-	/* every record a shard's own journal held counts as taken by it (the
-	 * shard that scored it may be another one) */
-	for (uint32_t k = 0; k < s->n; k++)
-		s->sh[k].jr_taken = own[k];
-	LOG_INFO("journal: replayed %zu messages accepted before the last stop", done);
-}
-
 /* --- lifecycle ----------------------------------------------------------- */
 
 static uint32_t shard_count(const iotad_config *cfg, const model *m)
@@ -302,50 +232,6 @@ static iotad_err shard_init(svc *s, shard *sh, uint32_t idx, const model *m, con
 		return err;
 	router_on_scored(sh->f, pub_scored_by);
 	return IOTAD_OK;
-}
-
-static iotad_err open_one_journal(svc *s, uint32_t k, uint32_t keep, journal **out)
-{
-	char path[CFG_PATH + 16], err[600];
-	size_t torn = 0;
-	svc_journal_path(s, k, path, sizeof path);
-	iotad_err e = journal_open(path, s->cfg->journal_fsync, keep, out, &torn, err, sizeof err);
-	if (e != IOTAD_OK) {
-		LOG_ERR("%s", e == IOTAD_ERR_NOMEM ? "journal: out of memory" : err);
-		return e == IOTAD_ERR_NOMEM ? e : IOTAD_ERR_INVAL; /* exit 2, as a bad state file */
-	}
-	if (torn)
-		LOG_WARN("journal: cut %zu bytes of a record torn by a crash in %s", torn, path);
-	if (journal_pending(*out))
-		LOG_INFO("journal: %zu messages in %s to replay once connected",
-			 journal_pending(*out), path);
-	return IOTAD_OK;
-}
-
-/* One journal a shard, and those a run with more threads left. */
-static iotad_err open_journal(svc *s)
-{
-	const iotad_config *cfg = s->cfg;
-	if (!cfg->state_file[0]) {
-		LOG_ERR("journal: service.journal needs service.state_file (the journal is cut "
-			"after each state save)");
-		return IOTAD_ERR_INVAL;
-	}
-	s->journal = true;
-	iotad_err e = IOTAD_OK;
-	for (uint32_t k = 0; k < s->n && e == IOTAD_OK; k++)
-		e = open_one_journal(s, k, s->sh[k].q.cap, &s->sh[k].jr);
-	for (uint32_t k = s->n; k < CFG_MAX_SCORERS && e == IOTAD_OK; k++) {
-		char path[CFG_PATH + 16];
-		struct stat st;
-		svc_journal_path(s, k, path, sizeof path);
-		if (lstat(path, &st) != 0)
-			continue;
-		e = open_one_journal(s, k, 1, &s->jr_left[s->n_left]);
-		if (e == IOTAD_OK)
-			s->left_idx[s->n_left++] = k;
-	}
-	return e;
 }
 
 iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out)
@@ -406,7 +292,7 @@ iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out)
 		    IOTAD_OK)
 			goto fail;
 	}
-	if (cfg->journal_file[0] && (err = open_journal(s)) != IOTAD_OK)
+	if (cfg->journal_file[0] && (err = svc_journal_open(s)) != IOTAD_OK)
 		goto fail;
 	const char *uris[CFG_MAX_URIS];
 	for (int i = 0; i < cfg->n_broker_uris && i < CFG_MAX_URIS; i++)
@@ -495,7 +381,7 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 	if (err == IOTAD_OK) {
 		log_start(s);
 		/* the journals are replayed into every shard before their threads run */
-		replay_journal(s, stop);
+		svc_journal_replay(s, stop);
 	}
 	for (uint32_t k = 1; k < s->n && err == IOTAD_OK; k++) {
 		if (pthread_create(&s->sh[k].th, NULL, scorer_thread, &s->sh[k]) != 0)

@@ -109,9 +109,22 @@ void scorer_drain(shard *sh);
 void *scorer_thread(void *arg);
 /* Save the state file from every shard (the others paused, or ended). */
 bool scorer_save_state(svc *s, const char *when, bool others_running);
+/* The shard a message goes to: its device's (from the topic; state: a
+ * state_prefix/DEVICE topic), shard 0 for the control topic and for topics
+ * without a device level. Any thread. */
+shard *svc_route(svc *s, const char *topic, size_t topic_len, bool state);
 /* The journal file of shard k: service.journal itself for shard 0,
  * service.journal.K for the others. */
 void svc_journal_path(const svc *s, uint32_t k, char *out, size_t len);
+/* Open one journal a shard (after the shards are built) and those of a
+ * run with more shards (service.journal.K, K >= n); exit-2 errors are
+ * logged. Needs service.state_file. */
+iotad_err svc_journal_open(svc *s);
+/* After a crash: score what the journals kept (every shard's, and those of
+ * a run with more threads), merged by arrival time, once the broker is
+ * there to take the events, before any message that arrived since. Runs
+ * on svc_run's thread before the other shards' threads start. */
+void svc_journal_replay(svc *s, volatile sig_atomic_t *stop);
 /* Write the stats line to the log. */
 void scorer_log_stats(svc *s, const char *when);
 
