@@ -101,7 +101,6 @@ iotad_err svc_journal_open(svc *s)
 			"after each state save)");
 		return IOTAD_ERR_INVAL;
 	}
-	s->journal = true;
 	iotad_err e = IOTAD_OK;
 	for (uint32_t k = 0; k < s->n && e == IOTAD_OK; k++)
 		e = open_one_journal(s, k, s->sh[k].q.cap, &s->sh[k].jr);

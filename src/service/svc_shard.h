@@ -61,7 +61,6 @@ struct svc {
 	mq *mq;
 	iotad_config *scfg;        /* the shards' configuration with more than one (their
 				    * share of the device cap, no state file of their own) */
-	bool journal;              /* service.journal: one file a shard (journal_path) */
 	/* journals of a run with more scorer threads than this one: replayed
 	 * at start, removed after the first state save */
 	journal *jr_left[CFG_MAX_SCORERS];
