@@ -23,8 +23,6 @@
  * Devices (300) are split evenly between the kinds, a sample every 10 s of
  * device time over --duration (3000) seconds. Medians of R (3) rounds. */
 #include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -45,100 +43,16 @@
 #define MP_REPEAT_MAX 15
 
 static const char *const mp_kinds[MP_KINDS] = {"room", "meter", "vibration"};
-static char mp_dir[] = "/tmp/iotad-mixproc.XXXXXX";
 static const char *mp_iotad;
-
-static void die(const char *msg)
-{
-	fprintf(stderr, "bench_mixproc: %s\n", msg);
-	exit(1);
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
-static const char *path_of(const char *name)
-{
-	static char bufs[8][PATH_MAX];
-	static int next;
-	char *b = bufs[next++ % 8];
-	snprintf(b, PATH_MAX, "%s/%s", mp_dir, name);
-	return b;
-}
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
-		die("cannot write a file in the temporary directory");
-}
-
-/* Start argv with its output appended to log. */
-static pid_t spawn(char *const argv[], const char *log)
-{
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		int null = open("/dev/null", O_RDONLY);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
-		}
-		if (null >= 0)
-			dup2(null, 0);
-		execvp(argv[0], argv);
-		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	if (pid < 0)
-		die("fork failed");
-	return pid;
-}
 
 /* Run argv to its end: its exit status, or -1. */
 static int run(char *const argv[], const char *log)
 {
 	int st;
-	pid_t pid = spawn(argv, log);
+	pid_t pid = bench_spawn(argv, log);
 	if (waitpid(pid, &st, 0) != pid)
 		return -1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* SIGTERM, then SIGKILL after 20 s: the exit status, or -1. */
-static int stop(pid_t pid)
-{
-	int st;
-	kill(pid, SIGTERM);
-	for (int t = 0; t < 1000; t++) {
-		pid_t r = waitpid(pid, &st, WNOHANG);
-		if (r == pid)
-			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-		sleep_ms(20);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &st, 0);
-	return -1;
-}
-
-static int free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t al = sizeof a;
-	int port = -1;
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &al) == 0)
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
 }
 
 /* GET path from 127.0.0.1:port into buf ("" if it does not answer). */
@@ -202,8 +116,8 @@ static const char *service_config(int k, const char *uri, int port, const char *
 					mp_kinds[i], mp_kinds[i], models, mp_kinds[i]);
 	}
 	snprintf(name, sizeof name, "%s.yaml", tag);
-	const char *path = path_of(name);
-	write_file(path, text);
+	const char *path = bench_tmp_path(name);
+	bench_write_file(path, text);
 	return path;
 }
 
@@ -214,37 +128,29 @@ typedef struct mp_round {
 
 static void one_round(int r, const char *models, int devices, int duration, mp_round *out)
 {
-	int bport = free_port();
-	char conf[512], uri[64];
-	snprintf(uri, sizeof uri, "tcp://127.0.0.1:%d", bport);
-	snprintf(conf, sizeof conf,
-		 "listener %d 127.0.0.1\nallow_anonymous true\nmax_queued_messages 1000000\n"
-		 "max_inflight_messages 0\nset_tcp_nodelay true\npersistence false\n"
-		 "log_dest stderr\nlog_type error\nlog_type warning\n", bport);
-	write_file(path_of("mosquitto.conf"), conf);
-	char *bargv[] = {"mosquitto", "-c", (char *)path_of("mosquitto.conf"), NULL};
-	pid_t broker = spawn(bargv, path_of("mosquitto.log"));
-	sleep_ms(300);
+	char uri[64];
+	pid_t broker = bench_broker_start("max_inflight_messages 0\nlog_dest stderr\n"
+					  "log_type error\nlog_type warning\n", uri, sizeof uri);
 
 	pid_t pid[MP_SERVICES];
 	int port[MP_SERVICES];
 	for (int k = 0; k < MP_SERVICES; k++) {
-		port[k] = free_port();
+		port[k] = bench_free_port();
 		const char *cfg = service_config(k, uri, port[k], models);
 		char log[64];
 		snprintf(log, sizeof log, "service-%d-%d.log", r, k);
 		char *argv[] = {(char *)mp_iotad, "run", "-c", (char *)cfg, NULL};
-		pid[k] = spawn(argv, path_of(log));
+		pid[k] = bench_spawn(argv, bench_tmp_path(log));
 	}
 	/* every service up and subscribed: its /metrics answers and says connected */
 	for (int k = 0; k < MP_SERVICES; k++) {
 		int t = 0;
 		while (metric(port[k], "iotad_broker_connected") != 1 && t++ < 300)
-			sleep_ms(100);
+			bench_sleep_ms(100);
 		if (t > 300)
-			die("a service did not come up (see its log with --keep)");
+			bench_die("a service did not come up (see its log with --keep)");
 	}
-	sleep_ms(500); /* the SUBSCRIBE follows the connection */
+	bench_sleep_ms(500); /* the SUBSCRIBE follows the connection */
 	double before[MP_SERVICES];
 	for (int k = 0; k < MP_SERVICES; k++)
 		before[k] = bench_proc_cpu(pid[k]);
@@ -254,27 +160,27 @@ static void one_round(int r, const char *models, int devices, int duration, mp_r
 	snprintf(dur, sizeof dur, "%d", duration);
 	char *pargv[] = {(char *)mp_iotad, "sim", "--mixed", "--devices", dev, "--duration", dur,
 			 "--seed", "11", "--broker", uri, NULL};
-	if (run(pargv, path_of("sim.log")) != 0)
-		die("iotad sim --mixed failed (see sim.log with --keep)");
+	if (run(pargv, bench_tmp_path("sim.log")) != 0)
+		bench_die("iotad sim --mixed failed (see sim.log with --keep)");
 	double total = (double)devices * (duration / 10);
 	for (int k = 0; k < MP_SERVICES; k++) {
 		double want = k ? total / MP_KINDS : total;
 		int t = 0;
 		while (metric(port[k], "iotad_messages_received_total") < want && t++ < 3000)
-			sleep_ms(100);
+			bench_sleep_ms(100);
 		if (t > 3000)
-			die("a service did not receive every message (see its log with --keep)");
+			bench_die("a service did not receive every message (see its log with --keep)");
 	}
 	out->secs = bench_now() - t0;
 	for (int k = 0; k < MP_SERVICES; k++) {
 		out->cpu[k] = bench_proc_cpu(pid[k]) - before[k];
 		if (k == 0 && metric(port[0], "iotad_messages_rejected_total{reason=\"no_model\"}") != 0)
-			die("the mixed service counted no_model messages");
+			bench_die("the mixed service counted no_model messages");
 	}
 	for (int k = 0; k < MP_SERVICES; k++)
-		if (stop(pid[k]) != 0)
-			die("a service did not stop cleanly");
-	stop(broker);
+		if (bench_stop_child(pid[k], SIGTERM, 20.0) != 0)
+			bench_die("a service did not stop cleanly");
+	bench_stop_child(broker, SIGTERM, 10.0);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -308,26 +214,26 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--keep"))
 			keep = true;
 		else
-			die("usage: bench_mixproc --iotad PATH [--models DIR] [--devices N] "
+			bench_die("usage: bench_mixproc --iotad PATH [--models DIR] [--devices N] "
 			    "[--duration S] [--repeat R] [--keep]");
 	}
 	if (!mp_iotad)
-		die("--iotad PATH is required");
+		bench_die("--iotad PATH is required");
 	if (devices % MP_KINDS || duration < 10)
-		die("--devices must be a multiple of 3 and --duration at least 10");
-	if (!mkdtemp(mp_dir))
-		die("cannot create a temporary directory");
+		bench_die("--devices must be a multiple of 3 and --duration at least 10");
+	bench_tmp_init("bench_mixproc");
+	bench_keep_tmp(keep);
 	char mdir[PATH_MAX];
 	if (!models) {
-		snprintf(mdir, sizeof mdir, "%s", path_of("models"));
+		snprintf(mdir, sizeof mdir, "%s", bench_tmp_path("models"));
 		char *simv[] = {(char *)mp_iotad, "sim", "--mixed", "--devices", "30", "--duration",
 			       "6000", "--normal-only", "--seed", "3", "--csv",
-			       (char *)path_of("train.csv"), NULL};
-		char *trainv[] = {(char *)mp_iotad, "train", "--csv", (char *)path_of("train.csv"),
+			       (char *)bench_tmp_path("train.csv"), NULL};
+		char *trainv[] = {(char *)mp_iotad, "train", "--csv", (char *)bench_tmp_path("train.csv"),
 				 "--group-by", "kind", "--skip", "ts,label", "--group", "device",
 				 "--epochs", "3", "-q", "-o", mdir, NULL};
-		if (run(simv, path_of("train.log")) != 0 || run(trainv, path_of("train.log")) != 0)
-			die("training the three models failed (see train.log with --keep)");
+		if (run(simv, bench_tmp_path("train.log")) != 0 || run(trainv, bench_tmp_path("train.log")) != 0)
+			bench_die("training the three models failed (see train.log with --keep)");
 		models = mdir;
 	}
 	double total = (double)devices * (duration / 10);
@@ -349,13 +255,5 @@ int main(int argc, char **argv)
 	double mm = median(mixed, repeat), ms = median(sep, repeat), mr = median(ratio, repeat);
 	printf("RESULT mixproc mixed_us_per_msg=%.2f separate_us_per_msg=%.2f ratio=%.3f\n", mm, ms,
 	       mr);
-	if (keep) {
-		fprintf(stderr, "bench_mixproc: kept %s\n", mp_dir);
-	} else {
-		char cmd[PATH_MAX + 16];
-		snprintf(cmd, sizeof cmd, "rm -rf '%s'", mp_dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "bench_mixproc: could not remove %s\n", mp_dir);
-	}
 	return 0;
 }
