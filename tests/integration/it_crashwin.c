@@ -302,13 +302,15 @@ void it_crash_window(void)
 	 * microseconds between Paho's acknowledgement and the append aside) */
 	CU_ASSERT(jr.kept >= sent - 1);
 	CU_ASSERT(jr.missing <= 2);
-	/* the same with a journal a thread, replayed by another thread count */
+	/* the same with a journal a thread, replayed by another thread count;
+	 * events sent again (at least once) are bounded by what one state
+	 * interval of the burst raises, not by the whole burst */
 	CU_ASSERT(jr2.kept >= sent - 1);
 	CU_ASSERT(jr2.missing <= 2);
-	CU_ASSERT(jr2.repeated <= jr2.events / 10);
+	CU_ASSERT(jr2.repeated <= jr2.distinct / 2);
 	CU_ASSERT(jr1.kept >= sent - 1);
 	CU_ASSERT(jr1.missing <= 2);
-	CU_ASSERT(jr1.repeated <= jr1.events / 10);
+	CU_ASSERT(jr1.repeated <= jr1.distinct / 2);
 	cw_free(e_ref, n_ref);
 	cw_free(e_plain, n_plain);
 	cw_free(e_jr, n_jr);
