@@ -60,6 +60,8 @@ echo "== memory per device (bench_memory)"
 "$BUILD/bench/bench_memory" --model "$MODEL" --devices "$MEM_DEVICES" | tee -a "$out"
 echo "== routing a mixed fleet, 10 models (bench_route)"
 "$BUILD/bench/bench_route" --model "$MODEL" | tee -a "$out"
+echo "== a mixed fleet: one service with 3 models against 3 one-kind services (bench_mixproc)"
+"$BUILD/bench/bench_mixproc" --iotad "$IOTAD" --repeat "$REPEAT" | tee -a "$out"
 echo "== MQTT throughput (bench_mqtt)"
 "$BUILD/bench/bench_mqtt" --iotad "$IOTAD" --model "$MODEL" --messages "$MESSAGES" \
 	--devices "$DEVICES" --qos "$QOS" --mode "$MODE" --repeat "$REPEAT" | tee -a "$out"
@@ -111,6 +113,10 @@ $1 == "RESULT" && $2 == "route" {
 	    sprintf("one model %.0f ns/msg", val("ns_per_message")), val("ratio_worst"))
 	row("routing, 10 models, by kind", sprintf("+%.0f ns/msg", val("added_spread_ns")),
 	    "ten one-model routers", val("ratio_spread"))
+}
+$1 == "RESULT" && $2 == "mixproc" {
+	row("mixed fleet, cpu/msg", sprintf("%.2f us (3 models)", val("mixed_us_per_msg")),
+	    sprintf("3 one-kind services %.2f us", val("separate_us_per_msg")), val("ratio"))
 }
 $1 == "RESULT" && $2 == "mqtt" {
 	name = "mqtt " val("mode") " qos" val("qos")

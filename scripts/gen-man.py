@@ -68,6 +68,10 @@ start, once the broker is connected: those already scored before the
 crash without publishing their events again, the others as new. Magic
 \fBIOTADJ1\fR, then records of length, CRC\-32, arrival time, topic and
 payload. \fBservice.journal_fsync: true\fR flushes each record to disk.
+With \fBservice.scorer_threads\fR above 1 each scorer thread has its own
+journal: the path itself for the first, \fIPATH\fB.1\fR, \fIPATH\fB.2\fR,
+\&... for the others; all are replayed at start, whatever the thread count
+that wrote them.
 .SH SIGNALS
 .TP
 .B SIGTERM, SIGINT

@@ -330,8 +330,6 @@ static const struct bad_case {
 	{"service:\n  scorer_threads: 65\n", "t.yaml:2:19:", "out of range [0, 64]"},
 	{"federated:\n  enabled: true\nservice:\n  scorer_threads: 2\n", "t.yaml:4:3:",
 	 "service.scorer_threads: federated learning runs with one scorer thread"},
-	{"service:\n  journal: /tmp/j\n  scorer_threads: 2\n", "t.yaml:3:3:",
-	 "service.scorer_threads: service.journal runs with one scorer thread"},
 	{"federated:\n  round_timeout: 0\n", "t.yaml:2:18:", "federated.round_timeout"},
 	{"federated:\n  ratio: 2\n", "t.yaml:2:3:", "unknown key 'ratio' in section federated"},
 	{"federated:\n  enabled: true\n  gateway: gw/1\n", "t.yaml:3:3:", "federated.gateway: 'gw/1'"},

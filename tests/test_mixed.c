@@ -16,6 +16,7 @@
 #include "iotad/msgq.h"
 #include "iotad/route.h"
 #include "iotad/router.h"
+#include "iotad/topic.h"
 #include "test.h"
 
 static char tmpdir[64];
@@ -383,6 +384,71 @@ static void test_router_state(void)
 	router_destroy(r);
 }
 
+/* The routers of several scorer threads: one file per model for all of
+ * them, restored into one router or three, each device into the thread
+ * its id hashes to; the per-model figures summed over the threads. */
+static void test_router_state_shards(void)
+{
+	static iotad_config c;
+	char yaml[1024];
+	rrec out = {0};
+	snprintf(yaml, sizeof yaml, "service:\n  state_file: %s/state.bin\n" TWO, tmpdir);
+	router *two[2], *one[1], *three[3];
+	for (int k = 0; k < 2; k++)
+		two[k] = rsetup(TWO, &c, &out); /* no state file of their own */
+	char topic[64], id[16];
+	for (int d = 0; d < 6; d++) {
+		snprintf(id, sizeof id, "pm-%d", d);
+		snprintf(topic, sizeof topic, "telemetry/meter/%s", id);
+		rsend(two[topic_device_shard(id, strlen(id), 2)], topic,
+		      "{\"ts\":1,\"voltage\":230,\"current\":2,\"power\":460}", 1.7e9);
+	}
+	rsend(two[topic_device_shard("r-1", 3, 2)], "telemetry/room/r-1",
+	      "{\"ts\":1,\"temperature\":21,\"humidity\":45,\"battery\":3.5}", 1.7e9);
+	met_snapshot s;
+	router_model_stats(two[0], &s);
+	router_model_stats_add(two[1], &s);
+	CU_ASSERT_EQUAL(s.models[0].devices, 1);
+	CU_ASSERT_EQUAL(s.models[1].devices, 6);
+	CU_ASSERT_EQUAL(s.models[1].received, 6);
+	char path[160];
+	snprintf(path, sizeof path, "%s/state.bin", tmpdir);
+	CU_ASSERT_EQUAL(router_state_save_shards(two, 2, path, "test"), IOTAD_OK);
+	for (int k = 0; k < 2; k++)
+		router_destroy(two[k]);
+
+	bool rejected = true;
+	one[0] = rsetup(TWO, &c, &out);
+	CU_ASSERT_EQUAL(router_state_restore_shards(one, 1, path, &rejected), IOTAD_OK);
+	CU_ASSERT_FALSE(rejected);
+	router_model_stats(one[0], &s);
+	CU_ASSERT_EQUAL(s.models[0].devices, 1);
+	CU_ASSERT_EQUAL(s.models[1].devices, 6);
+	router_destroy(one[0]);
+
+	for (int k = 0; k < 3; k++)
+		three[k] = rsetup(TWO, &c, &out);
+	CU_ASSERT_EQUAL(router_state_restore_shards(three, 3, path, &rejected), IOTAD_OK);
+	CU_ASSERT_FALSE(rejected);
+	size_t meters[3] = {0};
+	for (int d = 0; d < 6; d++) {
+		snprintf(id, sizeof id, "pm-%d", d);
+		meters[topic_device_shard(id, strlen(id), 3)]++;
+	}
+	for (int k = 0; k < 3; k++) {
+		met_snapshot one_s;
+		router_model_stats(three[k], &one_s);
+		CU_ASSERT_EQUAL(one_s.models[1].devices, meters[k]);
+	}
+	router_model_stats(three[0], &s);
+	router_model_stats_add(three[1], &s);
+	router_model_stats_add(three[2], &s);
+	CU_ASSERT_EQUAL(s.models[0].devices, 1);
+	CU_ASSERT_EQUAL(s.models[1].devices, 6);
+	for (int k = 0; k < 3; k++)
+		router_destroy(three[k]);
+}
+
 /* Zero-config without a model or detector.features: each device on the
  * fields it sends, not the first message's for all. */
 static void test_zero_config_own_fields(void)
@@ -493,6 +559,7 @@ void init_mixed_tests(void)
 	TEST_ADD(s, test_router_fallback);
 	TEST_ADD(s, test_router_cap);
 	TEST_ADD(s, test_router_state);
+	TEST_ADD(s, test_router_state_shards);
 	TEST_ADD(s, test_zero_config_own_fields);
 	TEST_ADD(s, test_live_names_model);
 }

@@ -46,6 +46,23 @@ size_t journal_pending(const journal *j);
 /* Hand every record read at open to fn, oldest first, then forget them.
  * Returns how many. Scorer thread. */
 size_t journal_replay(journal *j, journal_replay_fn fn, void *ud);
+
+/* One record read at open (valid until the next journal_advance). */
+typedef struct journal_rec {
+	const char *topic;
+	size_t topic_len;
+	const void *payload;
+	size_t len;
+	double arrival;
+	bool scored;
+} journal_rec;
+/* The oldest record read at open and not replayed yet, without taking it:
+ * false when none is left. With journal_advance, the replay of several
+ * journals merged by arrival time. Scorer thread. */
+bool journal_peek(journal *j, journal_rec *out);
+/* Take the record journal_peek gave (it counts as replayed); after the
+ * last one the records read at open are forgotten. Scorer thread. */
+void journal_advance(journal *j);
 /* Append one message; written (and synced, if asked) before it returns.
  * No allocation. MQTT client's thread. */
 iotad_err journal_append(journal *j, const char *topic, size_t topic_len, const void *payload,

@@ -57,6 +57,18 @@ void router_reload(router *f, const char *name, reload_switch_fn sw, void *ud, c
 /* Save every pipeline's devices (cfg->state_file; mixed: one file per
  * pipeline). IOTAD_OK if all were written. */
 iotad_err router_state_save(router *f, const char *when);
+/* The same routers in every scorer thread (n of them, all paused or
+ * ended; built with no state file of their own): each model's devices of
+ * all threads saved to one file, path (mixed: path.NAME), as one
+ * router_state_save would write it, and restored from it, each device into
+ * the thread its id hashes to (topic_device_shard), whatever the thread
+ * count that wrote it. Zero-config field sets are not kept (the service
+ * runs them on one thread). *rejected: a file was ignored. Save: IOTAD_OK
+ * if all were written; restore: an error only when out of memory. */
+iotad_err router_state_save_shards(router *const *fs, uint32_t n, const char *path,
+				   const char *when);
+iotad_err router_state_restore_shards(router *const *fs, uint32_t n, const char *path,
+				      bool *rejected);
 /* The first pipeline: the one model, or the first entry's (HTTP scoring). */
 pipeline *router_primary(router *f);
 /* A window was scored, with the name of the model that judged it (its
@@ -74,5 +86,10 @@ uint64_t router_state_rejected(router *f);
 uint64_t router_fields_changed(router *f);
 /* Per-model counters for the metrics (mixed only: n 0 otherwise). Any thread. */
 void router_model_stats(router *f, met_snapshot *out);
+/* Add f's per-model counters to those router_model_stats put in out from
+ * the same routers of another scorer thread (devices, messages, raises;
+ * reloads are every thread's and are counted once, from the first). Any
+ * thread. */
+void router_model_stats_add(router *f, met_snapshot *out);
 
 #endif

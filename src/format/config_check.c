@@ -255,14 +255,6 @@ iotad_err cfg_check(cfg_ctx *x, iotad_config *c)
 		return cfg_fail(x, mark_of(x, "service", "scorer_threads"), IOTAD_ERR_CONFIG,
 			    "service.scorer_threads: federated learning runs with one scorer thread "
 			    "(got %u)", c->scorer_threads);
-	if (c->n_models && c->scorer_threads != 1)
-		return cfg_fail(x, mark_of(x, "service", "scorer_threads"), IOTAD_ERR_CONFIG,
-			    "service.scorer_threads: a models: list runs with one scorer thread "
-			    "(got %u)", c->scorer_threads);
-	if (c->journal_file[0] && c->scorer_threads != 1)
-		return cfg_fail(x, mark_of(x, "service", "scorer_threads"), IOTAD_ERR_CONFIG,
-			    "service.scorer_threads: service.journal runs with one scorer thread "
-			    "(got %u)", c->scorer_threads);
 	if (c->fed_enabled && !gw_ok)
 		return cfg_fail(x, mark_of(x, "federated", c->fed_gateway[0] ? "gateway" : "enabled"),
 			    IOTAD_ERR_CONFIG,

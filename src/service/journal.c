@@ -37,6 +37,7 @@ struct journal {
 	size_t old_len, old_off;
 	size_t pending;
 	uint64_t old_scored;    /* the last mark read at open */
+	uint64_t replayed;      /* records handed back so far */
 };
 
 static void put_le32(unsigned char *p, uint32_t v)
@@ -232,30 +233,71 @@ size_t journal_pending(const journal *j)
 	return j ? j->pending : 0;
 }
 
-size_t journal_replay(journal *j, journal_replay_fn fn, void *ud)
+/* The next data record of the old bytes, skipping marks; NULL at the end. */
+static const unsigned char *next_old(journal *j)
 {
-	size_t done = 0;
 	while (j && j->pending > 0 && j->old_off < j->old_len) {
 		const unsigned char *p = j->old + j->old_off;
 		size_t r = record_len(p, j->old_len - j->old_off);
 		if (r == 0)
-			break; /* cannot happen: the same bytes passed at open */
+			return NULL; /* cannot happen: the same bytes passed at open */
+		if (!is_mark(p))
+			return p;
 		j->old_off += r;
-		if (is_mark(p))
-			continue;
-		uint32_t len = get_le32(p);
-		const unsigned char *b = p + JOURNAL_REC;
-		uint32_t tl = get_le32(b + 8);
-		fn(ud, (const char *)b + JOURNAL_META, tl, b + JOURNAL_META + tl,
-		   len - JOURNAL_META - tl, get_f64(b), done < j->old_scored);
-		j->pending--;
+	}
+	return NULL;
+}
+
+static void forget_old(journal *j)
+{
+	j->pending = 0;
+	free(j->old);
+	j->old = NULL;
+}
+
+bool journal_peek(journal *j, journal_rec *out)
+{
+	const unsigned char *p = next_old(j);
+	if (!p) {
+		if (j && j->old)
+			forget_old(j);
+		return false;
+	}
+	uint32_t len = get_le32(p);
+	const unsigned char *b = p + JOURNAL_REC;
+	uint32_t tl = get_le32(b + 8);
+	out->topic = (const char *)b + JOURNAL_META;
+	out->topic_len = tl;
+	out->payload = b + JOURNAL_META + tl;
+	out->len = len - JOURNAL_META - tl;
+	out->arrival = get_f64(b);
+	out->scored = j->replayed < j->old_scored;
+	return true;
+}
+
+void journal_advance(journal *j)
+{
+	const unsigned char *p = next_old(j);
+	if (!p)
+		return;
+	j->old_off += record_len(p, j->old_len - j->old_off);
+	j->pending--;
+	j->replayed++;
+	if (j->pending == 0)
+		forget_old(j);
+}
+
+size_t journal_replay(journal *j, journal_replay_fn fn, void *ud)
+{
+	size_t done = 0;
+	journal_rec r;
+	while (journal_peek(j, &r)) {
+		fn(ud, r.topic, r.topic_len, r.payload, r.len, r.arrival, r.scored);
+		journal_advance(j);
 		done++;
 	}
-	if (j) {
-		j->pending = 0;
-		free(j->old);
-		j->old = NULL;
-	}
+	if (j && j->old)
+		forget_old(j);
 	return done;
 }
 

@@ -21,40 +21,7 @@
 #include "iotad/route.h"
 #include "iotad/topic.h"
 
-typedef struct router_slot {
-	struct router *f;
-	char name[CFG_MODEL_NAME];
-	iotad_config *cfg;      /* its own (mixed), else the top level's */
-	model *m;               /* loaded here (mixed), NULL: zero-config or the caller's */
-	pipeline *p;
-	bool shape;             /* a zero-config field set of the fallback */
-	int n_fields;           /* shape: its fields (once learned) */
-	char fields[PIPELINE_LEARN_MAX][MODEL_NAME_MAX];
-	char state_file[CFG_PATH + CFG_MODEL_NAME + 2];
-	_Atomic uint64_t reloads, reload_failed;
-} router_slot;
-
-struct router {
-	const iotad_config *cfg;
-	pipeline_pub pub;       /* the service's */
-	router_scored_fn on_scored; /* in place of pub.scored, with the model's name */
-	det_config dc;          /* the top level's (zero-config shapes) */
-	route_table rt;
-	_Atomic uint32_t n;     /* slots in use (grows with zero-config shapes) */
-	uint32_t n_routes;      /* slots 0..n_routes-1 are the models: entries */
-	size_t total;           /* devices of all slots (mixed; kept as they change) */
-	bool mixed;             /* a models: list */
-	bool routing;           /* messages are routed: mixed, or zero-config on each
-				 * device's own fields (no model, no detector.features) */
-	bool fallback;          /* an unrouted device goes to the zero-config sets */
-	router_slot slot[ROUTER_SLOTS_MAX];
-	_Atomic uint64_t no_model, fields_changed, state_rejected, cap_refused, lru_evicted;
-	struct log_rl rl;
-};
-
-#define COUNT(field) atomic_fetch_add_explicit(&(field), 1, memory_order_relaxed)
-
-static void recount(router *f);
+#include "router_int.h"
 
 /* --- a slot's publisher: the service's, and its own ready ------------------ */
 
@@ -112,7 +79,7 @@ static void slot_ready(void *ud)
 			snprintf(s->fields[i], MODEL_NAME_MAX, "%s", names[i]);
 	}
 	restore(s);
-	recount(s->f);
+	router_recount(s->f);
 }
 
 static iotad_err add_slot(router *f, const char *name, iotad_config *cfg, model *m,
@@ -201,7 +168,7 @@ iotad_err router_create(const iotad_config *cfg, const model *m, const det_confi
 		for (uint32_t i = 0; i < cfg->n_models && e == IOTAD_OK; i++)
 			e = add_model(f, i);
 		f->n_routes = f->n;
-		recount(f);
+		router_recount(f);
 	}
 	if (e != IOTAD_OK) {
 		router_destroy(f);
@@ -239,7 +206,7 @@ static size_t total_devices(const router *f)
 }
 
 /* Count the devices of every slot again (after a sweep, a restore). */
-static void recount(router *f)
+void router_recount(router *f)
 {
 	f->total = total_devices(f);
 }
@@ -376,7 +343,7 @@ void router_handle(router *f, const msgq_msg *msg, double now)
 		if (d0 && d0 == pipeline_det(s->p))
 			f->total += det_device_count(d0) - before;
 		else
-			recount(f); /* a zero-config set just built its detector */
+			router_recount(f); /* a zero-config set just built its detector */
 		return;
 	}
 	pipeline_handle(s->p, msg, now);
@@ -411,7 +378,7 @@ void router_sweep(router *f, double now, bool connected)
 {
 	for (uint32_t i = 0; i < f->n; i++)
 		pipeline_sweep(f->slot[i].p, now, connected);
-	recount(f);
+	router_recount(f);
 }
 
 void router_outage(router *f, double seconds, double now)
@@ -459,16 +426,6 @@ void router_reload(router *f, const char *name, reload_switch_fn sw, void *ud, c
 		LOG_WARN("model: reload (%s) of '%s': no model of that name", why, name);
 }
 
-iotad_err router_state_save(router *f, const char *when)
-{
-	iotad_err r = IOTAD_OK;
-	for (uint32_t i = 0; i < f->n; i++)
-		if (f->slot[i].state_file[0] &&
-		    reload_state_save(f->slot[i].p, f->slot[i].state_file, when) != IOTAD_OK)
-			r = IOTAD_ERR_IO;
-	return r;
-}
-
 pipeline *router_primary(router *f)
 {
 	return f->slot[0].p;
@@ -511,30 +468,4 @@ uint64_t router_state_rejected(router *f)
 uint64_t router_fields_changed(router *f)
 {
 	return atomic_load(&f->fields_changed);
-}
-
-void router_model_stats(router *f, met_snapshot *out)
-{
-	out->n_models = 0;
-	out->fields_changed = atomic_load(&f->fields_changed);
-	if (!f->mixed)
-		return;
-	for (uint32_t i = 0; i < f->n && i < MET_MODELS_MAX; i++) {
-		router_slot *s = &f->slot[i];
-		met_model *mm = &out->models[out->n_models++];
-		pipeline_counters pc;
-		pipeline_get_counters(s->p, &pc);
-		snprintf(mm->name, sizeof mm->name, "%s", s->name);
-		pipeline_model_name(s->p, mm->id, sizeof mm->id, &mm->version);
-		mm->received = pc.received;
-		mm->scored = pc.scored;
-		mm->rejected = 0;
-		for (int r = 1; r < REJ__COUNT; r++)
-			mm->rejected += pc.rejected[r];
-		mm->devices = pc.devices;
-		mm->raised = pc.raised;
-		mm->raises = pc.events[ALERT_EV_RAISED];
-		mm->reloads = atomic_load(&s->reloads);
-		mm->reload_failures = atomic_load(&s->reload_failed);
-	}
 }

@@ -1,12 +1,13 @@
 /* scorer.c - one scorer shard's loop: take messages from its queue in
  * batches, score them through its router, send what waits in its outbox,
- * run operator commands and model reloads, sweep its devices. Shard 0 also
- * logs the stats, marks the journal and saves the state (pausing the other
- * shards meanwhile). */
+ * run operator commands and model reloads, sweep its devices, mark its
+ * journal. Shard 0 also logs the stats and saves the state (pausing the
+ * other shards meanwhile), then cuts every shard's journal. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "iotad/clock.h"
 #include "iotad/log.h"
@@ -48,26 +49,54 @@ static void request_reload(svc *s, const char *name, const char *why)
 	atomic_fetch_add(&s->reload_gen, 1);
 }
 
+/* After a state save (every shard paused or ended): each journal keeps
+ * only what its shard's queue still holds (the state covers the rest), and
+ * the journals of a run with more threads, replayed at start, go. */
+static void cut_journals(svc *s)
+{
+	bool all = true;
+	for (uint32_t k = 0; k < s->n; k++) {
+		shard *sh = &s->sh[k];
+		if (!sh->jr)
+			continue;
+		if (journal_trim(sh->jr, msgq_depth(&sh->q)) != IOTAD_OK) {
+			char path[CFG_PATH + 16];
+			svc_journal_path(s, k, path, sizeof path);
+			LOG_RATELIMITED(LOG_ERROR, "journal: cannot trim %s", path);
+			all = false;
+		} else {
+			sh->jr_taken = sh->marks_n = 0;
+		}
+	}
+	for (uint32_t i = 0; all && i < s->n_left; i++) {
+		char path[CFG_PATH + 16];
+		svc_journal_path(s, s->left_idx[i], path, sizeof path);
+		journal_close(s->jr_left[i]);
+		s->jr_left[i] = NULL;
+		if (unlink(path) != 0)
+			LOG_RATELIMITED(LOG_ERROR, "journal: cannot remove %s: %s", path,
+					strerror(errno));
+	}
+	if (all)
+		s->n_left = 0;
+}
+
 bool scorer_save_state(svc *s, const char *when, bool others_running)
 {
 	if (s->n == 1) {
 		/* one shard: its router saves each pipeline to its own file */
 		if (router_state_save(s->sh[0].f, when) == IOTAD_OK) {
 			/* the state covers every message taken so far: keep the queued ones */
-			if (journal_trim(s->jr, msgq_depth(&s->sh[0].q)) != IOTAD_OK)
-				LOG_RATELIMITED(LOG_ERROR, "journal: cannot trim %s",
-						s->cfg->journal_file);
-			else
-				s->jr_taken = s->marks_n = 0;
+			cut_journals(s);
 			return true;
 		}
 		SVC_COUNT(s->state_save_failed);
 		return false;
 	}
-	/* more: one pipeline a shard (no models: list), one file */
-	pipeline *ps[CFG_MAX_SCORERS];
+	/* more: each model's devices of every shard in one file */
+	router *fs[CFG_MAX_SCORERS] = {0};
 	for (uint32_t k = 0; k < s->n; k++)
-		ps[k] = router_primary(s->sh[k].f);
+		fs[k] = s->sh[k].f;
 	if (others_running && s->n > 1) {
 		struct timespec dl;
 		pthread_mutex_lock(&s->pause_lock);
@@ -80,7 +109,9 @@ bool scorer_save_state(svc *s, const char *when, bool others_running)
 		}
 		pthread_mutex_unlock(&s->pause_lock);
 	}
-	iotad_err e = reload_state_save_shards(ps, s->n, s->cfg->state_file, when);
+	iotad_err e = router_state_save_shards(fs, s->n, s->cfg->state_file, when);
+	if (e == IOTAD_OK)
+		cut_journals(s);
 	if (others_running && s->n > 1) {
 		pthread_mutex_lock(&s->pause_lock);
 		atomic_store(&s->pause_req, false);
@@ -218,9 +249,9 @@ void scorer_handle(shard *sh, const msgq_msg *msg, double now)
 {
 	svc *s = sh->s;
 	/* the same messages on_message journals */
-	if (s->jr && !msg->oversize && !svc_is_state(s, msgq_topic(msg), msg->topic_len) &&
+	if (sh->jr && !msg->oversize && !svc_is_state(s, msgq_topic(msg), msg->topic_len) &&
 	    (msg->bad_topic || !svc_is_control(s, msgq_topic(msg), msg->topic_len)))
-		s->jr_taken++;
+		sh->jr_taken++;
 	if (!msg->bad_topic && !msg->oversize && svc_is_control(s, msgq_topic(msg), msg->topic_len))
 		control(sh, msg);
 	else if (!msg->bad_topic && !msg->oversize && svc_is_state(s, msgq_topic(msg), msg->topic_len))
@@ -235,33 +266,40 @@ static void handle(shard *sh, const msgq_msg *msg)
 	scorer_handle(sh, msg, clock_wall());
 }
 
-/* After a batch (shard 0, the only one with a journal): the journal's mark
- * says how many of its messages were taken and had every event they caused
- * acknowledged by the broker (so a replay after a crash sends those events
- * again only if they may be lost). Publishes still in the outbox count as
- * issued: they go out in order. */
+/* After a batch: the shard's journal mark says how many of its messages
+ * were taken and had every event they caused acknowledged by the broker
+ * (so a replay after a crash sends those events again only if they may be
+ * lost). Publishes still in the outbox count as issued: they go out in
+ * order. With several shards the acknowledgements are counted for all of
+ * them together, and another shard's publishes may go out before this
+ * one's outbox: a new mark is only set while its outbox is empty. */
 static void journal_progress(shard *sh)
 {
 	svc *s = sh->s;
 	mq_stats ms;
 	mq_get_stats(s->mq, &ms);
 	uint64_t done = ms.published + ms.publish_failed + atomic_load(&sh->out.failed);
-	if (s->marks_n == 0 ||
-	    s->marks[(s->marks_head + s->marks_n - 1) % SVC_MARKS].taken != s->jr_taken) {
-		uint32_t at = s->marks_n < SVC_MARKS ? s->marks_n++ : s->marks_n - 1;
-		s->marks[(s->marks_head + at) % SVC_MARKS].taken = s->jr_taken;
-		s->marks[(s->marks_head + at) % SVC_MARKS].issued = done + ms.inflight + sh->out.count;
+	if ((sh->marks_n == 0 ||
+	     sh->marks[(sh->marks_head + sh->marks_n - 1) % SVC_MARKS].taken != sh->jr_taken) &&
+	    (s->n == 1 || sh->out.count == 0)) {
+		uint32_t at = sh->marks_n < SVC_MARKS ? sh->marks_n++ : sh->marks_n - 1;
+		sh->marks[(sh->marks_head + at) % SVC_MARKS].taken = sh->jr_taken;
+		sh->marks[(sh->marks_head + at) % SVC_MARKS].issued =
+			done + ms.inflight + sh->out.count;
 	}
 	uint64_t mark = 0;
 	bool any = false;
-	while (s->marks_n > 0 && s->marks[s->marks_head].issued <= done) {
-		mark = s->marks[s->marks_head].taken;
+	while (sh->marks_n > 0 && sh->marks[sh->marks_head].issued <= done) {
+		mark = sh->marks[sh->marks_head].taken;
 		any = true;
-		s->marks_head = (s->marks_head + 1) % SVC_MARKS;
-		s->marks_n--;
+		sh->marks_head = (sh->marks_head + 1) % SVC_MARKS;
+		sh->marks_n--;
 	}
-	if (any && journal_mark(s->jr, mark) != IOTAD_OK)
-		LOG_RATELIMITED(LOG_ERROR, "journal: cannot mark %s", s->cfg->journal_file);
+	if (any && journal_mark(sh->jr, mark) != IOTAD_OK) {
+		char path[CFG_PATH + 16];
+		svc_journal_path(s, sh->idx, path, sizeof path);
+		LOG_RATELIMITED(LOG_ERROR, "journal: cannot mark %s", path);
+	}
 }
 
 void scorer_log_stats(svc *s, const char *when)
@@ -319,7 +357,7 @@ void scorer_loop(shard *sh, volatile sig_atomic_t *stop)
 		msgq_release(&sh->q);
 		if (sh->out.count)
 			outbox_flush(&sh->out, s->mq, 0);
-		if (first && s->jr)
+		if (sh->jr)
 			journal_progress(sh);
 		take_command(sh);
 		if (first && s->reload_flag && *s->reload_flag) {

@@ -48,9 +48,7 @@ shard *svc_shard_of(svc *s, const char *device, size_t len)
 	return &s->sh[topic_device_shard(device, len, s->n)];
 }
 
-/* The shard a message goes to: its device's (from the topic), shard 0 for
- * the control topic and for topics without a device level. */
-static shard *route(svc *s, const char *topic, size_t topic_len, bool state)
+shard *svc_route(svc *s, const char *topic, size_t topic_len, bool state)
 {
 	const char *dev;
 	size_t len;
@@ -81,16 +79,17 @@ static bool on_message(void *ud, const char *topic, size_t topic_len, const void
 	bool state = svc_is_state(s, topic, topic_len);
 	if (!retained && state)
 		return true; /* our own state publishes coming back: only retained ones matter */
-	shard *sh = route(s, topic, topic_len, state);
+	shard *sh = svc_route(s, topic, topic_len, state);
 	msgq_offer_result r = msgq_offer(&sh->q, topic, topic_len, payload, len,
 					 s->cfg->max_payload);
 	if (r == MSGQ_FULL)
 		SVC_COUNT(s->refused_full);
 	/* on disk before Paho forgets it; control and state messages are not replayed */
-	if (r == MSGQ_ACCEPTED && s->jr && !svc_is_control(s, topic, topic_len) && !state &&
+	if (r == MSGQ_ACCEPTED && sh->jr && !svc_is_control(s, topic, topic_len) && !state &&
 	    len <= s->cfg->max_payload &&
-	    journal_append(s->jr, topic, topic_len, payload, len, clock_wall()) != IOTAD_OK)
-		LOG_RATELIMITED(LOG_ERROR, "journal: cannot append to %s", s->cfg->journal_file);
+	    journal_append(sh->jr, topic, topic_len, payload, len, clock_wall()) != IOTAD_OK)
+		LOG_RATELIMITED(LOG_ERROR, "journal: cannot append to %s%s", s->cfg->journal_file,
+				sh->idx ? " (a scorer thread's)" : "");
 	return r == MSGQ_ACCEPTED;
 }
 
@@ -192,35 +191,6 @@ static cmd_reject http_command_of(void *ud, const det_command *cmd, det_result *
 			      detail_len);
 }
 
-/* A journal record: scored as it was when it arrived (shard 0, the only
- * one with a journal). */
-static void replay_one(void *ud, const char *topic, size_t topic_len, const void *payload,
-		       size_t len, double arrival, bool scored)
-{
-	shard *sh = ud;
-	svc *s = sh->s;
-	msgq_msg *m = msgq_msg_new(topic, topic_len, payload, len, s->cfg->max_payload);
-	s->quiet = scored;
-	if (m)
-		scorer_handle(sh, m, arrival);
-	msgq_msg_free(m);
-	s->quiet = false;
-}
-
-/* After a crash: score what the journal kept, once the broker is there to
- * take the events, before any message that arrived since. */
-static void replay_journal(svc *s, volatile sig_atomic_t *stop)
-{
-	if (!journal_pending(s->jr))
-		return;
-	mq_stats ms;
-	for (mq_get_stats(s->mq, &ms); !ms.connected && !*stop; mq_get_stats(s->mq, &ms))
-		nanosleep(&(struct timespec){.tv_nsec = 100000000}, NULL);
-	size_t n = journal_replay(s->jr, replay_one, &s->sh[0]);
-	s->jr_taken = n;
-	LOG_INFO("journal: replayed %zu messages accepted before the last stop", n);
-}
-
 /* --- lifecycle ----------------------------------------------------------- */
 
 static uint32_t shard_count(const iotad_config *cfg, const model *m)
@@ -235,10 +205,9 @@ static uint32_t shard_count(const iotad_config *cfg, const model *m)
 			 "from the first message (set detector.features to use more)", n);
 		n = 1;
 	}
-	/* config_load refuses these with more than one thread */
-	if (n > 1 && (cfg->n_models > 0 || cfg->journal_file[0])) {
-		LOG_WARN("service.scorer_threads: %u asked, 1 used: %s runs with one scorer thread",
-			 n, cfg->n_models ? "a models: list" : "service.journal");
+	if (n > 1 && cfg->n_models > 0 && cfg->model_fallback) {
+		LOG_WARN("service.scorer_threads: %u asked, 1 used: model.fallback learns each "
+			 "unrouted device's fields from its first message", n);
 		n = 1;
 	}
 	return n;
@@ -262,31 +231,6 @@ static iotad_err shard_init(svc *s, shard *sh, uint32_t idx, const model *m, con
 	if ((err = router_create(s->scfg ? s->scfg : s->cfg, m, dc, &pub, &sh->f)) != IOTAD_OK)
 		return err;
 	router_on_scored(sh->f, pub_scored_by);
-	return IOTAD_OK;
-}
-
-static iotad_err open_journal(svc *s)
-{
-	const iotad_config *cfg = s->cfg;
-	char err[600];
-	size_t torn = 0;
-	if (!cfg->state_file[0]) {
-		LOG_ERR("journal: service.journal needs service.state_file (the journal is cut "
-			"after each state save)");
-		return IOTAD_ERR_INVAL;
-	}
-	iotad_err e = journal_open(cfg->journal_file, cfg->journal_fsync, cfg->queue_size, &s->jr,
-				   &torn, err, sizeof err);
-	if (e != IOTAD_OK) {
-		LOG_ERR("%s", e == IOTAD_ERR_NOMEM ? "journal: out of memory" : err);
-		return e == IOTAD_ERR_NOMEM ? e : IOTAD_ERR_INVAL; /* exit 2, as a bad state file */
-	}
-	if (torn)
-		LOG_WARN("journal: cut %zu bytes of a record torn by a crash in %s", torn,
-			 cfg->journal_file);
-	if (journal_pending(s->jr))
-		LOG_INFO("journal: %zu messages in %s to replay once connected",
-			 journal_pending(s->jr), cfg->journal_file);
 	return IOTAD_OK;
 }
 
@@ -339,17 +283,16 @@ iotad_err svc_create(const iotad_config *cfg, const model *m, svc **out)
 	if (err != IOTAD_OK)
 		goto fail;
 	if (s->n > 1 && cfg->state_file[0]) {
+		/* each model's file holds every shard's devices */
 		bool rejected = false;
-		pipeline *ps[CFG_MAX_SCORERS];
+		router *fs[CFG_MAX_SCORERS] = {0};
 		for (uint32_t k = 0; k < s->n; k++)
-			ps[k] = router_primary(s->sh[k].f);
-		err = reload_state_restore_shards(ps, s->n, cfg->state_file, &rejected);
-		if (rejected)
-			SVC_COUNT(s->state_rejected);
-		if (err != IOTAD_OK)
+			fs[k] = s->sh[k].f;
+		if ((err = router_state_restore_shards(fs, s->n, cfg->state_file, &rejected)) !=
+		    IOTAD_OK)
 			goto fail;
 	}
-	if (cfg->journal_file[0] && (err = open_journal(s)) != IOTAD_OK)
+	if (cfg->journal_file[0] && (err = svc_journal_open(s)) != IOTAD_OK)
 		goto fail;
 	const char *uris[CFG_MAX_URIS];
 	for (int i = 0; i < cfg->n_broker_uris && i < CFG_MAX_URIS; i++)
@@ -394,10 +337,11 @@ static void log_start(svc *s)
 	const model *m = pipeline_model(router_primary(s->sh[0].f));
 	const char *names[MODEL_MAX_FEATURES];
 	if (router_mixed(s->sh[0].f))
-		LOG_INFO("scoring %s with %u models routed by topic and device (%s), alerts on %s/+",
-			 c->telemetry_filter, (unsigned)c->n_models,
+		LOG_INFO("scoring %s with %u models routed by topic and device (%s), alerts on %s/+"
+			 ", %u scorer thread%s", c->telemetry_filter, (unsigned)c->n_models,
 			 c->model_fallback ? "others zero-config on their own fields"
-					   : "others counted as no_model", c->alert_prefix);
+					   : "others counted as no_model", c->alert_prefix, s->n,
+			 s->n == 1 ? "" : "s");
 	else if (m)
 		LOG_INFO("scoring %s with model %s v%d (%s, window %d x %d features), alerts on %s/+"
 			 ", %u scorer thread%s", c->telemetry_filter, m->id, m->version,
@@ -432,14 +376,19 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 				.metrics = metrics_of, .command = http_command_of, .ud = s};
 		err = http_create(&ho, &s->http);
 	}
+	if (err == IOTAD_OK)
+		err = mq_start(s->mq);
+	if (err == IOTAD_OK) {
+		log_start(s);
+		/* the journals are replayed into every shard before their threads run */
+		svc_journal_replay(s, stop);
+	}
 	for (uint32_t k = 1; k < s->n && err == IOTAD_OK; k++) {
 		if (pthread_create(&s->sh[k].th, NULL, scorer_thread, &s->sh[k]) != 0)
 			err = IOTAD_ERR_NOMEM;
 		else
 			s->sh[k].th_started = true;
 	}
-	if (err == IOTAD_OK)
-		err = mq_start(s->mq);
 	if (err != IOTAD_OK) {
 		atomic_store(&s->workers_stop, true);
 		for (uint32_t k = 1; k < s->n; k++)
@@ -449,8 +398,6 @@ iotad_err svc_run(svc *s, volatile sig_atomic_t *stop)
 			}
 		return err;
 	}
-	log_start(s);
-	replay_journal(s, stop);
 	scorer_loop(&s->sh[0], stop);
 
 	/* Orderly shutdown: refuse new input, score what was accepted, then say
@@ -544,6 +491,8 @@ void svc_get_metrics(svc *s, met_snapshot *out)
 			    &out->model_version);
 	out->start_time = s->started;
 	router_model_stats(s->sh[0].f, out);
+	for (uint32_t k = 1; k < s->n; k++)
+		router_model_stats_add(s->sh[k].f, out);
 	if (s->on_fed)
 		s->on_fed(s->on_fed_ud, &out->fed);
 }
@@ -559,6 +508,7 @@ void svc_destroy(svc *s)
 		if (!sh->s)
 			continue;
 		router_destroy(sh->f);
+		journal_close(sh->jr);
 		msgq_free(&sh->q);
 		outbox_free(&sh->out);
 		pthread_mutex_destroy(&sh->ctl_call);
@@ -568,7 +518,8 @@ void svc_destroy(svc *s)
 	free(s->sh);
 	pthread_mutex_destroy(&s->pause_lock);
 	pthread_cond_destroy(&s->pause_cond);
-	journal_close(s->jr);
+	for (uint32_t i = 0; i < s->n_left; i++)
+		journal_close(s->jr_left[i]);
 	free(s->scfg);
 	free(s);
 }

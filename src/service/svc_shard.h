@@ -28,6 +28,12 @@ typedef struct shard {
 	msgq q;                    /* messages of this shard's devices */
 	outbox out;                /* its publishes waiting for the MQTT window */
 	router *f;                 /* its pipelines: devices, detectors and counters */
+	journal *jr;               /* its messages on disk (service.journal), or NULL */
+	uint64_t jr_taken;         /* journaled messages it took since the last trim */
+	/* marks waiting for the broker to acknowledge the events before them:
+	 * (messages taken, publishes issued by then), oldest first */
+	struct { uint64_t taken, issued; } marks[SVC_MARKS];
+	uint32_t marks_head, marks_n;
 	pthread_t th;
 	bool th_started;
 	uint64_t reload_seen;      /* the last reload generation carried out */
@@ -55,13 +61,12 @@ struct svc {
 	mq *mq;
 	iotad_config *scfg;        /* the shards' configuration with more than one (their
 				    * share of the device cap, no state file of their own) */
-	journal *jr;               /* service.journal (one shard only), or NULL */
-	uint64_t jr_taken;         /* journaled messages shard 0 took since the last trim */
+	/* journals of a run with more scorer threads than this one: replayed
+	 * at start, removed after the first state save */
+	journal *jr_left[CFG_MAX_SCORERS];
+	uint32_t left_idx[CFG_MAX_SCORERS]; /* their numbers (svc_journal_path) */
+	uint32_t n_left;
 	bool quiet;                /* replaying messages scored before a crash: publish nothing */
-	/* marks waiting for the broker to acknowledge the events before them:
-	 * (messages taken, publishes issued by then), oldest first */
-	struct { uint64_t taken, issued; } marks[SVC_MARKS];
-	uint32_t marks_head, marks_n;
 	shard *sh;                 /* n shards; shard 0 runs on svc_run's thread */
 	uint32_t n;
 	_Atomic uint64_t refused_full, state_rejected, state_save_failed, reloads, reload_failed;
@@ -103,6 +108,22 @@ void scorer_drain(shard *sh);
 void *scorer_thread(void *arg);
 /* Save the state file from every shard (the others paused, or ended). */
 bool scorer_save_state(svc *s, const char *when, bool others_running);
+/* The shard a message goes to: its device's (from the topic; state: a
+ * state_prefix/DEVICE topic), shard 0 for the control topic and for topics
+ * without a device level. Any thread. */
+shard *svc_route(svc *s, const char *topic, size_t topic_len, bool state);
+/* The journal file of shard k: service.journal itself for shard 0,
+ * service.journal.K for the others. */
+void svc_journal_path(const svc *s, uint32_t k, char *out, size_t len);
+/* Open one journal a shard (after the shards are built) and those of a
+ * run with more shards (service.journal.K, K >= n); exit-2 errors are
+ * logged. Needs service.state_file. */
+iotad_err svc_journal_open(svc *s);
+/* After a crash: score what the journals kept (every shard's, and those of
+ * a run with more threads), merged by arrival time, once the broker is
+ * there to take the events, before any message that arrived since. Runs
+ * on svc_run's thread before the other shards' threads start. */
+void svc_journal_replay(svc *s, volatile sig_atomic_t *stop);
 /* Write the stats line to the log. */
 void scorer_log_stats(svc *s, const char *when);
 

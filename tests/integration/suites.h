@@ -32,6 +32,7 @@ IT(instances, long, "two instances on one broker: status, discovery and topics t
 IT(commands, long, "operator commands: false alarm, re-baseline, mute over HTTP and MQTT", it_http_commands)
 IT(outage, long, "a broker outage longer than stale_after marks no device stale", it_broker_outage)
 IT(mixed, long, "a mixed fleet of 300 devices: one service, a model per kind, no worse than one service per kind", it_mixed_fleet)
+IT(mixthreads, long, "a models: list on one and two scorer threads: the same events, per-model counters and state files", it_mixed_threads)
 IT(zeroconf, short, "zero-config: learns, raises on a fault after, keeps its normal over a restart", it_zero_config)
 IT(shards, long, "one and two scorer threads: the same events, counters and state file", it_scorer_threads)
 IT(notreg, long, "a state file path that is not a regular file: exit 2, untouched", it_state_not_regular)

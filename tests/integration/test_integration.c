@@ -22,6 +22,7 @@
 #include "it_http.h"
 #include "it_int8.h"
 #include "it_mixed.h"
+#include "it_mixthreads.h"
 #include "it_ops.h"
 #include "it_reliability.h"
 #include "it_shards.h"
