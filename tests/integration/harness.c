@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -546,4 +547,54 @@ int hx_publish_series(mq *pub, const char *topic, int from, int to, int hot_from
 			return -1;
 	}
 	return 0;
+}
+
+double hx_metric(int port, const char *series)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	const char req[] = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+	size_t cap = 1 << 16, got = 0;
+	char *buf = malloc(cap);
+	double v = -1;
+	if (fd < 0 || !buf || connect(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+	    send(fd, req, sizeof req - 1, MSG_NOSIGNAL) != (ssize_t)sizeof req - 1)
+		goto out;
+	for (;;) {
+		if (got + 1 == cap) {
+			char *more = realloc(buf, cap * 2);
+			if (!more)
+				break;
+			buf = more;
+			cap *= 2;
+		}
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		ssize_t k = poll(&p, 1, 5000) > 0 ? recv(fd, buf + got, cap - 1 - got, 0) : -1;
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+	}
+	buf[got] = '\0';
+	size_t n = strlen(series);
+	for (const char *q = buf; (q = strstr(q, series)); q += n)
+		if (q > buf && q[-1] == '\n' && q[n] == ' ') {
+			v = strtod(q + n + 1, NULL);
+			break;
+		}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return v;
+}
+
+bool hx_wait_metric(int port, const char *series, double want, int timeout_ms)
+{
+	for (int waited = 0; waited <= timeout_ms; waited += 100) {
+		if (hx_metric(port, series) >= want)
+			return true;
+		sleep_ms(100);
+	}
+	return false;
 }

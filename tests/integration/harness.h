@@ -107,6 +107,12 @@ pid_t hx_start_iotad(const char *config, const char *log, hx_sub *sub, size_t on
 
 /* Train a small model on simulated normal data (cached per run): returns its path. */
 const char *hx_model(void);
+/* The value of one sample line of iotad's /metrics on 127.0.0.1:port
+ * ("name" or "name{labels}", matched from the start of a line), or -1 when
+ * the page or the line is not there. */
+double hx_metric(int port, const char *series);
+/* Poll hx_metric every 100 ms until it is at least want: false on timeout. */
+bool hx_wait_metric(int port, const char *series, double want, int timeout_ms);
 /* Write an iotad config for broker b into the temp dir; extra is appended
  * YAML inside the detector section (may be NULL). Returns its path. */
 const char *hx_config(const hx_broker *b, const char *name, const char *client_id,

@@ -33,7 +33,7 @@ static double metric_eq(int port, const char *series, double want)
 {
 	double v = -1;
 	for (int waited = 0; waited <= 10000; waited += 100) {
-		if ((v = it_http_metric(port, series)) == want)
+		if ((v = hx_metric(port, series)) == want)
 			break;
 		nap_ms(100);
 	}
@@ -379,15 +379,15 @@ void it_federated_gateway(void)
 	double want = dp_epsilon(1, 0.001, 1, 1e-5, NULL);
 	CU_ASSERT(fabs(gm.dp_epsilon - want) < 1e-3 * want);
 	CU_ASSERT_EQUAL(metric_eq(hport, "iotad_fl_round", 1), 1);
-	CU_ASSERT(fabs(it_http_metric(hport, "iotad_fl_epsilon") - want) < 1e-3 * want);
-	CU_ASSERT_EQUAL(it_http_metric(hport, "iotad_fl_delta"), 1e-5);
-	CU_ASSERT(it_http_metric(hport, "iotad_fl_rounds_joined_total") >= 2); /* rounds 0 and 1 */
+	CU_ASSERT(fabs(hx_metric(hport, "iotad_fl_epsilon") - want) < 1e-3 * want);
+	CU_ASSERT_EQUAL(hx_metric(hport, "iotad_fl_delta"), 1e-5);
+	CU_ASSERT(hx_metric(hport, "iotad_fl_rounds_joined_total") >= 2); /* rounds 0 and 1 */
 	/* DP-SGD in its local training: a window-level epsilon that grows */
 	CU_ASSERT(hx_wait_log(glog, "window-level epsilon", 1000));
-	double we = it_http_metric(hport, "iotad_fl_window_epsilon");
+	double we = hx_metric(hport, "iotad_fl_window_epsilon");
 	CU_ASSERT(we > 0 && isfinite(we));
 	CU_ASSERT_EQUAL(metric_eq(hport, "iotad_fl_updates_total{result=\"sent\"}", 2), 2);
-	CU_ASSERT_EQUAL(it_http_metric(hport, "iotad_fl_globals_total{result=\"accepted\"}"), 1);
+	CU_ASSERT_EQUAL(hx_metric(hport, "iotad_fl_globals_total{result=\"accepted\"}"), 1);
 
 	/* a poisoned global model (weights scrambled, valid hash) is refused and
 	 * the model in use stays; a replayed round-1 model of other weights too */

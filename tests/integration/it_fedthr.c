@@ -185,7 +185,7 @@ void it_federated_thresholds(void)
 	float thr_a = file_threshold(ma, &va);
 	CU_ASSERT_EQUAL(va, 1);
 	CU_ASSERT(isfinite(thr_a) && thr_a > 0 && thr_a != base_thr);
-	double ga_gauge = it_http_metric(pa, "iotad_fl_threshold{calibration=\"gateway\"}");
+	double ga_gauge = hx_metric(pa, "iotad_fl_threshold{calibration=\"gateway\"}");
 	CU_ASSERT(fabs(ga_gauge - thr_a) <= 1e-5 * thr_a);
 	printf("\n  base threshold %.6g; gateway gw-a after round 1: %.6g\n", (double)base_thr,
 	       (double)thr_a);
@@ -197,7 +197,7 @@ void it_federated_thresholds(void)
 	for (int k = 0; k < 3; k++) {
 		char series[96];
 		snprintf(series, sizeof series, "iotad_fl_served_total{model=\"%s\"}", kinds[k]);
-		served += it_http_metric(pa, series);
+		served += hx_metric(pa, series);
 	}
 	CU_ASSERT(served >= 2); /* rounds 0 and 1 */
 	CU_ASSERT(hx_sub_wait(&sub, ta, NULL, 2, 30000));
@@ -223,7 +223,7 @@ void it_federated_thresholds(void)
 	float thr_b = file_threshold(mb, &vb);
 	CU_ASSERT_EQUAL(vb, 1);
 	CU_ASSERT(fabs(thr_b - tg.threshold) <= 1e-5 * tg.threshold);
-	CU_ASSERT(fabs(it_http_metric(pb, "iotad_fl_threshold{calibration=\"global\"}") -
+	CU_ASSERT(fabs(hx_metric(pb, "iotad_fl_threshold{calibration=\"global\"}") -
 		       tg.threshold) <= 1e-5 * tg.threshold);
 	printf("  global threshold of round 1 (3 gateways): %.6g; gw-b uses it\n",
 	       (double)tg.threshold);

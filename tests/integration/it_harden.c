@@ -365,45 +365,6 @@ void it_http_many_clients(void)
 
 /* ---- item: redelivered and reordered telemetry ---------------------------- */
 
-/* A sample line of /metrics ("name{labels}"), or -1. */
-static double metric(int port, const char *series)
-{
-	int fd = tcp_connect(port);
-	char req[] = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-	size_t cap = 1 << 16, got = 0;
-	char *buf = malloc(cap);
-	double v = -1;
-	if (fd < 0 || !buf || send(fd, req, sizeof req - 1, MSG_NOSIGNAL) != (ssize_t)sizeof req - 1)
-		goto out;
-	for (;;) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		ssize_t k = poll(&p, 1, 5000) > 0 ? recv(fd, buf + got, cap - 1 - got, 0) : -1;
-		if (k <= 0)
-			break;
-		got += (size_t)k;
-	}
-	buf[got] = '\0';
-	size_t n = strlen(series);
-	for (const char *q = buf; (q = strstr(q, series)); q += n)
-		if (q[-1] == '\n' && q[n] == ' ') {
-			v = strtod(q + n + 1, NULL);
-			break;
-		}
-out:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	return v;
-}
-
-static bool wait_metric(int port, const char *series, double want)
-{
-	for (int i = 0; i < 150; i++, usleep(100000))
-		if (metric(port, series) >= want)
-			return true;
-	return false;
-}
-
 static int publish_ts(mq *pub, const char *device, int i)
 {
 	char topic[64], msg[160];
@@ -430,8 +391,8 @@ void it_reorder_redelivery(void)
 	/* the reference: 80 samples in order */
 	for (int i = 0; i < 80; i++)
 		CU_ASSERT_EQUAL(publish_ts(pub, "ro-ref", i), 0);
-	CU_ASSERT_FATAL(wait_metric(port, "iotad_messages_received_total", 80));
-	double ref = metric(port, "iotad_messages_scored_total");
+	CU_ASSERT_FATAL(hx_wait_metric(port, "iotad_messages_received_total", 80, 15000));
+	double ref = hx_metric(port, "iotad_messages_scored_total");
 
 	/* the same 80 as a broker restart delivers them: 0..39, then the
 	 * unacknowledged 30..39 again interleaved with 40..49 in swapped
@@ -448,11 +409,11 @@ void it_reorder_redelivery(void)
 		publish_ts(pub, "ro-1", i);
 	/* and a timestamp going back beyond the window: out of order */
 	publish_ts(pub, "ro-1", 10);
-	CU_ASSERT_FATAL(wait_metric(port, "iotad_messages_received_total", 80 + 91));
-	double dup = metric(port, "iotad_messages_rejected_total{reason=\"duplicate\"}");
-	double ooo = metric(port, "iotad_messages_rejected_total{reason=\"out_of_order\"}");
-	double late = metric(port, "iotad_messages_late_total");
-	double scored = metric(port, "iotad_messages_scored_total");
+	CU_ASSERT_FATAL(hx_wait_metric(port, "iotad_messages_received_total", 80 + 91, 15000));
+	double dup = hx_metric(port, "iotad_messages_rejected_total{reason=\"duplicate\"}");
+	double ooo = hx_metric(port, "iotad_messages_rejected_total{reason=\"out_of_order\"}");
+	double late = hx_metric(port, "iotad_messages_late_total");
+	double scored = hx_metric(port, "iotad_messages_scored_total");
 	CU_ASSERT_EQUAL(dup, 10);
 	CU_ASSERT_EQUAL(ooo, 1);
 	CU_ASSERT_EQUAL(late, 5);
@@ -505,11 +466,11 @@ void it_clock_skew(void)
 	publish_at(pub, "sk-2", 0, false);
 	for (int i = 0; i < 6; i++)
 		publish_at(pub, "sk-2", now - 108 + i, true);
-	CU_ASSERT_FATAL(wait_metric(port, "iotad_messages_received_total", 38));
-	double skew = metric(port, "iotad_messages_rejected_total{reason=\"ts_skew\"}");
-	double ooo = metric(port, "iotad_messages_rejected_total{reason=\"out_of_order\"}");
-	double dup = metric(port, "iotad_messages_rejected_total{reason=\"duplicate\"}");
-	double scored = metric(port, "iotad_messages_scored_total");
+	CU_ASSERT_FATAL(hx_wait_metric(port, "iotad_messages_received_total", 38, 15000));
+	double skew = hx_metric(port, "iotad_messages_rejected_total{reason=\"ts_skew\"}");
+	double ooo = hx_metric(port, "iotad_messages_rejected_total{reason=\"out_of_order\"}");
+	double dup = hx_metric(port, "iotad_messages_rejected_total{reason=\"duplicate\"}");
+	double scored = hx_metric(port, "iotad_messages_scored_total");
 	CU_ASSERT_EQUAL(skew, 1);
 	CU_ASSERT_EQUAL(ooo, 0);
 	CU_ASSERT_EQUAL(dup, 0);

@@ -119,33 +119,6 @@ static int post_json(int port, const char *body, http_resp *r)
 	return request(port, "POST", "/v1/score", "application/json", body, strlen(body), r);
 }
 
-/* Value of one sample line of /metrics ("name{labels}"), or -1. */
-static double metric(int port, const char *series)
-{
-	http_resp r;
-	double v = -1;
-	if (get(port, "/metrics", &r) != 200)
-		return -1;
-	size_t n = strlen(series);
-	for (const char *p = r.body; (p = strstr(p, series)); p += n)
-		if ((p == r.body || p[-1] == '\n') && p[n] == ' ') {
-			v = strtod(p + n + 1, NULL);
-			break;
-		}
-	http_free(&r);
-	return v;
-}
-
-static bool wait_metric(int port, const char *series, double want, int timeout_ms)
-{
-	for (int waited = 0; waited <= timeout_ms; waited += 100) {
-		if (metric(port, series) >= want)
-			return true;
-		usleep(100000);
-	}
-	return false;
-}
-
 static const char *config_with_http(const hx_broker *b, const char *name, int port)
 {
 	char extra[512];
@@ -263,14 +236,14 @@ static void check_score_api(int port)
 	CU_ASSERT_EQUAL(request(port, "POST", "/v1/score", NULL, body, strlen(body), &r), 415);
 	CU_ASSERT_PTR_NOT_NULL(r.body ? strstr(r.body, "got none") : NULL);
 	http_free(&r);
-	CU_ASSERT_EQUAL(metric(port, "iotad_http_score_rejected_total{reason=\"media_type\"}"), 2);
+	CU_ASSERT_EQUAL(hx_metric(port, "iotad_http_score_rejected_total{reason=\"media_type\"}"), 2);
 	/* a key named twice is refused, not resolved to the first, and counted */
 	body[strlen(body) - 1] = '\0';
 	strcat(body, ",\"window\":[]}");
 	CU_ASSERT_EQUAL(post_json(port, body, &r), 400);
 	CU_ASSERT_PTR_NOT_NULL(r.body ? strstr(r.body, "appears twice") : NULL);
 	http_free(&r);
-	CU_ASSERT_EQUAL(metric(port, "iotad_http_score_rejected_total{reason=\"duplicate_key\"}"), 1);
+	CU_ASSERT_EQUAL(hx_metric(port, "iotad_http_score_rejected_total{reason=\"duplicate_key\"}"), 1);
 	char *big = malloc(MAX_BODY + 100);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(big);
 	memset(big, ' ', MAX_BODY + 100);
@@ -389,8 +362,8 @@ void it_http_endpoints(void)
 	CU_ASSERT_PTR_NOT_NULL(r.body ? strstr(r.body, "# TYPE iotad_score_duration_seconds histogram")
 				      : NULL);
 	http_free(&r);
-	CU_ASSERT_EQUAL(metric(port, "iotad_messages_received_total"), 0);
-	CU_ASSERT_EQUAL(metric(port, "iotad_model_info{id=\"it-model\",version=\"1\"}"), 1);
+	CU_ASSERT_EQUAL(hx_metric(port, "iotad_messages_received_total"), 0);
+	CU_ASSERT_EQUAL(hx_metric(port, "iotad_model_info{id=\"it-model\",version=\"1\"}"), 1);
 
 	/* telemetry moves the counters */
 	mq *pub;
@@ -402,15 +375,15 @@ void it_http_endpoints(void)
 	publish_series(pub, "telemetry/http-dev", 60, 30);
 	CU_ASSERT_EQUAL(mq_publish(pub, "telemetry/http-dev", "garbage", 7, 1, false, 5000), IOTAD_OK);
 	CU_ASSERT_EQUAL(mq_publish(pub, "telemetry/http-dev", "[1]", 3, 1, false, 5000), IOTAD_OK);
-	CU_ASSERT_TRUE(wait_metric(port, "iotad_messages_received_total", 62, 15000));
-	CU_ASSERT_EQUAL(metric(port, "iotad_messages_received_total"), 62);
-	CU_ASSERT_EQUAL(metric(port, "iotad_messages_rejected_total{reason=\"not_json\"}"), 1);
-	CU_ASSERT_EQUAL(metric(port, "iotad_messages_rejected_total{reason=\"not_object\"}"), 1);
-	CU_ASSERT_EQUAL(metric(port, "iotad_messages_scored_total"), 60 - 10 + 1);
-	CU_ASSERT_EQUAL(metric(port, "iotad_devices"), 1);
-	CU_ASSERT(metric(port, "iotad_alerts_total{state=\"raised\"}") >= 1);
-	CU_ASSERT_EQUAL(metric(port, "iotad_score_duration_seconds_count"), 60);
-	CU_ASSERT_EQUAL(metric(port, "iotad_broker_connected"), 1);
+	CU_ASSERT_TRUE(hx_wait_metric(port, "iotad_messages_received_total", 62, 15000));
+	CU_ASSERT_EQUAL(hx_metric(port, "iotad_messages_received_total"), 62);
+	CU_ASSERT_EQUAL(hx_metric(port, "iotad_messages_rejected_total{reason=\"not_json\"}"), 1);
+	CU_ASSERT_EQUAL(hx_metric(port, "iotad_messages_rejected_total{reason=\"not_object\"}"), 1);
+	CU_ASSERT_EQUAL(hx_metric(port, "iotad_messages_scored_total"), 60 - 10 + 1);
+	CU_ASSERT_EQUAL(hx_metric(port, "iotad_devices"), 1);
+	CU_ASSERT(hx_metric(port, "iotad_alerts_total{state=\"raised\"}") >= 1);
+	CU_ASSERT_EQUAL(hx_metric(port, "iotad_score_duration_seconds_count"), 60);
+	CU_ASSERT_EQUAL(hx_metric(port, "iotad_broker_connected"), 1);
 
 	/* Home Assistant discovery: retained, one per device, as documented */
 	char topic[128];
@@ -658,17 +631,17 @@ void it_http_commands(void)
 	for (size_t i = 0; i < 3; i++)
 		CU_ASSERT_EQUAL(mq_publish(pub, "iotad/control", bad[i], strlen(bad[i]), 1, false,
 					   5000), IOTAD_OK);
-	CU_ASSERT_TRUE(wait_metric(port, "iotad_commands_rejected_total{reason=\"bad_duration\"}", 2,
+	CU_ASSERT_TRUE(hx_wait_metric(port, "iotad_commands_rejected_total{reason=\"bad_duration\"}", 2,
 				   5000));
-	CU_ASSERT_EQUAL(metric(port, "iotad_commands_rejected_total{reason=\"bad_json\"}"), 1);
-	CU_ASSERT_EQUAL(metric(port, "iotad_commands_rejected_total{reason=\"unknown_device\"}"), 2);
-	CU_ASSERT_EQUAL(metric(port, "iotad_commands_rejected_total{reason=\"bad_duration\"}"), 2);
-	CU_ASSERT_EQUAL(metric(port, "iotad_commands_rejected_total{reason=\"bad_state\"}"), 1);
-	CU_ASSERT_EQUAL(metric(port, "iotad_commands_total{command=\"mute\"}"), 2);
-	CU_ASSERT_EQUAL(metric(port, "iotad_commands_total{command=\"rebaseline\"}"), 1);
-	CU_ASSERT_EQUAL(metric(port, "iotad_commands_total{command=\"false_alarm\"}"), 1);
-	CU_ASSERT_EQUAL(metric(port, "iotad_alerts_total{state=\"muted\"}"), 2);
-	CU_ASSERT_EQUAL(metric(port, "iotad_alerts_total{state=\"unmuted\"}"), 1);
+	CU_ASSERT_EQUAL(hx_metric(port, "iotad_commands_rejected_total{reason=\"bad_json\"}"), 1);
+	CU_ASSERT_EQUAL(hx_metric(port, "iotad_commands_rejected_total{reason=\"unknown_device\"}"), 2);
+	CU_ASSERT_EQUAL(hx_metric(port, "iotad_commands_rejected_total{reason=\"bad_duration\"}"), 2);
+	CU_ASSERT_EQUAL(hx_metric(port, "iotad_commands_rejected_total{reason=\"bad_state\"}"), 1);
+	CU_ASSERT_EQUAL(hx_metric(port, "iotad_commands_total{command=\"mute\"}"), 2);
+	CU_ASSERT_EQUAL(hx_metric(port, "iotad_commands_total{command=\"rebaseline\"}"), 1);
+	CU_ASSERT_EQUAL(hx_metric(port, "iotad_commands_total{command=\"false_alarm\"}"), 1);
+	CU_ASSERT_EQUAL(hx_metric(port, "iotad_alerts_total{state=\"muted\"}"), 2);
+	CU_ASSERT_EQUAL(hx_metric(port, "iotad_alerts_total{state=\"unmuted\"}"), 1);
 	/* while muted, the fault is not raised */
 	size_t raised = hx_sub_count(&sub, "alerts/op-1", "\"raised\"");
 	char msg[160];
@@ -679,7 +652,7 @@ void it_http_commands(void)
 		CU_ASSERT_EQUAL(mq_publish(pub, "telemetry/op-1", msg, (size_t)k, 1, false, 5000),
 				IOTAD_OK);
 	}
-	CU_ASSERT_TRUE(wait_metric(port, "iotad_messages_received_total", 100, 10000));
+	CU_ASSERT_TRUE(hx_wait_metric(port, "iotad_messages_received_total", 100, 10000));
 	hx_sub_settle(&sub, "alerts/", 1000, 5000);
 	CU_ASSERT_EQUAL(hx_sub_count(&sub, "alerts/op-1", "\"raised\""), raised);
 	CU_ASSERT_TRUE(hx_wait_log(log, "control: refused a command on iotad/control (bad_json)",
@@ -697,11 +670,6 @@ void it_http_commands(void)
 void it_http_check_score_api(int port)
 {
 	check_score_api(port);
-}
-
-double it_http_metric(int port, const char *series)
-{
-	return metric(port, series);
 }
 
 void it_http_publish_series(mq *pub, const char *topic, int n, int first_hot)

@@ -19,11 +19,10 @@ void it_http_commands(void);
 void it_http_browser(void);
 
 /* Helpers for the other integration files, on a running iotad's port:
- * the checks of POST /v1/score against the test model (CUnit asserts), a
- * line of /metrics (-1 if absent), n samples of a device (hot from
- * first_hot on), and starting iotad -c cfg until /readyz answers 200. */
+ * the checks of POST /v1/score against the test model (CUnit asserts), n
+ * samples of a device (hot from first_hot on), and starting iotad -c cfg
+ * until /readyz answers 200. */
 void it_http_check_score_api(int port);
-double it_http_metric(int port, const char *series);
 void it_http_publish_series(mq *pub, const char *topic, int n, int first_hot);
 pid_t it_http_start(const char *cfg, const char *log, int port);
 

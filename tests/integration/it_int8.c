@@ -52,7 +52,7 @@ void it_http_int8(void)
 	CU_ASSERT_FATAL(mq_wait_connected(pub, 10000));
 	it_http_publish_series(pub, "telemetry/int8-dev", 60, 30);
 	CU_ASSERT_TRUE(hx_sub_wait(&al, "alerts/int8-dev", "\"state\":\"raised\"", 1, 15000));
-	CU_ASSERT_EQUAL(it_http_metric(port, "iotad_messages_scored_total"), 60 - 10 + 1);
+	CU_ASSERT_EQUAL(hx_metric(port, "iotad_messages_scored_total"), 60 - 10 + 1);
 	char *text8 = hx_read_file(ilog, NULL); /* the log says which model scores */
 	CU_ASSERT_PTR_NOT_NULL(text8 ? strstr(text8, "with model it-model v1 (int8, window 10") : NULL);
 	free(text8);

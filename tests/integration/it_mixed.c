@@ -29,46 +29,6 @@
 
 static const char *const mx_kinds[3] = {"room", "meter", "vibration"};
 
-/* A metric's value from GET /metrics on 127.0.0.1:port (-1: not there). */
-static double mx_metric(int port, const char *name)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	struct timeval tv = {.tv_sec = 10};
-	double v = -1;
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	static char buf[1 << 18];
-	size_t got = 0;
-	const char req[] = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-	if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-	    send(fd, req, sizeof req - 1, MSG_NOSIGNAL) == (ssize_t)sizeof req - 1) {
-		ssize_t k;
-		while (got < sizeof buf - 1 && (k = recv(fd, buf + got, sizeof buf - 1 - got, 0)) > 0)
-			got += (size_t)k;
-	}
-	close(fd);
-	buf[got] = '\0';
-	char key[160];
-	snprintf(key, sizeof key, "\n%s ", name);
-	const char *at = strstr(buf, key);
-	if (at)
-		v = strtod(at + strlen(key), NULL);
-	return v;
-}
-
-static bool mx_wait_received(int port, double n, int timeout_ms)
-{
-	for (int t = 0; t < timeout_ms; t += 250) {
-		if (mx_metric(port, "iotad_messages_received_total") >= n)
-			return true;
-		usleep(250000);
-	}
-	return false;
-}
-
 /* One service's config: all models (mixed) or kind k's alone on its topic. */
 static const char *mx_config(const hx_broker *b, int port, int k, const char *models)
 {
@@ -187,22 +147,22 @@ void it_mixed_fleet(void)
 	char *pub_argv[] = {(char *)hx_iotad(), "sim", "--mixed", "--devices", devices,
 			    "--duration", duration, "--seed", seed, "--broker", b.uri, NULL};
 	CU_ASSERT_EQUAL(hx_run(pub_argv, hx_path("mx-pub.log"), 300000), 0);
-	CU_ASSERT_TRUE(mx_wait_received(port[0], MX_MESSAGES, 120000));
+	CU_ASSERT_TRUE(hx_wait_metric(port[0], "iotad_messages_received_total", MX_MESSAGES, 120000));
 	for (int k = 0; k < 3; k++)
-		CU_ASSERT_TRUE(mx_wait_received(port[k + 1], MX_MESSAGES / 3, 60000));
+		CU_ASSERT_TRUE(hx_wait_metric(port[k + 1], "iotad_messages_received_total", MX_MESSAGES / 3, 60000));
 
 	/* every message of the mixed service went to its kind's model */
-	CU_ASSERT_EQUAL(mx_metric(port[0], "iotad_messages_received_total"), MX_MESSAGES);
-	CU_ASSERT_EQUAL(mx_metric(port[0], "iotad_messages_rejected_total{reason=\"no_model\"}"), 0);
+	CU_ASSERT_EQUAL(hx_metric(port[0], "iotad_messages_received_total"), MX_MESSAGES);
+	CU_ASSERT_EQUAL(hx_metric(port[0], "iotad_messages_rejected_total{reason=\"no_model\"}"), 0);
 	CU_ASSERT_EQUAL(
-		mx_metric(port[0], "iotad_messages_rejected_total{reason=\"missing_feature\"}"), 0);
-	CU_ASSERT_EQUAL(mx_metric(port[0], "iotad_devices"), MX_DEVICES);
+		hx_metric(port[0], "iotad_messages_rejected_total{reason=\"missing_feature\"}"), 0);
+	CU_ASSERT_EQUAL(hx_metric(port[0], "iotad_devices"), MX_DEVICES);
 	for (int k = 0; k < 3; k++) {
 		char key[96];
 		snprintf(key, sizeof key, "iotad_model_messages_total{model=\"%s\"}", mx_kinds[k]);
-		CU_ASSERT_EQUAL(mx_metric(port[0], key), MX_MESSAGES / 3);
+		CU_ASSERT_EQUAL(hx_metric(port[0], key), MX_MESSAGES / 3);
 		snprintf(key, sizeof key, "iotad_model_devices{model=\"%s\"}", mx_kinds[k]);
-		CU_ASSERT_EQUAL(mx_metric(port[0], key), MX_DEVICES / 3);
+		CU_ASSERT_EQUAL(hx_metric(port[0], key), MX_DEVICES / 3);
 	}
 	CU_ASSERT_TRUE(hx_sub_marker(&sub, 10000));
 	hx_sub_settle(&sub, "a-mixed/", 1000, 10000);

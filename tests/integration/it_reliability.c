@@ -323,7 +323,11 @@ void it_model_reload(void)
 	CU_ASSERT_EQUAL_FATAL(hx_sub_start(&sub, b.uri, "#", "it-rl-sub"), 0);
 	const char *mpath = hx_path("live-model.json");
 	CU_ASSERT_EQUAL_FATAL(model_with_id(mpath, "it-model"), 0);
-	const char *config = hx_config(&b, "rl.yaml", "iotad-rl", NULL);
+	/* its /metrics tells when every message has arrived, before SIGTERM */
+	int hport = hx_free_port();
+	char http[64];
+	snprintf(http, sizeof http, "http:\n  listen: 127.0.0.1:%d\n", hport);
+	const char *config = hx_config(&b, "rl.yaml", "iotad-rl", http);
 	char *text = hx_read_file(config, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
 	char *at = strstr(text, hx_model());
@@ -377,6 +381,7 @@ void it_model_reload(void)
 	CU_ASSERT_EQUAL(hx_publish_series(pub, "telemetry/dev-r3", 0, 60, 30, 60), 0);
 	sent += 60;
 	CU_ASSERT_TRUE(hx_sub_wait(&sub, "alerts/dev-r3", "\"id\":\"it-model-b\"", 1, 15000));
+	CU_ASSERT_TRUE(hx_wait_metric(hport, "iotad_messages_received_total", (double)sent, 15000));
 
 	mq_destroy(pub, 2000);
 	CU_ASSERT_EQUAL(kill(pid, SIGTERM), 0);
