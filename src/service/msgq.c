@@ -13,14 +13,17 @@
 
 #include "iotad/topic.h"
 
-/* The consumer's sleep: SLEEP wakes on the next message (it came alone:
- * messages are sparse, so each is handed over at once); DOZE, after a take
- * of several (messages come faster than the consumer wakes), wakes by
- * itself after MSGQ_DOZE_US or when MSGQ_WAKE_BATCH wait, so a stream
- * costs a wake-up per batch rather than per message. */
+/* The consumer's sleep: SLEEP wakes on the next message (messages are
+ * sparse, so each is handed over at once); DOZE, after MSGQ_DOZE_STREAK
+ * takes in a row that each found several messages (they come faster than
+ * the consumer wakes), wakes by itself after MSGQ_DOZE_US or when
+ * MSGQ_WAKE_BATCH wait, so a stream costs a wake-up per batch rather than
+ * per message. One take of two (two messages close together in a slow
+ * stream) is not a stream: the next message would wait for the doze. */
 enum { MSGQ_AWAKE = 0, MSGQ_SLEEP = 1, MSGQ_DOZE = 2 };
 #define MSGQ_DOZE_US 100
 #define MSGQ_WAKE_BATCH 64
+#define MSGQ_DOZE_STREAK 2
 
 iotad_err msgq_init(msgq *q, uint32_t cap)
 {
@@ -132,8 +135,12 @@ msgq_offer_result msgq_offer(msgq *q, const char *topic, size_t topic_len, const
 	if (atomic_load_explicit(&q->closed, memory_order_relaxed))
 		return MSGQ_CLOSED;
 	uint64_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
-	if (t - atomic_load_explicit(&q->head, memory_order_acquire) >= q->cap)
-		return MSGQ_FULL;
+	/* the consumer's line is read only when the ring looks full */
+	if (t - q->head_seen >= q->cap) {
+		q->head_seen = atomic_load_explicit(&q->head, memory_order_acquire);
+		if (t - q->head_seen >= q->cap)
+			return MSGQ_FULL;
+	}
 	if (!fill(&q->slots[t % q->cap], topic, topic_len, payload, len, max_payload))
 		return MSGQ_NOMEM;
 	/* Publish the slot, then look whether the consumer sleeps: both
@@ -141,7 +148,8 @@ msgq_offer_result msgq_offer(msgq *q, const char *topic, size_t topic_len, const
 	 * waiting and load of tail, so one of the two sees the other. */
 	atomic_store_explicit(&q->tail, t + 1, memory_order_seq_cst);
 	uint32_t w = atomic_load_explicit(&q->waiting, memory_order_seq_cst);
-	if ((w == MSGQ_SLEEP || (w == MSGQ_DOZE && t + 1 - atomic_load(&q->head) >= MSGQ_WAKE_BATCH)) &&
+	if ((w == MSGQ_SLEEP ||
+	     (w == MSGQ_DOZE && t + 1 - atomic_load(&q->head) >= MSGQ_WAKE_BATCH)) &&
 	    atomic_exchange(&q->waiting, MSGQ_AWAKE)) {
 		atomic_fetch_add_explicit(&q->wakeups, 1, memory_order_relaxed);
 		futex_wake(&q->waiting);
@@ -156,7 +164,7 @@ uint32_t msgq_take(msgq *q, const msgq_msg **out, uint32_t max, int wait_ms)
 	uint64_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
 	uint64_t t = atomic_load_explicit(&q->tail, memory_order_acquire);
 	if (t == h && wait_ms > 0) {
-		uint32_t mode = q->last_batch > 1 ? MSGQ_DOZE : MSGQ_SLEEP;
+		uint32_t mode = q->streak >= MSGQ_DOZE_STREAK ? MSGQ_DOZE : MSGQ_SLEEP;
 		long us = mode == MSGQ_DOZE && wait_ms * 1000L > MSGQ_DOZE_US ? MSGQ_DOZE_US
 									 : wait_ms * 1000L;
 		atomic_store_explicit(&q->waiting, mode, memory_order_seq_cst);
@@ -172,7 +180,12 @@ uint32_t msgq_take(msgq *q, const msgq_msg **out, uint32_t max, int wait_ms)
 		n++;
 	}
 	q->taken = n;
-	q->last_batch = n;
+	if (n > 1) {
+		if (q->streak < MSGQ_DOZE_STREAK)
+			q->streak++;
+	}
+	else if (n == 1 || wait_ms > 0)
+		q->streak = 0;
 	return n;
 }
 
