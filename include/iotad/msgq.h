@@ -5,11 +5,10 @@
  * Threads: one producer (msgq_offer), one consumer (msgq_take and
  * msgq_release); the depth may be read from any thread. The ring is
  * lock-free: the producer publishes a slot with one atomic store and wakes
- * the consumer (a futex) only when it sleeps. A consumer whose last two
- * takes each found several messages waiting (a fast stream) dozes instead
- * (up to 100 us, or until 64 wait), so the stream is handed over in
- * batches without a wake-up each, while messages that come one at a time
- * (a slow stream, even with the odd pair) are handed over at once. A message whose topic and
+ * the consumer (a futex) only when it sleeps. A consumer that found several
+ * messages waiting dozes instead (up to 100 us, or until 64 wait), so a
+ * fast stream is handed over in batches without a wake-up each, while a
+ * lone message is handed over at once. A message whose topic and
  * payload do not fit a slot's MSGQ_INLINE bytes is allocated on its own;
  * a full or closed queue refuses an offer without allocating. */
 #ifndef IOTAD_MSGQ_H
@@ -44,7 +43,7 @@ typedef struct msgq {
 	_Atomic bool closed;     /* refuse new messages (shutting down) */
 	_Alignas(64) _Atomic uint64_t head; /* next slot the consumer takes (consumer writes) */
 	uint32_t taken;          /* slots handed out by msgq_take, not yet released */
-	uint32_t streak;         /* takes in a row that found several messages */
+	uint32_t last_batch;     /* messages the last msgq_take returned */
 	_Alignas(64) _Atomic uint64_t tail; /* next slot the producer fills (producer writes) */
 	uint64_t head_seen;      /* producer: head as last read (room is at least that) */
 	_Atomic uint64_t wakeups; /* times the producer woke the consumer */

@@ -13,17 +13,16 @@
 
 #include "iotad/topic.h"
 
-/* The consumer's sleep: SLEEP wakes on the next message (messages are
- * sparse, so each is handed over at once); DOZE, after MSGQ_DOZE_STREAK
- * takes in a row that each found several messages (they come faster than
- * the consumer wakes), wakes by itself after MSGQ_DOZE_US or when
- * MSGQ_WAKE_BATCH wait, so a stream costs a wake-up per batch rather than
- * per message. One take of two (two messages close together in a slow
- * stream) is not a stream: the next message would wait for the doze. */
+/* The consumer's sleep: SLEEP wakes on the next message (it came alone:
+ * messages are sparse, so each is handed over at once); DOZE, after a take
+ * of several (messages come faster than the consumer wakes), wakes by
+ * itself after MSGQ_DOZE_US or when MSGQ_WAKE_BATCH wait, so a stream
+ * costs a wake-up per batch rather than per message. (Dozing only after
+ * two such takes in a row spared a slow stream's odd pair the doze, but
+ * doubled the futex calls per message at 5,000 msg/s: docs/benchmarks.md.) */
 enum { MSGQ_AWAKE = 0, MSGQ_SLEEP = 1, MSGQ_DOZE = 2 };
 #define MSGQ_DOZE_US 100
 #define MSGQ_WAKE_BATCH 64
-#define MSGQ_DOZE_STREAK 2
 
 iotad_err msgq_init(msgq *q, uint32_t cap)
 {
@@ -164,7 +163,7 @@ uint32_t msgq_take(msgq *q, const msgq_msg **out, uint32_t max, int wait_ms)
 	uint64_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
 	uint64_t t = atomic_load_explicit(&q->tail, memory_order_acquire);
 	if (t == h && wait_ms > 0) {
-		uint32_t mode = q->streak >= MSGQ_DOZE_STREAK ? MSGQ_DOZE : MSGQ_SLEEP;
+		uint32_t mode = q->last_batch > 1 ? MSGQ_DOZE : MSGQ_SLEEP;
 		long us = mode == MSGQ_DOZE && wait_ms * 1000L > MSGQ_DOZE_US ? MSGQ_DOZE_US
 									 : wait_ms * 1000L;
 		atomic_store_explicit(&q->waiting, mode, memory_order_seq_cst);
@@ -180,12 +179,7 @@ uint32_t msgq_take(msgq *q, const msgq_msg **out, uint32_t max, int wait_ms)
 		n++;
 	}
 	q->taken = n;
-	if (n > 1) {
-		if (q->streak < MSGQ_DOZE_STREAK)
-			q->streak++;
-	}
-	else if (n == 1 || wait_ms > 0)
-		q->streak = 0;
+	q->last_batch = n;
 	return n;
 }
 
