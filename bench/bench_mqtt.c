@@ -25,7 +25,9 @@
  * usage: bench_mqtt [--iotad PATH] [--model FILE] [--messages N]
  *                   [--devices N] [--qos 0|1|both] [--mode live|backlog|both]
  *                   [--repeat R] [--journal none|write|fsync] [--keep]
+ *                   [--queue-size N]
  *
+ * --queue-size sets iotad's service.queue_size (not set: iotad's default).
  * --journal write (or fsync) runs iotad with a state file and
  * service.journal (journal_fsync: true for fsync), to measure what the
  * journal costs against the same no-op baseline.
@@ -436,6 +438,7 @@ int main(int argc, char **argv)
 	size_t n = 200000;
 	int n_devices = 100, qos_from = 0, qos_to = 1, repeat = 3, mode_from = 0, mode_to = 1;
 	const char *journal = "none";
+	long queue_size = 0;
 
 	if (argc == 5 && !strcmp(argv[1], "--sink"))
 		return sink_main(argv[2], argv[3], argv[4]);
@@ -471,6 +474,8 @@ int main(int argc, char **argv)
 			repeat = (int)bench_arg_long("--repeat", argv[++i], MAX_REPEAT);
 		else if (!strcmp(argv[i], "--keep"))
 			bench_keep_tmp(true);
+		else if (!strcmp(argv[i], "--queue-size") && i + 1 < argc)
+			queue_size = bench_arg_long("--queue-size", argv[++i], 16L << 20);
 		else if (!strcmp(argv[i], "--journal") && i + 1 < argc &&
 			 (!strcmp(argv[i + 1], "none") || !strcmp(argv[i + 1], "write") ||
 			  !strcmp(argv[i + 1], "fsync")))
@@ -479,7 +484,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "usage: bench_mqtt [--iotad PATH] [--model FILE] "
 					"[--messages N] [--devices N] [--qos 0|1|both] "
 					"[--mode live|backlog|both] [--repeat R] "
-					"[--journal none|write|fsync] "
+					"[--journal none|write|fsync] [--queue-size N] "
 					"[--keep]\n");
 			return 2;
 		}
@@ -528,6 +533,11 @@ int main(int argc, char **argv)
 			 "  state_file: %s\n  journal: %s\n  journal_fsync: %s\n",
 			 bench_tmp_path("state.bin"), bench_tmp_path("journal"),
 			 strcmp(journal, "fsync") ? "false" : "true");
+	}
+	if (queue_size > 0) {
+		size_t used = strlen(text);
+		snprintf(text + used, sizeof text - used, "  queue_size: %ld\n", queue_size);
+		printf("mqtt: queue_size %ld\n", queue_size);
 	}
 	printf("mqtt: journal %s\n", journal);
 	bench_write_file(bench_tmp_path("iotad.yaml"), text);
