@@ -7,6 +7,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -167,6 +168,60 @@ static void test_mutations(void)
 	CU_ASSERT(accepted > 100);
 }
 
+/* Numbers of every length the in-place reader computes itself (up to 2^53
+ * and 22 decimals) or hands to strtod (longer, with exponent): as the ts
+ * of a payload, each must come out as the very double strtod gives (ts
+ * outside (0, 1e11) is declined: those are skipped). */
+static void test_numbers_exact(void)
+{
+	uint32_t seed = 777;
+	int mismatches = 0, checked = 0;
+	for (int round = 0; round < 50000; round++) {
+		char num[64];
+		size_t k = 0;
+		seed = seed * 1664525u + 1013904223u;
+		if (seed >> 29 == 0)
+			num[k++] = '-';
+		int int_digits = 1 + (int)((seed >> 8) % 12);
+		int frac_digits = (int)((seed >> 16) % 24);
+		for (int i = 0; i < int_digits; i++) {
+			seed = seed * 1664525u + 1013904223u;
+			num[k++] = (char)('0' + (i == 0 && int_digits > 1 ? 1 + (seed >> 24) % 9
+									  : (seed >> 24) % 10));
+		}
+		if (int_digits == 1 && round % 3 == 0)
+			num[k - 1] = '0';
+		if (frac_digits) {
+			num[k++] = '.';
+			for (int i = 0; i < frac_digits; i++) {
+				seed = seed * 1664525u + 1013904223u;
+				num[k++] = (char)('0' + (seed >> 24) % 10);
+			}
+		}
+		if (round % 17 == 0)
+			k += (size_t)snprintf(num + k, sizeof num - k, "e%d", (int)(seed % 40) - 20);
+		num[k] = '\0';
+		char payload[160];
+		snprintf(payload, sizeof payload,
+			 "{\"ts\":%s,\"temperature\":1,\"humidity\":2,\"battery\":3}", num);
+		float v[MODEL_MAX_FEATURES];
+		double ts = 0;
+		bool has_ts = false;
+		double want = strtod(num, NULL);
+		bool ok = codec_fast_sample(payload, strlen(payload), &fm, &ts, &has_ts, v);
+		if (!(want > 0 && want < 1e11)) {
+			CU_ASSERT_FALSE(ok);
+			continue;
+		}
+		CU_ASSERT_TRUE_FATAL(ok);
+		checked++;
+		if (memcmp(&ts, &want, sizeof ts))
+			mismatches++;
+	}
+	CU_ASSERT_EQUAL(mismatches, 0);
+	CU_ASSERT(checked > 30000);
+}
+
 void init_codecfast_tests(void)
 {
 	make();
@@ -174,4 +229,5 @@ void init_codecfast_tests(void)
 	TEST_ADD(s, test_accepts);
 	TEST_ADD(s, test_declines);
 	TEST_ADD(s, test_mutations);
+	TEST_ADD(s, test_numbers_exact);
 }

@@ -98,7 +98,7 @@ static void test_defaults(void)
 	CU_ASSERT_TRUE(d.evict_lru);
 	CU_ASSERT_EQUAL(d.idle_evict_after, 0.0);
 	CU_ASSERT_EQUAL(d.max_payload, 4096);
-	CU_ASSERT_EQUAL(d.queue_size, 65536);
+	CU_ASSERT_EQUAL(d.queue_size, 8192);
 	CU_ASSERT_STRING_EQUAL(d.state_file, "");
 	CU_ASSERT_EQUAL(d.state_interval, 60.0);
 	CU_ASSERT_EQUAL(d.log_level, LOG_INFO);

@@ -124,7 +124,7 @@ typedef struct iotad_config {
 	double idle_evict_after;      /* seconds of silence before a device is forgotten, 0 = off (0) */
 	/* service: */
 	size_t max_payload;           /* bytes (4096) */
-	uint32_t queue_size;          /* messages buffered between MQTT and scorer (65536) */
+	uint32_t queue_size;          /* messages buffered between MQTT and scorer (8192) */
 	uint32_t scorer_threads;      /* scorer threads, each owning a shard of the devices;
 				       * 0: one per CPU (1) */
 	char state_file[CFG_PATH];    /* detector state kept across restarts; empty: off ("") */

@@ -35,16 +35,23 @@ typedef struct msgq_msg {
 	char inline_data[MSGQ_INLINE];
 } msgq_msg;
 
+/* The producer's and the consumer's fields lie 64 bytes apart (padding,
+ * which needs no alignment of the struct's memory), so they never share a
+ * cache line: neither side's writes evict what the other reads a message. */
 typedef struct msgq {
 	msgq_msg *slots;
 	uint32_t cap;
+	_Atomic bool closed;     /* refuse new messages (shutting down) */
+	char pad_consumer[64];
 	_Atomic uint64_t head;   /* next slot the consumer takes (consumer writes) */
-	_Atomic uint64_t tail;   /* next slot the producer fills (producer writes) */
 	uint32_t taken;          /* slots handed out by msgq_take, not yet released */
 	uint32_t last_batch;     /* messages the last msgq_take returned */
-	_Atomic uint32_t waiting; /* the consumer sleeps on it (futex word) */
-	_Atomic bool closed;     /* refuse new messages (shutting down) */
+	char pad_producer[64];
+	_Atomic uint64_t tail;   /* next slot the producer fills (producer writes) */
+	uint64_t head_seen;      /* producer: head as last read (room is at least that) */
 	_Atomic uint64_t wakeups; /* times the producer woke the consumer */
+	char pad_waiting[64];
+	_Atomic uint32_t waiting; /* the consumer sleeps on it (futex word) */
 } msgq;
 
 /* Result of msgq_offer. */

@@ -1,12 +1,14 @@
 /* codec_fast.c - the common telemetry payload read in place, without
  * building a cJSON tree (no allocation). It accepts a strict subset of
  * what codec_parse_sample accepts and reads the same values from it (the
- * numbers go through strtod, like cJSON's); on anything outside the subset
- * it declines and the full parser decides. */
+ * numbers as strtod, like cJSON's, reads them: short decimals computed
+ * exactly in place, others through strtod); on anything outside the
+ * subset it declines and the full parser decides. */
 #include "codec_fast.h"
 
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,27 +52,57 @@ static bool is_digit(const scan *s)
 	return s->p < s->end && *s->p >= '0' && *s->p <= '9';
 }
 
-/* A number in JSON's grammar, read with strtod. */
+/* Powers of ten a double holds exactly. */
+static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+				     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+				     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+#define FAST_EXACT_MANT (1ull << 53)
+
+/* A number in JSON's grammar. Its digits are gathered on the way into an
+ * integer mantissa m and a power of ten e; when m <= 2^53 and |e| <= 22
+ * both are exact doubles, so the one division or multiplication rounds
+ * once, correctly, to the double strtod gives (an IEEE double operation
+ * rounds its exact result; the build evaluates double in double). Any
+ * other number (more digits, an exponent) goes through strtod, and so does
+ * every number where double arithmetic is done in wider registers. */
 static bool read_number(scan *s, double *out)
 {
 	const char *a = s->p;
-	if (s->p < s->end && *s->p == '-')
+	bool neg = false, exact = FLT_EVAL_METHOD == 0;
+	uint64_t m = 0;
+	int e = 0;
+	if (s->p < s->end && *s->p == '-') {
+		neg = true;
 		s->p++;
+	}
 	if (!is_digit(s))
 		return false;
-	if (*s->p == '0')
+	if (*s->p == '0') {
 		s->p++;
-	else
-		while (is_digit(s))
+	} else {
+		while (is_digit(s)) {
+			if (exact) {
+				m = m * 10 + (uint64_t)(*s->p - '0');
+				exact = m <= FAST_EXACT_MANT;
+			}
 			s->p++;
+		}
+	}
 	if (s->p < s->end && *s->p == '.') {
 		s->p++;
 		if (!is_digit(s))
 			return false;
-		while (is_digit(s))
+		while (is_digit(s)) {
+			if (exact) {
+				m = m * 10 + (uint64_t)(*s->p - '0');
+				exact = m <= FAST_EXACT_MANT;
+			}
 			s->p++;
+			e--;
+		}
 	}
 	if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
+		exact = false;
 		s->p++;
 		if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
 			s->p++;
@@ -82,6 +114,11 @@ static bool read_number(scan *s, double *out)
 	size_t n = (size_t)(s->p - a);
 	if (n > FAST_NUM_MAX)
 		return false;
+	if (exact && e >= -22) {
+		double v = e < 0 ? (double)m / pow10_exact[-e] : (double)m;
+		*out = neg ? -v : v;
+		return true;
+	}
 	char buf[FAST_NUM_MAX + 1];
 	memcpy(buf, a, n);
 	buf[n] = '\0';

@@ -55,7 +55,7 @@ static const cfg_key keys[] = {
 	KEY("model", "fallback", PARAM_BOOL, model_fallback, 0, 0, 0),
 	TEXT("detector", "features", features_list, CFG_STR, NULL),
 	KEY("service", "max_payload", PARAM_SIZE, max_payload, 16, 16 << 20, 4096),
-	KEY("service", "queue_size", PARAM_U32, queue_size, 1, 16 << 20, 65536),
+	KEY("service", "queue_size", PARAM_U32, queue_size, 1, 16 << 20, 8192),
 	KEY("service", "scorer_threads", PARAM_U32, scorer_threads, 0, CFG_MAX_SCORERS, 1),
 	TEXT("service", "state_file", state_file, CFG_PATH, NULL),
 	TEXT("service", "shard", shard, 32, NULL),

@@ -17,7 +17,9 @@
  * messages are sparse, so each is handed over at once); DOZE, after a take
  * of several (messages come faster than the consumer wakes), wakes by
  * itself after MSGQ_DOZE_US or when MSGQ_WAKE_BATCH wait, so a stream
- * costs a wake-up per batch rather than per message. */
+ * costs a wake-up per batch rather than per message. (Dozing only after
+ * two such takes in a row spared a slow stream's odd pair the doze, but
+ * doubled the futex calls per message at 5,000 msg/s: docs/benchmarks.md.) */
 enum { MSGQ_AWAKE = 0, MSGQ_SLEEP = 1, MSGQ_DOZE = 2 };
 #define MSGQ_DOZE_US 100
 #define MSGQ_WAKE_BATCH 64
@@ -132,8 +134,12 @@ msgq_offer_result msgq_offer(msgq *q, const char *topic, size_t topic_len, const
 	if (atomic_load_explicit(&q->closed, memory_order_relaxed))
 		return MSGQ_CLOSED;
 	uint64_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
-	if (t - atomic_load_explicit(&q->head, memory_order_acquire) >= q->cap)
-		return MSGQ_FULL;
+	/* the consumer's line is read only when the ring looks full */
+	if (t - q->head_seen >= q->cap) {
+		q->head_seen = atomic_load_explicit(&q->head, memory_order_acquire);
+		if (t - q->head_seen >= q->cap)
+			return MSGQ_FULL;
+	}
 	if (!fill(&q->slots[t % q->cap], topic, topic_len, payload, len, max_payload))
 		return MSGQ_NOMEM;
 	/* Publish the slot, then look whether the consumer sleeps: both
@@ -141,7 +147,8 @@ msgq_offer_result msgq_offer(msgq *q, const char *topic, size_t topic_len, const
 	 * waiting and load of tail, so one of the two sees the other. */
 	atomic_store_explicit(&q->tail, t + 1, memory_order_seq_cst);
 	uint32_t w = atomic_load_explicit(&q->waiting, memory_order_seq_cst);
-	if ((w == MSGQ_SLEEP || (w == MSGQ_DOZE && t + 1 - atomic_load(&q->head) >= MSGQ_WAKE_BATCH)) &&
+	if ((w == MSGQ_SLEEP ||
+	     (w == MSGQ_DOZE && t + 1 - atomic_load(&q->head) >= MSGQ_WAKE_BATCH)) &&
 	    atomic_exchange(&q->waiting, MSGQ_AWAKE)) {
 		atomic_fetch_add_explicit(&q->wakeups, 1, memory_order_relaxed);
 		futex_wake(&q->waiting);

@@ -261,9 +261,15 @@ void scorer_handle(shard *sh, const msgq_msg *msg, double now)
 		router_handle(sh->f, msg, now);
 }
 
-static void handle(shard *sh, const msgq_msg *msg)
+/* Score a batch taken from the queue: its messages arrived together, so
+ * they share one arrival time (one clock read a batch, not a message). */
+static void handle_batch(shard *sh, const msgq_msg *const *batch, uint32_t n)
 {
-	scorer_handle(sh, msg, clock_wall());
+	if (n == 0)
+		return;
+	double now = clock_wall();
+	for (uint32_t i = 0; i < n; i++)
+		scorer_handle(sh, batch[i], now);
 }
 
 /* After a batch: the shard's journal mark says how many of its messages
@@ -334,8 +340,7 @@ void scorer_drain(shard *sh)
 	const msgq_msg *batch[SVC_BATCH];
 	uint32_t n;
 	while ((n = msgq_take(&sh->q, batch, SVC_BATCH, 0)) > 0) {
-		for (uint32_t i = 0; i < n; i++)
-			handle(sh, batch[i]);
+		handle_batch(sh, batch, n);
 		msgq_release(&sh->q);
 	}
 }
@@ -352,8 +357,7 @@ void scorer_loop(shard *sh, volatile sig_atomic_t *stop)
 	while (first ? !*stop : !atomic_load(&s->workers_stop)) {
 		/* Waiting publishes go out as the window frees: look often. */
 		uint32_t n = msgq_take(&sh->q, batch, SVC_BATCH, sh->out.count ? 5 : 200);
-		for (uint32_t i = 0; i < n; i++)
-			handle(sh, batch[i]);
+		handle_batch(sh, batch, n);
 		msgq_release(&sh->q);
 		if (sh->out.count)
 			outbox_flush(&sh->out, s->mq, 0);
