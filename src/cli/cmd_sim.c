@@ -23,8 +23,11 @@
 
 #define SIM_PROGRESS_S 5.0
 #define SIM_CONNECT_S 30
-#define SIM_PUBLISH_TIMEOUT_MS 10000
-#define SIM_DRAIN_MS 10000
+/* A broker node that dies takes a cluster some seconds to replace (a new
+ * stream leader, the client's reconnect): waits ride that out */
+#define SIM_PUBLISH_TIMEOUT_MS 30000
+#define SIM_DRAIN_MS 30000
+#define SIM_STOP_DRAIN_MS 2000
 #define SIM_PAYLOAD_MAX 16384
 #define SIM_BAD_ROWS_SHOWN 5
 
@@ -345,7 +348,7 @@ static int run_publish(sim *s, replay *rp, const sim_cli *c)
 
 	double t0 = clock_mono();
 	publish_loop(c, &ps);
-	bool drained = mq_drain(ps.client, SIM_DRAIN_MS);
+	bool drained = mq_drain(ps.client, sim_stop ? SIM_STOP_DRAIN_MS : SIM_DRAIN_MS);
 	double elapsed = clock_mono() - t0;
 	mq_stats st;
 	mq_get_stats(ps.client, &st);
